@@ -1,0 +1,1 @@
+"""Frame checks against an export profile (CHSI by default) and the export crop."""

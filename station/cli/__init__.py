@@ -1,0 +1,1 @@
+"""The `station` command line: the contract for scripts and tests (see README)."""

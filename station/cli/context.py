@@ -1,0 +1,68 @@
+"""What every command handler receives: data dir, language, config, store and operator, lazily.
+
+Nothing heavy is imported until a handler asks for it, so `station --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from station.config import Config
+
+
+@dataclass
+class Context:
+    data_dir: Path
+    lang: str
+    json: bool = False
+    operator_name: str | None = None
+    _store: Any = field(default=None, repr=False)
+
+    @cached_property
+    def config(self) -> Config:
+        from station.config import Config
+
+        return Config.load(self.data_dir)
+
+    def store(self) -> Any:
+        """The station's store, opened once per command (see station.store)."""
+        if self._store is None:
+            from station.store import open_store
+
+            self._store = open_store(self.data_dir)
+        return self._store
+
+    def read_pin(self, prompt: str) -> str:
+        """The PIN from STATION_PIN, else a prompt on the terminal, else one line of stdin."""
+        pin = os.environ.get("STATION_PIN")
+        if pin is not None:
+            return pin
+        if sys.stdin is not None and sys.stdin.isatty():
+            return getpass.getpass(prompt)
+        line = sys.stdin.readline() if sys.stdin is not None else ""
+        return line.rstrip("\r\n")
+
+    def operator(self, action: str) -> Any:
+        """Authenticate the acting operator and check that their role allows ``action``."""
+        from station.errors import RefusedError
+        from station.i18n import t
+
+        name = self.operator_name or os.environ.get("STATION_OPERATOR")
+        if not name:
+            raise RefusedError("auth.operator_required", action=action)
+        store = self.store()
+        op = store.operators.authenticate(name, self.read_pin(t("auth.pin_prompt", name=name)))
+        store.operators.require(op, action)
+        return op
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None

@@ -1,0 +1,115 @@
+"""Entry point of `station`: global options, command registration, errors → exit codes.
+
+Each command group is a module in ``station.cli`` with ``register(subparsers)``; a handler is
+``handler(ctx, args) -> int``. Groups are imported by name below, so adding one is one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from pathlib import Path
+
+COMMAND_MODULES = (
+    "setup",      # init, operator, doctor, fsck
+    "roster",     # roster import, schedule import
+    "devices",    # camera …, idcard …
+    "photos",     # check, crop, calibrate
+    "session",    # ingest, simulate, run, demo
+    "exports",    # export build/verify, report, print
+    "sync",       # bundle create, merge
+)
+
+log = logging.getLogger("station")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from station import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="station",
+        description="Capture Station — 毕业生图像采集工作站 / graduation-photo capture station",
+    )
+    parser.add_argument("--version", action="version", version=f"station {__version__}")
+    parser.add_argument("--data-dir", type=Path, help="station data folder (env STATION_DATA_DIR)")
+    parser.add_argument("--lang", choices=("zh", "en"), help="language of messages (default zh)")
+    parser.add_argument("--operator", help="acting operator (env STATION_OPERATOR; PIN from STATION_PIN)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"station.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"station.cli.{name}":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def _setup_logging(data_dir: Path) -> Path | None:
+    from station.paths import ensure_private_dir
+    from station.privacy import MaskingFilter
+
+    try:
+        logs = ensure_private_dir(data_dir / "logs")
+    except OSError:
+        return None
+    handler = logging.FileHandler(logs / "station.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(MaskingFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return logs / "station.log"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+
+    from station import i18n
+    from station.cli.context import Context
+    from station.errors import StationError
+    from station.paths import default_data_dir
+
+    data_dir = args.data_dir or default_data_dir()
+    ctx = Context(data_dir=data_dir, lang="zh", json=bool(getattr(args, "json", False)),
+                  operator_name=args.operator)
+    log_path = None
+    try:
+        lang = args.lang or ctx.config.get("station.lang", "zh")
+        i18n.set_language(lang if lang in i18n.LANGUAGES else "zh")
+        ctx.lang = i18n.get_language()
+        if getattr(args, "needs_data_dir", True):
+            log_path = _setup_logging(data_dir)
+        return int(args.handler(ctx, args) or 0)
+    except StationError as exc:
+        from station.cli.output import emit, warn
+
+        if ctx.json:
+            emit(True, exc.to_json())
+        warn(exc.message)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        from station.cli.output import warn
+
+        warn(i18n.t("common.interrupted"))
+        return 130
+    except Exception as exc:  # last resort: a message in words, the traceback in the log
+        from station.cli.output import warn
+        from station.privacy import scrub
+
+        log.exception("unexpected error")
+        warn(i18n.t("common.unexpected", error=scrub(f"{type(exc).__name__}: {exc}"), log=log_path))
+        return 2
+    finally:
+        ctx.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

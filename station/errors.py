@@ -1,0 +1,94 @@
+"""Errors a user can meet, each with a message in both languages and the CLI exit code it maps to.
+
+Exit codes follow the command-line contract: 1 "the answer is no", 2 bad usage/input or a refused
+action, 3 a device is missing or failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from station.i18n import both, t
+
+
+class StationError(Exception):
+    """Base of every error the station reports in words; ``key`` names a catalog message."""
+
+    exit_code = 2
+
+    def __init__(self, key: str, **params: object) -> None:
+        self.key = key
+        self.params = params
+        super().__init__(t(key, "en", **params))
+
+    @property
+    def message(self) -> str:
+        return t(self.key, **self.params)
+
+    @property
+    def messages(self) -> tuple[str, str]:
+        return both(self.key, **self.params)
+
+    def to_json(self) -> dict:
+        zh, en = self.messages
+        return {"error": self.key, "message_zh": zh, "message_en": en}
+
+
+class UsageError(StationError):
+    """The command was called wrongly."""
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in an input file a problem is: file, line (1-based) and field/column name."""
+
+    file: str
+    line: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        parts = [self.file]
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.field:
+            parts.append(f"field {self.field}")
+        return ", ".join(parts)
+
+
+class InputError(StationError):
+    """Bad input; names the file, line and field when known."""
+
+    def __init__(self, key: str, location: Location | None = None, **params: object) -> None:
+        self.location = location
+        super().__init__(key, **params)
+
+    @property
+    def message(self) -> str:
+        text = super().message
+        return f"{self.location}: {text}" if self.location else text
+
+    def to_json(self) -> dict:
+        data = super().to_json()
+        if self.location:
+            data.update(file=self.location.file, line=self.location.line, field=self.location.field)
+        return data
+
+
+class RefusedError(StationError):
+    """The operator's role or the station's policy does not allow the action."""
+
+
+class NotFoundError(StationError):
+    """A named record, file or device does not exist."""
+
+
+class DeviceError(StationError):
+    """A device is missing or failed; the message says what the operator should do."""
+
+    exit_code = 3
+
+
+class IntegrityError(StationError):
+    """Stored data failed a check (hash, chain, schema)."""
+
+    exit_code = 1

@@ -1,0 +1,1 @@
+"""Batches for the ministry pipeline, print sheets and reports."""

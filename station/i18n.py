@@ -1,0 +1,68 @@
+"""Message catalogs: every sentence a user can see, in Chinese (default) and English.
+
+Catalogs are TOML files in ``station/messages/``, one per area, so that each area owns its words.
+A message is any table with ``zh`` and ``en`` keys; its key is the dotted table path, e.g.
+``[roster.bad_check_digit]``. Placeholders use ``str.format`` names: ``{line}``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import cache
+from pathlib import Path
+
+LANGUAGES = ("zh", "en")
+_MESSAGES_DIR = Path(__file__).with_name("messages")
+_current = os.environ.get("STATION_LANG", "zh") if os.environ.get("STATION_LANG") in LANGUAGES else "zh"
+
+
+def set_language(lang: str) -> None:
+    global _current
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
+    _current = lang
+
+
+def get_language() -> str:
+    return _current
+
+
+def _flatten(prefix: str, table: dict, out: dict[str, dict[str, str]], source: Path) -> None:
+    if "zh" in table and "en" in table:
+        out[prefix] = {"zh": table["zh"], "en": table["en"]}
+        return
+    for key, value in table.items():
+        if not isinstance(value, dict):
+            raise ValueError(f"{source.name}: {prefix}.{key} is neither a message nor a group")
+        _flatten(f"{prefix}.{key}" if prefix else key, value, out, source)
+
+
+@cache
+def catalog() -> dict[str, dict[str, str]]:
+    """All messages of all areas, loaded once."""
+    out: dict[str, dict[str, str]] = {}
+    for path in sorted(_MESSAGES_DIR.glob("*.toml")):
+        with path.open("rb") as fh:
+            _flatten("", tomllib.load(fh), out, path)
+    return out
+
+
+def _format(text: str, params: dict) -> str:
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return text
+
+
+def t(key: str, lang: str | None = None, **params: object) -> str:
+    """The message ``key`` in ``lang`` (default: the current language); the key itself if unknown."""
+    entry = catalog().get(key)
+    if entry is None:
+        return key if not params else f"{key} {params}"
+    return _format(entry[lang or _current], params)
+
+
+def both(key: str, **params: object) -> tuple[str, str]:
+    """The message in Chinese and in English, for records and JSON that carry both."""
+    return t(key, "zh", **params), t(key, "en", **params)

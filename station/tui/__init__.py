@@ -1,0 +1,1 @@
+"""The station's Textual UI. Only this package imports textual."""
