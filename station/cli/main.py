@@ -15,7 +15,8 @@ from pathlib import Path
 COMMAND_MODULES = (
     "setup",      # init, operator, doctor, fsck
     "roster",     # roster import, schedule import
-    "devices",    # camera …, idcard …
+    "idcard",     # idcard read
+    "camera",     # camera list, camera capture
     "photos",     # check, crop, calibrate
     "session",    # ingest, simulate, run, demo
     "exports",    # export build/verify, report, print
