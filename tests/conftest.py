@@ -25,7 +25,7 @@ class Result:
 
 
 def run_station_cmd(args: list[str], data_dir: Path | None = None, env: dict | None = None,
-                    input: str | None = None, timeout: float = 120) -> Result:
+                    stdin: str | None = None, timeout: float = 120) -> Result:
     """Run `python -m station ARGS` as a real process, the way scripts use the contract."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("STATION")}
     full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
@@ -33,7 +33,7 @@ def run_station_cmd(args: list[str], data_dir: Path | None = None, env: dict | N
         full_env["STATION_DATA_DIR"] = str(data_dir)
     full_env.update(env or {})
     proc = subprocess.run([sys.executable, "-m", "station", *args], cwd=ROOT, env=full_env,
-                          input=input, capture_output=True, text=True, timeout=timeout)
+                          input=stdin, capture_output=True, text=True, timeout=timeout)
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -42,8 +42,8 @@ def run_station(tmp_path):
     """Call the CLI in a subprocess with a private data dir (tmp_path/'data')."""
     data_dir = tmp_path / "data"
 
-    def run(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 120):
-        return run_station_cmd(list(args), data_dir=data_dir, env=env, input=input, timeout=timeout)
+    def run(*args: str, env: dict | None = None, stdin: str | None = None, timeout: float = 120):
+        return run_station_cmd(list(args), data_dir=data_dir, env=env, stdin=stdin, timeout=timeout)
 
     run.data_dir = data_dir
     return run
