@@ -10,14 +10,14 @@ demo: system-demo $(STAMP)
 	$(BIN)/station demo
 
 test: system-test $(STAMP)
-	$(BIN)/ruff check station tests bench
+	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
 bench: system-test $(STAMP)
 	$(BIN)/python -m bench
 
 lint: $(STAMP)
-	$(BIN)/ruff check station tests bench
+	$(BIN)/ruff check .
 
 system-demo:
 	@scripts/setup-system.sh demo
