@@ -1,0 +1,152 @@
+"""Station set-up commands: init, operator add/list, fsck, doctor."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import re
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from station.cli.context import Context
+
+_STATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("init", help="create the store and the first supervisor (idempotent)")
+    p.add_argument("--station-id", required=True, help="this station's name, e.g. cg-1403-a")
+    p.add_argument("--supervisor", required=True, help="name of the first supervisor")
+    p.add_argument("--school-code", help="school code (default from configuration: 10673)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_init)
+
+    op = sub.add_parser("operator", help="manage operators")
+    op_sub = op.add_subparsers(dest="operator_command", metavar="ACTION", required=True)
+    add = op_sub.add_parser("add", help="add an operator (supervisor only); PIN from stdin or prompt")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=("photographer", "technician", "supervisor"))
+    add.add_argument("--json", action="store_true")
+    add.set_defaults(handler=cmd_operator_add)
+    ls = op_sub.add_parser("list", help="list operators and roles")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(handler=cmd_operator_list)
+
+    f = sub.add_parser("fsck", help="store integrity: SQLite, images, audit chain")
+    f.add_argument("--json", action="store_true")
+    f.set_defaults(handler=cmd_fsck)
+
+    d = sub.add_parser("doctor", help="environment and device self-test")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(handler=cmd_doctor)
+
+
+def _new_pin(ctx: Context, prompt: str, *, env_first: bool) -> str:
+    """A new operator's PIN: STATION_PIN (init only), a prompt asked twice, or a stdin line."""
+    import os
+
+    from station.errors import InputError, Location
+
+    if env_first and os.environ.get("STATION_PIN") is not None:
+        return os.environ["STATION_PIN"]
+    if sys.stdin is not None and sys.stdin.isatty():
+        first = getpass.getpass(prompt)
+        if getpass.getpass(prompt) != first:
+            raise InputError("auth.pin_mismatch", Location("PIN"))
+        return first
+    line = sys.stdin.readline() if sys.stdin is not None else ""
+    return line.rstrip("\r\n")
+
+
+def cmd_init(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit
+    from station.errors import InputError, Location, RefusedError
+    from station.i18n import t
+
+    station_id = args.station_id.strip()
+    if not _STATION_ID.match(station_id):
+        raise InputError("store.bad_station_id", Location("--station-id"), value=station_id)
+    school = args.school_code or str(ctx.config.get("station.school_code", "10673"))
+    store = ctx.store()
+    existing = store.station_id
+    if existing is not None:
+        if existing != station_id:
+            raise RefusedError("store.station_id_conflict", existing=existing, wanted=station_id)
+        data = {"station_id": existing, "school_code": store.meta("school_code"),
+                "created": False, "supervisor": args.supervisor}
+        emit(ctx.json, data, t("store.init_already", station=existing))
+        return 0
+    pin = _new_pin(ctx, t("auth.pin_prompt", name=args.supervisor), env_first=True)
+    with store.transaction():
+        if store.station_id is None:  # another process may have won the race
+            store.set_meta("station_id", station_id)
+            store.set_meta("school_code", school)
+            store.audit.append(args.supervisor, "init", station_id, {"school_code": school})
+            store.operators.add(args.supervisor, "supervisor", pin)
+    data = {"station_id": station_id, "school_code": school, "created": True,
+            "supervisor": args.supervisor, "data_dir": str(ctx.data_dir)}
+    emit(ctx.json, data, t("store.init_done", station=station_id, school=school,
+                           supervisor=args.supervisor))
+    return 0
+
+
+def cmd_operator_add(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit
+    from station.i18n import t
+
+    acting = ctx.operator("operator.add")
+    pin = _new_pin(ctx, t("auth.pin_prompt", name=args.name), env_first=False)
+    op = ctx.store().operators.add(args.name, args.role, pin, by=acting)
+    emit(ctx.json, {"name": op.name, "role": op.role, "id": op.id},
+         t("store.operator_added", name=op.name, role=op.role))
+    return 0
+
+
+def cmd_operator_list(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit
+
+    ops = ctx.store().operators.list()
+    data = {"operators": [{"name": o.name, "role": o.role} for o in ops]}
+    emit(ctx.json, data, "\n".join(f"{o.name}\t{o.role}" for o in ops))
+    return 0
+
+
+def cmd_fsck(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit
+    from station.i18n import t
+    from station.store.fsck import fsck, summary
+
+    store = ctx.store()
+    findings = fsck(store)
+    info = summary(store)
+    data: dict[str, Any] = {"ok": not findings, **info,
+                            "problems": [f.to_json() for f in findings]}
+
+    def human(_: Any) -> str:
+        if not findings:
+            return t("store.fsck_ok", rows=info["rows"], images=info["images"])
+        lines = [t("store.fsck_problems", count=len(findings))]
+        key = "message_zh" if ctx.lang == "zh" else "message_en"
+        lines += [f"  [{f['severity']}] {f[key]}" for f in data["problems"]]
+        return "\n".join(lines)
+
+    emit(ctx.json, data, human)
+    return 0 if not findings else 1
+
+
+def cmd_doctor(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit
+    from station.doctor import run_checks
+
+    checks = run_checks(ctx)
+    failed = [c for c in checks if c.status == "fail"]
+    data = {"ok": not failed, "checks": [c.to_json() for c in checks]}
+
+    def human(_: Any) -> str:
+        marks = {"pass": "✓", "warn": "!", "fail": "✗", "skip": "-"}
+        return "\n".join(f"{marks.get(c.status, '?')} {c.area}/{c.name}: {c.message(ctx.lang)}"
+                         for c in checks)
+
+    emit(ctx.json, data, human)
+    return 0 if not failed else 1

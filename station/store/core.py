@@ -1,0 +1,242 @@
+"""The station's store: one SQLite file (WAL) plus a content-addressed image folder.
+
+Every write goes through ``Store.transaction()`` (BEGIN IMMEDIATE: one writer at a time, others
+wait up to the busy timeout) and every fact row gets its merge stamp from ``Store.stamps()``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from ulid import ULID
+
+from station.errors import IntegrityError, RefusedError
+from station.paths import ensure_private_dir
+from station.store import clock, migrations
+
+DB_NAME = "station.sqlite3"
+IMAGES_DIR = "images"
+BUSY_TIMEOUT_MS = 30_000
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """The merge columns of one new row (sync.md): ULID key, station, sequence, clock."""
+
+    id: str
+    station_id: str
+    seq: int
+    hlc: str
+
+    def columns(self) -> dict[str, Any]:
+        return {"id": self.id, "station_id": self.station_id, "seq": self.seq, "hlc": self.hlc}
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection with the station's pragmas; transactions are managed explicitly."""
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
+                           check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+class Store:
+    """Facts, operators, audit and images of one station. Open with ``open_store(data_dir)``."""
+
+    def __init__(self, data_dir: Path, conn: sqlite3.Connection) -> None:
+        self.data_dir = data_dir
+        self.conn = conn
+        self._depth = 0
+
+    # -- plumbing -------------------------------------------------------------------------------
+    @cached_property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils view of the same connection, for readers (writes: use the store's API)."""
+        return sqlite_utils.Database(self.conn, execute_plugins=False, recursive_triggers=False)
+
+    @property
+    def path(self) -> Path:
+        return self.data_dir / DB_NAME
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None  # type: ignore[assignment]
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """All-or-nothing unit of work; nested calls join the outer transaction."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self
+        except BaseException:
+            self._depth = 0
+            self.conn.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self.conn.execute("COMMIT")
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    @property
+    def station_id(self) -> str | None:
+        return self.meta("station_id")
+
+    @property
+    def initialized(self) -> bool:
+        return self.station_id is not None
+
+    def stamps(self, n: int = 1) -> list[Stamp]:
+        """``n`` fresh merge stamps; must be called inside ``transaction()`` (it bumps counters)."""
+        if not self._depth:
+            raise RuntimeError("stamps() outside a transaction")
+        station = self.station_id
+        if station is None:
+            raise RefusedError("store.not_initialized")
+        seq = int(self.meta("seq", "0") or 0)
+        last_text = self.meta("hlc")
+        last = clock.HLC.decode(last_text) if last_text else None
+        out = []
+        for _ in range(n):
+            last = clock.tick(last, station)
+            seq += 1
+            out.append(Stamp(str(ULID()), station, seq, last.encode()))
+        self.conn.executemany(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [("seq", str(seq)), ("hlc", last.encode())])
+        return out
+
+    def observe(self, remote_hlc: str) -> None:
+        """Advance the local clock past a merged stamp, so later local facts sort after it."""
+        with self.transaction():
+            last_text = self.meta("hlc")
+            last = clock.HLC.decode(last_text) if last_text else None
+            nxt = clock.receive(last, clock.HLC.decode(remote_hlc), self.station_id or "")
+            self.set_meta("hlc", nxt.encode())
+
+    def insert(self, table: str, values: dict[str, Any]) -> str:
+        """Insert one fact row with a fresh stamp; returns its ULID key."""
+        return self.insert_many(table, [values])[0]
+
+    def insert_many(self, table: str, rows: list[dict[str, Any]]) -> list[str]:
+        """Insert fact rows (same columns each) with fresh stamps in one transaction."""
+        if not rows:
+            return []
+        with self.transaction():
+            stamps = self.stamps(len(rows))
+            columns = ["id", "station_id", "seq", "hlc", *rows[0].keys()]
+            sql = (f"INSERT INTO {_ident(table)} ({', '.join(_ident(c) for c in columns)}) "
+                   f"VALUES ({', '.join('?' for _ in columns)})")
+            self.conn.executemany(sql, (
+                [s.id, s.station_id, s.seq, s.hlc, *(_sql_value(row[c]) for c in columns[4:])]
+                for s, row in zip(stamps, rows, strict=True)))
+        return [s.id for s in stamps]
+
+    # -- areas ----------------------------------------------------------------------------------
+    @cached_property
+    def images(self):
+        from station.store.images import ImageStore
+
+        return ImageStore(self.data_dir / IMAGES_DIR)
+
+    @cached_property
+    def audit(self):
+        from station.store.audit import AuditLog
+
+        return AuditLog(self)
+
+    @cached_property
+    def operators(self):
+        from station.store.operators import Operators
+
+        return Operators(self)
+
+    @cached_property
+    def roster(self):
+        from station.store.roster import RosterView
+
+        return RosterView(self)
+
+    @cached_property
+    def schedule(self):
+        from station.store.roster import ScheduleView
+
+        return ScheduleView(self)
+
+    @cached_property
+    def facts(self):
+        from station.store.facts import Facts
+
+        return Facts(self)
+
+    def person_state(self, id_number: str):
+        """Captures, payments, acceptance and export status of one person, derived from facts."""
+        return self.facts.person_state(id_number)
+
+
+def _ident(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"bad SQL identifier {name!r}")
+    return f'"{name}"'
+
+
+def _sql_value(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def open_store(data_dir: Path, *, migrate: bool = True) -> Store:
+    """Open (creating and migrating as needed) the store below ``data_dir``."""
+    data_dir = Path(data_dir)
+    ensure_private_dir(data_dir)
+    path = data_dir / DB_NAME
+    conn = connect(path)
+    try:
+        path.chmod(0o600)
+        version = migrations.current_version(conn)
+        if version > migrations.LATEST:
+            raise IntegrityError("store.too_new", version=version, supported=migrations.LATEST)
+        if migrate:
+            migrations.migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return Store(data_dir, conn)

@@ -1,0 +1,191 @@
+"""Writing the insert-only facts of a capture session, and the person's state derived from them.
+
+Each ``record_*`` call is one transaction that also appends to the audit log, and returns the new
+row's ULID. Nothing here updates or deletes: an edit is a correction, a deletion a tombstone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from station.errors import InputError, Location, NotFoundError
+
+if TYPE_CHECKING:
+    from station.domain.identity import Identity
+    from station.store.core import Store
+
+FACT_TABLES = (
+    "roster_entries", "schedule_slots", "card_reads", "captures", "check_reports", "payments",
+    "acceptances", "exports", "export_items", "corrections", "tombstones", "imports",
+    "operators", "audit",
+)
+
+
+@dataclass
+class PersonState:
+    """What the station knows about one person, derived from every fact about them."""
+
+    id_number: str
+    captures: list[dict] = field(default_factory=list)   # newest first, with check + decision
+    payments: list[dict] = field(default_factory=list)
+    paid_cents: int = 0
+    accepted_capture_id: str | None = None
+    accepted_at: str | None = None       # hlc of the acceptance
+    accepted_station: str | None = None
+    exported: bool = False
+    card_reads: int = 0
+
+    @property
+    def paid(self) -> bool:
+        return self.paid_cents > 0
+
+    def to_json(self) -> dict:
+        return {
+            "id_number": self.id_number, "captures": self.captures, "payments": self.payments,
+            "paid_cents": self.paid_cents, "accepted_capture_id": self.accepted_capture_id,
+            "accepted_at": self.accepted_at, "accepted_station": self.accepted_station,
+            "exported": self.exported, "card_reads": self.card_reads,
+        }
+
+
+class Facts:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _record(self, table: str, values: dict[str, Any], operator: str | None, action: str,
+                subject: str | None, details: dict | None = None) -> str:
+        with self.store.transaction():
+            new_id = self.store.insert(table, values)
+            self.store.audit.append(operator, action, subject, {"id": new_id, **(details or {})})
+        return new_id
+
+    def record_card_read(self, identity: Identity, reader: str | None = None,
+                         operator: str | None = None) -> str:
+        return self._record("card_reads", {
+            "id_number": identity.id_number, "name": identity.name,
+            "identity": identity.to_json(), "reader": reader, "operator": operator,
+        }, operator, "card.read", identity.id_number, {"reader": reader})
+
+    def record_capture(self, id_number: str, image_sha256: str, source_name: str | None = None,
+                       camera: dict | None = None, card_read_id: str | None = None,
+                       operator: str | None = None) -> str:
+        """A capture of an image already in ``store.images`` (put it first)."""
+        if not self.store.images.exists(image_sha256):
+            raise NotFoundError("store.image_missing", sha=image_sha256)
+        return self._record("captures", {
+            "id_number": id_number, "image_sha256": image_sha256, "source_name": source_name,
+            "camera": camera or {}, "card_read_id": card_read_id, "operator": operator,
+        }, operator, "capture", id_number, {"image": image_sha256})
+
+    def record_check(self, capture_id: str, report: dict, passed: bool,
+                     operator: str | None = None) -> str:
+        return self._record("check_reports", {
+            "capture_id": capture_id, "passed": bool(passed), "report": report,
+        }, operator, "check", capture_id, {"passed": bool(passed)})
+
+    def record_payment(self, id_number: str, amount_cents: int, method: str,
+                       reference: str | None = None, operator: str | None = None) -> str:
+        if amount_cents <= 0:
+            raise InputError("store.bad_amount", Location("amount_cents"), amount=amount_cents)
+        return self._record("payments", {
+            "id_number": id_number, "amount_cents": int(amount_cents), "method": method,
+            "reference": reference, "operator": operator,
+        }, operator, "payment.record", id_number, {"amount_cents": amount_cents, "method": method})
+
+    def record_acceptance(self, capture_id: str, decision: str, reason: str | None = None,
+                          override_by: str | None = None, operator: str | None = None) -> str:
+        if decision not in ("accept", "reject"):
+            raise InputError("store.bad_decision", Location("decision"), decision=decision)
+        row = self.store.conn.execute("SELECT id_number FROM captures WHERE id = ?",
+                                      (capture_id,)).fetchone()
+        if row is None:
+            raise NotFoundError("store.no_capture", id=capture_id)
+        return self._record("acceptances", {
+            "capture_id": capture_id, "id_number": row[0], "decision": decision,
+            "reason": reason, "override_by": override_by, "operator": operator,
+        }, operator, "accept" if decision == "accept" else "reject", row[0],
+            {"capture_id": capture_id, "override_by": override_by})
+
+    def record_export(self, batch_id: str, capture_ids: Iterable[str], profile: str | None = None,
+                      operator: str | None = None, details: dict | None = None) -> str:
+        ids = list(capture_ids)
+        with self.store.transaction():
+            export_id = self.store.insert("exports", {
+                "batch_id": batch_id, "capture_ids": ids, "profile": profile, "operator": operator})
+            self.store.insert_many("export_items", [
+                {"export_id": export_id, "capture_id": c} for c in ids])
+            self.store.audit.append(operator, "export", batch_id,
+                                    {"id": export_id, "captures": len(ids), **(details or {})})
+        return export_id
+
+    def record_correction(self, target_table: str, target_id: str, field_name: str,
+                          old_value: Any, new_value: Any, reason: str | None = None,
+                          operator: str | None = None) -> str:
+        return self._record("corrections", {
+            "target_table": target_table, "target_id": target_id, "field": field_name,
+            "old_value": _text(old_value), "new_value": _text(new_value), "reason": reason,
+            "operator": operator,
+        }, operator, "correct", target_id, {"table": target_table, "field": field_name})
+
+    def record_tombstone(self, target_table: str, target_id: str, reason: str | None = None,
+                         operator: str | None = None) -> str:
+        return self._record("tombstones", {
+            "target_table": target_table, "target_id": target_id, "reason": reason,
+            "operator": operator,
+        }, operator, "delete", target_id, {"table": target_table, "reason": reason})
+
+    # -- derived state ------------------------------------------------------------------------
+    def person_state(self, id_number: str) -> PersonState:
+        conn = self.store.conn
+        state = PersonState(id_number)
+        for r in conn.execute(
+                "SELECT d.*, c.source_name, c.operator AS captured_by, c.hlc AS hlc, "
+                "(SELECT passed FROM check_reports k WHERE k.capture_id = d.capture_id "
+                " ORDER BY k.hlc DESC LIMIT 1) AS check_passed "
+                "FROM capture_decisions d JOIN captures c ON c.id = d.capture_id "
+                "WHERE d.id_number = ? ORDER BY c.hlc DESC", (id_number,)):
+            state.captures.append({
+                "id": r["capture_id"], "image_sha256": r["image_sha256"],
+                "station_id": r["station_id"], "hlc": r["hlc"], "source_name": r["source_name"],
+                "captured_by": r["captured_by"], "check_passed": _bool(r["check_passed"]),
+                "decision": r["decision"], "reason": r["reason"], "override_by": r["override_by"],
+                "decided_hlc": r["decided_hlc"], "exported": bool(r["exported"]),
+            })
+        accepted = [c for c in state.captures if c["decision"] == "accept"]
+        if accepted:
+            best = max(accepted, key=lambda c: c["decided_hlc"])
+            state.accepted_capture_id = best["id"]
+            state.accepted_at = best["decided_hlc"]
+            state.accepted_station = best["station_id"]
+            state.exported = any(c["exported"] for c in accepted)
+        for r in conn.execute(
+                "SELECT * FROM payments y WHERE id_number = ? AND NOT EXISTS (SELECT 1 FROM "
+                "tombstones t WHERE t.target_table = 'payments' AND t.target_id = y.id) "
+                "ORDER BY hlc", (id_number,)):
+            state.payments.append({"id": r["id"], "amount_cents": r["amount_cents"],
+                                   "method": r["method"], "reference": r["reference"],
+                                   "hlc": r["hlc"], "station_id": r["station_id"]})
+        state.paid_cents = sum(p["amount_cents"] for p in state.payments)
+        state.card_reads = conn.execute("SELECT COUNT(*) FROM card_reads WHERE id_number = ?",
+                                        (id_number,)).fetchone()[0]
+        return state
+
+    def accepted_captures(self, exported: bool | None = None) -> list[dict]:
+        """Captures whose current decision is accept (optionally only not-yet-exported ones)."""
+        sql = "SELECT * FROM accepted_captures"
+        if exported is not None:
+            sql += f" WHERE exported = {1 if exported else 0}"
+        return [dict(r) for r in self.store.conn.execute(sql + " ORDER BY decided_hlc")]
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)

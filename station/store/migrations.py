@@ -1,0 +1,265 @@
+"""Versioned schema migrations; ``PRAGMA user_version`` holds the version a store is at.
+
+Rules: a migration is never edited once it is on main (stations in the field are at that version);
+a change is a new migration appended to ``MIGRATIONS``. Each runs in its own transaction together
+with the version bump, so a crash leaves the store at the old or the new version, never between.
+
+Every fact table carries the merge columns of sync.md: ``id`` (ULID), ``station_id``, ``seq`` (per
+station) and ``hlc`` (hybrid logical clock). There are no autoincrement keys.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+
+MERGE_COLUMNS = """
+    id TEXT PRIMARY KEY,
+    station_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    hlc TEXT NOT NULL"""
+
+
+def _fact(name: str, columns: str) -> str:
+    return (
+        f"CREATE TABLE {name} ({MERGE_COLUMNS},\n{columns}\n);\n"
+        f"CREATE UNIQUE INDEX {name}_station_seq ON {name}(station_id, seq);\n"
+    )
+
+
+V1 = (
+    """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+    + _fact("operators", """
+    name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('photographer', 'technician', 'supervisor')),
+    pin_hash TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    created_by TEXT""")
+    + _fact("audit", """
+    operator TEXT,
+    action TEXT NOT NULL,
+    subject TEXT,
+    details TEXT NOT NULL DEFAULT '{}',
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL""")
+    + _fact("roster_entries", """
+    id_number TEXT NOT NULL,
+    student_no TEXT,
+    name TEXT NOT NULL,
+    gender TEXT,
+    department TEXT,
+    degree TEXT,
+    program_years INTEGER,
+    entry_year INTEGER,
+    study_mode TEXT,
+    eligible INTEGER NOT NULL,
+    eligibility_rule TEXT""")
+    + _fact("schedule_slots", """
+    slot_key TEXT NOT NULL,
+    date TEXT NOT NULL,
+    campus TEXT NOT NULL,
+    room TEXT NOT NULL,
+    start TEXT NOT NULL,
+    end TEXT NOT NULL,
+    departments TEXT NOT NULL,
+    expected_count INTEGER""")
+    + _fact("card_reads", """
+    id_number TEXT NOT NULL,
+    name TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    reader TEXT,
+    operator TEXT""")
+    + _fact("captures", """
+    id_number TEXT NOT NULL,
+    image_sha256 TEXT NOT NULL,
+    source_name TEXT,
+    camera TEXT NOT NULL DEFAULT '{}',
+    card_read_id TEXT REFERENCES card_reads(id),
+    operator TEXT""")
+    + _fact("check_reports", """
+    capture_id TEXT NOT NULL REFERENCES captures(id),
+    passed INTEGER NOT NULL,
+    report TEXT NOT NULL""")
+    + _fact("payments", """
+    id_number TEXT NOT NULL,
+    amount_cents INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    reference TEXT,
+    operator TEXT""")
+    + _fact("acceptances", """
+    capture_id TEXT NOT NULL REFERENCES captures(id),
+    id_number TEXT NOT NULL,
+    decision TEXT NOT NULL CHECK (decision IN ('accept', 'reject')),
+    reason TEXT,
+    override_by TEXT,
+    operator TEXT""")
+    + _fact("exports", """
+    batch_id TEXT NOT NULL,
+    capture_ids TEXT NOT NULL,
+    profile TEXT,
+    operator TEXT""")
+    + _fact("corrections", """
+    target_table TEXT NOT NULL,
+    target_id TEXT NOT NULL,
+    field TEXT NOT NULL,
+    old_value TEXT,
+    new_value TEXT,
+    reason TEXT,
+    operator TEXT""")
+    + _fact("tombstones", """
+    target_table TEXT NOT NULL,
+    target_id TEXT NOT NULL,
+    reason TEXT,
+    operator TEXT""")
+)
+
+# v2: what roster import and the derived views needed after the first field trial.
+V2 = (
+    """
+ALTER TABLE roster_entries ADD COLUMN birth_date TEXT;
+ALTER TABLE roster_entries ADD COLUMN category TEXT;
+ALTER TABLE roster_entries ADD COLUMN earlier_uncaptured INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE roster_entries ADD COLUMN extra TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE roster_entries ADD COLUMN content_hash TEXT;
+ALTER TABLE roster_entries ADD COLUMN import_id TEXT;
+ALTER TABLE schedule_slots ADD COLUMN content_hash TEXT;
+ALTER TABLE schedule_slots ADD COLUMN import_id TEXT;
+"""
+    + _fact("imports", """
+    kind TEXT NOT NULL,
+    file_name TEXT NOT NULL,
+    file_sha256 TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    added INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    unchanged INTEGER NOT NULL,
+    operator TEXT""")
+    + _fact("export_items", """
+    export_id TEXT NOT NULL REFERENCES exports(id),
+    capture_id TEXT NOT NULL REFERENCES captures(id)""")
+    + """
+CREATE INDEX roster_entries_idn ON roster_entries(id_number, hlc);
+CREATE INDEX schedule_slots_key ON schedule_slots(slot_key, hlc);
+CREATE INDEX card_reads_idn ON card_reads(id_number, hlc);
+CREATE INDEX captures_idn ON captures(id_number, hlc);
+CREATE INDEX captures_sha ON captures(image_sha256);
+CREATE INDEX check_reports_capture ON check_reports(capture_id, hlc);
+CREATE INDEX payments_idn ON payments(id_number, hlc);
+CREATE INDEX acceptances_capture ON acceptances(capture_id, hlc);
+CREATE INDEX acceptances_idn ON acceptances(id_number, hlc);
+CREATE INDEX export_items_capture ON export_items(capture_id);
+CREATE INDEX tombstones_target ON tombstones(target_table, target_id);
+CREATE INDEX operators_name ON operators(name, hlc);
+
+-- Derived state. "Latest" = highest hybrid clock (then station id, part of the clock string).
+CREATE VIEW roster_current AS
+SELECT * FROM roster_entries r
+WHERE r.hlc = (SELECT MAX(hlc) FROM roster_entries x WHERE x.id_number = r.id_number)
+  AND NOT EXISTS (SELECT 1 FROM tombstones t
+                  WHERE t.target_table = 'roster_entries' AND t.target_id = r.id);
+
+CREATE VIEW schedule_current AS
+SELECT * FROM schedule_slots s
+WHERE s.hlc = (SELECT MAX(hlc) FROM schedule_slots x WHERE x.slot_key = s.slot_key)
+  AND NOT EXISTS (SELECT 1 FROM tombstones t
+                  WHERE t.target_table = 'schedule_slots' AND t.target_id = s.id);
+
+CREATE VIEW operators_current AS
+SELECT * FROM operators o
+WHERE o.hlc = (SELECT MAX(hlc) FROM operators x WHERE x.name = o.name);
+
+CREATE VIEW captures_live AS
+SELECT * FROM captures c
+WHERE NOT EXISTS (SELECT 1 FROM tombstones t
+                  WHERE t.target_table = 'captures' AND t.target_id = c.id);
+
+-- A capture's current decision is its latest acceptance fact.
+CREATE VIEW capture_decisions AS
+SELECT c.id AS capture_id, c.id_number, c.hlc AS captured_hlc, c.station_id, c.image_sha256,
+       a.decision, a.reason, a.override_by, a.operator AS decided_by, a.hlc AS decided_hlc,
+       EXISTS (SELECT 1 FROM export_items e WHERE e.capture_id = c.id) AS exported
+FROM captures_live c
+LEFT JOIN acceptances a ON a.id = (
+    SELECT id FROM acceptances x WHERE x.capture_id = c.id ORDER BY x.hlc DESC LIMIT 1);
+
+CREATE VIEW accepted_captures AS
+SELECT * FROM capture_decisions WHERE decision = 'accept';
+
+CREATE VIEW person_state AS
+SELECT p.id_number,
+       (SELECT COUNT(*) FROM captures_live c WHERE c.id_number = p.id_number) AS captures,
+       (SELECT COALESCE(SUM(amount_cents), 0) FROM payments y
+         WHERE y.id_number = p.id_number
+           AND NOT EXISTS (SELECT 1 FROM tombstones t
+                           WHERE t.target_table = 'payments' AND t.target_id = y.id)) AS paid_cents,
+       (SELECT capture_id FROM accepted_captures a WHERE a.id_number = p.id_number
+         ORDER BY a.decided_hlc DESC LIMIT 1) AS accepted_capture_id,
+       (SELECT MAX(exported) FROM accepted_captures a WHERE a.id_number = p.id_number) AS exported
+FROM (SELECT id_number FROM roster_entries UNION SELECT id_number FROM captures
+      UNION SELECT id_number FROM payments UNION SELECT id_number FROM card_reads) p;
+"""
+)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: str | Callable[[sqlite3.Connection], None]
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "facts, operators, audit", V1),
+    Migration(2, "roster detail columns, imports, export items, indexes, derived views", V2),
+]
+
+LATEST = MIGRATIONS[-1].version
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _run(conn: sqlite3.Connection, migration: Migration) -> None:
+    if callable(migration.apply):
+        migration.apply(conn)
+        return
+    # executescript() would COMMIT our transaction; run statement by statement instead.
+    for statement in _split(migration.apply):
+        conn.execute(statement)
+
+
+def _split(script: str) -> list[str]:
+    statements, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--") and not buf.strip():
+            continue
+        buf += line
+        if sqlite3.complete_statement(buf):
+            statements.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        statements.append(buf.strip())
+    return statements
+
+
+def migrate(conn: sqlite3.Connection, target: int = LATEST) -> list[int]:
+    """Bring the store up to ``target``; returns the versions applied. Safe with many processes."""
+    applied = []
+    for migration in MIGRATIONS:
+        if migration.version > target or current_version(conn) >= migration.version:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if current_version(conn) < migration.version:  # another process may have done it
+                _run(conn, migration)
+                conn.execute(f"PRAGMA user_version = {migration.version}")
+                applied.append(migration.version)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return applied
