@@ -1,0 +1,135 @@
+"""The session's thin adapters to the other areas: store facts, roster matching, photo checks.
+
+Everything the session needs from the store, ``station.roster`` and ``station.checks`` goes
+through here, so a change in one of those APIs is fixed in one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from station.domain.identity import Identity
+from station.session.model import CheckLine, MatchInfo
+
+# ---------------------------------------------------------------- store facts + audit
+
+
+class Recorder:
+    """Writes the session's facts and audit entries into the store (insert-only).
+
+    The store's ``record_*`` calls audit each fact themselves; session transitions and walk-in
+    details go to the session's own fact tables (``session_events``, ``walk_ins``).
+    """
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def unit(self):
+        """One all-or-nothing unit of work: a step's facts and its transition commit together."""
+        return self.store.transaction()
+
+    def audit(self, op_name: str, action: str, subject: str, details: dict) -> None:
+        self.store.audit.append(op_name, action, subject, details)
+
+    def card_read(self, identity: Identity, source: str, operator: str) -> str:
+        return self.store.facts.record_card_read(identity, reader=source, operator=operator)
+
+    def payment(self, id_number: str, amount_cents: int, method: str, reference: str | None,
+                operator: str) -> str:
+        return self.store.facts.record_payment(id_number, amount_cents, method,
+                                               reference=reference, operator=operator)
+
+    def put_image(self, data: bytes) -> str:
+        return self.store.images.put(data)
+
+    def capture(self, id_number: str, image_sha: str, file_name: str, camera: dict,
+                operator: str, card_read_id: str | None) -> str:
+        return self.store.facts.record_capture(id_number, image_sha, source_name=file_name,
+                                               camera=camera, card_read_id=card_read_id,
+                                               operator=operator)
+
+    def check_report(self, capture_id: str, report: dict, passed: bool, operator: str) -> str:
+        return self.store.facts.record_check(capture_id, report, passed, operator=operator)
+
+    def acceptance(self, capture_id: str, decision: str, reason: str | None, operator: str,
+                   override_by: str | None) -> str:
+        return self.store.facts.record_acceptance(capture_id, decision, reason=reason,
+                                                  override_by=override_by, operator=operator)
+
+    def session_event(self, id_number: str | None, event: str, source: str, target: str,
+                      operator: str, data: dict) -> str:
+        return self.store.insert("session_events", {
+            "id_number": id_number, "event": event, "from_state": source, "to_state": target,
+            "operator": operator, "data": data})
+
+    def walk_in(self, id_number: str, capture_id: str, school_code: str,
+                mailing_address: str | None, operator: str) -> str:
+        return self.store.insert("walk_ins", {
+            "id_number": id_number, "capture_id": capture_id, "school_code": school_code,
+            "mailing_address": mailing_address, "operator": operator})
+
+
+# ---------------------------------------------------------------- roster
+
+
+def match(store: Any, identity: Identity, now: dt.datetime) -> MatchInfo:
+    """Roster and schedule facts about ``identity`` (station.roster.match), as MatchInfo."""
+    from station.roster import match as roster_match
+
+    found = roster_match(store, identity, now)
+    entry = getattr(found, "entry", None)
+    slot = getattr(found, "slot", None)
+    flags = [str(f) for f in (getattr(found, "flags", None) or [])]
+    return MatchInfo(
+        flags=flags,
+        department=getattr(entry, "department", None),
+        degree=getattr(entry, "degree", None),
+        student_no=getattr(entry, "student_no", None),
+        slot_id=getattr(slot, "id", None) if slot is not None else None,
+        slot_label=_slot_label(slot),
+        details=dict(getattr(found, "details", None) or {}),
+    )
+
+
+def _slot_label(slot: Any) -> str | None:
+    if slot is None:
+        return None
+    start, end = getattr(slot, "start", ""), getattr(slot, "end", "")
+    room = getattr(slot, "room", "")
+    return " ".join(str(p) for p in (getattr(slot, "date", ""), f"{start}–{end}", room) if p)
+
+
+# ---------------------------------------------------------------- checks
+
+
+class Checker:
+    """Full-tier checks and the export crop for one profile."""
+
+    def __init__(self, profile_name: str = "chsi", calibration: Any = None) -> None:
+        from station.checks import load_profile
+
+        self.profile = load_profile(profile_name)
+        self.calibration = calibration
+
+    def check(self, data: bytes) -> tuple[bool, list[CheckLine], dict]:
+        from station.checks import check_image
+
+        report = check_image(data, self.profile, calibration=self.calibration)
+        as_json = report.to_json()
+        lines = [CheckLine(name=c["name"], status=c["status"], value=c.get("value"),
+                           limit=c.get("limit"), message_zh=c.get("message_zh", ""),
+                           message_en=c.get("message_en", ""))
+                 for c in as_json.get("checks", [])]
+        return bool(as_json.get("passed")), lines, as_json
+
+    def crop(self, data: bytes) -> bytes:
+        from station.checks import crop_image
+
+        return crop_image(data, self.profile, calibration=self.calibration)
+
+
+def paid_before(store: Any, id_number: str) -> bool:
+    """Whether the fee is already on record (a retake visit, or paid at another desk)."""
+    state = store.person_state(id_number)
+    return bool(getattr(state, "paid", False))

@@ -1,0 +1,281 @@
+"""CaptureService: one desk's capture session over the store, the roster and the photo checks.
+
+The TUI, ``station ingest`` and ``station simulate`` all drive a student through the same calls:
+``identify`` → ``pay`` → ``capture`` → ``retake``/``accept`` → ``next``. Every step is a
+transition of :class:`SessionMachine`, recorded as a store fact and an audit entry. Device work
+(reading the card, taking the photo) is the caller's; this class gets the results.
+
+Not thread-safe by design: the caller gives it one thread (the TUI's store worker).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from station.domain.identity import Identity
+from station.errors import RefusedError
+from station.session.model import CaptureResult, DeskCounters, MatchInfo, Person, WalkIn
+from station.session.ports import Checker, Recorder, paid_before
+from station.session.ports import match as roster_match
+from station.session.states import Event, SessionMachine, State, Transition
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class CaptureService:
+    """The capture session of one desk, acting as ``operator`` (an authenticated Operator)."""
+
+    def __init__(self, store: Any, operator: Any, *, checker: Checker | None = None,
+                 config: Any = None, walk_in: WalkIn | None = None,
+                 clock: Callable[[], dt.datetime] = _utcnow, recorder: Recorder | None = None,
+                 match: Callable[..., MatchInfo] = roster_match) -> None:
+        self.store = store
+        self.operator = operator
+        self.checker = checker or Checker(_cfg(config, "session.profile", "chsi"))
+        self.walk_in = walk_in
+        self.clock = clock
+        self.recorder = recorder or Recorder(store)
+        self._match = match
+        self.fee_cents = int(_cfg(config, "session.fee_cents", 3000))
+        self.payment_method = str(_cfg(config, "session.payment_method", "wechat"))
+        self.machine = SessionMachine(clock)
+        self.machine.listeners.append(self._record_transition)
+        self.person: Person | None = None
+        self.counters = DeskCounters()
+        self._accepted_at: list[dt.datetime] = []
+        self._started = clock()
+
+    # ------------------------------------------------------------ properties
+
+    @property
+    def state(self) -> State:
+        return self.machine.state
+
+    @property
+    def op_name(self) -> str:
+        return str(getattr(self.operator, "name", self.operator))
+
+    # ------------------------------------------------------------ steps
+
+    def identify(self, identity: Identity, *, source: str = "card",
+                 approved_by: Any = None) -> Person:
+        """A card was read (or, with a supervisor's approval, typed): match it to the roster."""
+        if source == "manual":
+            _require_supervisor(approved_by, "session.manual_entry")
+        if self.state is State.FAILSAFE:
+            raise RefusedError("session.bad_transition", event=Event.CARD.value, state=self.state.value)
+        if self.state in (State.IDENTIFIED, State.PAID, State.FRAMING, State.CAPTURED):
+            self.skip(reason="next_card")
+        now = self.clock()
+        if self.walk_in:
+            info = MatchInfo(flags=["walk_in"])
+        else:
+            info = self._match(self.store, identity, now)
+        with self.recorder.unit():
+            read_id = self.recorder.card_read(identity, source, self.op_name)
+            if approved_by is not None:
+                self.recorder.audit(approved_by.name, "session.manual_entry", identity.id_number,
+                                    {"card_read_id": read_id})
+            self.machine.fire(Event.CARD, subject=identity.id_number, card_read_id=read_id,
+                              flags=info.flags, source=source)
+        person = Person(identity=identity, card_read_id=read_id, match=info, source=source,
+                        school_code=self._school_code())
+        self.person = person
+        self.counters.expected = self._expected(info)
+        if paid_before(self.store, identity.id_number) and not info.blocking:
+            with self.recorder.unit():
+                self._confirm_paid(reference=None, earlier=True)
+        return person
+
+    def override_block(self, supervisor: Any, reason: str) -> None:
+        """A supervisor lets a person flagged not-on-roster / not-eligible be photographed."""
+        person = self._need(State.IDENTIFIED, State.PAID, State.FRAMING, State.CAPTURED)
+        _require_supervisor(supervisor, "session.override")
+        person.override_by = supervisor.name
+        self.recorder.audit(supervisor.name, "session.override_block", person.identity.id_number,
+                            {"flags": person.match.blocking, "reason": reason})
+
+    def set_mailing_address(self, address: str) -> None:
+        """Walk-in desks record where the prints go back to."""
+        person = self._need(State.IDENTIFIED, State.PAID, State.FRAMING, State.CAPTURED)
+        address = address.strip()
+        if not address:
+            raise RefusedError("session.address_required")
+        person.mailing_address = address
+        self.recorder.audit(self.op_name, "session.mailing_address", person.identity.id_number,
+                            {"length": len(address)})
+
+    def pay(self, reference: str | None = None) -> None:
+        """The fee was paid (WeChat); ``reference`` is the transaction number when scanned."""
+        person = self._need(State.IDENTIFIED)
+        if person.match.blocking and not person.override_by:
+            raise RefusedError("session.blocked", flags=", ".join(person.match.blocking))
+        reference = (reference or "").strip() or None
+        with self.recorder.unit():
+            self.recorder.payment(person.identity.id_number, self.fee_cents, self.payment_method,
+                                  reference, self.op_name)
+            self._confirm_paid(reference=reference, earlier=False)
+
+    def capture(self, data: bytes, *, file_name: str = "capture.jpg",
+                camera: dict | None = None) -> CaptureResult:
+        """A photo was taken: store it, run every check, make the export crop."""
+        person = self._need(State.FRAMING)
+        now = self.clock()
+        passed, lines, report = self.checker.check(data)
+        crop_jpeg = crop_error = crop_sha = None
+        try:
+            crop_jpeg = self.checker.crop(data)
+        except Exception as exc:  # CropError: the frame cannot meet the profile
+            crop_error = getattr(exc, "message", str(exc))
+            passed = False
+        image_sha = self.recorder.put_image(data)
+        if crop_jpeg is not None:
+            crop_sha = self.recorder.put_image(crop_jpeg)
+        camera = dict(camera or {})
+        if crop_sha:
+            camera["crop_sha256"] = crop_sha
+        idn = person.identity.id_number
+        with self.recorder.unit():
+            capture_id = self.recorder.capture(idn, image_sha, file_name, camera, self.op_name,
+                                               person.card_read_id)
+            self.recorder.check_report(capture_id, report, passed, self.op_name)
+            failed = [c.name for c in lines if c.status == "fail"]
+            self.machine.fire(Event.CAPTURE, subject=idn, capture_id=capture_id, passed=passed,
+                              failed=failed, crop_error=crop_error)
+        result = CaptureResult(capture_id=capture_id, image_sha=image_sha, passed=passed,
+                               checks=lines, report=report, crop_sha=crop_sha,
+                               crop_jpeg=crop_jpeg, crop_error=crop_error, at=now)
+        person.capture = result
+        return result
+
+    def retake(self, reason: str = "retake") -> None:
+        """Discard the last capture (recorded as rejected) and frame again."""
+        person = self._need(State.CAPTURED)
+        assert person.capture is not None
+        with self.recorder.unit():
+            self.recorder.acceptance(person.capture.capture_id, "reject", reason, self.op_name,
+                                     None)
+            self.machine.fire(Event.RETAKE, subject=person.identity.id_number,
+                              capture_id=person.capture.capture_id, reason=reason)
+        person.retakes += 1
+        self.counters.retakes += 1
+
+    def accept(self, *, override_by: Any = None, reason: str | None = None) -> CaptureResult:
+        """Accept the last capture; refused while a check fails unless a supervisor overrides."""
+        person = self._need(State.CAPTURED)
+        result = person.capture
+        assert result is not None
+        if not result.passed:
+            if override_by is None:
+                raise RefusedError("session.accept_refused",
+                                   checks=", ".join(c.name for c in result.failed) or "crop")
+            _require_supervisor(override_by, "session.override")
+            if result.crop_jpeg is None:
+                raise RefusedError("session.no_crop", error=result.crop_error or "")
+        if self.walk_in and not person.mailing_address:
+            raise RefusedError("session.address_required")
+        over = override_by.name if override_by is not None else None
+        idn = person.identity.id_number
+        with self.recorder.unit():
+            self.recorder.acceptance(result.capture_id, "accept", reason, self.op_name, over)
+            if self.walk_in:
+                self.recorder.walk_in(idn, result.capture_id, self.walk_in.school_code,
+                                      person.mailing_address, self.op_name)
+            if over:
+                self.recorder.audit(over, "session.override_accept", idn,
+                                    {"capture_id": result.capture_id,
+                                     "failed": [c.name for c in result.failed], "reason": reason})
+            self.machine.fire(Event.ACCEPT, subject=idn, capture_id=result.capture_id,
+                              override_by=over)
+        person.accepted = True
+        self.counters.done += 1
+        self._accepted_at.append(self.clock())
+        return result
+
+    def next(self) -> None:
+        """Done with this person; the desk waits for the next card."""
+        self._need(State.ACCEPTED)
+        with self.recorder.unit():
+            self.machine.fire(Event.NEXT, subject=self._subject())
+        self.person = None
+
+    def skip(self, reason: str = "skipped") -> None:
+        """The person leaves without an accepted photo (nothing is deleted)."""
+        if self.state is State.ACCEPTED:
+            return self.next()
+        with self.recorder.unit():
+            self.machine.fire(Event.SKIP, subject=self._subject(), reason=reason)
+        self.counters.skipped += 1
+        self.person = None
+
+    def device_error(self, device: str, reason: str) -> None:
+        """A device failed: the desk goes to failsafe and remembers where it was."""
+        with self.recorder.unit():
+            self.machine.fire(Event.DEVICE_ERROR, subject=self._subject(), device=device,
+                              reason=reason)
+
+    def device_ok(self, device: str) -> None:
+        if self.state is State.FAILSAFE:
+            with self.recorder.unit():
+                self.machine.fire(Event.DEVICE_OK, subject=self._subject(), device=device)
+
+    # ------------------------------------------------------------ counters
+
+    def throughput(self, window: dt.timedelta = dt.timedelta(hours=1)) -> float:
+        """Accepted students per hour over the last ``window`` (or since start, if shorter)."""
+        now = self.clock()
+        span = min(window, max(now - self._started, dt.timedelta(minutes=1)))
+        recent = [t for t in self._accepted_at if now - t <= window]
+        return round(len(recent) / (span.total_seconds() / 3600), 1)
+
+    def refresh_counters(self) -> DeskCounters:
+        self.counters.students_per_hour = self.throughput()
+        return self.counters
+
+    # ------------------------------------------------------------ internals
+
+    def _confirm_paid(self, reference: str | None, earlier: bool) -> None:
+        person = self.person
+        assert person is not None
+        self.machine.fire(Event.PAY, subject=person.identity.id_number, reference=reference,
+                          earlier=earlier)
+        person.paid, person.payment_reference = True, reference
+        self.machine.fire(Event.FRAME, subject=person.identity.id_number)
+
+    def _need(self, *states: State) -> Person:
+        if self.state not in states or self.person is None:
+            raise RefusedError("session.wrong_state", state=self.state.value)
+        return self.person
+
+    def _school_code(self) -> str | None:
+        return self.walk_in.school_code if self.walk_in else None
+
+    def _expected(self, info: MatchInfo) -> int | None:
+        value = info.details.get("slot_expected")
+        return int(value) if value is not None else self.counters.expected
+
+    def _subject(self) -> str | None:
+        return self.person.identity.id_number if self.person else None
+
+    def _record_transition(self, step: Transition) -> None:
+        data = {k: v for k, v in step.data.items() if k != "subject"}
+        subject = step.data.get("subject")
+        self.recorder.session_event(subject, step.event.value, step.source.value,
+                                    step.target.value, self.op_name, data)
+        self.recorder.audit(self.op_name, f"session.{step.event.value}", subject,
+                            {"from": step.source.value, "to": step.target.value, **data})
+
+
+def _require_supervisor(op: Any, action: str) -> None:
+    """Only a supervisor approves manual entry and overrides (actions unknown to the
+    permission table are supervisor-only, so ``can`` agrees with the role check)."""
+    if op is None or getattr(op, "role", None) != "supervisor":
+        raise RefusedError("session.supervisor_required", action=action)
+
+
+def _cfg(config: Any, key: str, default: Any) -> Any:
+    return config.get(key, default) if config is not None else default

@@ -1,0 +1,114 @@
+"""Pictures in the terminal: a BGR frame as half-block characters, with the framing guides.
+
+Each character cell shows two pixels (upper half block ``▀``: foreground = top pixel, background =
+bottom pixel). Works in every terminal and in SVG snapshots; textual-image is used instead where
+the terminal speaks a graphics protocol.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.segment import Segment
+from rich.style import Style
+
+# Guide colours (BGR) drawn into the picture before it is reduced to cells.
+GUIDE_HEAD = (0, 215, 255)    # amber: head-top band
+GUIDE_EYES = (80, 220, 80)    # green: eye band
+GUIDE_FACE = (255, 160, 60)   # blue-ish: face width
+
+
+@dataclass(frozen=True)
+class Guides:
+    """Framing bounds in the export frame's pixels (from the photo profile)."""
+
+    frame_w: int = 480
+    frame_h: int = 640
+    head_top: tuple[int, int] = (50, 110)
+    eye_line: tuple[int, int] = (200, 300)
+    face_width: tuple[int, int] = (180, 300)
+
+    @classmethod
+    def from_profile(cls, profile: Any) -> Guides:
+        """Read the bounds off a checks Profile when it has them; keep the CHSI defaults else."""
+
+        def pair(*names: str, default: tuple[int, int]) -> tuple[int, int]:
+            for name in names:
+                value = getattr(profile, name, None)
+                if value is None and isinstance(profile, dict):
+                    value = profile.get(name)
+                if isinstance(value, list | tuple) and len(value) == 2:
+                    return int(value[0]), int(value[1])
+            return default
+
+        size = getattr(profile, "size", None) or (480, 640)
+        return cls(frame_w=int(size[0]), frame_h=int(size[1]),
+                   head_top=pair("head_top", "head_top_px", default=cls.head_top),
+                   eye_line=pair("eye_line", "eye_line_px", default=cls.eye_line),
+                   face_width=pair("face_width", "face_width_px", default=cls.face_width))
+
+
+def fit(width: int, height: int, cols: int, rows: int) -> tuple[int, int]:
+    """Cell size (cols, rows) that shows a width×height picture whole, keeping its aspect."""
+    cols, rows = max(cols, 1), max(rows, 1)
+    # a cell is one pixel wide and two pixels high
+    scale = min(cols / width, (rows * 2) / height)
+    return max(1, int(width * scale)), max(1, int(height * scale / 2))
+
+
+def draw_guides(img: Any, guides: Guides) -> Any:
+    """A copy of the export-frame picture with the guide lines drawn (2 px, visible when small)."""
+    import cv2
+
+    out = img.copy()
+    h, w = out.shape[:2]
+    sy, sx = h / guides.frame_h, w / guides.frame_w
+    thick = max(2, int(round(4 * sy)))
+    for y in guides.head_top:
+        cv2.line(out, (0, int(y * sy)), (w - 1, int(y * sy)), GUIDE_HEAD, thick)
+    for y in guides.eye_line:
+        cv2.line(out, (0, int(y * sy)), (w - 1, int(y * sy)), GUIDE_EYES, thick)
+    cx = w / 2
+    for half in (guides.face_width[0] / 2, guides.face_width[1] / 2):
+        for x in (cx - half * sx, cx + half * sx):
+            cv2.line(out, (int(x), int(guides.head_top[0] * sy)),
+                     (int(x), int(guides.eye_line[1] * sy * 1.25)), GUIDE_FACE, thick)
+    return out
+
+
+def to_cells(img: Any, cols: int, rows: int) -> list[list[Segment]]:
+    """The BGR picture as ``rows`` lines of half-block segments at most ``cols`` wide."""
+    import cv2
+
+    h, w = img.shape[:2]
+    cw, ch = fit(w, h, cols, rows)
+    small = cv2.resize(img, (cw, ch * 2), interpolation=cv2.INTER_AREA)
+    rgb = small[:, :, ::-1]
+    lines: list[list[Segment]] = []
+    cache: dict[tuple, Style] = {}
+    for r in range(ch):
+        top, bottom = rgb[2 * r].tolist(), rgb[2 * r + 1].tolist()
+        segs = []
+        for t, b in zip(top, bottom, strict=True):
+            key = (*t, *b)
+            style = cache.get(key)
+            if style is None:
+                style = Style.parse(f"rgb({t[0]},{t[1]},{t[2]}) on rgb({b[0]},{b[1]},{b[2]})")
+                cache[key] = style
+            segs.append(Segment("▀", style))
+        lines.append(segs)
+    return lines
+
+
+def export_frame(img: Any, guides: Guides) -> Any:
+    """Centre-crop a live frame to the export aspect so the guides sit where the crop will be."""
+    h, w = img.shape[:2]
+    target = guides.frame_w / guides.frame_h
+    if w / h > target:
+        new_w = int(h * target)
+        x0 = (w - new_w) // 2
+        return img[:, x0:x0 + new_w]
+    new_h = int(w / target)
+    y0 = (h - new_h) // 2
+    return img[y0:y0 + new_h]

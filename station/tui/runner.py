@@ -1,0 +1,123 @@
+"""The bridge between the UI thread and the session: one store thread, results as messages.
+
+Every store read and write (log-in, session steps, dashboard queries) runs on one dedicated
+thread, in the order the UI asked for them; the UI thread only submits and receives messages, so
+it never waits on SQLite, Argon2 or the photo checks.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from station.errors import StationError
+from station.i18n import t
+from station.privacy import scrub
+from station.tui.messages import DeskSnapshot, SessionChanged, SessionRefused
+
+log = logging.getLogger(__name__)
+
+
+class SessionRunner:
+    """Owns the store thread, the store and (after log-in) the CaptureService."""
+
+    def __init__(self, app: Any, open_store: Callable[[], Any]) -> None:
+        self.app = app
+        self._open_store = open_store
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="station-store")
+        self.store: Any = None
+        self.service: Any = None
+        self._pending = 0
+        self._lock = threading.Lock()
+
+    @property
+    def busy(self) -> bool:
+        with self._lock:
+            return self._pending > 0
+
+    def _track(self, fut: Future) -> Future:
+        with self._lock:
+            self._pending += 1
+
+        def done(_f: Future) -> None:
+            with self._lock:
+                self._pending -= 1
+
+        fut.add_done_callback(done)
+        return fut
+
+    def ensure_store(self) -> Any:
+        """The open store (store thread only)."""
+        if self.store is None:
+            self.store = self._open_store()
+        return self.store
+
+    def step(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
+        """Run ``fn(service, ...)``; post SessionChanged after, or SessionRefused with the reason."""
+        return self._track(self.executor.submit(self._step, fn, args, kwargs))
+
+    def _step(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+        try:
+            result = fn(self.service, *args, **kwargs)
+        except StationError as exc:
+            self.app.post_message(SessionRefused(exc.message, exc.key))
+            return None
+        except Exception as exc:  # an unexpected fault: words on screen, details in the log
+            log.exception("session step failed")
+            self.app.post_message(SessionRefused(
+                t("tui.step_failed", error=scrub(f"{type(exc).__name__}: {exc}")), "error"))
+            return None
+        self.app.post_message(SessionChanged(self.snapshot()))
+        return result
+
+    def call(self, fn: Callable[[Any], Any], on_result: Callable[[Any], None],
+             on_error: Callable[[str], None] | None = None) -> Future:
+        """Run ``fn(store)`` on the store thread and hand the result to ``on_result`` on the UI."""
+
+        def job() -> None:
+            try:
+                value = fn(self.ensure_store())
+            except StationError as exc:
+                self._to_ui(on_error or self._refused, exc.message)
+                return
+            except Exception as exc:
+                log.exception("store call failed")
+                self._to_ui(on_error or self._refused, t("tui.step_failed", error=scrub(str(exc))))
+                return
+            self._to_ui(on_result, value)
+
+        return self._track(self.executor.submit(job))
+
+    def _refused(self, message: str) -> None:
+        self.app.post_message(SessionRefused(message))
+
+    def _to_ui(self, fn: Callable[[Any], None], value: Any) -> None:
+        try:
+            self.app.call_from_thread(fn, value)
+        except RuntimeError:  # the app has gone away
+            pass
+
+    def snapshot(self) -> DeskSnapshot:
+        """A copy of the service's visible state (store thread only)."""
+        svc = self.service
+        if svc is None:
+            return DeskSnapshot("waiting_for_card", None, None)
+        svc.refresh_counters()
+        return DeskSnapshot(state=svc.state.value, person=copy.copy(svc.person),
+                            counters=copy.copy(svc.counters), walk_in=svc.walk_in)
+
+    def close(self) -> None:
+        def shut() -> None:
+            if self.store is not None:
+                self.store.close()
+                self.store = None
+
+        try:
+            self.executor.submit(shut).result(timeout=10)
+        except Exception:
+            log.exception("closing the store failed")
+        self.executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,56 @@
+"""Devices: camera status (model, battery, free space), settings preset, reader, calibration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from station.i18n import get_language, t
+from station.tui.screens._base import SideScreen
+
+
+class DevicesScreen(SideScreen):
+    TITLE_KEY = "tui.devices.title"
+
+    def action_reload(self) -> None:
+        """Ask the devices on a worker thread (a status call may block on USB)."""
+        devices = self.app.devices
+
+        def probe() -> Any:
+            if devices is None:
+                return ()
+            try:
+                return devices.camera_state(), devices.reader_state()
+            except Exception as exc:  # a device that cannot even answer is shown as such
+                return str(exc)
+
+        self._probe = self.run_worker(probe, thread=True, exit_on_error=False, group="probe")
+
+    def on_worker_state_changed(self, event: Any) -> None:
+        if event.worker is getattr(self, "_probe", None) and event.worker.is_finished:
+            self._loaded(event.worker.result)
+
+    def render_body(self, data: Any) -> Any:
+        if not data or isinstance(data, str):
+            return Text(t("tui.devices.none") + (f"\n{data}" if isinstance(data, str) else ""))
+        parts: list[Any] = []
+        for state in data:
+            table = Table(title=t(f"tui.devices.{state.name}"), expand=True, title_justify="left",
+                          show_header=False)
+            table.add_column(style="dim", no_wrap=True)
+            table.add_column()
+            status = (Text(t("tui.devices.ok"), style="green") if state.ok
+                      else Text(t("tui.devices.down"), style="bold red"))
+            table.add_row(t("tui.devices.status"), status)
+            for key, value in sorted(state.detail.items()):
+                if value not in (None, "", {}):
+                    table.add_row(key, str(value))
+            if state.problem:
+                table.add_row(t("tui.devices.problem"),
+                              state.problem[0 if get_language() == "zh" else 1])
+            parts.append(table)
+        parts.append(Text(t("tui.devices.calibration"), style="dim"))
+        return Group(*parts)

@@ -1,0 +1,72 @@
+"""Review: captures that need a second look (overrides, failed checks, undecided); a technician
+accepts or rejects with a reason, or corrects an identity field (the trail is kept)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from textual.binding import Binding
+
+from station.i18n import t
+from station.privacy import mask_id, mask_name
+from station.tui.screens._base import SideScreen
+from station.tui.screens.dialogs import ReasonDialog
+
+
+class ReviewScreen(SideScreen):
+    TITLE_KEY = "tui.review.title"
+    BINDINGS = [Binding("up,k", "move(-1)", show=False), Binding("down,j", "move(1)", show=False),
+                Binding("a", "decide('accept')", show=False),
+                Binding("x", "decide('reject')", show=False)]
+    KEYS = [("↑↓", "tui.key.select"), ("a", "tui.key.accept"), ("x", "tui.key.reject"),
+            ("Esc", "tui.key.back"), ("l", "tui.key.lang")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cursor = 0
+
+    def load(self, store: Any) -> Any:
+        from station.session.dashboard import review_queue
+
+        return review_queue(store)
+
+    def render_body(self, data: Any) -> Any:
+        table = Table(expand=True)
+        for key in ("tui.field.name", "tui.field.id_number", "tui.review.why",
+                    "tui.review.decision", "tui.review.override"):
+            table.add_column(t(key), no_wrap=True)
+        for i, item in enumerate(data):
+            style = "reverse" if i == self.cursor else ""
+            table.add_row(mask_name(item.name), mask_id(item.id_number),
+                          t(f"tui.review.{item.reason}"),
+                          t(f"tui.review.{item.decision or 'none'}"), item.override_by or "—",
+                          style=style)
+        if not data:
+            table.add_row(t("tui.review.empty"), "", "", "", "")
+        return table
+
+    def action_move(self, delta: int) -> None:
+        if self.data:
+            self.cursor = max(0, min(len(self.data) - 1, self.cursor + delta))
+            self.relabel()
+
+    def action_decide(self, decision: str) -> None:
+        if not self.data:
+            return
+        item = self.data[self.cursor]
+        op = self.app.operator
+
+        def reasoned(reason: str | None) -> None:
+            if reason is None:
+                return
+
+            def act(store: Any) -> None:
+                store.operators.require(op, "check.override")
+                store.facts.record_acceptance(item.capture_id, decision, reason=reason or None,
+                                              override_by=op.name if decision == "accept" else None,
+                                              operator=op.name)
+
+            self.app.runner.call(act, lambda _v: self.action_reload())
+
+        self.app.push_screen(ReasonDialog(), reasoned)

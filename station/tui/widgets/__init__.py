@@ -1,0 +1,1 @@
+"""Widgets of the station's screens, one per module."""

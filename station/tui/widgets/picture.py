@@ -1,0 +1,33 @@
+"""A picture made of half-block cells (see station.tui.render), as a Rich renderable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.segment import Segment
+
+
+class CellPicture:
+    """Pre-rendered half-block lines, centred in the space the widget gives."""
+
+    def __init__(self, lines: list[list[Segment]]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        for line in self.lines:
+            pad = max(0, (width - len(line)) // 2)
+            if pad:
+                yield Segment(" " * pad)
+            yield from line
+            yield Segment.line()
+
+
+def picture_lines(img: Any, cols: int, rows: int, guides: Any = None) -> list[list[Segment]]:
+    """Cells for ``img`` (BGR), guides drawn first when given."""
+    from station.tui.render import draw_guides, export_frame, to_cells
+
+    if guides is not None:
+        img = draw_guides(export_frame(img, guides), guides)
+    return to_cells(img, cols, rows)
