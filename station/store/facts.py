@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 FACT_TABLES = (
     "roster_entries", "schedule_slots", "card_reads", "captures", "check_reports", "payments",
     "acceptances", "exports", "export_items", "corrections", "tombstones", "imports",
-    "operators", "audit",
+    "operators", "audit", "session_events", "walk_ins",
 )
 
 

@@ -203,6 +203,28 @@ FROM (SELECT id_number FROM roster_entries UNION SELECT id_number FROM captures
 """
 )
 
+# v3: the capture session's own facts (every desk transition) and walk-in captures (school code
+# and mailing address travel with the accepted capture into exports).
+V3 = (
+    _fact("session_events", """
+    id_number TEXT,
+    event TEXT NOT NULL,
+    from_state TEXT NOT NULL,
+    to_state TEXT NOT NULL,
+    operator TEXT,
+    data TEXT NOT NULL DEFAULT '{}'""")
+    + _fact("walk_ins", """
+    id_number TEXT NOT NULL,
+    capture_id TEXT NOT NULL REFERENCES captures(id),
+    school_code TEXT NOT NULL,
+    mailing_address TEXT,
+    operator TEXT""")
+    + """
+CREATE INDEX session_events_idn ON session_events(id_number, hlc);
+CREATE INDEX walk_ins_capture ON walk_ins(capture_id);
+"""
+)
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -214,6 +236,7 @@ class Migration:
 MIGRATIONS: list[Migration] = [
     Migration(1, "facts, operators, audit", V1),
     Migration(2, "roster detail columns, imports, export items, indexes, derived views", V2),
+    Migration(3, "session events and walk-in captures", V3),
 ]
 
 LATEST = MIGRATIONS[-1].version

@@ -7,6 +7,7 @@ it never waits on SQLite, Argon2 or the photo checks.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import threading
@@ -96,10 +97,8 @@ class SessionRunner:
         self.app.post_message(SessionRefused(message))
 
     def _to_ui(self, fn: Callable[[Any], None], value: Any) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):  # the app has gone away
             self.app.call_from_thread(fn, value)
-        except RuntimeError:  # the app has gone away
-            pass
 
     def snapshot(self) -> DeskSnapshot:
         """A copy of the service's visible state (store thread only)."""

@@ -263,7 +263,8 @@ class DeskScreen(Screen):
         except DeviceError as exc:
             zh, en = exc.messages
             app.post_message(DeviceProblem("camera", zh, en))
-            app.runner.step(lambda s: s.device_error("camera", exc.key))
+            key = exc.key
+            app.runner.step(lambda s: s.device_error("camera", key))
             return
         app.runner.step(lambda s: s.capture(shot.data, file_name=shot.file_name,
                                             camera=dict(getattr(shot, "camera", {}) or {}))

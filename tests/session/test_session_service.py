@@ -1,0 +1,174 @@
+"""CaptureService over a real store: facts, audit, refusals, override, walk-in."""
+
+import pytest
+
+from station.errors import RefusedError
+from station.session.model import WalkIn
+from station.session.service import CaptureService
+from station.session.states import State
+
+from .conftest import (
+    PHO_PIN,
+    PHOTOGRAPHER,
+    SUP_PIN,
+    SUPERVISOR,
+    MarkerChecker,
+    person,
+    rows,
+    table_match,
+)
+
+
+def service(store, table=None, **kw):
+    op = store.operators.authenticate(PHOTOGRAPHER, PHO_PIN)
+    return CaptureService(store, op, checker=MarkerChecker(), match=table_match(table or {}), **kw)
+
+
+def test_student_with_retake_leaves_every_fact_and_audit(store):
+    p = person(1)
+    svc = service(store, {p.id_number: []})
+    svc.identify(p)
+    assert svc.state is State.IDENTIFIED
+    svc.pay("4200001234567890")
+    assert svc.state is State.FRAMING
+    bad = svc.capture(b"BLURRY", file_name="DSC_0001.JPG")
+    assert not bad.passed and svc.state is State.CAPTURED
+    with pytest.raises(RefusedError):
+        svc.accept()
+    svc.retake()
+    good = svc.capture(b"GOOD photo", file_name="DSC_0002.JPG")
+    svc.accept()
+    svc.next()
+    assert svc.state is State.WAITING and svc.counters.done == 1 and svc.counters.retakes == 1
+
+    state = store.person_state(p.id_number)
+    assert state.accepted_capture_id == good.capture_id
+    assert state.paid_cents == 3000 and state.payments[0]["reference"] == "4200001234567890"
+    assert [c["decision"] for c in state.captures] == ["accept", "reject"]
+    assert store.images.get(good.crop_sha) == b"CROPGOOD photo"
+    events = [(e["event"], e["to_state"]) for e in rows(store, "session_events")]
+    assert events == [("card", "identified"), ("pay", "fee_confirmed"), ("frame", "framing"),
+                      ("capture", "captured"), ("retake", "framing"), ("capture", "captured"),
+                      ("accept", "accepted"), ("next", "waiting_for_card")]
+    actions = [a["action"] for a in rows(store, "audit")]
+    for event, _ in events:
+        assert f"session.{event}" in actions
+    assert store.audit.verify() == []
+
+
+def test_refused_accept_records_nothing(store):
+    p = person(2)
+    svc = service(store, {p.id_number: []})
+    svc.identify(p)
+    svc.pay()
+    svc.capture(b"BAD")
+    before = len(rows(store, "acceptances")), len(rows(store, "session_events"))
+    with pytest.raises(RefusedError):
+        svc.accept()
+    assert (len(rows(store, "acceptances")), len(rows(store, "session_events"))) == before
+    assert svc.state is State.CAPTURED
+
+
+def test_supervisor_override_accepts_failed_photo_and_is_audited(store):
+    p = person(3)
+    svc = service(store, {p.id_number: []})
+    svc.identify(p)
+    svc.pay()
+    svc.capture(b"BAD")
+    photographer = store.operators.authenticate(PHOTOGRAPHER, PHO_PIN)
+    with pytest.raises(RefusedError):
+        svc.accept(override_by=photographer)
+    sup = store.operators.authenticate(SUPERVISOR, SUP_PIN)
+    svc.accept(override_by=sup, reason="glasses glare judged acceptable")
+    acc = rows(store, "acceptances")[-1]
+    assert acc["decision"] == "accept" and acc["override_by"] == SUPERVISOR
+    audit = [a for a in rows(store, "audit") if a["action"] == "session.override_accept"]
+    assert audit and audit[0]["operator"] == SUPERVISOR
+
+
+def test_ineligible_student_cannot_pay_until_supervisor_overrides(store):
+    p = person(4)
+    svc = service(store, {p.id_number: ["not_eligible"]})
+    info = svc.identify(p)
+    assert info.match.blocking == ["not_eligible"]
+    with pytest.raises(RefusedError):
+        svc.pay()
+    assert rows(store, "payments") == []
+    svc.override_block(store.operators.authenticate(SUPERVISOR, SUP_PIN), "dean's letter")
+    svc.pay()
+    assert svc.state is State.FRAMING
+
+
+def test_manual_entry_needs_supervisor(store):
+    from station.session.manual import manual_identity
+
+    p = person(5)
+    svc = service(store, {p.id_number: []})
+    typed = manual_identity(p.name, p.id_number.lower())
+    with pytest.raises(RefusedError):
+        svc.identify(typed, source="manual",
+                     approved_by=store.operators.authenticate(PHOTOGRAPHER, PHO_PIN))
+    assert rows(store, "card_reads") == []
+    svc.identify(typed, source="manual",
+                 approved_by=store.operators.authenticate(SUPERVISOR, SUP_PIN))
+    assert rows(store, "card_reads")[0]["reader"] == "manual"
+    assert any(a["action"] == "session.manual_entry" for a in rows(store, "audit"))
+
+
+def test_already_paid_goes_straight_to_framing(store):
+    p = person(6)
+    svc = service(store, {p.id_number: []})
+    svc.identify(p)
+    svc.pay()
+    svc.skip()
+    svc.identify(p)            # comes back later for the photo
+    assert svc.state is State.FRAMING
+    assert len(rows(store, "payments")) == 1
+
+
+def test_device_error_failsafe_and_resume(store):
+    p = person(7)
+    svc = service(store, {p.id_number: []})
+    svc.identify(p)
+    svc.pay()
+    svc.device_error("camera", "camera.disconnected")
+    assert svc.state is State.FAILSAFE
+    with pytest.raises(RefusedError):
+        svc.capture(b"GOOD")
+    svc.device_ok("camera")
+    assert svc.state is State.FRAMING
+    svc.capture(b"GOOD")
+    svc.accept()
+    kinds = [e["event"] for e in rows(store, "session_events")]
+    assert "device_error" in kinds and "device_ok" in kinds
+
+
+def test_walk_in_records_school_and_address(store):
+    from station.config import Config
+    from station.session.schools import walk_in_for
+
+    walk = walk_in_for(Config.load(None, environ={}), "10673")
+    assert walk == WalkIn("10673", "云南大学")
+    p = person(8)
+    svc = service(store, walk_in=walk)
+    svc.identify(p)
+    assert svc.person.match.flags == ["walk_in"] and svc.person.school_code == "10673"
+    svc.pay()
+    svc.capture(b"GOOD")
+    with pytest.raises(RefusedError):
+        svc.accept()                       # no mailing address yet
+    svc.set_mailing_address("云南省昆明市五华区翠湖北路2号")
+    result = svc.accept()
+    walk_row = rows(store, "walk_ins")[0]
+    assert walk_row["capture_id"] == result.capture_id and walk_row["school_code"] == "10673"
+    assert walk_row["mailing_address"].startswith("云南省")
+
+
+def test_unknown_school_code_is_a_clear_error():
+    from station.config import Config
+    from station.errors import InputError
+    from station.session.schools import walk_in_for
+
+    with pytest.raises(InputError) as info:
+        walk_in_for(Config.load(None, environ={}), "99999")
+    assert "99999" in info.value.message
