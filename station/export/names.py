@@ -1,0 +1,66 @@
+"""Names that become paths or manifest cells must not escape the batch folder or break the CSV.
+
+An ID number or student number names a photo file; a stray ``/``, ``..``, a control character or a
+Windows-reserved character would write outside the batch or produce a file the pipeline cannot
+open. Such a value is refused with the field and the reason, never silently "cleaned": a cleaned
+name would no longer match the person.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from station.errors import InputError, Location
+
+# What a file-name field may contain: the ID number (digits, X) or a student number (letters,
+# digits, - and _). Anything else is refused.
+_SAFE_NAME_FIELD = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,63}")
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+                     *(f"LPT{i}" for i in range(1, 10))}
+
+
+def _reason_for(value: str) -> str:
+    if value == "":
+        return "empty"
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in value):
+        return "control"
+    if "/" in value or "\\" in value:
+        return "separator"
+    if ".." in value or value.startswith("."):
+        return "dots"
+    return "characters"
+
+
+def check_name_field(field: str, value: object, where: str = "") -> str:
+    """The value of a field that names a file, or InputError saying what is wrong with it."""
+    text = "" if value is None else str(value)
+    if not _SAFE_NAME_FIELD.fullmatch(text) or text.upper() in _WINDOWS_RESERVED:
+        raise InputError(f"exports.unsafe_name.{_reason_for(text)}", Location(where or "batch", field=field),
+                         field=field, value=ascii(text))
+    return text
+
+
+def check_text_field(field: str, value: object, where: str = "") -> str:
+    """A manifest cell: any printable text, but no control characters (CSV injection, line breaks)."""
+    text = "" if value is None else str(value)
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text):
+        raise InputError("exports.unsafe_name.control", Location(where or "batch", field=field),
+                         field=field, value=ascii(text))
+    if text[:1] in ("=", "+", "-", "@") and field not in ("replaces_batch",):
+        # A spreadsheet would run it as a formula when a technician opens the CSV.
+        raise InputError("exports.unsafe_name.formula", Location(where or "batch", field=field),
+                         field=field, value=ascii(text))
+    return text
+
+
+def render_file_name(template: str, fields: dict, where: str = "") -> str:
+    """``{id_number}.jpg`` → ``530102200001011234.jpg`` with every name field checked first."""
+    safe = {}
+    for key in re.findall(r"{(\w+)}", template):
+        safe[key] = check_name_field(key, fields.get(key), where)
+    name = template.format(**safe)
+    if "/" in name or "\\" in name or name.startswith(".") or ".." in name:
+        raise InputError("exports.unsafe_name.dots", Location(where or "batch", field="file_name"),
+                         field="file_name", value=ascii(name))
+    return name

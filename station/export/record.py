@@ -1,0 +1,108 @@
+"""What a batch is made of, as plain data: the record the store keeps and the writer renders.
+
+A ``BatchRecord`` holds everything needed to write the batch again byte for byte: its id, the
+creation time (the only timestamp in the files), the profile, and per item the person fields as
+they were when the batch was made plus the SHA-256 of the export JPEG. Rebuilding a batch by id is
+rendering its stored record again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+
+# Stations run in China (UTC+8, no daylight saving); batch dates and times are local to it.
+DEFAULT_UTC_OFFSET_HOURS = 8
+
+
+def local_zone(offset_hours: float = DEFAULT_UTC_OFFSET_HOURS) -> timezone:
+    return timezone(timedelta(hours=offset_hours))
+
+
+def iso_local(ms: int, offset_hours: float = DEFAULT_UTC_OFFSET_HOURS) -> str:
+    """Milliseconds since the epoch as local ISO time to the second, e.g. 2026-06-01T09:30:00+08:00."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(local_zone(offset_hours)).replace(
+        microsecond=0).isoformat()
+
+
+@dataclass
+class BatchItem:
+    """One photo of a batch: who it is, which capture, which export JPEG (by hash)."""
+
+    capture_id: str
+    id_number: str
+    name: str
+    sha256: str
+    student_no: str = ""
+    department: str = ""
+    gender: str = ""
+    captured_at: str = ""
+    kind: str = "new"               # "new" or "replacement"
+    replaces_batch: str = ""        # the earlier batch this photo or record replaces
+    identity_verified: bool = True
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> BatchItem:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class Skipped:
+    """A person of the selection who is not in the batch, and why (a message key of exports.toml)."""
+
+    id_number: str
+    name: str
+    reason: str
+    detail: str = ""
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class BatchRecord:
+    batch_id: str
+    created_ms: int
+    profile: str
+    school_code: str
+    station_id: str
+    items: list[BatchItem] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    filters: dict = field(default_factory=dict)
+    utc_offset_hours: float = DEFAULT_UTC_OFFSET_HOURS
+
+    @property
+    def created_at(self) -> str:
+        return iso_local(self.created_ms, self.utc_offset_hours)
+
+    @property
+    def date(self) -> str:
+        return self.created_at[:10].replace("-", "")
+
+    def sorted_items(self, name_field: str = "id_number") -> list[BatchItem]:
+        """The one order of a batch: by the field that names the file, then capture id."""
+        return sorted(self.items, key=lambda i: (getattr(i, name_field) or "", i.capture_id))
+
+    def to_json(self) -> dict:
+        return {
+            "batch_id": self.batch_id, "created_ms": self.created_ms, "profile": self.profile,
+            "school_code": self.school_code, "station_id": self.station_id,
+            "filters": self.filters, "utc_offset_hours": self.utc_offset_hours,
+            "items": [i.to_json() for i in self.items],
+            "skipped": [s.to_json() for s in self.skipped],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> BatchRecord:
+        return cls(
+            batch_id=data["batch_id"], created_ms=int(data["created_ms"]), profile=data["profile"],
+            school_code=data["school_code"], station_id=data["station_id"],
+            items=[BatchItem.from_json(i) for i in data.get("items", [])],
+            skipped=[Skipped(**s) for s in data.get("skipped", [])],
+            filters=data.get("filters", {}),
+            utc_offset_hours=data.get("utc_offset_hours", DEFAULT_UTC_OFFSET_HOURS),
+        )

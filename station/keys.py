@@ -1,0 +1,138 @@
+"""The station's Ed25519 key pair: it signs every export batch so the pipeline can tell it is ours.
+
+The private key lives in ``<data-dir>/keys/station.key`` (PEM, PKCS#8, mode 0600, folder 0700); the
+public key beside it in ``station.pub``. ``ensure_station_key`` is called by ``station init`` and by
+the first export; it never replaces an existing key (batches signed earlier must stay verifiable).
+Ed25519 signatures are deterministic, so rebuilding a batch gives the same signature bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from station.errors import IntegrityError
+from station.paths import ensure_private_dir
+
+KEY_DIR = "keys"
+PRIVATE_NAME = "station.key"
+PUBLIC_NAME = "station.pub"
+
+
+@dataclass(frozen=True)
+class StationKey:
+    private_path: Path
+    public_path: Path
+
+    def _private(self):
+        from cryptography.hazmat.primitives import serialization
+
+        try:
+            key = serialization.load_pem_private_key(self.private_path.read_bytes(), password=None)
+        except (ValueError, TypeError) as exc:
+            raise IntegrityError("exports.key_unreadable", path=str(self.private_path), error=str(exc)) from None
+        return key
+
+    def public_pem(self) -> bytes:
+        return self.public_path.read_bytes()
+
+    def fingerprint(self) -> str:
+        return fingerprint(self.public_pem())
+
+    def sign(self, data: bytes) -> bytes:
+        return self._private().sign(data)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Create ``path`` with mode 0600 from the first byte on; fsync file and folder."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def ensure_station_key(data_dir: Path) -> StationKey:
+    """The station's key pair, created on first use; an existing key is never replaced."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    folder = ensure_private_dir(Path(data_dir) / KEY_DIR)
+    key = StationKey(folder / PRIVATE_NAME, folder / PUBLIC_NAME)
+    if not key.private_path.exists():
+        private = Ed25519PrivateKey.generate()
+        pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+        _write_private(key.private_path, pem)
+    os.chmod(key.private_path, 0o600)
+    if not key.public_path.exists():
+        public = key._private().public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        _write_private(key.public_path, public)
+        os.chmod(key.public_path, 0o644)
+    return key
+
+
+def existing_station_key(data_dir: Path) -> StationKey | None:
+    folder = Path(data_dir) / KEY_DIR
+    key = StationKey(folder / PRIVATE_NAME, folder / PUBLIC_NAME)
+    return key if key.public_path.exists() else None
+
+
+def fingerprint(public_pem: bytes) -> str:
+    """SHA-256 of the raw 32-byte public key, hex, grouped for reading aloud over the phone."""
+    raw = _load_public(public_pem).public_bytes_raw()
+    digest = hashlib.sha256(raw).hexdigest()
+    return ":".join(digest[i:i + 4] for i in range(0, 32, 4))
+
+
+def _load_public(public_pem: bytes):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    key = serialization.load_pem_public_key(public_pem)
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError("not an Ed25519 public key")
+    return key
+
+
+def verify_signature(public_pem: bytes, data: bytes, signature: bytes) -> bool:
+    """True when ``signature`` (raw 64 bytes or base64 of them) signs ``data`` under the key."""
+    from cryptography.exceptions import InvalidSignature
+
+    try:
+        key = _load_public(public_pem)
+    except (ValueError, TypeError):
+        return False
+    raw = signature
+    if len(signature) != 64:
+        try:
+            raw = base64.b64decode(signature.strip(), validate=True)
+        except ValueError:
+            return False
+    try:
+        key.verify(raw, data)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def encode_signature(signature: bytes) -> bytes:
+    """Signatures are stored as one base64 line: easy to mail, diff and paste."""
+    return base64.b64encode(signature) + b"\n"

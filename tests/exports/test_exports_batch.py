@@ -1,0 +1,239 @@
+"""Batch writer and verifier on real files: layout, determinism, tampering, unsafe names."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import zipfile
+
+import pytest
+
+from station.errors import InputError
+from station.export.profile import load_batch_profile
+from station.export.verify import verify_batch
+from station.export.writer import ExportCancelled, recover_partials, write_batch
+
+
+def _tree(folder):
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _problems(result):
+    return sorted((p.file, p.key) for p in result.problems)
+
+
+def test_batch_layout_and_verify(tmp_path, make_record, images, station_key):
+    profile = load_batch_profile("chsi")
+    record = make_record(5)
+    res = write_batch(record, profile, tmp_path / "out", images.get_bytes, station_key)
+    assert res.path.name == "10673_20260601_01JTESTBATCH0000000000000A"
+    files = sorted(p.relative_to(res.path).as_posix() for p in res.path.rglob("*") if p.is_file())
+    assert files == sorted(["SHA256SUMS", "manifest.csv", "manifest.json", "manifest.json.sig", "station.pub"]
+                           + [f"photos/{i.id_number}.jpg" for i in record.items])
+    csv_text = (res.path / "manifest.csv").read_bytes().decode("gbk")
+    assert csv_text.startswith("序号,学校代码,身份证号,姓名,学号")
+    assert "欧阳娜娜" in csv_text and "\r\n" in csv_text
+    doc = json.loads((res.path / "manifest.json").read_text("utf-8"))
+    assert doc["counts"]["photos"] == 5 and doc["school_code"] == "10673"
+    assert [i["id_number"] for i in doc["items"]] == sorted(i.id_number for i in record.items)
+    result = verify_batch(res.path, trusted_keys=[station_key.public_pem()])
+    assert result.ok, [p.to_json() for p in result.problems]
+    assert result.photos == 5 and result.key_trusted
+    # sha256sum -c reads our SHA256SUMS
+    import subprocess
+    check = subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=res.path, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_rebuild_is_byte_identical_zip_included(tmp_path, make_record, images, station_key):
+    profile = load_batch_profile("chsi")
+    record = make_record(6)
+    a = write_batch(record, profile, tmp_path / "a", images.get_bytes, station_key, make_zip=True)
+    record.items.reverse()          # order of selection must not matter
+    b = write_batch(record, profile, tmp_path / "b", images.get_bytes, station_key, make_zip=True)
+    assert _tree(a.path) == _tree(b.path)
+    assert a.zip_path.read_bytes() == b.zip_path.read_bytes()
+    assert [p.stat().st_mtime for p in sorted(a.path.rglob("*"))] == [p.stat().st_mtime for p in sorted(b.path.rglob("*"))]
+    with zipfile.ZipFile(a.zip_path) as zf:
+        assert zf.testzip() is None
+        assert f"{a.path.name}/manifest.json" in zf.namelist()
+
+
+@pytest.mark.parametrize("what", ["photo", "manifest_line", "signature", "extra_file", "missing_photo"])
+def test_tampering_is_detected(tmp_path, make_record, images, station_key, make_photo, what):
+    profile = load_batch_profile("chsi")
+    res = write_batch(make_record(4), profile, tmp_path / "out", images.get_bytes, station_key)
+    folder = res.path
+    photo = sorted((folder / "photos").iterdir())[1]
+    if what == "photo":
+        data = bytearray(photo.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        photo.write_bytes(bytes(data))
+        expected = {(f"photos/{photo.name}", "checksum"), (f"photos/{photo.name}", "photo_hash")}
+    elif what == "manifest_line":
+        lines = (folder / "manifest.csv").read_bytes().decode("gbk").split("\r\n")
+        lines[2] = lines[2].replace("李四", "李斯")
+        (folder / "manifest.csv").write_bytes("\r\n".join(lines).encode("gbk"))
+        expected = {("manifest.csv", "checksum"), ("manifest.csv", "csv_hash"), ("manifest.csv", "csv_line")}
+    elif what == "signature":
+        sig = folder / "manifest.json.sig"
+        import base64
+        raw = bytearray(base64.b64decode(sig.read_bytes()))
+        raw[0] ^= 1
+        sig.write_bytes(base64.b64encode(bytes(raw)) + b"\n")
+        expected = {("manifest.json.sig", "checksum"), ("manifest.json.sig", "bad_signature")}
+    elif what == "extra_file":
+        (folder / "photos" / "530102200001011234.jpg").write_bytes(make_photo(99))
+        expected = {("photos/530102200001011234.jpg", "unlisted_file"),
+                    ("photos/530102200001011234.jpg", "photo_not_in_manifest")}
+    else:
+        photo.unlink()
+        expected = {(f"photos/{photo.name}", "missing_file"), (f"photos/{photo.name}", "missing_photo")}
+    result = verify_batch(folder, trusted_keys=[station_key.public_pem()])
+    assert not result.ok
+    assert set(_problems(result)) == expected
+
+
+def test_resigned_manifest_with_other_key_is_not_trusted(tmp_path, make_record, images, station_key):
+    from station.keys import ensure_station_key
+
+    profile = load_batch_profile("chsi")
+    other = ensure_station_key(tmp_path / "other")
+    res = write_batch(make_record(2), profile, tmp_path / "out", images.get_bytes, other)
+    assert verify_batch(res.path).ok                     # consistent with the key it carries
+    result = verify_batch(res.path, trusted_keys=[station_key.public_pem()])
+    assert ("manifest.json.sig", "bad_signature") in _problems(result)
+
+
+@pytest.mark.parametrize("spec_change,key", [
+    (dict(size=(500, 640)), "photo.size"),
+    (dict(progressive=True), "photo.not_baseline"),
+    (dict(dpi=72), "photo.dpi"),
+    (dict(quality=40), "photo.quality"),
+])
+def test_off_spec_photo_is_reported(tmp_path, make_record, images, station_key, make_photo, spec_change, key):
+    profile = load_batch_profile("chsi")
+    record = make_record(2)
+    record.items[0].sha256 = images.put(make_photo(7, **spec_change))
+    res = write_batch(record, profile, tmp_path / "out", images.get_bytes, station_key)
+    keys = {p.key for p in verify_batch(res.path).problems}
+    assert key in keys
+
+
+@pytest.mark.parametrize("field,value,reason", [
+    ("id_number", "../../etc/passwd", "separator"),
+    ("id_number", "..", "dots"),
+    ("id_number", "5301/0220000101123X", "separator"),
+    ("id_number", "53010220000101\n123", "control"),
+    ("id_number", "53010220000101\x00123", "control"),
+    ("id_number", "", "empty"),
+    ("id_number", "CON", "characters"),
+    ("id_number", "5301 0220", "characters"),
+    ("student_no", "..\\..\\x", "separator"),
+    ("name", "张三\r\n李四", "control"),
+    ("name", "=cmd|' /C calc'!A0", "formula"),
+    ("department", "物理\x1b[31m", "control"),
+])
+def test_names_that_could_escape_are_refused(tmp_path, make_record, images, station_key, field, value, reason):
+    profile = load_batch_profile("chsi")
+    if field == "student_no":
+        from dataclasses import replace
+        profile = replace(profile, photo_name="{student_no}.jpg")
+    record = make_record(2)
+    setattr(record.items[1], field, value)
+    with pytest.raises(InputError) as err:
+        write_batch(record, profile, tmp_path / "out", images.get_bytes, station_key)
+    assert err.value.key == f"exports.unsafe_name.{reason}"
+    assert field in err.value.message and record.items[1].capture_id in err.value.message
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_unsafe_names_property(tmp_path, make_record, images, station_key):
+    """Whatever the ID field holds, a batch either refuses it or keeps every file inside."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    profile = load_batch_profile("chsi")
+    record = make_record(1)
+    out = tmp_path / "prop"
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(st.sampled_from(list("0123456789X./\\\x00\n\r\t :*?<>|") + ["..", "é", "张", "\u202e"]),
+                    max_size=24).map("".join))
+    def check(value):
+        from station.export.layout import item_file_name
+
+        record.items[0].id_number = value
+        try:
+            name = item_file_name(record.items[0], profile)
+        except InputError as exc:
+            assert exc.key.startswith("exports.unsafe_name.")
+            return
+        target = (out / profile.photos_folder / name).resolve()
+        assert target.parent == (out / profile.photos_folder).resolve()
+        assert all(ch.isalnum() or ch in "-_." for ch in name)
+
+    check()
+
+
+def test_cancel_leaves_nothing(tmp_path, make_record, images, station_key):
+    profile = load_batch_profile("chsi")
+    cancel = threading.Event()
+    seen = []
+
+    def progress(done, total, stage):
+        seen.append((done, stage))
+        cancel.set()
+
+    record = make_record(30)
+    with pytest.raises(ExportCancelled):
+        write_batch(record, profile, tmp_path / "out", images.get_bytes, station_key, progress=progress,
+                    cancel=cancel, make_zip=True)
+    assert seen and list((tmp_path / "out").iterdir()) == []
+
+
+def test_partial_left_by_a_killed_export_is_cleaned(tmp_path, make_record, images, station_key):
+    profile = load_batch_profile("chsi")
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = out / ".10673_20260601_X.partial-999999"
+    (stale / "photos").mkdir(parents=True)
+    (stale / "photos" / "a.jpg").write_bytes(b"half")
+    res = write_batch(make_record(2), profile, out, images.get_bytes, station_key)
+    assert sorted(p.name for p in out.iterdir()) == [res.path.name]
+
+
+def test_recorded_partial_is_completed(tmp_path, make_record, images, station_key):
+    """Killed after the store recorded the batch but before the rename: the next run completes it."""
+    profile = load_batch_profile("chsi")
+    out = tmp_path / "out"
+    record = make_record(3)
+
+    class Killed(BaseException):
+        pass
+
+    def on_commit(final):
+        raise Killed()
+
+    with pytest.raises(Killed):
+        write_batch(record, profile, out, images.get_bytes, station_key, on_commit=on_commit)
+    assert list(out.iterdir()) == []        # the store did not record it: nothing is left
+    recorded = set()
+    import os
+
+    real_rename = os.rename
+
+    def commit(final):
+        recorded.add(record.batch_id)
+        os.rename = lambda *a: (_ for _ in ()).throw(Killed())
+
+    try:
+        with pytest.raises(Killed):
+            write_batch(record, profile, out, images.get_bytes, station_key, on_commit=commit)
+    finally:
+        os.rename = real_rename
+    done = recover_partials(out, lambda b: b in recorded)
+    assert done["completed"] == ["10673_20260601_01JTESTBATCH0000000000000A"]
+    assert verify_batch(out / done["completed"][0]).ok
