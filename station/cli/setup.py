@@ -73,8 +73,11 @@ def cmd_init(ctx: Context, args: argparse.Namespace) -> int:
     if existing is not None:
         if existing != station_id:
             raise RefusedError("store.station_id_conflict", existing=existing, wanted=station_id)
+        from station.keys import ensure_station_key
+
         data = {"station_id": existing, "school_code": store.meta("school_code"),
-                "created": False, "supervisor": args.supervisor}
+                "created": False, "supervisor": args.supervisor,
+                "signing_key": ensure_station_key(ctx.data_dir).fingerprint()}
         emit(ctx.json, data, t("store.init_already", station=existing))
         return 0
     pin = _new_pin(ctx, t("auth.pin_prompt", name=args.supervisor), env_first=True)
@@ -84,8 +87,11 @@ def cmd_init(ctx: Context, args: argparse.Namespace) -> int:
             store.set_meta("school_code", school)
             store.audit.append(args.supervisor, "init", station_id, {"school_code": school})
             store.operators.add(args.supervisor, "supervisor", pin)
+    from station.keys import ensure_station_key
+
     data = {"station_id": station_id, "school_code": school, "created": True,
-            "supervisor": args.supervisor, "data_dir": str(ctx.data_dir)}
+            "supervisor": args.supervisor, "data_dir": str(ctx.data_dir),
+            "signing_key": ensure_station_key(ctx.data_dir).fingerprint()}
     emit(ctx.json, data, t("store.init_done", station=station_id, school=school,
                            supervisor=args.supervisor))
     return 0

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import threading
+import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -145,7 +146,7 @@ def write_batch(record: BatchRecord, profile: BatchProfile, out: Path, read_imag
                 key: StationKey, *, make_zip: bool = False, progress: Progress | None = None,
                 cancel: threading.Event | None = None,
                 on_commit: Callable[[Path], None] | None = None,
-                is_recorded: Callable[[str], bool] | None = None) -> WriteResult:
+                is_recorded: Callable[[str], bool] | None = None, throttle_s: float = 0) -> WriteResult:
     """Render ``record`` into ``out/<folder>`` (and ``out/<folder>.zip``) or leave nothing."""
     if not record.items:
         raise UsageError("exports.empty_batch")
@@ -181,6 +182,8 @@ def write_batch(record: BatchRecord, profile: BatchProfile, out: Path, read_imag
             row["bytes"] = len(data)
             total_bytes += len(data)
             sums[row["path"]] = digest
+            if throttle_s:
+                time.sleep(throttle_s)
             if progress is not None and (done % 25 == 0 or done == len(rows)):
                 progress(done, total, "photos")
         _check_cancel(cancel)

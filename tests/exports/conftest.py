@@ -85,3 +85,75 @@ def make_record(images):
         return BatchRecord(**fields)
 
     return make
+
+
+PIN = "2468"
+
+
+@pytest.fixture
+def station(run_station):
+    """An initialised station with a supervisor, a technician and a photographer; CLI helpers."""
+    env = {"STATION_PIN": PIN}
+    r = run_station("init", "--station-id", "st1", "--supervisor", "sup", env=env)
+    assert r.returncode == 0, r.stderr
+    for name, role in (("tech", "technician"), ("photo", "photographer")):
+        r = run_station("--operator", "sup", "operator", "add", name, "--role", role, env=env,
+                        stdin=PIN + "\n")
+        assert r.returncode == 0, r.stderr
+
+    def as_op(name, *args, **kw):
+        return run_station("--operator", name, *args, env={"STATION_PIN": PIN, **kw.pop("env", {})}, **kw)
+
+    run_station.as_op = as_op
+    return run_station
+
+
+def add_people(data_dir, people: list[dict]) -> list[str]:
+    """Record roster entries, card reads, captures, payments and decisions through the store API.
+
+    Each person: id_number, name, student_no, department, and optionally on_roster (True),
+    verified (True), paid_cents (3000), decisions (["accept"]), seed.
+    """
+    from station.domain.identity import Identity
+    from station.store import open_store
+
+    capture_ids = []
+    with open_store(data_dir) as store:
+        for n, p in enumerate(people):
+            if p.get("on_roster", True):
+                store.insert("roster_entries", {
+                    "id_number": p["id_number"], "student_no": p.get("student_no"), "name": p["name"],
+                    "gender": p.get("gender", "female"), "department": p.get("department", "物理学院"),
+                    "eligible": 1})
+            identity = Identity(card_type="resident" if p.get("verified", True) else "manual",
+                                name=p["name"], gender="female", birth_date="2000-01-01",
+                                id_number=p["id_number"])
+            read_id = store.facts.record_card_read(identity, reader="sim", operator="photo")
+            if p.get("paid_cents", 3000):
+                store.facts.record_payment(p["id_number"], p.get("paid_cents", 3000), "wechat", operator="photo")
+            for k, decision in enumerate(p.get("decisions", ["accept"])):
+                crop = store.images.put(make_photo(p.get("seed", n) * 10 + k))
+                raw = store.images.put(make_photo(p.get("seed", n) * 10 + k + 5000, size=(600, 800)))
+                cid = store.facts.record_capture(p["id_number"], raw, "IMG.JPG", {"crop_sha256": crop},
+                                                 card_read_id=read_id, operator="photo")
+                if decision:
+                    store.facts.record_acceptance(cid, decision, operator="photo")
+                capture_ids.append(cid)
+    return capture_ids
+
+
+def person(i: int, **kw) -> dict:
+    base = {"id_number": valid_id(i), "name": f"学生{i:03d}", "student_no": f"2020{i:06d}",
+            "department": "物理学院" if i % 2 == 0 else "化学学院", "seed": i}
+    base.update(kw)
+    return base
+
+
+@pytest.fixture(name="add_people")
+def add_people_fixture():
+    return add_people
+
+
+@pytest.fixture(name="person")
+def person_fixture():
+    return person

@@ -1,0 +1,228 @@
+"""`station export build|verify`, `station key export`, `station report daily`, `station print sheets`.
+
+Heavy modules (store, PIL, fpdf, cryptography) are imported inside the handlers so `--help` stays
+fast. Handlers turn results into one JSON document (--json) or lines for the technician.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from station.cli.context import Context
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    exp = sub.add_parser("export", help="batches for the CHSI pipeline: build, verify")
+    exp_sub = exp.add_subparsers(dest="export_command", metavar="ACTION")
+    b = exp_sub.add_parser("build", help="write a batch of accepted, not yet exported photos (atomic)")
+    b.add_argument("--out", type=Path, required=True, help="folder that receives the batch folder")
+    b.add_argument("--date", help="only captures of this day (YYYY-MM-DD) or people expected that day")
+    b.add_argument("--slot", help="only this schedule slot")
+    b.add_argument("--department", help="only this department")
+    b.add_argument("--profile", default="chsi", help="batch layout exports/<NAME>-batch.toml (default chsi)")
+    b.add_argument("--zip", action="store_true", help="also write <batch>.zip")
+    b.add_argument("--batch", metavar="ID", help="rebuild this earlier batch byte for byte instead")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(handler=cmd_build)
+    v = exp_sub.add_parser("verify", help="re-check a batch: layout, photos, checksums, signature")
+    v.add_argument("folder", type=Path)
+    v.add_argument("--key", type=Path, help="trusted public key (PEM); default: this station's key")
+    v.add_argument("--no-frame-checks", action="store_true", help="skip the face/background checks")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(handler=cmd_verify, needs_data_dir=True)
+    exp.set_defaults(handler=_group_help(exp))
+
+    key = sub.add_parser("key", help="the station's signing key")
+    key_sub = key.add_subparsers(dest="key_command", metavar="ACTION")
+    k = key_sub.add_parser("export", help="print or write the public key that verifies our batches")
+    k.add_argument("--out", type=Path, help="write the PEM here instead of printing it")
+    k.add_argument("--json", action="store_true")
+    k.set_defaults(handler=cmd_key_export)
+    key.set_defaults(handler=_group_help(key))
+    _register_reports(sub)
+
+
+def _register_reports(sub: argparse._SubParsersAction) -> None:
+    pass
+
+
+def _group_help(parser: argparse.ArgumentParser):
+    def show(ctx: Context, args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+    return show
+
+
+def _filters(ctx: Context, args: argparse.Namespace):
+    from station.export.selection import Filters
+
+    return Filters(date=_date(args.date), slot=args.slot, department=args.department,
+                   utc_offset_hours=float(ctx.config.get("exports.utc_offset_hours", 8)))
+
+
+def _date(value: str | None) -> str | None:
+    import datetime as dt
+
+    from station.errors import InputError, Location
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise InputError("exports.bad_date", Location("--date"), value=value) from None
+
+
+class _Progress:
+    """One self-overwriting line on a terminal; silent when stderr is not one."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int, stage: str) -> None:
+        if self.tty:
+            from station.i18n import t
+
+            sys.stderr.write("\r" + t("exports.progress", done=done, total=total, stage=stage))
+            if done >= total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _sigterm_as_interrupt():
+    import signal
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
+def cmd_build(ctx: Context, args: argparse.Namespace) -> int:
+    import signal
+
+    from station.cli.output import emit
+    from station.export import service
+    from station.export.profile import load_batch_profile
+
+    profile = load_batch_profile(args.profile)
+    op = ctx.operator("export")
+    store = ctx.store()
+    previous = _sigterm_as_interrupt()
+    try:
+        if args.batch:
+            result = service.rebuild_batch(store, profile, args.out, args.batch, make_zip=args.zip,
+                                           progress=_Progress())
+        else:
+            result = service.build_batch(store, profile, args.out, _filters(ctx, args), operator=op.name,
+                                         school_code=str(ctx.config.get("station.school_code") or "") or None,
+                                         make_zip=args.zip, progress=_Progress(),
+                                         throttle_s=float(ctx.config.get("exports.throttle_ms", 0)) / 1000)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    data = result.to_json()
+    emit(ctx.json, data, lambda d: _build_text(d, ctx.lang))
+    return 0
+
+
+def _build_text(data: dict[str, Any], lang: str) -> str:
+    from station.i18n import t
+    from station.privacy import mask_id
+
+    lines = []
+    if data["path"]:
+        key = "exports.rebuilt" if data["rebuilt"] else "exports.built"
+        lines.append(t(key, path=data["path"], photos=data["photos"], new=data["new"],
+                       replacement=data["replacement"]))
+        if data["zip"]:
+            lines.append(data["zip"])
+    else:
+        lines.append(t("exports.nothing"))
+    if data["not_in_batch"]:
+        lines.append(t("exports.not_in_batch", count=len(data["not_in_batch"])))
+        for s in data["not_in_batch"]:
+            lines.append(f"  {mask_id(s['id_number'])} {s['name']}: {s['message_' + lang]}")
+    return "\n".join(lines)
+
+
+def _frame_checker(profile_name: str):
+    """station.checks' frame checks for verify, when that module is installed."""
+    try:
+        from station.checks import check_image, load_profile
+    except ImportError:
+        return None
+    try:
+        photo_profile = load_profile(profile_name)
+    except Exception:
+        return None
+
+    def check(path: Path) -> list[str]:
+        report = check_image(path, photo_profile)
+        if report.passed:
+            return []
+        return [f"{c.name} ({c.message_zh} / {c.message_en})" for c in report.checks if c.status == "fail"]
+    return check
+
+
+def cmd_verify(ctx: Context, args: argparse.Namespace) -> int:
+    import json
+
+    from station.cli.output import emit
+    from station.errors import InputError, Location
+    from station.export.verify import verify_batch
+    from station.i18n import t
+    from station.keys import existing_station_key
+
+    trusted: list[bytes] = []
+    if args.key:
+        try:
+            trusted.append(args.key.read_bytes())
+        except OSError:
+            raise InputError("common.file_missing", Location(str(args.key)), path=str(args.key)) from None
+    else:
+        own = existing_station_key(ctx.data_dir)
+        if own is not None:
+            trusted.append(own.public_pem())
+    checker = None
+    if not args.no_frame_checks:
+        manifest = args.folder / "manifest.json"
+        try:
+            photo_profile = json.loads(manifest.read_text("utf-8")).get("photo_profile", "chsi")
+        except (OSError, ValueError, AttributeError):
+            photo_profile = "chsi"
+        checker = _frame_checker(photo_profile)
+    result = verify_batch(args.folder, trusted_keys=trusted or None, frame_checker=checker)
+
+    def human(_: Any) -> str:
+        if result.ok:
+            return t("exports.verify_ok", path=str(args.folder), photos=result.photos,
+                     fingerprint=result.key_fingerprint or "?",
+                     trust=t("exports.key_trusted" if result.key_trusted else "exports.key_untrusted"))
+        lines = [t("exports.verify_failed", path=str(args.folder), count=len(result.problems))]
+        for p in result.problems:
+            doc = p.to_json()
+            lines.append("  " + p.text(doc["message_" + ctx.lang]))
+        return "\n".join(lines)
+
+    emit(ctx.json, result.to_json(), human)
+    return 0 if result.ok else 1
+
+
+def cmd_key_export(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit
+    from station.keys import ensure_station_key
+
+    key = ensure_station_key(ctx.data_dir)
+    pem = key.public_pem()
+    if args.out:
+        from station.store.images import atomic_write
+
+        atomic_write(args.out, pem, mode=0o644)
+    data = {"fingerprint": key.fingerprint(), "public_key": pem.decode("ascii"),
+            "path": str(args.out) if args.out else None}
+    emit(ctx.json, data, (f"{data['fingerprint']}\n" if args.out else pem.decode("ascii")))
+    return 0

@@ -1,0 +1,148 @@
+"""Everything exports, print sheets and reports need from the store, read in a few bulk queries.
+
+The store keeps facts; batches and reports need people. ``load_snapshot(store)`` turns the facts
+into plain ``Person``/``Capture`` objects (roster fields with corrections applied, captures with
+their current decision, payments, exports), so selection and reports are pure functions of data
+that tests can also build by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from station.store.core import Store
+
+PERSON_FIELDS = ("name", "student_no", "department", "gender")
+GENDER_ZH = {"male": "男", "female": "女", "1": "男", "2": "女", "M": "男", "F": "女"}
+
+
+def wall_ms(hlc: str | None) -> int:
+    """The wall-clock milliseconds of a hybrid logical clock stamp."""
+    return int(hlc.split("-", 1)[0]) if hlc else 0
+
+
+@dataclass
+class Capture:
+    id: str
+    id_number: str
+    hlc: str
+    image_sha256: str
+    export_sha256: str | None = None
+    verified: bool = False               # identity read from an ID card, not typed
+    decision: str | None = None          # accept / reject / None (undecided)
+    decided_hlc: str | None = None
+    station_id: str = ""
+    operator: str | None = None
+    batches: list[str] = field(default_factory=list)
+
+    @property
+    def at_ms(self) -> int:
+        return wall_ms(self.hlc)
+
+
+@dataclass
+class Person:
+    id_number: str
+    name: str = ""
+    student_no: str = ""
+    department: str = ""
+    gender: str = ""
+    on_roster: bool = False
+    eligible: bool = True
+    changed_hlc: str = ""                # latest roster version or correction of the fields above
+    captures: list[Capture] = field(default_factory=list)    # oldest first
+    paid_cents: int = 0
+    payments: int = 0
+    exports: list[tuple[str, str]] = field(default_factory=list)   # (batch id, hlc), oldest first
+
+    @property
+    def accepted(self) -> Capture | None:
+        accepted = [c for c in self.captures if c.decision == "accept"]
+        return max(accepted, key=lambda c: c.decided_hlc or "") if accepted else None
+
+    @property
+    def gender_zh(self) -> str:
+        return GENDER_ZH.get(self.gender, self.gender)
+
+
+@dataclass
+class Snapshot:
+    persons: dict[str, Person] = field(default_factory=dict)
+    slots: list[Any] = field(default_factory=list)
+    station_id: str = ""
+    school_code: str = ""
+
+    def person(self, id_number: str) -> Person:
+        if id_number not in self.persons:
+            self.persons[id_number] = Person(id_number)
+        return self.persons[id_number]
+
+
+def _rows(store: Store, sql: str, params: tuple = ()) -> list[Any]:
+    return store.conn.execute(sql, params).fetchall()
+
+
+def load_snapshot(store: Store) -> Snapshot:
+    snap = Snapshot(station_id=store.station_id or "", school_code=store.meta("school_code") or "")
+    entry_ids: dict[str, str] = {}
+    for r in _rows(store, "SELECT * FROM roster_current"):
+        p = snap.person(r["id_number"])
+        p.name, p.student_no = r["name"] or "", r["student_no"] or ""
+        p.department, p.gender = r["department"] or "", r["gender"] or ""
+        p.on_roster, p.eligible, p.changed_hlc = True, bool(r["eligible"]), r["hlc"]
+        entry_ids[r["id"]] = r["id_number"]
+    # Any earlier roster version also names the person (corrections may point at it).
+    for r in _rows(store, "SELECT id, id_number FROM roster_entries"):
+        entry_ids.setdefault(r["id"], r["id_number"])
+    for r in _rows(store, "SELECT * FROM corrections WHERE target_table = 'roster_entries' ORDER BY hlc"):
+        idn = entry_ids.get(r["target_id"], r["target_id"])
+        p = snap.persons.get(idn)
+        if p is None or r["field"] not in PERSON_FIELDS or r["hlc"] <= (p.changed_hlc or ""):
+            continue
+        setattr(p, r["field"], r["new_value"] or "")
+        p.changed_hlc = r["hlc"]
+    reads: dict[str, tuple[bool, dict]] = {}
+    for r in _rows(store, "SELECT id, id_number, identity FROM card_reads ORDER BY hlc"):
+        try:
+            identity = json.loads(r["identity"] or "{}")
+        except ValueError:
+            identity = {}
+        reads[r["id"]] = (identity.get("card_type", "manual") != "manual", identity)
+        p = snap.person(r["id_number"])
+        if not p.on_roster:                      # walk-ins: the card is all we know
+            p.name = p.name or identity.get("name", "")
+            p.gender = p.gender or identity.get("gender", "")
+    batches_of: dict[str, list[str]] = {}
+    for r in _rows(store, "SELECT e.batch_id, e.hlc, i.capture_id FROM export_items i "
+                          "JOIN exports e ON e.id = i.export_id ORDER BY e.hlc"):
+        batches_of.setdefault(r["capture_id"], []).append(r["batch_id"])
+    for r in _rows(store, "SELECT d.*, c.camera, c.card_read_id, c.operator AS captured_by, c.hlc AS hlc "
+                          "FROM capture_decisions d JOIN captures c ON c.id = d.capture_id ORDER BY c.hlc"):
+        try:
+            camera = json.loads(r["camera"] or "{}")
+        except ValueError:
+            camera = {}
+        verified = reads.get(r["card_read_id"], (False, {}))[0]
+        cap = Capture(id=r["capture_id"], id_number=r["id_number"], hlc=r["hlc"],
+                      image_sha256=r["image_sha256"], export_sha256=camera.get("crop_sha256"),
+                      verified=verified, decision=r["decision"], decided_hlc=r["decided_hlc"],
+                      station_id=r["station_id"], operator=r["captured_by"],
+                      batches=batches_of.get(r["capture_id"], []))
+        snap.person(r["id_number"]).captures.append(cap)
+    for r in _rows(store, "SELECT id_number, COUNT(*) AS n, SUM(amount_cents) AS cents FROM payments y "
+                          "WHERE NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.target_table = 'payments' "
+                          "AND t.target_id = y.id) GROUP BY id_number"):
+        p = snap.person(r["id_number"])
+        p.paid_cents, p.payments = int(r["cents"] or 0), int(r["n"])
+    for r in _rows(store, "SELECT e.batch_id, e.hlc, c.id_number FROM export_items i "
+                          "JOIN exports e ON e.id = i.export_id JOIN captures c ON c.id = i.capture_id "
+                          "ORDER BY e.hlc"):
+        snap.person(r["id_number"]).exports.append((r["batch_id"], r["hlc"]))
+    try:
+        snap.slots = store.schedule.slots()
+    except Exception:  # a store without a schedule yet
+        snap.slots = []
+    return snap
