@@ -1,1 +1,73 @@
-"""Identity from the second-generation resident ID card: SAM_V codec, readers, validation."""
+"""Identity from the second-generation resident ID card: SAM_V codec, readers, validation.
+
+Entry point: ``open_reader(spec, **opts) -> CardReader`` with spec ``pcsc[:NAME]``,
+``serial:PORT``, ``sim`` or ``manual``; then ``reader.read(timeout) -> CardRead``.
+Heavy modules (pyscard, pyserial) load only when their reader is opened.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from station.errors import InputError
+from station.idcard.errors import (
+    CardDataError,
+    CardRemovedError,
+    NoCardError,
+    NoReaderError,
+    ReaderGoneError,
+    ReaderTimeoutError,
+    SamStatusError,
+    SelectFailedError,
+)
+from station.idcard.readers.base import Capabilities, CardRead, CardReader
+
+if TYPE_CHECKING:
+    from station.idcard.readers.manual import ManualReader
+    from station.idcard.readers.sim import SimReader
+
+__all__ = [
+    "Capabilities", "CardDataError", "CardRead", "CardReader", "CardRemovedError",
+    "ManualReader", "NoCardError", "NoReaderError", "ReaderGoneError", "ReaderTimeoutError",
+    "SamStatusError", "SelectFailedError", "SimReader", "open_reader",
+]
+
+
+def open_reader(spec: str, **opts: object) -> CardReader:
+    """Open the reader named by ``spec``.
+
+    Options: ``pcsc``: profile (name in drivers/readers), command_timeout, profiles_dir;
+    ``serial``: baudrate, command_timeout, poll_interval. Unknown specs raise InputError (exit 2);
+    a missing device raises NoReaderError (exit 3).
+    """
+    kind, _, arg = (spec or "").partition(":")
+    if kind == "pcsc":
+        from station.idcard.readers.pcsc import PcscReader
+
+        return PcscReader(arg or None, **opts)
+    if kind == "serial" and arg:
+        from station.idcard.readers.serial_reader import SerialReader
+
+        return SerialReader(arg, **opts)
+    if kind == "sim" and not arg:
+        from station.idcard.readers.sim import SimReader
+
+        return SimReader(**opts)
+    if kind == "manual" and not arg:
+        from station.idcard.readers.manual import ManualReader
+
+        return ManualReader()
+    raise InputError("idcard.bad_reader_spec", spec=spec)
+
+
+def __getattr__(name: str):
+    # SimReader / ManualReader importable from the package without loading them eagerly.
+    if name == "SimReader":
+        from station.idcard.readers.sim import SimReader
+
+        return SimReader
+    if name == "ManualReader":
+        from station.idcard.readers.manual import ManualReader
+
+        return ManualReader
+    raise AttributeError(name)

@@ -1,0 +1,68 @@
+"""`station idcard read`: wait for one card and print its identity (cli.md's identity JSON)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    group = subparsers.add_parser("idcard", help="身份证读卡 / ID card reader")
+    sub = group.add_subparsers(dest="idcard_command", metavar="COMMAND")
+    read = sub.add_parser("read", help="等待一张证件并输出身份信息 / wait for one card, print the identity")
+    read.add_argument("--reader", help="pcsc[:NAME] | serial:PORT | sim | manual (default: idcard.reader)")
+    read.add_argument("--timeout", type=float, help="seconds to wait for a card (default: idcard.timeout)")
+    read.add_argument("--profile", help="reader profile in drivers/readers (PC/SC readers)")
+    read.add_argument("--json", action="store_true", help="print the identity JSON")
+    read.add_argument("--id-number", help=argparse.SUPPRESS)   # manual reader: typed number
+    read.add_argument("--name", help=argparse.SUPPRESS)        # manual reader: typed name
+    read.set_defaults(handler=read_card)
+    group.set_defaults(handler=lambda ctx, args: group.print_help() or 2)
+
+
+def _reader_options(cfg, kind: str, args) -> dict:
+    if kind == "pcsc":
+        return {"profile": args.profile or cfg.get("idcard.profile") or None,
+                "command_timeout": float(cfg.get("idcard.command_timeout", 3.0))}
+    if kind == "serial":
+        return {"baudrate": int(cfg.get("idcard.serial_baudrate", 115200)),
+                "command_timeout": float(cfg.get("idcard.command_timeout", 3.0)),
+                "poll_interval": float(cfg.get("idcard.serial_poll_interval", 0.1))}
+    return {}
+
+
+def _human(identity: dict) -> str:
+    from station.i18n import get_language
+    from station.privacy import mask_id
+
+    shown = dict(identity, id_number=mask_id(identity.get("id_number")))
+    lines = [f"{key}: {value}" for key, value in shown.items() if key != "warnings"]
+    lang = get_language()
+    for w in identity.get("warnings", []):
+        lines.append(f"! {w['message_' + lang]}")
+    return "\n".join(lines)
+
+
+def read_card(ctx, args) -> int:
+    from station.cli.output import emit, warn
+    from station.i18n import t
+    from station.idcard import open_reader
+
+    cfg = ctx.config
+    spec = args.reader or cfg.get("idcard.reader", "pcsc")
+    timeout = args.timeout if args.timeout is not None else float(cfg.get("idcard.timeout", 30))
+    kind = spec.partition(":")[0]
+    reader = open_reader(spec, **_reader_options(cfg, kind, args))
+    try:
+        if kind == "sim":
+            from station.idcard.demo import demo_identity
+
+            reader.present(demo_identity())
+        elif kind == "manual":
+            reader.enter(args.id_number or "", args.name or "")
+        if not ctx.json:
+            warn(t("idcard.waiting", seconds=round(timeout, 1), reader=reader.name))
+        result = reader.read(timeout)
+    finally:
+        reader.close()
+    emit(ctx.json, result.identity.to_json(), _human)
+    return 0

@@ -1,0 +1,1 @@
+"""Card reader drivers behind one interface (see base.CardReader)."""

@@ -1,0 +1,94 @@
+"""The SAM_V conversation that reads a card, independent of how frames travel.
+
+Serial readers carry frames on the wire, PC/SC SAM readers inside pseudo-APDUs, the simulator in
+memory; all of them hand a ``transceive(request_frame) -> response_frame`` function to
+``SamClient`` and get the same checks and errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from station.idcard import samv
+from station.idcard.errors import CardDataError, NoCardError, SamStatusError, SelectFailedError
+from station.idcard.record import EXTRA_ADDRESS_SIZE, PHOTO_SIZE, TEXT_SIZE
+
+Transceive = Callable[[bytes], bytes]
+
+
+@dataclass
+class CardBlocks:
+    """The raw blocks of one card: text, photo, extra address (None if the card has none)."""
+
+    text: bytes
+    photo: bytes | None
+    extra_address: bytes | None
+    select_serial: bytes | None = None
+
+
+class SamClient:
+    """Commands of the SAM_V protocol over a transport; failures raise DeviceError subclasses."""
+
+    def __init__(self, transceive: Transceive) -> None:
+        self._transceive = transceive
+
+    def command(self, command: tuple[int, int], data: bytes = b"") -> samv.Response:
+        """Send one command and parse the answer (status not yet judged)."""
+        return samv.parse_response(self._transceive(samv.build_request(command, data)))
+
+    def _expect(self, command: tuple[int, int], ok: tuple[int, ...]) -> samv.Response:
+        response = self.command(command)
+        if response.sw3 not in ok:
+            name = samv.command_name(*command)
+            if response.sw3 == samv.SW3_NO_CARD:
+                raise NoCardError(response.sw3, name, key="idcard.no_card")
+            if response.sw3 == samv.SW3_SELECT_FAILED:
+                raise SelectFailedError(response.sw3, name, key="idcard.select_failed")
+            raise SamStatusError(response.sw3, name)
+        return response
+
+    def sam_status(self) -> None:
+        self._expect(samv.SAM_STATUS, (samv.SW3_SUCCESS,))
+
+    def find_card(self) -> None:
+        self._expect(samv.FIND_CARD, (samv.SW3_CARD_FOUND,))
+
+    def select_card(self) -> bytes:
+        response = self._expect(samv.SELECT_CARD, (samv.SW3_SUCCESS,))
+        if len(response.data) != 8:
+            raise CardDataError("idcard.frame.bad_payload",
+                                detail=f"select card: {len(response.data)} bytes instead of 8")
+        return response.data
+
+    def read_text_photo(self) -> tuple[bytes, bytes | None]:
+        data = self._expect(samv.READ_TEXT_PHOTO, (samv.SW3_SUCCESS,)).data
+        if len(data) < 4:
+            raise CardDataError("idcard.frame.bad_payload", detail="read text+photo: no lengths")
+        text_len = int.from_bytes(data[0:2], "big")
+        photo_len = int.from_bytes(data[2:4], "big")
+        if text_len != TEXT_SIZE or photo_len not in (0, PHOTO_SIZE) \
+                or len(data) != 4 + text_len + photo_len:
+            raise CardDataError(
+                "idcard.frame.bad_payload",
+                detail=f"read text+photo: text {text_len}, photo {photo_len}, data {len(data) - 4}")
+        text = data[4:4 + text_len]
+        photo = data[4 + text_len:] if photo_len else None
+        return text, photo
+
+    def read_extra_address(self) -> bytes | None:
+        response = self._expect(samv.READ_EXTRA_ADDRESS, (samv.SW3_SUCCESS, samv.SW3_NO_CONTENT))
+        if response.sw3 == samv.SW3_NO_CONTENT:
+            return None
+        if len(response.data) != EXTRA_ADDRESS_SIZE:
+            raise CardDataError("idcard.frame.bad_payload",
+                                detail=f"extra address: {len(response.data)} bytes")
+        return response.data
+
+    def read_card(self) -> CardBlocks:
+        """find → select → text+photo → extra address: one complete card read."""
+        self.find_card()
+        serial = self.select_card()
+        text, photo = self.read_text_photo()
+        extra = self.read_extra_address()
+        return CardBlocks(text, photo, extra, serial)

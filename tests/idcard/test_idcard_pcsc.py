@@ -1,0 +1,209 @@
+"""The pcsc reader through the real stack: pyscard → pcscd → vpcd → the card emulator."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from station.errors import DeviceError, InputError
+from station.idcard import (
+    CardDataError,
+    CardRemovedError,
+    NoCardError,
+    NoReaderError,
+    ReaderTimeoutError,
+    SamStatusError,
+    SelectFailedError,
+    open_reader,
+)
+from station.idcard.emulator import VirtualCard
+
+pytestmark = pytest.mark.pcsc
+
+
+@pytest.fixture
+def reader(pcsc_env):
+    r = open_reader(f"pcsc:{pcsc_env.readers[0]}", command_timeout=1.5)
+    yield r
+    r.close()
+
+
+@pytest.mark.parametrize("label", ["resident", "hmt_residence", "foreign_2017", "foreign_2023"])
+def test_reads_every_card_type(reader, vcard, samples, label):
+    identity, layout = samples[label]
+    card = VirtualCard(identity, layout=layout)
+    vcard.insert(card)
+    result = reader.read(timeout=5)
+    got = result.identity.to_json()
+    expected = identity.to_json()
+    for key, value in expected.items():
+        if key != "warnings":
+            assert got[key] == value, key
+    assert got["card_serial"] == card.serial.hex()
+    assert result.raw_text == card.text
+    assert result.raw_photo == card.photo and len(result.raw_photo) == 1024
+    assert result.warnings == []
+    # the long answer really came back in 61 XX + GET RESPONSE parts
+    assert any(apdu[:4] == bytes.fromhex("00C00000") for apdu in vcard.apdus)
+    assert vcard.apdus[0] == bytes.fromhex("0036000008")
+
+
+def test_extra_address_and_expired_card_are_reported(reader, vcard, samples):
+    identity, _ = samples["resident"]
+    identity.valid_from, identity.valid_to = "2010-01-01", "2020-01-01"
+    vcard.insert(VirtualCard(identity, extra_address="云南省大理市下关镇1号"))
+    result = reader.read(timeout=5)
+    assert result.extra_address == "云南省大理市下关镇1号"
+    assert result.identity.address.endswith("；云南省大理市下关镇1号")
+    assert [w["code"] for w in result.warnings] == ["card_expired"]
+
+
+@pytest.mark.parametrize("fault, error, key", [
+    ("no_card", NoCardError, "idcard.no_card"),
+    ("select_failed", SelectFailedError, "idcard.select_failed"),
+    ("read_failed", SamStatusError, "idcard.sam_status"),
+    ("checksum", CardDataError, "idcard.frame.bad_checksum"),
+    ("truncated", CardDataError, "idcard.frame.truncated"),
+    ("pull", CardRemovedError, "idcard.card_removed"),
+    ("mute", ReaderTimeoutError, "idcard.reader_timeout"),
+])
+def test_error_cases_give_a_clear_device_error(reader, vcard, samples, fault, error, key):
+    vcard.insert(VirtualCard(samples["resident"][0], fault=fault))
+    started = time.monotonic()
+    with pytest.raises(error) as info:
+        reader.read(timeout=5)
+    assert info.value.key == key
+    assert info.value.exit_code == 3
+    zh, en = info.value.messages
+    assert zh and en and zh != en and "{" not in zh + en
+    assert time.monotonic() - started < 4, "an error must come promptly, not after a hang"
+
+
+def test_sam_status_message_names_the_status(reader, vcard, samples):
+    vcard.insert(VirtualCard(samples["resident"][0], fault="read_failed"))
+    with pytest.raises(SamStatusError) as info:
+        reader.read(timeout=5)
+    zh, en = info.value.messages
+    assert "读证卡操作失败" in zh and "41" in zh
+    assert "reading the card failed" in en
+
+
+def test_timeout_without_card(reader):
+    started = time.monotonic()
+    with pytest.raises(ReaderTimeoutError) as info:
+        reader.read(timeout=0.5)
+    assert info.value.key == "idcard.timeout"
+    assert 0.4 < time.monotonic() - started < 2
+
+
+def test_same_card_is_read_once_and_retap_reads_again(pcsc_env, reader, vcard, samples,
+                                                      reader_state):
+    card = VirtualCard(samples["resident"][0])
+    vcard.insert(card)
+    first = reader.read(timeout=5)
+    with pytest.raises(ReaderTimeoutError):
+        reader.read(timeout=1.0)          # still lying there: not read again
+    vcard.remove()
+    assert reader_state(pcsc_env.readers[0], present=False)
+    vcard.insert(card)                    # the same card tapped again: a new read
+    second = reader.read(timeout=5)
+    assert second.identity.id_number == first.identity.id_number
+    assert second.card_serial == first.card_serial
+
+
+def test_read_waits_for_a_card_tapped_later(reader, vcard, samples):
+    identity = samples["hmt_residence"][0]
+    timer = threading.Timer(0.3, lambda: vcard.insert(VirtualCard(identity, layout="J")))
+    timer.start()
+    try:
+        result = reader.read(timeout=5)
+    finally:
+        timer.cancel()
+    assert result.identity.card_type == "hmt_residence"
+
+
+def test_close_wakes_a_waiting_read(reader):
+    errors = []
+
+    def wait():
+        try:
+            reader.read(timeout=10)
+        except DeviceError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    time.sleep(0.3)
+    reader.close()
+    thread.join(timeout=3)
+    assert not thread.is_alive()
+    assert errors and errors[0].key == "idcard.reader_closed"
+
+
+def test_reader_by_name_and_missing_reader(pcsc_env):
+    second = pcsc_env.readers[1] if len(pcsc_env.readers) > 1 else pcsc_env.readers[0]
+    with open_reader(f"pcsc:{second[-5:]}") as r:
+        assert r.reader_name == second
+    with pytest.raises(NoReaderError) as info:
+        open_reader("pcsc:No Such Reader 42")
+    assert info.value.exit_code == 3
+    assert pcsc_env.readers[0] in info.value.messages[1]
+
+
+def test_another_vendors_envelope_is_configuration(pcsc_env, vcard, samples, tmp_path):
+    """A reader model with a different pseudo-APDU needs only a TOML profile."""
+    (tmp_path / "acme.toml").write_text(
+        'name = "acme-b5"\nmatch = ["nothing"]\ncard_serial_apdu = "00 36 00 00 08"\n'
+        '[tunnel]\nheader = "FF B5 01 00"\nmore_data_sw1 = "9F"\nget_response = "FF B6 00 00"\n')
+    from station.idcard.profiles import load_profile_file
+
+    vcard.profile = load_profile_file(tmp_path / "acme.toml")
+    vcard.insert(VirtualCard(samples["foreign_2023"][0], layout="Y"))
+    with open_reader(f"pcsc:{pcsc_env.readers[0]}", profile="acme-b5",
+                     profiles_dir=tmp_path) as r:
+        result = r.read(timeout=5)
+    assert result.identity.nationality == "DEU"
+    assert any(apdu[:4] == bytes.fromhex("FFB50100") for apdu in vcard.apdus)
+    assert any(apdu[:4] == bytes.fromhex("FFB60000") for apdu in vcard.apdus)
+
+
+def test_serial_only_reader_says_it_cannot_read_identity(pcsc_env, vcard, samples):
+    vcard.insert(VirtualCard(samples["resident"][0]))
+    with open_reader(f"pcsc:{pcsc_env.readers[0]}", profile="iso14443b-serial") as r:
+        assert not r.capabilities.reads_identity
+        with pytest.raises(DeviceError) as info:
+            r.read(timeout=5)
+    assert info.value.key == "idcard.not_a_sam_reader"
+
+
+def test_bad_spec_and_unknown_profile(pcsc_env):
+    with pytest.raises(InputError):
+        open_reader("bluetooth:1")
+    with pytest.raises(InputError) as info:
+        open_reader(f"pcsc:{pcsc_env.readers[0]}", profile="nope")
+    assert "samv-tunnel" in info.value.messages[1]
+
+
+def test_cli_prints_the_identity_the_emulator_presents(pcsc_env, vcard, samples, run_station,
+                                                      reader_state):
+    identity, layout = samples["foreign_2017"]
+    card = VirtualCard(identity, layout=layout)
+    vcard.insert(card)
+    assert reader_state(pcsc_env.readers[0], present=True)
+    out = run_station("idcard", "read", "--reader", f"pcsc:{pcsc_env.readers[0]}",
+                      "--timeout", "5", "--json", timeout=60)
+    assert out.returncode == 0, out.stderr
+    data = out.json()
+    assert data["id_number"] == "FRA530098020312"
+    assert data["name_en"] == identity.name_en
+    assert data["card_serial"] == card.serial.hex()
+    assert data["card_type"] == "foreign_permanent"
+
+
+def test_cli_device_problem_exits_3_with_advice(pcsc_env, run_station):
+    out = run_station("--lang", "en", "idcard", "read", "--reader", "pcsc:No Such Reader",
+                      "--timeout", "1", timeout=60)
+    assert out.returncode == 3
+    assert "plug the reader in" in out.stderr
