@@ -1,0 +1,45 @@
+"""`station doctor` checks of the ID card area: readers visible to pcscd, the photo decoder.
+
+(pcscd itself is checked by the system part of the doctor.)
+"""
+
+from __future__ import annotations
+
+from station.doctor import DoctorCheck
+from station.errors import DeviceError
+
+
+def check_readers() -> DoctorCheck:
+    from station.idcard.readers.pcsc import list_readers
+
+    try:
+        readers = list_readers()
+    except DeviceError as exc:
+        zh, en = exc.messages
+        return DoctorCheck("idcard", "readers", "fail", zh, en, {"error": exc.key})
+    if not readers:
+        return DoctorCheck.from_key("idcard", "readers", "warn", "idcard.doctor.no_readers")
+    return DoctorCheck.from_key("idcard", "readers", "pass", "idcard.doctor.readers",
+                                {"readers": readers}, readers=", ".join(readers))
+
+
+def check_photo_decoder(library: str | None = None) -> DoctorCheck:
+    from station.config import Config
+    from station.idcard.photo import load_decoder
+    from station.paths import default_data_dir
+
+    cfg = Config.load(default_data_dir())
+    library = library if library is not None else cfg.get("idcard.wlt_library", "")
+    if not library:
+        return DoctorCheck.from_key("idcard", "photo_decoder", "skip", "idcard.wlt_missing")
+    try:
+        load_decoder(library, cfg.get("idcard.wlt_function", "unpack"))
+    except DeviceError as exc:
+        zh, en = exc.messages
+        return DoctorCheck("idcard", "photo_decoder", "fail", zh, en, {"path": library})
+    return DoctorCheck.from_key("idcard", "photo_decoder", "pass", "idcard.doctor.wlt_ok",
+                                {"path": library}, path=library)
+
+
+def checks() -> list[DoctorCheck]:
+    return [check_readers(), check_photo_decoder()]

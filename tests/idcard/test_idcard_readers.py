@@ -1,0 +1,172 @@
+"""The sim and manual readers, and the serial reader through a real pseudo-terminal pair."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+from station.errors import InputError
+from station.idcard import (
+    CardDataError,
+    CardRemovedError,
+    NoCardError,
+    NoReaderError,
+    ReaderTimeoutError,
+    SelectFailedError,
+    SimReader,
+    open_reader,
+)
+from station.idcard.emulator import SerialSamServer, VirtualCard, VirtualSam
+
+# -- sim ------------------------------------------------------------------------------------------
+
+def test_sim_reader_reads_what_is_presented(samples):
+    reader = open_reader("sim")
+    assert isinstance(reader, SimReader)
+    identity, _ = samples["hmt_residence"]
+    card = reader.present(identity)
+    assert reader.pending == 1
+    result = reader.read(timeout=1)
+    assert result.identity.id_number == identity.id_number
+    assert result.card_serial == card.serial_hex
+    assert result.raw_photo == card.photo
+    assert result.identity.photo_wlt_sha256 and result.warnings == []
+    with pytest.raises(ReaderTimeoutError):
+        reader.read(timeout=0.05)
+
+
+def test_sim_reader_faults_and_close(samples):
+    reader = SimReader()
+    reader.present(samples["resident"][0], fault="checksum")
+    with pytest.raises(CardDataError):
+        reader.read(timeout=1)
+    reader.present(samples["resident"][0], fault="pull")
+    with pytest.raises(CardRemovedError):
+        reader.read(timeout=1)
+    threading.Timer(0.1, reader.close).start()
+    started = time.monotonic()
+    with pytest.raises(ReaderTimeoutError):
+        reader.read(timeout=10)
+    assert time.monotonic() - started < 2
+
+
+# -- manual ---------------------------------------------------------------------------------------
+
+def test_manual_entry_is_flagged_and_needs_approval():
+    reader = open_reader("manual")
+    assert reader.capabilities.typed and not reader.capabilities.reads_photo
+    reader.enter("11010519491231002x", "张三")
+    result = reader.read(timeout=1)
+    ident = result.identity
+    assert ident.card_type == "manual" and result.needs_approval
+    assert (ident.id_number, ident.birth_date, ident.gender) == (
+        "11010519491231002X", "1949-12-31", "female")
+    assert ident.warnings[0]["code"] == "manual_entry"
+    assert "主管" in ident.warnings[0]["message_zh"]
+
+
+@pytest.mark.parametrize("number", ["110105194912310021", "1101051949123100", ""])
+def test_manual_entry_refuses_a_bad_number(number):
+    with pytest.raises(InputError) as info:
+        open_reader("manual").enter(number, "张三")
+    assert info.value.location.field == "id_number"
+
+
+def test_cli_manual_and_sim(run_station):
+    out = run_station("idcard", "read", "--reader", "manual", "--id-number", "11010519491231002X",
+                      "--name", "张三", "--json")
+    assert out.returncode == 0, out.stderr
+    assert out.json()["card_type"] == "manual"
+    out = run_station("idcard", "read", "--reader", "sim", "--json")
+    assert out.returncode == 0 and out.json()["nation"] == "白"
+    out = run_station("idcard", "read", "--reader", "floppy", "--json")
+    assert out.returncode == 2 and out.json()["error"] == "idcard.bad_reader_spec"
+
+
+# -- serial over a pty pair -----------------------------------------------------------------------
+
+@pytest.fixture
+def pty_reader():
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    server = SerialSamServer(master, VirtualSam()).start()
+    reader = open_reader(f"serial:{path}", command_timeout=0.4, poll_interval=0.02)
+    yield server.sam, reader
+    reader.close()
+    server.stop()
+    os.close(slave)
+    os.close(master)
+
+
+@pytest.mark.parametrize("label", ["resident", "hmt_residence", "foreign_2017", "foreign_2023"])
+def test_serial_reader_reads_every_card_type(pty_reader, samples, label):
+    sam, reader = pty_reader
+    identity, layout = samples[label]
+    sam.card = VirtualCard(identity, layout=layout, extra_address="追加住址1号")
+    result = reader.read(timeout=3)
+    assert result.identity.id_number == identity.id_number
+    assert result.identity.card_type == identity.card_type
+    assert result.card_serial == sam.card.serial_hex
+    assert result.extra_address == "追加住址1号"
+    assert sam.commands[-4:] == [(0x20, 0x01), (0x20, 0x02), (0x30, 0x01), (0x30, 0x03)]
+
+
+def test_serial_debounce_and_retap(pty_reader, samples):
+    sam, reader = pty_reader
+    card = VirtualCard(samples["resident"][0])
+    sam.card = card
+    reader.read(timeout=3)
+    with pytest.raises(ReaderTimeoutError):
+        reader.read(timeout=0.3)            # the card still lies there
+    sam.card = None                          # taken away …
+    threading.Timer(0.15, lambda: setattr(sam, "card", card)).start()   # … and tapped again
+    assert reader.read(timeout=3).card_serial == card.serial_hex
+
+
+@pytest.mark.parametrize("fault, error", [
+    ("select_failed", SelectFailedError), ("checksum", CardDataError),
+    ("truncated", CardDataError), ("pull", CardRemovedError), ("mute", CardRemovedError),
+])
+def test_serial_error_cases(pty_reader, samples, fault, error):
+    sam, reader = pty_reader
+    sam.card = VirtualCard(samples["resident"][0], fault=fault)
+    started = time.monotonic()
+    with pytest.raises(error):
+        reader.read(timeout=3)
+    assert time.monotonic() - started < 2
+
+
+def test_serial_no_card_times_out_and_missing_port_is_reported(pty_reader, samples):
+    sam, reader = pty_reader
+    sam.card = VirtualCard(samples["resident"][0], fault="no_card")
+    with pytest.raises(ReaderTimeoutError):
+        reader.read(timeout=0.3)
+    assert sam.commands.count((0x20, 0x01)) >= 3     # it kept looking, then gave up in time
+    with pytest.raises(NoReaderError) as info:
+        open_reader("serial:/dev/no-such-tty")
+    assert "/dev/no-such-tty" in info.value.messages[1]
+
+
+def test_serial_reader_that_never_answers(samples):
+    master, slave = os.openpty()
+    try:
+        reader = open_reader(f"serial:{os.ttyname(slave)}", command_timeout=0.2)
+        with pytest.raises(ReaderTimeoutError) as info:
+            reader.read(timeout=1)
+        assert info.value.key == "idcard.reader_timeout"
+        reader.close()
+    finally:
+        os.close(slave)
+        os.close(master)
+
+
+def test_no_card_error_is_distinct(samples):
+    from station.idcard.samclient import SamClient
+
+    sam = VirtualSam(None)
+    with pytest.raises(NoCardError) as info:
+        SamClient(sam.handle).read_card()
+    assert info.value.sw3 == 0x80 and "没有找到证件" in info.value.messages[0]
