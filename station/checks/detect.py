@@ -1,0 +1,127 @@
+"""Faces and their five landmarks: MTCNN (ONNX, shipped in the mtcnn-runtime wheel) first,
+OpenCV's Haar cascade only when MTCNN finds nothing (Haar alone invents faces on jackets)."""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Face:
+    box: tuple[float, float, float, float]  # x, y, w, h
+    score: float
+    eye_left: Point    # the eye on the image's left (the subject's right eye)
+    eye_right: Point
+    nose: Point
+    mouth_left: Point
+    mouth_right: Point
+    method: str = "mtcnn"
+
+    @property
+    def eye_mid(self) -> Point:
+        return ((self.eye_left[0] + self.eye_right[0]) / 2, (self.eye_left[1] + self.eye_right[1]) / 2)
+
+    @property
+    def iod(self) -> float:
+        """Distance between the eye centres."""
+        return math.dist(self.eye_left, self.eye_right)
+
+    @property
+    def roll_deg(self) -> float:
+        dx = self.eye_right[0] - self.eye_left[0]
+        dy = self.eye_right[1] - self.eye_left[1]
+        return math.degrees(math.atan2(dy, dx))
+
+    def mapped(self, fn) -> Face:
+        """This face with every point passed through ``fn((x, y)) -> (x, y)``."""
+        x, y, w, h = self.box
+        corners = [fn((x, y)), fn((x + w, y + h))]
+        box = (corners[0][0], corners[0][1], corners[1][0] - corners[0][0], corners[1][1] - corners[0][1])
+        return Face(box, self.score, fn(self.eye_left), fn(self.eye_right), fn(self.nose),
+                    fn(self.mouth_left), fn(self.mouth_right), self.method)
+
+
+_lock = threading.Lock()
+
+
+@cache
+def _mtcnn():
+    """One MTCNN whose ONNX sessions use a single thread: the live view shares the CPU."""
+    import onnxruntime as ort
+    from mtcnnruntime import MTCNN
+    from mtcnnruntime import detector as mod
+
+    model = MTCNN()
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    base = mod.MTCNN._MTCNN__BASE_DIR
+    for attr, file in (("_MTCNN__pnet", "pnet.onnx"), ("_MTCNN__rnet", "rnet.onnx"),
+                       ("_MTCNN__onet", "onet.onnx")):
+        getattr(model, attr)[0] = ort.InferenceSession(f"{base}/{file}", sess_options=opts,
+                                                       providers=["CPUExecutionProvider"])
+    return model
+
+
+@cache
+def cascade(name: str):
+    import cv2
+
+    clf = cv2.CascadeClassifier(cv2.data.haarcascades + name)
+    if clf.empty():
+        raise RuntimeError(f"OpenCV Haar cascade {name} is missing (opencv-python < 5 ships it)")
+    return clf
+
+
+def detect_faces(bgr: np.ndarray, min_face_px: float, min_score: float = 0.9,
+                 fallback: bool = True) -> list[Face]:
+    """Faces at least ``min_face_px`` wide, best first, with landmarks in ``bgr`` coordinates."""
+    faces = _detect_mtcnn(bgr, min_face_px, min_score)
+    if not faces and fallback:
+        faces = _detect_haar(bgr, min_face_px)
+    return faces
+
+
+def _detect_mtcnn(bgr: np.ndarray, min_face_px: float, min_score: float) -> list[Face]:
+    model = _mtcnn()
+    try:
+        with _lock:
+            boxes, marks = model.detect(bgr, min_face_size=max(12.0, min_face_px))
+    except ValueError:  # mtcnn-runtime raises when its first stage finds no candidate at all
+        return []
+    faces = []
+    for b, m in zip(boxes, marks, strict=False):
+        if b[4] < min_score or (b[2] - b[0]) < min_face_px * 0.8:
+            continue
+        pts = [(float(m[i]), float(m[i + 5])) for i in range(5)]
+        faces.append(Face((float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])),
+                          float(b[4]), pts[0], pts[1], pts[2], pts[3], pts[4]))
+    faces.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
+    return faces
+
+
+def _detect_haar(bgr: np.ndarray, min_face_px: float) -> list[Face]:
+    """Frontal-face cascade with eye positions from typical proportions of its box."""
+    import cv2
+
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    size = int(max(30, min_face_px))
+    found = cascade("haarcascade_frontalface_default.xml").detectMultiScale(
+        gray, scaleFactor=1.1, minNeighbors=6, minSize=(size, size))
+    faces = []
+    for x, y, w, h in found:
+        x, y, w, h = float(x), float(y), float(w), float(h)
+        faces.append(Face((x, y, w, h), 0.5, (x + 0.32 * w, y + 0.40 * h), (x + 0.68 * w, y + 0.40 * h),
+                          (x + 0.5 * w, y + 0.60 * h), (x + 0.36 * w, y + 0.78 * h),
+                          (x + 0.64 * w, y + 0.78 * h), method="haar"))
+    faces.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
+    return faces

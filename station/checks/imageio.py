@@ -1,0 +1,199 @@
+"""Reading captures cheaply and writing the export JPEG.
+
+Captures are decoded with JPEG DCT scaling (``cv2.IMREAD_REDUCED_*``) at the smallest size that
+serves the purpose: 1/8 for finding the face, the largest reduction that still avoids upscaling for
+the crop. EXIF orientation is applied by both decoders. Formats OpenCV does not read (or images
+with alpha) go through Pillow.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from station.errors import InputError, Location
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from station.checks.profile import Profile
+
+_REDUCED = {1: "IMREAD_COLOR", 2: "IMREAD_REDUCED_COLOR_2", 4: "IMREAD_REDUCED_COLOR_4",
+            8: "IMREAD_REDUCED_COLOR_8"}
+MAX_PIXELS = 80_000_000  # refuse decompression bombs
+
+
+class ImageError(InputError):
+    """The image cannot be read or is not a photo the checks can work on."""
+
+
+@dataclass
+class Source:
+    """One image to check: its bytes (or pixels), oriented size, and decodes made so far."""
+
+    name: str
+    data: bytes | None = None
+    array: Any = None
+    size: tuple[int, int] = (0, 0)  # (width, height) after EXIF orientation
+    jpeg: bool = False
+    _cache: dict[int, Any] = field(default_factory=dict, repr=False)
+
+    def decode(self, reduction: int = 1) -> np.ndarray:
+        """BGR pixels at 1/``reduction`` of full size (reduction 1, 2, 4 or 8)."""
+        if reduction not in self._cache:
+            self._cache[reduction] = self._decode(reduction)
+        return self._cache[reduction]
+
+    def _decode(self, reduction: int) -> np.ndarray:
+        import cv2
+
+        if self.array is not None:
+            return _shrink(self.array, reduction)
+        if self.jpeg:
+            import numpy as np
+
+            img = cv2.imdecode(np.frombuffer(self.data, np.uint8), getattr(cv2, _REDUCED[reduction]))
+            if img is not None:
+                return img
+        full = self._cache.get(1)
+        if full is None:
+            full = self._cache[1] = _pillow_decode(self.data, self.name)
+        return _shrink(full, reduction)
+
+
+def _shrink(img: np.ndarray, reduction: int) -> np.ndarray:
+    if reduction == 1:
+        return img
+    import cv2
+
+    h, w = img.shape[:2]
+    return cv2.resize(img, (max(1, w // reduction), max(1, h // reduction)), interpolation=cv2.INTER_AREA)
+
+
+def as_bgr(array: np.ndarray) -> np.ndarray:
+    """Any 8/16-bit gray, BGR or BGRA array as 8-bit BGR (alpha composited onto white)."""
+    import cv2
+    import numpy as np
+
+    img = array
+    if img.dtype == np.uint16:
+        img = (img >> 8).astype(np.uint8)
+    elif img.dtype != np.uint8:
+        img = np.clip(img, 0, 255).astype(np.uint8)
+    if img.ndim == 2:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    if img.shape[2] == 4:
+        alpha = img[:, :, 3:4].astype(np.float32) / 255.0
+        return (img[:, :, :3] * alpha + 255.0 * (1 - alpha)).astype(np.uint8)
+    if img.shape[2] == 1:
+        return cv2.cvtColor(img[:, :, 0], cv2.COLOR_GRAY2BGR)
+    return np.ascontiguousarray(img[:, :, :3])
+
+
+def _pillow_decode(data: bytes, name: str) -> np.ndarray:
+    import numpy as np
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im = ImageOps.exif_transpose(im)
+            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+                im = im.convert("RGBA")
+                rgba = np.asarray(im)
+                return as_bgr(rgba[:, :, [2, 1, 0, 3]])
+            if im.mode.startswith("I;16") or im.mode == "I":
+                arr = np.asarray(im).astype(np.float32)
+                arr = arr / max(1.0, float(arr.max())) * 255.0
+                return as_bgr(arr.astype(np.uint8))
+            return np.ascontiguousarray(np.asarray(im.convert("RGB"))[:, :, ::-1])
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise ImageError("checks.unreadable", Location(name), path=name, error=str(exc)) from None
+
+
+def open_source(source: Path | str | bytes | Any, name: str | None = None) -> Source:
+    """Wrap a path, encoded bytes or a BGR/gray/BGRA array; reads only the header for the size."""
+    import numpy as np
+
+    if isinstance(source, np.ndarray):
+        if source.ndim not in (2, 3) or source.size == 0:
+            raise ImageError("checks.unreadable", Location(name or "array"), path=name or "array",
+                             error=f"shape {source.shape}")
+        arr = as_bgr(source)
+        return Source(name=name or "array", array=arr, size=(arr.shape[1], arr.shape[0]))
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        label = name or str(path)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ImageError("checks.unreadable", Location(label), path=label,
+                             error=exc.strerror or str(exc)) from None
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        data, label = bytes(source), name or "bytes"
+    else:
+        raise TypeError(f"cannot check {type(source).__name__}")
+    return _probe(data, label)
+
+
+def _probe(data: bytes, label: str) -> Source:
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+            fmt = im.format
+            orientation = im.getexif().get(0x0112, 1) if fmt in ("JPEG", "TIFF", "PNG", "WEBP") else 1
+    except Image.UnidentifiedImageError:
+        raise ImageError("checks.unreadable", Location(label), path=label,
+                         error="not an image format Pillow reads") from None
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise ImageError("checks.unreadable", Location(label), path=label, error=str(exc)) from None
+    if orientation in (5, 6, 7, 8):
+        w, h = h, w
+    return Source(name=label, data=data, size=(w, h), jpeg=fmt == "JPEG")
+
+
+def encode_jpeg(bgr: np.ndarray, profile: Profile) -> bytes:
+    """Baseline JFIF JPEG at the profile's dpi, quality searched so the size lands in bounds.
+
+    The highest quality that fits under the upper bound is used; if even the best quality stays
+    below the lower bound, full-resolution chroma (4:4:4) is tried — real detail, not padding.
+    """
+    from PIL import Image
+
+    from station.checks.errors import CropError
+
+    rgb = Image.fromarray(bgr[:, :, ::-1])
+    lo, hi = profile.size_bounds
+    q_min, q_max = int(profile.output.min_quality), int(profile.output.max_quality)
+    dpi = int(profile.output.dpi)
+
+    def save(quality: int, subsampling: int) -> bytes:
+        buf = io.BytesIO()
+        rgb.save(buf, "JPEG", quality=quality, dpi=(dpi, dpi), progressive=False, optimize=True,
+                 subsampling=subsampling)
+        return buf.getvalue()
+
+    for subsampling in (2, 0):
+        best = save(q_max, subsampling)
+        if len(best) <= hi:
+            if len(best) >= lo:
+                return best
+            continue  # too small even at the best quality: try 4:4:4
+        low, high = q_min, q_max - 1
+        found = None
+        while low <= high:  # highest quality whose size stays under the upper bound
+            mid = (low + high) // 2
+            data = save(mid, subsampling)
+            if len(data) <= hi:
+                found, low = data, mid + 1
+            else:
+                high = mid - 1
+        if found is None:
+            raise CropError("checks.file_too_large", quality=q_min, kb=profile.output.max_kb)
+        if len(found) >= lo:
+            return found
+    raise CropError("checks.file_too_small", kb=profile.output.min_kb)

@@ -1,0 +1,218 @@
+"""Measurements on the export frame: every number a check compares with the profile.
+
+All coordinates are export-frame pixels; the face is upright (levelled up to the profile limit).
+Each function is cheap (a few ms at 480×640) because it runs on every live-view frame too.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from station.checks.detect import Face, cascade
+from station.checks.framing import backdrop_colour, backdrop_mask, face_span, head_top, to_lab
+
+if TYPE_CHECKING:
+
+    from station.checks.profile import Profile
+
+
+@dataclass
+class Measurements:
+    face_count: int
+    face: Face | None = None
+    head_top: float | None = None
+    face_span: tuple[float, float] | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def face_width(self) -> float | None:
+        return self.face_span[1] - self.face_span[0] if self.face_span else None
+
+
+def _clip_box(x0: float, y0: float, x1: float, y1: float, shape) -> tuple[int, int, int, int]:
+    h, w = shape[:2]
+    return (int(max(0, min(w, x0))), int(max(0, min(h, y0))), int(max(0, min(w, x1))),
+            int(max(0, min(h, y1))))
+
+
+def _zone_stats(lab, mask, box) -> tuple[Any, int]:
+    import numpy as np
+
+    x0, y0, x1, y1 = box
+    zone_lab = lab[y0:y1, x0:x1].reshape(-1, 3)
+    zone_mask = mask[y0:y1, x0:x1].reshape(-1)
+    px = zone_lab[zone_mask]
+    if px.shape[0] < 30:
+        return None, 0
+    return np.median(px, axis=0), int(px.shape[0])
+
+
+def backdrop_zones(lab, mask, face: Face, span) -> dict[str, Any]:
+    """Median Lab of the backdrop above the head and beside the face/neck, left and right."""
+    h, w = lab.shape[:2]
+    cx, ey = face.eye_mid
+    half = (span[1] - span[0]) / 2 if span else face.iod * 1.2
+    zones = {
+        "top_left": _clip_box(4, 4, cx - half * 0.3, 40, lab.shape),
+        "top_right": _clip_box(cx + half * 0.3, 4, w - 4, 40, lab.shape),
+        "side_left": _clip_box(4, ey, cx - half - 8, ey + 1.6 * face.iod, lab.shape),
+        "side_right": _clip_box(cx + half + 8, ey, w - 4, ey + 1.6 * face.iod, lab.shape),
+    }
+    return {name: _zone_stats(lab, mask, box)[0] for name, box in zones.items()}
+
+
+def sharpness(gray, face: Face, iod_px: float) -> float:
+    """Variance of the Laplacian over the eyes-to-mouth area, resampled to a fixed eye distance."""
+    import cv2
+
+    cx, ey = face.eye_mid
+    iod = max(face.iod, 1.0)
+    x0, y0, x1, y1 = _clip_box(cx - 0.9 * iod, ey - 0.4 * iod, cx + 0.9 * iod, ey + 1.2 * iod, gray.shape)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return 0.0
+    f = iod_px / iod
+    patch = cv2.resize(gray[y0:y1, x0:x1], (max(8, int((x1 - x0) * f)), max(8, int((y1 - y0) * f))),
+                       interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
+    # normalised to a mid-grey face: a darker exposure alone must not read as blur
+    mean = max(float(patch.mean()), 10.0)
+    return float(cv2.Laplacian(patch, cv2.CV_32F).var()) * (150.0 / mean) ** 2
+
+
+def face_pixels(gray, face: Face):
+    """Luma of the face oval (forehead to chin, cheek to cheek)."""
+    import cv2
+    import numpy as np
+
+    cx, ey = face.eye_mid
+    iod = face.iod
+    mask = np.zeros(gray.shape, np.uint8)
+    cv2.ellipse(mask, (int(cx), int(ey + 0.45 * iod)), (int(0.85 * iod), int(1.15 * iod)), 0, 0, 360, 255, -1)
+    return gray[mask > 0]
+
+
+def cheek_balance(gray, face: Face) -> float:
+    """Histogram intersection (0..1) of the left and right cheek zones (阴阳脸 → low)."""
+    import numpy as np
+
+    iod = face.iod
+    ey = face.eye_mid[1]
+    hists = []
+    for eye, sign in ((face.eye_left, -1), (face.eye_right, 1)):
+        xa, xb = eye[0] + sign * 0.45 * iod, eye[0] - sign * 0.1 * iod
+        x0, y0, x1, y1 = _clip_box(min(xa, xb), ey + 0.35 * iod, max(xa, xb), ey + 0.85 * iod, gray.shape)
+        zone = gray[y0:y1, x0:x1]
+        if zone.size < 20:
+            return 1.0
+        hist = np.bincount((zone.reshape(-1) // 32).astype(np.int64), minlength=8).astype(np.float64)
+        hists.append(hist / hist.sum())
+    return float(np.minimum(hists[0], hists[1]).sum())
+
+
+def eyes_found(gray, face: Face, cascade_name: str = "haarcascade_eye_tree_eyeglasses.xml") -> int:
+    """How many of the two eye landmarks the Haar eye detector confirms (open eyes are found)."""
+    import cv2
+
+    iod = face.iod
+    cx, ey = face.eye_mid
+    x0, y0, x1, y1 = _clip_box(cx - 1.1 * iod, ey - 0.6 * iod, cx + 1.1 * iod, ey + 0.5 * iod, gray.shape)
+    region = gray[y0:y1, x0:x1]
+    if region.size == 0:
+        return 0
+    f = 44.0 / max(iod, 1.0)  # fixed scale: a few ms, whatever the frame size
+    small = cv2.resize(region, (max(1, int(region.shape[1] * f)), max(1, int(region.shape[0] * f))),
+                       interpolation=cv2.INTER_AREA)
+    minsz, maxsz = int(0.25 * iod * f), int(0.8 * iod * f)
+    found = cascade(cascade_name).detectMultiScale(
+        small, scaleFactor=1.15, minNeighbors=3, minSize=(minsz, minsz), maxSize=(maxsz, maxsz))
+    hits = 0
+    for eye in (face.eye_left, face.eye_right):
+        ex, ey_ = (eye[0] - x0) * f, (eye[1] - y0) * f
+        if any(x <= ex <= x + w and y <= ey_ <= y + h for x, y, w, h in found):
+            hits += 1
+    return hits
+
+
+def glare_share(bgr, face: Face, v_level: int, s_level: int) -> float:
+    """Largest bright, colourless blob in either eye box, as a share of the box (catchlights are tiny)."""
+    import cv2
+    import numpy as np
+
+    r = 0.38 * face.iod
+    worst = 0.0
+    for ex, ey in (face.eye_left, face.eye_right):
+        x0, y0, x1, y1 = _clip_box(ex - r, ey - r * 0.8, ex + r, ey + r * 0.8, bgr.shape)
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            continue
+        hsv = cv2.cvtColor(bgr[y0:y1, x0:x1], cv2.COLOR_BGR2HSV)
+        spots = ((hsv[:, :, 2] >= v_level) & (hsv[:, :, 1] <= s_level)).astype(np.uint8)
+        n, _, stats, _ = cv2.connectedComponentsWithStats(spots, connectivity=8)
+        if n > 1:
+            worst = max(worst, float(stats[1:, cv2.CC_STAT_AREA].max()) / spots.size)
+    return worst
+
+
+def measure(frame, faces: list[Face], profile: Profile, expected_lab, *, eyes: bool = True) -> Measurements:
+    """Every measurement on an export frame whose main face is ``faces[0]`` (export coordinates)."""
+    import cv2
+    import numpy as np
+
+    result = Measurements(face_count=len(faces))
+    if not faces:
+        return result
+    face = result.face = faces[0]
+    lab = to_lab(frame)
+    colour = backdrop_colour(lab)
+    mask = backdrop_mask(lab, colour, profile)
+    result.head_top = head_top(mask, face)
+    result.face_span = face_span(mask, face, profile.geometry.cheek_row_iod)
+    v = result.values
+    v["backdrop_lab"] = [round(float(c), 1) for c in colour]
+    v["backdrop_delta_e"] = float(np.linalg.norm(colour - expected_lab))
+    zones = {k: z for k, z in backdrop_zones(lab, mask, face, result.face_span).items() if z is not None}
+    if len(zones) >= 2:
+        meds = list(zones.values())
+        v["backdrop_uniformity"] = max(float(np.linalg.norm(a - b)) for a in meds for b in meds)
+        tops = [zones[k][0] for k in ("top_left", "top_right") if k in zones]
+        sides = [zones[k][0] for k in ("side_left", "side_right") if k in zones]
+        v["backdrop_shadow"] = float(max(0.0, max(tops) - min(sides))) if tops and sides else 0.0
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    v["sharpness"] = sharpness(gray, face, profile.sharpness.iod_px)
+    px = face_pixels(gray, face)
+    if px.size:
+        ex = profile.exposure
+        v["over_share"] = float((px >= ex.over_level).mean())
+        v["under_share"] = float((px <= ex.under_level).mean())
+        v["face_mean"] = float(px.mean())
+    v["lighting"] = cheek_balance(gray, face)
+    v["glare"] = glare_share(frame, face, profile.glare.v_level, profile.glare.s_level)
+    if eyes:
+        v["eyes_found"] = eyes_found(gray, face, profile.eyes.cascade)
+    v.update(clothing(lab, colour, mask, face, result.face_span, profile))
+    return result
+
+
+def clothing(lab, colour, mask, face: Face, span, profile: Profile) -> dict[str, float]:
+    """ΔE between the shoulders (bottom band, off-centre) and the backdrop; share that looks blue."""
+    import numpy as np
+
+    h, w = lab.shape[:2]
+    fw = (span[1] - span[0]) if span else face.iod / 0.42
+    cx = (span[0] + span[1]) / 2 if span else face.eye_mid[0]
+    y0, y1 = int(h * 0.89), h - 6
+    boxes = [_clip_box(cx - 1.05 * fw, y0, cx - 0.45 * fw, y1, lab.shape),
+             _clip_box(cx + 0.45 * fw, y0, cx + 1.05 * fw, y1, lab.shape)]
+    px = [lab[b[1]:b[3], b[0]:b[2]].reshape(-1, 3) for b in boxes if b[2] > b[0] and b[3] > b[1]]
+    mk = [mask[b[1]:b[3], b[0]:b[2]].reshape(-1) for b in boxes if b[2] > b[0] and b[3] > b[1]]
+    if not px:
+        return {}
+    allpx, allmask = np.concatenate(px), np.concatenate(mk)
+    if allpx.shape[0] == 0:
+        return {}
+    return {"clothing_delta_e": float(np.linalg.norm(np.median(allpx, axis=0) - colour)),
+            "clothing_blue_share": float(allmask.mean())}
+
+
+def roll_deg(face: Face) -> float:
+    return math.degrees(math.atan2(face.eye_right[1] - face.eye_left[1], face.eye_right[0] - face.eye_left[0]))

@@ -1,0 +1,230 @@
+"""Capture tier: check a capture as the export would frame it, and make the export JPEG.
+
+A capture is decoded twice at reduced size (JPEG DCT scaling): small to find the face and the
+framing, then at the largest reduction that still needs no upscaling to render the export frame.
+Every check then runs on that export frame, so what is checked is exactly what is exported.
+An image already at the profile's output size is the export frame itself.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from station.checks.errors import CropError
+from station.checks.report import Report
+
+if TYPE_CHECKING:
+    from station.checks.calibration import Calibration
+    from station.checks.framing import Framing
+    from station.checks.measure import Measurements
+    from station.checks.profile import Profile
+
+
+@dataclass
+class Analysis:
+    report: Report
+    frame: Any = None                  # export-frame BGR pixels (None when no face)
+    framing: Framing | None = None
+    measurements: Measurements | None = None
+
+
+def _name(source: Any) -> str:
+    return str(source) if isinstance(source, (str, Path)) else "image"
+
+
+def _reduction(size: tuple[int, int], minimum: int) -> int:
+    for r in (8, 4, 2):
+        if min(size) / r >= minimum:
+            return r
+    return 1
+
+
+def expected_backdrop(profile: Profile, calibration: Calibration | None):
+    import numpy as np
+
+    from station.checks.framing import rgb_to_lab
+
+    if calibration is not None:
+        return np.array(calibration.backdrop_lab, dtype=np.float32)
+    return rgb_to_lab(profile.backdrop.reference_rgb)
+
+
+def count_faces(faces, profile: Profile) -> int:
+    """Faces that matter: the main one and any other at least ``second_face_share`` of its size."""
+    if not faces:
+        return 0
+    main = faces[0].box[2]
+    return 1 + sum(1 for f in faces[1:] if f.box[2] >= main * profile.detector.second_face_share)
+
+
+def analyse(source: Any, profile: Profile, calibration: Calibration | None = None,
+            name: str | None = None) -> Analysis:
+    """Check one capture (path, bytes or BGR array); never raises for a bad image."""
+    from station.checks.imageio import ImageError, open_source
+    from station.checks.verdict import make
+
+    started = time.perf_counter()
+    label = name or _name(source)
+    try:
+        src = open_source(source, name=label)
+        result = _analyse(src, profile, calibration)
+    except ImageError as exc:
+        zh, en = exc.messages
+        check = make("readable", "fail", None, None, "bad", error=str(exc))
+        check.message_zh, check.message_en = f"{check.message_zh}（{zh}）", f"{check.message_en} ({en})"
+        result = Analysis(Report(label, [check]))
+    result.report.image = label
+    result.report.elapsed_ms = (time.perf_counter() - started) * 1000
+    return result
+
+
+def _analyse(src, profile: Profile, calibration: Calibration | None) -> Analysis:
+    from station.checks.detect import detect_faces
+    from station.checks.framing import frame_capture, identity_framing, warp
+    from station.checks.measure import measure
+    from station.checks.verdict import evaluate
+
+    out = profile.size
+    det = profile.detector
+    as_is = src.size == out
+    if as_is:
+        frame = src.decode(1)
+        faces = detect_faces(frame, det.min_face_share * out[0], det.min_score)
+        n_faces = count_faces(faces, profile)
+        if not faces:
+            return _no_face(frame, profile, calibration)
+        framing = identity_framing(out)
+    else:
+        r_a = _reduction(src.size, int(det.detect_width))
+        small = src.decode(r_a)
+        faces = detect_faces(small, det.min_face_share * small.shape[1], det.min_score)
+        n_faces = count_faces(faces, profile)
+        if not faces:
+            return _no_face(small, profile, calibration)
+        framing = frame_capture(small, faces[0], profile, reduction=small_reduction(src, small))
+        frame = _render(src, framing, out, warp)
+        faces, framing, frame = _refine(src, frame, faces[0], framing, profile)
+    expected = expected_backdrop(profile, calibration)
+    m = measure(frame, faces, profile, expected)
+    m.face_count = n_faces
+    window_share = None if as_is else out[1] * framing.scale / src.size[1]
+    checks = evaluate(m, profile, calibration, scale=framing.scale, window_share=window_share)
+    report = Report("", checks, geometry(m, framing))
+    return Analysis(report, frame, framing, m)
+
+
+def small_reduction(src, small) -> float:
+    """Exact full-size / decoded-size ratio (DCT scaling rounds sizes up)."""
+    return src.size[0] / small.shape[1]
+
+
+def _render(src, framing: Framing, out, warp):
+    r = 1
+    for cand in (8, 4, 2):
+        if framing.scale / cand >= 1.0 and min(src.size) // cand >= 64:
+            r = cand
+            break
+    img = src.decode(r)
+    return warp(img, framing.for_reduction(src.size[0] / img.shape[1]), out)
+
+
+def _refine(src, frame, first_face, framing: Framing, profile: Profile):
+    """Detect again on the export frame (precise landmarks); level any residual roll we may fix."""
+    import numpy as np
+
+    from station.checks.detect import detect_faces
+    from station.checks.framing import Framing, warp
+
+    det = profile.detector
+    out = profile.size
+    faces = detect_faces(frame, 0.2 * out[0], det.min_score * 0.9, fallback=False)
+    if not faces:
+        return [first_face.mapped(framing.point)], framing, frame
+    face = faces[0]
+    limit = profile.placement.max_level_rotation_deg
+    residual = face.roll_deg
+    target = max(-limit, min(limit, framing.level_deg + residual))
+    turn = target - framing.level_deg
+    if abs(turn) < 0.25:
+        return faces, framing, frame
+    a = math.radians(turn)
+    c, s = math.cos(a), math.sin(a)
+    cx, cy = face.eye_mid
+    rot = np.array([[c, s, cx - c * cx - s * cy], [-s, c, cy + s * cx - c * cy], [0, 0, 1]])
+    m = (rot @ np.vstack([np.array(framing.matrix), [0, 0, 1]]))[:2]
+    new = Framing(m.tolist(), framing.scale, target, framing.clamped)
+    frame = _render(src, new, out, warp)
+
+    def turn_point(p):
+        return (rot[0, 0] * p[0] + rot[0, 1] * p[1] + rot[0, 2], rot[1, 0] * p[0] + rot[1, 1] * p[1] + rot[1, 2])
+
+    return [f.mapped(turn_point) for f in faces], new, frame
+
+
+def _no_face(img, profile: Profile, calibration: Calibration | None) -> Analysis:
+    """Only the face count can be judged; a burnt-out or black frame says why no face was found."""
+    import cv2
+
+    from station.checks.measure import Measurements
+    from station.checks.verdict import evaluate, make
+
+    checks = evaluate(Measurements(face_count=0), profile, calibration, scale=None, window_share=None)
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    e = profile.exposure
+    mean = float(gray.mean())
+    over = float((gray >= 235).mean())  # burnt: most of the frame near white
+    under = float((gray <= e.under_level).mean())
+    if over > 0.3 or mean > e.mean[1]:
+        checks.append(make("exposure", "fail", mean, list(e.mean), "over", share=f"{over:.0%}"))
+    elif under > 0.5 or mean < e.under_level * 2:
+        checks.append(make("exposure", "fail", mean, list(e.mean), "under", share=f"{under:.0%}"))
+    return Analysis(Report("", checks, {"face_count": 0}))
+
+
+def geometry(m: Measurements, framing: Framing) -> dict[str, Any]:
+    """The check --json geometry block, in export-frame coordinates."""
+    out: dict[str, Any] = {"face_count": m.face_count}
+    f = m.face
+    if f is None:
+        return out
+    out.update(eye_left=list(f.eye_left), eye_right=list(f.eye_right), face_box=list(f.box),
+               head_top_y=m.head_top, scale=framing.scale, face_width=m.face_width,
+               roll_deg=f.roll_deg, level_rotation_deg=framing.level_deg)
+    return out
+
+
+def check_image(source: Any, profile: Profile | str | None = None,
+                calibration: Calibration | None = None) -> Report:
+    """Run every check on a capture or export photo (path, bytes or BGR array)."""
+    return analyse(source, _profile(profile), calibration).report
+
+
+def crop_image(source: Any, profile: Profile | str | None = None,
+               calibration: Calibration | None = None) -> bytes:
+    """The export JPEG, or CropError when the capture cannot meet the profile."""
+    return check_and_crop(source, profile, calibration)[1]
+
+
+def check_and_crop(source: Any, profile: Profile | str | None = None,
+                   calibration: Calibration | None = None) -> tuple[Report, bytes]:
+    """Check and encode in one pass (the capture tier). Raises CropError if checks fail."""
+    from station.checks.imageio import encode_jpeg
+
+    prof = _profile(profile)
+    result = analyse(source, prof, calibration)
+    if result.frame is None or not result.report.passed:
+        failed = ", ".join(result.report.failed()) or "readable"
+        raise CropError("checks.cannot_crop", image=result.report.image, failed=failed)
+    return result.report, encode_jpeg(result.frame, prof)
+
+
+def _profile(profile: Profile | str | None) -> Profile:
+    from station.checks.profile import Profile, load_profile
+
+    if isinstance(profile, Profile):
+        return profile
+    return load_profile(profile or "chsi")

@@ -1,0 +1,174 @@
+"""From measurements to verdicts: pass/warn/fail per check, with the limit and what to do.
+
+Messages come from ``station/messages/checks.toml``; ``checks.<name>.<case>`` tells the photographer
+the fix ("raise the camera", "ask for a non-blue top"), not just what is wrong.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from station.checks.report import Check
+from station.i18n import both
+
+if TYPE_CHECKING:
+    from station.checks.calibration import Calibration
+    from station.checks.measure import Measurements
+    from station.checks.profile import Profile
+
+
+def make(name: str, status: str, value: Any, limit: Any, case: str = "ok", **params: Any) -> Check:
+    zh, en = both(f"checks.{name}.{case}", value=_fmt(value), limit=_fmt(limit), **params)
+    return Check(name, status, value, limit, zh, en)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.1f}" if abs(value) >= 1 or value == 0 else f"{value:.3f}"
+    if isinstance(value, (list, tuple)):
+        return "–".join(_fmt(v) for v in value)
+    return str(value)
+
+
+def _range(name: str, value: float | None, bounds: tuple[float, float], low_case: str,
+           high_case: str) -> Check:
+    lo, hi = bounds
+    limit = [lo, hi]
+    if value is None:
+        return make(name, "fail", None, limit, "unknown")
+    if value < lo:
+        return make(name, "fail", value, limit, low_case)
+    if value > hi:
+        return make(name, "fail", value, limit, high_case)
+    return make(name, "pass", value, limit)
+
+
+def evaluate(m: Measurements, profile: Profile, calibration: Calibration | None, *,
+             scale: float | None, window_share: float | None) -> list[Check]:
+    """All checks for one frame. With no face only the face count (and resolution) can be judged."""
+    checks: list[Check] = []
+    n = m.face_count
+    if n == 0:
+        checks.append(make("face_count", "fail", 0, 1, "none"))
+        return checks
+    checks.append(make("face_count", "pass" if n == 1 else "fail", n, 1, "ok" if n == 1 else "many"))
+    g = profile.geometry
+    face = m.face
+    checks.append(_range("head_top", m.head_top, profile.safe_range("head_top"), "high", "low"))
+    eye_y = face.eye_mid[1]
+    checks.append(_range("eye_line", eye_y, profile.safe_range("eye_line"), "high", "low"))
+    checks.append(_range("face_width", m.face_width, profile.safe_range("face_width"), "small", "large"))
+    width = profile.size[0]
+    centre = (m.face_span[0] + m.face_span[1]) / 2 if m.face_span else face.eye_mid[0]
+    offset = centre - width / 2
+    if abs(offset) <= g.centre_offset:
+        checks.append(make("centring", "pass", offset, g.centre_offset))
+    else:
+        checks.append(make("centring", "fail", offset, g.centre_offset, "left" if offset < 0 else "right"))
+    roll = face.roll_deg
+    checks.append(make("roll", "pass" if abs(roll) <= g.roll_deg else "fail", roll, g.roll_deg,
+                       "ok" if abs(roll) <= g.roll_deg else "tilted"))
+    checks.extend(_backdrop(m.values, profile))
+    checks.append(_clothing(m.values, profile))
+    checks.append(_sharpness(m.values.get("sharpness", 0.0), profile, calibration))
+    checks.append(_exposure(m.values, profile))
+    lt = profile.lighting
+    inter = m.values.get("lighting", 1.0)
+    status = "fail" if inter < lt.intersection_fail else "warn" if inter < lt.intersection_warn else "pass"
+    checks.append(make("lighting", status, inter, lt.intersection_fail, "ok" if status == "pass" else "uneven"))
+    if "eyes_found" in m.values:
+        found = m.values["eyes_found"]
+        checks.append(make("eyes_open", "pass" if found else "warn", found, 1, "ok" if found else "closed"))
+    gl = profile.glare
+    share = m.values.get("glare", 0.0)
+    if m.values.get("over_share", 0.0) > profile.exposure.over_share:  # burnt face: glare unknowable
+        checks.append(make("glasses_glare", "warn", share, gl.blob_share_fail, "unknown"))
+        return _finish(checks, scale, window_share, profile)
+    status = "fail" if share > gl.blob_share_fail else "warn" if share > gl.blob_share_warn else "pass"
+    checks.append(make("glasses_glare", status, share, gl.blob_share_fail, "ok" if status == "pass" else "glare"))
+    return _finish(checks, scale, window_share, profile)
+
+
+def _finish(checks: list[Check], scale: float | None, window_share: float | None,
+            profile: Profile) -> list[Check]:
+    if scale is not None or window_share is not None:
+        checks.append(_resolution(scale, window_share, profile))
+    return checks
+
+
+def _backdrop(v: dict, profile: Profile) -> list[Check]:
+    b = profile.backdrop
+    out = []
+    de = v.get("backdrop_delta_e", 0.0)
+    status = "fail" if de > b.colour_fail else "warn" if de > b.colour_warn else "pass"
+    out.append(make("backdrop_colour", status, de, b.colour_fail, "ok" if status == "pass" else "off"))
+    uni = v.get("backdrop_uniformity")
+    if uni is not None:
+        status = "fail" if uni > b.uniformity_fail else "warn" if uni > b.uniformity_warn else "pass"
+        out.append(make("backdrop_uniformity", status, uni, b.uniformity_fail,
+                        "ok" if status == "pass" else "uneven"))
+    sh = v.get("backdrop_shadow")
+    if sh is not None:
+        status = "fail" if sh > b.shadow_fail else "warn" if sh > b.shadow_warn else "pass"
+        out.append(make("backdrop_shadow", status, sh, b.shadow_fail, "ok" if status == "pass" else "shadow"))
+    return out
+
+
+def _clothing(v: dict, profile: Profile) -> Check:
+    c = profile.clothing
+    de = v.get("clothing_delta_e")
+    share = v.get("clothing_blue_share", 0.0)
+    if de is None:
+        return make("clothing_contrast", "warn", None, c.min_delta_e_fail, "unknown")
+    if de < c.min_delta_e_fail or share > c.blue_share_fail:
+        return make("clothing_contrast", "fail", de, c.min_delta_e_fail, "blue")
+    if de < c.min_delta_e_warn:
+        return make("clothing_contrast", "warn", de, c.min_delta_e_fail, "close")
+    return make("clothing_contrast", "pass", de, c.min_delta_e_fail)
+
+
+def _sharpness(value: float, profile: Profile, calibration: Calibration | None) -> Check:
+    s = profile.sharpness
+    limit = s.min_variance
+    if calibration is not None and calibration.sharpness:
+        limit = calibration.sharpness * s.calibrated_ratio
+    if value < limit:
+        return make("sharpness", "fail", value, limit, "blurred")
+    if value < limit * s.warn_ratio:
+        return make("sharpness", "warn", value, limit, "soft")
+    return make("sharpness", "pass", value, limit)
+
+
+def _exposure(v: dict, profile: Profile) -> Check:
+    e = profile.exposure
+    mean = v.get("face_mean")
+    if mean is None:
+        return make("exposure", "warn", None, list(e.mean), "unknown")
+    over, under = v.get("over_share", 0.0), v.get("under_share", 0.0)
+    limit = list(e.mean)
+    if over > e.over_share or mean > e.mean[1]:
+        return make("exposure", "fail", mean, limit, "over", share=f"{over:.0%}")
+    if under > e.under_share or mean < e.mean[0]:
+        return make("exposure", "fail", mean, limit, "under", share=f"{under:.0%}")
+    if mean > e.mean_warn[1]:
+        return make("exposure", "warn", mean, limit, "bright")
+    if mean < e.mean_warn[0]:
+        return make("exposure", "warn", mean, limit, "dim")
+    return make("exposure", "pass", mean, limit)
+
+
+def _resolution(scale: float | None, window_share: float | None, profile: Profile) -> Check:
+    """No upscaling (capture pixels per export pixel ≥ min_scale) and a subject that fills the frame.
+
+    The live view does not know the capture's resolution, so there only the share counts.
+    """
+    r = profile.resolution
+    if scale is not None and scale < r.min_scale:
+        return make("resolution", "fail", scale, r.min_scale, "upscale")
+    if window_share is not None and window_share < r.min_window_share:
+        value = scale if scale is not None else window_share
+        limit = r.min_scale if scale is not None else r.min_window_share
+        return make("resolution", "fail", value, limit, "far")
+    if scale is None:
+        return make("resolution", "pass", window_share, r.min_window_share)
+    return make("resolution", "pass", scale, r.min_scale)

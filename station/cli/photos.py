@@ -1,0 +1,151 @@
+"""`station check`, `station crop`, `station calibrate`: the photo checks on the command line."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from station.cli.context import Context
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="run every frame check on images / 检测照片")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--profile", default="chsi", help="export profile (exports/NAME.toml)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument("--no-calibration", action="store_true", help="ignore this station's calibration")
+    p.set_defaults(handler=cmd_check)
+
+    p = sub.add_parser("crop", help="make the export photo / 生成导出照片")
+    p.add_argument("image", metavar="IMAGE")
+    p.add_argument("--out", required=True, type=Path, metavar="FILE")
+    p.add_argument("--profile", default="chsi")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-calibration", action="store_true")
+    p.set_defaults(handler=cmd_crop)
+
+    p = sub.add_parser("calibrate", help="measure backdrop colour and sharpness / 校准背景与清晰度")
+    p.add_argument("--empty", required=True, type=Path, metavar="FRAME",
+                   help="a frame of the empty backdrop (no one in the chair)")
+    p.add_argument("--subject", type=Path, metavar="FRAME", help="a well-focused test subject")
+    p.add_argument("--profile", default="chsi")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_calibrate)
+
+
+def _calibration(ctx: Context, profile: str, skip: bool):
+    if skip:
+        return None
+    from station.checks.calibration import load_calibration
+
+    return load_calibration(ctx.data_dir, profile)
+
+
+def cmd_check(ctx: Context, args: argparse.Namespace) -> int:
+    from station.checks import load_profile
+    from station.checks.pipeline import analyse
+    from station.cli.output import emit
+
+    profile = load_profile(args.profile)
+    calibration = _calibration(ctx, profile.name, args.no_calibration)
+    reports = [analyse(Path(img), profile, calibration, name=img).report for img in args.images]
+    data = {"results": [r.to_json() for r in reports]}
+    emit(args.json, data, lambda _: "\n".join(_human(r, ctx.lang) for r in reports))
+    return 0 if all(r.passed for r in reports) else 1
+
+
+def _human(report, lang: str) -> str:
+    mark = "✓" if report.passed else "✗"
+    lines = [f"{mark} {report.image}  ({report.elapsed_ms:.0f} ms)"]
+    for c in report.checks:
+        if c.status != "pass":
+            text = c.message_zh if lang == "zh" else c.message_en
+            lines.append(f"    {c.status:4s} {c.name}: {text}")
+    return "\n".join(lines)
+
+
+def cmd_crop(ctx: Context, args: argparse.Namespace) -> int:
+    from station.checks import check_and_crop, load_profile
+    from station.cli.output import emit
+    from station.errors import InputError, Location
+    from station.i18n import t
+
+    if not Path(args.image).is_file():
+        raise InputError("common.file_missing", Location(args.image), path=args.image)
+    profile = load_profile(args.profile)
+    calibration = _calibration(ctx, profile.name, args.no_calibration)
+    report, data = check_and_crop(Path(args.image), profile, calibration)
+    write_private(args.out, data)
+    width, height = profile.size
+    info = {"image": args.image, "out": str(args.out), "bytes": len(data), "width": width,
+            "height": height, "quality": _quality(data), "report": report.to_json()}
+    emit(args.json, info, t("checks.crop_written", path=args.out, width=width, height=height,
+                            kb=f"{len(data) / 1024:.1f}", quality=info["quality"]))
+    return 0
+
+
+def _quality(data: bytes) -> int | None:
+    """Estimated JPEG quality (Pillow's quantisation tables), for the record."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        q = getattr(im, "quantization", None)
+        if not q:
+            return None
+        luma = q[0]
+        # IJG scaling: table entry 0 of the standard luminance table is 16
+        scale = luma[0] * 100 / 16
+        return int(round((200 - scale) / 2)) if scale <= 100 else int(round(5000 / scale))
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write atomically (temp, fsync, rename, fsync dir) with owner-only permissions."""
+    import os
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def cmd_calibrate(ctx: Context, args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from station.checks import load_profile
+    from station.checks.calibration import calibrate, save_calibration
+    from station.checks.framing import rgb_to_lab
+    from station.cli.output import emit, warn
+    from station.errors import InputError, Location
+    from station.i18n import t
+
+    for frame in (args.empty, args.subject):
+        if frame is not None and not frame.is_file():
+            raise InputError("common.file_missing", Location(str(frame)), path=str(frame))
+    profile = load_profile(args.profile)
+    cal = calibrate(args.empty, args.subject, profile)
+    path = save_calibration(ctx.data_dir, cal)
+    delta = float(np.linalg.norm(np.array(cal.backdrop_lab) - rgb_to_lab(profile.backdrop.reference_rgb)))
+    data = {**cal.to_json(), "reference_delta_e": round(delta, 1), "path": str(path)}
+    sharp = f"{cal.sharpness:.0f}" if cal.sharpness else "-"
+    emit(args.json, data, t("checks.calibrated", rgb=",".join(map(str, cal.backdrop_rgb)),
+                            delta_e=f"{delta:.1f}", sharpness=sharp))
+    if delta > profile.backdrop.colour_fail and not args.json:
+        warn(t("checks.calibration_far", delta_e=f"{delta:.1f}"))
+    return 0

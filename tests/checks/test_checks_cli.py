@@ -1,0 +1,72 @@
+"""`station check`, `station crop`, `station calibrate` as a script would call them."""
+
+import io
+import json
+
+import cv2
+from PIL import Image
+
+from station.sim.portrait import render
+
+
+def test_check_json_and_exit_codes(run_station, tmp_path, good_capture):
+    good = tmp_path / "good.jpg"
+    cv2.imwrite(str(good), good_capture[0])
+    blue = tmp_path / "blue.jpg"
+    cv2.imwrite(str(blue), render(1200, 1600, shirt=(95, 185, 245))[0])
+    junk = tmp_path / "junk.gif"
+    junk.write_bytes(b"GIF89a nonsense")
+    ok = run_station("check", str(good), "--json")
+    assert ok.returncode == 0, ok.stderr
+    result = ok.json()["results"][0]
+    assert result["image"] == str(good) and result["passed"] is True
+    assert set(result["geometry"]) >= {"face_count", "eye_left", "eye_right", "face_box", "head_top_y", "scale"}
+    assert set(result["checks"][0]) == {"name", "status", "value", "limit", "message_zh", "message_en"}
+    assert isinstance(result["elapsed_ms"], float)
+    bad = run_station("check", str(good), str(blue), str(junk), "--json")
+    assert bad.returncode == 1
+    passed = [r["passed"] for r in bad.json()["results"]]
+    assert passed == [True, False, False]
+    human = run_station("--lang", "en", "check", str(blue))
+    assert human.returncode == 1 and "non-blue top" in human.stdout
+
+
+def test_crop_writes_a_photo_that_check_accepts(run_station, tmp_path, good_capture, profile):
+    src = tmp_path / "capture.jpg"
+    cv2.imwrite(str(src), good_capture[0])
+    out = tmp_path / "export" / "photo.jpg"
+    res = run_station("crop", str(src), "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    with Image.open(io.BytesIO(out.read_bytes())) as im:
+        assert im.size == (480, 640) and im.info["dpi"] == (300, 300)
+    assert (out.stat().st_mode & 0o777) == 0o600
+    lo, hi = profile.size_bounds
+    assert lo <= out.stat().st_size <= hi
+    again = run_station("check", str(out), "--json")
+    assert again.returncode == 0 and again.json()["results"][0]["geometry"]["scale"] == 1.0
+    blue = tmp_path / "blue.jpg"
+    cv2.imwrite(str(blue), render(1200, 1600, shirt=(95, 185, 245))[0])
+    refused = run_station("crop", str(blue), "--out", str(tmp_path / "no.jpg"))
+    assert refused.returncode == 1 and not (tmp_path / "no.jpg").exists()
+    missing = run_station("crop", str(tmp_path / "nope.jpg"), "--out", str(tmp_path / "x.jpg"))
+    assert missing.returncode == 2 and "nope.jpg" in missing.stderr
+
+
+def test_calibrate_stores_the_station_backdrop(run_station, tmp_path):
+    other_blue = (50, 130, 210)
+    empty = tmp_path / "empty.png"
+    cv2.imwrite(str(empty), render(1200, 1600, face=False, shirt=other_blue, backdrop=other_blue)[0])
+    subject = tmp_path / "subject.png"
+    cv2.imwrite(str(subject), render(1200, 1600, backdrop=other_blue)[0])
+    before = run_station("check", str(subject), "--json")
+    statuses = {c["name"]: c["status"] for c in before.json()["results"][0]["checks"]}
+    assert statuses["backdrop_colour"] == "fail"  # far from the published reference blue
+    res = run_station("calibrate", "--empty", str(empty), "--subject", str(subject), "--json")
+    assert res.returncode == 0, res.stderr
+    data = res.json()
+    assert all(abs(a - b) <= 3 for a, b in zip(data["backdrop_rgb"], other_blue, strict=True))
+    assert data["sharpness"] > 0
+    stored = json.loads((run_station.data_dir / "calibration.json").read_text())
+    assert stored["chsi"]["backdrop_rgb"] == data["backdrop_rgb"]
+    after = run_station("check", str(subject), "--json")
+    assert after.returncode == 0, after.stdout

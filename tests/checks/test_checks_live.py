@@ -1,0 +1,37 @@
+"""Live tier: every frame checked, face tracked between detections, one instruction, overlay guides."""
+
+import pytest
+
+from station.checks import LiveChecker
+from station.sim.portrait import render
+
+
+def test_live_frames_pass_and_are_tracked_between_detections(profile):
+    checker = LiveChecker(profile)
+    reports = [checker.analyse(render(1024, 680, centre_x=500 + 4 * i, seed=i)[0]) for i in range(6)]
+    assert all(r.passed for r in reports), [r.failed() for r in reports]
+    assert any(r.tracked for r in reports) and not reports[0].tracked
+    last = reports[-1]
+    assert last.top_instruction is None
+    assert last.face.eye_mid[0] == pytest.approx(520, abs=6)  # frame coordinates follow the face
+    g = last.guides
+    assert len(g["window"]) == 4 and "eye_band" in g and "head_top_line" in g
+    ys = [p[1] for p in g["window"]]
+    assert min(ys) >= 0 and max(ys) <= 680
+    assert g["eye_band"][0][0][1] < last.face.eye_mid[1] < g["eye_band"][1][0][1]
+
+
+@pytest.mark.parametrize(("params", "check", "word"), [
+    (dict(shirt=(95, 185, 245)), "clothing_contrast", "non-blue"),
+    (dict(centre_x=150), "centring", "move the camera left"),
+    (dict(face_width=70), "resolution", "zoom in"),
+])
+def test_live_top_instruction_names_the_fix(profile, params, check, word):
+    report = LiveChecker(profile).analyse(render(1024, 680, **params)[0])
+    assert check in report.failed()
+    assert word in report.top_instruction[1]
+
+
+def test_live_without_a_face(profile):
+    report = LiveChecker(profile).analyse(render(1024, 680, face=False)[0])
+    assert report.failed() == ["face_count"] and report.face is None
