@@ -80,15 +80,20 @@ def match(store: Any, identity: Identity, now: dt.datetime) -> MatchInfo:
     found = roster_match(store, identity, now)
     entry = getattr(found, "entry", None)
     slot = getattr(found, "slot", None)
-    flags = [str(f) for f in (getattr(found, "flags", None) or [])]
+    flags = [getattr(f, "code", str(f)) for f in (getattr(found, "flags", None) or [])]
+    details = {getattr(f, "code", str(f)): {"zh": getattr(f, "message_zh", ""),
+                                            "en": getattr(f, "message_en", "")}
+               for f in (getattr(found, "flags", None) or [])}
+    if slot is not None and getattr(slot, "expected_count", None) is not None:
+        details["slot_expected"] = slot.expected_count
     return MatchInfo(
         flags=flags,
         department=getattr(entry, "department", None),
         degree=getattr(entry, "degree", None),
         student_no=getattr(entry, "student_no", None),
-        slot_id=getattr(slot, "id", None) if slot is not None else None,
+        slot_id=getattr(slot, "key", None) if slot is not None else None,
         slot_label=_slot_label(slot),
-        details=dict(getattr(found, "details", None) or {}),
+        details=details,
     )
 
 
@@ -107,10 +112,18 @@ class Checker:
     """Full-tier checks and the export crop for one profile."""
 
     def __init__(self, profile_name: str = "chsi", calibration: Any = None) -> None:
-        from station.checks import load_profile
-
-        self.profile = load_profile(profile_name)
+        self.profile_name = profile_name
         self.calibration = calibration
+        self._profile: Any = None
+
+    @property
+    def profile(self) -> Any:
+        """The photo profile, loaded on first use (the desk opens before the first capture)."""
+        if self._profile is None:
+            from station.checks import load_profile
+
+            self._profile = load_profile(self.profile_name)
+        return self._profile
 
     def check(self, data: bytes) -> tuple[bool, list[CheckLine], dict]:
         from station.checks import check_image

@@ -120,6 +120,16 @@ class CaptureService:
                                   reference, self.op_name)
             self._confirm_paid(reference=reference, earlier=False)
 
+    def pay_later(self) -> None:
+        """Go on without a payment on record (scripts: ``ingest`` without ``--paid``); the
+        person stays unpaid in the derived state, so reports still show the fee as owed."""
+        person = self._need(State.IDENTIFIED)
+        if person.match.blocking and not person.override_by:
+            raise RefusedError("session.blocked", flags=", ".join(person.match.blocking))
+        with self.recorder.unit():
+            self.machine.fire(Event.PAY, subject=person.identity.id_number, unpaid=True)
+            self.machine.fire(Event.FRAME, subject=person.identity.id_number)
+
     def capture(self, data: bytes, *, file_name: str = "capture.jpg",
                 camera: dict | None = None) -> CaptureResult:
         """A photo was taken: store it, run every check, make the export crop."""

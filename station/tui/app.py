@@ -13,6 +13,13 @@ from textual.app import App
 from textual.binding import Binding
 
 from station import i18n
+from station.tui.messages import (
+    CardTapped,
+    DeviceBack,
+    DeviceProblem,
+    SessionChanged,
+    SessionRefused,
+)
 from station.tui.runner import SessionRunner
 
 log = logging.getLogger(__name__)
@@ -35,6 +42,7 @@ class AppOptions:
     clock: Callable[[], dt.datetime] | None = None
     devices: Any = None                              # a ready DeskDevices (tests, benchmarks)
     camera_opts: dict = field(default_factory=dict)
+    service_kwargs: dict = field(default_factory=dict)  # extra CaptureService arguments (tests)
 
 
 class StationApp(App):
@@ -123,7 +131,8 @@ class StationApp(App):
     def _start_service(self, store: Any, op: Any) -> None:
         from station.session.service import CaptureService
 
-        kwargs: dict[str, Any] = {"config": self.config, "walk_in": self.walk_in}
+        kwargs: dict[str, Any] = {"config": self.config, "walk_in": self.walk_in,
+                                  **self.options.service_kwargs}
         if self.options.clock:
             kwargs["clock"] = self.options.clock
         self.runner.service = CaptureService(store, op, **kwargs)
@@ -164,6 +173,33 @@ class StationApp(App):
         if self.devices is not None and self.options.devices is None:
             self.devices.close()
         self.runner.close()
+
+    # ------------------------------------------------------------ messages from workers
+
+    def _to_desk(self, message: Any) -> None:
+        """Worker results are posted to the app; the desk (even under another screen) acts."""
+        try:
+            desk = self.get_screen("desk")
+        except KeyError:
+            if isinstance(message, SessionRefused):
+                self.notify(message.message, severity="error")
+            return
+        desk.post_message(message)
+
+    def on_session_changed(self, message: SessionChanged) -> None:
+        self._to_desk(SessionChanged(message.snapshot))
+
+    def on_session_refused(self, message: SessionRefused) -> None:
+        self._to_desk(SessionRefused(message.message, message.key))
+
+    def on_device_problem(self, message: DeviceProblem) -> None:
+        self._to_desk(DeviceProblem(message.device, message.message_zh, message.message_en))
+
+    def on_device_back(self, message: DeviceBack) -> None:
+        self._to_desk(DeviceBack(message.device))
+
+    def on_card_tapped(self, message: CardTapped) -> None:
+        self._to_desk(CardTapped(message.card))
 
     # ------------------------------------------------------------ actions
 

@@ -77,7 +77,7 @@ def live_loop(app: Any, desk: Any) -> None:
                 live = desk.query_one("#live")
                 cols, rows = max(live.size.width, 8), max(live.size.height, 4)
                 cells = picture_lines(frame.image(), cols, rows, app.guides)
-                app.post_message(LiveFrame(cells, report, frame.seq))
+                desk.post_message(LiveFrame(cells, report, frame.seq))
         except DeviceError as exc:
             log.warning("live view: %s", exc.key)
         except Exception:

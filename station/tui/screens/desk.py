@@ -119,8 +119,11 @@ class DeskScreen(Screen):
 
     def _check_size(self) -> None:
         narrow = self.size.width < 110
+        changed = narrow != self.has_class("-narrow")
         self.set_class(narrow, "-narrow")
         self.set_class(self.size.height < 30, "-short")
+        if changed:
+            self.query_one(KeyBar).set_keys(self._keys())
 
     def _keys(self) -> list[tuple[str, str]]:
         keys = list(KEYS_BY_STATE.get(self.state, []))
@@ -128,6 +131,8 @@ class DeskScreen(Screen):
             keys.insert(0, ("t", "tui.key.tap"))
         if self.app.walk_in is not None and self.state in ("identified", "framing", "captured"):
             keys.append(("w", "tui.key.address"))
+        if self.has_class("-narrow"):
+            return keys + COMMON_KEYS[:1]
         return keys + COMMON_KEYS
 
     def relabel(self) -> None:
@@ -138,6 +143,7 @@ class DeskScreen(Screen):
 
     @on(SessionChanged)
     def session_changed(self, message: SessionChanged) -> None:
+        message.stop()  # handled here; never back up to the app
         snap = message.snapshot
         previous = self.state
         self.state, self.person = snap.state, snap.person
@@ -157,6 +163,7 @@ class DeskScreen(Screen):
 
     @on(SessionRefused)
     def session_refused(self, message: SessionRefused) -> None:
+        message.stop()  # handled here; never back up to the app
         self._capturing = False
         self.query_one(Notice).say(message.message, "error")
 
@@ -188,6 +195,7 @@ class DeskScreen(Screen):
 
     @on(LiveFrame)
     def live_frame(self, message: LiveFrame) -> None:
+        message.stop()  # handled here; never back up to the app
         if self.state != State.FRAMING.value:
             return
         self.frames_shown += 1
@@ -215,6 +223,7 @@ class DeskScreen(Screen):
 
     @on(DeviceProblem)
     def device_problem(self, message: DeviceProblem) -> None:
+        message.stop()  # handled here; never back up to the app
         self._capturing = False
         self.query_one(DeviceBanner).set_problem(message.device, message.message_zh,
                                                  message.message_en)
@@ -223,10 +232,12 @@ class DeskScreen(Screen):
 
     @on(DeviceBack)
     def device_back(self, message: DeviceBack) -> None:
+        message.stop()  # handled here; never back up to the app
         self.query_one(DeviceBanner).clear(message.device)
 
     @on(CardTapped)
     def card_tapped(self, message: CardTapped) -> None:
+        message.stop()  # handled here; never back up to the app
         identity = message.card.identity
         self.app.runner.step(lambda s: s.identify(identity))
 

@@ -23,11 +23,11 @@ class CapturePanel(Widget):
 
     def show(self, result: Any) -> None:
         self.result = result
-        self.refresh()
+        self.refresh(layout=True)
 
     def _picture(self, width: int, rows: int) -> CellPicture | None:
         result = self.result
-        if result is None or result.crop_jpeg is None or rows < 4:
+        if result is None or result.crop_jpeg is None or rows < 4 or width < 28:
             return None
         key = (result.capture_id, width, rows)
         if self._cells is None or self._cells[:3] != key:
@@ -51,5 +51,5 @@ class CapturePanel(Widget):
             parts.append(picture)
         if result.crop_error:
             parts.append(Text(result.crop_error, style="red"))
-        parts.append(check_table(result.checks, compact=self.size.width < 44))
+        parts.append(check_table(result.checks, compact=self.size.width < 30))
         return Group(*parts)

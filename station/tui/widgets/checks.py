@@ -47,9 +47,9 @@ class CheckList(Widget):
 
     def show(self, checks: list[Any]) -> None:
         self.checks = list(checks)
-        self.refresh()
+        self.refresh(layout=True)
 
     def render(self) -> Any:
         if not self.checks:
             return Text(t("tui.live.no_checks"), style="dim")
-        return check_table(self.checks, compact=self.size.width < 40)
+        return check_table(self.checks, compact=self.size.width < 30)

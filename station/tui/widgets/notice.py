@@ -12,7 +12,7 @@ from textual.widget import Widget
 class Notice(Widget):
     """The desk's message line; empty when there is nothing to say."""
 
-    message: reactive[str] = reactive("")
+    message: reactive[str] = reactive("", layout=True)
     level: reactive[str] = reactive("info")
 
     def say(self, message: str, level: str = "info") -> None:

@@ -1,0 +1,177 @@
+"""Session commands: ingest, simulate, run, demo. Heavy modules are imported in the handlers."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from station.cli.context import Context
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ingest", help="store a capture for a person as the desk would")
+    p.add_argument("--identity", type=Path, required=True, help="identity JSON (cli.md)")
+    p.add_argument("--image", type=Path, required=True, help="the photo (any format Pillow reads)")
+    p.add_argument("--paid", action="store_true", help="record the fee as paid now")
+    p.add_argument("--reference", help="payment transaction number (with --paid)")
+    p.add_argument("--force", action="store_true",
+                   help="supervisor only: accept although checks fail or the roster says no")
+    p.add_argument("--reason", help="why --force was needed (recorded in the audit)")
+    p.add_argument("--walk-in", metavar="SCHOOL_CODE", help="walk-in capture for this school")
+    p.add_argument("--address", help="mailing address (walk-in)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_ingest)
+
+    p = sub.add_parser("simulate", help="run N students end to end on simulated devices")
+    p.add_argument("--students", type=int, required=True)
+    p.add_argument("--camera", default="sim", help="sim or virtual")
+    p.add_argument("--reader", default="sim", help="sim or virtual")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_simulate, needs_data_dir=False)
+
+    p = sub.add_parser("run", help="the station TUI")
+    p.add_argument("--camera", help="gphoto2, virtual or sim (default: configuration)")
+    p.add_argument("--reader", help="pcsc[:NAME], serial:PORT, sim or manual")
+    p.add_argument("--walk-in", metavar="SCHOOL_CODE", help="walk-in desk for this school")
+    p.add_argument("--auto-capture", type=float, metavar="SECONDS",
+                   help="capture by itself after this long of steady framing")
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("demo", help="the TUI on simulated devices with demo data (throw-away)")
+    p.add_argument("--people", type=int, default=40, help="demo cards the tap key presents")
+    p.add_argument("--keep", type=Path, help="keep the demo data in this folder instead")
+    p.set_defaults(handler=cmd_demo, needs_data_dir=False)
+
+
+# ---------------------------------------------------------------- ingest
+
+
+def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit
+    from station.domain.identity import Identity
+    from station.errors import InputError, Location, RefusedError
+    from station.i18n import t
+    from station.privacy import mask_id
+    from station.session.service import CaptureService
+
+    identity = Identity.load(args.identity)
+    try:
+        image = args.image.read_bytes()
+    except OSError:
+        raise InputError("session.image_missing", Location(str(args.image)),
+                         path=str(args.image)) from None
+    op = ctx.operator("ingest")
+    if args.force and op.role != "supervisor":
+        raise RefusedError("session.supervisor_required", action="--force")
+    walk_in = None
+    if args.walk_in:
+        from station.session.schools import walk_in_for
+
+        walk_in = walk_in_for(ctx.config, args.walk_in)
+    store = ctx.store()
+    service = CaptureService(store, op, config=ctx.config, walk_in=walk_in)
+    person = service.identify(identity)
+    out: dict[str, Any] = {"id_number": mask_id(identity.id_number), "name": identity.name,
+                           "flags": person.match.flags, "accepted": False}
+    if person.match.blocking:
+        if not args.force:
+            service.skip("roster")
+            out["refused"] = person.match.blocking
+            emit(ctx.json, out, t("session.ingest_blocked", name=identity.name,
+                                  flags=", ".join(person.match.blocking)))
+            return 1
+        service.override_block(op, args.reason or "ingest --force")
+    if not person.paid:
+        if args.paid:
+            service.pay(args.reference)
+        else:
+            service.pay_later()
+    if walk_in is not None:
+        service.set_mailing_address(args.address or "")
+    result = service.capture(image, file_name=args.image.name)
+    out.update(capture_id=result.capture_id, passed=result.passed,
+               image_sha256=result.image_sha, crop_sha256=result.crop_sha,
+               checks=[c.__dict__ for c in result.checks], paid=service.person.paid)
+    if result.crop_error:
+        out["crop_error"] = result.crop_error
+    failed = ", ".join(c.name for c in result.failed) or (result.crop_error or "")
+    if not result.passed and not args.force:
+        service.retake("checks failed (ingest)")
+        service.skip("checks failed")
+        emit(ctx.json, out, t("session.ingest_failed", checks=failed))
+        return 1
+    service.accept(override_by=op if not result.passed else None, reason=args.reason)
+    service.next()
+    out["accepted"] = True
+    if not result.passed:
+        out["override_by"] = op.name
+    emit(ctx.json, out, t("session.ingest_ok", name=identity.name, capture_id=result.capture_id))
+    return 0
+
+
+# ---------------------------------------------------------------- simulate
+
+
+def cmd_simulate(ctx: Context, args: argparse.Namespace) -> int:
+    import tempfile
+
+    from station.cli.output import emit
+    from station.errors import UsageError
+    from station.i18n import t
+    from station.session.simulate import simulate
+
+    if args.students < 1:
+        raise UsageError("session.bad_students", value=args.students)
+    with tempfile.TemporaryDirectory(prefix="station-sim-") as tmp:
+        result = simulate(Path(tmp) / "data", args.students, camera=args.camera,
+                          reader=args.reader)
+    soft = result["per_student_software_ms"]
+    emit(ctx.json, result, t("session.simulate_done", students=result["students"],
+                             median=soft["median"], p95=soft["p95"],
+                             per_hour=result["students_per_hour"]))
+    return 0
+
+
+# ---------------------------------------------------------------- run / demo
+
+
+def cmd_run(ctx: Context, args: argparse.Namespace) -> int:
+    from station.tui.app import make_app
+
+    cfg = ctx.config
+    auto = args.auto_capture if args.auto_capture is not None else float(
+        cfg.get("session.auto_capture_seconds", 0.0) or 0.0)
+    app = make_app(ctx.data_dir, camera=args.camera or cfg.get("session.camera", "gphoto2"),
+                   reader=args.reader or cfg.get("session.reader", "pcsc"), lang=ctx.lang,
+                   walk_in=args.walk_in, auto_capture_seconds=auto)
+    app.run()
+    return 0
+
+
+def cmd_demo(ctx: Context, args: argparse.Namespace) -> int:
+    import shutil
+    import sys
+    import tempfile
+
+    from station.i18n import t
+    from station.session import demo
+    from station.tui.app import make_app
+
+    tmp = None
+    if args.keep:
+        data_dir = args.keep
+    else:
+        tmp = tempfile.mkdtemp(prefix="station-demo-")
+        data_dir = Path(tmp) / "data"
+    try:
+        setup = demo.prepare(data_dir, people=args.people)
+        sys.stderr.write(t("session.demo_dir", path=data_dir) + "\n")
+        app = make_app(data_dir, camera="sim", reader="sim", lang=ctx.lang, demo=True,
+                       demo_people=setup.people, clock=demo.demo_clock(),
+                       login=(demo.DEMO_SUPERVISOR, demo.DEMO_SUPERVISOR_PIN))
+        app.run()
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0

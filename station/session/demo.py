@@ -1,0 +1,108 @@
+"""Setting up a demo (and simulation) station: a store with the example schedule, the demo
+roster, a supervisor and a photographer, and the list of cards the demo's tap key presents."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from station.domain.identity import Identity
+
+DEMO_SUPERVISOR, DEMO_SUPERVISOR_PIN = "演示主管", "1234"
+DEMO_PHOTOGRAPHER, DEMO_PHOTOGRAPHER_PIN = "演示摄影", "5678"
+DEMO_STATION = "demo-1"
+# The demo runs "during" the example schedule's second slot, so roster people match their slot.
+DEMO_START = dt.datetime(2017, 10, 25, 9, 10)
+
+
+@dataclass
+class DemoSetup:
+    """What `station demo` / `station simulate` need after set-up."""
+
+    data_dir: Path
+    people: list[Identity] = field(default_factory=list)   # cards, in tap order
+    roster_size: int = 0
+
+
+def demo_clock(start: dt.datetime = DEMO_START) -> Callable[[], dt.datetime]:
+    """A clock that starts at ``start`` and runs at real speed (the demo's schedule is in 2017)."""
+    t0 = time.monotonic()
+
+    def now() -> dt.datetime:
+        return start + dt.timedelta(seconds=time.monotonic() - t0)
+
+    return now
+
+
+def fixed_clock(at: dt.datetime = DEMO_START) -> Callable[[], dt.datetime]:
+    """A clock that never moves (snapshots)."""
+    return lambda: at
+
+
+def init_store(data_dir: Path, station_id: str = DEMO_STATION) -> Any:
+    """A fresh store with a supervisor and a photographer (as `station init` + `operator add`)."""
+    from station.store import open_store
+
+    store = open_store(data_dir)
+    if store.station_id is None:
+        with store.transaction():
+            store.set_meta("station_id", station_id)
+            store.set_meta("school_code", "10673")
+            sup = store.operators.add(DEMO_SUPERVISOR, "supervisor", DEMO_SUPERVISOR_PIN)
+            store.operators.add(DEMO_PHOTOGRAPHER, "photographer", DEMO_PHOTOGRAPHER_PIN, by=sup)
+    return store
+
+
+def prepare(data_dir: Path, *, people: int = 40, roster_rows: int | None = None) -> DemoSetup:
+    """Store + example schedule + demo roster; ``people`` cards to tap, slot people first, then
+    one ineligible and one off-roster card so the demo shows both flags."""
+    from station.config import Config
+    from station.demo_data import generate
+    from station.roster.importer import import_roster
+    from station.roster.schedule import import_schedule
+
+    data_dir = Path(data_dir)
+    store = init_store(data_dir)
+    try:
+        config = Config.load(data_dir)
+        rows = generate.demo_roster()
+        if roster_rows is not None:
+            rows = rows[:roster_rows]
+        files = data_dir / "demo-input"
+        files.mkdir(parents=True, exist_ok=True)
+        roster_path = files / "roster.csv"
+        roster_path.write_bytes(generate.roster_csv(rows))
+        import_schedule(store, generate.SCHEDULE_CSV, config, DEMO_SUPERVISOR)
+        import_roster(store, roster_path, config, DEMO_SUPERVISOR)
+        roster = {r["身份证号"]: r for r in rows}
+        slot_people = _slot_people(store, rows, DEMO_START)
+        eligible = [r for r in slot_people if _eligible(store, r["身份证号"])]
+        ineligible = [r for r in rows if not _eligible(store, r["身份证号"])]
+        cards = [generate.identity_for(r) for r in eligible[:max(people - 2, 1)]]
+        if ineligible:
+            cards.insert(min(3, len(cards)), generate.identity_for(ineligible[0]))
+        off = generate.off_roster_identities(1)
+        if off:
+            cards.insert(min(6, len(cards)), off[0])
+        return DemoSetup(data_dir, cards[:people], len(roster))
+    finally:
+        store.close()
+
+
+def _eligible(store: Any, id_number: str) -> bool:
+    entry = store.roster.get(id_number)
+    return bool(entry and entry.eligible)
+
+
+def _slot_people(store: Any, rows: list[dict], when: dt.datetime) -> list[dict]:
+    """Roster rows whose department's slot is running at ``when`` (the demo's "now")."""
+    running = store.schedule.slot_at(when)
+    departments: set[str] = set()
+    for slot in running:
+        departments.update(getattr(slot, "departments", []) or [])
+    picked = [r for r in rows if r["培养单位"] in departments]
+    return picked or rows

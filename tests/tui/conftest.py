@@ -1,0 +1,90 @@
+"""TUI fixtures: a real store, the app from make_app(), deterministic stand-ins where the
+snapshot needs them (fixed clock, fixed picture, no live workers)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from station.domain import idnumber
+from station.domain.identity import Identity
+from station.session.model import CheckLine, MatchInfo
+from station.store import open_store
+
+SUPERVISOR, SUP_PIN = "主管甲", "2468"
+PHOTOGRAPHER, PHO_PIN = "摄影乙", "1357"
+TECHNICIAN, TECH_PIN = "技术丙", "9753"
+FIXED_NOW = dt.datetime(2017, 10, 25, 9, 10, tzinfo=dt.UTC)
+
+
+def make_store(data_dir, station_id: str = "st-tui"):
+    store = open_store(data_dir)
+    with store.transaction():
+        store.set_meta("station_id", station_id)
+        store.set_meta("school_code", "10673")
+        sup = store.operators.add(SUPERVISOR, "supervisor", SUP_PIN)
+        store.operators.add(PHOTOGRAPHER, "photographer", PHO_PIN, by=sup)
+        store.operators.add(TECHNICIAN, "technician", TECH_PIN, by=sup)
+    return store
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    path = tmp_path / "data"
+    make_store(path).close()
+    return path
+
+
+def person(i: int, name: str = "李明") -> Identity:
+    born = dt.date(1995, 3, 1) + dt.timedelta(days=41 * i)
+    number = idnumber.make("530102", born, i, male=i % 2 == 0)
+    return Identity(card_type="resident", name=f"{name}{i}", gender=idnumber.gender(number),
+                    birth_date=born.isoformat(), id_number=number)
+
+
+def portrait(width: int = 480, height: int = 640, good: bool = True):
+    """A synthetic portrait on a blue backdrop (drawn, not a real person)."""
+    import cv2
+    import numpy as np
+
+    img = np.zeros((height, width, 3), np.uint8)
+    img[:] = (255, 197, 100)  # BGR of the CHSI reference blue
+    cx = width // 2
+    cv2.ellipse(img, (cx, int(height * 0.36)), (int(width * 0.21), int(height * 0.2)), 0, 0, 360,
+                (150, 180, 225), -1)
+    cv2.rectangle(img, (int(width * 0.15), int(height * 0.62)), (int(width * 0.85), height),
+                  (40, 40, 40), -1)
+    for dx in (-0.08, 0.08):
+        cv2.circle(img, (int(cx + dx * width), int(height * 0.34)), 6, (30, 30, 30), -1)
+    if not good:
+        img = cv2.GaussianBlur(img, (31, 31), 0)
+    return img
+
+
+class PictureChecker:
+    """Checks stand-in for snapshots: marker bytes decide pass/fail, the crop is a fixed JPEG."""
+
+    def check(self, data: bytes):
+        ok = data.startswith(b"GOOD")
+        lines = [CheckLine("face_count", "pass", 1, 1, "一张人脸", "one face"),
+                 CheckLine("head_top", "pass", 80, [50, 110], "头顶位置合适", "head top ok"),
+                 CheckLine("sharpness", "pass" if ok else "fail", 120 if ok else 12, 40,
+                           "清晰" if ok else "照片模糊：请对焦", "sharp" if ok else "blurry: focus"),
+                 CheckLine("background", "warn", 6.1, 5.0, "背景略不均匀", "backdrop slightly uneven")]
+        return ok, lines, {"passed": ok, "checks": [line.__dict__ for line in lines]}
+
+    def crop(self, data: bytes) -> bytes:
+        import cv2
+
+        return cv2.imencode(".jpg", portrait(good=data.startswith(b"GOOD")))[1].tobytes()
+
+
+def table_match(table: dict[str, list[str]]):
+    def match(store, identity, now):
+        flags = table.get(identity.id_number, ["not_on_roster"])
+        return MatchInfo(flags=list(flags), department="物理与天文学院", degree="本科",
+                         slot_label="2017-10-25 09:00–10:00 文汇楼一栋1403",
+                         details={"slot_expected": 354})
+
+    return match
