@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from station.config import Config
 from station.domain.identity import Identity
 
 DEMO_SUPERVISOR, DEMO_SUPERVISOR_PIN = "演示主管", "1234"
@@ -60,7 +61,6 @@ def init_store(data_dir: Path, station_id: str = DEMO_STATION) -> Any:
 def prepare(data_dir: Path, *, people: int = 40, roster_rows: int | None = None) -> DemoSetup:
     """Store + example schedule + demo roster; ``people`` cards to tap, slot people first, then
     one ineligible and one off-roster card so the demo shows both flags."""
-    from station.config import Config
     from station.demo_data import generate
     from station.roster.importer import import_roster
     from station.roster.schedule import import_schedule
