@@ -1,0 +1,424 @@
+"""Real tethered cameras through libgphoto2 (python-gphoto2), and libgphoto2's virtual camera.
+
+The virtual camera is the same code on a different I/O library: ``IOLIBS`` points at the wheel's
+``vusb`` folder instead of ``iolibs`` and ``VCAMERADIR`` at a folder of JPEGs. libgphoto2 reads
+both when it loads its port drivers, i.e. on every new camera session, so they are set right before
+each camera call that loads them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from station.camera.base import (
+    SETTING_NAMES,
+    Camera,
+    CameraStatus,
+    Capabilities,
+    Capture,
+    FileRef,
+    Frame,
+    Setting,
+)
+from station.camera.errors import BUSY, NOT_SUPPORTED, CameraDisconnected, CameraError, from_gphoto2
+from station.camera.exif import read_exif
+from station.camera.models import ModelTable
+
+log = logging.getLogger(__name__)
+_log_callback: Any = None  # keeps libgphoto2's log hook alive
+
+
+def gphoto2_module() -> Any:
+    """python-gphoto2, with libgphoto2's log routed to the ``gphoto2`` Python logger."""
+    global _log_callback
+    try:
+        import gphoto2 as gp
+    except ImportError:
+        raise CameraError("camera.gphoto2_missing", transient=False) from None
+    if _log_callback is None:
+        # Debug chatter stays in C (below logging.DEBUG is never forwarded); errors become warnings.
+        _log_callback = gp.use_python_logging({
+            gp.GP_LOG_ERROR: logging.WARNING,
+            gp.GP_LOG_VERBOSE: logging.DEBUG,
+            gp.GP_LOG_DEBUG: logging.DEBUG - 3,
+            gp.GP_LOG_DATA: logging.DEBUG - 6,
+        })
+    return gp
+
+
+def wheel_dir(name: str) -> Path:
+    """A folder inside the installed gphoto2 wheel: ``iolibs``, ``vusb`` or ``camlibs``."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("gphoto2")
+    if spec is None or not spec.origin:
+        raise CameraError("camera.gphoto2_missing", transient=False)
+    return Path(spec.origin).parent / "libgphoto2" / name
+
+
+class GPhoto2Camera(Camera):
+    """A camera driven by libgphoto2. Only the owner thread may call it."""
+
+    def __init__(self, *, port: str = "", virtual: bool = False, vcamera_dir: str | Path | None = None,
+                 download_raw: bool = False, delete_after_download: bool = True,
+                 event_settle_ms: int = 200, drain_ms: int = 5, tables_dir: Path | None = None) -> None:
+        self.kind = "virtual" if virtual else "gphoto2"
+        self.port = port
+        self.virtual = virtual
+        self.vcamera_dir = Path(vcamera_dir) if vcamera_dir else None
+        self.download_raw = download_raw
+        self.delete_after_download = delete_after_download
+        self.event_settle_ms = event_settle_ms
+        self.drain_ms = drain_ms
+        self.tables_dir = tables_dir
+        self._cam: Any = None
+        self._caps = Capabilities()
+        self._table: ModelTable | None = None
+        self._model = ""
+        self._manufacturer = ""
+        self._frame_no = 0
+        self._widgets: set[str] = set()
+
+    # -- environment ------------------------------------------------------------------------
+    def _prepare_env(self) -> Any:
+        """Point libgphoto2 at the right port drivers before it loads them."""
+        if self.virtual:
+            if self.vcamera_dir is None or not any(self.vcamera_dir.glob("*.[jJ][pP][gG]")):
+                raise CameraError("camera.virtual_dir", transient=False, path=str(self.vcamera_dir))
+            os.environ["VCAMERADIR"] = str(self.vcamera_dir)
+            os.environ["IOLIBS"] = str(wheel_dir("vusb"))
+        else:
+            os.environ.pop("VCAMERADIR", None)
+            os.environ["IOLIBS"] = str(wheel_dir("iolibs"))
+        return gphoto2_module()
+
+    def _call(self, action: str, fn: Any, *args: Any) -> Any:
+        gp = gphoto2_module()
+        try:
+            return fn(*args)
+        except gp.GPhoto2Error as exc:
+            err = from_gphoto2(exc, action)
+            if isinstance(err, CameraDisconnected):
+                self.close()
+            raise err from None
+
+    # -- detection and session ----------------------------------------------------------------
+    def list_cameras(self) -> list[dict]:
+        gp = self._prepare_env()
+        try:
+            found = gp.Camera.autodetect()
+        except gp.GPhoto2Error as exc:
+            raise from_gphoto2(exc, "autodetect") from None
+        return [{"model": found.get_name(i), "port": found.get_value(i), "driver": self.kind}
+                for i in range(found.count())]
+
+    def detect(self) -> bool:
+        try:
+            cameras = self.list_cameras()
+        except CameraError:
+            return False
+        return any(not self.port or c["port"] == self.port for c in cameras)
+
+    def connect(self) -> None:
+        self.close()
+        gp = self._prepare_env()
+        cam = gp.Camera()  # a fresh object per session: old handles die with unplugged devices
+        if self.port:
+            ports = gp.PortInfoList()
+            ports.load()
+            idx = ports.lookup_path(self.port)
+            if idx < 0:
+                raise CameraError("camera.not_found", code=idx, transient=True)
+            cam.set_port_info(ports[idx])
+        try:
+            cam.init()
+        except gp.GPhoto2Error as exc:
+            if exc.code == gp.GP_ERROR_MODEL_NOT_FOUND and not self.detect():
+                raise CameraError("camera.not_found", code=exc.code, transient=True) from None
+            raise from_gphoto2(exc, "connect") from None
+        self._cam = cam
+        abilities = cam.get_abilities()
+        ops = abilities.operations
+        self._caps = Capabilities(
+            preview=bool(ops & gp.GP_OPERATION_CAPTURE_PREVIEW),
+            trigger=bool(ops & gp.GP_OPERATION_TRIGGER_CAPTURE),
+            config=bool(ops & gp.GP_OPERATION_CONFIG),
+            delete=bool(abilities.file_operations & gp.GP_FILE_OPERATION_DELETE),
+        )
+        self._model = abilities.model
+        self._manufacturer = abilities.model.split()[0] if abilities.model else ""
+        self._widgets = set()
+        if self._caps.config:
+            try:
+                self._widgets = set(self._walk(cam.get_config()))
+            except gp.GPhoto2Error as exc:
+                log.warning("cannot read the camera's config tree: %s", exc)
+        self._table = ModelTable.for_camera(self._manufacturer, self._model, self.tables_dir)
+        log.info("camera connected: %s (%s)", self._model, self.kind)
+
+    @staticmethod
+    def _walk(widget: Any) -> list[str]:
+        names = [widget.get_name()]
+        for i in range(widget.count_children()):
+            names.extend(GPhoto2Camera._walk(widget.get_child(i)))
+        return names
+
+    def close(self) -> None:
+        cam, self._cam = self._cam, None
+        if cam is not None:
+            try:
+                cam.exit()
+            except Exception as exc:  # closing a dead camera fails; that is fine
+                log.debug("camera exit: %s", exc)
+
+    @property
+    def connected(self) -> bool:
+        return self._cam is not None
+
+    def _require(self) -> Any:
+        if self._cam is None:
+            raise CameraDisconnected()
+        return self._cam
+
+    def capabilities(self) -> Capabilities:
+        return self._caps
+
+    # -- live view ------------------------------------------------------------------------------
+    def preview_frame(self) -> Frame:
+        cam = self._require()
+        gp = gphoto2_module()
+        try:
+            cam_file = cam.capture_preview()
+        except gp.GPhoto2Error as exc:
+            if exc.code == NOT_SUPPORTED:  # announced but not there (e.g. the virtual camera)
+                self._caps = Capabilities(False, self._caps.trigger, self._caps.config, self._caps.delete)
+                raise CameraError("camera.no_preview", code=exc.code, transient=False) from None
+            err = from_gphoto2(exc, "preview")
+            if isinstance(err, CameraDisconnected):
+                self.close()
+            raise err from None
+        data = bytes(memoryview(cam_file.get_data_and_size()))
+        self._frame_no += 1
+        return Frame(seq=self._frame_no, captured_at=time.monotonic(), jpeg=data)
+
+    def stop_preview(self) -> None:
+        if self._cam is None or "viewfinder" not in self._widgets:
+            return
+        try:
+            self._set_widget("viewfinder", 0)
+        except CameraError as exc:
+            log.debug("could not leave live view: %s", exc)
+
+    # -- capture --------------------------------------------------------------------------------
+    def trigger(self, timeout: float) -> list[FileRef]:
+        cam = self._require()
+        gp = gphoto2_module()
+        deadline = time.monotonic() + timeout
+        refs: list[FileRef] = []
+        try:
+            if self._caps.trigger:
+                cam.trigger_capture()
+            else:
+                path = cam.capture(gp.GP_CAPTURE_IMAGE)
+                refs.append(FileRef(path.folder, path.name))
+        except gp.GPhoto2Error as exc:
+            if exc.code == BUSY:  # let the camera finish what it is doing; the caller retries
+                self._drain(refs_out=None, limit_s=0.2)
+            err = from_gphoto2(exc, "capture")
+            if isinstance(err, CameraDisconnected):
+                self.close()
+            raise err from None
+        return self._collect(refs, deadline, timeout)
+
+    def _collect(self, refs: list[FileRef], deadline: float, timeout: float) -> list[FileRef]:
+        """Wait for "file added" events until the JPEG (and the RAW when wanted) has arrived."""
+        cam = self._cam
+        gp = gphoto2_module()
+        complete = False
+        while cam is not None:
+            have_jpeg = any(r.is_jpeg for r in refs)
+            have_raw = any(not r.is_jpeg for r in refs)
+            if have_jpeg and (complete or (self.download_raw and have_raw)):
+                break
+            remaining_ms = int((deadline - time.monotonic()) * 1000)
+            if remaining_ms <= 0:
+                break
+            wait_ms = min(remaining_ms, self.event_settle_ms if have_jpeg else 500)
+            try:
+                kind, data = cam.wait_for_event(wait_ms)
+            except gp.GPhoto2Error as exc:
+                err = from_gphoto2(exc, "wait for photo")
+                if isinstance(err, CameraDisconnected):
+                    self.close()
+                raise err from None
+            if kind == gp.GP_EVENT_FILE_ADDED:
+                refs.append(FileRef(data.folder, data.name))
+            elif kind == gp.GP_EVENT_CAPTURE_COMPLETE:
+                complete = True
+            elif kind == gp.GP_EVENT_TIMEOUT and have_jpeg:
+                break
+        if not refs:
+            raise CameraError("camera.capture_timeout", transient=False, seconds=round(timeout, 1))
+        if not any(r.is_jpeg for r in refs):
+            self._discard(refs)
+            raise CameraError("camera.no_file", transient=False)
+        return refs
+
+    def download(self, refs: list[FileRef]) -> Capture:
+        cam = self._require()
+        gp = gphoto2_module()
+        jpeg = next(r for r in refs if r.is_jpeg)
+        data: dict[str, bytes] = {}
+        for ref in [jpeg, *self._raws(refs)]:
+            cam_file = self._call("download", cam.file_get, ref.folder, ref.name, gp.GP_FILE_TYPE_NORMAL)
+            data[ref.name] = bytes(memoryview(cam_file.get_data_and_size()))
+        capture = Capture(data=data.pop(jpeg.name), file_name=jpeg.name, folder=jpeg.folder,
+                          extra=data, camera={"model": self._model, "driver": self.kind},
+                          downloaded_at=time.monotonic())
+        capture.exif = read_exif(capture.data)
+        return capture
+
+    def _raws(self, refs: list[FileRef]) -> list[FileRef]:
+        return [r for r in refs if not r.is_jpeg] if self.download_raw else []
+
+    def cleanup(self, refs: list[FileRef]) -> None:
+        wanted = [r for r in refs if r.is_jpeg][:1] + self._raws(refs)
+        unwanted = [r for r in refs if r not in wanted]
+        late: list[FileRef] = []
+        if self.delete_after_download:
+            self._discard(wanted)
+        self._discard(unwanted)
+        self._drain(late, limit_s=1.0)
+        self._discard(late)  # a late RAW or a stray shot must not clog the camera's RAM
+
+    def _discard(self, refs: list[FileRef]) -> None:
+        """Delete files from the camera; files in RAM that cannot be deleted are read and dropped."""
+        cam = self._cam
+        gp = gphoto2_module()
+        for ref in refs:
+            if cam is None:
+                return
+            try:
+                cam.file_delete(ref.folder, ref.name)
+            except gp.GPhoto2Error as exc:
+                err = from_gphoto2(exc, "delete")
+                if isinstance(err, CameraDisconnected):
+                    self.close()
+                    raise err from None
+                try:
+                    cam.file_get(ref.folder, ref.name, gp.GP_FILE_TYPE_NORMAL)
+                except gp.GPhoto2Error:
+                    log.debug("could not delete or read %s: %s", ref.path, exc)
+
+    def _drain(self, refs_out: list[FileRef] | None, limit_s: float) -> None:
+        """Read the camera's pending events until it has nothing more to say (avoids -110 next)."""
+        cam = self._cam
+        gp = gphoto2_module()
+        end = time.monotonic() + limit_s
+        while cam is not None and time.monotonic() < end:
+            try:
+                kind, data = cam.wait_for_event(self.drain_ms)
+            except gp.GPhoto2Error as exc:
+                err = from_gphoto2(exc, "drain events")
+                if isinstance(err, CameraDisconnected):
+                    self.close()
+                raise err from None
+            if kind == gp.GP_EVENT_TIMEOUT:
+                return
+            if kind == gp.GP_EVENT_FILE_ADDED and refs_out is not None:
+                refs_out.append(FileRef(data.folder, data.name))
+
+    # -- settings -------------------------------------------------------------------------------
+    def _find(self, config: Any, name: str) -> tuple[str, Any] | None:
+        assert self._table is not None
+        for widget_name in self._table.widget_names(name):
+            if self._widgets and widget_name not in self._widgets:
+                continue
+            try:
+                return widget_name, config.get_child_by_name(widget_name)
+            except Exception:  # noqa: BLE001 - not on this camera
+                continue
+        return None
+
+    def _setting(self, name: str, widget_name: str, widget: Any) -> Setting:
+        gp = gphoto2_module()
+        choices: tuple[str, ...] = ()
+        if widget.get_type() in (gp.GP_WIDGET_RADIO, gp.GP_WIDGET_MENU):
+            choices = tuple(str(widget.get_choice(i)) for i in range(widget.count_choices()))
+        return Setting(name=name, value=str(widget.get_value()), choices=choices,
+                       readonly=bool(widget.get_readonly()), widget=widget_name)
+
+    def settings(self) -> dict[str, Setting]:
+        cam = self._require()
+        if not self._caps.config:
+            return {}
+        config = self._call("read settings", cam.get_config)
+        out: dict[str, Setting] = {}
+        for name in SETTING_NAMES:
+            found = self._find(config, name)
+            if found:
+                out[name] = self._setting(name, *found)
+        return out
+
+    def set_setting(self, name: str, value: str) -> Setting:
+        cam = self._require()
+        config = self._call("read settings", cam.get_config)
+        found = self._find(config, name) if name in SETTING_NAMES else None
+        if found is None:
+            available = ", ".join(sorted(self.settings())) or "-"
+            raise CameraError("camera.setting_unknown", transient=False, name=name, available=available)
+        current = self._setting(name, *found)
+        if current.readonly:
+            raise CameraError("camera.setting_readonly", transient=False, name=name)
+        assert self._table is not None
+        vendor = self._table.vendor_value(name, str(value), current.choices)
+        self._set_widget(found[0], vendor)
+        config = self._call("read settings", cam.get_config)
+        return self._setting(name, found[0], config.get_child_by_name(found[0]))
+
+    def _set_widget(self, widget_name: str, value: Any) -> None:
+        cam = self._require()
+        config = self._call("read settings", cam.get_config)
+        widget = config.get_child_by_name(widget_name)
+        widget.set_value(value)
+        if hasattr(cam, "set_single_config"):
+            self._call("write setting", cam.set_single_config, widget_name, widget)
+        else:
+            self._call("write setting", cam.set_config, config)
+
+    # -- status ---------------------------------------------------------------------------------
+    def status(self) -> CameraStatus:
+        cam = self._require()
+        gp = gphoto2_module()
+        values: dict[str, str] = {}
+        if self._caps.config:
+            config = self._call("read status", cam.get_config)
+            for key in ("serialnumber", "batterylevel", "eosserialnumber", "manufacturer"):
+                if key in self._widgets:
+                    with contextlib.suppress(gp.GPhoto2Error):
+                        values[key] = str(config.get_child_by_name(key).get_value())
+        free_kb = capacity_kb = free_images = None
+        try:
+            for info in cam.get_storageinfo():
+                if info.fields & gp.GP_STORAGEINFO_FREESPACEKBYTES:
+                    free_kb = (free_kb or 0) + int(info.freekbytes)
+                if info.fields & gp.GP_STORAGEINFO_MAXCAPACITY:
+                    capacity_kb = (capacity_kb or 0) + int(info.capacitykbytes)
+                if info.fields & gp.GP_STORAGEINFO_FREESPACEIMAGES:
+                    free_images = (free_images or 0) + int(info.freeimages)
+        except gp.GPhoto2Error as exc:
+            err = from_gphoto2(exc, "storage info")
+            if isinstance(err, CameraDisconnected):
+                self.close()
+                raise err from None
+        port = ""
+        with contextlib.suppress(gp.GPhoto2Error):
+            port = cam.get_port_info().get_path()
+        return CameraStatus(model=self._model, serial=values.get("serialnumber") or values.get("eosserialnumber", ""),
+                            port=port, battery=values.get("batterylevel", ""), free_kb=free_kb,
+                            capacity_kb=capacity_kb, free_images=free_images)
