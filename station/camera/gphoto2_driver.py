@@ -83,6 +83,7 @@ class GPhoto2Camera(Camera):
         self._manufacturer = ""
         self._frame_no = 0
         self._widgets: set[str] = set()
+        self._ram_target = False
 
     # -- environment ------------------------------------------------------------------------
     def _prepare_env(self) -> Any:
@@ -159,7 +160,18 @@ class GPhoto2Camera(Camera):
             except gp.GPhoto2Error as exc:
                 log.warning("cannot read the camera's config tree: %s", exc)
         self._table = ModelTable.for_camera(self._manufacturer, self._model, self.tables_dir)
+        self._ram_target = self._reads_ram_target(cam.get_config() if "capturetarget" in self._widgets else None)
         log.info("camera connected: %s (%s)", self._model, self.kind)
+
+    def _reads_ram_target(self, config: Any) -> bool:
+        """Whether shots land in camera RAM (to be downloaded, not deleted) rather than on a card."""
+        if config is None or self._table is None:
+            return False
+        try:
+            value = str(config.get_child_by_name("capturetarget").get_value())
+        except Exception:  # noqa: BLE001 - no such widget on this body
+            return False
+        return self._table.station_value("capture_target", value) == "ram"
 
     @staticmethod
     def _walk(widget: Any) -> list[str]:
@@ -260,6 +272,8 @@ class GPhoto2Camera(Camera):
                 refs.append(FileRef(data.folder, data.name))
             elif kind == gp.GP_EVENT_CAPTURE_COMPLETE:
                 complete = True
+            elif kind == gp.GP_EVENT_UNKNOWN and "event 400a" in str(data).lower():
+                raise CameraError("camera.storage_full", code=-115, transient=False)  # PTP StoreFull
             elif kind == gp.GP_EVENT_TIMEOUT and have_jpeg:
                 break
         if not refs:
@@ -290,21 +304,26 @@ class GPhoto2Camera(Camera):
         wanted = [r for r in refs if r.is_jpeg][:1] + self._raws(refs)
         unwanted = [r for r in refs if r not in wanted]
         late: list[FileRef] = []
-        if self.delete_after_download:
+        # A file in camera RAM is gone once downloaded; deleting it can even hang Canon bodies
+        # (python-gphoto2 issue #65), and gp_camera_file_delete holds Python's GIL meanwhile.
+        if self.delete_after_download and not self._ram_target:
             self._discard(wanted)
         self._discard(unwanted)
         self._drain(late, limit_s=1.0)
         self._discard(late)  # a late RAW or a stray shot must not clog the camera's RAM
 
     def _discard(self, refs: list[FileRef]) -> None:
-        """Delete files from the camera; files in RAM that cannot be deleted are read and dropped."""
+        """Get rid of files on the camera: read (and drop) them from RAM, delete them from a card."""
         cam = self._cam
         gp = gphoto2_module()
         for ref in refs:
             if cam is None:
                 return
             try:
-                cam.file_delete(ref.folder, ref.name)
+                if self._ram_target:
+                    cam.file_get(ref.folder, ref.name, gp.GP_FILE_TYPE_NORMAL)
+                else:
+                    cam.file_delete(ref.folder, ref.name)
             except gp.GPhoto2Error as exc:
                 err = from_gphoto2(exc, "delete")
                 if isinstance(err, CameraDisconnected):
@@ -379,6 +398,8 @@ class GPhoto2Camera(Camera):
         vendor = self._table.vendor_value(name, str(value), current.choices)
         self._set_widget(found[0], vendor)
         config = self._call("read settings", cam.get_config)
+        if found[0] == "capturetarget":
+            self._ram_target = self._reads_ram_target(config)
         return self._setting(name, found[0], config.get_child_by_name(found[0]))
 
     def _set_widget(self, widget_name: str, value: Any) -> None:

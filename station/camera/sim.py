@@ -80,9 +80,14 @@ class SimCamera(Camera):
         with self._lock:
             self._plugged = False
             self._back_at = None if for_s is None else self.clock() + for_s
-            self._open_session = 0  # the USB handle dies with the cable
-            if self._values["capture_target"] == "Internal RAM":
-                self.card.clear()  # RAM does not survive the power going away
+            self._power_cycle()
+
+    def _power_cycle(self) -> None:
+        """What a pulled cable or a flat battery does: the session dies, RAM and settings reset."""
+        self._open_session = 0
+        if self._values["capture_target"] == "Internal RAM":
+            self.card.clear()
+        self._values = dict(_DEFAULTS)
 
     def plug(self) -> None:
         with self._lock:
@@ -115,9 +120,7 @@ class SimCamera(Camera):
                 for_s = self._unplug_at.pop(phase)
                 self._plugged = False
                 self._back_at = None if for_s is None else self.clock() + for_s
-                self._open_session = 0
-                if self._values["capture_target"] == "Internal RAM":
-                    self.card.clear()
+                self._power_cycle()
         if not self.plugged:
             self._open_session = 0
             raise CameraDisconnected(code=-7, action=phase)
