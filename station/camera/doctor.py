@@ -19,14 +19,14 @@ RULES_DIRS = (Path("/etc/udev/rules.d"), Path("/run/udev/rules.d"), Path("/lib/u
               Path("/usr/lib/udev/rules.d"))
 
 
-def _result(name: str, status: str, key: str, **params: Any) -> dict:
-    zh, en = both(key, **params)
-    try:  # the store area's DoctorCheck, once it exists; plain dicts until then
-        from station.doctor import DoctorCheck  # type: ignore[import-not-found]
-
-        return DoctorCheck(name=name, status=status, message_zh=zh, message_en=en)  # type: ignore[return-value]
-    except (ImportError, TypeError):
-        return {"name": name, "status": status, "message_zh": zh, "message_en": en}
+def _result(name: str, status: str, key: str, **params: Any) -> Any:
+    """A ``station.doctor.DoctorCheck`` (area "camera"); a plain dict where that is missing."""
+    try:
+        from station.doctor import DoctorCheck
+    except ImportError:
+        zh, en = both(key, **params)
+        return {"area": "camera", "name": name, "status": status, "message_zh": zh, "message_en": en}
+    return DoctorCheck.from_key("camera", name, status, key, **params)
 
 
 def gvfs_processes(proc: Path = Path("/proc")) -> list[str]:
@@ -43,41 +43,46 @@ def gvfs_processes(proc: Path = Path("/proc")) -> list[str]:
     return sorted(found)
 
 
-def check_gvfs(proc: Path = Path("/proc")) -> dict:
+def check_gvfs(proc: Path = Path("/proc")) -> Any:
     found = gvfs_processes(proc)
     if found:
-        return _result("camera.gvfs", "warn", "camera.doctor.gvfs_running", processes=", ".join(found))
-    return _result("camera.gvfs", "pass", "camera.doctor.gvfs_ok")
+        return _result("gvfs", "warn", "camera.doctor.gvfs_running", processes=", ".join(found))
+    return _result("gvfs", "pass", "camera.doctor.gvfs_ok")
 
 
-def check_udev(dirs: tuple[Path, ...] = RULES_DIRS) -> dict:
+def check_udev(dirs: tuple[Path, ...] = RULES_DIRS) -> Any:
     for folder in dirs:
         if (folder / RULES_NAME).is_file():
-            return _result("camera.udev", "pass", "camera.doctor.udev_ok", path=str(folder / RULES_NAME))
+            return _result("udev", "pass", "camera.doctor.udev_ok", path=str(folder / RULES_NAME))
     from station.paths import DRIVERS_DIR
 
-    return _result("camera.udev", "warn", "camera.doctor.udev_missing",
+    return _result("udev", "warn", "camera.doctor.udev_missing",
                    rules=str(DRIVERS_DIR / "udev" / RULES_NAME))
 
 
-def check_cameras(kind: str = "gphoto2") -> dict:
+def check_cameras(kind: str = "gphoto2") -> Any:
     from station.camera import open_camera
     from station.camera.errors import CameraError
 
     if kind == "sim":
-        return _result("camera.detect", "pass", "camera.doctor.cameras", cameras="sim")
+        return _result("detect", "pass", "camera.doctor.cameras", cameras="sim")
     try:
         cameras = open_camera(kind).list_cameras()
     except CameraError as exc:
         if exc.key == "camera.gphoto2_missing":
-            return _result("camera.detect", "fail", "camera.doctor.gphoto2_missing")
-        return _result("camera.detect", "fail", exc.key, **exc.params)
+            return _result("detect", "fail", "camera.doctor.gphoto2_missing")
+        return _result("detect", "fail", exc.key, **exc.params)
     if not cameras:
-        return _result("camera.detect", "warn", "camera.doctor.no_camera")
+        return _result("detect", "warn", "camera.doctor.no_camera")
     names = ", ".join(f"{c['model']} ({c['port']})" for c in cameras)
-    return _result("camera.detect", "pass", "camera.doctor.cameras", cameras=names)
+    return _result("detect", "pass", "camera.doctor.cameras", cameras=names)
 
 
-def checks(kind: str = "gphoto2") -> list[dict]:
+def checks(kind: str | None = None) -> list[Any]:
     """Every camera check, in the order an operator should fix them."""
+    if kind is None:
+        from station.config import Config
+        from station.paths import default_data_dir
+
+        kind = Config.load(default_data_dir()).get("camera.driver", "gphoto2")
     return [check_gvfs(), check_udev(), check_cameras(kind)]

@@ -129,21 +129,18 @@ def test_gvfs_detector_reads_proc(tmp_path):
         (tmp_path / str(pid) / "comm").write_text(comm + "\n")
     assert gvfs_processes(tmp_path) == ["12:gvfs-gphoto2-vo", "13:gvfsd-mtp"]
     check = check_gvfs(tmp_path)
-    status = check["status"] if isinstance(check, dict) else check.status
-    assert status == "warn"
+    assert check.status == "warn" and check.area == "camera"
+    assert "gvfs-gphoto2-vo" in check.message_en and "systemctl" in check.message_zh
     empty = tmp_path / "empty"
     empty.mkdir()
-    ok = check_gvfs(empty)
-    assert (ok["status"] if isinstance(ok, dict) else ok.status) == "pass"
+    assert check_gvfs(empty).status == "pass"
 
 
 def test_udev_check_finds_installed_rules(tmp_path):
     missing = check_udev((tmp_path,))
-    msg = missing["message_en"] if isinstance(missing, dict) else missing.message_en
-    assert "70-capture-station-camera.rules" in msg
+    assert missing.status == "warn" and "70-capture-station-camera.rules" in missing.message_en
     (tmp_path / "70-capture-station-camera.rules").write_text("# installed\n")
-    found = check_udev((tmp_path,))
-    assert (found["status"] if isinstance(found, dict) else found.status) == "pass"
+    assert check_udev((tmp_path,)).status == "pass"
 
 
 def test_udev_rules_are_well_formed():
