@@ -11,7 +11,7 @@ demo: system-demo $(STAMP)
 
 test: system-test $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 bench: system-test $(STAMP)
 	$(BIN)/python -m bench
