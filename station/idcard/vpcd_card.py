@@ -92,6 +92,10 @@ class VpcdCard:
     def _recv_exact(sock: socket.socket, size: int) -> bytes:
         buf = bytearray()
         while len(buf) < size:
+            # vpcd writes the length and the message separately; without an immediate ACK,
+            # Nagle (its side) and delayed ACK (ours) add 40 ms to every APDU.
+            with contextlib.suppress(OSError, AttributeError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
             chunk = sock.recv(size - len(buf))
             if not chunk:
                 raise ConnectionError("vpcd closed the connection")

@@ -13,19 +13,11 @@ import contextlib
 import fcntl
 import os
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-
-VPCD_PATHS = ("/usr/lib/pcsc/drivers/serial/libifdvpcd.so",
-              "/usr/lib64/pcsc/drivers/serial/libifdvpcd.so",
-              "/usr/local/lib/pcsc/drivers/serial/libifdvpcd.so")
-SYSTEM_SOCKET = "/run/pcscd/pcscd.comm"
-READER_NAME = "Station Virtual SAM"
 
 
 @dataclass
@@ -36,115 +28,40 @@ class PcscEnv:
     private: bool
 
 
-def _free_port_pair() -> int:
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port > 65000:
-            continue
-        with socket.socket() as s2:
-            try:
-                s2.bind(("0.0.0.0", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free TCP port pair for vpcd")
-
-
-def _wait_readers(deadline: float, proc: subprocess.Popen | None) -> list[str]:
-    from smartcard import scard
-
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            return []
-        hresult, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
-        if hresult == scard.SCARD_S_SUCCESS:
-            hresult, readers = scard.SCardListReaders(ctx, [])
-            scard.SCardReleaseContext(ctx)
-            if hresult == scard.SCARD_S_SUCCESS and readers:
-                return list(readers)
-        time.sleep(0.1)
-    return []
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
-def _start_private(base: Path, vpcd: str) -> tuple[subprocess.Popen, PcscEnv] | None:
-    """pcscd in its own mount namespace: own /run/pcscd (bind-mounted) and own vpcd ports."""
-    if not shutil.which("unshare"):
-        return None
-    run_dir, conf_dir = base / "run", base / "reader.conf.d"
-    run_dir.mkdir()
-    conf_dir.mkdir()
-    port = _free_port_pair()
-    (conf_dir / "vpcd").write_text(
-        f'FRIENDLYNAME "{READER_NAME}"\nDEVICENAME   /dev/null:0x{port:04X}\n'
-        f"LIBPATH      {vpcd}\nCHANNELID    0x{port:04X}\n")
-    script = (f"mkdir -p /run/pcscd && mount --bind '{run_dir}' /run/pcscd && "
-              f"exec pcscd -f -c '{conf_dir}'")
-    log = (base / "pcscd.log").open("wb")
-    proc = subprocess.Popen(["unshare", "-m", "sh", "-c", script], stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    os.environ["PCSCLITE_CSOCK_NAME"] = str(run_dir / "pcscd.comm")
-    readers = _wait_readers(time.monotonic() + 10, proc)
-    if not readers:
-        _stop(proc)
-        del os.environ["PCSCLITE_CSOCK_NAME"]
-        return None
-    return proc, PcscEnv(str(run_dir / "pcscd.comm"), port, readers, True)
-
-
-def _system_pcscd_alive() -> bool:
-    with socket.socket(socket.AF_UNIX) as s:
-        try:
-            s.connect(SYSTEM_SOCKET)
-            return True
-        except OSError:
-            return False
-
-
 @pytest.fixture(scope="session")
 def pcsc_env(tmp_path_factory):
+    from station.idcard import virtual_pcscd as vp
+
     if not shutil.which("pcscd"):
         pytest.fail("pcscd is not installed: run scripts/setup-system.sh test "
                     "(apt-get install pcscd vsmartcard-vpcd)")
-    vpcd = next((p for p in VPCD_PATHS if Path(p).exists()), None)
-    if vpcd is None:
+    if vp.vpcd_driver() is None:
         pytest.fail("the vpcd driver is not installed: apt-get install vsmartcard-vpcd")
-    base = tmp_path_factory.mktemp("pcscd")
-    started = _start_private(base, vpcd)
-    if started is not None:
-        proc, env = started
-        yield env
-        _stop(proc)
+    # STATION_TEST_SYSTEM_PCSCD=1 forces the shared path (to test it where namespaces work).
+    server = None if os.environ.get("STATION_TEST_SYSTEM_PCSCD") else vp.start(
+        tmp_path_factory.mktemp("pcscd"))
+    if server is not None:
+        yield PcscEnv(server.socket, server.port, server.readers, True)
+        server.stop()
         return
-    # Shared system pcscd: one test session at a time on port 35963.
+    # Shared system pcscd: one test session at a time on vpcd's packaged port 35963.
     with open("/tmp/station-idcard-vpcd.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         proc = None
-        if not _system_pcscd_alive():
+        if not vp.socket_answers(vp.SYSTEM_SOCKET, 0.1):
             proc = subprocess.Popen(["pcscd", "-f"], stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL, start_new_session=True)
-        readers = _wait_readers(time.monotonic() + 10, proc)
-        if not any("Virtual PCD" in r or READER_NAME in r for r in readers):
-            if proc is not None:
-                _stop(proc)
-            pytest.fail(f"pcscd shows no vpcd reader (readers: {readers}); "
-                        "is /etc/reader.conf.d/vpcd installed?")
+            vp.socket_answers(vp.SYSTEM_SOCKET, 10, proc)
+        readers = vp.wait_for_readers(10, proc)
+        server = vp.VirtualPcscd(vp.SYSTEM_SOCKET, 35963, readers, proc)
         try:
-            yield PcscEnv(SYSTEM_SOCKET, 35963, readers, False)
+            if not any("Virtual PCD" in r for r in readers):
+                pytest.fail(f"pcscd shows no vpcd reader (readers: {readers}); "
+                            "is /etc/reader.conf.d/vpcd installed?")
+            readers.sort(key=lambda r: "Virtual PCD" not in r)
+            yield PcscEnv(vp.SYSTEM_SOCKET, 35963, readers, False)
         finally:
-            if proc is not None:
-                _stop(proc)
+            server.stop()
 
 
 def wait_reader_state(reader: str, present: bool, timeout: float = 5.0) -> bool:
