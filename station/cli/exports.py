@@ -23,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--date", help="only captures of this day (YYYY-MM-DD) or people expected that day")
     b.add_argument("--slot", help="only this schedule slot")
     b.add_argument("--department", help="only this department")
+    b.add_argument("--school-code", help="batch of this school's walk-ins (default: the station's school)")
     b.add_argument("--profile", default="chsi", help="batch layout exports/<NAME>-batch.toml (default chsi)")
     b.add_argument("--zip", action="store_true", help="also write <batch>.zip")
     b.add_argument("--batch", metavar="ID", help="rebuild this earlier batch byte for byte instead")
@@ -47,7 +48,26 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _register_reports(sub: argparse._SubParsersAction) -> None:
-    pass
+    rep = sub.add_parser("report", help="reports for technicians and supervisors")
+    rep_sub = rep.add_subparsers(dest="report_command", metavar="KIND")
+    d = rep_sub.add_parser("daily", help="per slot and department: expected, captured, accepted, retakes, fees")
+    d.add_argument("--date", help="the day (YYYY-MM-DD, default today)")
+    d.add_argument("--format", choices=("csv", "json", "pdf"), default="json")
+    d.add_argument("--out", type=Path, help="write to this file (default: print; pdf needs --out)")
+    d.add_argument("--json", action="store_true", help="print a JSON summary of what was written")
+    d.set_defaults(handler=cmd_report_daily)
+    rep.set_defaults(handler=_group_help(rep))
+
+    prt = sub.add_parser("print", help="print layouts")
+    prt_sub = prt.add_subparsers(dest="print_command", metavar="KIND")
+    s = prt_sub.add_parser("sheets", help="diploma photos at print size with name labels, as PDF")
+    s.add_argument("--department", help="only this department")
+    s.add_argument("--out", type=Path, required=True, help="the PDF file to write")
+    s.add_argument("--sheet", choices=("a4", "6in"), default="a4")
+    s.add_argument("--profile", default="chsi", help="print size from exports/<NAME>-batch.toml")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(handler=cmd_print_sheets)
+    prt.set_defaults(handler=_group_help(prt))
 
 
 def _group_help(parser: argparse.ArgumentParser):
@@ -61,6 +81,7 @@ def _filters(ctx: Context, args: argparse.Namespace):
     from station.export.selection import Filters
 
     return Filters(date=_date(args.date), slot=args.slot, department=args.department,
+                   school_code=getattr(args, "school_code", None),
                    utc_offset_hours=float(ctx.config.get("exports.utc_offset_hours", 8)))
 
 
@@ -225,4 +246,74 @@ def cmd_key_export(ctx: Context, args: argparse.Namespace) -> int:
     data = {"fingerprint": key.fingerprint(), "public_key": pem.decode("ascii"),
             "path": str(args.out) if args.out else None}
     emit(ctx.json, data, (f"{data['fingerprint']}\n" if args.out else pem.decode("ascii")))
+    return 0
+
+
+def _atomic_out(path: Path, data: bytes) -> None:
+    from station.store.images import atomic_write
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, data, mode=0o600)
+
+
+def cmd_report_daily(ctx: Context, args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from station.cli.output import emit
+    from station.errors import UsageError
+    from station.export.record import local_zone
+    from station.export.report import FeeSplit, daily_report, report_csv, report_json
+    from station.export.snapshot import load_snapshot
+
+    ctx.operator("report")
+    offset = float(ctx.config.get("exports.utc_offset_hours", 8))
+    date = _date(args.date) or dt.datetime.now(local_zone(offset)).date().isoformat()
+    fees = FeeSplit(int(ctx.config.get("exports.fee_cents", 3000)), int(ctx.config.get("exports.fee_web_cents", 1500)),
+                    int(ctx.config.get("exports.fee_capture_cents", 1500)))
+    report = daily_report(load_snapshot(ctx.store()), date, offset=offset, fees=fees)
+    if args.format == "pdf":
+        if not args.out:
+            raise UsageError("exports.pdf_needs_out")
+        from station.export.fonts import find_cjk_font
+        from station.export.report_pdf import report_pdf
+
+        data = report_pdf(report, find_cjk_font(ctx.config.get("exports.cjk_font") or None))
+    else:
+        data = report_csv(report) if args.format == "csv" else report_json(report)
+    if args.out:
+        _atomic_out(args.out, data)
+        summary = {"date": date, "format": args.format, "path": str(args.out), "totals": report["totals"]}
+        emit(ctx.json, summary, str(args.out))
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
+
+def cmd_print_sheets(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit
+    from station.errors import UsageError
+    from station.export.fonts import find_cjk_font
+    from station.export.profile import load_batch_profile
+    from station.export.service import read_image
+    from station.export.sheets import entries_from, geometry, render_sheets
+    from station.export.snapshot import load_snapshot
+    from station.i18n import t
+
+    profile = load_batch_profile(args.profile)
+    ctx.operator("print")
+    font = find_cjk_font(ctx.config.get("exports.cjk_font") or None)
+    store = ctx.store()
+    entries, left_out = entries_from(load_snapshot(store), args.department, profile.fee_cents)
+    if not entries:
+        raise UsageError("exports.nothing_to_print")
+    pdf, pages = render_sheets(entries, read_image(store), font, sheet=args.sheet,
+                               photo_w_mm=profile.print_width_mm, photo_h_mm=profile.print_height_mm,
+                               dpi=profile.print_dpi, progress=_Progress(), title=store.meta("school_code") or "")
+    _atomic_out(args.out, pdf)
+    geo = geometry(args.sheet, profile.print_width_mm, profile.print_height_mm)
+    data = {"path": str(args.out), "pages": pages, "photos": len(entries), "per_page": geo.per_page,
+            "sheet": args.sheet, "departments": sorted({e.department for e in entries}),
+            "not_printed": left_out}
+    emit(ctx.json, data, t("exports.printed", path=str(args.out), photos=len(entries), pages=pages))
     return 0

@@ -25,11 +25,12 @@ class Filters:
     date: str | None = None           # YYYY-MM-DD, local date of the capture
     slot: str | None = None           # schedule slot key
     department: str | None = None
+    school_code: str | None = None    # the batch's school; walk-ins of other schools go elsewhere
     utc_offset_hours: float = 8
 
     def to_json(self) -> dict:
         return {k: v for k, v in (("date", self.date), ("slot", self.slot),
-                                  ("department", self.department)) if v}
+                                  ("department", self.department), ("school_code", self.school_code)) if v}
 
 
 @dataclass
@@ -90,6 +91,10 @@ def select(snap: Snapshot, profile: BatchProfile, filters: Filters,
         if cap is None:
             latest = person.captures[-1]
             skip("rejected" if latest.decision == "reject" else "not_accepted")
+            continue
+        home = filters.school_code or snap.school_code
+        if (cap.school_code or home) != home:
+            skip("other_school", cap.school_code or "")
             continue
         replaces = ""
         if cap.batches:

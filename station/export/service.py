@@ -106,7 +106,7 @@ def build_batch(store: Store, profile: BatchProfile, out: Path, filters: Filters
     chosen = select(snap, profile, filters, image_exists=store.images.exists)
     record = BatchRecord(
         batch_id=str(ULID()), created_ms=now if now is not None else now_ms(), profile=profile.name,
-        school_code=school_code or snap.school_code or profile.school_code,
+        school_code=filters.school_code or snap.school_code or school_code or profile.school_code,
         station_id=snap.station_id, items=chosen.items, skipped=chosen.skipped,
         filters=filters.to_json(), utc_offset_hours=filters.utc_offset_hours)
     if not record.items:

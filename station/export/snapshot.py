@@ -9,6 +9,7 @@ that tests can also build by hand.
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ class Capture:
     station_id: str = ""
     operator: str | None = None
     batches: list[str] = field(default_factory=list)
+    school_code: str | None = None       # a walk-in of another school; None = the station's own
 
     @property
     def at_ms(self) -> int:
@@ -56,6 +58,7 @@ class Person:
     captures: list[Capture] = field(default_factory=list)    # oldest first
     paid_cents: int = 0
     payments: int = 0
+    payment_list: list[tuple[str, int]] = field(default_factory=list)   # (hlc, cents)
     exports: list[tuple[str, str]] = field(default_factory=list)   # (batch id, hlc), oldest first
 
     @property
@@ -115,6 +118,12 @@ def load_snapshot(store: Store) -> Snapshot:
         if not p.on_roster:                      # walk-ins: the card is all we know
             p.name = p.name or identity.get("name", "")
             p.gender = p.gender or identity.get("gender", "")
+    walk_in_school: dict[str, str] = {}
+    try:
+        for r in _rows(store, "SELECT capture_id, school_code FROM walk_ins ORDER BY hlc"):
+            walk_in_school[r["capture_id"]] = r["school_code"]
+    except sqlite3.OperationalError:     # a store from before walk-ins
+        pass
     batches_of: dict[str, list[str]] = {}
     for r in _rows(store, "SELECT e.batch_id, e.hlc, i.capture_id FROM export_items i "
                           "JOIN exports e ON e.id = i.export_id ORDER BY e.hlc"):
@@ -130,13 +139,16 @@ def load_snapshot(store: Store) -> Snapshot:
                       image_sha256=r["image_sha256"], export_sha256=camera.get("crop_sha256"),
                       verified=verified, decision=r["decision"], decided_hlc=r["decided_hlc"],
                       station_id=r["station_id"], operator=r["captured_by"],
-                      batches=batches_of.get(r["capture_id"], []))
+                      batches=batches_of.get(r["capture_id"], []),
+                      school_code=walk_in_school.get(r["capture_id"]))
         snap.person(r["id_number"]).captures.append(cap)
-    for r in _rows(store, "SELECT id_number, COUNT(*) AS n, SUM(amount_cents) AS cents FROM payments y "
-                          "WHERE NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.target_table = 'payments' "
-                          "AND t.target_id = y.id) GROUP BY id_number"):
+    for r in _rows(store, "SELECT id_number, hlc, amount_cents FROM payments y WHERE NOT EXISTS "
+                          "(SELECT 1 FROM tombstones t WHERE t.target_table = 'payments' "
+                          "AND t.target_id = y.id) ORDER BY hlc"):
         p = snap.person(r["id_number"])
-        p.paid_cents, p.payments = int(r["cents"] or 0), int(r["n"])
+        p.payment_list.append((r["hlc"], int(r["amount_cents"])))
+        p.paid_cents += int(r["amount_cents"])
+        p.payments += 1
     for r in _rows(store, "SELECT e.batch_id, e.hlc, c.id_number FROM export_items i "
                           "JOIN exports e ON e.id = i.export_id JOIN captures c ON c.id = i.capture_id "
                           "ORDER BY e.hlc"):
