@@ -46,6 +46,8 @@ _REMOVED = _codes("SCARD_W_REMOVED_CARD", "SCARD_E_NO_SMARTCARD", "SCARD_E_NOT_T
 _GONE = _codes("SCARD_E_UNKNOWN_READER", "SCARD_E_READER_UNAVAILABLE",
                "SCARD_E_NO_READERS_AVAILABLE")
 _NO_SERVICE = _codes("SCARD_E_NO_SERVICE", "SCARD_E_SERVICE_STOPPED")
+# Outside a transaction a broken connection to pcscd means the service went away.
+_SERVICE_LOST = _NO_SERVICE | _codes("SCARD_F_COMM_ERROR")
 
 
 def establish_context() -> int:
@@ -110,7 +112,7 @@ class PcscReader(CardReader):
             return
         if hresult == scard.SCARD_E_CANCELLED or self._closed:
             raise DeviceError("idcard.reader_closed")
-        if hresult in _NO_SERVICE:
+        if hresult in _SERVICE_LOST:
             raise NoReaderError("idcard.no_pcscd")
         if hresult in _GONE:
             raise ReaderGoneError("idcard.reader_gone", reader=self.reader_name)
