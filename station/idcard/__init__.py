@@ -1,7 +1,9 @@
 """Identity from the second-generation resident ID card: SAM_V codec, readers, validation.
 
 Entry point: ``open_reader(spec, **opts) -> CardReader`` with spec ``pcsc[:NAME]``,
-``serial:PORT``, ``sim`` or ``manual``; then ``reader.read(timeout) -> CardRead``.
+``serial:PORT``, ``sim``, ``virtual`` (real pcscd + vpcd + built-in card emulator) or ``manual``;
+then ``reader.read(timeout) -> CardRead``. ``sim`` and ``virtual`` readers take cards with
+``present(identity)``.
 Heavy modules (pyscard, pyserial) load only when their reader is opened.
 """
 
@@ -37,6 +39,7 @@ def open_reader(spec: str, **opts: object) -> CardReader:
     """Open the reader named by ``spec``.
 
     Options: ``pcsc``: profile (name in drivers/readers), command_timeout, profiles_dir;
+    ``virtual``: port and reader of an already running vpcd, command_timeout;
     ``serial``: baudrate, command_timeout, poll_interval. Unknown specs raise InputError (exit 2);
     a missing device raises NoReaderError (exit 3).
     """
@@ -49,6 +52,10 @@ def open_reader(spec: str, **opts: object) -> CardReader:
         from station.idcard.readers.serial_reader import SerialReader
 
         return SerialReader(arg, **opts)
+    if kind == "virtual" and not arg:
+        from station.idcard.readers.virtual import VirtualReader
+
+        return VirtualReader(**opts)
     if kind == "sim" and not arg:
         from station.idcard.readers.sim import SimReader
 

@@ -156,3 +156,39 @@ class VpcdCard:
                 return part + bytes([tunnel.more_data_sw1, rest if rest < 256 else 0])
             return part + SW_OK
         return SW_INS_NOT_SUPPORTED
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m station.idcard.vpcd_card [--identity FILE] [--layout I|Y|J] [--fault F]`:
+    put a virtual card on pcscd's vpcd reader until Ctrl-C (or for --seconds)."""
+    import argparse
+    from pathlib import Path
+
+    from station.domain.identity import Identity
+    from station.idcard.demo import demo_identity
+    from station.idcard.emulator import FAULTS
+
+    parser = argparse.ArgumentParser(prog="python -m station.idcard.vpcd_card")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="vpcd port (35963)")
+    parser.add_argument("--identity", type=Path, help="identity JSON (default: a demo student)")
+    parser.add_argument("--layout", choices=("", "I", "Y", "J"), default=None)
+    parser.add_argument("--fault", choices=FAULTS)
+    parser.add_argument("--extra-address")
+    parser.add_argument("--seconds", type=float, help="remove the card after this long")
+    args = parser.parse_args(argv)
+    identity = Identity.load(args.identity) if args.identity else demo_identity()
+    card = VpcdCard(port=args.port)
+    card.insert(VirtualCard(identity, layout=args.layout, fault=args.fault,
+                            extra_address=args.extra_address))
+    print(f"card on the reader (vpcd port {args.port}); Ctrl-C removes it", flush=True)
+    try:
+        time.sleep(args.seconds if args.seconds is not None else 1e9)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        card.remove()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

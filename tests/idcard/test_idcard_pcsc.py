@@ -207,3 +207,69 @@ def test_cli_device_problem_exits_3_with_advice(pcsc_env, run_station):
                       "--timeout", "1", timeout=60)
     assert out.returncode == 3
     assert "plug the reader in" in out.stderr
+
+
+def test_emulator_command_and_cli_as_separate_processes(pcsc_env, samples, run_station,
+                                                        reader_state, tmp_path):
+    """What a person does by hand: one terminal puts a card on vpcd, another reads it."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    identity, _ = samples["hmt_residence"]
+    (tmp_path / "who.json").write_text(json.dumps(identity.to_json(), ensure_ascii=False))
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "station.idcard.vpcd_card", "--port", str(pcsc_env.port),
+         "--identity", str(tmp_path / "who.json"), "--layout", "J", "--seconds", "20"],
+        cwd=root, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert "card on the reader" in emulator.stdout.readline()
+        assert reader_state(pcsc_env.readers[0], present=True)
+        out = run_station("idcard", "read", "--reader", f"pcsc:{pcsc_env.readers[0]}",
+                          "--timeout", "5", "--json", timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert out.json()["id_number"] == identity.id_number
+        assert out.json()["card_type"] == "hmt_residence"
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
+    assert reader_state(pcsc_env.readers[0], present=False)
+
+
+def test_virtual_reader_presents_through_the_real_stack(pcsc_env, samples):
+    """`virtual`: what `station simulate --reader virtual` uses (here on the session's vpcd)."""
+    with open_reader("virtual", port=pcsc_env.port, reader=pcsc_env.readers[0]) as reader:
+        seen = []
+        for label in ("resident", "foreign_2023", "resident"):
+            identity, layout = samples[label]
+            reader.present(VirtualCard(identity, layout=layout))
+            seen.append(reader.read(timeout=5).identity.id_number)
+        assert seen == [samples[x][0].id_number for x in ("resident", "foreign_2023", "resident")]
+
+
+def test_virtual_reader_in_a_fresh_process_starts_its_own_pcscd(pcsc_env):
+    if not pcsc_env.private:
+        pytest.skip("this machine cannot run a private pcscd (no mount namespace)")
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import json; from station.idcard import open_reader\n"
+            "from station.idcard.demo import demo_identity\n"
+            "r = open_reader('virtual'); r.present(demo_identity())\n"
+            "print(json.dumps(r.read(5).identity.to_json())); r.close()\n")
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k != "PCSCLITE_CSOCK_NAME"}
+    env["PYTHONPATH"] = str(root)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    from station.idcard.demo import demo_identity
+
+    assert json.loads(proc.stdout)["id_number"] == demo_identity().id_number
