@@ -1,0 +1,153 @@
+"""Exporting 3,000 photos vs copying the same files with `cp` and hashing them with `sha256sum`.
+
+The store is filled through its API (roster, card read, payment, capture, acceptance per person)
+with 3,000 distinct export JPEGs of ~38 KB. Then, in the same run and on the same disk:
+  - `station export build` in process (select from the store, write, hash, sign, flush, record);
+  - the same batch rebuilt by id (no selection, no recording);
+  - the baseline: `cp` of the 3,000 image files into a folder, then `sha256sum` over them;
+  - `station export verify` of the batch (without the frame checks).
+Goal: export / baseline ≤ 1.5.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import statistics
+import struct
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+N = int(os.environ.get("BENCH_EXPORTS_N", "3000"))
+BASES = 40
+
+
+def _base_photos() -> list[bytes]:
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    out = []
+    for seed in range(BASES):
+        rng = np.random.default_rng(seed)
+        y, x = np.mgrid[0:640, 0:480]
+        base = np.stack([100 + (y // 8) % 30, 197 - (x // 10) % 20, 255 + 0 * x], -1).astype(np.float32)
+        im = Image.fromarray(np.clip(base + rng.normal(0, 6, (640, 480, 3)), 0, 255).astype(np.uint8))
+        draw = ImageDraw.Draw(im)
+        draw.ellipse((140, 120, 340, 400), fill=tuple(int(v) for v in rng.integers(120, 240, 3)))
+        draw.rectangle((60, 450, 420, 640), fill=tuple(int(v) for v in rng.integers(0, 120, 3)))
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=88, dpi=(300, 300))
+        out.append(buf.getvalue())
+    return out
+
+
+def _distinct(jpeg: bytes, i: int) -> bytes:
+    """The same picture with a JPEG comment naming ``i``: a distinct file, still a valid JPEG."""
+    text = f"bench person {i}".encode()
+    return jpeg[:2] + b"\xff\xfe" + struct.pack(">H", len(text) + 2) + text + jpeg[2:]
+
+
+def _fill(data_dir: Path) -> list[str]:
+    import datetime as dt
+
+    from station.domain import idnumber
+    from station.store import open_store
+
+    bases = _base_photos()
+    store = open_store(data_dir)
+    with store.transaction():
+        store.set_meta("station_id", "bench")
+        store.set_meta("school_code", "10673")
+    shas, roster, reads, payments, captures = [], [], [], [], []
+    for i in range(N):
+        idn = idnumber.make("530102", dt.date(2000, 1, 1) + dt.timedelta(days=i // 50), i % 50, male=bool(i % 2))
+        sha = store.images.put(_distinct(bases[i % BASES], i))
+        shas.append(sha)
+        roster.append({"id_number": idn, "student_no": f"2020{i:06d}", "name": f"学生{i:04d}",
+                       "gender": "male", "department": f"学院{i % 12:02d}", "eligible": 1})
+        reads.append({"id_number": idn, "name": f"学生{i:04d}", "reader": "sim", "operator": "bench",
+                      "identity": json.dumps({"card_type": "resident", "id_number": idn})})
+        payments.append({"id_number": idn, "amount_cents": 3000, "method": "wechat", "operator": "bench"})
+    with store.transaction():
+        store.insert_many("roster_entries", roster)
+        read_ids = store.insert_many("card_reads", reads)
+        store.insert_many("payments", payments)
+        for i, (r, sha) in enumerate(zip(roster, shas, strict=True)):
+            captures.append({"id_number": r["id_number"], "image_sha256": sha, "source_name": f"IMG_{i}.JPG",
+                             "camera": json.dumps({"crop_sha256": sha}), "card_read_id": read_ids[i],
+                             "operator": "bench"})
+        capture_ids = store.insert_many("captures", captures)
+        store.insert_many("acceptances", [{"capture_id": c, "id_number": r["id_number"], "decision": "accept",
+                                           "operator": "bench"} for c, r in zip(capture_ids, roster, strict=True)])
+    store.close()
+    return shas
+
+
+def _baseline(files: list[Path], target: Path) -> float:
+    target.mkdir()
+    started = time.perf_counter()
+    subprocess.run(["cp", "--target-directory", str(target), *map(str, files)], check=True)
+    with open(target.parent / f"{target.name}.sums", "wb") as fh:
+        subprocess.run(["sha256sum", *sorted(str(p) for p in target.iterdir())], check=True, stdout=fh)
+    return time.perf_counter() - started
+
+
+def main() -> dict:
+    from station.export.profile import load_batch_profile
+    from station.export.selection import Filters
+    from station.export.service import build_batch, rebuild_batch
+    from station.export.verify import verify_batch
+    from station.keys import ensure_station_key
+    from station.store import open_store
+
+    root = Path(tempfile.mkdtemp(prefix="bench-exports-", dir=os.environ.get("BENCH_TMP")))
+    try:
+        started = time.perf_counter()
+        data = root / "data"
+        shas = _fill(data)
+        fill_s = time.perf_counter() - started
+        ensure_station_key(data)
+        profile = load_batch_profile("chsi")
+        store = open_store(data)
+        files = [store.images.path(s) for s in shas]
+        for f in files:                       # warm the page cache for both sides alike
+            f.read_bytes()
+        baseline = [_baseline(files, root / f"cp{i}") for i in range(3)]
+        t0 = time.perf_counter()
+        built = build_batch(store, profile, root / "out", Filters(), operator="bench")
+        build_s = time.perf_counter() - t0
+        rebuilds = []
+        for i in range(2):
+            t0 = time.perf_counter()
+            rebuild_batch(store, profile, root / f"again{i}", built.record.batch_id)
+            rebuilds.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        checked = verify_batch(built.written.path, trusted_keys=[ensure_station_key(data).public_pem()])
+        verify_s = time.perf_counter() - t0
+        store.close()
+        base = min(baseline)
+        result = {
+            "photos": built.written.photos if built.written else 0,
+            "megabytes": round(built.written.bytes / 1e6, 1) if built.written else 0,
+            "fill_store_s": round(fill_s, 2),
+            "cp_sha256sum_s": [round(b, 3) for b in baseline],
+            "export_build_s": round(build_s, 3),
+            "export_rebuild_s": [round(r, 3) for r in rebuilds],
+            "verify_s": round(verify_s, 3),
+            "verify_ok": checked.ok,
+            "ratio_build_vs_cp_sha256sum": round(build_s / base, 2),
+            "ratio_rebuild_vs_cp_sha256sum": round(statistics.median(rebuilds) / base, 2),
+            "goal_ratio": 1.5,
+        }
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+        return result
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
