@@ -1,0 +1,77 @@
+"""Column names as school offices write them (Chinese or English) → the roster's field names."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+ROSTER_ALIASES: dict[str, tuple[str, ...]] = {
+    "student_no": ("学号", "学生编号", "student no", "student number", "student id", "studentno"),
+    "name": ("姓名", "学生姓名", "name", "full name"),
+    "gender": ("性别", "gender", "sex"),
+    "id_number": ("身份证号", "身份证号码", "证件号码", "证件号", "公民身份号码", "id number",
+                  "id no", "id card", "id card number", "idnumber"),
+    "birth_date": ("出生日期", "birth date", "date of birth", "birthday", "dob"),
+    "department": ("培养单位", "院系", "学院", "所在院系", "department", "school", "faculty"),
+    "degree": ("学历层次", "层次", "培养层次", "degree", "degree level", "level"),
+    "category": ("学生类别", "类别", "student category", "category"),
+    "program_years": ("学制", "学制年限", "program years", "programme years", "duration",
+                      "length of program"),
+    "entry_year": ("入学年份", "入学年度", "年级", "入学时间", "entry year", "enrolment year",
+                   "enrollment year", "year of entry", "grade"),
+    "study_mode": ("学习方式", "学习形式", "培养方式", "study mode", "mode of study", "mode"),
+    "earlier_uncaptured": ("往届未采集", "往届生未采集", "往届", "earlier uncaptured",
+                           "earlier graduate", "previous graduate not captured"),
+}
+ROSTER_REQUIRED = ("id_number", "name", "department", "entry_year", "program_years")
+# degree may come from 学历层次 or, failing that, from 学生类别
+ROSTER_ONE_OF = (("degree", "category"),)
+
+SCHEDULE_ALIASES: dict[str, tuple[str, ...]] = {
+    "date": ("日期", "采集日期", "date"),
+    "campus": ("校区", "campus"),
+    "room": ("地点", "教室", "采集地点", "room", "place", "location"),
+    "start": ("开始时间", "开始", "start", "start time", "from"),
+    "end": ("结束时间", "结束", "end", "end time", "to", "until"),
+    "time": ("时间", "时间段", "time", "time slot"),
+    "departments": ("培养单位", "院系", "学院", "departments", "department", "schools"),
+    "expected_count": ("人数", "预计人数", "应采人数", "expected", "expected count", "count"),
+}
+SCHEDULE_REQUIRED = ("date", "campus", "room", "departments")
+
+
+def normalise_header(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).strip().lower()
+    text = re.sub(r"[（(].*?[)）]", "", text)       # "学制(年)" → "学制"
+    text = text.replace("*", "").replace("_", " ").replace("：", "").replace(":", "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def map_header(header: list[str], aliases: dict[str, tuple[str, ...]]) -> tuple[dict[str, int], dict[int, str]]:
+    """(field → column index, unknown column index → original header text).
+
+    The first column that matches a field wins; a second one is kept as an unknown column.
+    """
+    lookup = {normalise_header(a): f for f, names in aliases.items() for a in names}
+    fields: dict[str, int] = {}
+    unknown: dict[int, str] = {}
+    for index, cell in enumerate(header):
+        key = normalise_header(cell)
+        if not key:
+            continue
+        field = lookup.get(key)
+        if field and field not in fields:
+            fields[field] = index
+        else:
+            unknown[index] = cell.strip()
+    return fields, unknown
+
+
+def column_label(header: list[str], index: int) -> str:
+    """What the error report calls a column: its header text and spreadsheet letter."""
+    n, letters = index + 1, ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        letters = chr(65 + r) + letters
+    text = header[index].strip() if index < len(header) else ""
+    return f"{text} ({letters})" if text else letters

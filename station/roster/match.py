@@ -1,0 +1,145 @@
+"""Matching a card to the campaign: roster entry, slot, eligibility, and what was already done.
+
+The result carries flags for the desk — ``not_on_roster``, ``not_eligible``, ``wrong_slot``,
+``already_captured`` (with when and where), ``name_mismatch`` — each with a message in both
+languages; the session decides which ones stop the capture.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from station.i18n import both
+from station.store.clock import HLC
+
+if TYPE_CHECKING:
+    from station.config import Config
+    from station.domain.identity import Identity
+    from station.store.core import Store
+    from station.store.roster import RosterEntry, Slot
+
+FLAGS = ("not_on_roster", "not_eligible", "wrong_slot", "already_captured", "name_mismatch")
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str
+    message_zh: str
+    message_en: str
+    details: dict = field(default_factory=dict)
+
+    @classmethod
+    def make(cls, code: str, key: str | None = None, details: dict | None = None, **params: Any) -> Flag:
+        zh, en = both(key or f"match.{code}", **params)
+        return cls(code, zh, en, details or {})
+
+    def to_json(self) -> dict:
+        return {"code": self.code, "message_zh": self.message_zh, "message_en": self.message_en,
+                **({"details": self.details} if self.details else {})}
+
+
+@dataclass
+class Match:
+    identity: Identity
+    entry: RosterEntry | None
+    slot: Slot | None              # the person's slot per the schedule
+    running: list[Slot]            # slots running at ``now``
+    flags: list[Flag]
+    makeup_day: bool
+    now: dt.datetime
+
+    def has(self, code: str) -> bool:
+        return any(f.code == code for f in self.flags)
+
+    @property
+    def codes(self) -> list[str]:
+        return [f.code for f in self.flags]
+
+    @property
+    def ok(self) -> bool:
+        return not self.flags
+
+    @property
+    def department(self) -> str | None:
+        return self.entry.department if self.entry else None
+
+    @property
+    def degree(self) -> str | None:
+        return self.entry.degree if self.entry else None
+
+    @property
+    def eligible(self) -> bool:
+        return bool(self.entry and self.entry.eligible)
+
+    def flag(self, code: str) -> Flag | None:
+        return next((f for f in self.flags if f.code == code), None)
+
+    def to_json(self) -> dict:
+        return {
+            "id_number": self.identity.id_number, "name": self.identity.name,
+            "on_roster": self.entry is not None,
+            "entry": self.entry.to_json() if self.entry else None,
+            "slot": self.slot.to_json() if self.slot else None,
+            "running": [s.key for s in self.running], "eligible": self.eligible,
+            "makeup_day": self.makeup_day, "flags": [f.to_json() for f in self.flags],
+        }
+
+
+def _same_name(a: str, b: str) -> bool:
+    def norm(s: str) -> str:
+        return "".join(unicodedata.normalize("NFKC", s).split()).replace("·", "").replace(".", "").lower()
+
+    return norm(a) == norm(b)
+
+
+def hlc_time(hlc: str) -> dt.datetime:
+    """Local wall time of a hybrid clock stamp (for "already captured at …")."""
+    return dt.datetime.fromtimestamp(HLC.decode(hlc).wall_ms / 1000)
+
+
+def match(store: Store, identity: Identity, now: dt.datetime | None = None,
+          config: Config | None = None) -> Match:
+    if config is None:
+        from station.config import Config
+
+        config = Config.load(store.data_dir)
+    now = (now or dt.datetime.now()).replace(tzinfo=None)
+    makeup = now.weekday() in set(config.get("roster.makeup_weekdays", [4]) or [])
+    entry = store.roster.get(identity.id_number)
+    running = store.schedule.slot_at(now)
+    flags: list[Flag] = []
+    slot = None
+    if entry is None:
+        flags.append(Flag.make("not_on_roster"))
+    else:
+        if not entry.eligible:
+            from station.roster.eligibility import Rules
+
+            rules = Rules.from_config(config)
+            reason_zh = rules.label(entry.eligibility_rule or "not_graduating", "zh")
+            reason_en = rules.label(entry.eligibility_rule or "not_graduating", "en")
+            zh, en = both("match.not_eligible", reason="{reason}")
+            flags.append(Flag("not_eligible", zh.format(reason=reason_zh),
+                              en.format(reason=reason_en), {"rule": entry.eligibility_rule}))
+        if not _same_name(entry.name, identity.name):
+            flags.append(Flag.make("name_mismatch", card=identity.name, roster=entry.name,
+                                   details={"card": identity.name, "roster": entry.name}))
+        slot = store.schedule.slot_for(entry.department, now)
+        if not makeup and store.schedule.slots():
+            if slot is None:
+                flags.append(Flag.make("wrong_slot", "match.no_slot", department=entry.department))
+            elif not slot.contains(now):
+                flags.append(Flag.make("wrong_slot", details={"slot": slot.key},
+                                       date=slot.date, start=slot.start, end=slot.end,
+                                       campus=slot.campus, room=slot.room))
+    state = store.person_state(identity.id_number)
+    if state.accepted_capture_id:
+        when = hlc_time(state.accepted_at or "").strftime("%Y-%m-%d %H:%M")
+        flags.append(Flag.make("already_captured", when=when, station=state.accepted_station,
+                               details={"capture_id": state.accepted_capture_id, "when": when,
+                                        "station_id": state.accepted_station,
+                                        "exported": state.exported}))
+    return Match(identity, entry, slot, running, flags, makeup, now)

@@ -1,0 +1,171 @@
+"""`station schedule import`: the slot table (date, campus, room, start, end, departments, count).
+
+Same rules as the roster: every bad cell is reported, nothing is stored unless the whole file is
+good. A re-import is the new complete schedule: changed slots become new facts, slots no longer
+listed get a tombstone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from station.config import Config
+from station.errors import InputError, Location
+from station.roster import values
+from station.roster.columns import SCHEDULE_ALIASES, SCHEDULE_REQUIRED, column_label, map_header
+from station.roster.importer import ImportRejected, ImportReport, check_cells, missing_columns
+from station.roster.tabular import CellError, Table, read_table
+
+if TYPE_CHECKING:
+    from station.store.core import Store
+
+SLOT_FIELDS = ("slot_key", "date", "campus", "room", "start", "end", "departments", "expected_count")
+
+
+def slot_key(date: str, start: str, campus: str, room: str) -> str:
+    """Stable name of a slot across re-imports: when and where it starts."""
+    return f"{date} {start} {campus} {room}"
+
+
+def parse_schedule(path: Path, config: Config) -> tuple[Table, list[dict], list[CellError]]:
+    table = read_table(path)
+    if not table.rows:
+        raise InputError("roster.no_rows", Location(table.file, table.header_line))
+    errors = check_cells(table, int(config.get("roster.max_cell_chars", 200)) * 4)
+    fields, _unknown = map_header(table.header, SCHEDULE_ALIASES)
+    errors += missing_columns(table, fields, SCHEDULE_REQUIRED, (), SCHEDULE_ALIASES)
+    if not ({"start", "end"} <= set(fields) or "time" in fields):
+        errors.append(CellError(table.header_line, None, "roster.missing_column",
+                                {"column": "开始时间/start + 结束时间/end | 时间/time"}))
+    if errors:
+        return table, [], errors
+    slots: list[dict] = []
+    for line, cells in table.rows:
+        slot = _parse_slot(table, line, cells, fields, errors)
+        if slot is not None:
+            slots.append(slot)
+    seen: dict[str, int] = {}
+    by_room: dict[tuple[str, str, str], list[dict]] = {}
+    for s in slots:
+        if s["slot_key"] in seen:
+            errors.append(CellError(s["_line"], None, "schedule.duplicate_slot",
+                                    {"first_line": seen[s["slot_key"]]}))
+        seen.setdefault(s["slot_key"], s["_line"])
+        by_room.setdefault((s["date"], s["campus"], s["room"]), []).append(s)
+    for group in by_room.values():
+        group.sort(key=lambda s: s["start"])
+        for a, b in zip(group, group[1:], strict=False):
+            if b["start"] < a["end"] and a["slot_key"] != b["slot_key"]:
+                errors.append(CellError(b["_line"], None, "schedule.overlap",
+                                        {"other_line": a["_line"]}))
+    return table, slots, errors
+
+
+def _parse_slot(table: Table, line: int, cells: list[str], fields: dict[str, int],
+                errors: list[CellError]) -> dict | None:
+    before = len(errors)
+
+    def cell(name: str) -> str:
+        i = fields.get(name)
+        return cells[i].strip() if i is not None and i < len(cells) else ""
+
+    def bad(name: str, code: str, **params: Any) -> None:
+        errors.append(CellError(line, column_label(table.header, fields[name]), code, params))
+
+    def parse(name: str, fn):
+        if not cell(name):
+            bad(name, "roster.empty_cell")
+            return None
+        try:
+            return fn(cell(name))
+        except values.BadValue as exc:
+            bad(name, exc.code, **exc.params)
+            return None
+
+    day = parse("date", values.date)
+    campus = parse("campus", values.clean)
+    room = parse("room", values.clean)
+    if "start" in fields and "end" in fields:
+        start, end = parse("start", values.time_of_day), parse("end", values.time_of_day)
+    else:
+        span = parse("time", values.time_range)
+        start, end = span if span else (None, None)
+    depts = parse("departments", values.departments)
+    expected = None
+    if "expected_count" in fields:
+        try:
+            expected = values.count(cell("expected_count"))
+        except values.BadValue as exc:
+            bad("expected_count", exc.code, **exc.params)
+    if start and end and start >= end:
+        bad("end" if "end" in fields else "time", "schedule.end_before_start", start=start, end=end)
+    if len(errors) > before or day is None:
+        return None
+    date = day.isoformat()
+    return {"slot_key": slot_key(date, start, campus, room), "date": date, "campus": campus,
+            "room": room, "start": start, "end": end, "departments": depts,
+            "expected_count": expected, "_line": line}
+
+
+def _hash(slot: dict) -> str:
+    body = json.dumps([slot[f] for f in SLOT_FIELDS], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def import_schedule(store: Store, path: Path, config: Config, operator: str | None,
+                    dry_run: bool = False) -> ImportReport:
+    table, slots, errors = parse_schedule(Path(path), config)
+    if errors:
+        if not dry_run and store.initialized:
+            store.audit.append(operator, "schedule.import.refused", Path(path).name,
+                               {"errors": len(errors)})
+        raise ImportRejected(table.file, errors, kind="schedule")
+    report = ImportReport("schedule", table.file, table.format, table.encoding, len(slots),
+                          dry_run=dry_run)
+    roster_departments = set(store.roster.departments())
+    scheduled = {d for s in slots for d in s["departments"]}
+    from station.roster.importer import _warning
+
+    report.warnings = [_warning("schedule.department_not_on_roster", department=d)
+                       for d in sorted(scheduled - roster_departments)] if roster_departments else []
+    report.warnings += [_warning("schedule.department_without_slot", department=d)
+                        for d in sorted(roster_departments - scheduled)]
+    with store.transaction():
+        current = {r["slot_key"]: (r["id"], r["content_hash"]) for r in store.conn.execute(
+            "SELECT slot_key, id, content_hash FROM schedule_current")}
+        new_rows = []
+        for s in slots:
+            stored = {f: s[f] for f in SLOT_FIELDS}
+            stored["content_hash"] = _hash(stored)
+            old = current.get(s["slot_key"])
+            if old is None:
+                report.added += 1
+            elif old[1] != stored["content_hash"]:
+                report.updated += 1
+            else:
+                report.unchanged += 1
+                continue
+            new_rows.append(stored)
+        gone = [old_id for key, (old_id, _h) in current.items() if key not in {s["slot_key"] for s in slots}]
+        report.removed = len(gone)
+        if dry_run:
+            return report
+        import_id = store.insert("imports", {
+            "kind": "schedule", "file_name": Path(path).name,
+            "file_sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(), "rows": len(slots),
+            "added": report.added, "updated": report.updated, "unchanged": report.unchanged,
+            "operator": operator})
+        for r in new_rows:
+            r["import_id"] = import_id
+        store.insert_many("schedule_slots", new_rows)
+        store.insert_many("tombstones", [{"target_table": "schedule_slots", "target_id": g,
+                                          "reason": f"schedule import {import_id}",
+                                          "operator": operator} for g in gone])
+        store.audit.append(operator, "schedule.import", Path(path).name, {
+            "import_id": import_id, "slots": len(slots), "added": report.added,
+            "updated": report.updated, "removed": report.removed})
+        report.import_id = import_id
+    return report

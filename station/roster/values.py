@@ -1,0 +1,143 @@
+"""Parsing the cell values offices type: 男/女, 博士/硕士, 全日制/非全日制, 2014级, 2017/10/25 …
+
+Each parser returns the canonical value or raises ``BadValue`` with a catalog key, so the importer
+can report every bad cell at once with its line and column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+
+class BadValue(ValueError):
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+def clean(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+GENDERS = {"男": "male", "m": "male", "male": "male", "1": "male", "女": "female", "f": "female",
+           "female": "female", "2": "female"}
+DEGREES = {
+    "博士": "phd", "博士研究生": "phd", "博士生": "phd", "phd": "phd", "ph.d.": "phd",
+    "doctor": "phd", "doctoral": "phd", "doctorate": "phd",
+    "硕士": "master", "硕士研究生": "master", "硕士生": "master", "学术型硕士": "master",
+    "专业型硕士": "master", "专业学位硕士": "master", "学术学位硕士": "master", "master": "master",
+    "masters": "master", "master's": "master",
+    "本科": "bachelor", "本科生": "bachelor", "学士": "bachelor", "bachelor": "bachelor",
+    "undergraduate": "bachelor",
+}
+STUDY_MODES = {
+    "全日制": "full_time", "full-time": "full_time", "full time": "full_time",
+    "fulltime": "full_time", "full_time": "full_time",
+    "非全日制": "part_time", "在职": "part_time", "在职研究生": "part_time", "业余": "part_time",
+    "part-time": "part_time", "part time": "part_time", "part_time": "part_time",
+    "in-service": "part_time", "in service": "part_time",
+}
+TRUE = {"是", "y", "yes", "true", "1", "√", "✓", "x"}
+FALSE = {"否", "n", "no", "false", "0", ""}
+
+
+def gender(text: str) -> str | None:
+    t = clean(text).lower()
+    if not t:
+        return None
+    if t not in GENDERS:
+        raise BadValue("roster.bad_gender", value=text)
+    return GENDERS[t]
+
+
+def degree(text: str) -> str:
+    t = clean(text).lower()
+    if t in DEGREES:
+        return DEGREES[t]
+    for word, code in (("博士", "phd"), ("硕士", "master"), ("本科", "bachelor")):
+        if word in t:
+            return code
+    raise BadValue("roster.bad_degree", value=text)
+
+
+def study_mode(text: str, default: str) -> str:
+    t = clean(text).lower()
+    if not t:
+        return default
+    if t not in STUDY_MODES:
+        raise BadValue("roster.bad_study_mode", value=text)
+    return STUDY_MODES[t]
+
+
+def flag(text: str) -> bool:
+    t = clean(text).lower()
+    if t in TRUE:
+        return True
+    if t in FALSE:
+        return False
+    raise BadValue("roster.bad_flag", value=text)
+
+
+def year(text: str) -> int:
+    t = clean(text)
+    m = re.fullmatch(r"(\d{4})(?:\s*(?:级|年|届))?(?:[-/.年]\d{1,2}(?:[-/.月]\d{1,2}日?)?)?", t)
+    if not m or not 1950 <= int(m.group(1)) <= 2100:
+        raise BadValue("roster.bad_year", value=text)
+    return int(m.group(1))
+
+
+def program_years(text: str) -> int | float:
+    t = clean(text).removesuffix("年").removesuffix("年制").strip()
+    try:
+        value = float(t)
+    except ValueError:
+        raise BadValue("roster.bad_program_years", value=text) from None
+    if not 1 <= value <= 10:
+        raise BadValue("roster.bad_program_years", value=text)
+    return int(value) if value.is_integer() else value
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
+
+
+def date(text: str) -> dt.date:
+    t = clean(text)
+    t = t.split(" ")[0] if re.match(r"^\d{4}-\d{2}-\d{2} ", t) else t
+    for fmt in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(t, fmt).date()
+        except ValueError:
+            continue
+    raise BadValue("roster.bad_date", value=text)
+
+
+def time_of_day(text: str) -> str:
+    t = clean(text).replace("：", ":").replace(".", ":")
+    m = re.fullmatch(r"(\d{1,2}):(\d{2})(?::00)?", t)
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise BadValue("schedule.bad_time", value=text)
+    return f"{int(m.group(1)):02d}:{m.group(2)}"
+
+
+def time_range(text: str) -> tuple[str, str]:
+    parts = re.split(r"\s*(?:-|–|—|~|～|至|到)\s*", clean(text))
+    if len(parts) != 2:
+        raise BadValue("schedule.bad_time", value=text)
+    return time_of_day(parts[0]), time_of_day(parts[1])
+
+
+def departments(text: str) -> list[str]:
+    parts = [clean(p) for p in re.split(r"[、,，;；/|\n]+", text)]
+    return [p for p in parts if p]
+
+
+def count(text: str) -> int | None:
+    t = clean(text).removesuffix("人")
+    if not t:
+        return None
+    if not t.isdigit():
+        raise BadValue("schedule.bad_count", value=text)
+    return int(t)

@@ -1,0 +1,244 @@
+"""Roster import through the real command line: encodings, formats, and all-or-nothing errors."""
+
+import datetime as dt
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from station.domain import idnumber
+
+ROOT = Path(__file__).resolve().parents[2]
+HEADER = "学号,姓名,性别,身份证号,培养单位,学历层次,学制,入学年份,学习方式"
+
+
+def _idn(seq: int, male: bool = True, born: dt.date = dt.date(1991, 5, 6)) -> str:
+    return idnumber.make("530102", born, seq, male)
+
+
+GOOD_ROWS = [
+    f"22015010001,张三,男,{_idn(1)},物理与天文学院,硕士研究生,3,2015,全日制",
+    f"22016010002,李四,女,{_idn(2, male=False)},物理与天文学院,硕士,2,2016,全日制",
+    f"12014010003,王五,男,{_idn(3, born=dt.date(1988, 1, 2))},信息学院,博士研究生,3,2014,全日制",
+    f"22015010004,赵六,男,{_idn(4)},信息学院,硕士研究生,3,2015,非全日制",
+]
+
+
+def _csv(path: Path, lines: list[str], encoding: str = "utf-8") -> Path:
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    return path
+
+
+def _raw(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _xlsx(path: Path, rows: list[list]) -> Path:
+    wb = Workbook()
+    ws = wb.active
+    for r in rows:
+        ws.append(r)
+    wb.save(path)
+    return path
+
+
+def _snapshot(data_dir: Path) -> dict:
+    conn = sqlite3.connect(data_dir / "station.sqlite3")
+    out = {t: conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall()
+           for t in ("roster_entries", "imports", "schedule_slots", "tombstones")}
+    conn.close()
+    return out
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
+def test_csv_encodings(station_cli, tmp_path, encoding):
+    f = _csv(tmp_path / "r.csv", [HEADER, *GOOD_ROWS], encoding)
+    r = station_cli("roster", "import", str(f), "--json")
+    assert r.returncode == 0, r.stderr
+    report = r.json()
+    assert (report["rows"], report["added"], report["eligible"], report["not_eligible"]) == (4, 4, 3, 1)
+    listed = station_cli("fsck", "--json", operator=None)
+    assert listed.returncode == 0, listed.stdout
+    conn = sqlite3.connect(station_cli.data_dir / "station.sqlite3")
+    names = dict(conn.execute("SELECT id_number, name FROM roster_current"))
+    rules = dict(conn.execute("SELECT name, eligibility_rule FROM roster_current"))
+    assert names[_idn(2, male=False)] == "李四"
+    assert rules == {"张三": "master_3y_2015", "李四": "master_2y_2016", "王五": "phd_2014",
+                     "赵六": "part_time"}
+
+
+def test_xlsx_and_english_headers(station_cli, tmp_path):
+    f = _xlsx(tmp_path / "r.xlsx", [
+        ["Student No", "Name", "Gender", "ID Number", "Department", "Degree", "Program years",
+         "Entry year", "Study mode", "Note"],
+        [22015010001, "张三", "male", _idn(1), "物理与天文学院", "master", 3, 2015, "full-time", "x"],
+        [12014010003, "王五", "M", _idn(3, born=dt.date(1988, 1, 2)), "信息学院", "PhD", 3,
+         dt.datetime(2014, 9, 1), "", None],
+    ])
+    r = station_cli("roster", "import", str(f), "--json")
+    assert r.returncode == 0, r.stderr
+    assert r.json()["format"] == "xlsx" and r.json()["added"] == 2 and r.json()["eligible"] == 2
+    conn = sqlite3.connect(station_cli.data_dir / "station.sqlite3")
+    extra, no = conn.execute("SELECT extra, student_no FROM roster_current WHERE name='张三'").fetchone()
+    assert extra == '{"Note": "x"}' and no == "22015010001"
+
+
+def test_reimport_updates_by_id_number_and_keeps_history(station_cli, tmp_path):
+    first = _csv(tmp_path / "a.csv", [HEADER, *GOOD_ROWS])
+    assert station_cli("roster", "import", str(first)).returncode == 0
+    changed = [GOOD_ROWS[0].replace("张三", "张叁"), *GOOD_ROWS[1:]]
+    second = _csv(tmp_path / "b.csv", [HEADER, *changed])
+    dry = station_cli("roster", "import", str(second), "--dry-run", "--json").json()
+    assert (dry["added"], dry["updated"], dry["unchanged"], dry["dry_run"]) == (0, 1, 3, True)
+    r = station_cli("roster", "import", str(second), "--json")
+    assert (r.json()["updated"], r.json()["unchanged"]) == (1, 3)
+    conn = sqlite3.connect(station_cli.data_dir / "station.sqlite3")
+    history = [n for (n,) in conn.execute(
+        "SELECT name FROM roster_entries WHERE id_number = ? ORDER BY hlc", (_idn(1),))]
+    assert history == ["张三", "张叁"]
+    assert conn.execute("SELECT name FROM roster_current WHERE id_number = ?",
+                        (_idn(1),)).fetchone()[0] == "张叁"
+
+
+def _bad_xlsx_formula(tmp_path):
+    return _xlsx(tmp_path / "f.xlsx", [HEADER.split(","), GOOD_ROWS[0].split(","),
+                                       ["22015010009", "=CONCAT(\"张\",\"九\")", "男", _idn(9),
+                                        "信息学院", "硕士", "3", "2015", "全日制"]])
+
+
+BAD_FILES = {
+    # name: (builder(tmp_path) -> path, expected line, text that must appear in the English error)
+    "bad_bytes": (lambda p: _raw(p / "x.csv", "\r\n".join([HEADER, GOOD_ROWS[0]]).encode()
+                                 + b"\r\n" + GOOD_ROWS[1].encode()[:-9] + b"\xff\xfe\r\n"),
+                  3, "Cannot decode"),
+    "utf16": (lambda p: _csv(p / "x.csv", [HEADER, *GOOD_ROWS], "utf-16"), 1, "UTF-16"),
+    "missing_column": (lambda p: _csv(p / "x.csv", [HEADER.replace(",身份证号", ""),
+                                                    "1,张三,男,物理与天文学院,硕士,3,2015,全日制"]),
+                       1, "Required column missing: 身份证号"),
+    "check_digit": (lambda p: _csv(p / "x.csv", [HEADER, GOOD_ROWS[0],
+                                                 GOOD_ROWS[1].replace(_idn(2, male=False),
+                                                                      _idn(2, male=False)[:17] + "0")]),
+                    3, "check digit"),
+    "duplicate_id": (lambda p: _csv(p / "x.csv", [HEADER, *GOOD_ROWS,
+                                                  GOOD_ROWS[0].replace("22015010001", "22015010099")]),
+                     6, "Same ID number as line 2"),
+    "empty": (lambda p: _csv(p / "x.csv", [""]), None, "empty"),
+    "header_only": (lambda p: _csv(p / "x.csv", [HEADER]), 1, "no data rows"),
+    "huge_cell": (lambda p: _csv(p / "x.csv", [HEADER, GOOD_ROWS[0].replace("张三", "张" * 5000)]),
+                  2, "Cell too long"),
+    "formula": (_bad_xlsx_formula, 3, "formula"),
+    "bad_date": (lambda p: _csv(p / "x.csv", [HEADER + ",出生日期",
+                                              GOOD_ROWS[0] + ",1991-02-30"]), 2, "Date '1991-02-30'"),
+    "gender_mismatch": (lambda p: _csv(p / "x.csv", [HEADER, GOOD_ROWS[0].replace(",男,", ",女,")]),
+                        2, "does not match"),
+    "bad_degree": (lambda p: _csv(p / "x.csv", [HEADER, GOOD_ROWS[0].replace("硕士研究生", "大专")]),
+                   2, "Degree '大专'"),
+    "bad_year": (lambda p: _csv(p / "x.csv", [HEADER, GOOD_ROWS[0].replace(",2015,", ",二零一五,")]),
+                 2, "Year"),
+    "not_xlsx": (lambda p: _raw(p / "x.xlsx", b"PK\x03\x04 not really a zip"),
+                 None, "Cannot read the XLSX"),
+    "legacy_xls": (lambda p: _raw(p / "x.xls", b"\xd0\xcf\x11\xe0" + b"\0" * 100),
+                   None, ".xls"),
+    "extra_cell": (lambda p: _csv(p / "x.csv", [HEADER, GOOD_ROWS[0] + ",stray"]), 2, "beyond the last"),
+    "empty_required": (lambda p: _csv(p / "x.csv", [HEADER, GOOD_ROWS[0].replace(",张三,", ",,")]),
+                       2, "Required cell is empty"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_malformed_file_is_refused_whole_and_changes_nothing(station_cli, tmp_path, case):
+    seed = _csv(tmp_path / "seed.csv", [HEADER, GOOD_ROWS[3]])
+    assert station_cli("roster", "import", str(seed)).returncode == 0
+    before = _snapshot(station_cli.data_dir)
+    build, line, text = BAD_FILES[case]
+    path = build(tmp_path)
+    r = station_cli("--lang", "en", "roster", "import", str(path))
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert text in r.stderr, r.stderr
+    assert str(path) in r.stderr
+    if line is not None:
+        assert f"line {line}" in r.stderr, r.stderr
+    assert _snapshot(station_cli.data_dir) == before
+    j = station_cli("roster", "import", str(path), "--json")
+    assert j.returncode == 2
+    doc = j.json()
+    assert doc["error"].startswith("roster.") or doc["error"].startswith("common.")
+    if line is not None:
+        lines = [e["line"] for e in doc.get("errors", [])] or [doc["line"]]
+        assert line in lines
+    assert _snapshot(station_cli.data_dir) == before
+    assert station_cli("fsck", operator=None).returncode == 0
+
+
+def test_every_bad_row_is_listed_with_line_and_column(station_cli, tmp_path):
+    rows = [HEADER, GOOD_ROWS[0],
+            GOOD_ROWS[1].replace(",女,", ",X,"),                    # line 3: gender
+            GOOD_ROWS[2].replace(",3,2014,", ",3,20x4,"),           # line 4: year
+            GOOD_ROWS[3].replace("全日制", "函授")]                  # line 5: study mode (非全日制 → 非函授)
+    f = _csv(tmp_path / "r.csv", rows)
+    r = station_cli("roster", "import", str(f), "--json")
+    assert r.returncode == 2
+    errors = r.json()["errors"]
+    assert [(e["line"], e["column"]) for e in errors] == [
+        (3, "性别 (C)"), (4, "入学年份 (H)"), (5, "学习方式 (I)")]
+    assert all(e["message_zh"] and e["message_en"] for e in errors)
+    human = station_cli("roster", "import", str(f))
+    assert "第 3 行" in human.stderr and "第 5 行" in human.stderr
+
+
+def test_sigkill_in_the_middle_of_an_import_leaves_the_store_as_it_was(station_cli, tmp_path):
+    from station.demo_data.generate import demo_roster, roster_csv
+
+    seed = _csv(tmp_path / "seed.csv", [HEADER, GOOD_ROWS[0]])
+    assert station_cli("roster", "import", str(seed)).returncode == 0
+    before = _snapshot(station_cli.data_dir)
+    big = tmp_path / "big.csv"
+    big.write_bytes(roster_csv(demo_roster()))
+    marker = tmp_path / "paused"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STATION")}
+    env.update(PYTHONPATH=str(ROOT), STATION_DATA_DIR=str(station_cli.data_dir),
+               STATION_OPERATOR="主管甲", STATION_PIN="2468",
+               STATION_FAULT_PAUSE="roster.import.written", STATION_FAULT_MARKER=str(marker))
+    proc = subprocess.Popen([sys.executable, "-m", "station", "roster", "import", str(big)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    # the rows are written inside the open transaction right now
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert _snapshot(station_cli.data_dir) == before
+    fsck = station_cli("fsck", "--json", operator=None)
+    assert fsck.returncode == 0, fsck.stdout
+    again = station_cli("roster", "import", str(big), "--json")
+    assert again.returncode == 0 and again.json()["added"] == len(demo_roster())
+
+
+def test_unknown_department_is_a_warning(station_cli, tmp_path):
+    from station.demo_data import SCHEDULE_CSV
+
+    assert station_cli("schedule", "import", str(SCHEDULE_CSV)).returncode == 0
+    f = _csv(tmp_path / "r.csv", [HEADER, GOOD_ROWS[0], GOOD_ROWS[1].replace("物理与天文学院", "火星学院")])
+    r = station_cli("roster", "import", str(f), "--json")
+    assert r.returncode == 0
+    warnings = r.json()["warnings"]
+    assert [(w["code"], w["department"], w["count"]) for w in warnings] == [
+        ("roster.unknown_department", "火星学院", 1)]
+
+
+def test_photographer_may_not_import(station_cli, tmp_path):
+    assert station_cli("operator", "add", "拍照员", "--role", "photographer", stdin="1111\n").returncode == 0
+    f = _csv(tmp_path / "r.csv", [HEADER, *GOOD_ROWS])
+    r = station_cli("--lang", "en", "roster", "import", str(f), operator="拍照员", pin="1111")
+    assert r.returncode == 2 and "not allowed" in r.stderr
+    assert _snapshot(station_cli.data_dir)["roster_entries"] == []
