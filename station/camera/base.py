@@ -41,11 +41,18 @@ class CameraStatus:
     free_kb: int | None = None
     capacity_kb: int | None = None
     free_images: int | None = None
+    # filled in by CameraService.status(): connected / starting / reconnecting / failed / stopped,
+    # and when not connected why, as a message key and in both languages
+    state: str = ""
+    reason: str = ""
+    reason_zh: str = ""
+    reason_en: str = ""
 
     def to_json(self) -> dict:
         return {"model": self.model, "serial": self.serial, "port": self.port,
                 "battery": self.battery, "free_kb": self.free_kb, "capacity_kb": self.capacity_kb,
-                "free_images": self.free_images}
+                "free_images": self.free_images, "state": self.state, "reason": self.reason,
+                "reason_zh": self.reason_zh, "reason_en": self.reason_en}
 
 
 @dataclass(frozen=True)

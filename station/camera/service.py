@@ -16,12 +16,14 @@ import threading
 import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import replace
 from typing import Any
 
 from station.camera.base import CameraStatus, Capabilities, Capture, Frame, Setting
 from station.camera.errors import CameraError
 from station.camera.events import CameraEvent
-from station.camera.owner import CONNECTED, CameraOwner, Request
+from station.camera.owner import CONNECTED, STARTING, CameraOwner, Request
+from station.i18n import both
 
 __all__ = ["CameraEvent", "CameraService"]
 
@@ -64,9 +66,17 @@ class CameraService(CameraOwner):
     def capabilities(self) -> Capabilities | None:
         return self._caps
 
-    def status(self) -> CameraStatus | None:
-        """The camera's status as last read (on connect and every ``status_interval_s``)."""
-        return self._status
+    def status(self) -> CameraStatus:
+        """The camera's status as last read (on connect and every ``status_interval_s``), with the
+        service's ``state`` and, when not connected, the reason in both languages. Never blocks."""
+        state = self._state
+        base = self._status or CameraStatus()
+        if state == CONNECTED:
+            return replace(base, state=state)
+        error = self._not_connected() if state != STARTING else None
+        key = error.key if error else "camera.state.waiting"
+        zh, en = error.messages if error else both(key)
+        return replace(base, state=state, reason=key, reason_zh=zh, reason_en=en)
 
     def last_error(self) -> CameraError | None:
         """Why the camera is not connected (None when it is)."""

@@ -153,7 +153,12 @@ def test_capture_while_camera_is_gone_fails_in_words_within_its_timeout():
     cam = small_sim()
     with CameraService(cam) as service:
         assert service.wait_connected(3)
+        assert service.status().state == "connected" and service.status().model == cam.model
         cam.unplug()
+        assert wait_for(lambda: service.status().state == "reconnecting", 2)
+        down = service.status()
+        assert down.reason in ("camera.not_found", "camera.disconnected")
+        assert "USB" in down.reason_en and down.reason_zh and down.model == cam.model
         started = time.monotonic()
         with pytest.raises(CameraError) as info:
             service.capture(timeout=1.5)
