@@ -95,6 +95,24 @@ def _get(table: dict, key: str, kind: type | tuple[type, ...], where: Location, 
     return value
 
 
+def _photo_output(folder: Path, photo_profile: str) -> dict:
+    """The file facts of the photo spec (``exports/<photo_profile>.toml`` [output]) the batch must meet.
+
+    The spec is owned by the frame checks; the batch only reads its output section so that the two
+    never disagree about size, dpi or file-size bounds.
+    """
+    path = folder / f"{photo_profile}.toml"
+    if "/" in photo_profile or not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            output = tomllib.load(fh).get("output", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError("common.bad_config", Location(str(path)), path=str(path), error=str(exc)) from None
+    keys = ("width", "height", "dpi", "min_quality", "min_kb", "max_kb")
+    return {k: output[k] for k in keys if k in output}
+
+
 def load_batch_profile(name: str = "chsi", exports_dir: Path | None = None) -> BatchProfile:
     path = profile_path(name, exports_dir)
     try:
@@ -116,6 +134,8 @@ def parse_batch_profile(data: dict, path: Path) -> BatchProfile:
     policy = data.get("policy", {})
     prt = data.get("print", {})
     num = (int, float)
+    photo_profile = _get(batch, "photo_profile", str, Location(file, field="batch"), "chsi")
+    spec = {**_photo_output(path.parent, photo_profile), **spec}
     photo_spec = PhotoSpec(
         width=_get(spec, "width", int, Location(file, field="photos.spec"), 480),
         height=_get(spec, "height", int, Location(file, field="photos.spec"), 640),
@@ -151,7 +171,7 @@ def parse_batch_profile(data: dict, path: Path) -> BatchProfile:
         description=batch.get("description", ""),
         folder=_get(batch, "folder", str, Location(file, field="batch"), "{school_code}_{date}_{batch_id}"),
         school_code=str(_get(batch, "school_code", (str, int), Location(file, field="batch"), "10673")),
-        photo_profile=_get(batch, "photo_profile", str, Location(file, field="batch"), "chsi"),
+        photo_profile=photo_profile,
         photos_folder=_get(photos, "folder", str, Location(file, field="photos"), "photos").strip("/"),
         photo_name=photo_name,
         spec=photo_spec,

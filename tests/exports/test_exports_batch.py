@@ -237,3 +237,28 @@ def test_recorded_partial_is_completed(tmp_path, make_record, images, station_ke
     done = recover_partials(out, lambda b: b in recorded)
     assert done["completed"] == ["10673_20260601_01JTESTBATCH0000000000000A"]
     assert verify_batch(out / done["completed"][0]).ok
+
+
+def test_verify_runs_the_frame_checks(tmp_path, make_record, images, station_key):
+    """A file that meets the size/dpi/baseline rules but shows no proper portrait is still caught."""
+    import io
+
+    import cv2
+    from PIL import Image
+
+    from station.checks import crop_image
+    from station.cli.exports import _frame_checker
+    from station.sim.portrait import render
+
+    profile = load_batch_profile("chsi")
+    record = make_record(2)
+    frame, _ = render(1024, 1365)
+    ok, encoded = cv2.imencode(".jpg", frame)
+    export = crop_image(encoded.tobytes(), "chsi")
+    assert Image.open(io.BytesIO(export)).size == (480, 640)
+    record.items[0].sha256 = images.put(export)
+    res = write_batch(record, profile, tmp_path / "out", images.get_bytes, station_key)
+    result = verify_batch(res.path, trusted_keys=[station_key.public_pem()], frame_checker=_frame_checker("chsi"))
+    assert result.frame_checks
+    framed = {p.file for p in result.problems if p.key == "photo.frame"}
+    assert framed == {f"photos/{record.items[1].id_number}.jpg"}, [p.to_json() for p in result.problems]
