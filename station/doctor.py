@@ -132,13 +132,13 @@ def area_checks(modules: tuple[str, ...] = AREA_MODULES) -> list[DoctorCheck]:
             if exc.name is not None and name.startswith(exc.name):
                 continue  # the area (or its doctor) is not installed
             out.append(DoctorCheck.from_key(name.split(".")[1], "doctor", "fail",
-                                            "doctor.area_crashed", area=name, error=str(exc)))
+                                            "doctor.area_crashed", module=name, error=str(exc)))
             continue
         try:
             out.extend(module.checks())
         except Exception as exc:  # one broken area must not hide the others
             out.append(DoctorCheck.from_key(name.split(".")[1], "doctor", "fail",
-                                            "doctor.area_crashed", area=name,
+                                            "doctor.area_crashed", module=name,
                                             error=f"{type(exc).__name__}: {exc}"))
     return out
 
@@ -149,6 +149,6 @@ def run_checks(ctx: Context) -> list[DoctorCheck]:
         checks.append(check_store(ctx))
     except Exception as exc:
         checks.append(DoctorCheck.from_key("store", "integrity", "fail", "doctor.area_crashed",
-                                           area="store", error=f"{type(exc).__name__}: {exc}"))
+                                           module="store", error=f"{type(exc).__name__}: {exc}"))
     checks.extend(area_checks())
     return checks

@@ -55,8 +55,11 @@ def normalise(number: str) -> str:
 
 
 def birth_date(number: str) -> dt.date | None:
-    try:
-        return dt.datetime.strptime(number[6:14], "%Y%m%d").date()
+    digits = number[6:14]
+    if len(digits) != 8 or not digits.isascii() or not digits.isdigit():
+        return None
+    try:  # not strptime: this runs three times per row of a 20,000-row roster import
+        return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
     except ValueError:
         return None
 

@@ -137,13 +137,13 @@ def read_xlsx(path: Path) -> Table:
         header_line = 0
         rows: list[tuple[int, list[str]]] = []
         formulas: list[tuple[int, str]] = []
-        for line, cells in enumerate(ws.iter_rows(), start=1):
+        # data_only=False: a formula cell's value is its formula text ("=…"), never a cached result
+        for line, cells in enumerate(ws.iter_rows(values_only=True), start=1):
             values = []
-            for col, cell in enumerate(cells, start=1):
-                if getattr(cell, "data_type", None) == "f" or (
-                        isinstance(cell.value, str) and cell.value.startswith("=")):
+            for col, value in enumerate(cells, start=1):
+                if isinstance(value, str) and value.startswith("="):
                     formulas.append((line, get_column_letter(col)))
-                values.append(_cell_text(cell.value))
+                values.append(_cell_text(value))
             if not any(v.strip() for v in values):
                 continue
             if header is None:
