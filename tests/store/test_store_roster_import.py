@@ -2,6 +2,7 @@
 
 import datetime as dt
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 from openpyxl import Workbook
 
 from station.domain import idnumber
+from tests.conftest import run_station_cmd
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = "学号,姓名,性别,身份证号,培养单位,学历层次,学制,入学年份,学习方式"
@@ -152,11 +154,31 @@ BAD_FILES = {
 }
 
 
+@pytest.fixture(scope="module")
+def seeded_template(tmp_path_factory):
+    """A data dir after `station init` and a one-person import, made once and copied per test."""
+    root = tmp_path_factory.mktemp("seeded")
+    data = root / "data"
+    env = {"STATION_PIN": "2468"}
+    assert run_station_cmd(["init", "--station-id", "st-a", "--supervisor", "主管甲"], data,
+                           env).returncode == 0
+    seed = _csv(root / "seed.csv", [HEADER, GOOD_ROWS[3]])
+    env["STATION_OPERATOR"] = "主管甲"
+    assert run_station_cmd(["roster", "import", str(seed)], data, env).returncode == 0
+    return data
+
+
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
-def test_malformed_file_is_refused_whole_and_changes_nothing(station_cli, tmp_path, case):
-    seed = _csv(tmp_path / "seed.csv", [HEADER, GOOD_ROWS[3]])
-    assert station_cli("roster", "import", str(seed)).returncode == 0
+def test_malformed_file_is_refused_whole_and_changes_nothing(seeded_template, tmp_path, case):
+    data = tmp_path / "data"
+    shutil.copytree(seeded_template, data)
+
+    def station_cli(*args):
+        return run_station_cmd(list(args), data, {"STATION_OPERATOR": "主管甲", "STATION_PIN": "2468"})
+
+    station_cli.data_dir = data
     before = _snapshot(station_cli.data_dir)
+    assert len(before["roster_entries"]) == 1
     build, line, text = BAD_FILES[case]
     path = build(tmp_path)
     r = station_cli("--lang", "en", "roster", "import", str(path))
