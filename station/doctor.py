@@ -74,10 +74,15 @@ def check_packages() -> DoctorCheck:
                                 count=len(REQUIRED_PACKAGES))
 
 
-def check_pcscd(sockets: tuple[str, ...] = PCSCD_SOCKETS) -> DoctorCheck:
-    """pcscd answers on its socket (a connect is enough: it proves a daemon is listening)."""
-    env = os.environ.get("PCSCLITE_CSOCK_NAME")
-    for path in ((env,) if env else ()) + sockets:
+def check_pcscd(sockets: tuple[str, ...] | None = None) -> DoctorCheck:
+    """pcscd answers on its socket (a connect is enough: it proves a daemon is listening).
+
+    Default sockets: ``PCSCLITE_CSOCK_NAME`` (as libpcsclite uses it), then the system paths.
+    """
+    if sockets is None:
+        env = os.environ.get("PCSCLITE_CSOCK_NAME")
+        sockets = ((env,) if env else ()) + PCSCD_SOCKETS
+    for path in sockets:
         if not Path(path).exists():
             continue
         try:
