@@ -46,6 +46,10 @@ class Source:
             self._cache[reduction] = self._decode(reduction)
         return self._cache[reduction]
 
+    def decoded(self, reduction: int) -> bool:
+        """Whether this reduction is at hand without decoding (arrays always are)."""
+        return reduction in self._cache or self.array is not None
+
     def _decode(self, reduction: int) -> np.ndarray:
         import cv2
 

@@ -32,6 +32,9 @@ class Analysis:
     measurements: Measurements | None = None
 
 
+ANALYSIS_MIN_SIDE = 900  # the first decode keeps at least this many pixels on the short side
+
+
 def _name(source: Any) -> str:
     return str(source) if isinstance(source, (str, Path)) else "image"
 
@@ -99,8 +102,14 @@ def _analyse(src, profile: Profile, calibration: Calibration | None) -> Analysis
             return _no_face(frame, profile, calibration)
         framing = identity_framing(out)
     else:
-        r_a = _reduction(src.size, int(det.detect_width))
-        small = src.decode(r_a)
+        # One decode serves both finding the face and (usually) the crop: for noisy camera JPEGs
+        # Huffman decoding costs the same at any DCT scale, so a second decode is not cheap.
+        import cv2
+
+        base = src.decode(_reduction(src.size, ANALYSIS_MIN_SIDE))
+        f = min(1.0, det.detect_width / base.shape[1])
+        small = base if f == 1.0 else cv2.resize(base, (int(base.shape[1] * f), int(base.shape[0] * f)),
+                                                 interpolation=cv2.INTER_AREA)
         faces = detect_faces(small, det.min_face_share * small.shape[1], det.min_score)
         n_faces = count_faces(faces, profile)
         if not faces:
@@ -123,12 +132,10 @@ def small_reduction(src, small) -> float:
 
 
 def _render(src, framing: Framing, out, warp):
-    r = 1
-    for cand in (8, 4, 2):
-        if framing.scale / cand >= 1.0 and min(src.size) // cand >= 64:
-            r = cand
-            break
-    img = src.decode(r)
+    """The export frame from the smallest decode that needs no upscaling (one already made if any)."""
+    usable = [r for r in (8, 4, 2, 1) if framing.scale / r >= 1.0 or r == 1]
+    done = [r for r in usable if src.decoded(r)]
+    img = src.decode(done[0] if done else usable[0])
     return warp(img, framing.for_reduction(src.size[0] / img.shape[1]), out)
 
 

@@ -67,7 +67,7 @@ class Report:
 
 def _round(value: Any) -> Any:
     if isinstance(value, float):
-        return round(value, 3)
+        return round(float(value), 3)
     if isinstance(value, (list, tuple)):
         return [_round(v) for v in value]
     if isinstance(value, dict):

@@ -1,0 +1,97 @@
+"""Checks speed: capture tier against a plain decode, and the live tier's frame rate.
+
+- capture: full check + crop + encode of a 24-megapixel camera JPEG, against one plain
+  full-resolution ``cv2.imread`` of the same file, in the same run (goal: ratio ≤ 1.0);
+- live: ``LiveChecker.analyse`` on 1024×680 preview frames on one core (goal ≥ 25 frames/s).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+
+def _camera_jpeg(path: Path) -> None:
+    """A 6000×4000 portrait saved like a camera does (quality 95, EXIF with make and model)."""
+    import cv2
+    from PIL import Image
+
+    from station.sim.portrait import render
+
+    img, _ = render(3000, 2000, noise=0)
+    big = cv2.resize(img, (6000, 4000), interpolation=cv2.INTER_CUBIC)
+    del img
+    rng = __import__("numpy").random.default_rng(1)
+    noise = rng.integers(-8, 9, size=big.shape, dtype="int16")
+    big = (big.astype("int16") + noise).clip(0, 255).astype("uint8")
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Canon", "Canon EOS 2000D"
+    Image.fromarray(big[:, :, ::-1]).save(path, "JPEG", quality=95, exif=exif.tobytes())
+
+
+def _interleaved(fns: dict, runs: int) -> dict[str, tuple[float, float]]:
+    """Median wall and CPU ms per function, runs interleaved so both see the same machine load."""
+    wall: dict[str, list[float]] = {k: [] for k in fns}
+    cpu: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(runs):
+        for name, fn in fns.items():
+            w0, c0 = time.perf_counter(), time.process_time()
+            fn()
+            wall[name].append((time.perf_counter() - w0) * 1000)
+            cpu[name].append((time.process_time() - c0) * 1000)
+    return {k: (statistics.median(wall[k]), statistics.median(cpu[k])) for k in fns}
+
+
+def main() -> dict:
+    import cv2
+
+    from station.checks import check_and_crop, load_profile
+    from station.checks.live import LiveChecker
+    from station.sim.portrait import render
+
+    cv2.setNumThreads(1)  # one core, like the capture worker next to the UI
+    profile = load_profile("chsi")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "capture.jpg"
+        _camera_jpeg(path)
+        size_mb = os.path.getsize(path) / 1e6
+        check_and_crop(path, profile)  # warm up: models, cascades
+        report, data = check_and_crop(path, profile)
+        t = _interleaved({"imread": lambda: cv2.imread(str(path)),
+                          "capture": lambda: check_and_crop(path, profile)}, runs=9)
+
+    frames = [render(1024, 680, centre_x=512 + 2 * (i % 20), seed=i % 4)[0] for i in range(60)]
+    checker = LiveChecker(profile)
+    checker.analyse(frames[0])
+    started, cpu0 = time.perf_counter(), time.process_time()
+    for frame in frames:
+        checker.analyse(frame)
+    live_s = time.perf_counter() - started
+    live_cpu = time.process_time() - cpu0
+    (imread_ms, imread_cpu), (capture_ms, capture_cpu) = t["imread"], t["capture"]
+    result = {
+        "capture_jpeg_mb": round(size_mb, 1),
+        "imread_full_ms": round(imread_ms, 1),
+        "check_crop_encode_ms": round(capture_ms, 1),
+        "ratio_vs_imread": round(capture_ms / imread_ms, 2),
+        "imread_full_cpu_ms": round(imread_cpu, 1),
+        "check_crop_encode_cpu_ms": round(capture_cpu, 1),
+        "cpu_ratio_vs_imread": round(capture_cpu / imread_cpu, 2),
+        "ratio_goal": 1.0,
+        "capture_passed": report.passed,
+        "export_kb": round(len(data) / 1024, 1),
+        "live_fps_1024x680": round(len(frames) / live_s, 1),
+        "live_ms_per_frame": round(live_s / len(frames) * 1000, 1),
+        "live_cpu_fps": round(len(frames) / live_cpu, 1),
+        "live_goal_fps": 25,
+    }
+    for key, value in result.items():
+        print(f"   {key}: {value}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
