@@ -43,8 +43,8 @@ def test_capture_geometry_maps_truth_into_the_export_frame(profile, params):
     assert g["face_width"] == pytest.approx(truth["face_width"] / fr.scale, abs=10)
     # the crop levels the eyes: true roll minus the applied rotation is what remains
     residual = math.degrees(math.atan2(right[1] - left[1], right[0] - left[0]))
-    assert abs(residual) < 1.0 and g["roll_deg"] == pytest.approx(residual, abs=1.0)
-    assert fr.level_deg == pytest.approx(truth["roll_deg"], abs=1.0)
+    assert abs(residual) < 1.5 and g["roll_deg"] == pytest.approx(residual, abs=1.5)  # MTCNN eyes ≈ ±1°
+    assert fr.level_deg == pytest.approx(truth["roll_deg"], abs=1.5)
 
 
 def test_colours_are_measured(profile):
