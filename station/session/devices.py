@@ -8,7 +8,7 @@ session package stays importable without them.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any
 
 from station.errors import DeviceError
@@ -34,12 +34,16 @@ class DeskDevices:
 
     def __init__(self, camera_kind: str | None = "sim", reader_spec: str | None = "sim",
                  profile_name: str = "chsi", camera_opts: dict | None = None,
-                 reader_opts: dict | None = None) -> None:
+                 reader_opts: dict | None = None, config: Any = None,
+                 data_dir: Any = None) -> None:
         self.camera_kind = camera_kind
         self.reader_spec = reader_spec
         self.profile_name = profile_name
         self.camera_opts = dict(camera_opts or {})
         self.reader_opts = dict(reader_opts or {})
+        self.config = config
+        self.data_dir = data_dir
+        self.calibration: Any = None
         self.camera: Any = None       # CameraService
         self.reader: Any = None       # CardReader
         self.live: Any = None         # LiveChecker
@@ -51,16 +55,29 @@ class DeskDevices:
         """Open what is configured; a device that fails to open is reported, not fatal."""
         from station.checks import LiveChecker, load_profile
 
-        self.live = LiveChecker(load_profile(self.profile_name))
-        if self.camera_kind:
-            from station.camera import CameraService, open_camera
+        calibration = None
+        if self.data_dir is not None:
+            from station.checks.calibration import load_calibration
 
-            self.camera = CameraService(open_camera(self.camera_kind, **self.camera_opts))
+            calibration = load_calibration(self.data_dir, self.profile_name)
+        self.calibration = calibration
+        self.live = LiveChecker(load_profile(self.profile_name), calibration=calibration)
+        if self.camera_kind:
+            self.camera = self._camera_service()
             self.camera.start()
         if self.reader_spec:
             from station.idcard import open_reader
 
             self.reader = open_reader(self.reader_spec, **self.reader_opts)
+
+    def _camera_service(self) -> Any:
+        """The camera's owner thread, with the station's timing and preset when configured."""
+        import station.camera as cam
+
+        camera = cam.open_camera(self.camera_kind, **self.camera_opts)
+        if self.config is not None and hasattr(cam, "service_from_config"):
+            return cam.service_from_config(self.config, camera)
+        return cam.CameraService(camera)
 
     def close(self) -> None:
         for closer in (getattr(self.camera, "stop", None), getattr(self.reader, "close", None)):
@@ -112,19 +129,29 @@ class DeskDevices:
         return self.camera.capture(timeout)
 
     def camera_state(self) -> DeviceState:
+        """Connected or not, with the camera's own status (model, battery, free space) and, when
+        it is not connected, what happened and what to do in both languages."""
         if self.camera is None:
             return DeviceState("camera", False, {"kind": self.camera_kind})
+        state = str(getattr(self.camera, "state", "connected"))
         status = self.camera.status()
-        data = status if isinstance(status, dict) else getattr(status, "to_json", lambda: {})()
-        state = str(data.get("state", "connected"))
-        problem = None
-        if state not in ("connected", "live", "idle", "ready"):
-            reason = data.get("reason_zh") or data.get("reason") or state
-            problem = (str(reason), str(data.get("reason_en") or data.get("reason") or state))
-        return DeviceState("camera", problem is None, data, problem)
+        detail: dict[str, Any] = {"kind": self.camera_kind, "state": state}
+        if status is not None:
+            detail.update({k: v for k, v in status.to_json().items() if v not in (None, "")})
+        caps = getattr(self.camera, "capabilities", None)
+        if caps is not None and hasattr(caps, "to_json"):
+            detail["capabilities"] = ", ".join(k for k, v in caps.to_json().items() if v)
+        if state in ("connected", "starting"):
+            return DeviceState("camera", True, detail)
+        error = self.camera.last_error() if hasattr(self.camera, "last_error") else None
+        problem = error.messages if error is not None else None
+        return DeviceState("camera", False, detail, problem)
 
     def reader_state(self) -> DeviceState:
         if self.reader is None:
             return DeviceState("reader", False, {"spec": self.reader_spec})
-        info = {"spec": self.reader_spec, "kind": type(self.reader).__name__}
+        info: dict[str, Any] = {"spec": self.reader_spec, "kind": type(self.reader).__name__}
+        caps = getattr(self.reader, "capabilities", None)
+        if is_dataclass(caps):
+            info["capabilities"] = ", ".join(k for k, v in asdict(caps).items() if v is True)
         return DeviceState("reader", True, info)

@@ -111,10 +111,23 @@ def _slot_label(slot: Any) -> str | None:
 class Checker:
     """Full-tier checks and the export crop for one profile."""
 
-    def __init__(self, profile_name: str = "chsi", calibration: Any = None) -> None:
+    def __init__(self, profile_name: str = "chsi", calibration: Any = None,
+                 data_dir: Any = None) -> None:
         self.profile_name = profile_name
-        self.calibration = calibration
+        self._calibration = calibration
+        self.data_dir = data_dir
         self._profile: Any = None
+        self._loaded = calibration is not None or data_dir is None
+
+    @property
+    def calibration(self) -> Any:
+        """This station's backdrop/sharpness calibration (``station calibrate``), if any."""
+        if not self._loaded:
+            from station.checks.calibration import load_calibration
+
+            self._calibration = load_calibration(self.data_dir, self.profile_name)
+            self._loaded = True
+        return self._calibration
 
     @property
     def profile(self) -> Any:
@@ -126,10 +139,13 @@ class Checker:
         return self._profile
 
     def check(self, data: bytes) -> tuple[bool, list[CheckLine], dict]:
-        from station.checks import check_image
+        """Every check on a capture, framed as the export would be (one analysis pass, kept
+        for ``crop`` of the same bytes)."""
+        from station.checks.pipeline import analyse
 
-        report = check_image(data, self.profile, calibration=self.calibration)
-        as_json = report.to_json()
+        result = analyse(data, self.profile, self.calibration)
+        self._last = (data, result)
+        as_json = result.report.to_json()
         lines = [CheckLine(name=c["name"], status=c["status"], value=c.get("value"),
                            limit=c.get("limit"), message_zh=c.get("message_zh", ""),
                            message_en=c.get("message_en", ""))
@@ -137,12 +153,17 @@ class Checker:
         return bool(as_json.get("passed")), lines, as_json
 
     def crop(self, data: bytes) -> bytes:
-        from station.checks import crop_image
+        """The export JPEG. Made even when a check fails (a supervisor may accept it anyway);
+        CropError only when there is no face to frame."""
+        from station.checks.errors import CropError
+        from station.checks.imageio import encode_jpeg
 
-        return crop_image(data, self.profile, calibration=self.calibration)
-
-
-def paid_before(store: Any, id_number: str) -> bool:
-    """Whether the fee is already on record (a retake visit, or paid at another desk)."""
-    state = store.person_state(id_number)
-    return bool(getattr(state, "paid", False))
+        last = getattr(self, "_last", None)
+        if last is None or last[0] is not data:
+            self.check(data)
+            last = self._last
+        result = last[1]
+        if result.frame is None:
+            failed = ", ".join(result.report.failed()) or "readable"
+            raise CropError("checks.cannot_crop", image=result.report.image, failed=failed)
+        return encode_jpeg(result.frame, self.profile)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from station.domain.identity import Identity
-from station.errors import RefusedError
+from station.errors import RefusedError, StationError
 from station.session.model import CaptureResult, DeskCounters, MatchInfo, Person, WalkIn
 from station.session.ports import Checker, Recorder, paid_before
 from station.session.ports import match as roster_match
@@ -35,7 +35,8 @@ class CaptureService:
                  match: Callable[..., MatchInfo] = roster_match) -> None:
         self.store = store
         self.operator = operator
-        self.checker = checker or Checker(_cfg(config, "session.profile", "chsi"))
+        self.checker = checker or Checker(_cfg(config, "session.profile", "chsi"),
+                                          data_dir=getattr(store, "data_dir", None))
         self.walk_in = walk_in
         self.clock = clock
         self.recorder = recorder or Recorder(store)
@@ -139,8 +140,8 @@ class CaptureService:
         crop_jpeg = crop_error = crop_sha = None
         try:
             crop_jpeg = self.checker.crop(data)
-        except Exception as exc:  # CropError: the frame cannot meet the profile
-            crop_error = getattr(exc, "message", str(exc))
+        except StationError as exc:  # CropError: there is nothing to frame
+            crop_error = exc.message
             passed = False
         image_sha = self.recorder.put_image(data)
         if crop_jpeg is not None:

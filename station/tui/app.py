@@ -100,7 +100,14 @@ class StationApp(App):
         i18n.set_language(self.options.lang)
         from station.tui.render import Guides
 
-        self.guides = Guides()
+        try:
+            from station.checks import load_profile
+
+            self.guides = Guides.from_profile(load_profile(str(self.config_get("session.profile",
+                                                                               "chsi"))))
+        except Exception:  # the fixed CHSI bounds until a profile can be read
+            log.exception("photo profile for the guides")
+            self.guides = Guides()
         if self.options.walk_in:
             from station.session.schools import walk_in_for
 
@@ -151,7 +158,8 @@ class StationApp(App):
 
         self.devices = DeskDevices(self.options.camera, self.options.reader,
                                    str(self.config_get("session.profile", "chsi")),
-                                   camera_opts=self.options.camera_opts)
+                                   camera_opts=self.options.camera_opts, config=self.config,
+                                   data_dir=self.options.data_dir)
 
         def opening() -> None:
             from station.errors import StationError

@@ -33,11 +33,13 @@ class Guides:
     def from_profile(cls, profile: Any) -> Guides:
         """Read the bounds off a checks Profile when it has them; keep the CHSI defaults else."""
 
+        geometry = getattr(profile, "geometry", profile)
+
         def pair(*names: str, default: tuple[int, int]) -> tuple[int, int]:
             for name in names:
-                value = getattr(profile, name, None)
-                if value is None and isinstance(profile, dict):
-                    value = profile.get(name)
+                value = getattr(geometry, name, None)
+                if value is None and isinstance(geometry, dict):
+                    value = geometry.get(name)
                 if isinstance(value, list | tuple) and len(value) == 2:
                     return int(value[0]), int(value[1])
             return default
@@ -112,3 +114,32 @@ def export_frame(img: Any, guides: Guides) -> Any:
     new_h = int(w / target)
     y0 = (h - new_h) // 2
     return img[y0:y0 + new_h]
+
+
+def draw_live_guides(img: Any, guides: dict) -> Any:
+    """The live frame cut to the export window (the live checker's guides, frame coordinates),
+    with the head-top band, the eye band and the measured face width drawn in."""
+    import cv2
+    import numpy as np
+
+    out = img.copy()
+    h, w = out.shape[:2]
+    window = np.array(guides["window"], np.float32)
+    thick = max(2, int(round(w / 240)))
+
+    def line(seg: Any, colour: tuple[int, int, int]) -> None:
+        (x0, y0), (x1, y1) = seg
+        cv2.line(out, (int(x0), int(y0)), (int(x1), int(y1)), colour, thick)
+
+    for seg in guides.get("head_top_band", []):
+        line(seg, GUIDE_HEAD)
+    for seg in guides.get("eye_band", []):
+        line(seg, GUIDE_EYES)
+    face = guides.get("face_width")
+    if isinstance(face, dict) and face.get("measured"):
+        line(face["measured"], GUIDE_FACE)
+    x0, y0 = np.maximum(window.min(axis=0), 0).astype(int)
+    x1, y1 = np.minimum(window.max(axis=0), [w, h]).astype(int)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return out
+    return out[y0:y1, x0:x1]

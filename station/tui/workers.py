@@ -76,7 +76,8 @@ def live_loop(app: Any, desk: Any) -> None:
                 report = devices.analyse(frame)
                 live = desk.query_one("#live")
                 cols, rows = max(live.size.width, 8), max(live.size.height, 4)
-                cells = picture_lines(frame.image(), cols, rows, app.guides)
+                cells = picture_lines(frame.image(), cols, rows, app.guides,
+                                      getattr(report, "guides", None))
                 desk.post_message(LiveFrame(cells, report, frame.seq))
         except DeviceError as exc:
             log.warning("live view: %s", exc.key)

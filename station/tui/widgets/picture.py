@@ -24,10 +24,14 @@ class CellPicture:
             yield Segment.line()
 
 
-def picture_lines(img: Any, cols: int, rows: int, guides: Any = None) -> list[list[Segment]]:
-    """Cells for ``img`` (BGR), guides drawn first when given."""
-    from station.tui.render import draw_guides, export_frame, to_cells
+def picture_lines(img: Any, cols: int, rows: int, guides: Any = None,
+                  live_guides: dict | None = None) -> list[list[Segment]]:
+    """Cells for ``img`` (BGR): cut to the export window with the live checker's guides when it
+    found a face, else the centre of the frame with the profile's fixed guides."""
+    from station.tui.render import draw_guides, draw_live_guides, export_frame, to_cells
 
-    if guides is not None:
+    if live_guides and live_guides.get("window"):
+        img = draw_live_guides(img, live_guides)
+    elif guides is not None:
         img = draw_guides(export_frame(img, guides), guides)
     return to_cells(img, cols, rows)
