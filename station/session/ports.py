@@ -167,3 +167,9 @@ class Checker:
             failed = ", ".join(result.report.failed()) or "readable"
             raise CropError("checks.cannot_crop", image=result.report.image, failed=failed)
         return encode_jpeg(result.frame, self.profile)
+
+
+def paid_before(store: Any, id_number: str) -> bool:
+    """Whether the fee is already on record (a retake visit, or paid at another desk)."""
+    state = store.person_state(id_number)
+    return bool(getattr(state, "paid", False))
