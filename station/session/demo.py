@@ -27,6 +27,9 @@ class DemoSetup:
     data_dir: Path
     people: list[Identity] = field(default_factory=list)   # cards, in tap order
     roster_size: int = 0
+    eligible: list[Identity] = field(default_factory=list)    # on the roster, in today's slot
+    ineligible: list[Identity] = field(default_factory=list)  # on the roster, not eligible
+    off_roster: list[Identity] = field(default_factory=list)  # valid cards, not on the roster
 
 
 def demo_clock(start: dt.datetime = DEMO_START) -> Callable[[], dt.datetime]:
@@ -82,13 +85,15 @@ def prepare(data_dir: Path, *, people: int = 40, roster_rows: int | None = None)
         slot_people = _slot_people(store, rows, DEMO_START)
         eligible = [r for r in slot_people if _eligible(store, r["身份证号"])]
         ineligible = [r for r in rows if not _eligible(store, r["身份证号"])]
-        cards = [generate.identity_for(r) for r in eligible[:max(people - 2, 1)]]
-        if ineligible:
-            cards.insert(min(3, len(cards)), generate.identity_for(ineligible[0]))
-        off = generate.off_roster_identities(1)
+        good = [generate.identity_for(r) for r in eligible[:max(people, 1)]]
+        bad = [generate.identity_for(r) for r in ineligible[:3]]
+        off = generate.off_roster_identities(2)
+        cards = list(good[:max(people - 2, 1)])
+        if bad:
+            cards.insert(min(3, len(cards)), bad[0])
         if off:
             cards.insert(min(6, len(cards)), off[0])
-        return DemoSetup(data_dir, cards[:people], len(roster))
+        return DemoSetup(data_dir, cards[:people], len(roster), good, bad, off)
     finally:
         store.close()
 

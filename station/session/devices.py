@@ -45,6 +45,7 @@ class DeskDevices:
         self.data_dir = data_dir
         self.calibration: Any = None
         self.camera: Any = None       # CameraService
+        self.driver: Any = None       # the Camera driver the service owns
         self.reader: Any = None       # CardReader
         self.live: Any = None         # LiveChecker
         self._live_on = False
@@ -75,6 +76,7 @@ class DeskDevices:
         import station.camera as cam
 
         camera = cam.open_camera(self.camera_kind, **self.camera_opts)
+        self.driver = camera  # the simulator's fault controls (unplug/plug) for tests and demo
         if self.config is not None and hasattr(cam, "service_from_config"):
             return cam.service_from_config(self.config, camera)
         return cam.CameraService(camera)

@@ -1,0 +1,216 @@
+"""Whole sessions through the TUI (Pilot) on the simulated reader and camera, with the real
+store, roster, checks and crop; the store is asserted afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from station.session import demo
+from station.tui.app import make_app
+from station.tui.screens.dialogs import PayDialog, SupervisorDialog
+
+
+class ScriptedSource:
+    """The sim camera's picture source: a real rendered portrait, blurred on demand."""
+
+    def __init__(self) -> None:
+        self.blur = 0.0
+        self._cache: dict = {}
+
+    def __call__(self, width: int, height: int, t: float):
+        key = (width, height, self.blur)
+        if key not in self._cache:
+            from station.sim.portrait import render
+
+            self._cache[key] = render(width, height, blur=self.blur)
+        return self._cache[key]
+
+
+async def until(pilot, condition, timeout: float = 20.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def desk(app):
+    return app.get_screen("desk")
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory):
+    """One prepared demo store (schedule + roster import is the slow part), copied per test."""
+    path = tmp_path_factory.mktemp("demo") / "data"
+    setup = demo.prepare(path, people=14)
+    return setup
+
+
+@pytest.fixture
+def station(demo_store, tmp_path):
+    import shutil
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(demo_store.data_dir, data_dir)
+    return data_dir, demo_store
+
+
+def app_on(data_dir, people, source, login=(demo.DEMO_PHOTOGRAPHER, demo.DEMO_PHOTOGRAPHER_PIN)):
+    return make_app(data_dir, camera="sim", reader="sim", demo=True, demo_people=people,
+                    login=login, clock=demo.demo_clock(),
+                    camera_opts={"source": source, "fps": 8, "capture_size": (900, 1200)})
+
+
+async def connected(pilot):
+    app = pilot.app
+    await until(pilot, lambda: app.devices is not None and app.devices.camera is not None
+                and app.devices.camera.state == "connected", what="camera connected")
+
+
+async def tap_and_pay(pilot, reference: str) -> None:
+    app = pilot.app
+    await pilot.press("t")
+    await until(pilot, lambda: desk(app).state == "identified", what="identified")
+    await pilot.press("p")
+    await until(pilot, lambda: isinstance(app.screen, PayDialog), what="pay dialog")
+    await pilot.press(*reference, "enter")          # what a barcode scanner types
+    await until(pilot, lambda: desk(app).state == "framing", what="framing")
+
+
+async def capture(pilot) -> None:
+    app = pilot.app
+    await until(pilot, lambda: desk(app).frames_shown > 0, what="a live frame")
+    await pilot.press("space")
+    await until(pilot, lambda: desk(app).state == "captured", what="captured")
+
+
+def test_ten_students_tap_pay_capture_retake_accept(station):
+    data_dir, setup = station
+    people = setup.eligible[:10]
+    source = ScriptedSource()
+
+    async def run():
+        app = app_on(data_dir, people, source)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot)
+            for i, _person in enumerate(people):
+                await tap_and_pay(pilot, f"42000012{i:010d}")
+                source.blur = 6.0
+                await capture(pilot)
+                assert desk(app).person.capture.passed is False
+                await pilot.press("a")                  # refused: sharpness fails
+                await app.settle()
+                assert desk(app).state == "captured"
+                await pilot.press("r")
+                await until(pilot, lambda: desk(app).state == "framing", what="retake")
+                source.blur = 0.0
+                desk(app).frames_shown = 0
+                await capture(pilot)
+                assert desk(app).person.capture.passed, desk(app).person.capture.failed
+                await pilot.press("a")
+                await until(pilot, lambda: desk(app).state == "accepted", what="accepted")
+            counters = desk(app).query_one("#counters").counters
+            assert counters.done == 10 and counters.retakes == 10
+
+    asyncio.run(run())
+    from station.store import open_store
+
+    store = open_store(data_dir)
+    try:
+        for i, person in enumerate(people):
+            state = store.person_state(person.id_number)
+            assert state.accepted_capture_id, person.name
+            assert [c["decision"] for c in state.captures] == ["accept", "reject"]
+            assert state.paid_cents == 3000
+            assert state.payments[0]["reference"] == f"42000012{i:010d}"
+            accepted = state.captures[0]
+            assert accepted["check_passed"] is True
+        crops = [r[0] for r in store.conn.execute(
+            "SELECT json_extract(camera, '$.crop_sha256') FROM captures")]
+        assert all(crops)
+        assert store.audit.verify() == []
+    finally:
+        store.close()
+
+
+def test_camera_unplugged_mid_session_and_back(station):
+    data_dir, setup = station
+    source = ScriptedSource()
+
+    async def run():
+        app = app_on(data_dir, setup.eligible[:1], source)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot)
+            await tap_and_pay(pilot, "")
+            await until(pilot, lambda: desk(app).frames_shown > 0, what="live frame")
+            app.devices.driver.unplug()
+            await until(pilot, lambda: desk(app).state == "failsafe", what="failsafe")
+            banner = desk(app).query_one("#banner")
+            assert banner.display and "camera" in banner.problems
+            await pilot.press("space")              # nothing happens while the camera is gone
+            await app.settle()
+            assert desk(app).state == "failsafe"
+            app.devices.driver.plug()
+            await until(pilot, lambda: desk(app).state == "framing", timeout=40, what="resumed")
+            await until(pilot, lambda: not banner.display, what="banner cleared")
+            desk(app).frames_shown = 0
+            await capture(pilot)
+            await pilot.press("a")
+            await until(pilot, lambda: desk(app).state == "accepted", what="accepted")
+
+    asyncio.run(run())
+    from station.store import open_store
+
+    store = open_store(data_dir)
+    try:
+        events = [r[0] for r in store.conn.execute("SELECT event FROM session_events ORDER BY seq")]
+        assert "device_error" in events and "device_ok" in events
+        assert store.person_state(setup.eligible[0].id_number).accepted_capture_id
+    finally:
+        store.close()
+
+
+def test_ineligible_student_is_stopped_until_a_supervisor_overrides(station):
+    data_dir, setup = station
+    person = setup.ineligible[0]
+
+    async def run():
+        app = app_on(data_dir, [person], ScriptedSource())
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot)
+            await pilot.press("t")
+            await until(pilot, lambda: desk(app).state == "identified", what="identified")
+            assert "not_eligible" in desk(app).person.match.flags
+            await pilot.press("p")
+            await until(pilot, lambda: isinstance(app.screen, PayDialog), what="pay dialog")
+            await pilot.press("enter")
+            await app.settle()
+            await pilot.pause()
+            assert desk(app).state == "identified"
+            assert desk(app).query_one("#notice").level == "error"
+            await pilot.press("o")
+            await until(pilot, lambda: isinstance(app.screen, SupervisorDialog), what="dialog")
+            await pilot.press(*demo.DEMO_SUPERVISOR, "enter", *demo.DEMO_SUPERVISOR_PIN, "enter",
+                              *"letter", "enter")
+            await until(pilot, lambda: desk(app).person.override_by == demo.DEMO_SUPERVISOR,
+                        what="override")
+            await pilot.press("p")
+            await until(pilot, lambda: isinstance(app.screen, PayDialog), what="pay dialog")
+            await pilot.press("enter")
+            await until(pilot, lambda: desk(app).state == "framing", what="framing")
+
+    asyncio.run(run())
+    from station.store import open_store
+
+    store = open_store(data_dir)
+    try:
+        assert len(store.person_state(person.id_number).payments) == 1
+        overrides = [r for r in store.conn.execute(
+            "SELECT operator FROM audit WHERE action = 'session.override_block'")]
+        assert overrides and overrides[0][0] == demo.DEMO_SUPERVISOR
+    finally:
+        store.close()
