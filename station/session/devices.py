@@ -63,13 +63,13 @@ class DeskDevices:
             calibration = load_calibration(self.data_dir, self.profile_name)
         self.calibration = calibration
         self.live = LiveChecker(load_profile(self.profile_name), calibration=calibration)
-        if self.camera_kind:
-            self.camera = self._camera_service()
-            self.camera.start()
         if self.reader_spec:
             from station.idcard import open_reader
 
             self.reader = open_reader(self.reader_spec, **self.reader_opts)
+        if self.camera_kind:
+            self.camera = self._camera_service()
+            self.camera.start()
 
     def _camera_service(self) -> Any:
         """The camera's owner thread, with the station's timing and preset when configured."""
