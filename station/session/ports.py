@@ -75,7 +75,7 @@ class Recorder:
 
 def match(store: Any, identity: Identity, now: dt.datetime) -> MatchInfo:
     """Roster and schedule facts about ``identity`` (station.roster.match), as MatchInfo."""
-    from station.roster import match as roster_match
+    from station.roster.match import match as roster_match
 
     found = roster_match(store, identity, now)
     entry = getattr(found, "entry", None)
