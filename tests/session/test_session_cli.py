@@ -1,0 +1,135 @@
+"""`station ingest` and `station simulate` as scripts use them: real processes, real store,
+real roster, real checks on rendered portraits."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from station.session import demo
+
+SUP = {"STATION_OPERATOR": demo.DEMO_SUPERVISOR, "STATION_PIN": demo.DEMO_SUPERVISOR_PIN}
+PHO = {"STATION_OPERATOR": demo.DEMO_PHOTOGRAPHER, "STATION_PIN": demo.DEMO_PHOTOGRAPHER_PIN}
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    """A demo station (roster + schedule) and two photos: one good, one blurred."""
+    import cv2
+
+    from station.sim.portrait import render
+
+    base = tmp_path_factory.mktemp("ingest")
+    setup = demo.prepare(base / "data", people=4)
+    good, _ = render(1200, 1600)
+    blurred, _ = render(1200, 1600, blur=6.0)
+    cv2.imwrite(str(base / "good.jpg"), good)
+    cv2.imwrite(str(base / "blurred.jpg"), blurred)
+    return base, setup
+
+
+@pytest.fixture
+def station(prepared, run_station, tmp_path):
+    base, setup = prepared
+    shutil.copytree(base / "data", run_station.data_dir)
+
+    def identity_file(person, name="id.json"):
+        path = tmp_path / name
+        path.write_text(json.dumps(person.to_json(), ensure_ascii=False), encoding="utf-8")
+        return str(path)
+
+    return run_station, setup, identity_file, base
+
+
+def accepted(data_dir, id_number):
+    from station.store import open_store
+
+    store = open_store(data_dir)
+    try:
+        return store.person_state(id_number)
+    finally:
+        store.close()
+
+
+def test_ingest_stores_a_good_photo_for_a_roster_person(station):
+    run, setup, identity_file, base = station
+    person = setup.eligible[0]
+    r = run("ingest", "--identity", identity_file(person), "--image", str(base / "good.jpg"),
+            "--paid", "--reference", "4200000001", "--json", env=PHO)
+    assert r.returncode == 0, r.stderr
+    out = r.json()
+    assert out["accepted"] is True and out["passed"] is True
+    assert person.id_number not in r.stdout          # masked in the output
+    state = accepted(run.data_dir, person.id_number)
+    assert state.accepted_capture_id == out["capture_id"]
+    assert state.paid_cents == 3000 and state.payments[0]["reference"] == "4200000001"
+
+
+def test_ingest_refuses_a_failing_photo_unless_a_supervisor_forces(station):
+    run, setup, identity_file, base = station
+    person = setup.eligible[1]
+    args = ("ingest", "--identity", identity_file(person), "--image", str(base / "blurred.jpg"))
+    r = run(*args, "--json", env=PHO)
+    assert r.returncode == 1, r.stderr
+    assert any(c["name"] == "sharpness" and c["status"] == "fail" for c in r.json()["checks"])
+    assert accepted(run.data_dir, person.id_number).accepted_capture_id is None
+    r = run(*args, "--force", env=PHO)                 # a photographer may not force
+    assert r.returncode == 2 and "--force" in r.stderr
+    r = run(*args, "--force", "--reason", "judged fine", "--json", env=SUP)
+    assert r.returncode == 0, r.stderr
+    assert r.json()["override_by"] == demo.DEMO_SUPERVISOR
+    state = accepted(run.data_dir, person.id_number)
+    assert [c["decision"] for c in state.captures] == ["accept", "reject"]
+    assert state.captures[0]["override_by"] == demo.DEMO_SUPERVISOR
+
+
+def test_ingest_refuses_people_not_on_the_roster(station):
+    run, setup, identity_file, base = station
+    stranger = setup.off_roster[0]
+    r = run("ingest", "--identity", identity_file(stranger), "--image", str(base / "good.jpg"),
+            "--json", env=PHO)
+    assert r.returncode == 1
+    assert "not_on_roster" in r.json()["refused"]
+    assert accepted(run.data_dir, stranger.id_number).captures == []
+
+
+def test_ingest_bad_input_names_the_file(station):
+    run, setup, identity_file, base = station
+    r = run("ingest", "--identity", identity_file(setup.eligible[2]), "--image",
+            str(base / "missing.jpg"), env=PHO)
+    assert r.returncode == 2 and "missing.jpg" in r.stderr
+    bad = base / "broken.json"
+    bad.write_text('{"name": "x",', encoding="utf-8")
+    r = run("ingest", "--identity", str(bad), "--image", str(base / "good.jpg"), env=PHO)
+    assert r.returncode == 2 and "broken.json" in r.stderr
+
+
+def test_ingest_walk_in_carries_school_code(station):
+    run, setup, identity_file, base = station
+    stranger = setup.off_roster[1]
+    r = run("ingest", "--identity", identity_file(stranger), "--image", str(base / "good.jpg"),
+            "--paid", "--walk-in", "10673", "--address", "云南省昆明市五华区翠湖北路2号", "--json",
+            env=PHO)
+    assert r.returncode == 0, r.stderr
+    from station.store import open_store
+
+    store = open_store(run.data_dir)
+    try:
+        row = store.conn.execute("SELECT school_code, capture_id FROM walk_ins").fetchone()
+    finally:
+        store.close()
+    assert row[0] == "10673" and row[1] == r.json()["capture_id"]
+
+
+def test_simulate_reports_the_contract_shape(run_station):
+    r = run_station("simulate", "--students", "3", "--json", timeout=300)
+    assert r.returncode == 0, r.stderr
+    out = r.json()
+    assert out["students"] == 3
+    for key in ("median", "p95", "max"):
+        assert out["per_student_software_ms"][key] > 0
+    assert {"identify", "check_store", "camera_capture", "card_read"} <= set(out["stages_ms"])
+    assert out["students_per_hour"] > 0 and out["peak_rss_mb"] > 0
+    assert sum(out["outcomes"].values()) == 3
