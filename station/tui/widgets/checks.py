@@ -25,13 +25,20 @@ def check_table(checks: list[Any], compact: bool = False) -> Table:
         status = _get(c, "status") or "warn"
         mark, style = MARK.get(status, ("?", "dim"))
         name = _get(c, "name") or "?"
-        label = t(f"checks.name.{name}") if t(f"checks.name.{name}") != f"checks.name.{name}" else name
+        label = _label("tui.check", name)
         row = [Text(mark, style=style), Text(label, style=style if status != "pass" else "")]
         if not compact:
             msg = _get(c, "message_en" if en else "message_zh") if status != "pass" else ""
             row.append(Text(msg or "", style="dim"))
         grid.add_row(*row)
     return grid
+
+
+def _label(prefix: str, code: str) -> str:
+    """The catalog's word for ``code``, or the code itself when the catalog has none."""
+    key = f"{prefix}.{code}"
+    text = t(key)
+    return code if text == key else text
 
 
 def _get(obj: Any, name: str) -> Any:

@@ -11,6 +11,7 @@ from textual.widget import Widget
 
 from station.i18n import t
 from station.privacy import mask_id
+from station.tui.widgets.checks import _label
 
 FLAG_STYLE = {"not_on_roster": "bold red", "not_eligible": "bold red", "wrong_slot": "yellow",
               "already_captured": "yellow", "name_mismatch": "yellow", "walk_in": "cyan"}
@@ -34,7 +35,8 @@ class IdentityPanel(Widget):
         if person.school_code:
             grid.add_row(t("tui.field.school"), person.school_code)
         grid.add_row(t("tui.field.department"), match.department or "—")
-        grid.add_row(t("tui.field.degree"), match.degree or "—")
+        grid.add_row(t("tui.field.degree"), _label("tui.degree", match.degree) if match.degree
+                     else "—")
         grid.add_row(t("tui.field.slot"), match.slot_label or "—")
         flags = Text()
         for flag in match.flags:

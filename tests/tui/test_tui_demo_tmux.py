@@ -1,0 +1,72 @@
+"""`station demo` in a real terminal (tmux): tap a card, pay, capture, accept, quit; the
+throw-away data folder is gone afterwards."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+def pane(session: str) -> str:
+    return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def wait_for(session: str, pattern: str, timeout: float = 60.0) -> str:
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        text = pane(session)
+        if re.search(pattern, text):
+            return text
+        time.sleep(0.2)
+    raise AssertionError(f"{pattern!r} never appeared; the screen was:\n{text}")
+
+
+def keys(session: str, *names: str) -> None:
+    subprocess.run(["tmux", "send-keys", "-t", session, *names], check=True)
+
+
+def test_demo_in_tmux(tmp_path):
+    session = f"station-demo-{uuid.uuid4().hex[:8]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STATION")}
+    command = (f"cd {ROOT} && PYTHONPATH={ROOT} TMPDIR={tmp_path} {sys.executable} -m station "
+               f"demo; echo EXITED $?; sleep 60")
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40",
+                    command], check=True, env=env)
+    try:
+        wait_for(session, r"刷卡（演示）", timeout=90)
+        keys(session, "t")
+        wait_for(session, r"名单内，可拍摄")
+        screen = pane(session)
+        assert not re.search(r"\d{17}[\dX]", screen), "a whole ID number is on screen"
+        keys(session, "p")
+        wait_for(session, r"微信交易单号")
+        keys(session, "4", "2", "0", "0", "Enter")        # a scanner types digits and Enter
+        wait_for(session, r"已缴费")
+        wait_for(session, r"✓")                           # live checks are running
+        keys(session, "Space")
+        wait_for(session, r"上一张：")
+        screen = pane(session)
+        if "上一张：通过" in screen:
+            keys(session, "a")
+            wait_for(session, r"完成！请下一位刷卡")
+        keys(session, "l")
+        wait_for(session, r"(Please tap|Done|Last capture)")  # English at runtime
+        keys(session, "C-q")
+        wait_for(session, r"EXITED 0", timeout=30)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    leftovers = [p for p in tmp_path.iterdir() if p.name.startswith("station-demo-")]
+    assert leftovers == [], "the demo's throw-away data folder was not removed"
