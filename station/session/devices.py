@@ -8,6 +8,7 @@ session package stays importable without them.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any
 
@@ -49,11 +50,22 @@ class DeskDevices:
         self.reader: Any = None       # CardReader
         self.live: Any = None         # LiveChecker
         self._live_on = False
+        self._opened = threading.Event()
 
     # ------------------------------------------------------------ lifecycle
 
     def open(self) -> None:
         """Open what is configured; a device that fails to open is reported, not fatal."""
+        try:
+            self._open()
+        finally:
+            self._opened.set()
+
+    def wait_open(self, timeout: float) -> bool:
+        """Block until ``open`` has finished (a tap right after log-in must not get lost)."""
+        return self._opened.wait(timeout)
+
+    def _open(self) -> None:
         from station.checks import LiveChecker, load_profile
 
         calibration = None
@@ -106,6 +118,7 @@ class DeskDevices:
 
     def tap(self, identity: Any) -> bool:
         """Simulated reader only: put ``identity``'s card on the reader (the demo's tap key)."""
+        self.wait_open(30.0)
         present = getattr(self.reader, "present", None)
         if present is None:
             return False
