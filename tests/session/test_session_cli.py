@@ -8,6 +8,8 @@ import shutil
 
 import pytest
 
+pytest.importorskip("station.demo_data", reason="needs the roster and demo data (store area)")
+
 from station.session import demo
 
 SUP = {"STATION_OPERATOR": demo.DEMO_SUPERVISOR, "STATION_PIN": demo.DEMO_SUPERVISOR_PIN}
