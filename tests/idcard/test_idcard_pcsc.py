@@ -273,3 +273,17 @@ def test_virtual_reader_in_a_fresh_process_starts_its_own_pcscd(pcsc_env):
     from station.idcard.demo import demo_identity
 
     assert json.loads(proc.stdout)["id_number"] == demo_identity().id_number
+
+
+def test_a_failed_read_needs_a_new_tap(pcsc_env, reader, vcard, samples, reader_state):
+    identity = samples["resident"][0]
+    vcard.insert(VirtualCard(identity, fault="checksum"))
+    with pytest.raises(CardDataError):
+        reader.read(timeout=5)
+    vcard.sam.card = VirtualCard(identity)        # the card would read fine now …
+    with pytest.raises(ReaderTimeoutError):
+        reader.read(timeout=0.8)                   # … but it is the same tap: no busy re-reading
+    vcard.remove()
+    assert reader_state(pcsc_env.readers[0], present=False)
+    vcard.insert(VirtualCard(identity))
+    assert reader.read(timeout=5).identity.id_number == identity.id_number

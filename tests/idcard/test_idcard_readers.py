@@ -170,3 +170,17 @@ def test_no_card_error_is_distinct(samples):
     with pytest.raises(NoCardError) as info:
         SamClient(sam.handle).read_card()
     assert info.value.sw3 == 0x80 and "没有找到证件" in info.value.messages[0]
+
+
+def test_serial_failed_read_needs_a_new_tap(pty_reader, samples):
+    sam, reader = pty_reader
+    identity = samples["resident"][0]
+    sam.card = VirtualCard(identity, fault="checksum")
+    with pytest.raises(CardDataError):
+        reader.read(timeout=3)
+    sam.card = VirtualCard(identity)
+    with pytest.raises(ReaderTimeoutError):
+        reader.read(timeout=0.3)
+    sam.card = None
+    threading.Timer(0.1, lambda: setattr(sam, "card", VirtualCard(identity))).start()
+    assert reader.read(timeout=3).identity.id_number == identity.id_number

@@ -10,11 +10,15 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import hashlib
+import logging
 from dataclasses import dataclass, field
 
 from station.domain.identity import Identity
 from station.idcard.record import decode_extra_address, decode_text
 from station.idcard.validate import validate_identity, warning
+from station.privacy import mask_id
+
+log = logging.getLogger("station.idcard")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,13 @@ class CardRead:
     @property
     def warnings(self) -> list[dict]:
         return self.identity.warnings
+
+    def logged(self) -> CardRead:
+        """Log the read (number masked, no name) and return it."""
+        log.info("card read on %s: %s %s, %.1f ms, warnings %s", self.reader,
+                 self.identity.card_type, mask_id(self.identity.id_number), self.elapsed_ms,
+                 [w["code"] for w in self.warnings] or "none")
+        return self
 
 
 def card_read_from_blocks(text: bytes, photo: bytes | None, *, extra_address: bytes | None = None,

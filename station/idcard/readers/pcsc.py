@@ -236,10 +236,16 @@ class PcscReader(CardReader):
             raise DeviceError("idcard.reader_closed")
         counter = self._wait_for_new_card(timeout)
         started = time.perf_counter()
-        result = self._run_with_deadline()
+        try:
+            result = self._run_with_deadline()
+        except DeviceError:
+            # A failed read also consumes this tap: the message asks for a new tap, and the
+            # caller's loop must not spin on a card that fails the same way again and again.
+            self._last_counter = counter
+            raise
         result.elapsed_ms = (time.perf_counter() - started) * 1000
         self._last_counter, self._last_serial = counter, result.card_serial
-        return result
+        return result.logged()
 
     def close(self) -> None:
         if self._closed:

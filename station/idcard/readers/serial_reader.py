@@ -80,6 +80,8 @@ class SerialReader(CardReader):
             if self._card_present():
                 serial = self._client.select_card()
                 if serial != self._last_serial:
+                    # This tap is used up even if the read fails: the operator taps again.
+                    self._last_serial = serial
                     try:
                         text, photo = self._client.read_text_photo()
                         extra = self._client.read_extra_address()
@@ -87,9 +89,8 @@ class SerialReader(CardReader):
                         raise CardRemovedError("idcard.card_removed") from None
                     result = card_read_from_blocks(text, photo, extra_address=extra,
                                                    card_serial=serial.hex(), reader=self.name)
-                    self._last_serial = serial
                     result.elapsed_ms = (time.perf_counter() - started) * 1000
-                    return result
+                    return result.logged()
             if time.monotonic() + self.poll_interval > deadline:
                 raise ReaderTimeoutError("idcard.timeout", seconds=round(timeout, 1))
             time.sleep(self.poll_interval)

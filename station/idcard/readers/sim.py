@@ -59,7 +59,7 @@ class SimReader(CardReader):
                                        extra_address=blocks.extra_address,
                                        card_serial=blocks.select_serial.hex(), reader=self.name)
         result.elapsed_ms = (time.perf_counter() - started) * 1000
-        return result
+        return result.logged()
 
     def close(self) -> None:
         if not self._closed:
