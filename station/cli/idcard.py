@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(subparsers) -> None:
     group = subparsers.add_parser("idcard", help="身份证读卡 / ID card reader")
     sub = group.add_subparsers(dest="idcard_command", metavar="COMMAND")
     read = sub.add_parser("read", help="等待一张证件并输出身份信息 / wait for one card, print the identity")
-    read.add_argument("--reader", help="pcsc[:NAME] | serial:PORT | sim | manual (default: idcard.reader)")
+    read.add_argument("--reader",
+                      help="pcsc[:NAME] | serial:PORT | virtual | sim | manual (default: idcard.reader)")
     read.add_argument("--timeout", type=float, help="seconds to wait for a card (default: idcard.timeout)")
     read.add_argument("--profile", help="reader profile in drivers/readers (PC/SC readers)")
     read.add_argument("--json", action="store_true", help="print the identity JSON")
+    read.add_argument("--identity", type=Path,
+                      help="sim/virtual readers: identity JSON of the card to present (default: a demo student)")
     read.add_argument("--id-number", help=argparse.SUPPRESS)   # manual reader: typed number
     read.add_argument("--name", help=argparse.SUPPRESS)        # manual reader: typed name
     read.set_defaults(handler=read_card)
@@ -53,10 +57,11 @@ def read_card(ctx, args) -> int:
     kind = spec.partition(":")[0]
     reader = open_reader(spec, **_reader_options(cfg, kind, args))
     try:
-        if kind == "sim":
+        if kind in ("sim", "virtual"):
+            from station.domain.identity import Identity
             from station.idcard.demo import demo_identity
 
-            reader.present(demo_identity())
+            reader.present(Identity.load(args.identity) if args.identity else demo_identity())
         elif kind == "manual":
             reader.enter(args.id_number or "", args.name or "")
         if not ctx.json:

@@ -16,7 +16,9 @@ def check_readers() -> DoctorCheck:
         readers = list_readers()
     except DeviceError as exc:
         zh, en = exc.messages
-        return DoctorCheck("idcard", "readers", "fail", zh, en, {"error": exc.key})
+        # pcscd down is the system check's finding; here it only means "cannot list readers".
+        status = "skip" if exc.key == "idcard.no_pcscd" else "fail"
+        return DoctorCheck("idcard", "readers", status, zh, en, {"error": exc.key})
     if not readers:
         return DoctorCheck.from_key("idcard", "readers", "warn", "idcard.doctor.no_readers")
     return DoctorCheck.from_key("idcard", "readers", "pass", "idcard.doctor.readers",

@@ -71,3 +71,20 @@ def test_doctor_lists_the_virtual_readers(pcsc_env):
     assert check.status == "pass"
     assert pcsc_env.readers[0] in check.details["readers"]
     assert pcsc_env.readers[0] in check.message_en
+
+
+def test_doctor_without_pcscd_skips_instead_of_repeating_the_system_check(tmp_path):
+    import json
+    import os
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root),
+               PCSCLITE_CSOCK_NAME=str(tmp_path / "nobody-listens.comm"))
+    code = ("import json; from station.idcard.doctor import check_readers;"
+            "print(json.dumps(check_readers().to_json()))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True,
+                         text=True, timeout=60, check=True)
+    check = json.loads(out.stdout)
+    assert check["status"] == "skip" and check["details"]["error"] == "idcard.no_pcscd"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -75,13 +76,19 @@ def test_manual_entry_refuses_a_bad_number(number):
     assert info.value.location.field == "id_number"
 
 
-def test_cli_manual_and_sim(run_station):
+def test_cli_manual_and_sim(run_station, samples):
     out = run_station("idcard", "read", "--reader", "manual", "--id-number", "11010519491231002X",
                       "--name", "张三", "--json")
     assert out.returncode == 0, out.stderr
     assert out.json()["card_type"] == "manual"
     out = run_station("idcard", "read", "--reader", "sim", "--json")
     assert out.returncode == 0 and out.json()["nation"] == "白"
+    identity_file = run_station.data_dir.parent / "who.json"
+    identity_file.write_text(json.dumps(samples["foreign_2023"][0].to_json(), ensure_ascii=False))
+    out = run_station("idcard", "read", "--reader", "sim", "--identity", str(identity_file),
+                      "--json")
+    assert out.returncode == 0, out.stderr
+    assert out.json()["name_en"] == samples["foreign_2023"][0].name_en
     out = run_station("idcard", "read", "--reader", "floppy", "--json")
     assert out.returncode == 2 and out.json()["error"] == "idcard.bad_reader_spec"
 
