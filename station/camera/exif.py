@@ -29,6 +29,11 @@ def _plain(value: object) -> object:
         return str(value)
 
 
+def warm_up() -> None:
+    """Import Pillow now (at connect time) so the first capture does not pay for it."""
+    from PIL import ExifTags, Image  # noqa: F401
+
+
 def read_exif(jpeg: bytes) -> dict:
     """Selected EXIF tags plus the pixel size; {} when the file has none or is not a JPEG."""
     try:

@@ -8,7 +8,6 @@ each camera call that loads them.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import time
@@ -16,52 +15,22 @@ from pathlib import Path
 from typing import Any
 
 from station.camera.base import (
-    SETTING_NAMES,
     Camera,
-    CameraStatus,
     Capabilities,
     Capture,
     FileRef,
     Frame,
-    Setting,
 )
 from station.camera.errors import BUSY, NOT_SUPPORTED, CameraDisconnected, CameraError, from_gphoto2
-from station.camera.exif import read_exif
+from station.camera.exif import read_exif, warm_up
+from station.camera.gphoto2_env import gphoto2_module, wheel_dir
+from station.camera.gphoto2_settings import GPhoto2Settings
 from station.camera.models import ModelTable
 
 log = logging.getLogger(__name__)
-_log_callback: Any = None  # keeps libgphoto2's log hook alive
 
 
-def gphoto2_module() -> Any:
-    """python-gphoto2, with libgphoto2's log routed to the ``gphoto2`` Python logger."""
-    global _log_callback
-    try:
-        import gphoto2 as gp
-    except ImportError:
-        raise CameraError("camera.gphoto2_missing", transient=False) from None
-    if _log_callback is None:
-        # Debug chatter stays in C (below logging.DEBUG is never forwarded); errors become warnings.
-        _log_callback = gp.use_python_logging({
-            gp.GP_LOG_ERROR: logging.WARNING,
-            gp.GP_LOG_VERBOSE: logging.DEBUG,
-            gp.GP_LOG_DEBUG: logging.DEBUG - 3,
-            gp.GP_LOG_DATA: logging.DEBUG - 6,
-        })
-    return gp
-
-
-def wheel_dir(name: str) -> Path:
-    """A folder inside the installed gphoto2 wheel: ``iolibs``, ``vusb`` or ``camlibs``."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("gphoto2")
-    if spec is None or not spec.origin:
-        raise CameraError("camera.gphoto2_missing", transient=False)
-    return Path(spec.origin).parent / "libgphoto2" / name
-
-
-class GPhoto2Camera(Camera):
+class GPhoto2Camera(GPhoto2Settings, Camera):
     """A camera driven by libgphoto2. Only the owner thread may call it."""
 
     def __init__(self, *, port: str = "", virtual: bool = False, vcamera_dir: str | Path | None = None,
@@ -160,18 +129,9 @@ class GPhoto2Camera(Camera):
             except gp.GPhoto2Error as exc:
                 log.warning("cannot read the camera's config tree: %s", exc)
         self._table = ModelTable.for_camera(self._manufacturer, self._model, self.tables_dir)
+        warm_up()
         self._ram_target = self._reads_ram_target(cam.get_config() if "capturetarget" in self._widgets else None)
         log.info("camera connected: %s (%s)", self._model, self.kind)
-
-    def _reads_ram_target(self, config: Any) -> bool:
-        """Whether shots land in camera RAM (to be downloaded, not deleted) rather than on a card."""
-        if config is None or self._table is None:
-            return False
-        try:
-            value = str(config.get_child_by_name("capturetarget").get_value())
-        except Exception:  # noqa: BLE001 - no such widget on this body
-            return False
-        return self._table.station_value("capture_target", value) == "ram"
 
     @staticmethod
     def _walk(widget: Any) -> list[str]:
@@ -255,7 +215,8 @@ class GPhoto2Camera(Camera):
         while cam is not None:
             have_jpeg = any(r.is_jpeg for r in refs)
             have_raw = any(not r.is_jpeg for r in refs)
-            if have_jpeg and (complete or (self.download_raw and have_raw)):
+            # without RAW wanted, the JPEG is enough: a later RAW is dealt with in cleanup()
+            if have_jpeg and (not self.download_raw or have_raw or complete):
                 break
             remaining_ms = int((deadline - time.monotonic()) * 1000)
             if remaining_ms <= 0:
@@ -352,94 +313,3 @@ class GPhoto2Camera(Camera):
             if kind == gp.GP_EVENT_FILE_ADDED and refs_out is not None:
                 refs_out.append(FileRef(data.folder, data.name))
 
-    # -- settings -------------------------------------------------------------------------------
-    def _find(self, config: Any, name: str) -> tuple[str, Any] | None:
-        assert self._table is not None
-        for widget_name in self._table.widget_names(name):
-            if self._widgets and widget_name not in self._widgets:
-                continue
-            try:
-                return widget_name, config.get_child_by_name(widget_name)
-            except Exception:  # noqa: BLE001 - not on this camera
-                continue
-        return None
-
-    def _setting(self, name: str, widget_name: str, widget: Any) -> Setting:
-        gp = gphoto2_module()
-        choices: tuple[str, ...] = ()
-        if widget.get_type() in (gp.GP_WIDGET_RADIO, gp.GP_WIDGET_MENU):
-            choices = tuple(str(widget.get_choice(i)) for i in range(widget.count_choices()))
-        return Setting(name=name, value=str(widget.get_value()), choices=choices,
-                       readonly=bool(widget.get_readonly()), widget=widget_name)
-
-    def settings(self) -> dict[str, Setting]:
-        cam = self._require()
-        if not self._caps.config:
-            return {}
-        config = self._call("read settings", cam.get_config)
-        out: dict[str, Setting] = {}
-        for name in SETTING_NAMES:
-            found = self._find(config, name)
-            if found:
-                out[name] = self._setting(name, *found)
-        return out
-
-    def set_setting(self, name: str, value: str) -> Setting:
-        cam = self._require()
-        config = self._call("read settings", cam.get_config)
-        found = self._find(config, name) if name in SETTING_NAMES else None
-        if found is None:
-            available = ", ".join(sorted(self.settings())) or "-"
-            raise CameraError("camera.setting_unknown", transient=False, name=name, available=available)
-        current = self._setting(name, *found)
-        if current.readonly:
-            raise CameraError("camera.setting_readonly", transient=False, name=name)
-        assert self._table is not None
-        vendor = self._table.vendor_value(name, str(value), current.choices)
-        self._set_widget(found[0], vendor)
-        config = self._call("read settings", cam.get_config)
-        if found[0] == "capturetarget":
-            self._ram_target = self._reads_ram_target(config)
-        return self._setting(name, found[0], config.get_child_by_name(found[0]))
-
-    def _set_widget(self, widget_name: str, value: Any) -> None:
-        cam = self._require()
-        config = self._call("read settings", cam.get_config)
-        widget = config.get_child_by_name(widget_name)
-        widget.set_value(value)
-        if hasattr(cam, "set_single_config"):
-            self._call("write setting", cam.set_single_config, widget_name, widget)
-        else:
-            self._call("write setting", cam.set_config, config)
-
-    # -- status ---------------------------------------------------------------------------------
-    def status(self) -> CameraStatus:
-        cam = self._require()
-        gp = gphoto2_module()
-        values: dict[str, str] = {}
-        if self._caps.config:
-            config = self._call("read status", cam.get_config)
-            for key in ("serialnumber", "batterylevel", "eosserialnumber", "manufacturer"):
-                if key in self._widgets:
-                    with contextlib.suppress(gp.GPhoto2Error):
-                        values[key] = str(config.get_child_by_name(key).get_value())
-        free_kb = capacity_kb = free_images = None
-        try:
-            for info in cam.get_storageinfo():
-                if info.fields & gp.GP_STORAGEINFO_FREESPACEKBYTES:
-                    free_kb = (free_kb or 0) + int(info.freekbytes)
-                if info.fields & gp.GP_STORAGEINFO_MAXCAPACITY:
-                    capacity_kb = (capacity_kb or 0) + int(info.capacitykbytes)
-                if info.fields & gp.GP_STORAGEINFO_FREESPACEIMAGES:
-                    free_images = (free_images or 0) + int(info.freeimages)
-        except gp.GPhoto2Error as exc:
-            err = from_gphoto2(exc, "storage info")
-            if isinstance(err, CameraDisconnected):
-                self.close()
-                raise err from None
-        port = ""
-        with contextlib.suppress(gp.GPhoto2Error):
-            port = cam.get_port_info().get_path()
-        return CameraStatus(model=self._model, serial=values.get("serialnumber") or values.get("eosserialnumber", ""),
-                            port=port, battery=values.get("batterylevel", ""), free_kb=free_kb,
-                            capacity_kb=capacity_kb, free_images=free_images)

@@ -1,0 +1,162 @@
+"""The gphoto2 driver's capture logic (events → files → download → cleanup) on a scripted camera.
+
+libgphoto2's virtual camera only shoots JPEG and never stalls; real bodies shoot RAW+JPEG, answer
+"busy" and drop off the bus. A scripted stand-in for ``gphoto2.Camera`` covers those paths.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from station.camera.base import Capabilities
+from station.camera.errors import CameraDisconnected, CameraError
+from station.camera.gphoto2_driver import GPhoto2Camera
+from station.camera.gphoto2_env import gphoto2_module
+from station.camera.models import ModelTable
+
+gp = gphoto2_module()
+FOLDER = "/store_00020001/DCIM/100CANON"
+
+
+def added(name: str) -> tuple:
+    return gp.GP_EVENT_FILE_ADDED, SimpleNamespace(folder=FOLDER, name=name)
+
+
+class ScriptedCamera:
+    """Plays back events after each trigger; files are bytes by name."""
+
+    def __init__(self, after_trigger: list, files: dict[str, bytes], *, busy: int = 0,
+                 fail_get: int | None = None) -> None:
+        self.after_trigger = after_trigger
+        self.files = dict(files)
+        self.busy = busy
+        self.fail_get = fail_get
+        self.events: list = []
+        self.deleted: list[str] = []
+        self.read: list[str] = []
+        self.exited = False
+
+    def trigger_capture(self):
+        if self.busy:
+            self.busy -= 1
+            self.events.append((gp.GP_EVENT_UNKNOWN, "PTP Property d1a2 changed"))
+            raise gp.GPhoto2Error(gp.GP_ERROR_CAMERA_BUSY)
+        self.events.extend(self.after_trigger)
+
+    def wait_for_event(self, timeout_ms):
+        if self.events:
+            return self.events.pop(0)
+        return gp.GP_EVENT_TIMEOUT, None
+
+    def file_get(self, folder, name, kind):
+        if self.fail_get is not None:
+            raise gp.GPhoto2Error(self.fail_get)
+        if name not in self.files:
+            raise gp.GPhoto2Error(gp.GP_ERROR_FILE_NOT_FOUND)
+        self.read.append(name)
+        return SimpleNamespace(get_data_and_size=lambda: self.files[name])
+
+    def file_delete(self, folder, name):
+        self.deleted.append(name)
+        self.files.pop(name, None)
+
+    def exit(self):
+        self.exited = True
+
+
+def driver(fake: ScriptedCamera, *, raw: bool = False, ram: bool = False, delete: bool = True):
+    cam = GPhoto2Camera(download_raw=raw, delete_after_download=delete)
+    cam._cam = fake
+    cam._caps = Capabilities(preview=True, trigger=True, config=True, delete=True)
+    cam._table = ModelTable.for_camera("Canon", "Canon EOS 2000D")
+    cam._ram_target = ram
+    cam._model = "Canon EOS 2000D"
+    return cam
+
+
+JPEG = b"\xff\xd8jpeg\xff\xd9"
+RAW = b"II*\x00raw"
+
+
+def test_raw_and_jpeg_both_downloaded_when_wanted():
+    fake = ScriptedCamera([added("IMG_1.CR2"), added("IMG_1.JPG"), (gp.GP_EVENT_CAPTURE_COMPLETE, None)],
+                          {"IMG_1.JPG": JPEG, "IMG_1.CR2": RAW})
+    cam = driver(fake, raw=True)
+    capture = cam.capture(5)
+    assert capture.data == JPEG and capture.file_name == "IMG_1.JPG"
+    assert capture.extra == {"IMG_1.CR2": RAW}
+    assert sorted(fake.deleted) == ["IMG_1.CR2", "IMG_1.JPG"]
+    assert fake.events == []  # drained: the next capture starts clean
+
+
+def test_unwanted_raw_is_removed_from_the_camera_not_downloaded():
+    fake = ScriptedCamera([added("IMG_2.JPG"), added("IMG_2.CR2")], {"IMG_2.JPG": JPEG, "IMG_2.CR2": RAW})
+    cam = driver(fake)
+    refs = cam.trigger(5)
+    assert [r.name for r in refs] == ["IMG_2.JPG"]  # handed over without waiting for the RAW
+    capture = cam.download(refs)
+    assert capture.extra == {}
+    cam.cleanup(refs)
+    assert sorted(fake.deleted) == ["IMG_2.CR2", "IMG_2.JPG"]  # the late RAW came in the drain
+    assert fake.read == ["IMG_2.JPG"]
+
+
+def test_camera_ram_files_are_read_never_deleted():
+    fake = ScriptedCamera([added("capt0001.jpg"), added("capt0001.cr2")],
+                          {"capt0001.jpg": JPEG, "capt0001.cr2": RAW})
+    cam = driver(fake, ram=True)
+    capture = cam.capture(5)
+    assert capture.data == JPEG
+    assert fake.deleted == []
+    assert sorted(fake.read) == ["capt0001.cr2", "capt0001.jpg"]  # the RAW is fetched to free RAM
+
+
+def test_keep_on_card_when_configured():
+    fake = ScriptedCamera([added("IMG_3.JPG")], {"IMG_3.JPG": JPEG})
+    driver(fake, delete=False).capture(5)
+    assert fake.deleted == [] and "IMG_3.JPG" in fake.files
+
+
+def test_busy_drains_events_and_says_busy():
+    fake = ScriptedCamera([added("IMG_4.JPG")], {"IMG_4.JPG": JPEG}, busy=1)
+    cam = driver(fake)
+    with pytest.raises(CameraError) as info:
+        cam.trigger(5)
+    assert info.value.key == "camera.busy" and info.value.code == -110
+    assert fake.events == []  # what the camera had to say was read before the retry
+    assert cam.capture(5).data == JPEG  # the retry works
+
+
+def test_unplug_during_download_closes_the_session():
+    fake = ScriptedCamera([added("IMG_5.JPG")], {"IMG_5.JPG": JPEG}, fail_get=gp.GP_ERROR_IO)
+    cam = driver(fake)
+    refs = cam.trigger(5)
+    with pytest.raises(CameraDisconnected):
+        cam.download(refs)
+    assert fake.exited and not cam.connected
+
+
+def test_raw_only_is_refused_and_cleared():
+    fake = ScriptedCamera([added("IMG_6.CR2"), (gp.GP_EVENT_CAPTURE_COMPLETE, None)], {"IMG_6.CR2": RAW})
+    cam = driver(fake)
+    with pytest.raises(CameraError) as info:
+        cam.trigger(5)
+    assert info.value.key == "camera.no_file"
+    assert fake.deleted == ["IMG_6.CR2"]
+
+
+def test_no_file_within_the_timeout():
+    fake = ScriptedCamera([], {})
+    with pytest.raises(CameraError) as info:
+        driver(fake).trigger(0.3)
+    assert info.value.key == "camera.capture_timeout"
+    assert "0.3" in info.value.messages[1]
+
+
+def test_store_full_event_is_reported():
+    fake = ScriptedCamera([(gp.GP_EVENT_UNKNOWN, "PTP Event 400a, Param1 00000021")], {})
+    with pytest.raises(CameraError) as info:
+        driver(fake).trigger(2)
+    assert info.value.key == "camera.storage_full"
