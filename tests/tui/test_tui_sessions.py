@@ -64,7 +64,8 @@ def station(demo_store, tmp_path):
 def app_on(data_dir, people, source, login=(demo.DEMO_PHOTOGRAPHER, demo.DEMO_PHOTOGRAPHER_PIN)):
     return make_app(data_dir, camera="sim", reader="sim", demo=True, demo_people=people,
                     login=login, clock=demo.demo_clock(),
-                    camera_opts={"source": source, "fps": 8, "capture_size": (900, 1200)})
+                    camera_opts={"source": source, "fps": 8, "capture_size": (720, 960),
+                                 "preview_size": (360, 480)})
 
 
 async def connected(pilot):
@@ -100,7 +101,7 @@ def test_ten_students_tap_pay_capture_retake_accept(station):
         async with app.run_test(size=(120, 40)) as pilot:
             await connected(pilot)
             for i, _person in enumerate(people):
-                await tap_and_pay(pilot, f"42000012{i:010d}")
+                await tap_and_pay(pilot, f"42{i:04d}" if i else "4200001234567890")
                 source.blur = 6.0
                 await capture(pilot)
                 assert desk(app).person.capture.passed is False
@@ -128,7 +129,7 @@ def test_ten_students_tap_pay_capture_retake_accept(station):
             assert state.accepted_capture_id, person.name
             assert [c["decision"] for c in state.captures] == ["accept", "reject"]
             assert state.paid_cents == 3000
-            assert state.payments[0]["reference"] == f"42000012{i:010d}"
+            assert state.payments[0]["reference"] == (f"42{i:04d}" if i else "4200001234567890")
             accepted = state.captures[0]
             assert accepted["check_passed"] is True
         crops = [r[0] for r in store.conn.execute(
@@ -214,5 +215,44 @@ def test_ineligible_student_is_stopped_until_a_supervisor_overrides(station):
         overrides = [r for r in store.conn.execute(
             "SELECT operator FROM audit WHERE action = 'session.override_block'")]
         assert overrides and overrides[0][0] == demo.DEMO_SUPERVISOR
+    finally:
+        store.close()
+
+
+def test_walk_in_desk_with_auto_capture(station):
+    """Friday make-ups: an off-roster card at a walk-in desk (school 10673), address typed,
+    and the photo taken by itself once the live checks have passed steadily."""
+    data_dir, setup = station
+    stranger = setup.off_roster[0]
+
+    async def run():
+        app = make_app(data_dir, camera="sim", reader="sim", demo=True, demo_people=[stranger],
+                       login=(demo.DEMO_PHOTOGRAPHER, demo.DEMO_PHOTOGRAPHER_PIN),
+                       walk_in="10673", auto_capture_seconds=0.5, clock=demo.demo_clock(),
+                       camera_opts={"source": ScriptedSource(), "fps": 8,
+                                    "capture_size": (720, 960), "preview_size": (360, 480)})
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot)
+            await tap_and_pay(pilot, "")
+            assert desk(app).person.match.flags == ["walk_in"]
+            assert desk(app).person.school_code == "10673"
+            await until(pilot, lambda: desk(app).state == "captured", what="auto-capture")
+            await pilot.press("a")                      # refused: no mailing address yet
+            await app.settle()
+            assert desk(app).state == "captured"
+            await pilot.press("w")
+            await pilot.press(*"Kunming 650091", "enter")
+            await until(pilot, lambda: desk(app).person.mailing_address is not None, what="addr")
+            await pilot.press("a")
+            await until(pilot, lambda: desk(app).state == "accepted", what="accepted")
+
+    asyncio.run(run())
+    from station.store import open_store
+
+    store = open_store(data_dir)
+    try:
+        row = store.conn.execute("SELECT school_code, mailing_address FROM walk_ins").fetchone()
+        assert tuple(row) == ("10673", "Kunming 650091")
+        assert store.person_state(stranger.id_number).accepted_capture_id
     finally:
         store.close()
