@@ -96,6 +96,7 @@ class ReviewItem:
     check_passed: bool | None
     image_sha256: str
     reason: str
+    corrections: list[dict] = field(default_factory=list)   # oldest first: the trail
 
 
 def review_queue(store: Any, limit: int = 200) -> list[ReviewItem]:
@@ -116,10 +117,42 @@ def review_queue(store: Any, limit: int = 200) -> list[ReviewItem]:
             why = "undecided"
         else:
             continue
-        items.append(ReviewItem(r["capture_id"], r["id_number"], r["name"] or "", r["decision"],
-                                r["override_by"],
-                                None if r["check_passed"] is None else bool(r["check_passed"]),
-                                r["image_sha256"], why))
+        item = ReviewItem(r["capture_id"], r["id_number"], r["name"] or "", r["decision"],
+                          r["override_by"],
+                          None if r["check_passed"] is None else bool(r["check_passed"]),
+                          r["image_sha256"], why)
+        item.corrections = corrections(store, item.capture_id)
+        for c in item.corrections:
+            if c["field"] == "name" and c["new_value"]:
+                item.name = c["new_value"]
+        items.append(item)
         if len(items) >= limit:
             break
     return items
+
+
+CORRECTABLE = ("name", "gender", "birth_date", "department", "student_no")
+
+
+def corrections(store: Any, capture_id: str) -> list[dict]:
+    """The correction facts about one capture's identity, oldest first."""
+    return [dict(r) for r in store.conn.execute(
+        "SELECT field, old_value, new_value, reason, operator, hlc FROM corrections "
+        "WHERE target_table = 'captures' AND target_id = ? ORDER BY hlc", (capture_id,))]
+
+
+def correct(store: Any, operator: Any, item: ReviewItem, field_name: str, new_value: str,
+            reason: str) -> str:
+    """Record a correction of an identity field for ``item`` (a new fact; the old value stays)."""
+    from station.errors import InputError, Location
+
+    if field_name not in CORRECTABLE:
+        raise InputError("session.bad_field", Location("correction", field=field_name),
+                         field=field_name, fields=", ".join(CORRECTABLE))
+    if not new_value.strip() or not reason.strip():
+        raise InputError("session.correction_incomplete", Location("correction", field=field_name))
+    store.operators.require(operator, "correct")
+    old = item.name if field_name == "name" else None
+    return store.facts.record_correction("captures", item.capture_id, field_name, old,
+                                         new_value.strip(), reason=reason.strip(),
+                                         operator=operator.name)

@@ -103,3 +103,11 @@ class ReasonDialog(_Form):
 
     def value(self, values: dict[str, str]) -> str:
         return values["reason"].strip()
+
+
+class CorrectionDialog(_Form):
+    """Correct one identity field of a capture: which field, the right value, and why."""
+
+    TITLE_KEY = "tui.correct.title"
+    FIELDS = (("field", "tui.correct.field", False), ("value", "tui.correct.value", False),
+              ("reason", "tui.supervisor.reason", False))

@@ -5,22 +5,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 from textual.binding import Binding
 
 from station.i18n import t
 from station.privacy import mask_id, mask_name
 from station.tui.screens._base import SideScreen
-from station.tui.screens.dialogs import ReasonDialog
+from station.tui.screens.dialogs import CorrectionDialog, ReasonDialog
 
 
 class ReviewScreen(SideScreen):
     TITLE_KEY = "tui.review.title"
     BINDINGS = [Binding("up,k", "move(-1)", show=False), Binding("down,j", "move(1)", show=False),
                 Binding("a", "decide('accept')", show=False),
-                Binding("x", "decide('reject')", show=False)]
+                Binding("x", "decide('reject')", show=False),
+                Binding("e", "correct", show=False)]
     KEYS = [("↑↓", "tui.key.select"), ("a", "tui.key.accept"), ("x", "tui.key.reject"),
-            ("Esc", "tui.key.back"), ("l", "tui.key.lang")]
+            ("e", "tui.key.correct"), ("Esc", "tui.key.back"), ("l", "tui.key.lang")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -44,7 +47,34 @@ class ReviewScreen(SideScreen):
                           style=style)
         if not data:
             table.add_row(t("tui.review.empty"), "", "", "", "")
-        return table
+            return table
+        item = data[min(self.cursor, len(data) - 1)]
+        trail = Text(t("tui.review.trail") + "\n", style="bold")
+        for c in item.corrections:
+            old = mask_name(c["old_value"]) if c["field"] == "name" else (c["old_value"] or "—")
+            new = mask_name(c["new_value"]) if c["field"] == "name" else c["new_value"]
+            trail.append(f"  {c['field']}: {old} → {new}  ({c['reason']}; {c['operator']})\n")
+        if not item.corrections:
+            trail.append("  " + t("tui.review.no_corrections") + "\n", style="dim")
+        return Group(table, trail)
+
+    def action_correct(self) -> None:
+        if not self.data:
+            return
+        item = self.data[self.cursor]
+        op = self.app.operator
+
+        def entered(values: dict | None) -> None:
+            if values is None:
+                return
+            from station.session.dashboard import correct
+
+            self.app.runner.call(
+                lambda store: correct(store, op, item, values["field"].strip() or "name",
+                                      values["value"], values["reason"]),
+                lambda _v: self.action_reload())
+
+        self.app.push_screen(CorrectionDialog(), entered)
 
     def action_move(self, delta: int) -> None:
         if self.data:
