@@ -1,0 +1,56 @@
+import datetime as dt
+
+from station.config import Config
+from station.roster.eligibility import Rules
+from station.roster.importer import import_roster
+from station.store.clock import HLC, receive, tick
+
+
+def test_clock_never_goes_back_and_sorts_as_text():
+    a = tick(None, "st-a", wall_ms=1000)
+    b = tick(a, "st-a", wall_ms=900)          # the wall clock jumped back
+    c = tick(b, "st-a", wall_ms=2000)
+    assert a < b < c and a.encode() < b.encode() < c.encode()
+    assert (b.wall_ms, b.counter) == (1000, 1)
+    remote = HLC(5000, 7, "st-b")
+    d = receive(c, remote, "st-a", wall_ms=2100)
+    assert d > remote and d.encode() > remote.encode() and d.station == "st-a"
+    assert HLC.decode(d.encode()) == d
+    assert HLC.decode("0000000005000-000007-st-b-2") == HLC(5000, 7, "st-b-2")
+
+
+def test_default_rules_follow_the_reference_notice():
+    rules = Rules.from_config(Config.load(None, environ={}))
+    assert rules.judge("phd", 2014, 4, "full_time", False).rule == "phd_2014"
+    assert rules.judge("master", 2015, 3, "full_time", False).rule == "master_3y_2015"
+    assert rules.judge("master", 2016, 2, "full_time", False).rule == "master_2y_2016"
+    assert not rules.judge("master", 2015, 2, "full_time", False).eligible
+    assert not rules.judge("master", 2016, 3, "full_time", False).eligible
+    assert rules.judge("master", 2015, 3, "part_time", False).rule == "part_time"
+    assert rules.judge("master", 2012, 3, "full_time", True).rule == "earlier_uncaptured"
+    assert rules.judge("master", 2012, 3, "part_time", True).rule == "part_time"
+    assert rules.label("phd_2014", "en") == "PhD, entered 2014"
+
+
+def test_rules_come_from_the_station_configuration(store, tmp_path):
+    (store.data_dir / "station.toml").write_text(
+        '[roster]\neligible_study_modes = ["full_time", "part_time"]\n'
+        'earlier_uncaptured_eligible = false\n'
+        '[[roster.eligibility]]\nname = "master_2017"\ndegree = "master"\nentry_year = 2017\n',
+        encoding="utf-8")
+    cfg = Config.load(store.data_dir, environ={})
+    from station.domain import idnumber
+
+    a = idnumber.make("530102", dt.date(1994, 3, 3), 1, True)
+    b = idnumber.make("530102", dt.date(1994, 3, 3), 2, False)
+    c = idnumber.make("530102", dt.date(1990, 3, 3), 3, True)
+    f = tmp_path / "r.csv"
+    f.write_text("身份证号,姓名,培养单位,学历层次,学制,入学年份,学习方式,往届未采集\n"
+                 f"{a},甲,信息学院,硕士,3,2017,非全日制,\n"
+                 f"{b},乙,信息学院,硕士,3,2015,全日制,\n"
+                 f"{c},丙,信息学院,硕士,3,2012,全日制,是\n", encoding="utf-8")
+    import_roster(store, f, cfg, "sup")
+    assert store.roster.get(a).eligible and store.roster.get(a).eligibility_rule == "master_2017"
+    assert not store.roster.get(b).eligible
+    assert store.roster.get(c).eligibility_rule == "not_graduating"
+    assert store.roster.get(c).earlier_uncaptured is True
