@@ -1,22 +1,13 @@
 """Roster and schedule: import (``importer``, ``schedule``), eligibility, and matching a card to
-the roster (``match``)."""
+the roster (``match``).
+
+``station.roster.match`` is the *function* (the contract); it is bound here eagerly, after its
+submodule has loaded, so that importing ``station.roster.match`` elsewhere cannot shadow it with
+the module object. ``from station.roster.match import match`` works as well.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import TYPE_CHECKING
+from station.roster.match import FLAGS, Flag, Match, match
 
-if TYPE_CHECKING:
-    from station.domain.identity import Identity
-    from station.roster.match import Match
-    from station.store.core import Store
-
-
-def match(store: Store, identity: Identity, now: dt.datetime | None = None, **kw) -> Match:
-    """Who is this card, are they due now, have they been done? See ``station.roster.match``."""
-    from station.roster.match import match as _match
-
-    return _match(store, identity, now, **kw)
-
-
-__all__ = ["match"]
+__all__ = ["FLAGS", "Flag", "Match", "match"]

@@ -181,3 +181,16 @@ def test_xlsx_bytes_roundtrip(tmp_path):
     assert [g[3] for g in got] == [r["身份证号"] for r in rows]
     with SCHEDULE_CSV.open(encoding="utf-8") as fh:
         assert len(list(csv.DictReader(fh))) == 9
+
+
+def test_roster_match_is_the_function_whatever_was_imported_first():
+    import importlib
+
+    import station.roster
+    import station.roster.match  # noqa: F401  (the submodule of the same name)
+
+    importlib.import_module("station.roster.match")
+    assert callable(station.roster.match) and station.roster.match.__name__ == "match"
+    from station.roster.match import match as direct
+
+    assert direct is station.roster.match
