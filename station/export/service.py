@@ -37,6 +37,7 @@ class BuildResult:
     written: WriteResult | None
     recovered: dict[str, list[str]] = field(default_factory=dict)
     rebuilt: bool = False
+    report_path: Path | None = None
 
     def to_json(self) -> dict[str, Any]:
         rec = self.record
@@ -50,6 +51,7 @@ class BuildResult:
             "bytes": self.written.bytes if self.written else 0,
             "manifest_sha256": self.written.manifest_sha256 if self.written else None,
             "rebuilt": self.rebuilt,
+            "report": str(self.report_path) if self.report_path else None,
             "filters": rec.filters,
             "not_in_batch": [skip_json(s) for s in rec.skipped],
             "recovered": self.recovered,
@@ -120,7 +122,32 @@ def build_batch(store: Store, profile: BatchProfile, out: Path, filters: Filters
     written = write_batch(record, profile, Path(out), read_image(store), key, make_zip=make_zip,
                           progress=progress, cancel=cancel, on_commit=commit,
                           is_recorded=lambda b: is_recorded(store, b), throttle_s=throttle_s)
-    return BuildResult(record, written, recovered)
+    result = BuildResult(record, written, recovered)
+    _write_report(result)
+    return result
+
+
+def _write_report(result: BuildResult) -> None:
+    """``<batch>.report.json`` beside the batch: who is in it and who is not, with the reason.
+
+    Kept outside the batch folder so the pipeline never receives the names of people who are not
+    in the batch; rewritten identically by a rebuild.
+    """
+    import json
+
+    from station.store.images import atomic_write
+
+    if result.written is None:
+        return
+    path = result.written.path.with_name(result.written.path.name + ".report.json")
+    data = result.to_json()
+    data.pop("recovered", None)
+    data.pop("rebuilt", None)
+    data.pop("report", None)
+    data["path"] = result.written.path.name
+    data["zip"] = result.written.zip_path.name if result.written.zip_path else None
+    atomic_write(path, (json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    result.report_path = path
 
 
 def rebuild_batch(store: Store, profile: BatchProfile, out: Path, batch_id: str, *,
@@ -131,4 +158,6 @@ def rebuild_batch(store: Store, profile: BatchProfile, out: Path, batch_id: str,
     key = ensure_station_key(store.data_dir)
     written = write_batch(record, profile, Path(out), read_image(store), key, make_zip=make_zip,
                           progress=progress, cancel=cancel)
-    return BuildResult(record, written, rebuilt=True)
+    result = BuildResult(record, written, rebuilt=True)
+    _write_report(result)
+    return result

@@ -42,7 +42,10 @@ def test_build_verify_rebuild_and_nothing_twice(station, add_people, person, tmp
                        person(8)["id_number"]: "unverified", person(10)["id_number"]: "not_accepted",
                        person(11)["id_number"]: "not_captured"}
     batch = Path(doc["path"])
-    assert sorted(p.name for p in out.iterdir()) == sorted([batch.name, batch.name + ".zip"])
+    assert sorted(p.name for p in out.iterdir()) == sorted([batch.name, batch.name + ".zip",
+                                                           batch.name + ".report.json"])
+    report = json.loads((out / (batch.name + ".report.json")).read_text("utf-8"))
+    assert {s["id_number"]: s["reason"] for s in report["not_in_batch"]} == reasons
     # every person of the selection is in the batch or in the report
     manifest = json.loads((batch / "manifest.json").read_text("utf-8"))
     in_batch = {i["id_number"] for i in manifest["items"]}
@@ -64,6 +67,7 @@ def test_build_verify_rebuild_and_nothing_twice(station, add_people, person, tmp
     assert r3.returncode == 0, r3.stderr
     assert _tree(Path(r3.json()["path"])) == _tree(batch)
     assert Path(r3.json()["zip"]).read_bytes() == Path(doc["zip"]).read_bytes()
+    assert Path(r3.json()["report"]).read_bytes() == (out / (batch.name + ".report.json")).read_bytes()
 
     # the public key export verifies the batch elsewhere
     k = station("key", "export", "--out", str(tmp_path / "st1.pub"), "--json")
@@ -131,7 +135,8 @@ def test_sigkill_leaves_nothing_half_written(station, add_people, person, tmp_pa
     r = station.as_op("tech", "export", "build", "--out", str(out), "--json")
     assert r.returncode == 0, r.stderr
     assert r.json()["photos"] == 40
-    assert sorted(p.name for p in out.iterdir()) == [Path(r.json()["path"]).name]
+    assert sorted(p.name for p in out.iterdir()) == [Path(r.json()["path"]).name,
+                                                     Path(r.json()["path"]).name + ".report.json"]
     assert station("export", "verify", r.json()["path"], "--no-frame-checks").returncode == 0
 
 
