@@ -1,0 +1,1 @@
+"""Station bundles and the supervisor's merge (sync.md)."""

@@ -1,0 +1,136 @@
+"""Bundles and merges on real stores: idempotent, order-independent, refused whole when damaged."""
+
+from __future__ import annotations
+
+import zipfile
+
+
+def _bundle(cli, data_dir, out):
+    r = cli(data_dir, "bundle", "create", "--out", out, "--json", op="tech")
+    assert r.returncode == 0, r.stderr
+    return r.json()
+
+
+def test_merge_is_idempotent_and_order_independent(tmp_path, make_station, idn, canonical, cli):
+    make_station(tmp_path / "a", "st-a", [(idn(1), "张一"), (idn(2), "张二")], seed=1)
+    make_station(tmp_path / "b", "st-b", [(idn(3), "李三")], seed=2)
+    make_station(tmp_path / "m1", "master", [])
+    make_station(tmp_path / "m2", "master", [])
+    a = _bundle(cli, tmp_path / "a", tmp_path / "a.zip")
+    b = _bundle(cli, tmp_path / "b", tmp_path / "b.zip")
+    assert a["images"] == 4 and b["images"] == 2
+
+    r1 = cli(tmp_path / "m1", "merge", tmp_path / "a.zip", tmp_path / "b.zip", "--json", op="sup")
+    assert r1.returncode == 0, r1.stderr
+    added = r1.json()["bundles"][0]["added"]
+    assert added["captures"] == 2 and added["acceptances"] == 2 and "operators" not in added
+    r2 = cli(tmp_path / "m2", "merge", tmp_path / "b.zip", tmp_path / "a.zip", tmp_path / "b.zip", "--json", op="sup")
+    assert r2.returncode == 0, r2.stderr
+    assert r2.json()["bundles"][2]["already_imported"]
+    stations = {"st-a", "st-b"}
+    dump1, dump2 = canonical(tmp_path / "m1", stations), canonical(tmp_path / "m2", stations)
+    assert dump1 == dump2
+    assert dump1 == {**canonical(tmp_path / "a", stations), **{
+        t: sorted(canonical(tmp_path / "a", stations)[t] + canonical(tmp_path / "b", stations)[t])
+        for t in dump1 if t != "operators"}, "operators": []}
+    again = cli(tmp_path / "m1", "merge", tmp_path / "a.zip", "--json", op="sup")
+    assert again.json()["bundles"][0]["already_imported"]
+    assert canonical(tmp_path / "m1", stations) == dump1
+
+    from station.store import open_store
+    with open_store(tmp_path / "m1") as store:
+        assert store.audit.verify() == []
+        for sha in (r["image_sha256"] for r in store.conn.execute("SELECT image_sha256 FROM captures")):
+            assert store.images.verify(sha)
+        assert len(store.facts.accepted_captures()) == 3
+
+    # the master can export what the stations captured
+    out = tmp_path / "batches"
+    exported = cli(tmp_path / "m1", "export", "build", "--out", out, "--json", op="tech")
+    assert exported.returncode == 0, exported.stderr
+    assert exported.json()["photos"] == 3
+
+
+def test_damaged_bundle_is_refused_whole(tmp_path, make_station, idn, canonical, cli):
+    make_station(tmp_path / "a", "st-a", [(idn(1), "张一")], seed=1)
+    make_station(tmp_path / "m", "master", [])
+    _bundle(cli, tmp_path / "a", tmp_path / "a.zip")
+    with zipfile.ZipFile(tmp_path / "a.zip") as src, zipfile.ZipFile(tmp_path / "bad.zip", "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.startswith("images/"):
+                data = data[:-10] + bytes(10)
+            dst.writestr(info, data)
+    before = canonical(tmp_path / "m", {"st-a"})
+    r = cli(tmp_path / "m", "merge", tmp_path / "bad.zip", "--json", op="sup")
+    assert r.returncode == 1
+    assert "checksum of images/" in r.json()["message_en"]
+    assert canonical(tmp_path / "m", {"st-a"}) == before
+
+
+def test_conflicts_are_kept_and_listed(tmp_path, make_station, idn, cli):
+    make_station(tmp_path / "a", "st-a", [(idn(1), "张一")], seed=1)
+    make_station(tmp_path / "b", "st-b", [(idn(1), "张壹")], seed=2)       # same person, other name
+    make_station(tmp_path / "m", "master", [])
+    _bundle(cli, tmp_path / "a", tmp_path / "a.zip")
+    _bundle(cli, tmp_path / "b", tmp_path / "b.zip")
+    r = cli(tmp_path / "m", "merge", tmp_path / "a.zip", tmp_path / "b.zip", "--json", op="sup")
+    kinds = {c["kind"] for c in r.json()["review"]}
+    assert kinds == {"accepted_at_two_stations", "same_id_different_names"}
+
+    # the same key with different content: the master's row stays, the bundle's is recorded
+    from station.store import open_store
+    with open_store(tmp_path / "a") as store:
+        store.conn.execute("UPDATE payments SET reference = 'edited'")   # a station that broke the rules
+        store.facts.record_payment(idn(1), 100, "cash", operator="sup")
+    _bundle(cli, tmp_path / "a", tmp_path / "a2.zip")
+    r2 = cli(tmp_path / "m", "merge", tmp_path / "a2.zip", "--json", op="sup")
+    result = r2.json()["bundles"][0]
+    assert [c["table"] for c in result["conflicts"]] == ["payments"]
+    assert result["added"]["payments"] == 1
+    with open_store(tmp_path / "m") as store:
+        refs = [r[0] for r in store.conn.execute("SELECT reference FROM payments WHERE station_id = 'st-a'")]
+        assert "edited" not in refs
+
+
+def test_merge_needs_a_supervisor(tmp_path, make_station, idn, cli):
+    make_station(tmp_path / "a", "st-a", [(idn(1), "张一")], seed=1)
+    _bundle(cli, tmp_path / "a", tmp_path / "a.zip")
+    r = cli(tmp_path / "a", "merge", tmp_path / "a.zip", op="tech")
+    assert r.returncode == 2
+
+
+def test_any_merge_order_with_duplicates_converges(tmp_path, make_station, idn, canonical):
+    """sync.md §7: merging in any order, with duplicates and repeats, yields the same dump."""
+    import itertools
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from station.store import open_store
+    from station.sync.bundle import create_bundle
+    from station.sync.merge import merge_bundle
+
+    bundles = []
+    for k, name in enumerate(("st-a", "st-b", "st-c")):
+        make_station(tmp_path / name, name, [(idn(10 * k + j), f"人{k}{j}") for j in range(2)], seed=k)
+        with open_store(tmp_path / name) as store:
+            bundles.append(create_bundle(store, tmp_path / f"{name}.zip").path)
+    reference = None
+    counter = itertools.count()
+
+    @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(st.sampled_from(range(3)), min_size=3, max_size=6).filter(lambda xs: set(xs) == {0, 1, 2}))
+    def check(order):
+        nonlocal reference
+        master = tmp_path / f"master{next(counter)}"
+        make_station(master, "master", [])
+        with open_store(master) as store:
+            for i in order:
+                merge_bundle(store, bundles[i])
+        dump = canonical(master, {"st-a", "st-b", "st-c"})
+        if reference is None:
+            reference = dump
+        assert dump == reference
+
+    check()
