@@ -73,9 +73,14 @@ def open_camera_from_config(config: Any, kind: str | None = None) -> Camera:
     return open_camera(kind, **opts)
 
 
-def service_from_config(config: Any, camera: Camera) -> CameraService:
-    """A CameraService with the station's timing, back-off and preset settings."""
+def service_from_config(config: Any, camera: Camera, data_dir: Path | None = None) -> CameraService:
+    """A CameraService with the station's timing, back-off and preset settings (the configured
+    ``[camera.preset]``, overridden by the preset saved in ``data_dir``)."""
+    from station.camera.preset import load_preset
+
     get = config.get
+    preset = {k: str(v) for k, v in (get("camera.preset", {}) or {}).items()}
+    preset.update(load_preset(data_dir))
     return CameraService(
         camera,
         fps=float(get("camera.fps", 25)),
@@ -87,5 +92,5 @@ def service_from_config(config: Any, camera: Camera) -> CameraService:
         live_view_idle_s=float(get("camera.live_view_idle_s", 120)),
         busy_retries=int(get("camera.busy_retries", 5)),
         busy_retry_delay_s=float(get("camera.busy_retry_delay_s", 0.3)),
-        preset={k: str(v) for k, v in (get("camera.preset", {}) or {}).items()},
+        preset=preset,
     )

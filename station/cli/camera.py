@@ -29,6 +29,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(handler=cmd_capture)
 
+    p = csub.add_parser("settings", help="show the camera's settings; change them with --set")
+    p.add_argument("--camera", choices=KINDS, help="driver (default: camera.driver from config)")
+    p.add_argument("--set", dest="changes", action="append", default=[], metavar="NAME=VALUE",
+                   help="change a setting (iso, aperture, shutter, white_balance, image_quality, "
+                        "image_size, capture_target); repeatable")
+    p.add_argument("--save", action="store_true",
+                   help="remember the changes as the station preset (re-applied on every connect)")
+    p.add_argument("--timeout", type=float, default=None, help="seconds to wait for the camera")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(handler=cmd_settings)
+
     camera.set_defaults(handler=lambda ctx, args: (camera.print_help(), 2)[1])
 
 
@@ -59,7 +70,7 @@ def cmd_capture(ctx, args) -> int:
 
     kind = args.camera or ctx.config.get("camera.driver", "gphoto2")
     camera = open_camera_from_config(ctx.config, kind)
-    service = service_from_config(ctx.config, camera)
+    service = service_from_config(ctx.config, camera, ctx.data_dir)
     timeout = args.timeout if args.timeout is not None else service.capture_timeout
     service.reconnect_initial = min(service.reconnect_initial, 1.0)  # a script waits, not a queue
     service.start()
@@ -79,4 +90,62 @@ def cmd_capture(ctx, args) -> int:
     result = dict(capture.to_json(), out=str(args.out), camera_kind=kind,
                   sha256=hashlib.sha256(capture.data).hexdigest(), raw=raw_files)
     emit(args.json, result, lambda d: f"{d['out']}\t{d['file_name']}\t{d['size']} bytes")
+    return 0
+
+
+def _parse_changes(changes: list[str]) -> list[tuple[str, str]]:
+    from station.errors import InputError, Location
+
+    out = []
+    for change in changes:
+        name, sep, value = change.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise InputError("camera.bad_change", Location("--set", field=change), change=change)
+        out.append((name.strip(), value.strip()))
+    return out
+
+
+def cmd_settings(ctx, args) -> int:
+    from station.camera import open_camera_from_config, service_from_config
+    from station.camera.errors import CameraError
+    from station.camera.preset import load_preset, save_preset
+    from station.cli.output import emit
+    from station.errors import InputError, Location
+
+    changes = _parse_changes(args.changes)
+    kind = args.camera or ctx.config.get("camera.driver", "gphoto2")
+    service = service_from_config(ctx.config, open_camera_from_config(ctx.config, kind), ctx.data_dir)
+    timeout = args.timeout if args.timeout is not None else service.capture_timeout
+    service.start()
+    try:
+        if not service.wait_connected(timeout):
+            raise service.last_error() or CameraError("camera.not_found")
+        for name, value in changes:
+            try:
+                service.set_setting(name, value)
+            except CameraError as exc:
+                if exc.key in ("camera.setting_value", "camera.setting_unknown", "camera.setting_readonly"):
+                    raise InputError(exc.key, Location("--set", field=name), **exc.params) from None
+                raise
+        settings = service.settings()
+        status = service.status()
+    finally:
+        service.stop()
+    saved = None
+    if args.save and changes:
+        preset = load_preset(ctx.data_dir)
+        preset.update(dict(changes))
+        saved = str(save_preset(ctx.data_dir, preset))
+    data = {"camera": status.to_json(), "settings": {k: v.to_json() for k, v in settings.items()},
+            "preset_saved": saved}
+
+    def human(d: dict) -> str:
+        lines = [f"{d['camera']['model']}  {d['camera']['battery']}"]
+        for name, st in d["settings"].items():
+            lines.append(f"{name:15} {st['value']:20} {' | '.join(st['choices'])}")
+        if d["preset_saved"]:
+            lines.append(d["preset_saved"])
+        return "\n".join(lines)
+
+    emit(args.json, data, human)
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import string
 from pathlib import Path
@@ -195,3 +196,29 @@ def test_cli_without_a_camera_exits_3_with_words(run_station, tmp_path):
                            str(tmp_path / "x.jpg"), "--timeout", "1", "--json", env=env)
     assert json_res.returncode == 3
     assert json_res.json()["error"] == "camera.not_found"
+
+
+def test_cli_settings_change_save_and_reapply(run_station):
+    res = run_station("camera", "settings", "--camera", "sim", "--set", "iso=400",
+                      "--set", "capture_target=card", "--save", "--json")
+    assert res.returncode == 0, res.stderr
+    doc = res.json()
+    assert doc["settings"]["iso"]["value"] == "400"
+    assert doc["settings"]["capture_target"]["value"] == "Memory card"
+    preset = run_station.data_dir / "camera-preset.json"
+    assert json.loads(preset.read_text()) == {"capture_target": "card", "iso": "400"}
+    assert oct(preset.stat().st_mode & 0o777) == "0o600"
+    # a new process, a freshly powered camera (defaults): the saved preset is applied on connect
+    again = run_station("camera", "settings", "--camera", "sim", "--json")
+    assert again.returncode == 0, again.stderr
+    assert again.json()["settings"]["iso"]["value"] == "400"
+    assert again.json()["camera"]["state"] == "connected"
+
+
+def test_cli_settings_refuses_bad_values_with_the_choices(run_station):
+    res = run_station("--lang", "en", "camera", "settings", "--camera", "sim", "--set", "iso=12800")
+    assert res.returncode == 2
+    assert "12800" in res.stderr and "1600" in res.stderr and "iso" in res.stderr
+    res = run_station("camera", "settings", "--camera", "sim", "--set", "iso", "--json")
+    assert res.returncode == 2 and res.json()["error"] == "camera.bad_change"
+    assert not (run_station.data_dir / "camera-preset.json").exists()
