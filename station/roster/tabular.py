@@ -51,6 +51,12 @@ class CellError:
                 "message_zh": zh, "message_en": en}
 
 
+def _looks_utf8(prefix: bytes) -> bool:
+    """Several CJK ideographs decoded cleanly as UTF-8: GBK bytes almost never do that."""
+    text = prefix.decode("utf-8", errors="ignore")
+    return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff") >= 4
+
+
 def _decode(data: bytes, name: str) -> tuple[str, str]:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError("roster.utf16", Location(name, 1))
@@ -59,7 +65,10 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
         return data.decode(encoding), encoding
     except UnicodeDecodeError as utf8_error:
         utf8_stop = utf8_error.start
-        if encoding == "utf-8-sig":
+        # Non-ASCII text that decoded as UTF-8 before the bad byte means a UTF-8 file with a
+        # broken or foreign line (e.g. two exports pasted together): GB18030 would turn the good
+        # part into plausible-looking wrong names, so report the bad line instead of guessing.
+        if encoding == "utf-8-sig" or _looks_utf8(data[:utf8_stop]):
             line = data[:utf8_stop].count(b"\n") + 1
             raise InputError("roster.bad_encoding", Location(name, line), encoding="UTF-8") from None
     try:

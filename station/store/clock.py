@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 _WALL_DIGITS = 13
 _COUNTER_DIGITS = 6
+_COUNTER_MAX = 10**_COUNTER_DIGITS - 1
 
 
 @dataclass(frozen=True, order=True)
@@ -38,7 +39,15 @@ def tick(last: HLC | None, station: str, wall_ms: int | None = None) -> HLC:
     wall = now_ms() if wall_ms is None else wall_ms
     if last is None or wall > last.wall_ms:
         return HLC(wall, 0, station)
-    return HLC(last.wall_ms, last.counter + 1, station)
+    return _next(last.wall_ms, last.counter, station)
+
+
+def _next(wall_ms: int, counter: int, station: str) -> HLC:
+    """The stamp after (wall_ms, counter); a full counter borrows the next millisecond so the
+    fixed-width text encoding keeps sorting correctly."""
+    if counter >= _COUNTER_MAX:
+        return HLC(wall_ms + 1, 0, station)
+    return HLC(wall_ms, counter + 1, station)
 
 
 def receive(last: HLC | None, remote: HLC, station: str, wall_ms: int | None = None) -> HLC:
@@ -47,4 +56,4 @@ def receive(last: HLC | None, remote: HLC, station: str, wall_ms: int | None = N
     base = max(x for x in (last, remote) if x is not None)
     if wall > base.wall_ms:
         return HLC(wall, 0, station)
-    return HLC(base.wall_ms, base.counter + 1, station)
+    return _next(base.wall_ms, base.counter, station)

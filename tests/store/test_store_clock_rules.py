@@ -17,6 +17,9 @@ def test_clock_never_goes_back_and_sorts_as_text():
     assert d > remote and d.encode() > remote.encode() and d.station == "st-a"
     assert HLC.decode(d.encode()) == d
     assert HLC.decode("0000000005000-000007-st-b-2") == HLC(5000, 7, "st-b-2")
+    full = HLC(5000, 999_999, "st-a")
+    after = tick(full, "st-a", wall_ms=10)
+    assert after == HLC(5001, 0, "st-a") and after.encode() > full.encode()
 
 
 def test_default_rules_follow_the_reference_notice():

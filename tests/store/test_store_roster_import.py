@@ -120,6 +120,9 @@ BAD_FILES = {
     "bad_bytes": (lambda p: _raw(p / "x.csv", "\r\n".join([HEADER, GOOD_ROWS[0]]).encode()
                                  + b"\r\n" + GOOD_ROWS[1].encode()[:-9] + b"\xff\xfe\r\n"),
                   3, "Cannot decode"),
+    "mixed_encodings": (lambda p: _raw(p / "x.csv", ("\r\n".join([HEADER, *GOOD_ROWS[:3]]) + "\r\n").encode()
+                                       + GOOD_ROWS[3].encode("gbk") + b"\r\n"),
+                        5, "Cannot decode as UTF-8"),
     "utf16": (lambda p: _csv(p / "x.csv", [HEADER, *GOOD_ROWS], "utf-16"), 1, "UTF-16"),
     "missing_column": (lambda p: _csv(p / "x.csv", [HEADER.replace(",身份证号", ""),
                                                     "1,张三,男,物理与天文学院,硕士,3,2015,全日制"]),
