@@ -18,6 +18,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
     imp.add_argument("--json", action="store_true")
     imp.set_defaults(handler=cmd_roster_import)
+    show = rsub.add_parser("show", help="one person: roster entry, slot, flags, captures, payment")
+    show.add_argument("id_number")
+    show.add_argument("--at", help="match as of this local time (YYYY-MM-DDTHH:MM; default now)")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=cmd_roster_show)
     demo = rsub.add_parser("demo-files", help="write the demo schedule and a generated roster")
     demo.add_argument("--out", type=Path, required=True, help="folder to write into")
     demo.add_argument("--format", choices=("csv", "gbk", "xlsx"), default="csv")
@@ -75,3 +80,47 @@ def cmd_demo_files(ctx: Context, args: argparse.Namespace) -> int:
     emit(ctx.json, {k: str(v) for k, v in paths.items()},
          "\n".join(t("roster.demo_written", path=p) for p in paths.values()))
     return 0
+
+
+def cmd_roster_show(ctx: Context, args: argparse.Namespace) -> int:
+    """Exit 0 when the person may be photographed now without a flag, 1 otherwise."""
+    import datetime as dt
+
+    from station.cli.output import emit
+    from station.domain import idnumber
+    from station.domain.identity import Identity
+    from station.errors import InputError, Location
+    from station.privacy import mask_id
+    from station.roster import match
+
+    ctx.operator("roster.view")
+    store = ctx.store()
+    number = idnumber.normalise(args.id_number)
+    try:
+        when = dt.datetime.fromisoformat(args.at) if args.at else None
+    except ValueError:
+        raise InputError("roster.bad_date", Location("--at"), value=args.at) from None
+    entry = store.roster.get(number)
+    born = idnumber.birth_date(number)
+    identity = Identity("manual", entry.name if entry else "", "unknown",
+                        born.isoformat() if born else "", number)
+    found = match(store, identity, when, config=ctx.config)
+    found.flags = [f for f in found.flags if f.code != "name_mismatch"]  # no card: no name to compare
+    data = {**found.to_json(), "state": store.person_state(number).to_json()}
+    key = "message_zh" if ctx.lang == "zh" else "message_en"
+
+    def human(d: dict) -> str:
+        e = d["entry"] or {}
+        lines = [f"{mask_id(number)} {e.get('name', '')} {e.get('department') or ''} "
+                 f"{e.get('degree') or ''} {e.get('entry_year') or ''}".rstrip()]
+        if d["slot"]:
+            s = d["slot"]
+            lines.append(f"  {s['date']} {s['start']}–{s['end']} {s['campus']} {s['room']}")
+        lines += [f"  ! {f[key]}" for f in d["flags"]]
+        st = d["state"]
+        lines.append(f"  captures={len(st['captures'])} paid={st['paid_cents'] / 100:.2f} "
+                     f"accepted={bool(st['accepted_capture_id'])} exported={st['exported']}")
+        return "\n".join(lines)
+
+    emit(ctx.json, data, human)
+    return 0 if not found.flags else 1

@@ -194,3 +194,23 @@ def test_roster_match_is_the_function_whatever_was_imported_first():
     from station.roster.match import match as direct
 
     assert direct is station.roster.match
+
+
+def test_roster_show_cli(station_cli, tmp_path):
+    rows = demo_roster()[:40]
+    f = tmp_path / "r.csv"
+    f.write_bytes(roster_csv(rows))
+    assert station_cli("schedule", "import", str(SCHEDULE_CSV)).returncode == 0
+    assert station_cli("roster", "import", str(f)).returncode == 0
+    person = rows[0]  # 物理与天文学院, slot 08:00–09:00
+    ok = station_cli("roster", "show", person["身份证号"], "--at", "2017-10-25T08:30", "--json")
+    assert ok.returncode == 0, ok.stderr
+    doc = ok.json()
+    assert doc["entry"]["name"] == person["姓名"] and doc["slot"]["start"] == "08:00"
+    assert doc["flags"] == [] and doc["state"]["captures"] == []
+    late = station_cli("--lang", "en", "roster", "show", person["身份证号"], "--at", "2017-10-25T15:00")
+    assert late.returncode == 1 and "Not this slot" in late.stdout
+    assert person["身份证号"] not in late.stdout  # masked on screen
+    stranger = off_roster_identities(1)[0].id_number
+    missing = station_cli("roster", "show", stranger, "--json")
+    assert missing.returncode == 1 and [f["code"] for f in missing.json()["flags"]] == ["not_on_roster"]
