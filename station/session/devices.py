@@ -162,6 +162,23 @@ class DeskDevices:
         problem = error.messages if error is not None else None
         return DeviceState("camera", False, detail, problem)
 
+    def camera_settings(self, timeout: float = 3.0) -> dict[str, str]:
+        """The camera's current settings (the preset), name → value; empty when unavailable."""
+        if self.camera is None or getattr(self.camera, "state", "connected") != "connected":
+            return {}
+        try:
+            return {name: s.value for name, s in self.camera.settings(timeout).items()}
+        except DeviceError:
+            return {}
+
+    def calibration_state(self) -> dict[str, Any]:
+        """When the backdrop and sharpness were calibrated, and the measured backdrop colour."""
+        cal = self.calibration
+        if cal is None:
+            return {}
+        return {"measured_at": cal.measured_at, "backdrop_rgb": list(cal.backdrop_rgb),
+                "sharpness": cal.sharpness}
+
     def reader_state(self) -> DeviceState:
         if self.reader is None:
             return DeviceState("reader", False, {"spec": self.reader_spec})

@@ -148,6 +148,12 @@ def test_camera_unplugged_mid_session_and_back(station):
         app = app_on(data_dir, setup.eligible[:1], source)
         async with app.run_test(size=(120, 40)) as pilot:
             await connected(pilot)
+            await pilot.press("f4")                         # the devices screen
+            await until(pilot, lambda: getattr(app.screen, "data", None) is not None, what="probe")
+            camera_state, reader_state, settings, _cal = app.screen.data
+            assert camera_state.ok and camera_state.detail.get("model") == "Capture Station SimCam"
+            assert reader_state.ok and settings.get("iso")
+            await pilot.press("escape")
             await tap_and_pay(pilot, "")
             await until(pilot, lambda: desk(app).frames_shown > 0, what="live frame")
             app.devices.driver.unplug()

@@ -23,7 +23,8 @@ class DevicesScreen(SideScreen):
             if devices is None:
                 return ()
             try:
-                return devices.camera_state(), devices.reader_state()
+                return (devices.camera_state(), devices.reader_state(),
+                        devices.camera_settings(), devices.calibration_state())
             except Exception as exc:  # a device that cannot even answer is shown as such
                 return str(exc)
 
@@ -37,7 +38,8 @@ class DevicesScreen(SideScreen):
         if not data or isinstance(data, str):
             return Text(t("tui.devices.none") + (f"\n{data}" if isinstance(data, str) else ""))
         parts: list[Any] = []
-        for state in data:
+        states, settings, calibration = data[:2], data[2], data[3]
+        for state in states:
             table = Table(title=t(f"tui.devices.{state.name}"), expand=True, title_justify="left",
                           show_header=False)
             table.add_column(style="dim", no_wrap=True)
@@ -52,5 +54,18 @@ class DevicesScreen(SideScreen):
                 table.add_row(t("tui.devices.problem"),
                               state.problem[0 if get_language() == "zh" else 1])
             parts.append(table)
+        if settings:
+            table = Table(title=t("tui.devices.preset"), expand=True, title_justify="left",
+                          show_header=False)
+            table.add_column(style="dim", no_wrap=True)
+            table.add_column()
+            for name, value in sorted(settings.items()):
+                table.add_row(name, value)
+            parts.append(table)
+        if calibration:
+            parts.append(Text(t("tui.devices.calibrated", when=calibration["measured_at"],
+                                rgb=tuple(calibration["backdrop_rgb"]))))
+        else:
+            parts.append(Text(t("tui.devices.not_calibrated"), style="yellow"))
         parts.append(Text(t("tui.devices.calibration"), style="dim"))
         return Group(*parts)
