@@ -239,7 +239,8 @@ class StationApp(App):
                 relabel = getattr(node, "relabel", None)
                 if callable(relabel):
                     relabel()
-                node.refresh(layout=True)
+                node.refresh()
+            screen.refresh(layout=True)  # words change length: one layout pass per screen
 
     def tap_next_demo_card(self) -> None:
         """Demo: put the next demo student's card on the simulated reader."""

@@ -53,8 +53,9 @@ class CheckList(Widget):
         self.checks: list[Any] = []
 
     def show(self, checks: list[Any]) -> None:
+        resized = len(checks) != len(self.checks)
         self.checks = list(checks)
-        self.refresh(layout=True)
+        self.refresh(layout=resized)  # a new layout only when the list grows or shrinks
 
     def render(self) -> Any:
         if not self.checks:
