@@ -64,11 +64,14 @@ def _mtcnn():
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
-    base = mod.MTCNN._MTCNN__BASE_DIR
-    for attr, file in (("_MTCNN__pnet", "pnet.onnx"), ("_MTCNN__rnet", "rnet.onnx"),
-                       ("_MTCNN__onet", "onet.onnx")):
-        getattr(model, attr)[0] = ort.InferenceSession(f"{base}/{file}", sess_options=opts,
-                                                       providers=["CPUExecutionProvider"])
+    try:  # the wheel builds its sessions with default (all-core) threading; swap in single-thread ones
+        base = mod.MTCNN._MTCNN__BASE_DIR
+        for attr, file in (("_MTCNN__pnet", "pnet.onnx"), ("_MTCNN__rnet", "rnet.onnx"),
+                           ("_MTCNN__onet", "onet.onnx")):
+            getattr(model, attr)[0] = ort.InferenceSession(f"{base}/{file}", sess_options=opts,
+                                                           providers=["CPUExecutionProvider"])
+    except (AttributeError, TypeError, IndexError):  # a later wheel laid out differently: keep its own
+        pass
     return model
 
 

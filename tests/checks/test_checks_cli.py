@@ -70,3 +70,12 @@ def test_calibrate_stores_the_station_backdrop(run_station, tmp_path):
     assert stored["chsi"]["backdrop_rgb"] == data["backdrop_rgb"]
     after = run_station("check", str(subject), "--json")
     assert after.returncode == 0, after.stdout
+
+
+def test_doctor_reports_the_checks_area(run_station):
+    res = run_station("doctor", "--json")
+    data = res.json()
+    rows = data["checks"] if isinstance(data, dict) else data
+    ours = {c["name"]: c["status"] for c in rows if c["area"] == "checks"}
+    assert ours["profile"] == "pass" and ours["detector"] == "pass"
+    assert ours["calibration"] == "warn"  # a fresh data dir was never calibrated

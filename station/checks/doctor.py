@@ -1,0 +1,56 @@
+"""`station doctor` checks of the photo-checks area: profile, face detector, this station's calibration."""
+
+from __future__ import annotations
+
+from station.doctor import DoctorCheck
+
+
+def check_profile(name: str = "chsi") -> DoctorCheck:
+    from station.checks.profile import load_profile
+    from station.errors import StationError
+
+    try:
+        profile = load_profile(name)
+    except StationError as exc:
+        zh, en = exc.messages
+        return DoctorCheck("checks", "profile", "fail", zh, en, {"profile": name})
+    return DoctorCheck.from_key("checks", "profile", "pass", "checks.doctor.profile_ok",
+                                {"path": str(profile.path)}, profile=name)
+
+
+def check_detector() -> DoctorCheck:
+    """The MTCNN models and Haar cascades load and find the one face of a rendered portrait."""
+    try:
+        from station.checks import check_image
+        from station.sim.portrait import render
+
+        report = check_image(render(480, 640, face_width=221, eye_y=250)[0])
+        faces = report.geometry.get("face_count", 0)
+    except Exception as exc:  # any import or model failure is the answer here
+        return DoctorCheck.from_key("checks", "detector", "fail", "checks.doctor.detector_bad",
+                                    {"error": str(exc)}, error=f"{type(exc).__name__}: {exc}")
+    status = "pass" if faces == 1 else "fail"
+    key = "checks.doctor.detector_ok" if faces == 1 else "checks.doctor.detector_bad"
+    return DoctorCheck.from_key("checks", "detector", status, key, {"faces": faces},
+                                error=f"{faces} faces")
+
+
+def check_calibration(name: str = "chsi") -> DoctorCheck:
+    from station.checks.calibration import load_calibration
+    from station.errors import StationError
+    from station.paths import default_data_dir
+
+    try:
+        cal = load_calibration(default_data_dir(), name)
+    except StationError as exc:
+        zh, en = exc.messages
+        return DoctorCheck("checks", "calibration", "fail", zh, en)
+    if cal is None:
+        return DoctorCheck.from_key("checks", "calibration", "warn", "checks.doctor.not_calibrated")
+    return DoctorCheck.from_key("checks", "calibration", "pass", "checks.doctor.calibrated",
+                                cal.to_json(), when=cal.measured_at,
+                                rgb=",".join(map(str, cal.backdrop_rgb)))
+
+
+def checks() -> list[DoctorCheck]:
+    return [check_profile(), check_detector(), check_calibration()]
