@@ -92,22 +92,28 @@ def face_pixels(gray, face: Face):
     return gray[mask > 0]
 
 
-def cheek_balance(gray, face: Face) -> float:
-    """Histogram intersection (0..1) of the left and right cheek zones (阴阳脸 → low)."""
+def cheek_balance(gray, face: Face) -> tuple[float, float]:
+    """Left/right cheek light: (relative difference of the medians, histogram intersection).
+
+    The difference drives the check (阴阳脸 → large); the intersection (1 = identical histograms)
+    is kept for the record — on smooth skin it reacts to small, harmless differences.
+    """
     import numpy as np
 
     iod = face.iod
     ey = face.eye_mid[1]
-    hists = []
+    hists, medians = [], []
     for eye, sign in ((face.eye_left, -1), (face.eye_right, 1)):
         xa, xb = eye[0] + sign * 0.45 * iod, eye[0] - sign * 0.1 * iod
         x0, y0, x1, y1 = _clip_box(min(xa, xb), ey + 0.35 * iod, max(xa, xb), ey + 0.85 * iod, gray.shape)
         zone = gray[y0:y1, x0:x1]
         if zone.size < 20:
-            return 1.0
+            return 0.0, 1.0
         hist = np.bincount((zone.reshape(-1) // 32).astype(np.int64), minlength=8).astype(np.float64)
         hists.append(hist / hist.sum())
-    return float(np.minimum(hists[0], hists[1]).sum())
+        medians.append(float(np.median(zone)))
+    diff = abs(medians[0] - medians[1]) / max(max(medians), 1.0)
+    return diff, float(np.minimum(hists[0], hists[1]).sum())
 
 
 def eyes_found(gray, face: Face, cascade_name: str = "haarcascade_eye_tree_eyeglasses.xml") -> int:
@@ -185,7 +191,7 @@ def measure(frame, faces: list[Face], profile: Profile, expected_lab, *, eyes: b
         v["over_share"] = float((px >= ex.over_level).mean())
         v["under_share"] = float((px <= ex.under_level).mean())
         v["face_mean"] = float(px.mean())
-    v["lighting"] = cheek_balance(gray, face)
+    v["lighting"], v["lighting_intersection"] = cheek_balance(gray, face)
     v["glare"] = glare_share(frame, face, profile.glare.v_level, profile.glare.s_level)
     if eyes:
         v["eyes_found"] = eyes_found(gray, face, profile.eyes.cascade)

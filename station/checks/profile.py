@@ -28,7 +28,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "clothing": ("min_delta_e_warn", "min_delta_e_fail", "blue_share_fail"),
     "sharpness": ("iod_px", "min_variance", "calibrated_ratio", "warn_ratio"),
     "exposure": ("over_level", "under_level", "over_share", "under_share", "mean", "mean_warn"),
-    "lighting": ("intersection_warn", "intersection_fail"),
+    "lighting": ("difference_warn", "difference_fail"),
     "eyes": ("cascade",),
     "glare": ("v_level", "s_level", "blob_share_warn", "blob_share_fail"),
     "resolution": ("min_scale", "min_window_share"),

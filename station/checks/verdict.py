@@ -73,9 +73,9 @@ def evaluate(m: Measurements, profile: Profile, calibration: Calibration | None,
     checks.append(_sharpness(m.values.get("sharpness", 0.0), profile, calibration))
     checks.append(_exposure(m.values, profile))
     lt = profile.lighting
-    inter = m.values.get("lighting", 1.0)
-    status = "fail" if inter < lt.intersection_fail else "warn" if inter < lt.intersection_warn else "pass"
-    checks.append(make("lighting", status, inter, lt.intersection_fail, "ok" if status == "pass" else "uneven"))
+    diff = m.values.get("lighting", 0.0)
+    status = "fail" if diff > lt.difference_fail else "warn" if diff > lt.difference_warn else "pass"
+    checks.append(make("lighting", status, diff, lt.difference_fail, "ok" if status == "pass" else "uneven"))
     if "eyes_found" in m.values:
         found = m.values["eyes_found"]
         checks.append(make("eyes_open", "pass" if found else "warn", found, 1, "ok" if found else "closed"))
