@@ -154,14 +154,16 @@ def parse_roster(path: Path, config: Config,
     for line, cells in table.rows:
         row, row_errors = _parse_row(table, line, cells, fields, unknown, rules, default_mode)
         errors += row_errors
+        # duplicates are checked on the raw cells, so a row with other errors still shows them
+        i = fields["id_number"]
+        idn = idnumber.normalise(cells[i]) if i < len(cells) else ""
+        if idn and idn in seen_id:
+            errors.append(CellError(line, column_label(table.header, i),
+                                    "roster.duplicate_id", {"first_line": seen_id[idn]}))
+        elif idn:
+            seen_id[idn] = line
         if row is None:
             continue
-        idn = row["id_number"]
-        if idn in seen_id:
-            errors.append(CellError(line, column_label(table.header, fields["id_number"]),
-                                    "roster.duplicate_id", {"first_line": seen_id[idn]}))
-        else:
-            seen_id[idn] = line
         no = row["student_no"]
         if no:
             if no in seen_no:

@@ -205,13 +205,15 @@ def test_every_bad_row_is_listed_with_line_and_column(station_cli, tmp_path):
     rows = [HEADER, GOOD_ROWS[0],
             GOOD_ROWS[1].replace(",女,", ",X,"),                    # line 3: gender
             GOOD_ROWS[2].replace(",3,2014,", ",3,20x4,"),           # line 4: year
-            GOOD_ROWS[3].replace("全日制", "函授")]                  # line 5: study mode (非全日制 → 非函授)
+            GOOD_ROWS[3].replace("全日制", "函授"),                  # line 5: study mode (非全日制 → 非函授)
+            GOOD_ROWS[0].replace("22015010001", "2").replace(",3,", ",三,")]  # line 6: years + dup
     f = _csv(tmp_path / "r.csv", rows)
     r = station_cli("roster", "import", str(f), "--json")
     assert r.returncode == 2
     errors = r.json()["errors"]
     assert [(e["line"], e["column"]) for e in errors] == [
-        (3, "性别 (C)"), (4, "入学年份 (H)"), (5, "学习方式 (I)")]
+        (3, "性别 (C)"), (4, "入学年份 (H)"), (5, "学习方式 (I)"), (6, "学制 (G)"), (6, "身份证号 (D)")]
+    assert errors[-1]["code"] == "roster.duplicate_id" and "line 2" in errors[-1]["message_en"]
     assert all(e["message_zh"] and e["message_en"] for e in errors)
     human = station_cli("roster", "import", str(f))
     assert "第 3 行" in human.stderr and "第 5 行" in human.stderr
