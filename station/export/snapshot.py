@@ -100,13 +100,6 @@ def load_snapshot(store: Store) -> Snapshot:
     # Any earlier roster version also names the person (corrections may point at it).
     for r in _rows(store, "SELECT id, id_number FROM roster_entries"):
         entry_ids.setdefault(r["id"], r["id_number"])
-    for r in _rows(store, "SELECT * FROM corrections WHERE target_table = 'roster_entries' ORDER BY hlc"):
-        idn = entry_ids.get(r["target_id"], r["target_id"])
-        p = snap.persons.get(idn)
-        if p is None or r["field"] not in PERSON_FIELDS or r["hlc"] <= (p.changed_hlc or ""):
-            continue
-        setattr(p, r["field"], r["new_value"] or "")
-        p.changed_hlc = r["hlc"]
     reads: dict[str, tuple[bool, dict]] = {}
     for r in _rows(store, "SELECT id, id_number, identity FROM card_reads ORDER BY hlc"):
         try:
@@ -142,6 +135,20 @@ def load_snapshot(store: Store) -> Snapshot:
                       batches=batches_of.get(r["capture_id"], []),
                       school_code=walk_in_school.get(r["capture_id"]))
         snap.person(r["id_number"]).captures.append(cap)
+    # Corrections of a person's fields, whether made on the roster entry or on a capture's identity
+    # (the review screen), applied in clock order after the roster version they follow.
+    capture_person = {c.id: c.id_number for p in snap.persons.values() for c in p.captures}
+    for r in _rows(store, "SELECT * FROM corrections WHERE target_table IN ('roster_entries', 'captures') "
+                          "ORDER BY hlc"):
+        if r["target_table"] == "captures":
+            idn = capture_person.get(r["target_id"])
+        else:
+            idn = entry_ids.get(r["target_id"], r["target_id"])
+        p = snap.persons.get(idn) if idn else None
+        if p is None or r["field"] not in PERSON_FIELDS or r["hlc"] <= (p.changed_hlc or ""):
+            continue
+        setattr(p, r["field"], r["new_value"] or "")
+        p.changed_hlc = r["hlc"]
     for r in _rows(store, "SELECT id_number, hlc, amount_cents FROM payments y WHERE NOT EXISTS "
                           "(SELECT 1 FROM tombstones t WHERE t.target_table = 'payments' "
                           "AND t.target_id = y.id) ORDER BY hlc"):

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -95,13 +97,16 @@ def test_verify_reports_tampering_precisely(station, add_people, person, tmp_pat
     assert "does not match the SHA-256" in v.stdout
 
 
-def test_correction_after_export_goes_in_as_replacement(station, add_people, person, tmp_path):
+@pytest.mark.parametrize("target", ["roster_entries", "captures"])
+def test_correction_after_export_goes_in_as_replacement(station, add_people, person, tmp_path, target):
+    """A name corrected on the roster entry, or on the capture (the review screen), after export."""
     add_people(station.data_dir, [person(i) for i in range(3)])
     first = station.as_op("tech", "export", "build", "--out", str(tmp_path / "o"), "--json").json()
     from station.store import open_store
     with open_store(station.data_dir) as store:
         entry = store.roster.get(person(1)["id_number"])
-        store.facts.record_correction("roster_entries", entry.id, "name", entry.name, "更正名", reason="typo",
+        target_id = entry.id if target == "roster_entries" else store.person_state(entry.id_number).accepted_capture_id
+        store.facts.record_correction(target, target_id, "name", entry.name, "更正名", reason="typo",
                                       operator="tech")
     add_people(station.data_dir, [person(2, decisions=["accept"], seed=77, on_roster=False, paid_cents=0)])
     second = station.as_op("tech", "export", "build", "--out", str(tmp_path / "o"), "--json").json()
