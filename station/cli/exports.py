@@ -150,6 +150,9 @@ def cmd_build(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+SHOWN_PER_REASON = 20
+
+
 def _build_text(data: dict[str, Any], lang: str) -> str:
     from station.i18n import t
     from station.privacy import mask_id
@@ -165,8 +168,17 @@ def _build_text(data: dict[str, Any], lang: str) -> str:
         lines.append(t("exports.nothing"))
     if data["not_in_batch"]:
         lines.append(t("exports.not_in_batch", count=len(data["not_in_batch"])))
+        by_reason: dict[str, list[dict]] = {}
         for s in data["not_in_batch"]:
-            lines.append(f"  {mask_id(s['id_number'])} {s['name']}: {s['message_' + lang]}")
+            by_reason.setdefault(s["reason"], []).append(s)
+        for people in by_reason.values():     # a screenful per reason; the report file has all
+            for s in people[:SHOWN_PER_REASON]:
+                lines.append(f"  {mask_id(s['id_number'])} {s['name']}: {s['message_' + lang]}")
+            if len(people) > SHOWN_PER_REASON:
+                lines.append("  " + t("exports.and_more", count=len(people) - SHOWN_PER_REASON,
+                                      reason=people[0]["message_" + lang]))
+        if data.get("report"):
+            lines.append(t("exports.report_file", path=data["report"]))
     return "\n".join(lines)
 
 
