@@ -142,8 +142,8 @@ def cmd_run(ctx: Context, args: argparse.Namespace) -> int:
     cfg = ctx.config
     auto = args.auto_capture if args.auto_capture is not None else float(
         cfg.get("session.auto_capture_seconds", 0.0) or 0.0)
-    app = make_app(ctx.data_dir, camera=args.camera or cfg.get("session.camera", "gphoto2"),
-                   reader=args.reader or cfg.get("session.reader", "pcsc"), lang=ctx.lang,
+    app = make_app(ctx.data_dir, camera=args.camera or cfg.get("camera.driver", "gphoto2"),
+                   reader=args.reader or cfg.get("idcard.reader", "pcsc"), lang=ctx.lang,
                    walk_in=args.walk_in, auto_capture_seconds=auto)
     app.run()
     return 0

@@ -97,6 +97,7 @@ class ReviewItem:
     image_sha256: str
     reason: str
     corrections: list[dict] = field(default_factory=list)   # oldest first: the trail
+    pictures: list[tuple[str, bytes]] = field(default_factory=list, repr=False)
 
 
 def review_queue(store: Any, limit: int = 200) -> list[ReviewItem]:
@@ -156,3 +157,18 @@ def correct(store: Any, operator: Any, item: ReviewItem, field_name: str, new_va
     return store.facts.record_correction("captures", item.capture_id, field_name, old,
                                          new_value.strip(), reason=reason.strip(),
                                          operator=operator.name)
+
+
+def pictures_for(store: Any, item: ReviewItem, limit: int = 2) -> list[tuple[str, bytes]]:
+    """The export crops of this person's latest captures (this one first), for a side-by-side
+    look: ``(capture id, jpeg)``; captures without a crop are left out."""
+    out = []
+    for capture_id, crop_sha in store.conn.execute(
+            "SELECT id, json_extract(camera, '$.crop_sha256') FROM captures_live "
+            "WHERE id_number = ? ORDER BY (id = ?) DESC, hlc DESC", (item.id_number,
+                                                                   item.capture_id)):
+        if crop_sha and store.images.exists(crop_sha):
+            out.append((capture_id, store.images.get(crop_sha)))
+        if len(out) >= limit:
+            break
+    return out

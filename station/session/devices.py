@@ -75,7 +75,7 @@ class DeskDevices:
             calibration = load_calibration(self.data_dir, self.profile_name)
         self.calibration = calibration
         self.live = LiveChecker(load_profile(self.profile_name), calibration=calibration)
-        if self.reader_spec:
+        if self.reader_spec and self.reader_spec != "manual":  # typed entry is the desk's M key
             from station.idcard import open_reader
 
             self.reader = open_reader(self.reader_spec, **self.reader_opts)

@@ -30,9 +30,12 @@ class ReviewScreen(SideScreen):
         self.cursor = 0
 
     def load(self, store: Any) -> Any:
-        from station.session.dashboard import review_queue
+        from station.session.dashboard import pictures_for, review_queue
 
-        return review_queue(store)
+        items = review_queue(store)
+        for item in items[:30]:
+            item.pictures = pictures_for(store, item)
+        return items
 
     def render_body(self, data: Any) -> Any:
         table = Table(expand=True)
@@ -56,7 +59,29 @@ class ReviewScreen(SideScreen):
             trail.append(f"  {c['field']}: {old} → {new}  ({c['reason']}; {c['operator']})\n")
         if not item.corrections:
             trail.append("  " + t("tui.review.no_corrections") + "\n", style="dim")
-        return Group(table, trail)
+        return Group(table, self._side_by_side(item), trail)
+
+    def _side_by_side(self, item: Any) -> Any:
+        """This capture's export crop beside the person's previous one (when there is one)."""
+        import cv2
+        import numpy as np
+
+        from station.tui.widgets.picture import CellPicture, picture_lines
+
+        grid = Table.grid(padding=(0, 2))
+        cells = []
+        for i, (_cid, jpeg) in enumerate(item.pictures):
+            img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+            if img is None:
+                continue
+            label = t("tui.review.this_capture" if i == 0 else "tui.review.previous")
+            cells.append(Group(Text(label, style="dim"), CellPicture(picture_lines(img, 20, 13), center=False)))
+        if not cells:
+            return Text("")
+        for _ in cells:
+            grid.add_column()
+        grid.add_row(*cells)
+        return grid
 
     def action_correct(self) -> None:
         if not self.data:

@@ -5,19 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.segment import Segment
 
 
 class CellPicture:
     """Pre-rendered half-block lines, centred in the space the widget gives."""
 
-    def __init__(self, lines: list[list[Segment]]) -> None:
+    def __init__(self, lines: list[list[Segment]], center: bool = True) -> None:
         self.lines = lines
+        self.center = center
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        width = max((len(line) for line in self.lines), default=1)
+        return Measurement(width, width if not self.center else options.max_width)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
         for line in self.lines:
-            pad = max(0, (width - len(line)) // 2)
+            pad = max(0, (width - len(line)) // 2) if self.center else 0
             if pad:
                 yield Segment(" " * pad)
             yield from line
