@@ -73,3 +73,19 @@ def test_crop_refuses_a_frame_that_fails(profile):
     with pytest.raises(CropError) as err:
         crop_image(img, profile)
     assert "clothing_contrast" in err.value.message and err.value.exit_code == 1
+
+
+def test_large_capture_is_analysed_from_a_reduced_decode(profile):
+    """A camera-size JPEG takes the DCT-scaled path; geometry must still land in the export frame."""
+    from station.checks.pipeline import analyse
+
+    img, truth = render(2400, 3200, roll=1.5)
+    data = _jpeg(img)
+    result = analyse(data, profile)
+    assert result.report.passed, result.report.failed()
+    fr, g = result.framing, result.report.geometry
+    left = fr.point(truth["eye_left"])
+    assert g["eye_left"][0] == pytest.approx(left[0], abs=4)
+    assert g["eye_left"][1] == pytest.approx(left[1], abs=4)
+    assert g["scale"] > 2.0
+    assert_export(crop_image(data, profile), profile)
