@@ -241,3 +241,38 @@ def _verify_photos(folder: Path, doc: dict, frame_checker: PhotoChecker | None, 
             rel = path.relative_to(folder).as_posix()
             if rel not in listed:
                 result.add(rel, "photo_not_in_manifest")
+
+
+def verify_zip(archive: Path, trusted_keys: list[bytes] | None = None,
+               frame_checker: PhotoChecker | None = None) -> VerifyResult:
+    """Verify a zipped batch: unpacked into a private temporary folder, then checked like a folder.
+
+    A member that would land outside the folder (absolute path, ``..``) is reported, not unpacked.
+    """
+    import tempfile
+    import zipfile
+
+    archive = Path(archive)
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (OSError, zipfile.BadZipFile) as exc:
+        result = VerifyResult(archive)
+        result.add(archive.name, "bad_manifest", error=str(exc))
+        return result
+    with zf, tempfile.TemporaryDirectory(prefix=".verify-") as tmp:
+        root = Path(tmp)
+        unsafe = []
+        for info in zf.infolist():
+            name = info.filename
+            parts = Path(name).parts
+            if name.startswith("/") or ".." in parts or "\\" in name or any(ord(c) < 32 for c in name):
+                unsafe.append(name)
+                continue
+            zf.extract(info, root)
+        tops = sorted({Path(i.filename).parts[0] for i in zf.infolist() if i.filename not in unsafe})
+        folder = root / tops[0] if len(tops) == 1 and (root / tops[0]).is_dir() else root
+        result = verify_batch(folder, trusted_keys, frame_checker)
+        result.path = archive
+        for name in unsafe:
+            result.add(name, "unsafe_name", value=ascii(name))
+    return result

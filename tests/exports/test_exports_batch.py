@@ -262,3 +262,24 @@ def test_verify_runs_the_frame_checks(tmp_path, make_record, images, station_key
     assert result.frame_checks
     framed = {p.file for p in result.problems if p.key == "photo.frame"}
     assert framed == {f"photos/{record.items[1].id_number}.jpg"}, [p.to_json() for p in result.problems]
+
+
+def test_verify_a_zipped_batch(tmp_path, make_record, images, station_key):
+    from station.export.verify import verify_zip
+
+    profile = load_batch_profile("chsi")
+    res = write_batch(make_record(3), profile, tmp_path / "out", images.get_bytes, station_key, make_zip=True)
+    ok = verify_zip(res.zip_path, trusted_keys=[station_key.public_pem()])
+    assert ok.ok and ok.photos == 3
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(res.zip_path) as src, zipfile.ZipFile(bad, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith("manifest.csv"):
+                data = data.replace("王五".encode("gbk"), "王吴".encode("gbk"))
+            dst.writestr(info, data)
+        dst.writestr("../escape.txt", b"x")
+    problems = {(p.file, p.key) for p in verify_zip(bad, trusted_keys=[station_key.public_pem()]).problems}
+    assert ("manifest.csv", "checksum") in problems and ("manifest.csv", "csv_line") in problems
+    assert ("../escape.txt", "unsafe_name") in problems
+    assert not (tmp_path / "escape.txt").exists()
