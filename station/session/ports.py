@@ -86,6 +86,8 @@ def match(store: Any, identity: Identity, now: dt.datetime) -> MatchInfo:
                for f in (getattr(found, "flags", None) or [])}
     if slot is not None and getattr(slot, "expected_count", None) is not None:
         details["slot_expected"] = slot.expected_count
+    if slot is not None and getattr(slot, "departments", None):
+        details["slot_done"] = slot_done(store, list(slot.departments))
     return MatchInfo(
         flags=flags,
         department=getattr(entry, "department", None),
@@ -173,3 +175,13 @@ def paid_before(store: Any, id_number: str) -> bool:
     """Whether the fee is already on record (a retake visit, or paid at another desk)."""
     state = store.person_state(id_number)
     return bool(getattr(state, "paid", False))
+
+
+def slot_done(store: Any, departments: list[str]) -> int:
+    """People of these departments with an accepted photo (at any station merged in here)."""
+    marks = ", ".join("?" for _ in departments)
+    row = store.conn.execute(
+        "SELECT COUNT(DISTINCT a.id_number) FROM accepted_captures a "
+        f"JOIN roster_current r ON r.id_number = a.id_number WHERE r.department IN ({marks})",
+        departments).fetchone()
+    return int(row[0] or 0)

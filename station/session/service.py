@@ -87,6 +87,8 @@ class CaptureService:
                         school_code=self._school_code())
         self.person = person
         self.counters.expected = self._expected(info)
+        if info.details.get("slot_done") is not None:  # the slot's progress, from the store
+            self.counters.done = int(info.details["slot_done"])
         if paid_before(self.store, identity.id_number) and not info.blocking:
             with self.recorder.unit():
                 self._confirm_paid(reference=None, earlier=True)
