@@ -28,7 +28,7 @@ _VIRTUAL = r"""
 import json, sys, time
 from pathlib import Path
 from station.camera import CameraService, open_camera
-from station.camera.files import write_atomic
+from station.fsio import atomic_write as write_atomic
 out_dir = Path(sys.argv[1])
 cam = open_camera("virtual")
 svc = CameraService(cam, busy_retries=0).start()

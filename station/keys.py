@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from station.errors import IntegrityError
+from station.fsio import atomic_write
 from station.paths import ensure_private_dir
 
 KEY_DIR = "keys"
@@ -46,28 +47,6 @@ class StationKey:
         return self._private().sign(data)
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Create ``path`` with mode 0600 from the first byte on; fsync file and folder."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def ensure_station_key(data_dir: Path) -> StationKey:
     """The station's key pair, created on first use; an existing key is never replaced."""
     from cryptography.hazmat.primitives import serialization
@@ -79,12 +58,12 @@ def ensure_station_key(data_dir: Path) -> StationKey:
         private = Ed25519PrivateKey.generate()
         pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption())
-        _write_private(key.private_path, pem)
+        atomic_write(key.private_path, pem)
     os.chmod(key.private_path, 0o600)
     if not key.public_path.exists():
         public = key._private().public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        _write_private(key.public_path, public)
+        atomic_write(key.public_path, public)
         os.chmod(key.public_path, 0o644)
     return key
 

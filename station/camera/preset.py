@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from station.camera.files import write_atomic
 from station.errors import InputError, Location
+from station.fsio import atomic_write as write_atomic
 
 PRESET_FILE = "camera-preset.json"
 

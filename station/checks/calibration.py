@@ -7,14 +7,13 @@ data dir so every check on this station compares with its own backdrop and lens,
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from station.errors import InputError, Location
+from station.fsio import atomic_write
 
 FILE_NAME = "calibration.json"
 
@@ -67,22 +66,7 @@ def save_calibration(data_dir: Path, calibration: Calibration) -> Path:
         except ValueError:
             data = {}
     data[calibration.profile] = calibration.to_json()
-    fd, tmp = tempfile.mkstemp(prefix=".calibration.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    atomic_write(path, json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))
     return path
 
 

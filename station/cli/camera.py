@@ -65,8 +65,8 @@ def cmd_capture(ctx, args) -> int:
 
     from station.camera import open_camera_from_config, service_from_config
     from station.camera.errors import CameraError
-    from station.camera.files import write_atomic
     from station.cli.output import emit
+    from station.fsio import atomic_write as write_atomic
 
     kind = args.camera or ctx.config.get("camera.driver", "gphoto2")
     camera = open_camera_from_config(ctx.config, kind)

@@ -257,7 +257,7 @@ def cmd_key_export(ctx: Context, args: argparse.Namespace) -> int:
     key = ensure_station_key(ctx.data_dir)
     pem = key.public_pem()
     if args.out:
-        from station.store.images import atomic_write
+        from station.fsio import atomic_write
 
         atomic_write(args.out, pem, mode=0o644)
     data = {"fingerprint": key.fingerprint(), "public_key": pem.decode("ascii"),
@@ -267,7 +267,7 @@ def cmd_key_export(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _atomic_out(path: Path, data: bytes) -> None:
-    from station.store.images import atomic_write
+    from station.fsio import atomic_write
 
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, data, mode=0o600)

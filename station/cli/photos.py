@@ -75,7 +75,9 @@ def cmd_crop(ctx: Context, args: argparse.Namespace) -> int:
     profile = load_profile(args.profile)
     calibration = _calibration(ctx, profile.name, args.no_calibration)
     report, data = check_and_crop(Path(args.image), profile, calibration)
-    write_private(args.out, data)
+    from station.fsio import atomic_write
+
+    atomic_write(args.out, data)
     width, height = profile.size
     info = {"image": args.image, "out": str(args.out), "bytes": len(data), "width": width,
             "height": height, "quality": _quality(data), "report": report.to_json()}
@@ -98,31 +100,6 @@ def _quality(data: bytes) -> int | None:
         # IJG scaling: table entry 0 of the standard luminance table is 16
         scale = luma[0] * 100 / 16
         return int(round((200 - scale) / 2)) if scale <= 100 else int(round(5000 / scale))
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write atomically (temp, fsync, rename, fsync dir) with owner-only permissions."""
-    import os
-    import tempfile
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def cmd_calibrate(ctx: Context, args: argparse.Namespace) -> int:

@@ -147,7 +147,7 @@ def roster_xlsx(rows: list[dict]) -> bytes:
 
 def write_demo_files(out_dir: Path, fmt: str = "csv", seed: int = 10673) -> dict[str, Path]:
     """Write the schedule and the demo roster (csv = UTF-8 with BOM, gbk, or xlsx) into out_dir."""
-    from station.store.images import atomic_write
+    from station.fsio import atomic_write
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -135,7 +135,7 @@ def _write_report(result: BuildResult) -> None:
     """
     import json
 
-    from station.store.images import atomic_write
+    from station.fsio import atomic_write
 
     if result.written is None:
         return

@@ -28,6 +28,7 @@ from station.errors import IntegrityError, StationError, UsageError
 from station.export import layout
 from station.export.profile import BatchProfile
 from station.export.record import BatchRecord, local_zone
+from station.fsio import fsync_dir
 from station.keys import StationKey, encode_signature
 
 PARTIAL_MARK = ".station-partial"
@@ -46,14 +47,6 @@ class WriteResult:
     photos: int
     bytes: int
     manifest_sha256: str
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _syncfs(path: Path) -> None:
@@ -120,7 +113,7 @@ def recover_partials(out: Path, is_recorded: Callable[[str], bool] | None = None
         if (batch_id and is_recorded is not None and is_recorded(batch_id)
                 and not (entry / PARTIAL_MARK).exists() and not final.exists()):
             os.rename(entry, final)
-            _fsync_dir(out)
+            fsync_dir(out)
             result["completed"].append(final.name)
         else:
             shutil.rmtree(entry, ignore_errors=True)
@@ -202,7 +195,7 @@ def write_batch(record: BatchRecord, profile: BatchProfile, out: Path, read_imag
         os.rename(tmp, final)
         if tmp_zip is not None and final_zip is not None:
             os.rename(tmp_zip, final_zip)
-        _fsync_dir(out)
+        fsync_dir(out)
     except BaseException:
         if committed and tmp.exists():
             raise   # recorded and complete: the next export renames it into place
