@@ -83,3 +83,13 @@ def test_non_ui_modules_never_import_textual():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == []
+
+
+def test_lang_after_run_or_before_it_both_count():
+    """cli.md puts --lang after `run`; the global option must still work and not be clobbered."""
+    from station.cli.main import build_parser
+
+    after = build_parser().parse_args(["run", "--lang", "en"])
+    before = build_parser().parse_args(["--lang", "en", "run"])
+    assert (after.command_lang, after.lang) == ("en", None)
+    assert (before.command_lang, before.lang) == (None, "en")

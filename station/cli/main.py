@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                   operator_name=args.operator)
     log_path = None
     try:
-        lang = args.lang or ctx.config.get("station.lang", "zh")
+        lang = getattr(args, "command_lang", None) or args.lang or ctx.config.get("station.lang", "zh")
         i18n.set_language(lang if lang in i18n.LANGUAGES else "zh")
         ctx.lang = i18n.get_language()
         if getattr(args, "needs_data_dir", True):

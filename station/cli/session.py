@@ -34,12 +34,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--camera", help="gphoto2, virtual or sim (default: configuration)")
     p.add_argument("--reader", help="pcsc[:NAME], serial:PORT, sim or manual")
     p.add_argument("--walk-in", metavar="SCHOOL_CODE", help="walk-in desk for this school")
+    p.add_argument("--lang", dest="command_lang", choices=("zh", "en"),
+                   help="language of the screens (same as the global --lang)")
     p.add_argument("--auto-capture", type=float, metavar="SECONDS",
                    help="capture by itself after this long of steady framing")
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("demo", help="the TUI on simulated devices with demo data (throw-away)")
     p.add_argument("--people", type=int, default=40, help="demo cards the tap key presents")
+    p.add_argument("--lang", dest="command_lang", choices=("zh", "en"),
+                   help="language of the screens (same as the global --lang)")
     p.add_argument("--keep", type=Path, help="keep the demo data in this folder instead")
     p.set_defaults(handler=cmd_demo, needs_data_dir=False)
 
