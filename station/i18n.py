@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -48,6 +49,23 @@ def catalog() -> dict[str, dict[str, str]]:
     return out
 
 
+@dataclass(frozen=True)
+class Words:
+    """Catalog words put into a message in that message's own language (e.g. the names of failed
+    checks inside "checks failed (…)"), so a message rendered in both languages never mixes them."""
+
+    keys: tuple[str, ...]
+    separator: str = ", "
+
+    def render(self, lang: str) -> str:
+        return self.separator.join(_word(key, lang) for key in self.keys)
+
+
+def _word(key: str, lang: str) -> str:
+    entry = catalog().get(key)
+    return entry[lang] if entry else key.rsplit(".", 1)[-1]
+
+
 def _format(text: str, params: dict) -> str:
     try:
         return text.format(**params)
@@ -57,10 +75,12 @@ def _format(text: str, params: dict) -> str:
 
 def t(key: str, lang: str | None = None, **params: object) -> str:
     """The message ``key`` in ``lang`` (default: the current language); the key itself if unknown."""
+    lang = lang or _current
+    params = {k: v.render(lang) if isinstance(v, Words) else v for k, v in params.items()}
     entry = catalog().get(key)
     if entry is None:
         return key if not params else f"{key} {params}"
-    return _format(entry[lang or _current], params)
+    return _format(entry[lang], params)
 
 
 def both(key: str, **params: object) -> tuple[str, str]:

@@ -93,3 +93,10 @@ def test_lang_after_run_or_before_it_both_count():
     before = build_parser().parse_args(["--lang", "en", "run"])
     assert (after.command_lang, after.lang) == ("en", None)
     assert (before.command_lang, before.lang) == (None, "en")
+
+
+def test_words_inside_a_message_follow_the_message_language():
+    words = i18n.Words(("checks.name.sharpness", "checks.name.no_such_check"))
+    zh, en = i18n.both("session.accept_refused", checks=words)
+    assert "清晰度" in zh and "no_such_check" in zh and "sharpness" not in zh
+    assert "sharpness" in en and "清晰度" not in en

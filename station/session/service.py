@@ -16,6 +16,7 @@ from typing import Any
 
 from station.domain.identity import Identity
 from station.errors import RefusedError, StationError
+from station.i18n import Words
 from station.session.model import CaptureResult, DeskCounters, MatchInfo, Person, WalkIn
 from station.session.ports import Checker, Recorder, paid_before
 from station.session.ports import match as roster_match
@@ -184,8 +185,8 @@ class CaptureService:
         assert result is not None
         if not result.passed:
             if override_by is None:
-                raise RefusedError("session.accept_refused",
-                                   checks=", ".join(c.name for c in result.failed) or "crop")
+                names = tuple(f"checks.name.{c.name}" for c in result.failed) or ("checks.name.crop",)
+                raise RefusedError("session.accept_refused", checks=Words(names))
             _require_supervisor(override_by, "session.override")
             if result.crop_jpeg is None:
                 raise RefusedError("session.no_crop", error=result.crop_error or "")

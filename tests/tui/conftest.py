@@ -71,7 +71,7 @@ class PictureChecker:
                  CheckLine("head_top", "pass", 80, [50, 110], "头顶位置合适", "head top ok"),
                  CheckLine("sharpness", "pass" if ok else "fail", 120 if ok else 12, 40,
                            "清晰" if ok else "照片模糊：请对焦", "sharp" if ok else "blurry: focus"),
-                 CheckLine("background", "warn", 6.1, 5.0, "背景略不均匀", "backdrop slightly uneven")]
+                 CheckLine("backdrop_uniformity", "warn", 6.1, 5.0, "背景略不均匀", "backdrop slightly uneven")]
         return ok, lines, {"passed": ok, "checks": [line.__dict__ for line in lines]}
 
     def crop(self, data: bytes) -> bytes:
