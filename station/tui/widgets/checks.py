@@ -25,7 +25,7 @@ def check_table(checks: list[Any], compact: bool = False) -> Table:
         status = _get(c, "status") or "warn"
         mark, style = MARK.get(status, ("?", "dim"))
         name = _get(c, "name") or "?"
-        label = _label("tui.check", name)
+        label = _label("checks.name", name)
         row = [Text(mark, style=style), Text(label, style=style if status != "pass" else "")]
         if not compact:
             msg = _get(c, "message_en" if en else "message_zh") if status != "pass" else ""
