@@ -17,7 +17,8 @@ HELP_KEYS = [
     ("n", "tui.key.next"), ("o", "tui.key.override"), ("m", "tui.key.manual"),
     ("w", "tui.key.address"), ("g", "tui.key.auto"), ("l", "tui.key.lang"),
     ("F1 / ?", "tui.key.help"), ("F2", "tui.key.schedule"), ("F3", "tui.key.review"),
-    ("F4", "tui.key.devices"), ("F5", "tui.key.exports"), ("Esc", "tui.key.back"),
+    ("F4", "tui.key.devices"), ("F5", "tui.key.exports"),
+    ("F5 → b", "tui.exports.build"), ("F5 → x", "tui.exports.cancel"), ("Esc", "tui.key.back"),
     ("Ctrl+Q", "tui.key.quit"),
 ]
 

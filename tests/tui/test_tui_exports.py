@@ -1,0 +1,144 @@
+"""Exports screen: a batch is built in a worker with a progress bar, and `x` cancels it cleanly
+(no batch folder, nothing recorded)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from station.tui.app import make_app
+from station.tui.screens.exports import ExportsScreen
+
+from .conftest import (
+    FIXED_NOW,
+    PHO_PIN,
+    PHOTOGRAPHER,
+    TECH_PIN,
+    TECHNICIAN,
+    PictureChecker,
+    person,
+    table_match,
+)
+
+PEOPLE = [person(10 + i) for i in range(6)]
+
+
+def app_for(data_dir, lang="en"):
+    return make_app(data_dir, camera=None, reader=None, live=False, lang=lang,
+                    login=(TECHNICIAN, TECH_PIN), clock=lambda: FIXED_NOW,
+                    service_kwargs={"checker": PictureChecker(),
+                                    "match": table_match({p.id_number: [] for p in PEOPLE})})
+
+
+def fill_store(data_dir):
+    """Six accepted captures, taken through the desk's own service like a photographer would."""
+    from station.session.service import CaptureService
+    from station.store import open_store
+
+    store = open_store(data_dir)
+    try:
+        op = store.operators.authenticate(PHOTOGRAPHER, PHO_PIN)
+        service = CaptureService(store, op, checker=PictureChecker(), clock=lambda: FIXED_NOW,
+                                 match=table_match({p.id_number: [] for p in PEOPLE}))
+        for p in PEOPLE:
+            service.identify(p)
+            service.pay(None)
+            service.capture(b"GOOD")
+            service.accept()
+            service.next()
+        assert len(store.facts.accepted_captures(exported=False)) == len(PEOPLE)
+    finally:
+        store.close()
+
+
+async def open_exports(pilot) -> ExportsScreen:
+    await pilot.app.settle()
+    await pilot.press("f5")
+    await pilot.app.settle()
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, ExportsScreen)
+    return screen
+
+
+async def wait_until(pilot, cond, timeout=20.0):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not cond():
+        assert loop.time() < deadline, "timed out"
+        await pilot.pause(0.02)
+
+
+def batches(data_dir):
+    out = data_dir / "exports"
+    return sorted(p.name for p in out.iterdir() if p.is_dir()) if out.exists() else []
+
+
+def exported(data_dir):
+    from station.store import open_store
+
+    store = open_store(data_dir)
+    try:
+        return len(store.facts.accepted_captures(exported=True))
+    finally:
+        store.close()
+
+
+def test_build_shows_progress_to_total(data_dir, monkeypatch):
+    monkeypatch.setenv("STATION__EXPORTS__THROTTLE_MS", "250")
+    fill_store(data_dir)
+    seen = []
+
+    async def run():
+        app = app_for(data_dir)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_exports(pilot)
+            bar = screen.query_one("#export-progress")
+            assert not bar.display
+            await pilot.press("b")
+
+            def finished():
+                keys = [k for k, _ in screen.query_one("#keys").keys]
+                seen.append((screen.building, bar.display, keys[0]))
+                return not screen.building
+
+            await wait_until(pilot, finished)
+            # while it ran, the bar was shown and the key bar offered x (cancel) instead of b
+            assert (True, True, "x") in seen
+            await pilot.app.settle()
+            await pilot.pause()
+            assert bar.total is not None and bar.progress == bar.total
+            assert not screen.cancelled
+            assert "Exported 6 photos" in screen.last[1]
+            assert [k for k, _ in screen.query_one("#keys").keys][0] == "b"
+
+    asyncio.run(run())
+    assert len(batches(data_dir)) == 1 and not batches(data_dir)[0].startswith(".")
+    photos = [p for p in (data_dir / "exports" / batches(data_dir)[0]).rglob("*.jpg")]
+    assert len(photos) == len(PEOPLE)
+    assert exported(data_dir) == len(PEOPLE)
+
+
+def test_cancel_mid_build_leaves_nothing(data_dir, monkeypatch):
+    monkeypatch.setenv("STATION__EXPORTS__THROTTLE_MS", "400")
+    fill_store(data_dir)
+    out = data_dir / "exports"
+
+    async def run():
+        app = app_for(data_dir, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_exports(pilot)
+            await pilot.press("b")
+            # mid-build: the partial folder exists and holds at least one photo
+            await wait_until(pilot, lambda: out.exists() and any(out.rglob(".*partial*/**/*.jpg")))
+            await pilot.press("x")
+            await wait_until(pilot, lambda: not screen.building)
+            await pilot.app.settle()
+            await pilot.pause()
+            assert screen.cancelled
+            assert screen.last[0] == "导出已取消，没有留下写了一半的批次。"
+            assert "导出已取消" in pilot.app.export_screenshot()
+
+    asyncio.run(run())
+    assert batches(data_dir) == []
+    assert list(out.iterdir()) == []
+    assert exported(data_dir) == 0
