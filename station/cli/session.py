@@ -140,15 +140,25 @@ def cmd_simulate(ctx: Context, args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- run / demo
 
 
+def _probe_picture(cfg: object) -> str:
+    """The checked tui.picture setting; textual-image asks the terminal now, before Textual runs."""
+    from station.tui import picture_mode
+
+    mode = picture_mode.setting(cfg)
+    picture_mode.probe(mode)
+    return mode
+
+
 def cmd_run(ctx: Context, args: argparse.Namespace) -> int:
     from station.tui.app import make_app
 
     cfg = ctx.config
     auto = args.auto_capture if args.auto_capture is not None else float(
         cfg.get("session.auto_capture_seconds", 0.0) or 0.0)
+    picture = _probe_picture(cfg)
     app = make_app(ctx.data_dir, camera=args.camera or cfg.get("camera.driver", "gphoto2"),
                    reader=args.reader or cfg.get("idcard.reader", "pcsc"), lang=ctx.lang,
-                   walk_in=args.walk_in, auto_capture_seconds=auto)
+                   walk_in=args.walk_in, auto_capture_seconds=auto, picture=picture)
     app.run()
     return 0
 
@@ -162,6 +172,7 @@ def cmd_demo(ctx: Context, args: argparse.Namespace) -> int:
     from station.session import demo
     from station.tui.app import make_app
 
+    picture = _probe_picture(ctx.config)
     tmp = None
     if args.keep:
         data_dir = args.keep
@@ -173,7 +184,7 @@ def cmd_demo(ctx: Context, args: argparse.Namespace) -> int:
         sys.stderr.write(t("session.demo_dir", path=data_dir) + "\n")
         app = make_app(data_dir, camera="sim", reader="sim", lang=ctx.lang, demo=True,
                        demo_people=setup.people, clock=demo.demo_clock(),
-                       login=(demo.DEMO_SUPERVISOR, demo.DEMO_SUPERVISOR_PIN))
+                       login=(demo.DEMO_SUPERVISOR, demo.DEMO_SUPERVISOR_PIN), picture=picture)
         app.run()
     finally:
         if tmp is not None:

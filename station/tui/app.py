@@ -38,6 +38,7 @@ class AppOptions:
     walk_in: str | None = None                       # school code: walk-in desk
     login: tuple[str, str] | None = None             # (name, PIN): log in at start
     live: bool = True                                # run reader + live-view workers
+    picture: str | None = None                       # auto|graphics|halfblock; None: tui.picture
     auto_capture_seconds: float = 0.0
     clock: Callable[[], dt.datetime] | None = None
     devices: Any = None                              # a ready DeskDevices (tests, benchmarks)
@@ -69,6 +70,7 @@ class StationApp(App):
         self.live_wanted = False
         self.devices: Any = options.devices
         self.guides: Any = None
+        self.picture_mode = "halfblock"                  # resolved on mount (picture_mode.choose)
         self._config: Any = None
         self._demo_index = 0
         self.runner = SessionRunner(self, self._open_store)
@@ -98,6 +100,7 @@ class StationApp(App):
 
     def on_mount(self) -> None:
         i18n.set_language(self.options.lang)
+        self.picture_mode = self._picture_mode()
         from station.tui.render import Guides
 
         try:
@@ -117,6 +120,17 @@ class StationApp(App):
         self.push_screen(LoginScreen())
         if self.options.login:
             self.log_in(*self.options.login)
+
+    def _picture_mode(self) -> str:
+        """Real images or half-block cells for this terminal (see station.tui.picture_mode)."""
+        from station.tui import picture_mode
+
+        try:
+            mode = self.options.picture or picture_mode.setting(self.config)
+            return picture_mode.choose(mode, headless=self.is_headless)
+        except Exception:  # the CLI refuses a bad setting before starting; never fail the desk
+            log.exception("tui.picture")
+            return picture_mode.HALFBLOCK
 
     def log_in(self, name: str, pin: str) -> None:
         """Authenticate on the store thread; the desk opens when it succeeds."""

@@ -60,10 +60,14 @@ def reader_loop(app: Any) -> None:
 
 
 def live_loop(app: Any, desk: Any) -> None:
-    """While the desk is framing: newest frame → live checks → cells → LiveFrame (replaceable)."""
-    from station.tui.widgets.picture import picture_lines
+    """While the desk is framing: newest frame → live checks → cells or a PIL image (graphics
+    mode) → LiveFrame (replaceable)."""
+    from station.tui.picture_mode import cell_pixels
+    from station.tui.widgets.picture import picture_image, picture_lines
 
     devices = app.devices
+    graphics = getattr(app, "picture_mode", "halfblock") == "graphics"
+    cell_px = cell_pixels() if graphics else (1, 2)
     last_seq, last_status, down = -1, 0.0, False
     period = 1.0 / LIVE_FPS
     while not _cancelled():
@@ -82,9 +86,13 @@ def live_loop(app: Any, desk: Any) -> None:
                 report = devices.analyse(frame)
                 live = desk.query_one("#live")
                 cols, rows = max(live.size.width, 8), max(live.size.height, 4)
-                cells = picture_lines(frame.image(), cols, rows, app.guides,
-                                      getattr(report, "guides", None))
-                desk.post_message(LiveFrame(cells, report, frame.seq))
+                live_guides = getattr(report, "guides", None)
+                if graphics:
+                    picture = picture_image(frame.image(), cols, rows, cell_px, app.guides,
+                                            live_guides)
+                else:
+                    picture = picture_lines(frame.image(), cols, rows, app.guides, live_guides)
+                desk.post_message(LiveFrame(picture, report, frame.seq))
         except DeviceError as exc:
             log.warning("live view: %s", exc.key)
         except Exception:

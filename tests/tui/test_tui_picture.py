@@ -1,0 +1,107 @@
+"""Picture renderer choice (tui.picture) and the textual-image path on the simulated camera."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from station.config import Config
+from station.errors import InputError
+from station.tui import picture_mode
+from station.tui.picture_mode import choose
+
+
+def test_forced_modes_win_over_detection():
+    assert choose("graphics", headless=True, environ={}, detected=lambda: False) == "graphics"
+    assert choose("halfblock", headless=False, environ={}, detected=lambda: True) == "halfblock"
+
+
+def test_auto_follows_textual_image_detection_on_a_real_terminal():
+    assert choose("auto", headless=False, environ={}, detected=lambda: True) == "graphics"
+    assert choose("auto", headless=False, environ={}, detected=lambda: False) == "halfblock"
+
+
+def test_auto_is_halfblock_headless_and_in_tmux_even_if_detected():
+    assert choose("auto", headless=True, environ={}, detected=lambda: True) == "halfblock"
+    assert choose("auto", headless=False, environ={"TMUX": "/tmp/tmux-0/default,1,0"},
+                  detected=lambda: True) == "halfblock"
+
+
+def test_textual_image_reports_no_graphics_without_a_terminal():
+    picture_mode.probe("graphics", environ={})   # imports textual-image; stdout is no tty here
+    assert "textual_image.renderable" in sys.modules
+    assert picture_mode.graphics_detected() is False
+    assert choose("auto", headless=False, environ={}) == "halfblock"
+
+
+def test_setting_default_env_override_and_bad_value(tmp_path):
+    assert picture_mode.setting(Config.load(tmp_path, environ={})) == "auto"
+    cfg = Config.load(tmp_path, environ={"STATION__TUI__PICTURE": "Graphics"})
+    assert picture_mode.setting(cfg) == "graphics"
+    with pytest.raises(InputError) as err:
+        picture_mode.setting(Config.load(tmp_path, environ={"STATION__TUI__PICTURE": "sixels"}))
+    assert "tui.picture" in err.value.message and "sixels" in err.value.message
+
+
+def test_picture_image_is_scaled_to_the_cell_box_with_guides_drawn():
+    from station.tui.render import GUIDE_EYES, Guides
+    from station.tui.widgets.picture import picture_image
+
+    from .conftest import portrait
+
+    img = portrait(640, 800)
+    pic = picture_image(img, 40, 20, (10, 20), Guides())
+    # export aspect 3:4 inside a 400×400 px box → 300×400
+    assert pic.size == (300, 400) and pic.mode == "RGB"
+    eye_y = int(Guides().eye_line[0] * 400 / 640)
+    assert pic.getpixel((5, eye_y)) == GUIDE_EYES[::-1]
+
+
+@pytest.mark.parametrize(("picture", "graphics"), [("graphics", True), ("halfblock", False),
+                                                   (None, False)])
+def test_desk_mode_on_the_sim_camera(tmp_path, picture, graphics):
+    pytest.importorskip("station.demo_data", reason="needs the demo data (store area)")
+    import asyncio
+
+    from PIL import Image as PILImage
+    from textual_image.widget._base import Image as TextualImage
+
+    from station.session import demo
+    from station.tui.app import make_app
+    from station.tui.widgets.live_view import LiveView
+
+    from .test_tui_sessions import ScriptedSource, capture, connected, desk, tap_and_pay, until
+
+    setup = demo.prepare(tmp_path / "data", people=2)
+    app = make_app(setup.data_dir, camera="sim", reader="sim", demo=True,
+                   demo_people=setup.eligible[:2], clock=demo.demo_clock(), picture=picture,
+                   login=(demo.DEMO_PHOTOGRAPHER, demo.DEMO_PHOTOGRAPHER_PIN),
+                   camera_opts={"source": ScriptedSource(), "fps": 8,
+                                "capture_size": (720, 960), "preview_size": (360, 480)})
+
+    async def run() -> None:
+        async with app.run_test(size=(140, 44)) as pilot:
+            await connected(pilot)
+            await tap_and_pay(pilot, "4200001234567890")
+            await until(pilot, lambda: desk(app).frames_shown > 0, what="a live frame")
+            live = desk(app).query_one(LiveView)
+            images = list(desk(app).query(TextualImage))
+            assert app.picture_mode == ("graphics" if graphics else "halfblock")
+            if not graphics:
+                assert images == [] and live.lines    # half-block cells, no textual-image
+                return
+            image = desk(app).query_one("#live-image", TextualImage)
+            assert isinstance(image.image, PILImage.Image) and live.lines == []
+            cw, ch = picture_mode.cell_pixels()
+            cols, rows = live.size.width, live.size.height
+            w, h = image.image.size
+            # fitted to the live view's pixel box, export aspect 3:4 kept
+            assert (w <= cols * cw and h <= rows * ch) and (w == cols * cw or h == rows * ch)
+            assert abs(w / h - 3 / 4) < 0.02
+            await capture(pilot)
+            shot = desk(app).query_one("#capture-image", TextualImage)
+            await until(pilot, lambda: isinstance(shot.image, PILImage.Image), what="crop image")
+            assert abs(shot.image.size[0] / shot.image.size[1] - 3 / 4) < 0.02
+
+    asyncio.run(run())
