@@ -105,3 +105,12 @@ def test_desk_mode_on_the_sim_camera(tmp_path, picture, graphics):
             assert abs(shot.image.size[0] / shot.image.size[1] - 3 / 4) < 0.02
 
     asyncio.run(run())
+
+
+def test_cli_refuses_a_bad_picture_setting_before_starting_the_tui(tmp_path):
+    from tests.conftest import run_station_cmd
+
+    res = run_station_cmd(["demo", "--lang", "en"], data_dir=tmp_path / "data",
+                          env={"STATION__TUI__PICTURE": "sixels"}, stdin="", timeout=60)
+    assert res.returncode == 2
+    assert "tui.picture" in res.stderr and "sixels" in res.stderr
