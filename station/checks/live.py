@@ -14,7 +14,7 @@ from typing import Any
 
 from station.checks.detect import Face
 from station.checks.profile import Profile
-from station.checks.report import PRIORITY, Check
+from station.checks.report import Check, top_instruction
 
 
 @dataclass
@@ -32,12 +32,7 @@ class LiveReport:
     @property
     def top_instruction(self) -> tuple[str, str] | None:
         """The one fix to make first, (zh, en); None when everything passes."""
-        for status in ("fail", "warn"):
-            hits = sorted((c for c in self.checks if c.status == status),
-                          key=lambda c: PRIORITY.index(c.name) if c.name in PRIORITY else 99)
-            if hits:
-                return hits[0].message_zh, hits[0].message_en
-        return None
+        return top_instruction(self.checks)
 
     def failed(self) -> list[str]:
         return [c.name for c in self.checks if c.status == "fail"]

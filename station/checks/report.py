@@ -26,6 +26,16 @@ class Check:
                 "message_en": self.message_en}
 
 
+def top_instruction(checks: list[Check]) -> tuple[str, str] | None:
+    """The single most important fix, (zh, en): first failure by priority, else first warning."""
+    for status in ("fail", "warn"):
+        hits = sorted((c for c in checks if c.status == status),
+                      key=lambda c: PRIORITY.index(c.name) if c.name in PRIORITY else 99)
+        if hits:
+            return hits[0].message_zh, hits[0].message_en
+    return None
+
+
 @dataclass
 class Report:
     image: str
@@ -52,12 +62,7 @@ class Report:
     @property
     def top_instruction(self) -> tuple[str, str] | None:
         """The single most important fix, (zh, en): first failure by priority, else first warning."""
-        for status in ("fail", "warn"):
-            hits = sorted((c for c in self.checks if c.status == status),
-                          key=lambda c: PRIORITY.index(c.name) if c.name in PRIORITY else 99)
-            if hits:
-                return hits[0].message_zh, hits[0].message_en
-        return None
+        return top_instruction(self.checks)
 
     def to_json(self) -> dict:
         return {"image": self.image, "passed": self.passed,
