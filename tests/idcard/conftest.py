@@ -14,7 +14,6 @@ import fcntl
 import os
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 
 import pytest
@@ -66,27 +65,9 @@ def pcsc_env(tmp_path_factory):
 
 def wait_reader_state(reader: str, present: bool, timeout: float = 5.0) -> bool:
     """Block (via PC/SC events) until pcscd reports the reader with or without a card."""
-    from smartcard import scard
+    from station.idcard.readers.virtual import wait_for_card_state
 
-    hresult, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
-    assert hresult == scard.SCARD_S_SUCCESS
-    try:
-        states = [(reader, scard.SCARD_STATE_UNAWARE)]
-        deadline = time.monotonic() + timeout
-        wait = 0
-        while True:
-            hresult, states = scard.SCardGetStatusChange(ctx, wait, states)
-            if hresult == scard.SCARD_S_SUCCESS:
-                event = states[0][1]
-                if bool(event & scard.SCARD_STATE_PRESENT) == present:
-                    return True
-                states = [(reader, event & ~scard.SCARD_STATE_CHANGED)]
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            wait = int(remaining * 1000)
-    finally:
-        scard.SCardReleaseContext(ctx)
+    return wait_for_card_state(reader, present, timeout)
 
 
 @pytest.fixture
