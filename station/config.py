@@ -31,18 +31,22 @@ def _merge(base: dict, override: dict) -> dict:
     return base
 
 
-def _load_toml(path: Path) -> dict:
+def read_toml(path: Path, error_key: str = "common.bad_config") -> dict:
+    """A declarative file (configuration, profile, model table); a syntax error names the file.
+
+    ``error_key`` is the area's catalog message, formatted with ``path`` and ``error``.
+    """
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
-        raise InputError("common.bad_config", Location(str(path)), path=str(path), error=str(exc)) from None
+        raise InputError(error_key, Location(str(path)), path=str(path), error=str(exc)) from None
 
 
 def defaults() -> dict:
     merged: dict = {}
     for path in sorted(_DEFAULTS_DIR.glob("*.toml")):
-        _merge(merged, _load_toml(path))
+        _merge(merged, read_toml(path))
     return merged
 
 
@@ -81,7 +85,7 @@ class Config:
         source = None
         if data_dir is not None and (data_dir / CONFIG_FILE).is_file():
             source = data_dir / CONFIG_FILE
-            _merge(data, _load_toml(source))
+            _merge(data, read_toml(source))
         _merge(data, _env_overrides(dict(os.environ if environ is None else environ)))
         return cls(data, source)
 

@@ -6,11 +6,11 @@ data files lets a technician add a camera body without touching code.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from station.camera.errors import CameraError
+from station.config import read_toml
 from station.errors import InputError, Location
 
 
@@ -21,11 +21,7 @@ def tables_dir() -> Path:
 
 
 def _read(path: Path) -> dict:
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError("camera.bad_table", Location(str(path)), path=str(path), error=str(exc)) from None
+    data = read_toml(path, "camera.bad_table")
     for section in ("settings", "values"):
         for name, entry in data.get(section, {}).items():
             if not isinstance(entry, dict):

@@ -6,7 +6,6 @@ new file, not new code. Sections are exposed as attribute namespaces: ``profile.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -79,14 +78,12 @@ def profile_path(name: str) -> Path:
 
 
 def parse_profile(path: Path) -> Profile:
+    from station.config import read_toml
+
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
+        data = read_toml(path, "checks.profile_invalid")
     except FileNotFoundError:
         raise NotFoundError("checks.profile_missing", name=path.stem, path=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError("checks.profile_invalid", Location(str(path)), path=str(path),
-                         error=str(exc)) from None
     sections: dict[str, SimpleNamespace] = {}
     for section, keys in REQUIRED.items():
         table = data.get(section)

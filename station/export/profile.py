@@ -6,10 +6,10 @@ InputError naming the file and the key, so a technician can fix the profile with
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from station.config import read_toml
 from station.errors import InputError, Location
 from station.paths import EXPORTS_DIR
 
@@ -104,11 +104,7 @@ def _photo_output(folder: Path, photo_profile: str) -> dict:
     path = folder / f"{photo_profile}.toml"
     if "/" in photo_profile or not path.is_file():
         return {}
-    try:
-        with path.open("rb") as fh:
-            output = tomllib.load(fh).get("output", {})
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError("common.bad_config", Location(str(path)), path=str(path), error=str(exc)) from None
+    output = read_toml(path).get("output", {})
     keys = ("width", "height", "dpi", "min_quality", "min_kb", "max_kb")
     return {k: output[k] for k in keys if k in output}
 
@@ -116,12 +112,9 @@ def _photo_output(folder: Path, photo_profile: str) -> dict:
 def load_batch_profile(name: str = "chsi", exports_dir: Path | None = None) -> BatchProfile:
     path = profile_path(name, exports_dir)
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
+        data = read_toml(path)
     except FileNotFoundError:
         raise InputError("exports.profile_missing", Location(str(path)), name=name, path=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError("common.bad_config", Location(str(path)), path=str(path), error=str(exc)) from None
     return parse_batch_profile(data, path)
 
 

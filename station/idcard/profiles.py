@@ -6,10 +6,10 @@ reader model is a new TOML file, not new code.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from station.config import read_toml
 from station.errors import InputError, Location
 from station.paths import DRIVERS_DIR
 
@@ -51,9 +51,8 @@ def _hex(path: Path, field: str, value: object, size: int | None = None) -> byte
 def load_profile_file(path: Path) -> Profile:
     """Read and check one profile file; errors name the file and the field."""
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        data = read_toml(path, "idcard.bad_profile")
+    except OSError as exc:
         raise InputError("idcard.bad_profile", Location(str(path)), path=str(path),
                          error=str(exc)) from None
     name = data.get("name")
