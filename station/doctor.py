@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 STATUSES = ("pass", "warn", "fail", "skip")
 AREA_MODULES = ("station.camera.doctor", "station.idcard.doctor", "station.checks.doctor",
                 "station.export.doctor", "station.tui.doctor")
-REQUIRED_PACKAGES = ("sqlite_utils", "ulid", "argon2", "openpyxl", "platformdirs", "PIL", "cv2",
+REQUIRED_PACKAGES = ("sqlite_utils", "ulid", "argon2", "openpyxl", "python_calamine", "platformdirs", "PIL", "cv2",
                      "numpy", "gphoto2", "smartcard", "serial", "textual", "cryptography", "fpdf")
 PCSCD_SOCKETS = ("/run/pcscd/pcscd.comm", "/var/run/pcscd/pcscd.comm")
 DISK_WARN_BYTES = 5 * 1024**3

@@ -207,7 +207,9 @@ def _parse_row(table: Table, line: int, cells: list[str], fields: dict[str, int]
         if not cell(name):
             bad(name, "roster.empty_cell")
     idn = idnumber.normalise(cell("id_number"))
-    if idn:
+    if idn and (line, fields["id_number"]) in table.numeric:
+        bad("id_number", "roster.id_number_numeric")
+    elif idn:
         for finding in idnumber.validate(idn):
             bad("id_number", f"id_number.{finding.code}", **finding.params)
     g = parse("gender", values.gender) if "gender" in fields else None

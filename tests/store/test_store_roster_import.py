@@ -115,6 +115,26 @@ def _bad_xlsx_formula(tmp_path):
                                         "信息学院", "硕士", "3", "2015", "全日制"]])
 
 
+def _bad_xlsx_numeric_id(tmp_path):
+    """Excel turns a typed 18-digit number into a float: its last digits are gone."""
+    row = GOOD_ROWS[1].split(",")
+    row[3] = int(row[3][:17] + "1")  # the cell holds a number, as Excel saves it
+    return _xlsx(tmp_path / "n.xlsx", [HEADER.split(","), GOOD_ROWS[0].split(","), row])
+
+
+def _bad_xlsx_bomb(tmp_path):
+    """A small file whose zip members claim to expand far beyond any roster."""
+    import zipfile
+
+    path = _xlsx(tmp_path / "bomb.xlsx", [HEADER.split(","), GOOD_ROWS[0].split(",")])
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as zf, \
+            zf.open("xl/media/padding.bin", "w", force_zip64=True) as member:
+        block = b"\0" * (1 << 20)
+        for _ in range(600):
+            member.write(block)
+    return path
+
+
 BAD_FILES = {
     # name: (builder(tmp_path) -> path, expected line, text that must appear in the English error)
     "bad_bytes": (lambda p: _raw(p / "x.csv", "\r\n".join([HEADER, GOOD_ROWS[0]]).encode()
@@ -149,6 +169,8 @@ BAD_FILES = {
                  2, "Year"),
     "not_xlsx": (lambda p: _raw(p / "x.xlsx", b"PK\x03\x04 not really a zip"),
                  None, "Cannot read the XLSX"),
+    "xlsx_numeric_id": (_bad_xlsx_numeric_id, 3, "format the column as Text"),
+    "xlsx_bomb": (_bad_xlsx_bomb, None, "expands to"),
     "legacy_xls": (lambda p: _raw(p / "x.xls", b"\xd0\xcf\x11\xe0" + b"\0" * 100),
                    None, ".xls"),
     "extra_cell": (lambda p: _csv(p / "x.csv", [HEADER, GOOD_ROWS[0] + ",stray"]), 2, "beyond the last"),
