@@ -172,7 +172,7 @@ def _formula_cells(zf: zipfile.ZipFile, part: str) -> list[tuple[int, str]]:
 
     found: list[tuple[int, str]] = []
     cell_ref = ""
-    for event, element in ElementTree.iterparse(io.BytesIO(data), events=("start",)):
+    for _event, element in ElementTree.iterparse(io.BytesIO(data), events=("start",)):
         tag = element.tag.rsplit("}", 1)[-1]
         if tag == "c":
             cell_ref = element.get("r", "")
