@@ -124,7 +124,7 @@ def test_sigkill_leaves_nothing_half_written(station, add_people, person, tmp_pa
     out = tmp_path / "o"
     env = {k: v for k, v in os.environ.items() if not k.startswith("STATION")}
     env.update(PYTHONPATH=str(ROOT), STATION_DATA_DIR=str(station.data_dir), STATION_PIN="2468",
-               STATION_OPERATOR="tech", STATION__EXPORTS__THROTTLE_MS="150")
+               STATION_OPERATOR="tech", STATION__EXPORTS__THROTTLE_MS="1000")
     proc = subprocess.Popen([sys.executable, "-m", "station", "export", "build", "--out", str(out)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
@@ -150,7 +150,7 @@ def test_sigint_cancels_cleanly(station, add_people, person, tmp_path):
     out = tmp_path / "o"
     env = {k: v for k, v in os.environ.items() if not k.startswith("STATION")}
     env.update(PYTHONPATH=str(ROOT), STATION_DATA_DIR=str(station.data_dir), STATION_PIN="2468",
-               STATION_OPERATOR="tech", STATION__EXPORTS__THROTTLE_MS="150")
+               STATION_OPERATOR="tech", STATION__EXPORTS__THROTTLE_MS="1000")
     proc = subprocess.Popen([sys.executable, "-m", "station", "export", "build", "--out", str(out)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
