@@ -66,6 +66,17 @@ def _setup_logging(data_dir: Path) -> Path | None:
     return logs / "station.log"
 
 
+def _forget_fresh_data_dir(data_dir: Path) -> None:
+    """A command that failed on a folder it created leaves nothing behind (only its log was made)."""
+    import shutil
+
+    logs = data_dir / "logs"
+    if set(data_dir.iterdir()) <= {logs} and set(logs.iterdir() if logs.is_dir() else ()) <= {
+            logs / "station.log"}:
+        logging.shutdown()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -73,12 +84,21 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
 
-    from station import i18n
-    from station.cli.context import Context
-    from station.errors import StationError
     from station.paths import default_data_dir
 
     data_dir = args.data_dir or default_data_dir()
+    fresh = not data_dir.exists()
+    code = _run(args, data_dir)
+    if fresh and code != 0 and data_dir.is_dir():
+        _forget_fresh_data_dir(data_dir)
+    return code
+
+
+def _run(args: argparse.Namespace, data_dir: Path) -> int:
+    from station import i18n
+    from station.cli.context import Context
+    from station.errors import StationError
+
     ctx = Context(data_dir=data_dir, lang="zh", json=bool(getattr(args, "json", False)),
                   operator_name=args.operator)
     log_path = None

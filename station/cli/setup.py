@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from station.cli.context import Context
 
-_STATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+# Letters of any script (呈贡-1 is a natural name here), digits, '_', '-', '.'; never a path.
+_STATION_ID = re.compile(r"^[^\W_][\w.-]{0,31}$")
+_SCHOOL_CODE = re.compile(r"^\d{5}$")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,8 +53,10 @@ def _new_pin(ctx: Context, prompt: str, *, env_first: bool) -> str:
     if env_first and os.environ.get("STATION_PIN") is not None:
         return os.environ["STATION_PIN"]
     if sys.stdin is not None and sys.stdin.isatty():
+        from station.i18n import t
+
         first = getpass.getpass(prompt)
-        if getpass.getpass(prompt) != first:
+        if getpass.getpass(t("auth.pin_confirm_prompt")) != first:
             raise InputError("auth.pin_mismatch", Location("PIN"))
         return first
     line = sys.stdin.readline() if sys.stdin is not None else ""
@@ -60,14 +64,23 @@ def _new_pin(ctx: Context, prompt: str, *, env_first: bool) -> str:
 
 
 def cmd_init(ctx: Context, args: argparse.Namespace) -> int:
+    import unicodedata
+
     from station.cli.output import emit
     from station.errors import InputError, Location, RefusedError
     from station.i18n import t
+    from station.store.core import DB_NAME
 
-    station_id = args.station_id.strip()
-    if not _STATION_ID.match(station_id):
+    station_id = unicodedata.normalize("NFC", args.station_id.strip())
+    if not _STATION_ID.fullmatch(station_id):
         raise InputError("store.bad_station_id", Location("--station-id"), value=station_id)
     school = args.school_code or str(ctx.config.get("station.school_code", "10673"))
+    if not _SCHOOL_CODE.fullmatch(school):
+        raise InputError("store.bad_school_code", Location("--school-code"), value=school)
+    # everything a person types is asked before the store exists: a refused init leaves nothing
+    pin = None
+    if not (ctx.data_dir / DB_NAME).exists():
+        pin = _new_pin(ctx, t("auth.pin_prompt", name=args.supervisor), env_first=True)
     store = ctx.store()
     existing = store.station_id
     if existing is not None:
@@ -80,7 +93,8 @@ def cmd_init(ctx: Context, args: argparse.Namespace) -> int:
                 "signing_key": ensure_station_key(ctx.data_dir).fingerprint()}
         emit(ctx.json, data, t("store.init_already", station=existing))
         return 0
-    pin = _new_pin(ctx, t("auth.pin_prompt", name=args.supervisor), env_first=True)
+    if pin is None:  # a store without a station id: an earlier init stopped before its commit
+        pin = _new_pin(ctx, t("auth.pin_prompt", name=args.supervisor), env_first=True)
     with store.transaction():
         if store.station_id is None:  # another process may have won the race
             store.set_meta("station_id", station_id)
