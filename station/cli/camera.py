@@ -57,7 +57,7 @@ def cmd_list(ctx, args) -> int:
         return "\n".join(f"{c['model']}\t{c['port']}\t{c['driver']}" for c in data["cameras"])
 
     emit(args.json, {"cameras": cameras}, human)
-    return 0
+    return 0 if cameras else 3  # no camera is a missing device (exit 3), as for every command
 
 
 def cmd_capture(ctx, args) -> int:
