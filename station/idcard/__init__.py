@@ -14,11 +14,17 @@ from typing import TYPE_CHECKING
 from station.errors import InputError
 from station.idcard.errors import (
     CardDataError,
+    CardProblem,
+    CardRefusedError,
     CardRemovedError,
     NoCardError,
+    NoCardYet,
     NoReaderError,
+    ReaderFault,
     ReaderGoneError,
+    ReaderNotAnsweringError,
     ReaderTimeoutError,
+    SamFaultError,
     SamStatusError,
     SelectFailedError,
 )
@@ -29,9 +35,10 @@ if TYPE_CHECKING:
     from station.idcard.readers.sim import SimReader
 
 __all__ = [
-    "Capabilities", "CardDataError", "CardRead", "CardReader", "CardRemovedError",
-    "ManualReader", "NoCardError", "NoReaderError", "ReaderGoneError", "ReaderTimeoutError",
-    "SamStatusError", "SelectFailedError", "SimReader", "open_reader",
+    "Capabilities", "CardDataError", "CardProblem", "CardRead", "CardReader", "CardRefusedError",
+    "CardRemovedError", "ManualReader", "NoCardError", "NoCardYet", "NoReaderError",
+    "ReaderFault", "ReaderGoneError", "ReaderNotAnsweringError", "ReaderTimeoutError",
+    "SamFaultError", "SamStatusError", "SelectFailedError", "SimReader", "open_reader",
 ]
 
 

@@ -1,10 +1,17 @@
 """Errors of the ID card area.
 
-Two families, so callers can tell them apart:
-- ``CardDataError``: bytes from a reader or card that do not parse (bad frame, bad text block).
-  The frame codec and the record decoder raise *only* this type for malformed input.
-- the other ``DeviceError`` subclasses: the reader, the service or the card did something the
-  operator must act on (no card, card pulled, reader unplugged, timeout). All exit with code 3.
+Every error a reader raises is a ``DeviceError`` (exit code 3) and carries exactly one of three
+marker base classes, so callers decide with ``isinstance`` what to tell the operator:
+
+- ``NoCardYet``: nothing to read yet (no card within the wait, find card answered "no card").
+  Not a problem: the desk keeps waiting quietly.
+- ``CardProblem``: this card or this tap failed (bad data, card pulled early, the SAM refused the
+  card); the reader works. The operator taps the card again or checks it by hand.
+- ``ReaderFault``: the reader, its service or its set-up is at fault (unplugged, not answering,
+  no permission, pcscd down); tapping again will not help.
+
+``CardDataError`` is the one type the frame codec and the record decoder raise for malformed
+input.
 """
 
 from __future__ import annotations
@@ -13,7 +20,22 @@ from station.errors import DeviceError
 from station.i18n import catalog, get_language, t
 
 
-class CardDataError(DeviceError):
+class NoCardYet(Exception):
+    """Marker: nothing to read yet. Not a problem; a waiting loop keeps waiting."""
+
+
+class CardProblem(Exception):
+    """Marker: this card or this tap failed, the reader works; the operator taps again."""
+
+
+class ReaderFault(Exception):
+    """Marker: the reader, its service or its set-up is at fault; tapping again will not help."""
+
+
+MARKERS = (NoCardYet, CardProblem, ReaderFault)
+
+
+class CardDataError(CardProblem, DeviceError):
     """Malformed data from a reader or card: a frame or text block that does not parse."""
 
 
@@ -49,29 +71,68 @@ class SamStatusError(DeviceError):
         return self._text("zh"), self._text("en")
 
 
-class NoCardError(SamStatusError):
+class NoCardError(NoCardYet, SamStatusError):
     """The reader is there but no card is on it (find card answered 80)."""
 
 
-class SelectFailedError(SamStatusError):
-    """A card was found but could not be selected (select card answered 81)."""
+class SelectFailedError(CardProblem, SamStatusError):
+    """A card was found but could not be selected (select card answered 81): tap again."""
 
 
-class CardRemovedError(DeviceError):
+class CardRefusedError(CardProblem, SamStatusError):
+    """The SAM could not read or authenticate this card (31, 32, 33, 40, 41, 47, 91)."""
+
+
+class SamFaultError(ReaderFault, SamStatusError):
+    """The SAM itself failed or refused the conversation (10, 11, 21, 23, 24, 60, 66, FF, unknown)."""
+
+
+# SW3 codes that are about the card on the reader; every other failure is the SAM's own.
+CARD_STATUSES = frozenset({0x31, 0x32, 0x33, 0x40, 0x41, 0x47, 0x91})
+
+
+def sam_status_error(sw3: int, command: str = "") -> SamStatusError:
+    """The error for a failure status ``sw3`` of ``command``: no card, select failed, card, SAM."""
+    if sw3 == 0x80:
+        return NoCardError(sw3, command, key="idcard.no_card")
+    if sw3 == 0x81:
+        return SelectFailedError(sw3, command, key="idcard.select_failed")
+    if sw3 in CARD_STATUSES:
+        return CardRefusedError(sw3, command)
+    return SamFaultError(sw3, command)
+
+
+class CardRemovedError(CardProblem, DeviceError):
     """The card left the reader while it was being read."""
 
 
-class ReaderTimeoutError(DeviceError):
-    """No card within the caller's timeout, or the reader stopped answering."""
+class ReaderTimeoutError(NoCardYet, DeviceError):
+    """No card came within the caller's wait (``idcard.timeout``)."""
 
 
-class NoReaderError(DeviceError):
-    """The named reader (or any reader) is not connected, or the service is not running."""
+class ReaderNotAnsweringError(ReaderFault, DeviceError):
+    """The reader stopped answering within a command's deadline (``idcard.reader_timeout``)."""
 
 
-class ReaderGoneError(DeviceError):
+class NoReaderError(ReaderFault, DeviceError):
+    """The named reader (or any reader) is not connected, not usable, or its service is down."""
+
+
+class ReaderGoneError(ReaderFault, DeviceError):
     """The reader disappeared (unplugged) while we were using it."""
 
 
-class PhotoDecoderError(DeviceError):
-    """The optional vendor WLT decoder is not configured, not loadable, or failed."""
+class ReaderClosedError(ReaderFault, DeviceError):
+    """The reader was closed (the desk is shutting down) while a read waited on it."""
+
+
+class ReaderServiceError(ReaderFault, DeviceError):
+    """The reader's service (pcscd, libusb) reported an error this module has no words for."""
+
+
+class NotASamReaderError(ReaderFault, DeviceError):
+    """The reader has no security module (SAM): it cannot read the identity at all."""
+
+
+class PhotoDecoderError(ReaderFault, DeviceError):
+    """The vendor's WLT decoder (part of the reader's set-up) is missing, unloadable or failed."""

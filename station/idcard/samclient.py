@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from station.idcard import samv
-from station.idcard.errors import CardDataError, NoCardError, SamStatusError, SelectFailedError
+from station.idcard.errors import CardDataError, sam_status_error
 from station.idcard.record import EXTRA_ADDRESS_SIZE, PHOTO_SIZE, TEXT_SIZE
 
 Transceive = Callable[[bytes], bytes]
@@ -40,12 +40,7 @@ class SamClient:
     def _expect(self, command: tuple[int, int], ok: tuple[int, ...]) -> samv.Response:
         response = self.command(command)
         if response.sw3 not in ok:
-            name = samv.command_name(*command)
-            if response.sw3 == samv.SW3_NO_CARD:
-                raise NoCardError(response.sw3, name, key="idcard.no_card")
-            if response.sw3 == samv.SW3_SELECT_FAILED:
-                raise SelectFailedError(response.sw3, name, key="idcard.select_failed")
-            raise SamStatusError(response.sw3, name)
+            raise sam_status_error(response.sw3, samv.command_name(*command))
         return response
 
     def sam_status(self) -> None:

@@ -13,11 +13,9 @@ from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any
 
 from station.errors import DeviceError
+from station.idcard.errors import NoCardYet
 
 log = logging.getLogger(__name__)
-
-# Reader errors that only mean "no card on the reader yet".
-_QUIET_READER_ERRORS = ("ReaderTimeoutError", "NoCardError", "CardRemovedError")
 
 
 @dataclass
@@ -106,15 +104,14 @@ class DeskDevices:
     # ------------------------------------------------------------ reader
 
     def read_card(self, timeout: float) -> Any | None:
-        """One card read, or None when no card came within ``timeout``; DeviceError otherwise."""
+        """One card read, or None when no card came within ``timeout``; DeviceError otherwise
+        (``CardProblem``: this card failed; ``ReaderFault``: the reader did)."""
         if self.reader is None:
             return None
         try:
             return self.reader.read(timeout)
-        except DeviceError as exc:
-            if type(exc).__name__ in _QUIET_READER_ERRORS:
-                return None
-            raise
+        except NoCardYet:
+            return None
 
     def tap(self, identity: Any) -> bool:
         """Simulated reader only: put ``identity``'s card on the reader (the demo's tap key)."""

@@ -15,13 +15,11 @@ from textual.worker import get_current_worker
 
 from station.errors import DeviceError, StationError
 from station.i18n import both
+from station.idcard.errors import CardProblem
 from station.tui.messages import CardTapped, DeviceBack, DeviceProblem, LiveFrame, SessionRefused
 
 log = logging.getLogger(__name__)
 
-# Reader errors about one card (bad data, pulled too early): say so, the reader itself is fine.
-CARD_ERRORS = ("CardDataError", "SamStatusError", "SelectFailedError", "CardRemovedError",
-               "PhotoDecoderError")
 LIVE_FPS = 12            # terminal redraws per second at most
 STATUS_EVERY = 0.5       # seconds between camera status polls
 
@@ -38,7 +36,7 @@ def reader_loop(app: Any) -> None:
         try:
             card = devices.read_card(poll)
         except StationError as exc:
-            if type(exc).__name__ in CARD_ERRORS:
+            if isinstance(exc, CardProblem):    # about this card: say so, the reader is fine
                 app.post_message(SessionRefused(exc.message, exc.key))
                 continue
             if not failing:

@@ -13,6 +13,7 @@ from station.idcard import (
     CardRemovedError,
     NoCardError,
     NoReaderError,
+    ReaderNotAnsweringError,
     ReaderTimeoutError,
     SamStatusError,
     SelectFailedError,
@@ -67,7 +68,7 @@ def test_extra_address_and_expired_card_are_reported(reader, vcard, samples):
     ("checksum", CardDataError, "idcard.frame.bad_checksum"),
     ("truncated", CardDataError, "idcard.frame.truncated"),
     ("pull", CardRemovedError, "idcard.card_removed"),
-    ("mute", ReaderTimeoutError, "idcard.reader_timeout"),
+    ("mute", ReaderNotAnsweringError, "idcard.reader_timeout"),
 ])
 def test_error_cases_give_a_clear_device_error(reader, vcard, samples, fault, error, key):
     vcard.insert(VirtualCard(samples["resident"][0], fault=fault))

@@ -15,6 +15,7 @@ from station.idcard import (
     CardRemovedError,
     NoCardError,
     NoReaderError,
+    ReaderNotAnsweringError,
     ReaderTimeoutError,
     SelectFailedError,
     SimReader,
@@ -161,7 +162,7 @@ def test_serial_reader_that_never_answers(samples):
     master, slave = os.openpty()
     try:
         reader = open_reader(f"serial:{os.ttyname(slave)}", command_timeout=0.2)
-        with pytest.raises(ReaderTimeoutError) as info:
+        with pytest.raises(ReaderNotAnsweringError) as info:
             reader.read(timeout=1)
         assert info.value.key == "idcard.reader_timeout"
         reader.close()

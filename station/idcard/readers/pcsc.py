@@ -21,7 +21,11 @@ from station.idcard.errors import (
     CardRemovedError,
     NoCardError,
     NoReaderError,
+    NotASamReaderError,
+    ReaderClosedError,
     ReaderGoneError,
+    ReaderNotAnsweringError,
+    ReaderServiceError,
     ReaderTimeoutError,
 )
 from station.idcard.profiles import choose_profile
@@ -111,12 +115,12 @@ class PcscReader(CardReader):
         if hresult == scard.SCARD_S_SUCCESS:
             return
         if hresult == scard.SCARD_E_CANCELLED or self._closed:
-            raise DeviceError("idcard.reader_closed")
+            raise ReaderClosedError("idcard.reader_closed")
         if hresult in _SERVICE_LOST:
             raise NoReaderError("idcard.no_pcscd")
         if hresult in _GONE:
             raise ReaderGoneError("idcard.reader_gone", reader=self.reader_name)
-        raise DeviceError("idcard.pcsc_error", error=scard.SCardGetErrorMessage(hresult),
+        raise ReaderServiceError("idcard.pcsc_error", error=scard.SCardGetErrorMessage(hresult),
                           reader=self.reader_name)
 
     def _wait_for_new_card(self, timeout: float) -> int:
@@ -195,7 +199,7 @@ class PcscReader(CardReader):
             if (sw1, sw2) == (0x90, 0x00) and len(data) == 8:
                 serial = data.hex()
         if self.profile.tunnel is None:
-            raise DeviceError("idcard.not_a_sam_reader", reader=self.reader_name)
+            raise NotASamReaderError("idcard.not_a_sam_reader", reader=self.reader_name)
         client = SamClient(lambda frame: self._tunnel(card, protocol, frame))
         give_up = time.monotonic() + NO_CARD_GRACE
         while True:
@@ -226,14 +230,14 @@ class PcscReader(CardReader):
         worker.start()
         worker.join(self.command_timeout)
         if worker.is_alive():
-            raise ReaderTimeoutError("idcard.reader_timeout", seconds=self.command_timeout)
+            raise ReaderNotAnsweringError("idcard.reader_timeout", seconds=self.command_timeout)
         if "error" in box:
             raise box["error"]
         return box["result"]
 
     def read(self, timeout: float) -> CardRead:
         if self._closed:
-            raise DeviceError("idcard.reader_closed")
+            raise ReaderClosedError("idcard.reader_closed")
         counter = self._wait_for_new_card(timeout)
         started = time.perf_counter()
         try:

@@ -16,6 +16,7 @@ from station.idcard.errors import (
     NoCardError,
     NoReaderError,
     ReaderGoneError,
+    ReaderNotAnsweringError,
     ReaderTimeoutError,
 )
 from station.idcard.readers.base import Capabilities, CardRead, CardReader, card_read_from_blocks
@@ -48,7 +49,7 @@ class SerialReader(CardReader):
         data = self._port.read(size)
         if len(data) < size:
             if have + len(data) == 0:
-                raise ReaderTimeoutError("idcard.reader_timeout", seconds=self.command_timeout)
+                raise ReaderNotAnsweringError("idcard.reader_timeout", seconds=self.command_timeout)
             raise CardDataError("idcard.frame.truncated", expected=have + size,
                                 actual=have + len(data))
         return data
@@ -85,7 +86,7 @@ class SerialReader(CardReader):
                     try:
                         text, photo = self._client.read_text_photo()
                         extra = self._client.read_extra_address()
-                    except (NoCardError, ReaderTimeoutError):
+                    except (NoCardError, ReaderNotAnsweringError):
                         raise CardRemovedError("idcard.card_removed") from None
                     result = card_read_from_blocks(text, photo, extra_address=extra,
                                                    card_serial=serial.hex(), reader=self.name)
