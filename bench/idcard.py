@@ -28,10 +28,10 @@ def _stats(values: list[float]) -> dict:
 
 def bench_decode(rounds: int = 2000) -> dict:
     from station.idcard import samv
-    from station.idcard.demo import sample_identities
     from station.idcard.emulator import VirtualCard, VirtualSam
     from station.idcard.readers.base import card_read_from_blocks
     from station.idcard.samclient import SamClient
+    from station.sim.identities import sample_identities
 
     out = {}
     for label, (identity, layout) in sample_identities().items():
@@ -47,8 +47,8 @@ def bench_decode(rounds: int = 2000) -> dict:
 
 
 def bench_sim(rounds: int = 300) -> dict:
-    from station.idcard.demo import demo_identity
     from station.idcard.readers.sim import SimReader
+    from station.sim.identities import demo_identity
 
     reader, identity, times = SimReader(), demo_identity(), []
     for _ in range(rounds):
@@ -61,9 +61,9 @@ def bench_sim(rounds: int = 300) -> dict:
 
 def bench_pcsc(taps: int = 15) -> dict:
     from station.idcard import open_reader, virtual_pcscd
-    from station.idcard.demo import sample_identities
     from station.idcard.emulator import VirtualCard
     from station.idcard.vpcd_card import VpcdCard
+    from station.sim.identities import sample_identities
 
     with tempfile.TemporaryDirectory(prefix="bench-pcscd-") as tmp:
         server = virtual_pcscd.start(Path(tmp))

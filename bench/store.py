@@ -23,10 +23,9 @@ def _cli(args: list[str], env: dict) -> float:
 
 def main() -> dict:
     from station.config import Config
-    from station.demo_data import SCHEDULE_CSV
-    from station.demo_data.generate import bulk_roster, roster_csv, roster_xlsx
     from station.roster.importer import import_roster
     from station.roster.schedule import import_schedule
+    from station.sim.roster import SCHEDULE_CSV, bulk_roster, roster_csv, roster_xlsx
     from station.store import open_store
 
     results: dict[str, float | int] = {"rows": ROWS}

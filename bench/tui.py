@@ -52,8 +52,8 @@ def startup_ms(data_dir: Path) -> dict:
 
 
 async def _key_latency(data_dir: Path) -> dict:
-    from station.session import demo
-    from station.session.schools import walk_in_for  # noqa: F401  (walk-in desk: no roster)
+    from station.domain.schools import walk_in_for  # noqa: F401  (walk-in desk: no roster)
+    from station.sim import demo
     from station.tui.app import make_app
     from station.tui.widgets.keybar import KeyBar
     from station.tui.widgets.notice import Notice
@@ -136,7 +136,7 @@ async def _until(pilot, condition, timeout: float = 30.0) -> None:
 
 
 def main() -> dict:
-    from station.session import demo
+    from station.sim import demo
 
     with tempfile.TemporaryDirectory(prefix="bench-tui-") as tmp:
         data_dir = Path(tmp) / "data"

@@ -32,7 +32,7 @@ def default_vcamera_dir() -> Path:
     if not target.exists():
         import cv2
 
-        from station.camera.frames import SwayingPortrait
+        from station.sim.frames import SwayingPortrait
 
         folder.mkdir(parents=True, exist_ok=True)
         bgr, _truth = SwayingPortrait()(1200, 1600, 0.0)

@@ -24,8 +24,8 @@ from station.camera.base import (
     Setting,
 )
 from station.camera.errors import CameraDisconnected, CameraError
-from station.camera.frames import FrameSource, SwayingPortrait
 from station.camera.models import ModelTable
+from station.sim.frames import FrameSource, SwayingPortrait
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "iso": ("100", "200", "400", "800", "1600"),

@@ -59,7 +59,7 @@ def read_card(ctx, args) -> int:
     try:
         if kind in ("sim", "virtual"):
             from station.domain.identity import Identity
-            from station.idcard.demo import demo_identity
+            from station.sim.identities import demo_identity
 
             reader.present(Identity.load(args.identity) if args.identity else demo_identity())
         elif kind == "manual":

@@ -73,8 +73,8 @@ def cmd_schedule_import(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_demo_files(ctx: Context, args: argparse.Namespace) -> int:
     from station.cli.output import emit
-    from station.demo_data.generate import write_demo_files
     from station.i18n import t
+    from station.sim.roster import write_demo_files
 
     paths = write_demo_files(args.out, args.format, args.seed)
     emit(ctx.json, {k: str(v) for k, v in paths.items()},

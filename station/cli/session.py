@@ -70,7 +70,7 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
         raise RefusedError("session.supervisor_required", action="--force")
     walk_in = None
     if args.walk_in:
-        from station.session.schools import walk_in_for
+        from station.domain.schools import walk_in_for
 
         walk_in = walk_in_for(ctx.config, args.walk_in)
     store = ctx.store()
@@ -123,7 +123,7 @@ def cmd_simulate(ctx: Context, args: argparse.Namespace) -> int:
     from station.cli.output import emit
     from station.errors import UsageError
     from station.i18n import t
-    from station.session.simulate import simulate
+    from station.sim.simulate import simulate
 
     if args.students < 1:
         raise UsageError("session.bad_students", value=args.students)
@@ -169,7 +169,7 @@ def cmd_demo(ctx: Context, args: argparse.Namespace) -> int:
     import tempfile
 
     from station.i18n import t
-    from station.session import demo
+    from station.sim import demo
     from station.tui.app import make_app
 
     picture = _probe_picture(ctx.config)

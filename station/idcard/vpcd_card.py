@@ -165,8 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     from pathlib import Path
 
     from station.domain.identity import Identity
-    from station.idcard.demo import demo_identity
     from station.idcard.emulator import FAULTS
+    from station.sim.identities import demo_identity
 
     parser = argparse.ArgumentParser(prog="python -m station.idcard.vpcd_card")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="vpcd port (35963)")

@@ -62,14 +62,6 @@ class CaptureResult:
 
 
 @dataclass
-class WalkIn:
-    """Walk-in (Friday make-up) desk: no roster and no slot; a school code from configuration."""
-
-    school_code: str
-    school_name: str
-
-
-@dataclass
 class Person:
     """The person currently at the desk."""
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from station.domain.identity import Identity
 from station.session.model import CheckLine, MatchInfo
+from station.store.dashboard import slot_done
 
 # ---------------------------------------------------------------- store facts + audit
 
@@ -175,13 +176,3 @@ def paid_before(store: Any, id_number: str) -> bool:
     """Whether the fee is already on record (a retake visit, or paid at another desk)."""
     state = store.person_state(id_number)
     return bool(getattr(state, "paid", False))
-
-
-def slot_done(store: Any, departments: list[str]) -> int:
-    """People of these departments with an accepted photo (at any station merged in here)."""
-    marks = ", ".join("?" for _ in departments)
-    row = store.conn.execute(
-        "SELECT COUNT(DISTINCT a.id_number) FROM accepted_captures a "
-        f"JOIN roster_current r ON r.id_number = a.id_number WHERE r.department IN ({marks})",
-        departments).fetchone()
-    return int(row[0] or 0)

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 from station.domain.identity import Identity
+from station.domain.schools import WalkIn
 from station.errors import RefusedError, StationError
 from station.i18n import Words
-from station.session.model import CaptureResult, DeskCounters, MatchInfo, Person, WalkIn
+from station.session.model import CaptureResult, DeskCounters, MatchInfo, Person
 from station.session.ports import Checker, Recorder, paid_before
 from station.session.ports import match as roster_match
 from station.session.states import Event, SessionMachine, State, Transition

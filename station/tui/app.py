@@ -112,7 +112,7 @@ class StationApp(App):
             log.exception("photo profile for the guides")
             self.guides = Guides()
         if self.options.walk_in:
-            from station.session.schools import walk_in_for
+            from station.domain.schools import walk_in_for
 
             self.walk_in = walk_in_for(self.config, self.options.walk_in)
         from station.tui.screens.login import LoginScreen
@@ -168,7 +168,7 @@ class StationApp(App):
             self._open_devices()
 
     def _open_devices(self) -> None:
-        from station.session.devices import DeskDevices
+        from station.devices import DeskDevices
 
         self.devices = DeskDevices(self.options.camera, self.options.reader,
                                    str(self.config_get("session.profile", "chsi")),

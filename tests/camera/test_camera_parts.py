@@ -12,10 +12,10 @@ import pytest
 from station.camera import CameraError, open_camera
 from station.camera.doctor import check_gvfs, check_udev, gvfs_processes
 from station.camera.errors import _CODES, CameraDisconnected, from_gphoto2
-from station.camera.frames import SwayingPortrait, drawn_portrait
 from station.camera.models import ModelTable
 from station.errors import InputError
 from station.i18n import both, catalog
+from station.sim.frames import SwayingPortrait, drawn_portrait
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("station.roster.importer")
-
 
 def _tree(folder: Path) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -24,8 +22,8 @@ def ingested(station, tmp_path):
     """Five people on the roster ingested: 3 complete, 1 unpaid, 1 with a typed identity."""
     import cv2
 
-    from station.demo_data.generate import demo_roster, identity_for, roster_csv
     from station.sim.portrait import render
+    from station.sim.roster import demo_roster, identity_for, roster_csv
 
     rows = [r for r in demo_roster() if r["学习方式"] != "非全日制" and r["入学年份"] in (2014, 2015, "2014", "2015")][:5]
     (tmp_path / "roster.csv").write_bytes(roster_csv(rows))

@@ -90,6 +90,6 @@ def vcard(pcsc_env):
 
 @pytest.fixture
 def samples():
-    from station.idcard.demo import sample_identities
+    from station.sim.identities import sample_identities
 
     return sample_identities()

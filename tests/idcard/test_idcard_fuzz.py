@@ -7,10 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from station.idcard import samv
-from station.idcard.demo import demo_identity, sample_identities
 from station.idcard.errors import CardDataError, SamStatusError
 from station.idcard.record import LAYOUTS, decode_extra_address, decode_text, encode_text
 from station.idcard.samclient import SamClient
+from station.sim.identities import demo_identity, sample_identities
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

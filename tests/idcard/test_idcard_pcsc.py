@@ -262,7 +262,7 @@ def test_virtual_reader_in_a_fresh_process_starts_its_own_pcscd(pcsc_env):
     from pathlib import Path
 
     code = ("import json; from station.idcard import open_reader\n"
-            "from station.idcard.demo import demo_identity\n"
+            "from station.sim.identities import demo_identity\n"
             "r = open_reader('virtual'); r.present(demo_identity())\n"
             "print(json.dumps(r.read(5).identity.to_json())); r.close()\n")
     root = Path(__file__).resolve().parents[2]
@@ -271,7 +271,7 @@ def test_virtual_reader_in_a_fresh_process_starts_its_own_pcscd(pcsc_env):
     proc = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    from station.idcard.demo import demo_identity
+    from station.sim.identities import demo_identity
 
     assert json.loads(proc.stdout)["id_number"] == demo_identity().id_number
 

@@ -8,9 +8,7 @@ import shutil
 
 import pytest
 
-pytest.importorskip("station.demo_data", reason="needs the roster and demo data (store area)")
-
-from station.session import demo
+from station.sim import demo
 
 SUP = {"STATION_OPERATOR": demo.DEMO_SUPERVISOR, "STATION_PIN": demo.DEMO_SUPERVISOR_PIN}
 PHO = {"STATION_OPERATOR": demo.DEMO_PHOTOGRAPHER, "STATION_PIN": demo.DEMO_PHOTOGRAPHER_PIN}

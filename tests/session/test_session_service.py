@@ -2,8 +2,8 @@
 
 import pytest
 
+from station.domain.schools import WalkIn
 from station.errors import RefusedError
-from station.session.model import WalkIn
 from station.session.service import CaptureService
 from station.session.states import State
 
@@ -145,7 +145,7 @@ def test_device_error_failsafe_and_resume(store):
 
 def test_walk_in_records_school_and_address(store):
     from station.config import Config
-    from station.session.schools import walk_in_for
+    from station.domain.schools import walk_in_for
 
     walk = walk_in_for(Config.load(None, environ={}), "10673")
     assert walk == WalkIn("10673", "云南大学")
@@ -166,8 +166,8 @@ def test_walk_in_records_school_and_address(store):
 
 def test_unknown_school_code_is_a_clear_error():
     from station.config import Config
+    from station.domain.schools import walk_in_for
     from station.errors import InputError
-    from station.session.schools import walk_in_for
 
     with pytest.raises(InputError) as info:
         walk_in_for(Config.load(None, environ={}), "99999")

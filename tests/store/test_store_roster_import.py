@@ -242,7 +242,7 @@ def test_every_bad_row_is_listed_with_line_and_column(station_cli, tmp_path):
 
 
 def test_sigkill_in_the_middle_of_an_import_leaves_the_store_as_it_was(station_cli, tmp_path):
-    from station.demo_data.generate import demo_roster, roster_csv
+    from station.sim.roster import demo_roster, roster_csv
 
     seed = _csv(tmp_path / "seed.csv", [HEADER, GOOD_ROWS[0]])
     assert station_cli("roster", "import", str(seed)).returncode == 0
@@ -273,7 +273,7 @@ def test_sigkill_in_the_middle_of_an_import_leaves_the_store_as_it_was(station_c
 
 
 def test_unknown_department_is_a_warning(station_cli, tmp_path):
-    from station.demo_data import SCHEDULE_CSV
+    from station.sim.roster import SCHEDULE_CSV
 
     assert station_cli("schedule", "import", str(SCHEDULE_CSV)).returncode == 0
     f = _csv(tmp_path / "r.csv", [HEADER, GOOD_ROWS[0], GOOD_ROWS[1].replace("物理与天文学院", "火星学院")])

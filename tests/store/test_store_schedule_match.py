@@ -8,19 +8,19 @@ from pathlib import Path
 import pytest
 
 from station.config import Config
-from station.demo_data import SCHEDULE_CSV
-from station.demo_data.generate import (
+from station.domain import idnumber
+from station.errors import InputError
+from station.roster import match
+from station.roster.importer import ImportRejected, import_roster
+from station.roster.schedule import import_schedule
+from station.sim.roster import (
+    SCHEDULE_CSV,
     demo_roster,
     identity_for,
     off_roster_identities,
     roster_csv,
     roster_xlsx,
 )
-from station.domain import idnumber
-from station.errors import InputError
-from station.roster import match
-from station.roster.importer import ImportRejected, import_roster
-from station.roster.schedule import import_schedule
 
 DAY = dt.date(2017, 10, 25)  # a Wednesday
 

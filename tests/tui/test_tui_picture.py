@@ -61,13 +61,12 @@ def test_picture_image_is_scaled_to_the_cell_box_with_guides_drawn():
 @pytest.mark.parametrize(("picture", "graphics"), [("graphics", True), ("halfblock", False),
                                                    (None, False)])
 def test_desk_mode_on_the_sim_camera(tmp_path, picture, graphics):
-    pytest.importorskip("station.demo_data", reason="needs the demo data (store area)")
     import asyncio
 
     from PIL import Image as PILImage
     from textual_image.widget._base import Image as TextualImage
 
-    from station.session import demo
+    from station.sim import demo
     from station.tui.app import make_app
     from station.tui.widgets.live_view import LiveView
 

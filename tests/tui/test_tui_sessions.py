@@ -8,9 +8,7 @@ import time
 
 import pytest
 
-pytest.importorskip("station.demo_data", reason="needs the roster and demo data (store area)")
-
-from station.session import demo
+from station.sim import demo
 from station.tui.app import make_app
 from station.tui.screens.dialogs import PayDialog, SupervisorDialog
 

@@ -30,7 +30,7 @@ class ReviewScreen(SideScreen):
         self.cursor = 0
 
     def load(self, store: Any) -> Any:
-        from station.session.dashboard import pictures_for, review_queue
+        from station.store.review import pictures_for, review_queue
 
         items = review_queue(store)
         for item in items[:30]:
@@ -92,7 +92,7 @@ class ReviewScreen(SideScreen):
         def entered(values: dict | None) -> None:
             if values is None:
                 return
-            from station.session.dashboard import correct
+            from station.session.review import correct
 
             self.app.runner.call(
                 lambda store: correct(store, op, item, values["field"].strip() or "name",

@@ -17,7 +17,7 @@ class ScheduleScreen(SideScreen):
     TITLE_KEY = "tui.schedule.title"
 
     def load(self, store: Any) -> Any:
-        from station.session.dashboard import dashboard
+        from station.store.dashboard import dashboard
 
         return dashboard(store)
 

@@ -64,30 +64,30 @@ def init_store(data_dir: Path, station_id: str = DEMO_STATION) -> Any:
 def prepare(data_dir: Path, *, people: int = 40, roster_rows: int | None = None) -> DemoSetup:
     """Store + example schedule + demo roster; ``people`` cards to tap, slot people first, then
     one ineligible and one off-roster card so the demo shows both flags."""
-    from station.demo_data import generate
     from station.roster.importer import import_roster
     from station.roster.schedule import import_schedule
+    from station.sim import roster as sim_roster
 
     data_dir = Path(data_dir)
     store = init_store(data_dir)
     try:
         config = Config.load(data_dir)
-        rows = generate.demo_roster()
+        rows = sim_roster.demo_roster()
         if roster_rows is not None:
             rows = rows[:roster_rows]
         files = data_dir / "demo-input"
         files.mkdir(parents=True, exist_ok=True)
         roster_path = files / "roster.csv"
-        roster_path.write_bytes(generate.roster_csv(rows))
-        import_schedule(store, generate.SCHEDULE_CSV, config, DEMO_SUPERVISOR)
+        roster_path.write_bytes(sim_roster.roster_csv(rows))
+        import_schedule(store, sim_roster.SCHEDULE_CSV, config, DEMO_SUPERVISOR)
         import_roster(store, roster_path, config, DEMO_SUPERVISOR)
         roster = {r["身份证号"]: r for r in rows}
         slot_people = _slot_people(store, rows, DEMO_START)
         eligible = [r for r in slot_people if _eligible(store, r["身份证号"])]
         ineligible = [r for r in rows if not _eligible(store, r["身份证号"])]
-        good = [generate.identity_for(r) for r in eligible[:max(people, 1)]]
-        bad = [generate.identity_for(r) for r in ineligible[:3]]
-        off = generate.off_roster_identities(2)
+        good = [sim_roster.identity_for(r) for r in eligible[:max(people, 1)]]
+        bad = [sim_roster.identity_for(r) for r in ineligible[:3]]
+        off = sim_roster.off_roster_identities(2)
         cards = list(good[:max(people - 2, 1)])
         if bad:
             cards.insert(min(3, len(cards)), bad[0])

@@ -15,7 +15,6 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from station.demo_data import SCHEDULE_CSV
 from station.domain import idnumber
 from station.domain.identity import Identity
 
@@ -27,6 +26,9 @@ REGIONS = ("530102", "530103", "530111", "530112", "530114", "530181", "530302",
 # (degree, program years, entry year, label, share of a department's graduates)
 COHORTS = (("phd", 3, 2014, "博士研究生", 0.12), ("master", 3, 2015, "硕士研究生", 0.55),
            ("master", 2, 2016, "硕士研究生", 0.28))
+SIM_DIR = Path(__file__).resolve().parent
+# The reference notice's slot table (Yunnan University, 2017-10-25).
+SCHEDULE_CSV = SIM_DIR / "schedule_2017-10-25.csv"
 HEADER = ["学号", "姓名", "性别", "身份证号", "培养单位", "学历层次", "学制", "入学年份", "学习方式",
           "往届未采集"]
 

@@ -1,8 +1,8 @@
 """Where the simulated camera's pictures come from: a pluggable source of portraits that move.
 
 A source is any callable ``source(width, height, t) -> (bgr, truth)``. The default renders one
-portrait with the checks area's ``station.sim.portrait.render`` when it is installed (else a simple
-drawn head on the blue backdrop) and then moves it a little over time — a slow sway and a small
+portrait with ``station.sim.portrait.render`` (a simple drawn head on the blue backdrop if the
+renderer fails at run time) and then moves it a little over time — a slow sway and a small
 bob, as a person standing in front of the camera does — by translating the picture, which is
 cheap enough for 25 fps. The known geometry in ``truth`` moves with it.
 """
@@ -54,10 +54,8 @@ def drawn_portrait(width: int, height: int) -> tuple[Any, dict]:
 
 
 def _render_base(width: int, height: int) -> tuple[Any, dict]:
-    try:
-        from station.sim.portrait import render
-    except ImportError:
-        return drawn_portrait(width, height)
+    from station.sim.portrait import render
+
     try:
         bgr, truth = render(width, height)
     except Exception as exc:  # a broken renderer must not stop the camera: fall back

@@ -46,9 +46,9 @@ class _Timer:
 def simulate(data_dir: Path, students: int, camera: str = "sim", reader: str = "sim",
              progress: Any = None) -> dict:
     """Run ``students`` people through a fresh demo store in ``data_dir``; the cli.md JSON."""
-    from station.session import demo
-    from station.session.devices import DeskDevices
+    from station.devices import DeskDevices
     from station.session.service import CaptureService
+    from station.sim import demo
 
     setup = demo.prepare(data_dir, people=students)
     people = [p for p in setup.people]

@@ -1,0 +1,39 @@
+"""Walk-in (Friday make-up) schools: school codes (学校代码) and the desk settings for one.
+
+The table itself is configuration (``[schools]`` in the settings), so a branch office can add
+schools in ``<data-dir>/station.toml`` without a code change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from station.errors import InputError, Location
+
+_CODE = re.compile(r"^\d{5}$")
+
+
+@dataclass
+class WalkIn:
+    """Walk-in (Friday make-up) desk: no roster and no slot; a school code from configuration."""
+
+    school_code: str
+    school_name: str
+
+
+def school_table(config: Any) -> dict[str, str]:
+    """Code → name, as configured (codes kept as strings: 10673)."""
+    table: Mapping[Any, Any] = config.section("schools")
+    return {str(code): str(name) for code, name in table.items() if not isinstance(name, dict)}
+
+
+def walk_in_for(config: Any, code: str) -> WalkIn:
+    """The walk-in desk settings for ``code``; a clear error for a code not in the table."""
+    code = code.strip()
+    table = school_table(config)
+    if not _CODE.match(code) or code not in table:
+        raise InputError("session.unknown_school", Location("schools", field=code), code=code)
+    return WalkIn(school_code=code, school_name=table[code])

@@ -1,0 +1,27 @@
+"""Review decisions a technician makes on a capture: identity corrections (a new fact each;
+the old value stays). The queue itself is a store read model (``station.store.review``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from station.store.review import ReviewItem
+
+CORRECTABLE = ("name", "gender", "birth_date", "department", "student_no")
+
+
+def correct(store: Any, operator: Any, item: ReviewItem, field_name: str, new_value: str,
+            reason: str) -> str:
+    """Record a correction of an identity field for ``item`` (a new fact; the old value stays)."""
+    from station.errors import InputError, Location
+
+    if field_name not in CORRECTABLE:
+        raise InputError("session.bad_field", Location("correction", field=field_name),
+                         field=field_name, fields=", ".join(CORRECTABLE))
+    if not new_value.strip() or not reason.strip():
+        raise InputError("session.correction_incomplete", Location("correction", field=field_name))
+    store.operators.require(operator, "correct")
+    old = item.name if field_name == "name" else None
+    return store.facts.record_correction("captures", item.capture_id, field_name, old,
+                                         new_value.strip(), reason=reason.strip(),
+                                         operator=operator.name)
