@@ -157,9 +157,9 @@ def cmd_fsck(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_doctor(ctx: Context, args: argparse.Namespace) -> int:
     from station.cli.output import emit
-    from station.doctor import run_checks
+    from station.doctor import DoctorContext, run_checks
 
-    checks = run_checks(ctx)
+    checks = run_checks(DoctorContext(ctx.data_dir, ctx.config))
     failed = [c for c in checks if c.status == "fail"]
     data = {"ok": not failed, "checks": [c.to_json() for c in checks]}
 

@@ -112,6 +112,10 @@ class Store:
                 "INSERT INTO meta(key, value) VALUES (?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
+    def quick_check(self) -> list[str]:
+        """SQLite's quick structural check: ``["ok"]`` or the problems it found."""
+        return [str(r[0]) for r in self.conn.execute("PRAGMA quick_check")]
+
     @property
     def station_id(self) -> str | None:
         return self.meta("station_id")

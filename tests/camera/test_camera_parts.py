@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from station.camera import CameraError, open_camera
-from station.camera.doctor import check_gvfs, check_udev, gvfs_processes
 from station.camera.errors import _CODES, CameraDisconnected, from_gphoto2
 from station.camera.models import ModelTable
+from station.doctor.camera import check_gvfs, check_udev, gvfs_processes
 from station.errors import InputError
 from station.i18n import both, catalog
 from station.sim.frames import SwayingPortrait, drawn_portrait

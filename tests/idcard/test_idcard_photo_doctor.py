@@ -57,7 +57,7 @@ def test_decoder_failure_and_absence_are_explained(fake_library, tmp_path):
 
 
 def test_doctor_photo_decoder(fake_library, tmp_path):
-    from station.idcard.doctor import check_photo_decoder
+    from station.doctor.idcard import check_photo_decoder
 
     assert check_photo_decoder(str(fake_library)).status == "pass"
     assert check_photo_decoder("").status == "skip"
@@ -65,7 +65,7 @@ def test_doctor_photo_decoder(fake_library, tmp_path):
 
 
 def test_doctor_lists_the_virtual_readers(pcsc_env):
-    from station.idcard.doctor import check_readers
+    from station.doctor.idcard import check_readers
 
     check = check_readers()
     assert check.status == "pass"
@@ -82,7 +82,7 @@ def test_doctor_without_pcscd_skips_instead_of_repeating_the_system_check(tmp_pa
     root = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=str(root),
                PCSCLITE_CSOCK_NAME=str(tmp_path / "nobody-listens.comm"))
-    code = ("import json; from station.idcard.doctor import check_readers;"
+    code = ("import json; from station.doctor.idcard import check_readers;"
             "print(json.dumps(check_readers().to_json()))")
     out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True,
                          text=True, timeout=60, check=True)

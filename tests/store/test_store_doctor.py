@@ -1,9 +1,9 @@
 import socket
 import sqlite3
-import sys
-import types
 
-from station.doctor import DoctorCheck, area_checks, check_pcscd
+from station.config import Config
+from station.doctor import DoctorCheck, DoctorContext, area_checks
+from station.doctor.system import check_pcscd
 
 
 def test_doctor_cli_reports_system_and_store(station_cli):
@@ -25,20 +25,18 @@ def test_doctor_cli_reports_system_and_store(station_cli):
     assert store_check["status"] == "fail" and bad.returncode == 1
 
 
-def test_area_modules_are_collected_and_a_crash_is_contained(monkeypatch):
-    good = types.ModuleType("fake_area_ok")
-    good.checks = lambda: [DoctorCheck("fake", "thing", "pass", "好", "fine")]
-    broken = types.ModuleType("fake_area_broken")
+def test_areas_are_collected_and_a_crash_is_contained(tmp_path):
+    def good(ctx):
+        return [DoctorCheck("fake", "thing", "pass", "好", "fine", {"dir": str(ctx.data_dir)})]
 
-    def crash():
+    def crash(ctx):
         raise RuntimeError("sensor on fire")
 
-    broken.checks = crash
-    monkeypatch.setitem(sys.modules, "station.fakeok.doctor", good)
-    monkeypatch.setitem(sys.modules, "station.fakebroken.doctor", broken)
-    out = area_checks(("station.fakeok.doctor", "station.fakebroken.doctor", "station.nothere.doctor"))
-    assert [(c.area, c.status) for c in out] == [("fake", "pass"), ("fakebroken", "fail")]
-    assert "sensor on fire" in out[1].message_en
+    ctx = DoctorContext(tmp_path, Config.load(tmp_path))
+    out = area_checks(ctx, (("fake", good), ("fakebroken", crash), ("fake", good)))
+    assert [(c.area, c.status) for c in out] == [("fake", "pass"), ("fakebroken", "fail"),
+                                                  ("fake", "pass")]
+    assert "sensor on fire" in out[1].message_en and out[0].details["dir"] == str(tmp_path)
 
 
 def test_pcscd_socket_probe(tmp_path):

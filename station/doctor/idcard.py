@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from station.doctor import DoctorCheck
+from station.doctor.check import DoctorCheck, DoctorContext
 from station.errors import DeviceError
 
 
@@ -25,17 +25,13 @@ def check_readers() -> DoctorCheck:
                                 {"readers": readers}, readers=", ".join(readers))
 
 
-def check_photo_decoder(library: str | None = None) -> DoctorCheck:
-    from station.config import Config
+def check_photo_decoder(library: str, function: str = "unpack") -> DoctorCheck:
     from station.idcard.photo import load_decoder
-    from station.paths import default_data_dir
 
-    cfg = Config.load(default_data_dir())
-    library = library if library is not None else cfg.get("idcard.wlt_library", "")
     if not library:
         return DoctorCheck.from_key("idcard", "photo_decoder", "skip", "idcard.wlt_missing")
     try:
-        load_decoder(library, cfg.get("idcard.wlt_function", "unpack"))
+        load_decoder(library, function)
     except DeviceError as exc:
         zh, en = exc.messages
         return DoctorCheck("idcard", "photo_decoder", "fail", zh, en, {"path": library})
@@ -43,5 +39,7 @@ def check_photo_decoder(library: str | None = None) -> DoctorCheck:
                                 {"path": library}, path=library)
 
 
-def checks() -> list[DoctorCheck]:
-    return [check_readers(), check_photo_decoder()]
+def checks(ctx: DoctorContext) -> list[DoctorCheck]:
+    cfg = ctx.config
+    return [check_readers(), check_photo_decoder(str(cfg.get("idcard.wlt_library", "")),
+                                                 str(cfg.get("idcard.wlt_function", "unpack")))]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from station.doctor import DoctorCheck
+from pathlib import Path
+
+from station.doctor.check import DoctorCheck, DoctorContext
 
 
 def check_profile(name: str = "chsi") -> DoctorCheck:
@@ -35,13 +37,12 @@ def check_detector() -> DoctorCheck:
                                 error=f"{faces} faces")
 
 
-def check_calibration(name: str = "chsi") -> DoctorCheck:
+def check_calibration(data_dir: Path, name: str = "chsi") -> DoctorCheck:
     from station.checks.calibration import load_calibration
     from station.errors import StationError
-    from station.paths import default_data_dir
 
     try:
-        cal = load_calibration(default_data_dir(), name)
+        cal = load_calibration(data_dir, name)
     except StationError as exc:
         zh, en = exc.messages
         return DoctorCheck("checks", "calibration", "fail", zh, en)
@@ -52,5 +53,6 @@ def check_calibration(name: str = "chsi") -> DoctorCheck:
                                 rgb=",".join(map(str, cal.backdrop_rgb)))
 
 
-def checks() -> list[DoctorCheck]:
-    return [check_profile(), check_detector(), check_calibration()]
+def checks(ctx: DoctorContext) -> list[DoctorCheck]:
+    profile = str(ctx.config.get("session.profile", "chsi"))
+    return [check_profile(profile), check_detector(), check_calibration(ctx.data_dir, profile)]

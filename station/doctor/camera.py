@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from station.i18n import both
+from station.doctor.check import DoctorCheck, DoctorContext, Status
 
 GVFS_PROCESSES = ("gvfs-gphoto2-volume-monitor", "gvfsd-gphoto2", "gvfs-mtp-volume-monitor",
                   "gvfsd-mtp")
@@ -19,13 +19,7 @@ RULES_DIRS = (Path("/etc/udev/rules.d"), Path("/run/udev/rules.d"), Path("/lib/u
               Path("/usr/lib/udev/rules.d"))
 
 
-def _result(name: str, status: str, key: str, **params: Any) -> Any:
-    """A ``station.doctor.DoctorCheck`` (area "camera"); a plain dict where that is missing."""
-    try:
-        from station.doctor import DoctorCheck
-    except ImportError:
-        zh, en = both(key, **params)
-        return {"area": "camera", "name": name, "status": status, "message_zh": zh, "message_en": en}
+def _result(name: str, status: Status, key: str, **params: Any) -> DoctorCheck:
     return DoctorCheck.from_key("camera", name, status, key, **params)
 
 
@@ -43,14 +37,14 @@ def gvfs_processes(proc: Path = Path("/proc")) -> list[str]:
     return sorted(found)
 
 
-def check_gvfs(proc: Path = Path("/proc")) -> Any:
+def check_gvfs(proc: Path = Path("/proc")) -> DoctorCheck:
     found = gvfs_processes(proc)
     if found:
         return _result("gvfs", "warn", "camera.doctor.gvfs_running", processes=", ".join(found))
     return _result("gvfs", "pass", "camera.doctor.gvfs_ok")
 
 
-def check_udev(dirs: tuple[Path, ...] = RULES_DIRS) -> Any:
+def check_udev(dirs: tuple[Path, ...] = RULES_DIRS) -> DoctorCheck:
     for folder in dirs:
         if (folder / RULES_NAME).is_file():
             return _result("udev", "pass", "camera.doctor.udev_ok", path=str(folder / RULES_NAME))
@@ -60,7 +54,7 @@ def check_udev(dirs: tuple[Path, ...] = RULES_DIRS) -> Any:
                    rules=str(DRIVERS_DIR / "udev" / RULES_NAME))
 
 
-def check_cameras(kind: str = "gphoto2") -> Any:
+def check_cameras(kind: str = "gphoto2") -> DoctorCheck:
     from station.camera import open_camera
     from station.camera.errors import CameraError
 
@@ -78,11 +72,7 @@ def check_cameras(kind: str = "gphoto2") -> Any:
     return _result("detect", "pass", "camera.doctor.cameras", cameras=names)
 
 
-def checks(kind: str | None = None) -> list[Any]:
+def checks(ctx: DoctorContext) -> list[DoctorCheck]:
     """Every camera check, in the order an operator should fix them."""
-    if kind is None:
-        from station.config import Config
-        from station.paths import default_data_dir
-
-        kind = Config.load(default_data_dir()).get("camera.driver", "gphoto2")
+    kind = str(ctx.config.get("camera.driver", "gphoto2"))
     return [check_gvfs(), check_udev(), check_cameras(kind)]
