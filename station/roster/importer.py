@@ -8,7 +8,6 @@ facts, so the history of every entry is kept.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +25,7 @@ from station.roster.columns import (
 )
 from station.roster.eligibility import Rules
 from station.roster.tabular import CellError, Table, read_table
+from station.store import imports
 
 if TYPE_CHECKING:
     from station.store.core import Store
@@ -94,12 +94,6 @@ def _warning(code: str, **params: Any) -> dict:
 
     zh, en = both(code, **params)
     return {"code": code, **params, "message_zh": zh, "message_en": en}
-
-
-def content_hash(row: dict[str, Any]) -> str:
-    body = json.dumps([row[f] for f in STORED_FIELDS], ensure_ascii=False, sort_keys=True,
-                      separators=(",", ":"))
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def check_cells(table: Table, max_chars: int) -> list[CellError]:
@@ -267,30 +261,15 @@ def import_roster(store: Store, path: Path, config: Config, operator: str | None
     report.not_eligible = len(rows) - report.eligible
     data = Path(path).read_bytes()
     with store.transaction():
-        current = dict(store.conn.execute("SELECT id_number, content_hash FROM roster_current"))
-        new_rows = []
-        for row in rows:
-            stored = {f: row[f] for f in STORED_FIELDS}
-            stored["content_hash"] = content_hash(stored)
-            old = current.get(row["id_number"])
-            if old is None:
-                report.added += 1
-            elif old != stored["content_hash"]:
-                report.updated += 1
-            else:
-                report.unchanged += 1
-                continue
-            new_rows.append(stored)
+        changes = imports.diff(store, "roster_entries", "id_number", STORED_FIELDS, rows)
+        report.added, report.updated = changes.added, changes.updated
+        report.unchanged = changes.unchanged
         if dry_run:
             return report
-        import_id = store.insert("imports", {
-            "kind": "roster", "file_name": Path(path).name,
-            "file_sha256": hashlib.sha256(data).hexdigest(), "rows": len(rows),
-            "added": report.added, "updated": report.updated, "unchanged": report.unchanged,
-            "operator": operator})
-        for r in new_rows:
-            r["import_id"] = import_id
-        store.insert_many("roster_entries", new_rows)
+        import_id = imports.write(store, "roster_entries", changes, kind="roster",
+                                  file_name=Path(path).name,
+                                  file_sha256=hashlib.sha256(data).hexdigest(), rows=len(rows),
+                                  operator=operator)
         faults.point("roster.import.written")
         store.audit.append(operator, "roster.import", Path(path).name, {
             "import_id": import_id, "rows": len(rows), "added": report.added,

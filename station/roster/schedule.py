@@ -8,7 +8,6 @@ listed get a tombstone.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from station.roster import values
 from station.roster.columns import SCHEDULE_ALIASES, SCHEDULE_REQUIRED, column_label, map_header
 from station.roster.importer import ImportRejected, ImportReport, check_cells, missing_columns
 from station.roster.tabular import CellError, Table, read_table
+from station.store import imports
 
 if TYPE_CHECKING:
     from station.store.core import Store
@@ -110,11 +110,6 @@ def _parse_slot(table: Table, line: int, cells: list[str], fields: dict[str, int
             "expected_count": expected, "_line": line}
 
 
-def _hash(slot: dict) -> str:
-    body = json.dumps([slot[f] for f in SLOT_FIELDS], ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
-
-
 def import_schedule(store: Store, path: Path, config: Config, operator: str | None,
                     dry_run: bool = False) -> ImportReport:
     table, slots, errors = parse_schedule(Path(path), config)
@@ -134,36 +129,15 @@ def import_schedule(store: Store, path: Path, config: Config, operator: str | No
     report.warnings += [_warning("schedule.department_without_slot", department=d)
                         for d in sorted(roster_departments - scheduled)]
     with store.transaction():
-        current = {r["slot_key"]: (r["id"], r["content_hash"]) for r in store.conn.execute(
-            "SELECT slot_key, id, content_hash FROM schedule_current")}
-        new_rows = []
-        for s in slots:
-            stored = {f: s[f] for f in SLOT_FIELDS}
-            stored["content_hash"] = _hash(stored)
-            old = current.get(s["slot_key"])
-            if old is None:
-                report.added += 1
-            elif old[1] != stored["content_hash"]:
-                report.updated += 1
-            else:
-                report.unchanged += 1
-                continue
-            new_rows.append(stored)
-        gone = [old_id for key, (old_id, _h) in current.items() if key not in {s["slot_key"] for s in slots}]
-        report.removed = len(gone)
+        changes = imports.diff(store, "schedule_slots", "slot_key", SLOT_FIELDS, slots)
+        report.added, report.updated = changes.added, changes.updated
+        report.unchanged, report.removed = changes.unchanged, len(changes.gone)
         if dry_run:
             return report
-        import_id = store.insert("imports", {
-            "kind": "schedule", "file_name": Path(path).name,
-            "file_sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(), "rows": len(slots),
-            "added": report.added, "updated": report.updated, "unchanged": report.unchanged,
-            "operator": operator})
-        for r in new_rows:
-            r["import_id"] = import_id
-        store.insert_many("schedule_slots", new_rows)
-        store.insert_many("tombstones", [{"target_table": "schedule_slots", "target_id": g,
-                                          "reason": f"schedule import {import_id}",
-                                          "operator": operator} for g in gone])
+        import_id = imports.write(store, "schedule_slots", changes, kind="schedule",
+                                  file_name=Path(path).name,
+                                  file_sha256=hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+                                  rows=len(slots), operator=operator, tombstone_gone=True)
         store.audit.append(operator, "schedule.import", Path(path).name, {
             "import_id": import_id, "slots": len(slots), "added": report.added,
             "updated": report.updated, "removed": report.removed})
