@@ -1,13 +1,28 @@
-"""Where the project's declarative files live and where a station keeps its data."""
+"""Where the project's declarative files live and where a station keeps its data.
+
+``drivers/`` (device profiles, udev rules, pcscd config) and ``exports/`` (export profiles) are
+top-level folders of the repository. An installed wheel carries them as ``station/_bundled/…``
+(see setup.py); a checkout (or an editable install) reads them beside the package. The
+environment variables ``STATION_DRIVERS_DIR`` / ``STATION_EXPORTS_DIR`` point elsewhere.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DRIVERS_DIR = Path(os.environ.get("STATION_DRIVERS_DIR", PROJECT_ROOT / "drivers"))
-EXPORTS_DIR = Path(os.environ.get("STATION_EXPORTS_DIR", PROJECT_ROOT / "exports"))
+PACKAGE_DIR = Path(__file__).resolve().parent
+BUNDLED_DIR = PACKAGE_DIR / "_bundled"
+
+
+def shipped_dir(name: str) -> Path:
+    """The folder ``name`` ("drivers" or "exports"): bundled in the wheel, else the checkout's."""
+    bundled = BUNDLED_DIR / name
+    return bundled if bundled.is_dir() else PACKAGE_DIR.parent / name
+
+
+DRIVERS_DIR = Path(os.environ.get("STATION_DRIVERS_DIR") or shipped_dir("drivers"))
+EXPORTS_DIR = Path(os.environ.get("STATION_EXPORTS_DIR") or shipped_dir("exports"))
 
 
 def default_data_dir() -> Path:
