@@ -22,7 +22,7 @@ def _cli(args: list[str], env: dict) -> float:
 
 
 def main() -> dict:
-    from station.config import Config
+    from station.config import default_settings
     from station.roster.importer import import_roster
     from station.roster.schedule import import_schedule
     from station.sim.roster import SCHEDULE_CSV, bulk_roster, roster_csv, roster_xlsx
@@ -40,7 +40,7 @@ def main() -> dict:
             store = open_store(tmp_path / f"data-{label}")
             with store.transaction():
                 store.set_meta("station_id", "bench")
-            cfg = Config.load(store.data_dir, environ={})
+            cfg = default_settings().roster
             import_schedule(store, SCHEDULE_CSV, cfg, "bench")
             started, cpu = time.perf_counter(), time.process_time()
             report = import_roster(store, path, cfg, "bench")

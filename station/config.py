@@ -1,37 +1,33 @@
-"""Station configuration: documented defaults, the station's TOML file, then the environment.
+"""Reading declarative TOML files, and loading the station's settings from their layers.
 
-Defaults live in ``station/defaults/*.toml`` (one file per area, every key commented). A station
-overrides them in ``<data-dir>/station.toml``; an environment variable
-``STATION__<SECTION>__<KEY>`` (double underscores, e.g. ``STATION__CAMERA__DRIVER=sim``) wins over
-both. Values from the environment are parsed as TOML literals when they can be (numbers, booleans,
-quoted strings, arrays) and taken as plain strings otherwise.
+The settings model (every key, its type, default and documentation) is ``station.settings``;
+this module reads ``<data-dir>/station.toml`` and the ``STATION__SECTION__KEY`` environment over
+it, and turns every misspelt key or wrong value into one :class:`SettingsError` that names the
+file (or the environment variable), the line and the key.
 """
 
 from __future__ import annotations
 
-import copy
+import difflib
+import json
 import os
+import re
 import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
 from station.errors import InputError, Location
+from station.settings import CONFIG_FILE, ENV_PREFIX, RENAMED, EnvSettings, Settings
 
-_DEFAULTS_DIR = Path(__file__).with_name("defaults")
-CONFIG_FILE = "station.toml"
-ENV_PREFIX = "STATION__"
-
-
-def _merge(base: dict, override: dict) -> dict:
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
-    return base
+__all__ = ["CONFIG_FILE", "Problem", "Settings", "SettingsError", "default_settings",
+           "load_settings", "read_toml", "reference_toml"]
 
 
-def read_toml(path: Path, error_key: str = "common.bad_config") -> dict:
+def read_toml(path: Path, error_key: str = "common.bad_config") -> dict[str, Any]:
     """A declarative file (configuration, profile, model table); a syntax error names the file.
 
     ``error_key`` is the area's catalog message, formatted with ``path`` and ``error``.
@@ -43,60 +39,228 @@ def read_toml(path: Path, error_key: str = "common.bad_config") -> dict:
         raise InputError(error_key, Location(str(path)), path=str(path), error=str(exc)) from None
 
 
-def defaults() -> dict:
-    merged: dict = {}
-    for path in sorted(_DEFAULTS_DIR.glob("*.toml")):
-        _merge(merged, read_toml(path))
-    return merged
+@dataclass(frozen=True)
+class Problem:
+    """One bad setting: where (file or variable, line), which key, and what is wrong."""
+
+    where: str
+    line: int | None
+    key: str
+    message_key: str
+    params: dict[str, Any]
+
+    def text(self, lang: str | None = None) -> str:
+        from station.i18n import t
+
+        place = f"{self.where}:{self.line}" if self.line else self.where
+        return f"{place}: {t(self.message_key, lang, setting=self.key, **self.params)}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"where": self.where, "line": self.line, "key": self.key,
+                "message_zh": self.text("zh"), "message_en": self.text("en")}
 
 
-def _env_value(raw: str) -> Any:
+class SettingsError(InputError):
+    """The configuration has misspelt keys or wrong values; each one is listed."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        first = self.problems[0]
+        super().__init__("settings.invalid", Location(first.where, first.line, first.key),
+                         count=len(self.problems))
+
+    @property
+    def message(self) -> str:
+        from station.i18n import t
+
+        return "\n".join([t(self.key, **self.params), *(f"  {p.text()}" for p in self.problems)])
+
+    def to_json(self) -> dict[str, Any]:
+        data = super().to_json()
+        data["problems"] = [p.to_json() for p in self.problems]
+        return data
+
+
+def default_settings() -> Settings:
+    """Every key at its documented default (no file, no environment)."""
+    return Settings()
+
+
+def load_settings(data_dir: Path | None) -> Settings:
+    """Defaults < ``<data_dir>/station.toml`` < ``STATION__SECTION__KEY``; SettingsError if bad."""
+    path = data_dir / CONFIG_FILE if data_dir is not None else None
+    raw: dict[str, Any] = {}
+    text = ""
+    if path is not None and path.is_file():
+        raw = read_toml(path)
+        text = path.read_text("utf-8", errors="replace")
+    else:
+        path = None
+    where = str(path) if path else CONFIG_FILE
+    problems = _renamed(raw, where, text)
     try:
-        return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        return raw
+        Settings.model_validate(raw)          # the file alone: its mistakes are the file's
+    except ValidationError as exc:
+        problems += [_problem(e, where, text, raw) for e in exc.errors()]
+    problems += _unknown_env_sections(os.environ)
+    if problems:
+        raise SettingsError(problems)
+    try:
+        layered = EnvSettings(**raw)
+    except ValidationError as exc:           # the file was fine: these are the environment's
+        raise SettingsError([_problem(e, None, "", {}) for e in exc.errors()]) from None
+    settings = Settings.model_construct(**{k: getattr(layered, k) for k in Settings.model_fields})
+    settings._source = path
+    return settings
 
 
-def _env_overrides(environ: dict[str, str]) -> dict:
-    out: dict = {}
-    for name, raw in environ.items():
-        if not name.startswith(ENV_PREFIX):
-            continue
-        path = [p.lower() for p in name[len(ENV_PREFIX):].split("__") if p]
-        if not path:
-            continue
-        node = out
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-        node[path[-1]] = _env_value(raw)
+def _key(loc: Sequence[int | str]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _env_name(loc: Sequence[int | str]) -> str:
+    return ENV_PREFIX + "__".join(str(p).upper() for p in loc if isinstance(p, str))
+
+
+def _problem(error: Any, where: str | None, text: str, raw: Mapping[str, Any]) -> Problem:
+    loc = tuple(p for p in error["loc"] if p != "__root__")
+    key = _key(loc)
+    if where is None:
+        where, line = _env_name(loc[:2]), None
+    else:
+        line = _line_of(text, loc)
+    if error["type"] == "extra_forbidden":
+        hint = _suggest(loc)
+        return Problem(where, line, key, "settings.unknown_key_hint" if hint else
+                       "settings.unknown_key", {"hint": hint} if hint else {})
+    value = error.get("input")
+    shown = value if isinstance(value, str | int | float | bool) else json.dumps(
+        value, ensure_ascii=False, default=str)[:80]
+    return Problem(where, line, key, "settings.bad_value",
+                   {"value": repr(shown) if isinstance(shown, str) else shown,
+                    "error": _reason(error)})
+
+
+def _reason(error: Any) -> str:
+    """pydantic's message, with the allowed values spelled out for choices."""
+    msg = str(error.get("msg", ""))
+    return msg.removeprefix("Value error, ")
+
+
+def _suggest(loc: Sequence[int | str]) -> str:
+    """The closest real key for a misspelt one (``camera.fsp`` → ``camera.fps``)."""
+    model: type[BaseModel] | None = Settings
+    for part in loc[:-1]:
+        if model is None or not isinstance(part, str):
+            return ""
+        field = model.model_fields.get(part)
+        annotation = field.annotation if field else None
+        model = annotation if isinstance(annotation, type) and issubclass(
+            annotation, BaseModel) else None
+    if model is None:
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.6)
+    return _key((*loc[:-1], close[0])) if close else ""
+
+
+def _renamed(raw: Mapping[str, Any], where: str, text: str) -> list[Problem]:
+    out = []
+    for old, new in RENAMED.items():
+        section, _, name = old.partition(".")
+        table = raw.get(section)
+        if isinstance(table, dict) and name in table:
+            out.append(Problem(where, _line_of(text, (section, name)), old, "settings.renamed",
+                               {"new": new}))
     return out
 
 
-class Config:
-    """Read-only view over the merged settings, addressed by dotted keys."""
+def _unknown_env_sections(environ: Mapping[str, str]) -> list[Problem]:
+    """``STATION__CAMRA__FPS``: pydantic-settings would ignore a variable of no known section."""
+    sections = set(Settings.model_fields)
+    out = []
+    for name in sorted(environ):
+        if not name.upper().startswith(ENV_PREFIX):
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX):].split("__") if p]
+        if parts and parts[0] not in sections:
+            close = difflib.get_close_matches(parts[0], sorted(sections), n=1, cutoff=0.6)
+            key = ".".join(parts)
+            hint = ".".join([close[0], *parts[1:]]) if close else ""
+            out.append(Problem(name, None, key, "settings.unknown_key_hint" if hint else
+                               "settings.unknown_key", {"hint": hint} if hint else {}))
+    return out
 
-    def __init__(self, data: dict, source: Path | None = None) -> None:
-        self.data = data
-        self.source = source
 
-    @classmethod
-    def load(cls, data_dir: Path | None, environ: dict[str, str] | None = None) -> Config:
-        data = copy.deepcopy(defaults())
-        source = None
-        if data_dir is not None and (data_dir / CONFIG_FILE).is_file():
-            source = data_dir / CONFIG_FILE
-            _merge(data, read_toml(source))
-        _merge(data, _env_overrides(dict(os.environ if environ is None else environ)))
-        return cls(data, source)
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 
-    def get(self, key: str, default: Any = None) -> Any:
-        node: Any = self.data
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                return default
-            node = node[part]
-        return node
 
-    def section(self, key: str) -> dict:
-        value = self.get(key, {})
-        return value if isinstance(value, dict) else {}
+def _line_of(text: str, loc: Sequence[int | str]) -> int | None:
+    """The line of ``loc`` in a TOML text (best effort: dotted headers and plain keys)."""
+    names = [str(p) for p in loc if isinstance(p, str)]
+    if not text or not names:
+        return None
+    table: list[str] = []
+    header_line: int | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            table = [p.strip().strip('"') for p in header.group(1).split(".")]
+            if table == names[:len(table)] and header_line is None:
+                header_line = number
+            continue
+        rest = names[len(table):]
+        if table != names[:len(table)] or not rest:
+            continue
+        key = re.match(r'^\s*"?([A-Za-z0-9_.-]+)"?\s*=', line)
+        if key and [p.strip('"') for p in key.group(1).split(".")] == rest[:len(
+                key.group(1).split("."))]:
+            return number
+    return header_line
+
+
+def reference_toml(settings: Settings | None = None) -> str:
+    """Every setting (the defaults unless ``settings``) with its documentation, as TOML."""
+    import textwrap
+
+    lines = ["# Capture Station settings, each key with its documentation. Copy what you change",
+             "# into <data-dir>/station.toml; STATION__SECTION__KEY environment variables win.", ""]
+    defaults = (settings or default_settings()).model_dump(mode="json")
+    for section, field in Settings.model_fields.items():
+        lines += [f"# {field.description}", f"[{section}]"]
+        annotation = field.annotation
+        values = defaults[section]
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            lines += [f"{_toml_key(k)} = {_toml(v)}" for k, v in values.items()]
+            lines.append("")
+            continue
+        for name, sub in annotation.model_fields.items():
+            for text in textwrap.wrap(sub.description or "", 96):
+                lines.append(f"# {text}")
+            value = values[name]
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                lines.append("")
+                for item in value:
+                    lines.append(f"[[{section}.{name}]]")
+                    lines += [f"{k} = {_toml(v)}" for k, v in item.items() if v is not None]
+                continue
+            if isinstance(value, dict):
+                lines.append(f"[{section}.{name}]")
+                lines += [f"{_toml_key(k)} = {_toml(v)}" for k, v in value.items()]
+                continue
+            lines.append(f"{name} = {_toml(value)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return str(value)

@@ -1,8 +1,8 @@
 """The desk's devices behind one small facade: camera service, card reader, live checker.
 
 The TUI's workers and the simulator call these methods from their own threads; every call may
-block (that is why it is never made on the UI thread). Device modules are imported on open, so the
-session package stays importable without them.
+block (that is why it is never made on the UI thread). Device modules are imported on open (they
+load native libraries), not when this module is imported.
 """
 
 from __future__ import annotations
@@ -10,12 +10,28 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import asdict, dataclass, is_dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from station.errors import DeviceError
 from station.idcard.errors import NoCardYet
 
+if TYPE_CHECKING:
+    from station.settings import IdcardSection, Settings
+
 log = logging.getLogger(__name__)
+
+
+def reader_options(idcard: IdcardSection, spec: str, profile: str | None = None) -> dict[str, Any]:
+    """The configured options of the reader ``spec`` (pcsc[:NAME], serial:PORT, …)."""
+    kind = spec.partition(":")[0]
+    if kind == "pcsc":
+        return {"profile": profile or idcard.profile or None,
+                "command_timeout": idcard.command_timeout}
+    if kind == "serial":
+        return {"baudrate": idcard.serial_baudrate, "command_timeout": idcard.command_timeout,
+                "poll_interval": idcard.serial_poll_interval}
+    return {}
 
 
 @dataclass
@@ -32,15 +48,17 @@ class DeskDevices:
     """Camera (through its owner-thread service), card reader and live checks of one desk."""
 
     def __init__(self, camera_kind: str | None = "sim", reader_spec: str | None = "sim",
-                 profile_name: str = "chsi", camera_opts: dict | None = None,
-                 reader_opts: dict | None = None, config: Any = None,
-                 data_dir: Any = None) -> None:
+                 profile_name: str | None = None, camera_opts: dict | None = None,
+                 reader_opts: dict | None = None, settings: Settings | None = None,
+                 data_dir: Path | None = None) -> None:
         self.camera_kind = camera_kind
         self.reader_spec = reader_spec
-        self.profile_name = profile_name
+        self.profile_name = profile_name or (settings.exports.profile if settings else "chsi")
         self.camera_opts = dict(camera_opts or {})
+        if reader_opts is None and settings is not None and reader_spec:
+            reader_opts = reader_options(settings.idcard, reader_spec)
         self.reader_opts = dict(reader_opts or {})
-        self.config = config
+        self.settings = settings
         self.data_dir = data_dir
         self.calibration: Any = None
         self.camera: Any = None       # CameraService
@@ -87,8 +105,8 @@ class DeskDevices:
 
         camera = cam.open_camera(self.camera_kind, **self.camera_opts)
         self.driver = camera  # the simulator's fault controls (unplug/plug) for tests and demo
-        if self.config is not None and hasattr(cam, "service_from_config"):
-            return cam.service_from_config(self.config, camera)
+        if self.settings is not None:
+            return cam.service_from_config(self.settings.camera, camera, self.data_dir)
         return cam.CameraService(camera)
 
     def close(self) -> None:

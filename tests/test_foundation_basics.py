@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from station import i18n
-from station.config import Config
+from station.config import load_settings
 from station.privacy import MaskingFilter, mask_id, mask_name, scrub
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,12 +44,14 @@ def test_log_filter_masks_arguments():
     assert "19491231" not in record.getMessage()
 
 
-def test_config_layers(tmp_path):
+def test_config_layers(tmp_path, monkeypatch):
     (tmp_path / "station.toml").write_text('[station]\nschool_code = "10001"\nlang = "en"\n')
-    cfg = Config.load(tmp_path, environ={"STATION__STATION__LANG": "zh", "STATION__CAMERA__FPS": "12"})
-    assert cfg.get("station.school_code") == "10001"
-    assert cfg.get("station.lang") == "zh"
-    assert cfg.get("camera.fps") == 12
+    monkeypatch.setenv("STATION__STATION__LANG", "zh")
+    monkeypatch.setenv("STATION__CAMERA__FPS", "12")
+    cfg = load_settings(tmp_path)
+    assert cfg.station.school_code == "10001"
+    assert cfg.station.lang == "zh"
+    assert cfg.camera.fps == 12
 
 
 def test_help_is_fast_and_lists_nothing_heavy():

@@ -12,11 +12,14 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from station.camera.base import Camera, CameraStatus, Capabilities, Capture, FileRef, Frame, Setting
 from station.camera.errors import CameraDisconnected, CameraError
 from station.camera.service import CameraEvent, CameraService
+
+if TYPE_CHECKING:
+    from station.settings import CameraSection
 
 KINDS = ("gphoto2", "virtual", "sim")
 
@@ -58,39 +61,39 @@ def open_camera(kind: str, **opts: Any) -> Camera:
     raise CameraError("camera.unknown_kind", transient=False, kind=kind)
 
 
-def open_camera_from_config(config: Any, kind: str | None = None) -> Camera:
-    """The camera the station's configuration asks for (``[camera]`` in station.toml)."""
-    kind = kind or config.get("camera.driver", "gphoto2")
+def open_camera_from_config(settings: CameraSection, kind: str | None = None) -> Camera:
+    """The camera the station's settings ask for (``[camera]`` in station.toml)."""
+    kind = kind or settings.driver
     if kind == "sim":
-        return open_camera("sim", delete_after_download=bool(config.get("camera.delete_after_download", True)))
+        return open_camera("sim", delete_after_download=settings.delete_after_download)
     opts: dict[str, Any] = {
-        "port": config.get("camera.port", "") or "",
-        "download_raw": bool(config.get("camera.download_raw", False)),
-        "delete_after_download": bool(config.get("camera.delete_after_download", True)),
+        "port": settings.port,
+        "download_raw": settings.download_raw,
+        "delete_after_download": settings.delete_after_download,
     }
     if kind == "virtual":
-        opts["vcamera_dir"] = config.get("camera.vcamera_dir", "") or None
+        opts["vcamera_dir"] = settings.vcamera_dir or None
     return open_camera(kind, **opts)
 
 
-def service_from_config(config: Any, camera: Camera, data_dir: Path | None = None) -> CameraService:
+def service_from_config(settings: CameraSection, camera: Camera,
+                        data_dir: Path | None = None) -> CameraService:
     """A CameraService with the station's timing, back-off and preset settings (the configured
     ``[camera.preset]``, overridden by the preset saved in ``data_dir``)."""
     from station.camera.preset import load_preset
 
-    get = config.get
-    preset = {k: str(v) for k, v in (get("camera.preset", {}) or {}).items()}
+    preset = dict(settings.preset)
     preset.update(load_preset(data_dir))
     return CameraService(
         camera,
-        fps=float(get("camera.fps", 25)),
-        capture_timeout=float(get("camera.capture_timeout_s", 8.0)),
-        reconnect_initial=float(get("camera.reconnect_initial_s", 2.0)),
-        reconnect_max=float(get("camera.reconnect_max_s", 20.0)),
-        detect_interval=float(get("camera.detect_interval_s", 0.5)),
-        preview_failure_limit=int(get("camera.preview_failure_limit", 10)),
-        live_view_idle_s=float(get("camera.live_view_idle_s", 120)),
-        busy_retries=int(get("camera.busy_retries", 5)),
-        busy_retry_delay_s=float(get("camera.busy_retry_delay_s", 0.3)),
+        fps=settings.fps,
+        capture_timeout=settings.capture_timeout_s,
+        reconnect_initial=settings.reconnect_initial_s,
+        reconnect_max=settings.reconnect_max_s,
+        detect_interval=settings.detect_interval_s,
+        preview_failure_limit=settings.preview_failure_limit,
+        live_view_idle_s=settings.live_view_idle_s,
+        busy_retries=settings.busy_retries,
+        busy_retry_delay_s=settings.busy_retry_delay_s,
         preset=preset,
     )

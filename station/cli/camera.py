@@ -48,8 +48,8 @@ def cmd_list(ctx, args) -> int:
     from station.cli.output import emit
     from station.i18n import t
 
-    kind = args.camera or ctx.config.get("camera.driver", "gphoto2")
-    cameras = open_camera_from_config(ctx.config, kind).list_cameras()
+    kind = args.camera or ctx.settings.camera.driver
+    cameras = open_camera_from_config(ctx.settings.camera, kind).list_cameras()
 
     def human(data: dict) -> str:
         if not data["cameras"]:
@@ -68,9 +68,9 @@ def cmd_capture(ctx, args) -> int:
     from station.cli.output import emit
     from station.fsio import atomic_write as write_atomic
 
-    kind = args.camera or ctx.config.get("camera.driver", "gphoto2")
-    camera = open_camera_from_config(ctx.config, kind)
-    service = service_from_config(ctx.config, camera, ctx.data_dir)
+    kind = args.camera or ctx.settings.camera.driver
+    camera = open_camera_from_config(ctx.settings.camera, kind)
+    service = service_from_config(ctx.settings.camera, camera, ctx.data_dir)
     timeout = args.timeout if args.timeout is not None else service.capture_timeout
     service.reconnect_initial = min(service.reconnect_initial, 1.0)  # a script waits, not a queue
     service.start()
@@ -113,8 +113,9 @@ def cmd_settings(ctx, args) -> int:
     from station.errors import InputError, Location
 
     changes = _parse_changes(args.changes)
-    kind = args.camera or ctx.config.get("camera.driver", "gphoto2")
-    service = service_from_config(ctx.config, open_camera_from_config(ctx.config, kind), ctx.data_dir)
+    kind = args.camera or ctx.settings.camera.driver
+    service = service_from_config(ctx.settings.camera, open_camera_from_config(ctx.settings.camera, kind),
+                                  ctx.data_dir)
     timeout = args.timeout if args.timeout is not None else service.capture_timeout
     service.start()
     try:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from station.config import Config
+    from station.settings import Settings
 
 
 @dataclass
@@ -26,10 +26,11 @@ class Context:
     _store: Any = field(default=None, repr=False)
 
     @cached_property
-    def config(self) -> Config:
-        from station.config import Config
+    def settings(self) -> Settings:
+        """The station's checked settings; SettingsError (exit 2) names a bad file/key."""
+        from station.config import load_settings
 
-        return Config.load(self.data_dir)
+        return load_settings(self.data_dir)
 
     def store(self) -> Any:
         """The station's store, opened once per command (see station.store)."""

@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--slot", help="only this schedule slot")
     b.add_argument("--department", help="only this department")
     b.add_argument("--school-code", help="batch of this school's walk-ins (default: the station's school)")
-    b.add_argument("--profile", default="chsi", help="batch layout exports/<NAME>-batch.toml (default chsi)")
+    b.add_argument("--profile", help="batch layout exports/<NAME>-batch.toml (default: exports.profile)")
     b.add_argument("--zip", action="store_true", help="also write <batch>.zip")
     b.add_argument("--batch", metavar="ID", help="rebuild this earlier batch byte for byte instead")
     b.add_argument("--json", action="store_true")
@@ -64,7 +64,7 @@ def _register_reports(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--department", help="only this department")
     s.add_argument("--out", type=Path, required=True, help="the PDF file to write")
     s.add_argument("--sheet", choices=("a4", "6in"), default="a4")
-    s.add_argument("--profile", default="chsi", help="print size from exports/<NAME>-batch.toml")
+    s.add_argument("--profile", help="print size from exports/<NAME>-batch.toml (default: exports.profile)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(handler=cmd_print_sheets)
     prt.set_defaults(handler=_group_help(prt))
@@ -82,7 +82,7 @@ def _filters(ctx: Context, args: argparse.Namespace):
 
     return Filters(date=_date(args.date), slot=args.slot, department=args.department,
                    school_code=getattr(args, "school_code", None),
-                   utc_offset_hours=float(ctx.config.get("exports.utc_offset_hours", 8)))
+                   utc_offset_hours=ctx.settings.exports.utc_offset_hours)
 
 
 def _date(value: str | None) -> str | None:
@@ -130,7 +130,7 @@ def cmd_build(ctx: Context, args: argparse.Namespace) -> int:
     from station.export import service
     from station.export.profile import load_batch_profile
 
-    profile = load_batch_profile(args.profile)
+    profile = load_batch_profile(args.profile or ctx.settings.exports.profile)
     op = ctx.operator("export")
     store = ctx.store()
     previous = _sigterm_as_interrupt()
@@ -140,9 +140,9 @@ def cmd_build(ctx: Context, args: argparse.Namespace) -> int:
                                            progress=_Progress())
         else:
             result = service.build_batch(store, profile, args.out, _filters(ctx, args), operator=op.name,
-                                         school_code=str(ctx.config.get("station.school_code") or "") or None,
+                                         school_code=ctx.settings.station.school_code,
                                          make_zip=args.zip, progress=_Progress(),
-                                         throttle_s=float(ctx.config.get("exports.throttle_ms", 0)) / 1000)
+                                         throttle_s=ctx.settings.exports.throttle_ms / 1000)
     finally:
         signal.signal(signal.SIGTERM, previous)
     data = result.to_json()
@@ -283,10 +283,10 @@ def cmd_report_daily(ctx: Context, args: argparse.Namespace) -> int:
     from station.export.snapshot import load_snapshot
 
     ctx.operator("report")
-    offset = float(ctx.config.get("exports.utc_offset_hours", 8))
+    offset = ctx.settings.exports.utc_offset_hours
     date = _date(args.date) or dt.datetime.now(local_zone(offset)).date().isoformat()
-    fees = FeeSplit(int(ctx.config.get("exports.fee_cents", 3000)), int(ctx.config.get("exports.fee_web_cents", 1500)),
-                    int(ctx.config.get("exports.fee_capture_cents", 1500)))
+    fee = ctx.settings.fee
+    fees = FeeSplit(fee.cents, fee.web_cents, fee.capture_cents)
     report = daily_report(load_snapshot(ctx.store()), date, offset=offset, fees=fees)
     if args.format == "pdf":
         if not args.out:
@@ -294,7 +294,7 @@ def cmd_report_daily(ctx: Context, args: argparse.Namespace) -> int:
         from station.export.fonts import find_cjk_font
         from station.export.report_pdf import report_pdf
 
-        data = report_pdf(report, find_cjk_font(ctx.config.get("exports.cjk_font") or None))
+        data = report_pdf(report, find_cjk_font(ctx.settings.exports.cjk_font or None))
     else:
         data = report_csv(report) if args.format == "csv" else report_json(report)
     if args.out:
@@ -317,9 +317,9 @@ def cmd_print_sheets(ctx: Context, args: argparse.Namespace) -> int:
     from station.export.snapshot import load_snapshot
     from station.i18n import t
 
-    profile = load_batch_profile(args.profile)
+    profile = load_batch_profile(args.profile or ctx.settings.exports.profile)
     ctx.operator("print")
-    font = find_cjk_font(ctx.config.get("exports.cjk_font") or None)
+    font = find_cjk_font(ctx.settings.exports.cjk_font or None)
     store = ctx.store()
     entries, left_out = entries_from(load_snapshot(store), args.department, profile.fee_cents)
     if not entries:

@@ -23,17 +23,6 @@ def register(subparsers) -> None:
     group.set_defaults(handler=lambda ctx, args: group.print_help() or 2)
 
 
-def _reader_options(cfg, kind: str, args) -> dict:
-    if kind == "pcsc":
-        return {"profile": args.profile or cfg.get("idcard.profile") or None,
-                "command_timeout": float(cfg.get("idcard.command_timeout", 3.0))}
-    if kind == "serial":
-        return {"baudrate": int(cfg.get("idcard.serial_baudrate", 115200)),
-                "command_timeout": float(cfg.get("idcard.command_timeout", 3.0)),
-                "poll_interval": float(cfg.get("idcard.serial_poll_interval", 0.1))}
-    return {}
-
-
 def _human(identity: dict) -> str:
     from station.i18n import get_language
     from station.privacy import mask_id
@@ -48,14 +37,15 @@ def _human(identity: dict) -> str:
 
 def read_card(ctx, args) -> int:
     from station.cli.output import emit, warn
+    from station.devices import reader_options
     from station.i18n import t
     from station.idcard import open_reader
 
-    cfg = ctx.config
-    spec = args.reader or cfg.get("idcard.reader", "pcsc")
-    timeout = args.timeout if args.timeout is not None else float(cfg.get("idcard.timeout", 30))
+    cfg = ctx.settings.idcard
+    spec = args.reader or cfg.reader
+    timeout = args.timeout if args.timeout is not None else cfg.timeout
     kind = spec.partition(":")[0]
-    reader = open_reader(spec, **_reader_options(cfg, kind, args))
+    reader = open_reader(spec, **reader_options(cfg, spec, profile=args.profile))
     try:
         if kind in ("sim", "virtual"):
             from station.domain.identity import Identity

@@ -11,6 +11,10 @@ import importlib
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from station.cli.context import Context
 
 COMMAND_MODULES = (
     "setup",      # init, operator, doctor, fsck
@@ -39,13 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--operator", help="acting operator (env STATION_OPERATOR; PIN from STATION_PIN)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"station.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"station.cli.{name}":
-                continue
-            raise
-        module.register(sub)
+        importlib.import_module(f"station.cli.{name}").register(sub)
     return parser
 
 
@@ -77,6 +75,16 @@ def _forget_fresh_data_dir(data_dir: Path) -> None:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def _configured_language(ctx: Context) -> str:
+    """The configured language; Chinese while the configuration itself is broken."""
+    from station.config import SettingsError
+
+    try:
+        return ctx.settings.station.lang
+    except SettingsError:
+        return "zh"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -103,9 +111,11 @@ def _run(args: argparse.Namespace, data_dir: Path) -> int:
                   operator_name=args.operator)
     log_path = None
     try:
-        lang = getattr(args, "command_lang", None) or args.lang or ctx.config.get("station.lang", "zh")
+        lang = getattr(args, "command_lang", None) or args.lang or _configured_language(ctx)
         i18n.set_language(lang if lang in i18n.LANGUAGES else "zh")
         ctx.lang = i18n.get_language()
+        if not getattr(args, "reports_bad_settings", False):
+            ctx.settings  # noqa: B018  (a bad station.toml stops every command at start, exit 2)
         if getattr(args, "needs_data_dir", True):
             log_path = _setup_logging(data_dir)
         return int(args.handler(ctx, args) or 0)

@@ -11,7 +11,7 @@ from station.cli.context import Context
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="run every frame check on images / 检测照片")
     p.add_argument("images", nargs="+", metavar="IMAGE")
-    p.add_argument("--profile", default="chsi", help="export profile (exports/NAME.toml)")
+    p.add_argument("--profile", help="photo profile exports/NAME.toml (default: exports.profile)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.add_argument("--no-calibration", action="store_true", help="ignore this station's calibration")
     p.set_defaults(handler=cmd_check)
@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("crop", help="make the export photo / 生成导出照片")
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("--out", required=True, type=Path, metavar="FILE")
-    p.add_argument("--profile", default="chsi")
+    p.add_argument("--profile", help="photo profile (default: exports.profile)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-calibration", action="store_true")
     p.set_defaults(handler=cmd_crop)
@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--empty", required=True, type=Path, metavar="FRAME",
                    help="a frame of the empty backdrop (no one in the chair)")
     p.add_argument("--subject", type=Path, metavar="FRAME", help="a well-focused test subject")
-    p.add_argument("--profile", default="chsi")
+    p.add_argument("--profile", help="photo profile (default: exports.profile)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_calibrate)
 
@@ -46,7 +46,7 @@ def cmd_check(ctx: Context, args: argparse.Namespace) -> int:
     from station.checks.pipeline import analyse
     from station.cli.output import emit
 
-    profile = load_profile(args.profile)
+    profile = load_profile(args.profile or ctx.settings.exports.profile)
     calibration = _calibration(ctx, profile.name, args.no_calibration)
     reports = [analyse(Path(img), profile, calibration, name=img).report for img in args.images]
     data = {"results": [r.to_json() for r in reports]}
@@ -72,7 +72,7 @@ def cmd_crop(ctx: Context, args: argparse.Namespace) -> int:
 
     if not Path(args.image).is_file():
         raise InputError("common.file_missing", Location(args.image), path=args.image)
-    profile = load_profile(args.profile)
+    profile = load_profile(args.profile or ctx.settings.exports.profile)
     calibration = _calibration(ctx, profile.name, args.no_calibration)
     report, data = check_and_crop(Path(args.image), profile, calibration)
     from station.fsio import atomic_write
@@ -115,7 +115,7 @@ def cmd_calibrate(ctx: Context, args: argparse.Namespace) -> int:
     for frame in (args.empty, args.subject):
         if frame is not None and not frame.is_file():
             raise InputError("common.file_missing", Location(str(frame)), path=str(frame))
-    profile = load_profile(args.profile)
+    profile = load_profile(args.profile or ctx.settings.exports.profile)
     cal = calibrate(args.empty, args.subject, profile)
     path = save_calibration(ctx.data_dir, cal)
     delta = float(np.linalg.norm(np.array(cal.backdrop_lab) - rgb_to_lab(profile.backdrop.reference_rgb)))

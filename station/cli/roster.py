@@ -55,7 +55,7 @@ def cmd_roster_import(ctx: Context, args: argparse.Namespace) -> int:
     from station.roster.importer import import_roster
 
     op = ctx.operator("roster.import")
-    report = import_roster(ctx.store(), args.file, ctx.config, op.name, dry_run=args.dry_run)
+    report = import_roster(ctx.store(), args.file, ctx.settings.roster, op.name, dry_run=args.dry_run)
     data: dict[str, Any] = report.to_json()
     emit(ctx.json, data, lambda d: _human(d, "roster.imported", ctx.lang))
     return 0
@@ -66,7 +66,7 @@ def cmd_schedule_import(ctx: Context, args: argparse.Namespace) -> int:
     from station.roster.schedule import import_schedule
 
     op = ctx.operator("schedule.import")
-    report = import_schedule(ctx.store(), args.file, ctx.config, op.name, dry_run=args.dry_run)
+    report = import_schedule(ctx.store(), args.file, ctx.settings.roster, op.name, dry_run=args.dry_run)
     emit(ctx.json, report.to_json(), lambda d: _human(d, "schedule.imported", ctx.lang))
     return 0
 
@@ -104,7 +104,7 @@ def cmd_roster_show(ctx: Context, args: argparse.Namespace) -> int:
     born = idnumber.birth_date(number)
     identity = Identity("manual", entry.name if entry else "", "unknown",
                         born.isoformat() if born else "", number)
-    found = match(store, identity, when, config=ctx.config)
+    found = match(store, identity, when, ctx.settings.roster)
     found.flags = [f for f in found.flags if f.code != "name_mismatch"]  # no card: no name to compare
     data = {**found.to_json(), "state": store.person_state(number).to_json()}
     key = "message_zh" if ctx.lang == "zh" else "message_en"

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from station.cli.context import Context
+
+if TYPE_CHECKING:
+    from station.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -72,9 +75,9 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
     if args.walk_in:
         from station.domain.schools import walk_in_for
 
-        walk_in = walk_in_for(ctx.config, args.walk_in)
+        walk_in = walk_in_for(ctx.settings.schools, args.walk_in)
     store = ctx.store()
-    service = CaptureService(store, op, config=ctx.config, walk_in=walk_in)
+    service = CaptureService(store, op, settings=ctx.settings, walk_in=walk_in)
     person = service.identify(identity)
     out: dict[str, Any] = {"id_number": mask_id(identity.id_number), "name": identity.name,
                            "flags": person.match.flags, "accepted": False}
@@ -140,11 +143,11 @@ def cmd_simulate(ctx: Context, args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- run / demo
 
 
-def _probe_picture(cfg: object) -> str:
-    """The checked tui.picture setting; textual-image asks the terminal now, before Textual runs."""
+def _probe_picture(settings: Settings) -> str:
+    """The tui.picture setting; textual-image asks the terminal now, before Textual runs."""
     from station.tui import picture_mode
 
-    mode = picture_mode.setting(cfg)
+    mode = settings.tui.picture
     picture_mode.probe(mode)
     return mode
 
@@ -152,12 +155,12 @@ def _probe_picture(cfg: object) -> str:
 def cmd_run(ctx: Context, args: argparse.Namespace) -> int:
     from station.tui.app import make_app
 
-    cfg = ctx.config
-    auto = args.auto_capture if args.auto_capture is not None else float(
-        cfg.get("session.auto_capture_seconds", 0.0) or 0.0)
+    cfg = ctx.settings
+    auto = (args.auto_capture if args.auto_capture is not None
+            else cfg.session.auto_capture_seconds)
     picture = _probe_picture(cfg)
-    app = make_app(ctx.data_dir, camera=args.camera or cfg.get("camera.driver", "gphoto2"),
-                   reader=args.reader or cfg.get("idcard.reader", "pcsc"), lang=ctx.lang,
+    app = make_app(ctx.data_dir, camera=args.camera or cfg.camera.driver,
+                   reader=args.reader or cfg.idcard.reader, lang=ctx.lang,
                    walk_in=args.walk_in, auto_capture_seconds=auto, picture=picture)
     app.run()
     return 0
@@ -172,7 +175,7 @@ def cmd_demo(ctx: Context, args: argparse.Namespace) -> int:
     from station.sim import demo
     from station.tui.app import make_app
 
-    picture = _probe_picture(ctx.config)
+    picture = _probe_picture(ctx.settings)
     tmp = None
     if args.keep:
         data_dir = args.keep

@@ -41,7 +41,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     d = sub.add_parser("doctor", help="environment and device self-test")
     d.add_argument("--json", action="store_true")
-    d.set_defaults(handler=cmd_doctor)
+    d.set_defaults(handler=cmd_doctor, reports_bad_settings=True)
+
+    c = sub.add_parser("config", help="the station's settings")
+    c_sub = c.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    show = c_sub.add_parser("show", help="every setting in effect, as TOML with its documentation")
+    show.add_argument("--defaults", action="store_true", help="the documented defaults instead")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=cmd_config_show, needs_data_dir=False)
 
 
 def _new_pin(ctx: Context, prompt: str, *, env_first: bool) -> str:
@@ -74,7 +81,7 @@ def cmd_init(ctx: Context, args: argparse.Namespace) -> int:
     station_id = unicodedata.normalize("NFC", args.station_id.strip())
     if not _STATION_ID.fullmatch(station_id):
         raise InputError("store.bad_station_id", Location("--station-id"), value=station_id)
-    school = args.school_code or str(ctx.config.get("station.school_code", "10673"))
+    school = args.school_code or ctx.settings.station.school_code
     if not _SCHOOL_CODE.fullmatch(school):
         raise InputError("store.bad_school_code", Location("--school-code"), value=school)
     # everything a person types is asked before the store exists: a refused init leaves nothing
@@ -157,9 +164,14 @@ def cmd_fsck(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_doctor(ctx: Context, args: argparse.Namespace) -> int:
     from station.cli.output import emit
+    from station.config import SettingsError, default_settings
     from station.doctor import DoctorContext, run_checks
 
-    checks = run_checks(DoctorContext(ctx.data_dir, ctx.config))
+    try:
+        doctor = DoctorContext(ctx.data_dir, ctx.settings)
+    except SettingsError as exc:             # reported as failed answers, with the rest
+        doctor = DoctorContext(ctx.data_dir, default_settings(), exc)
+    checks = run_checks(doctor)
     failed = [c for c in checks if c.status == "fail"]
     data = {"ok": not failed, "checks": [c.to_json() for c in checks]}
 
@@ -170,3 +182,14 @@ def cmd_doctor(ctx: Context, args: argparse.Namespace) -> int:
 
     emit(ctx.json, data, human)
     return 0 if not failed else 1
+
+
+def cmd_config_show(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit
+    from station.config import default_settings, reference_toml
+
+    settings = default_settings() if args.defaults else ctx.settings
+    data = {"source": None if args.defaults or settings.source is None else str(settings.source),
+            "settings": settings.model_dump(mode="json")}
+    emit(ctx.json, data, lambda _: reference_toml(settings))
+    return 0

@@ -1,7 +1,7 @@
 """`station doctor`: is this machine ready to run a station?
 
 Every check lives in this package, one module per area: ``system`` (Python, packages, pcscd,
-disk), ``store``, ``camera``, ``idcard`` and ``checks`` (photo profile, face detector,
+disk), ``settings`` (station.toml and the environment), ``store``, ``camera``, ``idcard`` and ``checks`` (photo profile, face detector,
 calibration). Each area function takes a :class:`DoctorContext` and returns its answers; an area
 whose check crashes at run time becomes a failed answer, so it never hides the others'.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from station.doctor import camera, checks, idcard, store, system
+from station.doctor import camera, checks, idcard, settings, store, system
 from station.doctor.check import STATUSES, DoctorCheck, DoctorContext
 
 __all__ = ["AREAS", "STATUSES", "DoctorCheck", "DoctorContext", "area_checks", "run_checks"]
@@ -28,7 +28,8 @@ def _store(ctx: DoctorContext) -> list[DoctorCheck]:
 
 
 AREAS: tuple[tuple[str, AreaChecks], ...] = (
-    ("system", _system), ("store", _store), ("camera", camera.checks),
+    ("system", _system), ("settings", settings.check_settings), ("store", _store),
+    ("camera", camera.checks),
     ("idcard", idcard.checks), ("checks", checks.checks))
 
 

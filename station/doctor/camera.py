@@ -74,5 +74,4 @@ def check_cameras(kind: str = "gphoto2") -> DoctorCheck:
 
 def checks(ctx: DoctorContext) -> list[DoctorCheck]:
     """Every camera check, in the order an operator should fix them."""
-    kind = str(ctx.config.get("camera.driver", "gphoto2"))
-    return [check_gvfs(), check_udev(), check_cameras(kind)]
+    return [check_gvfs(), check_udev(), check_cameras(ctx.settings.camera.driver)]

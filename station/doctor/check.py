@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from station.i18n import both
+
+if TYPE_CHECKING:
+    from station.config import SettingsError
+    from station.settings import Settings
 
 Status = Literal["pass", "warn", "fail", "skip"]
 STATUSES: tuple[Status, ...] = ("pass", "warn", "fail", "skip")
@@ -40,7 +44,9 @@ class DoctorCheck:
 
 @dataclass(frozen=True)
 class DoctorContext:
-    """What the checks look at: this station's data folder and its configuration."""
+    """What the checks look at: this station's data folder and its settings (the defaults when
+    the configuration is broken: ``settings_error`` says why, and the settings check fails)."""
 
     data_dir: Path
-    config: Any
+    settings: Settings
+    settings_error: SettingsError | None = None

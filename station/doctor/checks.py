@@ -54,5 +54,5 @@ def check_calibration(data_dir: Path, name: str = "chsi") -> DoctorCheck:
 
 
 def checks(ctx: DoctorContext) -> list[DoctorCheck]:
-    profile = str(ctx.config.get("session.profile", "chsi"))
+    profile = ctx.settings.exports.profile
     return [check_profile(profile), check_detector(), check_calibration(ctx.data_dir, profile)]

@@ -40,6 +40,5 @@ def check_photo_decoder(library: str, function: str = "unpack") -> DoctorCheck:
 
 
 def checks(ctx: DoctorContext) -> list[DoctorCheck]:
-    cfg = ctx.config
-    return [check_readers(), check_photo_decoder(str(cfg.get("idcard.wlt_library", "")),
-                                                 str(cfg.get("idcard.wlt_function", "unpack")))]
+    idcard = ctx.settings.idcard
+    return [check_readers(), check_photo_decoder(idcard.wlt_library, idcard.wlt_function)]

@@ -12,8 +12,8 @@ from pathlib import Path
 from station.doctor.check import DoctorCheck
 
 REQUIRED_PACKAGES = ("sqlite_utils", "ulid", "argon2", "openpyxl", "python_calamine", "platformdirs",
-                     "PIL", "cv2",
-                     "numpy", "gphoto2", "smartcard", "serial", "textual", "cryptography", "fpdf")
+                     "PIL", "cv2", "numpy", "gphoto2", "smartcard", "serial", "textual",
+                     "cryptography", "fpdf", "pydantic", "pydantic_settings")
 PCSCD_SOCKETS = ("/run/pcscd/pcscd.comm", "/var/run/pcscd/pcscd.comm")
 DISK_WARN_BYTES = 5 * 1024**3
 DISK_FAIL_BYTES = 512 * 1024**2

@@ -1,7 +1,7 @@
 """Walk-in (Friday make-up) schools: school codes (学校代码) and the desk settings for one.
 
-The table itself is configuration (``[schools]`` in the settings), so a branch office can add
-schools in ``<data-dir>/station.toml`` without a code change.
+The table itself is configuration (``[schools]`` in the settings: code = name), so a branch
+office can add schools in ``<data-dir>/station.toml`` without a code change.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from station.errors import InputError, Location
 
@@ -24,16 +23,11 @@ class WalkIn:
     school_name: str
 
 
-def school_table(config: Any) -> dict[str, str]:
-    """Code → name, as configured (codes kept as strings: 10673)."""
-    table: Mapping[Any, Any] = config.section("schools")
-    return {str(code): str(name) for code, name in table.items() if not isinstance(name, dict)}
-
-
-def walk_in_for(config: Any, code: str) -> WalkIn:
-    """The walk-in desk settings for ``code``; a clear error for a code not in the table."""
+def walk_in_for(schools: Mapping[str, str], code: str) -> WalkIn:
+    """The walk-in desk for ``code`` (schools: code → name, as configured); a clear error for
+    a code not in the table."""
     code = code.strip()
-    table = school_table(config)
+    table = schools
     if not _CODE.match(code) or code not in table:
         raise InputError("session.unknown_school", Location("schools", field=code), code=code)
     return WalkIn(school_code=code, school_name=table[code])

@@ -1,4 +1,4 @@
-"""Who may be photographed this campaign: rules from configuration (``roster.eligibility``).
+"""Who may be photographed this campaign: rules from the settings (``roster.eligibility``).
 
 The default encodes the reference notice; a school changes the rules in ``station.toml``, not in
 code. The result says which rule made a person eligible, or why not.
@@ -6,12 +6,10 @@ code. The result says which rule made a person eligible, or why not.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from station.config import Config
-
-RULE_KEYS = ("degree", "entry_year", "program_years")
+from station.settings import EligibilityRule, RosterSection
 
 
 @dataclass(frozen=True)
@@ -21,21 +19,21 @@ class Verdict:
 
 
 class Rules:
-    def __init__(self, rules: list[dict[str, Any]], modes: list[str], earlier_ok: bool) -> None:
-        self.rules = rules
+    def __init__(self, rules: Iterable[EligibilityRule], modes: Iterable[str],
+                 earlier_ok: bool) -> None:
+        self.rules = list(rules)
         self.modes = set(modes)
         self.earlier_ok = earlier_ok
 
     @classmethod
-    def from_config(cls, config: Config) -> Rules:
-        return cls(list(config.get("roster.eligibility", []) or []),
-                   list(config.get("roster.eligible_study_modes", ["full_time"])),
-                   bool(config.get("roster.earlier_uncaptured_eligible", True)))
+    def from_settings(cls, roster: RosterSection) -> Rules:
+        return cls(roster.eligibility, roster.eligible_study_modes,
+                   roster.earlier_uncaptured_eligible)
 
     def label(self, rule: str, lang: str) -> str:
         for r in self.rules:
-            if r.get("name") == rule:
-                return str(r.get(f"label_{lang}", rule))
+            if r.name == rule:
+                return (r.label_zh if lang == "zh" else r.label_en) or rule
         from station.i18n import t
 
         return t(f"roster.rule.{rule}", lang)
@@ -46,8 +44,8 @@ class Rules:
             return Verdict(False, "part_time")
         facts = {"degree": degree, "entry_year": entry_year, "program_years": program_years}
         for rule in self.rules:
-            if all(facts[k] == rule[k] for k in RULE_KEYS if k in rule):
-                return Verdict(True, str(rule.get("name", "rule")))
+            if all(facts[k] == value for k, value in rule.named().items()):
+                return Verdict(True, rule.name)
         if earlier_uncaptured and self.earlier_ok:
             return Verdict(True, "earlier_uncaptured")
         return Verdict(False, "not_graduating")

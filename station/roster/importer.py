@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from station.config import Config
 from station.domain import idnumber
 from station.errors import InputError, Location
 from station.roster import values
@@ -28,6 +27,7 @@ from station.roster.tabular import CellError, Table, read_table
 from station.store import imports
 
 if TYPE_CHECKING:
+    from station.settings import RosterSection
     from station.store.core import Store
 
 STORED_FIELDS = ("id_number", "student_no", "name", "gender", "birth_date", "department", "degree",
@@ -125,23 +125,23 @@ def missing_columns(table: Table, fields: dict[str, int], required: tuple[str, .
     return errors
 
 
-def parse_roster(path: Path, config: Config,
+def parse_roster(path: Path, settings: RosterSection,
                  known_departments: set[str] | None = None) -> tuple[Table, list[dict], list[CellError], list[dict]]:
     """(table, clean rows, errors, warnings). Rows are only meaningful when errors is empty."""
     table = read_table(path)
-    max_rows = int(config.get("roster.max_rows", 200000))
+    max_rows = settings.max_rows
     if not table.rows:
         raise InputError("roster.no_rows", Location(table.file, table.header_line))
     if len(table.rows) > max_rows:
         raise InputError("roster.too_many_rows", Location(table.file), rows=len(table.rows),
                          limit=max_rows)
-    errors = check_cells(table, int(config.get("roster.max_cell_chars", 200)))
+    errors = check_cells(table, settings.max_cell_chars)
     fields, unknown = map_header(table.header, ROSTER_ALIASES)
     errors += missing_columns(table, fields, ROSTER_REQUIRED, ROSTER_ONE_OF, ROSTER_ALIASES)
     if errors:
         return table, [], errors, []
-    rules = Rules.from_config(config)
-    default_mode = str(config.get("roster.default_study_mode", "full_time"))
+    rules = Rules.from_settings(settings)
+    default_mode = settings.default_study_mode
     rows: list[dict] = []
     seen_id: dict[str, int] = {}
     seen_no: dict[str, int] = {}
@@ -243,13 +243,13 @@ def _parse_row(table: Table, line: int, cells: list[str], fields: dict[str, int]
     return row, []
 
 
-def import_roster(store: Store, path: Path, config: Config, operator: str | None,
+def import_roster(store: Store, path: Path, settings: RosterSection, operator: str | None,
                   dry_run: bool = False) -> ImportReport:
     """Validate ``path`` and (unless ``dry_run``) store it; raises ImportRejected on any bad row."""
     from station import faults
 
     known = store.schedule.departments()
-    table, rows, errors, warnings = parse_roster(Path(path), config, known or None)
+    table, rows, errors, warnings = parse_roster(Path(path), settings, known or None)
     if errors:
         if not dry_run and store.initialized:
             store.audit.append(operator, "roster.import.refused", Path(path).name,

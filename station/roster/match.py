@@ -16,8 +16,8 @@ from station.i18n import both
 from station.store.clock import HLC
 
 if TYPE_CHECKING:
-    from station.config import Config
     from station.domain.identity import Identity
+    from station.settings import RosterSection
     from station.store.core import Store
     from station.store.roster import RosterEntry, Slot
 
@@ -101,13 +101,15 @@ def hlc_time(hlc: str) -> dt.datetime:
 
 
 def match(store: Store, identity: Identity, now: dt.datetime | None = None,
-          config: Config | None = None) -> Match:
-    if config is None:
-        from station.config import Config
+          settings: RosterSection | None = None) -> Match:
+    """What the roster and the schedule say about ``identity`` at ``now`` (the station's own
+    settings are read from its data dir unless ``settings`` are given)."""
+    if settings is None:
+        from station.config import load_settings
 
-        config = Config.load(store.data_dir)
+        settings = load_settings(store.data_dir).roster
     now = (now or dt.datetime.now()).replace(tzinfo=None)
-    makeup = now.weekday() in set(config.get("roster.makeup_weekdays", [4]) or [])
+    makeup = now.weekday() in set(settings.makeup_weekdays)
     entry = store.roster.get(identity.id_number)
     running = store.schedule.slot_at(now)
     flags: list[Flag] = []
@@ -118,7 +120,7 @@ def match(store: Store, identity: Identity, now: dt.datetime | None = None,
         if not entry.eligible:
             from station.roster.eligibility import Rules
 
-            rules = Rules.from_config(config)
+            rules = Rules.from_settings(settings)
             reason_zh = rules.label(entry.eligibility_rule or "not_graduating", "zh")
             reason_en = rules.label(entry.eligibility_rule or "not_graduating", "en")
             zh, en = both("match.not_eligible", reason="{reason}")

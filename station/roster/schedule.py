@@ -11,7 +11,6 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from station.config import Config
 from station.errors import InputError, Location
 from station.roster import values
 from station.roster.columns import SCHEDULE_ALIASES, SCHEDULE_REQUIRED, column_label, map_header
@@ -20,6 +19,7 @@ from station.roster.tabular import CellError, Table, read_table
 from station.store import imports
 
 if TYPE_CHECKING:
+    from station.settings import RosterSection
     from station.store.core import Store
 
 SLOT_FIELDS = ("slot_key", "date", "campus", "room", "start", "end", "departments", "expected_count")
@@ -30,11 +30,11 @@ def slot_key(date: str, start: str, campus: str, room: str) -> str:
     return f"{date} {start} {campus} {room}"
 
 
-def parse_schedule(path: Path, config: Config) -> tuple[Table, list[dict], list[CellError]]:
+def parse_schedule(path: Path, settings: RosterSection) -> tuple[Table, list[dict], list[CellError]]:
     table = read_table(path)
     if not table.rows:
         raise InputError("roster.no_rows", Location(table.file, table.header_line))
-    errors = check_cells(table, int(config.get("roster.max_cell_chars", 200)) * 4)
+    errors = check_cells(table, settings.max_cell_chars * 4)
     fields, _unknown = map_header(table.header, SCHEDULE_ALIASES)
     errors += missing_columns(table, fields, SCHEDULE_REQUIRED, (), SCHEDULE_ALIASES)
     if not ({"start", "end"} <= set(fields) or "time" in fields):
@@ -110,9 +110,9 @@ def _parse_slot(table: Table, line: int, cells: list[str], fields: dict[str, int
             "expected_count": expected, "_line": line}
 
 
-def import_schedule(store: Store, path: Path, config: Config, operator: str | None,
+def import_schedule(store: Store, path: Path, settings: RosterSection, operator: str | None,
                     dry_run: bool = False) -> ImportReport:
-    table, slots, errors = parse_schedule(Path(path), config)
+    table, slots, errors = parse_schedule(Path(path), settings)
     if errors:
         if not dry_run and store.initialized:
             store.audit.append(operator, "schedule.import.refused", Path(path).name,

@@ -7,11 +7,14 @@ through here, so a change in one of those APIs is fixed in one place.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from station.domain.identity import Identity
 from station.session.model import CheckLine, MatchInfo
 from station.store.dashboard import slot_done
+
+if TYPE_CHECKING:
+    from station.settings import RosterSection
 
 # ---------------------------------------------------------------- store facts + audit
 
@@ -74,11 +77,12 @@ class Recorder:
 # ---------------------------------------------------------------- roster
 
 
-def match(store: Any, identity: Identity, now: dt.datetime) -> MatchInfo:
+def match(store: Any, identity: Identity, now: dt.datetime,
+          settings: RosterSection | None = None) -> MatchInfo:
     """Roster and schedule facts about ``identity`` (station.roster.match), as MatchInfo."""
     from station.roster.match import match as roster_match
 
-    found = roster_match(store, identity, now)
+    found = roster_match(store, identity, now, settings)
     entry = getattr(found, "entry", None)
     slot = getattr(found, "slot", None)
     flags = [getattr(f, "code", str(f)) for f in (getattr(found, "flags", None) or [])]
@@ -172,7 +176,6 @@ class Checker:
         return encode_jpeg(result.frame, self.profile)
 
 
-def paid_before(store: Any, id_number: str) -> bool:
-    """Whether the fee is already on record (a retake visit, or paid at another desk)."""
-    state = store.person_state(id_number)
-    return bool(getattr(state, "paid", False))
+def paid_before(store: Any, id_number: str, fee_cents: int) -> bool:
+    """Whether the full fee is already on record (a retake visit, or paid at another desk)."""
+    return bool(store.person_state(id_number).paid(fee_cents))

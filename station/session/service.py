@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from station.config import default_settings
 from station.domain.identity import Identity
 from station.domain.schools import WalkIn
 from station.errors import RefusedError, StationError
@@ -22,6 +23,9 @@ from station.session.model import CaptureResult, DeskCounters, MatchInfo, Person
 from station.session.ports import Checker, Recorder, paid_before
 from station.session.ports import match as roster_match
 from station.session.states import Event, SessionMachine, State, Transition
+
+if TYPE_CHECKING:
+    from station.settings import Settings
 
 
 def _utcnow() -> dt.datetime:
@@ -32,19 +36,22 @@ class CaptureService:
     """The capture session of one desk, acting as ``operator`` (an authenticated Operator)."""
 
     def __init__(self, store: Any, operator: Any, *, checker: Checker | None = None,
-                 config: Any = None, walk_in: WalkIn | None = None,
+                 settings: Settings | None = None, walk_in: WalkIn | None = None,
                  clock: Callable[[], dt.datetime] = _utcnow, recorder: Recorder | None = None,
-                 match: Callable[..., MatchInfo] = roster_match) -> None:
+                 match: Callable[..., MatchInfo] | None = None) -> None:
         self.store = store
         self.operator = operator
-        self.checker = checker or Checker(_cfg(config, "session.profile", "chsi"),
+        self.settings = settings if settings is not None else default_settings()
+        self.checker = checker or Checker(self.settings.exports.profile,
                                           data_dir=getattr(store, "data_dir", None))
         self.walk_in = walk_in
         self.clock = clock
         self.recorder = recorder or Recorder(store)
-        self._match = match
-        self.fee_cents = int(_cfg(config, "session.fee_cents", 3000))
-        self.payment_method = str(_cfg(config, "session.payment_method", "wechat"))
+        roster = self.settings.roster
+        self._match = match or (lambda store, identity, now: roster_match(store, identity, now,
+                                                                          roster))
+        self.fee_cents = self.settings.fee.cents
+        self.payment_method = self.settings.session.payment_method
         self.machine = SessionMachine(clock)
         self.machine.listeners.append(self._record_transition)
         self.person: Person | None = None
@@ -91,7 +98,7 @@ class CaptureService:
         self.counters.expected = self._expected(info)
         if info.details.get("slot_done") is not None:  # the slot's progress, from the store
             self.counters.done = int(info.details["slot_done"])
-        if paid_before(self.store, identity.id_number) and not info.blocking:
+        if paid_before(self.store, identity.id_number, self.fee_cents) and not info.blocking:
             with self.recorder.unit():
                 self._confirm_paid(reference=None, earlier=True)
         return person
@@ -291,6 +298,3 @@ def _require_supervisor(op: Any, action: str) -> None:
     if op is None or getattr(op, "role", None) != "supervisor":
         raise RefusedError("session.supervisor_required", action=action)
 
-
-def _cfg(config: Any, key: str, default: Any) -> Any:
-    return config.get(key, default) if config is not None else default

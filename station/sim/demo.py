@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from station.config import Config
+from station.config import load_settings
 from station.domain.identity import Identity
 
 DEMO_SUPERVISOR, DEMO_SUPERVISOR_PIN = "演示主管", "1234"
@@ -71,7 +71,7 @@ def prepare(data_dir: Path, *, people: int = 40, roster_rows: int | None = None)
     data_dir = Path(data_dir)
     store = init_store(data_dir)
     try:
-        config = Config.load(data_dir)
+        roster_settings = load_settings(data_dir).roster
         rows = sim_roster.demo_roster()
         if roster_rows is not None:
             rows = rows[:roster_rows]
@@ -79,8 +79,8 @@ def prepare(data_dir: Path, *, people: int = 40, roster_rows: int | None = None)
         files.mkdir(parents=True, exist_ok=True)
         roster_path = files / "roster.csv"
         roster_path.write_bytes(sim_roster.roster_csv(rows))
-        import_schedule(store, sim_roster.SCHEDULE_CSV, config, DEMO_SUPERVISOR)
-        import_roster(store, roster_path, config, DEMO_SUPERVISOR)
+        import_schedule(store, sim_roster.SCHEDULE_CSV, roster_settings, DEMO_SUPERVISOR)
+        import_roster(store, roster_path, roster_settings, DEMO_SUPERVISOR)
         roster = {r["身份证号"]: r for r in rows}
         slot_people = _slot_people(store, rows, DEMO_START)
         eligible = [r for r in slot_people if _eligible(store, r["身份证号"])]

@@ -24,6 +24,12 @@ FACT_TABLES = (
 )
 
 
+def is_paid(paid_cents: int, fee_cents: int) -> bool:
+    """The one definition of "paid": the payments on record reach the full configured fee
+    (``settings.fee.cents``). The desk, the export selection, print sheets and reports use it."""
+    return paid_cents >= fee_cents
+
+
 @dataclass
 class PersonState:
     """What the station knows about one person, derived from every fact about them."""
@@ -38,9 +44,9 @@ class PersonState:
     exported: bool = False
     card_reads: int = 0
 
-    @property
-    def paid(self) -> bool:
-        return self.paid_cents > 0
+    def paid(self, fee_cents: int) -> bool:
+        """Whether the payments on record cover the fee (see :func:`is_paid`)."""
+        return is_paid(self.paid_cents, fee_cents)
 
     def to_json(self) -> dict:
         return {

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.binding import Binding
@@ -21,6 +21,9 @@ from station.tui.messages import (
     SessionRefused,
 )
 from station.tui.runner import SessionRunner
+
+if TYPE_CHECKING:
+    from station.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -71,22 +74,20 @@ class StationApp(App):
         self.devices: Any = options.devices
         self.guides: Any = None
         self.picture_mode = "halfblock"                  # resolved on mount (picture_mode.choose)
-        self._config: Any = None
+        self._settings: Settings | None = None
         self._demo_index = 0
         self.runner = SessionRunner(self, self._open_store)
 
     # ------------------------------------------------------------ plumbing
 
     @property
-    def config(self) -> Any:
-        if self._config is None:
-            from station.config import Config
+    def settings(self) -> Settings:
+        """The station's settings (the CLI has checked them before the app starts)."""
+        if self._settings is None:
+            from station.config import load_settings
 
-            self._config = Config.load(self.options.data_dir)
-        return self._config
-
-    def config_get(self, key: str, default: Any = None) -> Any:
-        return self.config.get(key, default)
+            self._settings = load_settings(self.options.data_dir)
+        return self._settings
 
     def _open_store(self) -> Any:
         from station.store import open_store
@@ -106,15 +107,14 @@ class StationApp(App):
         try:
             from station.checks import load_profile
 
-            self.guides = Guides.from_profile(load_profile(str(self.config_get("session.profile",
-                                                                               "chsi"))))
+            self.guides = Guides.from_profile(load_profile(self.settings.exports.profile))
         except Exception:  # the fixed CHSI bounds until a profile can be read
             log.exception("photo profile for the guides")
             self.guides = Guides()
         if self.options.walk_in:
             from station.domain.schools import walk_in_for
 
-            self.walk_in = walk_in_for(self.config, self.options.walk_in)
+            self.walk_in = walk_in_for(self.settings.schools, self.options.walk_in)
         from station.tui.screens.login import LoginScreen
 
         self.push_screen(LoginScreen())
@@ -126,7 +126,7 @@ class StationApp(App):
         from station.tui import picture_mode
 
         try:
-            mode = self.options.picture or picture_mode.setting(self.config)
+            mode = self.options.picture or self.settings.tui.picture
             return picture_mode.choose(mode, headless=self.is_headless)
         except Exception:  # the CLI refuses a bad setting before starting; never fail the desk
             log.exception("tui.picture")
@@ -152,7 +152,7 @@ class StationApp(App):
     def _start_service(self, store: Any, op: Any) -> None:
         from station.session.service import CaptureService
 
-        kwargs: dict[str, Any] = {"config": self.config, "walk_in": self.walk_in,
+        kwargs: dict[str, Any] = {"settings": self.settings, "walk_in": self.walk_in,
                                   **self.options.service_kwargs}
         if self.options.clock:
             kwargs["clock"] = self.options.clock
@@ -171,8 +171,8 @@ class StationApp(App):
         from station.devices import DeskDevices
 
         self.devices = DeskDevices(self.options.camera, self.options.reader,
-                                   str(self.config_get("session.profile", "chsi")),
-                                   camera_opts=self.options.camera_opts, config=self.config,
+                                   self.settings.exports.profile,
+                                   camera_opts=self.options.camera_opts, settings=self.settings,
                                    data_dir=self.options.data_dir)
 
         def opening() -> None:

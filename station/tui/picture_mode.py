@@ -11,22 +11,8 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 
-from station.errors import InputError, Location
-
 MODES = ("auto", "graphics", "halfblock")
 GRAPHICS, HALFBLOCK = "graphics", "halfblock"
-SETTING = "tui.picture"
-
-
-def setting(config: object) -> str:
-    """The configured mode, checked: a typo names the key instead of silently drawing cells."""
-    raw = config.get(SETTING, "auto") if config is not None else "auto"  # type: ignore[attr-defined]
-    value = str(raw).strip().lower()
-    if value not in MODES:
-        source = str(getattr(config, "source", None) or "station.toml / STATION__TUI__PICTURE")
-        raise InputError("tui.bad_picture", Location(source, field=SETTING), value=str(raw),
-                         choices=", ".join(MODES))
-    return value
 
 
 def in_tmux(environ: Mapping[str, str] | None = None) -> bool:

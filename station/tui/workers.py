@@ -31,7 +31,7 @@ def _cancelled() -> bool:
 def reader_loop(app: Any) -> None:
     """Wait for cards forever; each read becomes a CardTapped message."""
     devices, failing, backoff = app.devices, False, 0.5
-    poll = float(app.config_get("session.card_poll_seconds", 0.5))
+    poll = app.settings.session.card_poll_seconds
     while not _cancelled():
         try:
             card = devices.read_card(poll)

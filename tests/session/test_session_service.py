@@ -144,10 +144,10 @@ def test_device_error_failsafe_and_resume(store):
 
 
 def test_walk_in_records_school_and_address(store):
-    from station.config import Config
+    from station.config import default_settings
     from station.domain.schools import walk_in_for
 
-    walk = walk_in_for(Config.load(None, environ={}), "10673")
+    walk = walk_in_for(default_settings().schools, "10673")
     assert walk == WalkIn("10673", "云南大学")
     p = person(8)
     svc = service(store, walk_in=walk)
@@ -165,10 +165,10 @@ def test_walk_in_records_school_and_address(store):
 
 
 def test_unknown_school_code_is_a_clear_error():
-    from station.config import Config
+    from station.config import default_settings
     from station.domain.schools import walk_in_for
     from station.errors import InputError
 
     with pytest.raises(InputError) as info:
-        walk_in_for(Config.load(None, environ={}), "99999")
+        walk_in_for(default_settings().schools, "99999")
     assert "99999" in info.value.message

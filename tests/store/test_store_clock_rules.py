@@ -1,6 +1,6 @@
 import datetime as dt
 
-from station.config import Config
+from station.config import default_settings, load_settings
 from station.roster.eligibility import Rules
 from station.roster.importer import import_roster
 from station.store.clock import HLC, receive, tick
@@ -23,7 +23,7 @@ def test_clock_never_goes_back_and_sorts_as_text():
 
 
 def test_default_rules_follow_the_reference_notice():
-    rules = Rules.from_config(Config.load(None, environ={}))
+    rules = Rules.from_settings(default_settings().roster)
     assert rules.judge("phd", 2014, 4, "full_time", False).rule == "phd_2014"
     assert rules.judge("master", 2015, 3, "full_time", False).rule == "master_3y_2015"
     assert rules.judge("master", 2016, 2, "full_time", False).rule == "master_2y_2016"
@@ -41,7 +41,7 @@ def test_rules_come_from_the_station_configuration(store, tmp_path):
         'earlier_uncaptured_eligible = false\n'
         '[[roster.eligibility]]\nname = "master_2017"\ndegree = "master"\nentry_year = 2017\n',
         encoding="utf-8")
-    cfg = Config.load(store.data_dir, environ={})
+    cfg = load_settings(store.data_dir).roster
     from station.domain import idnumber
 
     a = idnumber.make("530102", dt.date(1994, 3, 3), 1, True)

@@ -1,7 +1,7 @@
 import socket
 import sqlite3
 
-from station.config import Config
+from station.config import default_settings
 from station.doctor import DoctorCheck, DoctorContext, area_checks
 from station.doctor.system import check_pcscd
 
@@ -32,7 +32,7 @@ def test_areas_are_collected_and_a_crash_is_contained(tmp_path):
     def crash(ctx):
         raise RuntimeError("sensor on fire")
 
-    ctx = DoctorContext(tmp_path, Config.load(tmp_path))
+    ctx = DoctorContext(tmp_path, default_settings())
     out = area_checks(ctx, (("fake", good), ("fakebroken", crash), ("fake", good)))
     assert [(c.area, c.status) for c in out] == [("fake", "pass"), ("fakebroken", "fail"),
                                                   ("fake", "pass")]

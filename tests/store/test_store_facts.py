@@ -40,7 +40,7 @@ def test_person_state_is_derived_from_facts(store):
     sha2 = store.images.put(b"two")
     c1 = store.facts.record_capture(IDN, sha1, operator="op")
     state = store.person_state(IDN)
-    assert len(state.captures) == 1 and state.accepted_capture_id is None and not state.paid
+    assert len(state.captures) == 1 and state.accepted_capture_id is None and not state.paid(3000)
     store.facts.record_acceptance(c1, "reject", reason="blink")
     c2 = store.facts.record_capture(IDN, sha2, operator="op")
     store.facts.record_acceptance(c2, "accept")

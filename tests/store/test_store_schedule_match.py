@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from station.config import Config
+from station.config import default_settings
 from station.domain import idnumber
 from station.errors import InputError
 from station.roster import match
@@ -27,7 +27,7 @@ DAY = dt.date(2017, 10, 25)  # a Wednesday
 
 @pytest.fixture
 def campaign(store, tmp_path):
-    cfg = Config.load(store.data_dir, environ={})
+    cfg = default_settings().roster
     import_schedule(store, SCHEDULE_CSV, cfg, "sup")
     roster = tmp_path / "roster.csv"
     roster.write_bytes(roster_csv(demo_roster()))
@@ -100,14 +100,14 @@ def test_schedule_with_time_range_column(store, tmp_path):
     f = tmp_path / "s.csv"
     f.write_text("date,campus,room,time,departments,expected\n"
                  "2017/10/25,呈贡校区,1403,08:00–09:30,信息学院；农学院,20\n", encoding="utf-8")
-    import_schedule(store, f, Config.load(store.data_dir, environ={}), "sup")
+    import_schedule(store, f, default_settings().roster, "sup")
     (slot,) = store.schedule.slots()
     assert (slot.start, slot.end, slot.departments) == ("08:00", "09:30", ("信息学院", "农学院"))
 
 
 def test_missing_schedule_file(store, tmp_path):
     with pytest.raises(InputError):
-        import_schedule(store, tmp_path / "nope.csv", Config.load(None, environ={}), "sup")
+        import_schedule(store, tmp_path / "nope.csv", default_settings().roster, "sup")
 
 
 def _row(dept: str, rule: str | None = "master_3y_2015") -> dict:
@@ -120,7 +120,7 @@ def _row(dept: str, rule: str | None = "master_3y_2015") -> dict:
 def test_match_in_slot_on_time(campaign):
     store, cfg = campaign
     person = identity_for(_row("信息学院"))
-    m = match(store, person, dt.datetime(2017, 10, 25, 9, 30), config=cfg)
+    m = match(store, person, dt.datetime(2017, 10, 25, 9, 30), settings=cfg)
     assert m.ok and m.eligible and m.department == "信息学院" and m.degree == "master"
     assert m.slot.start == "09:00" and [s.room for s in m.running] == ["文汇楼一栋1403"]
     assert m.to_json()["flags"] == []
@@ -130,27 +130,27 @@ def test_match_flags(campaign):
     store, cfg = campaign
     row = _row("法学院")
     person = identity_for(row)
-    early = match(store, person, dt.datetime(2017, 10, 25, 9, 30), config=cfg)
+    early = match(store, person, dt.datetime(2017, 10, 25, 9, 30), settings=cfg)
     assert early.codes == ["wrong_slot"]
     assert "15:00" in early.flag("wrong_slot").message_en and "南学楼106" in early.flag("wrong_slot").message_zh
-    friday = match(store, person, dt.datetime(2017, 10, 27, 9, 30), config=cfg)
+    friday = match(store, person, dt.datetime(2017, 10, 27, 9, 30), settings=cfg)
     assert friday.makeup_day and friday.codes == []
 
     stranger = off_roster_identities(1)[0]
-    assert match(store, stranger, dt.datetime(2017, 10, 25, 15, 0), config=cfg).codes == ["not_on_roster"]
+    assert match(store, stranger, dt.datetime(2017, 10, 25, 15, 0), settings=cfg).codes == ["not_on_roster"]
 
     in_service = next(r for r in demo_roster() if r["学习方式"] == "非全日制" and r["培养单位"] == "法学院")
-    m = match(store, identity_for(in_service), dt.datetime(2017, 10, 25, 15, 0), config=cfg)
+    m = match(store, identity_for(in_service), dt.datetime(2017, 10, 25, 15, 0), settings=cfg)
     assert m.codes == ["not_eligible"] and "Part-time" in m.flag("not_eligible").message_en
 
     renamed = identity_for(row)
     renamed.name = row["姓名"] + "子"
-    assert match(store, renamed, dt.datetime(2017, 10, 25, 15, 0), config=cfg).codes == ["name_mismatch"]
+    assert match(store, renamed, dt.datetime(2017, 10, 25, 15, 0), settings=cfg).codes == ["name_mismatch"]
 
     sha = store.images.put(b"photo")
     cap = store.facts.record_capture(person.id_number, sha, operator="p")
     store.facts.record_acceptance(cap, "accept", operator="p")
-    done = match(store, person, dt.datetime(2017, 10, 25, 15, 0), config=cfg)
+    done = match(store, person, dt.datetime(2017, 10, 25, 15, 0), settings=cfg)
     assert done.codes == ["already_captured"]
     details = done.flag("already_captured").details
     assert details["capture_id"] == cap and details["station_id"] == "st-a"

@@ -6,8 +6,7 @@ import sys
 
 import pytest
 
-from station.config import Config
-from station.errors import InputError
+from station.config import SettingsError, load_settings
 from station.tui import picture_mode
 from station.tui.picture_mode import choose
 
@@ -35,12 +34,13 @@ def test_textual_image_reports_no_graphics_without_a_terminal():
     assert choose("auto", headless=False, environ={}) == "halfblock"
 
 
-def test_setting_default_env_override_and_bad_value(tmp_path):
-    assert picture_mode.setting(Config.load(tmp_path, environ={})) == "auto"
-    cfg = Config.load(tmp_path, environ={"STATION__TUI__PICTURE": "Graphics"})
-    assert picture_mode.setting(cfg) == "graphics"
-    with pytest.raises(InputError) as err:
-        picture_mode.setting(Config.load(tmp_path, environ={"STATION__TUI__PICTURE": "sixels"}))
+def test_setting_default_env_override_and_bad_value(tmp_path, monkeypatch):
+    assert load_settings(tmp_path).tui.picture == "auto"
+    monkeypatch.setenv("STATION__TUI__PICTURE", "Graphics")
+    assert load_settings(tmp_path).tui.picture == "graphics"
+    monkeypatch.setenv("STATION__TUI__PICTURE", "sixels")
+    with pytest.raises(SettingsError) as err:
+        load_settings(tmp_path)
     assert "tui.picture" in err.value.message and "sixels" in err.value.message
 
 

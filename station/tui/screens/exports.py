@@ -109,8 +109,10 @@ class ExportsScreen(SideScreen):
         bar.display = True
         self.query_one("#keys", KeyBar).set_keys(self.BUILDING_KEYS)
         self.relabel()
-        throttle_s = float(self.app.config_get("exports.throttle_ms", 0) or 0) / 1000
-        self.run_worker(lambda: self._build(self.app.operator, self.app.options.data_dir, throttle_s),
+        throttle_s = self.app.settings.exports.throttle_ms / 1000
+        profile = self.app.settings.exports.profile
+        self.run_worker(lambda: self._build(self.app.operator, self.app.options.data_dir, throttle_s,
+                                            profile),
                         thread=True, group="export", exit_on_error=False)
 
     def action_cancel_build(self) -> None:
@@ -118,7 +120,8 @@ class ExportsScreen(SideScreen):
         if self.building:
             self.workers.cancel_group(self, "export")
 
-    def _build(self, op: Any, data_dir: Path, throttle_s: float) -> None:  # worker thread
+    def _build(self, op: Any, data_dir: Path, throttle_s: float,
+               profile: str) -> None:  # worker thread
         """The whole export on its own store connection; always ends with ExportFinished."""
         from station.errors import StationError
         from station.export.profile import load_batch_profile
@@ -134,7 +137,7 @@ class ExportsScreen(SideScreen):
         try:
             store = open_store(data_dir, migrate=False)
             store.operators.require(op, "export")
-            result = build_batch(store, load_batch_profile("chsi"), data_dir / "exports", Filters(),
+            result = build_batch(store, load_batch_profile(profile), data_dir / "exports", Filters(),
                                  operator=op.name, cancel=cancel, throttle_s=throttle_s,
                                  progress=lambda done, total, _stage: self.post_message(
                                      ExportProgress(done, total)))

@@ -1,0 +1,17 @@
+"""Settings check of `station doctor`: every key of station.toml and of the environment known,
+every value of the right type (the same check that stops the other commands at start)."""
+
+from __future__ import annotations
+
+from station.doctor.check import DoctorCheck, DoctorContext
+
+
+def check_settings(ctx: DoctorContext) -> list[DoctorCheck]:
+    error = ctx.settings_error
+    if error is None:
+        source = str(ctx.settings.source) if ctx.settings.source else ""
+        key = "doctor.settings_ok" if source else "doctor.settings_defaults"
+        return [DoctorCheck.from_key("settings", "config", "pass", key,
+                                     {"source": source or None}, source=source)]
+    return [DoctorCheck("settings", "config", "fail", p.text("zh"), p.text("en"), p.to_json())
+            for p in error.problems]
