@@ -11,6 +11,7 @@ demo: system-demo $(STAMP)
 
 test: system-test $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q --durations=15
 
 bench: system-test $(STAMP)
@@ -18,6 +19,7 @@ bench: system-test $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 system-demo:
 	@scripts/setup-system.sh demo

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import asdict, dataclass, is_dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,11 @@ from station.errors import DeviceError
 from station.idcard.errors import NoCardYet
 
 if TYPE_CHECKING:
+    from station.camera import Camera, CameraService, Capture, Frame
+    from station.checks.calibration import Calibration
+    from station.checks.live import LiveChecker, LiveReport
+    from station.domain.identity import Identity
+    from station.idcard.readers.base import CardRead, CardReader
     from station.settings import IdcardSection, Settings
 
 log = logging.getLogger(__name__)
@@ -40,7 +46,7 @@ class DeviceState:
 
     name: str            # camera | reader
     ok: bool
-    detail: dict
+    detail: dict[str, Any]
     problem: tuple[str, str] | None = None   # (zh, en): what happened and what to do
 
 
@@ -48,8 +54,8 @@ class DeskDevices:
     """Camera (through its owner-thread service), card reader and live checks of one desk."""
 
     def __init__(self, camera_kind: str | None = "sim", reader_spec: str | None = "sim",
-                 profile_name: str | None = None, camera_opts: dict | None = None,
-                 reader_opts: dict | None = None, settings: Settings | None = None,
+                 profile_name: str | None = None, camera_opts: dict[str, Any] | None = None,
+                 reader_opts: dict[str, Any] | None = None, settings: Settings | None = None,
                  data_dir: Path | None = None) -> None:
         self.camera_kind = camera_kind
         self.reader_spec = reader_spec
@@ -60,11 +66,11 @@ class DeskDevices:
         self.reader_opts = dict(reader_opts or {})
         self.settings = settings
         self.data_dir = data_dir
-        self.calibration: Any = None
-        self.camera: Any = None       # CameraService
-        self.driver: Any = None       # the Camera driver the service owns
-        self.reader: Any = None       # CardReader
-        self.live: Any = None         # LiveChecker
+        self.calibration: Calibration | None = None
+        self.camera: CameraService | None = None
+        self.driver: Camera | None = None    # the driver the service owns (sim: fault controls)
+        self.reader: CardReader | None = None
+        self.live: LiveChecker | None = None
         self._live_on = False
         self._opened = threading.Event()
 
@@ -96,32 +102,36 @@ class DeskDevices:
 
             self.reader = open_reader(self.reader_spec, **self.reader_opts)
         if self.camera_kind:
-            self.camera = self._camera_service()
+            self.camera = self._camera_service(self.camera_kind)
             self.camera.start()
 
-    def _camera_service(self) -> Any:
+    def _camera_service(self, kind: str) -> CameraService:
         """The camera's owner thread, with the station's timing and preset when configured."""
         import station.camera as cam
 
-        camera = cam.open_camera(self.camera_kind, **self.camera_opts)
+        camera = cam.open_camera(kind, **self.camera_opts)
         self.driver = camera  # the simulator's fault controls (unplug/plug) for tests and demo
         if self.settings is not None:
             return cam.service_from_config(self.settings.camera, camera, self.data_dir)
         return cam.CameraService(camera)
 
     def close(self) -> None:
-        for closer in (getattr(self.camera, "stop", None), getattr(self.reader, "close", None)):
-            if closer is None:
-                continue
+        closers: list[Callable[[], object]] = []
+        if self.camera is not None:
+            closers.append(self.camera.stop)
+        if self.reader is not None:
+            closers.append(self.reader.close)
+        for closer in closers:
             try:
                 closer()
             except Exception:  # closing must never stop the others from closing
                 log.exception("closing a device failed")
-        self.camera = self.reader = None
+        self.camera = None
+        self.reader = None
 
     # ------------------------------------------------------------ reader
 
-    def read_card(self, timeout: float) -> Any | None:
+    def read_card(self, timeout: float) -> CardRead | None:
         """One card read, or None when no card came within ``timeout``; DeviceError otherwise
         (``CardProblem``: this card failed; ``ReaderFault``: the reader did)."""
         if self.reader is None:
@@ -131,13 +141,16 @@ class DeskDevices:
         except NoCardYet:
             return None
 
-    def tap(self, identity: Any) -> bool:
-        """Simulated reader only: put ``identity``'s card on the reader (the demo's tap key)."""
+    def tap(self, identity: Identity) -> bool:
+        """Simulated and virtual readers only: put ``identity``'s card on the reader (the demo's
+        tap key); False for a real reader."""
+        from station.idcard.readers.sim import SimReader
+        from station.idcard.readers.virtual import VirtualReader
+
         self.wait_open(30.0)
-        present = getattr(self.reader, "present", None)
-        if present is None:
+        if not isinstance(self.reader, SimReader | VirtualReader):
             return False
-        present(identity)
+        self.reader.present(identity)
         return True
 
     # ------------------------------------------------------------ camera
@@ -147,13 +160,15 @@ class DeskDevices:
             self.camera.live_view(on)
             self._live_on = on
 
-    def latest_frame(self) -> Any | None:
+    def latest_frame(self) -> Frame | None:
         return self.camera.latest_frame() if self.camera is not None else None
 
-    def analyse(self, frame: Any) -> Any:
+    def analyse(self, frame: Frame) -> LiveReport:
+        if self.live is None:
+            raise DeviceError("camera.not_open")
         return self.live.analyse(frame.image())
 
-    def capture(self, timeout: float = 10.0) -> Any:
+    def capture(self, timeout: float = 10.0) -> Capture:
         if self.camera is None:
             raise DeviceError("camera.not_open")
         return self.camera.capture(timeout)
@@ -163,23 +178,22 @@ class DeskDevices:
         it is not connected, what happened and what to do in both languages."""
         if self.camera is None:
             return DeviceState("camera", False, {"kind": self.camera_kind})
-        state = str(getattr(self.camera, "state", "connected"))
+        state = self.camera.state
         status = self.camera.status()
         detail: dict[str, Any] = {"kind": self.camera_kind, "state": state}
-        if status is not None:
-            detail.update({k: v for k, v in status.to_json().items() if v not in (None, "")})
-        caps = getattr(self.camera, "capabilities", None)
-        if caps is not None and hasattr(caps, "to_json"):
+        detail.update({k: v for k, v in status.to_json().items() if v not in (None, "")})
+        caps = self.camera.capabilities
+        if caps is not None:
             detail["capabilities"] = ", ".join(k for k, v in caps.to_json().items() if v)
         if state in ("connected", "starting"):
             return DeviceState("camera", True, detail)
-        error = self.camera.last_error() if hasattr(self.camera, "last_error") else None
+        error = self.camera.last_error()
         problem = error.messages if error is not None else None
         return DeviceState("camera", False, detail, problem)
 
     def camera_settings(self, timeout: float = 3.0) -> dict[str, str]:
         """The camera's current settings (the preset), name → value; empty when unavailable."""
-        if self.camera is None or getattr(self.camera, "state", "connected") != "connected":
+        if self.camera is None or self.camera.state != "connected":
             return {}
         try:
             return {name: s.value for name, s in self.camera.settings(timeout).items()}
@@ -198,7 +212,6 @@ class DeskDevices:
         if self.reader is None:
             return DeviceState("reader", False, {"spec": self.reader_spec})
         info: dict[str, Any] = {"spec": self.reader_spec, "kind": type(self.reader).__name__}
-        caps = getattr(self.reader, "capabilities", None)
-        if is_dataclass(caps):
-            info["capabilities"] = ", ".join(k for k, v in asdict(caps).items() if v is True)
+        caps = asdict(self.reader.capabilities)
+        info["capabilities"] = ", ".join(k for k, v in caps.items() if v is True)
         return DeviceState("reader", True, info)

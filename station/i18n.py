@@ -66,14 +66,14 @@ def _word(key: str, lang: str) -> str:
     return entry[lang] if entry else key.rsplit(".", 1)[-1]
 
 
-def _format(text: str, params: dict) -> str:
+def _format(text: str, params: dict[str, object]) -> str:
     try:
         return text.format(**params)
     except (KeyError, IndexError, ValueError):
         return text
 
 
-def t(key: str, lang: str | None = None, **params: object) -> str:
+def t(key: str, lang: str | None = None, /, **params: object) -> str:
     """The message ``key`` in ``lang`` (default: the current language); the key itself if unknown."""
     lang = lang or _current
     params = {k: v.render(lang) if isinstance(v, Words) else v for k, v in params.items()}
@@ -83,6 +83,6 @@ def t(key: str, lang: str | None = None, **params: object) -> str:
     return _format(entry[lang], params)
 
 
-def both(key: str, **params: object) -> tuple[str, str]:
+def both(key: str, /, **params: object) -> tuple[str, str]:
     """The message in Chinese and in English, for records and JSON that carry both."""
     return t(key, "zh", **params), t(key, "en", **params)

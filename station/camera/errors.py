@@ -7,6 +7,8 @@ quietly and reports the second once.
 
 from __future__ import annotations
 
+from typing import Any
+
 from station.errors import DeviceError
 
 # gphoto2 result code → (message key, transient?)
@@ -54,7 +56,7 @@ class CameraError(DeviceError):
 class CameraDisconnected(CameraError):
     """The camera went away (unplugged, switched off, asleep) in the middle of something."""
 
-    def __init__(self, key: str = "camera.disconnected", **kw: object) -> None:
+    def __init__(self, key: str = "camera.disconnected", **kw: Any) -> None:
         kw.setdefault("transient", True)
         super().__init__(key, **kw)
 

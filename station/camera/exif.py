@@ -24,7 +24,7 @@ def _plain(value: object) -> object:
         items = [_plain(v) for v in value]
         return items if all(i is not None for i in items) else None
     try:
-        return float(value)  # IFDRational
+        return float(value)  # type: ignore[arg-type]  # IFDRational (PIL's, untyped here)
     except (TypeError, ValueError):
         return str(value)
 

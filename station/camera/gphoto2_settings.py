@@ -24,6 +24,16 @@ class GPhoto2Settings:
     _model: str
     _ram_target: bool
 
+    # Provided by GPhoto2Camera, the driver this mixin belongs to.
+    def _call(self, action: str, fn: Any, *args: Any) -> Any:
+        raise NotImplementedError
+
+    def _require(self) -> Any:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
     def _reads_ram_target(self, config: Any) -> bool:
         """Whether shots land in camera RAM (to be downloaded, not deleted) rather than on a card."""
         if config is None or self._table is None:

@@ -116,11 +116,11 @@ class CameraOwner:
         self._pending.clear()
         while True:
             try:
-                request = self._commands.get_nowait()
+                queued = self._commands.get_nowait()
             except queue.Empty:
                 break
-            if request is not None and request.kind != "wake":
-                self._fail(request, stopped)
+            if queued is not None and queued.kind != "wake":
+                self._fail(queued, stopped)
         self._state = STOPPED
         self._emit("stopped", "camera.stopped")
         self._frames.wake_all()

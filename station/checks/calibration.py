@@ -90,8 +90,10 @@ def calibrate(empty, subject, profile) -> Calibration:
         if result.measurements is None or result.measurements.face is None:
             raise InputError("checks.calibration_no_face", Location(str(subject)), path=str(subject))
         sharp = float(result.measurements.values.get("sharpness", 0.0))
-    return Calibration(profile=profile.name, backdrop_rgb=tuple(int(round(c)) for c in rgb),
-                       backdrop_lab=tuple(round(float(c), 2) for c in lab), sharpness=sharp,
+    r, g, b = (int(round(c)) for c in rgb)
+    lab_l, lab_a, lab_b = (round(float(c), 2) for c in lab)
+    return Calibration(profile=profile.name, backdrop_rgb=(r, g, b),
+                       backdrop_lab=(lab_l, lab_a, lab_b), sharpness=sharp,
                        measured_at=datetime.now(UTC).isoformat(timespec="seconds"))
 
 

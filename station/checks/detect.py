@@ -79,7 +79,7 @@ def _mtcnn():
 def cascade(name: str):
     import cv2
 
-    clf = cv2.CascadeClassifier(cv2.data.haarcascades + name)
+    clf = cv2.CascadeClassifier(cv2.data.haarcascades + name)  # type: ignore[attr-defined]
     if clf.empty():
         raise RuntimeError(f"OpenCV Haar cascade {name} is missing (opencv-python < 5 ships it)")
     return clf

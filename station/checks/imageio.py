@@ -55,6 +55,7 @@ class Source:
 
         if self.array is not None:
             return _shrink(self.array, reduction)
+        assert self.data is not None  # a Source has its bytes or its pixels
         if self.jpeg:
             import numpy as np
 
@@ -101,8 +102,8 @@ def _pillow_decode(data: bytes, name: str) -> np.ndarray:
     from PIL import Image, ImageOps
 
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            im = ImageOps.exif_transpose(im)
+        with Image.open(io.BytesIO(data)) as opened:
+            im: Image.Image = ImageOps.exif_transpose(opened)
             if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
                 im = im.convert("RGBA")
                 rgba = np.asarray(im)

@@ -56,7 +56,7 @@ class LiveChecker:
         self._expected = expected_backdrop(self.profile, calibration)
         self._frame_no = 0
         self._face: Face | None = None
-        self._template = None
+        self._template: tuple[Any, tuple[int, int]] | None = None
         self._faces = 0
         self._eyes = None
 

@@ -54,6 +54,7 @@ def evaluate(m: Measurements, profile: Profile, calibration: Calibration | None,
     checks.append(make("face_count", "pass" if n == 1 else "fail", n, 1, "ok" if n == 1 else "many"))
     g = profile.geometry
     face = m.face
+    assert face is not None  # one or more faces were counted
     checks.append(_range("head_top", m.head_top, profile.safe_range("head_top"), "high", "low"))
     eye_y = face.eye_mid[1]
     checks.append(_range("eye_line", eye_y, profile.safe_range("eye_line"), "high", "low"))

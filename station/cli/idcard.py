@@ -40,19 +40,21 @@ def read_card(ctx, args) -> int:
     from station.devices import reader_options
     from station.i18n import t
     from station.idcard import open_reader
+    from station.idcard.readers.manual import ManualReader
+    from station.idcard.readers.sim import SimReader
+    from station.idcard.readers.virtual import VirtualReader
 
     cfg = ctx.settings.idcard
     spec = args.reader or cfg.reader
     timeout = args.timeout if args.timeout is not None else cfg.timeout
-    kind = spec.partition(":")[0]
     reader = open_reader(spec, **reader_options(cfg, spec, profile=args.profile))
     try:
-        if kind in ("sim", "virtual"):
+        if isinstance(reader, SimReader | VirtualReader):
             from station.domain.identity import Identity
             from station.sim.identities import demo_identity
 
             reader.present(Identity.load(args.identity) if args.identity else demo_identity())
-        elif kind == "manual":
+        elif isinstance(reader, ManualReader):
             reader.enter(args.id_number or "", args.name or "")
         if not ctx.json:
             warn(t("idcard.waiting", seconds=round(timeout, 1), reader=reader.name))

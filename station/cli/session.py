@@ -99,7 +99,7 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
     result = service.capture(image, file_name=args.image.name)
     out.update(capture_id=result.capture_id, passed=result.passed,
                image_sha256=result.image_sha, crop_sha256=result.crop_sha,
-               checks=[c.__dict__ for c in result.checks], paid=service.person.paid)
+               checks=[c.__dict__ for c in result.checks], paid=person.paid)
     if result.crop_error:
         out["crop_error"] = result.crop_error
     failed = ", ".join(c.name for c in result.failed) or (result.crop_error or "")

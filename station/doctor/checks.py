@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from station.doctor.check import DoctorCheck, DoctorContext
+from station.doctor.check import DoctorCheck, DoctorContext, Status
 
 
 def check_profile(name: str = "chsi") -> DoctorCheck:
@@ -31,7 +31,7 @@ def check_detector() -> DoctorCheck:
     except Exception as exc:  # any import or model failure is the answer here
         return DoctorCheck.from_key("checks", "detector", "fail", "checks.doctor.detector_bad",
                                     {"error": str(exc)}, error=f"{type(exc).__name__}: {exc}")
-    status = "pass" if faces == 1 else "fail"
+    status: Status = "pass" if faces == 1 else "fail"
     key = "checks.doctor.detector_ok" if faces == 1 else "checks.doctor.detector_bad"
     return DoctorCheck.from_key("checks", "detector", status, key, {"faces": faces},
                                 error=f"{faces} faces")

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from station.doctor.check import DoctorCheck, DoctorContext
+from station.doctor.check import DoctorCheck, DoctorContext, Status
 from station.errors import DeviceError
 
 
@@ -17,7 +17,7 @@ def check_readers() -> DoctorCheck:
     except DeviceError as exc:
         zh, en = exc.messages
         # pcscd down is the system check's finding; here it only means "cannot list readers".
-        status = "skip" if exc.key == "idcard.no_pcscd" else "fail"
+        status: Status = "skip" if exc.key == "idcard.no_pcscd" else "fail"
         return DoctorCheck("idcard", "readers", status, zh, en, {"error": exc.key})
     if not readers:
         return DoctorCheck.from_key("idcard", "readers", "warn", "idcard.doctor.no_readers")

@@ -9,7 +9,7 @@ import socket
 import sys
 from pathlib import Path
 
-from station.doctor.check import DoctorCheck
+from station.doctor.check import DoctorCheck, Status
 
 REQUIRED_PACKAGES = ("sqlite_utils", "ulid", "argon2", "openpyxl", "python_calamine", "platformdirs",
                      "PIL", "cv2", "numpy", "gphoto2", "smartcard", "serial", "textual",
@@ -64,6 +64,6 @@ def check_disk(data_dir: Path) -> DoctorCheck:
         probe = probe.parent
     free = shutil.disk_usage(probe).free
     gb = f"{free / 1024**3:.1f}"
-    status = "fail" if free < DISK_FAIL_BYTES else "warn" if free < DISK_WARN_BYTES else "pass"
+    status: Status = "fail" if free < DISK_FAIL_BYTES else "warn" if free < DISK_WARN_BYTES else "pass"
     return DoctorCheck.from_key("system", "disk", status, "doctor.disk",
                                 {"free_bytes": free, "path": str(probe)}, free=gb, path=str(probe))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from station.errors import InputError, Location
 
@@ -31,14 +32,14 @@ class Identity:
     issuer: str | None = None
     card_serial: str | None = None
     photo_wlt_sha256: str | None = None
-    warnings: list[dict] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """The contract's JSON: absent fields are left out, not null."""
         return {k: v for k, v in asdict(self).items() if v is not None}
 
     @classmethod
-    def from_json(cls, data: dict, source: str = "<identity>") -> Identity:
+    def from_json(cls, data: dict[str, Any], source: str = "<identity>") -> Identity:
         required = ("card_type", "name", "gender", "birth_date", "id_number")
         for key in required:
             if not isinstance(data.get(key), str) or not data[key].strip():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"  # index: (sum of weighted digits) mod 11
@@ -31,14 +32,14 @@ class Finding:
     """One thing wrong with an identity number: a catalog key and its parameters."""
 
     code: str
-    params: dict
+    params: dict[str, Any]
 
     def messages(self) -> tuple[str, str]:
         from station.i18n import both
 
         return both(f"id_number.{self.code}", **self.params)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         zh, en = self.messages()
         return {"code": self.code, "message_zh": zh, "message_en": en}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import Any
 
 from station.errors import InputError, Location
 from station.export.names import check_text_field, render_file_name
@@ -34,7 +35,7 @@ def item_file_name(item: BatchItem, profile: BatchProfile) -> str:
     return render_file_name(profile.photo_name, {"id_number": item.id_number, "student_no": item.student_no}, where)
 
 
-def manifest_rows(record: BatchRecord, profile: BatchProfile, sizes: dict[str, int] | None = None) -> list[dict]:
+def manifest_rows(record: BatchRecord, profile: BatchProfile, sizes: dict[str, int] | None = None) -> list[dict[str, Any]]:
     """One dict per photo, in batch order, with every person field the profile can name."""
     rows = []
     seen: dict[str, str] = {}
@@ -76,7 +77,7 @@ def _csv_cell(field: str, value: object) -> str:
     return "" if value is None else str(value)
 
 
-def manifest_csv(rows: list[dict], profile: BatchProfile) -> bytes:
+def manifest_csv(rows: list[dict[str, Any]], profile: BatchProfile) -> bytes:
     """The CSV the pipeline's Windows tools read, in the profile's encoding (GBK for CHSI)."""
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator=profile.csv_newline, quoting=csv.QUOTE_MINIMAL)
@@ -93,7 +94,7 @@ def manifest_csv(rows: list[dict], profile: BatchProfile) -> bytes:
                          encoding=profile.csv_encoding, char=ascii(bad)) from None
 
 
-def manifest_json(record: BatchRecord, profile: BatchProfile, rows: list[dict], csv_sha256: str,
+def manifest_json(record: BatchRecord, profile: BatchProfile, rows: list[dict[str, Any]], csv_sha256: str,
                   key_fingerprint: str) -> bytes:
     """The UTF-8 twin of the CSV plus what a verifier needs: spec, policy, key, counts."""
     spec = profile.spec

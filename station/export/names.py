@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 from station.errors import InputError, Location
 
@@ -54,7 +55,7 @@ def check_text_field(field: str, value: object, where: str = "") -> str:
     return text
 
 
-def render_file_name(template: str, fields: dict, where: str = "") -> str:
+def render_file_name(template: str, fields: dict[str, Any], where: str = "") -> str:
     """``{id_number}.jpg`` → ``530102200001011234.jpg`` with every name field checked first."""
     safe = {}
     for key in re.findall(r"{(\w+)}", template):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from station.config import read_toml
 from station.errors import InputError, Location
@@ -84,7 +85,8 @@ def profile_path(name: str, exports_dir: Path | None = None) -> Path:
     return base / f"{name}-batch.toml"
 
 
-def _get(table: dict, key: str, kind: type | tuple[type, ...], where: Location, default=None):
+def _get(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: Location,
+         default: Any = None) -> Any:
     """``table[key]`` of the expected type (a bool is not a number here), else a named InputError."""
     value = table.get(key, default)
     ok = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
@@ -95,7 +97,7 @@ def _get(table: dict, key: str, kind: type | tuple[type, ...], where: Location, 
     return value
 
 
-def _photo_output(folder: Path, photo_profile: str) -> dict:
+def _photo_output(folder: Path, photo_profile: str) -> dict[str, Any]:
     """The file facts of the photo spec (``exports/<photo_profile>.toml`` [output]) the batch must meet.
 
     The spec is owned by the frame checks; the batch only reads its output section so that the two
@@ -118,7 +120,7 @@ def load_batch_profile(name: str = "chsi", exports_dir: Path | None = None) -> B
     return parse_batch_profile(data, path)
 
 
-def parse_batch_profile(data: dict, path: Path) -> BatchProfile:
+def parse_batch_profile(data: dict[str, Any], path: Path) -> BatchProfile:
     file = str(path)
     batch = data.get("batch", {})
     photos = data.get("photos", {})

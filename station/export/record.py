@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 # Stations run in China (UTC+8, no daylight saving); batch dates and times are local to it.
 DEFAULT_UTC_OFFSET_HOURS = 8
@@ -41,11 +42,11 @@ class BatchItem:
     replaces_batch: str = ""        # the earlier batch this photo or record replaces
     identity_verified: bool = True
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict) -> BatchItem:
+    def from_json(cls, data: dict[str, Any]) -> BatchItem:
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -59,7 +60,7 @@ class Skipped:
     reason: str
     detail: str = ""
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -72,7 +73,7 @@ class BatchRecord:
     station_id: str
     items: list[BatchItem] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
-    filters: dict = field(default_factory=dict)
+    filters: dict[str, Any] = field(default_factory=dict)
     utc_offset_hours: float = DEFAULT_UTC_OFFSET_HOURS
 
     @property
@@ -87,7 +88,7 @@ class BatchRecord:
         """The one order of a batch: by the field that names the file, then capture id."""
         return sorted(self.items, key=lambda i: (getattr(i, name_field) or "", i.capture_id))
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "batch_id": self.batch_id, "created_ms": self.created_ms, "profile": self.profile,
             "school_code": self.school_code, "station_id": self.station_id,
@@ -97,7 +98,7 @@ class BatchRecord:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> BatchRecord:
+    def from_json(cls, data: dict[str, Any]) -> BatchRecord:
         return cls(
             batch_id=data["batch_id"], created_ms=int(data["created_ms"]), profile=data["profile"],
             school_code=data["school_code"], station_id=data["station_id"],

@@ -12,6 +12,7 @@ import io
 import json
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from station.export.selection import local_date
 from station.export.snapshot import Person, Snapshot, wall_ms
@@ -34,7 +35,7 @@ def _hour(ms: int, offset: float) -> str:
     return f"{dt.datetime.fromtimestamp(ms / 1000, tz=local_zone(offset)).hour:02d}"
 
 
-def _group_stats(people: list[Person], date: str, offset: float, fees: FeeSplit, expected: int | None) -> dict:
+def _group_stats(people: list[Person], date: str, offset: float, fees: FeeSplit, expected: int | None) -> dict[str, Any]:
     captured = accepted = retakes = paid = 0
     received = 0
     missing = []
@@ -62,7 +63,7 @@ def _group_stats(people: list[Person], date: str, offset: float, fees: FeeSplit,
     }
 
 
-def daily_report(snap: Snapshot, date: str, *, offset: float = 8, fees: FeeSplit | None = None) -> dict:
+def daily_report(snap: Snapshot, date: str, *, offset: float = 8, fees: FeeSplit | None = None) -> dict[str, Any]:
     fees = fees or FeeSplit()
     slots = [s for s in snap.slots if s.date == date]
     groups: dict[tuple[str, str], list[Person]] = {}
@@ -107,7 +108,7 @@ CSV_COLUMNS = (
 )
 
 
-def report_csv(report: dict) -> bytes:
+def report_csv(report: dict[str, Any]) -> bytes:
     """UTF-8 with BOM so that Excel on Windows opens the Chinese headers correctly."""
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\r\n")
@@ -130,5 +131,5 @@ def report_csv(report: dict) -> bytes:
     return buf.getvalue().encode("utf-8-sig")
 
 
-def report_json(report: dict) -> bytes:
+def report_json(report: dict[str, Any]) -> bytes:
     return (json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")

@@ -4,14 +4,16 @@ and a bar chart of students accepted per hour (drawn with rectangles: no plottin
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 HEADERS = ("场次", "院系", "应到", "已采集", "已通过", "重拍", "未采集", "缴费人数", "应收(元)", "实收(元)")
 WIDTHS = (22, 46, 14, 16, 16, 13, 16, 18, 20, 19)
 
 
-def report_pdf(report: dict, font: Path) -> bytes:
+def report_pdf(report: dict[str, Any], font: Path) -> bytes:
     from fpdf import FPDF
 
     pdf = FPDF(unit="mm", format="A4")
@@ -55,7 +57,7 @@ def report_pdf(report: dict, font: Path) -> bytes:
     return bytes(pdf.output())
 
 
-def _row(pdf, values, bold_fill: bool = False) -> None:
+def _row(pdf: Any, values: Iterable[object], bold_fill: bool = False) -> None:
     if bold_fill:
         pdf.set_fill_color(245, 245, 220)
     for value, width in zip(values, WIDTHS, strict=True):
@@ -66,7 +68,7 @@ def _row(pdf, values, bold_fill: bool = False) -> None:
     pdf.ln()
 
 
-def _chart(pdf, per_hour: dict[str, int], height: float = 40) -> None:
+def _chart(pdf: Any, per_hour: dict[str, int], height: float = 40) -> None:
     """Bars of students accepted per hour, 07–20 h, labelled with counts."""
     pdf.ln(3)
     pdf.set_font("cjk", size=10)

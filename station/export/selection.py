@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from station.errors import InputError
 from station.export.layout import item_file_name
@@ -28,7 +29,7 @@ class Filters:
     school_code: str | None = None    # the batch's school; walk-ins of other schools go elsewhere
     utc_offset_hours: float = 8
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in (("date", self.date), ("slot", self.slot),
                                   ("department", self.department), ("school_code", self.school_code)) if v}
 

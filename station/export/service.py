@@ -9,6 +9,7 @@ for byte from its record.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,7 +71,7 @@ def skip_json(s: Skipped) -> dict[str, Any]:
             "message_zh": zh, "message_en": en}
 
 
-def read_image(store: Store):
+def read_image(store: Store) -> Callable[[str], bytes]:
     """Image bytes by hash; the writer hashes what it writes, so no second hashing here."""
     def read(sha: str) -> bytes:
         try:

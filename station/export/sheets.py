@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 SHEETS_MM = {"a4": (210.0, 297.0), "6in": (101.6, 152.4)}
 MARGIN_MM = {"a4": 10.0, "6in": 5.0}
@@ -20,6 +21,9 @@ HEADER_MM = 8.0
 LABEL_MM = 9.0
 GAP_X_MM = 5.0
 GAP_Y_MM = 3.0
+
+if TYPE_CHECKING:
+    from station.export.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,8 @@ def print_image(jpeg: bytes, width_mm: float, height_mm: float, dpi: int = 300) 
     """The photo cropped to the print aspect (centred) and resampled to exactly ``dpi``."""
     from PIL import Image
 
-    with Image.open(io.BytesIO(jpeg)) as im:
-        im = im.convert("RGB")
+    with Image.open(io.BytesIO(jpeg)) as opened:
+        im = opened.convert("RGB")
         target = (round(width_mm / 25.4 * dpi), round(height_mm / 25.4 * dpi))
         aspect = target[0] / target[1]
         w, h = im.size
@@ -126,7 +130,7 @@ def render_sheets(entries: list[SheetEntry], read_image: Callable[[str], bytes],
     return bytes(pdf.output()), pdf.page_no()
 
 
-def _label(pdf, x: float, y: float, width: float, entry: SheetEntry) -> None:
+def _label(pdf: Any, x: float, y: float, width: float, entry: SheetEntry) -> None:
     size = 9.0
     pdf.set_font("cjk", size=size)
     while size > 5 and pdf.get_string_width(entry.name) > width:
@@ -139,7 +143,7 @@ def _label(pdf, x: float, y: float, width: float, entry: SheetEntry) -> None:
     pdf.cell(width, 3.6, entry.student_no, align="C")
 
 
-def entries_from(snap, department: str | None = None, fee_cents: int = 3000) -> tuple[list[SheetEntry], list[dict]]:
+def entries_from(snap: Snapshot, department: str | None = None, fee_cents: int = 3000) -> tuple[list[SheetEntry], list[dict[str, Any]]]:
     """Who gets a diploma photo printed (accepted and paid), grouped by department; and who not."""
     entries, left_out = [], []
     for p in sorted(snap.persons.values(), key=lambda p: (p.department, p.student_no or "", p.id_number)):

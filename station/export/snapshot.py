@@ -84,7 +84,7 @@ class Snapshot:
         return self.persons[id_number]
 
 
-def _rows(store: Store, sql: str, params: tuple = ()) -> list[Any]:
+def _rows(store: Store, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
     return store.conn.execute(sql, params).fetchall()
 
 
@@ -100,7 +100,7 @@ def load_snapshot(store: Store) -> Snapshot:
     # Any earlier roster version also names the person (corrections may point at it).
     for r in _rows(store, "SELECT id, id_number FROM roster_entries"):
         entry_ids.setdefault(r["id"], r["id_number"])
-    reads: dict[str, tuple[bool, dict]] = {}
+    reads: dict[str, tuple[bool, dict[str, Any]]] = {}
     for r in _rows(store, "SELECT id, id_number, identity FROM card_reads ORDER BY hlc"):
         try:
             identity = json.loads(r["identity"] or "{}")
@@ -144,11 +144,11 @@ def load_snapshot(store: Store) -> Snapshot:
             idn = capture_person.get(r["target_id"])
         else:
             idn = entry_ids.get(r["target_id"], r["target_id"])
-        p = snap.persons.get(idn) if idn else None
-        if p is None or r["field"] not in PERSON_FIELDS or r["hlc"] <= (p.changed_hlc or ""):
+        who = snap.persons.get(idn) if idn else None
+        if who is None or r["field"] not in PERSON_FIELDS or r["hlc"] <= (who.changed_hlc or ""):
             continue
-        setattr(p, r["field"], r["new_value"] or "")
-        p.changed_hlc = r["hlc"]
+        setattr(who, r["field"], r["new_value"] or "")
+        who.changed_hlc = r["hlc"]
     for r in _rows(store, "SELECT id_number, hlc, amount_cents FROM payments y WHERE NOT EXISTS "
                           "(SELECT 1 FROM tombstones t WHERE t.target_table = 'payments' "
                           "AND t.target_id = y.id) ORDER BY hlc"):

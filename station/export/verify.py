@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from station.export import layout
 from station.export.jpeginfo import NotJpeg, read_jpeg_info
@@ -28,12 +29,13 @@ PhotoChecker = Callable[[Path], list[str]]
 class Problem:
     file: str
     key: str
-    params: dict = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
     line: int | None = None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         zh, en = both(f"exports.verify.{self.key}", **self.params)
-        out = {"file": self.file, "problem": self.key, "message_zh": zh, "message_en": en}
+        out: dict[str, Any] = {"file": self.file, "problem": self.key, "message_zh": zh,
+                               "message_en": en}
         if self.line is not None:
             out["line"] = self.line
         return out
@@ -57,19 +59,19 @@ class VerifyResult:
     def ok(self) -> bool:
         return not self.problems
 
-    def add(self, file: str, key: str, line: int | None = None, **params) -> None:
+    def add(self, file: str, key: str, line: int | None = None, **params: Any) -> None:
         self.problems.append(Problem(file, key, params, line))
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"batch": str(self.path), "batch_id": self.batch_id, "ok": self.ok,
                 "photos": self.photos, "signing_key": self.key_fingerprint,
                 "key_trusted": self.key_trusted, "frame_checks": self.frame_checks,
                 "problems": [p.to_json() for p in self.problems]}
 
 
-def check_photo_bytes(data: bytes, spec: PhotoSpec) -> list[tuple[str, dict]]:
+def check_photo_bytes(data: bytes, spec: PhotoSpec) -> list[tuple[str, dict[str, Any]]]:
     """Problems of one photo file against the spec, as (key, params); empty when it passes."""
-    found: list[tuple[str, dict]] = []
+    found: list[tuple[str, dict[str, Any]]] = []
     try:
         info = read_jpeg_info(data)
     except (NotJpeg, IndexError, ValueError) as exc:
@@ -91,7 +93,7 @@ def check_photo_bytes(data: bytes, spec: PhotoSpec) -> list[tuple[str, dict]]:
     return found
 
 
-def _spec_from(doc: dict) -> PhotoSpec:
+def _spec_from(doc: dict[str, Any]) -> PhotoSpec:
     raw = doc.get("photo_spec") or {}
     known = set(PhotoSpec.__dataclass_fields__)
     return PhotoSpec(**{k: v for k, v in raw.items() if k in known})
@@ -138,7 +140,7 @@ def _find_manifest(folder: Path) -> Path | None:
     return None
 
 
-def _verify_signature(folder: Path, raw_json: bytes, names: dict, doc: dict,
+def _verify_signature(folder: Path, raw_json: bytes, names: dict[str, Any], doc: dict[str, Any],
                       trusted_keys: list[bytes] | None, result: VerifyResult) -> None:
     sig_name, pub_name = names.get("signature"), names.get("public_key")
     if not sig_name or not (folder / sig_name).is_file():
@@ -182,7 +184,7 @@ def _verify_checksums(folder: Path, sums_name: str | None, result: VerifyResult)
         result.add(path, "unlisted_file")
 
 
-def _verify_csv(folder: Path, doc: dict, csv_name: str | None, result: VerifyResult) -> None:
+def _verify_csv(folder: Path, doc: dict[str, Any], csv_name: str | None, result: VerifyResult) -> None:
     if not csv_name or not (folder / csv_name).is_file():
         return
     data = (folder / csv_name).read_bytes()
@@ -205,7 +207,7 @@ def _verify_csv(folder: Path, doc: dict, csv_name: str | None, result: VerifyRes
             result.add(csv_name, "csv_line", line=number, values=", ".join(missing))
 
 
-def _verify_photos(folder: Path, doc: dict, frame_checker: PhotoChecker | None, result: VerifyResult) -> None:
+def _verify_photos(folder: Path, doc: dict[str, Any], frame_checker: PhotoChecker | None, result: VerifyResult) -> None:
     spec = _spec_from(doc)
     photos_folder = doc.get("files", {}).get("photos", "photos")
     base = folder / photos_folder if photos_folder else folder

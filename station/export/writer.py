@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from station.errors import IntegrityError, StationError, UsageError
 from station.export import layout
@@ -209,7 +210,7 @@ def write_batch(record: BatchRecord, profile: BatchProfile, out: Path, read_imag
     return WriteResult(final, final_zip, len(rows), total_bytes, hashlib.sha256(json_bytes).hexdigest())
 
 
-def _copy_photos(rows: list[dict], folder: Path, read_image: Callable[[str], bytes], mtime: float,
+def _copy_photos(rows: list[dict[str, Any]], folder: Path, read_image: Callable[[str], bytes], mtime: float,
                  total: int, progress: Progress | None, cancel: threading.Event | None,
                  throttle_s: float) -> int:
     """Read, verify and write every photo; a few threads overlap the file system's per-file cost.
@@ -219,7 +220,7 @@ def _copy_photos(rows: list[dict], folder: Path, read_image: Callable[[str], byt
     """
     stop = threading.Event()
 
-    def copy_one(row: dict) -> int:
+    def copy_one(row: dict[str, Any]) -> int:
         if stop.is_set():
             return 0
         _check_cancel(cancel)

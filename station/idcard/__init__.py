@@ -9,7 +9,7 @@ Heavy modules (pyscard, pyserial) load only when their reader is opened.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from station.errors import InputError
 from station.idcard.errors import (
@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 
-def open_reader(spec: str, **opts: object) -> CardReader:
+def open_reader(spec: str, **opts: Any) -> CardReader:
     """Open the reader named by ``spec``.
 
     Options: ``pcsc``: profile (name in drivers/readers), command_timeout, profiles_dir;

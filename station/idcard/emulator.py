@@ -65,7 +65,7 @@ class VirtualCard:
 
     @property
     def serial_hex(self) -> str:
-        return self.serial.hex()
+        return self.serial.hex() if self.serial else ""
 
 
 class VirtualSam:
@@ -97,7 +97,7 @@ class VirtualSam:
         if cmd == samv.SELECT_CARD:
             if fault == "select_failed":
                 return samv.build_response(samv.SW3_SELECT_FAILED)
-            return samv.build_response(samv.SW3_SUCCESS, card.serial)
+            return samv.build_response(samv.SW3_SUCCESS, card.serial or b"")
         if cmd == samv.READ_TEXT_PHOTO:
             return self._read(card)
         if cmd == samv.READ_EXTRA_ADDRESS:
@@ -111,8 +111,9 @@ class VirtualSam:
             raise CardPulled()
         if card.fault == "read_failed":
             return samv.build_response(samv.SW3_READ_FAILED)
-        data = (len(card.text).to_bytes(2, "big") + len(card.photo).to_bytes(2, "big")
-                + card.text + card.photo)
+        photo = card.photo or b""
+        data = (len(card.text).to_bytes(2, "big") + len(photo).to_bytes(2, "big")
+                + card.text + photo)
         frame = samv.build_response(samv.SW3_SUCCESS, data)
         if card.fault == "checksum":
             frame = frame[:-1] + bytes([frame[-1] ^ 0x5A])

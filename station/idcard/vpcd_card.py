@@ -130,7 +130,7 @@ class VpcdCard:
         profile, tunnel = self.profile, self.profile.tunnel
         card = self.sam.card
         if profile.card_serial_apdu and apdu == profile.card_serial_apdu:
-            return (card.serial if card else b"") + SW_OK
+            return ((card.serial or b"") if card else b"") + SW_OK
         if tunnel and apdu[:4] == tunnel.header:
             if len(apdu) < 5 or len(apdu) != 5 + apdu[4]:
                 return SW_WRONG_LENGTH

@@ -7,14 +7,22 @@ through here, so a change in one of those APIs is fixed in one place.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from station.domain.identity import Identity
 from station.session.model import CheckLine, MatchInfo
 from station.store.dashboard import slot_done
 
 if TYPE_CHECKING:
+    from station.checks.calibration import Calibration
+    from station.checks.pipeline import Analysis
+    from station.checks.profile import Profile
     from station.settings import RosterSection
+    from station.store.core import Store
+    from station.store.roster import Slot
 
 # ---------------------------------------------------------------- store facts + audit
 
@@ -26,14 +34,15 @@ class Recorder:
     details go to the session's own fact tables (``session_events``, ``walk_ins``).
     """
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
-    def unit(self):
+    def unit(self) -> AbstractContextManager[Store]:
         """One all-or-nothing unit of work: a step's facts and its transition commit together."""
         return self.store.transaction()
 
-    def audit(self, op_name: str, action: str, subject: str, details: dict) -> None:
+    def audit(self, op_name: str, action: str, subject: str | None,
+              details: dict[str, Any]) -> None:
         self.store.audit.append(op_name, action, subject, details)
 
     def card_read(self, identity: Identity, source: str, operator: str) -> str:
@@ -47,13 +56,13 @@ class Recorder:
     def put_image(self, data: bytes) -> str:
         return self.store.images.put(data)
 
-    def capture(self, id_number: str, image_sha: str, file_name: str, camera: dict,
+    def capture(self, id_number: str, image_sha: str, file_name: str, camera: dict[str, Any],
                 operator: str, card_read_id: str | None) -> str:
         return self.store.facts.record_capture(id_number, image_sha, source_name=file_name,
                                                camera=camera, card_read_id=card_read_id,
                                                operator=operator)
 
-    def check_report(self, capture_id: str, report: dict, passed: bool, operator: str) -> str:
+    def check_report(self, capture_id: str, report: dict[str, Any], passed: bool, operator: str) -> str:
         return self.store.facts.record_check(capture_id, report, passed, operator=operator)
 
     def acceptance(self, capture_id: str, decision: str, reason: str | None, operator: str,
@@ -62,7 +71,7 @@ class Recorder:
                                                   override_by=override_by, operator=operator)
 
     def session_event(self, id_number: str | None, event: str, source: str, target: str,
-                      operator: str, data: dict) -> str:
+                      operator: str, data: dict[str, Any]) -> str:
         return self.store.insert("session_events", {
             "id_number": id_number, "event": event, "from_state": source, "to_state": target,
             "operator": operator, "data": data})
@@ -76,60 +85,67 @@ class Recorder:
 
 # ---------------------------------------------------------------- roster
 
+# How the session asks the roster about a person: (store, identity, now) → MatchInfo.
+MatchFn = Callable[["Store", Identity, dt.datetime], MatchInfo]
 
-def match(store: Any, identity: Identity, now: dt.datetime,
+
+def match(store: Store, identity: Identity, now: dt.datetime,
           settings: RosterSection | None = None) -> MatchInfo:
     """Roster and schedule facts about ``identity`` (station.roster.match), as MatchInfo."""
     from station.roster.match import match as roster_match
 
     found = roster_match(store, identity, now, settings)
-    entry = getattr(found, "entry", None)
-    slot = getattr(found, "slot", None)
-    flags = [getattr(f, "code", str(f)) for f in (getattr(found, "flags", None) or [])]
-    details = {getattr(f, "code", str(f)): {"zh": getattr(f, "message_zh", ""),
-                                            "en": getattr(f, "message_en", "")}
-               for f in (getattr(found, "flags", None) or [])}
-    if slot is not None and getattr(slot, "expected_count", None) is not None:
+    entry, slot = found.entry, found.slot
+    details: dict[str, Any] = {f.code: {"zh": f.message_zh, "en": f.message_en}
+                               for f in found.flags}
+    if slot is not None and slot.expected_count is not None:
         details["slot_expected"] = slot.expected_count
-    if slot is not None and getattr(slot, "departments", None):
+    if slot is not None and slot.departments:
         details["slot_done"] = slot_done(store, list(slot.departments))
     return MatchInfo(
-        flags=flags,
-        department=getattr(entry, "department", None),
-        degree=getattr(entry, "degree", None),
-        student_no=getattr(entry, "student_no", None),
-        slot_id=getattr(slot, "key", None) if slot is not None else None,
+        flags=found.codes,
+        department=entry.department if entry else None,
+        degree=entry.degree if entry else None,
+        student_no=entry.student_no if entry else None,
+        slot_id=slot.key if slot is not None else None,
         slot_label=_slot_label(slot),
         details=details,
     )
 
 
-def _slot_label(slot: Any) -> str | None:
+def _slot_label(slot: Slot | None) -> str | None:
     if slot is None:
         return None
-    start, end = getattr(slot, "start", ""), getattr(slot, "end", "")
-    room = getattr(slot, "room", "")
-    return " ".join(str(p) for p in (getattr(slot, "date", ""), f"{start}–{end}", room) if p)
+    return " ".join(p for p in (slot.date, f"{slot.start}–{slot.end}", slot.room) if p)
 
 
 # ---------------------------------------------------------------- checks
 
 
+class PhotoChecker(Protocol):
+    """What the session needs from the photo checks (tests substitute a marker checker)."""
+
+    def check(self, data: bytes) -> tuple[bool, list[CheckLine], dict[str, Any]]: ...
+
+    def crop(self, data: bytes) -> bytes: ...
+
+
 class Checker:
     """Full-tier checks and the export crop for one profile."""
 
-    def __init__(self, profile_name: str = "chsi", calibration: Any = None,
-                 data_dir: Any = None) -> None:
+    def __init__(self, profile_name: str = "chsi", calibration: Calibration | None = None,
+                 data_dir: Path | None = None) -> None:
         self.profile_name = profile_name
         self._calibration = calibration
         self.data_dir = data_dir
-        self._profile: Any = None
+        self._profile: Profile | None = None
         self._loaded = calibration is not None or data_dir is None
+        self._last: tuple[bytes, Analysis] | None = None
 
     @property
-    def calibration(self) -> Any:
+    def calibration(self) -> Calibration | None:
         """This station's backdrop/sharpness calibration (``station calibrate``), if any."""
-        if not self._loaded:
+        if not self._loaded and self.data_dir is not None:
             from station.checks.calibration import load_calibration
 
             self._calibration = load_calibration(self.data_dir, self.profile_name)
@@ -137,7 +153,7 @@ class Checker:
         return self._calibration
 
     @property
-    def profile(self) -> Any:
+    def profile(self) -> Profile:
         """The photo profile, loaded on first use (the desk opens before the first capture)."""
         if self._profile is None:
             from station.checks import load_profile
@@ -145,7 +161,7 @@ class Checker:
             self._profile = load_profile(self.profile_name)
         return self._profile
 
-    def check(self, data: bytes) -> tuple[bool, list[CheckLine], dict]:
+    def check(self, data: bytes) -> tuple[bool, list[CheckLine], dict[str, Any]]:
         """Every check on a capture, framed as the export would be (one analysis pass, kept
         for ``crop`` of the same bytes)."""
         from station.checks.pipeline import analyse
@@ -165,17 +181,16 @@ class Checker:
         from station.checks.errors import CropError
         from station.checks.imageio import encode_jpeg
 
-        last = getattr(self, "_last", None)
-        if last is None or last[0] is not data:
+        if self._last is None or self._last[0] is not data:
             self.check(data)
-            last = self._last
-        result = last[1]
+        assert self._last is not None
+        result = self._last[1]
         if result.frame is None:
             failed = ", ".join(result.report.failed()) or "readable"
             raise CropError("checks.cannot_crop", image=result.report.image, failed=failed)
         return encode_jpeg(result.frame, self.profile)
 
 
-def paid_before(store: Any, id_number: str, fee_cents: int) -> bool:
+def paid_before(store: Store, id_number: str, fee_cents: int) -> bool:
     """Whether the full fee is already on record (a retake visit, or paid at another desk)."""
     return bool(store.person_state(id_number).paid(fee_cents))

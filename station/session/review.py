@@ -3,14 +3,18 @@ the old value stays). The queue itself is a store read model (``station.store.re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from station.store.review import ReviewItem
+
+if TYPE_CHECKING:
+    from station.store.core import Store
+    from station.store.operators import Operator
 
 CORRECTABLE = ("name", "gender", "birth_date", "department", "student_no")
 
 
-def correct(store: Any, operator: Any, item: ReviewItem, field_name: str, new_value: str,
+def correct(store: Store, operator: Operator, item: ReviewItem, field_name: str, new_value: str,
             reason: str) -> str:
     """Record a correction of an identity field for ``item`` (a new fact; the old value stays)."""
     from station.errors import InputError, Location

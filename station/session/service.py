@@ -20,12 +20,14 @@ from station.domain.schools import WalkIn
 from station.errors import RefusedError, StationError
 from station.i18n import Words
 from station.session.model import CaptureResult, DeskCounters, MatchInfo, Person
-from station.session.ports import Checker, Recorder, paid_before
+from station.session.ports import Checker, MatchFn, PhotoChecker, Recorder, paid_before
 from station.session.ports import match as roster_match
 from station.session.states import Event, SessionMachine, State, Transition
 
 if TYPE_CHECKING:
     from station.settings import Settings
+    from station.store.core import Store
+    from station.store.operators import Operator
 
 
 def _utcnow() -> dt.datetime:
@@ -35,21 +37,21 @@ def _utcnow() -> dt.datetime:
 class CaptureService:
     """The capture session of one desk, acting as ``operator`` (an authenticated Operator)."""
 
-    def __init__(self, store: Any, operator: Any, *, checker: Checker | None = None,
+    def __init__(self, store: Store, operator: Operator, *, checker: PhotoChecker | None = None,
                  settings: Settings | None = None, walk_in: WalkIn | None = None,
                  clock: Callable[[], dt.datetime] = _utcnow, recorder: Recorder | None = None,
-                 match: Callable[..., MatchInfo] | None = None) -> None:
+                 match: MatchFn | None = None) -> None:
         self.store = store
         self.operator = operator
         self.settings = settings if settings is not None else default_settings()
-        self.checker = checker or Checker(self.settings.exports.profile,
-                                          data_dir=getattr(store, "data_dir", None))
+        self.checker: PhotoChecker = checker or Checker(self.settings.exports.profile,
+                                                        data_dir=store.data_dir)
         self.walk_in = walk_in
         self.clock = clock
         self.recorder = recorder or Recorder(store)
         roster = self.settings.roster
-        self._match = match or (lambda store, identity, now: roster_match(store, identity, now,
-                                                                          roster))
+        self._match: MatchFn = match or (
+            lambda store, identity, now: roster_match(store, identity, now, roster))
         self.fee_cents = self.settings.fee.cents
         self.payment_method = self.settings.session.payment_method
         self.machine = SessionMachine(clock)
@@ -67,12 +69,12 @@ class CaptureService:
 
     @property
     def op_name(self) -> str:
-        return str(getattr(self.operator, "name", self.operator))
+        return self.operator.name
 
     # ------------------------------------------------------------ steps
 
     def identify(self, identity: Identity, *, source: str = "card",
-                 approved_by: Any = None) -> Person:
+                 approved_by: Operator | None = None) -> Person:
         """A card was read (or, with a supervisor's approval, typed): match it to the roster."""
         if source == "manual":
             _require_supervisor(approved_by, "session.manual_entry")
@@ -103,7 +105,7 @@ class CaptureService:
                 self._confirm_paid(reference=None, earlier=True)
         return person
 
-    def override_block(self, supervisor: Any, reason: str) -> None:
+    def override_block(self, supervisor: Operator, reason: str) -> None:
         """A supervisor lets a person flagged not-on-roster / not-eligible be photographed."""
         person = self._need(State.IDENTIFIED, State.PAID, State.FRAMING, State.CAPTURED)
         _require_supervisor(supervisor, "session.override")
@@ -143,7 +145,7 @@ class CaptureService:
             self.machine.fire(Event.FRAME, subject=person.identity.id_number)
 
     def capture(self, data: bytes, *, file_name: str = "capture.jpg",
-                camera: dict | None = None) -> CaptureResult:
+                camera: dict[str, Any] | None = None) -> CaptureResult:
         """A photo was taken: store it, run every check, make the export crop."""
         person = self._need(State.FRAMING)
         now = self.clock()
@@ -186,7 +188,8 @@ class CaptureService:
         person.retakes += 1
         self.counters.retakes += 1
 
-    def accept(self, *, override_by: Any = None, reason: str | None = None) -> CaptureResult:
+    def accept(self, *, override_by: Operator | None = None,
+               reason: str | None = None) -> CaptureResult:
         """Accept the last capture; refused while a check fails unless a supervisor overrides."""
         person = self._need(State.CAPTURED)
         result = person.capture
@@ -285,16 +288,16 @@ class CaptureService:
 
     def _record_transition(self, step: Transition) -> None:
         data = {k: v for k, v in step.data.items() if k != "subject"}
-        subject = step.data.get("subject")
+        subject: str | None = step.data.get("subject")
         self.recorder.session_event(subject, step.event.value, step.source.value,
                                     step.target.value, self.op_name, data)
         self.recorder.audit(self.op_name, f"session.{step.event.value}", subject,
                             {"from": step.source.value, "to": step.target.value, **data})
 
 
-def _require_supervisor(op: Any, action: str) -> None:
+def _require_supervisor(op: Operator | None, action: str) -> None:
     """Only a supervisor approves manual entry and overrides (actions unknown to the
     permission table are supervisor-only, so ``can`` agrees with the role check)."""
-    if op is None or getattr(op, "role", None) != "supervisor":
+    if op is None or op.role != "supervisor":
         raise RefusedError("session.supervisor_required", action=action)
 

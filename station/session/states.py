@@ -77,7 +77,7 @@ class Transition:
     at: dt.datetime
     data: dict[str, Any] = field(default_factory=dict)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"from": self.source.value, "to": self.target.value, "event": self.event.value,
                 "at": self.at.isoformat(), **self.data}
 

@@ -8,10 +8,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from station.config import load_settings
 from station.domain.identity import Identity
+
+if TYPE_CHECKING:
+    from station.store.core import Store
 
 DEMO_SUPERVISOR, DEMO_SUPERVISOR_PIN = "演示主管", "1234"
 DEMO_PHOTOGRAPHER, DEMO_PHOTOGRAPHER_PIN = "演示摄影", "5678"
@@ -47,7 +50,7 @@ def fixed_clock(at: dt.datetime = DEMO_START) -> Callable[[], dt.datetime]:
     return lambda: at
 
 
-def init_store(data_dir: Path, station_id: str = DEMO_STATION) -> Any:
+def init_store(data_dir: Path, station_id: str = DEMO_STATION) -> Store:
     """A fresh store with a supervisor and a photographer (as `station init` + `operator add`)."""
     from station.store import open_store
 
@@ -98,16 +101,17 @@ def prepare(data_dir: Path, *, people: int = 40, roster_rows: int | None = None)
         store.close()
 
 
-def _eligible(store: Any, id_number: str) -> bool:
+def _eligible(store: Store, id_number: str) -> bool:
     entry = store.roster.get(id_number)
     return bool(entry and entry.eligible)
 
 
-def _slot_people(store: Any, rows: list[dict], when: dt.datetime) -> list[dict]:
+def _slot_people(store: Store, rows: list[dict[str, Any]],
+                 when: dt.datetime) -> list[dict[str, Any]]:
     """Roster rows whose department's slot is running at ``when`` (the demo's "now")."""
     running = store.schedule.slot_at(when)
     departments: set[str] = set()
     for slot in running:
-        departments.update(getattr(slot, "departments", []) or [])
+        departments.update(slot.departments)
     picked = [r for r in rows if r["培养单位"] in departments]
     return picked or rows

@@ -105,6 +105,6 @@ class SwayingPortrait:
             self._cache[key] = self._base(width, height)
         img, truth = self._cache[key]
         dx, dy = self.offset(width, t)
-        matrix = np.float32([[1, 0, dx], [0, 1, dy]])
+        matrix = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
         moved = cv2.warpAffine(img, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE)
         return moved, dict(_shift_truth(truth, dx, dy), offset=[round(dx, 2), round(dy, 2)])

@@ -53,7 +53,8 @@ def _cutout() -> tuple[np.ndarray, np.ndarray]:
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     cv2.setRNGSeed(1)
     cv2.grabCut(crop, mask, _GRABCUT_RECT, bgd, fgd, 5, cv2.GC_INIT_WITH_RECT)
-    alpha = np.where((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD), 1.0, 0.0).astype(np.float32)
+    alpha: np.ndarray = np.where((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD), 1.0,
+                                 0.0).astype(np.float32)
     n, labels, stats, _ = cv2.connectedComponentsWithStats((alpha > 0).astype(np.uint8))
     if n > 1:  # keep the head only
         biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
@@ -195,7 +196,7 @@ def render(width: int = 1024, height: int = 680, **params: Any) -> tuple[np.ndar
         canvas *= float(p["exposure"])
     if p["noise"]:
         canvas += _noise(height, width, int(p["seed"])) * float(p["noise"])
-    img = np.clip(canvas, 0, 255).astype(np.uint8)
+    img: np.ndarray = np.clip(canvas, 0, 255).astype(np.uint8)
     if p["blur"]:
         img = cv2.GaussianBlur(img, (0, 0), float(p["blur"]))
     return img, truth

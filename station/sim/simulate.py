@@ -12,11 +12,19 @@ import resource
 import statistics
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from station.errors import StationError
 
+if TYPE_CHECKING:
+    from station.devices import DeskDevices
+    from station.domain.identity import Identity
+    from station.session.service import CaptureService
+    from station.store.operators import Operator
+
+T = TypeVar("T")
 DEVICE_STAGES = ("card_read", "camera_capture")
 MAX_LIVE_FRAMES = 8
 MAX_RETAKES = 2
@@ -35,7 +43,7 @@ class _Timer:
     def __init__(self) -> None:
         self.stages: dict[str, float] = defaultdict(float)
 
-    def run(self, stage: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def run(self, stage: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         started = time.perf_counter()
         try:
             return fn(*args, **kwargs)
@@ -44,7 +52,7 @@ class _Timer:
 
 
 def simulate(data_dir: Path, students: int, camera: str = "sim", reader: str = "sim",
-             progress: Any = None) -> dict:
+             progress: Callable[[int, int], object] | None = None) -> dict[str, Any]:
     """Run ``students`` people through a fresh demo store in ``data_dir``; the cli.md JSON."""
     from station.devices import DeskDevices
     from station.session.service import CaptureService
@@ -93,7 +101,8 @@ def simulate(data_dir: Path, students: int, camera: str = "sim", reader: str = "
     }
 
 
-def _one_student(service: Any, devices: Any, identity: Any, sup: Any, timer: _Timer) -> str:
+def _one_student(service: CaptureService, devices: DeskDevices, identity: Identity,
+                 sup: Operator, timer: _Timer) -> str:
     """One person through the desk; returns accepted / override / skipped / refused."""
     devices.tap(identity)
     card = timer.run("card_read", devices.read_card, 5.0)
@@ -126,7 +135,7 @@ def _one_student(service: Any, devices: Any, identity: Any, sup: Any, timer: _Ti
         return "skipped"
 
 
-def _frame_until_steady(devices: Any, timer: _Timer) -> None:
+def _frame_until_steady(devices: DeskDevices, timer: _Timer) -> None:
     """Analyse new live frames until every live check passes, at most a few frames."""
     last_seq, seen, deadline = -1, 0, time.monotonic() + 3.0
     while seen < MAX_LIVE_FRAMES and time.monotonic() < deadline:
@@ -136,6 +145,5 @@ def _frame_until_steady(devices: Any, timer: _Timer) -> None:
             continue
         last_seq, seen = frame.seq, seen + 1
         report = timer.run("live_check", devices.analyse, frame)
-        checks = list(getattr(report, "checks", None) or [])
-        if checks and all(getattr(c, "status", None) == "pass" for c in checks):
+        if report.checks and all(c.status == "pass" for c in report.checks):
             return

@@ -36,7 +36,7 @@ class Problem:
     seq: int | None
     audit_id: str | None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"code": self.code, "station_id": self.station_id, "seq": self.seq, "id": self.audit_id}
 
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 from ulid import ULID
@@ -21,6 +21,13 @@ from ulid import ULID
 from station.errors import IntegrityError, RefusedError
 from station.paths import ensure_private_dir
 from station.store import clock, migrations
+
+if TYPE_CHECKING:
+    from station.store.audit import AuditLog
+    from station.store.facts import Facts, PersonState
+    from station.store.images import ImageStore
+    from station.store.operators import Operators
+    from station.store.roster import RosterView, ScheduleView
 
 DB_NAME = "station.sqlite3"
 IMAGES_DIR = "images"
@@ -139,6 +146,7 @@ class Store:
             last = clock.tick(last, station)
             seq += 1
             out.append(Stamp(str(ULID()), station, seq, last.encode()))
+        assert last is not None  # n >= 1: ticked at least once
         self.conn.executemany(
             "INSERT INTO meta(key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -173,42 +181,42 @@ class Store:
 
     # -- areas ----------------------------------------------------------------------------------
     @cached_property
-    def images(self):
+    def images(self) -> ImageStore:
         from station.store.images import ImageStore
 
         return ImageStore(self.data_dir / IMAGES_DIR)
 
     @cached_property
-    def audit(self):
+    def audit(self) -> AuditLog:
         from station.store.audit import AuditLog
 
         return AuditLog(self)
 
     @cached_property
-    def operators(self):
+    def operators(self) -> Operators:
         from station.store.operators import Operators
 
         return Operators(self)
 
     @cached_property
-    def roster(self):
+    def roster(self) -> RosterView:
         from station.store.roster import RosterView
 
         return RosterView(self)
 
     @cached_property
-    def schedule(self):
+    def schedule(self) -> ScheduleView:
         from station.store.roster import ScheduleView
 
         return ScheduleView(self)
 
     @cached_property
-    def facts(self):
+    def facts(self) -> Facts:
         from station.store.facts import Facts
 
         return Facts(self)
 
-    def person_state(self, id_number: str):
+    def person_state(self, id_number: str) -> PersonState:
         """Captures, payments, acceptance and export status of one person, derived from facts."""
         return self.facts.person_state(id_number)
 

@@ -55,7 +55,7 @@ def dashboard(store: Store) -> Dashboard:
     accepted = {r[0] for r in conn.execute("SELECT DISTINCT id_number FROM accepted_captures")}
     roster = [dict(r) for r in conn.execute(
         "SELECT id_number, name, department, eligible FROM roster_current ORDER BY department, name")]
-    by_dept: dict[str, list[dict]] = {}
+    by_dept: dict[str, list[dict[str, Any]]] = {}
     for r in roster:
         by_dept.setdefault(r["department"] or "—", []).append(r)
     out = Dashboard(accepted_total=len(accepted), roster_total=len(roster))

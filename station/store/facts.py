@@ -35,8 +35,8 @@ class PersonState:
     """What the station knows about one person, derived from every fact about them."""
 
     id_number: str
-    captures: list[dict] = field(default_factory=list)   # newest first, with check + decision
-    payments: list[dict] = field(default_factory=list)
+    captures: list[dict[str, Any]] = field(default_factory=list)   # newest first, with check + decision
+    payments: list[dict[str, Any]] = field(default_factory=list)
     paid_cents: int = 0
     accepted_capture_id: str | None = None
     accepted_at: str | None = None       # hlc of the acceptance
@@ -48,7 +48,7 @@ class PersonState:
         """Whether the payments on record cover the fee (see :func:`is_paid`)."""
         return is_paid(self.paid_cents, fee_cents)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "id_number": self.id_number, "captures": self.captures, "payments": self.payments,
             "paid_cents": self.paid_cents, "accepted_capture_id": self.accepted_capture_id,
@@ -62,7 +62,7 @@ class Facts:
         self.store = store
 
     def _record(self, table: str, values: dict[str, Any], operator: str | None, action: str,
-                subject: str | None, details: dict | None = None) -> str:
+                subject: str | None, details: dict[str, Any] | None = None) -> str:
         with self.store.transaction():
             new_id = self.store.insert(table, values)
             self.store.audit.append(operator, action, subject, {"id": new_id, **(details or {})})
@@ -76,7 +76,7 @@ class Facts:
         }, operator, "card.read", identity.id_number, {"reader": reader})
 
     def record_capture(self, id_number: str, image_sha256: str, source_name: str | None = None,
-                       camera: dict | None = None, card_read_id: str | None = None,
+                       camera: dict[str, Any] | None = None, card_read_id: str | None = None,
                        operator: str | None = None) -> str:
         """A capture of an image already in ``store.images`` (put it first)."""
         if not self.store.images.exists(image_sha256):
@@ -86,7 +86,7 @@ class Facts:
             "camera": camera or {}, "card_read_id": card_read_id, "operator": operator,
         }, operator, "capture", id_number, {"image": image_sha256})
 
-    def record_check(self, capture_id: str, report: dict, passed: bool,
+    def record_check(self, capture_id: str, report: dict[str, Any], passed: bool,
                      operator: str | None = None) -> str:
         return self._record("check_reports", {
             "capture_id": capture_id, "passed": bool(passed), "report": report,
@@ -116,7 +116,7 @@ class Facts:
             {"capture_id": capture_id, "override_by": override_by})
 
     def record_export(self, batch_id: str, capture_ids: Iterable[str], profile: str | None = None,
-                      operator: str | None = None, details: dict | None = None) -> str:
+                      operator: str | None = None, details: dict[str, Any] | None = None) -> str:
         ids = list(capture_ids)
         with self.store.transaction():
             export_id = self.store.insert("exports", {
@@ -179,7 +179,7 @@ class Facts:
                                         (id_number,)).fetchone()[0]
         return state
 
-    def accepted_captures(self, exported: bool | None = None) -> list[dict]:
+    def accepted_captures(self, exported: bool | None = None) -> list[dict[str, Any]]:
         """Captures whose current decision is accept (optionally only not-yet-exported ones)."""
         sql = "SELECT * FROM accepted_captures"
         if exported is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import stat
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from station.i18n import both
 
@@ -19,10 +19,10 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Finding:
     code: str
-    params: dict = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
     severity: str = "error"  # "error" or "warning"
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         zh, en = both(f"fsck.{self.code}", **self.params)
         return {"code": self.code, "severity": self.severity, **self.params,
                 "message_zh": zh, "message_en": en}
@@ -91,7 +91,7 @@ def fsck(store: Store) -> list[Finding]:
     return findings
 
 
-def summary(store: Store) -> dict:
+def summary(store: Store) -> dict[str, Any]:
     conn = store.conn
     tables = [r[0] for r in conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'meta'")]

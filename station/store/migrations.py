@@ -243,7 +243,7 @@ LATEST = MIGRATIONS[-1].version
 
 
 def current_version(conn: sqlite3.Connection) -> int:
-    return conn.execute("PRAGMA user_version").fetchone()[0]
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
 def _run(conn: sqlite3.Connection, migration: Migration) -> None:

@@ -12,6 +12,10 @@ from typing import TYPE_CHECKING
 from station.errors import InputError, Location, RefusedError
 
 if TYPE_CHECKING:
+    import sqlite3
+
+    from argon2 import PasswordHasher
+
     from station.store.core import Store
 
 ROLES = ("photographer", "technician", "supervisor")
@@ -57,7 +61,7 @@ class Operator:
         return self.role in PERMISSIONS.get(action, _SUP)
 
 
-def _hasher():
+def _hasher() -> PasswordHasher:
     from argon2 import PasswordHasher
 
     return PasswordHasher()
@@ -67,9 +71,10 @@ class Operators:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def _row(self, name: str):
-        return self.store.conn.execute(
+    def _row(self, name: str) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self.store.conn.execute(
             "SELECT * FROM operators WHERE name = ? ORDER BY hlc DESC LIMIT 1", (name,)).fetchone()
+        return row
 
     def get(self, name: str) -> Operator | None:
         row = self._row(name)
@@ -120,7 +125,7 @@ class Operators:
                 ok = _hasher().verify(row["pin_hash"], pin)
             except (VerificationError, InvalidHashError):
                 ok = False
-        if not ok:
+        if not ok or row is None:
             self.store.audit.append(name, "auth.failed", name, {})
             raise RefusedError("auth.bad_pin", name=name)
         return Operator(row["name"], row["role"], row["id"])

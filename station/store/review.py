@@ -4,7 +4,7 @@ and the export crops of a person's latest captures (for a side-by-side look)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from station.store.core import Store
@@ -22,7 +22,7 @@ class ReviewItem:
     check_passed: bool | None
     image_sha256: str
     reason: str
-    corrections: list[dict] = field(default_factory=list)   # oldest first: the trail
+    corrections: list[dict[str, Any]] = field(default_factory=list)   # oldest first: the trail
     pictures: list[tuple[str, bytes]] = field(default_factory=list, repr=False)
 
 
@@ -58,7 +58,7 @@ def review_queue(store: Store, limit: int = 200) -> list[ReviewItem]:
     return items
 
 
-def corrections(store: Store, capture_id: str) -> list[dict]:
+def corrections(store: Store, capture_id: str) -> list[dict[str, Any]]:
     """The correction facts about one capture's identity, oldest first."""
     return [dict(r) for r in store.conn.execute(
         "SELECT field, old_value, new_value, reason, operator, hlc FROM corrections "

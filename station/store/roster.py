@@ -34,7 +34,7 @@ class RosterEntry:
     earlier_uncaptured: bool
     eligible: bool
     eligibility_rule: str | None
-    extra: dict
+    extra: dict[str, Any]
     hlc: str
     station_id: str
 
@@ -110,7 +110,7 @@ class RosterView:
         return [RosterEntry.from_row(r) for r in rows]
 
     def count(self) -> int:
-        return self.store.conn.execute("SELECT COUNT(*) FROM roster_current").fetchone()[0]
+        return int(self.store.conn.execute("SELECT COUNT(*) FROM roster_current").fetchone()[0])
 
     def departments(self) -> list[str]:
         return [r[0] for r in self.store.conn.execute(

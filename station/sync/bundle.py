@@ -16,7 +16,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from station.keys import encode_signature, ensure_station_key
 
@@ -39,7 +39,7 @@ class BundleResult:
     images: int
     sha256: str
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"path": str(self.path), "station_id": self.station_id, "rows": self.rows,
                 "images": self.images, "sha256": self.sha256}
 

@@ -40,13 +40,13 @@ class MergeResult:
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     images_added: int = 0
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"bundle": self.bundle, "sha256": self.sha256, "station_id": self.station_id,
                 "already_imported": self.already_imported, "added": self.added,
                 "unchanged": self.unchanged, "conflicts": self.conflicts, "images_added": self.images_added}
 
 
-def _read_bundle(path: Path) -> tuple[dict, zipfile.ZipFile]:
+def _read_bundle(path: Path) -> tuple[dict[str, Any], zipfile.ZipFile]:
     try:
         zf = zipfile.ZipFile(path)
     except FileNotFoundError:

@@ -89,7 +89,7 @@ class _FailingReader:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_desk_devices_swallow_only_no_card_yet(name):
-    from station.session.devices import DeskDevices
+    from station.devices import DeskDevices
 
     devices = DeskDevices(camera_kind=None, reader_spec=None)
     devices.reader = _FailingReader(_instance(_error_classes()[name]))
@@ -107,7 +107,9 @@ def test_tui_reader_loop_tells_card_problems_from_reader_faults(name):
 
     from textual.app import App
 
-    from station.session.devices import DeskDevices
+    from station.config import default_settings
+    from station.devices import DeskDevices
+    from station.settings import SessionSection
     from station.tui.messages import DeviceProblem, SessionRefused
     from station.tui.workers import reader_loop
 
@@ -124,9 +126,8 @@ def test_tui_reader_loop_tells_card_problems_from_reader_faults(name):
             self.devices = DeskDevices(camera_kind=None, reader_spec=None)
             self.devices.reader = _FailingReader(_instance(_error_classes()[name]))
             self.runner = Runner()
-
-        def config_get(self, key, default=None):
-            return 0.01
+            quick = SessionSection(card_poll_seconds=0.01)
+            self.settings = default_settings().model_copy(update={"session": quick})
 
         def on_session_refused(self, message: SessionRefused) -> None:
             seen.append("card")

@@ -30,9 +30,10 @@ def manual_identity(id_number: str, name: str) -> Identity:
                          reason=reason)
     if not (name or "").strip():
         raise InputError("identity.missing_field", Location("<typed>", field="name"), field="name")
+    born = idnumber.birth_date(number)
     identity = Identity(card_type="manual", name=name.strip(), id_number=number,
                         gender=idnumber.gender(number),
-                        birth_date=idnumber.birth_date(number).isoformat())
+                        birth_date=born.isoformat() if born else "")
     identity.warnings = [warning("manual_entry")] + validate_identity(identity)
     return identity
 

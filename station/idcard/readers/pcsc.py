@@ -162,6 +162,8 @@ class PcscReader(CardReader):
 
     def _tunnel(self, card: int, protocol: int, frame: bytes) -> bytes:
         tunnel = self.profile.tunnel
+        if tunnel is None:
+            raise CardDataError("idcard.frame.bad_payload", detail="profile without a tunnel")
         if len(frame) > 255:
             raise CardDataError("idcard.frame.data_too_long", length=len(frame))
         data, sw1, sw2 = self._transmit(card, protocol, tunnel.header + bytes([len(frame)]) + frame)

@@ -57,7 +57,8 @@ class SimReader(CardReader):
             raise CardRemovedError("idcard.card_removed") from None
         result = card_read_from_blocks(blocks.text, blocks.photo,
                                        extra_address=blocks.extra_address,
-                                       card_serial=blocks.select_serial.hex(), reader=self.name)
+                                       card_serial=(blocks.select_serial or b"").hex(),
+                                       reader=self.name)
         result.elapsed_ms = (time.perf_counter() - started) * 1000
         return result.logged()
 

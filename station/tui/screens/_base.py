@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,8 +14,18 @@ from textual.widgets import Static
 from station.i18n import t
 from station.tui.widgets.keybar import KeyBar
 
+if TYPE_CHECKING:
+    from station.tui.app import StationApp
 
-class SideScreen(Screen):
+
+class StationScreen(Screen[None]):
+    """A screen of the station's app: ``self.app`` is the StationApp (runner, devices, …)."""
+
+    if TYPE_CHECKING:
+        app: StationApp
+
+
+class SideScreen(StationScreen):
     """Loads ``load(store)`` on the store thread and shows ``render_body(data)``."""
 
     CSS_PATH = "../styles/side.tcss"

@@ -14,7 +14,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 
 from station.i18n import both, t
 from station.session.states import State
@@ -26,6 +25,7 @@ from station.tui.messages import (
     SessionChanged,
     SessionRefused,
 )
+from station.tui.screens._base import StationScreen
 from station.tui.screens.dialogs import (
     AddressDialog,
     Approval,
@@ -59,7 +59,7 @@ COMMON_KEYS = [("F1", "tui.key.help"), ("F2", "tui.key.schedule"), ("F3", "tui.k
                ("F4", "tui.key.devices"), ("l", "tui.key.lang")]
 
 
-class DeskScreen(Screen):
+class DeskScreen(StationScreen):
     """The photographer's screen for the whole day."""
 
     CSS_PATH = "../styles/desk.tcss"
@@ -356,4 +356,4 @@ class DeskScreen(Screen):
 
 
 def _status(check: Any) -> str:
-    return check.get("status") if isinstance(check, dict) else getattr(check, "status", "")
+    return str(check.get("status") if isinstance(check, dict) else getattr(check, "status", ""))

@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual.worker import Worker
 
 from station.i18n import get_language, t
 from station.tui.screens._base import SideScreen
@@ -14,6 +15,7 @@ from station.tui.screens._base import SideScreen
 
 class DevicesScreen(SideScreen):
     TITLE_KEY = "tui.devices.title"
+    _probe: Worker[Any] | None = None
 
     def action_reload(self) -> None:
         """Ask the devices on a worker thread (a status call may block on USB)."""
@@ -30,9 +32,9 @@ class DevicesScreen(SideScreen):
 
         self._probe = self.run_worker(probe, thread=True, exit_on_error=False, group="probe")
 
-    def on_worker_state_changed(self, event: Any) -> None:
-        if event.worker is getattr(self, "_probe", None) and event.worker.is_finished:
-            self._loaded(event.worker.result)
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if self._probe is not None and event.worker is self._probe and self._probe.is_finished:
+            self._loaded(self._probe.result)
 
     def render_body(self, data: Any) -> Any:
         if not data or isinstance(data, str):

@@ -47,7 +47,7 @@ class _Form(ModalScreen):
         if index + 1 < len(inputs):
             inputs[index + 1].focus()
             return
-        self.dismiss(self.value({i.id: i.value for i in inputs}))
+        self.dismiss(self.value({str(i.id): i.value for i in inputs}))
 
     def value(self, values: dict[str, str]) -> Any:
         return values

@@ -137,10 +137,12 @@ class ExportsScreen(SideScreen):
         try:
             store = open_store(data_dir, migrate=False)
             store.operators.require(op, "export")
+            def progress(done: int, total: int, _stage: str) -> None:
+                self.post_message(ExportProgress(done, total))
+
             result = build_batch(store, load_batch_profile(profile), data_dir / "exports", Filters(),
                                  operator=op.name, cancel=cancel, throttle_s=throttle_s,
-                                 progress=lambda done, total, _stage: self.post_message(
-                                     ExportProgress(done, total)))
+                                 progress=progress)
             data = result.to_json()
             words = both("tui.exports.built", photos=data["photos"], path=data["path"] or "—")
         except ExportCancelled:

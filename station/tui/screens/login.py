@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
-from textual.screen import Screen
 from textual.widgets import Input, Label
 
 from station.i18n import t
+from station.tui.screens._base import StationScreen
 from station.tui.widgets.notice import Notice
 
 
-class LoginScreen(Screen):
+class LoginScreen(StationScreen):
     """Name, Enter, PIN, Enter."""
 
     CSS_PATH = "../styles/login.tcss"

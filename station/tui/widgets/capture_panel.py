@@ -60,7 +60,7 @@ class CapturePanel(Widget):
     def _prepare_image(self) -> None:
         """Decode and scale the crop in a thread; the UI thread only swaps the image in."""
         result = self.result
-        image = self.query_one("#capture-image")
+        image: Any = self.query_one("#capture-image")  # textual-image's widget (untyped)
         cols, rows = self._box()
         if result is None or result.crop_jpeg is None or rows < 4 or cols < 28:
             image.display, self.image_key = False, None
@@ -88,7 +88,7 @@ class CapturePanel(Widget):
     def _set_image(self, key: tuple, picture: Any) -> None:
         if key != self.image_key:   # a newer capture or size came meanwhile
             return
-        image = self.query_one("#capture-image")
+        image: Any = self.query_one("#capture-image")  # textual-image's widget (untyped)
         image.styles.height = key[2]
         image.image = picture
         image.display = True

@@ -46,7 +46,7 @@ class LiveView(Widget):
         if isinstance(picture, list):
             self.lines = picture
         elif self.graphics:
-            image = self.query_one("#live-image")
+            image: Any = self.query_one("#live-image")  # textual-image's widget (untyped)
             image.image = picture
             image.display = True
             self.lines = []
