@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -182,16 +183,12 @@ def _build_text(data: dict[str, Any], lang: str) -> str:
     return "\n".join(lines)
 
 
-def _frame_checker(profile_name: str):
-    """station.checks' frame checks for verify, when that module is installed."""
-    try:
-        from station.checks import check_image, load_profile
-    except ImportError:
-        return None
-    try:
-        photo_profile = load_profile(profile_name)
-    except Exception:
-        return None
+def _frame_checker(profile_name: str) -> Callable[[Path], list[str]]:
+    """The photo checks for verify. A photo profile that cannot be loaded is an error (exit 2,
+    naming it), never a silent skip that would still report the batch as OK."""
+    from station.checks import check_image, load_profile
+
+    photo_profile = load_profile(profile_name)
 
     def check(path: Path) -> list[str]:
         report = check_image(path, photo_profile)

@@ -283,3 +283,12 @@ def test_verify_a_zipped_batch(tmp_path, make_record, images, station_key):
     assert ("manifest.csv", "checksum") in problems and ("manifest.csv", "csv_line") in problems
     assert ("../escape.txt", "unsafe_name") in problems
     assert not (tmp_path / "escape.txt").exists()
+
+
+def test_verify_refuses_a_photo_profile_it_cannot_load_instead_of_skipping_the_checks():
+    from station.cli.exports import _frame_checker
+    from station.errors import StationError
+
+    with pytest.raises(StationError) as info:
+        _frame_checker("no-such-profile")
+    assert "no-such-profile" in info.value.message and info.value.exit_code == 2
