@@ -1,10 +1,14 @@
-"""The engine inside ``CameraService``: what its one owner thread does, step by step.
+"""The engine of ``CameraService``: what its one owner thread does, step by step.
 
 The thread loops: while the camera is connected it *serves* (clean-up of the last capture, then
 captures, then the next live-view frame at the capped rate, then commands); otherwise it
 *supervises* (look for the camera, connect with a fresh session, back off while it refuses).
 Faults in the middle of a capture keep the request — and the files the camera announced — so the
 capture resumes at the same step after the reconnect, until its deadline.
+
+All timing goes through an injectable :class:`~station.camera.clock.Clock`; the thread sleeps on
+an Event that a new command (or ``stop``) sets, never by polling. ``CameraService`` is the
+thread-safe face of this engine; only ``run`` (in the owner thread) calls the camera.
 """
 
 from __future__ import annotations
@@ -12,12 +16,12 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 from station.camera.base import Camera, CameraStatus, Capabilities, FileRef
+from station.camera.clock import SLACK_S, Clock, MonotonicClock
 from station.camera.errors import BUSY, CameraDisconnected, CameraError
 from station.camera.events import CameraEvent, EventBus
 from station.camera.liveview import FrameSlot
@@ -43,15 +47,17 @@ class Request:
 
 
 class CameraOwner:
-    """State and steps of the owner thread. Only ``_run`` (in that thread) calls the camera."""
+    """State and steps of the owner thread. Only ``run`` (in that thread) calls the camera."""
 
-    def __init__(self, camera: Camera, *, fps: float = 25.0, capture_timeout: float = 8.0,
+    def __init__(self, camera: Camera, *, clock: Clock | None = None, fps: float = 25.0,
+                 capture_timeout: float = 8.0,
                  reconnect_initial: float = 2.0, reconnect_max: float = 20.0,
                  detect_interval: float = 0.5, preview_failure_limit: int = 10,
                  live_view_idle_s: float = 120.0, busy_retries: int = 5,
                  busy_retry_delay_s: float = 0.3, status_interval_s: float = 30.0,
                  preset: dict[str, str] | None = None) -> None:
         self.camera = camera
+        self.clock: Clock = clock or MonotonicClock()
         self.fps = fps
         self.capture_timeout = capture_timeout
         self.reconnect_initial = reconnect_initial
@@ -63,21 +69,22 @@ class CameraOwner:
         self.busy_retry_delay_s = busy_retry_delay_s
         self.status_interval_s = status_interval_s
         self.preset: dict[str, str] = dict(preset or {})
-        self._bus = EventBus()
-        self.events: queue.Queue[CameraEvent] = self._bus.queue
+        self.bus = EventBus()
+        self.events: queue.Queue[CameraEvent] = self.bus.queue
         self.stats = {"frames": 0, "preview_failures": 0, "reconnects": 0, "captures": 0,
                       "capture_failures": 0, "busy_retries": 0}
-        self._commands: queue.Queue[Request | None] = queue.Queue()
+        self._commands: queue.Queue[Request] = queue.Queue()
+        self._wake = threading.Event()           # a command arrived, or stop was asked
         self._pending: list[Request] = []
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
+        self.stopping = threading.Event()
+        self.connected = threading.Event()       # set while the state is CONNECTED
         self._state = STARTING
         self._reason = ""
-        self._reason_params: dict = {}
-        self._caps: Capabilities | None = None
-        self._status: CameraStatus | None = None
+        self._reason_params: dict[str, Any] = {}
+        self.caps: Capabilities | None = None
+        self.last_status: CameraStatus | None = None
         self._status_at = 0.0
-        self._frames = FrameSlot()
+        self.frames = FrameSlot()
         self._live = False
         self._live_active = False
         self._last_read = 0.0
@@ -90,10 +97,45 @@ class CameraOwner:
         self._cleanup_due: tuple[list[FileRef], float] | None = None
         self.cleanup_delay_s = 0.25
 
+    # -- what the service (other threads) may call ----------------------------------------------
+    @property
+    def state(self) -> str:
+        return self._state
 
-    def _run(self) -> None:
+    @property
+    def live(self) -> bool:
+        return self._live
+
+    def submit(self, request: Request) -> None:
+        self._commands.put(request)
+        self._wake.set()
+
+    def set_live(self, on: bool) -> None:
+        self._live = bool(on)
+        self.touch()
+        self._wake.set()
+
+    def touch(self) -> None:
+        """Somebody looked at the live view (it stops by itself when nobody does)."""
+        self._last_read = self.clock.now()
+
+    def request_stop(self) -> None:
+        self.stopping.set()
+        self._wake.set()
+
+    def not_connected(self) -> CameraError:
+        """Why the camera is not there, in the words of the fault that took it away."""
+        params = {k: v for k, v in self._reason_params.items() if k != "code"}
+        return CameraError(self._reason or "camera.not_found", transient=True,
+                           code=self._reason_params.get("code") or None, **params)
+
+    # -- the owner thread ----------------------------------------------------------------------
+    def _now(self) -> float:
+        return self.clock.now() + SLACK_S
+
+    def run(self) -> None:
         try:
-            while not self._stopping.is_set():
+            while not self.stopping.is_set():
                 if self.camera.connected:
                     self._serve()
                     continue
@@ -122,8 +164,9 @@ class CameraOwner:
             if queued is not None and queued.kind != "wake":
                 self._fail(queued, stopped)
         self._state = STOPPED
+        self.connected.clear()
         self._emit("stopped", "camera.stopped")
-        self._frames.wake_all()
+        self.frames.wake_all()
 
     @staticmethod
     def _safe(fn: Any) -> None:
@@ -133,7 +176,7 @@ class CameraOwner:
             log.debug("ignored while stopping: %s", exc)
 
     def _emit(self, kind: str, key: str = "", **fields: Any) -> None:
-        self._bus.emit(kind, key, **fields)
+        self.bus.emit(kind, key, **fields)
 
     def _fail(self, request: Request, error: BaseException) -> None:
         if request.kind == "capture":
@@ -141,15 +184,15 @@ class CameraOwner:
         if not request.future.done():
             request.future.set_exception(error)
 
-    def _handle(self, request: Request | None) -> None:
+    def _handle(self, request: Request) -> None:
         """A command arrived: captures wait their turn in ``_pending``, the rest run now."""
-        if request is None or request.kind == "wake":
+        if request.kind == "wake":
             return
         if request.kind == "capture":
             self._pending.append(request)
             return
         if not self.camera.connected:
-            self._fail(request, self._not_connected())
+            self._fail(request, self.not_connected())
             return
         try:
             if request.kind == "settings":
@@ -157,8 +200,8 @@ class CameraOwner:
             elif request.kind == "set_setting":
                 result = self.camera.set_setting(*request.args)
             elif request.kind == "status":
-                result = self._status = self.camera.status()
-                self._status_at = time.monotonic()
+                result = self.last_status = self.camera.status()
+                self._status_at = self.clock.now()
             else:
                 raise ValueError(f"unknown camera request {request.kind}")
         except CameraError as exc:
@@ -171,18 +214,11 @@ class CameraOwner:
             return
         request.future.set_result(result)
 
-    def _not_connected(self) -> CameraError:
-        """Why the camera is not there, in the words of the fault that took it away."""
-        params = {k: v for k, v in self._reason_params.items() if k != "code"}
-        return CameraError(self._reason or "camera.not_found", transient=True,
-                           code=self._reason_params.get("code") or None, **params)
-
     def _wait_commands(self, timeout: float) -> None:
-        """Sleep until a command arrives or ``timeout`` passes; then take every waiting command."""
-        try:
-            self._handle(self._commands.get(timeout=max(0.0, timeout)))
-        except queue.Empty:
-            return
+        """Sleep until a command arrives (or stop) or ``timeout`` passes; take every command."""
+        if self._commands.empty() and not self.stopping.is_set():
+            self.clock.wait(self._wake, timeout)
+        self._wake.clear()          # before draining: a command put after this wakes us again
         while True:
             try:
                 self._handle(self._commands.get_nowait())
@@ -190,19 +226,19 @@ class CameraOwner:
                 return
 
     def _expire(self) -> None:
-        now = time.monotonic()
+        now = self._now()
         for request in [r for r in self._pending if r.deadline <= now]:
             self._pending.remove(request)
             if self.camera.connected:
                 error = CameraError("camera.capture_timeout", transient=True, seconds=request.args[0])
             else:
-                error = self._not_connected()
+                error = self.not_connected()
             self._fail(request, error)
 
     # -- supervisor -----------------------------------------------------------------------------
     def _supervise(self) -> None:
         self._expire()
-        now = time.monotonic()
+        now = self._now()
         if now < self._next_attempt_at:
             self._wait_commands(min(self._next_attempt_at - now, self._next_deadline(now)))
             return
@@ -213,15 +249,15 @@ class CameraOwner:
             present = False
         if not present:
             self._set_down(RECONNECTING, "camera.not_found", delay=self.detect_interval, quiet=True)
-            self._next_attempt_at = time.monotonic() + self.detect_interval
+            self._next_attempt_at = self.clock.now() + self.detect_interval
             return
         try:
             try:
                 self.camera.connect()
-                self._caps = self.camera.capabilities()
+                self.caps = self.camera.capabilities()
                 self._apply_preset()
-                self._status = self.camera.status()
-                self._status_at = time.monotonic()
+                self.last_status = self.camera.status()
+                self._status_at = self.clock.now()
             except CameraError:
                 raise
             except Exception as exc:  # an unexpected driver failure is reported, then retried
@@ -233,7 +269,7 @@ class CameraOwner:
             delay, self._backoff = self._backoff, min(self._backoff * 2, self.reconnect_max)
             self._set_down(RECONNECTING if exc.transient else FAILED, exc.key, delay=delay,
                            params=exc.params)
-            self._next_attempt_at = time.monotonic() + delay
+            self._next_attempt_at = self.clock.now() + delay
             return
         if self._attempt or self._state != STARTING:
             self.stats["reconnects"] += 1
@@ -242,11 +278,12 @@ class CameraOwner:
         self._preview_failures = 0
         self._live_active = False
         self._state = CONNECTED
+        self.connected.set()
         self._reason, self._reason_params = "", {}
         self._announced = ""
-        model = self._status.model if self._status else ""
-        self._emit("connected", "camera.state.connected", model=model, status=self._status,
-                   capabilities=self._caps)
+        model = self.last_status.model if self.last_status else ""
+        self._emit("connected", "camera.state.connected", model=model, status=self.last_status,
+                   capabilities=self.caps)
 
     def _next_deadline(self, now: float) -> float:
         return min([r.deadline - now for r in self._pending], default=1.0)
@@ -254,6 +291,7 @@ class CameraOwner:
     def _set_down(self, state: str, reason: str, delay: float, quiet: bool = False,
                   params: dict | None = None) -> None:
         """Record why the camera is not there; tell the UI when that changes (not every poll)."""
+        self.connected.clear()
         self._state, self._reason, self._reason_params = state, reason, dict(params or {})
         if (quiet or state == FAILED) and self._announced == f"{state}:{reason}":
             return
@@ -269,10 +307,11 @@ class CameraOwner:
         self._safe(self.camera.close)
         self._live_active = False
         self._cleanup_due = None  # a new session starts with a clean event queue
+        self.connected.clear()
         self._state, self._reason, self._reason_params = RECONNECTING, error.key, dict(error.params)
         self._announced = ""
         self._backoff = self.reconnect_initial
-        self._next_attempt_at = time.monotonic()
+        self._next_attempt_at = self.clock.now()
         self._emit("disconnected", error.key, reason=error.key, **error.params)
 
     def _apply_preset(self) -> None:
@@ -287,7 +326,7 @@ class CameraOwner:
     # -- serving --------------------------------------------------------------------------------
     def _serve(self) -> None:
         self._expire()
-        now = time.monotonic()
+        now = self._now()
         if self._cleanup_due and (self._pending or now >= self._cleanup_due[1]):
             self._cleanup()
             return
@@ -314,7 +353,7 @@ class CameraOwner:
         return max(0.0, self._cleanup_due[1] - now) if self._cleanup_due else 1.0
 
     def _live_view_allowed(self, now: float) -> bool:
-        if self._caps is None or not self._caps.preview:
+        if self.caps is None or not self.caps.preview:
             if self._live and self._announced != "no_preview":
                 self._announced = "no_preview"
                 self._emit("no_preview", "camera.no_preview", reason="camera.no_preview")
@@ -337,7 +376,7 @@ class CameraOwner:
             if isinstance(exc, CameraDisconnected) or not self.camera.connected:
                 self._lost(exc)
             elif exc.key == "camera.no_preview":
-                self._caps = self.camera.capabilities()
+                self.caps = self.camera.capabilities()
             else:
                 self._preview_failures += 1
                 if self._preview_failures >= self.preview_failure_limit:
@@ -345,7 +384,7 @@ class CameraOwner:
             return
         self._live_active = True
         self._preview_failures = 0
-        self._frames.publish(frame)
+        self.frames.publish(frame)
         self.stats["frames"] += 1
 
     def _capture(self, request: Request) -> None:
@@ -358,8 +397,8 @@ class CameraOwner:
         camera = self.camera
         try:
             if request.refs is None:
-                request.triggered_at = time.monotonic()
-                remaining = max(0.1, request.deadline - time.monotonic())
+                request.triggered_at = self.clock.now()
+                remaining = max(0.1, request.deadline - self.clock.now())
                 request.refs = camera.trigger(remaining)
             result = camera.download(request.refs)
         except CameraError as exc:
@@ -370,8 +409,8 @@ class CameraOwner:
             if exc.code == BUSY and request.busy_tries < self.busy_retries:
                 request.busy_tries += 1
                 self.stats["busy_retries"] += 1
-                delay = min(self.busy_retry_delay_s, max(0.0, request.deadline - time.monotonic()))
-                time.sleep(delay)
+                delay = min(self.busy_retry_delay_s, max(0.0, request.deadline - self.clock.now()))
+                self.clock.wait(self.stopping, delay)
                 self._pending.insert(0, request)
                 return
             self._fail(request, exc)
@@ -381,7 +420,7 @@ class CameraOwner:
         request.future.set_result(result)
         # Clean up a moment later, so the caller can save the photo first: some libgphoto2 calls
         # (file delete) hold Python's GIL. Always done before the next capture.
-        self._cleanup_due = (request.refs, time.monotonic() + self.cleanup_delay_s)
+        self._cleanup_due = (request.refs, self.clock.now() + self.cleanup_delay_s)
 
     def _cleanup(self) -> None:
         if self._cleanup_due is None:

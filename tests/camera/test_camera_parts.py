@@ -222,3 +222,30 @@ def test_cli_settings_refuses_bad_values_with_the_choices(run_station):
     res = run_station("camera", "settings", "--camera", "sim", "--set", "iso", "--json")
     assert res.returncode == 2 and res.json()["error"] == "camera.bad_change"
     assert not (run_station.data_dir / "camera-preset.json").exists()
+
+
+def test_manual_clock_wakes_sleepers_at_their_deadline_or_on_their_event():
+    import threading
+
+    from station.camera.clock import ManualClock
+
+    clock = ManualClock(start=0.0)
+    wake = threading.Event()
+    woken: list[tuple[bool, float]] = []
+    thread = threading.Thread(target=lambda: woken.append((clock.wait(wake, 0.5), clock.now())))
+    thread.start()
+    clock.settle()
+    clock.advance(0.4)
+    clock.settle()                      # still asleep: its deadline is ahead
+    assert woken == []
+    clock.advance(0.1)
+    thread.join(10)
+    assert woken == [(False, 0.5)]
+    thread = threading.Thread(target=lambda: woken.append((clock.wait(wake, 99), clock.now())))
+    thread.start()
+    clock.settle()
+    wake.set()                          # a command: wakes it without time passing
+    thread.join(10)
+    assert woken[-1] == (True, 0.5)
+    with pytest.raises(TimeoutError):
+        clock.settle(timeout=0.05)      # nobody sleeps any more

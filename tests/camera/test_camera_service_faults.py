@@ -10,6 +10,7 @@ import time
 import pytest
 
 from station.camera import CameraError, CameraService
+from station.camera.clock import ManualClock
 from station.camera.sim import SimCamera
 
 pytestmark = pytest.mark.usefixtures("no_thread_leak")
@@ -33,6 +34,18 @@ def wait_for(predicate, timeout: float) -> bool:
             return True
         time.sleep(0.005)
     return predicate()
+
+
+def run_until(clock: ManualClock, done, step: float, limit: float) -> float:
+    """Advance the manual clock in ``step``s (letting the owner thread finish each step) until
+    ``done()``; returns the simulated seconds it took. No real-time tolerance involved."""
+    start = clock.now()
+    clock.settle()
+    while not done():
+        assert clock.now() - start < limit, "not done within the simulated time limit"
+        clock.advance(step)
+        clock.settle()
+    return clock.now() - start
 
 
 def connected_at(service: CameraService, after: float, timeout: float) -> float | None:
@@ -195,28 +208,31 @@ def test_busy_camera_is_retried_a_bounded_number_of_times():
 class RefusingCamera(SimCamera):
     """Present on the bus but refusing sessions ``refusals`` times with ``error``."""
 
-    def __init__(self, refusals: int, error: CameraError, **kw) -> None:
+    def __init__(self, refusals: int, error: CameraError, now=time.monotonic, **kw) -> None:
         super().__init__(preview_size=(120, 160), capture_size=(240, 320), **kw)
         self.refusals = refusals
         self.error = error
+        self.now = now
         self.attempts: list[float] = []
 
     def connect(self) -> None:
-        self.attempts.append(time.monotonic())
+        self.attempts.append(self.now())
         if len(self.attempts) <= self.refusals:
             raise self.error
         super().connect()
 
 
 def test_reconnect_backs_off_doubling_up_to_the_limit():
-    cam = RefusingCamera(5, CameraError("camera.io", code=-7, transient=True))
-    with CameraService(cam, reconnect_initial=0.1, reconnect_max=0.4) as service:
-        assert service.wait_connected(5)
+    clock = ManualClock()
+    cam = RefusingCamera(5, CameraError("camera.io", code=-7, transient=True), now=clock.now)
+    with CameraService(cam, clock=clock, reconnect_initial=0.1, reconnect_max=0.4) as service:
+        took = run_until(clock, lambda: service.state == "connected", step=0.01, limit=5)
+        assert service.wait_connected(0)
         events = drain(service)
-    gaps = [round(b - a, 2) for a, b in zip(cam.attempts, cam.attempts[1:], strict=False)]
+    gaps = [b - a for a, b in zip(cam.attempts, cam.attempts[1:], strict=False)]
     assert len(cam.attempts) == 6
-    for gap, want in zip(gaps, [0.1, 0.2, 0.4, 0.4, 0.4], strict=True):
-        assert want - 0.02 <= gap <= want + 0.15, gaps
+    assert gaps == pytest.approx([0.1, 0.2, 0.4, 0.4, 0.4], abs=1e-6)    # exactly, in sim time
+    assert took == pytest.approx(1.5, abs=0.011)
     delays = [e.delay_s for e in events if e.kind == "reconnecting"]
     assert delays == [0.1, 0.2, 0.4, 0.4, 0.4]
     assert events[-1].kind == "connected"
@@ -312,14 +328,18 @@ def test_capture_preempts_live_view():
 
 
 def test_live_view_stops_when_nobody_looks():
+    clock = ManualClock()
     cam = RecordingSim()
-    with CameraService(cam, live_view_idle_s=0.3) as service:
-        assert service.wait_connected(3)
-        service.live_view(True)
-        assert service.wait_frame(0, 2)
-        assert wait_for(lambda: not service.live, 2)
+    with CameraService(cam, clock=clock, live_view_idle_s=0.3) as service:
+        run_until(clock, lambda: service.state == "connected", step=0.05, limit=5)
+        service.live_view(True)                     # the last look at the live view
+        looked = clock.now()
+        run_until(clock, lambda: service.stats["frames"] > 0, step=0.01, limit=1)
+        run_until(clock, lambda: not service.live, step=0.01, limit=2)
+        # 0.3 s later in sim time, noticed at the next frame (25 fps: within 0.04 s)
+        assert 0.3 <= clock.now() - looked <= 0.3 + 0.04 + 0.01 + 1e-6
         frames = cam.frames_made
-        time.sleep(0.3)
+        run_until(clock, lambda: clock.now() - 1000 > 3, step=0.1, limit=5)
         assert cam.frames_made == frames  # no frames pulled from the sensor any more
         events = drain(service)
     assert cam.stopped_preview == 1
@@ -327,17 +347,18 @@ def test_live_view_stops_when_nobody_looks():
 
 
 def test_live_view_rate_is_capped_and_newest_frame_wins():
+    clock = ManualClock()
     cam = small_sim(fps=200)
-    with CameraService(cam, fps=25) as service:
-        assert service.wait_connected(3)
+    with CameraService(cam, clock=clock, fps=25) as service:
+        run_until(clock, lambda: service.state == "connected", step=0.05, limit=5)
         service.live_view(True)
-        assert service.wait_frame(0, 2)
-        time.sleep(1.0)
+        run_until(clock, lambda: service.stats["frames"] > 0, step=0.01, limit=1)
         first = service.latest_frame()
-        time.sleep(1.0)
+        start = clock.now()
+        run_until(clock, lambda: clock.now() - start >= 1.0 - 1e-9, step=0.005, limit=2)
         second = service.latest_frame()
-    rate = second.seq - first.seq
-    assert 20 <= rate <= 27  # capped at 25 fps although the sensor could do 200
+    assert first is not None and second is not None
+    assert second.seq - first.seq == 25     # capped at 25 fps although the sensor could do 200
     assert second.captured_at >= first.captured_at
 
 
