@@ -1,4 +1,9 @@
-"""Run every benchmark module in this package and write the figures to bench-results/."""
+"""Run every benchmark module in this package and write the figures to bench-results/.
+
+``python -m bench [module …]``: each module's ``main()`` returns its figures; its ``TABLE`` says
+which of them go into bench-results/table.md (and table.json), with their goals. All raw
+results go to bench-results/latest.json.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,17 @@ import pkgutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import bench
+from bench import _table
 
 
 def main() -> int:
     wanted = set(sys.argv[1:])
-    results: dict[str, dict] = {}
+    results: dict[str, Any] = {}
+    table: list[dict[str, Any]] = []
+    before = _table.machine()
     for info in sorted(pkgutil.iter_modules(bench.__path__), key=lambda i: i.name):
         if info.name.startswith("_") or (wanted and info.name not in wanted):
             continue
@@ -23,10 +32,12 @@ def main() -> int:
         started = time.perf_counter()
         results[info.name] = module.main()
         print(f"   ({time.perf_counter() - started:.1f} s)", flush=True)
+        table += _table.rows(info.name, getattr(module, "TABLE", None), results[info.name])
     out = Path("bench-results")
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
-    print(json.dumps(results, indent=2, ensure_ascii=False))
+    md, _js = _table.write(out, table, before, _table.machine())
+    print(md.read_text(encoding="utf-8"))
     return 0
 
 

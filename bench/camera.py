@@ -21,6 +21,17 @@ import threading
 import time
 from pathlib import Path
 
+from bench._table import Figure
+
+TABLE = [
+    Figure("capture → JPEG on disk, virtual camera (median)", "virtual_capture.capture_to_file_ms.median",
+           "ms", at_most=50),
+    Figure("capture → JPEG on disk, virtual camera (p95)", "virtual_capture.capture_to_file_ms.p95",
+           "ms"),
+    Figure("live view delivered, sim camera", "sim_live_view.fps", "fps", at_least=25),
+    Figure("live view latency (worst)", "sim_live_view.latency_frames_max", "frames", at_most=1),
+]
+
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURES = 20
 

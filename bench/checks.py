@@ -13,6 +13,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._table import Figure
+
+TABLE = [
+    Figure("check + crop + encode one capture", "check_crop_encode_ms", "ms",
+           reference="imread_full_ms", reference_name="cv2.imread of the same JPEG",
+           ratio_at_most=1.0),
+    Figure("live checks on 1024×680 frames, one core", "live_fps_1024x680", "fps", at_least=25),
+]
+
 
 def _camera_jpeg(path: Path) -> None:
     """A 6000×4000 portrait saved like a camera does (quality 95, EXIF with make and model)."""

@@ -23,6 +23,17 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._table import Figure
+
+TABLE = [
+    Figure("export build (batch of photos, median)", "export_build_s", "s",
+           reference="cp_sha256sum_s", reference_name="cp + sha256sum of the same files",
+           ratio_at_most=1.5),
+    Figure("export rebuild (median)", "export_rebuild_s", "s", reference="cp_sha256sum_s",
+           reference_name="cp + sha256sum of the same files", ratio_at_most=1.5),
+    Figure("export verify", "verify_s", "s"),
+]
+
 N = int(os.environ.get("BENCH_EXPORTS_N", "3000"))
 BASES = 40
 

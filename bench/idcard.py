@@ -18,6 +18,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._table import Figure
+
+TABLE = [
+    Figure("card insertion → identity, software part (p95)", "pcsc.software_ms.p95", "ms",
+           at_most=150),
+    Figure("card insertion → identity, software part (median)", "pcsc.software_ms.median", "ms"),
+    Figure("decode + validate one resident card record", "decode_us.resident", "µs"),
+    Figure("sim reader read (median)", "sim_read_ms.median", "ms"),
+]
+
 
 def _stats(values: list[float]) -> dict:
     ordered = sorted(values)

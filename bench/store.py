@@ -10,6 +10,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._table import Figure
+
+TABLE = [
+    Figure("roster import, 20,000 rows CSV", "import_csv_s", "s", at_most=2.0),
+    Figure("roster import, 20,000 rows XLSX", "import_xlsx_s", "s"),
+    Figure("station --help (median)", "help_median_s", "s", at_most=0.3,
+           reference="python_bare_s", reference_name="python -c pass"),
+]
+
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = 20_000
 

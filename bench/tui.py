@@ -15,6 +15,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._table import Figure
+
+TABLE = [
+    Figure("key press → screen update during live view (p95)", "key_to_paint_ms.p95", "ms",
+           at_most=50),
+    Figure("start-up to the first screen (median)", "startup_ms.median", "ms", at_most=1000),
+    Figure("live view frames shown during key presses", "live_fps_during", "fps"),
+]
+
 ROOT = Path(__file__).resolve().parent.parent
 KEY_PRESSES = 60
 STARTUPS = 5
