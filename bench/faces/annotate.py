@@ -1,0 +1,151 @@
+"""Dev tool for the hand annotations in ``annotations.json`` (never run by the bench itself).
+
+    python -m bench.faces.annotate propose [ROOT ...]    # proposals for unannotated files
+    python -m bench.faces.annotate sheet NAME [OUT.png]  # zoomed eyes/cheeks with a pixel grid
+    python -m bench.faces.annotate set NAME eyes=x,y,x,y cheeks=x,y,x,y [chin=x,y] [verified=1]
+
+Proposals come from ``propose.py`` (not from the checker); a person looks at each sheet and
+corrects the points. The sheet draws the points on crops enlarged so one source pixel is several
+screen pixels, with a labelled grid, so a correction can be read off to a pixel or better.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from bench.faces.sources import default_roots, discover, load_annotations, save_annotations
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def propose(roots: list[Path]) -> None:
+    import cv2
+
+    from bench.faces.propose import blazeface, refine_iris, skin_edges
+
+    notes = load_annotations()
+    for src in discover(roots, strict=False):
+        if src.kind != "single" or src.name in notes:
+            continue
+        img = src.bgr()
+        faces = blazeface(img)
+        entry: dict = {"sha256": src.sha256, "set": src.set, "role": "unannotated",
+                       "verified": False}
+        if faces:
+            grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+            eyes = faces[0]["eyes"]
+            iod = math.dist(*eyes)
+            eyes = [refine_iris(grey, e, iod) for e in eyes]
+            entry["eyes"] = [[round(x, 1), round(y, 1)] for x, y in eyes]
+            entry["cheeks"] = [[round(x, 1), round(y, 1)] for x, y in skin_edges(img, eyes)]
+        notes[src.name] = entry
+        print(src.name, entry.get("eyes"), entry.get("cheeks"), flush=True)
+        save_annotations(notes)
+
+
+def _zoom(img: np.ndarray, centre: tuple[float, float], half: int, k: int,
+          points: list[tuple[float, float]], grid: int, hline: float | None = None) -> np.ndarray:
+    import cv2
+
+    x0, y0 = int(round(centre[0])) - half, int(round(centre[1])) - half
+    pad = cv2.copyMakeBorder(img, half, half, half, half, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+    crop = pad[y0 + half:y0 + 3 * half, x0 + half:x0 + 3 * half]
+    big = cv2.resize(crop, None, fx=k, fy=k, interpolation=cv2.INTER_NEAREST)
+    for g in range((x0 // grid) * grid, x0 + 2 * half + 1, grid):
+        if g >= x0:
+            X = int((g - x0) * k)
+            cv2.line(big, (X, 0), (X, big.shape[0]), (0, 255, 255) if g % (grid * 5) == 0 else (0, 160, 0), 1)
+            cv2.putText(big, str(g), (X + 2, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 255, 255), 1)
+    for g in range((y0 // grid) * grid, y0 + 2 * half + 1, grid):
+        if g >= y0:
+            Y = int((g - y0) * k)
+            cv2.line(big, (0, Y), (big.shape[1], Y), (0, 255, 255) if g % (grid * 5) == 0 else (0, 160, 0), 1)
+            cv2.putText(big, str(g), (2, Y - 2), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 255, 255), 1)
+    if hline is not None:
+        Y = int((hline - y0 + 0.5) * k)
+        cv2.line(big, (0, Y), (big.shape[1], Y), (255, 0, 255), 1)
+    for px, py in points:
+        X, Y = int((px - x0 + 0.5) * k), int((py - y0 + 0.5) * k)
+        cv2.circle(big, (X, Y), 3, (0, 0, 255), -1)
+        cv2.circle(big, (X, Y), 9, (0, 0, 255), 1)
+    return big
+
+
+def sheet(name: str, out: Path) -> Path:
+    import cv2
+
+    src = next(s for s in discover(default_roots(PROJECT), strict=False) if s.name == name)
+    img = src.bgr()
+    h, w = img.shape[:2]
+    k = 560 / max(h, w)
+    over = cv2.resize(img, (int(w * k), int(h * k)), interpolation=cv2.INTER_AREA)
+    for p in list(src.eyes) + list(src.cheeks) + ([src.chin] if src.chin else []):
+        cv2.circle(over, (int(p[0] * k), int(p[1] * k)), 3, (0, 0, 255), -1)
+    panels = [over]
+    if src.eyes:
+        iod = src.iod
+        half = max(8, int(0.16 * iod))
+        zk = max(2, int(260 / (2 * half)))
+        grid = 1 if half <= 12 else 2 if half <= 30 else 5
+        eyes = [_zoom(img, e, half, zk, [e], grid) for e in src.eyes]
+        row_y = src.eye_mid[1] + 0.5 * iod
+        chalf = max(10, int(0.22 * iod))
+        ck = max(2, int(260 / (2 * chalf)))
+        cgrid = 1 if chalf <= 12 else 2 if chalf <= 30 else 5
+        cheeks = [_zoom(img, c, chalf, ck, [c], cgrid, hline=row_y) for c in src.cheeks] if src.cheeks else []
+        tiles = eyes + cheeks
+        side = max(t.shape[0] for t in tiles)
+        tiles = [cv2.copyMakeBorder(t, 0, side - t.shape[0], 0, side - t.shape[1] + 4,
+                                    cv2.BORDER_CONSTANT, value=(255, 255, 255)) for t in tiles]
+        grid_img = np.vstack([np.hstack(tiles[:2]), np.hstack(tiles[2:4])]) if len(tiles) == 4 \
+            else np.hstack(tiles)
+        panels.append(grid_img)
+    H = max(p.shape[0] for p in panels)
+    panels = [cv2.copyMakeBorder(p, 0, H - p.shape[0], 0, 6, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+              for p in panels]
+    cv2.imwrite(str(out), np.hstack(panels))
+    return out
+
+
+def set_points(name: str, args: list[str]) -> None:
+    notes = load_annotations()
+    entry = notes[name]
+    for arg in args:
+        key, _, value = arg.partition("=")
+        if key in ("eyes", "cheeks"):
+            v = [float(x) for x in value.split(",")]
+            entry[key] = [[v[0], v[1]], [v[2], v[3]]]
+        elif key == "chin":
+            v = [float(x) for x in value.split(",")]
+            entry[key] = [v[0], v[1]]
+        elif key == "verified":
+            entry[key] = value not in ("0", "false", "")
+        else:
+            entry[key] = value
+    notes[name] = entry
+    save_annotations(notes)
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__)
+        return 2
+    cmd, rest = argv[0], argv[1:]
+    if cmd == "propose":
+        propose([Path(r) for r in rest] or default_roots(PROJECT))
+    elif cmd == "sheet":
+        print(sheet(rest[0], Path(rest[1]) if len(rest) > 1 else Path(f"/tmp/sheet-{rest[0]}.png")))
+    elif cmd == "set":
+        set_points(rest[0], rest[1:])
+    else:
+        print(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,106 @@
+"""The real-face bench's own parts, on generated images (the photo sets are never needed here)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from bench.faces import cases, compose, sources
+
+
+def _synthetic_person(tmp_path: Path) -> compose.Person:
+    """A grey head with two black pupils at known points, on a white photo; its matte is exact."""
+    img = np.full((500, 400, 3), 255, np.uint8)
+    alpha = np.zeros((500, 400), np.float32)
+    cv2.ellipse(alpha, (200, 200), (90, 120), 0, 0, 360, 1.0, -1)
+    cv2.rectangle(alpha, (60, 330), (340, 499), 1.0, -1)          # shoulders to the bottom edge
+    img[alpha > 0] = (150, 160, 190)
+    img[330:, 60:341] = (90, 95, 100)                               # a grey top
+    eyes = [(160.0, 190.0), (240.0, 192.0)]
+    for x, y in eyes:
+        cv2.circle(img, (int(x), int(y)), 6, (0, 0, 0), -1, lineType=cv2.LINE_8)
+    path = tmp_path / "single" / "synthetic.png"
+    path.parent.mkdir(parents=True)
+    cv2.imwrite(str(path), img)
+    src = sources.Source("faces-asia", "single", path, sources.sha256(path), role="good",
+                         eyes=eyes, cheeks=[(110.0, 231.0), (290.0, 231.0)], chin=(200.0, 320.0))
+    return compose.Person(src, img, alpha)
+
+
+def _dark_blobs(img: np.ndarray) -> list[tuple[float, float]]:
+    grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    n, _, stats, centroids = cv2.connectedComponentsWithStats((grey < 60).astype(np.uint8))
+    found = [tuple(centroids[i]) for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] > 10]
+    return sorted(found)
+
+
+@pytest.mark.parametrize("roll", [0.0, 4.0, -1.3])
+def test_truth_follows_the_pixels(tmp_path: Path, roll: float) -> None:
+    """The eyes the truth names are where the rendered pupils are; cheek width scales exactly."""
+    person = _synthetic_person(tmp_path)
+    place = cases.Placement(240.0, (236.0, 250.0), roll)
+    m = place.matrix(person)
+    img, truths = compose.render(compose.Scene(cases.EXPORT, [compose.Placed(person, m)], seed=3,
+                                               noise=0.0))
+    t = truths[-1]
+    blobs = _dark_blobs(img)
+    assert len(blobs) == 2
+    for found, want in zip(blobs, sorted([t["eye_left"], t["eye_right"]]), strict=True):
+        assert math.dist(found, want) < 0.5
+    assert t["face_width"] == pytest.approx(240.0)
+    assert t["roll_deg"] == pytest.approx(roll, abs=1e-6)
+    # head top: where half the central columns (±0.3 IOD) are head, i.e. the ellipse's outline
+    # 0.15 IOD from its apex (the apex is y=80 in the source), placed by the same transform
+    k = t["scale"]
+    a, b = 90 * k, 120 * k
+    drop = b * (1 - math.sqrt(1 - (compose.HEAD_TOP_HALF_IOD / 2 * t["iod"] / a) ** 2))
+    if roll == 0.0:
+        expected_top = compose.apply(m, (200.0, 80.0))[1] + drop
+        assert abs(t["head_top_y"] - expected_top) <= 1.0
+    # the backdrop is the CHSI blue where nobody stands
+    corner = img[5:30, 5:30].reshape(-1, 3).mean(axis=0)[::-1]
+    assert np.abs(corner - np.array(compose.BACKDROP_RGB)).max() < 25
+
+
+def test_defects_change_what_they_should(tmp_path: Path) -> None:
+    person = _synthetic_person(tmp_path)
+    m = cases.Placement(240.0, (240.0, 250.0)).matrix(person)
+    plain, _ = compose.render(compose.Scene(cases.EXPORT, [compose.Placed(person, m)], seed=1, noise=0))
+    shadow, _ = compose.render(compose.Scene(cases.EXPORT, [compose.Placed(person, m)], seed=1, noise=0,
+                                             shadow={"offset": (60, 10), "sigma": 20, "strength": 0.4}))
+    side = (slice(150, 300), slice(365, 415))   # backdrop just beside the head
+    assert shadow[side].mean() < plain[side].mean() - 15
+    dark, _ = compose.render(compose.Scene(cases.EXPORT, [compose.Placed(person, m)], seed=1, noise=0,
+                                           exposure_ev=-2.0))
+    assert dark.mean() < plain.mean() * 0.6
+    blue, _ = compose.render(compose.Scene(cases.EXPORT, [compose.Placed(person, m, recolour=(100, 197, 255))],
+                                           seed=1, noise=0))
+    torso = blue[600:630, 200:280].reshape(-1, 3).mean(axis=0)[::-1]
+    assert np.abs(torso - np.array((100, 197, 255))).max() < 40
+
+
+def test_annotation_of_another_file_is_refused(tmp_path: Path, monkeypatch) -> None:
+    person = _synthetic_person(tmp_path)
+    notes = tmp_path / "annotations.json"
+    notes.write_text(json.dumps({"images": {"synthetic.png": {"sha256": "0" * 64, "role": "good"}}}))
+    monkeypatch.setattr(sources, "ANNOTATIONS", notes)
+    monkeypatch.setattr(sources, "load_annotations", lambda path=notes: json.loads(notes.read_text())["images"])
+    with pytest.raises(sources.AnnotationMismatch, match="synthetic.png"):
+        sources.discover([tmp_path])
+    notes.write_text(json.dumps({"images": {"synthetic.png": {"sha256": person.source.sha256,
+                                                              "role": "good", "eyes": [[1, 2], [3, 4]]}}}))
+    found = sources.discover([tmp_path])
+    assert found[0].role == "good" and found[0].eyes == [(1, 2), (3, 4)]
+
+
+def test_bench_says_when_photos_are_absent(tmp_path: Path, capsys) -> None:
+    from bench.faces import main
+
+    out = main([str(tmp_path / "nowhere")])
+    assert "skipped" in out and "nowhere" in out["skipped"]
+    assert "photo sets not found" in capsys.readouterr().out
