@@ -75,38 +75,62 @@ def _zoom(img: np.ndarray, centre: tuple[float, float], half: int, k: int,
     return big
 
 
+def _face_panel(img: np.ndarray, src, height: int = 620) -> np.ndarray:
+    """The face from brow to chin, enlarged, with the cheekbone row and an x grid every 5 px."""
+    import cv2
+
+    iod = src.iod
+    mx, my = src.eye_mid
+    row_y = my + 0.5 * iod
+    x0, x1 = int(mx - 1.45 * iod), int(mx + 1.45 * iod)
+    y0, y1 = int(my - 0.9 * iod), int(my + 1.7 * iod)
+    pad = max(0, -x0, -y0, x1 - img.shape[1], y1 - img.shape[0]) + 1
+    padded = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+    crop = padded[y0 + pad:y1 + pad, x0 + pad:x1 + pad]
+    k = height / crop.shape[0]
+    big = cv2.resize(crop, None, fx=k, fy=k, interpolation=cv2.INTER_CUBIC)
+    Y = int((row_y - y0 + 0.5) * k)
+    step = 2 if iod < 70 else 5 if iod < 180 else 10
+    for g in range((x0 // step) * step, x1 + 1, step):
+        if g < x0:
+            continue
+        X = int((g - x0 + 0.5) * k)
+        strong = g % (step * 2) == 0
+        cv2.line(big, (X, Y - (12 if strong else 6)), (X, Y + (12 if strong else 6)),
+                 (0, 255, 255) if strong else (0, 200, 0), 1)
+        if g % (step * 4) == 0:
+            cv2.putText(big, str(g), (X - 10, Y - 16), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 255, 255), 1)
+    cv2.line(big, (0, Y), (big.shape[1], Y), (255, 0, 255), 1)
+    for px, _ in src.cheeks:
+        X = int((px - x0 + 0.5) * k)
+        cv2.line(big, (X, Y + 4), (X, Y + 30), (0, 0, 255), 2)
+    if src.chin:
+        cv2.circle(big, (int((src.chin[0] - x0 + 0.5) * k), int((src.chin[1] - y0 + 0.5) * k)), 4,
+                   (0, 0, 255), -1)
+    for g in range((y0 // (step * 4)) * step * 4, y1 + 1, step * 4):
+        if g >= y0:
+            yy = int((g - y0 + 0.5) * k)
+            cv2.line(big, (0, yy), (8, yy), (0, 255, 255), 1)
+            cv2.putText(big, str(g), (10, yy + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 255, 255), 1)
+    return big
+
+
 def sheet(name: str, out: Path) -> Path:
     import cv2
 
     src = next(s for s in discover(default_roots(PROJECT), strict=False) if s.name == name)
     img = src.bgr()
-    h, w = img.shape[:2]
-    k = 560 / max(h, w)
-    over = cv2.resize(img, (int(w * k), int(h * k)), interpolation=cv2.INTER_AREA)
-    for p in list(src.eyes) + list(src.cheeks) + ([src.chin] if src.chin else []):
-        cv2.circle(over, (int(p[0] * k), int(p[1] * k)), 3, (0, 0, 255), -1)
-    panels = [over]
-    if src.eyes:
-        iod = src.iod
-        half = max(8, int(0.16 * iod))
-        zk = max(2, int(260 / (2 * half)))
-        grid = 1 if half <= 12 else 2 if half <= 30 else 5
-        eyes = [_zoom(img, e, half, zk, [e], grid) for e in src.eyes]
-        row_y = src.eye_mid[1] + 0.5 * iod
-        chalf = max(10, int(0.22 * iod))
-        ck = max(2, int(260 / (2 * chalf)))
-        cgrid = 1 if chalf <= 12 else 2 if chalf <= 30 else 5
-        cheeks = [_zoom(img, c, chalf, ck, [c], cgrid, hline=row_y) for c in src.cheeks] if src.cheeks else []
-        tiles = eyes + cheeks
-        side = max(t.shape[0] for t in tiles)
-        tiles = [cv2.copyMakeBorder(t, 0, side - t.shape[0], 0, side - t.shape[1] + 4,
-                                    cv2.BORDER_CONSTANT, value=(255, 255, 255)) for t in tiles]
-        grid_img = np.vstack([np.hstack(tiles[:2]), np.hstack(tiles[2:4])]) if len(tiles) == 4 \
-            else np.hstack(tiles)
-        panels.append(grid_img)
-    H = max(p.shape[0] for p in panels)
+    iod = src.iod
+    half = max(8, int(0.16 * iod))
+    zk = max(2, int(300 / (2 * half)))
+    grid = 1 if half <= 12 else 2 if half <= 30 else 5
+    eyes = [_zoom(img, e, half, zk, [e], grid) for e in src.eyes]
+    right = np.vstack([cv2.copyMakeBorder(e, 0, 4, 0, 0, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+                       for e in eyes])
+    face = _face_panel(img, src, max(620, right.shape[0]))
+    H = max(face.shape[0], right.shape[0])
     panels = [cv2.copyMakeBorder(p, 0, H - p.shape[0], 0, 6, cv2.BORDER_CONSTANT, value=(255, 255, 255))
-              for p in panels]
+              for p in (face, right)]
     cv2.imwrite(str(out), np.hstack(panels))
     return out
 
@@ -116,8 +140,15 @@ def set_points(name: str, args: list[str]) -> None:
     entry = notes[name]
     for arg in args:
         key, _, value = arg.partition("=")
-        if key in ("eyes", "cheeks"):
+        if key == "eyes":
             v = [float(x) for x in value.split(",")]
+            entry[key] = [[v[0], v[1]], [v[2], v[3]]]
+        elif key == "cheeks":  # x_left,x_right on the cheekbone row (or four numbers)
+            v = [float(x) for x in value.split(",")]
+            if len(v) == 2:
+                (lx, ly), (rx, ry) = entry["eyes"]
+                row = round((ly + ry) / 2 + 0.5 * math.dist((lx, ly), (rx, ry)), 1)
+                v = [v[0], row, v[1], row]
             entry[key] = [[v[0], v[1]], [v[2], v[3]]]
         elif key == "chin":
             v = [float(x) for x in value.split(",")]

@@ -95,6 +95,12 @@ def save_annotations(images: dict[str, dict], path: Path = ANNOTATIONS) -> None:
 
 
 def default_roots(project: Path) -> list[Path]:
+    """``$STATION_BENCH_FACES`` (folders separated by ':') or ../shared/<set> beside the project."""
+    import os
+
+    env = os.environ.get("STATION_BENCH_FACES")
+    if env:
+        return [Path(p) for p in env.split(":") if p]
     return [project.parent / "shared" / name for name in SETS]
 
 
