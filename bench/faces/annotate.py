@@ -100,10 +100,11 @@ def _face_panel(img: np.ndarray, src, height: int = 620) -> np.ndarray:
                  (0, 255, 255) if strong else (0, 200, 0), 1)
         if g % (step * 4) == 0:
             cv2.putText(big, str(g), (X - 10, Y - 16), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 255, 255), 1)
-    cv2.line(big, (0, Y), (big.shape[1], Y), (255, 0, 255), 1)
-    for px, _ in src.cheeks:
-        X = int((px - x0 + 0.5) * k)
-        cv2.line(big, (X, Y + 4), (X, Y + 30), (0, 0, 255), 2)
+    ya, yb = _row_y(src.eyes, x0), _row_y(src.eyes, x1)
+    cv2.line(big, (0, int((ya - y0 + 0.5) * k)), (big.shape[1], int((yb - y0 + 0.5) * k)), (255, 0, 255), 1)
+    for px, py in src.cheeks:
+        X, Yc = int((px - x0 + 0.5) * k), int((py - y0 + 0.5) * k)
+        cv2.line(big, (X, Yc + 4), (X, Yc + 30), (0, 0, 255), 2)
     if src.chin:
         cv2.circle(big, (int((src.chin[0] - x0 + 0.5) * k), int((src.chin[1] - y0 + 0.5) * k)), 4,
                    (0, 0, 255), -1)
@@ -135,6 +136,15 @@ def sheet(name: str, out: Path) -> Path:
     return out
 
 
+def _row_y(eyes, x: float) -> float:
+    """y of the cheekbone line at ``x``: parallel to the eye line, half an eye distance below it."""
+    (lx, ly), (rx, ry) = eyes
+    d = math.dist((lx, ly), (rx, ry))
+    ux, uy = (rx - lx) / d, (ry - ly) / d
+    px, py = (lx + rx) / 2 - 0.5 * d * uy, (ly + ry) / 2 + 0.5 * d * ux
+    return round(py + (x - px) * uy / ux, 1)
+
+
 def set_points(name: str, args: list[str]) -> None:
     notes = load_annotations()
     entry = notes[name]
@@ -146,9 +156,7 @@ def set_points(name: str, args: list[str]) -> None:
         elif key == "cheeks":  # x_left,x_right on the cheekbone row (or four numbers)
             v = [float(x) for x in value.split(",")]
             if len(v) == 2:
-                (lx, ly), (rx, ry) = entry["eyes"]
-                row = round((ly + ry) / 2 + 0.5 * math.dist((lx, ly), (rx, ry)), 1)
-                v = [v[0], row, v[1], row]
+                v = [v[0], _row_y(entry["eyes"], v[0]), v[1], _row_y(entry["eyes"], v[1])]
             entry[key] = [[v[0], v[1]], [v[2], v[3]]]
         elif key == "chin":
             v = [float(x) for x in value.split(",")]

@@ -140,6 +140,9 @@ def build_cases(sources: list[Source], people: Callable[[Source], Person],
     skipped: list[str] = []
     usable: list[Source] = []
     for s in good:
+        if not s.verified:
+            skipped.append(f"{s.name}: annotation not yet checked by eye")
+            continue
         if s.cheek_width < 170:
             skipped.append(f"{s.name}: cheek width {s.cheek_width:.0f} px in the source; an export "
                            f"would upscale it more than 1.4× (a station camera never does)")
