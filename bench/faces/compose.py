@@ -77,27 +77,78 @@ def warp_person(person: Person, m: np.ndarray, size: tuple[int, int],
                 bgr: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The person's pixels (float32 BGR) and matte in a frame of ``size`` (w, h).
 
-    Downscaling goes through an area resize first (no aliasing); the photo's edges are extended
-    (replicated) so a torso cut by the source's bottom or side edge continues out of the frame.
+    Downscaling goes through an area resize first (no aliasing). Where the frame reaches past the
+    photo's bottom or sides, the torso is continued with mirrored copies of the photo's own lower
+    edge bands (clothes keep their texture; nothing above the shoulders is ever repeated).
     """
     import cv2
 
     img = person.bgr if bgr is None else bgr
     alpha = person.alpha
+    s = person.source
     scale = math.sqrt(abs(np.linalg.det(m[:, :2])))
     m = m.astype(np.float64).copy()
+    f = 1.0
     if scale < 0.8:
-        f = scale
         h, w = img.shape[:2]
-        nw, nh = max(1, int(round(w * f))), max(1, int(round(h * f)))
-        fx, fy = nw / w, nh / h
+        nw, nh = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
         img = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)
         alpha = cv2.resize(alpha, (nw, nh), interpolation=cv2.INTER_AREA)
-        m[:, 0] /= fx
-        m[:, 1] /= fy
-    face = cv2.warpAffine(img, m, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-    a = cv2.warpAffine(alpha, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        f = nw / w
+        m[:, 0] /= nw / w
+        m[:, 1] /= nh / h
+    chin_y = (s.chin[1] if s.chin else s.eye_mid[1] + 1.35 * s.iod) * f
+    shoulders = int(min(img.shape[0] - 2, chin_y + 0.35 * s.iod * f))
+    img, alpha, dx = _extend(img, alpha, m, size, shoulders)
+    m[0, 2] -= m[0, 0] * dx
+    m[1, 2] -= m[1, 0] * dx
+    face = cv2.warpAffine(img, m, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT)
+    a = cv2.warpAffine(alpha, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     return face.astype(np.float32), np.clip(a, 0.0, 1.0)
+
+
+def _mirror_tile(band: np.ndarray, n: int, axis: int) -> np.ndarray:
+    """``n`` rows/columns continuing ``band`` outward: mirrored, then mirrored back, …"""
+    parts, total, flip = [], 0, True
+    while total < n:
+        piece = np.flip(band, axis=axis) if flip else band
+        parts.append(piece)
+        total += band.shape[axis]
+        flip = not flip
+    out = np.concatenate(parts, axis=axis)
+    return out.take(range(n), axis=axis)
+
+
+def _extend(img: np.ndarray, alpha: np.ndarray, m: np.ndarray, size: tuple[int, int],
+            shoulders: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Pad the photo where the frame needs it: sides below the shoulders, and the bottom."""
+    h, w = img.shape[:2]
+    inv = np.linalg.inv(np.vstack([m, [0, 0, 1]]))[:2]
+    corners = inv @ np.array([[0, 0, 1], [size[0], 0, 1], [0, size[1], 1], [size[0], size[1], 1]], float).T
+    cap = 3 * max(h, w)
+    left = int(min(cap, max(0.0, -corners[0].min()) + 4))
+    right = int(min(cap, max(0.0, corners[0].max() - w) + 4))
+    bottom = int(min(cap, max(0.0, corners[1].max() - h) + 4))
+    if not (left or right or bottom):
+        return img, alpha, 0
+    bw = max(4, w // 6)
+    rows = slice(shoulders, h)
+
+    def sides(x: np.ndarray) -> np.ndarray:
+        out = np.zeros((h, w + left + right) + x.shape[2:], x.dtype)
+        out[:, left:left + w] = x
+        if left:
+            out[rows, :left] = np.flip(_mirror_tile(np.flip(x[rows, :bw], axis=1), left, 1), axis=1)
+        if right:
+            out[rows, left + w:] = _mirror_tile(x[rows, w - bw:], right, 1)
+        return out
+
+    img2, a2 = sides(img), sides(alpha)
+    if bottom:
+        bh = max(4, min(h - shoulders, h // 5))
+        img2 = np.concatenate([img2, _mirror_tile(img2[h - bh:], bottom, 0)], axis=0)
+        a2 = np.concatenate([a2, _mirror_tile(a2[h - bh:], bottom, 0)], axis=0)
+    return img2, a2, left
 
 
 def head_top_of(alpha: np.ndarray, m: np.ndarray, src: Source, size: tuple[int, int],
