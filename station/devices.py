@@ -151,7 +151,16 @@ class DeskDevices:
         if not isinstance(self.reader, SimReader | VirtualReader):
             return False
         self.reader.present(identity)
+        self._step_in(identity)
         return True
+
+    def _step_in(self, identity: Any) -> None:
+        """Demo: the simulated camera now shows the student whose card was tapped."""
+        from station.camera.sim import SimCamera
+        from station.sim.students import Stage
+
+        if isinstance(self.driver, SimCamera) and isinstance(self.driver.source, Stage):
+            self.driver.source.step_in_for(identity.id_number)
 
     # ------------------------------------------------------------ camera
 

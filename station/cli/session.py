@@ -173,6 +173,7 @@ def cmd_demo(ctx: Context, args: argparse.Namespace) -> int:
 
     from station.i18n import t
     from station.sim import demo
+    from station.sim.students import Stage
     from station.tui.app import make_app
 
     picture = _probe_picture(ctx.settings)
@@ -187,6 +188,7 @@ def cmd_demo(ctx: Context, args: argparse.Namespace) -> int:
         sys.stderr.write(t("session.demo_dir", path=data_dir) + "\n")
         app = make_app(data_dir, camera="sim", reader="sim", lang=ctx.lang, demo=True,
                        demo_people=setup.people, clock=demo.demo_clock(),
+                       camera_opts={"source": Stage(setup.looks)}, demo_looks=setup.looks,
                        login=(demo.DEMO_SUPERVISOR, demo.DEMO_SUPERVISOR_PIN), picture=picture)
         app.run()
     finally:

@@ -33,6 +33,7 @@ class DemoSetup:
     eligible: list[Identity] = field(default_factory=list)    # on the roster, in today's slot
     ineligible: list[Identity] = field(default_factory=list)  # on the roster, not eligible
     off_roster: list[Identity] = field(default_factory=list)  # valid cards, not on the roster
+    looks: dict[str, str] = field(default_factory=dict)       # ID number → sim look (station.sim.students)
 
 
 def demo_clock(start: dt.datetime = DEMO_START) -> Callable[[], dt.datetime]:
@@ -70,6 +71,7 @@ def prepare(data_dir: Path, *, people: int = 40, roster_rows: int | None = None)
     from station.roster.importer import import_roster
     from station.roster.schedule import import_schedule
     from station.sim import roster as sim_roster
+    from station.sim.students import demo_looks
 
     data_dir = Path(data_dir)
     store = init_store(data_dir)
@@ -96,7 +98,8 @@ def prepare(data_dir: Path, *, people: int = 40, roster_rows: int | None = None)
             cards.insert(min(3, len(cards)), bad[0])
         if off:
             cards.insert(min(6, len(cards)), off[0])
-        return DemoSetup(data_dir, cards[:people], len(roster), good, bad, off)
+        looks = demo_looks([i.id_number for i in good])
+        return DemoSetup(data_dir, cards[:people], len(roster), good, bad, off, looks)
     finally:
         store.close()
 

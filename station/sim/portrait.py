@@ -35,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "blur": 0.0,                  # Gaussian sigma in px over the whole frame (defocus)
     "exposure": 1.0,              # gain on the whole frame (0.3 dark, 2.0 burnt)
     "second_face": False,         # another person beside the student
+    "hair": None,                 # "long": long dark hair falling beside the cheeks to the shoulders
+    "eyes_closed": False,         # lids closed over both eyes
     "noise": 1.0,                 # sensor noise sigma in grey levels
     "seed": 0,
 }
@@ -192,6 +194,12 @@ def render(width: int = 1024, height: int = 680, **params: Any) -> tuple[np.ndar
             canvas *= (1.0 - alpha[:, :, None] * (1.0 - shade[None, :, None]))
         truth["faces"] += 1
         truth.update(_truth_geometry(m, alpha, scale, iod_crop, roll))
+        if p["eyes_closed"]:
+            _close_eyes(canvas, truth["eye_left"], truth["eye_right"])
+        truth["eyes_open"] = not p["eyes_closed"]
+        if p["hair"] == "long":
+            _long_hair(canvas, alpha, truth, int(p["seed"]))
+            truth["hair"] = "long"
     if p["exposure"] != 1.0:
         canvas *= float(p["exposure"])
     if p["noise"]:
@@ -200,6 +208,70 @@ def render(width: int = 1024, height: int = 680, **params: Any) -> tuple[np.ndar
     if p["blur"]:
         img = cv2.GaussianBlur(img, (0, 0), float(p["blur"]))
     return img, truth
+
+
+# Long hair, in face widths from the eye midpoint (x right, y down), image-left lock; the right
+# lock is its mirror. The inner edge follows the cheek (±0.5 face width) without covering it, so
+# cheek-to-cheek stays the face while the head's silhouette at cheek height gets ~60 % wider.
+_HAIR_LOCK = ((-0.40, -0.62), (-0.56, -0.50), (-0.72, -0.10), (-0.80, 0.45), (-0.84, 1.10),
+              (-0.62, 1.22), (-0.53, 0.80), (-0.505, 0.40), (-0.50, 0.05), (-0.46, -0.30))
+
+
+def _long_hair(canvas: np.ndarray, head_alpha: np.ndarray, truth: dict[str, Any], seed: int) -> None:
+    """Strands of the head's own hair colour beside both cheeks, down past the shoulders."""
+    import cv2
+
+    h, w = canvas.shape[:2]
+    fw = float(truth["face_width"])
+    cx, cy = truth["eye_mid"]
+    a = math.radians(float(truth["roll_deg"]))
+    c, s = math.cos(a), math.sin(a)
+    mask = np.zeros((h, w), np.float32)
+    for side in (-1.0, 1.0):
+        pts = []
+        for x, y in _HAIR_LOCK:
+            x, y = side * x * fw, y * fw
+            pts.append((cx + c * x - s * y, cy + s * x + c * y))
+        cv2.fillPoly(mask, [np.array(pts, np.int32)], 1.0, lineType=cv2.LINE_AA)
+    # the face stays uncovered: no hair where the head cut-out is inside the cheek line
+    face = np.zeros((h, w), np.float32)
+    cv2.ellipse(face, (int(cx), int(cy + 0.12 * fw)), (int(0.5 * fw), int(0.78 * fw)), truth["roll_deg"],
+                0, 360, 1.0, -1)
+    mask *= 1.0 - face * (head_alpha > 0.5)
+    mask = cv2.GaussianBlur(mask, (0, 0), max(0.6, fw / 260))
+    rng = np.random.default_rng(seed + 17)
+    strands = rng.standard_normal((h, w)).astype(np.float32)
+    strands = cv2.GaussianBlur(strands, (0, 0), sigmaX=max(0.7, fw / 300), sigmaY=max(4.0, fw / 6))
+    shade = np.clip(1.0 + 0.22 * strands / (strands.std() + 1e-6), 0.6, 1.4)[:, :, None]
+    top = int(truth["head_top_y"] or cy - 0.6 * fw)
+    own = canvas[top + int(0.04 * fw):top + int(0.14 * fw), int(cx - 0.2 * fw):int(cx + 0.2 * fw)]
+    colour = np.median(own.reshape(-1, 3), axis=0) * 0.8 if own.size else np.array((30, 40, 60), np.float32)
+    hair = colour.astype(np.float32)[None, None, :] * shade   # the head's own hair colour
+    canvas[:] = canvas * (1.0 - mask[:, :, None]) + hair * mask[:, :, None]
+
+
+def _close_eyes(canvas: np.ndarray, left: list[float], right: list[float]) -> None:
+    """Lids over both eyes: skin from just below each eye, and the lash line across it."""
+    import cv2
+
+    iod = math.dist(left, right)
+    angle = math.degrees(math.atan2(right[1] - left[1], right[0] - left[0]))
+    h, w = canvas.shape[:2]
+    for ex, ey in (left, right):
+        below = canvas[int(ey + 0.22 * iod):int(ey + 0.3 * iod) + 1,
+                       int(ex - 0.08 * iod):int(ex + 0.08 * iod) + 1]
+        skin = below.reshape(-1, 3).mean(axis=0) if below.size else np.array((120, 140, 180), np.float32)
+        lid = np.zeros((h, w), np.float32)
+        cv2.ellipse(lid, (int(ex), int(ey)), (max(2, int(0.26 * iod)), max(1, int(0.13 * iod))), angle,
+                    0, 360, 1.0, -1, lineType=cv2.LINE_AA)
+        lid = cv2.GaussianBlur(lid, (0, 0), max(0.8, 0.025 * iod))
+        canvas[:] = canvas * (1.0 - lid[:, :, None]) + skin[None, None, :] * lid[:, :, None]
+        lash = np.zeros((h, w), np.float32)
+        cv2.ellipse(lash, (int(ex), int(ey - 0.05 * iod)), (max(2, int(0.22 * iod)), max(1, int(0.07 * iod))),
+                    angle, 20, 160, 1.0, max(1, int(round(0.03 * iod))), lineType=cv2.LINE_AA)
+        lash = cv2.GaussianBlur(lash, (0, 0), 0.6)
+        dark = np.array((35, 40, 55), np.float32)
+        canvas[:] = canvas * (1.0 - lash[:, :, None]) + dark[None, None, :] * lash[:, :, None]
 
 
 def _shadow(canvas: np.ndarray, x: float, y: float, fw: float, strength: float) -> None:

@@ -38,6 +38,7 @@ class AppOptions:
     lang: str = "zh"
     demo: bool = False
     demo_people: list = field(default_factory=list)  # Identities the demo's tap key presents
+    demo_looks: dict = field(default_factory=dict)   # ID number → sim look (station.sim.students)
     walk_in: str | None = None                       # school code: walk-in desk
     login: tuple[str, str] | None = None             # (name, PIN): log in at start
     live: bool = True                                # run reader + live-view workers
@@ -263,6 +264,11 @@ class StationApp(App):
             return
         identity = people[self._demo_index % len(people)]
         self._demo_index += 1
+        look = self.options.demo_looks.get(identity.id_number)
+        if look:  # say who sat down: the demo shows failures the checks must catch
+            from station.sim.students import LOOKS
+
+            self.notify(i18n.t("sim.demo_student", label=LOOKS[look].label()))
         devices = self.devices
         self.run_worker(lambda: devices.tap(identity), thread=True, group="tap",
                         exit_on_error=False)
