@@ -16,13 +16,18 @@ import numpy as np
 
 # Eye centres in the astronaut image (x, y), located by hand at 8× zoom.
 _EYES = ((202.5, 101.0), (245.5, 103.5))
+# Cheek edges (skin against ear / hair) half an eye distance below the eye line, on a line
+# parallel to it, located by hand at 7× zoom: the face is 86.5 px wide there, while the cut-out's
+# silhouette on the same row (ear and hair included) is 110 px.
+_CHEEKS = ((182.0, 121.3), (268.5, 126.4))
 _CROP = (0, 230, 120, 340)          # rows y0:y1, cols x0:x1 of the head and neck
 _GRABCUT_RECT = (22, 8, 185, 215)   # x, y, w, h inside the crop
 CHEEK_ROW_IOD = 0.5                 # as the profile: face width row below the eye line
 
 DEFAULTS: dict[str, Any] = {
     "face": True,                 # False: torso only, no head (an empty-looking chair)
-    "face_width": None,           # cheek-to-cheek px; default 0.28 × min(height, width·4/3)
+    "face_width": None,           # silhouette px at cheek height (ears, hair included; the true
+                                  # cheek width is ~0.79 of it); default 0.28 × min(h, w·4/3)
     "centre_x": None,             # x of the eye midpoint; default frame centre
     "eye_y": None,                # y of the eye midpoint; default so the export window is centred
     "roll": 0.0,                  # degrees, positive = the image-right eye lower
@@ -251,7 +256,8 @@ def _long_hair(canvas: np.ndarray, head_alpha: np.ndarray, truth: dict[str, Any]
 
 
 def _close_eyes(canvas: np.ndarray, left: list[float], right: list[float]) -> None:
-    """Lids over both eyes: skin from just below each eye, and the lash line across it."""
+    """Lids over both eyes: skin from below the eye, shaded towards the brow, a crease, and the
+    lash line low and curved as on a closed eye."""
     import cv2
 
     iod = math.dist(left, right)
@@ -262,16 +268,19 @@ def _close_eyes(canvas: np.ndarray, left: list[float], right: list[float]) -> No
                        int(ex - 0.08 * iod):int(ex + 0.08 * iod) + 1]
         skin = below.reshape(-1, 3).mean(axis=0) if below.size else np.array((120, 140, 180), np.float32)
         lid = np.zeros((h, w), np.float32)
-        cv2.ellipse(lid, (int(ex), int(ey)), (max(2, int(0.26 * iod)), max(1, int(0.13 * iod))), angle,
+        cv2.ellipse(lid, (int(ex), int(ey)), (max(2, int(0.28 * iod)), max(1, int(0.15 * iod))), angle,
                     0, 360, 1.0, -1, lineType=cv2.LINE_AA)
         lid = cv2.GaussianBlur(lid, (0, 0), max(0.8, 0.025 * iod))
-        canvas[:] = canvas * (1.0 - lid[:, :, None]) + skin[None, None, :] * lid[:, :, None]
-        lash = np.zeros((h, w), np.float32)
-        cv2.ellipse(lash, (int(ex), int(ey - 0.05 * iod)), (max(2, int(0.22 * iod)), max(1, int(0.07 * iod))),
-                    angle, 20, 160, 1.0, max(1, int(round(0.03 * iod))), lineType=cv2.LINE_AA)
-        lash = cv2.GaussianBlur(lash, (0, 0), 0.6)
-        dark = np.array((35, 40, 55), np.float32)
-        canvas[:] = canvas * (1.0 - lash[:, :, None]) + dark[None, None, :] * lash[:, :, None]
+        rows = (np.arange(h, dtype=np.float32)[:, None] - ey) / (0.15 * iod)
+        tone = np.clip(1.0 - 0.25 * (1.0 - np.clip(rows, -1.0, 1.0)) / 2.0, 0.6, 1.0)
+        canvas[:] = canvas * (1.0 - lid[:, :, None]) + skin[None, None, :] * tone[:, :, None] * lid[:, :, None]
+        for y, ry, thick, colour in ((ey, 0.04, 0.035, (35.0, 40.0, 55.0)),       # lashes
+                                     (ey - 0.14 * iod, 0.06, 0.012, tuple(skin * 0.75))):  # crease
+            line = np.zeros((h, w), np.float32)
+            cv2.ellipse(line, (int(ex), int(y)), (max(2, int(0.23 * iod)), max(1, int(ry * iod))), angle,
+                        0, 180, 1.0, max(1, int(round(thick * iod))), lineType=cv2.LINE_AA)
+            line = cv2.GaussianBlur(line, (0, 0), 0.7)
+            canvas[:] = canvas * (1.0 - line[:, :, None]) + np.array(colour, np.float32)[None, None, :] * line[:, :, None]
 
 
 def _shadow(canvas: np.ndarray, x: float, y: float, fw: float, strength: float) -> None:
@@ -296,5 +305,8 @@ def _truth_geometry(m: np.ndarray, alpha: np.ndarray, scale: float, iod_crop: fl
     cols = alpha[:, max(0, int(mid[0]) - half):int(mid[0]) + half]
     rows = np.flatnonzero((cols > 0.5).mean(axis=1) > 0.6)
     head_top = float(rows[0]) if rows.size else None
+    cheeks = [(m @ np.array([x - _CROP[2], y - _CROP[0], 1.0])).tolist() for x, y in _CHEEKS]
     return {"eye_left": left, "eye_right": right, "eye_mid": list(mid), "iod": iod,
-            "head_top_y": head_top, "face_width": _cutout_cheek_width() * scale, "roll_deg": roll}
+            "head_top_y": head_top, "face_width": _cutout_cheek_width() * scale, "roll_deg": roll,
+            "cheek_width": math.dist(*_CHEEKS) * scale, "cheek_left": cheeks[0],
+            "cheek_right": cheeks[1], "face_centre_x": (cheeks[0][0] + cheeks[1][0]) / 2}

@@ -110,3 +110,16 @@ def test_demo_roster_gives_its_students_the_looks(tmp_path):
     assert set(setup.looks) <= eligible
     tapped = [setup.looks.get(i.id_number, "plain") for i in setup.people]
     assert set(tapped) == set(LOOKS)  # the demo's first cards show every look
+
+
+def test_truth_cheeks_are_the_face_not_the_silhouette():
+    """The renderer's size parameter is the silhouette at cheek height (ears and hair included);
+    the truth's cheek points are the face's own edges, located by hand in the astronaut image."""
+    from station.sim.portrait import render
+
+    _, truth = render(480, 640, face_width=240, roll=3.0)
+    assert truth["face_width"] == pytest.approx(240)
+    assert 0.75 < truth["cheek_width"] / truth["face_width"] < 0.83
+    (lx, ly), (rx, ry) = truth["cheek_left"], truth["cheek_right"]
+    assert abs(((lx + rx) / 2) - truth["face_centre_x"]) < 1e-6
+    assert abs(abs(complex(rx - lx, ry - ly)) - truth["cheek_width"]) < 1e-6
