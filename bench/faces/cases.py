@@ -174,7 +174,7 @@ def build_cases(sources: list[Source], people: Callable[[Source], Person],
     # East Asian sources first and all of them; the other set thinned for the defect families
     asia = [s for s in keep if s.asia]
     other = [s for s in keep if not s.asia]
-    sample = asia + other[::2] if not quick else asia[:8] + other[:4:2]
+    sample = asia + other[::3] if not quick else asia[:8] + other[:4:2]
     goods = keep if not quick else sample
     cases: list[Case] = []
 
@@ -323,7 +323,7 @@ def _capture_case(family: str, s: Source, people: Callable[[Source], Person], ba
                 shadow = {"offset": (side * 0.08 * fw, -0.05 * fw), "sigma": 0.05 * fw,
                           "strength": strength, "grow": 1.08, "centre": (float(eye[0]), float(eye[1]))}
         scene = Scene(size, people_list, seed=seed, noise=2.5, blur_sigma=blur * k, exposure_ev=ev,
-                      shadow=shadow)
+                      shadow=shadow, work_scale=4.0 if frame == "large" else 2.0)
         img, truths = render(scene)
         window = [ox, oy, EXPORT[0] * k, EXPORT[1] * k]
         truth = {"faces": 0 if family == "no_face" else len(truths), "student": truths[-1],
