@@ -234,17 +234,31 @@ class Scene:
 
 
 def _clothes_mask(person: Person, bgr: np.ndarray) -> np.ndarray:
-    """Clothes in the source: person pixels below the chin that are not skin-coloured."""
+    """Clothes in the source: person pixels below the chin unlike the face's own skin (neck and
+    hands stay skin; a red coat or a beige top is clothes)."""
     import cv2
 
     s = person.source
     chin_y = s.chin[1] if s.chin else s.eye_mid[1] + 1.35 * s.iod
     start = int(chin_y + 0.25 * s.iod)
-    ycc = cv2.cvtColor(bgr, cv2.COLOR_BGR2YCrCb)
-    skin = (ycc[:, :, 1] > 135) & (ycc[:, :, 1] < 180) & (ycc[:, :, 2] > 85) & (ycc[:, :, 2] < 135)
+    lab = cv2.cvtColor(bgr, cv2.COLOR_BGR2Lab).astype(np.float32)
+    patches = []
+    for ex, ey in s.eyes:   # cheeks just below each eye
+        y0, y1 = int(ey + 0.3 * s.iod), int(ey + 0.55 * s.iod)
+        x0, x1 = int(ex - 0.12 * s.iod), int(ex + 0.12 * s.iod)
+        patches.append(lab[max(0, y0):y1, max(0, x0):x1].reshape(-1, 3))
+    skin = np.concatenate(patches) if patches else lab.reshape(-1, 3)[:1]
     mask = np.zeros(bgr.shape[:2], np.float32)
     mask[start:] = 1.0
-    mask[skin] = 0.0
+    floor = np.array([8.0, 4.0, 4.0], np.float32)
+    # hair is not excluded: a hair model also swallows dark suits; long hair hanging below the
+    # chin is dyed with the clothes (a known artefact of this family)
+    for sample in (skin,):
+        if len(sample) < 20:
+            continue
+        mean, std = sample.mean(axis=0), sample.std(axis=0) + floor
+        z = np.sqrt((((lab - mean) / std) ** 2).sum(axis=2))
+        mask[z < 3.0] = 0.0
     return cv2.GaussianBlur(mask, (0, 0), 1.0) * (person.alpha > 0.5)
 
 
