@@ -231,7 +231,7 @@ def _long_hair(canvas: np.ndarray, head_alpha: np.ndarray, truth: dict[str, Any]
     cx, cy = truth["eye_mid"]
     a = math.radians(float(truth["roll_deg"]))
     c, s = math.cos(a), math.sin(a)
-    mask = np.zeros((h, w), np.float32)
+    mask: np.ndarray = np.zeros((h, w), np.float32)
     for side in (-1.0, 1.0):
         pts = []
         for x, y in _HAIR_LOCK:
@@ -245,7 +245,7 @@ def _long_hair(canvas: np.ndarray, head_alpha: np.ndarray, truth: dict[str, Any]
     mask *= 1.0 - face * (head_alpha > 0.5)
     mask = cv2.GaussianBlur(mask, (0, 0), max(0.6, fw / 260))
     rng = np.random.default_rng(seed + 17)
-    strands = rng.standard_normal((h, w)).astype(np.float32)
+    strands: np.ndarray = rng.standard_normal((h, w)).astype(np.float32)
     strands = cv2.GaussianBlur(strands, (0, 0), sigmaX=max(0.7, fw / 300), sigmaY=max(4.0, fw / 6))
     shade = np.clip(1.0 + 0.22 * strands / (strands.std() + 1e-6), 0.6, 1.4)[:, :, None]
     top = int(truth["head_top_y"] or cy - 0.6 * fw)
@@ -267,7 +267,7 @@ def _close_eyes(canvas: np.ndarray, left: list[float], right: list[float]) -> No
         below = canvas[int(ey + 0.22 * iod):int(ey + 0.3 * iod) + 1,
                        int(ex - 0.08 * iod):int(ex + 0.08 * iod) + 1]
         skin = below.reshape(-1, 3).mean(axis=0) if below.size else np.array((120, 140, 180), np.float32)
-        lid = np.zeros((h, w), np.float32)
+        lid: np.ndarray = np.zeros((h, w), np.float32)
         cv2.ellipse(lid, (int(ex), int(ey)), (max(2, int(0.28 * iod)), max(1, int(0.15 * iod))), angle,
                     0, 360, 1.0, -1, lineType=cv2.LINE_AA)
         lid = cv2.GaussianBlur(lid, (0, 0), max(0.8, 0.025 * iod))
@@ -276,7 +276,7 @@ def _close_eyes(canvas: np.ndarray, left: list[float], right: list[float]) -> No
         canvas[:] = canvas * (1.0 - lid[:, :, None]) + skin[None, None, :] * tone[:, :, None] * lid[:, :, None]
         for y, ry, thick, colour in ((ey, 0.04, 0.035, (35.0, 40.0, 55.0)),       # lashes
                                      (ey - 0.14 * iod, 0.06, 0.012, tuple(skin * 0.75))):  # crease
-            line = np.zeros((h, w), np.float32)
+            line: np.ndarray = np.zeros((h, w), np.float32)
             cv2.ellipse(line, (int(ex), int(y)), (max(2, int(0.23 * iod)), max(1, int(ry * iod))), angle,
                         0, 180, 1.0, max(1, int(round(thick * iod))), lineType=cv2.LINE_AA)
             line = cv2.GaussianBlur(line, (0, 0), 0.7)

@@ -6,11 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-import pytest
-
-pytest.importorskip("station.demo_data", reason="needs the roster and demo data")
-
-from station.session import demo
+from station.sim import demo
 from station.sim.students import Stage
 from station.tui.app import make_app
 from station.tui.screens.dialogs import PayDialog

@@ -83,8 +83,8 @@ def test_demo_looks_are_deterministic_and_show_every_look():
 
 def test_tapping_a_card_seats_that_student_in_front_of_the_sim_camera(tmp_path):
     """The demo's tap key: the card goes on the sim reader and the camera shows that student."""
+    from station.devices import DeskDevices
     from station.domain.identity import Identity
-    from station.session.devices import DeskDevices
 
     people = [Identity("resident", f"学生{i}", "female", "2000-01-01", f"53010220000101{i:03d}X")
               for i in range(3)]
@@ -101,7 +101,7 @@ def test_tapping_a_card_seats_that_student_in_front_of_the_sim_camera(tmp_path):
 
 
 def test_demo_roster_gives_its_students_the_looks(tmp_path):
-    from station.session import demo
+    from station.sim import demo
 
     setup = demo.prepare(tmp_path / "data", people=12)
     again = demo.prepare(tmp_path / "again", people=12)
