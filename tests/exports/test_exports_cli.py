@@ -151,8 +151,11 @@ def test_sigint_cancels_cleanly(station, add_people, person, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("STATION")}
     env.update(PYTHONPATH=str(ROOT), STATION_DATA_DIR=str(station.data_dir), STATION_PIN="2468",
                STATION_OPERATOR="tech", STATION__EXPORTS__THROTTLE_MS="1000")
+    # A shell running the suite as a background job hands SIGINT down ignored, and Python then never
+    # turns it into KeyboardInterrupt: give the export the disposition a terminal would.
     proc = subprocess.Popen([sys.executable, "-m", "station", "export", "build", "--out", str(out)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not list(out.glob(".*.partial-*/photos/*.jpg")):
         time.sleep(0.02)
