@@ -21,7 +21,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from station.errors import InputError, Location
-from station.settings import CONFIG_FILE, ENV_PREFIX, RENAMED, EnvSettings, Settings
+from station.settings import (
+    CONFIG_FILE,
+    ENV_PREFIX,
+    REFERENCE_SCHOOLS,
+    RENAMED,
+    EnvSettings,
+    Settings,
+)
 
 __all__ = ["CONFIG_FILE", "Problem", "Settings", "SettingsError", "default_settings",
            "load_settings", "read_toml", "reference_toml"]
@@ -94,6 +101,8 @@ def load_settings(data_dir: Path | None) -> Settings:
     if path is not None and path.is_file():
         raw = read_toml(path)
         text = path.read_text("utf-8", errors="replace")
+        if isinstance(raw.get("schools"), dict):   # a station adds schools to the known ones
+            raw["schools"] = {**REFERENCE_SCHOOLS, **raw["schools"]}
     else:
         path = None
     where = str(path) if path else CONFIG_FILE

@@ -249,7 +249,8 @@ class Settings(BaseModel):
     schools: dict[SchoolCode, str] = Field(
         default_factory=lambda: dict(REFERENCE_SCHOOLS),
         description="Walk-in (Friday make-up) schools: school code (教育部学校代码, 5 digits) = "
-                    "name. A station adds schools under the same [schools] table.")
+                    "name. A station adds schools (or renames one) under the same [schools] "
+                    "table; the ones listed here stay.")
 
     _source: Path | None = PrivateAttr(None)
 

@@ -26,7 +26,7 @@ def test_defaults_file_and_environment_in_that_order(tmp_path, monkeypatch):
     assert s.camera.fps == 12 and s.camera.driver == "sim"          # env over file over default
     assert s.camera.preset == {"iso": "200"}                        # a TOML number is text here
     assert s.roster.makeup_weekdays == [4, 5]
-    assert s.schools["10001"] == "清华大学" and "10673" not in s.schools   # the table replaces
+    assert s.schools["10001"] == "清华大学" and s.schools["10673"] == "云南大学"  # added to
     assert s.source == tmp_path / "station.toml"
 
 
