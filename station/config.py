@@ -107,17 +107,19 @@ def load_settings(data_dir: Path | None) -> Settings:
         path = None
     where = str(path) if path else CONFIG_FILE
     problems = _renamed(raw, where, text)
+    told = {p.key for p in problems}
     try:
         Settings.model_validate(raw)          # the file alone: its mistakes are the file's
     except ValidationError as exc:
-        problems += [_problem(e, where, text, raw) for e in exc.errors()]
+        problems += [p for p in (_problem(e, where, text) for e in exc.errors())
+                     if p.key not in told]
     problems += _unknown_env_sections(os.environ)
     if problems:
         raise SettingsError(problems)
     try:
         layered = EnvSettings(**raw)
     except ValidationError as exc:           # the file was fine: these are the environment's
-        raise SettingsError([_problem(e, None, "", {}) for e in exc.errors()]) from None
+        raise SettingsError([_problem(e, None, "") for e in exc.errors()]) from None
     settings = Settings.model_construct(**{k: getattr(layered, k) for k in Settings.model_fields})
     settings._source = path
     return settings
@@ -128,14 +130,20 @@ def _key(loc: Sequence[int | str]) -> str:
 
 
 def _env_name(loc: Sequence[int | str]) -> str:
-    return ENV_PREFIX + "__".join(str(p).upper() for p in loc if isinstance(p, str))
+    """The variable that set ``loc`` (a list item or a table row is set by the list's variable)."""
+    names: list[str] = []
+    for part in loc:
+        if not isinstance(part, str):
+            break
+        names.append(part.upper())
+    return ENV_PREFIX + "__".join(names)
 
 
-def _problem(error: Any, where: str | None, text: str, raw: Mapping[str, Any]) -> Problem:
+def _problem(error: Any, where: str | None, text: str) -> Problem:
     loc = tuple(p for p in error["loc"] if p != "__root__")
     key = _key(loc)
     if where is None:
-        where, line = _env_name(loc[:2]), None
+        where, line = _env_name(loc), None
     else:
         line = _line_of(text, loc)
     if error["type"] == "extra_forbidden":
