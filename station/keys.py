@@ -115,3 +115,75 @@ def verify_signature(public_pem: bytes, data: bytes, signature: bytes) -> bool:
 def encode_signature(signature: bytes) -> bytes:
     """Signatures are stored as one base64 line: easy to mail, diff and paste."""
     return base64.b64encode(signature) + b"\n"
+
+
+# -- the key file a station hands to its supervisor: station id + public key ----------------------
+KEYFILE_MAX_BYTES = 16 * 1024
+_PEM_BEGIN = "-----BEGIN PUBLIC KEY-----"
+_PEM_END = "-----END PUBLIC KEY-----"
+
+
+@dataclass(frozen=True)
+class KeyFile:
+    """What ``station key export`` writes and ``station trust add`` reads."""
+
+    station_id: str
+    public_pem: bytes
+    fingerprint: str
+
+
+def render_keyfile(station_id: str, public_pem: bytes) -> bytes:
+    """The public key with the station id above it; PEM readers skip the lines before BEGIN."""
+    head = (f"# Capture Station 工作站公钥 / station public key\n"
+            f"# 登记 / enrol: station trust add FILE\n"
+            f"station-id: {station_id}\n"
+            f"fingerprint: {fingerprint(public_pem)}\n")
+    return head.encode("utf-8") + public_pem
+
+
+def parse_keyfile(data: bytes, source: str) -> KeyFile:
+    """Read a key file; every problem is an InputError naming the file and what is wrong."""
+    from station.errors import InputError, Location
+
+    def bad(reason: str, line: int | None = None, **params: object) -> InputError:
+        return InputError(f"keys.keyfile_{reason}", Location(source, line), **params)
+
+    if len(data) > KEYFILE_MAX_BYTES:
+        raise bad("too_large", limit=KEYFILE_MAX_BYTES)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad("not_text") from None
+    lines = text.splitlines()
+    begin = next((i for i, line in enumerate(lines) if line.strip() == _PEM_BEGIN), None)
+    end = next((i for i, line in enumerate(lines) if line.strip() == _PEM_END), None)
+    if begin is None or end is None or end < begin:
+        raise bad("no_key")
+    station_id, declared = None, None
+    for number, line in enumerate(lines[:begin], start=1):
+        name, sep, value = line.partition(":")
+        if line.startswith("#") or not line.strip() or not sep:
+            continue
+        if name.strip() == "station-id":
+            if station_id is not None:
+                raise bad("two_ids", number)
+            station_id = value.strip()
+            if not valid_station_id(station_id):
+                raise bad("bad_id", number, value=station_id)
+        elif name.strip() == "fingerprint":
+            declared = value.strip()
+    if station_id is None:
+        raise bad("no_id")
+    pem = ("\n".join(line.strip() for line in lines[begin:end + 1]) + "\n").encode("ascii", "replace")
+    try:
+        actual = fingerprint(pem)
+    except (ValueError, TypeError):
+        raise bad("not_ed25519", begin + 1) from None
+    if declared is not None and declared != actual:
+        raise bad("fingerprint_mismatch", declared=declared, actual=actual)
+    return KeyFile(station_id, pem, actual)
+
+
+def valid_station_id(value: str) -> bool:
+    """A station id as a key file may carry it: one printable line of at most 64 characters."""
+    return 0 < len(value) <= 64 and value.isprintable() and value == value.strip()

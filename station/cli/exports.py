@@ -249,17 +249,22 @@ def cmd_verify(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_key_export(ctx: Context, args: argparse.Namespace) -> int:
     from station.cli.output import emit
-    from station.keys import ensure_station_key
+    from station.errors import RefusedError
+    from station.keys import ensure_station_key, render_keyfile
 
+    station_id = ctx.store().station_id
+    if station_id is None:
+        raise RefusedError("store.not_initialized")
     key = ensure_station_key(ctx.data_dir)
     pem = key.public_pem()
+    text = render_keyfile(station_id, pem)       # the station id travels with the key (trust add)
     if args.out:
         from station.fsio import atomic_write
 
-        atomic_write(args.out, pem, mode=0o644)
-    data = {"fingerprint": key.fingerprint(), "public_key": pem.decode("ascii"),
+        atomic_write(args.out, text, mode=0o644)
+    data = {"fingerprint": key.fingerprint(), "station_id": station_id, "public_key": pem.decode("ascii"),
             "path": str(args.out) if args.out else None}
-    emit(ctx.json, data, (f"{data['fingerprint']}\n" if args.out else pem.decode("ascii")))
+    emit(ctx.json, data, (f"{data['fingerprint']}\n" if args.out else text.decode("utf-8")))
     return 0
 
 

@@ -1,32 +1,64 @@
-"""`station bundle create` and `station merge`: moving station data to the supervisor's master."""
+"""`station bundle create`, `merge`, `trust add|list`, `conflicts list|decide`: moving station data
+to the supervisor's master across a trust boundary, and deciding what the merge could not."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from station.cli.context import Context
+    from station.sync.conflicts import ConflictItem
+
+
+def _group_help(parser: argparse.ArgumentParser) -> Any:
+    def show(ctx: Context, args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+    return show
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    bundle = sub.add_parser("bundle", help="station bundles for the supervisor's merge")
+    bundle = sub.add_parser("bundle", help="数据包 / station bundles for the supervisor's merge")
     bsub = bundle.add_subparsers(dest="bundle_command", metavar="ACTION")
-    c = bsub.add_parser("create", help="a consistent, checksummed, signed snapshot of this station")
-    c.add_argument("--out", type=Path, required=True)
-    c.add_argument("--json", action="store_true")
+    c = bsub.add_parser("create", help="本工作站的记录与照片，签名打包 / this station's records and "
+                                       "images, checksummed and signed")
+    c.add_argument("--out", type=Path, required=True, help="the bundle file to write (e.g. on a USB stick)")
+    c.add_argument("--json", action="store_true", help="print the result as JSON")
     c.set_defaults(handler=cmd_bundle_create)
+    bundle.set_defaults(handler=_group_help(bundle))
 
-    def show(ctx: Context, args: argparse.Namespace) -> int:
-        bundle.print_help()
-        return 2
-
-    bundle.set_defaults(handler=show)
-    m = sub.add_parser("merge", help="merge station bundles into this store (idempotent)")
-    m.add_argument("bundles", nargs="+", type=Path)
-    m.add_argument("--json", action="store_true")
+    m = sub.add_parser("merge", help="合并已登记工作站的数据包 / merge bundles of enrolled stations "
+                                     "into this store (idempotent)")
+    m.add_argument("bundles", nargs="+", type=Path, metavar="BUNDLE", help="bundle files")
+    m.add_argument("--json", action="store_true", help="print the result as JSON")
     m.set_defaults(handler=cmd_merge)
+
+    tr = sub.add_parser("trust", help="登记其他工作站的公钥 / enrol other stations' public keys")
+    tsub = tr.add_subparsers(dest="trust_command", metavar="ACTION")
+    a = tsub.add_parser("add", help="（主管）登记一个工作站的公钥 / (supervisor) enrol a station's key")
+    a.add_argument("keyfile", type=Path, metavar="KEYFILE", help="the file station key export wrote")
+    a.add_argument("--json", action="store_true", help="print the result as JSON")
+    a.set_defaults(handler=cmd_trust_add)
+    ls = tsub.add_parser("list", help="已登记的工作站 / enrolled stations and their key fingerprints")
+    ls.add_argument("--json", action="store_true", help="print the result as JSON")
+    ls.set_defaults(handler=cmd_trust_list)
+    tr.set_defaults(handler=_group_help(tr))
+
+    co = sub.add_parser("conflicts", help="合并后需要主管处理的事项 / what the supervisor must decide")
+    csub = co.add_subparsers(dest="conflicts_command", metavar="ACTION")
+    cl = csub.add_parser("list", help="列出待处理事项 / list the items to decide")
+    cl.add_argument("--all", action="store_true", help="also the items already decided")
+    cl.add_argument("--json", action="store_true", help="print the result as JSON")
+    cl.set_defaults(handler=cmd_conflicts_list)
+    cd = csub.add_parser("decide", help="（主管）处理一项 / (supervisor) decide one item")
+    cd.add_argument("item", metavar="ITEM", help="the item's id (or its first characters)")
+    cd.add_argument("option", metavar="OPTION", help="the number of the option to keep")
+    cd.add_argument("--reason", help="why (kept with the decision)")
+    cd.add_argument("--json", action="store_true", help="print the result as JSON")
+    cd.set_defaults(handler=cmd_conflicts_decide)
+    co.set_defaults(handler=_group_help(co))
 
 
 def cmd_bundle_create(ctx: Context, args: argparse.Namespace) -> int:
@@ -42,22 +74,131 @@ def cmd_bundle_create(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_merge(ctx: Context, args: argparse.Namespace) -> int:
-    from station.cli.output import emit
+def render_items(items: list[ConflictItem], lang: str) -> list[str]:
+    """Every item in words with its options, as the merge report and `conflicts list` print them."""
     from station.i18n import t
-    from station.sync.merge import merge_bundle, review
+
+    lines = []
+    for item in items:
+        lines.append(f"  [{item.id}] {item.text(lang)}")
+        if item.decision is not None and not item.open:
+            d = item.decision
+            lines.append("      " + t("sync.decided", lang, item=item.id, choice=d.texts.get(lang, ""),
+                                      operator=d.operator or "?", station=d.station_id,
+                                      time=d.to_json()["at"]))
+            continue
+        for opt in item.options:
+            lines.append(f"      {opt.key}) {opt.text(lang)}")
+    return lines
+
+
+def _review_lines(items: list[ConflictItem], lang: str) -> list[str]:
+    from station.i18n import t
+
+    if not items:
+        return [t("sync.review_none", lang)]
+    return [t("sync.review", lang, count=len(items)), *render_items(items, lang), t("sync.review_hint", lang)]
+
+
+def cmd_merge(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit, warn
+    from station.errors import StationError
+    from station.i18n import t
+    from station.sync.conflicts import ConflictService
+    from station.sync.merge import MergeResult, merge_bundle
 
     op = ctx.operator("merge")
     store = ctx.store()
-    results = [merge_bundle(store, path, operator=op.name) for path in args.bundles]
-    to_review = review(store)
-    lines = []
-    for r in results:
+    results: list[MergeResult] = []
+    refused: list[dict[str, Any]] = []
+    lines: list[str] = []
+    for path in args.bundles:
+        try:
+            r = merge_bundle(store, path, operator=op.name)
+        except StationError as exc:
+            refused.append({"bundle": str(path), **exc.to_json()})
+            warn(exc.message)
+            continue
+        results.append(r)
         if r.already_imported:
             lines.append(t("sync.already", bundle=r.bundle))
-        else:
-            lines.append(t("sync.merged", bundle=r.bundle, added=sum(r.added.values()), images=r.images_added,
-                           conflicts=len(r.conflicts)))
-    lines.append(t("sync.review", count=len(to_review)))
-    emit(ctx.json, {"bundles": [r.to_json() for r in results], "review": to_review}, "\n".join(lines))
+            continue
+        lines.append(t("sync.merged", bundle=r.bundle, station=r.station_id, added=sum(r.added.values()),
+                       images=r.images_added))
+        if r.pending:
+            lines.append(t("sync.merged_pending", count=r.pending))
+        if r.released:
+            lines.append(t("sync.merged_released", count=sum(r.released.values())))
+        if r.clashes:
+            lines.append(t("sync.merged_clashes", count=r.clashes))
+        if r.clock_lead_hours:
+            lines.append(t("sync.clock_ahead", station=r.station_id, hours=r.clock_lead_hours))
+    items = ConflictService(store).items()
+    lines.extend(_review_lines(items, ctx.lang))
+    emit(ctx.json, {"bundles": [r.to_json() for r in results], "refused": refused,
+                    "review_count": len(items), "review": [i.to_json() for i in items]}, "\n".join(lines))
+    return 2 if refused else 0
+
+
+def cmd_trust_add(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit
+    from station.i18n import t
+    from station.sync.trust import TrustService
+
+    op = ctx.operator("trust.add")
+    service = TrustService(ctx.store())
+    keyfile = service.read_keyfile(args.keyfile)
+    done = service.add(keyfile, op.name)
+    key = done.key
+    emit(ctx.json, {**key.to_json(), "created": done.created},
+         t("sync.trust.added" if done.created else "sync.trust.already", station=key.station_id,
+           fingerprint=key.fingerprint))
+    return 0
+
+
+def cmd_trust_list(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit
+    from station.i18n import t
+    from station.sync.conflicts import local_time
+    from station.sync.trust import TrustService
+
+    ctx.operator("trust.list")
+    keys = TrustService(ctx.store()).enrolled()
+    lines = [t("sync.trust.list_header", count=len(keys))]
+    lines += [t("sync.trust.list_line", station=k.station_id, fingerprint=k.fingerprint,
+                by=k.enrolled_by or "?", time=local_time(k.enrolled_at)) for k in keys]
+    emit(ctx.json, {"stations": [k.to_json() for k in keys]}, "\n".join(lines))
+    return 0
+
+
+def cmd_conflicts_list(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit
+    from station.sync.conflicts import VIEW_ACTION, ConflictService
+
+    ctx.operator(VIEW_ACTION)
+    items = ConflictService(ctx.store()).items(include_decided=args.all)
+    open_items = [i for i in items if i.open]
+    lines = _review_lines(open_items, ctx.lang)
+    if args.all:
+        lines += render_items([i for i in items if not i.open], ctx.lang)
+    emit(ctx.json, {"open": len(open_items), "items": [i.to_json() for i in items]}, "\n".join(lines))
+    return 0
+
+
+def cmd_conflicts_decide(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit
+    from station.i18n import t
+    from station.sync.conflicts import DECIDE_ACTION, ConflictService
+
+    op = ctx.operator(DECIDE_ACTION)
+    service = ConflictService(ctx.store())
+    decision = service.decide(args.item, args.option, op.name, args.reason)
+    data = decision.to_json()
+    lines = [t("sync.decided", item=decision.item_id, choice=decision.texts.get(ctx.lang, ""),
+               operator=decision.operator or "?", station=decision.station_id, time=data["at"])]
+    if decision.effects:
+        lines.append(t("sync.decided_effects", count=len(decision.effects)))
+    remaining = service.count_open()
+    lines.append(t("sync.review", count=remaining) if remaining else t("sync.review_none"))
+    emit(ctx.json, {"decision": data, "open": remaining}, "\n".join(lines))
     return 0

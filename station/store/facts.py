@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 FACT_TABLES = (
     "roster_entries", "schedule_slots", "card_reads", "captures", "check_reports", "payments",
     "acceptances", "exports", "export_items", "corrections", "tombstones", "imports",
-    "operators", "audit", "session_events", "walk_ins",
+    "operators", "audit", "session_events", "walk_ins", "station_keys", "merge_clashes",
+    "conflict_decisions",
 )
 
 

@@ -225,6 +225,50 @@ CREATE INDEX walk_ins_capture ON walk_ins(capture_id);
 """
 )
 
+# v4: the supervisor's merge across trust boundaries (issue 11): enrolled station keys (one key per
+# station id, one station id per key), rows of a bundle whose key was already used with other
+# content (kept, never overwritten), the supervisor's decisions on conflicts (facts that merge like
+# any other), and merged rows waiting for a parent row that has not arrived yet (local, never
+# bundled: they are some other station's facts).
+V4 = (
+    _fact("station_keys", """
+    enrolled_station TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    operator TEXT""")
+    + _fact("merge_clashes", """
+    target_table TEXT NOT NULL,
+    target_id TEXT NOT NULL,
+    origin_station TEXT NOT NULL,
+    bundle_sha256 TEXT NOT NULL,
+    theirs TEXT NOT NULL""")
+    + _fact("conflict_decisions", """
+    item_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    candidates TEXT NOT NULL,
+    choice TEXT NOT NULL,
+    effects TEXT NOT NULL DEFAULT '[]',
+    reason TEXT,
+    operator TEXT""")
+    + """
+CREATE UNIQUE INDEX station_keys_enrolled ON station_keys(enrolled_station);
+CREATE UNIQUE INDEX station_keys_fingerprint ON station_keys(fingerprint);
+CREATE INDEX merge_clashes_target ON merge_clashes(target_table, target_id);
+CREATE INDEX conflict_decisions_item ON conflict_decisions(item_id, hlc);
+
+CREATE TABLE sync_pending (
+    row_id TEXT NOT NULL,
+    target_table TEXT NOT NULL,
+    origin_station TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    row_json TEXT NOT NULL,
+    bundle_sha256 TEXT NOT NULL,
+    PRIMARY KEY (target_table, row_id)
+);
+"""
+)
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -237,6 +281,7 @@ MIGRATIONS: list[Migration] = [
     Migration(1, "facts, operators, audit", V1),
     Migration(2, "roster detail columns, imports, export items, indexes, derived views", V2),
     Migration(3, "session events and walk-in captures", V3),
+    Migration(4, "enrolled station keys, merge clashes, conflict decisions, pending merged rows", V4),
 ]
 
 LATEST = MIGRATIONS[-1].version

@@ -40,11 +40,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "print": _TECH,
     "correct": _TECH,
     "bundle": _TECH,
+    "trust.list": _TECH,
+    "conflicts.view": _TECH,
     # supervisors: the campaign's data and people
     "roster.import": _SUP,
     "schedule.import": _SUP,
     "operator.add": _SUP,
     "merge": _SUP,
+    "trust.add": _SUP,
+    "conflicts.decide": _SUP,
     "delete": _SUP,
 }
 

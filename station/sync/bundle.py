@@ -1,34 +1,43 @@
-"""A station bundle: a consistent snapshot of the store plus every image it references (sync.md §4).
+"""A station bundle: this station's own facts and the images they reference, signed (sync.md §4).
 
-The database is copied with ``VACUUM INTO`` (a consistent snapshot even while the desk is writing),
-images are added by their SHA-256 and verified on the way, and ``bundle.json`` lists the checksum of
-every member; it is signed with the station's key. The bundle is written to a temporary file and
-renamed, so a half-written bundle never exists under its name.
+Only rows this station recorded travel (rows merged from elsewhere came signed by their own
+station and go to a master from there); operators and enrolled keys never leave the station.
+The database is copied with ``VACUUM INTO`` (a consistent snapshot while the desk writes), pruned
+and compacted — all inside the data folder's private scratch space, never next to the bundle — and
+zipped with every referenced image (verified while copied). ``bundle.json`` lists the row counts
+and row digests per table and the SHA-256 of every member, and is signed with the station key.
+The finished zip is copied to the target as a hidden partial file and renamed, so a half-written
+bundle never exists under its name; a partial left by a killed run is removed by the next one.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-import json
 import os
-import sqlite3
-import tempfile
+import re
+import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from station import faults
+from station.errors import IntegrityError, NotFoundError
+from station.fsio import fsync_dir
 from station.keys import encode_signature, ensure_station_key
+from station.store import union
+from station.store.scratch import private_file, process_alive, scratch_dir
+from station.sync.archive import BLOCK, DB_MEMBER, IMAGE_PREFIX, MANIFEST, SIGNATURE, file_sha256
+from station.sync.digest import table_digest
+from station.sync.manifest import Manifest
 
 if TYPE_CHECKING:
     from station.store.core import Store
 
-FORMAT = "capture-station-bundle/1"
-MANIFEST = "bundle.json"
-SIGNATURE = "bundle.json.sig"
-PUBLIC_KEY = "station.pub"
-DB_MEMBER = "station.sqlite3"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+PARTIAL = ".partial-"
+_LEGACY_TEMP = re.compile(r"^\.bundle-[a-z0-9_]+$")
 
 
 @dataclass
@@ -44,78 +53,116 @@ class BundleResult:
                 "images": self.images, "sha256": self.sha256}
 
 
-def fact_tables(conn: sqlite3.Connection, schema: str = "main") -> list[str]:
-    """Tables carrying the merge columns (id, station_id, seq, hlc), in dependency-safe order."""
-    from station.store.facts import FACT_TABLES
-
-    names = [r[0] for r in conn.execute(
-        f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table' ORDER BY name")]
-    merge = []
-    for name in names:
-        cols = {r[1] for r in conn.execute(f'PRAGMA {schema}.table_info("{name}")')}
-        if {"id", "station_id", "seq", "hlc"} <= cols:
-            merge.append(name)
-    order = {t: i for i, t in enumerate(FACT_TABLES)}
-    return sorted(merge, key=lambda t: (order.get(t, len(order)), t))
-
-
-def referenced_images(conn: sqlite3.Connection) -> list[str]:
-    shas = {r[0] for r in conn.execute("SELECT image_sha256 FROM captures")}
-    for (camera,) in conn.execute("SELECT camera FROM captures"):
-        try:
-            crop = json.loads(camera or "{}").get("crop_sha256")
-        except ValueError:
-            crop = None
-        if crop:
-            shas.add(crop)
-    return sorted(shas)
+def sweep_target(folder: Path) -> list[Path]:
+    """Remove partial bundles of killed runs (and the old layout's database copies) in ``folder``."""
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.startswith(".") and PARTIAL in name and entry.is_file():
+            owner = name.rsplit(PARTIAL, 1)[1]
+            if not (owner.isdigit() and process_alive(int(owner))):
+                entry.unlink(missing_ok=True)
+                removed.append(entry)
+        elif (_LEGACY_TEMP.match(name) and entry.is_dir() and not entry.is_symlink()
+              and {p.name for p in entry.iterdir()} <= {DB_MEMBER, "bundle.zip"}):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
 
 
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def _copy_image(store: Store, sha: str, zf: zipfile.ZipFile) -> None:
+    """Add one stored image, verifying on the way that its bytes still hash to its name."""
+    path = store.images.path(sha)
+    info = zipfile.ZipInfo(IMAGE_PREFIX + sha, ZIP_TIME)
+    h = hashlib.sha256()
+    try:
+        src = path.open("rb")
+    except FileNotFoundError:
+        raise NotFoundError("store.image_missing", sha=sha) from None
+    with src, zf.open(info, "w") as dst:
+        for block in iter(lambda: src.read(BLOCK), b""):
+            h.update(block)
+            dst.write(block)
+    if h.hexdigest() != sha:
+        raise IntegrityError("store.image_altered", sha=sha)
+
+
+def _add_file(zf: zipfile.ZipFile, name: str, path: Path, compress: int) -> None:
+    info = zipfile.ZipInfo(name, ZIP_TIME)
+    info.compress_type = compress
+    size = path.stat().st_size
+    with path.open("rb") as src, zf.open(info, "w", force_zip64=size > (1 << 30)) as dst:
+        shutil.copyfileobj(src, dst, BLOCK)
+
+
+def _describe(db: Path, station_id: str) -> tuple[dict[str, int], dict[str, str], list[str], str, int]:
+    """Counts, row digests, referenced images, newest clock and schema version of the snapshot."""
+    rows = union.SqliteRows(db)
+    try:
+        counts: dict[str, int] = {}
+        digests: dict[str, str] = {}
+        tables = union.merged_tables(rows.conn)
+        for table in tables:
+            digests[table], counts[table] = table_digest(table, rows.columns(table), rows.rows(table))
+        shas = sorted(union.image_references(rows.conn))
+        return counts, digests, shas, union.max_hlc(rows.conn, tables), rows.schema_version()
+    finally:
+        rows.close()
 
 
 def create_bundle(store: Store, out: Path, operator: str | None = None) -> BundleResult:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    sweep_target(out.parent)
+    station_id = store.station_id or ""
     key = ensure_station_key(store.data_dir)
-    with tempfile.TemporaryDirectory(prefix=".bundle-", dir=out.parent) as tmp:
-        snap = Path(tmp) / DB_MEMBER
+    with scratch_dir(store.data_dir, "bundle") as tmp:
         # Audited before the snapshot, so the bundle holds exactly what the station holds.
-        store.audit.append(operator, "bundle", store.station_id, {"file": out.name})
-        store.conn.execute("VACUUM INTO ?", (str(snap),))
-        conn = sqlite3.connect(snap)
-        try:
-            rows = {t: conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in fact_tables(conn)}
-            shas = referenced_images(conn)
-            max_hlc = max((conn.execute(f'SELECT MAX(hlc) FROM "{t}"').fetchone()[0] or "" for t in rows), default="")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-        finally:
-            conn.close()
-        db_bytes = snap.read_bytes()
-        members: dict[str, str] = {DB_MEMBER: _sha(db_bytes)}
-        tmp_zip = Path(tmp) / "bundle.zip"
-        with zipfile.ZipFile(tmp_zip, "w") as zf:
-            zf.writestr(zipfile.ZipInfo(DB_MEMBER, ZIP_TIME), db_bytes, compress_type=zipfile.ZIP_DEFLATED)
+        store.audit.append(operator, "bundle", station_id, {"file": out.name})
+        full = private_file(tmp / "snapshot.sqlite3")
+        union.snapshot_into(store.conn, full)
+        faults.point("bundle.snapshot")
+        union.prune_to_station(full, station_id)
+        db = private_file(tmp / DB_MEMBER)
+        union.compact_into(full, db)
+        full.unlink()
+        counts, digests, shas, top, version = _describe(db, station_id)
+        members = {DB_MEMBER: file_sha256(db)}
+        members.update({IMAGE_PREFIX + sha: sha for sha in shas})
+        manifest = Manifest(station_id=station_id, schema_version=version, rows=counts,
+                            row_digests=digests, members=members, max_hlc=top,
+                            signing_key=key.fingerprint(), school_code=store.meta("school_code"),
+                            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        body = manifest.to_bytes()
+        built = tmp / "bundle.zip"
+        with zipfile.ZipFile(built, "w") as zf:
+            _add_file(zf, DB_MEMBER, db, zipfile.ZIP_DEFLATED)
             for sha in shas:
-                data = store.images.get(sha)          # verified: a bad image stops the bundle
-                zf.writestr(zipfile.ZipInfo(f"images/{sha}", ZIP_TIME), data)
-                members[f"images/{sha}"] = sha
-            manifest = {"format": FORMAT, "station_id": store.station_id, "schema_version": version,
-                        "school_code": store.meta("school_code"), "rows": rows, "max_hlc": max_hlc,
-                        "members": members, "signing_key": key.fingerprint()}
-            body = (json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
+                _copy_image(store, sha, zf)
             zf.writestr(zipfile.ZipInfo(MANIFEST, ZIP_TIME), body)
             zf.writestr(zipfile.ZipInfo(SIGNATURE, ZIP_TIME), encode_signature(key.sign(body)))
-            zf.writestr(zipfile.ZipInfo(PUBLIC_KEY, ZIP_TIME), key.public_pem())
-        with tmp_zip.open("rb") as fh:
-            os.fsync(fh.fileno())
-        os.chmod(tmp_zip, 0o600)
-        os.replace(tmp_zip, out)
-    fd = os.open(out.parent, os.O_RDONLY)
+        digest = _publish(built, out)
+    return BundleResult(out, station_id, counts, len(shas), digest)
+
+
+def _publish(built: Path, out: Path) -> str:
+    """Copy the finished bundle to ``out`` (a hidden partial file, fsync, rename); its SHA-256."""
+    partial = out.parent / f".{out.name}{PARTIAL}{os.getpid()}"
+    h = hashlib.sha256()
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    digest = hashlib.sha256(out.read_bytes()).hexdigest()
-    return BundleResult(out, store.station_id or "", rows, len(shas), digest)
+        with os.fdopen(fd, "wb") as dst, built.open("rb") as src:
+            for block in iter(lambda: src.read(BLOCK), b""):
+                h.update(block)
+                dst.write(block)
+            dst.flush()
+            os.fsync(dst.fileno())
+        faults.point("bundle.publish")
+        os.replace(partial, out)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    fsync_dir(out.parent)
+    return h.hexdigest()

@@ -1,32 +1,55 @@
-"""Merging station bundles into the supervisor's store (sync.md §5–6): union by key, never overwrite.
+"""Merging station bundles into the supervisor's store (sync.md §5–6): checked, then union by key.
 
-A bundle whose checksums or signature fail is refused whole. Each fact row is inserted when its
-ULID is new; the same ULID with different content is a conflict — the master keeps its row and the
-bundle's row is recorded in the import's audit entry, nothing is overwritten. Re-importing a bundle
-(same SHA-256) changes nothing. Afterwards the report lists what a supervisor must look at: the same
-person accepted at two stations, the same ID number with different names.
+A bundle is merged only when everything holds; otherwise it is refused whole, in words, and the
+store is untouched (``BundleRefused``, exit 2):
+
+1. the zip is read within limits (``station.sync.archive``), the manifest is signed by the key
+   enrolled for the station it names, which is not this station (``verify_manifest``);
+2. the members are exactly those listed, each streamed to private scratch space and hashed;
+   every image's bytes hash to its name (``verify_image``);
+3. the database is SQLite, not newer than ours, and every row of every table carries the
+   manifest's station id, with the signed counts and digests (``verify_rows``); every image the
+   rows refer to is in the bundle or already here;
+4. then images are adopted and, in one transaction, each table is united by key. A row whose key
+   is already here with other content is kept aside (``merge_clashes``: a conflict to decide,
+   nothing overwritten); a new row reusing a (station, sequence) already taken means the station's
+   store was re-created or altered, and the whole bundle is refused rather than dropping rows.
+
+Re-merging the same bundle file changes nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import os
 import sqlite3
-import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from station.errors import IntegrityError, NotFoundError
-from station.keys import verify_signature
-from station.sync.bundle import DB_MEMBER, FORMAT, MANIFEST, PUBLIC_KEY, SIGNATURE, fact_tables
+from station import faults
+from station.errors import NotFoundError
+from station.fsio import fsync_dir
+from station.store import clock, union
+from station.store.scratch import scratch_dir
+from station.sync.archive import (
+    DB_MEMBER,
+    DEFAULT_LIMITS,
+    MANIFEST,
+    SIGNATURE,
+    BundleArchive,
+    Limits,
+    file_sha256,
+)
+from station.sync.errors import BundleRefused
+from station.sync.manifest import Manifest
+from station.sync.trust import TrustService
+from station.sync.verify import Trust, verify_image, verify_manifest, verify_rows
 
 if TYPE_CHECKING:
     from station.store.core import Store
 
-# Operators stay per station: merging them would let a PIN set elsewhere act on the master.
-NOT_MERGED = frozenset({"operators"})
+# A station clock further ahead than this is reported, and the master's clock does not follow it.
+MAX_CLOCK_LEAD_MS = 24 * 3600 * 1000
 
 
 @dataclass
@@ -37,119 +60,177 @@ class MergeResult:
     already_imported: bool = False
     added: dict[str, int] = field(default_factory=dict)
     unchanged: int = 0
-    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    pending: int = 0                              # rows waiting for a parent from another bundle
+    released: dict[str, int] = field(default_factory=dict)   # earlier waiting rows now merged
+    clashes: int = 0                              # rows whose key was taken by other content
     images_added: int = 0
+    clock_lead_hours: float = 0.0                 # how far the station's clock is ahead of ours
 
     def to_json(self) -> dict[str, Any]:
         return {"bundle": self.bundle, "sha256": self.sha256, "station_id": self.station_id,
                 "already_imported": self.already_imported, "added": self.added,
-                "unchanged": self.unchanged, "conflicts": self.conflicts, "images_added": self.images_added}
+                "unchanged": self.unchanged, "pending": self.pending, "released": self.released,
+                "clashes": self.clashes, "images_added": self.images_added,
+                "clock_lead_hours": self.clock_lead_hours}
 
 
-def _read_bundle(path: Path) -> tuple[dict[str, Any], zipfile.ZipFile]:
-    try:
-        zf = zipfile.ZipFile(path)
-    except FileNotFoundError:
-        raise NotFoundError("common.file_missing", path=str(path)) from None
-    except zipfile.BadZipFile as exc:
-        raise IntegrityError("sync.bad_bundle", path=str(path), error=str(exc)) from None
-    try:
-        body = zf.read(MANIFEST)
-        manifest = json.loads(body)
-        if manifest.get("format") != FORMAT:
-            raise ValueError(f"format {manifest.get('format')!r}")
-        if not verify_signature(zf.read(PUBLIC_KEY), body, zf.read(SIGNATURE)):
-            raise ValueError("signature does not match bundle.json")
-        names = set(zf.namelist()) - {MANIFEST, SIGNATURE, PUBLIC_KEY}
-        if names != set(manifest["members"]):
-            raise ValueError("members differ from bundle.json")
-        for name, sha in manifest["members"].items():
-            if hashlib.sha256(zf.read(name)).hexdigest() != sha:
-                raise ValueError(f"checksum of {name}")
-    except (KeyError, ValueError) as exc:
-        zf.close()
-        raise IntegrityError("sync.bad_bundle", path=str(path), error=str(exc)) from None
-    return manifest, zf
-
-
-def _columns(conn: sqlite3.Connection, schema: str, table: str) -> list[str]:
-    return [r[1] for r in conn.execute(f'PRAGMA {schema}.table_info("{table}")')]
-
-
-def merge_bundle(store: Store, path: Path, operator: str | None = None) -> MergeResult:
+def merge_bundle(store: Store, path: Path, operator: str | None = None, *,
+                 trust: Trust | None = None, limits: Limits = DEFAULT_LIMITS) -> MergeResult:
     path = Path(path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    result = MergeResult(str(path), digest)
-    conn = store.conn
-    if conn.execute("SELECT 1 FROM imports WHERE kind = 'bundle' AND file_sha256 = ?", (digest,)).fetchone():
+    source = str(path)
+    try:
+        digest = file_sha256(path)
+    except FileNotFoundError:
+        raise NotFoundError("common.file_missing", path=source) from None
+    except OSError as exc:
+        raise BundleRefused("unreadable", source, detail=exc.strerror or str(exc)) from None
+    result = MergeResult(source, digest)
+    if union.bundle_imported(store.conn, digest, store.station_id):
         result.already_imported = True
         return result
-    manifest, zf = _read_bundle(path)
-    result.station_id = manifest.get("station_id") or ""
-    with zf, tempfile.TemporaryDirectory(prefix=".merge-", dir=store.data_dir) as tmp:
-        zf.extract(DB_MEMBER, tmp)
-        from station.store import open_store
-
-        open_store(Path(tmp)).close()            # bring the bundle's schema up to ours
-        for name in manifest["members"]:
-            if name.startswith("images/"):
-                sha = name.split("/", 1)[1]
-                if not store.images.exists(sha):
-                    store.images.put(zf.read(name))
-                    result.images_added += 1
-        conn.execute("ATTACH DATABASE ? AS b", (str(Path(tmp) / DB_MEMBER),))
-        try:
-            with store.transaction():
-                conn.execute("PRAGMA defer_foreign_keys = ON")
-                for table in fact_tables(conn, "b"):
-                    if table not in fact_tables(conn, "main") or table in NOT_MERGED:
-                        continue
-                    _merge_table(conn, table, result)
-                top = manifest.get("max_hlc")
-                if top:
-                    store.observe(top)
-                store.insert("imports", {"kind": "bundle", "file_name": path.name, "file_sha256": digest,
-                                         "rows": sum(manifest.get("rows", {}).values()),
-                                         "added": sum(result.added.values()), "updated": 0,
-                                         "unchanged": result.unchanged, "operator": operator})
-                store.audit.append(operator, "merge", result.station_id,
-                                   {"bundle": digest, "added": result.added, "conflicts": result.conflicts})
-        finally:
-            conn.execute("DETACH DATABASE b")
+    trust = trust if trust is not None else TrustService(store)
+    with scratch_dir(store.data_dir, "merge") as tmp, BundleArchive(path, limits) as archive:
+        manifest = verify_manifest(archive.read_small(MANIFEST), archive.read_small(SIGNATURE),
+                                   trust, store.station_id, source)
+        result.station_id = manifest.station_id
+        archive.check_names(set(manifest.members))
+        archive.check_room(store.data_dir)
+        db = tmp / DB_MEMBER
+        if archive.extract(DB_MEMBER, db) != manifest.members[DB_MEMBER]:
+            raise BundleRefused("checksum", source, DB_MEMBER)
+        staged = tmp / "images"
+        staged.mkdir(mode=0o700)
+        for sha, member in sorted(manifest.images.items()):
+            verify_image(manifest, sha, archive.extract(member, staged / sha), source)
+        _check_database(store, db, manifest, source)
+        faults.point("merge.staged")
+        lead = _clock_lead(manifest, source)
+        result.clock_lead_hours = round(lead / 3_600_000, 1) if lead > MAX_CLOCK_LEAD_MS else 0.0
+        with union.attached(store.conn, db):       # refusals come before anything is written
+            _refuse_sequence_clash(store, manifest, source)
+        result.images_added = _adopt_images(store, staged)
+        faults.point("merge.adopted")
+        _apply(store, db, manifest, path.name, operator, result)
     return result
 
 
-def _merge_table(conn: sqlite3.Connection, table: str, result: MergeResult) -> None:
-    cols = [c for c in _columns(conn, "b", table) if c in set(_columns(conn, "main", table))]
-    col_sql = ", ".join(f'"{c}"' for c in cols)
-    differs = " OR ".join(f'NOT (m."{c}" IS b."{c}")' for c in cols)
-    for row in conn.execute(f'SELECT b.* FROM b."{table}" b JOIN main."{table}" m ON m.id = b.id WHERE {differs}'):
-        result.conflicts.append({"kind": "same_key_different_content", "table": table, "id": row["id"],
-                                 "theirs": {c: row[c] for c in cols}})
-    same = conn.execute(f'SELECT COUNT(*) FROM b."{table}" b JOIN main."{table}" m ON m.id = b.id').fetchone()[0]
-    result.unchanged += same - sum(1 for c in result.conflicts if c.get("table") == table)
-    new = conn.execute(f'SELECT COUNT(*) FROM b."{table}" WHERE id NOT IN (SELECT id FROM main."{table}")').fetchone()[0]
-    cur = conn.execute(f'INSERT OR IGNORE INTO main."{table}" ({col_sql}) SELECT {col_sql} FROM b."{table}" '
-                       f'WHERE id NOT IN (SELECT id FROM main."{table}") ORDER BY station_id, seq')
-    if cur.rowcount:
-        result.added[table] = cur.rowcount
-    if cur.rowcount != new:                      # a (station, seq) pair already used by another row
-        result.conflicts.append({"kind": "sequence_clash", "table": table, "rows": new - cur.rowcount})
+def _check_database(store: Store, db: Path, manifest: Manifest, source: str) -> None:
+    """Step 3: a SQLite file of the manifest's station only, then brought to our schema."""
+    try:
+        rows = union.SqliteRows(db)
+        try:
+            problem = rows.quick_check()
+            if problem != "ok":
+                raise BundleRefused("damaged_database", source, DB_MEMBER, detail=problem)
+            verify_rows(manifest, rows, source)
+            missing = sorted(sha for sha in union.image_references(rows.conn)
+                             if sha not in manifest.images and not _have_image(store, sha))
+        finally:
+            rows.close()
+        if missing:
+            raise BundleRefused("missing_image", source, sha=missing[0][:64], count=len(missing))
+        from station.store.migrations import migrate
+
+        conn = union.open_private(db)
+        try:
+            migrate(conn)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        reason = "not_sqlite" if "not a database" in str(exc) else "damaged_database"
+        raise BundleRefused(reason, source, DB_MEMBER, detail=str(exc)[:200]) from None
+    except ValueError as exc:          # a table or column name no station writes
+        raise BundleRefused("damaged_database", source, DB_MEMBER, detail=str(exc)[:200]) from None
 
 
-def review(store: Store) -> list[dict[str, Any]]:
-    """What a supervisor must decide after merges (sync.md §6), derived from the facts."""
+def _have_image(store: Store, sha: str) -> bool:
+    try:
+        return bool(store.images.verify(sha))
+    except NotFoundError:                     # not even a SHA-256
+        return False
+
+
+def _clock_lead(manifest: Manifest, source: str) -> int:
+    """Milliseconds by which the station's newest stamp is ahead of our wall clock (0 if not)."""
+    if not manifest.max_hlc:
+        return 0
+    try:
+        remote = clock.HLC.decode(manifest.max_hlc)
+    except ValueError:
+        raise BundleRefused("manifest_field", source, "bundle.json", field="max_hlc",
+                            problem=_words("not_clock")) from None
+    return max(0, remote.wall_ms - clock.now_ms())
+
+
+def _words(problem: str) -> Any:
+    from station.i18n import Words
+
+    return Words((f"sync.problem.{problem}",))
+
+
+def _adopt_images(store: Store, staged: Path) -> int:
+    """Move verified images from scratch into the image store (same file system: a rename)."""
+    added = 0
+    for path in sorted(staged.iterdir()):
+        sha = path.name
+        if _have_image(store, sha):
+            continue
+        target = store.images.path(sha)
+        for folder in (store.images.root, target.parent):
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(folder, 0o700)
+        os.replace(path, target)
+        fsync_dir(target.parent)
+        added += 1
+    return added
+
+
+def _tables(store: Store) -> list[str]:
+    """Tables of the attached bundle that this store merges, parents first."""
+    ours = set(union.merged_tables(store.conn))
+    return [t for t in union.merged_tables(store.conn, union.BUNDLE_SCHEMA) if t in ours]
+
+
+def _refuse_sequence_clash(store: Store, manifest: Manifest, source: str) -> None:
+    """A new row taking a (station, sequence) already used: the station's store was re-created or
+    altered. Inserting would drop rows, so the whole bundle is refused."""
+    for table in _tables(store):
+        clash = union.sequence_clash(store.conn, table)
+        if clash is not None:
+            raise BundleRefused("sequence_clash", source, station=manifest.station_id, table=table,
+                                seq=clash[0])
+
+
+def _apply(store: Store, db: Path, manifest: Manifest, file_name: str, operator: str | None,
+           result: MergeResult) -> None:
     conn = store.conn
-    out: list[dict[str, Any]] = []
-    for r in conn.execute("SELECT id_number, GROUP_CONCAT(DISTINCT station_id) AS stations FROM accepted_captures "
-                          "GROUP BY id_number HAVING COUNT(DISTINCT station_id) > 1"):
-        out.append({"kind": "accepted_at_two_stations", "id_number": r["id_number"],
-                    "stations": sorted(r["stations"].split(","))})
-    for r in conn.execute("SELECT id_number, GROUP_CONCAT(DISTINCT name) AS names FROM card_reads "
-                          "GROUP BY id_number HAVING COUNT(DISTINCT name) > 1"):
-        out.append({"kind": "same_id_different_names", "id_number": r["id_number"],
-                    "names": sorted(r["names"].split(","))})
-    for r in conn.execute("SELECT target_table, target_id, field, COUNT(DISTINCT station_id) AS n FROM corrections "
-                          "GROUP BY target_table, target_id, field HAVING n > 1"):
-        out.append({"kind": "two_corrections", "table": r["target_table"], "id": r["target_id"], "field": r["field"]})
-    return out
+    digest = result.sha256
+    with union.attached(conn, db), store.transaction():
+        if union.bundle_imported(conn, digest, store.station_id):       # another merge of the same file won the race
+            result.already_imported = True
+            return
+        _refuse_sequence_clash(store, manifest, result.bundle)   # again: another merge may have run
+        for table in _tables(store):
+            done = union.union_table(conn, table, digest)
+            if done.added:
+                result.added[table] = done.added
+            result.unchanged += done.unchanged
+            result.pending += done.pending
+            for theirs in done.clashes:
+                text = union.encode_row(theirs)
+                if not union.clash_recorded(conn, table, str(theirs["id"]), text):
+                    store.insert("merge_clashes", {"target_table": table, "target_id": theirs["id"],
+                                                   "origin_station": manifest.station_id,
+                                                   "bundle_sha256": digest, "theirs": text})
+                    result.clashes += 1
+        result.released = union.release_pending(conn)
+        if manifest.max_hlc and not result.clock_lead_hours:
+            store.observe(manifest.max_hlc)
+        store.insert("imports", {"kind": "bundle", "file_name": file_name, "file_sha256": digest,
+                                 "rows": sum(manifest.rows.values()),
+                                 "added": sum(result.added.values()), "updated": 0,
+                                 "unchanged": result.unchanged, "operator": operator})
+        store.audit.append(operator, "merge", manifest.station_id,
+                           {"bundle": digest, "added": result.added, "pending": result.pending,
+                            "clashes": result.clashes, "images": result.images_added})
+        faults.point("merge.applied")

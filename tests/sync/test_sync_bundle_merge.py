@@ -11,11 +11,13 @@ def _bundle(cli, data_dir, out):
     return r.json()
 
 
-def test_merge_is_idempotent_and_order_independent(tmp_path, make_station, idn, canonical, cli):
+def test_merge_is_idempotent_and_order_independent(tmp_path, make_station, idn, canonical, cli, enrol):
     make_station(tmp_path / "a", "st-a", [(idn(1), "张一"), (idn(2), "张二")], seed=1)
     make_station(tmp_path / "b", "st-b", [(idn(3), "李三")], seed=2)
     make_station(tmp_path / "m1", "master", [])
     make_station(tmp_path / "m2", "master", [])
+    enrol(tmp_path / "m1", tmp_path / "a", tmp_path / "b")
+    enrol(tmp_path / "m2", tmp_path / "a", tmp_path / "b")
     a = _bundle(cli, tmp_path / "a", tmp_path / "a.zip")
     b = _bundle(cli, tmp_path / "b", tmp_path / "b.zip")
     assert a["images"] == 4 and b["images"] == 2
@@ -33,6 +35,7 @@ def test_merge_is_idempotent_and_order_independent(tmp_path, make_station, idn, 
     assert dump1 == {**canonical(tmp_path / "a", stations), **{
         t: sorted(canonical(tmp_path / "a", stations)[t] + canonical(tmp_path / "b", stations)[t])
         for t in dump1 if t != "operators"}, "operators": []}
+    assert dump1["captures"] and dump1["audit"]
     again = cli(tmp_path / "m1", "merge", tmp_path / "a.zip", "--json", op="sup")
     assert again.json()["bundles"][0]["already_imported"]
     assert canonical(tmp_path / "m1", stations) == dump1
@@ -51,9 +54,10 @@ def test_merge_is_idempotent_and_order_independent(tmp_path, make_station, idn, 
     assert exported.json()["photos"] == 3
 
 
-def test_damaged_bundle_is_refused_whole(tmp_path, make_station, idn, canonical, cli):
+def test_damaged_bundle_is_refused_whole(tmp_path, make_station, idn, cli, enrol, kit):
     make_station(tmp_path / "a", "st-a", [(idn(1), "张一")], seed=1)
     make_station(tmp_path / "m", "master", [])
+    enrol(tmp_path / "m", tmp_path / "a")
     _bundle(cli, tmp_path / "a", tmp_path / "a.zip")
     with zipfile.ZipFile(tmp_path / "a.zip") as src, zipfile.ZipFile(tmp_path / "bad.zip", "w") as dst:
         for info in src.infolist():
@@ -61,22 +65,25 @@ def test_damaged_bundle_is_refused_whole(tmp_path, make_station, idn, canonical,
             if info.filename.startswith("images/"):
                 data = data[:-10] + bytes(10)
             dst.writestr(info, data)
-    before = canonical(tmp_path / "m", {"st-a"})
+    before = kit.master_state(tmp_path / "m")
     r = cli(tmp_path / "m", "merge", tmp_path / "bad.zip", "--json", op="sup")
-    assert r.returncode == 1
-    assert "checksum of images/" in r.json()["message_en"]
-    assert canonical(tmp_path / "m", {"st-a"}) == before
+    assert r.returncode == 2
+    refused = r.json()["refused"][0]
+    assert refused["reason"] == "image_hash" and refused["field"].startswith("images/")
+    assert "do not match its name" in refused["message_en"]
+    assert kit.master_state(tmp_path / "m") == before
 
 
-def test_conflicts_are_kept_and_listed(tmp_path, make_station, idn, cli):
+def test_conflicts_are_kept_and_listed(tmp_path, make_station, idn, cli, enrol):
     make_station(tmp_path / "a", "st-a", [(idn(1), "张一")], seed=1)
     make_station(tmp_path / "b", "st-b", [(idn(1), "张壹")], seed=2)       # same person, other name
     make_station(tmp_path / "m", "master", [])
+    enrol(tmp_path / "m", tmp_path / "a", tmp_path / "b")
     _bundle(cli, tmp_path / "a", tmp_path / "a.zip")
     _bundle(cli, tmp_path / "b", tmp_path / "b.zip")
     r = cli(tmp_path / "m", "merge", tmp_path / "a.zip", tmp_path / "b.zip", "--json", op="sup")
     kinds = {c["kind"] for c in r.json()["review"]}
-    assert kinds == {"accepted_at_two_stations", "same_id_different_names"}
+    assert kinds == {"accepted_at_two_stations", "same_id_different_identity"}
 
     # the same key with different content: the master's row stays, the bundle's is recorded
     from station.store import open_store
@@ -86,8 +93,10 @@ def test_conflicts_are_kept_and_listed(tmp_path, make_station, idn, cli):
     _bundle(cli, tmp_path / "a", tmp_path / "a2.zip")
     r2 = cli(tmp_path / "m", "merge", tmp_path / "a2.zip", "--json", op="sup")
     result = r2.json()["bundles"][0]
-    assert [c["table"] for c in result["conflicts"]] == ["payments"]
+    assert result["clashes"] == 1
     assert result["added"]["payments"] == 1
+    clash = [i for i in r2.json()["review"] if i["kind"] == "key_clash"]
+    assert len(clash) == 1 and "st-a" in clash[0]["text_en"] and "payment" in clash[0]["text_en"]
     with open_store(tmp_path / "m") as store:
         refs = [r[0] for r in store.conn.execute("SELECT reference FROM payments WHERE station_id = 'st-a'")]
         assert "edited" not in refs
@@ -100,7 +109,7 @@ def test_merge_needs_a_supervisor(tmp_path, make_station, idn, cli):
     assert r.returncode == 2
 
 
-def test_any_merge_order_with_duplicates_converges(tmp_path, make_station, idn, canonical):
+def test_any_merge_order_with_duplicates_converges(tmp_path, make_station, idn, canonical, enrol):
     """sync.md §7: merging in any order, with duplicates and repeats, yields the same dump."""
     import itertools
 
@@ -125,6 +134,7 @@ def test_any_merge_order_with_duplicates_converges(tmp_path, make_station, idn, 
         nonlocal reference
         master = tmp_path / f"master{next(counter)}"
         make_station(master, "master", [])
+        enrol(master, *(tmp_path / name for name in ("st-a", "st-b", "st-c")))
         with open_store(master) as store:
             for i in order:
                 merge_bundle(store, bundles[i])

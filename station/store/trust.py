@@ -1,0 +1,57 @@
+"""The SQL of enrolled station keys (``station_keys``): one key per station id, one id per key.
+
+Enrolment is a fact of this store (audited, stamped) that never travels in a bundle: whom a
+master trusts is its own decision. Policy and messages live in ``station.sync.trust``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from station.store.core import Store
+
+
+@dataclass(frozen=True)
+class EnrolledKey:
+    station_id: str
+    fingerprint: str
+    public_pem: bytes
+    enrolled_at: str        # hybrid clock of the enrolment
+    enrolled_by: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"station_id": self.station_id, "fingerprint": self.fingerprint,
+                "public_key": self.public_pem.decode("ascii"), "enrolled_at": self.enrolled_at,
+                "enrolled_by": self.enrolled_by}
+
+
+def _key(row: Any) -> EnrolledKey:
+    return EnrolledKey(row["enrolled_station"], row["fingerprint"], row["public_key"].encode("ascii"),
+                       row["hlc"], row["operator"])
+
+
+def enrolled(store: Store) -> list[EnrolledKey]:
+    return [_key(r) for r in store.conn.execute(
+        "SELECT * FROM station_keys ORDER BY enrolled_station")]
+
+
+def by_station(store: Store, station_id: str) -> EnrolledKey | None:
+    row = store.conn.execute("SELECT * FROM station_keys WHERE enrolled_station = ?",
+                             (station_id,)).fetchone()
+    return _key(row) if row else None
+
+
+def by_fingerprint(store: Store, fingerprint: str) -> EnrolledKey | None:
+    row = store.conn.execute("SELECT * FROM station_keys WHERE fingerprint = ?",
+                             (fingerprint,)).fetchone()
+    return _key(row) if row else None
+
+
+def enrol(store: Store, station_id: str, fingerprint: str, public_pem: bytes,
+          operator: str | None) -> str:
+    """Insert the enrolment (the caller checked uniqueness inside the same transaction)."""
+    return store.insert("station_keys", {"enrolled_station": station_id, "fingerprint": fingerprint,
+                                         "public_key": public_pem.decode("ascii"),
+                                         "operator": operator})

@@ -1,0 +1,379 @@
+"""The SQL of bundles and merges: snapshots, union by key, rows waiting for a parent, the dump.
+
+Everything here works on a connection with a bundle's database attached as schema ``b`` (see
+``attached``); the policy — what is trusted, what is refused, what a supervisor must decide —
+lives in ``station.sync``. sync.md §5: union by key (``INSERT`` of new ULIDs only), the same key
+with other content is kept aside, never overwritten; §7: the canonical dump every merge order must
+reach.
+
+A merged row whose parent row (a foreign key: a check report's capture, an export item's export)
+has not arrived yet waits in ``sync_pending`` and is inserted when the parent comes, so bundles
+can be merged in any order and a store holding only part of the campaign (a station receiving the
+master's decisions) never breaks its foreign keys.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MERGE_COLUMNS = ("id", "station_id", "seq", "hlc")
+# Never leave the station and are never merged: PIN hashes, and whom this station trusts.
+LOCAL_TABLES = frozenset({"operators", "station_keys"})
+# Kept in a bundle's database besides the fact tables (station id and school code only).
+KEPT_META = ("station_id", "school_code")
+BUNDLE_SCHEMA = "b"
+
+
+def ident(name: str) -> str:
+    """A quoted SQL identifier; names come from sqlite_master, refuse anything unusual."""
+    if not name or not name.replace("_", "").isalnum() or not name.isascii():
+        raise ValueError(f"bad SQL identifier {name!r}")
+    return f'"{name}"'
+
+
+def _schema(schema: str) -> str:
+    if schema not in ("main", BUNDLE_SCHEMA):
+        raise ValueError(f"unknown schema {schema!r}")
+    return schema
+
+
+def table_names(conn: sqlite3.Connection, schema: str = "main") -> list[str]:
+    return [r[0] for r in conn.execute(
+        f"SELECT name FROM {_schema(schema)}.sqlite_master WHERE type = 'table' ORDER BY name")]
+
+
+def table_columns(conn: sqlite3.Connection, table: str, schema: str = "main") -> list[str]:
+    return [r[1] for r in conn.execute(f"PRAGMA {_schema(schema)}.table_info({ident(table)})")]
+
+
+def parents(conn: sqlite3.Connection, table: str, schema: str = "main") -> list[tuple[str, str, str]]:
+    """(column, parent table, parent column) of every foreign key of ``table``."""
+    return [(r[3], r[2], r[4] or "id") for r in
+            conn.execute(f"PRAGMA {_schema(schema)}.foreign_key_list({ident(table)})")]
+
+
+def fact_tables(conn: sqlite3.Connection, schema: str = "main") -> list[str]:
+    """Tables carrying the merge columns, parents before children (foreign keys), then by name."""
+    from station.store.facts import FACT_TABLES
+
+    names = []
+    for name in table_names(conn, schema):
+        if name.replace("_", "").isalnum() and set(MERGE_COLUMNS) <= set(table_columns(conn, name, schema)):
+            names.append(name)
+    order = {t: i for i, t in enumerate(FACT_TABLES)}
+    names.sort(key=lambda t: (order.get(t, len(order)), t))
+    done: list[str] = []
+    todo = list(names)
+    while todo:                      # a stable topological sort: parents first
+        for name in todo:
+            needs = {p for _, p, _ in parents(conn, name, schema) if p in names and p != name}
+            if needs <= set(done):
+                done.append(name)
+                todo.remove(name)
+                break
+        else:                        # a cycle: keep the remaining order
+            done.extend(todo)
+            break
+    return done
+
+
+def merged_tables(conn: sqlite3.Connection, schema: str = "main") -> list[str]:
+    """Fact tables that travel in bundles and merge."""
+    return [t for t in fact_tables(conn, schema) if t not in LOCAL_TABLES]
+
+
+def iter_rows(conn: sqlite3.Connection, table: str, schema: str = "main") -> Iterator[tuple[Any, ...]]:
+    """Every row of ``table`` in key order, columns as ``table_columns`` lists them."""
+    yield from conn.execute(f"SELECT * FROM {_schema(schema)}.{ident(table)} ORDER BY id")
+
+
+def other_station_rows(conn: sqlite3.Connection, table: str, station_id: str,
+                       schema: str = "main") -> tuple[int, str | None]:
+    """How many rows of ``table`` carry another station id, and one such id (for the message)."""
+    row = conn.execute(
+        f"SELECT COUNT(*), MIN(station_id) FROM {_schema(schema)}.{ident(table)} "
+        "WHERE station_id IS NOT ?", (station_id,)).fetchone()
+    return int(row[0]), row[1]
+
+
+def image_references(conn: sqlite3.Connection, schema: str = "main") -> set[str]:
+    """SHA-256 of every image the facts refer to: any ``*image_sha256`` column, and export crops."""
+    s = _schema(schema)
+    shas: set[str] = set()
+    for table in merged_tables(conn, schema):
+        for col in table_columns(conn, table, schema):
+            if col.endswith("image_sha256"):
+                shas.update(v for (v,) in conn.execute(f"SELECT {ident(col)} FROM {s}.{ident(table)}")
+                            if isinstance(v, str))
+    if "captures" in table_names(conn, schema):
+        for (camera,) in conn.execute(f"SELECT camera FROM {s}.captures"):
+            try:
+                crop = json.loads(camera).get("crop_sha256") if isinstance(camera, str) else None
+            except (ValueError, AttributeError):
+                crop = None
+            if isinstance(crop, str):
+                shas.add(crop)
+    return shas
+
+
+def max_hlc(conn: sqlite3.Connection, tables: Sequence[str], schema: str = "main") -> str:
+    s = _schema(schema)
+    return max((conn.execute(f"SELECT MAX(hlc) FROM {s}.{ident(t)}").fetchone()[0] or ""
+                for t in tables), default="")
+
+
+def schema_version(conn: sqlite3.Connection, schema: str = "main") -> int:
+    return int(conn.execute(f"PRAGMA {_schema(schema)}.user_version").fetchone()[0])
+
+
+# -- bundle snapshots --------------------------------------------------------------------------
+def snapshot_into(conn: sqlite3.Connection, target: Path) -> None:
+    """A consistent copy of the whole store (``VACUUM INTO`` reads one snapshot, writers go on)."""
+    conn.execute("VACUUM INTO ?", (str(target),))
+
+
+def open_private(path: Path) -> sqlite3.Connection:
+    """A connection to a scratch copy: temporary tables in memory, never in the system temp dir."""
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("PRAGMA trusted_schema = OFF")
+    return conn
+
+
+def prune_to_station(path: Path, station_id: str) -> None:
+    """Keep only what ``station_id`` itself recorded: its own fact rows, no operators, no keys.
+
+    Rows merged from other stations never travel onward (each station's data comes signed by
+    that station), and free pages still hold the deleted rows, so compact with ``compact_into``.
+    """
+    conn = open_private(path)
+    try:
+        conn.execute("BEGIN")
+        facts = set(merged_tables(conn))
+        for name in table_names(conn):
+            if name == "meta":
+                conn.execute(f"DELETE FROM meta WHERE key NOT IN ({', '.join('?' * len(KEPT_META))})",
+                             KEPT_META)
+            elif name in facts:
+                conn.execute(f"DELETE FROM {ident(name)} WHERE station_id IS NOT ?", (station_id,))
+            elif not name.startswith("sqlite_"):
+                conn.execute(f"DROP TABLE {ident(name)}")
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def compact_into(source: Path, target: Path) -> None:
+    conn = open_private(source)
+    try:
+        conn.execute("VACUUM INTO ?", (str(target),))
+    finally:
+        conn.close()
+
+
+def row_counts(conn: sqlite3.Connection, tables: Sequence[str], schema: str = "main") -> dict[str, int]:
+    s = _schema(schema)
+    return {t: int(conn.execute(f"SELECT COUNT(*) FROM {s}.{ident(t)}").fetchone()[0]) for t in tables}
+
+
+class SqliteRows:
+    """The tables of a bundle's database file, read-only, as ``station.sync.verify`` reads rows.
+
+    Opened only after the file's hash was checked against a manifest signed by an enrolled
+    station; still read with ``trusted_schema`` off and temporary data in memory.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True,
+                                    isolation_level=None)
+        self.conn.execute("PRAGMA temp_store = MEMORY")
+        self.conn.execute("PRAGMA trusted_schema = OFF")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def quick_check(self) -> str:
+        rows = self.conn.execute("PRAGMA quick_check").fetchall()
+        return "ok" if [r[0] for r in rows] == ["ok"] else str(rows[0][0])[:200]
+
+    def schema_version(self) -> int:
+        return schema_version(self.conn)
+
+    def tables(self) -> list[str]:
+        return [t for t in table_names(self.conn) if t != "meta" and not t.startswith("sqlite_")]
+
+    def columns(self, table: str) -> list[str]:
+        return table_columns(self.conn, table)
+
+    def rows(self, table: str) -> Iterator[tuple[Any, ...]]:
+        return iter_rows(self.conn, table)
+
+
+# -- merging -----------------------------------------------------------------------------------
+@contextmanager
+def attached(conn: sqlite3.Connection, path: Path) -> Iterator[None]:
+    """The bundle's database attached read-only as schema ``b`` for the block."""
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    conn.execute("ATTACH DATABASE ? AS b", (uri,))
+    try:
+        yield
+    finally:
+        conn.execute("DETACH DATABASE b")
+
+
+@dataclass
+class TableUnion:
+    """What the union of one table did (or would do)."""
+
+    table: str
+    added: int = 0
+    unchanged: int = 0
+    pending: int = 0
+    clashes: list[dict[str, Any]] = field(default_factory=list)   # bundle rows, key already used
+
+
+def shared_columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    ours = set(table_columns(conn, table))
+    return [c for c in table_columns(conn, table, BUNDLE_SCHEMA) if c in ours]
+
+
+def sequence_clash(conn: sqlite3.Connection, table: str) -> tuple[int, str] | None:
+    """A bundle row with a new key but a (station, seq) already used by another row, if any.
+
+    That happens only when a station's store was re-created under the same name (its sequence
+    started again) or altered; inserting would drop rows, so the caller refuses the bundle.
+    """
+    t = ident(table)
+    row = conn.execute(
+        f"SELECT r.seq, r.id FROM b.{t} r JOIN main.{t} m ON m.station_id = r.station_id "
+        "AND m.seq = r.seq WHERE m.id != r.id LIMIT 1").fetchone()
+    if row is None:
+        row = conn.execute(
+            f"SELECT r.seq, r.id FROM b.{t} r JOIN main.sync_pending p ON p.target_table = ? "
+            "AND p.origin_station = r.station_id AND p.seq = r.seq WHERE p.row_id != r.id LIMIT 1",
+            (table,)).fetchone()
+    return (int(row[0]), str(row[1])) if row else None
+
+
+def _parent_sql(conn: sqlite3.Connection, table: str, alias: str) -> str:
+    """SQL condition: every parent row of ``alias`` (a row of ``table``) is in the main store."""
+    conds = [f"({alias}.{ident(col)} IS NULL OR EXISTS (SELECT 1 FROM main.{ident(ptable)} p "
+             f"WHERE p.{ident(pcol)} = {alias}.{ident(col)}))"
+             for col, ptable, pcol in parents(conn, table)]
+    return " AND ".join(conds) or "1"
+
+
+def union_table(conn: sqlite3.Connection, table: str, bundle_sha256: str) -> TableUnion:
+    """Insert the bundle's new rows of ``table``; set aside clashes and rows missing a parent."""
+    t = ident(table)
+    cols = shared_columns(conn, table)
+    out = TableUnion(table)
+    col_list = ", ".join(ident(c) for c in cols)
+    differs = " OR ".join(f"NOT (m.{ident(c)} IS r.{ident(c)})" for c in cols) or "0"
+    for row in conn.execute(f"SELECT r.* FROM b.{t} r JOIN main.{t} m ON m.id = r.id WHERE {differs}"):
+        out.clashes.append({c: row[c] for c in cols})
+    same = conn.execute(f"SELECT COUNT(*) FROM b.{t} r JOIN main.{t} m ON m.id = r.id").fetchone()[0]
+    out.unchanged = int(same) - len(out.clashes)
+    fresh = f"r.id NOT IN (SELECT id FROM main.{t})"
+    ready = _parent_sql(conn, table, "r")
+    cur = conn.execute(f"INSERT INTO main.{t} ({col_list}) SELECT {', '.join('r.' + ident(c) for c in cols)} "
+                       f"FROM b.{t} r WHERE {fresh} AND {ready} ORDER BY r.station_id, r.seq")
+    out.added = max(cur.rowcount, 0)
+    for row in conn.execute(f"SELECT r.* FROM b.{t} r WHERE {fresh} AND NOT ({ready})"):
+        data = {c: row[c] for c in cols}
+        text = encode_row(data)
+        held = conn.execute("SELECT row_json FROM sync_pending WHERE target_table = ? AND row_id = ?",
+                            (table, data["id"])).fetchone()
+        if held is None:
+            conn.execute("INSERT INTO sync_pending (row_id, target_table, origin_station, seq, row_json, "
+                         "bundle_sha256) VALUES (?, ?, ?, ?, ?, ?)",
+                         (data["id"], table, data["station_id"], data["seq"], text, bundle_sha256))
+            out.pending += 1
+        elif held[0] != text:
+            out.clashes.append(data)
+        else:
+            out.unchanged += 1
+    return out
+
+
+def release_pending(conn: sqlite3.Connection) -> dict[str, int]:
+    """Insert every waiting row whose parents have arrived (repeatedly: a parent may wait too)."""
+    released: dict[str, int] = {}
+    order = {t: i for i, t in enumerate(fact_tables(conn))}
+    while True:
+        progress = False
+        waiting = conn.execute("SELECT target_table, row_id, row_json FROM sync_pending "
+                               "ORDER BY origin_station, seq").fetchall()
+        waiting.sort(key=lambda r: order.get(r[0], len(order)))
+        for table, row_id, text in waiting:
+            if table not in order:
+                continue
+            data = decode_row(text)
+            cols = [c for c in table_columns(conn, table) if c in data]
+            ready = _parent_sql(conn, table, "r")
+            values = ", ".join(f"? AS {ident(c)}" for c in cols)
+            if not conn.execute(f"SELECT 1 FROM (SELECT {values}) r WHERE {ready}",
+                                [data[c] for c in cols]).fetchone():
+                continue
+            conn.execute(f"INSERT OR IGNORE INTO main.{ident(table)} ({', '.join(ident(c) for c in cols)}) "
+                         f"VALUES ({', '.join('?' for _ in cols)})", [data[c] for c in cols])
+            conn.execute("DELETE FROM sync_pending WHERE target_table = ? AND row_id = ?", (table, row_id))
+            released[table] = released.get(table, 0) + 1
+            progress = True
+        if not progress:
+            return released
+
+
+def pending_by_station(conn: sqlite3.Connection) -> dict[str, int]:
+    return {r[0]: int(r[1]) for r in conn.execute(
+        "SELECT origin_station, COUNT(*) FROM sync_pending GROUP BY origin_station ORDER BY 1")}
+
+
+def bundle_imported(conn: sqlite3.Connection, sha256: str, station_id: str | None) -> bool:
+    """Whether this store (not another one whose import log was merged here) merged the file."""
+    return conn.execute("SELECT 1 FROM imports WHERE kind = 'bundle' AND file_sha256 = ? "
+                        "AND station_id IS ?", (sha256, station_id)).fetchone() is not None
+
+
+def clash_recorded(conn: sqlite3.Connection, table: str, row_id: str, theirs: str) -> bool:
+    return conn.execute("SELECT 1 FROM merge_clashes WHERE target_table = ? AND target_id = ? "
+                        "AND theirs = ?", (table, row_id, theirs)).fetchone() is not None
+
+
+def canonical_dump(conn: sqlite3.Connection, stations: set[str] | None = None) -> dict[str, list[tuple[Any, ...]]]:
+    """Every merged fact row (optionally only those of ``stations``), by table, in key order."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for table in fact_tables(conn):
+        rows = [tuple(r) for r in iter_rows(conn, table)]
+        if stations is not None:
+            rows = [r for r in rows if r[1] in stations]
+        out[table] = rows
+    return out
+
+
+# -- row encoding (shared with the signed row digests of station.sync.digest) --------------------
+def encode_value(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray | memoryview):
+        import base64
+
+        return {"$b64": base64.b64encode(bytes(value)).decode("ascii")}
+    return value
+
+
+def encode_row(data: dict[str, Any]) -> str:
+    return json.dumps({k: encode_value(v) for k, v in data.items()}, ensure_ascii=False,
+                      sort_keys=True, separators=(",", ":"))
+
+
+def decode_row(text: str) -> dict[str, Any]:
+    import base64
+
+    data: dict[str, Any] = json.loads(text)
+    return {k: base64.b64decode(v["$b64"]) if isinstance(v, dict) and "$b64" in v else v
+            for k, v in data.items()}

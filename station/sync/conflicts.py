@@ -1,0 +1,290 @@
+"""Conflicts a supervisor decides, named in words, and decisions that merge like any other fact.
+
+Service API (the CLI and the TUI's review screen both use only this):
+
+    service = ConflictService(store)
+    service.items(include_decided=False) -> list[ConflictItem]   # open items, oldest subject first
+    service.get(ref) -> ConflictItem                               # ref: the item id or a prefix
+    service.decide(ref, option, operator, reason=None) -> Decision # option: "1", "2", … (its key)
+
+Each ``ConflictItem`` has a stable ``id`` (the same at every store that sees the same conflict),
+``text(lang)`` — one sentence naming the person (masked ID number) and the question — and
+``options``, each with ``key``, ``text(lang)`` and the fact it keeps (``fact_id``; for photos also
+``image_sha256`` so a screen can show them side by side). ``to_json()`` carries both languages and
+never a full ID number.
+
+Kinds (sync.md §6): the same person accepted at two stations; one ID number read with different
+name/gender/birth date; two corrections of the same field; a record key already used by other
+content (a key clash, kept aside at merge). A decision is a ``conflict_decisions`` fact plus its
+effects as ordinary facts — rejecting the photos not kept, or a new correction with the chosen
+value — made in one transaction, so the derived state (exports, reports) follows it everywhere the
+decision is merged. An item is open while some competing fact is not covered by its latest
+decision: a new photo accepted at a third station reopens it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from station.errors import InputError, Location, NotFoundError
+from station.i18n import LANGUAGES, Words, t
+from station.privacy import mask_id
+from station.store import conflicts as q
+
+if TYPE_CHECKING:
+    from station.store.core import Store
+
+KINDS = ("accepted_at_two_stations", "same_id_different_identity", "two_corrections", "key_clash")
+DECIDE_ACTION = "conflicts.decide"
+VIEW_ACTION = "conflicts.view"
+
+
+def item_id(kind: str, subject: str) -> str:
+    """Stable across stores: the same conflict has the same id wherever it is seen."""
+    return hashlib.sha256(f"{kind}\x1f{subject}".encode()).hexdigest()[:12]
+
+
+def _both(key: str, **params: object) -> dict[str, str]:
+    return {lang: t(key, lang, **params) for lang in LANGUAGES}
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str                       # what the supervisor types: "1", "2", …
+    fact_id: str
+    station_id: str
+    texts: dict[str, str]
+    image_sha256: str | None = None
+
+    def text(self, lang: str) -> str:
+        return self.texts[lang]
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"key": self.key, "fact_id": self.fact_id, "station_id": self.station_id,
+                                "text_zh": self.texts["zh"], "text_en": self.texts["en"]}
+        if self.image_sha256:
+            data["image_sha256"] = self.image_sha256
+        return data
+
+
+@dataclass(frozen=True)
+class Decision:
+    id: str
+    item_id: str
+    option: str | None
+    fact_id: str
+    texts: dict[str, str]          # the chosen option in words
+    operator: str | None
+    station_id: str
+    hlc: str
+    reason: str | None
+    effects: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "item_id": self.item_id, "option": self.option, "fact_id": self.fact_id,
+                "text_zh": self.texts.get("zh", ""), "text_en": self.texts.get("en", ""),
+                "operator": self.operator, "station_id": self.station_id, "at": local_time(self.hlc),
+                "reason": self.reason, "effects": list(self.effects)}
+
+
+@dataclass(frozen=True)
+class ConflictItem:
+    id: str
+    kind: str
+    subject: str                   # raw (may hold an ID number): never shown, never in JSON
+    masked_subject: str
+    texts: dict[str, str]
+    options: tuple[Option, ...]
+    decision: Decision | None = None
+    open: bool = True
+    id_number: str | None = field(default=None, repr=False)
+
+    def text(self, lang: str) -> str:
+        return self.texts[lang]
+
+    def option(self, key: str) -> Option:
+        for opt in self.options:
+            if opt.key == key or opt.fact_id == key:
+                return opt
+        raise InputError("sync.conflicts.no_option", Location("OPTION"), option=key, item=self.id,
+                         choices=", ".join(o.key for o in self.options))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "subject": self.masked_subject, "open": self.open,
+                "text_zh": self.texts["zh"], "text_en": self.texts["en"],
+                "options": [o.to_json() for o in self.options],
+                "decision": self.decision.to_json() if self.decision else None}
+
+
+class ConflictService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- reading --------------------------------------------------------------------------------
+    def items(self, include_decided: bool = False) -> list[ConflictItem]:
+        detected = q.detect(self.store)
+        names = q.person_names(self.store, [d.id_number for d in detected if d.id_number])
+        decisions = q.latest_decisions(self.store)
+        out: list[ConflictItem] = []
+        seen: set[str] = set()
+        for d in detected:
+            iid = item_id(d.kind, d.subject)
+            seen.add(iid)
+            decision = decisions.get(iid)
+            covered = set(decision.candidates) | set(decision.effects) if decision else set()
+            is_open = not {c.fact_id for c in d.candidates} <= covered
+            item = _words(iid, d, names.get(d.id_number or "", ""),
+                          _decision(decision) if decision else None, is_open)
+            if is_open or include_decided:
+                out.append(item)
+        if include_decided:            # decided items whose conflict is gone (e.g. photos rejected)
+            for iid, row in decisions.items():
+                if iid not in seen:
+                    out.append(_settled(row))
+        return out
+
+    def count_open(self) -> int:
+        return len(self.items())
+
+    def get(self, ref: str) -> ConflictItem:
+        ref = ref.strip().lower()
+        if len(ref) < 4:
+            raise InputError("sync.conflicts.short_ref", Location("ITEM"), ref=ref)
+        found = [i for i in self.items(include_decided=True) if i.id.startswith(ref)]
+        if not found:
+            raise NotFoundError("sync.conflicts.no_item", item=ref)
+        if len({i.id for i in found}) > 1:
+            raise InputError("sync.conflicts.ambiguous", Location("ITEM"), ref=ref,
+                             items=", ".join(sorted({i.id for i in found})))
+        return found[0]
+
+    # -- deciding -------------------------------------------------------------------------------
+    def decide(self, ref: str, option: str, operator: str | None, reason: str | None = None) -> Decision:
+        """Record the supervisor's choice and its effects in one transaction.
+
+        The caller checks the operator's permission (``conflicts.decide``: supervisors).
+        """
+        store = self.store
+        with store.transaction():
+            item = self.get(ref)
+            if not item.open:
+                raise InputError("sync.conflicts.already_decided", Location("ITEM"), item=item.id)
+            chosen = item.option(option)
+            effects = self._effects(item, chosen, operator)
+            choice = {"option": chosen.key, "fact_id": chosen.fact_id, "text_zh": chosen.texts["zh"],
+                      "text_en": chosen.texts["en"]}
+            decision_id = q.record_decision(store, item.id, item.kind, item.subject,
+                                            [o.fact_id for o in item.options], choice, effects,
+                                            reason, operator)
+            store.audit.append(operator, "conflict.decide", item.masked_subject,
+                               {"item": item.id, "kind": item.kind, "option": chosen.key,
+                                "fact_id": chosen.fact_id, "effects": effects})
+        row = q.latest_decisions(store)[item.id]
+        assert row.id == decision_id
+        return _decision(row)
+
+    def _effects(self, item: ConflictItem, chosen: Option, operator: str | None) -> list[str]:
+        """Ordinary facts that make the derived state agree with the decision."""
+        facts = self.store.facts
+        note = f"conflict {item.id}"
+        if item.kind == "accepted_at_two_stations":
+            return [facts.record_acceptance(o.fact_id, "reject", reason=f"{note}: kept {chosen.fact_id}",
+                                            operator=operator)
+                    for o in item.options if o.fact_id != chosen.fact_id
+                    and q.current_acceptance(self.store, o.fact_id) == "accept"]
+        if item.kind == "two_corrections":
+            table, target, fld = item.subject.split("/", 2)
+            row = next(c for c in _candidates(self.store, item) if c.fact_id == chosen.fact_id)
+            return [facts.record_correction(table, target, fld, None, row.data.get("new_value"),
+                                            reason=note, operator=operator)]
+        return []          # identity and key clash: the decision itself is the record
+
+
+def _candidates(store: Store, item: ConflictItem) -> tuple[q.Candidate, ...]:
+    for d in q.detect(store):
+        if item_id(d.kind, d.subject) == item.id:
+            return d.candidates
+    return ()
+
+
+# -- words ---------------------------------------------------------------------------------------
+def local_time(hlc: str) -> str:
+    """A stamp's wall time as the station's local 'MM-DD HH:MM'."""
+    try:
+        wall = int(hlc.split("-", 1)[0])
+    except (ValueError, AttributeError):
+        return ""
+    return dt.datetime.fromtimestamp(wall / 1000).strftime("%m-%d %H:%M")
+
+
+def _who(name: str, id_number: str | None) -> dict[str, str]:
+    masked = mask_id(id_number) if id_number else ""
+    return _both("sync.words.who", name=name or "?", id=masked) if name else _both("sync.words.who_id", id=masked)
+
+
+def _words(iid: str, d: q.Detected, name: str, decision: Decision | None, is_open: bool) -> ConflictItem:
+    who = _who(name, d.id_number)
+    stations = "、".join(sorted({c.station_id for c in d.candidates if c.station_id}))
+    options: list[Option] = []
+    texts: dict[str, str]
+    masked = mask_id(d.id_number) if d.id_number else d.subject.split("/", 1)[0]
+    if d.kind == "accepted_at_two_stations":
+        texts = {lang: t("sync.conflict.accepted_at_two_stations", lang, who=who[lang], stations=stations)
+                 for lang in LANGUAGES}
+        for n, c in enumerate(d.candidates, start=1):
+            opt = {lang: t("sync.option.capture", lang, station=c.station_id, time=local_time(c.hlc),
+                           exported=t("sync.words.exported", lang) if c.data.get("exported") else "")
+                   for lang in LANGUAGES}
+            options.append(Option(str(n), c.fact_id, c.station_id, opt, c.data.get("image_sha256")))
+    elif d.kind == "same_id_different_identity":
+        differing = [f for f in q.IDENTITY_FIELDS if len({c.data.get(f) for c in d.candidates}) > 1]
+        fields = Words(tuple(f"sync.field.{f}" for f in differing), "、")
+        texts = {lang: t("sync.conflict.same_id_different_identity", lang, id=masked, fields=fields)
+                 for lang in LANGUAGES}
+        for n, c in enumerate(d.candidates, start=1):
+            gender = Words((f"sync.gender.{c.data.get('gender') or 'unknown'}",))
+            opt = {lang: t("sync.option.identity", lang, name=c.data.get("name") or "?", gender=gender,
+                           birth=c.data.get("birth_date") or "?",
+                           stations="、".join(c.data.get("stations", [])), reads=c.data.get("reads", 1),
+                           typed=t("sync.words.typed", lang) if c.data.get("typed") else "")
+                   for lang in LANGUAGES}
+            options.append(Option(str(n), c.fact_id, c.station_id, opt))
+    elif d.kind == "two_corrections":
+        fld = d.candidates[0].data.get("field", "")
+        label = Words((f"sync.field.{fld}",))
+        texts = {lang: t("sync.conflict.two_corrections", lang, who=who[lang], field=label, stations=stations)
+                 for lang in LANGUAGES}
+        for n, c in enumerate(d.candidates, start=1):
+            opt = {lang: t("sync.option.correction", lang, value=c.data.get("new_value") or "",
+                           station=c.station_id, time=local_time(c.hlc), operator=c.data.get("operator") or "?")
+                   for lang in LANGUAGES}
+            options.append(Option(str(n), c.fact_id, c.station_id, opt))
+    else:  # key_clash
+        table = d.subject.split("/", 1)[0]
+        origin = next((c.station_id for c in d.candidates if not c.data.get("kept")), "")
+        texts = {lang: t("sync.conflict.key_clash", lang, station=origin,
+                         table=Words((f"sync.table.{table}",)), row=d.subject.split("/", 1)[1][-8:])
+                 for lang in LANGUAGES}
+        kept = d.candidates[0]
+        options.append(Option("1", kept.fact_id, kept.station_id, _both("sync.option.keep_first")))
+    return ConflictItem(iid, d.kind, d.subject, masked, texts, tuple(options), decision, is_open, d.id_number)
+
+
+def _decision(row: q.DecisionRow) -> Decision:
+    texts = {lang: str(row.choice.get(f"text_{lang}", "")) for lang in LANGUAGES}
+    return Decision(row.id, row.item_id, row.choice.get("option"), str(row.choice.get("fact_id", "")),
+                    texts, row.operator, row.station_id, row.hlc, row.reason, row.effects)
+
+
+def _settled(row: q.DecisionRow) -> ConflictItem:
+    """A decided item whose conflict no longer shows in the facts (its effects resolved it)."""
+    subject = row.subject
+    person = row.kind in ("accepted_at_two_stations", "same_id_different_identity")
+    masked = mask_id(subject) if person else subject.split("/", 1)[0]
+    about: str | Words = masked if person else Words((f"sync.table.{masked}",))
+    kind_words = Words((f"sync.kind.{row.kind}",))
+    texts = {lang: t("sync.conflict.settled", lang, kind=kind_words, subject=about) for lang in LANGUAGES}
+    return ConflictItem(row.item_id, row.kind, subject, masked, texts, (), _decision(row), False)

@@ -1,0 +1,27 @@
+"""Digests of fact rows that a station signs (in its manifest) and a receiver recomputes.
+
+A table's digest covers its name, its column names and every row in key order, each encoded as
+canonical JSON (bytes as base64), so it can be recomputed from any copy of the same rows: the
+SQLite file of a bundle, or rows received from the PostgreSQL hub.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from station.store.union import encode_value
+
+
+def table_digest(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> tuple[str, int]:
+    """(hex digest, row count) of ``rows`` of ``table``, which must come in key (``id``) order."""
+    h = hashlib.sha256()
+    h.update(json.dumps([table, list(columns)], ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+    count = 0
+    for row in rows:
+        h.update(json.dumps([encode_value(v) for v in row], ensure_ascii=False,
+                            separators=(",", ":")).encode() + b"\n")
+        count += 1
+    return h.hexdigest(), count

@@ -1,0 +1,41 @@
+"""A refused bundle: one error naming the file (and member or field) and why, in both languages.
+
+Every refusal exits 2 (bad input) and means the merge changed nothing. The reason is a catalog
+message of its own (``sync.refused.*``), put inside ``sync.refused_whole`` so the sentence always says
+that the bundle was refused whole.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from station.errors import InputError, Location
+from station.i18n import get_language, t
+
+
+class BundleRefused(InputError):
+    """A bundle (or pushed set of rows) that failed a check; ``reason`` names the check."""
+
+    def __init__(self, reason: str, source: str, member: str | None = None, **params: object) -> None:
+        self.reason = reason
+        self.source = source
+        self.member = member
+        super().__init__(f"sync.refused.{reason}", Location(source, None, member), **params)
+
+    def _text(self, lang: str) -> str:
+        detail = t(self.key, lang, **self.params)
+        where = f"{self.source}" + (f" ({self.member})" if self.member else "")
+        return t("sync.refused_whole", lang, where=where, reason=detail)
+
+    @property
+    def message(self) -> str:
+        return self._text(get_language())
+
+    @property
+    def messages(self) -> tuple[str, str]:
+        return self._text("zh"), self._text("en")
+
+    def to_json(self) -> dict[str, Any]:
+        data = super().to_json()
+        data["reason"] = self.reason
+        return data

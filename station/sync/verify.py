@@ -1,0 +1,110 @@
+"""The trust boundary between stations: is this data really from the station it names?
+
+Reusable by every road another station's data takes — a USB bundle (``station.sync.merge``) and
+the PostgreSQL hub of issue 15 — as three checks on plain inputs:
+
+- ``verify_manifest(body, signature, trust, own_station_id)``: the manifest is well formed, names
+  a station enrolled here (not this station itself), and is signed by that station's enrolled key;
+- ``verify_rows(manifest, rows)``: every row of every table carries the manifest's station id, and
+  the tables, counts and row digests are exactly the signed ones (``RowSource`` is any source of
+  rows: an attached SQLite file, or rows received over the network);
+- ``verify_image(manifest, sha, actual_sha)``: an image is listed and its bytes hash to its name.
+
+Each raises ``BundleRefused`` with words; nothing here writes anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from station.keys import verify_signature
+from station.store.migrations import LATEST
+from station.store.trust import EnrolledKey
+from station.store.union import MERGE_COLUMNS
+from station.sync.digest import table_digest
+from station.sync.errors import BundleRefused
+from station.sync.manifest import Manifest
+
+
+class Trust(Protocol):
+    """Who is enrolled here (``station.sync.trust.TrustService`` on a store)."""
+
+    def key_for(self, station_id: str) -> EnrolledKey | None: ...
+
+
+class RowSource(Protocol):
+    """Rows of one station's facts, table by table, in key order."""
+
+    def schema_version(self) -> int: ...
+
+    def tables(self) -> list[str]: ...
+
+    def columns(self, table: str) -> list[str]: ...
+
+    def rows(self, table: str) -> Iterable[Sequence[Any]]: ...
+
+
+def verify_manifest(body: bytes, signature: bytes, trust: Trust, own_station_id: str | None,
+                    source: str) -> Manifest:
+    """The parsed manifest, once it is shown to come from an enrolled station that is not us."""
+    manifest = Manifest.parse(body, source)
+    station = manifest.station_id
+    if own_station_id is not None and station == own_station_id:
+        raise BundleRefused("own_station", source, station=station)
+    enrolled = trust.key_for(station)
+    if enrolled is None:
+        raise BundleRefused("not_enrolled", source, station=station, fingerprint=manifest.signing_key)
+    if not verify_signature(enrolled.public_pem, body, signature):
+        raise BundleRefused("bad_signature", source, "bundle.json.sig", station=station,
+                            enrolled=enrolled.fingerprint, claimed=manifest.signing_key)
+    return manifest
+
+
+def verify_rows(manifest: Manifest, rows: RowSource, source: str) -> None:
+    """Every row is the manifest's station's, and the rows are exactly those it signed."""
+    version = rows.schema_version()
+    if version > LATEST:
+        raise BundleRefused("too_new", source, version=version, supported=LATEST)
+    if version != manifest.schema_version:
+        raise BundleRefused("schema_mismatch", source, version=version, signed=manifest.schema_version)
+    tables = rows.tables()
+    unlisted = sorted(set(tables) - set(manifest.rows))
+    if unlisted:
+        raise BundleRefused("unlisted_table", source, table=unlisted[0])
+    missing = sorted(set(manifest.rows) - set(tables))
+    if missing:
+        raise BundleRefused("missing_table", source, table=missing[0])
+    station = manifest.station_id
+    for table in sorted(tables):
+        columns = rows.columns(table)
+        if not set(MERGE_COLUMNS) <= set(columns):
+            raise BundleRefused("not_fact_table", source, table=table)
+        at = columns.index("station_id")
+        others: dict[str, int] = {}
+
+        def counted(table: str = table, at: int = at, others: dict[str, int] = others) -> Iterable[Sequence[Any]]:
+            for row in rows.rows(table):
+                if row[at] != station:
+                    key = str(row[at])[:64]
+                    others[key] = others.get(key, 0) + 1
+                yield row
+
+        digest, count = table_digest(table, columns, counted())
+        if others:
+            name = min(others)
+            raise BundleRefused("foreign_rows", source, table=table, count=sum(others.values()),
+                                other=name, station=station)
+        if count != manifest.rows[table]:
+            raise BundleRefused("row_count", source, table=table, count=count, signed=manifest.rows[table])
+        if digest != manifest.row_digests[table]:
+            raise BundleRefused("row_digest", source, table=table)
+
+
+def verify_image(manifest: Manifest, sha: str, actual_sha: str, source: str) -> None:
+    """An image the manifest lists, whose bytes hash to its name."""
+    member = manifest.images.get(sha)
+    if member is None:
+        raise BundleRefused("unlisted_member", source, f"images/{sha[:64]}")
+    if actual_sha != sha:
+        raise BundleRefused("image_hash", source, member, actual=actual_sha)
