@@ -136,7 +136,7 @@ def create_bundle(store: Store, out: Path, operator: str | None = None) -> Bundl
                             signing_key=key.fingerprint(), school_code=store.meta("school_code"),
                             created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
         body = manifest.to_bytes()
-        built = tmp / "bundle.zip"
+        built = private_file(tmp / "bundle.zip")
         with zipfile.ZipFile(built, "w") as zf:
             _add_file(zf, DB_MEMBER, db, zipfile.ZIP_DEFLATED)
             for sha in shas:

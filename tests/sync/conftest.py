@@ -137,8 +137,12 @@ def describe_db(db: bytes, tmp: Path) -> tuple[dict, dict]:
     rows = union.SqliteRows(path)
     try:
         counts, digests = {}, {}
-        for table in rows.tables():
-            digests[table], counts[table] = table_digest(table, rows.columns(table), rows.rows(table))
+        for table in rows.tables():          # tables no station would write stay unlisted
+            if table.replace("_", "").isalnum() and table.isascii() and table.islower():
+                try:
+                    digests[table], counts[table] = table_digest(table, rows.columns(table), rows.rows(table))
+                except sqlite3.Error:
+                    continue
     finally:
         rows.close()
         path.unlink()
