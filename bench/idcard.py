@@ -47,7 +47,7 @@ def bench_decode(rounds: int = 2000) -> dict:
     for label, (identity, layout) in sample_identities().items():
         sam = VirtualSam(VirtualCard(identity, layout=layout))
         frame = sam.handle(samv.build_request(samv.READ_TEXT_PHOTO))
-        client = SamClient(lambda _request, f=frame: f)
+        client = SamClient(lambda _request, _deadline, f=frame: f)
         started = time.perf_counter()
         for _ in range(rounds):
             text, photo = client.read_text_photo()

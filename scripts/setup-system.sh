@@ -4,7 +4,7 @@
 #   scripts/setup-system.sh test   → what the tests need (pcscd + vpcd for the virtual reader, tmux)
 set -euo pipefail
 purpose=${1:-demo}
-pkgs=(swig libpcsclite-dev pcscd libgl1 libglib2.0-0 fonts-wqy-microhei)
+pkgs=(swig libpcsclite-dev pcscd libusb-1.0-0 libgl1 libglib2.0-0 fonts-wqy-microhei)
 if [ "$purpose" = test ]; then
   pkgs+=(vsmartcard-vpcd tmux)
 fi

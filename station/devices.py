@@ -29,14 +29,11 @@ log = logging.getLogger(__name__)
 
 
 def reader_options(idcard: IdcardSection, spec: str, profile: str | None = None) -> dict[str, Any]:
-    """The configured options of the reader ``spec`` (pcsc[:NAME], serial:PORT, …)."""
-    kind = spec.partition(":")[0]
-    if kind == "pcsc":
-        return {"profile": profile or idcard.profile or None,
-                "command_timeout": idcard.command_timeout}
-    if kind == "serial":
-        return {"baudrate": idcard.serial_baudrate, "command_timeout": idcard.command_timeout,
-                "poll_interval": idcard.serial_poll_interval}
+    """The configured options of the reader ``spec`` (pcsc[:NAME], usb[:PROFILE], serial:PORT, …):
+    the profile; its timings and deadlines live in the profile file (drivers/readers)."""
+    kind, _, arg = spec.partition(":")
+    if kind in ("pcsc", "serial") or (kind == "usb" and not arg):
+        return {"profile": profile or idcard.profile or None}
     return {}
 
 

@@ -132,19 +132,17 @@ class ExportsSection(Section):
 
 class IdcardSection(Section):
     reader: Annotated[str, StringConstraints(
-        pattern=r"^(pcsc(:.+)?|serial:.+|virtual|sim|manual)$")] = Field(
+        pattern=r"^(pcsc(:.+)?|usb(:.+)?|serial:.+|virtual|sim|manual)$")] = Field(
         "pcsc", description='Which reader: "pcsc" (first PC/SC reader), "pcsc:NAME" (reader whose '
-                            'name contains NAME), "serial:/dev/ttyUSB0" (SAM_V reader on a serial '
-                            'port), "virtual" (pcscd + vpcd), "sim" (simulated), "manual" (typed '
-                            "entry).")
+                            'name contains NAME), "usb" (a known SAM reader model on raw USB, e.g. '
+                            'Routon iDR200), "usb:PROFILE", "serial:/dev/ttyUSB0" (SAM_V reader on '
+                            'a serial port), "virtual" (pcscd + vpcd), "sim" (simulated), "manual" '
+                            "(typed entry).")
     timeout: float = Field(30, gt=0, description="Seconds `station idcard read` waits for a card.")
-    profile: str = Field("", description="Reader profile in drivers/readers/ (the PC/SC envelope of "
-                         'SAM_V frames); "" = choose by reader name.')
-    command_timeout: float = Field(3.0, gt=0, description="Seconds one complete card read may take "
-                                   "before the reader is reported as not answering.")
-    serial_baudrate: int = Field(115200, gt=0, description="Serial readers: baud rate (8N1).")
-    serial_poll_interval: float = Field(0.1, gt=0, description='Serial readers: seconds between '
-                                        '"find card" polls.')
+    profile: str = Field("", description="Reader profile in drivers/readers/ (envelope, endpoints, "
+                         "baud rate, poll interval and per-command deadlines of the reader model); "
+                         '"" = choose by reader name (PC/SC), by USB id (usb) or the transport\'s '
+                         "default.")
     wlt_library: str = Field("", description="Path of the reader vendor's WLT photo decoder "
                              'library (e.g. /opt/vendor/libwlt2bmp.so); "" = none.')
     wlt_function: str = Field("unpack", description="Name of the decoder function in that library.")

@@ -11,15 +11,24 @@ def register(subparsers) -> None:
     sub = group.add_subparsers(dest="idcard_command", metavar="COMMAND")
     read = sub.add_parser("read", help="等待一张证件并输出身份信息 / wait for one card, print the identity")
     read.add_argument("--reader",
-                      help="pcsc[:NAME] | serial:PORT | virtual | sim | manual (default: idcard.reader)")
+                      help="pcsc[:NAME] | usb[:PROFILE] | serial:PORT | virtual | sim | manual "
+                           "(default: idcard.reader)")
     read.add_argument("--timeout", type=float, help="seconds to wait for a card (default: idcard.timeout)")
-    read.add_argument("--profile", help="reader profile in drivers/readers (PC/SC readers)")
+    read.add_argument("--profile", help="reader profile in drivers/readers")
     read.add_argument("--json", action="store_true", help="print the identity JSON")
     read.add_argument("--identity", type=Path,
                       help="sim/virtual readers: identity JSON of the card to present (default: a demo student)")
     read.add_argument("--id-number", help=argparse.SUPPRESS)   # manual reader: typed number
     read.add_argument("--name", help=argparse.SUPPRESS)        # manual reader: typed name
     read.set_defaults(handler=read_card)
+    probe = sub.add_parser(
+        "probe", help="试探 PC/SC 读卡器使用哪种报文封装（不写卡）/ find which envelope an attached "
+                      "PC/SC reader answers (writes nothing to the card)")
+    probe.add_argument("--reader", default="pcsc", help="pcsc[:NAME] (default: the first reader)")
+    probe.add_argument("--timeout", type=float, default=30.0,
+                       help="seconds to wait for a card on the reader (default 30)")
+    probe.add_argument("--json", action="store_true", help="print the findings as JSON")
+    probe.set_defaults(handler=probe_reader)
     group.set_defaults(handler=lambda ctx, args: group.print_help() or 2)
 
 
@@ -63,3 +72,37 @@ def read_card(ctx, args) -> int:
         reader.close()
     emit(ctx.json, result.identity.to_json(), _human)
     return 0
+
+
+def probe_reader(ctx, args) -> int:
+    """Try every known PC/SC envelope on the attached reader; exit 0 when one reads identities."""
+    from station.cli.output import emit, warn
+    from station.errors import UsageError
+    from station.i18n import t
+    from station.idcard.readers.pcsc import PcscReader
+
+    kind, _, name = args.reader.partition(":")
+    if kind != "pcsc":
+        raise UsageError("idcard.probe.pcsc_only", spec=args.reader)
+    with PcscReader(name or None) as reader:
+        if not ctx.json:
+            warn(t("idcard.waiting", seconds=round(args.timeout, 1), reader=reader.name))
+        results = reader.probe(args.timeout)
+    use = next((r.profile for r in results if r.answers and r.reads_identity), None)
+    report = {"reader": reader.reader_name, "profiles": [r.to_json() for r in results],
+              "use": use}
+
+    def human(data: dict) -> str:
+        lines = [t("idcard.probe.answers" if r["answers"] else "idcard.probe.silent",
+                   profile=r["profile"], envelope=r["envelope"], detail=r["detail"])
+                 for r in data["profiles"]]
+        if data["use"]:
+            lines.append(t("idcard.probe.use", profile=data["use"]))
+        elif any(r["answers"] for r in data["profiles"]):
+            lines.append(t("idcard.probe.serial_only"))
+        else:
+            lines.append(t("idcard.probe.none"))
+        return "\n".join(lines)
+
+    emit(ctx.json, report, human)
+    return 0 if use else 1

@@ -1,9 +1,12 @@
-"""`station doctor` checks of the ID card area: readers visible to pcscd, the photo decoder.
+"""`station doctor` checks of the ID card area: readers visible to pcscd, known SAM readers on
+USB (and whether the station may open them), the photo decoder.
 
 (pcscd itself is checked by the system part of the doctor.)
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from station.doctor.check import DoctorCheck, DoctorContext, Status
 from station.errors import DeviceError
@@ -25,6 +28,29 @@ def check_readers() -> DoctorCheck:
                                 {"readers": readers}, readers=", ".join(readers))
 
 
+def check_usb_readers(backend: Any = None) -> DoctorCheck:
+    """A known USB reader model plugged in, and opened and claimed once (permissions, drivers)."""
+    from station.idcard.profiles import load_profiles
+    from station.idcard.readers.usb_reader import UsbTransport, find_device, libusb_backend
+
+    try:
+        backend = backend if backend is not None else libusb_backend()
+        found = find_device(list(load_profiles(transport="usb").values()), backend)
+        if found is None:
+            return DoctorCheck.from_key("idcard", "usb_readers", "skip",
+                                        "idcard.doctor.no_usb_reader")
+        profile, device = found
+        UsbTransport(device, profile).close()
+    except DeviceError as exc:
+        zh, en = exc.messages
+        return DoctorCheck("idcard", "usb_readers", "fail", zh, en, {"error": exc.key})
+    assert profile.usb is not None
+    return DoctorCheck.from_key("idcard", "usb_readers", "pass", "idcard.doctor.usb_reader",
+                                {"profile": profile.name, "id": profile.usb.id},
+                                model=profile.model or profile.name, id=profile.usb.id,
+                                profile=profile.name)
+
+
 def check_photo_decoder(library: str, function: str = "unpack") -> DoctorCheck:
     from station.idcard.photo import load_decoder
 
@@ -41,4 +67,5 @@ def check_photo_decoder(library: str, function: str = "unpack") -> DoctorCheck:
 
 def checks(ctx: DoctorContext) -> list[DoctorCheck]:
     idcard = ctx.settings.idcard
-    return [check_readers(), check_photo_decoder(idcard.wlt_library, idcard.wlt_function)]
+    return [check_readers(), check_usb_readers(),
+            check_photo_decoder(idcard.wlt_library, idcard.wlt_function)]

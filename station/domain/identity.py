@@ -10,6 +10,7 @@ from typing import Any
 from station.errors import InputError, Location
 
 CARD_TYPES = ("resident", "foreign_permanent", "hmt_residence", "manual")
+SOURCES = ("card", "typed")     # read from a card by this station / given by a person or a file
 GENDERS = ("male", "female", "unknown", "unspecified")
 GENDER_CODES = {"0": "unknown", "1": "male", "2": "female", "9": "unspecified"}
 
@@ -31,6 +32,7 @@ class Identity:
     address: str | None = None
     issuer: str | None = None
     card_serial: str | None = None
+    source: str | None = None
     photo_wlt_sha256: str | None = None
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
@@ -50,6 +52,9 @@ class Identity:
         if data["gender"] not in GENDERS:
             raise InputError("identity.bad_value", Location(source, field="gender"),
                              field="gender", value=data["gender"])
+        if data.get("source") is not None and data["source"] not in SOURCES:
+            raise InputError("identity.bad_value", Location(source, field="source"),
+                             field="source", value=data["source"])
         known = set(cls.__dataclass_fields__)
         values = {k: v for k, v in data.items() if k in known}
         values["warnings"] = list(values.get("warnings") or [])

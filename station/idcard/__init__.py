@@ -1,10 +1,10 @@
 """Identity from the second-generation resident ID card: SAM_V codec, readers, validation.
 
 Entry point: ``open_reader(spec, **opts) -> CardReader`` with spec ``pcsc[:NAME]``,
-``serial:PORT``, ``sim``, ``virtual`` (real pcscd + vpcd + built-in card emulator) or ``manual``;
-then ``reader.read(timeout) -> CardRead``. ``sim`` and ``virtual`` readers take cards with
-``present(identity)``.
-Heavy modules (pyscard, pyserial) load only when their reader is opened.
+``usb[:PROFILE]`` (a SAM reader on raw USB), ``serial:PORT``, ``sim``, ``virtual`` (real pcscd +
+vpcd + built-in card emulator) or ``manual``; then ``reader.read(timeout) -> CardRead``. ``sim``
+and ``virtual`` readers take cards with ``present(identity)``.
+Heavy modules (pyscard, pyserial, pyusb) load only when their reader is opened.
 """
 
 from __future__ import annotations
@@ -45,16 +45,23 @@ __all__ = [
 def open_reader(spec: str, **opts: Any) -> CardReader:
     """Open the reader named by ``spec``.
 
-    Options: ``pcsc``: profile (name in drivers/readers), command_timeout, profiles_dir;
-    ``virtual``: port and reader of an already running vpcd, command_timeout;
-    ``serial``: baudrate, command_timeout, poll_interval. Unknown specs raise InputError (exit 2);
-    a missing device raises NoReaderError (exit 3).
+    Options: ``pcsc``, ``serial``, ``usb``: profile (name in drivers/readers), profiles_dir,
+    timing (a ``profiles.Timing`` instead of the profile's); ``serial``, ``usb``: clock;
+    ``usb``: backend (a pyusb backend; default libusb-1.0); ``virtual``: port and reader of an
+    already running vpcd. Unknown specs raise InputError (exit 2); a missing device raises
+    NoReaderError (exit 3).
     """
     kind, _, arg = (spec or "").partition(":")
     if kind == "pcsc":
         from station.idcard.readers.pcsc import PcscReader
 
         return PcscReader(arg or None, **opts)
+    if kind == "usb":
+        from station.idcard.readers.usb_reader import UsbReader
+
+        if arg:
+            opts = {**opts, "profile": arg}
+        return UsbReader(**opts)
     if kind == "serial" and arg:
         from station.idcard.readers.serial_reader import SerialReader
 

@@ -24,11 +24,12 @@ from station.idcard.record import PHOTO_SIZE, encode_extra_address, encode_text
 
 # What a fault does:
 #   no_card        find card answers 80 although the reader reports a card
-#   select_failed  select card answers 81
+#   select_failed  select card answers SW1 SW2 SW3 = 12 34 81 (the manual's "XX XX 81")
 #   read_failed    read text+photo answers 41
 #   checksum       the read answer's checksum byte is wrong
 #   truncated      the read answer is cut short by 100 bytes
-#   pull           the card is pulled during the read (transport drops; see the transports)
+#   pull           the card is pulled during the read (PC/SC: the transport drops; serial and
+#                  USB: the read answers 41 and the card is gone)
 #   mute           the SAM never answers the read command
 FAULTS = ("no_card", "select_failed", "read_failed", "checksum", "truncated", "pull", "mute")
 
@@ -43,8 +44,10 @@ class VirtualCard:
 
     identity: Identity
     layout: str | None = None            # "", "J", "I" or "Y"; default from the card type
-    serial: bytes | None = None          # 8 bytes; default derived from the ID number
-    photo: bytes | None = None           # 1024 bytes; default a deterministic filler
+    serial: bytes = b""                  # physical card serial (00 36 over PC/SC); 8 bytes,
+                                         # default (b"") derived from the ID number
+    select_serial: bytes = bytes(8)      # the select-card reply: zeros, as on every real card
+    photo: bytes = b""                   # 1024 bytes; default (b"") a deterministic filler
     extra_address: str | None = None
     fault: str | None = None
     text_extra: dict | None = None       # layout-only fields (pass number, card version, …)
@@ -53,9 +56,9 @@ class VirtualCard:
         if self.fault is not None and self.fault not in FAULTS:
             raise ValueError(f"unknown fault {self.fault!r}; choose from {', '.join(FAULTS)}")
         seed = hashlib.sha256(self.identity.id_number.encode()).digest()
-        if self.serial is None:
+        if not self.serial:
             self.serial = seed[:8]
-        if self.photo is None:
+        if not self.photo:
             self.photo = (seed * (PHOTO_SIZE // len(seed) + 1))[:PHOTO_SIZE]
         self._text = encode_text(self.identity, self.layout, **(self.text_extra or {}))
 
@@ -74,6 +77,10 @@ class VirtualSam:
     def __init__(self, card: VirtualCard | None = None) -> None:
         self.card = card
         self.commands: list[tuple[int, int]] = []   # what was asked, for tests
+
+    def transceive(self, frame: bytes, deadline: float = 0.0) -> bytes:
+        """``handle`` in the shape ``SamClient`` takes (an in-memory SAM needs no deadline)."""
+        return self.handle(frame)
 
     def handle(self, frame: bytes) -> bytes:
         try:
@@ -96,8 +103,8 @@ class VirtualSam:
             return samv.build_response(samv.SW3_NO_CARD)
         if cmd == samv.SELECT_CARD:
             if fault == "select_failed":
-                return samv.build_response(samv.SW3_SELECT_FAILED)
-            return samv.build_response(samv.SW3_SUCCESS, card.serial or b"")
+                return samv.build_response(samv.SW3_SELECT_FAILED, sw1=0x12, sw2=0x34)
+            return samv.build_response(samv.SW3_SUCCESS, card.select_serial)
         if cmd == samv.READ_TEXT_PHOTO:
             return self._read(card)
         if cmd == samv.READ_EXTRA_ADDRESS:
@@ -125,8 +132,8 @@ class VirtualSam:
 class SerialSamServer:
     """A serial SAM_V reader on the master side of a pseudo-terminal (tests, demos).
 
-    Reads request frames from ``fd`` and writes the SAM's answers; ``mute`` and ``pull`` faults
-    stay silent (a real reader whose card left the field sends nothing).
+    Reads request frames from ``fd`` and writes the SAM's answers; a ``mute`` card leaves the
+    read unanswered, a ``pull``ed card leaves the reader and the read answers "read failed".
     """
 
     def __init__(self, fd: int, sam: VirtualSam | None = None) -> None:
@@ -176,7 +183,8 @@ class SerialSamServer:
             try:
                 answer = self.sam.handle(bytes(buf))
             except CardPulled:
-                continue
+                self.sam.card = None         # the card left mid-read: the SAM says "read failed"
+                answer = samv.build_response(samv.SW3_READ_FAILED)
             view = memoryview(answer)
             while view:
                 view = view[os.write(self.fd, view):]

@@ -2,7 +2,9 @@
 
 Frame: ``AA AA AA 96 69 | LEN_H LEN_L | body | CHK``. LEN (big-endian) counts every byte after
 the length field, CHK included; CHK is the XOR of LEN_H … last body byte. A request body is
-``CMD PARA [DATA]``, an answer body ``SW1 SW2 SW3 [DATA]`` with SW1 = SW2 = 00.
+``CMD PARA [DATA]``, an answer body ``SW1 SW2 SW3 [DATA]``. SW3 alone carries the SAM's verdict;
+SW1 SW2 are usually 00 00, but the vendor manual lists them as "XX XX" for several SW3 codes
+(31, 32, 40, 41, 47, 81), so they are kept for the log and never make a frame malformed.
 
 Every malformed frame raises ``CardDataError`` (and nothing else): readers report it to the
 operator as "tap again", and fuzz tests hold the parser to that promise.
@@ -140,6 +142,8 @@ class Request:
 class Response:
     sw3: int
     data: bytes
+    sw1: int = 0
+    sw2: int = 0
 
     @property
     def ok(self) -> bool:
@@ -161,6 +165,4 @@ def parse_response(frame: bytes) -> Response:
     body = decode_frame(frame)
     if len(body) < 3:
         raise CardDataError("idcard.frame.too_short", length=len(frame))
-    if body[0] != 0 or body[1] != 0:
-        raise CardDataError("idcard.frame.bad_status_bytes", found=body[:2].hex(" ").upper())
-    return Response(body[2], body[3:])
+    return Response(body[2], body[3:], body[0], body[1])

@@ -4,9 +4,11 @@ vpcd listens on TCP (default 35963); while this emulator is connected, pcscd see
 "Virtual PCD" reader. Messages both ways are a 2-byte big-endian length and a payload: from vpcd
 one byte ``00`` power off, ``01`` power on, ``02`` reset, ``04`` get ATR, or an APDU to answer.
 
-APDUs are answered as a ``samv-tunnel`` style reader (the envelope comes from a reader profile):
-``00 36 00 00 08`` gives the card serial, ``<header> Lc <frame>`` carries a SAM_V request, long
-answers go out as ``61 XX`` + GET RESPONSE chunks. ``insert`` connects, ``remove`` disconnects.
+APDUs are answered in the envelope of a reader profile (drivers/readers): ``00 36 00 00 08``
+gives the card serial; a ``tunnel`` profile (``samv-tunnel``) carries SAM_V requests in
+``<header> Lc <frame>`` with long answers as ``61 XX`` + GET RESPONSE chunks; a ``block-read``
+profile (``pcsc-block-read``) answers ``FF B0 <block> 00 00`` with that block of the SAM's read
+answer (lengths, text, photo). ``insert`` connects, ``remove`` disconnects.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ SW_OK = b"\x90\x00"
 SW_INS_NOT_SUPPORTED = b"\x6d\x00"
 SW_WRONG_LENGTH = b"\x67\x00"
 SW_NO_DATA = b"\x6a\x82"
+SW_WRONG_P1P2 = b"\x6b\x00"
+SW_NO_PRECISE_DIAGNOSIS = b"\x6f\x00"
 
 
 class VpcdCard:
@@ -155,7 +159,30 @@ class VpcdCard:
             if rest:
                 return part + bytes([tunnel.more_data_sw1, rest if rest < 256 else 0])
             return part + SW_OK
+        block_read = profile.block_read
+        if block_read and apdu[:2] == block_read.header and len(apdu) == 5:
+            return self._block(apdu, block_read.block_size)
         return SW_INS_NOT_SUPPORTED
+
+    def _block(self, apdu: bytes, block_size: int) -> bytes | None:
+        """One block of the read answer's data, as a block-read reader hands it out."""
+        card = self.sam.card
+        if card is None:
+            return SW_NO_DATA
+        if card.fault == "mute":
+            time.sleep(self.mute_seconds)
+            return None
+        if card.fault == "pull":
+            return None
+        if card.fault == "read_failed":
+            return SW_NO_PRECISE_DIAGNOSIS
+        photo = card.photo
+        data = (len(card.text).to_bytes(2, "big") + len(photo).to_bytes(2, "big")
+                + card.text + photo)
+        start = apdu[2] * block_size
+        if start >= len(data):
+            return SW_WRONG_P1P2
+        return data[start:start + min(apdu[4] or 256, block_size)] + SW_OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,9 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault", choices=FAULTS)
     parser.add_argument("--extra-address")
     parser.add_argument("--seconds", type=float, help="remove the card after this long")
+    parser.add_argument("--profile", default="samv-tunnel",
+                        help="envelope to answer: a PC/SC profile in drivers/readers")
     args = parser.parse_args(argv)
     identity = Identity.load(args.identity) if args.identity else demo_identity()
-    card = VpcdCard(port=args.port)
+    card = VpcdCard(port=args.port, profile=choose_profile("", args.profile))
     card.insert(VirtualCard(identity, layout=args.layout, fault=args.fault,
                             extra_address=args.extra_address))
     print(f"card on the reader (vpcd port {args.port}); Ctrl-C removes it", flush=True)

@@ -93,3 +93,25 @@ def samples():
     from station.sim.identities import sample_identities
 
     return sample_identities()
+
+
+class FakeClock:
+    """Monotonic time that moves only when a reader sleeps between polls: a 10-second hold of a
+    card on a polling reader runs in milliseconds, with every poll a real frame exchange."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.now += seconds
+        self.slept += seconds
+
+
+@pytest.fixture
+def fake_clock():
+    return FakeClock()

@@ -79,7 +79,7 @@ def test_parse_response_random_after_preamble(data):
 @given(mutated(GOOD))
 def test_parse_mutated_read_answer_and_decode_it(data):
     def whole(frame):
-        blocks = SamClient(lambda _request: frame).read_text_photo()
+        blocks = SamClient(lambda _request, _deadline: frame).read_text_photo()
         decode_text(blocks[0])
 
     _only_documented_read_errors(whole, data)
@@ -114,7 +114,7 @@ def test_valid_frames_with_mutated_content(body):
     frame = samv.encode_frame(body)
 
     def whole(f):
-        text, _photo = SamClient(lambda _request: f).read_text_photo()
+        text, _photo = SamClient(lambda _request, _deadline: f).read_text_photo()
         decode_text(text)
 
     _only_documented_read_errors(whole, frame)

@@ -58,7 +58,7 @@ def test_pcscd_stopping_under_a_waiting_read_is_reported(pcsc_env, tmp_path):
 def test_serial_port_unplugged_while_waiting():
     master, slave = os.openpty()
     server = SerialSamServer(master, VirtualSam()).start()
-    reader = open_reader(f"serial:{os.ttyname(slave)}", command_timeout=0.3, poll_interval=0.02)
+    reader = open_reader(f"serial:{os.ttyname(slave)}")
     os.close(slave)
 
     def unplug():

@@ -6,12 +6,14 @@ import json
 import os
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 
 from station.errors import InputError
 from station.idcard import (
     CardDataError,
+    CardRefusedError,
     CardRemovedError,
     NoCardError,
     NoReaderError,
@@ -33,7 +35,7 @@ def test_sim_reader_reads_what_is_presented(samples):
     assert reader.pending == 1
     result = reader.read(timeout=1)
     assert result.identity.id_number == identity.id_number
-    assert result.card_serial == card.serial_hex
+    assert result.card_serial is None       # like a SAM reader on serial/USB: zeros, not stored
     assert result.raw_photo == card.photo
     assert result.identity.photo_wlt_sha256 and result.warnings == []
     with pytest.raises(ReaderTimeoutError):
@@ -97,11 +99,18 @@ def test_cli_manual_and_sim(run_station, samples):
 # -- serial over a pty pair -----------------------------------------------------------------------
 
 @pytest.fixture
-def pty_reader():
+def pty_reader(fake_clock):
+    """A serial SAM_V reader on a pseudo-terminal, polling on a fake clock (real frames, no
+    real waiting between polls) with the default profile's deadlines scaled down 5×."""
+    from station.idcard.profiles import choose_profile
+
     master, slave = os.openpty()
     path = os.ttyname(slave)
     server = SerialSamServer(master, VirtualSam()).start()
-    reader = open_reader(f"serial:{path}", command_timeout=0.4, poll_interval=0.02)
+    timing = choose_profile("", None, transport="serial").timing
+    reader = open_reader(f"serial:{path}", clock=fake_clock,
+                         timing=replace(timing, deadlines={k: v / 5 for k, v in
+                                                           timing.deadlines.items()}))
     yield server.sam, reader
     reader.close()
     server.stop()
@@ -117,26 +126,29 @@ def test_serial_reader_reads_every_card_type(pty_reader, samples, label):
     result = reader.read(timeout=3)
     assert result.identity.id_number == identity.id_number
     assert result.identity.card_type == identity.card_type
-    assert result.card_serial == sam.card.serial_hex
+    assert result.card_serial is None and "card_serial" not in result.identity.to_json()
     assert result.extra_address == "追加住址1号"
     assert sam.commands[-4:] == [(0x20, 0x01), (0x20, 0x02), (0x30, 0x01), (0x30, 0x03)]
 
 
-def test_serial_debounce_and_retap(pty_reader, samples):
+def test_serial_debounce_and_retap(pty_reader, samples, fake_clock):
     sam, reader = pty_reader
     card = VirtualCard(samples["resident"][0])
     sam.card = card
     reader.read(timeout=3)
     with pytest.raises(ReaderTimeoutError):
-        reader.read(timeout=0.3)            # the card still lies there
+        reader.read(timeout=2)              # the card still lies there: read once
     sam.card = None                          # taken away …
-    threading.Timer(0.15, lambda: setattr(sam, "card", card)).start()   # … and tapped again
-    assert reader.read(timeout=3).card_serial == card.serial_hex
+    with pytest.raises(ReaderTimeoutError):
+        reader.read(timeout=1.5)            # … long enough to be a new tap …
+    sam.card = card                          # … and tapped again
+    assert reader.read(timeout=3).identity.id_number == card.identity.id_number
 
 
 @pytest.mark.parametrize("fault, error", [
     ("select_failed", SelectFailedError), ("checksum", CardDataError),
-    ("truncated", CardDataError), ("pull", CardRemovedError), ("mute", CardRemovedError),
+    ("truncated", CardDataError), ("pull", CardRefusedError), ("read_failed", CardRefusedError),
+    ("mute", ReaderNotAnsweringError),
 ])
 def test_serial_error_cases(pty_reader, samples, fault, error):
     sam, reader = pty_reader
@@ -144,15 +156,18 @@ def test_serial_error_cases(pty_reader, samples, fault, error):
     started = time.monotonic()
     with pytest.raises(error):
         reader.read(timeout=3)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 3
 
 
-def test_serial_no_card_times_out_and_missing_port_is_reported(pty_reader, samples):
+def test_serial_no_card_times_out_and_missing_port_is_reported(pty_reader, samples, fake_clock):
     sam, reader = pty_reader
     sam.card = VirtualCard(samples["resident"][0], fault="no_card")
+    started = fake_clock.now
     with pytest.raises(ReaderTimeoutError):
-        reader.read(timeout=0.3)
-    assert sam.commands.count((0x20, 0x01)) >= 3     # it kept looking, then gave up in time
+        reader.read(timeout=3)
+    polls = sam.commands.count((0x20, 0x01))
+    assert 9 <= polls <= 11, polls          # kept looking every 0.3 s, then gave up in time
+    assert fake_clock.now - started <= 3
     with pytest.raises(NoReaderError) as info:
         open_reader("serial:/dev/no-such-tty")
     assert "/dev/no-such-tty" in info.value.messages[1]
@@ -161,10 +176,12 @@ def test_serial_no_card_times_out_and_missing_port_is_reported(pty_reader, sampl
 def test_serial_reader_that_never_answers(samples):
     master, slave = os.openpty()
     try:
-        reader = open_reader(f"serial:{os.ttyname(slave)}", command_timeout=0.2)
+        reader = open_reader(f"serial:{os.ttyname(slave)}")
+        started = time.monotonic()
         with pytest.raises(ReaderNotAnsweringError) as info:
-            reader.read(timeout=1)
+            reader.read(timeout=5)
         assert info.value.key == "idcard.reader_timeout"
+        assert 0.4 <= time.monotonic() - started < 4     # the find-card deadline, 0.5 s
         reader.close()
     finally:
         os.close(slave)
@@ -176,19 +193,21 @@ def test_no_card_error_is_distinct(samples):
 
     sam = VirtualSam(None)
     with pytest.raises(NoCardError) as info:
-        SamClient(sam.handle).read_card()
+        SamClient(sam.transceive).read_card()
     assert info.value.sw3 == 0x80 and "没有找到证件" in info.value.messages[0]
 
 
-def test_serial_failed_read_needs_a_new_tap(pty_reader, samples):
+def test_serial_failed_read_is_told_once_then_retried_quietly(pty_reader, samples):
+    """A bad read is reported once; while the card stays it is retried without repeating the
+    message, and read as soon as it reads well."""
     sam, reader = pty_reader
     identity = samples["resident"][0]
     sam.card = VirtualCard(identity, fault="checksum")
     with pytest.raises(CardDataError):
         reader.read(timeout=3)
-    sam.card = VirtualCard(identity)
     with pytest.raises(ReaderTimeoutError):
-        reader.read(timeout=0.3)
-    sam.card = None
-    threading.Timer(0.1, lambda: setattr(sam, "card", VirtualCard(identity))).start()
+        reader.read(timeout=1)               # still failing: no second message
+    sam.card = VirtualCard(identity)          # now it reads well, without being lifted
     assert reader.read(timeout=3).identity.id_number == identity.id_number
+    with pytest.raises(ReaderTimeoutError):
+        reader.read(timeout=1)               # and is not read twice

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from station.domain.identity import Identity
 from station.idcard.record import decode_extra_address, decode_text
@@ -63,13 +64,14 @@ def card_read_from_blocks(text: bytes, photo: bytes | None, *, extra_address: by
                           today: dt.date | None = None) -> CardRead:
     """Decode the blocks a SAM returned into a validated ``CardRead`` (shared by all SAM readers)."""
     decoded = decode_text(text)
-    values = dict(decoded.values)
+    values: dict[str, Any] = dict(decoded.values)
     extra_text = decode_extra_address(extra_address) if extra_address is not None else None
     if extra_text:
         # The card's endorsement of a later address: shown with the printed one, never dropped.
         values["address"] = f"{values.get('address') or ''}；{extra_text}".lstrip("；")
     identity = Identity(**values)  # type: ignore[arg-type]  # decode_text fills the required fields
     identity.card_serial = card_serial
+    identity.source = "card"
     if photo is not None:
         identity.photo_wlt_sha256 = hashlib.sha256(photo).hexdigest()
     identity.warnings = [warning(code, **params) for code, params in decoded.findings]

@@ -31,9 +31,10 @@ def manual_identity(id_number: str, name: str) -> Identity:
     if not (name or "").strip():
         raise InputError("identity.missing_field", Location("<typed>", field="name"), field="name")
     born = idnumber.birth_date(number)
+    assert born is not None         # a number that passed validation carries a real date
     identity = Identity(card_type="manual", name=name.strip(), id_number=number,
-                        gender=idnumber.gender(number),
-                        birth_date=born.isoformat() if born else "")
+                        gender=idnumber.gender(number), birth_date=born.isoformat(),
+                        source="typed")
     identity.warnings = [warning("manual_entry")] + validate_identity(identity)
     return identity
 

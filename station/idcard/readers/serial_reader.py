@@ -1,102 +1,81 @@
-"""Certified readers that speak SAM_V frames directly over (USB-)serial, 115200 8N1.
+"""Certified readers that speak SAM_V frames directly over (USB-)serial, 8N1.
 
-The serial protocol has no insertion event: the reader asks "find card" every ``poll_interval``
-until a card answers. A card that stays on the reader is read once (same select serial); it must
-leave (find card answers "no card") before it is read again.
+Baud rate, poll interval and per-command deadlines come from the reader's profile
+(drivers/readers, transport = "serial"; ``samv-serial`` by default).
 """
 
 from __future__ import annotations
 
-import time
+import termios
+from pathlib import Path
 
 from station.idcard import samv
 from station.idcard.errors import (
     CardDataError,
-    CardRemovedError,
-    NoCardError,
     NoReaderError,
     ReaderGoneError,
     ReaderNotAnsweringError,
-    ReaderTimeoutError,
 )
-from station.idcard.readers.base import Capabilities, CardRead, CardReader, card_read_from_blocks
-from station.idcard.samclient import SamClient
+from station.idcard.profiles import Timing, choose_profile
+from station.idcard.readers.polling import PollingSamReader
+from station.idcard.samecard import SYSTEM_CLOCK, Clock
 
 
-class SerialReader(CardReader):
-    capabilities = Capabilities(card_events=True)
-
-    def __init__(self, port: str, baudrate: int = 115200, command_timeout: float = 2.0,
-                 poll_interval: float = 0.1) -> None:
+class SerialReader(PollingSamReader):
+    def __init__(self, port: str, profile: str | None = None, timing: Timing | None = None,
+                 clock: Clock = SYSTEM_CLOCK, profiles_dir: Path | None = None) -> None:
         import serial  # pyserial; imported here so `station --help` stays light
 
-        self.name = f"serial:{port}"
+        self.profile = choose_profile(port, profile, profiles_dir, transport="serial")
         self.port = port
-        self.command_timeout = command_timeout
-        self.poll_interval = poll_interval
         self._serial_mod = serial
-        self._last_serial: bytes | None = None
+        self._sent = 0.0
+        super().__init__(f"serial:{port}", self._transceive, timing or self.profile.timing,
+                         clock)
+        first = self.timing.deadlines["default"]
         try:
-            self._port = serial.Serial(port, baudrate=baudrate, bytesize=8, parity="N",
-                                       stopbits=1, timeout=command_timeout,
-                                       write_timeout=command_timeout)
+            self._port = serial.Serial(port, baudrate=self.profile.baudrate, bytesize=8,
+                                       parity="N", stopbits=1, timeout=first,
+                                       write_timeout=first)
         except (serial.SerialException, OSError, ValueError) as exc:
             raise NoReaderError("idcard.serial_open_failed", port=port, error=str(exc)) from None
-        self._client = SamClient(self._transceive)
 
     # -- transport -----------------------------------------------------------------------------
-    def _read_exact(self, size: int, have: int = 0) -> bytes:
-        data = self._port.read(size)
+    def _read_exact(self, size: int, end: float, have: int = 0) -> bytes:
+        data = bytearray()
+        while len(data) < size:
+            remaining = end - self.clock.monotonic()
+            if remaining <= 0:
+                break
+            self._port.timeout = remaining
+            chunk = self._port.read(size - len(data))
+            if not chunk:
+                break
+            data.extend(chunk)
         if len(data) < size:
             if have + len(data) == 0:
-                raise ReaderNotAnsweringError("idcard.reader_timeout", seconds=self.command_timeout)
+                raise ReaderNotAnsweringError("idcard.reader_timeout",
+                                              seconds=round(end - self._sent, 1))
             raise CardDataError("idcard.frame.truncated", expected=have + size,
                                 actual=have + len(data))
-        return data
+        return bytes(data)
 
-    def _transceive(self, frame: bytes) -> bytes:
+    def _transceive(self, frame: bytes, deadline: float) -> bytes:
         serial = self._serial_mod
         try:
             self._port.reset_input_buffer()
+            self._sent = self.clock.monotonic()
+            end = self._sent + deadline
+            self._port.write_timeout = deadline
             self._port.write(frame)
-            header = self._read_exact(samv.HEADER_SIZE)
+            header = self._read_exact(samv.HEADER_SIZE, end)
             size = samv.frame_size(header)
-            return header + self._read_exact(size - len(header), have=len(header))
-        except (serial.SerialException, OSError) as exc:
+            return header + self._read_exact(size - len(header), end, have=len(header))
+        except (serial.SerialException, OSError, termios.error) as exc:
             raise ReaderGoneError("idcard.serial_failed", port=self.port, error=str(exc)) from None
 
-    # -- reading -------------------------------------------------------------------------------
-    def _card_present(self) -> bool:
-        try:
-            self._client.find_card()
-        except NoCardError:
-            self._last_serial = None   # the card left: the next tap is a new read
-            return False
-        return True
-
-    def read(self, timeout: float) -> CardRead:
-        deadline = time.monotonic() + timeout
-        while True:
-            started = time.perf_counter()
-            if self._card_present():
-                serial = self._client.select_card()
-                if serial != self._last_serial:
-                    # This tap is used up even if the read fails: the operator taps again.
-                    self._last_serial = serial
-                    try:
-                        text, photo = self._client.read_text_photo()
-                        extra = self._client.read_extra_address()
-                    except (NoCardError, ReaderNotAnsweringError):
-                        raise CardRemovedError("idcard.card_removed") from None
-                    result = card_read_from_blocks(text, photo, extra_address=extra,
-                                                   card_serial=serial.hex(), reader=self.name)
-                    result.elapsed_ms = (time.perf_counter() - started) * 1000
-                    return result.logged()
-            if time.monotonic() + self.poll_interval > deadline:
-                raise ReaderTimeoutError("idcard.timeout", seconds=round(timeout, 1))
-            time.sleep(self.poll_interval)
-
     def close(self) -> None:
+        super().close()
         port = getattr(self, "_port", None)
         if port is not None and port.is_open:
             port.close()

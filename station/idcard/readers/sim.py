@@ -14,6 +14,7 @@ from station.idcard.emulator import CardPulled, VirtualCard, VirtualSam
 from station.idcard.errors import CardRemovedError, ReaderTimeoutError
 from station.idcard.readers.base import Capabilities, CardRead, CardReader, card_read_from_blocks
 from station.idcard.samclient import SamClient
+from station.idcard.samecard import real_serial_hex
 
 _CLOSED = object()
 
@@ -52,12 +53,14 @@ class SimReader(CardReader):
             raise ReaderTimeoutError("idcard.timeout", seconds=round(timeout, 1))
         sam = VirtualSam(card)
         try:
-            blocks = SamClient(sam.handle).read_card()
+            blocks = SamClient(sam.transceive).read_card()
         except CardPulled:
             raise CardRemovedError("idcard.card_removed") from None
+        # Like a SAM reader on serial or USB: no physical card serial, and the select serial is
+        # a zero placeholder, so no card_serial.
         result = card_read_from_blocks(blocks.text, blocks.photo,
                                        extra_address=blocks.extra_address,
-                                       card_serial=(blocks.select_serial or b"").hex(),
+                                       card_serial=real_serial_hex(blocks.select_serial),
                                        reader=self.name)
         result.elapsed_ms = (time.perf_counter() - started) * 1000
         return result.logged()

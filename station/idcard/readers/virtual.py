@@ -50,7 +50,7 @@ class VirtualReader(CardReader):
     """A PcscReader on a vpcd reader plus the emulator that puts cards on it."""
 
     def __init__(self, port: int | None = None, reader: str | None = None,
-                 command_timeout: float = 3.0) -> None:
+                 profile: str | None = None) -> None:
         self._tmp = None
         self._server = None
         if port is None:
@@ -61,11 +61,11 @@ class VirtualReader(CardReader):
             else:
                 port, reader = DEFAULT_PORT, reader or "Virtual PCD"
         try:
-            self._pcsc = PcscReader(reader, command_timeout=command_timeout)
+            self._pcsc = PcscReader(reader, profile=profile)
         except Exception:
             self._cleanup()
             raise
-        self._card = VpcdCard(port=port)
+        self._card = VpcdCard(port=port, profile=self._pcsc.profile)
         self.name = f"virtual:{self._pcsc.reader_name}"
         self.capabilities = self._pcsc.capabilities
 
