@@ -22,8 +22,8 @@ def register(subparsers) -> None:
     read.add_argument("--name", help=argparse.SUPPRESS)        # manual reader: typed name
     read.set_defaults(handler=read_card)
     probe = sub.add_parser(
-        "probe", help="试探 PC/SC 读卡器使用哪种报文封装（不写卡）/ find which envelope an attached "
-                      "PC/SC reader answers (writes nothing to the card)")
+        "probe", help="find which envelope an attached PC/SC reader answers (writes nothing to "
+                      "the card)")
     probe.add_argument("--reader", default="pcsc", help="pcsc[:NAME] (default: the first reader)")
     probe.add_argument("--timeout", type=float, default=30.0,
                        help="seconds to wait for a card on the reader (default 30)")

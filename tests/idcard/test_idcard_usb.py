@@ -254,3 +254,29 @@ def test_doctor_finds_the_usb_reader_and_says_what_stops_it(idr200):
     unplugged.plugged = False
     assert check_usb_readers(unplugged).status == "skip"
     assert check_usb_readers().status == "skip"          # this machine: libusb, no reader
+
+
+def test_close_wakes_a_waiting_read_and_releases_the_device(idr200):
+    import threading
+    import time
+
+    from station.idcard.errors import ReaderClosedError
+
+    backend = SamUsbBackend(idr200, VirtualSam())           # no card: the reader keeps polling
+    reader = open_reader("usb", backend=backend)              # real clock
+    errors: list[Exception] = []
+
+    def wait() -> None:
+        try:
+            reader.read(timeout=30)
+        except Exception as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    time.sleep(0.5)
+    reader.close()
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert errors and isinstance(errors[0], ReaderClosedError)
+    assert backend.device.claimed == set()

@@ -17,6 +17,7 @@ import contextlib
 import errno
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from station.idcard import samv
 from station.idcard.errors import (
     CardDataError,
     NoReaderError,
+    ReaderClosedError,
     ReaderGoneError,
     ReaderNotAnsweringError,
     ReaderServiceError,
@@ -96,7 +98,9 @@ class UsbTransport:
         self.model = profile.model or profile.name
         self._reattach = False
         self._packet: dict[int, int] = {}
-        self._claim()
+        self._closed = False
+        self._io = threading.Lock()     # close() waits for the exchange in flight (libusb must
+        self._claim()                   # not lose the device under a running transfer)
 
     # -- access ---------------------------------------------------------------------------------
     def _access_error(self, exc: Exception, driver: str | None = None) -> DeviceError:
@@ -176,7 +180,10 @@ class UsbTransport:
             usb.util.dispose_resources(self.device)
 
     def close(self) -> None:
-        self._release()
+        with self._io:
+            if not self._closed:
+                self._closed = True
+                self._release()
 
     # -- frames ---------------------------------------------------------------------------------
     def _timeout_ms(self, end: float) -> int:
@@ -210,6 +217,12 @@ class UsbTransport:
             have.extend(bytes(chunk))
 
     def transceive(self, frame: bytes, deadline: float) -> bytes:
+        with self._io:
+            if self._closed:
+                raise ReaderClosedError("idcard.reader_closed")
+            return self._exchange(frame, deadline)
+
+    def _exchange(self, frame: bytes, deadline: float) -> bytes:
         end = self.clock.monotonic() + deadline
         outs, ins, split = self.spec.out_endpoints, self.spec.in_endpoints, self.spec.header_size
         if len(outs) == 2:
