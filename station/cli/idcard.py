@@ -84,10 +84,13 @@ def probe_reader(ctx, args) -> int:
     kind, _, name = args.reader.partition(":")
     if kind != "pcsc":
         raise UsageError("idcard.probe.pcsc_only", spec=args.reader)
-    with PcscReader(name or None) as reader:
+    reader = PcscReader(name or None)
+    try:
         if not ctx.json:
             warn(t("idcard.waiting", seconds=round(args.timeout, 1), reader=reader.name))
         results = reader.probe(args.timeout)
+    finally:
+        reader.close()
     use = next((r.profile for r in results if r.answers and r.reads_identity), None)
     report = {"reader": reader.reader_name, "profiles": [r.to_json() for r in results],
               "use": use}

@@ -244,7 +244,7 @@ def test_the_udev_rule_covers_every_usb_reader_profile():
 
 
 def test_doctor_finds_the_usb_reader_and_says_what_stops_it(idr200):
-    from station.idcard.doctor import check_usb_readers
+    from station.doctor.idcard import check_usb_readers
 
     check = check_usb_readers(SamUsbBackend(idr200, VirtualSam()))
     assert check.status == "pass" and "0400:c35a" in check.message_en

@@ -69,7 +69,7 @@ def card_read_from_blocks(text: bytes, photo: bytes | None, *, extra_address: by
     if extra_text:
         # The card's endorsement of a later address: shown with the printed one, never dropped.
         values["address"] = f"{values.get('address') or ''}；{extra_text}".lstrip("；")
-    identity = Identity(**values)  # type: ignore[arg-type]  # decode_text fills the required fields
+    identity = Identity(**values)
     identity.card_serial = card_serial
     identity.source = "card"
     if photo is not None:
