@@ -11,3 +11,48 @@ def test_camera_list_without_a_camera_is_a_missing_device(tmp_path):
                         {"VCAMERADIR": str(tmp_path)})
     assert r.returncode == 3, (r.stdout, r.stderr)
     assert r.json() == {"cameras": []}
+
+
+def _tree(lang: str):
+    import argparse
+
+    from station.cli import helptext
+    from station.cli.main import build_parser
+
+    parser = build_parser(["--lang", lang])
+    for path, sub, action in helptext.walk(parser):
+        if action is None:
+            yield " ".join(path) or "station", sub.description
+        elif not isinstance(action, argparse._HelpAction | argparse._SubParsersAction) \
+                and action.help != argparse.SUPPRESS:
+            yield f"{' '.join(path) or 'station'} {'/'.join(action.option_strings) or action.dest}", \
+                action.help
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def test_every_command_and_option_has_help_in_both_languages():
+    from station.cli import helptext
+
+    english = dict(_tree("en"))
+    missing = [where for where, text in english.items() if not text]
+    assert not missing, f"add help= to these commands/options: {missing}"
+    untranslated = sorted({text for text in english.values() if text not in helptext.chinese()})
+    assert not untranslated, (
+        "add the Chinese of these help texts to station/cli/help_zh.toml "
+        f"(\"English text\" = \"中文\"): {untranslated}")
+    for where, text in _tree("zh"):
+        assert text and _has_cjk(text), f"{where}: help shown in Chinese is {text!r}"
+    stray = [t for t in english.values() if _has_cjk(t) and not t.startswith("e.g.")]
+    assert not stray, f"English help with Chinese in it (put Chinese in help_zh.toml): {stray}"
+
+
+def test_usage_errors_follow_the_language(tmp_path):
+    zh = run_station_cmd(["init"], tmp_path / "d")
+    assert zh.returncode == 2 and "缺少必需的参数" in zh.stderr and "用法" in zh.stderr
+    en = run_station_cmd(["--lang", "en", "init"], tmp_path / "d")
+    assert en.returncode == 2 and "the following arguments are required" in en.stderr
+    help_zh = run_station_cmd(["init", "--help"], tmp_path / "d")
+    assert help_zh.returncode == 0 and "建立" in help_zh.stdout, help_zh.stdout

@@ -7,9 +7,9 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    group = subparsers.add_parser("idcard", help="身份证读卡 / ID card reader")
+    group = subparsers.add_parser("idcard", help="ID card reader")
     sub = group.add_subparsers(dest="idcard_command", metavar="COMMAND")
-    read = sub.add_parser("read", help="等待一张证件并输出身份信息 / wait for one card, print the identity")
+    read = sub.add_parser("read", help="wait for one card, print the identity")
     read.add_argument("--reader",
                       help="pcsc[:NAME] | usb[:PROFILE] | serial:PORT | virtual | sim | manual "
                            "(default: idcard.reader)")

@@ -30,20 +30,30 @@ COMMAND_MODULES = (
 log = logging.getLogger("station")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command tree, its help and argparse's own errors in the station's language."""
     from station import __version__
+    from station.cli import helptext
 
+    lang = helptext.early_language(sys.argv[1:] if argv is None else argv)
+    helptext.use_language(lang)
     parser = argparse.ArgumentParser(
         prog="station",
-        description="Capture Station — 毕业生图像采集工作站 / graduation-photo capture station",
+        description="Capture Station — graduation-photo capture station",
     )
-    parser.add_argument("--version", action="version", version=f"station {__version__}")
-    parser.add_argument("--data-dir", type=Path, help="station data folder (env STATION_DATA_DIR)")
-    parser.add_argument("--lang", choices=("zh", "en"), help="language of messages (default zh)")
-    parser.add_argument("--operator", help="acting operator (env STATION_OPERATOR; PIN from STATION_PIN)")
+    parser.add_argument("--version", action="version", version=f"station {__version__}",
+                        help="print the version and exit")
+    parser.add_argument("--data-dir", type=Path,
+                        help="station data folder (env STATION_DATA_DIR; default: the user data folder)")
+    parser.add_argument("--lang", choices=("zh", "en"),
+                        help="language of messages and help (env STATION_LANG; default zh)")
+    parser.add_argument("--operator",
+                        help="acting operator (env STATION_OPERATOR); the PIN comes from STATION_PIN "
+                             "or a prompt")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"station.cli.{name}").register(sub)
+    helptext.localise(parser, lang)
     return parser
 
 
@@ -86,7 +96,7 @@ def _configured_language(ctx: Context) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()

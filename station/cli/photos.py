@@ -9,26 +9,26 @@ from station.cli.context import Context
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("check", help="run every frame check on images / 检测照片")
-    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p = sub.add_parser("check", help="run every frame check on images (exit 1 if any fails)")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="photos to check (any format Pillow reads)")
     p.add_argument("--profile", help="photo profile exports/NAME.toml (default: exports.profile)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.add_argument("--no-calibration", action="store_true", help="ignore this station's calibration")
     p.set_defaults(handler=cmd_check)
 
-    p = sub.add_parser("crop", help="make the export photo / 生成导出照片")
-    p.add_argument("image", metavar="IMAGE")
-    p.add_argument("--out", required=True, type=Path, metavar="FILE")
-    p.add_argument("--profile", help="photo profile (default: exports.profile)")
+    p = sub.add_parser("crop", help="make the export photo (scale and cut only; exit 1 if the frame cannot meet the profile)")
+    p.add_argument("image", metavar="IMAGE", help="the camera frame")
+    p.add_argument("--out", required=True, type=Path, metavar="FILE", help="where to write the export JPEG")
+    p.add_argument("--profile", help="photo profile exports/NAME.toml (default: exports.profile)")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--no-calibration", action="store_true")
+    p.add_argument("--no-calibration", action="store_true", help="ignore this station's calibration")
     p.set_defaults(handler=cmd_crop)
 
-    p = sub.add_parser("calibrate", help="measure backdrop colour and sharpness / 校准背景与清晰度")
+    p = sub.add_parser("calibrate", help="measure this station's backdrop colour and sharpness")
     p.add_argument("--empty", required=True, type=Path, metavar="FRAME",
                    help="a frame of the empty backdrop (no one in the chair)")
     p.add_argument("--subject", type=Path, metavar="FRAME", help="a well-focused test subject")
-    p.add_argument("--profile", help="photo profile (default: exports.profile)")
+    p.add_argument("--profile", help="photo profile exports/NAME.toml (default: exports.profile)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_calibrate)
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ingest", help="store a capture for a person as the desk would")
-    p.add_argument("--identity", type=Path, required=True, help="identity JSON (cli.md)")
+    p.add_argument("--identity", type=Path, required=True, help="identity JSON file (the shape `station idcard read --json` prints; see README)")
     p.add_argument("--image", type=Path, required=True, help="the photo (any format Pillow reads)")
     p.add_argument("--paid", action="store_true", help="record the fee as paid now")
     p.add_argument("--reference", help="payment transaction number (with --paid)")
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_ingest)
 
     p = sub.add_parser("simulate", help="run N students end to end on simulated devices")
-    p.add_argument("--students", type=int, required=True)
+    p.add_argument("--students", type=int, required=True, help="how many students to run")
     p.add_argument("--camera", default="sim", help="sim or virtual")
     p.add_argument("--reader", default="sim", help="sim or virtual")
     p.add_argument("--json", action="store_true")
@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("run", help="the station TUI")
     p.add_argument("--camera", help="gphoto2, virtual or sim (default: configuration)")
-    p.add_argument("--reader", help="pcsc[:NAME], serial:PORT, sim or manual")
+    p.add_argument("--reader", help="pcsc[:NAME], serial:PORT, virtual, sim or manual (default: configuration)")
     p.add_argument("--walk-in", metavar="SCHOOL_CODE", help="walk-in desk for this school")
     p.add_argument("--lang", dest="command_lang", choices=("zh", "en"),
                    help="language of the screens (same as the global --lang)")

@@ -18,17 +18,18 @@ _SCHOOL_CODE = re.compile(r"^\d{5}$")
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("init", help="create the store and the first supervisor (idempotent)")
-    p.add_argument("--station-id", required=True, help="this station's name, e.g. cg-1403-a")
+    p.add_argument("--station-id", required=True, help="this station's name: letters (Chinese too), digits, _ - . (at most 32)")
     p.add_argument("--supervisor", required=True, help="name of the first supervisor")
-    p.add_argument("--school-code", help="school code (default from configuration: 10673)")
+    p.add_argument("--school-code", help="5-digit school code (default from configuration: 10673)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_init)
 
     op = sub.add_parser("operator", help="manage operators")
     op_sub = op.add_subparsers(dest="operator_command", metavar="ACTION", required=True)
     add = op_sub.add_parser("add", help="add an operator (supervisor only); PIN from stdin or prompt")
-    add.add_argument("name")
-    add.add_argument("--role", required=True, choices=("photographer", "technician", "supervisor"))
+    add.add_argument("name", help="the operator's name as they log in")
+    add.add_argument("--role", required=True, choices=("photographer", "technician", "supervisor"),
+                     help="what they may do: photographer (desk), technician (+ exports), supervisor (all)")
     add.add_argument("--json", action="store_true")
     add.set_defaults(handler=cmd_operator_add)
     ls = op_sub.add_parser("list", help="list operators and roles")
