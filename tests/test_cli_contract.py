@@ -56,3 +56,17 @@ def test_usage_errors_follow_the_language(tmp_path):
     assert en.returncode == 2 and "the following arguments are required" in en.stderr
     help_zh = run_station_cmd(["init", "--help"], tmp_path / "d")
     assert help_zh.returncode == 0 and "建立" in help_zh.stdout, help_zh.stdout
+
+
+def test_refusals_name_roles_and_actions_in_words():
+    from station.i18n import catalog, t
+    from station.store.operators import PERMISSIONS, ROLES, action_words, role_words
+
+    words = catalog()
+    missing = [f"auth.action.{a}" for a in PERMISSIONS if f"auth.action.{a}" not in words]
+    missing += [f"auth.role.{r}" for r in ROLES if f"auth.role.{r}" not in words]
+    assert not missing, f"add these to station/messages/auth.toml: {missing}"
+    zh = t("auth.not_allowed", "zh", name="李", role=role_words("photographer"),
+           action=action_words("export"))
+    assert zh == "操作员“李”（摄影师）无权导出批次"
+    assert "export" not in zh and "photographer" not in zh

@@ -57,7 +57,9 @@ class Context:
 
         name = self.operator_name or os.environ.get("STATION_OPERATOR")
         if not name:
-            raise RefusedError("auth.operator_required", action=action)
+            from station.store.operators import action_words
+
+            raise RefusedError("auth.operator_required", action=action_words(action))
         store = self.store()
         op = store.operators.authenticate(name, self.read_pin(t("auth.pin_prompt", name=name)))
         store.operators.require(op, action)

@@ -117,7 +117,7 @@ def missing_columns(table: Table, fields: dict[str, int], required: tuple[str, .
     for f in required:
         if f not in fields:
             errors.append(CellError(table.header_line, None, "roster.missing_column",
-                                    {"column": " / ".join(aliases[f][:2] + aliases[f][-1:])}))
+                                    {"column": " / ".join(dict.fromkeys(aliases[f][:2] + aliases[f][-1:]))}))
     for group in one_of:
         if not any(f in fields for f in group):
             names = " / ".join(aliases[f][0] for f in group)

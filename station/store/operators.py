@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from station.errors import InputError, Location, RefusedError
+from station.i18n import Words
 
 if TYPE_CHECKING:
     import sqlite3
@@ -53,6 +54,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 MIN_PIN_LENGTH = 4
+
+
+def action_words(action: str) -> Words:
+    """An action of PERMISSIONS in words of the message's language (catalog ``auth.action.*``)."""
+    return Words((f"auth.action.{action}",))
+
+
+def role_words(role: str) -> Words:
+    return Words((f"auth.role.{role}",))
 
 
 @dataclass(frozen=True)
@@ -107,7 +117,7 @@ class Operators:
         with store.transaction():
             if by is None:
                 if self.list():
-                    raise RefusedError("auth.operator_required", action="operator.add")
+                    raise RefusedError("auth.operator_required", action=action_words("operator.add"))
                 if role != "supervisor":
                     raise RefusedError("auth.first_is_supervisor")
             new_id = store.insert("operators", {"name": name, "role": role,
@@ -138,4 +148,5 @@ class Operators:
         """Raise RefusedError unless ``op``'s role may do ``action``."""
         if not op.can(action):
             self.store.audit.append(op.name, "auth.refused", action, {"role": op.role})
-            raise RefusedError("auth.not_allowed", name=op.name, role=op.role, action=action)
+            raise RefusedError("auth.not_allowed", name=op.name, role=role_words(op.role),
+                               action=action_words(action))
