@@ -122,19 +122,6 @@ def _bad_xlsx_numeric_id(tmp_path):
     return _xlsx(tmp_path / "n.xlsx", [HEADER.split(","), GOOD_ROWS[0].split(","), row])
 
 
-def _bad_xlsx_bomb(tmp_path):
-    """A small file whose zip members claim to expand far beyond any roster."""
-    import zipfile
-
-    path = _xlsx(tmp_path / "bomb.xlsx", [HEADER.split(","), GOOD_ROWS[0].split(",")])
-    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as zf, \
-            zf.open("xl/media/padding.bin", "w", force_zip64=True) as member:
-        block = b"\0" * (1 << 20)
-        for _ in range(600):
-            member.write(block)
-    return path
-
-
 BAD_FILES = {
     # name: (builder(tmp_path) -> path, expected line, text that must appear in the English error)
     "bad_bytes": (lambda p: _raw(p / "x.csv", "\r\n".join([HEADER, GOOD_ROWS[0]]).encode()
@@ -170,7 +157,6 @@ BAD_FILES = {
     "not_xlsx": (lambda p: _raw(p / "x.xlsx", b"PK\x03\x04 not really a zip"),
                  None, "Cannot read the XLSX"),
     "xlsx_numeric_id": (_bad_xlsx_numeric_id, 3, "format the column as Text"),
-    "xlsx_bomb": (_bad_xlsx_bomb, None, "expands to"),
     "legacy_xls": (lambda p: _raw(p / "x.xls", b"\xd0\xcf\x11\xe0" + b"\0" * 100),
                    None, ".xls"),
     "extra_cell": (lambda p: _csv(p / "x.csv", [HEADER, GOOD_ROWS[0] + ",stray"]), 2, "beyond the last"),
@@ -290,3 +276,20 @@ def test_photographer_may_not_import(station_cli, tmp_path):
     r = station_cli("--lang", "en", "roster", "import", str(f), operator="拍照员", pin="1111")
     assert r.returncode == 2 and "not allowed" in r.stderr
     assert _snapshot(station_cli.data_dir)["roster_entries"] == []
+
+
+def test_xlsx_whose_members_expand_too_far_is_refused_before_reading(tmp_path, monkeypatch):
+    """A zip bomb is refused from the members' declared sizes, before anything is expanded."""
+    import zipfile
+
+    from station.errors import InputError
+    from station.roster import tabular
+
+    path = _xlsx(tmp_path / "bomb.xlsx", [HEADER.split(","), GOOD_ROWS[0].split(",")])
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/media/padding.bin", b"\0" * (4 << 20))
+    monkeypatch.setattr(tabular, "XLSX_MAX_EXPANDED", 2 << 20)
+    with pytest.raises(InputError) as refused:
+        tabular.read_xlsx(path)
+    assert refused.value.key == "roster.xlsx_too_large"
+    assert "expands to" in refused.value.messages[1] and str(path) in str(refused.value.to_json())
