@@ -274,7 +274,7 @@ def test_photographer_may_not_import(station_cli, tmp_path):
     assert station_cli("operator", "add", "拍照员", "--role", "photographer", stdin="1111\n").returncode == 0
     f = _csv(tmp_path / "r.csv", [HEADER, *GOOD_ROWS])
     r = station_cli("--lang", "en", "roster", "import", str(f), operator="拍照员", pin="1111")
-    assert r.returncode == 2 and "not allowed" in r.stderr
+    assert r.returncode == 2 and "may not import the roster" in r.stderr
     assert _snapshot(station_cli.data_dir)["roster_entries"] == []
 
 
