@@ -92,22 +92,29 @@ def use_language(lang: str) -> None:
     argparse._ = lambda text: table.get(text, text)  # type: ignore[attr-defined]
 
 
+def _subcommands(parser: argparse.ArgumentParser
+                 ) -> Iterator[tuple[str, argparse.ArgumentParser, argparse.Action | None]]:
+    """(name, parser, the pseudo-action holding its one-line summary in the parent's listing)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            summaries = {choice.dest: choice for choice in action._choices_actions}
+            for name, sub in action.choices.items():
+                yield name, sub, summaries.get(name)
+
+
 def walk(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
          ) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser, argparse.Action | None]]:
     """Every (command path, parser, action) of the tree; action None stands for the parser itself."""
     yield path, parser, None
     for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            helps = {choice.dest: choice for choice in action._choices_actions}
-            for name, sub in action.choices.items():
-                if name in helps:
-                    sub._station_summary = helps[name]  # type: ignore[attr-defined]
-                yield from walk(sub, (*path, name))
-        else:
+        if not isinstance(action, argparse._SubParsersAction):
             yield path, parser, action
+    for name, sub, _summary in _subcommands(parser):
+        yield from walk(sub, (*path, name))
 
 
-def localise(parser: argparse.ArgumentParser, lang: str) -> None:
+def localise(parser: argparse.ArgumentParser, lang: str,
+             summary: argparse.Action | None = None) -> None:
     """Put every help text of the tree into ``lang``; a command's summary is also its description."""
     table = chinese() if lang == "zh" else {}
 
@@ -116,17 +123,17 @@ def localise(parser: argparse.ArgumentParser, lang: str) -> None:
             return text
         return table.get(text, text)
 
-    for _path, sub, action in walk(parser):
-        if action is None:
-            summary = getattr(sub, "_station_summary", None)
-            if summary is not None:
-                english = summary.help
-                summary.help = words(english)
-                if sub.description is None:
-                    sub.description = summary.help
-            elif sub.description:
-                sub.description = words(sub.description)
-        elif not isinstance(action, argparse._HelpAction):
-            if action.help is None and action.dest == "json":
-                action.help = JSON_HELP  # the contract's `--json` means the same everywhere
-            action.help = words(action.help)
+    if summary is not None:
+        summary.help = words(summary.help)
+        if parser.description is None:
+            parser.description = summary.help
+    elif parser.description:
+        parser.description = words(parser.description)
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
+            continue
+        if action.help is None and action.dest == "json":
+            action.help = JSON_HELP  # the contract's `--json` means the same everywhere
+        action.help = words(action.help)
+    for _name, sub, sub_summary in _subcommands(parser):
+        localise(sub, lang, sub_summary)
