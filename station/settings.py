@@ -60,6 +60,10 @@ class CameraSection(Section):
         "gphoto2", description='Which driver: "gphoto2" (a real tethered camera), "virtual" '
                                "(libgphoto2's virtual camera, images from vcamera_dir) or \"sim\" "
                                "(the in-process simulator used by the demo).")
+    sim_scene: Literal["student", "empty"] = Field(
+        "student", description='Simulator only: who sits in front of the simulated camera: '
+                               '"student" (a rendered portrait) or "empty" (the empty backdrop, '
+                               'e.g. to try `station calibrate`).')
     port: str = Field("", description='Only use the camera on this libgphoto2 port (e.g. '
                                       '"usb:001,007"); empty = the first camera found.')
     vcamera_dir: str = Field("", description="Folder of JPEGs the virtual camera serves; empty = "

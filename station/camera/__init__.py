@@ -65,7 +65,10 @@ def open_camera_from_config(settings: CameraSection, kind: str | None = None) ->
     """The camera the station's settings ask for (``[camera]`` in station.toml)."""
     kind = kind or settings.driver
     if kind == "sim":
-        return open_camera("sim", delete_after_download=settings.delete_after_download)
+        from station.sim.frames import frame_source
+
+        return open_camera("sim", delete_after_download=settings.delete_after_download,
+                           source=frame_source(settings.sim_scene))
     opts: dict[str, Any] = {
         "port": settings.port,
         "download_raw": settings.download_raw,

@@ -108,3 +108,17 @@ class SwayingPortrait:
         matrix = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
         moved = cv2.warpAffine(img, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE)
         return moved, dict(_shift_truth(truth, dx, dy), offset=[round(dx, 2), round(dy, 2)])
+
+
+def empty_backdrop(width: int, height: int) -> tuple[Any, dict]:
+    """Nobody in the chair: the backdrop alone, lit and noisy like the portraits (for calibration)."""
+    from station.sim.portrait import render
+
+    return render(width, height, person=False)
+
+
+def frame_source(scene: str) -> FrameSource:
+    """The simulated camera's subject for a ``camera.sim_scene`` setting."""
+    if scene == "empty":
+        return SwayingPortrait(empty_backdrop, amplitude=0.0)
+    return SwayingPortrait()

@@ -25,6 +25,7 @@ _GRABCUT_RECT = (22, 8, 185, 215)   # x, y, w, h inside the crop
 CHEEK_ROW_IOD = 0.5                 # as the profile: face width row below the eye line
 
 DEFAULTS: dict[str, Any] = {
+    "person": True,               # False: nobody in front of the camera (the empty backdrop)
     "face": True,                 # False: torso only, no head (an empty-looking chair)
     "face_width": None,           # silhouette px at cheek height (ears, hair included; the true
                                   # cheek width is ~0.79 of it); default 0.28 × min(h, w·4/3)
@@ -183,14 +184,15 @@ def render(width: int = 1024, height: int = 680, **params: Any) -> tuple[np.ndar
         _shadow(canvas, cx + 0.95 * fw, eye_y + 0.25 * fw, fw, float(p["shadow"]))
     iod_crop = math.dist(*_eyes_in_crop())
     neck_y = eye_y + (_CROP[1] - 40 - _eyes_in_crop()[0][1]) * scale
-    _torso(canvas, cx, neck_y, fw, p["shirt"])
     truth: dict[str, Any] = {"faces": 0, "shirt_rgb": list(p["shirt"]), "backdrop_rgb": list(p["backdrop"])}
+    if p["person"]:
+        _torso(canvas, cx, neck_y, fw, p["shirt"])
     if p["second_face"]:
         other = (cx + 1.75 * fw if cx < width / 2 else cx - 1.75 * fw, eye_y + 0.1 * fw)
         _paste(canvas, _head_matrix(scale * 0.85, 0.0, other))
         truth["faces"] += 1
         truth["second_eye_mid"] = list(other)
-    if p["face"]:
+    if p["face"] and p["person"]:
         m = _head_matrix(scale, roll, (cx, eye_y))
         alpha = _paste(canvas, m, glare=bool(p["glare"]))
         if p["side_light"]:
