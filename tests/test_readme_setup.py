@@ -57,3 +57,12 @@ def test_readme_setup_runs_literally_on_a_fresh_machine(tmp_path):
     # calibrated on the empty backdrop: the simulator's blue, not a person's colours
     assert backdrop and abs(backdrop[2] - 255) < 25 and abs(backdrop[1] - 197) < 25, backdrop
     assert "station.sqlite3" in os.listdir(data)
+
+
+def test_readme_names_the_demo_operators_the_demo_creates():
+    from station.sim import demo
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name, pin in ((demo.DEMO_SUPERVISOR, demo.DEMO_SUPERVISOR_PIN),
+                      (demo.DEMO_PHOTOGRAPHER, demo.DEMO_PHOTOGRAPHER_PIN)):
+        assert f"“{name}”，PIN `{pin}`" in text and f"{name} with PIN `{pin}`" in text
