@@ -55,12 +55,15 @@ def cmd_check(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _human(report, lang: str) -> str:
+    from station.i18n import t
+
     mark = "✓" if report.passed else "✗"
     lines = [f"{mark} {report.image}  ({report.elapsed_ms:.0f} ms)"]
     for c in report.checks:
         if c.status != "pass":
             text = c.message_zh if lang == "zh" else c.message_en
-            lines.append(f"    {c.status:4s} {c.name}: {text}")
+            status = t(f"cli.check_status.{c.status}", lang)
+            lines.append(f"    {status} {t(f'checks.name.{c.name}', lang)}: {text}")
     return "\n".join(lines)
 
 

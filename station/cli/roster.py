@@ -92,6 +92,7 @@ def cmd_roster_show(ctx: Context, args: argparse.Namespace) -> int:
     from station.domain import idnumber
     from station.domain.identity import Identity
     from station.errors import InputError, Location
+    from station.i18n import t
     from station.privacy import mask_id
     from station.roster import match
 
@@ -120,8 +121,13 @@ def cmd_roster_show(ctx: Context, args: argparse.Namespace) -> int:
             lines.append(f"  {s['date']} {s['start']}–{s['end']} {s['campus']} {s['room']}")
         lines += [f"  ! {f[key]}" for f in d["flags"]]
         st = d["state"]
-        lines.append(f"  captures={len(st['captures'])} paid={st['paid_cents'] / 100:.2f} "
-                     f"accepted={bool(st['accepted_capture_id'])} exported={st['exported']}")
+        yes_no = {True: "yes", False: "no"}
+        lines.append(t("roster.show_state", ctx.lang, captures=len(st["captures"]),
+                       paid=f"{st['paid_cents'] / 100:.2f}",
+                       accepted=t(f"roster.show_accepted.{yes_no[bool(st['accepted_capture_id'])]}",
+                                  ctx.lang),
+                       exported=t(f"roster.show_exported.{yes_no[bool(st['exported'])]}",
+                                  ctx.lang)))
         return "\n".join(lines)
 
     emit(ctx.json, data, human)

@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 
 import cv2
 from PIL import Image
@@ -29,6 +30,12 @@ def test_check_json_and_exit_codes(run_station, tmp_path, good_capture):
     assert passed == [True, False, False]
     human = run_station("--lang", "en", "check", str(blue))
     assert human.returncode == 1 and "non-blue top" in human.stdout
+    chinese = run_station("--lang", "zh", "check", str(blue))
+    failing = [line for line in chinese.stdout.splitlines() if line.startswith("    ")]
+    assert chinese.returncode == 1 and failing
+    for line in failing:  # in words: 不合格 服装颜色: …, never "fail clothing_contrast:"
+        assert line.split()[0] in {"不合格", "警告"}, line
+        assert not re.search(r"\b(fail|warn|pass)\b|[a-z]+_[a-z]+", line), line
 
 
 def test_crop_writes_a_photo_that_check_accepts(run_station, tmp_path, good_capture, profile):

@@ -2,6 +2,7 @@
 
 import csv
 import datetime as dt
+import re
 import sqlite3
 from pathlib import Path
 
@@ -211,6 +212,10 @@ def test_roster_show_cli(station_cli, tmp_path):
     late = station_cli("--lang", "en", "roster", "show", person["身份证号"], "--at", "2017-10-25T15:00")
     assert late.returncode == 1 and "Not this slot" in late.stdout
     assert person["身份证号"] not in late.stdout  # masked on screen
+    assert "captures: 0" in late.stdout and "no accepted photo yet" in late.stdout
+    words = station_cli("--lang", "zh", "roster", "show", person["身份证号"], "--at", "2017-10-25T08:30")
+    assert "已采集 0 次" in words.stdout and "尚无通过的照片" in words.stdout and "未导出" in words.stdout
+    assert not re.search(r"[a-z]+=|True|False", words.stdout), words.stdout
     stranger = off_roster_identities(1)[0].id_number
     missing = station_cli("roster", "show", stranger, "--json")
     assert missing.returncode == 1 and [f["code"] for f in missing.json()["flags"]] == ["not_on_roster"]
