@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from functools import lru_cache
 
 
 class BadValue(ValueError):
@@ -44,6 +45,7 @@ TRUE = {"是", "y", "yes", "true", "1", "√", "✓", "x"}
 FALSE = {"否", "n", "no", "false", "0", ""}
 
 
+@lru_cache(maxsize=4096)  # a roster repeats few distinct values in these columns
 def gender(text: str) -> str | None:
     t = clean(text).lower()
     if not t:
@@ -53,6 +55,7 @@ def gender(text: str) -> str | None:
     return GENDERS[t]
 
 
+@lru_cache(maxsize=4096)  # a roster repeats few distinct values in these columns
 def degree(text: str) -> str:
     t = clean(text).lower()
     if t in DEGREES:
@@ -63,6 +66,7 @@ def degree(text: str) -> str:
     raise BadValue("roster.bad_degree", value=text)
 
 
+@lru_cache(maxsize=4096)  # a roster repeats few distinct values in these columns
 def study_mode(text: str, default: str) -> str:
     t = clean(text).lower()
     if not t:
@@ -72,6 +76,7 @@ def study_mode(text: str, default: str) -> str:
     return STUDY_MODES[t]
 
 
+@lru_cache(maxsize=4096)  # a roster repeats few distinct values in these columns
 def flag(text: str) -> bool:
     t = clean(text).lower()
     if t in TRUE:
@@ -81,6 +86,7 @@ def flag(text: str) -> bool:
     raise BadValue("roster.bad_flag", value=text)
 
 
+@lru_cache(maxsize=4096)  # a roster repeats few distinct values in these columns
 def year(text: str) -> int:
     t = clean(text)
     m = re.fullmatch(r"(\d{4})(?:\s*(?:级|年|届))?(?:[-/.年]\d{1,2}(?:[-/.月]\d{1,2}日?)?)?", t)
@@ -89,6 +95,7 @@ def year(text: str) -> int:
     return int(m.group(1))
 
 
+@lru_cache(maxsize=4096)  # a roster repeats few distinct values in these columns
 def program_years(text: str) -> int | float:
     t = clean(text).removesuffix("年").removesuffix("年制").strip()
     try:
@@ -103,6 +110,7 @@ def program_years(text: str) -> int | float:
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
 
 
+@lru_cache(maxsize=4096)  # a roster repeats few distinct values in these columns
 def date(text: str) -> dt.date:
     t = clean(text)
     t = t.split(" ")[0] if re.match(r"^\d{4}-\d{2}-\d{2} ", t) else t
