@@ -1,0 +1,372 @@
+"""Dense face landmarks: MediaPipe's face mesh (468 points) and iris models, run by LiteRT.
+
+MTCNN finds and counts faces; its five points are too coarse for a 2° roll limit and it has no
+face contour. The face mesh gives the face oval (cheek to cheek, whatever the hair does), eyelids
+and lips; the iris model gives sub-pixel eye centres. Both models ship in ``models/`` (Apache-2.0,
+from the mediapipe 0.10.14 wheel; see ``models/README.md``) and run offline on one thread.
+
+Each model looks at a square region of interest, rotated so the eyes are level: that rotation is
+for measurement only — the export image is never rotated.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from station.checks.detect import Face
+
+MODELS = Path(__file__).parent / "models"
+MESH_INPUT = 192
+IRIS_INPUT = 64
+ROI_SCALE = 1.5        # MediaPipe: the face ROI is 1.5 × the landmarks' (or detection's) box
+EYE_ROI_SCALE = 2.3    # MediaPipe: the eye ROI is 2.3 × the eye-corner span
+MIN_PRESENCE = 0.5     # face presence score below this: the mesh is not on a face
+
+# Mesh indices (MediaPipe canonical face mesh). "Left" is the image's left (the subject's right).
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
+             377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+EYE_CORNERS = {"left": (33, 133), "right": (362, 263)}     # outer, inner / inner, outer
+EYE_LIDS = {"left": (159, 145), "right": (386, 374)}       # upper, lower lid centres
+LIPS_INNER = (13, 14)                                      # upper, lower inner lip centres
+MOUTH_CORNERS = (78, 308)                                  # inner mouth corners
+NOSE_TIP = 1
+CHIN = 152
+FOREHEAD = 10
+
+
+@dataclass(frozen=True)
+class Roi:
+    """A square region of the image: centre, side (px) and the angle (rad) of its x axis."""
+
+    cx: float
+    cy: float
+    size: float
+    angle: float
+
+    def matrix(self, n: int) -> np.ndarray:
+        """Affine 2×3 mapping image pixels into an n×n model input."""
+        import numpy as np
+
+        k = n / self.size
+        c, s = math.cos(self.angle) * k, math.sin(self.angle) * k
+        lin = np.array([[c, s], [-s, c]])
+        t = np.array([n / 2, n / 2]) - lin @ np.array([self.cx, self.cy])
+        return np.hstack([lin, t[:, None]])
+
+
+def _sample(img: np.ndarray, roi: Roi, n: int, flip: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The n×n RGB float input for ``roi`` and the matrix image → input.
+
+    A large ROI is first reduced by area averaging (a plain warp would alias a 1000 px face
+    into 192 px), then warped once.
+    """
+    import cv2
+    import numpy as np
+
+    m = roi.matrix(n)
+    shrink = roi.size / n
+    src, offset, f = img, np.zeros(2), 1.0
+    if shrink > 1.6:
+        half = roi.size * 0.75  # covers the rotated square
+        x0, y0 = int(max(0, roi.cx - half)), int(max(0, roi.cy - half))
+        x1 = int(min(img.shape[1], roi.cx + half + 1))
+        y1 = int(min(img.shape[0], roi.cy + half + 1))
+        if x1 - x0 > 2 and y1 - y0 > 2:
+            f = 1.0 / (shrink / 1.2)
+            region = img[y0:y1, x0:x1]
+            src = cv2.resize(region, (max(1, round((x1 - x0) * f)), max(1, round((y1 - y0) * f))),
+                             interpolation=cv2.INTER_AREA)
+            offset = np.array([x0, y0], float)
+            f = src.shape[1] / (x1 - x0)
+    # input = m · image = m · (region / f + offset)
+    mm = m.copy()
+    mm[:, :2] = m[:, :2] / f
+    mm[:, 2] = m[:, 2] + m[:, :2] @ offset
+    if flip:
+        mm = np.array([[-1.0, 0.0, n], [0.0, 1.0, 0.0]]) @ np.vstack([mm, [0, 0, 1]])
+        m = np.array([[-1.0, 0.0, n], [0.0, 1.0, 0.0]]) @ np.vstack([m, [0, 0, 1]])
+    patch = cv2.warpAffine(src, mm, (n, n), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    rgb = cv2.cvtColor(patch, cv2.COLOR_BGR2RGB).astype(np.float32) * (1.0 / 255.0)
+    return rgb[None], m
+
+
+def _unmap(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Points in model-input coordinates back to image coordinates."""
+    import numpy as np
+
+    inv = np.linalg.inv(np.vstack([m, [0, 0, 1]]))[:2]
+    return pts[:, :2] @ inv[:, :2].T + inv[:, 2]
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 for a moment (native libraries write there directly)."""
+    import os
+    import sys
+
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+class _Model:
+    """One LiteRT interpreter on one thread, serialised by a lock (interpreters are not re-entrant)."""
+
+    def __init__(self, file: str) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        path = MODELS / file
+        if not path.exists():
+            raise FileNotFoundError(f"landmark model {path} is missing from the installation")
+        with _quiet_stderr():  # LiteRT's C++ side prints "Created … XNNPACK delegate" on fd 2
+            self.interpreter = Interpreter(model_path=str(path), num_threads=1)
+            self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]["index"]
+        self.outputs = {d["name"]: d["index"] for d in self.interpreter.get_output_details()}
+        self.lock = threading.Lock()
+
+    def __call__(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        with self.lock:
+            self.interpreter.set_tensor(self.input, x)
+            self.interpreter.invoke()
+            return {k: self.interpreter.get_tensor(i).copy() for k, i in self.outputs.items()}
+
+
+@cache
+def _mesh_model() -> _Model:
+    return _Model("face_landmark.tflite")
+
+
+@cache
+def _iris_model() -> _Model:
+    return _Model("iris_landmark.tflite")
+
+
+@dataclass(frozen=True)
+class Landmarks:
+    """Face mesh and irises of one face, in the coordinates of the image they were found in."""
+
+    mesh: Any                    # (468, 2) float
+    presence: float              # the mesh model's face score, 0..1
+    iris: dict[str, Any] | None  # "left"/"right" → (5, 2): centre and four iris boundary points
+    eye_contour: dict[str, Any] | None  # "left"/"right" → (71, 2) eye contour and brow points
+
+    def point(self, i: int) -> tuple[float, float]:
+        return float(self.mesh[i, 0]), float(self.mesh[i, 1])
+
+    def eye(self, side: str) -> tuple[float, float]:
+        """Eye centre: the iris centre when the iris model ran, else the eye corners' midpoint."""
+        if self.iris is not None:
+            c = self.iris[side][0]
+            return float(c[0]), float(c[1])
+        a, b = (self.point(i) for i in EYE_CORNERS[side])
+        return (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
+
+    def corners_mid(self, side: str) -> tuple[float, float]:
+        a, b = (self.point(i) for i in EYE_CORNERS[side])
+        return (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
+
+    @property
+    def eye_left(self) -> tuple[float, float]:
+        return self.eye("left")
+
+    @property
+    def eye_right(self) -> tuple[float, float]:
+        return self.eye("right")
+
+    @property
+    def iod(self) -> float:
+        return math.dist(self.eye_left, self.eye_right)
+
+    @property
+    def roll_deg(self) -> float:
+        """Angle of the line through both eyes (positive: the image-right eye lower).
+
+        Taken from the eye corners (four points that do not move with the gaze) averaged with
+        the iris centres when both are known.
+        """
+        (ax, ay), (bx, by) = self.corners_mid("left"), self.corners_mid("right")
+        corners = math.degrees(math.atan2(by - ay, bx - ax))
+        if self.iris is None:
+            return corners
+        (cx, cy), (dx, dy) = self.eye_left, self.eye_right
+        return (corners + math.degrees(math.atan2(dy - cy, dx - cx))) / 2
+
+    def oval(self) -> np.ndarray:
+        return self.mesh[list(FACE_OVAL)]
+
+    def cheek_span(self, row_iod: float) -> tuple[tuple[float, float], tuple[float, float]] | None:
+        """Where the face oval crosses the cheek row, ``row_iod`` eye distances below the eyes.
+
+        The row runs parallel to the eye line; returns the two crossings (image-left first).
+        """
+        import numpy as np
+
+        (ax, ay), (bx, by) = self.eye_left, self.eye_right
+        iod = max(math.hypot(bx - ax, by - ay), 1e-3)
+        ux, uy = (bx - ax) / iod, (by - ay) / iod        # along the eyes
+        mid = np.array([(ax + bx) / 2, (ay + by) / 2])
+        rel = self.oval() - mid
+        u = rel @ np.array([ux, uy])
+        v = rel @ np.array([-uy, ux]) - row_iod * iod    # 0 on the cheek row
+        crossings = []
+        for i in range(len(u)):
+            j = (i + 1) % len(u)
+            if (v[i] <= 0 < v[j]) or (v[j] <= 0 < v[i]):
+                t = v[i] / (v[i] - v[j])
+                crossings.append(u[i] + t * (u[j] - u[i]))
+        if len(crossings) < 2:
+            return None
+        lo, hi = min(crossings), max(crossings)
+        base = mid + row_iod * iod * np.array([-uy, ux])
+        left = base + lo * np.array([ux, uy])
+        right = base + hi * np.array([ux, uy])
+        return (float(left[0]), float(left[1])), (float(right[0]), float(right[1]))
+
+    def eye_openness(self, side: str) -> float:
+        """Lid gap over eye width: about 0.25–0.35 open, under 0.1 closed."""
+        if self.eye_contour is not None:
+            return _contour_openness(self.eye_contour[side])
+        up, lo = (self.point(i) for i in EYE_LIDS[side])
+        a, b = (self.point(i) for i in EYE_CORNERS[side])
+        return math.dist(up, lo) / max(math.dist(a, b), 1e-3)
+
+    def mouth_openness(self) -> float:
+        """Inner lip gap over mouth width: near 0 closed, above ~0.1 open."""
+        up, lo = (self.point(i) for i in LIPS_INNER)
+        a, b = (self.point(i) for i in MOUTH_CORNERS)
+        return math.dist(up, lo) / max(math.dist(a, b), 1e-3)
+
+    def mapped(self, fn) -> Landmarks:
+        """These landmarks with every point passed through ``fn(xy_array) -> xy_array``."""
+        iris = {k: fn(v) for k, v in self.iris.items()} if self.iris is not None else None
+        contour = ({k: fn(v) for k, v in self.eye_contour.items()}
+                   if self.eye_contour is not None else None)
+        return Landmarks(fn(self.mesh), self.presence, iris, contour)
+
+    def roi(self) -> Roi:
+        """The ROI MediaPipe's tracking would use next: landmarks' box × 1.5, levelled on the eyes."""
+        return _roi_from_points(self.mesh, self.point(33), self.point(263))
+
+
+def _contour_openness(contour: np.ndarray) -> float:
+    """Eyelid opening from the iris model's 71-point contour (first 16 points: the lids).
+
+    Points 0–8 run along the lower lid from one corner to the other, 9–15 along the upper lid;
+    the opening is the largest vertical gap between the lids over the corner-to-corner width.
+    """
+    import numpy as np
+
+    lower, upper = contour[0:9], contour[9:16]
+    a, b = contour[0], contour[8]
+    width = max(float(np.hypot(*(b - a))), 1e-3)
+    # distance of every upper-lid point to the lower-lid polyline, measured across the eye axis
+    axis = (b - a) / width
+    normal = np.array([-axis[1], axis[0]])
+    up = (upper - a) @ normal
+    lo = np.interp((upper - a) @ axis, (lower - a) @ axis, (lower - a) @ normal)
+    return float(np.max(np.abs(up - lo))) / width
+
+
+def _roi_from_points(pts: np.ndarray, eye_a, eye_b, scale: float = ROI_SCALE) -> Roi:
+    """Square ROI around ``pts`` in the frame rotated to level ``eye_a``→``eye_b``."""
+    import numpy as np
+
+    angle = math.atan2(eye_b[1] - eye_a[1], eye_b[0] - eye_a[0])
+    c, s = math.cos(angle), math.sin(angle)
+    rot = np.array([[c, s], [-s, c]])
+    q = pts[:, :2] @ rot.T
+    lo, hi = q.min(axis=0), q.max(axis=0)
+    centre = rot.T @ ((lo + hi) / 2)
+    size = float(max(hi - lo)) * scale
+    return Roi(float(centre[0]), float(centre[1]), size, angle)
+
+
+def roi_from_face(face: Face) -> Roi:
+    """ROI from an MTCNN detection: its box, levelled on its two eye points, × 1.5."""
+    x, y, w, h = face.box
+    angle = math.atan2(face.eye_right[1] - face.eye_left[1], face.eye_right[0] - face.eye_left[0])
+    return Roi(x + w / 2, y + h / 2, max(w, h) * ROI_SCALE, angle)
+
+
+def run_mesh(img: np.ndarray, roi: Roi) -> tuple[np.ndarray, float]:
+    """468 mesh points (image coordinates) and the face presence score for one ROI."""
+    import numpy as np
+
+    x, m = _sample(img, roi, MESH_INPUT)
+    out = _mesh_model()(x)
+    raw = out["conv2d_21"].reshape(-1, 3)
+    logit = float(out["conv2d_31"].reshape(-1)[0])
+    presence = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
+    return _unmap(m, raw).astype(np.float64), presence
+
+
+def run_iris(img: np.ndarray, mesh: np.ndarray, side: str) -> tuple[np.ndarray, np.ndarray]:
+    """Iris (5 points) and eye contour (71 points) of one eye, image coordinates.
+
+    The model was trained on the image-left eye; the other eye is mirrored into it and back.
+    """
+    import numpy as np
+
+    a, b = (mesh[i] for i in EYE_CORNERS[side])
+    flip = side == "right"
+    angle = math.atan2(b[1] - a[1], b[0] - a[0])
+    span = max(abs(b[0] - a[0]), abs(b[1] - a[1]))
+    roi = Roi(float((a[0] + b[0]) / 2), float((a[1] + b[1]) / 2), float(span * EYE_ROI_SCALE), angle)
+    x, m = _sample(img, roi, IRIS_INPUT, flip=flip)
+    out = _iris_model()(x)
+    iris = out["output_iris"].reshape(-1, 3)
+    contour = out["output_eyes_contours_and_brows"].reshape(-1, 3)
+    return _unmap(m, iris).astype(np.float64), _unmap(m, contour).astype(np.float64)
+
+
+def find_landmarks(img: np.ndarray, face: Face | None = None, roi: Roi | None = None, *,
+                   iris: bool = True, passes: int = 2) -> Landmarks | None:
+    """Mesh (and irises) of the face found by MTCNN as ``face`` (or inside ``roi``).
+
+    The first pass starts from the detection's box; the second from the first pass's own
+    landmarks (as MediaPipe tracks), which centres and levels the face in the model's input.
+    Returns None when the mesh model does not see a face there.
+    """
+    if roi is None:
+        if face is None:
+            raise ValueError("find_landmarks needs a face or an roi")
+        roi = roi_from_face(face)
+    mesh, presence = run_mesh(img, roi)
+    for _ in range(passes - 1):
+        if presence < MIN_PRESENCE:
+            break
+        roi = _roi_from_points(mesh, mesh[33], mesh[263])
+        mesh, presence = run_mesh(img, roi)
+    if presence < MIN_PRESENCE:
+        return None
+    irises = contours = None
+    if iris:
+        irises, contours = {}, {}
+        for side in ("left", "right"):
+            irises[side], contours[side] = run_iris(img, mesh, side)
+    return Landmarks(mesh, presence, irises, contours)
+
+
+def precise_face(face: Face, lm: Landmarks) -> Face:
+    """The detection with its five coarse points replaced by the landmark models' (eyes: irises)."""
+    from station.checks.detect import Face
+
+    return Face(face.box, face.score, lm.eye_left, lm.eye_right, lm.point(NOSE_TIP),
+                lm.point(61), lm.point(291), method="mesh")
