@@ -1,25 +1,20 @@
-"""Where the export frame sits in a capture, and head top / face width from the backdrop mask.
+"""The backdrop: its colour, the mask of backdrop pixels, and the head top found on that mask.
 
-The export frame is a similarity transform of the capture (scale, a small levelling rotation,
-shift). It is found in two steps: a preliminary frame from the eyes alone, in which head top and
-cheek-to-cheek width are measured on the backdrop mask; then the zoom and shift that put the head
-where the profile's placement wants it, kept inside the capture (never padded).
+Hair counts for the head top (CHSI measures from the top of the hair), so the head top is where
+the backdrop ends above the face. Face width and centring come from the face's own landmarks
+(``station.checks.landmarks``), never from this mask: hair beside the cheeks is subject here.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from station.checks.detect import Face
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from station.checks.placement import Placement
     from station.checks.profile import Profile
-
-IOD_PER_FACE_WIDTH = 0.42  # typical eye distance / cheek width, only for the preliminary frame
 
 
 def to_lab(bgr: np.ndarray) -> np.ndarray:
@@ -76,12 +71,16 @@ def backdrop_mask(lab: np.ndarray, colour: np.ndarray, profile: Profile) -> np.n
     return dist2 <= limit * limit
 
 
-def head_top(mask: np.ndarray, face: Face) -> float | None:
-    """First row from the top where the central columns stop being backdrop."""
+def head_top(mask: np.ndarray, eye_mid: tuple[float, float], iod: float) -> float | None:
+    """First row from the top where the central columns stop being backdrop.
+
+    0.0 when the subject already fills the top row (the head is cut by the frame edge: no room
+    above it); None when no subject is found above the eyes at all.
+    """
     import numpy as np
 
-    cx, ey = face.eye_mid
-    half = max(2, int(face.iod * 0.45))
+    cx, ey = eye_mid
+    half = max(2, int(iod * 0.45))
     x0, x1 = max(0, int(cx) - half), min(mask.shape[1], int(cx) + half)
     rows = int(min(ey, mask.shape[0]))
     if x1 - x0 < 3 or rows < 3:
@@ -90,41 +89,60 @@ def head_top(mask: np.ndarray, face: Face) -> float | None:
     hit = np.flatnonzero(subject[:-1] & subject[1:])
     if hit.size == 0:
         return None
-    top = int(hit[0])
-    return None if top == 0 else float(top)  # touching the edge: not measurable
+    return float(hit[0])
 
 
-def face_span(mask: np.ndarray, face: Face, cheek_row_iod: float) -> tuple[float, float] | None:
-    """Cheek-to-cheek extent (x0, x1) of the subject run through the face at cheek height."""
+def backdrop_colour_near(lab: np.ndarray, expected: np.ndarray, rows: int) -> np.ndarray:
+    """The backdrop colour in a capture's upper part: pixels near the expected blue, else the top band.
+
+    A wide capture can show the room beyond the backdrop at its sides, so only pixels within a
+    broad distance of the expected (profile or calibrated) colour are taken.
+    """
     import numpy as np
 
-    cx, ey = face.eye_mid
-    y = int(round(ey + cheek_row_iod * face.iod))
-    if not 0 <= y < mask.shape[0]:
-        return None
-    band = mask[max(0, y - 1):y + 2].mean(axis=0) < 0.5  # subject across three rows
-    x = int(round(cx))
-    if not 0 <= x < band.size or not band[x]:
-        return None
-    left = np.flatnonzero(~band[:x])
-    right = np.flatnonzero(~band[x:])
-    x0 = float(left[-1] + 1) if left.size else None
-    x1 = float(x + right[0]) if right.size else None
-    if x0 is None or x1 is None:
-        return None
-    return x0, x1
+    region = lab[: max(4, rows)].reshape(-1, 3)
+    step = max(1, region.shape[0] // 20000)
+    px = region[::step]
+    near = px[np.linalg.norm(px - expected, axis=1) < 30.0]
+    if near.shape[0] >= 200:
+        return np.median(near, axis=0)
+    return backdrop_colour(lab)
 
 
 @dataclass
 class Framing:
-    """Affine map capture (full resolution) → export frame, and what it implies."""
+    """The export window in a capture: capture pixels (x0, y0) and the scale (capture px per
+    export px). A scale and a shift only; ``placement`` keeps why the window is where it is."""
 
-    matrix: list[list[float]]      # 2×3, full-resolution capture → export pixels
-    scale: float                   # capture pixels per export pixel
-    level_deg: float               # rotation applied to level the eyes
-    clamped: bool                  # the ideal placement had to move to stay inside the capture
+    x0: float
+    y0: float
+    scale: float
+    placement: Placement | None = None
 
-    def for_reduction(self, reduction: float):
+    @property
+    def matrix(self) -> list[list[float]]:
+        """2×3 affine full-resolution capture → export pixels (no rotation term, ever)."""
+        k = 1.0 / self.scale
+        return [[k, 0.0, -self.x0 * k], [0.0, k, -self.y0 * k]]
+
+    @property
+    def feasible(self) -> bool:
+        return self.placement is None or self.placement.feasible
+
+    @property
+    def clamped(self) -> bool:
+        """The ideal window did not fit (kept for reports written before placements had reasons)."""
+        return not self.feasible
+
+    def point(self, p) -> tuple[float, float]:
+        """A capture point in export pixels."""
+        return ((p[0] - self.x0) / self.scale, (p[1] - self.y0) / self.scale)
+
+    def back(self, p) -> tuple[float, float]:
+        """An export point in capture pixels."""
+        return (p[0] * self.scale + self.x0, p[1] * self.scale + self.y0)
+
+    def for_reduction(self, reduction: float) -> np.ndarray:
         """The matrix for a capture decoded at 1/``reduction`` of full size."""
         import numpy as np
 
@@ -132,138 +150,32 @@ class Framing:
         m[:, :2] *= reduction
         return m
 
-    def point(self, p) -> tuple[float, float]:
-        m = self.matrix
-        return (m[0][0] * p[0] + m[0][1] * p[1] + m[0][2], m[1][0] * p[0] + m[1][1] * p[1] + m[1][2])
+
+def identity_framing() -> Framing:
+    return Framing(0.0, 0.0, 1.0)
 
 
-def _similarity(k: float, angle_deg: float, anchor, target):
-    """Matrix mapping ``anchor`` to ``target``, rotating by -angle and scaling by ``k``."""
-    import numpy as np
+def cut(img: np.ndarray, framing: Framing, full_size: tuple[int, int],
+        out: tuple[int, int]) -> tuple[np.ndarray, Framing]:
+    """The export frame cut from ``img`` (a decode of a ``full_size`` capture) and resized.
 
-    a = math.radians(angle_deg)
-    c, s = math.cos(a) * k, math.sin(a) * k
-    lin = np.array([[c, s], [-s, c]])
-    t = np.array(target) - lin @ np.array(anchor)
-    return np.hstack([lin, t[:, None]])
-
-
-def _fit_inside(m, size: tuple[int, int], out: tuple[int, int]):
-    """Shift (and if needed zoom) so the export window lies inside the capture; returns (m, clamped)."""
-    import numpy as np
-
-    w_out, h_out = out
-    inv = np.linalg.inv(np.vstack([m, [0, 0, 1]]))[:2]
-    corners = np.array([[0, 0, 1], [w_out, 0, 1], [0, h_out, 1], [w_out, h_out, 1]], float).T
-    src = inv @ corners
-    bw = src[0].max() - src[0].min()
-    bh = src[1].max() - src[1].min()
-    grow = max(bw / size[0], bh / size[1])
-    clamped = False
-    if grow > 1.0:  # window larger than the capture: zoom in about the frame centre
-        centre = np.array([w_out / 2, h_out / 2])
-        m = m.copy()
-        m[:, :2] *= grow * 1.0005
-        m[:, 2] = centre + (m[:, 2] - centre) * grow * 1.0005
-        inv = np.linalg.inv(np.vstack([m, [0, 0, 1]]))[:2]
-        src = inv @ corners
-        clamped = True
-    dx = max(0.0, -src[0].min()) - max(0.0, src[0].max() - size[0])
-    dy = max(0.0, -src[1].min()) - max(0.0, src[1].max() - size[1])
-    if dx or dy:
-        m = m.copy()
-        m[:, 2] -= m[:, :2] @ np.array([dx, dy])
-        clamped = True
-    return m, clamped
-
-
-def warp(img: np.ndarray, m, out: tuple[int, int], fast: bool = False) -> np.ndarray:
-    """Resample once into the export frame; a Gaussian pre-filter stands in for area averaging.
-
-    ``fast`` (bilinear) is for analysis-only frames; the export photo uses bicubic.
+    The window is snapped to whole pixels of ``img`` (the resize then averages whole pixels) and
+    kept inside it; the returned framing is the exact window used, so points map exactly.
     """
     import cv2
-    import numpy as np
 
-    shrink = 1.0 / math.sqrt(abs(np.linalg.det(np.asarray(m)[:, :2])))
-    if shrink > 1.15:
-        sigma = 0.5 * math.sqrt(shrink * shrink - 1.0)
-        x, y, w, h = _source_roi(m, out, img.shape)
-        roi = cv2.GaussianBlur(img[y:y + h, x:x + w], (0, 0), sigma)
-        m = np.asarray(m, np.float64).copy()
-        m[:, 2] += m[:, :2] @ np.array([x, y], np.float64)
-        img = roi
-    flags = cv2.INTER_LINEAR if fast else cv2.INTER_CUBIC
-    return cv2.warpAffine(img, np.asarray(m, np.float64), out, flags=flags,
-                          borderMode=cv2.BORDER_REPLICATE)
-
-
-def _source_roi(m, out, shape) -> tuple[int, int, int, int]:
-    import numpy as np
-
-    inv = np.linalg.inv(np.vstack([np.asarray(m, np.float64), [0, 0, 1]]))[:2]
-    pts = inv @ np.array([[0, 0, 1], [out[0], 0, 1], [0, out[1], 1], [out[0], out[1], 1]], float).T
-    x0 = int(max(0, math.floor(pts[0].min()) - 8))
-    y0 = int(max(0, math.floor(pts[1].min()) - 8))
-    x1 = int(min(shape[1], math.ceil(pts[0].max()) + 8))
-    y1 = int(min(shape[0], math.ceil(pts[1].max()) + 8))
-    return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
-
-
-def frame_capture(img: np.ndarray, face: Face, profile: Profile, reduction: float = 1.0) -> Framing:
-    """The export framing of a capture whose decode ``img`` is 1/``reduction`` of full size.
-
-    ``face`` is in ``img`` coordinates. Returns the framing in full-resolution coordinates.
-    """
-    import numpy as np
-
-    out = profile.size
-    place = profile.placement
-    angle = max(-place.max_level_rotation_deg, min(place.max_level_rotation_deg, face.roll_deg))
-    k0 = place.face_width * IOD_PER_FACE_WIDTH / max(face.iod, 1e-3)
-    target_eye = (out[0] / 2, float(place.eye_line))
-    m0 = _similarity(k0, angle, face.eye_mid, target_eye)
-    prelim = warp(img, m0, out, fast=True)
-    lab = to_lab(prelim)
-    mask = backdrop_mask(lab, backdrop_colour(lab), profile)
-    pface = face.mapped(lambda p: _apply(m0, p))
-    top = head_top(mask, pface)
-    span = face_span(mask, pface, profile.geometry.cheek_row_iod)
-    fw = span[1] - span[0] if span else None
-    if fw is not None and not 0.6 < fw / place.face_width < 1.6:
-        fw = None  # the run leaked into hair or clothes: trust the eyes instead
-
-    zoom = 1.0
-    if top is not None and target_eye[1] - top > 10:
-        zoom = (place.eye_line - place.head_top) / (target_eye[1] - top)
-    elif fw:
-        zoom = place.face_width / fw
-    if fw:
-        lo, hi = profile.safe_range("face_width")
-        slack = place.face_width_slack
-        zoom = min(max(zoom, (lo + slack) / fw), (hi - slack) / fw)
-    cx = (span[0] + span[1]) / 2 if span else target_eye[0]
-    eye_x = out[0] / 2 - (cx - out[0] / 2) * zoom
-    eye_y = float(place.eye_line)
-    if top is not None:  # keep head top and eye line both inside their safe ranges if possible
-        d = (target_eye[1] - top) * zoom
-        t_lo, t_hi = profile.safe_range("head_top")
-        e_lo, e_hi = profile.safe_range("eye_line")
-        lo, hi = max(e_lo, t_lo + d), min(e_hi, t_hi + d)
-        if lo <= hi:
-            eye_y = min(max(eye_y, lo), hi)
-    m = _similarity(k0 * zoom, angle, face.eye_mid, (eye_x, eye_y))
-    m[:, :2] /= reduction  # full-resolution coordinates
-    full_size = (int(round(img.shape[1] * reduction)), int(round(img.shape[0] * reduction)))
-    m, clamped = _fit_inside(m, full_size, out)
-    scale = 1.0 / math.sqrt(abs(np.linalg.det(m[:, :2])))
-    return Framing(m.tolist(), scale, angle, clamped)
-
-
-def identity_framing(size: tuple[int, int]) -> Framing:
-    return Framing([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], 1.0, 0.0, False)
-
-
-def _apply(m, p) -> tuple[float, float]:
-    return (float(m[0][0] * p[0] + m[0][1] * p[1] + m[0][2]),
-            float(m[1][0] * p[0] + m[1][1] * p[1] + m[1][2]))
+    kx, ky = img.shape[1] / full_size[0], img.shape[0] / full_size[1]
+    h = max(8, int(round(out[1] * framing.scale * ky / 4.0)) * 4)
+    w = h * out[0] // out[1]
+    h, w = min(h, img.shape[0] - img.shape[0] % 4), min(w, img.shape[1])
+    if w * out[1] != h * out[0]:  # the capture is narrower than the window's aspect
+        h = w * out[1] // out[0]
+        w = h * out[0] // out[1]
+    x = int(round(framing.x0 * kx))
+    y = int(round(framing.y0 * ky))
+    x, y = min(max(0, x), img.shape[1] - w), min(max(0, y), img.shape[0] - h)
+    region = img[y:y + h, x:x + w]
+    interp = cv2.INTER_AREA if w >= out[0] else cv2.INTER_CUBIC
+    frame = region if (w, h) == out else cv2.resize(region, out, interpolation=interp)
+    exact = Framing(x / kx, y / ky, h / (out[1] * ky), framing.placement)
+    return frame, exact

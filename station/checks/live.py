@@ -44,7 +44,11 @@ class LiveReport:
 
 
 class LiveChecker:
-    """Stateful per camera: keeps the tracked face between detections. Not thread-safe; one worker."""
+    """Stateful per camera: keeps the face's landmarks between frames. Not thread-safe; one worker.
+
+    The face mesh runs on every frame from the previous frame's landmarks (as MediaPipe tracks);
+    MTCNN runs every ``detect_every`` frames to count faces, and whenever the mesh loses the face.
+    """
 
     def __init__(self, profile: Profile | str | None = None, calibration=None,
                  capture_size: tuple[int, int] | None = None) -> None:
@@ -56,19 +60,22 @@ class LiveChecker:
         self._expected = expected_backdrop(self.profile, calibration)
         self._frame_no = 0
         self._face: Face | None = None
-        self._template: tuple[Any, tuple[int, int]] | None = None
+        self._landmarks: Any = None
         self._faces = 0
-        self._eyes = None
+        self._blocked: tuple[int, list[str]] | None = None
 
     def reset(self) -> None:
-        self._face, self._template, self._frame_no = None, None, 0
+        self._face, self._landmarks, self._frame_no = None, None, 0
 
     def analyse(self, frame_bgr) -> LiveReport:
         import cv2
 
-        from station.checks.framing import frame_capture, warp
+        from station.checks.framing import Framing, cut
         from station.checks.imageio import as_bgr
-        from station.checks.measure import measure
+        from station.checks.landmarks import find_landmarks
+        from station.checks.measure import Measurements, measure
+        from station.checks.pipeline import measure_subject
+        from station.checks.placement import place
         from station.checks.verdict import evaluate
 
         started = time.perf_counter()
@@ -77,88 +84,90 @@ class LiveChecker:
         h, w = frame.shape[:2]
         f = min(1.0, prof.live.frame_width / w)
         small = frame if f == 1.0 else cv2.resize(frame, (int(w * f), int(h * f)), interpolation=cv2.INTER_AREA)
-        gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-        fresh = self._face is None or self._frame_no % max(1, int(prof.live.detect_every)) == 0
-        face = None
+        fresh = self._landmarks is None or self._frame_no % max(1, int(prof.live.detect_every)) == 0
+        lm = None
         if not fresh:
-            face = self._track(gray)
-            fresh = face is None
+            lm = find_landmarks(small, roi=self._landmarks.roi(), iris=False, passes=1)
+            fresh = lm is None
         if fresh:
-            face = self._detect(small, gray)
+            lm = self._detect(small)
         self._frame_no += 1
-        if face is None:
-            from station.checks.measure import Measurements
-
-            checks = evaluate(Measurements(face_count=0), prof, self.calibration, scale=None, window_share=None)
+        self._landmarks = lm
+        if lm is None or self._face is None:
+            checks = evaluate(Measurements(face_count=0), prof, self.calibration, scale=None,
+                              window_share=None)
             return LiveReport(checks, elapsed_ms=(time.perf_counter() - started) * 1000)
-        framing = frame_capture(small, face, prof)
-        out = prof.size
-        export = warp(frame, framing.for_reduction(f), out, fast=True)  # full detail for sharpness
-        mapped = face.mapped(framing.point)
-        m = measure(export, [mapped], prof, self._expected, eyes=fresh)
+        subject = measure_subject(small, lm, self._expected, prof)
+        spot = place(subject, prof, (small.shape[1], small.shape[0]), min_scale=self._min_scale(small),
+                     diagnose=self._diagnose_now())
+        if not spot.feasible:
+            if spot.blocked:
+                self._blocked = (self._frame_no, spot.blocked)
+            elif self._blocked is not None:
+                spot.blocked = self._blocked[1]
+        framing = Framing(spot.x0 / f, spot.y0 / f, spot.scale / f, spot)
+        export, framing = cut(frame, framing, (w, h), prof.size)  # full detail for sharpness
+        face = self._face_now(lm)
+        x0, y0, k = framing.x0, framing.y0, 1.0 / framing.scale
+        m = measure(export, [face.mapped(lambda p: ((p[0] / f - x0) * k, (p[1] / f - y0) * k))],
+                    lm.mapped(lambda a: (a / f - [x0, y0]) * k), prof, self._expected)
         m.face_count = self._faces
-        if fresh:
-            self._eyes = m.values.get("eyes_found")
-        elif self._eyes is not None:
-            m.values["eyes_found"] = self._eyes
         scale = None
         if self.capture_size:
-            scale = framing.scale * self.capture_size[0] / small.shape[1]
-        share = out[1] * framing.scale / small.shape[0]
-        checks = evaluate(m, prof, self.calibration, scale=scale, window_share=share)
+            scale = framing.scale * self.capture_size[0] / w
+        share = prof.size[1] * framing.scale / h
+        checks = evaluate(m, prof, self.calibration, scale=scale, window_share=share,
+                          placement=spot)
         report = LiveReport(checks, face.mapped(lambda p: (p[0] / f, p[1] / f)), tracked=not fresh)
-        report.guides = self._guides(framing, m, f)
+        report.guides = self._guides(framing, m)
         report.elapsed_ms = (time.perf_counter() - started) * 1000
         return report
 
-    def _detect(self, small, gray) -> Face | None:
+    def _min_scale(self, small) -> float:
+        """The smallest window (small-frame px per export px) that a capture can still fill:
+        from the capture's resolution when known, else the profile's share of the frame height."""
+        r = self.profile.resolution
+        if self.capture_size:
+            return float(r.min_scale) * small.shape[1] / self.capture_size[0]
+        return float(r.min_window_share) * small.shape[0] / self.profile.size[1]
+
+    def _diagnose_now(self) -> bool:
+        """Working out why no crop fits takes a few solves: once every few frames is enough."""
+        return self._blocked is None or self._frame_no - self._blocked[0] >= 4
+
+    def _detect(self, small):
         from station.checks.detect import detect_faces
+        from station.checks.landmarks import find_landmarks
         from station.checks.pipeline import count_faces
 
         det = self.profile.detector
         faces = detect_faces(small, det.min_face_share * small.shape[1], det.min_score, fallback=False)
         self._faces = count_faces(faces, self.profile)
         if not faces:
-            self._face, self._template = None, None
+            self._face = None
             return None
         self._face = faces[0]
-        x, y, bw, bh = (int(v) for v in faces[0].box)
-        x, y = max(0, x), max(0, y)
-        self._template = (gray[y:y + bh, x:x + bw].copy(), (x, y))
-        return self._face
+        return find_landmarks(small, faces[0], iris=False, passes=2)
 
-    def _track(self, gray) -> Face | None:
-        """Follow the last detected face by template matching in a window around it."""
-        import cv2
+    def _face_now(self, lm) -> Face:
+        """The detection's box moved with the landmarks (tracked frames have no fresh box)."""
+        from station.checks.landmarks import precise_face
 
-        if self._template is None or self._face is None:
-            return None
-        tpl, (tx, ty) = self._template
-        th, tw = tpl.shape[:2]
-        if th < 8 or tw < 8:
-            return None
-        pad = int(0.3 * max(tw, th))
-        x0, y0 = max(0, tx - pad), max(0, ty - pad)
-        region = gray[y0:ty + th + pad, x0:tx + tw + pad]
-        if region.shape[0] < th or region.shape[1] < tw:
-            return None
-        res = cv2.matchTemplate(region, tpl, cv2.TM_CCOEFF_NORMED)
-        _, score, _, loc = cv2.minMaxLoc(res)
-        if score < 0.6:
-            return None
-        dx, dy = x0 + loc[0] - tx, y0 + loc[1] - ty
-        return self._face.mapped(lambda p: (p[0] + dx, p[1] + dy))
+        assert self._face is not None
+        x, y, bw, bh = self._face.box
+        cx, cy = lm.point(1)
+        ox, oy = self._face.nose
+        face = Face((x + cx - ox, y + cy - oy, bw, bh), self._face.score, self._face.eye_left,
+                    self._face.eye_right, (cx, cy), self._face.mouth_left, self._face.mouth_right)
+        return precise_face(face, lm)
 
-    def _guides(self, framing, m, f: float) -> dict[str, Any]:
+    def _guides(self, framing, m) -> dict[str, Any]:
         """Export window, head-top line and bands, eye band, face width: live-frame coordinates."""
-        import numpy as np
-
         prof = self.profile
-        inv = np.linalg.inv(np.vstack([np.array(framing.matrix), [0, 0, 1]]))[:2]
 
         def back(x: float, y: float) -> list[float]:
-            p = inv @ np.array([x, y, 1.0])
-            return [round(float(p[0]) / f, 1), round(float(p[1]) / f, 1)]
+            p = framing.back((x, y))
+            return [round(float(p[0]), 1), round(float(p[1]), 1)]
 
         w, h = prof.size
         lo_t, hi_t = prof.safe_range("head_top")
@@ -167,14 +176,14 @@ class LiveChecker:
             "window": [back(0, 0), back(w, 0), back(w, h), back(0, h)],
             "head_top_band": [[back(0, lo_t), back(w, lo_t)], [back(0, hi_t), back(w, hi_t)]],
             "eye_band": [[back(0, lo_e), back(w, lo_e)], [back(0, hi_e), back(w, hi_e)]],
-            "scale": round(framing.scale / f, 4),
+            "scale": round(framing.scale, 4),
         }
         if m.head_top is not None:
             guides["head_top_line"] = [back(0, m.head_top), back(w, m.head_top)]
-        if m.face_span is not None and m.face is not None:
-            y = m.face.eye_mid[1] + prof.geometry.cheek_row_iod * m.face.iod
+        if m.face_span is not None:
             lo_w, hi_w = prof.safe_range("face_width")
-            guides["face_width"] = {"measured": [back(m.face_span[0], y), back(m.face_span[1], y)],
-                                    "min_px": round(lo_w * framing.scale / f, 1),
-                                    "max_px": round(hi_w * framing.scale / f, 1)}
+            guides["face_width"] = {"measured": [back(*m.face_span[0]), back(*m.face_span[1])],
+                                    "min_px": round(lo_w * framing.scale, 1),
+                                    "max_px": round(hi_w * framing.scale, 1)}
         return guides
+

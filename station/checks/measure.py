@@ -1,7 +1,8 @@
 """Measurements on the export frame: every number a check compares with the profile.
 
-All coordinates are export-frame pixels; the face is upright (levelled up to the profile limit).
-Each function is cheap (a few ms at 480×640) because it runs on every live-view frame too.
+All coordinates are export-frame pixels. The export frame is never rotated, so a tilted head
+stays tilted here and the roll check sees it. Each function is cheap (a few ms at 480×640)
+because it runs on every live-view frame too.
 """
 
 from __future__ import annotations
@@ -10,25 +11,42 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from station.checks.detect import Face, cascade
-from station.checks.framing import backdrop_colour, backdrop_mask, face_span, head_top, to_lab
+from station.checks.detect import Face
+from station.checks.framing import backdrop_colour, backdrop_mask, head_top, to_lab
 
 if TYPE_CHECKING:
-
+    from station.checks.landmarks import Landmarks
     from station.checks.profile import Profile
+
+Point = tuple[float, float]
 
 
 @dataclass
 class Measurements:
     face_count: int
-    face: Face | None = None
+    face: Face | None = None            # main face; eyes from the iris model when landmarks ran
+    landmarks: Landmarks | None = None
     head_top: float | None = None
-    face_span: tuple[float, float] | None = None
+    face_span: tuple[Point, Point] | None = None  # cheek edges at the cheek row (face oval)
     values: dict[str, Any] = field(default_factory=dict)
 
     @property
     def face_width(self) -> float | None:
-        return self.face_span[1] - self.face_span[0] if self.face_span else None
+        if self.face_span is None:
+            return None
+        (ax, ay), (bx, by) = self.face_span
+        return math.hypot(bx - ax, by - ay)
+
+    @property
+    def face_centre_x(self) -> float | None:
+        """The face's centre line: the eye midpoint (the oval's midpoint moves when the head turns)."""
+        return self.face.eye_mid[0] if self.face is not None else None
+
+    @property
+    def roll_deg(self) -> float | None:
+        if self.landmarks is not None:
+            return self.landmarks.roll_deg
+        return self.face.roll_deg if self.face is not None else None
 
 
 def _clip_box(x0: float, y0: float, x1: float, y1: float, shape) -> tuple[int, int, int, int]:
@@ -53,7 +71,7 @@ def backdrop_zones(lab, mask, face: Face, span) -> dict[str, Any]:
     """Median Lab of the backdrop above the head and beside the face/neck, left and right."""
     h, w = lab.shape[:2]
     cx, ey = face.eye_mid
-    half = (span[1] - span[0]) / 2 if span else face.iod * 1.2
+    half = (span[1][0] - span[0][0]) / 2 if span else face.iod * 1.2
     zones = {
         "top_left": _clip_box(4, 4, cx - half * 0.3, 40, lab.shape),
         "top_right": _clip_box(cx + half * 0.3, 4, w - 4, 40, lab.shape),
@@ -116,30 +134,6 @@ def cheek_balance(gray, face: Face) -> tuple[float, float]:
     return diff, float(np.minimum(hists[0], hists[1]).sum())
 
 
-def eyes_found(gray, face: Face, cascade_name: str = "haarcascade_eye_tree_eyeglasses.xml") -> int:
-    """How many of the two eye landmarks the Haar eye detector confirms (open eyes are found)."""
-    import cv2
-
-    iod = face.iod
-    cx, ey = face.eye_mid
-    x0, y0, x1, y1 = _clip_box(cx - 1.1 * iod, ey - 0.6 * iod, cx + 1.1 * iod, ey + 0.5 * iod, gray.shape)
-    region = gray[y0:y1, x0:x1]
-    if region.size == 0:
-        return 0
-    f = 44.0 / max(iod, 1.0)  # fixed scale: a few ms, whatever the frame size
-    small = cv2.resize(region, (max(1, int(region.shape[1] * f)), max(1, int(region.shape[0] * f))),
-                       interpolation=cv2.INTER_AREA)
-    minsz, maxsz = int(0.25 * iod * f), int(0.8 * iod * f)
-    found = cascade(cascade_name).detectMultiScale(
-        small, scaleFactor=1.15, minNeighbors=3, minSize=(minsz, minsz), maxSize=(maxsz, maxsz))
-    hits = 0
-    for eye in (face.eye_left, face.eye_right):
-        ex, ey_ = (eye[0] - x0) * f, (eye[1] - y0) * f
-        if any(x <= ex <= x + w and y <= ey_ <= y + h for x, y, w, h in found):
-            hits += 1
-    return hits
-
-
 def glare_share(bgr, face: Face, v_level: int, s_level: int) -> float:
     """Largest bright, colourless blob in either eye box, as a share of the box (catchlights are tiny)."""
     import cv2
@@ -159,21 +153,30 @@ def glare_share(bgr, face: Face, v_level: int, s_level: int) -> float:
     return worst
 
 
-def measure(frame, faces: list[Face], profile: Profile, expected_lab, *, eyes: bool = True) -> Measurements:
+def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Profile,
+            expected_lab) -> Measurements:
     """Every measurement on an export frame whose main face is ``faces[0]`` (export coordinates)."""
     import cv2
     import numpy as np
 
+    from station.checks.landmarks import precise_face
+
     result = Measurements(face_count=len(faces))
     if not faces:
         return result
-    face = result.face = faces[0]
+    face = faces[0] if landmarks is None else precise_face(faces[0], landmarks)
+    result.face, result.landmarks = face, landmarks
     lab = to_lab(frame)
     colour = backdrop_colour(lab)
     mask = backdrop_mask(lab, colour, profile)
-    result.head_top = head_top(mask, face)
-    result.face_span = face_span(mask, face, profile.geometry.cheek_row_iod)
+    result.head_top = head_top(mask, face.eye_mid, face.iod) if landmarks is not None else None
+    if result.head_top == 0.0:
+        result.head_top = None  # cut by the frame's top edge: not measurable
     v = result.values
+    if landmarks is not None:
+        result.face_span = landmarks.cheek_span(profile.geometry.cheek_row_iod)
+        v["eye_openness"] = min(landmarks.eye_openness("left"), landmarks.eye_openness("right"))
+        v["mouth_openness"] = landmarks.mouth_openness()
     v["backdrop_lab"] = [round(float(c), 1) for c in colour]
     v["backdrop_delta_e"] = float(np.linalg.norm(colour - expected_lab))
     zones = {k: z for k, z in backdrop_zones(lab, mask, face, result.face_span).items() if z is not None}
@@ -193,8 +196,6 @@ def measure(frame, faces: list[Face], profile: Profile, expected_lab, *, eyes: b
         v["face_mean"] = float(px.mean())
     v["lighting"], v["lighting_intersection"] = cheek_balance(gray, face)
     v["glare"] = glare_share(frame, face, profile.glare.v_level, profile.glare.s_level)
-    if eyes:
-        v["eyes_found"] = eyes_found(gray, face, profile.eyes.cascade)
     v.update(clothing(lab, colour, mask, face, result.face_span, profile))
     return result
 
@@ -204,8 +205,8 @@ def clothing(lab, colour, mask, face: Face, span, profile: Profile) -> dict[str,
     import numpy as np
 
     h, w = lab.shape[:2]
-    fw = (span[1] - span[0]) if span else face.iod / 0.42
-    cx = (span[0] + span[1]) / 2 if span else face.eye_mid[0]
+    fw = (span[1][0] - span[0][0]) if span else face.iod / 0.42
+    cx = face.eye_mid[0]
     y0, y1 = int(h * 0.89), h - 6
     boxes = [_clip_box(cx - 1.05 * fw, y0, cx - 0.45 * fw, y1, lab.shape),
              _clip_box(cx + 0.45 * fw, y0, cx + 1.05 * fw, y1, lab.shape)]
@@ -218,7 +219,3 @@ def clothing(lab, colour, mask, face: Face, span, profile: Profile) -> dict[str,
         return {}
     return {"clothing_delta_e": float(np.linalg.norm(np.median(allpx, axis=0) - colour)),
             "clothing_blue_share": float(allmask.mean())}
-
-
-def roll_deg(face: Face) -> float:
-    return math.degrees(math.atan2(face.eye_right[1] - face.eye_left[1], face.eye_right[0] - face.eye_left[0]))

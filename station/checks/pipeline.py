@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from station.checks.calibration import Calibration
     from station.checks.framing import Framing
     from station.checks.measure import Measurements
+    from station.checks.placement import Subject
     from station.checks.profile import Profile
 
 
@@ -86,12 +87,15 @@ def analyse(source: Any, profile: Profile, calibration: Calibration | None = Non
 
 def _analyse(src, profile: Profile, calibration: Calibration | None) -> Analysis:
     from station.checks.detect import detect_faces
-    from station.checks.framing import frame_capture, identity_framing, warp
+    from station.checks.framing import Framing, cut, identity_framing
+    from station.checks.landmarks import find_landmarks
     from station.checks.measure import measure
+    from station.checks.placement import place
     from station.checks.verdict import evaluate
 
     out = profile.size
     det = profile.detector
+    expected = expected_backdrop(profile, calibration)
     as_is = src.size == out
     if as_is:
         frame = src.decode(1)
@@ -99,10 +103,11 @@ def _analyse(src, profile: Profile, calibration: Calibration | None) -> Analysis
         n_faces = count_faces(faces, profile)
         if not faces:
             return _no_face(frame, profile, calibration)
-        framing = identity_framing(out)
+        lm = find_landmarks(frame, faces[0])
+        framing = identity_framing()
     else:
-        # One decode serves both finding the face and (usually) the crop: for noisy camera JPEGs
-        # Huffman decoding costs the same at any DCT scale, so a second decode is not cheap.
+        # One decode serves finding the face, its landmarks and (usually) the crop: for noisy
+        # camera JPEGs Huffman decoding costs the same at any DCT scale, so a second is not cheap.
         import cv2
 
         base = src.decode(_reduction(src.size, ANALYSIS_MIN_SIDE))
@@ -114,19 +119,73 @@ def _analyse(src, profile: Profile, calibration: Calibration | None) -> Analysis
         if not faces:
             return _no_face(small, profile, calibration)
         k = base.shape[1] / small.shape[1]
-        faces = [_precise(base, faces[0], k, profile)] + [f.mapped(lambda p: (p[0] * k, p[1] * k))
-                                                          for f in faces[1:]]
+        faces = [f.mapped(lambda p: (p[0] * k, p[1] * k)) for f in faces]
+        lm = find_landmarks(base, faces[0])
         r = small_reduction(src, base)
-        framing = frame_capture(base, faces[0], profile, reduction=r)
-        frame = _render(src, framing, out, warp)
-        faces = [f.mapped(lambda p: framing.point((p[0] * r, p[1] * r))) for f in faces]
-    expected = expected_backdrop(profile, calibration)
-    m = measure(frame, faces, profile, expected)
+        if lm is not None:
+            subject = measure_subject(base, lm, expected, profile, r)
+            spot = place(subject, profile, src.size)
+            framing = Framing(spot.x0, spot.y0, spot.scale, spot)
+        else:  # a detection the mesh does not confirm: frame on the detection, geometry unknown
+            framing = _fallback_framing(faces[0], r, profile, src.size)
+        frame, framing = _render(src, framing, out, cut)
+        window = framing
+        faces = [f.mapped(lambda p: window.point((p[0] * r, p[1] * r))) for f in faces]
+        if lm is not None:
+            lm = lm.mapped(lambda a: _map_array(a, r, window))
+    m = measure(frame, faces, lm, profile, expected)
     m.face_count = n_faces
     window_share = None if as_is else out[1] * framing.scale / src.size[1]
-    checks = evaluate(m, profile, calibration, scale=framing.scale, window_share=window_share)
+    checks = evaluate(m, profile, calibration, scale=None if as_is else framing.scale,
+                      window_share=window_share, placement=framing.placement)
     report = Report("", checks, geometry(m, framing))
     return Analysis(report, frame, framing, m)
+
+
+def _map_array(a, r: float, framing: Framing):
+    """Points (N, 2) of the reduced decode → export pixels."""
+    return (a * r - [framing.x0, framing.y0]) / framing.scale
+
+
+def measure_subject(img, lm, expected, profile: Profile, reduction: float = 1.0) -> Subject:
+    """Head top (backdrop mask), eye line, cheek width and face centre in full-size capture pixels,
+    from a decode ``img`` at 1/``reduction`` and the landmarks found on it."""
+    from station.checks.framing import backdrop_colour_near, backdrop_mask, head_top, to_lab
+    from station.checks.placement import Subject
+
+    (lx, ly), (rx, ry) = lm.eye_left, lm.eye_right
+    mid = ((lx + rx) / 2, (ly + ry) / 2)
+    iod = lm.iod
+    span = lm.cheek_span(profile.geometry.cheek_row_iod)
+    # without a cheek row crossing (a face cut by the frame edge): the typical proportion
+    width = span[1][0] - span[0][0] if span is not None else iod / 0.42
+    # the head top: backdrop mask over a band of columns above the face only (a few ms at most)
+    half = int(max(4, 1.6 * width))
+    x0, x1 = max(0, int(mid[0]) - half), min(img.shape[1], int(mid[0]) + half)
+    rows = int(max(4, min(img.shape[0], mid[1])))
+    lab = to_lab(img[:rows, x0:x1])
+    mask = backdrop_mask(lab, backdrop_colour_near(lab, expected, rows), profile)
+    top = head_top(mask, (mid[0] - x0, mid[1]), iod)
+    centre = face_centre_x(lm, profile)
+    return Subject(head_top=None if top is None else top * reduction, eye_y=mid[1] * reduction,
+                   face_width=width * reduction, centre_x=centre * reduction)
+
+
+def face_centre_x(lm, profile: Profile) -> float:
+    """The face's centre line: the eyes' midpoint (the face oval's midpoint moves with a turn)."""
+    (lx, _), (rx, _) = lm.eye_left, lm.eye_right
+    return (lx + rx) / 2
+
+
+def _fallback_framing(face, r: float, profile: Profile, size: tuple[int, int]) -> Framing:
+    from station.checks.framing import Framing
+    from station.checks.placement import Subject, place
+
+    x, y, w, h = (v * r for v in face.box)
+    mid = ((face.eye_left[0] + face.eye_right[0]) / 2 * r, (face.eye_left[1] + face.eye_right[1]) / 2 * r)
+    subject = Subject(head_top=None, eye_y=mid[1], face_width=w, centre_x=mid[0])
+    p = place(subject, profile, size)
+    return Framing(p.x0, p.y0, p.scale, p)
 
 
 def small_reduction(src, small) -> float:
@@ -134,40 +193,12 @@ def small_reduction(src, small) -> float:
     return src.size[0] / small.shape[1]
 
 
-def _render(src, framing: Framing, out, warp):
+def _render(src, framing: Framing, out, cut):
     """The export frame from the smallest decode that needs no upscaling (one already made if any)."""
     usable = [r for r in (8, 4, 2, 1) if framing.scale / r >= 1.0 or r == 1]
     done = [r for r in usable if src.decoded(r)]
     img = src.decode(done[0] if done else usable[0])
-    return warp(img, framing.for_reduction(src.size[0] / img.shape[1]), out)
-
-
-def _precise(base, face, k: float, profile: Profile):
-    """Landmarks again on a close crop of the larger decode: eye positions to a fraction of a
-    pixel decide the levelling angle, and a face ~160 px wide is where MTCNN is most precise."""
-    import cv2
-
-    from station.checks.detect import detect_faces
-
-    x, y, w, h = (v * k for v in face.box)
-    side = 2.2 * max(w, h)
-    cx, cy = x + w / 2, y + h / 2
-    x0, y0 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
-    x1, y1 = int(min(base.shape[1], cx + side / 2)), int(min(base.shape[0], cy + side / 2))
-    scaled = face.mapped(lambda p: (p[0] * k, p[1] * k))
-    if x1 - x0 < 24 or y1 - y0 < 24:
-        return scaled
-    f = 160.0 / max(w, 1.0)
-    crop = base[y0:y1, x0:x1]
-    if abs(f - 1.0) > 0.05:
-        crop = cv2.resize(crop, (max(1, int(crop.shape[1] * f)), max(1, int(crop.shape[0] * f))),
-                          interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
-    else:
-        f = 1.0
-    found = detect_faces(crop, 100.0, profile.detector.min_score * 0.9, fallback=False)
-    if not found:
-        return scaled
-    return found[0].mapped(lambda p: (p[0] / f + x0, p[1] / f + y0))
+    return cut(img, framing, src.size, out)
 
 
 def _no_face(img, profile: Profile, calibration: Calibration | None) -> Analysis:
@@ -177,7 +208,8 @@ def _no_face(img, profile: Profile, calibration: Calibration | None) -> Analysis
     from station.checks.measure import Measurements
     from station.checks.verdict import evaluate, make
 
-    checks = evaluate(Measurements(face_count=0), profile, calibration, scale=None, window_share=None)
+    checks = evaluate(Measurements(face_count=0), profile, calibration, scale=None,
+                      window_share=None)
     gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
     e = profile.exposure
     mean = float(gray.mean())
@@ -198,7 +230,9 @@ def geometry(m: Measurements, framing: Framing) -> dict[str, Any]:
         return out
     out.update(eye_left=list(f.eye_left), eye_right=list(f.eye_right), face_box=list(f.box),
                head_top_y=m.head_top, scale=framing.scale, face_width=m.face_width,
-               roll_deg=f.roll_deg, level_rotation_deg=framing.level_deg)
+               roll_deg=m.roll_deg, window=[framing.x0, framing.y0, framing.scale])
+    if m.face_span is not None:
+        out["cheeks"] = [list(p) for p in m.face_span]
     return out
 
 

@@ -14,6 +14,7 @@ from station.i18n import both
 if TYPE_CHECKING:
     from station.checks.calibration import Calibration
     from station.checks.measure import Measurements
+    from station.checks.placement import Placement
     from station.checks.profile import Profile
 
 
@@ -44,31 +45,35 @@ def _range(name: str, value: float | None, bounds: tuple[float, float], low_case
 
 
 def evaluate(m: Measurements, profile: Profile, calibration: Calibration | None, *,
-             scale: float | None, window_share: float | None) -> list[Check]:
-    """All checks for one frame. With no face only the face count (and resolution) can be judged."""
+             scale: float | None, window_share: float | None,
+             placement: Placement | None = None) -> list[Check]:
+    """All checks for one frame. With no face only the face count (and resolution) can be judged.
+
+    ``placement`` is where the crop window went in a capture: when no window could meet every
+    bound, the ``framing`` check says what stands in the way and what to change.
+    """
     checks: list[Check] = []
     n = m.face_count
     if n == 0:
         checks.append(make("face_count", "fail", 0, 1, "none"))
         return checks
     checks.append(make("face_count", "pass" if n == 1 else "fail", n, 1, "ok" if n == 1 else "many"))
+    if placement is not None:
+        checks.append(_framing(placement))
     g = profile.geometry
     face = m.face
     assert face is not None  # one or more faces were counted
     checks.append(_range("head_top", m.head_top, profile.safe_range("head_top"), "high", "low"))
-    eye_y = face.eye_mid[1]
+    eye_y = face.eye_mid[1] if m.landmarks is not None else None
     checks.append(_range("eye_line", eye_y, profile.safe_range("eye_line"), "high", "low"))
     checks.append(_range("face_width", m.face_width, profile.safe_range("face_width"), "small", "large"))
-    width = profile.size[0]
-    centre = (m.face_span[0] + m.face_span[1]) / 2 if m.face_span else face.eye_mid[0]
-    offset = centre - width / 2
-    if abs(offset) <= g.centre_offset:
-        checks.append(make("centring", "pass", offset, g.centre_offset))
+    checks.append(_centring(m.face_centre_x if m.landmarks is not None else None, profile))
+    roll = m.roll_deg if m.landmarks is not None else None
+    if roll is None:
+        checks.append(make("roll", "fail", None, g.roll_deg, "unknown"))
     else:
-        checks.append(make("centring", "fail", offset, g.centre_offset, "left" if offset < 0 else "right"))
-    roll = face.roll_deg
-    checks.append(make("roll", "pass" if abs(roll) <= g.roll_deg else "fail", roll, g.roll_deg,
-                       "ok" if abs(roll) <= g.roll_deg else "tilted"))
+        ok = abs(roll) <= g.roll_deg
+        checks.append(make("roll", "pass" if ok else "fail", roll, g.roll_deg, "ok" if ok else "tilted"))
     checks.extend(_backdrop(m.values, profile))
     checks.append(_clothing(m.values, profile))
     checks.append(_sharpness(m.values.get("sharpness", 0.0), profile, calibration))
@@ -77,9 +82,10 @@ def evaluate(m: Measurements, profile: Profile, calibration: Calibration | None,
     diff = m.values.get("lighting", 0.0)
     status = "fail" if diff > lt.difference_fail else "warn" if diff > lt.difference_warn else "pass"
     checks.append(make("lighting", status, diff, lt.difference_fail, "ok" if status == "pass" else "uneven"))
-    if "eyes_found" in m.values:
-        found = m.values["eyes_found"]
-        checks.append(make("eyes_open", "pass" if found else "warn", found, 1, "ok" if found else "closed"))
+    if "eye_openness" in m.values:
+        checks.append(_eyes_open(m.values["eye_openness"], profile))
+    if "mouth_openness" in m.values:
+        checks.append(_mouth_closed(m.values["mouth_openness"], profile))
     gl = profile.glare
     share = m.values.get("glare", 0.0)
     if m.values.get("over_share", 0.0) > profile.exposure.over_share:  # burnt face: glare unknowable
@@ -88,6 +94,44 @@ def evaluate(m: Measurements, profile: Profile, calibration: Calibration | None,
     status = "fail" if share > gl.blob_share_fail else "warn" if share > gl.blob_share_warn else "pass"
     checks.append(make("glasses_glare", status, share, gl.blob_share_fail, "ok" if status == "pass" else "glare"))
     return _finish(checks, scale, window_share, profile)
+
+
+def _framing(placement: Placement) -> Check:
+    """Whether a crop window meets every bound; if not, the first obstacle and its fix."""
+    if placement.feasible:
+        return make("framing", "pass", None, None)
+    reason = placement.blocked[0] if placement.blocked else "proportions"
+    return make("framing", "fail", reason, None, reason)
+
+
+def _centring(centre: float | None, profile: Profile) -> Check:
+    limit = profile.geometry.centre_offset
+    if centre is None:
+        return make("centring", "fail", None, limit, "unknown")
+    offset = centre - profile.size[0] / 2
+    if abs(offset) <= limit:
+        return make("centring", "pass", offset, limit)
+    return make("centring", "fail", offset, limit, "left" if offset < 0 else "right")
+
+
+def _eyes_open(openness: float, profile: Profile) -> Check:
+    """Eyelid gap over eye width (the more closed eye counts): a blink or a squint is a retake."""
+    e = profile.eyes
+    if openness < e.closed_below:
+        return make("eyes_open", "fail", openness, e.closed_below, "closed")
+    if openness < e.warn_below:
+        return make("eyes_open", "warn", openness, e.closed_below, "narrow")
+    return make("eyes_open", "pass", openness, e.closed_below)
+
+
+def _mouth_closed(openness: float, profile: Profile) -> Check:
+    """Inner-lip gap over mouth width: a smile passes, talking or a wide-open mouth does not."""
+    mo = profile.mouth
+    if openness > mo.open_fail:
+        return make("mouth_closed", "fail", openness, mo.open_fail, "open")
+    if openness > mo.open_warn:
+        return make("mouth_closed", "warn", openness, mo.open_fail, "parted")
+    return make("mouth_closed", "pass", openness, mo.open_fail)
 
 
 def _finish(checks: list[Check], scale: float | None, window_share: float | None,
@@ -167,9 +211,11 @@ def _resolution(scale: float | None, window_share: float | None, profile: Profil
     if scale is not None and scale < r.min_scale:
         return make("resolution", "fail", scale, r.min_scale, "upscale")
     if window_share is not None and window_share < r.min_window_share:
+        # enough pixels, but most of the frame is wasted: a warning, the photo itself is fine
         value = scale if scale is not None else window_share
         limit = r.min_scale if scale is not None else r.min_window_share
-        return make("resolution", "fail", value, limit, "far")
+        status = "warn" if scale is not None else "fail"
+        return make("resolution", status, value, limit, "far")
     if scale is None:
         return make("resolution", "pass", window_share, r.min_window_share)
     return make("resolution", "pass", scale, r.min_scale)

@@ -17,9 +17,16 @@ def _jpeg(img_bgr, **kw) -> bytes:
     return buf.getvalue()
 
 
+def quality(data: bytes) -> int:
+    """JPEG quality from the luminance table (IJG scaling: entry 0 of the standard table is 16)."""
+    with Image.open(io.BytesIO(data)) as im:
+        scale = im.quantization[0][0] * 100 / 16
+    return int(round((200 - scale) / 2)) if scale <= 100 else int(round(5000 / scale))
+
+
 def assert_export(data: bytes, profile):
-    lo, hi = profile.size_bounds
-    assert lo <= len(data) <= hi
+    assert 30 * 1024 <= len(data) <= 40 * 1024, len(data) / 1024  # the spec's band
+    assert quality(data) >= 60
     with Image.open(io.BytesIO(data)) as im:
         assert im.format == "JPEG" and im.size == profile.size and im.mode == "RGB"
         assert im.info.get("jfif") and im.info.get("dpi") == (300, 300)
@@ -85,7 +92,73 @@ def test_large_capture_is_analysed_from_a_reduced_decode(profile):
     assert result.report.passed, result.report.failed()
     fr, g = result.framing, result.report.geometry
     left = fr.point(truth["eye_left"])
-    assert g["eye_left"][0] == pytest.approx(left[0], abs=4)
-    assert g["eye_left"][1] == pytest.approx(left[1], abs=4)
+    assert g["eye_left"][0] == pytest.approx(left[0], abs=1.5)
+    assert g["eye_left"][1] == pytest.approx(left[1], abs=1.5)
     assert g["scale"] > 2.0
     assert_export(crop_image(data, profile), profile)
+
+
+def _window_of(data: bytes, capture: np.ndarray, profile) -> np.ndarray:
+    """The capture's pixels under the crop window the report names, scaled to the export size."""
+    x0, y0, s = check_image(data, profile).geometry["window"]
+    x, y, w, h = (int(round(v)) for v in (x0, y0, 480 * s, 640 * s))
+    return cv2.resize(capture[y:y + h, x:x + w], profile.size, interpolation=cv2.INTER_AREA)
+
+
+def test_crop_never_rotates_a_tilt_inside_the_limit(profile):
+    """Eyes tilted 1.5° (inside 2°): the export shows the same 1.5°, cut and scaled, never levelled."""
+    from station.checks.pipeline import analyse
+
+    img, truth = render(1800, 2400, roll=1.5)
+    data = _jpeg(img)
+    out = crop_image(data, profile)
+    assert_export(out, profile)
+    exported = cv2.imdecode(np.frombuffer(out, np.uint8), cv2.IMREAD_COLOR)
+    assert check_image(out, profile).geometry["roll_deg"] == pytest.approx(1.5, abs=0.4)
+    # content: the export is the capture's window resized, not a rotated version of it
+    plain = _window_of(data, img, profile).astype(np.float32)
+    centre = (240, 250)
+    rotated = cv2.warpAffine(plain, cv2.getRotationMatrix2D(centre, 1.5, 1.0), profile.size)
+    diff_plain = np.abs(exported.astype(np.float32) - plain)[40:-40, 40:-40].mean()
+    diff_rot = np.abs(exported.astype(np.float32) - rotated)[40:-40, 40:-40].mean()
+    assert diff_plain < 3.0 and diff_rot > 2 * diff_plain, (diff_plain, diff_rot)
+    flipped = np.abs(exported.astype(np.float32) - plain[:, ::-1])[40:-40, 40:-40].mean()
+    assert flipped > 2 * diff_plain
+    assert analyse(out, profile).report.passed
+
+
+def test_a_tilt_beyond_the_limit_is_a_retake(profile):
+    img, _ = render(1800, 2400, roll=4)
+    with pytest.raises(CropError) as err:
+        crop_image(_jpeg(img), profile)
+    assert "roll" in err.value.message
+    report = check_image(_jpeg(img), profile)
+    assert report.failed() == ["roll"]
+    assert "hold the head straight" in report.top_instruction[1]
+
+
+def test_24_megapixel_frame_with_room_is_cropped(profile, tmp_path):
+    """A camera frame (6000×4000) whose head fills a third of the height: a compliant crop exists."""
+    small, _ = render(1500, 1000)
+    big = cv2.resize(small, (6000, 4000), interpolation=cv2.INTER_CUBIC)
+    noise = np.random.default_rng(1).integers(-6, 7, size=big.shape, dtype=np.int16)
+    big = (big.astype(np.int16) + noise).clip(0, 255).astype(np.uint8)
+    path = tmp_path / "capture.jpg"
+    cv2.imwrite(str(path), big, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    del big
+    report, data = __import__("station.checks", fromlist=["x"]).check_and_crop(path, profile)
+    assert report.passed and report.geometry["scale"] > 4, report.failed()
+    assert_export(data, profile)
+
+
+def test_file_size_band_says_which_way_it_misses(profile):
+    from station.checks.imageio import encode_jpeg
+
+    flat = np.full((640, 480, 3), (200, 180, 160), np.uint8)
+    with pytest.raises(CropError) as small:
+        encode_jpeg(flat, profile)
+    assert "too small" in small.value.messages[1] and "太小" in small.value.messages[0]
+    noise = np.random.default_rng(0).integers(0, 256, size=(640, 480, 3), dtype=np.uint8)
+    with pytest.raises(CropError) as large:
+        encode_jpeg(noise, profile)
+    assert "too large" in large.value.messages[1] and "60" in large.value.messages[1]

@@ -1,4 +1,8 @@
-"""Measured geometry against the renderer's truth, on export-size frames and on larger captures."""
+"""Measured geometry against the renderer's truth, on export-size frames and on larger captures.
+
+Face width is cheek to cheek on the face itself (the astronaut's cheek edges located by hand, see
+``drawing.py``); the renderer's own ``face_width`` is its silhouette, hair and ears included.
+"""
 
 import math
 
@@ -6,6 +10,7 @@ import pytest
 
 from station.checks.pipeline import analyse
 from station.sim.portrait import render
+from tests.checks.drawing import true_cheek_width
 
 
 @pytest.mark.parametrize("params", [
@@ -18,33 +23,39 @@ def test_export_frame_geometry_is_measured_as_is(profile, params):
     img, truth = render(480, 640, **params)
     result = analyse(img, profile)
     g = result.report.geometry
-    assert g["scale"] == 1.0 and result.framing.level_deg == 0.0, "an export-size image is not re-framed"
+    assert g["scale"] == 1.0 and g["window"] == [0.0, 0.0, 1.0], "an export-size image is not re-framed"
     assert g["head_top_y"] == pytest.approx(truth["head_top_y"], abs=4)
-    eye_y = (g["eye_left"][1] + g["eye_right"][1]) / 2
-    assert eye_y == pytest.approx(truth["eye_mid"][1], abs=4)
-    assert g["eye_left"][0] == pytest.approx(truth["eye_left"][0], abs=4)
-    assert g["eye_right"][0] == pytest.approx(truth["eye_right"][0], abs=4)
-    assert g["face_width"] == pytest.approx(truth["face_width"], abs=8)
-    assert g["roll_deg"] == pytest.approx(truth["roll_deg"], abs=1.0)
+    # iris centres; the renderer's eye truth was placed by hand on an 8 px iris, to about one
+    # astronaut pixel (2 px here), so this bounds the label as much as the measurement
+    for side in ("eye_left", "eye_right"):
+        assert math.dist(g[side], truth[side]) < 2.5, (side, g[side], truth[side])
+    assert g["face_width"] == pytest.approx(true_cheek_width(truth), rel=0.08)
+    assert g["roll_deg"] == pytest.approx(truth["roll_deg"], abs=0.4)
 
 
-@pytest.mark.parametrize("params", [dict(), dict(roll=2.5), dict(centre_x=560, face_width=400)])
+@pytest.mark.parametrize("params", [dict(), dict(roll=1.5), dict(centre_x=560, face_width=400)])
 def test_capture_geometry_maps_truth_into_the_export_frame(profile, params):
     img, truth = render(1200, 1600, **params)
     result = analyse(img, profile)
     fr, g = result.framing, result.report.geometry
     assert result.report.passed, result.report.failed()
     left, right = fr.point(truth["eye_left"]), fr.point(truth["eye_right"])
-    assert g["eye_left"][0] == pytest.approx(left[0], abs=4)
-    assert g["eye_left"][1] == pytest.approx(left[1], abs=4)
-    assert g["eye_right"][1] == pytest.approx(right[1], abs=4)
+    assert math.dist(g["eye_left"], left) < 2.5 and math.dist(g["eye_right"], right) < 2.5
     top = fr.point((truth["eye_mid"][0], truth["head_top_y"]))
-    assert g["head_top_y"] == pytest.approx(top[1], abs=5)
-    assert g["face_width"] == pytest.approx(truth["face_width"] / fr.scale, abs=10)
-    # the crop levels the eyes: true roll minus the applied rotation is what remains
-    residual = math.degrees(math.atan2(right[1] - left[1], right[0] - left[0]))
-    assert abs(residual) < 1.5 and g["roll_deg"] == pytest.approx(residual, abs=1.5)  # MTCNN eyes ≈ ±1°
-    assert fr.level_deg == pytest.approx(truth["roll_deg"], abs=1.5)
+    assert g["head_top_y"] == pytest.approx(top[1], abs=4)
+    assert g["face_width"] == pytest.approx(true_cheek_width(truth) / fr.scale, rel=0.08)
+    # no rotation: the eyes keep the capture's angle in the export frame
+    true_roll = math.degrees(math.atan2(right[1] - left[1], right[0] - left[0]))
+    assert true_roll == pytest.approx(truth["roll_deg"], abs=1e-6)
+    assert g["roll_deg"] == pytest.approx(truth["roll_deg"], abs=0.4)
+
+
+def test_level_eyes_read_level(profile):
+    """MTCNN's five points read 2° on level eyes; the iris model reads them level."""
+    for seed in range(3):
+        img, _ = render(1200, 1600, seed=seed, centre_x=590 + 10 * seed)
+        roll = analyse(img, profile).report.geometry["roll_deg"]
+        assert abs(roll) < 0.5, (seed, roll)
 
 
 def test_colours_are_measured(profile):

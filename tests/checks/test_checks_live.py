@@ -23,8 +23,8 @@ def test_live_frames_pass_and_are_tracked_between_detections(profile):
 
 @pytest.mark.parametrize(("params", "check", "word"), [
     (dict(shirt=(95, 185, 245)), "clothing_contrast", "non-blue"),
-    (dict(centre_x=150), "centring", "move the camera left"),
-    (dict(face_width=70), "resolution", "zoom in"),
+    (dict(centre_x=90), "framing", "move the camera left"),
+    (dict(face_width=70), "framing", "zoom in"),
 ])
 def test_live_top_instruction_names_the_fix(profile, params, check, word):
     report = LiveChecker(profile).analyse(render(1024, 680, **params)[0])

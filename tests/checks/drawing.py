@@ -1,0 +1,100 @@
+"""Defects drawn onto rendered portraits: hair beside the cheeks, closed eyes, an open mouth.
+
+The renderer places scikit-image's astronaut with a similarity transform and returns where her
+eyes land; any other point located by hand in the astronaut image maps the same way. The truth
+below was read off the astronaut image at 8–10× zoom (levelled on the eyes for the cheek row).
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+ASTRO_EYES = ((202.5, 101.0), (245.5, 103.5))     # as station.sim.portrait
+# Cheek edges (skin against ear / hair) on the cheek row, half an eye distance below the eyes.
+ASTRO_CHEEKS = ((181.8, 121.4), (268.2, 126.4))
+ASTRO_MOUTH = {"centre": (223.0, 146.0), "corners": ((203.0, 140.0), (243.0, 141.0))}
+
+
+def to_frame(truth: dict, points) -> np.ndarray:
+    """Astronaut-image points in a rendered frame, through the eyes' similarity transform."""
+    src = np.array(ASTRO_EYES, np.float64)
+    dst = np.array([truth["eye_left"], truth["eye_right"]], np.float64)
+    a = complex(*(src[1] - src[0]))
+    b = complex(*(dst[1] - dst[0]))
+    k = b / a  # rotation and scale as one complex factor
+    out = []
+    for x, y in points:
+        z = complex(x - src[0][0], y - src[0][1]) * k
+        out.append((dst[0][0] + z.real, dst[0][1] + z.imag))
+    return np.array(out)
+
+
+def true_cheeks(truth: dict) -> np.ndarray:
+    return to_frame(truth, ASTRO_CHEEKS)
+
+
+def true_cheek_width(truth: dict) -> float:
+    (ax, ay), (bx, by) = true_cheeks(truth)
+    return math.hypot(bx - ax, by - ay)
+
+
+def add_hair(img: np.ndarray, truth: dict, sides: str = "both", reach: float = 0.55,
+             seed: int = 0) -> np.ndarray:
+    """Long dark hair falling beside the cheeks, touching them, from the temples to the shoulders.
+
+    ``reach``: how far out the hair spreads, in eye distances; ``sides``: "left", "right" or
+    "both" (image sides). Strands are drawn as many thin curves so it looks like hair, not a slab.
+    """
+    out = img.copy()
+    rng = np.random.default_rng(seed)
+    iod = truth["iod"]
+    cheeks = true_cheeks(truth)
+    eye_y = truth["eye_mid"][1]
+    for side, (cx, _) in zip(("left", "right"), cheeks, strict=True):
+        if sides not in (side, "both"):
+            continue
+        sign = -1 if side == "left" else 1
+        inner = cx + sign * 0.02 * iod         # the hair touches the cheek
+        outer = cx + sign * reach * iod
+        top, bottom = eye_y - 1.1 * iod, eye_y + 2.6 * iod
+        poly = np.array([(inner + sign * 0.25 * iod, top), (outer, top + 0.3 * iod),
+                         (outer + sign * 0.1 * iod, bottom), (inner, bottom),
+                         (inner, eye_y + 0.2 * iod)], np.int32)
+        cv2.fillPoly(out, [poly], (22, 28, 38), lineType=cv2.LINE_AA)
+        for _ in range(60):  # lighter strands over the dark mass
+            x = rng.uniform(min(inner, outer), max(inner, outer))
+            pts = np.array([(x + rng.normal(0, 2), y) for y in np.linspace(top + 0.3 * iod, bottom, 12)],
+                           np.int32)
+            shade = int(rng.integers(35, 70))
+            cv2.polylines(out, [pts], False, (shade - 10, shade, shade + 12), 1, cv2.LINE_AA)
+    return out
+
+
+def close_eyes(img: np.ndarray, truth: dict) -> np.ndarray:
+    """Both eyes shut: each eye painted over with the skin just below it, and a lash line."""
+    out = img.copy()
+    iod = truth["iod"]
+    for ex, ey in (truth["eye_left"], truth["eye_right"]):
+        skin = img[int(ey + 0.32 * iod):int(ey + 0.42 * iod), int(ex - 0.1 * iod):int(ex + 0.1 * iod)]
+        colour = tuple(float(c) for c in np.median(skin.reshape(-1, 3), axis=0))
+        axes = (int(0.3 * iod), int(0.16 * iod))
+        cv2.ellipse(out, (int(ex), int(ey)), axes, 0, 0, 360, colour, -1, cv2.LINE_AA)
+        cv2.ellipse(out, (int(ex), int(ey - 0.02 * iod)), (int(0.26 * iod), int(0.06 * iod)), 0, 20, 160,
+                    (40, 40, 50), max(1, int(0.03 * iod)), cv2.LINE_AA)
+    return cv2.GaussianBlur(out, (3, 3), 0)
+
+
+def open_mouth(img: np.ndarray, truth: dict) -> np.ndarray:
+    """The mouth wide open: a dark oral cavity between the lips, as tall as 0.45 mouth widths."""
+    out = img.copy()
+    (cx, cy), = to_frame(truth, [ASTRO_MOUTH["centre"]])
+    a, b = to_frame(truth, ASTRO_MOUTH["corners"])
+    width = math.dist(a, b)
+    cv2.ellipse(out, (int(cx), int(cy + 0.12 * width)), (int(0.42 * width), int(0.26 * width)), 0, 0, 360,
+                (40, 30, 90), -1, cv2.LINE_AA)
+    cv2.ellipse(out, (int(cx), int(cy + 0.14 * width)), (int(0.36 * width), int(0.2 * width)), 0, 0, 360,
+                (25, 15, 45), -1, cv2.LINE_AA)
+    return cv2.GaussianBlur(out, (3, 3), 0)

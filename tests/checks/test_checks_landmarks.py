@@ -1,0 +1,58 @@
+"""Face geometry from the face itself: hair beside the cheeks neither widens nor moves it."""
+
+import math
+
+import pytest
+
+from station.checks.pipeline import analyse
+from station.sim.portrait import render
+from tests.checks.drawing import add_hair, true_cheek_width, true_cheeks
+
+
+@pytest.fixture(scope="module")
+def portrait():
+    return render(480, 640, face_width=240, eye_y=250)
+
+
+def _geometry(img, profile):
+    result = analyse(img, profile)
+    return result.report, result.measurements
+
+
+def test_hair_beside_the_cheeks_does_not_widen_the_face(profile, portrait):
+    img, truth = portrait
+    _, plain = _geometry(img, profile)
+    report, long_hair = _geometry(add_hair(img, truth, reach=0.8), profile)
+    assert long_hair.face_width == pytest.approx(plain.face_width, abs=4)
+    assert long_hair.face_width == pytest.approx(true_cheek_width(truth), rel=0.08)
+    assert report.status("face_width") == "pass"
+    # the backdrop mask alone would span the hair: that is what must not be measured
+    (lx, _), (rx, _) = true_cheeks(truth)
+    assert long_hair.face_span[0][0] > lx - 0.1 * truth["iod"]
+    assert long_hair.face_span[1][0] < rx + 0.1 * truth["iod"]
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_asymmetric_hair_does_not_move_the_centre(profile, portrait, side):
+    img, truth = portrait
+    _, plain = _geometry(img, profile)
+    report, one_side = _geometry(add_hair(img, truth, sides=side, reach=1.0), profile)
+    assert one_side.face_centre_x == pytest.approx(plain.face_centre_x, abs=2)
+    assert one_side.face_centre_x == pytest.approx(truth["eye_mid"][0], abs=2)
+    assert report.status("centring") == "pass"
+
+
+def test_eye_centres_agree_between_capture_and_crop(profile):
+    """Eyes found on a large capture and mapped into the crop, and eyes found again on the crop
+    itself, agree to a pixel: the measurement is sub-pixel where it matters (the export frame)."""
+    import cv2
+
+    img, truth = render(2400, 3200, roll=0.7)
+    result = analyse(img, profile)
+    fr, g = result.framing, result.report.geometry
+    again = analyse(result.frame, profile).report.geometry
+    for side in ("eye_left", "eye_right"):
+        assert math.dist(g[side], again[side]) < 1.0, (side, g[side], again[side])
+        assert math.dist(g[side], fr.point(truth[side])) < 2.5  # hand-placed truth: ±1 astronaut px
+    assert g["roll_deg"] == pytest.approx(0.7, abs=0.3)
+    assert cv2.absdiff(result.frame, result.frame).max() == 0
