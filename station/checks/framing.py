@@ -71,21 +71,26 @@ def backdrop_mask(lab: np.ndarray, colour: np.ndarray, profile: Profile) -> np.n
     return dist2 <= limit * limit
 
 
-def head_top(mask: np.ndarray, eye_mid: tuple[float, float], iod: float) -> float | None:
-    """First row from the top where the central columns stop being backdrop.
+HEAD_TOP_HALF_IOD = 0.3   # the head top is judged on the columns within this of the face's centre
+HEAD_TOP_SHARE = 0.5      # … as the first row where at least this share of them is subject
 
-    0.0 when the subject already fills the top row (the head is cut by the frame edge: no room
-    above it); None when no subject is found above the eyes at all.
+
+def head_top(mask: np.ndarray, centre: tuple[float, float], iod: float) -> float | None:
+    """First row from the top where the central columns above the face stop being backdrop.
+
+    ``centre`` is the face's centre line (x) at eye height (y). 0.0 when the subject already
+    fills the top row (the head is cut by the frame edge: no room above it); None when no
+    subject is found above the eyes at all.
     """
     import numpy as np
 
-    cx, ey = eye_mid
-    half = max(2, int(iod * 0.45))
-    x0, x1 = max(0, int(cx) - half), min(mask.shape[1], int(cx) + half)
+    cx, ey = centre
+    half = max(2, int(round(iod * HEAD_TOP_HALF_IOD)))
+    x0, x1 = max(0, int(cx) - half), min(mask.shape[1], int(cx) + half + 1)
     rows = int(min(ey, mask.shape[0]))
     if x1 - x0 < 3 or rows < 3:
         return None
-    subject = (~mask[:rows, x0:x1]).mean(axis=1) > 0.6
+    subject = (~mask[:rows, x0:x1]).mean(axis=1) >= HEAD_TOP_SHARE
     hit = np.flatnonzero(subject[:-1] & subject[1:])
     if hit.size == 0:
         return None

@@ -39,6 +39,8 @@ EYE_CORNERS = {"left": (33, 133), "right": (362, 263)}     # outer, inner / inne
 EYE_LIDS = {"left": (159, 145), "right": (386, 374)}       # upper, lower lid centres
 LIPS_INNER = (13, 14)                                      # upper, lower inner lip centres
 MOUTH_CORNERS = (78, 308)                                  # inner mouth corners
+CHEEKS = {"left": (117, 118, 101, 36, 205, 207, 187, 123),   # skin under the eye, beside the nose
+          "right": (346, 347, 330, 266, 425, 427, 411, 352)}
 NOSE_TIP = 1
 CHIN = 152
 FOREHEAD = 10

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from station.checks.detect import Face
 from station.checks.framing import backdrop_colour, backdrop_mask, head_top, to_lab
+from station.checks.shadow import backdrop_shadow
 
 if TYPE_CHECKING:
     from station.checks.landmarks import Landmarks
@@ -39,7 +40,10 @@ class Measurements:
 
     @property
     def face_centre_x(self) -> float | None:
-        """The face's centre line: the eye midpoint (the oval's midpoint moves when the head turns)."""
+        """The face's centre line: midway between the cheek edges (the eyes' midpoint moves
+        towards the turn when the head is not quite frontal), else the eyes' midpoint."""
+        if self.face_span is not None:
+            return (self.face_span[0][0] + self.face_span[1][0]) / 2
         return self.face.eye_mid[0] if self.face is not None else None
 
     @property
@@ -110,28 +114,62 @@ def face_pixels(gray, face: Face):
     return gray[mask > 0]
 
 
-def cheek_balance(gray, face: Face) -> tuple[float, float]:
+def cheek_balance(gray, face: Face, landmarks: Landmarks | None = None) -> tuple[float, float]:
     """Left/right cheek light: (relative difference of the medians, histogram intersection).
 
-    The difference drives the check (阴阳脸 → large); the intersection (1 = identical histograms)
-    is kept for the record — on smooth skin it reacts to small, harmless differences.
+    With landmarks the zones are the cheeks themselves (mesh polygons under the eyes, beside the
+    nose): long hair or a turned head cannot slip into them. The difference drives the check
+    (阴阳脸 → large); the intersection (1 = identical histograms) is kept for the record.
     """
     import numpy as np
 
+    zones = _cheek_zones_mesh(gray, landmarks) if landmarks is not None else _cheek_zones_box(gray, face)
+    if zones is None:
+        return 0.0, 1.0
+    hists, medians = [], []
+    for zone in zones:
+        hist = np.bincount((zone // 32).astype(np.int64), minlength=8).astype(np.float64)
+        hists.append(hist / hist.sum())
+        medians.append(float(np.median(zone)))
+    diff = abs(medians[0] - medians[1]) / max(max(medians), 1.0)
+    return diff, float(np.minimum(hists[0], hists[1]).sum())
+
+
+def _cheek_zones_mesh(gray, landmarks: Landmarks):
+    import cv2
+    import numpy as np
+
+    from station.checks.landmarks import CHEEKS
+
+    zones = []
+    for side in ("left", "right"):
+        poly = landmarks.mesh[list(CHEEKS[side])].astype(np.float32)
+        x0, y0 = np.floor(poly.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(poly.max(axis=0)).astype(int) + 1
+        x0, y0, x1, y1 = _clip_box(x0, y0, x1, y1, gray.shape)
+        if x1 - x0 < 3 or y1 - y0 < 3:
+            return None
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillPoly(mask, [np.round(poly - [x0, y0]).astype(np.int32)], 255)
+        zone = gray[y0:y1, x0:x1][mask > 0]
+        if zone.size < 20:
+            return None
+        zones.append(zone)
+    return zones
+
+
+def _cheek_zones_box(gray, face: Face):
     iod = face.iod
     ey = face.eye_mid[1]
-    hists, medians = [], []
+    zones = []
     for eye, sign in ((face.eye_left, -1), (face.eye_right, 1)):
         xa, xb = eye[0] + sign * 0.45 * iod, eye[0] - sign * 0.1 * iod
         x0, y0, x1, y1 = _clip_box(min(xa, xb), ey + 0.35 * iod, max(xa, xb), ey + 0.85 * iod, gray.shape)
         zone = gray[y0:y1, x0:x1]
         if zone.size < 20:
-            return 0.0, 1.0
-        hist = np.bincount((zone.reshape(-1) // 32).astype(np.int64), minlength=8).astype(np.float64)
-        hists.append(hist / hist.sum())
-        medians.append(float(np.median(zone)))
-    diff = abs(medians[0] - medians[1]) / max(max(medians), 1.0)
-    return diff, float(np.minimum(hists[0], hists[1]).sum())
+            return None
+        zones.append(zone.reshape(-1))
+    return zones
 
 
 def glare_share(bgr, face: Face, v_level: int, s_level: int) -> float:
@@ -169,12 +207,13 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
     lab = to_lab(frame)
     colour = backdrop_colour(lab)
     mask = backdrop_mask(lab, colour, profile)
-    result.head_top = head_top(mask, face.eye_mid, face.iod) if landmarks is not None else None
-    if result.head_top == 0.0:
-        result.head_top = None  # cut by the frame's top edge: not measurable
     v = result.values
     if landmarks is not None:
         result.face_span = landmarks.cheek_span(profile.geometry.cheek_row_iod)
+        centre = (result.face_centre_x or face.eye_mid[0], face.eye_mid[1])
+        result.head_top = head_top(mask, centre, face.iod)
+        if result.head_top == 0.0:
+            result.head_top = None  # cut by the frame's top edge: not measurable
         v["eye_openness"] = min(landmarks.eye_openness("left"), landmarks.eye_openness("right"))
         v["mouth_openness"] = landmarks.mouth_openness()
     v["backdrop_lab"] = [round(float(c), 1) for c in colour]
@@ -183,9 +222,9 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
     if len(zones) >= 2:
         meds = list(zones.values())
         v["backdrop_uniformity"] = max(float(np.linalg.norm(a - b)) for a in meds for b in meds)
-        tops = [zones[k][0] for k in ("top_left", "top_right") if k in zones]
-        sides = [zones[k][0] for k in ("side_left", "side_right") if k in zones]
-        v["backdrop_shadow"] = float(max(0.0, max(tops) - min(sides))) if tops and sides else 0.0
+    shadow = backdrop_shadow(lab, mask, result.face_width or face.iod / 0.42)
+    if shadow is not None:
+        v["backdrop_shadow"] = max(0.0, shadow)
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     v["sharpness"] = sharpness(gray, face, profile.sharpness.iod_px)
     px = face_pixels(gray, face)
@@ -194,7 +233,7 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
         v["over_share"] = float((px >= ex.over_level).mean())
         v["under_share"] = float((px <= ex.under_level).mean())
         v["face_mean"] = float(px.mean())
-    v["lighting"], v["lighting_intersection"] = cheek_balance(gray, face)
+    v["lighting"], v["lighting_intersection"] = cheek_balance(gray, face, landmarks)
     v["glare"] = glare_share(frame, face, profile.glare.v_level, profile.glare.s_level)
     v.update(clothing(lab, colour, mask, face, result.face_span, profile))
     return result

@@ -165,16 +165,10 @@ def measure_subject(img, lm, expected, profile: Profile, reduction: float = 1.0)
     rows = int(max(4, min(img.shape[0], mid[1])))
     lab = to_lab(img[:rows, x0:x1])
     mask = backdrop_mask(lab, backdrop_colour_near(lab, expected, rows), profile)
-    top = head_top(mask, (mid[0] - x0, mid[1]), iod)
-    centre = face_centre_x(lm, profile)
+    centre = (span[0][0] + span[1][0]) / 2 if span is not None else mid[0]
+    top = head_top(mask, (centre - x0, mid[1]), iod)
     return Subject(head_top=None if top is None else top * reduction, eye_y=mid[1] * reduction,
                    face_width=width * reduction, centre_x=centre * reduction)
-
-
-def face_centre_x(lm, profile: Profile) -> float:
-    """The face's centre line: the eyes' midpoint (the face oval's midpoint moves with a turn)."""
-    (lx, _), (rx, _) = lm.eye_left, lm.eye_right
-    return (lx + rx) / 2
 
 
 def _fallback_framing(face, r: float, profile: Profile, size: tuple[int, int]) -> Framing:

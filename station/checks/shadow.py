@@ -1,0 +1,68 @@
+"""Shadows cast on the backdrop: where it is darker than the backdrop's own smooth lighting.
+
+The backdrop's lightness is modelled by a quadratic surface (a gentle falloff or gradient of the
+backdrop lights is normal and is the uniformity check's business) fitted to the backdrop pixels
+as an upper envelope: shadows only ever darken, so pixels well below the fit are left out and the
+fit redone. What remains below the surface, averaged over a patch about an eighth of a face wide,
+is a shadow: a soft one beside the head, a hard edge, or a halo behind the head alike.
+
+Hair and shoulders are subject, not backdrop (the backdrop mask), and a thin band along the
+subject's outline is left out, so stray hairs blending into the blue do not read as shadow;
+the patch size keeps small dark specks (a clip, a cut-out crumb) from counting.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+EDGE_BAND = 0.025      # × face width: left out along the subject's outline (hair strands)
+PATCH = 0.12           # × face width: side of the averaging patch
+MIN_PATCH_SHARE = 0.6  # a patch counts when this share of it is usable backdrop
+SAMPLES = 6000         # backdrop pixels used for the fit
+
+
+def backdrop_shadow(lab: np.ndarray, mask: np.ndarray, face_width: float) -> float | None:
+    """Largest patch-average lightness drop (CIE L) of the backdrop below its lighting surface.
+
+    None when too little backdrop is visible to judge.
+    """
+    import cv2
+    import numpy as np
+
+    h, w = mask.shape
+    lightness = lab[:, :, 0]
+    backdrop = mask.astype(np.uint8)
+    subject = cv2.morphologyEx(1 - backdrop, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    distance = cv2.distanceTransform(1 - subject, cv2.DIST_L2, 3)
+    usable = (backdrop > 0) & (distance >= max(3.0, EDGE_BAND * face_width))
+    ys, xs = np.nonzero(usable)
+    if xs.size < 500:
+        return None
+    step = max(1, xs.size // SAMPLES)
+    xs, ys = xs[::step], ys[::step]
+    u, v = xs / w - 0.5, ys / h - 0.5
+    design = np.stack([np.ones_like(u), u, v, u * u, u * v, v * v], axis=1)
+    values = lightness[ys, xs].astype(np.float64)
+    keep = np.ones(values.size, bool)
+    coef = np.zeros(6)
+    for _ in range(4):  # the upper envelope: shadows only darken
+        coef = np.linalg.lstsq(design[keep], values[keep], rcond=None)[0]
+        residual = values - design @ coef
+        spread = 1.4826 * float(np.median(np.abs(residual[keep]))) + 0.3
+        keep = residual > -2.0 * spread
+    gu = (np.arange(w, dtype=np.float32) / w - 0.5)[None, :]
+    gv = (np.arange(h, dtype=np.float32) / h - 0.5)[:, None]
+    c = coef.astype(np.float32)
+    surface = c[0] + c[1] * gu + c[2] * gv + c[3] * gu * gu + c[4] * gu * gv + c[5] * gv * gv
+    drop = np.where(usable, surface - lightness, 0.0).astype(np.float32)
+    k = max(5, int(PATCH * face_width) | 1)
+    total = cv2.boxFilter(drop, -1, (k, k), normalize=False, borderType=cv2.BORDER_CONSTANT)
+    count = cv2.boxFilter(usable.astype(np.float32), -1, (k, k), normalize=False,
+                          borderType=cv2.BORDER_CONSTANT)
+    full = count > MIN_PATCH_SHARE * k * k
+    if not full.any():
+        return None
+    return float((total[full] / count[full]).max())
