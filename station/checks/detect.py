@@ -128,3 +128,26 @@ def _detect_haar(bgr: np.ndarray, min_face_px: float) -> list[Face]:
                           (x + 0.64 * w, y + 0.78 * h), method="haar"))
     faces.sort(key=lambda f: f.box[2] * f.box[3], reverse=True)
     return faces
+
+
+def other_faces(frame: np.ndarray, main: Face, min_share: float, min_score: float = 0.5) -> int:
+    """Faces in ``frame`` besides ``main`` found by BlazeFace (a second detector, for counting).
+
+    Only faces beside the student count: at least ``min_share`` of the main face's width, not
+    overlapping it, and with their centre no lower than the main face's chin (BlazeFace sees weak
+    "faces" in clothing folds further down).
+    """
+    from station.checks.landmarks import _iou, blazeface
+
+    x, y, w, h = main.box
+    width = frame.shape[1]
+    count = 0
+    for bx, by, bw, bh, _ in blazeface(frame, min_score):
+        cx, cy = bx + bw / 2, by + bh / 2
+        beside = cx < x - 0.1 * w or cx > x + 1.1 * w
+        if bw < min_share * w or cy > y + h or not beside or _iou((bx, by, bw, bh), main.box) > 0.05:
+            continue
+        if not 0 <= cx <= width:  # mostly outside the photo
+            continue
+        count += 1
+    return count

@@ -85,21 +85,44 @@ def backdrop_zones(lab, mask, face: Face, span) -> dict[str, Any]:
     return {name: _zone_stats(lab, mask, box)[0] for name, box in zones.items()}
 
 
-def sharpness(gray, face: Face, iod_px: float) -> float:
-    """Variance of the Laplacian over the eyes-to-mouth area, resampled to a fixed eye distance."""
+def _bands(gray, iod_px: float, iod: float) -> tuple[float, float, float]:
+    """Energy of three detail bands of ``gray`` resampled so the eyes are ``iod_px`` apart:
+    finest (image − σ1 blur), middle (σ1 − σ2), coarse (σ2 − σ4)."""
     import cv2
+    import numpy as np
 
+    f = iod_px / max(iod, 1.0)
+    patch = cv2.resize(gray, (max(8, int(gray.shape[1] * f)), max(8, int(gray.shape[0] * f))),
+                       interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR).astype(np.float32)
+    b1 = cv2.GaussianBlur(patch, (0, 0), 1.0)
+    b2 = cv2.GaussianBlur(patch, (0, 0), 2.0)
+    b4 = cv2.GaussianBlur(patch, (0, 0), 4.0)
+    return (float(((patch - b1) ** 2).mean()), float(((b1 - b2) ** 2).mean()),
+            float(((b2 - b4) ** 2).mean()))
+
+
+def sharpness(gray, face: Face, iod_px: float) -> tuple[float, float]:
+    """(focus, structure) of the eyes-to-mouth area at a fixed eye distance.
+
+    focus: energy of the finest detail band over the next band, each less what the flat backdrop
+    shows in that band (sensor and JPEG noise). Defocus removes the finest band first whatever
+    the amount of texture a face has (the variance of the Laplacian alone cannot tell a smooth
+    face in focus from a textured one out of focus): about 0.5–1.1 in focus, under 0.35 with a
+    blur of two export pixels. structure: the middle band over the coarse band, which noise
+    barely touches: it stays low (< 0.2) when a strong blur leaves only noise in the fine band.
+    """
     cx, ey = face.eye_mid
     iod = max(face.iod, 1.0)
     x0, y0, x1, y1 = _clip_box(cx - 0.9 * iod, ey - 0.4 * iod, cx + 0.9 * iod, ey + 1.2 * iod, gray.shape)
     if x1 - x0 < 8 or y1 - y0 < 8:
-        return 0.0
-    f = iod_px / iod
-    patch = cv2.resize(gray[y0:y1, x0:x1], (max(8, int((x1 - x0) * f)), max(8, int((y1 - y0) * f))),
-                       interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
-    # normalised to a mid-grey face: a darker exposure alone must not read as blur
-    mean = max(float(patch.mean()), 10.0)
-    return float(cv2.Laplacian(patch, cv2.CV_32F).var()) * (150.0 / mean) ** 2
+        return 0.0, 0.0
+    fine, middle, coarse = _bands(gray[y0:y1, x0:x1], iod_px, iod)
+    h, w = gray.shape
+    corners = [gray[4:min(h, 64), 4:min(w, 84)], gray[4:min(h, 64), max(0, w - 84):w - 4]]
+    noise = min((_bands(c, iod_px, iod)[:2] for c in corners if c.size >= 400),
+                default=(0.0, 0.0), key=lambda b: b[0])
+    focus = max(fine - noise[0], 0.0) / max(middle - noise[1], 1e-3)
+    return focus, middle / max(coarse, 1e-3)
 
 
 def face_pixels(gray, face: Face):
@@ -114,33 +137,56 @@ def face_pixels(gray, face: Face):
     return gray[mask > 0]
 
 
-def cheek_balance(gray, face: Face, landmarks: Landmarks | None = None) -> tuple[float, float]:
-    """Left/right cheek light: (relative difference of the medians, histogram intersection).
+def cheek_balance(frame, gray, face: Face, landmarks: Landmarks | None = None) -> tuple[float, float]:
+    """Left/right cheek light: (relative difference of the cheeks' light, histogram intersection).
 
     With landmarks the zones are the cheeks themselves (mesh polygons under the eyes, beside the
-    nose): long hair or a turned head cannot slip into them. The difference drives the check
-    (阴阳脸 → large); the intersection (1 = identical histograms) is kept for the record.
+    nose), keeping only skin-coloured pixels (hair falling over a cheek is not a shadow on it).
+    The difference drives the check (阴阳脸 → large); the intersection (1 = identical
+    histograms) is kept for the record.
     """
     import numpy as np
 
-    zones = _cheek_zones_mesh(gray, landmarks) if landmarks is not None else _cheek_zones_box(gray, face)
+    zones = None
+    if landmarks is not None:
+        zones = _cheek_zones_mesh(frame, gray, landmarks)
+    if zones is None:
+        zones = _cheek_zones_box(gray, face)
     if zones is None:
         return 0.0, 1.0
-    hists, medians = [], []
+    hists, levels = [], []
     for zone in zones:
         hist = np.bincount((zone // 32).astype(np.int64), minlength=8).astype(np.float64)
         hists.append(hist / hist.sum())
-        medians.append(float(np.median(zone)))
-    diff = abs(medians[0] - medians[1]) / max(max(medians), 1.0)
+        # the brighter part of the cheek: a strand of hair across it darkens a part, a shadow all
+        levels.append(float(np.percentile(zone, 80)))
+    diff = abs(levels[0] - levels[1]) / max(max(levels), 1.0)
     return diff, float(np.minimum(hists[0], hists[1]).sum())
 
 
-def _cheek_zones_mesh(gray, landmarks: Landmarks):
+SKIN_REFERENCE = (6, 197, 195, 5)  # nose bridge to tip: skin on every face, under any fringe
+
+
+def _cheek_zones_mesh(frame, gray, landmarks: Landmarks):
+    """Luma of each cheek's skin: the mesh polygon, less pixels whose chroma is not the face's."""
     import cv2
     import numpy as np
 
     from station.checks.landmarks import CHEEKS
 
+    ycc = cv2.cvtColor(frame, cv2.COLOR_BGR2YCrCb)
+    r = max(2, int(0.06 * landmarks.iod))
+    ref = []
+    for i in SKIN_REFERENCE:
+        x, y = (int(round(v)) for v in landmarks.point(i))
+        x0, y0, x1, y1 = _clip_box(x - r, y - r, x + r + 1, y + r + 1, gray.shape)
+        ref.append(ycc[y0:y1, x0:x1, 1:].reshape(-1, 2))
+    chroma = np.concatenate(ref).astype(np.float64)
+    if chroma.shape[0] < 10:
+        return None
+    mean = chroma.mean(axis=0)
+    cov = np.cov(chroma.T) + np.eye(2) * 4.0  # a few levels of slack: JPEG chroma is coarse
+    inv = np.linalg.inv(cov)
     zones = []
     for side in ("left", "right"):
         poly = landmarks.mesh[list(CHEEKS[side])].astype(np.float32)
@@ -149,9 +195,13 @@ def _cheek_zones_mesh(gray, landmarks: Landmarks):
         x0, y0, x1, y1 = _clip_box(x0, y0, x1, y1, gray.shape)
         if x1 - x0 < 3 or y1 - y0 < 3:
             return None
-        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        cv2.fillPoly(mask, [np.round(poly - [x0, y0]).astype(np.int32)], 255)
-        zone = gray[y0:y1, x0:x1][mask > 0]
+        inside = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillPoly(inside, [np.round(poly - [x0, y0]).astype(np.int32)], 255)
+        d = ycc[y0:y1, x0:x1, 1:].astype(np.float64) - mean
+        skin = np.einsum("...i,ij,...j->...", d, inv, d) < 9.0  # within 3 sigma
+        zone = gray[y0:y1, x0:x1][(inside > 0) & skin]
+        if zone.size < max(20, 0.3 * int((inside > 0).sum())):
+            zone = gray[y0:y1, x0:x1][inside > 0]  # mostly not skin-coloured: take it all
         if zone.size < 20:
             return None
         zones.append(zone)
@@ -218,6 +268,7 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
         v["mouth_openness"] = landmarks.mouth_openness()
     v["backdrop_lab"] = [round(float(c), 1) for c in colour]
     v["backdrop_delta_e"] = float(np.linalg.norm(colour - expected_lab))
+    v["backdrop_delta_l"] = float(colour[0] - expected_lab[0])
     zones = {k: z for k, z in backdrop_zones(lab, mask, face, result.face_span).items() if z is not None}
     if len(zones) >= 2:
         meds = list(zones.values())
@@ -226,14 +277,14 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
     if shadow is not None:
         v["backdrop_shadow"] = max(0.0, shadow)
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    v["sharpness"] = sharpness(gray, face, profile.sharpness.iod_px)
+    v["sharpness"], v["sharpness_structure"] = sharpness(gray, face, profile.sharpness.iod_px)
     px = face_pixels(gray, face)
     if px.size:
         ex = profile.exposure
         v["over_share"] = float((px >= ex.over_level).mean())
         v["under_share"] = float((px <= ex.under_level).mean())
         v["face_mean"] = float(px.mean())
-    v["lighting"], v["lighting_intersection"] = cheek_balance(gray, face, landmarks)
+    v["lighting"], v["lighting_intersection"] = cheek_balance(frame, gray, face, landmarks)
     v["glare"] = glare_share(frame, face, profile.glare.v_level, profile.glare.s_level)
     v.update(clothing(lab, colour, mask, face, result.face_span, profile))
     return result

@@ -86,7 +86,7 @@ def analyse(source: Any, profile: Profile, calibration: Calibration | None = Non
 
 
 def _analyse(src, profile: Profile, calibration: Calibration | None) -> Analysis:
-    from station.checks.detect import detect_faces
+    from station.checks.detect import detect_faces, other_faces
     from station.checks.framing import Framing, cut, identity_framing
     from station.checks.landmarks import find_landmarks
     from station.checks.measure import measure
@@ -133,6 +133,8 @@ def _analyse(src, profile: Profile, calibration: Calibration | None) -> Analysis
         faces = [f.mapped(lambda p: window.point((p[0] * r, p[1] * r))) for f in faces]
         if lm is not None:
             lm = lm.mapped(lambda a: _map_array(a, r, window))
+    if n_faces == 1:  # MTCNN misses a face half hidden behind the student: ask BlazeFace too
+        n_faces += other_faces(frame, faces[0], det.second_face_share)
     m = measure(frame, faces, lm, profile, expected)
     m.face_count = n_faces
     window_share = None if as_is else out[1] * framing.scale / src.size[1]

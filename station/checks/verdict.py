@@ -76,7 +76,8 @@ def evaluate(m: Measurements, profile: Profile, calibration: Calibration | None,
         checks.append(make("roll", "pass" if ok else "fail", roll, g.roll_deg, "ok" if ok else "tilted"))
     checks.extend(_backdrop(m.values, profile))
     checks.append(_clothing(m.values, profile))
-    checks.append(_sharpness(m.values.get("sharpness", 0.0), profile, calibration))
+    checks.append(_sharpness(m.values.get("sharpness", 0.0), m.values.get("sharpness_structure", 1.0),
+                             profile, calibration))
     checks.append(_exposure(m.values, profile))
     lt = profile.lighting
     diff = m.values.get("lighting", 0.0)
@@ -172,11 +173,15 @@ def _clothing(v: dict, profile: Profile) -> Check:
     return make("clothing_contrast", "pass", de, c.min_delta_e_fail)
 
 
-def _sharpness(value: float, profile: Profile, calibration: Calibration | None) -> Check:
+def _sharpness(value: float, structure: float, profile: Profile,
+               calibration: Calibration | None) -> Check:
     s = profile.sharpness
-    limit = s.min_variance
+    limit = s.min_focus
+    if structure < s.min_structure:  # nothing left between fine noise and coarse shapes
+        return make("sharpness", "fail", value, limit, "blurred")
     if calibration is not None and calibration.sharpness:
-        limit = calibration.sharpness * s.calibrated_ratio
+        # a camera whose sharp photos read low lowers the limit; calibration never raises it
+        limit = min(limit, calibration.sharpness * s.calibrated_ratio)
     if value < limit:
         return make("sharpness", "fail", value, limit, "blurred")
     if value < limit * s.warn_ratio:
@@ -193,7 +198,8 @@ def _exposure(v: dict, profile: Profile) -> Check:
     limit = list(e.mean)
     if over > e.over_share or mean > e.mean[1]:
         return make("exposure", "fail", mean, limit, "over", share=f"{over:.0%}")
-    if under > e.under_share or mean < e.mean[0]:
+    frame_dark = (v.get("backdrop_delta_l", 0.0) <= -e.frame_dark_l and mean < e.frame_dark_mean)
+    if under > e.under_share or mean < e.mean[0] or frame_dark:
         return make("exposure", "fail", mean, limit, "under", share=f"{under:.0%}")
     if mean > e.mean_warn[1]:
         return make("exposure", "warn", mean, limit, "bright")

@@ -16,8 +16,9 @@ DEFECTS = {
     # the best window left is half off the student: the shoulders measured there say little
     "cut_at_the_left_edge": (dict(centre_x=150), "framing", GEOMETRY | {"clothing_contrast"}),
     "too_small": (dict(face_width=150), "framing", GEOMETRY),
-    # the face fills the frame: little backdrop is left to judge
-    "too_large": (dict(face_width=1000), "framing", GEOMETRY | BACKDROP),
+    # the face fills the frame: little backdrop is left to judge, and the renderer's small
+    # source face, enlarged this much, is genuinely soft
+    "too_large": (dict(face_width=1000), "framing", GEOMETRY | BACKDROP | {"sharpness"}),
     "blur": (dict(blur=5), "sharpness", set()),
     # exposure changes the whole frame, so the backdrop's colour goes with it
     "dark": (dict(exposure=0.45), "exposure", {"backdrop_colour"}),
