@@ -162,11 +162,16 @@ def _probe(data: bytes, label: str) -> Source:
 
 
 def encode_jpeg(bgr: np.ndarray, profile: Profile) -> bytes:
-    """Baseline JFIF JPEG at the profile's dpi, quality searched so the size lands in bounds.
+    """Baseline JFIF JPEG at the profile's dpi, its quality chosen so the size lands in the band.
 
-    The highest quality that fits under the upper bound is used; if even the best quality stays
-    below the lower bound, full-resolution chroma (4:4:4) is tried — real detail, not padding.
+    The size grows with the quality, about exponentially: a few encodes interpolating log(size)
+    between a fitting and a too-large quality find one in the band, aiming near its top (the
+    best quality the band allows). If even the best quality stays below the band, full-resolution
+    chroma (4:4:4) is tried (real detail, not padding); if the lowest allowed quality is still
+    above it, the photo is too noisy. Either way CropError says which.
     """
+    import math
+
     from PIL import Image
 
     from station.checks.errors import CropError
@@ -175,6 +180,7 @@ def encode_jpeg(bgr: np.ndarray, profile: Profile) -> bytes:
     lo, hi = profile.size_bounds
     q_min, q_max = int(profile.output.min_quality), int(profile.output.max_quality)
     dpi = int(profile.output.dpi)
+    aim = hi - (hi - lo) * 0.15
 
     def save(quality: int, subsampling: int) -> bytes:
         buf = io.BytesIO()
@@ -183,22 +189,25 @@ def encode_jpeg(bgr: np.ndarray, profile: Profile) -> bytes:
         return buf.getvalue()
 
     for subsampling in (2, 0):
-        best = save(q_max, subsampling)
-        if len(best) <= hi:
-            if len(best) >= lo:
-                return best
+        top = save(q_max, subsampling)
+        if len(top) <= hi:
+            if len(top) >= lo:
+                return top
             continue  # too small even at the best quality: try 4:4:4
-        low, high = q_min, q_max - 1
-        found = None
-        while low <= high:  # highest quality whose size stays under the upper bound
-            mid = (low + high) // 2
-            data = save(mid, subsampling)
-            if len(data) <= hi:
-                found, low = data, mid + 1
-            else:
-                high = mid - 1
-        if found is None:
+        bottom = save(q_min, subsampling)
+        if len(bottom) > hi:
             raise CropError("checks.file_too_large", quality=q_min, kb=profile.output.max_kb)
-        if len(found) >= lo:
-            return found
+        fits, big = (q_min, bottom), (q_max, top)
+        while big[0] - fits[0] > 1:
+            if len(fits[1]) >= lo:
+                break  # in the band; the next steps could only raise the quality a little
+            t = (math.log(aim) - math.log(len(fits[1]))) / (math.log(len(big[1])) - math.log(len(fits[1])))
+            q = min(big[0] - 1, max(fits[0] + 1, int(fits[0] + t * (big[0] - fits[0]))))
+            data = save(q, subsampling)
+            if len(data) <= hi:
+                fits = (q, data)
+            else:
+                big = (q, data)
+        if len(fits[1]) >= lo:
+            return fits[1]
     raise CropError("checks.file_too_small", kb=profile.output.min_kb)

@@ -72,15 +72,19 @@ def _zone_stats(lab, mask, box) -> tuple[Any, int]:
 
 
 def backdrop_zones(lab, mask, face: Face, span) -> dict[str, Any]:
-    """Median Lab of the backdrop above the head and beside the face/neck, left and right."""
+    """Median Lab of the backdrop above the head and beside the face/neck, left and right.
+
+    Works at any resolution of the export frame (``face`` and ``span`` in its coordinates).
+    """
     h, w = lab.shape[:2]
+    e = max(2, h // 160)  # edge margin: 4 px of a 640 px frame
     cx, ey = face.eye_mid
     half = (span[1][0] - span[0][0]) / 2 if span else face.iod * 1.2
     zones = {
-        "top_left": _clip_box(4, 4, cx - half * 0.3, 40, lab.shape),
-        "top_right": _clip_box(cx + half * 0.3, 4, w - 4, 40, lab.shape),
-        "side_left": _clip_box(4, ey, cx - half - 8, ey + 1.6 * face.iod, lab.shape),
-        "side_right": _clip_box(cx + half + 8, ey, w - 4, ey + 1.6 * face.iod, lab.shape),
+        "top_left": _clip_box(e, e, cx - half * 0.3, h / 16, lab.shape),
+        "top_right": _clip_box(cx + half * 0.3, e, w - e, h / 16, lab.shape),
+        "side_left": _clip_box(e, ey, cx - half - 2 * e, ey + 1.6 * face.iod, lab.shape),
+        "side_right": _clip_box(cx + half + 2 * e, ey, w - e, ey + 1.6 * face.iod, lab.shape),
     }
     return {name: _zone_stats(lab, mask, box)[0] for name, box in zones.items()}
 
@@ -254,26 +258,32 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
         return result
     face = faces[0] if landmarks is None else precise_face(faces[0], landmarks)
     result.face, result.landmarks = face, landmarks
-    lab = to_lab(frame)
+    # the backdrop's colour, evenness, shadows and the clothes are judged at half resolution
+    # (they are smooth; a quarter of the pixels); the head top at full resolution
+    h, w = frame.shape[:2]
+    half = cv2.resize(frame, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    lab = to_lab(half)
     colour = backdrop_colour(lab)
     mask = backdrop_mask(lab, colour, profile)
     v = result.values
     if landmarks is not None:
         result.face_span = landmarks.cheek_span(profile.geometry.cheek_row_iod)
         centre = (result.face_centre_x or face.eye_mid[0], face.eye_mid[1])
-        result.head_top = head_top(mask, centre, face.iod)
-        if result.head_top == 0.0:
-            result.head_top = None  # cut by the frame's top edge: not measurable
+        result.head_top = _head_top(frame, colour, centre, face.iod, profile)
         v["eye_openness"] = min(landmarks.eye_openness("left"), landmarks.eye_openness("right"))
         v["mouth_openness"] = landmarks.mouth_openness()
     v["backdrop_lab"] = [round(float(c), 1) for c in colour]
     v["backdrop_delta_e"] = float(np.linalg.norm(colour - expected_lab))
     v["backdrop_delta_l"] = float(colour[0] - expected_lab[0])
-    zones = {k: z for k, z in backdrop_zones(lab, mask, face, result.face_span).items() if z is not None}
+    k = half.shape[1] / w
+    small_face = face.mapped(lambda p: (p[0] * k, p[1] * k))
+    span = result.face_span
+    small_span = ((span[0][0] * k, span[0][1] * k), (span[1][0] * k, span[1][1] * k)) if span else None
+    zones = {n: z for n, z in backdrop_zones(lab, mask, small_face, small_span).items() if z is not None}
     if len(zones) >= 2:
         meds = list(zones.values())
         v["backdrop_uniformity"] = max(float(np.linalg.norm(a - b)) for a in meds for b in meds)
-    shadow = backdrop_shadow(lab, mask, result.face_width or face.iod / 0.42)
+    shadow = backdrop_shadow(lab, mask, (result.face_width or face.iod / 0.42) * k)
     if shadow is not None:
         v["backdrop_shadow"] = max(0.0, shadow)
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
@@ -286,8 +296,21 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
         v["face_mean"] = float(px.mean())
     v["lighting"], v["lighting_intersection"] = cheek_balance(frame, gray, face, landmarks)
     v["glare"] = glare_share(frame, face, profile.glare.v_level, profile.glare.s_level)
-    v.update(clothing(lab, colour, mask, face, result.face_span, profile))
+    v.update(clothing(lab, colour, mask, small_face, small_span, profile))
     return result
+
+
+def _head_top(frame, colour, centre: Point, iod: float, profile: Profile) -> float | None:
+    """Head top at full resolution, from the backdrop mask of the columns above the face only."""
+    from station.checks.framing import HEAD_TOP_HALF_IOD
+
+    band = int(iod * HEAD_TOP_HALF_IOD) + 2
+    x0, _, x1, y1 = _clip_box(centre[0] - band, 0, centre[0] + band + 1, centre[1], frame.shape)
+    if x1 - x0 < 3 or y1 < 3:
+        return None
+    region = frame[:y1, x0:x1]
+    top = head_top(backdrop_mask(to_lab(region), colour, profile), (centre[0] - x0, centre[1]), iod)
+    return None if top == 0.0 else top  # 0: cut by the frame's top edge, not measurable
 
 
 def clothing(lab, colour, mask, face: Face, span, profile: Profile) -> dict[str, float]:
@@ -297,7 +320,7 @@ def clothing(lab, colour, mask, face: Face, span, profile: Profile) -> dict[str,
     h, w = lab.shape[:2]
     fw = (span[1][0] - span[0][0]) if span else face.iod / 0.42
     cx = face.eye_mid[0]
-    y0, y1 = int(h * 0.89), h - 6
+    y0, y1 = int(h * 0.89), h - max(2, h // 100)
     boxes = [_clip_box(cx - 1.05 * fw, y0, cx - 0.45 * fw, y1, lab.shape),
              _clip_box(cx + 0.45 * fw, y0, cx + 1.05 * fw, y1, lab.shape)]
     px = [lab[b[1]:b[3], b[0]:b[2]].reshape(-1, 3) for b in boxes if b[2] > b[0] and b[3] > b[1]]

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 PENALTY = 1e4          # weight of a bound's violation against the distance to the targets
 SNAP = 1.5             # export px kept inside every bound: the window is later snapped to whole pixels
-S_STEPS = 240          # scales tried between the smallest and largest possible window
+S_STEPS = 160          # scales tried between the smallest and largest possible window
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def _costs(subject: Subject, profile: Profile, capture: tuple[int, int], s: np.n
     valid = ~np.isnan(y_lo)
     y_lo_v, y_hi_v = np.where(valid, y_lo, 0.0), np.where(valid, y_hi, 0.0)
     lo, hi, rows = y_lo_v, y_hi_v, np.arange(len(s))
-    for n in (81, 41, 41):
+    for n in (41, 21, 21):
         grid = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, n)[None, :]
         dist, viol = vertical(grid)
         y_best = grid[rows, np.argmin(dist + PENALTY * viol, axis=1)]

@@ -49,7 +49,8 @@ def backdrop_shadow(lab: np.ndarray, mask: np.ndarray, face_width: float) -> flo
     keep = np.ones(values.size, bool)
     coef = np.zeros(6)
     for _ in range(4):  # the upper envelope: shadows only darken
-        coef = np.linalg.lstsq(design[keep], values[keep], rcond=None)[0]
+        a = design[keep]
+        coef = np.linalg.solve(a.T @ a + np.eye(6) * 1e-6, a.T @ values[keep])  # 6×6 normal equations
         residual = values - design @ coef
         spread = 1.4826 * float(np.median(np.abs(residual[keep]))) + 0.3
         keep = residual > -2.0 * spread
