@@ -145,7 +145,7 @@ def other_faces(frame: np.ndarray, main: Face, min_share: float, min_score: floa
     for bx, by, bw, bh, _ in blazeface(frame, min_score):
         cx, cy = bx + bw / 2, by + bh / 2
         beside = cx < x - 0.1 * w or cx > x + 1.1 * w
-        if bw < min_share * w or cy > y + h or not beside or _iou((bx, by, bw, bh), main.box) > 0.05:
+        if bw < min_share * w or cy > y + h or not beside or _iou((bx, by, bw, bh), main.box) > 0.2:
             continue
         if not 0 <= cx <= width:  # mostly outside the photo
             continue
