@@ -1,8 +1,13 @@
 """Checks speed: capture tier against a plain decode, and the live tier's frame rate.
 
-- capture: full check + crop + encode of a 24-megapixel camera JPEG, against one plain
-  full-resolution ``cv2.imread`` of the same file, in the same run (goal: ratio ≤ 1.0);
-- live: ``LiveChecker.analyse`` on 1024×680 preview frames on one core (goal ≥ 25 frames/s).
+- capture: full check + crop + encode of a 24-megapixel camera JPEG (MTCNN, face mesh, irises,
+  placement, every check, the 30–40 KB encode), against one plain full-resolution
+  ``cv2.imread`` of the same file, interleaved in the same run (goal: ratio ≤ 0.7);
+- live: ``LiveChecker.analyse`` on 1024×680 preview frames on one core, face mesh on every
+  frame (goal ≥ 25 frames/s).
+Wall-clock ratios suffer when other processes share the cores; the CPU-time figures (this
+process only, one thread) are the honest one-core numbers on a busy machine. The load average
+is printed with every figure.
 """
 
 from __future__ import annotations
@@ -70,7 +75,7 @@ def main() -> dict:
         check_and_crop(path, profile)  # warm up: models, cascades
         report, data = check_and_crop(path, profile)
         t = _interleaved({"imread": lambda: cv2.imread(str(path)),
-                          "capture": lambda: check_and_crop(path, profile)}, runs=9)
+                          "capture": lambda: check_and_crop(path, profile)}, runs=11)
 
     frames = [render(1024, 680, centre_x=512 + 2 * (i % 20), seed=i % 4)[0] for i in range(60)]
     checker = LiveChecker(profile)
@@ -82,6 +87,7 @@ def main() -> dict:
     live_cpu = time.process_time() - cpu0
     (imread_ms, imread_cpu), (capture_ms, capture_cpu) = t["imread"], t["capture"]
     result = {
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "capture_jpeg_mb": round(size_mb, 1),
         "imread_full_ms": round(imread_ms, 1),
         "check_crop_encode_ms": round(capture_ms, 1),
@@ -89,7 +95,7 @@ def main() -> dict:
         "imread_full_cpu_ms": round(imread_cpu, 1),
         "check_crop_encode_cpu_ms": round(capture_cpu, 1),
         "cpu_ratio_vs_imread": round(capture_cpu / imread_cpu, 2),
-        "ratio_goal": 1.0,
+        "ratio_goal": 0.7,
         "capture_passed": report.passed,
         "export_kb": round(len(data) / 1024, 1),
         "live_fps_1024x680": round(len(frames) / live_s, 1),

