@@ -161,6 +161,21 @@ def _probe(data: bytes, label: str) -> Source:
     return Source(name=label, data=data, size=(w, h), jpeg=fmt == "JPEG")
 
 
+def jpeg_quality(data: bytes) -> int | None:
+    """The IJG quality a JPEG was saved at, from its luminance table (entry 0 is 16 at q50)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            tables = getattr(im, "quantization", None)
+            if not tables:
+                return None
+            scale = tables[0][0] * 100 / 16
+    except (OSError, ValueError):
+        return None
+    return int(round((200 - scale) / 2)) if scale <= 100 else int(round(5000 / scale))
+
+
 SIZE_SLOPE = 0.03  # d ln(size) / d quality of a portrait's JPEG, a first guess between encodes
 FIRST_QUALITY = 85
 

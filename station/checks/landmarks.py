@@ -26,6 +26,12 @@ if TYPE_CHECKING:
     from station.checks.detect import Face
 
 MODELS = Path(__file__).parent / "models"
+# The shipped models and their SHA-256 (see models/README.md); `station doctor` compares them.
+MODEL_SHA256 = {
+    "face_landmark.tflite": "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+    "iris_landmark.tflite": "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f",
+    "face_detection_short_range.tflite": "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
+}
 MESH_INPUT = 192
 IRIS_INPUT = 64
 ROI_SCALE = 1.5        # MediaPipe: the face ROI is 1.5 × the landmarks' (or detection's) box
@@ -44,6 +50,18 @@ CHEEKS = {"left": (117, 118, 101, 36, 205, 207, 187, 123),   # skin under the ey
 NOSE_TIP = 1
 CHIN = 152
 FOREHEAD = 10
+
+
+def damaged_models() -> list[str]:
+    """Shipped model files that are missing or whose contents differ from the released ones."""
+    import hashlib
+
+    bad = []
+    for name, digest in MODEL_SHA256.items():
+        path = MODELS / name
+        if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            bad.append(name)
+    return bad
 
 
 @dataclass(frozen=True)

@@ -140,6 +140,10 @@ def _analyse(src, profile: Profile, calibration: Calibration | None) -> Analysis
     window_share = None if as_is else out[1] * framing.scale / src.size[1]
     checks = evaluate(m, profile, calibration, scale=None if as_is else framing.scale,
                       window_share=window_share, placement=framing.placement)
+    if as_is and src.jpeg and src.data is not None:  # an export photo: its file must fit the band
+        from station.checks.verdict import file_size
+
+        checks.append(file_size(src.data, profile))
     report = Report("", checks, geometry(m, framing))
     return Analysis(report, frame, framing, m)
 

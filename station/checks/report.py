@@ -9,7 +9,7 @@ from typing import Any
 PRIORITY = ("readable", "face_count", "framing", "resolution", "face_width", "centring", "head_top",
             "eye_line", "roll", "clothing_contrast", "exposure", "sharpness", "backdrop_shadow",
             "backdrop_colour", "backdrop_uniformity", "lighting", "glasses_glare", "eyes_open",
-            "mouth_closed")
+            "mouth_closed", "file_size")
 
 
 @dataclass

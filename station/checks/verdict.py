@@ -225,3 +225,20 @@ def _resolution(scale: float | None, window_share: float | None, profile: Profil
     if scale is None:
         return make("resolution", "pass", window_share, r.min_window_share)
     return make("resolution", "pass", scale, r.min_scale)
+
+
+def file_size(data: bytes, profile: Profile) -> Check:
+    """An export photo's file: inside the profile's size band and saved at quality ≥ the minimum."""
+    from station.checks.imageio import jpeg_quality
+
+    out = profile.output
+    kb = len(data) / 1024
+    limit = [out.min_kb, out.max_kb]
+    quality = jpeg_quality(data)
+    if quality is not None and quality < out.min_quality:
+        return make("file_size", "fail", kb, limit, "quality", quality=quality, min_quality=out.min_quality)
+    if kb < out.min_kb:
+        return make("file_size", "fail", kb, limit, "small")
+    if kb > out.max_kb:
+        return make("file_size", "fail", kb, limit, "large")
+    return make("file_size", "pass", kb, limit)

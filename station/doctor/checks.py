@@ -37,7 +37,19 @@ def check_detector() -> DoctorCheck:
                                 error=f"{faces} faces")
 
 
-def check_calibration(data_dir: Path, name: str = "chsi") -> DoctorCheck:
+def check_models() -> DoctorCheck:
+    """The landmark models shipped with the station are all there and unaltered."""
+    from station.checks.landmarks import MODELS, damaged_models
+
+    bad = damaged_models()
+    if bad:
+        return DoctorCheck.from_key("checks", "models", "fail", "checks.doctor.models_bad",
+                                    {"files": bad, "folder": str(MODELS)}, files=", ".join(bad))
+    return DoctorCheck.from_key("checks", "models", "pass", "checks.doctor.models_ok",
+                                {"folder": str(MODELS)})
+
+
+def check_calibration(name: str = "chsi") -> DoctorCheck:
     from station.checks.calibration import load_calibration
     from station.errors import StationError
 
@@ -53,6 +65,5 @@ def check_calibration(data_dir: Path, name: str = "chsi") -> DoctorCheck:
                                 rgb=",".join(map(str, cal.backdrop_rgb)))
 
 
-def checks(ctx: DoctorContext) -> list[DoctorCheck]:
-    profile = ctx.settings.exports.profile
-    return [check_profile(profile), check_detector(), check_calibration(ctx.data_dir, profile)]
+def checks() -> list[DoctorCheck]:
+    return [check_profile(), check_models(), check_detector(), check_calibration()]

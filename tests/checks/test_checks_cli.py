@@ -84,5 +84,5 @@ def test_doctor_reports_the_checks_area(run_station):
     data = res.json()
     rows = data["checks"] if isinstance(data, dict) else data
     ours = {c["name"]: c["status"] for c in rows if c["area"] == "checks"}
-    assert ours["profile"] == "pass" and ours["detector"] == "pass"
+    assert ours["profile"] == "pass" and ours["detector"] == "pass" and ours["models"] == "pass"
     assert ours["calibration"] == "warn"  # a fresh data dir was never calibrated

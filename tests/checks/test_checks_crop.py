@@ -163,3 +163,20 @@ def test_file_size_band_says_which_way_it_misses(profile):
     with pytest.raises(CropError) as large:
         encode_jpeg(noise, profile)
     assert "too large" in large.value.messages[1] and "60" in large.value.messages[1]
+
+
+def test_an_export_photo_outside_the_size_band_fails_check(profile, good_capture):
+    data = crop_image(_jpeg(good_capture[0]), profile)
+    assert check_image(data, profile).status("file_size") == "pass"
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    noisy = (pixels.astype(np.int16) + np.random.default_rng(2).integers(-20, 21, pixels.shape))
+    big = _jpeg(noisy.clip(0, 255).astype(np.uint8), dpi=(300, 300))
+    assert len(big) > 40 * 1024
+    report = check_image(big, profile)
+    assert report.status("file_size") == "fail" and "too large" in next(
+        c for c in report.checks if c.name == "file_size").message_en
+    buf = io.BytesIO()
+    Image.fromarray(pixels[:, :, ::-1]).save(buf, "JPEG", quality=40, dpi=(300, 300))
+    low = check_image(buf.getvalue(), profile)
+    assert low.status("file_size") == "fail"
+    assert "quality" in next(c for c in low.checks if c.name == "file_size").message_en

@@ -57,3 +57,16 @@ def test_eye_centres_agree_between_capture_and_crop(profile):
         assert math.dist(g[side], fr.point(truth[side])) < 2.5  # hand-placed truth: ±1 astronaut px
     assert g["roll_deg"] == pytest.approx(0.7, abs=0.3)
     assert cv2.absdiff(result.frame, result.frame).max() == 0
+
+
+def test_shipped_models_are_intact_and_a_tampered_one_is_named(tmp_path, monkeypatch):
+    import shutil
+
+    from station.checks import landmarks
+
+    assert landmarks.damaged_models() == []
+    for name in landmarks.MODEL_SHA256:
+        shutil.copy(landmarks.MODELS / name, tmp_path / name)
+    (tmp_path / "iris_landmark.tflite").write_bytes(b"not the model")
+    monkeypatch.setattr(landmarks, "MODELS", tmp_path)
+    assert landmarks.damaged_models() == ["iris_landmark.tflite"]
