@@ -116,8 +116,8 @@ class LiveChecker:
         if self.capture_size:
             scale = framing.scale * self.capture_size[0] / w
         share = prof.size[1] * framing.scale / h
-        checks = evaluate(m, prof, self.calibration, scale=scale, window_share=share,
-                          placement=spot)
+        checks = [_advisory(c) for c in evaluate(m, prof, self.calibration, scale=scale,
+                                                 window_share=share, placement=spot)]
         report = LiveReport(checks, face.mapped(lambda p: (p[0] / f, p[1] / f)), tracked=not fresh)
         report.guides = self._guides(framing, m)
         report.elapsed_ms = (time.perf_counter() - started) * 1000
@@ -187,3 +187,14 @@ class LiveChecker:
                                     "max_px": round(hi_w * framing.scale, 1)}
         return guides
 
+
+
+# What the preview stream cannot judge for the capture: its focus (the camera focuses for the
+# shot, and the preview is a small, compressed, upscaled picture). Shown, never refused on.
+ADVISORY = frozenset({"sharpness"})
+
+
+def _advisory(check: Check) -> Check:
+    if check.name in ADVISORY and check.status == "fail":
+        return Check(check.name, "warn", check.value, check.limit, check.message_zh, check.message_en)
+    return check

@@ -251,7 +251,7 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
     import cv2
     import numpy as np
 
-    from station.checks.landmarks import precise_face
+    from station.checks.landmarks import CHIN, precise_face
 
     result = Measurements(face_count=len(faces))
     if not faces:
@@ -283,7 +283,9 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
     if len(zones) >= 2:
         meds = list(zones.values())
         v["backdrop_uniformity"] = max(float(np.linalg.norm(a - b)) for a in meds for b in meds)
-    shadow = backdrop_shadow(lab, mask, (result.face_width or face.iod / 0.42) * k)
+    fw = result.face_width or face.iod / 0.42
+    chin = landmarks.point(CHIN)[1] if landmarks is not None else face.eye_mid[1] + 1.4 * face.iod
+    shadow = backdrop_shadow(lab, mask, fw * k, bottom=(chin + 0.25 * fw) * k, colour=colour)
     if shadow is not None:
         v["backdrop_shadow"] = max(0.0, shadow)
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)

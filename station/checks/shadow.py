@@ -6,9 +6,12 @@ as an upper envelope: shadows only ever darken, so pixels well below the fit are
 fit redone. What remains below the surface, averaged over a patch about an eighth of a face wide,
 is a shadow: a soft one beside the head, a hard edge, or a halo behind the head alike.
 
-Hair and shoulders are subject, not backdrop (the backdrop mask), and a thin band along the
-subject's outline is left out, so stray hairs blending into the blue do not read as shadow;
-the patch size keeps small dark specks (a clip, a cut-out crumb) from counting.
+Hair and shoulders are subject, not backdrop (the backdrop mask); a band along the subject's
+outline is left out, so stray hairs blending into the blue do not read as shadow; a pixel counts
+at most a cast shadow's depth (a detached dark strand is not a deep shadow), and the patch size
+keeps small dark specks (a clip, a cut-out crumb) from counting. Only the backdrop above the
+shoulders is judged: below them, clothes close to the backdrop's blue (a light blue shirt, a
+denim jacket) would pass for shadowed backdrop, and shadows are cast beside the head anyway.
 """
 
 from __future__ import annotations
@@ -18,16 +21,22 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-EDGE_BAND = 0.025      # × face width: left out along the subject's outline (hair strands)
+EDGE_BAND = 0.04       # × face width: left out along the subject's outline (hair strands)
+HUE_TOLERANCE = 7.0    # ΔE of exposure-normalised a, b: a shadow keeps the backdrop's hue exactly
+MAX_DROP = 20.0        # CIE L: deeper than a cast shadow (a 60 % darker backdrop) is not shadow
 PATCH = 0.12           # × face width: side of the averaging patch
 MIN_PATCH_SHARE = 0.6  # a patch counts when this share of it is usable backdrop
 SAMPLES = 6000         # backdrop pixels used for the fit
 
 
-def backdrop_shadow(lab: np.ndarray, mask: np.ndarray, face_width: float) -> float | None:
-    """Largest patch-average lightness drop (CIE L) of the backdrop below its lighting surface.
+def backdrop_shadow(lab: np.ndarray, mask: np.ndarray, face_width: float,
+                    bottom: float | None = None, colour: np.ndarray | None = None) -> float | None:
+    """Largest patch-average lightness drop (CIE L) of the backdrop below its lighting surface,
+    looking only above row ``bottom`` (the shoulders). None when too little backdrop is visible.
 
-    None when too little backdrop is visible to judge.
+    With the backdrop's ``colour``, only pixels with its hue count: dimming light scales L + 16,
+    a and b by the same factor, so a shadowed backdrop pixel, rescaled, has the backdrop's a, b
+    exactly, while dark hair showing through blue (a stray strand, a translucent edge) does not.
     """
     import cv2
     import numpy as np
@@ -38,6 +47,13 @@ def backdrop_shadow(lab: np.ndarray, mask: np.ndarray, face_width: float) -> flo
     subject = cv2.morphologyEx(1 - backdrop, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     distance = cv2.distanceTransform(1 - subject, cv2.DIST_L2, 3)
     usable = (backdrop > 0) & (distance >= max(3.0, EDGE_BAND * face_width))
+    if bottom is not None:
+        usable[max(0, int(bottom)):] = False
+    if colour is not None:
+        gain = (float(colour[0]) + 16.0) / (lab[:, :, 0] + 16.0)
+        da = lab[:, :, 1] * gain - float(colour[1])
+        db = lab[:, :, 2] * gain - float(colour[2])
+        usable &= (da * da + db * db) < HUE_TOLERANCE ** 2
     ys, xs = np.nonzero(usable)
     if xs.size < 500:
         return None
@@ -58,7 +74,7 @@ def backdrop_shadow(lab: np.ndarray, mask: np.ndarray, face_width: float) -> flo
     gv = (np.arange(h, dtype=np.float32) / h - 0.5)[:, None]
     c = coef.astype(np.float32)
     surface = c[0] + c[1] * gu + c[2] * gv + c[3] * gu * gu + c[4] * gu * gv + c[5] * gv * gv
-    drop = np.where(usable, surface - lightness, 0.0).astype(np.float32)
+    drop = np.where(usable, np.minimum(surface - lightness, MAX_DROP), 0.0).astype(np.float32)
     k = max(5, int(PATCH * face_width) | 1)
     total = cv2.boxFilter(drop, -1, (k, k), normalize=False, borderType=cv2.BORDER_CONSTANT)
     count = cv2.boxFilter(usable.astype(np.float32), -1, (k, k), normalize=False,
