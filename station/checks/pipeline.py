@@ -268,7 +268,12 @@ def check_and_crop(source: Any, profile: Profile | str | None = None,
     result = analyse(source, prof, calibration)
     if result.frame is None or not result.report.passed:
         failed = ", ".join(result.report.failed()) or "readable"
-        raise CropError("checks.cannot_crop", image=result.report.image, failed=failed)
+        advice = result.report.top_instruction
+        if advice is None:
+            raise CropError("checks.cannot_crop", image=result.report.image, failed=failed)
+        zh, en = advice
+        raise CropError("checks.cannot_crop_advice", image=result.report.image, failed=failed,
+                        advice_zh=zh, advice_en=en)
     return result.report, encode_jpeg(result.frame, prof)
 
 

@@ -133,6 +133,8 @@ def test_a_tilt_beyond_the_limit_is_a_retake(profile):
     with pytest.raises(CropError) as err:
         crop_image(_jpeg(img), profile)
     assert "roll" in err.value.message
+    zh, en = err.value.messages
+    assert "hold the head straight" in en and "摆正" in zh  # the refusal says what to do
     report = check_image(_jpeg(img), profile)
     assert report.failed() == ["roll"]
     assert "hold the head straight" in report.top_instruction[1]
