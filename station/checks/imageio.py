@@ -180,8 +180,12 @@ SIZE_SLOPE = 0.03  # d ln(size) / d quality of a portrait's JPEG, a first guess 
 FIRST_QUALITY = 85
 
 
-def encode_jpeg(bgr: np.ndarray, profile: Profile) -> bytes:
+def encode_jpeg(bgr: np.ndarray, profile: Profile, *, strict: bool = False) -> bytes:
     """Baseline JFIF JPEG at the profile's dpi, its quality chosen so the size lands in the band.
+
+    ``strict``: raise CropError when the band cannot be reached (``station crop`` refuses such a
+    photo); otherwise the encoding closest to the band is returned (a supervisor who accepts a
+    soft photo still gets a file: the best quality if it stays small, the minimum if too noisy).
 
     The size grows with the quality about exponentially: from a first guess, each step moves the
     quality along log(size) (between a fitting and a too-large quality once both are known), so
@@ -208,6 +212,7 @@ def encode_jpeg(bgr: np.ndarray, profile: Profile) -> bytes:
         return buf.getvalue()
 
     too_large = False
+    closest: bytes | None = None
     for subsampling in (2, 0):
         fits: tuple[int, bytes] | None = None     # best quality known to stay under the band's top
         big: tuple[int, bytes] | None = None      # lowest quality known to go over it
@@ -232,8 +237,13 @@ def encode_jpeg(bgr: np.ndarray, profile: Profile) -> bytes:
                     break  # the step cannot go further: the band is out of reach this way
         if fits is None:
             too_large = True  # even the lowest quality is over the band: noise, not detail
+            closest = big[1] if big is not None else closest
             break
+        if closest is None or len(fits[1]) > len(closest):
+            closest = fits[1]
         # still under the band at the best quality: try full-resolution chroma
+    if not strict and closest is not None:
+        return closest
     if too_large:
         raise CropError("checks.file_too_large", quality=q_min, kb=profile.output.max_kb)
     raise CropError("checks.file_too_small", kb=profile.output.min_kb)

@@ -274,7 +274,7 @@ def check_and_crop(source: Any, profile: Profile | str | None = None,
         zh, en = advice
         raise CropError("checks.cannot_crop_advice", image=result.report.image, failed=failed,
                         advice_zh=zh, advice_en=en)
-    return result.report, encode_jpeg(result.frame, prof)
+    return result.report, encode_jpeg(result.frame, prof, strict=True)
 
 
 def _profile(profile: Profile | str | None) -> Profile:

@@ -158,12 +158,13 @@ def test_file_size_band_says_which_way_it_misses(profile):
     from station.checks.imageio import encode_jpeg
 
     flat = np.full((640, 480, 3), (200, 180, 160), np.uint8)
+    assert len(encode_jpeg(flat, profile)) < 30 * 1024  # a forced photo still gets its file
     with pytest.raises(CropError) as small:
-        encode_jpeg(flat, profile)
+        encode_jpeg(flat, profile, strict=True)
     assert "too small" in small.value.messages[1] and "太小" in small.value.messages[0]
     noise = np.random.default_rng(0).integers(0, 256, size=(640, 480, 3), dtype=np.uint8)
     with pytest.raises(CropError) as large:
-        encode_jpeg(noise, profile)
+        encode_jpeg(noise, profile, strict=True)
     assert "too large" in large.value.messages[1] and "60" in large.value.messages[1]
 
 
