@@ -190,11 +190,16 @@ class LiveChecker:
 
 
 # What the preview stream cannot judge for the capture: its focus (the camera focuses for the
-# shot, and the preview is a small, compressed, upscaled picture). Shown, never refused on.
+# shot, and the preview is a small, compressed, upscaled picture). A clear blur is shown as a
+# warning, a slightly soft preview not at all; the capture tier judges the photo itself.
 ADVISORY = frozenset({"sharpness"})
 
 
 def _advisory(check: Check) -> Check:
-    if check.name in ADVISORY and check.status == "fail":
-        return Check(check.name, "warn", check.value, check.limit, check.message_zh, check.message_en)
-    return check
+    if check.name not in ADVISORY or check.status == "pass":
+        return check
+    if check.status == "warn":
+        from station.checks.verdict import make
+
+        return make(check.name, "pass", check.value, check.limit)
+    return Check(check.name, "warn", check.value, check.limit, check.message_zh, check.message_en)
