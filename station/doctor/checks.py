@@ -49,7 +49,7 @@ def check_models() -> DoctorCheck:
                                 {"folder": str(MODELS)})
 
 
-def check_calibration(name: str = "chsi") -> DoctorCheck:
+def check_calibration(data_dir: Path, name: str = "chsi") -> DoctorCheck:
     from station.checks.calibration import load_calibration
     from station.errors import StationError
 
@@ -65,5 +65,7 @@ def check_calibration(name: str = "chsi") -> DoctorCheck:
                                 rgb=",".join(map(str, cal.backdrop_rgb)))
 
 
-def checks() -> list[DoctorCheck]:
-    return [check_profile(), check_models(), check_detector(), check_calibration()]
+def checks(ctx: DoctorContext) -> list[DoctorCheck]:
+    profile = ctx.settings.exports.profile
+    return [check_profile(profile), check_models(), check_detector(),
+            check_calibration(ctx.data_dir, profile)]
