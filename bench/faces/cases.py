@@ -57,6 +57,7 @@ FAMILIES: dict[str, tuple[str | None, str, str]] = {
     "no_face": ("face_count", "capture", "fail"),
     "no_face_photo": ("face_count", "photo", "fail"),
     "eyes_closed": ("eyes_open", "capture", "fail"),
+    "uneven_light": ("lighting", "capture", "fail"),   # real side-lit photos: one cheek in shadow
 }
 
 
@@ -212,6 +213,15 @@ def build_cases(sources: list[Source], people: Callable[[Source], Person],
         if want("eyes_closed"):
             for v in range(6 if not quick else 2):
                 cases.append(_capture_case("eyes_closed", s, people, p, v))
+    # real photographs lit from one side (阴阳脸): otherwise good heads, placed as good photos are
+    side_lit = [s for s in sources if s.kind == "single" and s.role == "uneven_light"
+                and len(s.eyes) == 2 and len(s.cheeks) == 2]
+    for s in side_lit:
+        p = good_placement(people(s), _rng("place", s.name))
+        if p is None or not want("uneven_light"):
+            continue
+        for v in range(3 if not quick else 1):
+            cases.append(_capture_case("uneven_light", s, people, p, v))
     for s in sources:
         if s.kind == "multi" and want("two_faces_photo"):
             cases.append(_photo_case("two_faces_photo", s))

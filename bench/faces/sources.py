@@ -30,7 +30,7 @@ class Source:
     kind: str                     # "single", "multi" or "none"
     path: Path
     sha256: str
-    role: str = "unannotated"     # good | excluded | eyes_closed | …
+    role: str = "unannotated"     # good | excluded | eyes_closed | uneven_light
     reason: str = ""
     eyes: list[tuple[float, float]] = field(default_factory=list)
     cheeks: list[tuple[float, float]] = field(default_factory=list)
