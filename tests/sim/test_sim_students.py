@@ -123,3 +123,36 @@ def test_truth_cheeks_are_the_face_not_the_silhouette():
     (lx, ly), (rx, ry) = truth["cheek_left"], truth["cheek_right"]
     assert abs(((lx + rx) / 2) - truth["face_centre_x"]) < 1e-6
     assert abs(abs(complex(rx - lx, ry - ly)) - truth["cheek_width"]) < 1e-6
+
+
+# -- issue 10 items 1 and 3 seen through the sim students: face geometry from the face, no
+#    rotation in the crop, eyes-open as a real check
+
+@pytest.mark.parametrize("look", ["tilted", "eyes_closed"])
+def test_sim_student_is_refused_for_the_look(look):
+    report, framing, _ = capture_as(look)
+    assert report.status(LOOKS[look].fails) == "fail", (report.failed(), report.warned())
+
+
+def test_tilted_student_is_not_levelled_by_the_crop():
+    """A tilt is a retake: the crop keeps the capture's 5° (scale and shift only)."""
+    import math
+
+    report, framing, truth = capture_as("tilted")
+    m = framing.matrix
+    assert abs(math.degrees(math.atan2(m[1][0], m[0][0]))) < 0.05
+    assert abs(abs(report.geometry["roll_deg"]) - 5.0) < 1.0
+
+
+def test_long_hair_student_passes_with_the_face_measured_not_the_hair():
+    """Hair beside the cheeks must not widen the face: the same student with and without it
+    measures the same, and close to the hand-measured cheek width."""
+    report, framing, truth = capture_as("long_hair")
+    assert report.passed, report.failed()
+    plain, _, _ = capture_as("plain")
+    true_width = truth["cheek_width"] / framing.scale   # cheek to cheek in the export frame
+    assert 180 <= true_width <= 300
+    width = report.geometry["face_width"]
+    assert abs(width - plain.geometry["face_width"]) <= 4, \
+        (width, plain.geometry["face_width"])
+    assert abs(width - true_width) <= 0.08 * true_width, (width, true_width)
