@@ -71,6 +71,18 @@ def backdrop_mask(lab: np.ndarray, colour: np.ndarray, profile: Profile) -> np.n
     return dist2 <= limit * limit
 
 
+def head_top_mask(lab: np.ndarray, colour: np.ndarray, profile: Profile) -> np.ndarray:
+    """The backdrop mask above the head: a pixel far darker than the backdrop is hair, not shadow.
+
+    The backdrop mask forgives lightness so that a shadowed backdrop stays backdrop; above the
+    head that lets dark hair with a blue cast (backdrop spill, a bluish room light) pass for a
+    shadow, and the head top was read up to 10 px low on real hair. Half the light on the backdrop
+    lowers its L by about 20; dark hair sits 35 or more below it.
+    """
+    limit = float(profile.backdrop.head_top_dark_l)
+    return backdrop_mask(lab, colour, profile) & (lab[:, :, 0] >= float(colour[0]) - limit)
+
+
 HEAD_TOP_HALF_IOD = 0.3   # the head top is judged on the columns within this of the face's centre
 HEAD_TOP_SHARE = 0.5      # … as the first row where at least this share of them is subject
 

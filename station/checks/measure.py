@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from station.checks.detect import Face
-from station.checks.framing import backdrop_colour, backdrop_mask, head_top, to_lab
+from station.checks.framing import backdrop_colour, backdrop_mask, head_top, head_top_mask, to_lab
 from station.checks.shadow import backdrop_shadow
 
 if TYPE_CHECKING:
@@ -311,7 +311,7 @@ def _head_top(frame, colour, centre: Point, iod: float, profile: Profile) -> flo
     if x1 - x0 < 3 or y1 < 3:
         return None
     region = frame[:y1, x0:x1]
-    top = head_top(backdrop_mask(to_lab(region), colour, profile), (centre[0] - x0, centre[1]), iod)
+    top = head_top(head_top_mask(to_lab(region), colour, profile), (centre[0] - x0, centre[1]), iod)
     return None if top == 0.0 else top  # 0: cut by the frame's top edge, not measurable
 
 

@@ -159,8 +159,8 @@ def measure_subject(img, lm, expected, profile: Profile, reduction: float = 1.0)
     from station.checks.framing import (
         HEAD_TOP_HALF_IOD,
         backdrop_colour_near,
-        backdrop_mask,
         head_top,
+        head_top_mask,
         to_lab,
     )
     from station.checks.placement import Subject
@@ -182,7 +182,7 @@ def measure_subject(img, lm, expected, profile: Profile, reduction: float = 1.0)
     colour = backdrop_colour_near(sample, expected, sample.shape[0])
     band = int(iod * HEAD_TOP_HALF_IOD) + 2
     bx0, bx1 = max(0, int(centre) - band), min(img.shape[1], int(centre) + band + 1)
-    mask = backdrop_mask(to_lab(img[:rows, bx0:bx1]), colour, profile)
+    mask = head_top_mask(to_lab(img[:rows, bx0:bx1]), colour, profile)
     top = head_top(mask, (centre - bx0, mid[1]), iod)
     return Subject(head_top=None if top is None else top * reduction, eye_y=mid[1] * reduction,
                    face_width=width * reduction, centre_x=centre * reduction)

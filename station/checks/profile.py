@@ -22,7 +22,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "margins": ("head_top", "eye_line", "face_width"),
     "placement": ("head_top", "eye_line", "face_width"),
     "backdrop": ("reference_rgb", "colour_warn", "colour_fail", "mask_distance", "mask_l_weight",
-                 "uniformity_warn", "uniformity_fail", "shadow_warn", "shadow_fail"),
+                 "head_top_dark_l", "uniformity_warn", "uniformity_fail", "shadow_warn", "shadow_fail"),
     "clothing": ("min_delta_e_warn", "min_delta_e_fail", "blue_share_fail"),
     "sharpness": ("iod_px", "min_focus", "min_structure", "calibrated_ratio", "warn_ratio"),
     "exposure": ("over_level", "under_level", "over_share", "under_share", "mean", "mean_warn",

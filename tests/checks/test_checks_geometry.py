@@ -67,3 +67,31 @@ def test_colours_are_measured(profile):
     assert math.dist(m.values["backdrop_lab"], lab) < 3
     shirt = rgb_to_lab((200, 40, 40))
     assert m.values["clothing_delta_e"] == pytest.approx(math.dist(shirt, lab), abs=4)
+
+
+def _backdrop_and_hair(shadow_gain: float | None):
+    """A 60×200 strip above a head: backdrop blue, dark hair with a blue cast from row 120, and
+    optionally the backdrop just above the hair at ``shadow_gain`` of its light (linear)."""
+    import numpy as np
+
+    backdrop = np.array([255, 197, 100], np.float64)         # BGR of the reference blue
+    img = np.tile(backdrop, (200, 60, 1))
+    if shadow_gain is not None:
+        lin = (backdrop / 255.0) ** 2.2 * shadow_gain
+        img[70:120] = 255.0 * lin ** (1 / 2.2)
+    img[120:] = (100, 71, 30)                                 # dark hair, blue-tinted by the backdrop
+    return img.astype(np.uint8)
+
+
+@pytest.mark.parametrize("shadow_gain", [None, 0.5])
+def test_dark_blue_cast_hair_is_the_head_top_and_a_shadow_above_it_is_not(profile, shadow_gain):
+    """Real dark hair with a blue cast passed for a shadowed backdrop (head top read up to 10 px
+    low); a backdrop at half its light above the head must still read as backdrop."""
+    import numpy as np
+
+    from station.checks.framing import backdrop_mask, head_top, head_top_mask, rgb_to_lab, to_lab
+
+    lab = to_lab(_backdrop_and_hair(shadow_gain))
+    colour = rgb_to_lab((100, 197, 255)).astype(np.float32)
+    assert backdrop_mask(lab, colour, profile)[150].all(), "the case: the lenient mask takes the hair for backdrop"
+    assert head_top(head_top_mask(lab, colour, profile), (30, 199), 80) == 120
