@@ -61,6 +61,18 @@ class Words:
         return self.separator.join(_word(key, lang) for key in self.keys)
 
 
+@dataclass(frozen=True)
+class Bilingual:
+    """A text already in both languages (e.g. a check's instruction to the photographer) put into
+    another message, so each rendering takes its own language."""
+
+    zh: str
+    en: str
+
+    def render(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
 def _word(key: str, lang: str) -> str:
     entry = catalog().get(key)
     return entry[lang] if entry else key.rsplit(".", 1)[-1]
@@ -76,7 +88,7 @@ def _format(text: str, params: dict[str, object]) -> str:
 def t(key: str, lang: str | None = None, /, **params: object) -> str:
     """The message ``key`` in ``lang`` (default: the current language); the key itself if unknown."""
     lang = lang or _current
-    params = {k: v.render(lang) if isinstance(v, Words) else v for k, v in params.items()}
+    params = {k: v.render(lang) if isinstance(v, (Words, Bilingual)) else v for k, v in params.items()}
     entry = catalog().get(key)
     if entry is None:
         return key if not params else f"{key} {params}"

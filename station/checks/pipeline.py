@@ -263,6 +263,7 @@ def check_and_crop(source: Any, profile: Profile | str | None = None,
                    calibration: Calibration | None = None) -> tuple[Report, bytes]:
     """Check and encode in one pass (the capture tier). Raises CropError if checks fail."""
     from station.checks.imageio import encode_jpeg
+    from station.i18n import Bilingual
 
     prof = _profile(profile)
     result = analyse(source, prof, calibration)
@@ -271,9 +272,8 @@ def check_and_crop(source: Any, profile: Profile | str | None = None,
         advice = result.report.top_instruction
         if advice is None:
             raise CropError("checks.cannot_crop", image=result.report.image, failed=failed)
-        zh, en = advice
         raise CropError("checks.cannot_crop_advice", image=result.report.image, failed=failed,
-                        advice_zh=zh, advice_en=en)
+                        advice=Bilingual(*advice))
     return result.report, encode_jpeg(result.frame, prof, strict=True)
 
 

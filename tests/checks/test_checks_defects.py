@@ -116,3 +116,15 @@ def test_closed_eyes_and_open_mouth_are_caught(profile):
     yawn = analyse(open_mouth(img, truth), profile).report
     assert yawn.status("mouth_closed") == "fail", [(c.name, c.value) for c in yawn.checks]
     assert yawn.status("eyes_open") == "pass"
+
+
+def test_a_refused_crop_says_what_to_do_in_each_language(profile):
+    """The crop's refusal carries the photographer's instruction, each rendering in its language."""
+    from station.checks.errors import CropError
+    from station.checks.pipeline import check_and_crop
+
+    with pytest.raises(CropError) as caught:
+        check_and_crop(render(1200, 1600, face_width=1000)[0], profile)
+    zh, en = caught.value.messages
+    assert en.endswith("zoom out or move the camera back"), en
+    assert zh.endswith("请拉远镜头或让相机后退"), zh
