@@ -22,11 +22,13 @@ def register(subparsers) -> None:
     read.add_argument("--name", help=argparse.SUPPRESS)        # manual reader: typed name
     read.set_defaults(handler=read_card)
     probe = sub.add_parser(
-        "probe", help="find which envelope an attached PC/SC reader answers (writes nothing to "
-                      "the card)")
-    probe.add_argument("--reader", default="pcsc", help="pcsc[:NAME] (default: the first reader)")
+        "probe", help="find how an attached PC/SC or USB reader reaches its security module "
+                      "(writes nothing to the card or the reader)")
+    probe.add_argument("--reader", default="pcsc",
+                       help="pcsc[:NAME] | usb[:PROFILE] (default: the first PC/SC reader)")
     probe.add_argument("--timeout", type=float, default=30.0,
-                       help="seconds to wait for a card on the reader (default 30)")
+                       help="seconds to wait for a card on a PC/SC reader (default 30; a USB "
+                            "reader's probe needs no card)")
     probe.add_argument("--json", action="store_true", help="print the findings as JSON")
     probe.set_defaults(handler=probe_reader)
     group.set_defaults(handler=lambda ctx, args: group.print_help() or 2)
@@ -75,16 +77,32 @@ def read_card(ctx, args) -> int:
 
 
 def probe_reader(ctx, args) -> int:
-    """Try every known PC/SC envelope on the attached reader; exit 0 when one reads identities."""
-    from station.cli.output import emit, warn
+    """Try the known ways to reach the SAM of the attached reader; exit 0 when one reads
+    identities, 1 when none does. Read-only: nothing is written to a card or the reader."""
     from station.errors import UsageError
+
+    kind, _, name = args.reader.partition(":")
+    if kind == "pcsc":
+        return _probe_pcsc(ctx, args, name or None)
+    if kind == "usb":
+        return _probe_usb(ctx, name or None)
+    raise UsageError("idcard.probe.unsupported", spec=args.reader)
+
+
+def _probe_lines(profiles: list[dict]) -> list[str]:
+    from station.i18n import t
+
+    return [t("idcard.probe.answers" if r["answers"] else "idcard.probe.silent",
+              profile=r["profile"], envelope=r["envelope"], detail=r["detail"])
+            for r in profiles]
+
+
+def _probe_pcsc(ctx, args, name: str | None) -> int:
+    from station.cli.output import emit, warn
     from station.i18n import t
     from station.idcard.readers.pcsc import PcscReader
 
-    kind, _, name = args.reader.partition(":")
-    if kind != "pcsc":
-        raise UsageError("idcard.probe.pcsc_only", spec=args.reader)
-    reader = PcscReader(name or None)
+    reader = PcscReader(name)
     try:
         if not ctx.json:
             warn(t("idcard.waiting", seconds=round(args.timeout, 1), reader=reader.name))
@@ -96,9 +114,7 @@ def probe_reader(ctx, args) -> int:
               "use": use}
 
     def human(data: dict) -> str:
-        lines = [t("idcard.probe.answers" if r["answers"] else "idcard.probe.silent",
-                   profile=r["profile"], envelope=r["envelope"], detail=r["detail"])
-                 for r in data["profiles"]]
+        lines = _probe_lines(data["profiles"])
         if data["use"]:
             lines.append(t("idcard.probe.use", profile=data["use"]))
         elif any(r["answers"] for r in data["profiles"]):
@@ -109,3 +125,34 @@ def probe_reader(ctx, args) -> int:
 
     emit(ctx.json, report, human)
     return 0 if use else 1
+
+
+def _probe_usb(ctx, profile: str | None) -> int:
+    from station.cli.output import emit
+    from station.i18n import t
+    from station.idcard.readers.usb_probe import probe_usb
+
+    probe = probe_usb(profile)
+    report = probe.to_json()
+
+    def human(data: dict) -> str:
+        lines = _probe_lines(data["profiles"])
+        layout = data["layout"]
+        if data["use"]:
+            lines.append(t("idcard.probe.use", profile=data["use"]))
+        elif layout:
+            answered = next(r for r in data["profiles"] if r["answers"])
+            lines.append(t("idcard.probe.usb_layout", profile=answered["profile"],
+                           endpoints=answered["envelope"],
+                           out_endpoints=_toml_list(layout["out_endpoints"]),
+                           in_endpoints=_toml_list(layout["in_endpoints"])))
+        else:
+            lines.append(t("idcard.probe.usb_none"))
+        return "\n".join(lines)
+
+    emit(ctx.json, report, human)
+    return 0 if probe.use or probe.layout else 1
+
+
+def _toml_list(values: list[str]) -> str:
+    return "[" + ", ".join(f'"{v}"' for v in values) + "]"

@@ -29,9 +29,11 @@ def check_readers() -> DoctorCheck:
 
 
 def check_usb_readers(backend: Any = None) -> DoctorCheck:
-    """A known USB reader model plugged in, and opened and claimed once (permissions, drivers)."""
+    """A known USB reader model plugged in, opened and claimed once (permissions, drivers), and
+    its SAM answering "SAM status" in the profile's endpoint layout (read-only, no card)."""
     from station.idcard.profiles import load_profiles
-    from station.idcard.readers.usb_reader import UsbTransport, find_device, libusb_backend
+    from station.idcard.readers.usb_probe import try_layout
+    from station.idcard.readers.usb_reader import find_device, libusb_backend
 
     try:
         backend = backend if backend is not None else libusb_backend()
@@ -40,15 +42,20 @@ def check_usb_readers(backend: Any = None) -> DoctorCheck:
             return DoctorCheck.from_key("idcard", "usb_readers", "skip",
                                         "idcard.doctor.no_usb_reader")
         profile, device = found
-        UsbTransport(device, profile).close()
+        assert profile.usb is not None
+        answer = try_layout(device, profile, profile.usb)
     except DeviceError as exc:
         zh, en = exc.messages
         return DoctorCheck("idcard", "usb_readers", "fail", zh, en, {"error": exc.key})
-    assert profile.usb is not None
+    details = {"profile": profile.name, "id": profile.usb.id, "sam": answer.detail}
+    words = {"model": profile.model or profile.name, "id": profile.usb.id,
+             "profile": profile.name}
+    if not answer.answers:
+        return DoctorCheck.from_key("idcard", "usb_readers", "fail",
+                                    "idcard.doctor.usb_sam_silent", details,
+                                    detail=answer.detail, **words)
     return DoctorCheck.from_key("idcard", "usb_readers", "pass", "idcard.doctor.usb_reader",
-                                {"profile": profile.name, "id": profile.usb.id},
-                                model=profile.model or profile.name, id=profile.usb.id,
-                                profile=profile.name)
+                                details, **words)
 
 
 def check_photo_decoder(library: str, function: str = "unpack") -> DoctorCheck:

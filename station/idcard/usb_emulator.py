@@ -14,6 +14,10 @@ the second): a frame sent any other way is never answered, and is recorded in
   ``kernel_driver``  a kernel driver holds the interface; detaching it works (root / udev rule)
   ``driver_locked``  a kernel driver holds the interface and may not be detached: EACCES
   ``unplugged``      the device vanishes: transfers fail with ENODEV
+
+``whole_frames=True`` makes a device that lists the profile's endpoints but carries whole frames
+on the first pair (the layout some public write-ups give for the iDR200): a host that splits
+frames per the vendor manual is never answered, which is what ``station idcard probe`` must see.
 """
 
 from __future__ import annotations
@@ -77,7 +81,7 @@ class SamUsbBackend(usb.backend.IBackend):
     """One USB reader described by ``profile`` (transport = "usb"), with ``sam`` behind it."""
 
     def __init__(self, profile: Profile, sam: VirtualSam | None = None,
-                 fault: str | None = None) -> None:
+                 fault: str | None = None, whole_frames: bool = False) -> None:
         if profile.usb is None:
             raise ValueError(f"profile {profile.name} is not a USB profile")
         if fault is not None and fault not in FAULTS:
@@ -86,6 +90,7 @@ class SamUsbBackend(usb.backend.IBackend):
         self.spec = profile.usb
         self.sam = sam or VirtualSam()
         self.fault = fault
+        self.whole_frames = whole_frames
         self.plugged = True
         self.device = _Device(kernel_driver=fault in ("kernel_driver", "driver_locked"))
         self.protocol_errors: list[str] = []
@@ -205,7 +210,10 @@ class SamUsbBackend(usb.backend.IBackend):
 
     def _receive(self, ep: int, chunk: bytes) -> None:
         outs, split = self.spec.out_endpoints, self.spec.header_size
-        if len(outs) == 1:
+        if len(outs) == 1 or self.whole_frames:
+            if ep != outs[0]:
+                self.protocol_errors.append(f"data on {ep:02X}; frames go whole on {outs[0]:02X}")
+                return
             self._answer(chunk)
         elif ep == outs[0]:
             if len(chunk) != split:
@@ -234,7 +242,7 @@ class SamUsbBackend(usb.backend.IBackend):
             self.sam.card = None                     # the card left during the read
             answer = samv.build_response(samv.SW3_READ_FAILED)
         ins, split = self.spec.in_endpoints, self.spec.header_size
-        if len(ins) == 1:
+        if len(ins) == 1 or self.whole_frames:
             self._answers[ins[0]].append(answer)
         else:
             self._answers[ins[0]].append(answer[:split])

@@ -85,8 +85,8 @@ def test_probe_in_words_and_a_reader_nothing_answers(pcsc_env, vcard, samples, r
     assert "pcsc-block-read (block-read): answers" in out.stdout
     assert "samv-tunnel (tunnel): no answer" in out.stdout
     assert 'profile = "pcsc-block-read"' in out.stdout
-    out = run_station("--lang", "zh", "idcard", "probe", "--reader", "usb")
-    assert out.returncode == 2 and "PC/SC" in out.stderr
+    out = run_station("--lang", "zh", "idcard", "probe", "--reader", "sim")
+    assert out.returncode == 2 and "PC/SC" in out.stderr and "USB" in out.stderr
 
 
 def test_probe_when_only_the_card_serial_answers(pcsc_env, vcard, samples, reader_state):

@@ -246,8 +246,13 @@ def test_the_udev_rule_covers_every_usb_reader_profile():
 def test_doctor_finds_the_usb_reader_and_says_what_stops_it(idr200):
     from station.doctor.idcard import check_usb_readers
 
-    check = check_usb_readers(SamUsbBackend(idr200, VirtualSam()))
+    backend = SamUsbBackend(idr200, VirtualSam())
+    check = check_usb_readers(backend)
     assert check.status == "pass" and "0400:c35a" in check.message_en
+    assert backend.sam.commands == [samv.SAM_STATUS] and backend.device.claimed == set()
+    check = check_usb_readers(SamUsbBackend(idr200, VirtualSam(), whole_frames=True))
+    assert check.status == "fail" and "station idcard probe --reader usb" in check.message_en
+    assert check.details["sam"] == "SAM status SW3 11"
     check = check_usb_readers(SamUsbBackend(idr200, VirtualSam(), fault="permission"))
     assert check.status == "fail" and check.details["error"] == "idcard.usb.permission"
     unplugged = SamUsbBackend(idr200, VirtualSam())

@@ -11,7 +11,7 @@ import abc
 import datetime as dt
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from station.domain.identity import Identity
@@ -57,6 +57,26 @@ class CardRead:
                  self.identity.card_type, mask_id(self.identity.id_number), self.elapsed_ms,
                  [w["code"] for w in self.warnings] or "none")
         return self
+
+
+@dataclass
+class ProbeResult:
+    """How one way of reaching the SAM (a PC/SC envelope, a USB endpoint layout) fared on the
+    attached reader. ``as_written`` is False for a variant the probe tried beside the profiles."""
+
+    profile: str
+    envelope: str            # tunnel, block-read, serial-only, or the USB endpoints used
+    verified: bool           # the profile is known to work on real hardware
+    answers: bool = False
+    detail: str = ""
+    as_written: bool = True
+
+    @property
+    def reads_identity(self) -> bool:
+        return self.envelope != "serial-only"
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "reads_identity": self.reads_identity}
 
 
 def card_read_from_blocks(text: bytes, photo: bytes | None, *, extra_address: bytes | None = None,

@@ -20,7 +20,6 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -39,7 +38,13 @@ from station.idcard.errors import (
     ReaderTimeoutError,
 )
 from station.idcard.profiles import Profile, Timing, Tunnel, choose_profile, load_profiles
-from station.idcard.readers.base import Capabilities, CardRead, CardReader, card_read_from_blocks
+from station.idcard.readers.base import (
+    Capabilities,
+    CardRead,
+    CardReader,
+    ProbeResult,
+    card_read_from_blocks,
+)
 from station.idcard.record import TEXT_SIZE
 from station.idcard.samclient import CardBlocks, SamClient, split_text_photo
 from station.idcard.samecard import real_serial_hex
@@ -90,24 +95,6 @@ def list_readers(context: int | None = None) -> list[str]:
 
 
 T = TypeVar("T")
-
-
-@dataclass
-class ProbeResult:
-    """How one PC/SC profile's envelope fared on the attached reader."""
-
-    profile: str
-    envelope: str            # tunnel, block-read or serial-only
-    verified: bool           # the profile is known to work on real hardware
-    answers: bool = False
-    detail: str = ""
-
-    @property
-    def reads_identity(self) -> bool:
-        return self.envelope != "serial-only"
-
-    def to_json(self) -> dict:
-        return {**asdict(self), "reads_identity": self.reads_identity}
 
 
 class _Deadline:
