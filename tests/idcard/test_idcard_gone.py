@@ -31,7 +31,7 @@ reader = open_reader(f"pcsc:{server.readers[0]}")
 threading.Timer(0.5, server.stop).start()
 started = time.monotonic()
 try:
-    reader.read(timeout=10)
+    reader.read(timeout=120)
     out = {"error": None}
 except DeviceError as exc:
     out = {"error": exc.key, "exit_code": exc.exit_code, "en": exc.messages[1]}
@@ -45,14 +45,16 @@ def test_pcscd_stopping_under_a_waiting_read_is_reported(pcsc_env, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("PCSCLITE_CSOCK_NAME", None)
     proc = subprocess.run([sys.executable, "-c", CHILD], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     if "skip" in out:
         pytest.skip(out["skip"])
     assert out["error"] in ("idcard.no_pcscd", "idcard.reader_gone"), out
     assert out["exit_code"] == 3
-    assert out["seconds"] < 5, "a vanished service must be reported, not waited out"
+    # Far below the read's 120 s: reported, not waited out (no tighter bound: the machine may be
+    # loaded).
+    assert out["seconds"] < 60, "a vanished service must be reported, not waited out"
 
 
 def test_serial_port_unplugged_while_waiting():
@@ -68,7 +70,7 @@ def test_serial_port_unplugged_while_waiting():
     threading.Timer(0.2, unplug).start()
     started = time.monotonic()
     with pytest.raises(ReaderGoneError) as info:
-        reader.read(timeout=5)
-    assert time.monotonic() - started < 3
+        reader.read(timeout=120)
+    assert time.monotonic() - started < 60      # reported, not waited out
     assert "serial" in info.value.messages[1].lower()
     reader.close()
