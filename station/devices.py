@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from station.errors import DeviceError
-from station.idcard.errors import NoCardYet
+from station.idcard.errors import NoCardYet, NoReaderError, ReaderGoneError, ReaderServiceError
 
 if TYPE_CHECKING:
     from station.camera import Camera, CameraService, Capture, Frame
@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from station.settings import IdcardSection, Settings
 
 log = logging.getLogger(__name__)
+
+# Reader faults after which the reader object is dead (unplugged, pcscd gone, the device lost):
+# the desk drops it and opens the reader again on its next read, so a replugged reader works.
+_REOPEN = (NoReaderError, ReaderGoneError, ReaderServiceError)
 
 
 def reader_options(idcard: IdcardSection, spec: str, profile: str | None = None) -> dict[str, Any]:
@@ -94,13 +98,26 @@ class DeskDevices:
             calibration = load_calibration(self.data_dir, self.profile_name)
         self.calibration = calibration
         self.live = LiveChecker(load_profile(self.profile_name), calibration=calibration)
-        if self.reader_spec and self.reader_spec != "manual":  # typed entry is the desk's M key
-            from station.idcard import open_reader
-
-            self.reader = open_reader(self.reader_spec, **self.reader_opts)
+        reader_error: DeviceError | None = None
+        if self._reader_wanted():
+            try:
+                self._open_reader()
+            except DeviceError as exc:
+                reader_error = exc      # the camera still starts; read_card tries again
         if self.camera_kind:
             self.camera = self._camera_service(self.camera_kind)
             self.camera.start()
+        if reader_error is not None:
+            raise reader_error
+
+    def _reader_wanted(self) -> bool:
+        return bool(self.reader_spec) and self.reader_spec != "manual"  # typed: the desk's M key
+
+    def _open_reader(self) -> None:
+        from station.idcard import open_reader
+
+        assert self.reader_spec is not None
+        self.reader = open_reader(self.reader_spec, **self.reader_opts)
 
     def _camera_service(self, kind: str) -> CameraService:
         """The camera's owner thread, with the station's timing and preset when configured."""
@@ -130,13 +147,26 @@ class DeskDevices:
 
     def read_card(self, timeout: float) -> CardRead | None:
         """One card read, or None when no card came within ``timeout``; DeviceError otherwise
-        (``CardProblem``: this card failed; ``ReaderFault``: the reader did)."""
+        (``CardProblem``: this card failed; ``ReaderFault``: the reader did).
+
+        A reader that could not be opened, or was lost (unplugged, pcscd restarted), is opened
+        again here on the next call: plugging it (back) in is all the operator has to do."""
         if self.reader is None:
-            return None
+            if not self._reader_wanted() or not self._opened.is_set():
+                return None
+            self._open_reader()         # still missing: its DeviceError says why
+        assert self.reader is not None
         try:
             return self.reader.read(timeout)
         except NoCardYet:
             return None
+        except _REOPEN:
+            reader, self.reader = self.reader, None
+            try:
+                reader.close()
+            except Exception:  # a dead reader may fail to close; the fault is what matters
+                log.exception("closing a lost reader failed")
+            raise
 
     def tap(self, identity: Identity) -> bool:
         """Simulated and virtual readers only: put ``identity``'s card on the reader (the demo's
