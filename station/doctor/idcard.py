@@ -1,15 +1,19 @@
 """`station doctor` checks of the ID card area: readers visible to pcscd, known SAM readers on
-USB (and whether the station may open them), the photo decoder.
+USB (whether the station may open them, whether their SAM answers), the configured serial
+reader (its port and its SAM), the photo decoder.
 
 (pcscd itself is checked by the system part of the doctor.)
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from station.doctor.check import DoctorCheck, DoctorContext, Status
-from station.errors import DeviceError
+from station.errors import DeviceError, StationError
+
+if TYPE_CHECKING:
+    from station.settings import IdcardSection
 
 
 def check_readers() -> DoctorCheck:
@@ -58,6 +62,41 @@ def check_usb_readers(backend: Any = None) -> DoctorCheck:
                                 details, **words)
 
 
+def check_serial_reader(idcard: IdcardSection) -> DoctorCheck | None:
+    """The configured serial reader: its port opens and its SAM answers "SAM status" (read-only,
+    no card needed). None when the station is not configured for a serial reader."""
+    from station.idcard import samv
+    from station.idcard.errors import ReaderNotAnsweringError
+    from station.idcard.profiles import choose_profile
+    from station.idcard.readers.serial_reader import SerialReader
+
+    kind, _, port = idcard.reader.partition(":")
+    if kind != "serial":
+        return None
+    try:
+        profile = choose_profile(port, idcard.profile or None, transport="serial")
+        words = {"port": port, "profile": profile.name, "baudrate": profile.baudrate}
+        reader = SerialReader(port, profile.name)
+        try:
+            response = reader.sam_status()
+        finally:
+            reader.close()
+    except ReaderNotAnsweringError:
+        return DoctorCheck.from_key("idcard", "serial_reader", "fail",
+                                    "idcard.doctor.serial_silent", words, **words)
+    except StationError as exc:
+        zh, en = exc.messages
+        return DoctorCheck("idcard", "serial_reader", "fail", zh, en,
+                           {"port": port, "error": exc.key})
+    if response.sw3 != samv.SW3_SUCCESS:
+        return DoctorCheck.from_key("idcard", "serial_reader", "fail",
+                                    "idcard.doctor.serial_sam_silent",
+                                    {**words, "sw3": f"{response.sw3:02X}"},
+                                    sw3=f"{response.sw3:02X}", **words)
+    return DoctorCheck.from_key("idcard", "serial_reader", "pass", "idcard.doctor.serial_reader",
+                                words, **words)
+
+
 def check_photo_decoder(library: str, function: str = "unpack") -> DoctorCheck:
     from station.idcard.photo import load_decoder
 
@@ -74,5 +113,6 @@ def check_photo_decoder(library: str, function: str = "unpack") -> DoctorCheck:
 
 def checks(ctx: DoctorContext) -> list[DoctorCheck]:
     idcard = ctx.settings.idcard
-    return [check_readers(), check_usb_readers(),
+    serial = check_serial_reader(idcard)
+    return [check_readers(), check_usb_readers(), *([serial] if serial else []),
             check_photo_decoder(idcard.wlt_library, idcard.wlt_function)]

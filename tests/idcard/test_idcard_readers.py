@@ -211,3 +211,36 @@ def test_serial_failed_read_is_told_once_then_retried_quietly(pty_reader, sample
     assert reader.read(timeout=3).identity.id_number == identity.id_number
     with pytest.raises(ReaderTimeoutError):
         reader.read(timeout=1)               # and is not read twice
+
+
+def test_doctor_asks_the_configured_serial_readers_sam(samples):
+    """`station doctor` with idcard.reader = serial:PORT: the port opens and the SAM answers
+    "SAM status" (nothing else is sent, no card needed); a silent port and a missing one are
+    told in words; other reader settings get no serial check."""
+    from station.doctor.idcard import check_serial_reader
+    from station.idcard import samv
+    from station.settings import IdcardSection
+
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    try:
+        silent = check_serial_reader(IdcardSection(reader=f"serial:{path}"))
+        assert silent is not None and silent.status == "fail"
+        assert path in silent.message_en and "115200 baud" in silent.message_en
+        assert "波特率" in silent.message_zh
+        server = SerialSamServer(master, VirtualSam(VirtualCard(samples["resident"][0]))).start()
+        try:
+            check = check_serial_reader(IdcardSection(reader=f"serial:{path}"))
+        finally:
+            server.stop()
+        assert check is not None and check.status == "pass", check.message_en
+        assert check.details == {"port": path, "profile": "samv-serial", "baudrate": 115200}
+        # Only "SAM status" (the silent check's frame waited in the pty): the card is not touched.
+        assert set(server.sam.commands) == {samv.SAM_STATUS}
+    finally:
+        os.close(slave)
+        os.close(master)
+    missing = check_serial_reader(IdcardSection(reader="serial:/dev/no-such-tty"))
+    assert missing is not None and missing.status == "fail"
+    assert "/dev/no-such-tty" in missing.message_en
+    assert check_serial_reader(IdcardSection(reader="pcsc")) is None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 
+from station.idcard import samv
 from station.idcard.errors import (
     CardProblem,
     CardRemovedError,
@@ -85,6 +86,10 @@ class PollingSamReader(CardReader):
                                        card_serial=real_serial_hex(serial), reader=self.name)
         result.elapsed_ms = (time.perf_counter() - started) * 1000
         return result
+
+    def sam_status(self) -> samv.Response:
+        """Ask the reader's SAM for its status (read-only, no card needed): is it there?"""
+        return self._client.command(samv.SAM_STATUS)
 
     def close(self) -> None:
         self._closed = True
