@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian packages the station needs, when missing. Used by `make demo` and `make test`.
 #   scripts/setup-system.sh demo   → what the demo needs
-#   scripts/setup-system.sh test   → what the tests need (pcscd + vpcd for the virtual reader, tmux)
+#   scripts/setup-system.sh test   → what the tests need (pcscd + vpcd for the virtual reader, tmux,
+#                                    postgresql: the hub tests start a private server of their own)
 set -euo pipefail
 purpose=${1:-demo}
 pkgs=(swig libpcsclite-dev pcscd libusb-1.0-0 libgl1 libglib2.0-0 fonts-wqy-microhei)
 if [ "$purpose" = test ]; then
-  pkgs+=(vsmartcard-vpcd tmux)
+  pkgs+=(vsmartcard-vpcd tmux postgresql)
 fi
 command -v dpkg-query >/dev/null 2>&1 || { echo "setup: not a Debian system; install by hand: ${pkgs[*]}" >&2; exit 0; }
 missing=()
