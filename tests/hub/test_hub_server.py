@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import psycopg
 
@@ -16,7 +17,7 @@ def test_server_is_real_postgres_run_unprivileged(pg_server: PgServer, hub_dsn: 
         conn.execute("CREATE TABLE t (k text PRIMARY KEY)")
         conn.execute("INSERT INTO t VALUES ('a') ON CONFLICT DO NOTHING")
     assert pg_server.proc is not None
-    status = open(f"/proc/{pg_server.proc.pid}/status").read()
+    status = Path(f"/proc/{pg_server.proc.pid}/status").read_text()
     uid = int(status.split("Uid:")[1].split()[0])
     assert uid != 0                                        # PostgreSQL refuses root anyway
     if os.geteuid() != 0:
