@@ -335,10 +335,12 @@ def pending_by_station(conn: sqlite3.Connection) -> dict[str, int]:
         "SELECT origin_station, COUNT(*) FROM sync_pending GROUP BY origin_station ORDER BY 1")}
 
 
-def bundle_imported(conn: sqlite3.Connection, sha256: str, station_id: str | None) -> bool:
-    """Whether this store (not another one whose import log was merged here) merged the file."""
-    return conn.execute("SELECT 1 FROM imports WHERE kind = 'bundle' AND file_sha256 = ? "
-                        "AND station_id IS ?", (sha256, station_id)).fetchone() is not None
+def bundle_imported(conn: sqlite3.Connection, sha256: str, station_id: str | None,
+                    kind: str = "bundle") -> bool:
+    """Whether this store (not another one whose import log was merged here) merged the file
+    (``kind`` "bundle") or the hub push with this manifest hash (``kind`` "hub")."""
+    return conn.execute("SELECT 1 FROM imports WHERE kind = ? AND file_sha256 = ? "
+                        "AND station_id IS ?", (kind, sha256, station_id)).fetchone() is not None
 
 
 def clash_recorded(conn: sqlite3.Connection, table: str, row_id: str, theirs: str) -> bool:

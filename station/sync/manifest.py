@@ -20,6 +20,9 @@ from station.sync.archive import DB_MEMBER, IMAGE_PREFIX
 from station.sync.errors import BundleRefused
 
 FORMAT = "capture-station-bundle/2"
+# A push to the PostgreSQL hub (station.hub): the same manifest for rows that travel without a
+# database file — its members are the images only.
+PUSH_FORMAT = "capture-station-push/1"
 OLD_FORMATS = ("capture-station-bundle/1",)
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _TABLE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -38,6 +41,7 @@ class Manifest:
     school_code: str | None = None
     created_at: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    format: str = FORMAT
 
     @property
     def images(self) -> dict[str, str]:
@@ -45,7 +49,7 @@ class Manifest:
         return {name[len(IMAGE_PREFIX):]: name for name in self.members if name.startswith(IMAGE_PREFIX)}
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": FORMAT, "station_id": self.station_id, "schema_version": self.schema_version,
+        return {"format": self.format, "station_id": self.station_id, "schema_version": self.schema_version,
                 "rows": self.rows, "row_digests": self.row_digests, "members": self.members,
                 "max_hlc": self.max_hlc, "signing_key": self.signing_key,
                 "school_code": self.school_code, "created_at": self.created_at}
@@ -55,8 +59,11 @@ class Manifest:
         return (json.dumps(self.to_json(), ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
 
     @classmethod
-    def parse(cls, body: bytes, source: str) -> Manifest:
-        """The manifest in ``body``; a ``BundleRefused`` naming the field for anything malformed."""
+    def parse(cls, body: bytes, source: str, expect: str = FORMAT) -> Manifest:
+        """The manifest in ``body``; a ``BundleRefused`` naming the field for anything malformed.
+
+        ``expect`` is the format the road it came by carries: a bundle's manifest (with its
+        database member) or a hub push's (images only); the other one is refused."""
         member = "bundle.json"
 
         def bad(fld: str, problem: str) -> BundleRefused:
@@ -72,7 +79,7 @@ class Manifest:
         fmt = doc.get("format")
         if fmt in OLD_FORMATS:
             raise BundleRefused("old_format", source, member, format=fmt)
-        if fmt != FORMAT:
+        if fmt != expect or fmt not in (FORMAT, PUSH_FORMAT):
             raise bad("format", "wrong_format")
         station = doc.get("station_id")
         if not isinstance(station, str) or not valid_station_id(station):
@@ -88,13 +95,13 @@ class Manifest:
             raise bad("row_digests", "tables_differ")
         members = _mapping(doc.get("members"), "members", bad, None,
                            lambda v: isinstance(v, str) and bool(_SHA.match(v)), "not_sha")
-        if DB_MEMBER not in members:
+        if DB_MEMBER not in members and fmt == FORMAT:
             raise bad("members", "db_not_listed")
         for name, sha in members.items():
             if name.startswith(IMAGE_PREFIX):
                 if name[len(IMAGE_PREFIX):] != sha:
                     raise bad(f"members.{name[:90]}", "other_hash")
-            elif name != DB_MEMBER:
+            elif name != DB_MEMBER or fmt == PUSH_FORMAT:
                 raise bad(f"members.{name[:90]}", "not_member")
         max_hlc = doc.get("max_hlc")
         if not isinstance(max_hlc, str) or len(max_hlc) > 200:
@@ -108,7 +115,8 @@ class Manifest:
         created = doc.get("created_at")
         if created is not None and (not isinstance(created, str) or len(created) > 64):
             raise bad("created_at", "not_time")
-        return cls(station, version, rows, digests, members, max_hlc, key, school, created)
+        return cls(station, version, rows, digests, members, max_hlc, key, school, created,
+                   format=fmt)
 
 
 def _mapping(value: Any, name: str, bad: Any, key_re: re.Pattern[str] | None,

@@ -104,13 +104,7 @@ def merge_bundle(store: Store, path: Path, operator: str | None = None, *,
             verify_image(manifest, sha, archive.extract(member, staged / sha), source)
         _check_database(store, db, manifest, source)
         faults.point("merge.staged")
-        lead = _clock_lead(manifest, source)
-        result.clock_lead_hours = round(lead / 3_600_000, 1) if lead > MAX_CLOCK_LEAD_MS else 0.0
-        with union.attached(store.conn, db):       # refusals come before anything is written
-            _refuse_sequence_clash(store, manifest, source)
-        result.images_added = _adopt_images(store, staged)
-        faults.point("merge.adopted")
-        _apply(store, db, manifest, path.name, operator, result)
+        apply_verified(store, db, staged, manifest, path.name, operator, result, source)
     return result
 
 
@@ -123,24 +117,53 @@ def _check_database(store: Store, db: Path, manifest: Manifest, source: str) -> 
             if problem != "ok":
                 raise BundleRefused("damaged_database", source, DB_MEMBER, detail=problem)
             verify_rows(manifest, rows, source)
-            missing = sorted(sha for sha in union.image_references(rows.conn)
-                             if sha not in manifest.images and not _have_image(store, sha))
         finally:
             rows.close()
-        if missing:
-            raise BundleRefused("missing_image", source, sha=missing[0][:64], count=len(missing))
-        from station.store.migrations import migrate
-
-        conn = union.open_private(db)
-        try:
-            migrate(conn)
-        finally:
-            conn.close()
+        check_staged(store, db, manifest, source)
     except sqlite3.DatabaseError as exc:
         reason = "not_sqlite" if "not a database" in str(exc) else "damaged_database"
         raise BundleRefused(reason, source, DB_MEMBER, detail=str(exc)[:200]) from None
     except ValueError as exc:          # a table or column name no station writes
         raise BundleRefused("damaged_database", source, DB_MEMBER, detail=str(exc)[:200]) from None
+
+
+def check_staged(store: Store, db: Path, manifest: Manifest, source: str) -> None:
+    """Every image the verified rows in ``db`` refer to is the manifest's or already here; then
+    the file is brought to our schema. Raises ``sqlite3.DatabaseError``/``ValueError`` on a damaged
+    file (the caller words them)."""
+    rows = union.SqliteRows(db)
+    try:
+        missing = sorted(sha for sha in union.image_references(rows.conn)
+                         if sha not in manifest.images and not _have_image(store, sha))
+    finally:
+        rows.close()
+    if missing:
+        raise BundleRefused("missing_image", source, sha=missing[0][:64], count=len(missing))
+    from station.store.migrations import migrate
+
+    conn = union.open_private(db)
+    try:
+        migrate(conn)
+    finally:
+        conn.close()
+
+
+def apply_verified(store: Store, db: Path, staged_images: Path, manifest: Manifest, name: str,
+                   operator: str | None, result: MergeResult, source: str,
+                   kind: str = "bundle") -> None:
+    """Steps 4 (sync.md §5), shared by every road another station's data takes — a bundle, or a
+    push pulled from the PostgreSQL hub (``station.hub.pull``, ``kind="hub"``): ``db`` is a SQLite
+    file of the manifest's station whose rows were verified against the signed manifest and brought
+    to our schema (``check_staged``), ``staged_images`` holds its verified images. Refusals come
+    before anything is written; then images are adopted and the tables united in one transaction,
+    recorded in the import log under ``result.sha256`` (so doing it again changes nothing)."""
+    lead = _clock_lead(manifest, source)
+    result.clock_lead_hours = round(lead / 3_600_000, 1) if lead > MAX_CLOCK_LEAD_MS else 0.0
+    with union.attached(store.conn, db):
+        _refuse_sequence_clash(store, manifest, source)
+    result.images_added = _adopt_images(store, staged_images)
+    faults.point("merge.adopted")
+    _apply(store, db, manifest, name, operator, result, kind)
 
 
 def _have_image(store: Store, sha: str) -> bool:
@@ -202,11 +225,11 @@ def _refuse_sequence_clash(store: Store, manifest: Manifest, source: str) -> Non
 
 
 def _apply(store: Store, db: Path, manifest: Manifest, file_name: str, operator: str | None,
-           result: MergeResult) -> None:
+           result: MergeResult, kind: str) -> None:
     conn = store.conn
     digest = result.sha256
     with union.attached(conn, db), store.transaction():
-        if union.bundle_imported(conn, digest, store.station_id):       # another merge of the same file won the race
+        if union.bundle_imported(conn, digest, store.station_id, kind):       # another merge of the same file won the race
             result.already_imported = True
             return
         _refuse_sequence_clash(store, manifest, result.bundle)   # again: another merge may have run
@@ -226,11 +249,11 @@ def _apply(store: Store, db: Path, manifest: Manifest, file_name: str, operator:
         result.released = union.release_pending(conn)
         if manifest.max_hlc and not result.clock_lead_hours:
             store.observe(manifest.max_hlc)
-        store.insert("imports", {"kind": "bundle", "file_name": file_name, "file_sha256": digest,
+        store.insert("imports", {"kind": kind, "file_name": file_name, "file_sha256": digest,
                                  "rows": sum(manifest.rows.values()),
                                  "added": sum(result.added.values()), "updated": 0,
                                  "unchanged": result.unchanged, "operator": operator})
-        store.audit.append(operator, "merge", manifest.station_id,
-                           {"bundle": digest, "added": result.added, "pending": result.pending,
+        store.audit.append(operator, "merge" if kind == "bundle" else f"merge.{kind}",
+                           manifest.station_id, {"bundle": digest, "added": result.added, "pending": result.pending,
                             "clashes": result.clashes, "images": result.images_added})
         faults.point("merge.applied")

@@ -24,7 +24,7 @@ from station.store.trust import EnrolledKey
 from station.store.union import MERGE_COLUMNS
 from station.sync.digest import table_digest
 from station.sync.errors import BundleRefused
-from station.sync.manifest import Manifest
+from station.sync.manifest import FORMAT, Manifest
 
 
 class Trust(Protocol):
@@ -46,9 +46,12 @@ class RowSource(Protocol):
 
 
 def verify_manifest(body: bytes, signature: bytes, trust: Trust, own_station_id: str | None,
-                    source: str) -> Manifest:
-    """The parsed manifest, once it is shown to come from an enrolled station that is not us."""
-    manifest = Manifest.parse(body, source)
+                    source: str, expect: str = FORMAT) -> Manifest:
+    """The parsed manifest, once it is shown to come from an enrolled station that is not us.
+
+    ``expect``: the manifest format of the road (``FORMAT`` for bundles, ``PUSH_FORMAT`` for the
+    hub)."""
+    manifest = Manifest.parse(body, source, expect)
     station = manifest.station_id
     if own_station_id is not None and station == own_station_id:
         raise BundleRefused("own_station", source, station=station)
