@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "photos",     # check, crop, calibrate
     "session",    # ingest, simulate, run, demo
     "exports",    # export build/verify, report, print
+    "hub",        # hub init, sync push/pull through the PostgreSQL hub
     "sync",       # bundle create, merge
 )
 

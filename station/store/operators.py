@@ -41,6 +41,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "print": _TECH,
     "correct": _TECH,
     "bundle": _TECH,
+    "hub.push": _TECH,
     "trust.list": _TECH,
     "conflicts.view": _TECH,
     # supervisors: the campaign's data and people
@@ -48,6 +49,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "schedule.import": _SUP,
     "operator.add": _SUP,
     "merge": _SUP,
+    "hub.init": _SUP,
+    "hub.pull": _SUP,
     "trust.add": _SUP,
     "conflicts.decide": _SUP,
     "delete": _SUP,

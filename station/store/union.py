@@ -113,13 +113,29 @@ def image_references(conn: sqlite3.Connection, schema: str = "main") -> set[str]
                             if isinstance(v, str))
     if "captures" in table_names(conn, schema):
         for (camera,) in conn.execute(f"SELECT camera FROM {s}.captures"):
-            try:
-                crop = json.loads(camera).get("crop_sha256") if isinstance(camera, str) else None
-            except (ValueError, AttributeError):
-                crop = None
-            if isinstance(crop, str):
+            crop = _crop_sha(camera)
+            if crop is not None:
                 shas.add(crop)
     return shas
+
+
+def row_image_references(table: str, row: dict[str, Any]) -> set[str]:
+    """The images one row refers to, by the same rule as ``image_references`` (the hub's push
+    lists the images of the rows it sends)."""
+    shas = {v for c, v in row.items() if c.endswith("image_sha256") and isinstance(v, str)}
+    if table == "captures":
+        crop = _crop_sha(row.get("camera"))
+        if crop is not None:
+            shas.add(crop)
+    return shas
+
+
+def _crop_sha(camera: Any) -> str | None:
+    try:
+        crop = json.loads(camera).get("crop_sha256") if isinstance(camera, str) else None
+    except (ValueError, AttributeError):
+        crop = None
+    return crop if isinstance(crop, str) else None
 
 
 def max_hlc(conn: sqlite3.Connection, tables: Sequence[str], schema: str = "main") -> str:

@@ -1,0 +1,133 @@
+"""`station hub init`, `station sync push|pull --hub DSN`: stations that sync through a PostgreSQL hub.
+
+`station trust add KEYFILE --hub DSN` (in ``station.cli.sync``) and `station report daily --hub DSN`
+(in ``station.cli.exports``) call into ``station.hub`` too.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from station.cli.context import Context
+
+HUB_HELP = "the hub's PostgreSQL DSN (postgresql://USER@HOST:PORT/DB?sslmode=verify-full…)"
+
+
+def _group_help(parser: argparse.ArgumentParser) -> Any:
+    def show(ctx: Context, args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+    return show
+
+
+def add_hub_option(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument("--hub", required=required, metavar="DSN", help=HUB_HELP)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    hub = sub.add_parser("hub", help="the PostgreSQL hub that stations sync through")
+    hsub = hub.add_subparsers(dest="hub_command", metavar="ACTION")
+    init = hsub.add_parser("init", help="(supervisor, on the master) create or upgrade the hub and "
+                                        "enrol there every station this master trusts")
+    add_hub_option(init)
+    init.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
+    init.set_defaults(handler=cmd_hub_init)
+    hub.set_defaults(handler=_group_help(hub))
+
+    sync = sub.add_parser("sync", help="send and bring station records through the hub")
+    ssub = sync.add_subparsers(dest="sync_command", metavar="ACTION")
+    push = ssub.add_parser("push", help="send this station's records and images the hub does not have")
+    add_hub_option(push)
+    push.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
+    push.set_defaults(handler=cmd_sync_push)
+    pull = ssub.add_parser("pull", help="(supervisor) bring what the other stations sent, verified "
+                                        "against this station's trust list")
+    add_hub_option(pull)
+    pull.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
+    pull.set_defaults(handler=cmd_sync_pull)
+    sync.set_defaults(handler=_group_help(sync))
+
+
+def cmd_hub_init(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit, warn
+    from station.hub.enrol import init_hub
+    from station.i18n import t
+
+    op = ctx.operator("hub.init")
+    result = init_hub(ctx.store(), args.hub, op.name)
+    lines = [t("hub.init_done", hub=result.hub, version=result.version,
+               applied=", ".join(map(str, result.applied)) or "-")]
+    for s in result.stations:
+        lines.append(t("hub.init_station_new" if s.new else "hub.init_station", station=s.station_id,
+                       fingerprint=s.fingerprint, role=s.role))
+    if any(s.role_created for s in result.stations):
+        lines.append(t("hub.init_role_hint"))
+    for r in result.refused:
+        warn(r["message_zh"] if ctx.lang == "zh" else r["message_en"])
+    emit(ctx.json, result.to_json(), "\n".join(lines))
+    return 2 if result.refused else 0
+
+
+def cmd_sync_push(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit
+    from station.hub.push import push
+    from station.i18n import t
+
+    op = ctx.operator("hub.push")
+    result = push(ctx.store(), args.hub, op.name)
+    rows = sum(result.rows.values())
+    if result.pushes:
+        text = t("hub.pushed", hub=result.hub, rows=rows, images=result.images_sent,
+                 pushes=", ".join(f"#{n}" for n in result.pushes))
+    else:
+        text = t("hub.push_nothing", hub=result.hub)
+    emit(ctx.json, result.to_json(), text)
+    return 0
+
+
+def cmd_sync_pull(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit, warn
+    from station.cli.sync import _review_lines
+    from station.hub.pull import pull
+    from station.i18n import t
+    from station.sync.conflicts import ConflictService
+
+    op = ctx.operator("hub.pull")
+    store = ctx.store()
+    result = pull(store, args.hub, op.name)
+    lines = []
+    for r in result.merged:
+        lines.append(t("hub.pulled", push=r.bundle, added=sum(r.added.values()), images=r.images_added))
+        if r.pending:
+            lines.append(t("sync.merged_pending", count=r.pending))
+        if r.released:
+            lines.append(t("sync.merged_released", count=sum(r.released.values())))
+        if r.clashes:
+            lines.append(t("sync.merged_clashes", count=r.clashes))
+        if r.clock_lead_hours:
+            lines.append(t("sync.clock_ahead", station=r.station_id, hours=r.clock_lead_hours))
+    if not result.merged:
+        lines.append(t("hub.pull_nothing", hub=result.hub, already=result.already))
+    for refused in result.refused:
+        warn(refused.message)
+    items = ConflictService(store).items()
+    lines.extend(_review_lines(items, ctx.lang))
+    data = result.to_json()
+    data.update(review_count=len(items), review=[i.to_json() for i in items])
+    emit(ctx.json, data, "\n".join(lines))
+    return 2 if result.refused else 0
+
+
+def cmd_trust_add_hub(ctx: Context, args: argparse.Namespace, keyfile: Any, operator: str) -> int:
+    """`station trust add KEYFILE --hub DSN`: enrolled here and at the hub."""
+    from station.cli.output import emit
+    from station.hub.enrol import trust_add_at_hub
+    from station.i18n import t
+
+    done = trust_add_at_hub(ctx.store(), args.hub, keyfile, operator)
+    emit(ctx.json, {**done.to_json(), "created": done.new},
+         t("hub.trust_added" if done.new else "hub.trust_already", station=done.station_id,
+           fingerprint=done.fingerprint, role=done.role))
+    return 0

@@ -1,0 +1,122 @@
+"""Reaching the hub: one psycopg connection from a DSN, and every failure in words.
+
+The DSN is libpq's (``postgresql://user@host:5432/db?sslmode=verify-full&sslrootcert=…`` or
+``host=… dbname=… user=…``), passed to libpq as given: TLS settings (``sslmode``, ``sslrootcert``,
+``sslcert``/``sslkey`` for a client certificate), ``passfile`` and the ``PG*`` environment
+variables all work as for ``psql``. Messages show the DSN without its password.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import psycopg
+from psycopg import conninfo
+
+from station.errors import DeviceError, InputError, Location, RefusedError
+from station.hub import queries, schema
+
+CONNECT_TIMEOUT_S = 20
+APPLICATION = "capture-station"
+
+
+class HubRefused(RefusedError):
+    """The hub (its database functions) refused a push or an image; nothing was stored there."""
+
+    def __init__(self, reason: str, where: str, **params: object) -> None:
+        self.reason = reason
+        self.where = where
+        super().__init__(f"hub.refused.{reason}", **params)
+
+    def _text(self, lang: str) -> str:
+        from station.i18n import t
+
+        return t("hub.refused_whole", lang, where=self.where, reason=t(self.key, lang, **self.params))
+
+    @property
+    def message(self) -> str:
+        from station.i18n import get_language
+
+        return self._text(get_language())
+
+    @property
+    def messages(self) -> tuple[str, str]:
+        return self._text("zh"), self._text("en")
+
+    def to_json(self) -> dict[str, Any]:
+        data = super().to_json()
+        data["reason"] = self.reason
+        return data
+
+
+def shown(dsn: str) -> str:
+    """``user@host:port/dbname`` of a DSN, never its password (for messages and logs)."""
+    try:
+        parts = conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "(DSN)"
+    host = str(parts.get("host") or "localhost")
+    port = str(parts.get("port") or "5432")
+    user = str(parts.get("user") or "")
+    db = str(parts.get("dbname") or user)
+    return f"{user + '@' if user else ''}{host}:{port}/{db}"
+
+
+def connect(dsn: str) -> psycopg.Connection[Any]:
+    """An autocommit connection (callers open transactions explicitly)."""
+    try:
+        parts = conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError as exc:
+        raise InputError("hub.bad_dsn", Location("--hub"), detail=_first_line(exc)) from None
+    parts.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
+    parts.setdefault("application_name", APPLICATION)
+    try:
+        return psycopg.connect(conninfo.make_conninfo("", **parts), autocommit=True)
+    except psycopg.OperationalError as exc:
+        detail = _first_line(exc)
+        if "authentication failed" in detail or "no password" in detail or "pg_hba.conf" in detail:
+            raise RefusedError("hub.login_refused", hub=shown(dsn), detail=detail) from None
+        if "does not exist" in detail:
+            raise InputError("hub.no_database", Location("--hub"), hub=shown(dsn), detail=detail) from None
+        raise DeviceError("hub.unreachable", hub=shown(dsn), detail=detail) from None
+
+
+def require_schema(conn: psycopg.Connection[Any], dsn: str) -> int:
+    """The hub's schema version, which this software must know; words otherwise."""
+    version = queries.schema_version(conn)
+    if version == 0:
+        raise RefusedError("hub.not_initialised", hub=shown(dsn))
+    if version > schema.LATEST:
+        raise RefusedError("hub.too_new", hub=shown(dsn), version=version, supported=schema.LATEST)
+    if version < schema.LATEST:
+        raise RefusedError("hub.too_old", hub=shown(dsn), version=version, supported=schema.LATEST)
+    return version
+
+
+def refusal(exc: psycopg.Error, where: str) -> HubRefused | None:
+    """The hub's own refusal inside a database error (SQLSTATE ``schema.REFUSED``), in words."""
+    if exc.sqlstate != schema.REFUSED:
+        return None
+    reason = exc.diag.message_primary or "unknown"
+    try:
+        params = json.loads(exc.diag.message_detail or "{}")
+    except ValueError:
+        params = {}
+    if not isinstance(params, dict):
+        params = {}
+    return HubRefused(reason, where, **{k: _short(v) for k, v in params.items()})
+
+
+def lost(exc: psycopg.Error, dsn: str) -> DeviceError:
+    """A connection that failed mid-way: nothing half-done stays (transactions), say so."""
+    return DeviceError("hub.connection_lost", hub=shown(dsn), detail=_first_line(exc))
+
+
+def _short(value: object) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text[:200]
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]

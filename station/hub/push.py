@@ -1,0 +1,236 @@
+"""``station sync push --hub DSN``: send this station's facts and images the hub does not hold yet.
+
+1. The hub says, per table, the highest sequence number it holds of this station; the push reads
+   the station's own rows above it in one snapshot of the store (``store.hub_rows.Outbox``) — only
+   the station's own rows travel, as in a bundle.
+2. One push is one transaction at the hub: the images its rows refer to that the hub lacks
+   (streamed in chunks while hashed: the local file must still hash to its name; the hub hashes the
+   chunks again in ``hub.commit_image``), then the rows, then a signed manifest
+   (``station.sync.manifest``, push format: per-table row counts and digests, the images). The hub
+   verifies the signature against the key the master enrolled, recomputes counts and digests, and
+   records the push — or refuses it whole, images included: a refused push changes nothing.
+
+Killed or cut at any point, nothing half-done stays at the hub and the next push starts again from
+step 1 (rows already recorded are below the high-water marks, images already stored are skipped).
+A large store goes in several pushes of at most ``MAX_ROWS`` rows and about ``MAX_PUSH_BYTES`` of
+images each, so a cut loses at most one of them and memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+
+from station import faults
+from station.errors import IntegrityError, NotFoundError, RefusedError
+from station.hub import queries, schema
+from station.hub.connect import HubRefused, connect, lost, refusal, require_schema, shown
+from station.keys import ensure_station_key
+from station.store import union
+from station.store.hub_rows import Outbox
+from station.sync.digest import table_digest
+from station.sync.manifest import PUSH_FORMAT, Manifest
+
+if TYPE_CHECKING:
+    from station.keys import StationKey
+    from station.store.core import Store
+
+MAX_ROWS = 50_000              # rows per push (memory stays bounded; the rest goes in the next)
+MAX_PUSH_BYTES = 64 << 20      # images per push (a cut connection loses at most this much work)
+RETRIES = 3                    # another push of the same station committed first: start again
+
+
+@dataclass
+class PushResult:
+    hub: str
+    station_id: str
+    pushes: list[int] = field(default_factory=list)      # numbers the hub gave our pushes
+    rows: dict[str, int] = field(default_factory=dict)
+    images_sent: int = 0
+    images_bytes: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"hub": self.hub, "station_id": self.station_id, "pushes": self.pushes,
+                "rows": self.rows, "images_sent": self.images_sent,
+                "images_bytes": self.images_bytes}
+
+
+@dataclass
+class _Batch:
+    tables: dict[str, tuple[list[str], list[str]]]        # table → (columns, signed lines in key order)
+    counts: dict[str, int]
+    digests: dict[str, str]
+    images: set[str]
+    max_hlc: str
+    full: bool                                            # hit a limit: more may follow
+
+
+def push(store: Store, dsn: str, operator: str | None = None, *, max_rows: int = MAX_ROWS,
+         max_bytes: int = MAX_PUSH_BYTES) -> PushResult:
+    station = store.station_id or ""
+    key = ensure_station_key(store.data_dir)
+    result = PushResult(shown(dsn), station)
+    with connect(dsn) as conn:
+        require_schema(conn, dsn)
+        _require_enrolled(conn, station, key.fingerprint())
+        if not _anything_new(store, conn, station):
+            return result
+        # Audited before the rows are read (as a bundle is), so the hub gets exactly what the
+        # station holds and a second push finds nothing new.
+        store.audit.append(operator, "hub.push", result.hub, {"fingerprint": key.fingerprint()})
+        attempts = 0
+        while True:
+            try:
+                more = _push_once(store, conn, dsn, key, result, max_rows, max_bytes)
+            except psycopg.errors.UniqueViolation:
+                attempts += 1                     # another push of ours got there first
+                if attempts >= RETRIES:
+                    raise
+                continue
+            if not more:
+                break
+    return result
+
+
+def _anything_new(store: Store, conn: psycopg.Connection[Any], station: str) -> bool:
+    marks = queries.high_water(conn, station)
+    with Outbox(store.path) as box:
+        return any(box.rows_after(table, station, marks.get(table, 0), 1) for table in box.tables())
+
+
+def _require_enrolled(conn: psycopg.Connection[Any], station: str, fp: str) -> None:
+    enrolled = queries.hub_station(conn, station)
+    if enrolled is None:
+        raise RefusedError("hub.push_not_enrolled", station=station, fingerprint=fp)
+    if enrolled.fingerprint != fp:
+        raise RefusedError("hub.push_other_key", station=station, fingerprint=fp,
+                           enrolled=enrolled.fingerprint)
+
+
+def _push_once(store: Store, conn: psycopg.Connection[Any], dsn: str, key: StationKey,
+               result: PushResult, max_rows: int, max_bytes: int) -> bool:
+    """One push; True when rows were left for another one."""
+    station = result.station_id
+    try:
+        marks = queries.high_water(conn, station)
+        with Outbox(store.path) as box:
+            batch = _read(box, station, marks, max_rows, max_bytes, _image_size(store))
+            version = box.schema_version()
+        if not batch.counts:
+            return False
+        faults.point("hub.push.read")
+        manifest = Manifest(station_id=station, schema_version=version, rows=batch.counts,
+                            row_digests=batch.digests,
+                            members={f"images/{sha}": sha for sha in sorted(batch.images)},
+                            max_hlc=batch.max_hlc, signing_key=key.fingerprint(),
+                            school_code=store.meta("school_code"),
+                            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                            format=PUSH_FORMAT)
+        body = manifest.to_bytes()
+        push_id = uuid.uuid4()
+        sent = sent_bytes = 0
+        with conn.transaction():
+            for sha in queries.missing_images(conn, sorted(batch.images)):
+                sent_bytes += _send_image(store, conn, sha, dsn)
+                sent += 1
+                faults.point("hub.push.image")
+            for table, (columns, lines) in batch.tables.items():
+                queries.insert_push_rows(conn, push_id, table, columns, lines)
+            faults.point("hub.push.rows")
+            number = queries.commit_push(conn, push_id, body, key.sign(body))
+            faults.point("hub.push.committing")
+        faults.point("hub.push.committed")
+    except psycopg.errors.UniqueViolation:
+        raise
+    except psycopg.Error as exc:
+        refused = refusal(exc, shown(dsn))
+        if refused is not None:
+            raise refused from None
+        if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+            raise HubRefused("not_permitted", shown(dsn), station=station,
+                             detail=str(exc).splitlines()[0][:200]) from None
+        if isinstance(exc, psycopg.OperationalError):
+            raise lost(exc, dsn) from None
+        raise
+    result.pushes.append(number)
+    result.images_sent += sent
+    result.images_bytes += sent_bytes
+    for table, count in batch.counts.items():
+        result.rows[table] = result.rows.get(table, 0) + count
+    return batch.full
+
+
+def _image_size(store: Store) -> Callable[[str], int]:
+    def size(sha: str) -> int:
+        try:
+            return store.images.path(sha).stat().st_size
+        except FileNotFoundError:
+            raise NotFoundError("store.image_missing", sha=sha) from None
+    return size
+
+
+def _read(box: Outbox, station: str, marks: dict[str, int], max_rows: int, max_bytes: int,
+          image_size: Callable[[str], int]) -> _Batch:
+    """The station's rows above the hub's marks, in sequence order per table, parents' tables
+    first, until ``max_rows`` rows or ``max_bytes`` of images (at least one row)."""
+    batch = _Batch({}, {}, {}, set(), "", False)
+    rows_left, bytes_left = max_rows, max_bytes
+    for table in box.tables():
+        if rows_left <= 0 or bytes_left <= 0:
+            batch.full = True
+            break
+        columns = box.columns(table)
+        taken: list[tuple[Any, ...]] = []
+        for row in box.rows_after(table, station, marks.get(table, 0), rows_left + 1):
+            new = union.row_image_references(table, dict(zip(columns, row, strict=True))) - batch.images
+            cost = sum(image_size(sha) for sha in new)
+            if len(taken) >= rows_left or (cost > bytes_left and (taken or batch.counts)):
+                batch.full = True
+                break
+            taken.append(row)
+            batch.images |= new
+            bytes_left -= cost
+            batch.max_hlc = max(batch.max_hlc, str(row[3]))
+        rows_left -= len(taken)
+        if taken:
+            taken.sort(key=lambda r: str(r[0]))               # key order, as the digest wants
+            digest, count = table_digest(table, columns, taken)
+            batch.tables[table] = (columns, [_line(r) for r in taken])
+            batch.counts[table] = count
+            batch.digests[table] = digest
+        if batch.full:
+            break
+    return batch
+
+
+def _line(row: tuple[Any, ...]) -> str:
+    """A row as the digest encodes it (``station.sync.digest``): the line the hub stores."""
+    return json.dumps([union.encode_value(v) for v in row], ensure_ascii=False, separators=(",", ":"))
+
+
+def _send_image(store: Store, conn: psycopg.Connection[Any], sha: str, dsn: str) -> int:
+    """Stream one stored image to the hub, hashing on the way; its size."""
+    path = store.images.path(sha)
+    size = _image_size(store)(sha)
+    if size > schema.MAX_IMAGE_BYTES:
+        raise HubRefused("image_too_large", shown(dsn), sha=sha, size=size)
+    h = hashlib.sha256()
+
+    def chunks() -> Iterator[bytes]:
+        with path.open("rb") as src:
+            for block in iter(lambda: src.read(schema.IMAGE_CHUNK), b""):
+                h.update(block)
+                yield block
+        if h.hexdigest() != sha:              # rolls the image's transaction back
+            raise IntegrityError("store.image_altered", sha=sha)
+
+    queries.store_image(conn, sha, size, chunks())
+    return size
+
