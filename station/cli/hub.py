@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from station.cli.context import Context
 
-HUB_HELP = "the hub's PostgreSQL DSN (postgresql://USER@HOST:PORT/DB?sslmode=verify-full…)"
+HUB_HELP = ("the hub's PostgreSQL DSN, without password (postgresql://USER@HOST:PORT/DB?sslmode=verify-full); "
+            "the password comes from ~/.pgpass or PGPASSFILE")
 
 
 def _group_help(parser: argparse.ArgumentParser) -> Any:
@@ -24,6 +25,13 @@ def _group_help(parser: argparse.ArgumentParser) -> Any:
 
 def add_hub_option(parser: argparse.ArgumentParser, required: bool = True) -> None:
     parser.add_argument("--hub", required=required, metavar="DSN", help=HUB_HELP)
+
+
+def hub_dsn(args: argparse.Namespace) -> str:
+    """The --hub DSN, checked before anything else runs (no PIN asked, nothing opened)."""
+    from station.hub.connect import check_command_line_dsn
+
+    return check_command_line_dsn(str(args.hub))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,8 +63,9 @@ def cmd_hub_init(ctx: Context, args: argparse.Namespace) -> int:
     from station.hub.enrol import init_hub
     from station.i18n import t
 
+    dsn = hub_dsn(args)
     op = ctx.operator("hub.init")
-    result = init_hub(ctx.store(), args.hub, op.name)
+    result = init_hub(ctx.store(), dsn, op.name)
     lines = [t("hub.init_done", hub=result.hub, version=result.version,
                applied=", ".join(map(str, result.applied)) or "-")]
     for s in result.stations:
@@ -75,8 +84,9 @@ def cmd_sync_push(ctx: Context, args: argparse.Namespace) -> int:
     from station.hub.push import push
     from station.i18n import t
 
+    dsn = hub_dsn(args)
     op = ctx.operator("hub.push")
-    result = push(ctx.store(), args.hub, op.name)
+    result = push(ctx.store(), dsn, op.name)
     rows = sum(result.rows.values())
     if result.pushes:
         text = t("hub.pushed", hub=result.hub, rows=rows, images=result.images_sent,
@@ -94,9 +104,10 @@ def cmd_sync_pull(ctx: Context, args: argparse.Namespace) -> int:
     from station.i18n import t
     from station.sync.conflicts import ConflictService
 
+    dsn = hub_dsn(args)
     op = ctx.operator("hub.pull")
     store = ctx.store()
-    result = pull(store, args.hub, op.name)
+    result = pull(store, dsn, op.name)
     lines = []
     for r in result.merged:
         lines.append(t("hub.pulled", push=r.bundle, added=sum(r.added.values()), images=r.images_added))
@@ -126,7 +137,7 @@ def cmd_trust_add_hub(ctx: Context, args: argparse.Namespace, keyfile: Any, oper
     from station.hub.enrol import trust_add_at_hub
     from station.i18n import t
 
-    done = trust_add_at_hub(ctx.store(), args.hub, keyfile, operator)
+    done = trust_add_at_hub(ctx.store(), hub_dsn(args), keyfile, operator)
     emit(ctx.json, {**done.to_json(), "created": done.new},
          t("hub.trust_added" if done.new else "hub.trust_already", station=done.station_id,
            fingerprint=done.fingerprint, role=done.role))

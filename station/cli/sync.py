@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     tsub = tr.add_subparsers(dest="trust_command", metavar="ACTION")
     a = tsub.add_parser("add", help="(supervisor) enrol a station's public key; one key per station id")
     a.add_argument("keyfile", type=Path, metavar="KEYFILE", help="the file `station key export --out` wrote at that station")
-    a.add_argument("--hub", metavar="DSN", help="also enrol it at this PostgreSQL hub (the hub's owner DSN)")
+    a.add_argument("--hub", metavar="DSN", help="also enrol it at this PostgreSQL hub (the hub owner's DSN, without password)")
     a.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
     a.set_defaults(handler=cmd_trust_add)
     ls = tsub.add_parser("list", help="enrolled stations and their key fingerprints")
@@ -144,6 +144,10 @@ def cmd_trust_add(ctx: Context, args: argparse.Namespace) -> int:
     from station.i18n import t
     from station.sync.trust import TrustService
 
+    if args.hub:
+        from station.cli.hub import hub_dsn
+
+        hub_dsn(args)                        # a password on the command line: refused first
     op = ctx.operator("trust.add")
     service = TrustService(ctx.store())
     keyfile = service.read_keyfile(args.keyfile)

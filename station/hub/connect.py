@@ -50,6 +50,19 @@ class HubRefused(RefusedError):
         return data
 
 
+def check_command_line_dsn(dsn: str) -> str:
+    """A DSN given on the command line must not hold a password: every user of the machine can
+    read a process's arguments (``ps``), and shells keep them in their history. Passwords go in
+    ``~/.pgpass``/``PGPASSFILE`` (or ``PGPASSWORD``), or a client certificate replaces them."""
+    try:
+        parts = conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError as exc:
+        raise InputError("hub.bad_dsn", Location("--hub"), detail=_first_line(exc)) from None
+    if parts.get("password"):
+        raise InputError("hub.password_in_argv", Location("--hub"), hub=shown(dsn))
+    return dsn
+
+
 def shown(dsn: str) -> str:
     """``user@host:port/dbname`` of a DSN, never its password (for messages and logs)."""
     try:

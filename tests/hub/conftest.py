@@ -112,6 +112,12 @@ class Campaign:
             return [(str(t), str(line)) for t, line in conn.execute(
                 "SELECT table_name, line FROM hub.facts ORDER BY table_name, station_id, id")]
 
+    def counts_or_none(self) -> dict[str, int] | None:
+        """``counts()``, or None while the database holds no hub schema."""
+        with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
+            row = conn.execute("SELECT to_regclass('hub.facts')").fetchone()
+        return None if row is None or row[0] is None else self.counts()
+
     def counts(self) -> dict[str, int]:
         from station.hub.queries import table_counts
 
