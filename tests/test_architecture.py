@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SQL_NOT_YET_MOVED: tuple[str, ...] = ("station/export/",)
 SQL = re.compile(r"""["'][^"'\n]*\b(SELECT\b|INSERT\s+(OR\s+\w+\s+)?INTO\b|UPDATE\s+\w+\s+SET\b|"""
                  r"""DELETE\s+FROM\b|CREATE\s+(TABLE|VIEW|INDEX|TRIGGER)\b|PRAGMA\b)""")
+# The PostgreSQL hub's own store (issue 15): its DDL and every statement it runs against the hub.
+HUB_STORE = ("station/hub/schema.py", "station/hub/queries.py", "station/hub/ed25519.py")
 
 
 def test_import_contracts_hold() -> None:
@@ -29,6 +31,8 @@ def test_sql_is_written_only_in_the_store() -> None:
     found = []
     for path in sorted((ROOT / "station").rglob("*.py")):
         rel = path.relative_to(ROOT).as_posix()
+        if rel in HUB_STORE:
+            continue
         if rel.startswith("station/store/") or rel.startswith(SQL_NOT_YET_MOVED):
             continue
         for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):

@@ -29,6 +29,7 @@ import psycopg
 from station import faults
 from station.hub import queries
 from station.hub.connect import connect, lost, require_schema, shown
+from station.hub.schema import MAX_IMAGE_BYTES
 from station.i18n import get_language, t
 from station.store import union
 from station.store.hub_rows import create_staging
@@ -144,18 +145,19 @@ def fetch_image(conn: psycopg.Connection[Any], manifest: Manifest, sha: str, tar
     """Stream one image from the hub into ``target`` (0600), hashing; refuse a wrong one."""
     import os
 
-    size = queries.image_size(conn, sha)
-    if size is None:
-        raise PullRefused("missing_image", source, sha=sha, count=1)
     h = hashlib.sha256()
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        for n in range(size[1]):
-            block = queries.image_chunk(conn, sha, n)
-            h.update(block)
-            out.write(block)
-        out.flush()
-        os.fsync(out.fileno())
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for block in queries.image_chunks(conn, sha, MAX_IMAGE_BYTES):
+                h.update(block)
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+    except LookupError:
+        raise PullRefused("missing_image", source, sha=sha, count=1) from None
+    except ValueError:
+        raise PullRefused("image_hash", source, sha=sha, actual="?") from None
     verify_image(manifest, sha, h.hexdigest(), source)
 
 

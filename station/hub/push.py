@@ -137,10 +137,11 @@ def _push_once(store: Store, conn: psycopg.Connection[Any], dsn: str, key: Stati
         push_id = uuid.uuid4()
         sent = sent_bytes = 0
         with conn.transaction():
-            for sha in queries.missing_images(conn, sorted(batch.images)):
-                sent_bytes += _send_image(store, conn, sha, dsn)
-                sent += 1
-                faults.point("hub.push.image")
+            with conn.pipeline():
+                for sha in queries.missing_images(conn, sorted(batch.images)):
+                    sent_bytes += _send_image(store, conn, sha, dsn)
+                    sent += 1
+                    faults.point("hub.push.image")
             for table, (columns, lines) in batch.tables.items():
                 queries.insert_push_rows(conn, push_id, table, columns, lines)
             faults.point("hub.push.rows")

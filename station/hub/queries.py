@@ -183,16 +183,15 @@ def missing_images(conn: psycopg.Connection[Any], shas: Sequence[str]) -> list[s
     return [s for s in shas if s not in have]
 
 
-def store_image(conn: psycopg.Connection[Any], sha: str, size: int, chunks: Iterable[bytes]) -> bool:
-    """Send one image's chunks and have the hub hash and record it, in one transaction; False when
-    the hub already had it. A refusal (wrong hash, size) is a ``psycopg.Error`` with the hub's
-    SQLSTATE, and leaves nothing behind."""
-    with conn.transaction():
-        for n, block in enumerate(chunks):        # (COPY is not allowed under row-level security)
-            conn.execute("INSERT INTO hub.image_chunks (sha256, n, data) VALUES (%s, %s, %s)",
-                         (sha, n, block))
-        row = conn.execute("SELECT hub.commit_image(%s, %s)", (sha, size)).fetchone()
-    return bool(row and row[0])
+def store_image(conn: psycopg.Connection[Any], sha: str, size: int, chunks: Iterable[bytes]) -> None:
+    """Send one image's chunks and have the hub hash and record it (inside the caller's push
+    transaction; run it in a pipeline, ``conn.pipeline()``, so chunks go out without waiting for
+    each answer). A refusal (wrong hash, size) is a ``psycopg.Error`` with the hub's SQLSTATE and
+    rolls the push back."""
+    for n, block in enumerate(chunks):            # (COPY is not allowed under row-level security)
+        conn.execute("INSERT INTO hub.image_chunks (sha256, n, data) VALUES (%s, %s, %s)",
+                     (sha, n, block))
+    conn.execute("SELECT hub.commit_image(%s, %s)", (sha, size))
 
 
 def insert_push_rows(conn: psycopg.Connection[Any], push_id: uuid.UUID, table: str,
@@ -273,18 +272,22 @@ def push_lines(conn: psycopg.Connection[Any], push_id: uuid.UUID, table: str,
             yield str(line)
 
 
-def image_size(conn: psycopg.Connection[Any], sha: str) -> tuple[int, int] | None:
-    """(size, chunk count) of an image the hub holds."""
-    row = conn.execute("SELECT size, chunks FROM hub.images WHERE sha256 = %s", (sha,)).fetchone()
-    return (int(row[0]), int(row[1])) if row else None
-
-
-def image_chunk(conn: psycopg.Connection[Any], sha: str, n: int) -> bytes:
-    row = conn.execute("SELECT data FROM hub.image_chunks WHERE sha256 = %s AND n = %s",
-                       (sha, n)).fetchone()
-    if row is None:
-        raise LookupError(f"{sha}:{n}")
-    return bytes(row[0])
+def image_chunks(conn: psycopg.Connection[Any], sha: str, limit: int) -> Iterator[bytes]:
+    """An image the hub holds, chunk by chunk in order, streamed (one chunk in memory at a time);
+    ``LookupError`` when it is not there or is larger than ``limit``, ``ValueError`` when its
+    chunks are not the ones recorded."""
+    expected = 0
+    for declared, n, data in conn.cursor().stream(
+            "SELECT i.size, c.n, c.data FROM hub.images i JOIN hub.image_chunks c USING (sha256) "
+            "WHERE i.sha256 = %s ORDER BY c.n", (sha,)):
+        if declared > limit:
+            raise LookupError(f"{sha}: {declared} bytes")
+        if n != expected:
+            raise ValueError(f"{sha}: chunk {n} where {expected} was due")
+        expected += 1
+        yield bytes(data)
+    if expected == 0:
+        raise LookupError(sha)
 
 
 # -- what a test or an administrator looks at ---------------------------------------------------------

@@ -95,7 +95,9 @@ def test_a_second_push_finds_nothing_new(campaign: Campaign) -> None:
     from station.store import open_store
 
     folder = campaign.add_station("yd-1", people=2, seed=1)
-    campaign.init()
+    assert campaign.init().applied == [1]
+    again = campaign.init()                                # init is idempotent too
+    assert again.applied == [] and [s.new for s in again.stations] == [False, False]
     first = campaign.push("yd-1")
     before = campaign.counts(), campaign.fact_lines()
     second = campaign.push("yd-1")

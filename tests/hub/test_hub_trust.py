@@ -132,3 +132,36 @@ def test_a_pull_verifies_every_push_against_the_pullers_own_trust(campaign: Camp
     assert "yd-1" in zh and "not taken" in en
     with open_store(campaign.master) as store:
         assert store.conn.execute("SELECT count(*) FROM card_reads").fetchone()[0] == before
+
+
+def test_the_hub_owner_need_not_be_a_superuser(campaign: Campaign) -> None:
+    """As the README says: a database owned by a role that may create roles is enough."""
+    from psycopg import sql
+
+    from station.hub.enrol import init_hub
+    from station.store import open_store
+
+    server = campaign.server
+    owner, secret, dbname = f"own_{campaign.dbname}", "owner-pw-1", f"{campaign.dbname}_o"
+    with psycopg.connect(campaign.admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE PASSWORD {}").format(
+            sql.Identifier(owner), sql.Literal(secret)))
+        conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(dbname),
+                                                                   sql.Identifier(owner)))
+    try:
+        campaign.add_station("yd-1", people=1, seed=1)
+        campaign.admin_dsn = server.dsn(dbname, user=owner, password=secret)
+        campaign.dbname = dbname
+        with open_store(campaign.master) as store:
+            result = init_hub(store, campaign.admin_dsn, "sup")
+        assert not result.refused and {s.station_id for s in result.stations} == {"master", "yd-1"}
+        campaign.set_password("yd-1")
+        assert campaign.push("yd-1").pushes == [1]
+        assert len(campaign.pull().merged) == 1
+    finally:
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+            for (role,) in conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s",
+                                        (f"{dbname}.%",)).fetchall():
+                conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(owner)))

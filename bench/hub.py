@@ -1,0 +1,146 @@
+"""PostgreSQL hub benchmark (issue 15): 6 stations × 500 students with photos pushed to a private
+PostgreSQL server, against `cp -r` of the same stations' files in the same run (goal ≤ 3×), and
+the pull of a new master that takes everything.
+
+Each student is read, paid, captured (a camera frame and its export crop) and accepted, as at a
+desk. ``BENCH_HUB_N`` students per station (default 500), ``BENCH_HUB_RAW_KB`` per camera frame
+(default 300: a JPEG of that size; real DSLR frames are larger, which favours the copy less).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench._table import Figure
+
+TABLE = [
+    Figure("hub push, 6 stations × 500 students with photos", "push_s", "s", reference="cp_s",
+           reference_name="cp -r of the same stations' files", ratio_at_most=3.0),
+    Figure("hub pull by a new master (everything)", "pull_s", "s"),
+]
+
+STATIONS = 6
+N = int(os.environ.get("BENCH_HUB_N", "500"))
+RAW_KB = int(os.environ.get("BENCH_HUB_RAW_KB", "300"))
+
+
+def _jpeg(size: tuple[int, int], seed: int) -> bytes:
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    w, h = size
+    arr = rng.integers(0, 255, (h // 8, w // 8, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr).resize((w, h)).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def _unique(base: bytes, n: int, size: int) -> bytes:
+    """``base`` padded after its end marker to ``size`` bytes with bytes of its own (a distinct
+    file of the right size that every JPEG reader still opens)."""
+    tail = n.to_bytes(8, "big") * max(1, (size - len(base)) // 8 + 1)
+    return base + tail[: max(8, size - len(base))]
+
+
+def _station(folder: Path, name: str, k: int, raw: bytes, crop: bytes) -> int:
+    import datetime as dt
+
+    from station.domain import idnumber
+    from station.domain.identity import Identity
+    from station.keys import ensure_station_key
+    from station.store import open_store
+
+    store = open_store(folder)
+    with store.transaction():
+        store.set_meta("station_id", name)
+        store.set_meta("school_code", "10673")
+        store.operators.add("sup", "supervisor", "2468")
+    ensure_station_key(folder)
+    size = 0
+    for i in range(N):
+        number = idnumber.make("530102", dt.date(1998, 1, 1) + dt.timedelta(days=k * N + i), i % 50,
+                               male=bool(i % 2))
+        ident = Identity(card_type="resident", name=f"学生{k}-{i}", gender="male",
+                         birth_date="2000-01-01", id_number=number)
+        read = store.facts.record_card_read(ident, reader="sim", operator="sup")
+        store.facts.record_payment(number, 3000, "wechat", operator="sup")
+        frame = _unique(raw, k * 10**6 + i, RAW_KB * 1024)
+        cut = _unique(crop, k * 10**6 + i, len(crop) + 16)
+        size += len(frame) + len(cut)
+        cid = store.facts.record_capture(number, store.images.put(frame), "IMG.JPG",
+                                         {"crop_sha256": store.images.put(cut)},
+                                         card_read_id=read, operator="sup")
+        store.facts.record_acceptance(cid, "accept", operator="sup")
+    store.close()
+    return size
+
+
+def main() -> dict[str, Any]:
+    from station.hub.enrol import init_hub
+    from station.hub.pull import pull
+    from station.hub.push import push
+    from station.keys import ensure_station_key, parse_keyfile, render_keyfile
+    from station.store import open_store
+    from station.sync.trust import TrustService
+    from tests.pgserver import PgServer
+
+    results: dict[str, Any] = {"stations": STATIONS, "students_per_station": N, "raw_kb": RAW_KB}
+    server = PgServer().start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-hub-") as tmp:
+            root = Path(tmp)
+            raw, crop = _jpeg((1600, 1200), 1), _jpeg((480, 640), 2)
+            started = time.perf_counter()
+            names = [f"st-{k}" for k in range(1, STATIONS + 1)]
+            results["image_bytes"] = sum(_station(root / n, n, k, raw, crop)
+                                         for k, n in enumerate(names, start=1))
+            results["setup_s"] = round(time.perf_counter() - started, 1)
+            master = root / "master"
+            with open_store(master) as store:
+                with store.transaction():
+                    store.set_meta("station_id", "master")
+                    store.operators.add("sup", "supervisor", "2468")
+                for n in names:
+                    pem = render_keyfile(n, ensure_station_key(root / n).public_pem())
+                    TrustService(store).add(parse_keyfile(pem, n), "sup")
+                dsn = server.create_database("hub")
+                init_hub(store, dsn, "sup")
+            cp_s = push_s = 0.0
+            for n in names:                        # interleaved: the copy, then the push
+                t0 = time.perf_counter()
+                subprocess.run(["cp", "-r", str(root / n), str(root / f"copy-{n}")], check=True)
+                cp_s += time.perf_counter() - t0
+                with open_store(root / n) as store:
+                    t0 = time.perf_counter()
+                    done = push(store, dsn, "sup")
+                    push_s += time.perf_counter() - t0
+                assert sum(done.rows.values()) > 4 * N and done.images_sent == 2 * N
+            results["cp_s"] = round(cp_s, 2)
+            results["push_s"] = round(push_s, 2)
+            results["push_over_cp"] = round(push_s / cp_s, 2)
+            fresh = root / "new-master"
+            shutil.copytree(master, fresh)
+            with open_store(fresh) as store:
+                t0 = time.perf_counter()
+                got = pull(store, dsn, "sup")
+                results["pull_s"] = round(time.perf_counter() - t0, 2)
+            assert not got.refused and got.images_added == STATIONS * 2 * N
+            results["pull_pushes"] = len(got.merged)
+            results["load_after"] = round(os.getloadavg()[0], 1)
+    finally:
+        server.stop()
+    return results
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(main(), indent=2))
