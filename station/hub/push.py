@@ -100,9 +100,16 @@ def push(store: Store, dsn: str, operator: str | None = None, *, max_rows: int =
 
 
 def _anything_new(store: Store, conn: psycopg.Connection[Any], station: str) -> bool:
-    marks = queries.high_water(conn, station)
+    """Whether the station has rows the hub lacks — after checking that it still holds the last
+    row the hub has of it in every table (a store restored from an older backup, or re-created,
+    would reuse sequence numbers below the hub's marks and those rows would never travel)."""
+    last = queries.high_water(conn, station)
     with Outbox(store.path) as box:
-        return any(box.rows_after(table, station, marks.get(table, 0), 1) for table in box.tables())
+        for table, (seq, row_id) in sorted(last.items()):
+            if box.id_at(table, station, seq) != row_id:
+                raise RefusedError("hub.push_behind", station=station, table=table, seq=seq)
+        return any(box.rows_after(table, station, last.get(table, (0, ""))[0], 1)
+                   for table in box.tables())
 
 
 def _require_enrolled(conn: psycopg.Connection[Any], station: str, fp: str) -> None:
@@ -119,7 +126,7 @@ def _push_once(store: Store, conn: psycopg.Connection[Any], dsn: str, key: Stati
     """One push; True when rows were left for another one."""
     station = result.station_id
     try:
-        marks = queries.high_water(conn, station)
+        marks = {table: seq for table, (seq, _) in queries.high_water(conn, station).items()}
         with Outbox(store.path) as box:
             batch = _read(box, station, marks, max_rows, max_bytes, _image_size(store))
             version = box.schema_version()

@@ -167,11 +167,11 @@ def enrol(conn: psycopg.Connection[Any], station_id: str, fingerprint: str, publ
 
 
 # -- pushing ---------------------------------------------------------------------------------------
-def high_water(conn: psycopg.Connection[Any], station_id: str) -> dict[str, int]:
-    """The highest sequence number the hub holds per table for this station."""
-    return {str(t): int(s) for t, s in conn.execute(
-        "SELECT table_name, max(seq) FROM hub.facts WHERE station_id = %s GROUP BY table_name",
-        (station_id,))}
+def high_water(conn: psycopg.Connection[Any], station_id: str) -> dict[str, tuple[int, str]]:
+    """Per table, the highest sequence number the hub holds for this station and that row's key."""
+    return {str(t): (int(s), str(i)) for t, s, i in conn.execute(
+        "SELECT DISTINCT ON (table_name) table_name, seq, id FROM hub.facts WHERE station_id = %s "
+        "ORDER BY table_name, seq DESC", (station_id,))}
 
 
 def missing_images(conn: psycopg.Connection[Any], shas: Sequence[str]) -> list[str]:

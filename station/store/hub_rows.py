@@ -63,6 +63,15 @@ class Outbox:
             "ORDER BY seq LIMIT ?", (station_id, after_seq, limit))]
 
 
+    def id_at(self, table: str, station_id: str, seq: int) -> str | None:
+        """The key of the station's row with sequence number ``seq`` in ``table``, if any."""
+        if table not in self.tables():
+            return None
+        row = self.conn.execute(f"SELECT id FROM {union.ident(table)} WHERE station_id = ? AND seq = ?",
+                                (station_id, seq)).fetchone()
+        return str(row[0]) if row else None
+
+
 def create_staging(path: Path, version: int) -> sqlite3.Connection:
     """An empty private store file at schema ``version`` (no foreign-key enforcement: a push may
     hold children whose parents came in another one — the union puts those aside)."""

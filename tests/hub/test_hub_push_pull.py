@@ -134,7 +134,8 @@ def test_a_push_from_an_unenrolled_key_is_refused_and_the_hub_is_unchanged(
     with pytest.raises(RefusedError) as said:                # the client says it first, in words
         campaign.push("impostor", role_of="yd-1")
     assert said.value.key == "hub.push_other_key"
-    monkeypatch.setattr(hub_push, "_require_enrolled", lambda *a: None)
+    monkeypatch.setattr(hub_push, "_require_enrolled", lambda *a: None)    # a client without
+    monkeypatch.setattr(hub_push, "_anything_new", lambda *a: True)       # its own checks
     with pytest.raises(HubRefused) as refused:
         campaign.push("impostor", role_of="yd-1")
     assert refused.value.reason == "not_enrolled"
@@ -150,4 +151,28 @@ def test_a_push_from_an_unenrolled_key_is_refused_and_the_hub_is_unchanged(
     with pytest.raises(HubRefused) as refused:            # even with the hub owner's login
         campaign.push("yd-9", dsn=campaign.admin_dsn)
     assert refused.value.reason == "not_enrolled"
+    assert (campaign.counts(), campaign.fact_lines()) == before
+
+
+def test_a_store_restored_from_an_older_backup_is_stopped_before_it_loses_records(
+        campaign: Campaign, tmp_path: Path) -> None:
+    """Records made after the restore would take sequence numbers the hub already holds (those of
+    the lost records) and never travel: the push says so instead."""
+    from station.errors import RefusedError
+    from tests.exports.conftest import add_people, person
+
+    folder = campaign.add_station("yd-1", people=1, seed=1)
+    campaign.init()
+    backup = tmp_path / "backup"
+    shutil.copytree(folder, backup)
+    add_people(folder, [person(150)])
+    campaign.push("yd-1")
+    before = campaign.counts(), campaign.fact_lines()
+    add_people(backup, [person(151), person(152)])
+    campaign.stations["yd-1"] = backup
+    with pytest.raises(RefusedError) as said:
+        campaign.push("yd-1")
+    assert said.value.key == "hub.push_behind"
+    zh, en = said.value.messages
+    assert "备份" in zh and "restored from an older backup" in en
     assert (campaign.counts(), campaign.fact_lines()) == before
