@@ -56,6 +56,8 @@ def _register_reports(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--format", choices=("csv", "json", "pdf"), default="json", help="file format (default json)")
     d.add_argument("--out", type=Path, help="write to this file (default: print; pdf needs --out)")
     d.add_argument("--json", action="store_true", help="print a JSON summary of what was written")
+    d.add_argument("--hub", metavar="DSN", help="first bring what the stations pushed to this "
+                                               "PostgreSQL hub (as sync pull; supervisor)")
     d.set_defaults(handler=cmd_report_daily)
     rep.set_defaults(handler=_group_help(rep))
 
@@ -285,6 +287,10 @@ def cmd_report_daily(ctx: Context, args: argparse.Namespace) -> int:
     from station.export.snapshot import load_snapshot
 
     ctx.operator("report")
+    if args.hub:
+        from station.cli.hub import pull_quietly
+
+        pull_quietly(ctx, args)
     offset = ctx.settings.exports.utc_offset_hours
     date = _date(args.date) or dt.datetime.now(local_zone(offset)).date().isoformat()
     fee = ctx.settings.fee

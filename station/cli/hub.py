@@ -1,7 +1,7 @@
 """`station hub init`, `station sync push|pull --hub DSN`: stations that sync through a PostgreSQL hub.
 
 `station trust add KEYFILE --hub DSN` (in ``station.cli.sync``) and `station report daily --hub DSN`
-(in ``station.cli.exports``) call into ``station.hub`` too.
+(in ``station.cli.exports``: the whole campaign, after a pull) call in here too.
 """
 
 from __future__ import annotations
@@ -142,3 +142,19 @@ def cmd_trust_add_hub(ctx: Context, args: argparse.Namespace, keyfile: Any, oper
          t("hub.trust_added" if done.new else "hub.trust_already", station=done.station_id,
            fingerprint=done.fingerprint, role=done.role))
     return 0
+
+
+def pull_quietly(ctx: Context, args: argparse.Namespace) -> None:
+    """Pull before a report (``report daily --hub``): stdout stays the report's, what was taken
+    and what was refused go to stderr."""
+    from station.cli.output import warn
+    from station.hub.pull import pull
+    from station.i18n import t
+
+    dsn = hub_dsn(args)
+    op = ctx.operator("hub.pull")
+    result = pull(ctx.store(), dsn, op.name)
+    for refused in result.refused:
+        warn(refused.message)
+    added = sum(sum(r.added.values()) for r in result.merged)
+    warn(t("hub.pulled_for_report", hub=result.hub, pushes=len(result.merged), added=added))

@@ -92,6 +92,21 @@ def test_the_hub_from_the_command_line(campaign: Campaign, tmp_path: Path) -> No
     totals = json.loads(report.stdout)["totals"]                  # the campaign in one view
     assert (totals["accepted"], totals["fees"]["count"]) == (4, 4)
 
+    # one more student at yd-2, pushed: the report from the hub covers it (pulled first)
+    from tests.exports.conftest import add_people, person
+
+    add_people(second, [person(290)])
+    dsn2 = server.dsn(campaign.dbname, user=station_role(campaign.dbname, "yd-2"), password="")
+    assert station(second, "sync", "push", "--hub", dsn2, op="tech", env=pw).returncode == 0
+    hub_report = station(campaign.master, "report", "daily", "--format", "json", "--hub", owner,
+                         op="sup", env=pw)
+    assert hub_report.returncode == 0, hub_report.stderr
+    assert "已从集中库" in hub_report.stderr
+    totals = json.loads(hub_report.stdout)["totals"]
+    assert (totals["accepted"], totals["fees"]["count"]) == (5, 5)
+    refused = station(campaign.master, "report", "daily", "--hub", owner, op="tech", env=pw)
+    assert refused.returncode != 0 and "从集中库取回记录" in refused.stderr   # a technician may not pull
+
     logs = "".join(p.read_text(errors="replace") for d in (campaign.master, *campaign.stations.values())
                    for p in (d / "logs").glob("*") if p.is_file())
     assert "hub" in logs or logs == ""
