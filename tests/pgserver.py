@@ -115,6 +115,7 @@ class PgServer:
     password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     bindir: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
+    tls: bool = False                      # serve TLS with a certificate of a test CA (ca_file)
 
     @property
     def data(self) -> Path:
@@ -127,6 +128,50 @@ class PgServer:
     @property
     def log(self) -> Path:
         return self.root / "server.log"
+
+    @property
+    def ca_file(self) -> Path:
+        """The test CA's certificate, for ``sslrootcert`` (with ``tls=True``)."""
+        return self.root / "ca.crt"
+
+    def _make_certificates(self, account: pwd.struct_passwd | None) -> None:
+        """A test CA and a server certificate for localhost / 127.0.0.1 signed by it."""
+        import datetime as dt
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        now = dt.datetime.now(dt.UTC)
+        ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "station test CA")])
+        ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+              .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+              .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+              .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+              .sign(ca_key, hashes.SHA256()))
+        import ipaddress
+
+        cert = (x509.CertificateBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+                .issuer_name(ca_name).public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+                .add_extension(x509.SubjectAlternativeName([
+                    x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                    critical=False)
+                .sign(ca_key, hashes.SHA256()))
+        pem = serialization.Encoding.PEM
+        self.ca_file.write_bytes(ca.public_bytes(pem))
+        (self.root / "server.crt").write_bytes(cert.public_bytes(pem))
+        key_file = self.root / "server.key"
+        key_file.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+        os.chmod(key_file, 0o600)
+        if account is not None:
+            for path in (self.root / "server.crt", key_file):
+                os.chown(path, account.pw_uid, account.pw_gid)
 
     def dsn(self, dbname: str = "postgres", user: str = SUPERUSER, password: str | None = None,
             **params: str) -> str:
@@ -167,6 +212,8 @@ class PgServer:
             raise RuntimeError(f"initdb failed: {exc.stderr.decode(errors='replace')}") from None
         finally:
             pwfile.unlink(missing_ok=True)
+        if self.tls:
+            self._make_certificates(account)
         last_error = "did not start"
         for _attempt in range(3):                 # another process may take the free port first
             self.port = free_port()
@@ -183,6 +230,9 @@ class PgServer:
                 "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
                 "-c", "max_connections=120", "-c", "shared_buffers=32MB",
                 "-c", "log_min_messages=warning", "-c", "logging_collector=off"]
+        if self.tls:
+            args += ["-c", "ssl=on", "-c", f"ssl_cert_file={self.root / 'server.crt'}",
+                     "-c", f"ssl_key_file={self.root / 'server.key'}"]
         extra: dict[str, object] = {}
         if account is not None:
             extra = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}

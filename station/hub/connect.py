@@ -90,6 +90,8 @@ def connect(dsn: str) -> psycopg.Connection[Any]:
         detail = _first_line(exc)
         if "authentication failed" in detail or "no password" in detail or "pg_hba.conf" in detail:
             raise RefusedError("hub.login_refused", hub=shown(dsn), detail=detail) from None
+        if any(word in detail for word in ("certificate", "SSL", "ssl", "TLS")):
+            raise RefusedError("hub.tls_failed", hub=shown(dsn), detail=detail) from None
         if "does not exist" in detail:
             raise InputError("hub.no_database", Location("--hub"), hub=shown(dsn), detail=detail) from None
         raise DeviceError("hub.unreachable", hub=shown(dsn), detail=detail) from None
