@@ -118,4 +118,9 @@ def test_malformed_bundles_are_refused_in_words(tmp_path, make_station, idn, enr
         check()
     finally:
         master.close()
-    assert len({reason for _, reason in seen}) >= 8      # the fuzzer reached many different checks
+    # not a degenerate fuzzer: every kind of mutation was refused somewhere, by several different
+    # checks (the exact set varies a little with the bundle's random keys and ids; each
+    # attack named in issue 11 has its own explicit test in test_sync_trust.py)
+    assert {how for how, _ in seen} >= {"truncate", "flip", "insert", "manifest", "field", "members",
+                                        "database"}, sorted(seen)
+    assert len({reason for _, reason in seen}) >= 6, sorted(seen)
