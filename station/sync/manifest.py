@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from station.i18n import Words
@@ -43,9 +44,9 @@ class Manifest:
     extra: dict[str, Any] = field(default_factory=dict)
     format: str = FORMAT
 
-    @property
+    @cached_property
     def images(self) -> dict[str, str]:
-        """Image SHA-256 → member name."""
+        """Image SHA-256 → member name (computed once: a merge asks for every image)."""
         return {name[len(IMAGE_PREFIX):]: name for name in self.members if name.startswith(IMAGE_PREFIX)}
 
     def to_json(self) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from station import faults
 from station.errors import NotFoundError
-from station.fsio import fsync_dir
+from station.fsio import sync_filesystem
 from station.store import clock, union
 from station.store.scratch import scratch_dir
 from station.sync.archive import (
@@ -192,7 +192,8 @@ def _words(problem: str) -> Any:
 
 
 def _adopt_images(store: Store, staged: Path) -> int:
-    """Move verified images from scratch into the image store (same file system: a rename)."""
+    """Move verified images from scratch into the image store (same file system: a rename), then
+    make their bytes and names durable at once, before any row that refers to them is committed."""
     added = 0
     for path in sorted(staged.iterdir()):
         sha = path.name
@@ -203,8 +204,9 @@ def _adopt_images(store: Store, staged: Path) -> int:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.chmod(folder, 0o700)
         os.replace(path, target)
-        fsync_dir(target.parent)
         added += 1
+    if added:
+        sync_filesystem(store.images.root)
     return added
 
 
