@@ -100,10 +100,13 @@ def same_id_different_identity(conn: sqlite3.Connection) -> list[Detected]:
 
 
 def two_corrections(conn: sqlite3.Connection) -> list[Detected]:
-    """The same field of the same record corrected to different values at more than one station."""
+    """The same field of the same record corrected to different values at more than one station.
+
+    A person's record is a roster entry id, a capture id, or (identity decisions) the ID number."""
     rows = conn.execute(
         "SELECT c.id, c.station_id, c.hlc, c.target_table, c.target_id, c.field, c.old_value, "
-        "c.new_value, c.operator, COALESCE(r.id_number, k.id_number) AS id_number "
+        "c.new_value, c.operator, COALESCE(r.id_number, k.id_number, "
+        " CASE WHEN c.target_table = 'roster_entries' THEN c.target_id END) AS id_number "
         "FROM corrections c JOIN (SELECT target_table, target_id, field FROM corrections "
         " GROUP BY target_table, target_id, field HAVING COUNT(DISTINCT station_id) > 1 "
         " AND COUNT(DISTINCT COALESCE(new_value, '')) > 1) g "

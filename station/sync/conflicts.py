@@ -29,7 +29,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from station.errors import InputError, Location, NotFoundError
+from station.errors import InputError, NotFoundError
 from station.i18n import LANGUAGES, Words, t
 from station.privacy import mask_id
 from station.store import conflicts as q
@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from station.store.core import Store
 
 KINDS = ("accepted_at_two_stations", "same_id_different_identity", "two_corrections", "key_clash")
+# Identity fields a person record carries (birth dates are only checked against the ID number).
+CORRECTED_IDENTITY_FIELDS = ("name", "gender")
 DECIDE_ACTION = "conflicts.decide"
 VIEW_ACTION = "conflicts.view"
 
@@ -109,7 +111,7 @@ class ConflictItem:
         for opt in self.options:
             if opt.key == key or opt.fact_id == key:
                 return opt
-        raise InputError("sync.conflicts.no_option", Location("OPTION"), option=key, item=self.id,
+        raise InputError("sync.conflicts.no_option", option=key, item=self.id,
                          choices=", ".join(o.key for o in self.options))
 
     def to_json(self) -> dict[str, Any]:
@@ -152,12 +154,12 @@ class ConflictService:
     def get(self, ref: str) -> ConflictItem:
         ref = ref.strip().lower()
         if len(ref) < 4:
-            raise InputError("sync.conflicts.short_ref", Location("ITEM"), ref=ref)
+            raise InputError("sync.conflicts.short_ref", ref=ref)
         found = [i for i in self.items(include_decided=True) if i.id.startswith(ref)]
         if not found:
             raise NotFoundError("sync.conflicts.no_item", item=ref)
         if len({i.id for i in found}) > 1:
-            raise InputError("sync.conflicts.ambiguous", Location("ITEM"), ref=ref,
+            raise InputError("sync.conflicts.ambiguous", ref=ref,
                              items=", ".join(sorted({i.id for i in found})))
         return found[0]
 
@@ -171,7 +173,7 @@ class ConflictService:
         with store.transaction():
             item = self.get(ref)
             if not item.open:
-                raise InputError("sync.conflicts.already_decided", Location("ITEM"), item=item.id)
+                raise InputError("sync.conflicts.already_decided", item=item.id)
             chosen = item.option(option)
             effects = self._effects(item, chosen, operator)
             choice = {"option": chosen.key, "fact_id": chosen.fact_id, "text_zh": chosen.texts["zh"],
@@ -200,7 +202,16 @@ class ConflictService:
             row = next(c for c in _candidates(self.store, item) if c.fact_id == chosen.fact_id)
             return [facts.record_correction(table, target, fld, None, row.data.get("new_value"),
                                             reason=note, operator=operator)]
-        return []          # identity and key clash: the decision itself is the record
+        if item.kind == "same_id_different_identity":
+            # the person's name and gender as the supervisor chose them, as corrections keyed by
+            # the ID number: what exports, sheets and reports read (card reads stay as read)
+            candidates = _candidates(self.store, item)
+            row = next(c for c in candidates if c.fact_id == chosen.fact_id)
+            return [facts.record_correction("roster_entries", item.subject, fld, None, row.data.get(fld),
+                                            reason=note, operator=operator)
+                    for fld in CORRECTED_IDENTITY_FIELDS
+                    if any(c.data.get(fld) != row.data.get(fld) for c in candidates)]
+        return []          # key clash: the decision itself is the record
 
 
 def _candidates(store: Store, item: ConflictItem) -> tuple[q.Candidate, ...]:

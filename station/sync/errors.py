@@ -38,4 +38,6 @@ class BundleRefused(InputError):
     def to_json(self) -> dict[str, Any]:
         data = super().to_json()
         data["reason"] = self.reason
+        if "detail" in self.params:            # the library's own words, for a technician
+            data["detail"] = str(self.params["detail"])
         return data

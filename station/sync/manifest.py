@@ -73,8 +73,17 @@ class Manifest:
 
         try:
             doc = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise BundleRefused("manifest_json", source, member, detail=str(exc)[:200]) from None
+        except UnicodeDecodeError as exc:
+            line = body.count(b"\n", 0, exc.start) + 1
+            column = exc.start - (body.rfind(b"\n", 0, exc.start) + 1) + 1
+            raise BundleRefused("manifest_json", source, member, line=line, column=column,
+                                detail=str(exc)[:200]) from None
+        except json.JSONDecodeError as exc:
+            raise BundleRefused("manifest_json", source, member, line=exc.lineno, column=exc.colno,
+                                detail=str(exc)[:200]) from None
+        except ValueError as exc:                  # e.g. a number too long to convert
+            raise BundleRefused("manifest_json", source, member, line=1, column=1,
+                                detail=str(exc)[:200]) from None
         if not isinstance(doc, dict):
             raise bad("(document)", "not_object")
         fmt = doc.get("format")

@@ -150,3 +150,46 @@ def test_two_corrections_of_one_field(tmp_path, make_station, idn, enrol):
         store.conn.execute("COMMIT")
         store.facts.record_correction("roster_entries", entry, "name", "张益", "张亦", operator="sup")
         assert [i.id for i in service.items()] == [item.id]
+
+
+def test_identity_decision_reaches_what_is_exported_and_merges(merged, cli, idn, make_station, enrol):
+    """Choosing the later reading of a name must change the person's record (exports, sheets),
+    not only close the item; the choice travels to another master as a correction."""
+    from station.export.snapshot import load_snapshot
+    from station.store import open_store
+    from station.sync.bundle import create_bundle
+    from station.sync.conflicts import ConflictService
+
+    m = merged.tmp / "m"
+    with open_store(m) as store:
+        assert load_snapshot(store).persons[idn(1)].name == "张一"          # the first reading
+        service = ConflictService(store)
+        item = next(i for i in service.items() if i.kind == "same_id_different_identity")
+        later = next(o for o in item.options if "张壹" in o.text("zh"))
+        decision = service.decide(item.id, later.key, "sup", reason="核对了身份证原件")
+        assert len(decision.effects) == 1                                  # the name; gender agreed
+        assert load_snapshot(store).persons[idn(1)].name == "张壹"
+        assert not [i for i in service.items() if i.kind != "accepted_at_two_stations"]
+        create_bundle(store, merged.tmp / "m.zip")
+    make_station(merged.tmp / "m2", "master2", [])
+    enrol(merged.tmp / "m2", merged.tmp / "a", merged.tmp / "b", m)
+    r = cli(merged.tmp / "m2", "merge", merged.tmp / "a.zip", merged.tmp / "b.zip", merged.tmp / "m.zip",
+            op="sup")
+    assert r.returncode == 0, r.stderr
+    with open_store(merged.tmp / "m2") as store:
+        assert load_snapshot(store).persons[idn(1)].name == "张壹"
+        assert [i.kind for i in ConflictService(store).items()] == ["accepted_at_two_stations"]
+
+
+def test_refusals_and_options_speak_without_library_english(tmp_path, make_station, enrol, cli):
+    """What a supervisor reads in Chinese carries no raw library text (issue 13 item 9)."""
+    make_station(tmp_path / "m", "master", [])
+    (tmp_path / "x.zip").write_text("garbage")
+    r = cli(tmp_path / "m", "merge", tmp_path / "x.zip", "--json", op="sup")
+    assert r.returncode == 2
+    assert "zip file" not in r.stderr and "不是完整的数据包文件" in r.stderr
+    refused = r.json()["refused"][0]
+    assert refused["reason"] == "not_a_zip" and refused["detail"]      # the library's words: JSON only
+    (tmp_path / "y.zip").write_bytes(b"PK")
+    bad = cli(tmp_path / "m", "--lang", "en", "merge", tmp_path / "y.zip", op="sup")
+    assert bad.returncode == 2 and "not a complete bundle file" in bad.stderr, bad.stderr
