@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,6 +80,8 @@ def merge_bundle(store: Store, path: Path, operator: str | None = None, *,
     path = Path(path)
     source = str(path)
     try:
+        if not stat.S_ISREG(path.stat().st_mode):      # a folder, /dev/zero, a pipe: never read on
+            raise BundleRefused("not_a_file", source)
         digest = file_sha256(path)
     except FileNotFoundError:
         raise NotFoundError("common.file_missing", path=source) from None

@@ -11,12 +11,13 @@ dropped at merge time.
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from station.errors import InputError, Location, NotFoundError, RefusedError
-from station.keys import KeyFile, parse_keyfile
+from station.keys import KEYFILE_MAX_BYTES, KeyFile, parse_keyfile
 from station.store import trust as table
 from station.store.trust import EnrolledKey
 
@@ -46,11 +47,14 @@ class TrustService:
 
     def read_keyfile(self, path: Path) -> KeyFile:
         try:
-            data = Path(path).read_bytes()
+            if not stat.S_ISREG(Path(path).stat().st_mode):   # a folder, /dev/zero, a pipe
+                raise InputError("keys.keyfile_not_file", Location(str(path)))
+            with Path(path).open("rb") as fh:
+                data = fh.read(KEYFILE_MAX_BYTES + 1)      # a bigger file is refused by its size
         except FileNotFoundError:
             raise NotFoundError("common.file_missing", path=str(path)) from None
-        except IsADirectoryError:
-            raise InputError("keys.keyfile_not_text", Location(str(path))) from None
+        except OSError:
+            raise InputError("keys.keyfile_unreadable", Location(str(path))) from None
         return parse_keyfile(data, str(path))
 
     def add(self, keyfile: KeyFile, operator: str | None) -> Enrolment:

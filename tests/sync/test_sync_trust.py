@@ -314,3 +314,23 @@ def test_verify_rows_is_reusable_on_any_row_source(world):
             verify_rows(manifest, Edited(change), "a")
         assert exc.value.reason == reason
     source.close()
+
+
+def test_devices_folders_and_pipes_are_refused_before_reading(tmp_path, make_station, cli, kit):
+    """`merge /dev/zero` or a FIFO would be read for ever; a folder is not a bundle: each is refused
+    at once, in words, and the master is unchanged (issue 11: inputs that run away)."""
+    import os
+
+    make_station(tmp_path / "m", "master", [])
+    fifo = tmp_path / "pipe.zip"
+    os.mkfifo(fifo)
+    before = kit.master_state(tmp_path / "m")
+    r = cli(tmp_path / "m", "merge", "/dev/zero", tmp_path, fifo, "--json", op="sup")
+    assert r.returncode == 2, r.stderr
+    assert [x["reason"] for x in r.json()["refused"]] == ["not_a_file"] * 3
+    assert "不是一个普通文件" in r.stderr
+    assert kit.master_state(tmp_path / "m") == before
+    for bad in ("/dev/zero", fifo, tmp_path):
+        t = cli(tmp_path / "m", "--lang", "en", "trust", "add", bad, op="sup")
+        assert t.returncode == 2 and "Not a regular file" in t.stderr, t.stderr
+    assert kit.master_state(tmp_path / "m") == before
