@@ -132,6 +132,12 @@ class ExportsSection(Section):
                           "Micro Hei from fonts-wqy-microhei, Noto Sans CJK from fonts-noto-cjk).")
     throttle_ms: int = Field(0, ge=0, description="Pause after each photo written, in "
                              "milliseconds. Only tests of interruption set it; keep 0.")
+    batch_profile: Annotated[str, StringConstraints(pattern=r"^([A-Za-z0-9_-]+)?$")] = Field(
+        "", description='Batch layout exports/<name>-batch.toml; "" = the station mode\'s: '
+                        "<profile> in card mode (chsi), <profile>-code in code mode (chsi-code).")
+    lock_wait_seconds: float = Field(600, ge=0, description="How long `export build` waits for "
+                                     "another export of this station to finish before it gives "
+                                     "up (seconds); only one export runs at a time per station.")
 
 
 class IdcardSection(Section):
@@ -213,6 +219,11 @@ class SessionSection(Section):
                                         "(0 = off).")
     card_poll_seconds: float = Field(0.5, gt=0, description="Reader poll timeout of the desk's "
                                      "card worker, in seconds.")
+    mode: Literal["card", "code"] = Field(
+        "card", description='How students are identified: "card" (the ID card, the 2017 '
+                            'procedure) or "code" (the ID card and the student\'s 图像采集码 from '
+                            "学信网, scanned at the desk, as the pipeline has required since "
+                            "2022-09).")
 
 
 class TuiSection(Section):

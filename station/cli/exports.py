@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from station.cli.context import Context
+    from station.export.selection import Filters
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     exp = sub.add_parser("export", help="batches for the CHSI pipeline: build, verify")
     exp_sub = exp.add_subparsers(dest="export_command", metavar="ACTION")
     b = exp_sub.add_parser("build", help="write a batch of accepted, not yet exported photos (atomic)")
@@ -25,9 +28,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--slot", help="only this schedule slot")
     b.add_argument("--department", help="only this department")
     b.add_argument("--school-code", help="batch of this school's walk-ins (default: the station's school)")
-    b.add_argument("--profile", help="batch layout exports/<NAME>-batch.toml (default: exports.profile)")
-    b.add_argument("--zip", action="store_true", help="also write <batch>.zip")
-    b.add_argument("--batch", metavar="ID", help="rebuild this earlier batch byte for byte instead")
+    b.add_argument("--profile", help="batch layout exports/<NAME>-batch.toml (default: exports.profile, "
+                                     "else by station mode: chsi for card, chsi-code for code)")
+    b.add_argument("--zip", action="store_true",
+                   help="(kept for scripts: every batch now has its upload zip, photos only)")
+    b.add_argument("--batch", metavar="ID",
+                   help="finish this interrupted batch, or rebuild this earlier one byte for byte")
+    b.add_argument("--wait", type=float, metavar="SECONDS",
+                   help="how long to wait for another export of this station to finish "
+                        "(default exports.lock_wait_seconds; 0 = refuse at once)")
     b.add_argument("--json", action="store_true")
     b.set_defaults(handler=cmd_build)
     v = exp_sub.add_parser("verify", help="re-check a batch: layout, photos, checksums, signature")
@@ -48,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _register_reports(sub)
 
 
-def _register_reports(sub: argparse._SubParsersAction) -> None:
+def _register_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rep = sub.add_parser("report", help="reports for technicians and supervisors")
     rep_sub = rep.add_subparsers(dest="report_command", metavar="KIND")
     d = rep_sub.add_parser("daily", help="per slot and department: expected, captured, accepted, retakes, fees")
@@ -67,25 +76,35 @@ def _register_reports(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--department", help="only this department")
     s.add_argument("--out", type=Path, required=True, help="the PDF file to write")
     s.add_argument("--sheet", choices=("a4", "6in"), default="a4", help="paper: A4 or 6-inch photo paper (default a4)")
-    s.add_argument("--profile", help="print size from exports/<NAME>-batch.toml (default: exports.profile)")
+    s.add_argument("--profile", help="print size from exports/<NAME>-batch.toml (default: as export build)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(handler=cmd_print_sheets)
     prt.set_defaults(handler=_group_help(prt))
 
 
-def _group_help(parser: argparse.ArgumentParser):
+def _group_help(parser: argparse.ArgumentParser) -> Callable[[Context, argparse.Namespace], int]:
     def show(ctx: Context, args: argparse.Namespace) -> int:
         parser.print_help()
         return 2
     return show
 
 
-def _filters(ctx: Context, args: argparse.Namespace):
+def _profile(ctx: Context, args: argparse.Namespace) -> Any:
+    """The batch profile named on the command line, else the configured one, else the mode's."""
+    from station.export.profile import load_batch_profile, profile_for_mode
+
+    exports = ctx.settings.exports
+    name = args.profile or profile_for_mode(ctx.settings.session.mode, exports.profile,
+                                            exports.batch_profile or None)
+    return load_batch_profile(name)
+
+
+def _filters(ctx: Context, args: argparse.Namespace) -> Filters:
     from station.export.selection import Filters
 
     return Filters(date=_date(args.date), slot=args.slot, department=args.department,
                    school_code=getattr(args, "school_code", None),
-                   utc_offset_hours=ctx.settings.exports.utc_offset_hours)
+                   utc_offset_hours=ctx.settings.exports.utc_offset_hours, fee_cents=ctx.settings.fee.cents)
 
 
 def _date(value: str | None) -> str | None:
@@ -117,10 +136,10 @@ class _Progress:
             sys.stderr.flush()
 
 
-def _sigterm_as_interrupt():
+def _sigterm_as_interrupt() -> Any:
     import signal
 
-    def handler(signum, frame):
+    def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
     return signal.signal(signal.SIGTERM, handler)
@@ -131,21 +150,23 @@ def cmd_build(ctx: Context, args: argparse.Namespace) -> int:
 
     from station.cli.output import emit
     from station.export import service
-    from station.export.profile import load_batch_profile
 
-    profile = load_batch_profile(args.profile or ctx.settings.exports.profile)
+    profile = _profile(ctx, args)
     op = ctx.operator("export")
     store = ctx.store()
+    wait_s = args.wait if args.wait is not None else ctx.settings.exports.lock_wait_seconds
     previous = _sigterm_as_interrupt()
     try:
         if args.batch:
-            result = service.rebuild_batch(store, profile, args.out, args.batch, make_zip=args.zip,
-                                           progress=_Progress())
+            result = service.rebuild_batch(store, profile, args.out, args.batch,
+                                           progress=_Progress(), operator=op.name, wait_s=wait_s,
+                                           on_wait=_tell_waiting)
         else:
             result = service.build_batch(store, profile, args.out, _filters(ctx, args), operator=op.name,
                                          school_code=ctx.settings.station.school_code,
-                                         make_zip=args.zip, progress=_Progress(),
-                                         throttle_s=ctx.settings.exports.throttle_ms / 1000)
+                                         progress=_Progress(),
+                                         throttle_s=ctx.settings.exports.throttle_ms / 1000,
+                                         wait_s=wait_s, on_wait=_tell_waiting)
     finally:
         signal.signal(signal.SIGTERM, previous)
     data = result.to_json()
@@ -156,32 +177,40 @@ def cmd_build(ctx: Context, args: argparse.Namespace) -> int:
 SHOWN_PER_REASON = 20
 
 
+def _tell_waiting(holder: Any) -> None:
+    from station.i18n import t
+
+    sys.stderr.write(t("exports.waiting", pid=holder.pid or "?", since=holder.since or "?") + "\n")
+    sys.stderr.flush()
+
+
 def _build_text(data: dict[str, Any], lang: str) -> str:
     from station.i18n import t
-    from station.privacy import mask_id
 
-    lines = []
+    lines = [t("exports.completed", batch=c["batch_id"], path=c["path"], photos=c["photos"])
+             for c in data.get("completed", [])]
     if data["path"]:
         key = "exports.rebuilt" if data["rebuilt"] else "exports.built"
-        lines.append(t(key, path=data["path"], photos=data["photos"], new=data["new"],
-                       replacement=data["replacement"]))
+        lines.append(t(key, path=data["path"], photos=data["photos"], corrections=data["corrections"]))
         if data["zip"]:
             lines.append(data["zip"])
     else:
         lines.append(t("exports.nothing"))
     if data["not_in_batch"]:
         lines.append(t("exports.not_in_batch", count=len(data["not_in_batch"])))
-        by_reason: dict[str, list[dict]] = {}
+        by_reason: dict[str, list[dict[str, Any]]] = {}
         for s in data["not_in_batch"]:
             by_reason.setdefault(s["reason"], []).append(s)
         for people in by_reason.values():     # a screenful per reason; the report file has all
             for s in people[:SHOWN_PER_REASON]:
-                lines.append(f"  {mask_id(s['id_number'])} {s['name']}: {s['message_' + lang]}")
+                lines.append(f"  {s['id_number']} {s['name']}: {s['message_' + lang]}")
             if len(people) > SHOWN_PER_REASON:
                 lines.append("  " + t("exports.and_more", count=len(people) - SHOWN_PER_REASON,
                                       reason=people[0]["message_" + lang]))
         if data.get("report"):
             lines.append(t("exports.report_file", path=data["report"]))
+        if data.get("private_report"):
+            lines.append(t("exports.private_report_file", path=data["private_report"]))
     return "\n".join(lines)
 
 
@@ -200,6 +229,24 @@ def _frame_checker(profile_name: str) -> Callable[[Path], list[str]]:
     return check
 
 
+def _trusted_keys(ctx: Context, given: Path | None) -> list[Any]:
+    """Keys a batch may be signed by: this station's, and the one given with ``--key``."""
+    from station.errors import InputError, Location
+    from station.export.verify import TrustedKey
+    from station.keys import existing_station_key
+
+    trusted = []
+    if given is not None:
+        try:
+            trusted.append(TrustedKey(given.read_bytes(), "given"))
+        except OSError:
+            raise InputError("common.file_missing", Location(str(given)), path=str(given)) from None
+    own = existing_station_key(ctx.data_dir)
+    if own is not None:
+        trusted.append(TrustedKey(own.public_pem(), "station"))
+    return trusted
+
+
 def cmd_verify(ctx: Context, args: argparse.Namespace) -> int:
     import json
 
@@ -207,18 +254,10 @@ def cmd_verify(ctx: Context, args: argparse.Namespace) -> int:
     from station.errors import InputError, Location
     from station.export.verify import verify_batch
     from station.i18n import t
-    from station.keys import existing_station_key
 
-    trusted: list[bytes] = []
-    if args.key:
-        try:
-            trusted.append(args.key.read_bytes())
-        except OSError:
-            raise InputError("common.file_missing", Location(str(args.key)), path=str(args.key)) from None
-    else:
-        own = existing_station_key(ctx.data_dir)
-        if own is not None:
-            trusted.append(own.public_pem())
+    if not args.folder.exists():
+        raise InputError("exports.verify.no_such_path", Location(str(args.folder)), path=str(args.folder))
+    trusted = _trusted_keys(ctx, args.key)
     checker = None
     if not args.no_frame_checks:
         manifest = args.folder / "manifest.json"
@@ -226,13 +265,15 @@ def cmd_verify(ctx: Context, args: argparse.Namespace) -> int:
             photo_profile = json.loads(manifest.read_text("utf-8")).get("photo_profile", "chsi")
         except (OSError, ValueError, AttributeError):
             photo_profile = "chsi"        # a zip, or a damaged batch: verify will say what is wrong
+        if not isinstance(photo_profile, str):
+            photo_profile = "chsi"
         checker = _frame_checker(photo_profile)
     if args.folder.is_file():
         from station.export.verify import verify_zip
 
-        result = verify_zip(args.folder, trusted_keys=trusted or None, frame_checker=checker)
+        result = verify_zip(args.folder, trusted_keys=trusted, frame_checker=checker)
     else:
-        result = verify_batch(args.folder, trusted_keys=trusted or None, frame_checker=checker)
+        result = verify_batch(args.folder, trusted_keys=trusted, frame_checker=checker)
 
     def human(_: Any) -> str:
         if result.ok:
@@ -284,7 +325,7 @@ def cmd_report_daily(ctx: Context, args: argparse.Namespace) -> int:
     from station.errors import UsageError
     from station.export.record import local_zone
     from station.export.report import FeeSplit, daily_report, report_csv, report_json
-    from station.export.snapshot import load_snapshot
+    from station.store.people import load_snapshot
 
     ctx.operator("report")
     if args.hub:
@@ -319,17 +360,17 @@ def cmd_print_sheets(ctx: Context, args: argparse.Namespace) -> int:
     from station.cli.output import emit
     from station.errors import UsageError
     from station.export.fonts import find_cjk_font
-    from station.export.profile import load_batch_profile
     from station.export.service import read_image
     from station.export.sheets import entries_from, geometry, render_sheets
-    from station.export.snapshot import load_snapshot
     from station.i18n import t
+    from station.privacy import mask_id, mask_name
+    from station.store.people import load_snapshot
 
-    profile = load_batch_profile(args.profile or ctx.settings.exports.profile)
+    profile = _profile(ctx, args)
     ctx.operator("print")
     font = find_cjk_font(ctx.settings.exports.cjk_font or None)
     store = ctx.store()
-    entries, left_out = entries_from(load_snapshot(store), args.department, profile.fee_cents)
+    entries, left_out = entries_from(load_snapshot(store), args.department, profile, ctx.settings.fee.cents)
     if not entries:
         raise UsageError("exports.nothing_to_print")
     pdf, pages = render_sheets(entries, read_image(store), font, sheet=args.sheet,
@@ -339,6 +380,7 @@ def cmd_print_sheets(ctx: Context, args: argparse.Namespace) -> int:
     geo = geometry(args.sheet, profile.print_width_mm, profile.print_height_mm)
     data = {"path": str(args.out), "pages": pages, "photos": len(entries), "per_page": geo.per_page,
             "sheet": args.sheet, "departments": sorted({e.department for e in entries}),
-            "not_printed": left_out}
+            "not_printed": [{**m, "id_number": mask_id(m["id_number"]), "name": mask_name(m["name"])}
+                            for m in left_out]}
     emit(ctx.json, data, t("exports.printed", path=str(args.out), photos=len(entries), pages=pages))
     return 0

@@ -23,6 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reason", help="why --force was needed (recorded in the audit)")
     p.add_argument("--walk-in", metavar="SCHOOL_CODE", help="walk-in capture for this school")
     p.add_argument("--address", help="mailing address (walk-in)")
+    p.add_argument("--capture-code", metavar="CODE",
+                   help="the student's 图像采集码 (code mode; default: the identity JSON's capture_code)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_ingest)
 
@@ -57,12 +59,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
     from station.cli.output import emit
     from station.domain.identity import Identity
-    from station.errors import InputError, Location, RefusedError
+    from station.errors import InputError, Location, RefusedError, StationError, UsageError
     from station.i18n import t
     from station.privacy import mask_id
     from station.session.service import CaptureService
 
     identity = Identity.load(args.identity)
+    code = args.capture_code if args.capture_code is not None else identity.capture_code
+    if code is not None and ctx.settings.session.mode != "code":
+        raise UsageError("session.capture_code_card_mode")
     try:
         image = args.image.read_bytes()
     except OSError:
@@ -89,6 +94,12 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
                                   flags=", ".join(person.match.blocking)))
             return 1
         service.override_block(op, args.reason or "ingest --force")
+    if code is not None:
+        try:
+            out["capture_code"] = service.set_capture_code(code)
+        except StationError:
+            service.skip("capture code refused")
+            raise
     if not person.paid:
         if args.paid:
             service.pay(args.reference)

@@ -34,6 +34,7 @@ class Identity:
     card_serial: str | None = None
     source: str | None = None
     photo_wlt_sha256: str | None = None
+    capture_code: str | None = None       # the student's 图像采集码 (code mode): opaque text
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -55,6 +56,10 @@ class Identity:
         if data.get("source") is not None and data["source"] not in SOURCES:
             raise InputError("identity.bad_value", Location(source, field="source"),
                              field="source", value=data["source"])
+        code = data.get("capture_code")
+        if code is not None and (not isinstance(code, str) or not code.strip()):
+            raise InputError("identity.bad_value", Location(source, field="capture_code"),
+                             field="capture_code", value=ascii(code)[:40])
         known = set(cls.__dataclass_fields__)
         values = {k: v for k, v in data.items() if k in known}
         values["warnings"] = list(values.get("warnings") or [])

@@ -33,10 +33,16 @@ def _reason_for(value: str) -> str:
     return "characters"
 
 
-def check_name_field(field: str, value: object, where: str = "") -> str:
-    """The value of a field that names a file, or InputError saying what is wrong with it."""
+def check_name_field(field: str, value: object, where: str = "", pattern: str | None = None) -> str:
+    """The value of a field that names a file, or InputError saying what is wrong with it.
+
+    ``pattern`` replaces the default form (letters, digits, - and _) for fields whose form a
+    profile declares (the 图像采集码); path characters and leading dots are refused either way.
+    """
     text = "" if value is None else str(value)
-    if not _SAFE_NAME_FIELD.fullmatch(text) or text.upper() in _WINDOWS_RESERVED:
+    form_ok = bool(re.fullmatch(pattern, text)) if pattern else bool(_SAFE_NAME_FIELD.fullmatch(text))
+    if (not form_ok or text.upper() in _WINDOWS_RESERVED or "/" in text or "\\" in text
+            or text.startswith(".") or not text.isprintable()):
         raise InputError(f"exports.unsafe_name.{_reason_for(text)}", Location(where or "batch", field=field),
                          field=field, value=ascii(text))
     return text
@@ -45,7 +51,8 @@ def check_name_field(field: str, value: object, where: str = "") -> str:
 def check_text_field(field: str, value: object, where: str = "") -> str:
     """A manifest cell: any printable text, but no control characters (CSV injection, line breaks)."""
     text = "" if value is None else str(value)
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text):
+    # isprintable() is False for every character of those categories: most text skips the scan.
+    if not text.isprintable() and any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text):
         raise InputError("exports.unsafe_name.control", Location(where or "batch", field=field),
                          field=field, value=ascii(text))
     if text[:1] in ("=", "+", "-", "@") and field not in ("replaces_batch",):
@@ -55,11 +62,12 @@ def check_text_field(field: str, value: object, where: str = "") -> str:
     return text
 
 
-def render_file_name(template: str, fields: dict[str, Any], where: str = "") -> str:
+def render_file_name(template: str, fields: dict[str, Any], where: str = "",
+                     patterns: dict[str, str] | None = None) -> str:
     """``{id_number}.jpg`` → ``530102200001011234.jpg`` with every name field checked first."""
     safe = {}
     for key in re.findall(r"{(\w+)}", template):
-        safe[key] = check_name_field(key, fields.get(key), where)
+        safe[key] = check_name_field(key, fields.get(key), where, (patterns or {}).get(key))
     name = template.format(**safe)
     if "/" in name or "\\" in name or name.startswith(".") or ".." in name:
         raise InputError("exports.unsafe_name.dots", Location(where or "batch", field="file_name"),

@@ -6,6 +6,7 @@ InputError naming the file and the key, so a technician can fix the profile with
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,13 @@ from station.errors import InputError, Location
 from station.paths import EXPORTS_DIR
 
 PERSON_FIELDS = (
-    "seq", "id_number", "name", "student_no", "department", "gender", "school_code",
+    "seq", "id_number", "capture_code", "name", "student_no", "department", "gender", "school_code",
     "file_name", "sha256", "captured_at", "kind", "replaces_batch", "identity_verified",
     "capture_id", "bytes",
 )
-NAME_FIELDS = ("id_number", "student_no")
+# Extra fields a row of the corrections list can name.
+CORRECTION_FIELDS = (*PERSON_FIELDS, "correction", "changes")
+NAME_FIELDS = ("id_number", "student_no", "capture_code")
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,8 @@ class BatchProfile:
     folder: str = "{school_code}_{date}_{batch_id}"
     school_code: str = "10673"
     photo_profile: str = "chsi"
-    photos_folder: str = "photos"
+    photos_folder: str = "upload"
+    upload_zip: str = "{school_code}_{date}_{batch_id}.zip"
     photo_name: str = "{id_number}.jpg"
     spec: PhotoSpec = field(default_factory=PhotoSpec)
     csv_name: str = "manifest.csv"
@@ -59,8 +63,11 @@ class BatchProfile:
     signature_name: str = "manifest.json.sig"
     public_key_name: str = "station.pub"
     columns: tuple[Column, ...] = ()
+    corrections_csv: str = "corrections.csv"
+    corrections_folder: str = "corrections"
+    correction_columns: tuple[Column, ...] = ()
     allow_unverified_identity: bool = False
-    fee_cents: int = 3000
+    capture_code_pattern: str = ""       # what a 图像采集码 must look like; "" = this pipeline takes none
     print_width_mm: float = 35
     print_height_mm: float = 49
     print_dpi: int = 300
@@ -72,6 +79,21 @@ class BatchProfile:
             if "{" + candidate + "}" in self.photo_name:
                 return candidate
         return "id_number"
+
+    def check_capture_code(self, code: object, where: str = "capture_code") -> str:
+        """The code, if this pipeline takes 图像采集码 and it has the profile's form; else InputError.
+
+        The code is opaque (its content is encrypted for the pipeline): only its form is checked,
+        never its meaning. A form that names a file must not allow path characters.
+        """
+        text = code if isinstance(code, str) else ""
+        if not self.capture_code_pattern:
+            raise InputError("exports.capture_code_not_taken", Location(where, field="capture_code"),
+                             profile=self.name)
+        if not re.fullmatch(self.capture_code_pattern, text) or not _plain(text):
+            raise InputError("exports.bad_capture_code", Location(where, field="capture_code"),
+                             pattern=self.capture_code_pattern, length=len(text))
+        return text
 
     def photo_path(self, file_name: str) -> str:
         """Path of a photo inside the batch folder, with forward slashes (as in SHA256SUMS)."""
@@ -111,6 +133,36 @@ def _photo_output(folder: Path, photo_profile: str) -> dict[str, Any]:
     return {k: output[k] for k in keys if k in output}
 
 
+MODES = ("card", "code")
+
+
+def profile_for_mode(mode: str, photo_profile: str = "chsi", configured: str | None = None) -> str:
+    """The batch profile a station uses: the one configured, else the mode's (card: the 2017
+    ID-number layout ``chsi``; code: the 图像采集码 layout ``chsi-code``)."""
+    if configured:
+        return configured
+    return f"{photo_profile}-code" if mode == "code" else photo_profile
+
+
+def _plain(value: object) -> bool:
+    """A name directly inside the batch folder: no path, no leading dot, printable."""
+    return (isinstance(value, str) and bool(value) and "/" not in value and "\\" not in value
+            and not value.startswith(".") and value.isprintable())
+
+
+def _columns(table: dict[str, Any], section: str, allowed: tuple[str, ...], file: str) -> tuple[Column, ...]:
+    columns = []
+    for i, col in enumerate(table.get("columns", []), start=1):
+        where = f"{section}.columns[{i}]"
+        if not isinstance(col, dict) or col.get("field") not in allowed or not isinstance(col.get("header"), str):
+            raise InputError("exports.profile_field", Location(file, field=where), field=where, value=repr(col))
+        columns.append(Column(col["header"], col["field"]))
+    if not columns:
+        raise InputError("exports.profile_field", Location(file, field=f"{section}.columns"),
+                         field=f"{section}.columns", value="[]")
+    return tuple(columns)
+
+
 def load_batch_profile(name: str = "chsi", exports_dir: Path | None = None) -> BatchProfile:
     path = profile_path(name, exports_dir)
     try:
@@ -141,19 +193,37 @@ def parse_batch_profile(data: dict[str, Any], path: Path) -> BatchProfile:
         min_kb=_get(spec, "min_kb", num, Location(file, field="photos.spec"), 30),
         max_kb=_get(spec, "max_kb", num, Location(file, field="photos.spec"), 80),
     )
-    columns = []
-    for i, col in enumerate(manifest.get("columns", []), start=1):
-        where = f"manifest.columns[{i}]"
-        if not isinstance(col, dict) or col.get("field") not in PERSON_FIELDS or not isinstance(col.get("header"), str):
-            raise InputError("exports.profile_field", Location(file, field=where), field=where, value=repr(col))
-        columns.append(Column(col["header"], col["field"]))
-    if not columns:
-        raise InputError("exports.profile_field", Location(file, field="manifest.columns"),
-                         field="manifest.columns", value="[]")
+    upload = data.get("upload", {})
+    fixes = data.get("corrections", {})
+    columns = _columns(manifest, "manifest", PERSON_FIELDS, file)
+    correction_columns = _columns(fixes, "corrections", CORRECTION_FIELDS, file)
+    upload_folder = _get(upload, "folder", str, Location(file, field="upload"), "upload")
+    upload_zip = _get(upload, "zip", str, Location(file, field="upload"), "{school_code}_{date}_{batch_id}.zip")
+    corrections_csv = _get(fixes, "csv_name", str, Location(file, field="corrections"), "corrections.csv")
+    corrections_folder = _get(fixes, "folder", str, Location(file, field="corrections"), "corrections")
+    names = {"upload.folder": upload_folder, "corrections.csv_name": corrections_csv,
+             "corrections.folder": corrections_folder}
+    for key in ("csv_name", "json_name", "checksums_name", "signature_name", "public_key_name"):
+        names[f"manifest.{key}"] = manifest.get(key, "x")
+    for key, value in names.items():
+        if not _plain(value):
+            raise InputError("exports.profile_field", Location(file, field=key), field=key, value=repr(value))
+    if upload_zip and (not _plain(upload_zip.replace("{", "").replace("}", "")) or not upload_zip.endswith(".zip")):
+        raise InputError("exports.profile_field", Location(file, field="upload.zip"), field="upload.zip",
+                         value=repr(upload_zip))
     photo_name = _get(photos, "name", str, Location(file, field="photos"), "{id_number}.jpg")
     if not any("{" + f + "}" in photo_name for f in NAME_FIELDS) or "/" in photo_name:
         raise InputError("exports.profile_field", Location(file, field="photos.name"),
                          field="photos.name", value=photo_name)
+    pattern = _get(data.get("capture_code", {}), "pattern", str, Location(file, field="capture_code"), "")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise InputError("exports.profile_field", Location(file, field="capture_code.pattern"),
+                         field="capture_code.pattern", value=f"{pattern!r} ({exc})") from None
+    if "{capture_code}" in photo_name and not pattern:
+        raise InputError("exports.profile_field", Location(file, field="capture_code.pattern"),
+                         field="capture_code.pattern", value="'' (photos are named by capture_code)")
     encoding = _get(manifest, "csv_encoding", str, Location(file, field="manifest"), "gbk")
     try:
         "".encode(encoding)
@@ -167,7 +237,8 @@ def parse_batch_profile(data: dict[str, Any], path: Path) -> BatchProfile:
         folder=_get(batch, "folder", str, Location(file, field="batch"), "{school_code}_{date}_{batch_id}"),
         school_code=str(_get(batch, "school_code", (str, int), Location(file, field="batch"), "10673")),
         photo_profile=photo_profile,
-        photos_folder=_get(photos, "folder", str, Location(file, field="photos"), "photos").strip("/"),
+        photos_folder=upload_folder,
+        upload_zip=upload_zip,
         photo_name=photo_name,
         spec=photo_spec,
         csv_name=_get(manifest, "csv_name", str, Location(file, field="manifest"), "manifest.csv"),
@@ -177,9 +248,12 @@ def parse_batch_profile(data: dict[str, Any], path: Path) -> BatchProfile:
         checksums_name=_get(manifest, "checksums_name", str, Location(file, field="manifest"), "SHA256SUMS"),
         signature_name=_get(manifest, "signature_name", str, Location(file, field="manifest"), "manifest.json.sig"),
         public_key_name=_get(manifest, "public_key_name", str, Location(file, field="manifest"), "station.pub"),
-        columns=tuple(columns),
+        columns=columns,
+        corrections_csv=corrections_csv,
+        corrections_folder=corrections_folder,
+        correction_columns=correction_columns,
         allow_unverified_identity=_get(policy, "allow_unverified_identity", bool, Location(file, field="policy"), False),
-        fee_cents=_get(policy, "fee_cents", int, Location(file, field="policy"), 3000),
+        capture_code_pattern=pattern,
         print_width_mm=_get(prt, "width_mm", num, Location(file, field="print"), 35),
         print_height_mm=_get(prt, "height_mm", num, Location(file, field="print"), 49),
         print_dpi=_get(prt, "dpi", int, Location(file, field="print"), 300),

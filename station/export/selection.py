@@ -1,9 +1,10 @@
 """Which photos go into the next batch, and why every other person of the selection does not.
 
-Rules (issue 7): only a person's current accepted capture; never a rejected or unpaid one; never an
-identity typed by hand unless the profile's policy allows it; a capture already exported is not
-exported again — unless the person's record was corrected since, or a newer photo was accepted,
-and then it goes in again marked as a replacement of the earlier batch.
+Rules: only a person's current accepted capture; never a rejected or unpaid one; never an identity
+typed by hand unless the profile's policy allows it; a person whose photo already went out is
+never in an upload folder again (CHSI takes no second photo). If their record was corrected since,
+or a newer photo was accepted, they go into the batch's corrections list for the pipeline team,
+naming the batch that delivered the photo; otherwise they are "already exported".
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from station.errors import InputError
 from station.export.layout import item_file_name
 from station.export.names import check_text_field
 from station.export.profile import BatchProfile
-from station.export.record import BatchItem, Skipped, iso_local, local_zone
-from station.export.snapshot import Person, Snapshot
+from station.export.record import BatchItem, Correction, Skipped, iso_local, local_zone
+from station.store.facts import is_paid
+from station.store.people import Capture, Person, Snapshot
 
 
 @dataclass
@@ -28,6 +30,7 @@ class Filters:
     department: str | None = None
     school_code: str | None = None    # the batch's school; walk-ins of other schools go elsewhere
     utc_offset_hours: float = 8
+    fee_cents: int = 3000             # the full fee (settings.fee.cents): "paid" is store.facts.is_paid
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in (("date", self.date), ("slot", self.slot),
@@ -38,6 +41,7 @@ class Filters:
 class Selection:
     items: list[BatchItem] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    corrections: list[Correction] = field(default_factory=list)
 
 
 def local_date(ms: int, offset_hours: float) -> str:
@@ -75,7 +79,7 @@ def _naive_local(ms: int, offset_hours: float) -> dt.datetime:
 def select(snap: Snapshot, profile: BatchProfile, filters: Filters,
            image_exists: Callable[[str], bool] = lambda sha: True) -> Selection:
     out = Selection()
-    fee_yuan = profile.fee_cents / 100
+    fee_yuan = filters.fee_cents / 100
     for idn in sorted(snap.persons):
         person = snap.persons[idn]
         if not in_selection(person, snap, filters):
@@ -85,7 +89,7 @@ def select(snap: Snapshot, profile: BatchProfile, filters: Filters,
             out.skipped.append(Skipped(person.id_number, person.name, reason, detail))
 
         if not person.captures:
-            if person.on_roster:
+            if person.on_roster and person.eligible:    # the ineligible were never expected
                 skip("not_captured")
             continue
         cap = person.accepted
@@ -97,46 +101,92 @@ def select(snap: Snapshot, profile: BatchProfile, filters: Filters,
         if (cap.school_code or home) != home:
             skip("other_school", cap.school_code or "")
             continue
-        replaces = ""
-        if cap.batches:
-            # Already exported: again only if the person's record changed since the last export.
-            if person.exports and person.changed_hlc > person.exports[-1][1]:
-                replaces = cap.batches[-1]
+        if person.exports:                  # the pipeline has this person's photo already
+            fix = _correction(person, cap, profile, filters, image_exists)
+            if fix is None:
+                skip("already_exported", person.exports[0][0])
+            elif isinstance(fix, Skipped):
+                out.skipped.append(fix)
             else:
-                skip("already_exported", cap.batches[-1])
-                continue
-        elif person.exports:
-            replaces = person.exports[-1][0]          # a newer photo after an earlier export
-        if person.paid_cents < profile.fee_cents:
+                out.corrections.append(fix)
+            continue
+        if not is_paid(person.paid_cents, filters.fee_cents):
             skip("unpaid", f"{person.paid_cents / 100:g}/{fee_yuan:g}")
             continue
-        if not cap.verified and not profile.allow_unverified_identity:
-            skip("unverified")
-            continue
-        sha = cap.export_sha256
-        if not sha or not image_exists(sha):
-            skip("image_missing")
-            continue
-        item = BatchItem(capture_id=cap.id, id_number=person.id_number, name=person.name,
-                         sha256=sha, student_no=person.student_no, department=person.department,
-                         gender=person.gender_zh, captured_at=iso_local(cap.at_ms, filters.utc_offset_hours),
-                         kind="replacement" if replaces else "new", replaces_batch=replaces,
-                         identity_verified=cap.verified)
-        problem = _unsafe(item, profile)
+        problem = _photo_problem(person, cap, profile, image_exists)
         if problem:
-            skip("unsafe", problem)
+            out.skipped.append(problem)
+            continue
+        item = BatchItem(**_fields(person, cap, filters))
+        unsafe = _unsafe(item, profile)
+        if unsafe:
+            skip("unsafe", unsafe)
             continue
         out.items.append(item)
     return out
 
 
-def _unsafe(item: BatchItem, profile: BatchProfile) -> str:
+def _fields(person: Person, cap: Capture, filters: Filters) -> dict[str, Any]:
+    return dict(capture_id=cap.id, id_number=person.id_number, name=person.name, sha256=cap.export_sha256 or "",
+                student_no=person.student_no, department=person.department, gender=person.gender_zh,
+                captured_at=iso_local(cap.at_ms, filters.utc_offset_hours), identity_verified=cap.verified,
+                capture_code=cap.capture_code)
+
+
+def _photo_problem(person: Person, cap: Capture, profile: BatchProfile,
+                   image_exists: Callable[[str], bool]) -> Skipped | None:
+    """Why this capture's photo cannot go out (no 图像采集码 where the pipeline keys by it, typed
+    identity, export photo missing), or None."""
+    if profile.name_field == "capture_code" and not cap.capture_code:
+        return Skipped(person.id_number, person.name, "no_capture_code")
+    if not cap.verified and not profile.allow_unverified_identity:
+        return Skipped(person.id_number, person.name, "unverified")
+    if not cap.export_sha256 or not image_exists(cap.export_sha256):
+        return Skipped(person.id_number, person.name, "image_missing")
+    return None
+
+
+def _correction(person: Person, cap: Capture, profile: BatchProfile, filters: Filters,
+                image_exists: Callable[[str], bool]) -> Correction | Skipped | None:
+    """What the pipeline team must be told about a person whose photo it has, if anything.
+
+    A newer accepted photo (never uploaded, never listed) is a photo correction; fields corrected
+    since the pipeline last heard of the person are listed as old → new. None: nothing new.
+    """
+    first = person.exports[0][0]
+    since = person.handled_hlc
+    changed: dict[str, dict[str, Any]] = {}
+    for hlc, name, old, new in person.changes:
+        if hlc > since:
+            entry = changed.setdefault(name, {"field": name, "old": old, "new": new})
+            entry["new"] = new
+    changes = [c for c in changed.values() if c["old"] != c["new"]]
+    newer_photo = not cap.batches and not cap.listed
+    if not newer_photo and not changes:
+        return None
+    if newer_photo:
+        problem = _photo_problem(person, cap, profile, image_exists)
+        if problem:
+            return problem
+    fix = Correction(**_fields(person, cap, filters), replaces_batch=first,
+                     correction="photo" if newer_photo else "record", changes=changes)
+    unsafe = _unsafe(fix, profile, with_file=newer_photo)
+    if unsafe:
+        return Skipped(person.id_number, person.name, "unsafe", unsafe)
+    return fix
+
+
+def _unsafe(item: BatchItem, profile: BatchProfile, with_file: bool = True) -> str:
     """The reason this item cannot be written under the profile, or ''."""
+    where = f"capture {item.capture_id}"
+    texts = [(name, getattr(item, name)) for name in ("name", "student_no", "department", "gender")]
+    if isinstance(item, Correction):
+        texts += [("changes", c.get(k)) for c in item.changes for k in ("old", "new")]
     try:
-        item_file_name(item, profile)
-        for name in ("name", "student_no", "department", "gender"):
-            value = check_text_field(name, getattr(item, name), f"capture {item.capture_id}")
-            value.encode(profile.csv_encoding)
+        if with_file:
+            item_file_name(item, profile)
+        for name, raw in texts:
+            check_text_field(name, raw, where).encode(profile.csv_encoding)
     except InputError as exc:
         return exc.message
     except UnicodeEncodeError as exc:

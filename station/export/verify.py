@@ -10,19 +10,36 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from station.export import layout
 from station.export.jpeginfo import NotJpeg, read_jpeg_info
-from station.export.names import check_name_field
 from station.export.profile import PhotoSpec
 from station.i18n import both
 from station.keys import fingerprint, verify_signature
 
 PhotoChecker = Callable[[Path], list[str]]
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024     # ~3,000 items take 2 MB; more is not a batch of ours
+
+
+@dataclass(frozen=True)
+class TrustedKey:
+    """A public key a batch may be signed by: this station's, an enrolled station's, or ``--key``.
+
+    ``station_id`` is the station the key was enrolled for; a batch signed by that key must name
+    that station. This station's own key and a key given on the command line name none.
+    """
+
+    pem: bytes
+    source: str = "given"            # station | enrolled | given
+    station_id: str | None = None
+
+
+def _trusted(keys: Sequence[TrustedKey | bytes] | None) -> list[TrustedKey]:
+    return [k if isinstance(k, TrustedKey) else TrustedKey(k) for k in keys or ()]
 
 
 @dataclass
@@ -34,8 +51,7 @@ class Problem:
 
     def to_json(self) -> dict[str, Any]:
         zh, en = both(f"exports.verify.{self.key}", **self.params)
-        out: dict[str, Any] = {"file": self.file, "problem": self.key, "message_zh": zh,
-                               "message_en": en}
+        out: dict[str, Any] = {"file": self.file, "problem": self.key, "message_zh": zh, "message_en": en}
         if self.line is not None:
             out["line"] = self.line
         return out
@@ -53,6 +69,8 @@ class VerifyResult:
     batch_id: str | None = None
     key_fingerprint: str | None = None
     key_trusted: bool = False
+    key_source: str | None = None
+    station_id: str | None = None
     frame_checks: bool = False
 
     @property
@@ -65,7 +83,8 @@ class VerifyResult:
     def to_json(self) -> dict[str, Any]:
         return {"batch": str(self.path), "batch_id": self.batch_id, "ok": self.ok,
                 "photos": self.photos, "signing_key": self.key_fingerprint,
-                "key_trusted": self.key_trusted, "frame_checks": self.frame_checks,
+                "key_trusted": self.key_trusted, "key_source": self.key_source,
+                "station_id": self.station_id, "frame_checks": self.frame_checks,
                 "problems": [p.to_json() for p in self.problems]}
 
 
@@ -99,64 +118,106 @@ def _spec_from(doc: dict[str, Any]) -> PhotoSpec:
     return PhotoSpec(**{k: v for k, v in raw.items() if k in known})
 
 
-def verify_batch(folder: Path, trusted_keys: list[bytes] | None = None,
+def verify_batch(folder: Path, trusted_keys: Sequence[TrustedKey | bytes] | None = None,
                  frame_checker: PhotoChecker | None = None) -> VerifyResult:
-    """Check ``folder``; ``trusted_keys`` are PEM public keys (the station's, or given by --key)."""
+    """Check ``folder``. The batch is good only when it is intact *and* signed by a trusted key:
+    one of ``trusted_keys`` (this station's, an enrolled station's, or one given by ``--key``).
+    A batch that is intact but signed by any other key — for instance the one it carries — fails.
+    """
     folder = Path(folder)
     result = VerifyResult(folder)
     if not folder.is_dir():
         result.add(str(folder), "not_a_folder")
         return result
-    json_path = _find_manifest(folder)
-    if json_path is None:
-        result.add("manifest.json", "missing_manifest")
+    found = _find_manifest(folder, result)
+    if found is None:
         return result
-    raw_json = json_path.read_bytes()
-    try:
-        doc = json.loads(raw_json.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        result.add(json_path.name, "bad_manifest", error=str(exc))
-        return result
-    result.batch_id = doc.get("batch_id")
-    files = doc.get("files", {})
+    json_path, raw_json, doc = found
+    result.batch_id = doc["batch_id"]
+    result.station_id = doc["station_id"]
+    files = doc["files"]
     names = {k: files.get(k) for k in ("csv", "checksums", "signature", "public_key")}
     for role, name in names.items():
         if not isinstance(name, str) or not (folder / name).is_file():
             result.add(str(name or role), "missing_file", role=role)
-    _verify_signature(folder, raw_json, names, doc, trusted_keys, result)
+    _verify_signature(folder, raw_json, names, doc, _trusted(trusted_keys), result)
     _verify_checksums(folder, names.get("checksums"), result)
-    _verify_csv(folder, doc, names.get("csv"), result)
-    _verify_photos(folder, doc, frame_checker, result)
+    spec = _spec_from(doc)
+    current = doc.get("format") == layout.FORMAT
+    _verify_csv(folder, doc, names.get("csv"), "csv_sha256", doc["items"], doc.get("csv_columns"), result)
+    _verify_photos(folder, files.get("photos", "photos"), doc["items"], spec, frame_checker, result,
+                   only_photos=current)
+    if current:
+        _verify_zip_members(folder, doc, spec, result)
+    fixes = doc.get("corrections") or []
+    if fixes:
+        _verify_csv(folder, doc, files.get("corrections_csv"), "corrections_csv_sha256", fixes,
+                    doc.get("corrections_columns"), result)
+        _verify_photos(folder, files.get("corrections") or "", [f for f in fixes if f["file_name"]], spec,
+                       frame_checker, result, only_photos=True)
     return result
 
 
-def _find_manifest(folder: Path) -> Path | None:
+def _find_manifest(folder: Path, result: VerifyResult) -> tuple[Path, bytes, dict[str, Any]] | None:
+    """The batch manifest (the one JSON file of our format) with its raw bytes, checked for shape.
+
+    A manifest that is not JSON, not ours, or has a field of the wrong type is reported by name
+    (``bad_manifest``) and verification stops there: nothing else can be trusted to mean anything.
+    """
+    unreadable: list[tuple[Path, str]] = []
     for candidate in sorted(folder.glob("*.json")):
         try:
-            if json.loads(candidate.read_text(encoding="utf-8")).get("format") == layout.FORMAT:
-                return candidate
-        except (OSError, ValueError, AttributeError):
+            if candidate.stat().st_size > MAX_MANIFEST_BYTES:
+                unreadable.append((candidate, f"larger than {MAX_MANIFEST_BYTES // (1024 * 1024)} MB"))
+                continue
+            raw = candidate.read_bytes()
+            doc = json.loads(raw.decode("utf-8"))
+        except OSError as exc:
+            unreadable.append((candidate, exc.strerror or str(exc)))
             continue
+        except UnicodeDecodeError as exc:
+            unreadable.append((candidate, f"not UTF-8 at byte {exc.start}"))
+            continue
+        except ValueError as exc:
+            unreadable.append((candidate, str(exc)))
+            continue
+        if not isinstance(doc, dict) or doc.get("format") not in layout.FORMATS:
+            if candidate.name == "manifest.json":
+                unreadable.append((candidate, f"format is not {layout.FORMAT}"))
+            continue
+        field_name = layout.manifest_shape_problem(doc)
+        if field_name is not None:
+            result.add(candidate.name, "manifest_field", field=field_name)
+            return None
+        return candidate, raw, doc
+    if unreadable:
+        for path, error in unreadable:
+            result.add(path.name, "bad_manifest", error=error)
+    else:
+        result.add("manifest.json", "missing_manifest")
     return None
 
 
 def _verify_signature(folder: Path, raw_json: bytes, names: dict[str, Any], doc: dict[str, Any],
-                      trusted_keys: list[bytes] | None, result: VerifyResult) -> None:
+                      trusted: list[TrustedKey], result: VerifyResult) -> None:
     sig_name, pub_name = names.get("signature"), names.get("public_key")
     if not sig_name or not (folder / sig_name).is_file():
         return
     signature = (folder / sig_name).read_bytes()
-    embedded = (folder / pub_name).read_bytes() if pub_name and (folder / pub_name).is_file() else None
-    candidates = list(trusted_keys or [])
-    if not candidates and embedded is not None:
-        candidates = [embedded]
-    for pem in candidates:
-        if verify_signature(pem, raw_json, signature):
-            result.key_fingerprint = fingerprint(pem)
-            result.key_trusted = bool(trusted_keys)
+    for key in trusted:
+        if verify_signature(key.pem, raw_json, signature):
+            result.key_fingerprint = fingerprint(key.pem)
+            result.key_trusted, result.key_source = True, key.source
+            if key.station_id is not None and doc.get("station_id") != key.station_id:
+                result.add(sig_name, "station_mismatch", claimed=doc.get("station_id"), enrolled=key.station_id)
             break
     else:
-        result.add(sig_name, "bad_signature")
+        embedded = (folder / pub_name).read_bytes() if pub_name and (folder / pub_name).is_file() else None
+        if embedded is not None and verify_signature(embedded, raw_json, signature):
+            result.key_fingerprint = fingerprint(embedded)
+            result.add(sig_name, "untrusted_key", fingerprint=result.key_fingerprint)
+        else:
+            result.add(sig_name, "bad_signature")
         return
     if doc.get("signing_key") != result.key_fingerprint:
         result.add(sig_name, "key_mismatch", expected=doc.get("signing_key"), actual=result.key_fingerprint)
@@ -184,53 +245,64 @@ def _verify_checksums(folder: Path, sums_name: str | None, result: VerifyResult)
         result.add(path, "unlisted_file")
 
 
-def _verify_csv(folder: Path, doc: dict[str, Any], csv_name: str | None, result: VerifyResult) -> None:
+def _verify_csv(folder: Path, doc: dict[str, Any], csv_name: str | None, sha_field: str, items: list[dict[str, Any]],
+                columns: list[dict[str, Any]] | None, result: VerifyResult) -> None:
+    """The CSV holds exactly the manifest's items, cell by cell, in the recorded encoding."""
     if not csv_name or not (folder / csv_name).is_file():
         return
     data = (folder / csv_name).read_bytes()
-    files = doc.get("files", {})
-    if hashlib.sha256(data).hexdigest() != files.get("csv_sha256"):
+    files = doc["files"]
+    if hashlib.sha256(data).hexdigest() != files.get(sha_field):
         result.add(csv_name, "csv_hash")
+    encoding = files.get("csv_encoding") or "gbk"
     try:
-        text = data.decode(files.get("csv_encoding", "gbk"))
+        text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
-        result.add(csv_name, "csv_encoding", encoding=files.get("csv_encoding"), error=str(exc))
+        result.add(csv_name, "csv_encoding", encoding=encoding, error=str(exc))
         return
     rows = list(csv.reader(io.StringIO(text, newline="")))
-    items = doc.get("items", [])
     if len(rows) - 1 != len(items):
         result.add(csv_name, "csv_rows", actual=max(len(rows) - 1, 0), expected=len(items))
+    if columns is None:                       # format /1: no column list, look for the key values
+        for number, (row, item) in enumerate(zip(rows[1:], items, strict=False), start=2):
+            expected = {str(item.get(k) or "") for k in ("id_number", "file_name", "sha256", "name")}
+            missing = sorted(v for v in expected if v and v not in row)
+            if missing:
+                result.add(csv_name, "csv_line", line=number, values=", ".join(missing))
+        return
+    headers = [c["header"] for c in columns]
+    if rows and rows[0] != headers:
+        result.add(csv_name, "csv_header", line=1, expected=",".join(headers))
     for number, (row, item) in enumerate(zip(rows[1:], items, strict=False), start=2):
-        expected = {item.get("id_number", ""), item.get("file_name", ""), item.get("sha256", ""), item.get("name", "")}
-        missing = sorted(v for v in expected if v and v not in row)
-        if missing:
-            result.add(csv_name, "csv_line", line=number, values=", ".join(missing))
+        wanted = [layout.csv_cell(c["field"], item.get(c["field"])) for c in columns]
+        differ = [h for h, have, want in zip(headers, row + [""] * len(headers), wanted, strict=False) if have != want]
+        if differ or len(row) != len(headers):
+            result.add(csv_name, "csv_line", line=number, values=", ".join(differ or headers))
 
 
-def _verify_photos(folder: Path, doc: dict[str, Any], frame_checker: PhotoChecker | None, result: VerifyResult) -> None:
-    spec = _spec_from(doc)
-    photos_folder = doc.get("files", {}).get("photos", "photos")
+def _verify_photos(folder: Path, photos_folder: str, items: list[dict[str, Any]], spec: PhotoSpec,
+                   frame_checker: PhotoChecker | None, result: VerifyResult, only_photos: bool) -> None:
+    """Every listed photo is there, intact and on spec; nothing else is in the folder.
+
+    ``only_photos``: the upload folder of a /2 batch holds JPEGs and nothing else (no manifest,
+    no sub-folder), as the pipeline wants it.
+    """
     base = folder / photos_folder if photos_folder else folder
     listed = set()
-    for item in doc.get("items", []):
-        name = item.get("file_name", "")
+    for item in items:
+        name = item["file_name"]
         rel = f"{photos_folder}/{name}" if photos_folder else name
         listed.add(rel)
-        try:
-            for name_field in ("id_number",):
-                check_name_field(name_field, item.get(name_field))
-            if "/" in name or "\\" in name or ".." in name or name.startswith("."):
-                raise ValueError(name)
-        except Exception:
+        if not layout.plain_name(name) or not name.lower().endswith(".jpg"):
             result.add(rel, "unsafe_name", value=ascii(name))
             continue
         path = base / name
         if not path.is_file():
-            result.add(rel, "missing_photo", id=item.get("capture_id"))
+            result.add(rel, "missing_photo", id=item["capture_id"])
             continue
         data = path.read_bytes()
         result.photos += 1
-        if hashlib.sha256(data).hexdigest() != item.get("sha256"):
+        if hashlib.sha256(data).hexdigest() != item["sha256"]:
             result.add(rel, "photo_hash")
         for key, params in check_photo_bytes(data, spec):
             result.add(rel, f"photo.{key}", **params)
@@ -238,16 +310,86 @@ def _verify_photos(folder: Path, doc: dict[str, Any], frame_checker: PhotoChecke
             result.frame_checks = True
             for message in frame_checker(path):
                 result.add(rel, "photo.frame", check=message)
-    if base.is_dir():
+    if base.is_dir() and base != folder:
         for path in sorted(base.iterdir()):
             rel = path.relative_to(folder).as_posix()
-            if rel not in listed:
+            if rel in listed:
+                continue
+            if only_photos and not (path.is_file() and path.suffix.lower() == ".jpg"):
+                result.add(rel, "upload_not_photo")
+            else:
                 result.add(rel, "photo_not_in_manifest")
 
 
-def verify_zip(archive: Path, trusted_keys: list[bytes] | None = None,
+def _verify_zip_members(folder: Path, doc: dict[str, Any], spec: PhotoSpec, result: VerifyResult) -> None:
+    """The upload zip beside the upload folder: its recorded hash, and exactly the batch's photos
+    (top level, JPEG, the same bytes) — nothing else, so the pipeline can take it as it is."""
+    import zipfile
+
+    files = doc["files"]
+    name = files.get("zip")
+    items = doc["items"]
+    if not name:
+        if items and doc.get("format") == layout.FORMAT:
+            result.add("(zip)", "missing_file", role="zip")
+        return
+    path = folder / name
+    if not path.is_file():
+        result.add(name, "missing_file", role="zip")
+        return
+    if _sha256_file(path) != files.get("zip_sha256"):
+        result.add(name, "zip_hash")
+    by_name = {i["file_name"]: i for i in items}
+    limit = max(int(spec.max_kb * 1024 * 4), 1 << 20)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            seen = set()
+            for info in zf.infolist():
+                member = info.filename
+                item = by_name.get(member)
+                if item is None:
+                    key = "zip_not_photo" if not member.lower().endswith(".jpg") else "zip_extra_member"
+                    result.add(f"{name}:{member}", key)
+                    continue
+                seen.add(member)
+                if info.file_size > limit or info.compress_size > limit:
+                    result.add(f"{name}:{member}", "zip_member_size", size=info.file_size)
+                    continue
+                if hashlib.sha256(zf.read(info)).hexdigest() != item["sha256"]:
+                    result.add(f"{name}:{member}", "photo_hash")
+            for member in sorted(set(by_name) - seen):
+                result.add(f"{name}:{member}", "missing_photo", id=by_name[member]["capture_id"])
+    except (OSError, zipfile.BadZipFile, RuntimeError, ValueError) as exc:
+        result.add(name, "bad_zip", error=str(exc))
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _beside(archive: Path) -> Path | None:
+    """The batch folder an upload zip sits in, when that folder's manifest names this zip."""
+    for candidate in sorted(archive.parent.glob("*.json")):
+        try:
+            if candidate.stat().st_size > MAX_MANIFEST_BYTES:
+                continue
+            doc = json.loads(candidate.read_bytes().decode("utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(doc, dict) and doc.get("format") in layout.FORMATS and isinstance(doc.get("files"), dict) \
+                and doc["files"].get("zip") == archive.name:
+            return archive.parent
+    return None
+
+
+def verify_zip(archive: Path, trusted_keys: Sequence[TrustedKey | bytes] | None = None,
                frame_checker: PhotoChecker | None = None) -> VerifyResult:
-    """Verify a zipped batch: unpacked into a private temporary folder, then checked like a folder.
+    """Verify a zip: an upload zip is checked with the batch folder it sits in (the manifest
+    beside it covers it); a zip of a whole batch (format /1) is unpacked privately and checked.
 
     A member that would land outside the folder (absolute path, ``..``) is reported, not unpacked.
     """
@@ -255,11 +397,16 @@ def verify_zip(archive: Path, trusted_keys: list[bytes] | None = None,
     import zipfile
 
     archive = Path(archive)
+    folder = _beside(archive)
+    if folder is not None:
+        result = verify_batch(folder, trusted_keys, frame_checker)
+        result.path = archive
+        return result
     try:
         zf = zipfile.ZipFile(archive)
     except (OSError, zipfile.BadZipFile) as exc:
         result = VerifyResult(archive)
-        result.add(archive.name, "bad_manifest", error=str(exc))
+        result.add(archive.name, "bad_zip", error=str(exc))
         return result
     with zf, tempfile.TemporaryDirectory(prefix=".verify-") as tmp:
         root = Path(tmp)
@@ -275,6 +422,8 @@ def verify_zip(archive: Path, trusted_keys: list[bytes] | None = None,
         folder = root / tops[0] if len(tops) == 1 and (root / tops[0]).is_dir() else root
         result = verify_batch(folder, trusted_keys, frame_checker)
         result.path = archive
+        if not result.batch_id and not unsafe:
+            result.problems = [Problem(archive.name, "zip_no_manifest")]
         for name in unsafe:
             result.add(name, "unsafe_name", value=ascii(name))
     return result

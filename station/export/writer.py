@@ -8,7 +8,6 @@ folder that exists is always complete and always recorded.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import hashlib
 import json
@@ -17,7 +16,7 @@ import re
 import shutil
 import threading
 import time
-import zipfile
+import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -25,10 +24,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from station import faults
 from station.errors import IntegrityError, StationError, UsageError
 from station.export import layout
 from station.export.profile import BatchProfile
 from station.export.record import BatchRecord, local_zone
+from station.export.storedzip import StoredZip
 from station.fsio import fsync_dir
 from station.keys import StationKey, encode_signature
 
@@ -71,9 +72,9 @@ def _write(path: Path, data: bytes, mtime: float) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
+        os.utime(fd, (mtime, mtime))
     finally:
         os.close(fd)
-    os.utime(path, (mtime, mtime))
 
 
 _PARTIAL = re.compile(r"^\.(?P<name>.+)\.partial-(?P<pid>\d+)$")
@@ -139,88 +140,112 @@ def _check_cancel(cancel: threading.Event | None) -> None:
 
 
 def write_batch(record: BatchRecord, profile: BatchProfile, out: Path, read_image: Callable[[str], bytes],
-                key: StationKey, *, make_zip: bool = False, progress: Progress | None = None,
+                key: StationKey, *, progress: Progress | None = None,
                 cancel: threading.Event | None = None,
                 on_commit: Callable[[Path], None] | None = None,
                 is_recorded: Callable[[str], bool] | None = None, throttle_s: float = 0) -> WriteResult:
-    """Render ``record`` into ``out/<folder>`` (and ``out/<folder>.zip``) or leave nothing."""
-    if not record.items:
+    """Render ``record`` into ``out/<folder>`` or leave nothing.
+
+    The folder holds the upload folder (photos only) and its zip, and beside them the manifest,
+    the corrections list (if any), SHA256SUMS and the signature.
+    """
+    if record.empty:
         raise UsageError("exports.empty_batch")
     rows = layout.manifest_rows(record, profile)           # validates every name before any write
+    fixes = layout.correction_rows(record, profile)
     name = layout.folder_name(record, profile)
+    zip_name = layout.zip_name(record, profile)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     final = out / name
-    final_zip = out / f"{name}.zip" if make_zip else None
     recover_partials(out, is_recorded)
-    if final.exists() or (final_zip is not None and final_zip.exists()):
+    if final.exists():
         raise UsageError("exports.batch_exists", path=str(final))
     tmp = out / f".{name}.partial-{os.getpid()}"
-    tmp_zip = out / f".{name}.zip.partial" if make_zip else None
     mtime = record.created_ms / 1000
-    total = len(rows) + 4
+    fix_photos = [f for f in fixes if f["file_name"]]
+    total = len(rows) + len(fix_photos) + 4
     committed = False
+    feeder: ZipFeeder | None = None
     try:
         tmp.mkdir(mode=0o700)
         (tmp / PARTIAL_MARK).touch()
-        photos_dir = tmp / profile.photos_folder if profile.photos_folder else tmp
-        photos_dir.mkdir(mode=0o700, exist_ok=True)
-        total_bytes = _copy_photos(rows, photos_dir, read_image, mtime, total, progress, cancel, throttle_s)
+        upload = tmp / profile.photos_folder
+        upload.mkdir(mode=0o700)
+        if zip_name is not None:
+            feeder = ZipFeeder(tmp / zip_name, [r["file_name"] for r in rows], record)
+        total_bytes = _copy_photos(rows, upload, read_image, mtime, total, progress, cancel, throttle_s,
+                                   sink=feeder)
         sums: dict[str, str] = {row["path"]: row["sha256"] for row in rows}   # each verified on write
+        if fix_photos:
+            corrections = tmp / profile.corrections_folder
+            corrections.mkdir(mode=0o700)
+            total_bytes += _copy_photos(fix_photos, corrections, read_image, mtime, total, progress, cancel, 0)
+            sums.update({row["path"]: row["sha256"] for row in fix_photos})
+        faults.point("export.photos_written")
         _check_cancel(cancel)
+        files: dict[str, str | None] = {"zip": zip_name, "zip_sha256": None}
+        if feeder is not None and zip_name is not None:
+            files["zip_sha256"] = sums[zip_name] = feeder.finish()
+            feeder = None
+            if progress is not None:
+                progress(len(rows) + len(fix_photos) + 1, total, "zip")
+        extra: list[tuple[str, bytes]] = []
         csv_bytes = layout.manifest_csv(rows, profile)
-        csv_sha = hashlib.sha256(csv_bytes).hexdigest()
-        json_bytes = layout.manifest_json(record, profile, rows, csv_sha, key.fingerprint())
-        signature = encode_signature(key.sign(json_bytes))
-        public = key.public_pem()
-        for file_name, data in ((profile.csv_name, csv_bytes), (profile.json_name, json_bytes),
-                                (profile.signature_name, signature), (profile.public_key_name, public)):
+        files["csv_sha256"] = hashlib.sha256(csv_bytes).hexdigest()
+        extra.append((profile.csv_name, csv_bytes))
+        if fixes:
+            fixes_csv = layout.corrections_csv(fixes, profile)
+            files.update(corrections_csv=profile.corrections_csv,
+                         corrections_csv_sha256=hashlib.sha256(fixes_csv).hexdigest(),
+                         corrections=profile.corrections_folder if fix_photos else None)
+            extra.append((profile.corrections_csv, fixes_csv))
+        json_bytes = layout.manifest_json(record, profile, rows, fixes, files, key.fingerprint())
+        extra += [(profile.json_name, json_bytes),
+                  (profile.signature_name, encode_signature(key.sign(json_bytes))),
+                  (profile.public_key_name, key.public_pem())]
+        for file_name, data in extra:
             _write(tmp / file_name, data, mtime)
             sums[file_name] = hashlib.sha256(data).hexdigest()
         _write(tmp / profile.checksums_name, layout.checksums(sums), mtime)
         if progress is not None:
-            progress(len(rows) + 2, total, "manifest")
-        if tmp_zip is not None:
-            _check_cancel(cancel)
-            write_zip(tmp, name, tmp_zip, record)
-            if progress is not None:
-                progress(len(rows) + 3, total, "zip")
+            progress(total - 1, total, "manifest")
         (tmp / PARTIAL_MARK).unlink()
-        for folder in (photos_dir, tmp):
+        for folder in sorted({tmp, *(p.parent for p in tmp.rglob("*.jpg"))}, reverse=True):
             os.utime(folder, (mtime, mtime))
         _syncfs(tmp)
         _check_cancel(cancel)
         if on_commit is not None:
             on_commit(final)
         committed = True
+        faults.point("export.recorded")
         os.rename(tmp, final)
-        if tmp_zip is not None and final_zip is not None:
-            os.rename(tmp_zip, final_zip)
         fsync_dir(out)
     except BaseException:
+        if feeder is not None:
+            feeder.abort()
         if committed and tmp.exists():
             raise   # recorded and complete: the next export renames it into place
         shutil.rmtree(tmp, ignore_errors=True)
-        if tmp_zip is not None:
-            with contextlib.suppress(OSError):
-                tmp_zip.unlink()
         raise
     if progress is not None:
         progress(total, total, "done")
-    return WriteResult(final, final_zip, len(rows), total_bytes, hashlib.sha256(json_bytes).hexdigest())
+    return WriteResult(final, final / zip_name if zip_name else None, len(rows), total_bytes,
+                       hashlib.sha256(json_bytes).hexdigest())
 
 
 def _copy_photos(rows: list[dict[str, Any]], folder: Path, read_image: Callable[[str], bytes], mtime: float,
                  total: int, progress: Progress | None, cancel: threading.Event | None,
-                 throttle_s: float) -> int:
+                 throttle_s: float, sink: ZipFeeder | None = None) -> int:
     """Read, verify and write every photo; a few threads overlap the file system's per-file cost.
 
-    File creation dominates (not hashing): threads keep the disk busy while Python waits. The
+    File creation dominates (not hashing): threads keep the disk busy while Python waits. Each
+    photo's bytes and CRC-32 also go to ``sink`` (the upload zip's writer), by row index. The
     first failure, a cancel or Ctrl-C stops the rest before the caller removes the folder.
     """
     stop = threading.Event()
 
-    def copy_one(row: dict[str, Any]) -> int:
+    def copy_one(index: int, row: dict[str, Any]) -> int:
         if stop.is_set():
             return 0
         _check_cancel(cancel)
@@ -231,6 +256,8 @@ def _copy_photos(rows: list[dict[str, Any]], folder: Path, read_image: Callable[
                                  actual=digest)
         _write(folder / row["file_name"], data, mtime)
         row["bytes"] = len(data)
+        if sink is not None:
+            sink.put(index, data, zlib.crc32(data))
         if throttle_s:
             time.sleep(throttle_s)
         return len(data)
@@ -238,31 +265,87 @@ def _copy_photos(rows: list[dict[str, Any]], folder: Path, read_image: Callable[
     written = 0
     pool = ThreadPoolExecutor(max_workers=WRITER_THREADS, thread_name_prefix="export")
     try:
-        futures = [pool.submit(copy_one, row) for row in rows]
+        futures = [pool.submit(copy_one, index, row) for index, row in enumerate(rows)]
         for done, future in enumerate(as_completed(futures), start=1):
             written += future.result()
             _check_cancel(cancel)
             if progress is not None and (done % 25 == 0 or done == len(rows)):
                 progress(done, total, "photos")
+    except BaseException:
+        if sink is not None:
+            sink.abort()            # copy threads waiting for the zip are released first
+        raise
     finally:
         stop.set()
         pool.shutdown(wait=True, cancel_futures=True)
     return written
 
 
-def write_zip(folder: Path, name: str, target: Path, record: BatchRecord) -> None:
-    """A zip whose bytes depend only on the files: sorted entries, fixed times and modes."""
-    stamp = datetime.fromtimestamp(record.created_ms / 1000, tz=local_zone(record.utc_offset_hours))
-    date_time = (max(stamp.year, 1980), stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != PARTIAL_MARK)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w") as zf:
-        for path in files:
-            rel = path.relative_to(folder).as_posix()
-            info = zipfile.ZipInfo(f"{name}/{rel}", date_time=date_time)
-            info.create_system = 3
-            info.external_attr = (0o100644 << 16)
-            info.compress_type = zipfile.ZIP_STORED if rel.endswith(".jpg") else zipfile.ZIP_DEFLATED
-            zf.writestr(info, path.read_bytes())
-        fh.flush()
-        os.fsync(fh.fileno())
+class ZipFeeder:
+    """Writes the upload zip on its own thread while the photos are being copied.
+
+    Photos arrive from the copy threads in any order (``put``); the zip takes them in batch order,
+    so it is the same bytes every time. The copy threads run at most ``WINDOW`` photos ahead of
+    the zip, which bounds the memory held for it.
+    """
+
+    WINDOW = 256
+
+    def __init__(self, target: Path, names: list[str], record: BatchRecord) -> None:
+        stamp = datetime.fromtimestamp(record.created_ms / 1000, tz=local_zone(record.utc_offset_hours))
+        self.archive = StoredZip(target, (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute,
+                                          stamp.second))
+        self.target = target
+        self.mtime = record.created_ms / 1000
+        self.names = names
+        self.ready: dict[int, tuple[bytes, int]] = {}
+        self.next = 0
+        self.cond = threading.Condition()
+        self.stopped = False
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="export-zip", daemon=True)
+        self.thread.start()
+
+    def put(self, index: int, data: bytes, crc: int) -> None:
+        with self.cond:
+            while index > self.next + self.WINDOW and not self.stopped:
+                self.cond.wait()
+            if self.error is not None:
+                raise self.error
+            self.ready[index] = (data, crc)
+            self.cond.notify_all()
+
+    def _run(self) -> None:
+        try:
+            for index, name in enumerate(self.names):
+                with self.cond:
+                    while index not in self.ready and not self.stopped:
+                        self.cond.wait()
+                    if self.stopped:
+                        return
+                    data, crc = self.ready.pop(index)
+                    self.next = index + 1
+                    self.cond.notify_all()
+                self.archive.add(name, data, crc)
+        except BaseException as exc:  # reported to the copy threads and to finish()
+            with self.cond:
+                self.error, self.stopped = exc, True
+                self.cond.notify_all()
+
+    def finish(self) -> str:
+        """Wait for the last photo; the zip's SHA-256."""
+        self.thread.join()
+        if self.error is not None:
+            self.archive.abort()
+            raise self.error
+        digest = self.archive.close()
+        os.utime(self.target, (self.mtime, self.mtime))
+        return digest
+
+    def abort(self) -> None:
+        """Stop (idempotent): the zip thread ends, waiting copy threads go on, the file is closed."""
+        with self.cond:
+            self.stopped = True
+            self.cond.notify_all()
+        self.thread.join()
+        self.archive.abort()

@@ -74,6 +74,7 @@ class Person:
     payment_reference: str | None = None
     mailing_address: str | None = None
     override_by: str | None = None  # supervisor who let a blocked person through
+    capture_code: str | None = None  # the student's 图像采集码 (code mode), checked, opaque
     capture: CaptureResult | None = None
     retakes: int = 0
     accepted: bool = False

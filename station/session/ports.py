@@ -57,10 +57,10 @@ class Recorder:
         return self.store.images.put(data)
 
     def capture(self, id_number: str, image_sha: str, file_name: str, camera: dict[str, Any],
-                operator: str, card_read_id: str | None) -> str:
+                operator: str, card_read_id: str | None, capture_code: str | None = None) -> str:
         return self.store.facts.record_capture(id_number, image_sha, source_name=file_name,
                                                camera=camera, card_read_id=card_read_id,
-                                               operator=operator)
+                                               operator=operator, capture_code=capture_code)
 
     def check_report(self, capture_id: str, report: dict[str, Any], passed: bool, operator: str) -> str:
         return self.store.facts.record_check(capture_id, report, passed, operator=operator)
@@ -194,3 +194,8 @@ class Checker:
 def paid_before(store: Store, id_number: str, fee_cents: int) -> bool:
     """Whether the full fee is already on record (a retake visit, or paid at another desk)."""
     return bool(store.person_state(id_number).paid(fee_cents))
+
+
+def capture_code_owner(store: Store, code: str) -> str | None:
+    """Whose capture already carries this 图像采集码 (ID number), if anyone's."""
+    return store.facts.capture_code_owner(code)

@@ -11,6 +11,7 @@ Not thread-safe by design: the caller gives it one thread (the TUI's store worke
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -18,9 +19,18 @@ from station.config import default_settings
 from station.domain.identity import Identity
 from station.domain.schools import WalkIn
 from station.errors import RefusedError, StationError
+from station.export.profile import BatchProfile, load_batch_profile, profile_for_mode
 from station.i18n import Words
+from station.privacy import mask_id
 from station.session.model import CaptureResult, DeskCounters, MatchInfo, Person
-from station.session.ports import Checker, MatchFn, PhotoChecker, Recorder, paid_before
+from station.session.ports import (
+    Checker,
+    MatchFn,
+    PhotoChecker,
+    Recorder,
+    capture_code_owner,
+    paid_before,
+)
 from station.session.ports import match as roster_match
 from station.session.states import Event, SessionMachine, State, Transition
 
@@ -54,6 +64,10 @@ class CaptureService:
             lambda store, identity, now: roster_match(store, identity, now, roster))
         self.fee_cents = self.settings.fee.cents
         self.payment_method = self.settings.session.payment_method
+        self.mode = self.settings.session.mode
+        self._batch_profile_name = profile_for_mode(self.mode, self.settings.exports.profile,
+                                                    self.settings.exports.batch_profile or None)
+        self._batch_profile: BatchProfile | None = None
         self.machine = SessionMachine(clock)
         self.machine.listeners.append(self._record_transition)
         self.person: Person | None = None
@@ -66,6 +80,11 @@ class CaptureService:
     @property
     def state(self) -> State:
         return self.machine.state
+
+    @property
+    def needs_capture_code(self) -> bool:
+        """Code mode: every capture needs the student's 图像采集码 before it is taken."""
+        return self.mode == "code"
 
     @property
     def op_name(self) -> str:
@@ -123,6 +142,29 @@ class CaptureService:
         self.recorder.audit(self.op_name, "session.mailing_address", person.identity.id_number,
                             {"length": len(address)})
 
+    def set_capture_code(self, code: str) -> str:
+        """The student's 图像采集码 (code mode), from the desk's scanner field or ``ingest``.
+
+        Checked against the form in the batch profile (the content is encrypted for the pipeline
+        and never read here), refused when another person's capture already carries it, and kept
+        for this person's captures. Returns the code as stored. The audit keeps a short hash of
+        it, not the code.
+        """
+        person = self._need(State.IDENTIFIED, State.PAID, State.FRAMING, State.CAPTURED)
+        if self.mode != "code":
+            raise RefusedError("session.capture_code_card_mode")
+        if self._batch_profile is None:
+            self._batch_profile = load_batch_profile(self._batch_profile_name)
+        code = self._batch_profile.check_capture_code(code.strip() if isinstance(code, str) else code)
+        idn = person.identity.id_number
+        owner = capture_code_owner(self.store, code)
+        if owner is not None and owner != idn:
+            raise RefusedError("session.capture_code_taken", other=mask_id(owner))
+        person.capture_code = code
+        self.recorder.audit(self.op_name, "session.capture_code", idn,
+                            {"code_sha256": hashlib.sha256(code.encode("utf-8")).hexdigest()[:16]})
+        return code
+
     def pay(self, reference: str | None = None) -> None:
         """The fee was paid (WeChat); ``reference`` is the transaction number when scanned."""
         person = self._need(State.IDENTIFIED)
@@ -148,6 +190,8 @@ class CaptureService:
                 camera: dict[str, Any] | None = None) -> CaptureResult:
         """A photo was taken: store it, run every check, make the export crop."""
         person = self._need(State.FRAMING)
+        if self.needs_capture_code and not person.capture_code:
+            raise RefusedError("session.capture_code_required")
         now = self.clock()
         passed, lines, report = self.checker.check(data)
         crop_jpeg = crop_error = crop_sha = None
@@ -165,7 +209,7 @@ class CaptureService:
         idn = person.identity.id_number
         with self.recorder.unit():
             capture_id = self.recorder.capture(idn, image_sha, file_name, camera, self.op_name,
-                                               person.card_read_id)
+                                               person.card_read_id, person.capture_code)
             self.recorder.check_report(capture_id, report, passed, self.op_name)
             failed = [c.name for c in lines if c.status == "fail"]
             self.machine.fire(Event.CAPTURE, subject=idn, capture_id=capture_id, passed=passed,

@@ -24,6 +24,7 @@ from station.store import clock, migrations
 
 if TYPE_CHECKING:
     from station.store.audit import AuditLog
+    from station.store.exports import ExportLedger
     from station.store.facts import Facts, PersonState
     from station.store.images import ImageStore
     from station.store.operators import Operators
@@ -209,6 +210,12 @@ class Store:
         from station.store.roster import ScheduleView
 
         return ScheduleView(self)
+
+    @cached_property
+    def exports(self) -> ExportLedger:
+        from station.store.exports import ExportLedger
+
+        return ExportLedger(self)
 
     @cached_property
     def facts(self) -> Facts:

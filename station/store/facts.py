@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
 FACT_TABLES = (
     "roster_entries", "schedule_slots", "card_reads", "captures", "check_reports", "payments",
-    "acceptances", "exports", "export_items", "corrections", "tombstones", "imports",
-    "operators", "audit", "session_events", "walk_ins", "station_keys", "merge_clashes",
+    "acceptances", "exports", "export_items", "export_corrections", "corrections", "tombstones",
+    "imports", "operators", "audit", "session_events", "walk_ins", "station_keys", "merge_clashes",
     "conflict_decisions",
 )
 
@@ -78,14 +78,22 @@ class Facts:
 
     def record_capture(self, id_number: str, image_sha256: str, source_name: str | None = None,
                        camera: dict[str, Any] | None = None, card_read_id: str | None = None,
-                       operator: str | None = None) -> str:
-        """A capture of an image already in ``store.images`` (put it first)."""
+                       operator: str | None = None, capture_code: str | None = None) -> str:
+        """A capture of an image already in ``store.images`` (put it first); ``capture_code`` is
+        the student's 图像采集码 in code mode (the audit keeps only whether there was one)."""
         if not self.store.images.exists(image_sha256):
             raise NotFoundError("store.image_missing", sha=image_sha256)
         return self._record("captures", {
             "id_number": id_number, "image_sha256": image_sha256, "source_name": source_name,
             "camera": camera or {}, "card_read_id": card_read_id, "operator": operator,
-        }, operator, "capture", id_number, {"image": image_sha256})
+            "capture_code": capture_code,
+        }, operator, "capture", id_number, {"image": image_sha256, "capture_code": capture_code is not None})
+
+    def capture_code_owner(self, code: str) -> str | None:
+        """The person (ID number) whose capture already carries this 图像采集码, if any."""
+        row = self.store.conn.execute("SELECT id_number FROM captures WHERE capture_code = ? ORDER BY hlc LIMIT 1",
+                                      (code,)).fetchone()
+        return row[0] if row else None
 
     def record_check(self, capture_id: str, report: dict[str, Any], passed: bool,
                      operator: str | None = None) -> str:

@@ -269,6 +269,46 @@ CREATE TABLE sync_pending (
 """
 )
 
+# v5: one export at a time. A batch's record moves from the audit details into its ``exports`` row
+# (the audit keeps who and when, not ~3,000 names); ``export_pending`` is this station's local
+# work list (no merge columns: never merged) of batches recorded but not yet finished on disk
+# (folder renamed into place, report written), so the next build or ``--batch ID`` completes them.
+V5 = """
+ALTER TABLE exports ADD COLUMN record TEXT;
+CREATE INDEX exports_batch ON exports(batch_id);
+CREATE TABLE export_pending (
+    batch_id TEXT PRIMARY KEY,
+    out_dir TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    make_zip INTEGER NOT NULL DEFAULT 0,
+    recorded_ms INTEGER NOT NULL
+);
+"""
+
+# v6: corrections after upload (issue 12.6). CHSI takes no second photo once it has one: a record
+# corrected, or a newer photo accepted, after a person's photo went out is listed for the pipeline
+# team in a later batch's corrections list (with the batch that delivered the photo), never put in
+# an upload folder again. One row per listed correction, so each is listed once.
+V6 = (
+    _fact("export_corrections", """
+    export_id TEXT NOT NULL REFERENCES exports(id),
+    capture_id TEXT NOT NULL REFERENCES captures(id),
+    id_number TEXT NOT NULL,
+    correction TEXT NOT NULL CHECK (correction IN ('photo', 'record')),
+    replaces_batch TEXT NOT NULL""")
+    + """
+CREATE INDEX export_corrections_capture ON export_corrections(capture_id);
+CREATE INDEX export_corrections_idn ON export_corrections(id_number, hlc);
+"""
+)
+
+# v7: today's pipeline keys each student by a 图像采集码 (issue 12.5). The code is an opaque,
+# encrypted token from the student's QR code, stored with the capture it was scanned for.
+V7 = """
+ALTER TABLE captures ADD COLUMN capture_code TEXT;
+CREATE INDEX captures_code ON captures(capture_code);
+"""
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -282,6 +322,9 @@ MIGRATIONS: list[Migration] = [
     Migration(2, "roster detail columns, imports, export items, indexes, derived views", V2),
     Migration(3, "session events and walk-in captures", V3),
     Migration(4, "enrolled station keys, merge clashes, conflict decisions, pending merged rows", V4),
+    Migration(5, "batch records on their export row, pending batches", V5),
+    Migration(6, "corrections listed after upload", V6),
+    Migration(7, "capture codes (图像采集码) on captures", V7),
 ]
 
 LATEST = MIGRATIONS[-1].version

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -160,3 +166,42 @@ def add_people_fixture():
 @pytest.fixture(name="person")
 def person_fixture():
     return person
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def spawn_build(station, out: Path, *args: str, **env_extra: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STATION")}
+    env.update(PYTHONPATH=str(ROOT), STATION_DATA_DIR=str(station.data_dir), STATION_PIN="2468",
+               STATION_OPERATOR="tech", **env_extra)
+    # A suite run as a background job (the landing gate, some CI shells) hands SIGINT down ignored
+    # and Python then never raises KeyboardInterrupt: give the export a terminal's disposition.
+    return subprocess.Popen([sys.executable, "-m", "station", "export", "build", "--out", str(out), *args],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
+    """Until the process reached its fault point (it wrote ``path``); fails if it ended first."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the export never reached its pause point"
+        time.sleep(0.05)
+
+
+
+@pytest.fixture(name="spawn_build")
+def spawn_build_fixture():
+    """``spawn_build(station, out, *args, **env)``: `station export build` as a running process."""
+    return spawn_build
+
+
+@pytest.fixture(name="wait_for")
+def wait_for_fixture():
+    return wait_for

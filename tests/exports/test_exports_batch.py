@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 import threading
 import zipfile
 
@@ -30,8 +31,20 @@ def test_batch_layout_and_verify(tmp_path, make_record, images, station_key):
     res = write_batch(record, profile, tmp_path / "out", images.get_bytes, station_key)
     assert res.path.name == "10673_20260601_01JTESTBATCH0000000000000A"
     files = sorted(p.relative_to(res.path).as_posix() for p in res.path.rglob("*") if p.is_file())
-    assert files == sorted(["SHA256SUMS", "manifest.csv", "manifest.json", "manifest.json.sig", "station.pub"]
-                           + [f"photos/{i.id_number}.jpg" for i in record.items])
+    photos = sorted(f"{i.id_number}.jpg" for i in record.items)
+    zip_name = "10673_20260601_01JTESTBATCH0000000000000A.zip"
+    assert files == sorted(["SHA256SUMS", "manifest.csv", "manifest.json", "manifest.json.sig", "station.pub",
+                            zip_name] + [f"upload/{p}" for p in photos])
+    assert res.zip_path == res.path / zip_name
+    # the upload folder and its zip hold the photos and nothing else (issue 12.6)
+    assert sorted(p.name for p in (res.path / "upload").iterdir()) == photos
+    listing = subprocess.run(["unzip", "-Z1", str(res.zip_path)], capture_output=True, text=True, check=True)
+    assert sorted(listing.stdout.split()) == photos
+    assert subprocess.run(["unzip", "-tq", str(res.zip_path)], capture_output=True).returncode == 0
+    with zipfile.ZipFile(res.zip_path) as zf:
+        for info in zf.infolist():
+            assert info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 0x08
+            assert zf.read(info) == (res.path / "upload" / info.filename).read_bytes()
     csv_text = (res.path / "manifest.csv").read_bytes().decode("gbk")
     assert csv_text.startswith("序号,学校代码,身份证号,姓名,学号")
     assert "欧阳娜娜" in csv_text and "\r\n" in csv_text
@@ -41,8 +54,9 @@ def test_batch_layout_and_verify(tmp_path, make_record, images, station_key):
     result = verify_batch(res.path, trusted_keys=[station_key.public_pem()])
     assert result.ok, [p.to_json() for p in result.problems]
     assert result.photos == 5 and result.key_trusted
-    # sha256sum -c reads our SHA256SUMS
-    import subprocess
+    # sha256sum -c reads our SHA256SUMS, which covers the upload folder, the zip and the manifest
+    assert {line.split("  ")[1] for line in (res.path / "SHA256SUMS").read_text().splitlines()} == \
+        set(files) - {"SHA256SUMS"}
     check = subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=res.path, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
 
@@ -50,28 +64,42 @@ def test_batch_layout_and_verify(tmp_path, make_record, images, station_key):
 def test_rebuild_is_byte_identical_zip_included(tmp_path, make_record, images, station_key):
     profile = load_batch_profile("chsi")
     record = make_record(6)
-    a = write_batch(record, profile, tmp_path / "a", images.get_bytes, station_key, make_zip=True)
+    a = write_batch(record, profile, tmp_path / "a", images.get_bytes, station_key)
     record.items.reverse()          # order of selection must not matter
-    b = write_batch(record, profile, tmp_path / "b", images.get_bytes, station_key, make_zip=True)
+    b = write_batch(record, profile, tmp_path / "b", images.get_bytes, station_key)
     assert _tree(a.path) == _tree(b.path)
     assert a.zip_path.read_bytes() == b.zip_path.read_bytes()
     assert [p.stat().st_mtime for p in sorted(a.path.rglob("*"))] == [p.stat().st_mtime for p in sorted(b.path.rglob("*"))]
     with zipfile.ZipFile(a.zip_path) as zf:
         assert zf.testzip() is None
-        assert f"{a.path.name}/manifest.json" in zf.namelist()
+        assert zf.namelist() == sorted(f"{i.id_number}.jpg" for i in record.items)
 
 
-@pytest.mark.parametrize("what", ["photo", "manifest_line", "signature", "extra_file", "missing_photo"])
+@pytest.mark.parametrize("what", ["photo", "manifest_line", "signature", "extra_file", "missing_photo",
+                                  "upload_not_photo", "zip_member", "zip_photo"])
 def test_tampering_is_detected(tmp_path, make_record, images, station_key, make_photo, what):
     profile = load_batch_profile("chsi")
     res = write_batch(make_record(4), profile, tmp_path / "out", images.get_bytes, station_key)
     folder = res.path
-    photo = sorted((folder / "photos").iterdir())[1]
+    photo = sorted((folder / "upload").iterdir())[1]
+    zip_name = res.zip_path.name
     if what == "photo":
         data = bytearray(photo.read_bytes())
         data[len(data) // 2] ^= 0xFF
         photo.write_bytes(bytes(data))
-        expected = {(f"photos/{photo.name}", "checksum"), (f"photos/{photo.name}", "photo_hash")}
+        expected = {(f"upload/{photo.name}", "checksum"), (f"upload/{photo.name}", "photo_hash")}
+    elif what == "upload_not_photo":
+        (folder / "upload" / "manifest.csv").write_bytes(b"x")
+        expected = {("upload/manifest.csv", "unlisted_file"), ("upload/manifest.csv", "upload_not_photo")}
+    elif what in ("zip_member", "zip_photo"):
+        with zipfile.ZipFile(res.zip_path, "a") as zf:
+            if what == "zip_member":
+                zf.writestr("SHA256SUMS", b"x")
+            else:
+                zf.writestr("530102200001011234.jpg", make_photo(99))
+        member = "SHA256SUMS" if what == "zip_member" else "530102200001011234.jpg"
+        expected = {(zip_name, "checksum"), (zip_name, "zip_hash"),
+                    (f"{zip_name}:{member}", "zip_not_photo" if what == "zip_member" else "zip_extra_member")}
     elif what == "manifest_line":
         lines = (folder / "manifest.csv").read_bytes().decode("gbk").split("\r\n")
         lines[2] = lines[2].replace("李四", "李斯")
@@ -85,26 +113,80 @@ def test_tampering_is_detected(tmp_path, make_record, images, station_key, make_
         sig.write_bytes(base64.b64encode(bytes(raw)) + b"\n")
         expected = {("manifest.json.sig", "checksum"), ("manifest.json.sig", "bad_signature")}
     elif what == "extra_file":
-        (folder / "photos" / "530102200001011234.jpg").write_bytes(make_photo(99))
-        expected = {("photos/530102200001011234.jpg", "unlisted_file"),
-                    ("photos/530102200001011234.jpg", "photo_not_in_manifest")}
+        (folder / "upload" / "530102200001011234.jpg").write_bytes(make_photo(99))
+        expected = {("upload/530102200001011234.jpg", "unlisted_file"),
+                    ("upload/530102200001011234.jpg", "photo_not_in_manifest")}
     else:
         photo.unlink()
-        expected = {(f"photos/{photo.name}", "missing_file"), (f"photos/{photo.name}", "missing_photo")}
+        expected = {(f"upload/{photo.name}", "missing_file"), (f"upload/{photo.name}", "missing_photo")}
     result = verify_batch(folder, trusted_keys=[station_key.public_pem()])
     assert not result.ok
     assert set(_problems(result)) == expected
 
 
 def test_resigned_manifest_with_other_key_is_not_trusted(tmp_path, make_record, images, station_key):
-    from station.keys import ensure_station_key
+    """A forged batch re-signed with a fresh key is intact and carries that key: it still fails,
+    with or without keys of our own to compare with (issue 11: it passed on another machine)."""
+    from station.keys import ensure_station_key, fingerprint
 
     profile = load_batch_profile("chsi")
     other = ensure_station_key(tmp_path / "other")
     res = write_batch(make_record(2), profile, tmp_path / "out", images.get_bytes, other)
-    assert verify_batch(res.path).ok                     # consistent with the key it carries
+    for trusted in (None, [station_key.public_pem()]):
+        result = verify_batch(res.path, trusted_keys=trusted)
+        assert _problems(result) == [("manifest.json.sig", "untrusted_key")]
+        assert result.problems[0].params["fingerprint"] == fingerprint(other.public_pem())
+        assert not result.key_trusted
+    given = verify_batch(res.path, trusted_keys=[station_key.public_pem(), other.public_pem()])
+    assert given.ok and given.key_trusted and given.key_fingerprint == fingerprint(other.public_pem())
+
+
+def test_enrolled_key_must_match_the_station_the_batch_names(tmp_path, make_record, images, station_key):
+    from station.export.verify import TrustedKey
+
+    profile = load_batch_profile("chsi")
+    res = write_batch(make_record(2), profile, tmp_path / "out", images.get_bytes, station_key)
+    pem = station_key.public_pem()
+    assert verify_batch(res.path, trusted_keys=[TrustedKey(pem, "enrolled", "st1")]).ok
+    wrong = verify_batch(res.path, trusted_keys=[TrustedKey(pem, "enrolled", "st9")])
+    assert _problems(wrong) == [("manifest.json.sig", "station_mismatch")]
+
+
+@pytest.mark.parametrize("mutate,field", [
+    (lambda d: d.update(files=[]), "files"),
+    (lambda d: d.update(items={"a": 1}), "items"),
+    (lambda d: d["items"].__setitem__(0, "x"), "items[1]"),
+    (lambda d: d["items"][1].update(file_name=None), "items[2].file_name"),
+    (lambda d: d["files"].update(csv="../../etc/passwd"), "files.csv"),
+    (lambda d: d["files"].update(photos="../.."), "files.photos"),
+    (lambda d: d["photo_spec"].update(width="480"), "photo_spec.width"),
+    (lambda d: d.pop("batch_id"), "batch_id"),
+])
+def test_malformed_manifest_is_named_not_a_crash(tmp_path, make_record, images, station_key, mutate, field):
+    profile = load_batch_profile("chsi")
+    res = write_batch(make_record(3), profile, tmp_path / "out", images.get_bytes, station_key)
+    path = res.path / "manifest.json"
+    doc = json.loads(path.read_text("utf-8"))
+    mutate(doc)
+    path.write_text(json.dumps(doc), "utf-8")
     result = verify_batch(res.path, trusted_keys=[station_key.public_pem()])
-    assert ("manifest.json.sig", "bad_signature") in _problems(result)
+    assert [(p.file, p.key, p.params) for p in result.problems] == [
+        ("manifest.json", "manifest_field", {"field": field})]
+
+
+@pytest.mark.parametrize("content,error", [
+    (b"{not json", "Expecting property name"),
+    (b"\xff\xfe{}", "not UTF-8"),
+    (b"[1, 2]", "format is not"),
+])
+def test_unreadable_manifest_is_named(tmp_path, make_record, images, station_key, content, error):
+    profile = load_batch_profile("chsi")
+    res = write_batch(make_record(2), profile, tmp_path / "out", images.get_bytes, station_key)
+    (res.path / "manifest.json").write_bytes(content)
+    result = verify_batch(res.path, trusted_keys=[station_key.public_pem()])
+    assert [(p.file, p.key) for p in result.problems] == [("manifest.json", "bad_manifest")]
+    assert error in result.problems[0].params["error"]
+    assert result.problems[0].to_json()["message_en"].startswith("the batch manifest cannot be read")
 
 
 @pytest.mark.parametrize("spec_change,key", [
@@ -190,7 +272,7 @@ def test_cancel_leaves_nothing(tmp_path, make_record, images, station_key):
     record = make_record(30)
     with pytest.raises(ExportCancelled):
         write_batch(record, profile, tmp_path / "out", images.get_bytes, station_key, progress=progress,
-                    cancel=cancel, make_zip=True)
+                    cancel=cancel)
     assert seen and list((tmp_path / "out").iterdir()) == []
 
 
@@ -236,7 +318,7 @@ def test_recorded_partial_is_completed(tmp_path, make_record, images, station_ke
         os.rename = real_rename
     done = recover_partials(out, lambda b: b in recorded)
     assert done["completed"] == ["10673_20260601_01JTESTBATCH0000000000000A"]
-    assert verify_batch(out / done["completed"][0]).ok
+    assert verify_batch(out / done["completed"][0], trusted_keys=[station_key.public_pem()]).ok
 
 
 def test_verify_runs_the_frame_checks(tmp_path, make_record, images, station_key):
@@ -261,25 +343,37 @@ def test_verify_runs_the_frame_checks(tmp_path, make_record, images, station_key
     result = verify_batch(res.path, trusted_keys=[station_key.public_pem()], frame_checker=_frame_checker("chsi"))
     assert result.frame_checks
     framed = {p.file for p in result.problems if p.key == "photo.frame"}
-    assert framed == {f"photos/{record.items[1].id_number}.jpg"}, [p.to_json() for p in result.problems]
+    assert framed == {f"upload/{record.items[1].id_number}.jpg"}, [p.to_json() for p in result.problems]
 
 
-def test_verify_a_zipped_batch(tmp_path, make_record, images, station_key):
+def test_verify_the_upload_zip_with_the_manifest_beside_it(tmp_path, make_record, images, station_key):
     from station.export.verify import verify_zip
 
     profile = load_batch_profile("chsi")
-    res = write_batch(make_record(3), profile, tmp_path / "out", images.get_bytes, station_key, make_zip=True)
+    res = write_batch(make_record(3), profile, tmp_path / "out", images.get_bytes, station_key)
     ok = verify_zip(res.zip_path, trusted_keys=[station_key.public_pem()])
-    assert ok.ok and ok.photos == 3
-    bad = tmp_path / "bad.zip"
-    with zipfile.ZipFile(res.zip_path) as src, zipfile.ZipFile(bad, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename.endswith("manifest.csv"):
-                data = data.replace("王五".encode("gbk"), "王吴".encode("gbk"))
-            dst.writestr(info, data)
-        dst.writestr("../escape.txt", b"x")
-    problems = {(p.file, p.key) for p in verify_zip(bad, trusted_keys=[station_key.public_pem()]).problems}
+    assert ok.ok and ok.photos == 3 and ok.batch_id == "01JTESTBATCH0000000000000A"
+    alone = tmp_path / "alone.zip"                    # the zip away from its manifest proves nothing
+    alone.write_bytes(res.zip_path.read_bytes())
+    lonely = verify_zip(alone, trusted_keys=[station_key.public_pem()])
+    assert [(p.file, p.key) for p in lonely.problems] == [("alone.zip", "zip_no_manifest")]
+
+
+def test_verify_a_zip_of_a_whole_batch_folder(tmp_path, make_record, images, station_key):
+    from station.export.verify import verify_zip
+
+    profile = load_batch_profile("chsi")
+    res = write_batch(make_record(3), profile, tmp_path / "out", images.get_bytes, station_key)
+    whole = tmp_path / "whole.zip"
+    with zipfile.ZipFile(whole, "w") as zf:
+        for path in sorted(res.path.rglob("*")):
+            if path.is_file():
+                data = path.read_bytes()
+                if path.name == "manifest.csv":
+                    data = data.replace("王五".encode("gbk"), "王吴".encode("gbk"))
+                zf.writestr(f"{res.path.name}/{path.relative_to(res.path).as_posix()}", data)
+        zf.writestr("../escape.txt", b"x")
+    problems = {(p.file, p.key) for p in verify_zip(whole, trusted_keys=[station_key.public_pem()]).problems}
     assert ("manifest.csv", "checksum") in problems and ("manifest.csv", "csv_line") in problems
     assert ("../escape.txt", "unsafe_name") in problems
     assert not (tmp_path / "escape.txt").exists()
@@ -292,3 +386,68 @@ def test_verify_refuses_a_photo_profile_it_cannot_load_instead_of_skipping_the_c
     with pytest.raises(StationError) as info:
         _frame_checker("no-such-profile")
     assert "no-such-profile" in info.value.message and info.value.exit_code == 2
+
+
+def test_verify_never_crashes_on_a_hostile_manifest(tmp_path, make_record, images, station_key):
+    """Any JSON in place of a field of the manifest: verify reports problems, never raises."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    profile = load_batch_profile("chsi")
+    res = write_batch(make_record(2), profile, tmp_path / "out", images.get_bytes, station_key)
+    original = json.loads((res.path / "manifest.json").read_text("utf-8"))
+    leaves = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12)
+    values = st.recursive(leaves, lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=8), kids, max_size=3),
+                          max_leaves=8)
+    paths = st.sampled_from([("batch_id",), ("files",), ("files", "csv"), ("files", "photos"), ("items",),
+                             ("items", 0), ("items", 0, "file_name"), ("items", 1, "sha256"), ("photo_spec",),
+                             ("photo_spec", "width"), ("signing_key",), ("station_id",), ("format",)])
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(path=paths, value=values)
+    def check(path, value):
+        doc = json.loads(json.dumps(original))
+        target = doc
+        for part in path[:-1]:
+            target = target[part]
+        target[path[-1]] = value
+        (res.path / "manifest.json").write_text(json.dumps(doc), "utf-8")
+        result = verify_batch(res.path, trusted_keys=[station_key.public_pem()])
+        for problem in result.problems:
+            problem.to_json()                  # every problem has words
+        assert not result.ok                   # re-serialised: at least the signature no longer holds
+
+    check()
+
+
+def test_a_bad_photo_mid_batch_stops_the_zip_without_hanging(tmp_path, make_record, images, station_key,
+                                                             monkeypatch):
+    """A photo whose bytes no longer match its hash, while the zip thread waits for it and the
+    copy threads wait for the zip: the export stops with the reason and leaves nothing."""
+    from station.errors import IntegrityError
+    from station.export import writer
+
+    monkeypatch.setattr(writer.ZipFeeder, "WINDOW", 1)
+    profile = load_batch_profile("chsi")
+    record = make_record(12)
+    bad = record.sorted_items()[1].sha256
+
+    def read(sha):
+        data = images.get_bytes(sha)
+        return data[:-10] + b"\x00" * 8 + data[-2:] if sha == bad else data
+
+    done = threading.Event()
+    caught = []
+
+    def run():
+        try:
+            write_batch(record, profile, tmp_path / "out", read, station_key)
+        except IntegrityError as exc:
+            caught.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert done.wait(60), "the export hung"
+    assert caught and caught[0].key == "exports.image_hash"
+    assert list((tmp_path / "out").iterdir()) == []

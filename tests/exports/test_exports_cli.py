@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -35,24 +31,35 @@ def test_build_verify_rebuild_and_nothing_twice(station, add_people, person, tmp
         store.insert("roster_entries", {"id_number": person(11)["id_number"], "name": "未到者",
                                         "student_no": "2020000011", "department": "物理学院", "eligible": 1})
     out = tmp_path / "batches"
-    r = station.as_op("tech", "export", "build", "--out", str(out), "--zip", "--json")
+    r = station.as_op("tech", "export", "build", "--out", str(out), "--json")
     assert r.returncode == 0, r.stderr
     doc = r.json()
     assert doc["photos"] == 7 and doc["new"] == 7
+    from station.privacy import mask_id, mask_name
+    outside = {person(6)["id_number"]: "unpaid", person(7)["id_number"]: "rejected",
+               person(8)["id_number"]: "unverified", person(10)["id_number"]: "not_accepted",
+               person(11)["id_number"]: "not_captured"}
     reasons = {s["id_number"]: s["reason"] for s in doc["not_in_batch"]}
-    assert reasons == {person(6)["id_number"]: "unpaid", person(7)["id_number"]: "rejected",
-                       person(8)["id_number"]: "unverified", person(10)["id_number"]: "not_accepted",
-                       person(11)["id_number"]: "not_captured"}
+    assert reasons == {mask_id(k): v for k, v in outside.items()}          # masked on stdout (issue 11)
+    assert {s["name"] for s in doc["not_in_batch"]} == {mask_name(person(i)["name"]) for i in (6, 7, 8, 10)} | {"未*者"}
+    assert not any(idn in r.stdout for idn in outside)
     batch = Path(doc["path"])
-    assert sorted(p.name for p in out.iterdir()) == sorted([batch.name, batch.name + ".zip",
-                                                           batch.name + ".report.json"])
-    report = json.loads((out / (batch.name + ".report.json")).read_text("utf-8"))
+    assert sorted(p.name for p in out.iterdir()) == sorted([batch.name, batch.name + ".report.json"])
+    assert Path(doc["zip"]) == batch / f"{batch.name}.zip"
+    beside = (out / (batch.name + ".report.json")).read_text("utf-8")
+    report = json.loads(beside)
     assert {s["id_number"]: s["reason"] for s in report["not_in_batch"]} == reasons
+    assert not any(idn in beside for idn in outside)                  # nothing in full on the medium
+    assert not any(person(i)["name"] in beside for i in (6, 7, 8, 10))
+    private = Path(doc["private_report"])
+    assert private.parent == station.data_dir / "export-reports" and private.stat().st_mode & 0o077 == 0
+    full = json.loads(private.read_text("utf-8"))
+    assert {s["id_number"]: s["reason"] for s in full["not_in_batch"]} == outside
     # every person of the selection is in the batch or in the report
     manifest = json.loads((batch / "manifest.json").read_text("utf-8"))
     in_batch = {i["id_number"] for i in manifest["items"]}
-    assert in_batch | set(reasons) == {p["id_number"] for p in people} | {person(11)["id_number"]}
-    assert not in_batch & set(reasons)
+    assert in_batch | set(outside) == {p["id_number"] for p in people} | {person(11)["id_number"]}
+    assert not in_batch & set(outside)
 
     v = station("export", "verify", str(batch), "--json", "--no-frame-checks")
     assert v.returncode == 0, v.stdout + v.stderr
@@ -65,17 +72,36 @@ def test_build_verify_rebuild_and_nothing_twice(station, add_people, person, tmp
 
     # rebuilding by id gives the same bytes, zip included
     again = tmp_path / "again"
-    r3 = station.as_op("tech", "export", "build", "--out", str(again), "--batch", doc["batch_id"], "--zip", "--json")
+    r3 = station.as_op("tech", "export", "build", "--out", str(again), "--batch", doc["batch_id"], "--json")
     assert r3.returncode == 0, r3.stderr
     assert _tree(Path(r3.json()["path"])) == _tree(batch)
     assert Path(r3.json()["zip"]).read_bytes() == Path(doc["zip"]).read_bytes()
     assert Path(r3.json()["report"]).read_bytes() == (out / (batch.name + ".report.json")).read_bytes()
 
-    # the public key export verifies the batch elsewhere
+    # elsewhere (another data folder, no key of ours) the batch is not trusted: exit 1 ...
+    elsewhere = ["--data-dir", str(tmp_path / "elsewhere")]
+    v0 = station(*elsewhere, "export", "verify", str(batch), "--json", "--no-frame-checks")
+    assert v0.returncode == 1 and not v0.json()["key_trusted"]
+    assert [p["problem"] for p in v0.json()["problems"]] == ["untrusted_key"]
+    # ... until the receiver names our public key
     k = station("key", "export", "--out", str(tmp_path / "st1.pub"), "--json")
     assert k.returncode == 0, k.stderr
-    v2 = station("export", "verify", str(batch), "--key", str(tmp_path / "st1.pub"), "--json", "--no-frame-checks")
-    assert v2.json()["ok"]
+    v2 = station(*elsewhere, "export", "verify", str(batch), "--key", str(tmp_path / "st1.pub"), "--json",
+                 "--no-frame-checks")
+    assert v2.returncode == 0 and v2.json()["ok"] and v2.json()["key_source"] == "given"
+
+
+def test_verify_missing_or_malformed_batch_in_words(station, tmp_path):
+    missing = station("--lang", "en", "export", "verify", str(tmp_path / "nope"))
+    assert missing.returncode == 2
+    assert "does not exist" in missing.stderr and "nope" in missing.stderr
+    folder = tmp_path / "b"
+    folder.mkdir()
+    (folder / "manifest.json").write_text('{"format": "capture-station-batch/1", "files": 3}', "utf-8")
+    bad = station("--lang", "en", "export", "verify", str(folder), "--json")
+    assert bad.returncode == 1, bad.stderr
+    assert "Unexpected" not in bad.stdout + bad.stderr
+    assert bad.json()["problems"][0]["problem"] == "manifest_field"
 
 
 def test_photographer_is_refused(station, add_people, person, tmp_path):
@@ -89,17 +115,19 @@ def test_verify_reports_tampering_precisely(station, add_people, person, tmp_pat
     add_people(station.data_dir, [person(i) for i in range(3)])
     r = station.as_op("tech", "export", "build", "--out", str(tmp_path / "o"), "--json")
     batch = Path(r.json()["path"])
-    photo = sorted((batch / "photos").iterdir())[0]
+    photo = sorted((batch / "upload").iterdir())[0]
     photo.write_bytes(photo.read_bytes()[:-100] + b"\xff\xd9")
     v = station("--lang", "en", "export", "verify", str(batch), "--no-frame-checks")
     assert v.returncode == 1
-    assert f"photos/{photo.name}: checksum mismatch" in v.stdout
+    assert f"upload/{photo.name}: checksum mismatch" in v.stdout
     assert "does not match the SHA-256" in v.stdout
 
 
 @pytest.mark.parametrize("target", ["roster_entries", "captures"])
-def test_correction_after_export_goes_in_as_replacement(station, add_people, person, tmp_path, target):
-    """A name corrected on the roster entry, or on the capture (the review screen), after export."""
+def test_corrections_after_upload_go_into_the_corrections_list(station, add_people, person, tmp_path, target):
+    """A name corrected (on the roster entry, or on the capture from the review screen) and a newer
+    photo accepted after upload: both are listed for the pipeline team with the earlier batch,
+    neither is a second photo in an upload folder (issue 12.6), and each is listed once."""
     add_people(station.data_dir, [person(i) for i in range(3)])
     first = station.as_op("tech", "export", "build", "--out", str(tmp_path / "o"), "--json").json()
     from station.store import open_store
@@ -109,32 +137,42 @@ def test_correction_after_export_goes_in_as_replacement(station, add_people, per
         store.facts.record_correction(target, target_id, "name", entry.name, "更正名", reason="typo",
                                       operator="tech")
     add_people(station.data_dir, [person(2, decisions=["accept"], seed=77, on_roster=False, paid_cents=0)])
-    second = station.as_op("tech", "export", "build", "--out", str(tmp_path / "o"), "--json").json()
-    items = json.loads((Path(second["path"]) / "manifest.json").read_text("utf-8"))["items"]
-    by_id = {i["id_number"]: i for i in items}
-    assert set(by_id) == {person(1)["id_number"], person(2)["id_number"]}
-    assert by_id[person(1)["id_number"]]["name"] == "更正名"
-    assert all(i["kind"] == "replacement" and i["replaces_batch"] == first["batch_id"] for i in items)
-    csv_text = (Path(second["path"]) / "manifest.csv").read_bytes().decode("gbk")
-    assert "替换" in csv_text and first["batch_id"] in csv_text
+    r = station.as_op("tech", "export", "build", "--out", str(tmp_path / "o"), "--json")
+    assert r.returncode == 0, r.stderr
+    second = r.json()
+    assert second["photos"] == 0 and second["corrections"] == 2 and second["zip"] is None
+    batch = Path(second["path"])
+    assert list((batch / "upload").iterdir()) == []
+    doc = json.loads((batch / "manifest.json").read_text("utf-8"))
+    assert doc["items"] == []
+    fixes = {f["id_number"]: f for f in doc["corrections"]}
+    assert set(fixes) == {person(1)["id_number"], person(2)["id_number"]}
+    assert all(f["replaces_batch"] == first["batch_id"] for f in fixes.values())
+    named = fixes[person(1)["id_number"]]
+    assert named["correction"] == "record" and named["name"] == "更正名" and named["file_name"] == ""
+    assert named["changes"] == [{"field": "name", "old": person(1)["name"], "new": "更正名"}]
+    newer = fixes[person(2)["id_number"]]
+    assert newer["correction"] == "photo" and (batch / "corrections" / newer["file_name"]).is_file()
+    csv_text = (batch / "corrections.csv").read_bytes().decode("gbk")
+    assert "更正信息" in csv_text and "更正照片" in csv_text and first["batch_id"] in csv_text
+    assert f"姓名：{person(1)['name']}→更正名" in csv_text
+    v = station("export", "verify", str(batch), "--no-frame-checks", "--json")
+    assert v.returncode == 0, v.stdout
+    third = station.as_op("tech", "export", "build", "--out", str(tmp_path / "o"), "--json").json()
+    assert third["path"] is None                                   # each correction is listed once
+    assert {s["reason"] for s in third["not_in_batch"]} == {"already_exported"}
 
 
-def test_sigkill_leaves_nothing_half_written(station, add_people, person, tmp_path):
+def test_sigkill_leaves_nothing_half_written(station, add_people, person, tmp_path, spawn_build, wait_for):
     add_people(station.data_dir, [person(i) for i in range(40)])
     out = tmp_path / "o"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STATION")}
-    env.update(PYTHONPATH=str(ROOT), STATION_DATA_DIR=str(station.data_dir), STATION_PIN="2468",
-               STATION_OPERATOR="tech", STATION__EXPORTS__THROTTLE_MS="1000")
-    proc = subprocess.Popen([sys.executable, "-m", "station", "export", "build", "--out", str(out)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        partial = [p for p in out.glob(".*.partial-*") if (p / "photos").is_dir()] if out.exists() else []
-        if partial and len(list((partial[0] / "photos").iterdir())) >= 5:
-            break
-        time.sleep(0.02)
+    marker = tmp_path / "paused"
+    proc = spawn_build(station, out, STATION_FAULT_PAUSE="export.photos_written",
+                        STATION_FAULT_MARKER=str(marker))
+    wait_for(marker, proc)
+    assert len(list(out.glob(".*.partial-*/upload/*.jpg"))) == 40      # every photo written, not recorded
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc.communicate()
     visible = [p for p in out.iterdir() if not p.name.startswith(".")]
     assert visible == []                                   # nothing that looks like a batch
     r = station.as_op("tech", "export", "build", "--out", str(out), "--json")
@@ -145,20 +183,19 @@ def test_sigkill_leaves_nothing_half_written(station, add_people, person, tmp_pa
     assert station("export", "verify", r.json()["path"], "--no-frame-checks").returncode == 0
 
 
-def test_sigint_cancels_cleanly(station, add_people, person, tmp_path):
+def test_sigint_cancels_cleanly(station, add_people, person, tmp_path, spawn_build, wait_for):
+    """Ctrl-C while the batch is being written: exit 130, no folder, nothing recorded.
+
+    The export pauses at a named point after its photos are on disk (not a race against a
+    throttle: this once failed on a busy machine because the export had finished first).
+    """
     add_people(station.data_dir, [person(i) for i in range(30)])
     out = tmp_path / "o"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STATION")}
-    env.update(PYTHONPATH=str(ROOT), STATION_DATA_DIR=str(station.data_dir), STATION_PIN="2468",
-               STATION_OPERATOR="tech", STATION__EXPORTS__THROTTLE_MS="1000")
-    # A shell running the suite as a background job hands SIGINT down ignored, and Python then never
-    # turns it into KeyboardInterrupt: give the export the disposition a terminal would.
-    proc = subprocess.Popen([sys.executable, "-m", "station", "export", "build", "--out", str(out)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not list(out.glob(".*.partial-*/photos/*.jpg")):
-        time.sleep(0.02)
+    marker = tmp_path / "paused"
+    proc = spawn_build(station, out, STATION_FAULT_PAUSE="export.photos_written",
+                        STATION_FAULT_MARKER=str(marker))
+    wait_for(marker, proc)
+    assert list(out.glob(".*.partial-*/upload/*.jpg"))
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -166,3 +203,4 @@ def test_sigint_cancels_cleanly(station, add_people, person, tmp_path):
     from station.store import open_store
     with open_store(station.data_dir) as store:
         assert store.conn.execute("SELECT COUNT(*) FROM exports").fetchone()[0] == 0
+        assert store.exports.pending() == []

@@ -53,8 +53,9 @@ def test_batch_from_ingested_captures(station, ingested, tmp_path):
     assert r.returncode == 0, r.stderr
     doc = r.json()
     assert doc["photos"] == 3
+    from station.privacy import mask_id
     assert {s["id_number"]: s["reason"] for s in doc["not_in_batch"]} == {
-        ingested[3]["id_number"]: "unpaid", ingested[4]["id_number"]: "unverified"}
+        mask_id(ingested[3]["id_number"]): "unpaid", mask_id(ingested[4]["id_number"]): "unverified"}
     batch = Path(doc["path"])
     manifest = json.loads((batch / "manifest.json").read_text("utf-8"))
     assert sorted(i["id_number"] for i in manifest["items"]) == sorted(p["id_number"] for p in ingested[:3])
@@ -70,7 +71,7 @@ def test_batch_from_ingested_captures(station, ingested, tmp_path):
         copy = tmp_path / f"tampered-{what}" / batch.name
         shutil.copytree(batch, copy)
         if what == "photo":
-            photo = sorted((copy / "photos").iterdir())[0]
+            photo = sorted((copy / "upload").iterdir())[0]
             data = bytearray(photo.read_bytes())
             data[-300] ^= 0x55
             photo.write_bytes(bytes(data))
@@ -86,8 +87,8 @@ def test_batch_from_ingested_captures(station, ingested, tmp_path):
         res = station("export", "verify", str(copy), "--json", "--no-frame-checks")
         assert res.returncode == 1
         cases[what] = {(p["file"], p["problem"]) for p in res.json()["problems"]}
-    photo_name = sorted((batch / "photos").iterdir())[0].name
-    assert (f"photos/{photo_name}", "checksum") in cases["photo"]
+    photo_name = sorted((batch / "upload").iterdir())[0].name
+    assert (f"upload/{photo_name}", "checksum") in cases["photo"]
     assert ("manifest.csv", "csv_line") in cases["line"] and ("manifest.csv", "checksum") in cases["line"]
     assert ("manifest.json.sig", "bad_signature") in cases["signature"]
 

@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.widgets import ProgressBar
 from textual.worker import Worker, get_current_worker
 
+from station.export.profile import profile_for_mode
 from station.i18n import both, get_language, t
 from station.privacy import scrub
 from station.tui.screens._base import SideScreen
@@ -110,9 +111,11 @@ class ExportsScreen(SideScreen):
         self.query_one("#keys", KeyBar).set_keys(self.BUILDING_KEYS)
         self.relabel()
         throttle_s = self.app.settings.exports.throttle_ms / 1000
-        profile = self.app.settings.exports.profile
+        exports = self.app.settings.exports
+        profile = profile_for_mode(self.app.settings.session.mode, exports.profile, exports.batch_profile or None)
+        fee_cents = self.app.settings.fee.cents
         self.run_worker(lambda: self._build(self.app.operator, self.app.options.data_dir, throttle_s,
-                                            profile),
+                                            profile, fee_cents),
                         thread=True, group="export", exit_on_error=False)
 
     def action_cancel_build(self) -> None:
@@ -121,7 +124,7 @@ class ExportsScreen(SideScreen):
             self.workers.cancel_group(self, "export")
 
     def _build(self, op: Any, data_dir: Path, throttle_s: float,
-               profile: str) -> None:  # worker thread
+               profile: str, fee_cents: int) -> None:  # worker thread
         """The whole export on its own store connection; always ends with ExportFinished."""
         from station.errors import StationError
         from station.export.profile import load_batch_profile
@@ -140,7 +143,8 @@ class ExportsScreen(SideScreen):
             def progress(done: int, total: int, _stage: str) -> None:
                 self.post_message(ExportProgress(done, total))
 
-            result = build_batch(store, load_batch_profile(profile), data_dir / "exports", Filters(),
+            result = build_batch(store, load_batch_profile(profile), data_dir / "exports",
+                                 Filters(fee_cents=fee_cents),
                                  operator=op.name, cancel=cancel, throttle_s=throttle_s,
                                  progress=progress)
             data = result.to_json()

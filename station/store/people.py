@@ -1,9 +1,9 @@
-"""Everything exports, print sheets and reports need from the store, read in a few bulk queries.
+"""The people read model: everything exports, print sheets and reports need, in a few bulk queries.
 
 The store keeps facts; batches and reports need people. ``load_snapshot(store)`` turns the facts
 into plain ``Person``/``Capture`` objects (roster fields with corrections applied, captures with
-their current decision, payments, exports), so selection and reports are pure functions of data
-that tests can also build by hand.
+their current decision, payments, the batches that delivered or corrected them), so selection and
+reports are pure functions of data that tests can also build by hand.
 """
 
 from __future__ import annotations
@@ -37,8 +37,10 @@ class Capture:
     decided_hlc: str | None = None
     station_id: str = ""
     operator: str | None = None
-    batches: list[str] = field(default_factory=list)
+    batches: list[str] = field(default_factory=list)       # upload batches that carried it
+    listed: list[str] = field(default_factory=list)        # batches whose corrections list named it
     school_code: str | None = None       # a walk-in of another school; None = the station's own
+    capture_code: str = ""               # the student's 图像采集码 (code mode)
 
     @property
     def at_ms(self) -> int:
@@ -59,12 +61,19 @@ class Person:
     paid_cents: int = 0
     payments: int = 0
     payment_list: list[tuple[str, int]] = field(default_factory=list)   # (hlc, cents)
-    exports: list[tuple[str, str]] = field(default_factory=list)   # (batch id, hlc), oldest first
+    exports: list[tuple[str, str]] = field(default_factory=list)   # uploads: (batch id, hlc), oldest first
+    listings: list[tuple[str, str]] = field(default_factory=list)  # corrections listed: (batch id, hlc)
+    changes: list[tuple[str, str, str, str]] = field(default_factory=list)   # (hlc, field, old, new)
 
     @property
     def accepted(self) -> Capture | None:
         accepted = [c for c in self.captures if c.decision == "accept"]
         return max(accepted, key=lambda c: c.decided_hlc or "") if accepted else None
+
+    @property
+    def handled_hlc(self) -> str:
+        """When the pipeline last heard about this person: their upload or a correction listed."""
+        return max([hlc for _, hlc in self.exports + self.listings], default="")
 
     @property
     def gender_zh(self) -> str:
@@ -121,8 +130,9 @@ def load_snapshot(store: Store) -> Snapshot:
     for r in _rows(store, "SELECT e.batch_id, e.hlc, i.capture_id FROM export_items i "
                           "JOIN exports e ON e.id = i.export_id ORDER BY e.hlc"):
         batches_of.setdefault(r["capture_id"], []).append(r["batch_id"])
-    for r in _rows(store, "SELECT d.*, c.camera, c.card_read_id, c.operator AS captured_by, c.hlc AS hlc "
-                          "FROM capture_decisions d JOIN captures c ON c.id = d.capture_id ORDER BY c.hlc"):
+    for r in _rows(store, "SELECT d.*, c.camera, c.card_read_id, c.operator AS captured_by, c.hlc AS hlc, "
+                          "c.capture_code FROM capture_decisions d JOIN captures c ON c.id = d.capture_id "
+                          "ORDER BY c.hlc"):
         try:
             camera = json.loads(r["camera"] or "{}")
         except ValueError:
@@ -133,7 +143,8 @@ def load_snapshot(store: Store) -> Snapshot:
                       verified=verified, decision=r["decision"], decided_hlc=r["decided_hlc"],
                       station_id=r["station_id"], operator=r["captured_by"],
                       batches=batches_of.get(r["capture_id"], []),
-                      school_code=walk_in_school.get(r["capture_id"]))
+                      school_code=walk_in_school.get(r["capture_id"]),
+                      capture_code=r["capture_code"] or "")
         snap.person(r["id_number"]).captures.append(cap)
     # Corrections of a person's fields, whether made on the roster entry or on a capture's identity
     # (the review screen), applied in clock order after the roster version they follow.
@@ -144,11 +155,12 @@ def load_snapshot(store: Store) -> Snapshot:
             idn = capture_person.get(r["target_id"])
         else:
             idn = entry_ids.get(r["target_id"], r["target_id"])
-        who = snap.persons.get(idn) if idn else None
-        if who is None or r["field"] not in PERSON_FIELDS or r["hlc"] <= (who.changed_hlc or ""):
+        target = snap.persons.get(idn) if idn else None
+        if target is None or r["field"] not in PERSON_FIELDS or r["hlc"] <= (target.changed_hlc or ""):
             continue
-        setattr(who, r["field"], r["new_value"] or "")
-        who.changed_hlc = r["hlc"]
+        target.changes.append((r["hlc"], r["field"], getattr(target, r["field"]), r["new_value"] or ""))
+        setattr(target, r["field"], r["new_value"] or "")
+        target.changed_hlc = r["hlc"]
     for r in _rows(store, "SELECT id_number, hlc, amount_cents FROM payments y WHERE NOT EXISTS "
                           "(SELECT 1 FROM tombstones t WHERE t.target_table = 'payments' "
                           "AND t.target_id = y.id) ORDER BY hlc"):
@@ -160,6 +172,14 @@ def load_snapshot(store: Store) -> Snapshot:
                           "JOIN exports e ON e.id = i.export_id JOIN captures c ON c.id = i.capture_id "
                           "ORDER BY e.hlc"):
         snap.person(r["id_number"]).exports.append((r["batch_id"], r["hlc"]))
+    listed_in: dict[str, list[str]] = {}
+    for r in _rows(store, "SELECT e.batch_id, e.hlc, x.capture_id, x.id_number FROM export_corrections x "
+                          "JOIN exports e ON e.id = x.export_id ORDER BY e.hlc"):
+        snap.person(r["id_number"]).listings.append((r["batch_id"], r["hlc"]))
+        listed_in.setdefault(r["capture_id"], []).append(r["batch_id"])
+    for p in snap.persons.values():
+        for c in p.captures:
+            c.listed = listed_in.get(c.id, [])
     try:
         snap.slots = store.schedule.slots()
     except Exception:  # a store without a schedule yet

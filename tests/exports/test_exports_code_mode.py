@@ -1,0 +1,121 @@
+"""Code mode (issue 12.5): `station ingest --capture-code` stores the 图像采集码 with the capture,
+the batch names photos `<code>.jpg`, its upload zip holds only those JPEGs and verify checks the
+manifest beside it; codes of the wrong form, codes of someone else and codes in card mode are
+refused in words."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("station.roster.importer")
+
+CODE_MODE = {"STATION__SESSION__MODE": "code"}
+CODES = ["Xq7mA2kP9zR4tB1c", "Lw3nE8vH5yU6oI0d", "Kj2bN7xS4fG9hQ1e"]
+
+
+@pytest.fixture
+def people(station, tmp_path):
+    """Three roster students with identity files and rendered portraits (not ingested yet)."""
+    import cv2
+
+    from station.sim.portrait import render
+    from station.sim.roster import demo_roster, identity_for, roster_csv
+
+    rows = [r for r in demo_roster() if r["学习方式"] != "非全日制" and r["入学年份"] in (2014, 2015, "2014", "2015")][:3]
+    (tmp_path / "roster.csv").write_bytes(roster_csv(rows))
+    r = station.as_op("sup", "roster", "import", str(tmp_path / "roster.csv"), "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = []
+    for i, row in enumerate(rows):
+        identity = identity_for(row).to_json()
+        (tmp_path / f"id{i}.json").write_text(json.dumps(identity, ensure_ascii=False), "utf-8")
+        frame, _ = render(1024, 1365, seed=i, shirt=(30 + 20 * i, 40, 60))
+        cv2.imwrite(str(tmp_path / f"p{i}.jpg"), frame)
+        out.append((identity, tmp_path / f"id{i}.json", tmp_path / f"p{i}.jpg"))
+    return out
+
+
+def _ingest(station, identity_file: Path, image: Path, *extra: str, env: dict | None = None):
+    return station.as_op("photo", "ingest", "--identity", str(identity_file), "--image", str(image), "--paid",
+                         "--json", *extra, env=env if env is not None else CODE_MODE)
+
+
+def test_code_mode_end_to_end(station, people, tmp_path):
+    for (_identity, id_file, image), code in zip(people[:2], CODES, strict=False):
+        r = _ingest(station, id_file, image, "--capture-code", code)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert r.json()["capture_code"] == code
+    # the identity JSON's capture_code is taken when no --capture-code is given
+    identity, id_file, image = people[2]
+    id_file.write_text(json.dumps({**identity, "capture_code": CODES[2]}, ensure_ascii=False), "utf-8")
+    assert _ingest(station, id_file, image).returncode == 0
+    from station.store import open_store
+    with open_store(station.data_dir) as store:
+        stored = dict(store.conn.execute("SELECT id_number, capture_code FROM captures").fetchall())
+    assert stored == {p[0]["id_number"]: c for p, c in zip(people, CODES, strict=True)}
+
+    out = tmp_path / "batches"
+    r = station.as_op("tech", "export", "build", "--out", str(out), "--json", env=CODE_MODE)
+    assert r.returncode == 0, r.stderr
+    doc = r.json()
+    assert doc["photos"] == 3
+    batch, upload_zip = Path(doc["path"]), Path(doc["zip"])
+    assert sorted(p.name for p in (batch / "upload").iterdir()) == sorted(f"{c}.jpg" for c in CODES)
+    listing = subprocess.run(["unzip", "-Z1", str(upload_zip)], capture_output=True, text=True, check=True)
+    assert sorted(listing.stdout.split()) == sorted(f"{c}.jpg" for c in CODES)      # only the JPEGs
+    # the ID number is not written on the medium in code mode: the pipeline keys by the code
+    for path in batch.rglob("*"):
+        if path.is_file() and path.suffix in (".csv", ".json"):
+            text = path.read_bytes().decode("gbk" if path.suffix == ".csv" else "utf-8")
+            assert not any(p[0]["id_number"] in text for p in people), path
+    assert "图像采集码" in (batch / "manifest.csv").read_bytes().decode("gbk")
+    for target in (batch, upload_zip):         # the zip is verified with the manifest beside it
+        v = station("export", "verify", str(target), "--json", "--no-frame-checks")
+        assert v.returncode == 0, v.stdout
+        assert v.json()["photos"] == 3
+    # a photo swapped inside the zip is caught through the manifest beside it
+    import zipfile
+    with zipfile.ZipFile(upload_zip, "a") as zf:
+        zf.writestr("notes.txt", b"not a photo")
+    bad = station("export", "verify", str(upload_zip), "--json", "--no-frame-checks")
+    assert bad.returncode == 1
+    assert {p["problem"] for p in bad.json()["problems"]} >= {"zip_not_photo", "zip_hash"}
+
+
+@pytest.mark.parametrize("code,words", [
+    ("short", "wrong form"),
+    ("has space in it", "wrong form"),
+    ("../../etc/passwd", "wrong form"),
+])
+def test_a_code_of_the_wrong_form_is_refused(station, people, code, words):
+    identity, id_file, image = people[0]
+    r = station.as_op("photo", "--lang", "en", "ingest", "--identity", str(id_file), "--image", str(image),
+                      "--paid", "--capture-code", code, env=CODE_MODE)
+    assert r.returncode == 2
+    assert words in r.stderr and "capture_code" in r.stderr
+    from station.store import open_store
+    with open_store(station.data_dir) as store:
+        assert store.conn.execute("SELECT COUNT(*) FROM captures").fetchone()[0] == 0
+
+
+def test_another_students_code_is_refused(station, people):
+    assert _ingest(station, people[0][1], people[0][2], "--capture-code", CODES[0]).returncode == 0
+    r = station.as_op("photo", "--lang", "en", "ingest", "--identity", str(people[1][1]), "--image",
+                      str(people[1][2]), "--paid", "--capture-code", CODES[0], env=CODE_MODE)
+    assert r.returncode == 2
+    assert "already belongs to another student" in r.stderr
+    assert people[0][0]["id_number"] not in r.stderr                  # masked
+
+
+def test_code_mode_needs_a_code_and_card_mode_takes_none(station, people):
+    identity, id_file, image = people[0]
+    r = station.as_op("photo", "--lang", "en", "ingest", "--identity", str(id_file), "--image", str(image),
+                      "--paid", env=CODE_MODE)
+    assert r.returncode == 2 and "scan the student's" in r.stderr
+    r = station.as_op("photo", "--lang", "en", "ingest", "--identity", str(id_file), "--image", str(image),
+                      "--paid", "--capture-code", CODES[0])
+    assert r.returncode == 2 and "card mode" in r.stderr
