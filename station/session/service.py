@@ -35,6 +35,9 @@ from station.session.ports import match as roster_match
 from station.session.states import Event, SessionMachine, State, Transition
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
     from station.settings import Settings
     from station.store.core import Store
     from station.store.operators import Operator
@@ -164,6 +167,25 @@ class CaptureService:
         self.recorder.audit(self.op_name, "session.capture_code", idn,
                             {"code_sha256": hashlib.sha256(code.encode("utf-8")).hexdigest()[:16]})
         return code
+
+    def scan_capture_code(self, frame: npt.NDArray[np.uint8]) -> str:
+        """Code mode: the 图像采集码 from the QR code the student holds up to the camera.
+
+        The desk calls it on a key press with the frame the camera sees (on its store thread: the
+        decoding takes a moment). Exactly one distinct code must be readable; it is then taken as
+        :meth:`set_capture_code` takes a scanned one.
+        """
+        self._need(State.IDENTIFIED, State.PAID, State.FRAMING, State.CAPTURED)
+        if self.mode != "code":
+            raise RefusedError("session.capture_code_card_mode")
+        from station.export.capture_code import read_qr_codes  # OpenCV: only when a frame comes
+
+        texts = read_qr_codes(frame)
+        if not texts:
+            raise RefusedError("session.capture_code_not_found")
+        if len(texts) > 1:
+            raise RefusedError("session.capture_code_several", count=len(texts))
+        return self.set_capture_code(texts[0])
 
     def pay(self, reference: str | None = None) -> None:
         """The fee was paid (WeChat); ``reference`` is the transaction number when scanned."""
