@@ -28,8 +28,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     b.add_argument("--slot", help="only this schedule slot")
     b.add_argument("--department", help="only this department")
     b.add_argument("--school-code", help="batch of this school's walk-ins (default: the station's school)")
-    b.add_argument("--profile", help="batch layout exports/<NAME>-batch.toml (default: exports.profile, "
-                                     "else by station mode: chsi for card, chsi-code for code)")
+    b.add_argument("--profile", help="batch layout exports/<NAME>-batch.toml (default: exports.batch_profile, "
+                                     "else by session.mode: exports.profile in card mode, "
+                                     "<exports.profile>-code in code mode)")
     b.add_argument("--zip", action="store_true",
                    help="(kept for scripts: every batch now has its upload zip, photos only)")
     b.add_argument("--batch", metavar="ID",
@@ -76,7 +77,7 @@ def _register_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     s.add_argument("--department", help="only this department")
     s.add_argument("--out", type=Path, required=True, help="the PDF file to write")
     s.add_argument("--sheet", choices=("a4", "6in"), default="a4", help="paper: A4 or 6-inch photo paper (default a4)")
-    s.add_argument("--profile", help="print size from exports/<NAME>-batch.toml (default: as export build)")
+    s.add_argument("--profile", help="print size from exports/<NAME>-batch.toml (default: exports.profile)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(handler=cmd_print_sheets)
     prt.set_defaults(handler=_group_help(prt))

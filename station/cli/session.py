@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--walk-in", metavar="SCHOOL_CODE", help="walk-in capture for this school")
     p.add_argument("--address", help="mailing address (walk-in)")
     p.add_argument("--capture-code", metavar="CODE",
-                   help="the student's 图像采集码 (code mode; default: the identity JSON's capture_code)")
+                   help="the student's capture code from the QR code (code mode; default: the identity "
+                        "JSON's capture_code)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_ingest)
 
