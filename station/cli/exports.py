@@ -42,7 +42,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     b.set_defaults(handler=cmd_build)
     v = exp_sub.add_parser("verify", help="re-check a batch: layout, photos, checksums, signature")
     v.add_argument("folder", type=Path, help="the batch folder, or its .zip")
-    v.add_argument("--key", type=Path, help="trusted public key (PEM); default: this station's key")
+    v.add_argument("--key", type=Path,
+                   help="also trust this public key (PEM or key file); always trusted: this station's "
+                        "key and enrolled stations' keys")
     v.add_argument("--no-frame-checks", action="store_true", help="skip the face/background checks")
     v.add_argument("--json", action="store_true")
     v.set_defaults(handler=cmd_verify, needs_data_dir=True)
@@ -231,10 +233,15 @@ def _frame_checker(profile_name: str) -> Callable[[Path], list[str]]:
 
 
 def _trusted_keys(ctx: Context, given: Path | None) -> list[Any]:
-    """Keys a batch may be signed by: this station's, and the one given with ``--key``."""
+    """Keys a batch may be signed by: the one given with ``--key``, this station's, and every
+    station a supervisor enrolled here (``station trust add``; such a key must sign batches of
+    its own station id). Nothing else: a batch that carries its own key proves nothing."""
+    import sqlite3
+
     from station.errors import InputError, Location
     from station.export.verify import TrustedKey
     from station.keys import existing_station_key
+    from station.store.core import DB_NAME
 
     trusted = []
     if given is not None:
@@ -245,6 +252,16 @@ def _trusted_keys(ctx: Context, given: Path | None) -> list[Any]:
     own = existing_station_key(ctx.data_dir)
     if own is not None:
         trusted.append(TrustedKey(own.public_pem(), "station"))
+    if (ctx.data_dir / DB_NAME).is_file():       # verify needs no store: only read one that exists
+        from station.store import open_store
+        from station.sync.trust import TrustService
+
+        try:
+            with open_store(ctx.data_dir, migrate=False) as store:
+                trusted += [TrustedKey(k.public_pem, "enrolled", k.station_id)
+                            for k in TrustService(store).enrolled()]
+        except sqlite3.OperationalError:         # a store from before enrolment: no enrolled keys
+            pass
     return trusted
 
 

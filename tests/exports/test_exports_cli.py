@@ -204,3 +204,44 @@ def test_sigint_cancels_cleanly(station, add_people, person, tmp_path, spawn_bui
     with open_store(station.data_dir) as store:
         assert store.conn.execute("SELECT COUNT(*) FROM exports").fetchone()[0] == 0
         assert store.exports.pending() == []
+
+
+def test_verify_trusts_a_station_enrolled_here_for_its_own_id(station, add_people, person, tmp_path):
+    """A batch of another station verifies here once a supervisor enrolled that station's key, and
+    only for the station id it was enrolled under (issue 11)."""
+    import shutil
+
+    from station.export.layout import checksums, parse_checksums
+    from station.keys import encode_signature, ensure_station_key
+
+    other = tmp_path / "other"
+    env = {"STATION_PIN": "2468"}
+    assert station("--data-dir", str(other), "init", "--station-id", "st2", "--supervisor", "sup",
+                   env=env).returncode == 0
+    add_people(other, [person(i) for i in range(2)])
+    built = station("--data-dir", str(other), "--operator", "sup", "export", "build", "--out",
+                    str(tmp_path / "o"), "--json", env=env)
+    assert built.returncode == 0, built.stderr
+    batch = Path(built.json()["path"])
+    before = station("export", "verify", str(batch), "--no-frame-checks", "--json")
+    assert before.returncode == 1 and before.json()["problems"][0]["problem"] == "untrusted_key"
+    assert station("--data-dir", str(other), "key", "export", "--out", str(tmp_path / "st2.pub")).returncode == 0
+    assert station.as_op("sup", "trust", "add", str(tmp_path / "st2.pub")).returncode == 0
+    after = station("export", "verify", str(batch), "--no-frame-checks", "--json")
+    assert after.returncode == 0, after.stdout
+    assert after.json()["key_source"] == "enrolled" and after.json()["station_id"] == "st2"
+
+    forged = tmp_path / "forged" / batch.name          # st2's key signing a batch that claims st9
+    shutil.copytree(batch, forged)
+    doc = json.loads((forged / "manifest.json").read_text("utf-8"))
+    doc["station_id"] = "st9"
+    raw = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    (forged / "manifest.json").write_bytes(raw)
+    (forged / "manifest.json.sig").write_bytes(encode_signature(ensure_station_key(other).sign(raw)))
+    sums = parse_checksums((forged / "SHA256SUMS").read_bytes(), "SHA256SUMS")
+    for name in ("manifest.json", "manifest.json.sig"):
+        sums[name] = hashlib.sha256((forged / name).read_bytes()).hexdigest()
+    (forged / "SHA256SUMS").write_bytes(checksums(sums))
+    claimed = station("export", "verify", str(forged), "--no-frame-checks", "--json")
+    assert claimed.returncode == 1
+    assert [p["problem"] for p in claimed.json()["problems"]] == ["station_mismatch"]

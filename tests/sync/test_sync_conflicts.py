@@ -113,8 +113,8 @@ def test_each_item_is_decided_and_the_decision_is_a_fact(merged, cli, idn, make_
 
 def test_two_corrections_of_one_field(tmp_path, make_station, idn, enrol):
     """The master's roster reaches two stations; each corrects the same name differently."""
-    from station.store.people import load_snapshot
     from station.store import open_store
+    from station.store.people import load_snapshot
     from station.sync.bundle import create_bundle
     from station.sync.conflicts import ConflictService
     from station.sync.merge import merge_bundle
