@@ -155,8 +155,8 @@ def test_two_corrections_of_one_field(tmp_path, make_station, idn, enrol):
 def test_identity_decision_reaches_what_is_exported_and_merges(merged, cli, idn, make_station, enrol):
     """Choosing the later reading of a name must change the person's record (exports, sheets),
     not only close the item; the choice travels to another master as a correction."""
-    from station.export.snapshot import load_snapshot
     from station.store import open_store
+    from station.store.people import load_snapshot
     from station.sync.bundle import create_bundle
     from station.sync.conflicts import ConflictService
 
