@@ -26,7 +26,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "clothing": ("min_delta_e_warn", "min_delta_e_fail", "blue_share_fail"),
     "sharpness": ("iod_px", "min_focus", "min_structure", "calibrated_ratio", "warn_ratio"),
     "exposure": ("over_level", "under_level", "over_share", "under_share", "mean", "mean_warn",
-                 "frame_dark_l", "frame_dark_mean"),
+                 "frame_dark_l", "frame_dark_mean", "frame_bright_l", "frame_bright_mean"),
     "lighting": ("difference_warn", "difference_fail"),
     "eyes": ("closed_below", "warn_below"),
     "mouth": ("open_warn", "open_fail"),

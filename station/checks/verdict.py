@@ -198,7 +198,10 @@ def _exposure(v: dict, profile: Profile) -> Check:
         return make("exposure", "warn", None, list(e.mean), "unknown")
     over, under = v.get("over_share", 0.0), v.get("under_share", 0.0)
     limit = list(e.mean)
-    if over > e.over_share or mean > e.mean[1]:
+    # the whole frame over-exposed: the backdrop washed out towards white and a face that is not
+    # dark (a dark face 1.5 EV up reads 110–130 without clipping: only the backdrop tells)
+    frame_bright = (v.get("backdrop_delta_l", 0.0) >= e.frame_bright_l and mean >= e.frame_bright_mean)
+    if over > e.over_share or mean > e.mean[1] or frame_bright:
         return make("exposure", "fail", mean, limit, "over", share=f"{over:.0%}")
     frame_dark = (v.get("backdrop_delta_l", 0.0) <= -e.frame_dark_l and mean < e.frame_dark_mean)
     if under > e.under_share or mean < e.mean[0] or frame_dark:

@@ -128,3 +128,19 @@ def test_a_refused_crop_says_what_to_do_in_each_language(profile):
     zh, en = caught.value.messages
     assert en.endswith("zoom out or move the camera back"), en
     assert zh.endswith("请拉远镜头或让相机后退"), zh
+
+
+@pytest.mark.parametrize(("backdrop_delta_l", "face_mean", "status"), [
+    (0.0, 128.0, "pass"),     # a well-exposed frame
+    (18.0, 128.0, "fail"),    # a dark face 1.5 EV over: nothing clips on it, the backdrop washes out
+    (18.0, 85.0, "pass"),     # a dark face, well exposed, in front of an over-lit backdrop
+])
+def test_an_over_exposed_frame_is_told_by_its_backdrop(profile, good_capture, backdrop_delta_l,
+                                                        face_mean, status):
+    from station.checks.verdict import _exposure
+
+    values = dict(analyse(good_capture[0], profile).measurements.values)
+    values.update(backdrop_delta_l=backdrop_delta_l, face_mean=face_mean, over_share=0.0,
+                  under_share=0.0)
+    check = _exposure(values, profile)
+    assert check.status == status, (check.status, check.message_en)
