@@ -144,3 +144,13 @@ def test_an_over_exposed_frame_is_told_by_its_backdrop(profile, good_capture, ba
                   under_share=0.0)
     check = _exposure(values, profile)
     assert check.status == status, (check.status, check.message_en)
+
+
+@pytest.mark.parametrize(("shirt", "status"), [
+    ((180, 215, 235), "fail"),   # a pale blue shirt, ΔE ≈ 25 from the backdrop: its edge melts into it
+    ((235, 235, 235), "pass"),   # white, ΔE ≈ 43
+    ((60, 90, 150), "pass"),     # dark navy, ΔE ≈ 42
+])
+def test_pale_blue_clothes_fail_and_white_or_navy_pass(profile, shirt, status):
+    report = analyse(render(1200, 1600, shirt=shirt)[0], profile).report
+    assert report.status("clothing_contrast") == status, report.failed()
