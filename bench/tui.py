@@ -1,32 +1,112 @@
-"""TUI figures: key-press-to-screen-update latency while live view and live checks run, and
-start-up time (fresh process: imports, app, first screen painted).
+"""TUI figures, measured the way a photographer sees them: `station run` in a real pseudo-terminal.
 
-Goals: p95 key latency ≤ 50 ms; start-up ≤ 1 s. Run: `python -m bench tui`.
+- ``live_fps_on_screen``: live-view frames the desk painted per second at 120×40, half-block, a
+  truecolor terminal, the simulated camera at its configured rate, live checks running, while
+  keys are being pressed (goal ≥ 20);
+- ``analysis_fps_alone``: the live checks alone on the same camera's frames, measured just before
+  and just after in the same run, and the ratio of the two (the picture no longer waits for the
+  checks, so the ratio may exceed 1);
+- ``key_to_paint_ms``: from writing a key to the terminal until its effect is in the terminal's
+  output (``g`` auto-capture on/off, ``l`` the language switch, the heaviest key) (goal p95 ≤ 50);
+- ``tracebacks``: "Traceback" in the station log after switching screens (F2, F4, F1, Esc);
+- ``startup_ms``: fresh process until the log-in screen is drawn (goal ≤ 1000).
+
+The machine is shared: the load average is reported with the figures. Run: `python -m bench tui`.
 """
 
 from __future__ import annotations
 
-import asyncio
+import codecs
+import fcntl
 import json
+import os
+import pty
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
+import threading
 import time
 from pathlib import Path
 
 from bench._table import Figure
 
 TABLE = [
-    Figure("key press → screen update during live view (p95)", "key_to_paint_ms.p95", "ms",
-           at_most=50),
+    Figure("live view frames painted a second at 120×40, half-block, during key presses",
+           "live_fps_on_screen", "fps", at_least=20, reference="analysis_fps_alone.mean",
+           reference_name="live checks alone on the same frames (fps)"),
+    Figure("key press → its effect in the terminal's output, during live view (p95)",
+           "key_to_paint_ms.p95", "ms", at_most=50),
+    Figure("UI thread CPU per painted frame", "cpu_ms_per_painted_frame_by_thread.python", "ms"),
+    Figure("tracebacks in the log after screen switches", "tracebacks", "", at_most=0),
     Figure("start-up to the first screen (median)", "startup_ms.median", "ms", at_most=1000),
-    Figure("live view frames shown during key presses", "live_fps_during", "fps"),
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY_PRESSES = 60
 STARTUPS = 5
+SIZE = (120, 40)
+ANALYSIS_SECONDS = 4.0
+
+# The child: the real CLI (`station run`) with a counter on the live pane's paints.
+_CHILD = r"""
+import atexit, json, os, sys, threading, time
+from station.tui.widgets.picture_view import PictureView
+
+paints = []
+_render_line = PictureView.render_line
+
+def render_line(self, y):
+    if y == 0 and self.id == "live" and self._fresh:
+        paints.append(time.monotonic())
+    return _render_line(self, y)
+
+PictureView.render_line = render_line
+
+
+import ctypes, threading
+_prctl = ctypes.CDLL(None).prctl
+_bootstrap = threading.Thread._bootstrap_inner
+
+
+def _named_bootstrap(self):  # every thread's Python name in /proc, for the CPU figures
+    _prctl(15, self.name[:15].encode(), 0, 0, 0)
+    _bootstrap(self)
+
+
+threading.Thread._bootstrap_inner = _named_bootstrap
+
+
+def named(loop, name):
+    def run(*args):
+        _prctl(15, name.encode(), 0, 0, 0)
+        return loop(*args)
+    return run
+
+
+import station.tui.screens.desk as desk
+for loop in ("picture_loop", "checks_loop", "camera_watch_loop", "reader_loop"):
+    setattr(desk, loop, named(getattr(desk, loop), loop.replace("_loop", "")))
+def save():
+    with open(sys.argv[2] + ".tmp", "w") as fh:
+        fh.write(json.dumps({"paints": list(paints)}))
+    os.replace(sys.argv[2] + ".tmp", sys.argv[2])
+
+
+def keep_saving():          # the figures survive however the process ends
+    while True:
+        time.sleep(0.5)
+        save()
+
+
+threading.Thread(target=keep_saving, daemon=True, name="bench-save").start()
+atexit.register(save)
+from station.cli.main import main
+sys.exit(main(["--data-dir", sys.argv[1], "run", "--camera", "sim", "--reader", "sim",
+               "--lang", "zh"]))
+"""
 
 _STARTUP_SCRIPT = r"""
 import asyncio, sys, time
@@ -40,6 +120,90 @@ async def main():
         print(round((time.perf_counter() - t0) * 1000, 1))
 asyncio.run(main())
 """
+
+F = {"f1": "\x1bOP", "f2": "\x1bOQ", "f4": "\x1bOS", "esc": "\x1b", "enter": "\r"}
+
+
+class Terminal:
+    """A child process on a pseudo-terminal whose output is drained (and kept) by a thread."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], cols: int, rows: int) -> None:
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
+                                     cwd=ROOT, start_new_session=True, close_fds=True)
+        os.close(slave)
+        self.master = master
+        self.text = ""
+        self.base = 0                                 # output offset of text[0]
+        self._cond = threading.Condition()
+        self._decoder = codecs.getincrementaldecoder("utf-8")("ignore")
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                with self._cond:
+                    self._cond.notify_all()
+                return
+            text = self._decoder.decode(chunk)
+            with self._cond:
+                self.text += text
+                self._cond.notify_all()
+
+    def mark(self) -> int:
+        """The current end of the output; older output is dropped (searches start at marks)."""
+        with self._cond:
+            keep = 64                                 # a needle split across the mark
+            self.base += max(0, len(self.text) - keep)
+            self.text = self.text[-keep:]
+            return self.base + len(self.text)
+
+    def send(self, keys: str) -> int:
+        """Write ``keys``; returns the output position before them (search from there)."""
+        mark = self.mark()
+        os.write(self.master, keys.encode())
+        return mark
+
+    def wait_for(self, needle: str, since: int, timeout: float = 30.0) -> float:
+        """Block until ``needle`` is in the output after ``since``; the monotonic time it was."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while needle not in self.text[max(0, since - self.base):]:
+                left = deadline - time.monotonic()
+                if left <= 0 or self.proc.poll() is not None:
+                    raise TimeoutError(f"{needle!r} never appeared on the terminal")
+                self._cond.wait(min(left, 0.5))
+            return time.monotonic()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        os.close(self.master)
+
+
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds used so far by each thread of ``pid``, by thread name (load-independent)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+            name = (task / "comm").read_text().strip()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 def _summary(values: list[float]) -> dict:
@@ -60,88 +224,108 @@ def startup_ms(data_dir: Path) -> dict:
     return _summary(times)
 
 
-async def _key_latency(data_dir: Path) -> dict:
-    from station.domain.schools import walk_in_for  # noqa: F401  (walk-in desk: no roster)
-    from station.sim import demo
-    from station.tui.app import make_app
-    from station.tui.widgets.keybar import KeyBar
-    from station.tui.widgets.notice import Notice
+def analysis_fps(data_dir: Path, seconds: float = ANALYSIS_SECONDS) -> float:
+    """Live checks alone on the simulated camera's frames, as the desk gets them."""
+    from station.config import load_settings
+    from station.devices import DeskDevices
 
-    painted: list[float] = []
-    originals = {KeyBar: KeyBar.render, Notice: Notice.render}
-
-    def hook(cls):
-        def render(self):  # the widget the key changes repaints: the effect is on screen
-            painted.append(time.perf_counter())
-            return originals[cls](self)
-        return render
-
-    for cls in originals:
-        cls.render = hook(cls)
-    person = demo_people()[0]
-    app = make_app(data_dir, camera="sim", reader="sim", walk_in="10673",
-                   login=(demo.DEMO_PHOTOGRAPHER, demo.DEMO_PHOTOGRAPHER_PIN),
-                   demo=True, demo_people=[person], auto_capture_seconds=1e9)
-    latencies: dict[str, list[float]] = {"g": [], "l": []}
-    frames_before = 0
+    settings = load_settings(data_dir)
+    devices = DeskDevices("sim", None, settings.exports.profile, settings=settings,
+                          data_dir=data_dir)
+    devices.open()
     try:
-        async with app.run_test(size=(120, 40)) as pilot:
-            await _until(pilot, lambda: app.devices is not None and app.devices.camera is not None
-                         and app.devices.camera.state == "connected")
-            desk = app.get_screen("desk")
-            await pilot.pause(0.2)
-            await pilot.press("t")
-            try:
-                await _until(pilot, lambda: desk.state == "identified", timeout=10)
-            except TimeoutError:
-                print("desk:", desk.state, desk.query_one("#notice").message, app.screen)
-                raise
-            app.runner.step(lambda s: s.pay("bench"))
-            await _until(pilot, lambda: desk.state == "framing" and desk.frames_shown > 3)
-            frames_before = desk.frames_shown
-            window = time.perf_counter()
-            # g: auto-capture on/off (one line changes; it never fires: 1e9 s steady needed);
-            # l: language switch (every widget re-renders: the heaviest key there is).
-            for i in range(KEY_PRESSES):
-                key = "g" if i % 2 else "l"
-                painted.clear()
-                started = time.perf_counter()
-                await pilot.press(key)
-                await _until(pilot, lambda: bool(painted), timeout=2.0)
-                latencies[key].append((painted[0] - started) * 1000)
-                await pilot.pause(0.03)
-            frames = desk.frames_shown - frames_before
-            window = time.perf_counter() - window
+        devices.camera.wait_connected(30)
+        devices.live_view(True)
+        frame, seq = None, -1
+        while frame is None:
+            frame = devices.wait_frame(seq, 1.0)
+        done, started = 0, time.monotonic()
+        while time.monotonic() - started < seconds:
+            frame = devices.wait_frame(seq, 1.0) or frame
+            seq = frame.seq
+            devices.analyse_image(frame.image())
+            done += 1
+        return round(done / (time.monotonic() - started), 1)
     finally:
-        for cls, render in originals.items():
-            cls.render = render
+        devices.close()
+
+
+def on_screen(data_dir: Path) -> dict:
+    """The desk in a pty: log in, tap, pay, then keys while the live view runs."""
+    from station.sim import demo
+
+    stats = data_dir / "paints.json"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "TERM": "xterm-256color",
+           "COLORTERM": "truecolor", "LANG": "C.UTF-8", "HOME": str(data_dir),
+           "STATION__TUI__PICTURE": "halfblock",
+           # auto-capture starts on but needs 1000 s of steady framing: g toggles, never fires
+           "STATION__SESSION__AUTO_CAPTURE_SECONDS": "1000"}
+    term = Terminal([sys.executable, "-c", _CHILD, str(data_dir), str(stats)], env, *SIZE)
+    latencies: dict[str, list[float]] = {"g": [], "l": []}
+    try:
+        term.wait_for("PIN", 0, timeout=60)
+        mark = term.send(demo.DEMO_PHOTOGRAPHER + F["enter"])
+        time.sleep(0.3)
+        term.send(demo.DEMO_PHOTOGRAPHER_PIN + F["enter"])
+        term.wait_for("手工录入", mark, timeout=60)
+        time.sleep(1.0)                                   # the simulated camera connects
+        mark = term.send("t")
+        term.wait_for("30", mark, timeout=30)             # identified: the fee prompt
+        mark = term.send("p")
+        term.wait_for("微信", mark, timeout=30)
+        mark = term.send("4200" + F["enter"])
+        term.wait_for("✓", mark, timeout=60)              # live checks are on screen
+        time.sleep(1.0)
+        lang, auto = "zh", True
+        words = {("zh", True): "自动拍摄：开", ("zh", False): "自动拍摄：关",
+                 ("en", True): "Auto-capture: on", ("en", False): "Auto-capture: off"}
+        cpu_start, window_start = thread_cpu(term.proc.pid), time.monotonic()
+        for i in range(KEY_PRESSES):
+            key = "g" if i % 2 else "l"
+            if key == "g":
+                auto = not auto
+            else:
+                lang = "en" if lang == "zh" else "zh"
+            needle = words[(lang, auto)] if key == "g" else ("中文" if lang == "en" else "English")
+            sent = time.monotonic()
+            mark = term.send(key)
+            seen = term.wait_for(needle, mark, timeout=15)
+            latencies[key].append((seen - sent) * 1000)
+            time.sleep(0.15)
+        window_end, cpu_end = time.monotonic(), thread_cpu(term.proc.pid)
+        if lang == "en":
+            term.send("l")
+        for key, needle in (("f2", "场次总览"), ("esc", "帮助"), ("f4", "读卡器"),
+                            ("f2", "场次总览"), ("esc", "帮助"), ("f1", "按键"),
+                            ("esc", "帮助")):
+            mark = term.send(F[key])
+            term.wait_for(needle, mark, timeout=30)
+            time.sleep(0.3)
+        mark = term.send("\x11")                          # Ctrl+Q, and yes to "quit?"
+        term.wait_for("Y 退出", mark, timeout=30)
+        asked = time.monotonic()
+        term.send("y")
+        try:
+            term.proc.wait(120)
+            quit_s = round(time.monotonic() - asked, 1)
+        except subprocess.TimeoutExpired:
+            quit_s = None                                 # reported: it did not quit
+    finally:
+        term.close()
+    paints = json.loads(stats.read_text())["paints"] if stats.exists() else []
+    in_window = [p for p in paints if window_start <= p <= window_end]
+    log = data_dir / "logs" / "station.log"
+    tracebacks = log.read_text(encoding="utf-8").count("Traceback") if log.exists() else -1
+    frames = max(len(in_window), 1)
+    cpu = {name: round((cpu_end.get(name, 0.0) - used) * 1000 / frames, 1)
+           for name, used in cpu_start.items() if cpu_end.get(name, 0.0) - used > 0.05}
     return {"key_to_paint_ms": _summary(latencies["g"] + latencies["l"]),
+            "cpu_ms_per_painted_frame_by_thread": cpu,
             "key_to_paint_ms_by_key": {"g_auto_capture_toggle": _summary(latencies["g"]),
                                        "l_language_switch": _summary(latencies["l"])},
-            "live_frames_during": frames,
-            "live_fps_during": round(frames / window, 1)}
-
-
-def demo_people():
-    import datetime as dt
-
-    from station.domain import idnumber
-    from station.domain.identity import Identity
-
-    born = dt.date(1996, 5, 4)
-    number = idnumber.make("530102", born, 7, male=True)
-    return [Identity("resident", "测试", "male", born.isoformat(), number, valid_from="2016-01-01",
-                     valid_to="2026-01-01", nation="汉", address="云南省昆明市呈贡区大学城",
-                     issuer="昆明市公安局呈贡分局")]
-
-
-async def _until(pilot, condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise TimeoutError("benchmark setup did not reach the expected state")
+            "live_frames_on_screen": len(in_window),
+            "live_fps_on_screen": round(len(in_window) / (window_end - window_start), 1),
+            "tracebacks": tracebacks, "quit_seconds": quit_s}
 
 
 def main() -> dict:
@@ -149,11 +333,20 @@ def main() -> dict:
 
     with tempfile.TemporaryDirectory(prefix="bench-tui-") as tmp:
         data_dir = Path(tmp) / "data"
-        demo.init_store(data_dir).close()
-        result = {"startup_ms": startup_ms(data_dir)}
-        result.update(asyncio.run(_key_latency(data_dir)))
-    result["goals"] = {"key_p95_ms": 50, "startup_ms": 1000}
-    print(json.dumps(result, indent=2))
+        demo.prepare(data_dir, people=4)
+        load_before = os.getloadavg()
+        result: dict = {"startup_ms": startup_ms(data_dir)}
+        before = analysis_fps(data_dir)
+        result.update(on_screen(data_dir))
+        after = analysis_fps(data_dir)
+        alone = round((before + after) / 2, 1)
+        result["analysis_fps_alone"] = {"before": before, "after": after, "mean": alone}
+        result["on_screen_to_analysis_ratio"] = round(result["live_fps_on_screen"] / alone, 2)
+        result["load_average"] = {"before": [round(v, 2) for v in load_before],
+                                  "after": [round(v, 2) for v in os.getloadavg()]}
+    result["goals"] = {"live_fps_on_screen": 20, "key_p95_ms": 50, "startup_ms": 1000,
+                       "tracebacks": 0}
+    print(json.dumps(result, indent=2, ensure_ascii=False))
     return result
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -168,6 +169,12 @@ class DeskDevices:
                 log.exception("closing a lost reader failed")
             raise
 
+    @property
+    def taps_cards(self) -> bool:
+        """Whether :meth:`tap` can put a card on this reader (simulated, or virtual through the
+        real PC/SC stack with the card emulator)."""
+        return (self.reader_spec or "").partition(":")[0] in ("sim", "virtual")
+
     def tap(self, identity: Identity) -> bool:
         """Simulated and virtual readers only: put ``identity``'s card on the reader (the demo's
         tap key); False for a real reader."""
@@ -199,10 +206,21 @@ class DeskDevices:
     def latest_frame(self) -> Frame | None:
         return self.camera.latest_frame() if self.camera is not None else None
 
+    def wait_frame(self, after_seq: int, timeout: float) -> Frame | None:
+        """A frame newer than ``after_seq``, or None after ``timeout`` (blocks; no camera: waits)."""
+        if self.camera is None:
+            time.sleep(timeout)
+            return None
+        return self.camera.wait_frame(after_seq, timeout)
+
     def analyse(self, frame: Frame) -> LiveReport:
         if self.live is None:
             raise DeviceError("camera.not_open")
         return self.live.analyse(frame.image())
+
+    def analyse_image(self, image: Any) -> LiveReport | None:
+        """Live checks of a decoded frame; None until the checker is ready."""
+        return self.live.analyse(image) if self.live is not None else None
 
     def capture(self, timeout: float = 10.0) -> Capture:
         if self.camera is None:

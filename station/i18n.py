@@ -56,9 +56,11 @@ class Words:
 
     keys: tuple[str, ...]
     separator: str = ", "
+    separator_zh: str | None = None       # e.g. "、" between Chinese words
 
     def render(self, lang: str) -> str:
-        return self.separator.join(_word(key, lang) for key in self.keys)
+        sep = self.separator_zh if lang == "zh" and self.separator_zh is not None else self.separator
+        return sep.join(_word(key, lang) for key in self.keys)
 
 
 @dataclass(frozen=True)

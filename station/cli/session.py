@@ -51,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lang", dest="command_lang", choices=("zh", "en"),
                    help="language of the screens (same as the global --lang)")
     p.add_argument("--keep", type=Path, help="keep the demo data in this folder instead")
+    p.add_argument("--mode", choices=("card", "code"), default="card",
+                   help="card: the ID card identifies (2017); code: also take each student's "
+                        "capture code (q scans the demo student's code)")
     p.set_defaults(handler=cmd_demo, needs_data_dir=False)
 
 
@@ -61,7 +64,7 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
     from station.cli.output import emit
     from station.domain.identity import Identity
     from station.errors import InputError, Location, RefusedError, StationError, UsageError
-    from station.i18n import t
+    from station.i18n import Words, t
     from station.privacy import mask_id
     from station.session.service import CaptureService
 
@@ -76,7 +79,7 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
                          path=str(args.image)) from None
     op = ctx.operator("ingest")
     if args.force and op.role != "supervisor":
-        raise RefusedError("session.supervisor_required", action="--force")
+        raise RefusedError("session.supervisor_required", action=Words(("session.action.force",)))
     walk_in = None
     if args.walk_in:
         from station.domain.schools import walk_in_for
@@ -91,8 +94,8 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
         if not args.force:
             service.skip("roster")
             out["refused"] = person.match.blocking
-            emit(ctx.json, out, t("session.ingest_blocked", name=identity.name,
-                                  flags=", ".join(person.match.blocking)))
+            flags = Words(tuple(f"session.flag.{f}" for f in person.match.blocking), ", ", "、")
+            emit(ctx.json, out, t("session.ingest_blocked", name=identity.name, flags=flags))
             return 1
         service.override_block(op, args.reason or "ingest --force")
     if code is not None:
@@ -114,7 +117,8 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
                checks=[c.__dict__ for c in result.checks], paid=person.paid)
     if result.crop_error:
         out["crop_error"] = result.crop_error
-    failed = ", ".join(c.name for c in result.failed) or (result.crop_error or "")
+    failed = Words(tuple(f"checks.name.{c.name}" for c in result.failed) or ("checks.name.crop",),
+                   ", ", "、")
     if not result.passed and not args.force:
         service.retake("checks failed (ingest)")
         service.skip("checks failed")
@@ -196,10 +200,10 @@ def cmd_demo(ctx: Context, args: argparse.Namespace) -> int:
         tmp = tempfile.mkdtemp(prefix="station-demo-")
         data_dir = Path(tmp) / "data"
     try:
-        setup = demo.prepare(data_dir, people=args.people)
+        setup = demo.prepare(data_dir, people=args.people, mode=args.mode)
         sys.stderr.write(t("session.demo_dir", path=data_dir) + "\n")
         app = make_app(data_dir, camera="sim", reader="sim", lang=ctx.lang, demo=True,
-                       demo_people=setup.people, clock=demo.demo_clock(),
+                       demo_people=setup.people, clock=demo.demo_clock(), mode=args.mode,
                        camera_opts={"source": Stage(setup.looks)}, demo_looks=setup.looks,
                        login=(demo.DEMO_SUPERVISOR, demo.DEMO_SUPERVISOR_PIN), picture=picture)
         app.run()

@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from station.domain.localtime import local_naive
 from station.i18n import both
 from station.store.clock import HLC
 
@@ -108,7 +109,7 @@ def match(store: Store, identity: Identity, now: dt.datetime | None = None,
         from station.config import load_settings
 
         settings = load_settings(store.data_dir).roster
-    now = (now or dt.datetime.now()).replace(tzinfo=None)
+    now = local_naive(now or dt.datetime.now())
     makeup = now.weekday() in set(settings.makeup_weekdays)
     entry = store.roster.get(identity.id_number)
     running = store.schedule.slot_at(now)

@@ -14,13 +14,12 @@ def manual_identity(name: str, number: str) -> Identity:
     """An Identity of card type ``manual``; a clear error naming the bad field."""
     name = name.strip()
     if not name:
-        raise InputError("identity.missing_field", Location("manual", field="name"), field="name")
+        raise InputError("session.manual_name_missing", Location("manual", field="name"))
     number = idnumber.normalise(number)
     findings = idnumber.validate(number)
-    if findings:
-        zh, en = findings[0].messages()
-        raise InputError("identity.bad_value", Location("manual", field="id_number"),
-                         field="id_number", value=en)
+    if findings:        # the finding's own sentence, in each language ("校验位错误（应为 X）")
+        raise InputError(f"id_number.{findings[0].code}", Location("manual", field="id_number"),
+                         **findings[0].params)
     born = idnumber.birth_date(number)
     return Identity(card_type="manual", name=name, gender=idnumber.gender(number),
                     birth_date=born.isoformat() if born else "", id_number=number)

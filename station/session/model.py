@@ -89,3 +89,41 @@ class DeskCounters:
     retakes: int = 0
     skipped: int = 0
     students_per_hour: float = 0.0
+
+
+@dataclass
+class SlotView:
+    """A schedule slot as the desk shows it: when, where, who, how far along."""
+
+    date: str
+    start: str
+    end: str
+    room: str
+    departments: list[str]
+    expected: int | None
+    done: int
+
+
+@dataclass
+class DeskContext:
+    """What the desk's header says: the station, the time and the slot running now.
+
+    ``slot_state``: ``running`` (``running`` holds the slots), ``between`` (``upcoming`` is the
+    next slot today), ``finished`` (today's slots are over), ``none_today`` (slots on other days
+    only), ``no_schedule`` (nothing imported)."""
+
+    station_id: str
+    now: dt.datetime                    # local time, naive
+    slot_state: str
+    running: list[SlotView] = field(default_factory=list)
+    upcoming: SlotView | None = None
+
+    @property
+    def done(self) -> int:
+        return sum(s.done for s in self.running)
+
+    @property
+    def expected(self) -> int | None:
+        if not self.running or any(s.expected is None for s in self.running):
+            return None
+        return sum(s.expected or 0 for s in self.running)

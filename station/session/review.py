@@ -1,5 +1,6 @@
-"""Review decisions a technician makes on a capture: identity corrections (a new fact each;
-the old value stays). The queue itself is a store read model (``station.store.review``)."""
+"""Review decisions a technician makes on a capture: accept or reject it with a reason, or
+correct an identity field (a new fact each; the old value stays). The queue itself is a store
+read model (``station.store.review``)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,11 @@ def correct(store: Store, operator: Operator, item: ReviewItem, field_name: str,
     from station.errors import InputError, Location
 
     if field_name not in CORRECTABLE:
+        from station.i18n import Words
+
         raise InputError("session.bad_field", Location("correction", field=field_name),
-                         field=field_name, fields=", ".join(CORRECTABLE))
+                         field=field_name,
+                         fields=Words(tuple(f"session.field.{c}" for c in CORRECTABLE), ", ", "、"))
     if not new_value.strip() or not reason.strip():
         raise InputError("session.correction_incomplete", Location("correction", field=field_name))
     store.operators.require(operator, "correct")
@@ -29,3 +33,17 @@ def correct(store: Store, operator: Operator, item: ReviewItem, field_name: str,
     return store.facts.record_correction("captures", item.capture_id, field_name, old,
                                          new_value.strip(), reason=reason.strip(),
                                          operator=operator.name)
+
+
+def decide(store: Store, operator: Operator, item: ReviewItem, decision: str, reason: str) -> str:
+    """A technician's or supervisor's second look at a capture: accept (recorded as their
+    override of the checks) or reject, with a reason. Refused for other roles."""
+    from station.errors import InputError, Location
+
+    if decision not in ("accept", "reject"):
+        raise InputError("session.bad_decision", Location("review", field="decision"),
+                         decision=decision)
+    store.operators.require(operator, "check.override")
+    return store.facts.record_acceptance(
+        item.capture_id, decision, reason=reason.strip() or None,
+        override_by=operator.name if decision == "accept" else None, operator=operator.name)

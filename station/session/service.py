@@ -17,12 +17,20 @@ from typing import TYPE_CHECKING, Any
 
 from station.config import default_settings
 from station.domain.identity import Identity
+from station.domain.localtime import local_naive
 from station.domain.schools import WalkIn
 from station.errors import RefusedError, StationError
 from station.export.profile import BatchProfile, load_batch_profile, profile_for_mode
 from station.i18n import Words
 from station.privacy import mask_id
-from station.session.model import CaptureResult, DeskCounters, MatchInfo, Person
+from station.session.model import (
+    CaptureResult,
+    DeskContext,
+    DeskCounters,
+    MatchInfo,
+    Person,
+    SlotView,
+)
 from station.session.ports import (
     Checker,
     MatchFn,
@@ -33,6 +41,7 @@ from station.session.ports import (
 )
 from station.session.ports import match as roster_match
 from station.session.states import Event, SessionMachine, State, Transition
+from station.store.dashboard import slot_done, slot_expected
 
 if TYPE_CHECKING:
     import numpy as np
@@ -67,6 +76,7 @@ class CaptureService:
             lambda store, identity, now: roster_match(store, identity, now, roster))
         self.fee_cents = self.settings.fee.cents
         self.payment_method = self.settings.session.payment_method
+        self.export_profile = self.settings.exports.profile
         self.mode = self.settings.session.mode
         self._batch_profile_name = profile_for_mode(self.mode, self.settings.exports.profile,
                                                     self.settings.exports.batch_profile or None)
@@ -75,6 +85,7 @@ class CaptureService:
         self.machine.listeners.append(self._record_transition)
         self.person: Person | None = None
         self.counters = DeskCounters()
+        self.context: DeskContext | None = None
         self._accepted_at: list[dt.datetime] = []
         self._started = clock()
 
@@ -101,7 +112,8 @@ class CaptureService:
         if source == "manual":
             _require_supervisor(approved_by, "session.manual_entry")
         if self.state is State.FAILSAFE:
-            raise RefusedError("session.bad_transition", event=Event.CARD.value, state=self.state.value)
+            raise RefusedError("session.bad_transition", event=Words(("session.event.card",)),
+                               state=Words((f"session.state.{self.state.value}",)))
         if self.state in (State.IDENTIFIED, State.PAID, State.FRAMING, State.CAPTURED):
             self.skip(reason="next_card")
         now = self.clock()
@@ -119,13 +131,45 @@ class CaptureService:
         person = Person(identity=identity, card_read_id=read_id, match=info, source=source,
                         school_code=self._school_code())
         self.person = person
-        self.counters.expected = self._expected(info)
-        if info.details.get("slot_done") is not None:  # the slot's progress, from the store
-            self.counters.done = int(info.details["slot_done"])
         if paid_before(self.store, identity.id_number, self.fee_cents) and not info.blocking:
             with self.recorder.unit():
                 self._confirm_paid(reference=None, earlier=True)
         return person
+
+    # ------------------------------------------------------------ approvals (name + PIN)
+
+    def supervisor(self, name: str, pin: str, action: str) -> Operator:
+        """The supervisor approving ``action`` at the desk, authenticated by name and PIN (the
+        store records a wrong PIN and locks out repeated ones); refused for other roles."""
+        op = self.store.operators.authenticate(name.strip(), pin)
+        _require_supervisor(op, action)
+        return op
+
+    def identify_typed(self, name: str, id_number: str, sup_name: str, sup_pin: str) -> Person:
+        """A typed identity (the card cannot be read), checked field by field first, then
+        approved by a supervisor: nothing is recorded unless both are right."""
+        from station.session.manual import manual_identity
+
+        identity = manual_identity(name, id_number)
+        approved = self.supervisor(sup_name, sup_pin, "session.manual_entry")
+        return self.identify(identity, source="manual", approved_by=approved)
+
+    def approve(self, sup_name: str, sup_pin: str, reason: str) -> None:
+        """A supervisor's approval of what stops the desk now: a roster block before the photo,
+        failed checks after it (the photo is then accepted)."""
+        if self.state is State.CAPTURED:
+            self.accept(override_by=self.supervisor(sup_name, sup_pin, "session.override"),
+                        reason=reason)
+            return
+        self._need(State.IDENTIFIED, State.PAID, State.FRAMING)
+        self.override_block(self.supervisor(sup_name, sup_pin, "session.override"), reason)
+
+    def typed_identity_exported(self) -> bool:
+        """Whether the export profile takes photos of typed (not card-read) identities, so the
+        desk can say at accept time what will happen to them."""
+        from station.export.profile import load_batch_profile
+
+        return bool(load_batch_profile(self.export_profile).allow_unverified_identity)
 
     def override_block(self, supervisor: Operator, reason: str) -> None:
         """A supervisor lets a person flagged not-on-roster / not-eligible be photographed."""
@@ -191,7 +235,7 @@ class CaptureService:
         """The fee was paid (WeChat); ``reference`` is the transaction number when scanned."""
         person = self._need(State.IDENTIFIED)
         if person.match.blocking and not person.override_by:
-            raise RefusedError("session.blocked", flags=", ".join(person.match.blocking))
+            raise RefusedError("session.blocked", flags=_flag_words(person.match.blocking))
         reference = (reference or "").strip() or None
         with self.recorder.unit():
             self.recorder.payment(person.identity.id_number, self.fee_cents, self.payment_method,
@@ -203,7 +247,7 @@ class CaptureService:
         person stays unpaid in the derived state, so reports still show the fee as owed."""
         person = self._need(State.IDENTIFIED)
         if person.match.blocking and not person.override_by:
-            raise RefusedError("session.blocked", flags=", ".join(person.match.blocking))
+            raise RefusedError("session.blocked", flags=_flag_words(person.match.blocking))
         with self.recorder.unit():
             self.machine.fire(Event.PAY, subject=person.identity.id_number, unpaid=True)
             self.machine.fire(Event.FRAME, subject=person.identity.id_number)
@@ -283,7 +327,7 @@ class CaptureService:
             self.machine.fire(Event.ACCEPT, subject=idn, capture_id=result.capture_id,
                               override_by=over)
         person.accepted = True
-        self.counters.done += 1
+        self.counters.done += 1            # refresh_counters recounts from the store
         self._accepted_at.append(self.clock())
         return result
 
@@ -324,8 +368,41 @@ class CaptureService:
         return round(len(recent) / (span.total_seconds() / 3600), 1)
 
     def refresh_counters(self) -> DeskCounters:
+        """Throughput, and "this slot" as the slot running now (not the last student's slot);
+        a walk-in desk or a time between slots counts this desk's accepted photos."""
         self.counters.students_per_hour = self.throughput()
+        context = self.desk_context()
+        if context.running:
+            self.counters.done, self.counters.expected = context.done, context.expected
+        else:
+            self.counters.done, self.counters.expected = len(self._accepted_at), None
+        self.context = context
         return self.counters
+
+    def desk_context(self) -> DeskContext:
+        """Station, local time and the schedule around now: the slot(s) running, with progress,
+        or what the day holds instead."""
+        now = local_naive(self.clock())
+        station = self.store.station_id or ""
+        slots = [] if self.walk_in else self.store.schedule.slots()
+        if not slots:
+            return DeskContext(station, now, "no_schedule")
+        running = [s for s in slots if s.contains(now)]
+        if running:
+            return DeskContext(station, now, "running", [self._slot_view(s) for s in running])
+        today = [s for s in slots if s.date == now.date().isoformat()]
+        later = [s for s in today if s.starts_at > now]
+        if later:
+            return DeskContext(station, now, "between", upcoming=self._slot_view(later[0]))
+        return DeskContext(station, now, "finished" if today else "none_today")
+
+    def _slot_view(self, slot: Any) -> SlotView:
+        departments = list(slot.departments)
+        expected = slot.expected_count
+        if expected is None and departments:
+            expected = slot_expected(self.store, departments)
+        done = slot_done(self.store, departments) if departments else 0
+        return SlotView(slot.date, slot.start, slot.end, slot.room, departments, expected, done)
 
     # ------------------------------------------------------------ internals
 
@@ -339,15 +416,12 @@ class CaptureService:
 
     def _need(self, *states: State) -> Person:
         if self.state not in states or self.person is None:
-            raise RefusedError("session.wrong_state", state=self.state.value)
+            raise RefusedError("session.wrong_state",
+                               state=Words((f"session.state.{self.state.value}",)))
         return self.person
 
     def _school_code(self) -> str | None:
         return self.walk_in.school_code if self.walk_in else None
-
-    def _expected(self, info: MatchInfo) -> int | None:
-        value = info.details.get("slot_expected")
-        return int(value) if value is not None else self.counters.expected
 
     def _subject(self) -> str | None:
         return self.person.identity.id_number if self.person else None
@@ -365,5 +439,11 @@ def _require_supervisor(op: Operator | None, action: str) -> None:
     """Only a supervisor approves manual entry and overrides (actions unknown to the
     permission table are supervisor-only, so ``can`` agrees with the role check)."""
     if op is None or op.role != "supervisor":
-        raise RefusedError("session.supervisor_required", action=action)
+        raise RefusedError("session.supervisor_required",
+                           action=Words((f"session.action.{action.split('.')[-1]}",)))
+
+
+def _flag_words(flags: list[str]) -> Words:
+    """Roster flags in words of the message's language ("不符合条件、不在名单")."""
+    return Words(tuple(f"session.flag.{f}" for f in flags), ", ", "、")
 

@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from station.errors import RefusedError
+from station.i18n import Words
 
 
 class State(StrEnum):
@@ -107,7 +108,8 @@ class SessionMachine:
         """Move on ``event``, tell the listeners, return the transition; refuse a wrong event."""
         source = self.state
         if not self.allowed(event):
-            raise RefusedError("session.bad_transition", event=event.value, state=source.value)
+            raise RefusedError("session.bad_transition", event=Words((f"session.event.{event.value}",)),
+                               state=Words((f"session.state.{source.value}",)))
         resume_to = self.resume_to
         if event is Event.DEVICE_ERROR:
             if source is not State.FAILSAFE:

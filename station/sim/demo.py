@@ -65,9 +65,11 @@ def init_store(data_dir: Path, station_id: str = DEMO_STATION) -> Store:
     return store
 
 
-def prepare(data_dir: Path, *, people: int = 40, roster_rows: int | None = None) -> DemoSetup:
+def prepare(data_dir: Path, *, people: int = 40, roster_rows: int | None = None,
+            mode: str = "card") -> DemoSetup:
     """Store + example schedule + demo roster; ``people`` cards to tap, slot people first, then
-    one ineligible and one off-roster card so the demo shows both flags."""
+    one ineligible and one off-roster card so the demo shows both flags. ``mode="code"`` sets
+    the station to take each student's 图像采集码 too (session.mode in station.toml)."""
     from station.roster.importer import import_roster
     from station.roster.schedule import import_schedule
     from station.sim import roster as sim_roster
@@ -75,6 +77,8 @@ def prepare(data_dir: Path, *, people: int = 40, roster_rows: int | None = None)
 
     data_dir = Path(data_dir)
     store = init_store(data_dir)
+    if mode != "card":
+        write_mode(data_dir, mode)
     try:
         roster_settings = load_settings(data_dir).roster
         rows = sim_roster.demo_roster()
@@ -118,3 +122,46 @@ def _slot_people(store: Store, rows: list[dict[str, Any]],
         departments.update(slot.departments)
     picked = [r for r in rows if r["培养单位"] in departments]
     return picked or rows
+
+
+def tap_cards(store: Store, when: dt.datetime, limit: int = 40) -> list[Identity]:
+    """Cards for a simulated or virtual reader outside the demo (``station run --reader sim``):
+    the roster people of the slot running at ``when`` (else of the whole roster) who have no
+    accepted photo yet, then one valid card that is not on the roster."""
+    from station.domain import idnumber
+    from station.sim.roster import off_roster_identities
+
+    entries = store.roster.all()
+    departments = {d for slot in store.schedule.slot_at(when) for d in slot.departments}
+    slot_people = [e for e in entries if e.department in departments] or entries
+    cards: list[Identity] = []
+    for entry in slot_people:
+        if len(cards) >= max(limit - 1, 1):
+            break
+        if store.person_state(entry.id_number).accepted_capture_id:
+            continue
+        born = idnumber.birth_date(entry.id_number)
+        cards.append(Identity("resident", entry.name, idnumber.gender(entry.id_number),
+                              entry.birth_date or (born.isoformat() if born else ""),
+                              entry.id_number,
+                              valid_from="2016-01-01", valid_to="2036-01-01", nation="汉"))
+    return cards + off_roster_identities(1)
+
+
+def write_mode(data_dir: Path, mode: str) -> None:
+    """The demo station's ``session.mode`` in its own station.toml (a throw-away folder)."""
+    from station.settings import CONFIG_FILE
+
+    path = Path(data_dir) / CONFIG_FILE
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    path.write_text(text + f'\n[session]\nmode = "{mode}"\n', encoding="utf-8")
+
+
+def demo_capture_code(identity: Identity) -> str:
+    """The 图像采集码 a demo student shows (an opaque token, like the real ones: not derived
+    from anything a reader could recover but made repeatable for the demo)."""
+    import hashlib
+
+    digest = hashlib.sha256(f"demo-capture-code:{identity.id_number}".encode()).digest()
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(alphabet[b % len(alphabet)] for b in digest[:16])

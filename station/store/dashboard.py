@@ -97,3 +97,12 @@ def slot_done(store: Store, departments: list[str]) -> int:
         f"JOIN roster_current r ON r.id_number = a.id_number WHERE r.department IN ({marks})",
         departments).fetchone()
     return int(row[0] or 0)
+
+
+def slot_expected(store: Store, departments: list[str]) -> int:
+    """Eligible roster people of these departments (a slot without an expected count)."""
+    marks = ", ".join("?" for _ in departments)
+    row = store.conn.execute(
+        f"SELECT COUNT(*) FROM roster_current WHERE eligible AND department IN ({marks})",
+        departments).fetchone()
+    return int(row[0] or 0)

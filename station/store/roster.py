@@ -82,7 +82,9 @@ class Slot:
         return dt.datetime.fromisoformat(f"{self.date}T{self.end}")
 
     def contains(self, when: dt.datetime) -> bool:
-        return self.starts_at <= when.replace(tzinfo=None) < self.ends_at
+        from station.domain.localtime import local_naive
+
+        return self.starts_at <= local_naive(when) < self.ends_at
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -151,7 +153,9 @@ class ScheduleView:
             return None
         if when is None:
             return mine[0]
-        naive = when.replace(tzinfo=None)
+        from station.domain.localtime import local_naive
+
+        naive = local_naive(when)
         for pick in (
             [s for s in mine if s.contains(naive)],
             [s for s in mine if s.date == naive.date().isoformat()],

@@ -44,6 +44,7 @@ class AppOptions:
     live: bool = True                                # run reader + live-view workers
     picture: str | None = None                       # auto|graphics|halfblock; None: tui.picture
     auto_capture_seconds: float = 0.0
+    mode: str | None = None                          # card | code; None: session.mode
     clock: Callable[[], dt.datetime] | None = None
     devices: Any = None                              # a ready DeskDevices (tests, benchmarks)
     camera_opts: dict = field(default_factory=dict)
@@ -56,13 +57,15 @@ class StationApp(App):
     CSS_PATH = "styles/app.tcss"
     TITLE = "Capture Station"
     BINDINGS = [
-        Binding("f1,question_mark", "help", show=False),
-        Binding("f2", "screen('schedule')", show=False),
-        Binding("f3", "screen('review')", show=False),
-        Binding("f4", "screen('devices')", show=False),
-        Binding("f5", "screen('exports')", show=False),
+        # priority: the F-keys also work over the help screen (it is modal); forms ignore them
+        Binding("f1", "help", show=False, priority=True),
+        Binding("question_mark", "help", show=False),
+        Binding("f2", "screen('schedule')", show=False, priority=True),
+        Binding("f3", "screen('review')", show=False, priority=True),
+        Binding("f4", "screen('devices')", show=False, priority=True),
+        Binding("f5", "screen('exports')", show=False, priority=True),
         Binding("l", "toggle_language", show=False),
-        Binding("ctrl+q", "quit", show=False, priority=True),
+        Binding("ctrl+q", "quit_station", show=False, priority=True),
     ]
 
     def __init__(self, options: AppOptions) -> None:
@@ -77,6 +80,7 @@ class StationApp(App):
         self.picture_mode = "halfblock"                  # resolved on mount (picture_mode.choose)
         self._settings: Settings | None = None
         self._demo_index = 0
+        self._tap_cards: list | None = None
         self.runner = SessionRunner(self, self._open_store)
 
     # ------------------------------------------------------------ plumbing
@@ -89,6 +93,12 @@ class StationApp(App):
 
             self._settings = load_settings(self.options.data_dir)
         return self._settings
+
+    @property
+    def desk_mode(self) -> str:
+        """``card`` (the 2017 procedure: the ID card identifies) or ``code`` (the student's
+        图像采集码 is taken too, by a scanner)."""
+        return str(self.options.mode or self.settings.session.mode)
 
     def _open_store(self) -> Any:
         from station.store import open_store
@@ -142,11 +152,11 @@ class StationApp(App):
             self._start_service(store, op)
             return op
 
-        def failed(message: str) -> None:
+        def failed(words: tuple[str, str]) -> None:
             from station.tui.screens.login import LoginScreen
 
             if isinstance(self.screen, LoginScreen):
-                self.screen.failed(message)
+                self.screen.failed(words)
 
         self.runner.call(auth, self._logged_in, failed)
 
@@ -163,10 +173,13 @@ class StationApp(App):
         from station.tui.screens.desk import DeskScreen
 
         self.operator = op
-        self.install_screen(DeskScreen(), "desk")
-        self.switch_screen("desk")
         if self.devices is None and (self.options.camera or self.options.reader):
-            self._open_devices()
+            self._open_devices()       # before the desk mounts: its workers use the devices
+        desk = DeskScreen()
+        self.install_screen(desk, "desk")
+        self.switch_screen("desk")
+        self.runner.call(lambda _store: self.runner.service.typed_identity_exported(),
+                         desk.typed_policy, lambda _words: None)
 
     def _open_devices(self) -> None:
         from station.devices import DeskDevices
@@ -213,7 +226,7 @@ class StationApp(App):
         self._to_desk(SessionChanged(message.snapshot))
 
     def on_session_refused(self, message: SessionRefused) -> None:
-        self._to_desk(SessionRefused(message.message, message.key))
+        self._to_desk(SessionRefused(message.words, message.key))
 
     def on_device_problem(self, message: DeviceProblem) -> None:
         self._to_desk(DeviceProblem(message.device, message.message_zh, message.message_en))
@@ -229,37 +242,107 @@ class StationApp(App):
     def action_help(self) -> None:
         from station.tui.screens.help import HelpScreen
 
-        self.push_screen(HelpScreen())
+        self._switch_to(HelpScreen)
 
     def action_screen(self, name: str) -> None:
-        """Open one of the role-dependent screens over the desk."""
+        """Switch to one of the role-dependent screens: over the desk, replacing whichever side
+        screen is open (Esc always leads straight back to the desk)."""
         if self.operator is None:
             return
         from station.tui.screens import registry
 
-        screen = registry.make(name, self.operator.role)
-        if screen is None:
-            self.notify(i18n.t("tui.not_allowed"), severity="warning")
+        if not registry.allowed(name, self.operator.role):
+            self.notify(i18n.t("tui.not_allowed", screen=i18n.t(registry.TITLES[name]),
+                               roles=registry.roles_words(name)), severity="warning")
             return
-        self.push_screen(screen)
+        self._switch_to(lambda: registry.make(name, self.operator.role), registry.screen_class(name))
+
+    def _switch_to(self, factory: Callable[[], Any], kind: type | None = None) -> None:
+        """Show ``factory()`` on top of the desk: side screens and help replace each other,
+        forms (a payment, an approval) are never covered."""
+        from textual.screen import ModalScreen
+
+        from station.tui.screens._base import SideScreen
+        from station.tui.screens.help import HelpScreen
+
+        kind = kind or factory  # type: ignore[assignment]
+        if isinstance(self.screen, kind):  # type: ignore[arg-type]
+            return
+        if isinstance(self.screen, ModalScreen) and not isinstance(self.screen, HelpScreen):
+            return
+        if not isinstance(self.screen, SideScreen | HelpScreen) and len(self.screen_stack) > 2:
+            return
+        while isinstance(self.screen, SideScreen | HelpScreen):
+            self.pop_screen()
+        self.push_screen(factory())
+
+    def action_quit_station(self) -> None:
+        """Quit; in the middle of a student (identified, framing, a photo not yet decided) ask
+        first, so a stray Ctrl+Q does not drop them."""
+        from station.tui.screens.dialogs import ConfirmDialog
+
+        if isinstance(self.screen, ConfirmDialog):
+            return
+        from station.tui.screens.desk import DeskScreen
+
+        try:
+            desk = self.get_screen("desk")
+        except KeyError:
+            desk = None
+        if not isinstance(desk, DeskScreen) or desk.person is None \
+                or desk.state in ("waiting_for_card", "accepted"):
+            self.exit()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmDialog(i18n.t("tui.quit.confirm", name=desk.person.identity.name)),
+                         answered)
 
     def action_toggle_language(self) -> None:
         i18n.set_language("en" if i18n.get_language() == "zh" else "zh")
         self.relabel()
 
     def relabel(self) -> None:
-        """Re-render every widget in the new language."""
-        for screen in self.screen_stack:
-            for node in [screen, *screen.walk_children()]:
-                relabel = getattr(node, "relabel", None)
-                if callable(relabel):
-                    relabel()
-                node.refresh()
-            screen.refresh(layout=True)  # words change length: one layout pass per screen
+        """Re-render what is on screen in the new language: the top screen, and the screen
+        under it while a form covers part of it. Screens further down catch up when they are
+        shown again (``relabel_screen`` on resume), so a switch costs one layout pass."""
+        language = i18n.get_language()
+        visible = [self.screen]
+        if len(self.screen_stack) > 1 and self.screen.is_modal:
+            visible.append(self.screen_stack[-2])
+        for screen in visible:
+            relabel_screen(screen, language)
 
-    def tap_next_demo_card(self) -> None:
-        """Demo: put the next demo student's card on the simulated reader."""
-        people = self.options.demo_people
+    @property
+    def can_tap(self) -> bool:
+        """Whether the tap key puts a card on the reader (the demo, or a sim/virtual reader)."""
+        return self.options.demo or (self.devices is not None and self.devices.taps_cards)
+
+    def tap_next_card(self) -> None:
+        """Put the next card on the simulated or virtual reader: the demo's cards, else the
+        running slot's roster people (fetched once, on the store thread)."""
+        if not self.can_tap:
+            return
+        if self.options.demo_people:
+            self._tap(self.options.demo_people)
+            return
+        if self._tap_cards is not None:
+            self._tap(self._tap_cards)
+            return
+        from station.sim.demo import tap_cards
+
+        when = self.clock()
+
+        def loaded(cards: list) -> None:
+            self._tap_cards = cards
+            self._tap(cards)
+
+        self.runner.call(lambda store: tap_cards(store, when), loaded)
+
+    def _tap(self, people: list) -> None:
         if not people or self.devices is None:
             return
         identity = people[self._demo_index % len(people)]
@@ -285,6 +368,27 @@ class StationApp(App):
                 await asyncio.sleep(0.02)
                 if not self.runner.busy:
                     return
+
+
+def relabel_screen(screen: Any, language: str) -> None:
+    """Every widget of ``screen`` in ``language`` (unless it already is). Only repaints: a widget
+    whose size follows its words asks for a layout pass itself (Static.update, the key bar when
+    its number of lines changes); the desk's panels have fixed sizes."""
+    if getattr(screen, "_station_language", None) == language:
+        return
+    screen._station_language = language
+    from textual.widgets import Label, Static
+
+    relabel = getattr(screen, "relabel", None)
+    if callable(relabel):
+        relabel()
+    for node in screen.walk_children():
+        relabel = getattr(node, "relabel", None)
+        if callable(relabel):
+            relabel()
+            node.refresh()
+        elif isinstance(node, Static | Label):      # words set at compose: shown again
+            node.refresh()
 
 
 def make_app(data_dir: Path, **options: Any) -> StationApp:

@@ -1,4 +1,7 @@
-"""Messages the workers post to the UI: small dataclasses, one line of docstring each."""
+"""Messages the workers post to the UI: small dataclasses, one line of docstring each.
+
+None of them bubble: workers post them to the app, which hands each to the desk, and a message
+that bubbled from the desk back to the app would be handed over again."""
 
 from __future__ import annotations
 
@@ -16,9 +19,10 @@ class DeskSnapshot:
     person: Any            # station.session.model.Person (a copy) or None
     counters: Any          # DeskCounters (a copy)
     walk_in: Any = None    # WalkIn or None
+    context: Any = None    # DeskContext: station, local time, the running slot
 
 
-class SessionChanged(Message):
+class SessionChanged(Message, bubble=False):
     """The session moved; here is its new snapshot."""
 
     def __init__(self, snapshot: DeskSnapshot) -> None:
@@ -26,29 +30,46 @@ class SessionChanged(Message):
         self.snapshot = snapshot
 
 
-class SessionRefused(Message):
-    """A session step was refused or failed; the words say why."""
+class SessionRefused(Message, bubble=False):
+    """A session step was refused or failed; the words say why (zh, en)."""
 
-    def __init__(self, message: str, key: str = "") -> None:
+    def __init__(self, words: tuple[str, str], key: str = "") -> None:
         super().__init__()
-        self.message = message
+        self.words = words
         self.key = key
+
+    @property
+    def message(self) -> str:
+        from station.i18n import get_language
+
+        return self.words[0 if get_language() == "zh" else 1]
 
 
 class LiveFrame(Message, bubble=False):
-    """The newest live-view frame with its live-check report (a newer one replaces it)."""
+    """The newest live-view picture, ready to paint (a newer one replaces it)."""
 
-    def __init__(self, image: Any, report: Any, seq: int) -> None:
+    def __init__(self, picture: Any, seq: int) -> None:
         super().__init__()
-        self.image = image
-        self.report = report
+        self.picture = picture
         self.seq = seq
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, LiveFrame)
 
 
-class DeviceProblem(Message):
+class LiveChecked(Message, bubble=False):
+    """The live checks of a recent frame (a newer report replaces it)."""
+
+    def __init__(self, report: Any, seq: int) -> None:
+        super().__init__()
+        self.report = report
+        self.seq = seq
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LiveChecked)
+
+
+class DeviceProblem(Message, bubble=False):
     """A device failed: which one, and what the operator should do (zh, en)."""
 
     def __init__(self, device: str, message_zh: str, message_en: str) -> None:
@@ -58,7 +79,7 @@ class DeviceProblem(Message):
         self.message_en = message_en
 
 
-class DeviceBack(Message):
+class DeviceBack(Message, bubble=False):
     """A device that had failed works again."""
 
     def __init__(self, device: str) -> None:
@@ -66,7 +87,7 @@ class DeviceBack(Message):
         self.device = device
 
 
-class CardTapped(Message):
+class CardTapped(Message, bubble=False):
     """The reader read a card."""
 
     def __init__(self, card: Any) -> None:

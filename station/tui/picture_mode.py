@@ -7,12 +7,15 @@ works before Textual starts reading stdin; so the CLI calls :func:`probe` before
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable, Mapping
 
 MODES = ("auto", "graphics", "halfblock")
 GRAPHICS, HALFBLOCK = "graphics", "halfblock"
+SETTING = "tui.picture"
+log = logging.getLogger(__name__)
 
 
 def in_tmux(environ: Mapping[str, str] | None = None) -> bool:
@@ -24,10 +27,17 @@ def probe(mode: str, environ: Mapping[str, str] | None = None) -> None:
     """Before Textual starts: let textual-image ask the terminal what it can draw."""
     if mode == HALFBLOCK or (mode == "auto" and in_tmux(environ)):
         return
+    # A terminal that does not answer is normal (half-block then): textual-image would log it
+    # with a traceback; one plain line in our log says it instead.
+    quiet = logging.getLogger("textual_image")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
     try:
         import textual_image.widget  # noqa: F401  (queries the terminal, caches the cell size)
     except Exception:  # no textual-image, or no terminal to ask: half-block it is
-        return
+        log.info("textual-image could not ask the terminal; pictures in half-block cells")
+    finally:
+        quiet.setLevel(level)
 
 
 def graphics_detected() -> bool:

@@ -13,14 +13,23 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
-from station.errors import StationError
-from station.i18n import t
+from station.errors import InputError, StationError
+from station.i18n import both
 from station.privacy import scrub
 from station.tui.messages import DeskSnapshot, SessionChanged, SessionRefused
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a step was refused (zh, en) and, for bad input, which field."""
+
+    words: tuple[str, str]
+    field: str | None = None
 
 
 class SessionRunner:
@@ -65,36 +74,61 @@ class SessionRunner:
         try:
             result = fn(self.service, *args, **kwargs)
         except StationError as exc:
-            self.app.post_message(SessionRefused(exc.message, exc.key))
+            self.app.post_message(SessionRefused(exc.messages, exc.key))
             return None
         except Exception as exc:  # an unexpected fault: words on screen, details in the log
             log.exception("session step failed")
             self.app.post_message(SessionRefused(
-                t("tui.step_failed", error=scrub(f"{type(exc).__name__}: {exc}")), "error"))
+                both("tui.step_failed", error=scrub(f"{type(exc).__name__}: {exc}")), "error"))
             return None
         self.app.post_message(SessionChanged(self.snapshot()))
         return result
 
     def call(self, fn: Callable[[Any], Any], on_result: Callable[[Any], None],
-             on_error: Callable[[str], None] | None = None) -> Future:
-        """Run ``fn(store)`` on the store thread and hand the result to ``on_result`` on the UI."""
+             on_error: Callable[[tuple[str, str]], None] | None = None) -> Future:
+        """Run ``fn(store)`` on the store thread and hand the result to ``on_result`` on the UI
+        (or the refusal's words, zh and en, to ``on_error``)."""
 
         def job() -> None:
             try:
                 value = fn(self.ensure_store())
             except StationError as exc:
-                self._to_ui(on_error or self._refused, exc.message)
+                self._to_ui(on_error or self._refused, exc.messages)
                 return
             except Exception as exc:
                 log.exception("store call failed")
-                self._to_ui(on_error or self._refused, t("tui.step_failed", error=scrub(str(exc))))
+                self._to_ui(on_error or self._refused, both("tui.step_failed", error=scrub(str(exc))))
                 return
             self._to_ui(on_result, value)
 
         return self._track(self.executor.submit(job))
 
-    def _refused(self, message: str) -> None:
-        self.app.post_message(SessionRefused(message))
+    def attempt(self, fn: Callable[..., Any], on_done: Callable[[Any], None],
+                on_error: Callable[[Refusal], None]) -> Future:
+        """Like :meth:`step`, but a refusal goes to ``on_error`` (a form that stays open and
+        says what is wrong, and in which field) instead of the desk; success posts
+        SessionChanged as usual."""
+
+        def job() -> None:
+            try:
+                value = fn(self.service)
+            except StationError as exc:
+                location = exc.location if isinstance(exc, InputError) else None
+                field = location.field if location is not None else None
+                self._to_ui(on_error, Refusal(exc.messages, field))
+                return
+            except Exception as exc:
+                log.exception("session step failed")
+                self._to_ui(on_error, Refusal(both("tui.step_failed",
+                                                   error=scrub(f"{type(exc).__name__}: {exc}"))))
+                return
+            self.app.post_message(SessionChanged(self.snapshot()))
+            self._to_ui(on_done, value)
+
+        return self._track(self.executor.submit(job))
+
+    def _refused(self, words: tuple[str, str]) -> None:
+        self.app.post_message(SessionRefused(words))
 
     def _to_ui(self, fn: Callable[[Any], None], value: Any) -> None:
         with contextlib.suppress(RuntimeError):  # the app has gone away
@@ -107,7 +141,8 @@ class SessionRunner:
             return DeskSnapshot("waiting_for_card", None, None)
         svc.refresh_counters()
         return DeskSnapshot(state=svc.state.value, person=copy.copy(svc.person),
-                            counters=copy.copy(svc.counters), walk_in=svc.walk_in)
+                            counters=copy.copy(svc.counters), walk_in=svc.walk_in,
+                            context=svc.context)
 
     def close(self) -> None:
         def shut() -> None:

@@ -172,3 +172,65 @@ def test_unknown_school_code_is_a_clear_error():
     with pytest.raises(InputError) as info:
         walk_in_for(default_settings().schools, "99999")
     assert "99999" in info.value.message
+
+
+def test_desk_context_follows_the_slot_running_now(store):
+    """The header's slot is the one running at the desk's clock (local time), with its progress;
+    between slots it names the next one, after the last it says the day is over."""
+    import datetime as dt
+
+    from station.config import load_settings
+    from station.roster.schedule import import_schedule
+
+    csv = store.data_dir / "schedule.csv"
+    csv.write_text("date,campus,room,start,end,departments,expected\n"
+                   "2017-10-25,呈贡,文汇楼1403,08:00,09:00,物理学院,3\n"
+                   "2017-10-25,呈贡,文汇楼1403,10:00,11:00,化学学院,\n", encoding="utf-8")
+    import_schedule(store, csv, load_settings(store.data_dir).roster, SUPERVISOR)
+    zone = dt.datetime(2017, 10, 25, 8, 30).astimezone().tzinfo
+    when = {"now": dt.datetime(2017, 10, 25, 8, 30, tzinfo=zone).astimezone(dt.UTC)}
+    svc = service(store, clock=lambda: when["now"])
+    ctx = svc.desk_context()
+    assert ctx.slot_state == "running" and ctx.now == dt.datetime(2017, 10, 25, 8, 30)
+    assert [(s.start, s.room, s.expected) for s in ctx.running] == [("08:00", "文汇楼1403", 3)]
+    when["now"] = dt.datetime(2017, 10, 25, 9, 30, tzinfo=zone)
+    ctx = svc.desk_context()
+    assert ctx.slot_state == "between" and ctx.upcoming.start == "10:00"
+    when["now"] = dt.datetime(2017, 10, 25, 12, 0, tzinfo=zone)
+    assert svc.desk_context().slot_state == "finished"
+    when["now"] = dt.datetime(2017, 10, 26, 9, 0, tzinfo=zone)
+    assert svc.desk_context().slot_state == "none_today"
+
+
+def test_typed_identity_keeps_nothing_until_fields_and_supervisor_are_right(store):
+    """Typed entry: a bad ID number or a wrong PIN records nothing; the approval names the
+    supervisor; the export policy is answered by the service (the desk says it at accept)."""
+    p = person(7)
+    svc = service(store, {p.id_number: []})
+    with pytest.raises(Exception) as bad_number:
+        svc.identify_typed(p.name, p.id_number[:-1], SUPERVISOR, SUP_PIN)
+    assert "id_number" in str(bad_number.value.location)
+    with pytest.raises(RefusedError):
+        svc.identify_typed(p.name, p.id_number, SUPERVISOR, "0000")
+    with pytest.raises(RefusedError):
+        svc.identify_typed(p.name, p.id_number, PHOTOGRAPHER, PHO_PIN)   # not a supervisor
+    assert rows(store, "card_reads") == [] and svc.state is State.WAITING
+    person_at_desk = svc.identify_typed(p.name, p.id_number, SUPERVISOR, SUP_PIN)
+    assert person_at_desk.source == "manual" and svc.state is State.IDENTIFIED
+    approvals = [a for a in rows(store, "audit") if a["action"] == "session.manual_entry"]
+    assert [a["operator"] for a in approvals] == [SUPERVISOR]
+    assert svc.typed_identity_exported() is False        # the CHSI batch profile's policy
+
+
+def test_approve_overrides_a_block_then_failed_checks(store):
+    p = person(8)
+    svc = service(store, {p.id_number: ["not_eligible"]})
+    svc.identify(p)
+    with pytest.raises(RefusedError):
+        svc.approve(PHOTOGRAPHER, PHO_PIN, "no")
+    svc.approve(SUPERVISOR, SUP_PIN, "letter from the school")
+    assert svc.person.override_by == SUPERVISOR
+    svc.pay(None)
+    svc.capture(b"BLURRY")
+    svc.approve(SUPERVISOR, SUP_PIN, "judged fine")
+    assert svc.state is State.ACCEPTED

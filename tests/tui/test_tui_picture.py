@@ -68,7 +68,7 @@ def test_desk_mode_on_the_sim_camera(tmp_path, picture, graphics):
 
     from station.sim import demo
     from station.tui.app import make_app
-    from station.tui.widgets.live_view import LiveView
+    from station.tui.widgets.picture_view import PictureView
 
     from .test_tui_sessions import ScriptedSource, capture, connected, desk, tap_and_pay, until
 
@@ -84,14 +84,14 @@ def test_desk_mode_on_the_sim_camera(tmp_path, picture, graphics):
             await connected(pilot)
             await tap_and_pay(pilot, "4200001234567890")
             await until(pilot, lambda: desk(app).frames_shown > 0, what="a live frame")
-            live = desk(app).query_one(LiveView)
+            live = desk(app).query_one("#live", PictureView)
             images = list(desk(app).query(TextualImage))
             assert app.picture_mode == ("graphics" if graphics else "halfblock")
             if not graphics:
-                assert images == [] and live.lines    # half-block cells, no textual-image
+                assert images == [] and live.strips    # half-block cells, no textual-image
                 return
-            image = desk(app).query_one("#live-image", TextualImage)
-            assert isinstance(image.image, PILImage.Image) and live.lines == []
+            image = live.query_one(".picture-image", TextualImage)
+            assert isinstance(image.image, PILImage.Image) and live.strips == []
             cw, ch = picture_mode.cell_pixels()
             cols, rows = live.size.width, live.size.height
             w, h = image.image.size
@@ -99,7 +99,7 @@ def test_desk_mode_on_the_sim_camera(tmp_path, picture, graphics):
             assert (w <= cols * cw and h <= rows * ch) and (w == cols * cw or h == rows * ch)
             assert abs(w / h - 3 / 4) < 0.02
             await capture(pilot)
-            shot = desk(app).query_one("#capture-image", TextualImage)
+            shot = desk(app).query_one("#shot-this-picture").query_one(TextualImage)
             await until(pilot, lambda: isinstance(shot.image, PILImage.Image), what="crop image")
             assert abs(shot.image.size[0] / shot.image.size[1] - 3 / 4) < 0.02
 

@@ -63,7 +63,7 @@ class FakeLiveReport:
 
 
 async def show_fixed_frame(pilot):
-    from station.tui.messages import LiveFrame
+    from station.tui.messages import LiveChecked, LiveFrame
     from station.tui.widgets.picture import picture_lines
 
     desk = pilot.app.screen
@@ -72,7 +72,8 @@ async def show_fixed_frame(pilot):
     report = FakeLiveReport([LiveCheck("face_count", "pass"),
                              LiveCheck("eye_line", "warn", "眼睛偏低", "eyes too low"),
                              LiveCheck("sharpness", "pass")])
-    desk.post_message(LiveFrame(cells, report, 1))
+    desk.post_message(LiveFrame(cells, 1))
+    desk.post_message(LiveChecked(report, 1))
     await pilot.pause()
 
 

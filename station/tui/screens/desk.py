@@ -1,68 +1,67 @@
-"""The capture desk: identity, live view with guides, live checks, last capture, counters.
+"""The capture desk: who is at the desk, the live view or the capture being judged, the checks,
+one instruction in large type, and the keys that work now.
 
 Keys act on the session through the store thread (``SessionRunner``); the camera and the reader
 are driven by thread workers whose results come back as messages, so no key ever waits on a
-device.
+device. A key that starts a step is ignored until that step has answered, so a double press
+never accepts twice.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 
-from station.i18n import both, t
+from station.i18n import both
 from station.session.states import State
+from station.tui.burst import BURST_END, GAP, BurstGuard
+from station.tui.live import LiveShared, LiveTarget, camera_watch_loop, checks_loop, picture_loop
 from station.tui.messages import (
     CardTapped,
     DeviceBack,
     DeviceProblem,
+    LiveChecked,
     LiveFrame,
     SessionChanged,
     SessionRefused,
 )
+from station.tui.prompts import desk_prompt
 from station.tui.screens._base import StationScreen
 from station.tui.screens.dialogs import (
     AddressDialog,
-    Approval,
     ManualEntryDialog,
     PayDialog,
     SupervisorDialog,
 )
 from station.tui.widgets.banner import DeviceBanner
-from station.tui.widgets.capture_panel import CapturePanel
-from station.tui.widgets.checks import CheckList
+from station.tui.widgets.capture_view import CaptureView
+from station.tui.widgets.checks import CheckList, capture_order
+from station.tui.widgets.code_field import CodeField
 from station.tui.widgets.counters import Counters
-from station.tui.widgets.identity import IdentityPanel
+from station.tui.widgets.header import DeskHeader
+from station.tui.widgets.identity import DeskFacts, IdentityPanel
 from station.tui.widgets.instruction import Instruction
 from station.tui.widgets.keybar import KeyBar
-from station.tui.widgets.live_view import LiveView
+from station.tui.widgets.legend import Legend
 from station.tui.widgets.notice import Notice
-from station.tui.workers import live_loop, reader_loop
+from station.tui.widgets.picture_view import PictureView
+from station.tui.workers import reader_loop
 
-# The keys shown in the key bar for each state (key, message key).
-KEYS_BY_STATE: dict[str, list[tuple[str, str]]] = {
-    "waiting_for_card": [("m", "tui.key.manual")],
-    "identified": [("p", "tui.key.pay"), ("o", "tui.key.override"), ("s", "tui.key.skip")],
-    "fee_confirmed": [("s", "tui.key.skip")],
-    "framing": [("space", "tui.key.capture"), ("g", "tui.key.auto"), ("s", "tui.key.skip")],
-    "captured": [("a", "tui.key.accept"), ("r", "tui.key.retake"), ("o", "tui.key.override"),
-                 ("s", "tui.key.skip")],
-    "accepted": [("n", "tui.key.next")],
-    "failsafe": [("s", "tui.key.skip")],
-}
-COMMON_KEYS = [("F1", "tui.key.help"), ("F2", "tui.key.schedule"), ("F3", "tui.key.review"),
-               ("F4", "tui.key.devices"), ("l", "tui.key.lang")]
+FRAMING, CAPTURED, ACCEPTED = State.FRAMING.value, State.CAPTURED.value, State.ACCEPTED.value
+CONTEXT_EVERY = 20.0     # seconds between refreshes of the header's slot and the counters
 
 
 class DeskScreen(StationScreen):
     """The photographer's screen for the whole day."""
 
     CSS_PATH = "../styles/desk.tcss"
+    AUTO_FOCUS = None            # the desk's keys act; the code field takes keys only when asked
     BINDINGS = [
         Binding("t", "tap", show=False),
         Binding("p", "pay", show=False),
@@ -75,193 +74,326 @@ class DeskScreen(StationScreen):
         Binding("m", "manual", show=False),
         Binding("w", "address", show=False),
         Binding("g", "toggle_auto", show=False),
+        Binding("k", "code", show=False),
+        Binding("q", "scan_demo_code", show=False),
     ]
+    KEY_ACTIONS = {key: b.action for b in BINDINGS if isinstance(b, Binding)
+                   for key in b.key.split(",")}
 
     def __init__(self) -> None:
         super().__init__()
         self.state = State.WAITING.value
         self.person: Any = None
+        self.counters: Any = None
+        self.context: Any = None
         self.auto_capture = False
+        self.frames_shown = 0
+        self.live_target = LiveTarget()
+        self.live_shared = LiveShared()
         self._steady_since: float | None = None
         self._capturing = False
-        self.frames_shown = 0
+        self._pending = False            # a key's step is on its way: ignore repeats
+        self._shown: Any = None          # the capture on screen (CaptureResult)
+        self._previous: Any = None       # the capture before it, for this person
+        self._last_done: tuple[str, Any] | None = None   # (name, capture) of the last accepted
+        self._live_passed = False
+        self.code_mode = False
+        self._guard = BurstGuard()
+        self._burst_timer: Any = None
+        self._live_spoke = False         # a live report has set the instruction while framing
+        self._typed_exported = False
 
     # ------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
+        yield DeskHeader(id="header")
         yield DeviceBanner(id="banner")
         with Horizontal(id="desk"):
             with Vertical(id="left"):
                 yield IdentityPanel(id="identity")
+                yield CodeField(id="code")
                 yield Counters(id="counters")
                 yield Notice(id="notice")
-            with Vertical(id="center"):
-                yield LiveView(id="live")
-                yield Instruction(id="instruction")
+            with Vertical(id="stage"):
+                yield PictureView(target=self.live_target, id="live")
+                yield CaptureView(id="shot")
+                yield Legend(id="legend")
             with Vertical(id="right"):
-                yield CheckList(id="live-checks")
-                yield CapturePanel(id="capture")
-        yield KeyBar(self._keys(), id="keys")
+                yield CheckList(id="checks")
+        with Vertical(id="footer"):
+            yield Instruction(id="instruction")
+            yield KeyBar([], id="keys")
 
     def on_mount(self) -> None:
         self.query_one(DeviceBanner).display = False
+        self.query_one(CaptureView).display = False
+        self.code_mode = self.app.desk_mode == "code"
+        self.query_one(CodeField).display = self.code_mode
+        self.query_one("#capture-code").can_focus = self.code_mode
+        self.call_after_refresh(self.set_focus, None)   # letters are the desk's keys
         self.auto_capture = bool(self.app.options.auto_capture_seconds)
-        self._say_for_state()
         self._check_size()
-        if self.app.options.live:
-            self.run_worker(lambda: reader_loop(self.app), thread=True, group="reader",
-                            exclusive=True, exit_on_error=False, name="reader")
-            self.run_worker(lambda: live_loop(self.app, self), thread=True, group="live",
-                            exclusive=True, exit_on_error=False, name="live")
+        self._show_state()
+        self.set_interval(CONTEXT_EVERY, self._refresh_context)
+        self._refresh_context()
+        self._start_workers()
+
+    def _refresh_context(self) -> None:
+        """The slot running now changes with the clock: ask for a fresh snapshot now and then."""
+        if self.app.runner.service is not None:
+            self.app.runner.step(lambda s: None)
+
+    def _start_workers(self) -> None:
+        """Card reader, live picture, live checks and camera watch: one thread each."""
+        app = self.app
+        if not app.options.live or app.devices is None:
+            return
+        target, shared = self.live_target, self.live_shared
+        target.graphics = app.picture_mode == "graphics"
+        target.taken.set()
+        if target.graphics:
+            from station.tui.picture_mode import cell_pixels
+
+            target.cell_px = cell_pixels()
+        loops = {"reader": lambda: reader_loop(app),
+                 "live-picture": lambda: picture_loop(app, self, target, shared),
+                 "live-checks": lambda: checks_loop(app, self, shared),
+                 "camera-watch": lambda: camera_watch_loop(app, shared)}
+        for name, loop in loops.items():
+            self.run_worker(loop, thread=True, group=name, exclusive=True, exit_on_error=False,
+                            name=name)
 
     def on_resize(self) -> None:
         self._check_size()
 
     def _check_size(self) -> None:
-        narrow = self.size.width < 110
-        changed = narrow != self.has_class("-narrow")
-        self.set_class(narrow, "-narrow")
+        self.set_class(self.size.width < 110, "-narrow")
         self.set_class(self.size.height < 30, "-short")
-        if changed:
-            self.query_one(KeyBar).set_keys(self._keys())
-
-    def _keys(self) -> list[tuple[str, str]]:
-        keys = list(KEYS_BY_STATE.get(self.state, []))
-        if self.app.options.demo and self.state in ("waiting_for_card", "accepted", "identified"):
-            keys.insert(0, ("t", "tui.key.tap"))
-        if self.app.walk_in is not None and self.state in ("identified", "framing", "captured"):
-            keys.append(("w", "tui.key.address"))
-        if self.has_class("-narrow"):
-            return keys + COMMON_KEYS[:1]
-        return keys + COMMON_KEYS
 
     def relabel(self) -> None:
-        self.query_one(KeyBar).set_keys(self._keys())
-        self._say_for_state()
+        self._show_state()
+
+    def on_screen_resume(self) -> None:
+        """Back from a side screen: catch up with a language switch made there."""
+        from station.i18n import get_language
+        from station.tui.app import relabel_screen
+
+        relabel_screen(self, get_language())
+
+    # ------------------------------------------------------------ keys shown
+
+    def _keys(self) -> list[tuple[str, Any]]:
+        """The keys that do something now, then the screens this operator may open."""
+        app, state, person = self.app, self.state, self.person
+        walk_in = app.walk_in is not None
+        keys: list[tuple[str, Any]] = []
+        blocked = person is not None and person.match.blocking and not person.override_by
+        if state in ("waiting_for_card", ACCEPTED, "identified") and app.can_tap:
+            keys.append(("t", "tui.key.tap_demo" if app.options.demo else "tui.key.tap"))
+        if state == ACCEPTED:
+            keys.append(("n", "tui.key.next"))
+        if state in ("waiting_for_card", ACCEPTED):
+            keys.append(("m", "tui.key.manual"))
+        if state == "identified":
+            keys += ([("o", "tui.key.override")] if blocked else [("p", "tui.key.pay")])
+        if state == FRAMING:
+            keys.append(("space", "tui.key.capture"))
+            keys.append(("g", "tui.key.auto_on" if self.auto_capture else "tui.key.auto_off"))
+        if state == CAPTURED:
+            keys += [("a", "tui.key.accept"), ("r", "tui.key.retake"), ("o", "tui.key.override")]
+        if walk_in and state in ("identified", FRAMING, CAPTURED):
+            keys.append(("w", "tui.key.address"))
+        if self.code_mode and state in ("identified", FRAMING, CAPTURED):
+            keys.append(("k", "tui.key.code"))
+            if app.options.demo:
+                keys.append(("q", "tui.key.scan_demo"))
+        if state not in ("waiting_for_card", ACCEPTED):
+            keys.append(("s", "tui.key.skip"))
+        return keys + self._screen_keys()
+
+    def _screen_keys(self) -> list[tuple[str, Any]]:
+        from station.tui.screens import registry
+
+        role = getattr(self.app.operator, "role", "")
+        keys: list[tuple[str, Any]] = [("F1", "tui.key.help")]
+        for key, name, label in (("F2", "schedule", "tui.key.schedule"),
+                                 ("F3", "review", "tui.key.review"),
+                                 ("F4", "devices", "tui.key.devices"),
+                                 ("F5", "exports", "tui.key.exports")):
+            if registry.allowed(name, role):
+                keys.append((key, label))
+        return keys + [("l", "tui.key.lang")]
 
     # ------------------------------------------------------------ session results
 
     @on(SessionChanged)
     def session_changed(self, message: SessionChanged) -> None:
-        message.stop()  # handled here; never back up to the app
         snap = message.snapshot
-        previous = self.state
+        previous_state, previous_person = self.state, self.person
+        self._pending = False
         self.state, self.person = snap.state, snap.person
-        self.query_one(IdentityPanel).person = snap.person
-        self.query_one(Counters).counters = snap.counters
-        person = snap.person
-        self.query_one(CapturePanel).show(person.capture if person else None)
-        self.query_one(KeyBar).set_keys(self._keys())
-        if previous != self.state:
+        self.counters, self.context = snap.counters, snap.context
+        same_person = (previous_person is not None and self.person is not None
+                       and previous_person.card_read_id == self.person.card_read_id)
+        if not same_person:
+            self._shown = self._previous = None
+        capture = self.person.capture if self.person is not None else None
+        if capture is not None and (self._shown is None
+                                    or capture.capture_id != self._shown.capture_id):
+            self._previous, self._shown = self._shown, capture
+        if self.state == ACCEPTED and self.person is not None:
+            self._last_done = (self.person.identity.name, capture)
+        if previous_state != self.state:
             self._steady_since = None
-            self.query_one(Notice).say("")
-        self.app.live_wanted = self.state == State.FRAMING.value
-        if self.state != State.FRAMING.value:
-            self.query_one(LiveView).blank("tui.live.off")
-            self.query_one(CheckList).show([])
-        self._say_for_state()
+            self._live_passed = self._live_spoke = False
+            self.query_one(Notice).clear()
+        elif self.query_one(Notice).level == "error":   # a step after a refusal succeeded
+            self.query_one(Notice).clear()
+        self.app.live_wanted = self.state == FRAMING
+        self._show_state()
 
     @on(SessionRefused)
     def session_refused(self, message: SessionRefused) -> None:
-        message.stop()  # handled here; never back up to the app
+        self._pending = False
         self._capturing = False
-        self.query_one(Notice).say(message.message, "error")
+        self.query_one(Notice).say(message.words, "error")
 
-    def _say_for_state(self) -> None:
-        person, state = self.person, self.state
-        words: tuple[str, str]
-        level = "info"
-        if state == "waiting_for_card":
-            words = both("tui.say.tap_card")
-        elif state == "identified":
-            if person is not None and person.match.blocking and not person.override_by:
-                words, level = both("tui.say.blocked"), "fail"
-            else:
-                words = both("tui.say.pay")
-        elif state == "framing":
-            return  # the live checks speak
-        elif state == "captured":
-            ok = person is not None and person.capture is not None and person.capture.passed
-            words, level = (both("tui.say.accept"), "ok") if ok else (both("tui.say.retake"), "fail")
-        elif state == "accepted":
-            words, level = both("tui.say.done"), "ok"
-        elif state == "failsafe":
-            words, level = both("tui.say.failsafe"), "fail"
+    def _facts(self) -> DeskFacts:
+        fee = self.app.settings.fee.cents
+        return DeskFacts(walk_in=self.app.walk_in is not None, code_mode=self.code_mode,
+                         fee_yuan=f"{fee / 100:g}", typed_exported=self._typed_exported)
+
+    def _show_state(self) -> None:
+        """Everything that follows from the session's state (not the live frames)."""
+        state, person = self.state, self.person
+        facts = self._facts()
+        self.query_one(DeskHeader).show(self.context)
+        self.query_one(IdentityPanel).show(person, facts)
+        running = self.context is not None and self.context.slot_state == "running"
+        self.query_one(Counters).show(self.counters, running)
+        live = self.query_one("#live", PictureView)
+        shot = self.query_one(CaptureView)
+        checks = self.query_one(CheckList)
+        if state in (CAPTURED, ACCEPTED) and self._shown is not None:
+            live.display, shot.display = False, True
+            shot.show(self._shown, self._previous if state == CAPTURED else None,
+                      "tui.shot.this" if state == CAPTURED else "tui.shot.accepted")
+            checks.show(capture_order(self._shown.checks), detail=True)
+        elif state == "waiting_for_card" and self._last_done is not None \
+                and self._last_done[1] is not None:
+            live.display, shot.display = False, True
+            shot.show(self._last_done[1], None, "tui.shot.last_student")
+            checks.show([])
         else:
-            words = ("", "")
+            live.display, shot.display = True, False
+            if state != FRAMING:
+                live.blank("tui.live.camera_down" if self.live_shared.camera_down and
+                           state == "failsafe" else "tui.live.off")
+                checks.show([])
+        self.query_one(Legend).display = shot.display or state == FRAMING
+        self.query_one(KeyBar).set_keys(self._keys())
+        if state == FRAMING and self._live_spoke:
+            return            # the live checks speak while framing
+        words, level = desk_prompt(state, person, facts, self._last_done)
         self.query_one(Instruction).say(words, level)
 
     # ------------------------------------------------------------ live view
 
     @on(LiveFrame)
     def live_frame(self, message: LiveFrame) -> None:
-        message.stop()  # handled here; never back up to the app
-        if self.state != State.FRAMING.value:
+        from station.tui.screens._base import SideScreen
+
+        if not isinstance(self.app.screen, SideScreen):   # hidden: the worker slows down
+            self.live_target.taken.set()                   # the worker may draw the next one
+        if self.state != FRAMING:
             return
         self.frames_shown += 1
-        self.query_one(LiveView).show(message.image, message.seq)
+        self.query_one("#live", PictureView).show(message.picture)
+
+    @on(LiveChecked)
+    def live_checked(self, message: LiveChecked) -> None:
+        if self.state != FRAMING or message.report is None:
+            return
         report = message.report
         checks = list(getattr(report, "checks", None) or [])
         self.query_one(CheckList).show(checks)
-        words = getattr(report, "top_instruction", None) or ("", "")
         passed = bool(checks) and all(_status(c) == "pass" for c in checks)
-        self.query_one(Instruction).say(tuple(words) if any(words) else both("tui.say.hold"),
-                                        "ok" if passed else "warn")
-        self._maybe_auto_capture(passed)
+        self._live_passed = passed
+        words = getattr(report, "top_instruction", None)
+        countdown = self._auto_countdown(passed)
+        if countdown is not None:
+            words = both("tui.auto.countdown", seconds=f"{countdown:.1f}")
+        elif not words:
+            words = both("tui.say.hold")
+        self._live_spoke = True
+        self.query_one(Instruction).say(tuple(words), "ok" if passed else "warn")
 
-    def _maybe_auto_capture(self, passed: bool) -> None:
+    def _auto_countdown(self, passed: bool) -> float | None:
+        """Seconds left before auto-capture fires (it fires at 0), or None when it will not."""
         if not passed:
             self._steady_since = None
-            return
+            return None
         now = time.monotonic()
         if self._steady_since is None:
             self._steady_since = now
+        if not self.auto_capture:
+            return None
         steady = self.app.options.auto_capture_seconds or 0.5
-        if self.auto_capture and not self._capturing and now - self._steady_since >= steady:
-            self.query_one(Notice).say(t("tui.auto.captured"), "ok")
+        left = steady - (now - self._steady_since)
+        if left <= 0 and not self._capturing:
+            self.query_one(Notice).say(both("tui.auto.captured"), "ok")
             self.action_capture()
+            return None
+        return max(left, 0.0)
 
     @on(DeviceProblem)
     def device_problem(self, message: DeviceProblem) -> None:
-        message.stop()  # handled here; never back up to the app
         self._capturing = False
         self.query_one(DeviceBanner).set_problem(message.device, message.message_zh,
                                                  message.message_en)
         if message.device == "camera":
-            self.query_one(LiveView).blank("tui.live.camera_down")
+            self.query_one("#live", PictureView).blank("tui.live.camera_down")
 
     @on(DeviceBack)
     def device_back(self, message: DeviceBack) -> None:
-        message.stop()  # handled here; never back up to the app
         self.query_one(DeviceBanner).clear(message.device)
 
     @on(CardTapped)
     def card_tapped(self, message: CardTapped) -> None:
-        message.stop()  # handled here; never back up to the app
         identity = message.card.identity
         self.app.runner.step(lambda s: s.identify(identity))
 
     # ------------------------------------------------------------ keys
 
+    def _submit(self, fn: Callable[[Any], Any]) -> None:
+        """Run a session step for a key, unless the last key's step has not answered yet."""
+        if self._pending:
+            return
+        self._pending = True
+        self.app.runner.step(fn)
+
     def action_tap(self) -> None:
-        if self.app.options.demo:
-            self.app.tap_next_demo_card()
+        self.app.tap_next_card()
 
     def action_pay(self) -> None:
-        if self.state != State.IDENTIFIED.value:
+        if self.state != "identified" or self._pending:
+            return
+        person = self.person
+        if person is not None and person.match.blocking and not person.override_by:
+            self.query_one(Notice).say(both("tui.say.blocked"), "error")
             return
 
         def paid(reference: str | None) -> None:
             if reference is not None:
-                self.app.runner.step(lambda s: s.pay(reference or None))
+                self._submit(lambda s: s.pay(reference or None))
 
-        self.app.push_screen(PayDialog(), paid)
+        self.app.push_screen(PayDialog(self._facts().fee_yuan), paid)
 
     def action_capture(self) -> None:
-        if self.state != State.FRAMING.value or self._capturing:
+        if self.state != FRAMING or self._capturing:
             return
         self._capturing = True
-        self.query_one(Notice).say(t("tui.capture.taking"))
+        self.query_one(Notice).say(both("tui.capture.taking"))
         self._capture_worker()
 
     @work(thread=True, group="capture", exclusive=True, exit_on_error=False)
@@ -276,6 +408,7 @@ class DeskScreen(StationScreen):
             app.post_message(DeviceProblem("camera", zh, en))
             key = exc.key
             app.runner.step(lambda s: s.device_error("camera", key))
+            app.call_from_thread(self._capture_done)
             return
         app.runner.step(lambda s: s.capture(shot.data, file_name=shot.file_name,
                                             camera=dict(getattr(shot, "camera", {}) or {}))
@@ -286,59 +419,32 @@ class DeskScreen(StationScreen):
         self._capturing = False
 
     def action_accept(self) -> None:
-        if self.state == State.CAPTURED.value:
-            self.app.runner.step(lambda s: s.accept())
+        if self.state == CAPTURED:
+            self._submit(lambda s: s.accept())
 
     def action_retake(self) -> None:
-        if self.state == State.CAPTURED.value:
-            self.app.runner.step(lambda s: s.retake())
+        if self.state == CAPTURED:
+            self._submit(lambda s: s.retake())
 
     def action_skip(self) -> None:
         if self.state != State.WAITING.value:
-            self.app.runner.step(lambda s: s.skip())
+            self._submit(lambda s: s.skip())
 
     def action_next(self) -> None:
-        if self.state == State.ACCEPTED.value:
-            self.app.runner.step(lambda s: s.next())
+        if self.state == ACCEPTED:
+            self._submit(lambda s: s.next())
 
     def action_override(self) -> None:
-        if self.state not in (State.IDENTIFIED.value, State.CAPTURED.value):
+        if self.state not in ("identified", CAPTURED):
             return
-        state = self.state
-
-        def approved(value: Approval | None) -> None:
-            if value is None:
-                return
-
-            def act(service: Any) -> None:
-                sup = service.store.operators.authenticate(value.name, value.pin)
-                if state == State.IDENTIFIED.value:
-                    service.override_block(sup, value.reason)
-                else:
-                    service.accept(override_by=sup, reason=value.reason)
-
-            self.app.runner.step(act)
-
-        self.app.push_screen(SupervisorDialog(), approved)
+        self.app.push_screen(SupervisorDialog(lambda v, s: s.approve(v.name, v.pin, v.reason)))
 
     def action_manual(self) -> None:
-        if self.state not in (State.WAITING.value, State.ACCEPTED.value):
+        if self.state not in (State.WAITING.value, ACCEPTED):
             return
-
-        def entered(values: dict | None) -> None:
-            if values is None:
-                return
-            from station.session.manual import manual_identity
-
-            def act(service: Any) -> None:
-                sup = service.store.operators.authenticate(values["sup-name"].strip(),
-                                                           values["sup-pin"])
-                identity = manual_identity(values["man-name"], values["man-id"])
-                service.identify(identity, source="manual", approved_by=sup)
-
-            self.app.runner.step(act)
-
-        self.app.push_screen(ManualEntryDialog(), entered)
+        self.app.push_screen(ManualEntryDialog(
+            lambda v, s: s.identify_typed(v["man-name"], v["man-id"], v["sup-name"],
+                                          v["sup-pin"])))
 
     def action_address(self) -> None:
         if self.app.walk_in is None or self.person is None:
@@ -346,13 +452,96 @@ class DeskScreen(StationScreen):
 
         def entered(address: str | None) -> None:
             if address:
-                self.app.runner.step(lambda s: s.set_mailing_address(address))
+                self._submit(lambda s: s.set_mailing_address(address))
 
         self.app.push_screen(AddressDialog(), entered)
 
     def action_toggle_auto(self) -> None:
         self.auto_capture = not self.auto_capture
-        self.query_one(Notice).say(t("tui.auto.on" if self.auto_capture else "tui.auto.off"))
+        self._steady_since = None      # the countdown starts now, never from earlier framing
+        self.query_one(Notice).say(both("tui.auto.on" if self.auto_capture else "tui.auto.off"))
+        self.query_one(KeyBar).set_keys(self._keys())
+
+    # ------------------------------------------------------------ 图像采集码 (code mode)
+
+    def action_code(self) -> None:
+        """Type a capture code by hand: the field takes the keys until Enter, Tab or Esc."""
+        if self.code_mode and self.person is not None:
+            self.query_one("#capture-code").focus()
+
+    def key_escape(self) -> None:
+        """Esc leaves the code field without a code: the desk's keys work again."""
+        if self.focused is not None:
+            self.set_focus(None)
+
+    def action_scan_demo_code(self) -> None:
+        """Demo: the student's phone under the scanner — its code typed as a scanner does."""
+        if not (self.code_mode and self.app.options.demo and self.person is not None):
+            return
+        from station.sim.demo import demo_capture_code
+
+        for char in demo_capture_code(self.person.identity) + "\t":
+            key = "tab" if char == "\t" else char.lower()
+            self.app.post_message(events.Key(key, char))
+
+    @on(CodeField.Scanned)
+    def code_scanned(self, message: CodeField.Scanned) -> None:
+        if self.person is None or self.state in ("waiting_for_card", ACCEPTED):
+            self.query_one(Notice).say(both("tui.code.no_person"), "warn")
+            return
+        code = message.code
+        self._submit(lambda s: s.set_capture_code(code))
+
+    def on_key(self, event: events.Key) -> None:
+        """Code mode: hold each desk key for a moment so a scanner's burst ("CODE\t") becomes
+        a code instead of presses of a, s, r… (see station.tui.burst)."""
+        if not self.code_mode or self.app.screen is not self or self.focused is not None:
+            return
+        now = time.monotonic()
+        if self._guard.collecting and event.key in ("enter", "tab"):
+            self._stop(event)
+            self._end_burst()
+            return
+        if not event.is_printable or event.character is None:
+            return
+        self._stop(event)
+        verdict = self._guard.printable(event.key, event.character, now)
+        if verdict == "burst":
+            if self._burst_timer is not None:
+                self._burst_timer.stop()
+            self._burst_timer = self.set_timer(BURST_END, self._end_burst)
+            return
+        if verdict == "release+hold":
+            self._release(self._guard.held)      # the new key is held; act on the old one
+        self.set_timer(GAP, self._release_held)
+
+    @staticmethod
+    def _stop(event: events.Key) -> None:
+        event.stop()
+        event.prevent_default()
+
+    def _release_held(self) -> None:
+        if self._guard.held is not None and time.monotonic() - self._guard.held_at >= GAP * 0.9:
+            self._release(self._guard.take_held())
+
+    def _release(self, held: tuple[str, str] | None) -> None:
+        action = self.KEY_ACTIONS.get(held[0]) if held is not None else None
+        if action is not None:
+            self.call_later(self.run_action, action)
+        elif held is not None and held[0] in ("l", "question_mark"):
+            app_action = "toggle_language" if held[0] == "l" else "help"
+            self.app.call_later(self.app.run_action, app_action)
+
+    def _end_burst(self) -> None:
+        self._burst_timer = None
+        code = self._guard.end_burst()
+        if code is not None:
+            self.query_one(CodeField).take_burst(code)
+
+    def typed_policy(self, exported: bool) -> None:
+        """The service's answer: are typed identities exported? (asked once after log-in)"""
+        self._typed_exported = exported
+        self._show_state()
 
 
 def _status(check: Any) -> str:

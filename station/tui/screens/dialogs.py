@@ -1,12 +1,15 @@
 """Small modal forms of the desk: payment reference, supervisor approval, manual entry, address.
 
-Each dismisses with a plain value (or None when cancelled); the desk does the work.
+A form dismisses with a plain value (or None when cancelled). A form given an ``act`` runs it as
+a session step when submitted and stays open, with every field as typed, until the step
+succeeds: a wrong PIN or a bad ID number is said in the form, and only the PIN is typed again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,7 +17,12 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
-from station.i18n import t
+from station.i18n import both, t
+from station.tui.widgets.notice import Notice
+from station.tui.widgets.scan_input import ScanInput
+
+if TYPE_CHECKING:
+    from station.tui.app import StationApp
 
 
 @dataclass
@@ -26,28 +34,76 @@ class Approval:
     reason: str
 
 
-class _Form(ModalScreen):
+Act = Callable[[Any, Any], Any]     # (the form's value, the CaptureService) → anything
+
+
+class _Form(ModalScreen[Any]):
     """A titled column of inputs; Enter in the last input submits, Escape cancels."""
 
     BINDINGS = [Binding("escape", "cancel", show=False)]
+    if TYPE_CHECKING:
+        app: StationApp
     TITLE_KEY = ""
+    TITLE_PARAMS: dict[str, Any] = {}
     FIELDS: tuple[tuple[str, str, bool], ...] = ()   # (id, message key, password)
+    SCANNED: tuple[str, ...] = ()                    # fields a barcode scanner types into
+    FIELD_IDS: dict[str, str] = {}                   # a refusal's field name → input id
+
+    def __init__(self, act: Act | None = None) -> None:
+        super().__init__()
+        self.act = act
+        self.busy = False
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="form"):
-            yield Label(t(self.TITLE_KEY), classes="form-title")
+            yield Label(t(self.TITLE_KEY, **self.title_params()), classes="form-title")
             for field_id, key, password in self.FIELDS:
                 yield Label(t(key))
-                yield Input(id=field_id, password=password)
+                kind = ScanInput if field_id in self.SCANNED else Input
+                yield kind(id=field_id, password=password)
+            yield Notice(id="form-error")
             yield Label(t("tui.form.hint"), classes="form-hint")
+
+    def title_params(self) -> dict[str, Any]:
+        return {}
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         inputs = list(self.query(Input))
         index = inputs.index(event.input)
-        if index + 1 < len(inputs):
+        if index + 1 < len(inputs) and not all(i.value for i in inputs[index + 1:]):
             inputs[index + 1].focus()
             return
-        self.dismiss(self.value({str(i.id): i.value for i in inputs}))
+        self.submit({str(i.id): i.value for i in inputs})
+
+    def submit(self, values: dict[str, str]) -> None:
+        value = self.value(values)
+        if self.act is None:
+            self.dismiss(value)
+            return
+        if self.busy:
+            return
+        self.busy = True
+        self.query_one("#form-error", Notice).say(both("tui.form.checking"))
+        act = self.act
+        self.app.runner.attempt(lambda service: act(value, service), self._done, self._refused)
+
+    def _done(self, _result: Any) -> None:
+        self.busy = False
+        self.dismiss(self.value({str(i.id): i.value for i in self.query(Input)}))
+
+    def _refused(self, refusal: Any) -> None:
+        """Say why in the form; keep what was typed except PINs; the cursor goes to the field
+        the refusal names, else to the first empty one."""
+        self.busy = False
+        self.query_one("#form-error", Notice).say(refusal.words, "error")
+        inputs = list(self.query(Input))
+        for field in inputs:
+            if field.password:
+                field.value = ""
+        named = self.FIELD_IDS.get(refusal.field or "")
+        target = next((i for i in inputs if named and i.id == named), None)
+        target = target or next((i for i in inputs if not i.value), inputs[0])
+        target.focus()
 
     def value(self, values: dict[str, str]) -> Any:
         return values
@@ -57,10 +113,19 @@ class _Form(ModalScreen):
 
 
 class PayDialog(_Form):
-    """The fee was paid: an optional transaction number (a barcode scanner types it + Enter)."""
+    """The fee was paid: an optional transaction number (a barcode scanner types it and Enter
+    or Tab)."""
 
     TITLE_KEY = "tui.pay.title"
     FIELDS = (("reference", "tui.pay.reference", False),)
+    SCANNED = ("reference",)
+
+    def __init__(self, yuan: str = "30", act: Act | None = None) -> None:
+        super().__init__(act)
+        self.yuan = yuan
+
+    def title_params(self) -> dict[str, Any]:
+        return {"yuan": self.yuan}
 
     def value(self, values: dict[str, str]) -> str:
         return values["reference"].strip()
@@ -83,6 +148,7 @@ class ManualEntryDialog(_Form):
     TITLE_KEY = "tui.manual.title"
     FIELDS = (("man-name", "tui.field.name", False), ("man-id", "tui.field.id_number", False),
               ("sup-name", "tui.supervisor.name", False), ("sup-pin", "tui.supervisor.pin", True))
+    FIELD_IDS = {"name": "man-name", "id_number": "man-id"}
 
 
 class AddressDialog(_Form):
@@ -111,3 +177,22 @@ class CorrectionDialog(_Form):
     TITLE_KEY = "tui.correct.title"
     FIELDS = (("field", "tui.correct.field", False), ("value", "tui.correct.value", False),
               ("reason", "tui.supervisor.reason", False))
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """Quit mid-student?  Y answers yes; N, Esc or Enter answer no."""
+
+    BINDINGS = [Binding("y", "answer(True)", show=False),
+                Binding("n,escape,enter", "answer(False)", show=False)]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="form"):
+            yield Label(self.question, classes="form-title")
+            yield Label(t("tui.quit.hint"), classes="form-hint")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)

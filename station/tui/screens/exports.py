@@ -1,8 +1,8 @@
 """Exports and sync: entry points for technicians and supervisors, or why they are not here yet.
 
-A batch is built in a thread worker on its own store connection, so the UI and the store thread
-stay free; progress arrives as replaceable messages and ``x`` (or leaving the screen) cancels the
-worker, whose cancellation the export service sees as its cancel event.
+A batch is built on the app's store thread (the one connection every screen uses) through the
+export service; progress arrives as replaceable messages and ``x`` (or leaving the screen) sets
+the cancel event the service watches, which removes whatever it had written.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import ProgressBar
-from textual.worker import Worker, get_current_worker
 
 from station.export.profile import profile_for_mode
 from station.i18n import both, get_language, t
@@ -64,15 +63,36 @@ class ExportFinished(Message):
         self.cancelled = cancelled
 
 
-class WorkerCancel(threading.Event):
-    """The service's cancel event, also set by cancelling the Textual worker that runs it."""
+def build_job(op: Any, out: Path, profile_name: str, fee_cents: int, throttle_s: float,
+              cancel: threading.Event, post: Any) -> Any:
+    """``job(store)`` for the store thread: the whole export through the export service, ending
+    with the words to show (zh, en) and whether it was cancelled; never raises."""
 
-    def __init__(self, worker: Worker) -> None:
-        super().__init__()
-        self.worker = worker
+    def job(store: Any) -> tuple[tuple[str, str], bool]:
+        from station.errors import StationError
+        from station.export.profile import load_batch_profile
+        from station.export.selection import Filters
+        from station.export.service import build_batch
+        from station.export.writer import ExportCancelled
 
-    def is_set(self) -> bool:
-        return super().is_set() or self.worker.is_cancelled
+        try:
+            store.operators.require(op, "export")
+            result = build_batch(store, load_batch_profile(profile_name), out,
+                                 Filters(fee_cents=fee_cents),
+                                 operator=op.name, cancel=cancel, throttle_s=throttle_s,
+                                 progress=lambda done, total, _stage: post(
+                                     ExportProgress(done, total)))
+            data = result.to_json()
+            return both("tui.exports.built", photos=data["photos"], path=data["path"] or "—"), False
+        except ExportCancelled:
+            return both("tui.exports.cancelled"), True
+        except StationError as exc:
+            return exc.messages, False
+        except Exception as exc:  # an unexpected fault: words on screen, details in the log
+            log.exception("export failed")
+            return both("tui.step_failed", error=scrub(f"{type(exc).__name__}: {exc}")), False
+
+    return job
 
 
 class ExportsScreen(SideScreen):
@@ -89,6 +109,7 @@ class ExportsScreen(SideScreen):
         self.last: tuple[str, str] | None = None
         self.building = False
         self.cancelled = False
+        self._cancel = threading.Event()
 
     def compose(self) -> ComposeResult:
         for widget in super().compose():
@@ -97,7 +118,8 @@ class ExportsScreen(SideScreen):
             yield widget
 
     def action_build(self) -> None:
-        """Build a batch of every accepted, not yet exported photo into <data-dir>/exports."""
+        """Build a batch of every accepted, not yet exported photo into <data-dir>/exports, on
+        the store thread (the one store connection of the app), with progress and cancel."""
         if not _available("station.export.service"):
             return
         if self.building:
@@ -105,61 +127,32 @@ class ExportsScreen(SideScreen):
             self.relabel()
             return
         self.building, self.cancelled, self.last = True, False, both("tui.exports.building")
+        self._cancel = threading.Event()
         bar = self.query_one("#export-progress", ProgressBar)
         bar.update(total=None, progress=0)
         bar.display = True
         self.query_one("#keys", KeyBar).set_keys(self.BUILDING_KEYS)
         self.relabel()
-        throttle_s = self.app.settings.exports.throttle_ms / 1000
-        exports = self.app.settings.exports
-        profile = profile_for_mode(self.app.settings.session.mode, exports.profile, exports.batch_profile or None)
-        fee_cents = self.app.settings.fee.cents
-        self.run_worker(lambda: self._build(self.app.operator, self.app.options.data_dir, throttle_s,
-                                            profile, fee_cents),
-                        thread=True, group="export", exit_on_error=False)
+        app = self.app
+        throttle_s = app.settings.exports.throttle_ms / 1000
+        exports = app.settings.exports
+        profile = profile_for_mode(app.settings.session.mode, exports.profile,
+                                   exports.batch_profile or None)
+        job = build_job(app.operator, app.options.data_dir / "exports", profile,
+                        app.settings.fee.cents, throttle_s, self._cancel, self.post_message)
+        def finished(words: tuple[tuple[str, str], bool]) -> None:
+            self.post_message(ExportFinished(*words))
+
+        app.runner.call(job, finished)
 
     def action_cancel_build(self) -> None:
         """Cancel the running export; the service removes whatever it had written."""
         if self.building:
-            self.workers.cancel_group(self, "export")
+            self._cancel.set()
 
-    def _build(self, op: Any, data_dir: Path, throttle_s: float,
-               profile: str, fee_cents: int) -> None:  # worker thread
-        """The whole export on its own store connection; always ends with ExportFinished."""
-        from station.errors import StationError
-        from station.export.profile import load_batch_profile
-        from station.export.selection import Filters
-        from station.export.service import build_batch
-        from station.export.writer import ExportCancelled
-        from station.store import open_store
-
-        cancel = WorkerCancel(get_current_worker())
-        words: tuple[str, str]
-        cancelled = False
-        store = None
-        try:
-            store = open_store(data_dir, migrate=False)
-            store.operators.require(op, "export")
-            def progress(done: int, total: int, _stage: str) -> None:
-                self.post_message(ExportProgress(done, total))
-
-            result = build_batch(store, load_batch_profile(profile), data_dir / "exports",
-                                 Filters(fee_cents=fee_cents),
-                                 operator=op.name, cancel=cancel, throttle_s=throttle_s,
-                                 progress=progress)
-            data = result.to_json()
-            words = both("tui.exports.built", photos=data["photos"], path=data["path"] or "—")
-        except ExportCancelled:
-            words, cancelled = both("tui.exports.cancelled"), True
-        except StationError as exc:
-            words = exc.messages
-        except Exception as exc:  # an unexpected fault: words on screen, details in the log
-            log.exception("export failed")
-            words = both("tui.step_failed", error=scrub(f"{type(exc).__name__}: {exc}"))
-        finally:
-            if store is not None:
-                store.close()
-        self.post_message(ExportFinished(words, cancelled))
+    def on_unmount(self) -> None:
+        if self.building:          # leaving the screen cancels, as x does
+            self._cancel.set()
 
     def on_export_progress(self, message: ExportProgress) -> None:
         bar = self.query_one("#export-progress", ProgressBar)

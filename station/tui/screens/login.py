@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Center, Vertical
 from textual.widgets import Input, Label
 
-from station.i18n import t
+from station.i18n import both, t
 from station.tui.screens._base import StationScreen
 from station.tui.widgets.notice import Notice
 
@@ -33,6 +33,7 @@ class LoginScreen(StationScreen):
         for widget_id, key in (("#login-title", "tui.login.title"), ("#name-label", "tui.login.name"),
                                ("#pin-label", "tui.login.pin"), ("#login-hint", "tui.login.hint")):
             self.query_one(widget_id, Label).update(t(key))
+        self.query_one(Notice).refresh()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "login-name":
@@ -40,9 +41,9 @@ class LoginScreen(StationScreen):
             return
         name = self.query_one("#login-name", Input).value.strip()
         pin = self.query_one("#login-pin", Input).value
-        self.query_one(Notice).say(t("tui.login.checking"))
+        self.query_one(Notice).say(both("tui.login.checking"))
         self.app.log_in(name, pin)
 
-    def failed(self, message: str) -> None:
+    def failed(self, words: tuple[str, str]) -> None:
         self.query_one("#login-pin", Input).value = ""
-        self.query_one(Notice).say(message, "error")
+        self.query_one(Notice).say(words, "error")

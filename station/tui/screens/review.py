@@ -16,6 +16,28 @@ from station.tui.screens._base import SideScreen
 from station.tui.screens.dialogs import CorrectionDialog, ReasonDialog
 
 
+def field_word(code: str) -> str:
+    """A correctable field in words of the current language ("姓名", "birth date")."""
+    key = f"session.field.{code}"
+    text = t(key)
+    return code if text == key else text
+
+
+def field_code(typed: str) -> str:
+    """The field a person typed, in either language or as its code; "name" when left empty."""
+    from station.i18n import LANGUAGES
+    from station.session.review import CORRECTABLE
+
+    typed = typed.strip().lower()
+    if not typed:
+        return "name"
+    for code in CORRECTABLE:
+        if typed == code or typed in (t(f"session.field.{code}", lang).lower()
+                                      for lang in LANGUAGES):
+            return code
+    return typed            # refused by the service, which names the fields it takes
+
+
 class ReviewScreen(SideScreen):
     TITLE_KEY = "tui.review.title"
     BINDINGS = [Binding("up,k", "move(-1)", show=False), Binding("down,j", "move(1)", show=False),
@@ -56,7 +78,7 @@ class ReviewScreen(SideScreen):
         for c in item.corrections:
             old = mask_name(c["old_value"]) if c["field"] == "name" else (c["old_value"] or "—")
             new = mask_name(c["new_value"]) if c["field"] == "name" else c["new_value"]
-            trail.append(f"  {c['field']}: {old} → {new}  ({c['reason']}; {c['operator']})\n")
+            trail.append(f"  {field_word(c['field'])}: {old} → {new}  ({c['reason']}; {c['operator']})\n")
         if not item.corrections:
             trail.append("  " + t("tui.review.no_corrections") + "\n", style="dim")
         return Group(table, self._side_by_side(item), trail)
@@ -94,9 +116,9 @@ class ReviewScreen(SideScreen):
                 return
             from station.session.review import correct
 
+            field = field_code(values["field"])
             self.app.runner.call(
-                lambda store: correct(store, op, item, values["field"].strip() or "name",
-                                      values["value"], values["reason"]),
+                lambda store: correct(store, op, item, field, values["value"], values["reason"]),
                 lambda _v: self.action_reload())
 
         self.app.push_screen(CorrectionDialog(), entered)
@@ -116,12 +138,9 @@ class ReviewScreen(SideScreen):
             if reason is None:
                 return
 
-            def act(store: Any) -> None:
-                store.operators.require(op, "check.override")
-                store.facts.record_acceptance(item.capture_id, decision, reason=reason or None,
-                                              override_by=op.name if decision == "accept" else None,
-                                              operator=op.name)
+            from station.session.review import decide
 
-            self.app.runner.call(act, lambda _v: self.action_reload())
+            self.app.runner.call(lambda store: decide(store, op, item, decision, reason),
+                                 lambda _v: self.action_reload())
 
         self.app.push_screen(ReasonDialog(), reasoned)

@@ -1,4 +1,5 @@
-"""The schedule dashboard: slots with progress bars, who is missing per department, throughput."""
+"""The schedule dashboard: slots with progress bars (the running one marked), who is missing per
+department, throughput."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from station.domain.localtime import local_naive
 from station.i18n import t
 from station.tui.screens._base import SideScreen
 
@@ -22,17 +24,25 @@ class ScheduleScreen(SideScreen):
         return dashboard(store)
 
     def render_body(self, data: Any) -> Any:
+        narrow = self.size.width < 100
+        now = local_naive(self.app.clock())
         slots = Table(title=t("tui.schedule.slots"), expand=True, title_justify="left")
-        for key in ("tui.schedule.date", "tui.schedule.time", "tui.schedule.room",
-                    "tui.schedule.departments", "tui.schedule.progress", "tui.schedule.done"):
-            slots.add_column(t(key), no_wrap=key != "tui.schedule.departments")
+        slots.add_column("", no_wrap=True, width=1)
+        for key in ("tui.schedule.date", "tui.schedule.time", "tui.schedule.room"):
+            slots.add_column(t(key), no_wrap=True)
+        slots.add_column(t("tui.schedule.departments"), ratio=1, overflow="fold")
+        slots.add_column(t("tui.schedule.progress"), no_wrap=True)
+        slots.add_column(t("tui.schedule.done"), no_wrap=True, justify="right")
         for s in data.slots:
             total = max(s.expected, 1)
-            slots.add_row(s.date, f"{s.start}–{s.end}", s.room, "、".join(s.departments),
-                          ProgressBar(total=total, completed=min(s.done, total), width=16),
-                          f"{s.done}/{s.expected}")
+            running = s.date == now.date().isoformat() and s.start <= now.strftime("%H:%M") < s.end
+            slots.add_row(Text("▶", style="bold green") if running else "", s.date[5:] if narrow
+                          else s.date, f"{s.start}–{s.end}", s.room, "、".join(s.departments),
+                          ProgressBar(total=total, completed=min(s.done, total),
+                                      width=6 if narrow else 14),
+                          f"{s.done}/{s.expected}", style="bold" if running else "")
         if not data.slots:
-            slots.add_row(t("tui.schedule.none"), "", "", "", "", "")
+            slots.add_row("", t("tui.schedule.none"), "", "", "", "", "")
         missing = Table(title=t("tui.schedule.missing"), expand=True, title_justify="left")
         missing.add_column(t("tui.schedule.department"), no_wrap=True)
         missing.add_column(t("tui.schedule.count"), justify="right")

@@ -29,6 +29,9 @@ class DeviceBanner(Widget):
         self.display = bool(self.problems)
         self.refresh(layout=True)
 
+    def relabel(self) -> None:
+        self.refresh()
+
     def render(self) -> Any:
         index = 0 if get_language() == "zh" else 1
         text = Text()

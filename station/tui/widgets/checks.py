@@ -45,19 +45,73 @@ def _get(obj: Any, name: str) -> Any:
     return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
 
 
+ORDER = {"fail": 0, "warn": 1, "pass": 2}
+
+
+def capture_order(checks: list[Any]) -> list[Any]:
+    """Failures first, then warnings, then what passed (each group in the checks' own order)."""
+    return sorted(checks, key=lambda c: ORDER.get(_get(c, "status") or "warn", 1))
+
+
 class CheckList(Widget):
-    """The live checks of the newest frame."""
+    """The checks of the newest live frame, or of the capture being judged: one line each,
+    failures and warnings with their advice. Its height is fixed by CSS and it repaints only
+    when a line changes, so a new report several times a second costs no layout."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.checks: list[Any] = []
+        self.detail = False
+        self._key: tuple = ()
 
-    def show(self, checks: list[Any]) -> None:
-        resized = len(checks) != len(self.checks)
-        self.checks = list(checks)
-        self.refresh(layout=resized)  # a new layout only when the list grows or shrinks
+    def show(self, checks: list[Any], detail: bool = False) -> None:
+        """``detail``: a capture's checks (passing ones folded into one line when tight)."""
+        key = (detail, *((_get(c, "name"), _get(c, "status"), _get(c, "message_zh"))
+                         for c in checks))
+        if key == self._key:
+            return
+        self.checks, self.detail, self._key = list(checks), detail, key
+        self.refresh()
+
+    def relabel(self) -> None:
+        self.refresh()
 
     def render(self) -> Any:
         if not self.checks:
             return Text(t("tui.live.no_checks"), style="dim")
-        return check_table(self.checks, compact=self.size.width < 30)
+        checks = self.checks
+        compact = self.detail or self.size.width < 40    # advice on a line of its own
+        rows = len(checks) + (sum(1 for c in checks if _get(c, "status") != "pass")
+                              if compact else 0)
+        if rows > self.size.height > 0:     # no room: fold what passed into one line
+            problems = [c for c in checks if _get(c, "status") != "pass"]
+            passed = len(checks) - len(problems)
+            room = max(self.size.height - (1 if passed else 0), 1)
+            advice = 2 * len(problems) <= room
+            text = check_lines(problems[:room], compact, advice)
+            if passed:
+                if problems:
+                    text.append("\n")
+                text.append("✓ " + t("tui.checks.passed_count", count=passed), style="green")
+            return text
+        return check_lines(checks, compact)
+
+
+def check_lines(checks: list[Any], compact: bool = False, advice: bool = True) -> Text:
+    """Mark and check name, one line each; a warning's or failure's advice follows on its own
+    indented line when ``compact`` (on the same line otherwise), or not at all without
+    ``advice``. Lines too long end in an ellipsis."""
+    en = get_language() == "en"
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for i, c in enumerate(checks):
+        status = _get(c, "status") or "warn"
+        mark, style = MARK.get(status, ("?", "dim"))
+        if i:
+            text.append("\n")
+        text.append(mark + " ", style=style)
+        text.append(_label("checks.name", _get(c, "name") or "?"),
+                    style=style if status != "pass" else "")
+        message = _get(c, "message_en" if en else "message_zh") if status != "pass" else ""
+        if message and advice:
+            text.append(("\n  " if compact else "  ") + message, style="dim")
+    return text

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
-from textual.reactive import reactive
 from textual.widget import Widget
 
-from station.i18n import t
+from station.i18n import get_language, t
 from station.privacy import mask_id
 from station.tui.widgets.checks import _label
 
@@ -17,40 +17,95 @@ FLAG_STYLE = {"not_on_roster": "bold red", "not_eligible": "bold red", "wrong_sl
               "already_captured": "yellow", "name_mismatch": "yellow", "walk_in": "cyan"}
 
 
-class IdentityPanel(Widget):
-    """Name, masked ID number, department, degree, slot, roster flags and fee status."""
+@dataclass
+class DeskFacts:
+    """What the panel needs besides the person: desk mode and policies the service answered."""
 
-    person: reactive[Any] = reactive(None, always_update=True)
+    walk_in: bool = False
+    code_mode: bool = False
+    fee_yuan: str = "30"
+    typed_exported: bool = False      # the batch profile exports typed (unverified) identities
+
+
+class IdentityPanel(Widget):
+    """Name, masked ID number, department, slot, roster verdict and fee — the lines that must
+    stay on screen at every size — then degree, source, capture code and address."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.person: Any = None
+        self.facts = DeskFacts()
+
+    def show(self, person: Any, facts: DeskFacts) -> None:
+        self.person, self.facts = person, facts
+        self.refresh()        # the panel's height is fixed by CSS: no layout pass
+
+    def relabel(self) -> None:
+        self.refresh()
 
     def render(self) -> Any:
         person = self.person
         if person is None:
-            return Text(t("tui.desk.waiting_card"), style="bold", justify="center")
+            key = "tui.desk.waiting_code" if self.facts.code_mode else "tui.desk.waiting_card"
+            return Text(t(key), style="bold", justify="center")
         ident, match = person.identity, person.match
+        short = self.has_class("-short") or bool(self.screen.has_class("-short"))
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="dim", no_wrap=True)
         grid.add_column()
-        grid.add_row(t("tui.field.name"), Text(ident.name, style="bold"))
-        grid.add_row(t("tui.field.id_number"), mask_id(ident.id_number))
-        if person.school_code:
-            grid.add_row(t("tui.field.school"), person.school_code)
-        grid.add_row(t("tui.field.department"), match.department or "—")
-        grid.add_row(t("tui.field.degree"), _label("tui.degree", match.degree) if match.degree
-                     else "—")
-        grid.add_row(t("tui.field.slot"), match.slot_label or "—")
-        flags = Text()
-        for flag in match.flags:
-            flags.append(t(f"tui.flag.{flag}") + " ", style=FLAG_STYLE.get(flag, "yellow"))
-        if not match.flags:
-            flags.append(t("tui.flag.ok"), style="green")
-        if person.override_by:
-            flags.append(" " + t("tui.flag.override", name=person.override_by), style="magenta")
-        grid.add_row(t("tui.field.flags"), flags)
-        fee = (Text(t("tui.fee.paid"), style="bold green") if person.paid
-               else Text(t("tui.fee.unpaid"), style="bold red"))
-        grid.add_row(t("tui.field.fee"), fee)
+        row = grid.add_row
+        name = Text(ident.name, style="bold")
         if person.source == "manual":
-            grid.add_row(t("tui.field.source"), Text(t("tui.source.manual"), style="magenta"))
-        if person.mailing_address:
-            grid.add_row(t("tui.field.address"), t("tui.address.recorded"))
+            name.append(" " + t("tui.source.manual_short"), style="magenta")
+        row(t("tui.label.name"), name)
+        row(t("tui.label.id_number"), mask_id(ident.id_number))
+        if person.school_code:
+            row(t("tui.label.school"), person.school_code)
+        row(t("tui.label.department"), match.department or "—")
+        if match.degree and not short:
+            row(t("tui.label.degree"), _label("tui.degree", match.degree))
+        if not self.facts.walk_in:
+            row(t("tui.label.slot"), match.slot_label or "—")
+        row(t("tui.label.flags"), self._flags(person, short))
+        row(t("tui.label.fee"), self._fee(person))
+        if person.source == "manual":
+            key = "tui.source.exported" if self.facts.typed_exported else "tui.source.not_exported"
+            row(t("tui.label.source"), Text(t(key), style="magenta"))
+        if self.facts.code_mode:
+            code = getattr(person, "capture_code", None)
+            row(t("tui.label.code"), Text("…" + code[-6:], style="green") if code
+                else Text(t("tui.code.missing"), style="bold yellow"))
+        if self.facts.walk_in:
+            address = person.mailing_address
+            row(t("tui.label.address"), Text(address, overflow="ellipsis") if address
+                else Text(t("tui.address.missing"), style="bold yellow"))
         return grid
+
+    def _flags(self, person: Any, short: bool) -> Text:
+        match = person.match
+        text = Text()
+        for i, flag in enumerate(match.flags):
+            if i:
+                text.append("\n")
+            text.append(flag_words(match, flag, short), style=FLAG_STYLE.get(flag, "yellow"))
+        if not match.flags:
+            text.append(t("tui.flag.ok"), style="green")
+        if person.override_by:
+            text.append("\n" + t("tui.flag.override", name=person.override_by), style="magenta")
+        return text
+
+    def _fee(self, person: Any) -> Text:
+        if person.paid:
+            return Text(t("tui.fee.paid_amount", yuan=self.facts.fee_yuan), style="bold green")
+        return Text(t("tui.fee.unpaid_amount", yuan=self.facts.fee_yuan), style="bold red")
+
+
+def flag_words(match: Any, flag: str, short: bool = False) -> str:
+    """What the roster said about ``flag``: the roster's own sentence (the reason, the slot the
+    student is due in, the other name) where there is room, else the flag's short word."""
+    details = match.details.get(flag) if isinstance(match.details, dict) else None
+    if not short and isinstance(details, dict):
+        words = details.get("en" if get_language() == "en" else "zh")
+        if words:
+            return str(words)
+    return t(f"tui.flag.{flag}")

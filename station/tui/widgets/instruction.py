@@ -25,6 +25,9 @@ class Instruction(Widget):
             self.set_class(lv == level, f"-{lv}")
         self.refresh()
 
+    def relabel(self) -> None:
+        self.refresh()
+
     def render(self) -> Any:
         text = self.words[0] if get_language() == "zh" else self.words[1]
         return Text(text, justify="center", style="bold")

@@ -1,23 +1,42 @@
-"""One line for the last refusal or hint ("accept refused: sharpness failed")."""
+"""A few lines for the last refusal or hint ("accept refused: sharpness failed")."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.text import Text
-from textual.reactive import reactive
 from textual.widget import Widget
+
+from station.i18n import get_language
+
+STYLES = {"error": "bold red", "warn": "bold yellow", "ok": "bold green"}
 
 
 class Notice(Widget):
-    """The desk's message line; empty when there is nothing to say."""
+    """The desk's message lines; empty when there is nothing to say. Words are kept in both
+    languages, so a language switch never leaves a sentence in the other one."""
 
-    message: reactive[str] = reactive("", layout=True)
-    level: reactive[str] = reactive("info")
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.words: tuple[str, str] = ("", "")
+        self.level = "info"
 
-    def say(self, message: str, level: str = "info") -> None:
-        self.message, self.level = message, level
+    @property
+    def message(self) -> str:
+        return self.words[0 if get_language() == "zh" else 1]
+
+    def say(self, words: tuple[str, str] | str, level: str = "info") -> None:
+        """``words``: (zh, en), or one sentence used for both."""
+        self.words = (words, words) if isinstance(words, str) else tuple(words)  # type: ignore[assignment]
+        self.level = level
+        self.refresh()
+
+    def clear(self) -> None:
+        if any(self.words):
+            self.say(("", ""))
+
+    def relabel(self) -> None:
+        self.refresh()
 
     def render(self) -> Any:
-        style = {"error": "bold red", "warn": "bold yellow", "ok": "bold green"}.get(self.level, "")
-        return Text(self.message, style=style)
+        return Text(self.message, style=STYLES.get(self.level, ""))

@@ -17,17 +17,21 @@ class CellPicture:
         self.center = center
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        width = max((len(line) for line in self.lines), default=1)
+        width = max((_cells(line) for line in self.lines), default=1)
         return Measurement(width, width if not self.center else options.max_width)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
         for line in self.lines:
-            pad = max(0, (width - len(line)) // 2) if self.center else 0
+            pad = max(0, (width - _cells(line)) // 2) if self.center else 0
             if pad:
                 yield Segment(" " * pad)
             yield from line
             yield Segment.line()
+
+
+def _cells(line: list[Segment]) -> int:
+    return sum(len(segment.text) for segment in line)   # one cell per half-block character
 
 
 def framed(img: Any, guides: Any = None, live_guides: dict | None = None) -> Any:

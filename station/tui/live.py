@@ -1,0 +1,155 @@
+"""The live view's thread workers: pictures at the camera's pace, checks at their own.
+
+Both loops take the camera's newest frame. The picture loop draws one (with the guides of the
+latest analysis) each time the UI has taken the previous picture, and posts it as a replaceable
+message; the checks loop analyses the newest frame when it is free (at most CHECKS_FPS a second)
+and posts its report. A slow analysis never slows the picture down, and no picture is drawn that
+the screen will not show. Neither loop touches a widget: the size to draw at comes from a
+:class:`LiveTarget` the desk updates on the UI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.worker import get_current_worker
+
+from station.errors import DeviceError
+from station.i18n import both
+from station.tui.messages import DeviceBack, DeviceProblem, LiveChecked, LiveFrame
+
+log = logging.getLogger(__name__)
+
+MAX_FPS = 30.0           # terminal redraws per second at most
+CHECKS_FPS = 12.0        # live check reports per second at most: the picture comes first
+TAKEN_WAIT = 0.2         # seconds to wait for the UI to take a picture (hidden desk: slower)
+STATUS_EVERY = 0.5       # seconds between camera status polls
+IDLE_WAIT = 0.05         # seconds between looks while live view is off
+
+
+@dataclass
+class LiveTarget:
+    """Where the picture goes, as the UI thread last saw it (plain values, no widgets), and
+    whether it has taken the last picture (the next one is drawn only then: no wasted work)."""
+
+    cols: int = 40
+    rows: int = 20
+    graphics: bool = False
+    cell_px: tuple[int, int] = (1, 2)
+    taken: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class LiveShared:
+    """What the live loops tell each other: the latest guides, whether the camera is down."""
+
+    guides: dict | None = None
+    camera_down: bool = False
+
+
+def _cancelled() -> bool:
+    return get_current_worker().is_cancelled
+
+
+def picture_loop(app: Any, sink: Any, target: LiveTarget, shared: LiveShared) -> None:
+    """Newest frame → picture (half-block cells, or a PIL image in graphics mode) → LiveFrame,
+    posted to ``sink`` (the desk)."""
+    from station.tui.widgets.picture import picture_image, picture_lines
+    from station.tui.widgets.picture_view import as_strips
+
+    devices = app.devices
+    last_seq = -1
+    period = 1.0 / MAX_FPS
+    while not _cancelled():
+        wanted = bool(app.live_wanted) and not shared.camera_down
+        devices.live_view(wanted)
+        if not wanted:
+            time.sleep(IDLE_WAIT)
+            continue
+        started = time.monotonic()
+        target.taken.wait(TAKEN_WAIT)            # the UI has taken the last picture
+        target.taken.clear()
+        try:
+            frame = devices.wait_frame(last_seq, 0.25)
+            if frame is None:
+                target.taken.set()
+                continue
+            last_seq = frame.seq
+            cols, rows = max(target.cols, 8), max(target.rows, 4)
+            if target.graphics:
+                picture = picture_image(frame.image(), cols, rows, target.cell_px, app.guides,
+                                        shared.guides)
+            else:
+                picture = as_strips(picture_lines(frame.image(), cols, rows, app.guides,
+                                                  shared.guides))
+            sink.post_message(LiveFrame(picture, frame.seq))
+        except DeviceError as exc:
+            target.taken.set()
+            log.warning("live view: %s", exc.key)
+        except Exception:
+            target.taken.set()
+            log.exception("live view frame failed")
+        time.sleep(max(0.0, period - (time.monotonic() - started)))
+
+
+def checks_loop(app: Any, sink: Any, shared: LiveShared) -> None:
+    """The newest frame → live checks → LiveChecked (at most CHECKS_FPS a second); the guides go
+    to the picture loop."""
+    devices = app.devices
+    last_seq = -1
+    period = 1.0 / CHECKS_FPS
+    while not _cancelled():
+        started = time.monotonic()
+        if not app.live_wanted or shared.camera_down:
+            shared.guides = None
+            time.sleep(IDLE_WAIT)
+            continue
+        try:
+            frame = devices.wait_frame(last_seq, 0.25)
+            if frame is None:
+                continue
+            last_seq = frame.seq
+            report = devices.analyse_image(frame.image())
+        except DeviceError as exc:
+            log.warning("live checks: %s", exc.key)
+            continue
+        except Exception:
+            log.exception("live checks failed")
+            continue
+        if report is None:
+            continue
+        shared.guides = getattr(report, "guides", None) or None
+        sink.post_message(LiveChecked(report, last_seq))
+        time.sleep(max(0.0, period - (time.monotonic() - started)))
+
+
+def camera_watch_loop(app: Any, shared: LiveShared) -> None:
+    """Report the camera going away or coming back (and put the session in failsafe)."""
+    while not _cancelled():
+        shared.camera_down = _camera_watch(app, shared.camera_down)
+        time.sleep(STATUS_EVERY)
+
+
+def _camera_watch(app: Any, down: bool) -> bool:
+    """One status poll; returns whether the camera is down now."""
+    try:
+        state = app.devices.camera_state()
+    except Exception:
+        log.exception("camera status failed")
+        return down
+    if app.devices.camera is None:
+        return False
+    if not state.ok and not down:
+        zh, en = state.problem or both("tui.device.camera_down")
+        app.post_message(DeviceProblem("camera", zh, en))
+        app.runner.step(lambda s: s.device_error("camera", "camera.down"))
+        return True
+    if state.ok and down:
+        app.post_message(DeviceBack("camera"))
+        app.runner.step(lambda s: s.device_ok("camera"))
+        return False
+    return down

@@ -1,0 +1,62 @@
+"""The desk's one instruction for each state, in both languages: what the photographer does next.
+
+Pure functions of the session's state and the person, so every prompt agrees with what the
+identity panel shows (fee paid, address recorded, typed identity, failed checks).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from station.i18n import Words, both
+
+Prompt = tuple[tuple[str, str], str]      # (zh, en), level: info | ok | warn | fail
+
+
+def desk_prompt(state: str, person: Any, facts: Any, last_done: Any = None) -> Prompt:
+    """The instruction for ``state`` with ``person`` at the desk."""
+    yuan = facts.fee_yuan
+    if state == "waiting_for_card" or person is None:
+        if last_done is not None:
+            return both("tui.say.next_student"), "info"
+        return both("tui.say.tap_card"), "info"
+    typed = person.source == "manual" and not facts.typed_exported
+    needs_address = facts.walk_in and not person.mailing_address
+    needs_code = facts.code_mode and not getattr(person, "capture_code", None)
+    if state == "identified":
+        if person.match.blocking and not person.override_by:
+            return both("tui.say.blocked"), "fail"
+        if needs_address:
+            return both("tui.say.pay_walk_in", yuan=yuan), "info"
+        if needs_code:
+            return both("tui.say.pay_and_code", yuan=yuan), "info"
+        return both("tui.say.pay", yuan=yuan), "info"
+    if state in ("fee_confirmed", "framing"):
+        return both("tui.say.framing"), "info"
+    if state == "captured":
+        result = person.capture
+        if result is None or not result.passed:
+            return failed_words(result), "fail"
+        if needs_address:
+            return both("tui.say.accept_needs_address"), "warn"
+        if needs_code:
+            return both("tui.say.accept_needs_code"), "warn"
+        if typed:
+            return both("tui.say.accept_typed"), "warn"
+        return both("tui.say.accept"), "ok"
+    if state == "accepted":
+        return (both("tui.say.done_typed"), "warn") if typed else (both("tui.say.done"), "ok")
+    if state == "failsafe":
+        return both("tui.say.failsafe"), "fail"
+    return ("", ""), "info"
+
+
+def failed_words(result: Any) -> tuple[str, str]:
+    """"The photo fails (sharpness): press R to retake", the failed checks named in words."""
+    failed = [c.name for c in getattr(result, "checks", []) if c.status == "fail"]
+    if result is not None and getattr(result, "crop_error", None) and not failed:
+        failed = ["crop"]
+    if not failed:
+        return both("tui.say.retake")
+    return both("tui.say.retake_because",
+                checks=Words(tuple(f"checks.name.{name}" for name in failed[:3]), ", ", "、"))

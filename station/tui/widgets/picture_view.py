@@ -1,0 +1,123 @@
+"""A picture in a pane: half-block cells painted line by line, or a real image (textual-image)
+in graphics mode; a dim sentence while there is none."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.filter import ANSIToTruecolor, LineFilter
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
+
+from station.i18n import t
+
+
+class PictureView(Widget):
+    """Shows what a worker prepared (newest wins). Half-block lines are turned into strips once
+    and painted centred by ``render_line``, so a new frame costs one pass over its cells.
+
+    ``target`` (any object with ``cols``/``rows``) is kept at this pane's size, for workers that
+    must know the size without touching the widget from their thread."""
+
+    DEFAULT_CSS = """
+    PictureView.-graphics { align: center middle; }
+    PictureView > .picture-image { width: auto; height: auto; }
+    """
+
+    def __init__(self, blank_key: str = "tui.live.off", target: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.strips: list[Strip] | None = None
+        self.state_key = blank_key
+        self.target = target
+        self.painted = 0          # frames painted (line 0 drawn for a new picture): the bench
+        self._fresh = False
+        try:
+            self.graphics = getattr(self.app, "picture_mode", "halfblock") == "graphics"
+        except Exception:  # built outside a running app
+            self.graphics = False
+        self.set_class(self.graphics, "-graphics")
+
+    def compose(self) -> ComposeResult:
+        if self.graphics:
+            from station.tui.picture_mode import image_widget_class
+
+            image = image_widget_class()(classes="picture-image")
+            image.display = False
+            yield image
+
+    def on_resize(self) -> None:
+        if self.target is not None:
+            self.target.cols, self.target.rows = self.size.width, self.size.height
+
+    def show(self, picture: Any) -> None:
+        """``picture``: strips or half-block lines (lists of segments), or a PIL image in
+        graphics mode."""
+        if isinstance(picture, list):
+            self.strips = as_strips(picture)
+        elif self.graphics:
+            image: Any = self.query_one(".picture-image")   # textual-image's widget (untyped)
+            image.image = picture
+            image.display = True
+            self.strips = []
+        self._fresh = True
+        self.refresh()
+
+    def blank(self, state_key: str) -> None:
+        if self.strips is None and state_key == self.state_key:
+            return
+        self.strips, self.state_key = None, state_key
+        if self.graphics:
+            self.query_one(".picture-image").display = False
+        self.refresh()
+
+    def render(self) -> Any:
+        return Text(t(self.state_key), justify="center", style="dim")
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """The picture is true colour already: skip the ANSI-to-truecolor pass over every cell."""
+        return [f for f in super().get_line_filters() if not isinstance(f, ANSIToTruecolor)]
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """A picture has no border or padding: its strips go straight to the compositor
+        (the styles cache would re-style every cell of every frame)."""
+        if self.strips is None:
+            return super().render_lines(crop)
+        filters = self.get_line_filters()
+        background = self.background_colors[1]
+        lines = []
+        for y in crop.line_range:
+            line = self.render_line(y)
+            for line_filter in filters:
+                line = line.apply_filter(line_filter, background)
+            lines.append(line)
+        x1, x2 = crop.column_span
+        if (x1, x2) != (0, self.size.width):
+            lines = [line.crop(x1, x2) for line in lines]
+        return lines
+
+    def render_line(self, y: int) -> Strip:
+        strips = self.strips
+        if strips is None:
+            return super().render_line(y)
+        if y == 0 and self._fresh:
+            self._fresh = False
+            self.painted += 1
+        width, height = self.size
+        style = self.visual_style.rich_style
+        index = y - max(0, (height - len(strips)) // 2)
+        if not 0 <= index < len(strips):
+            return Strip.blank(width, style)
+        strip = strips[index]
+        left = max(0, (width - strip.cell_length) // 2)
+        right = max(0, width - left - strip.cell_length)
+        return strip.crop_pad(min(strip.cell_length, width), left, right, style)
+
+
+def as_strips(lines: list[Any]) -> list[Strip]:
+    """Half-block lines as strips (workers call this, so the UI thread gets them ready)."""
+    return [line if isinstance(line, Strip) else Strip(line, sum(len(s.text) for s in line))
+            for line in lines]

@@ -1,0 +1,77 @@
+"""A scanner's burst is told from a person's keys (code mode): unit rules, then in the desk."""
+
+from __future__ import annotations
+
+from station.tui.burst import GAP, BurstGuard
+
+
+def test_a_person_typing_gets_each_key():
+    guard = BurstGuard()
+    assert guard.printable("a", "a", 0.0) == "hold"
+    assert guard.printable("r", "r", 0.5) == "release+hold"       # 500 ms later: a person
+    assert guard.take_held() == ("r", "r")
+    assert not guard.collecting
+
+
+def test_a_fast_run_of_characters_is_one_burst():
+    guard = BurstGuard()
+    t = 0.0
+    for ch in "ASK7Q2":
+        verdict = guard.printable(ch.lower(), ch, t)
+        t += GAP / 4
+    assert verdict == "burst" and guard.held is None
+    assert guard.end_burst() == "ASK7Q2"
+
+
+def test_two_quick_keys_are_not_a_code():
+    guard = BurstGuard()
+    guard.printable("a", "a", 0.0)
+    guard.printable("a", "a", 0.01)
+    assert guard.end_burst() is None
+
+
+def test_in_code_mode_a_burst_is_a_code_and_a_slow_key_still_works(data_dir):
+    """"ASK7Q2\\t" typed by a scanner while the desk has the focus: no accept, no skip — the
+    code field gets it. A person's "p" a moment later opens the payment form as always."""
+    import asyncio
+
+    from textual import events
+
+    from station.tui.app import make_app
+    from station.tui.screens.dialogs import PayDialog
+    from station.tui.widgets.code_field import CodeField
+
+    from .conftest import FIXED_NOW, PHO_PIN, PHOTOGRAPHER, PictureChecker, person, table_match
+
+    someone = person(9)
+    scanned: list[str] = []
+
+    async def run():
+        app = make_app(data_dir, camera=None, reader=None, live=False, mode="code",
+                       login=(PHOTOGRAPHER, PHO_PIN), clock=lambda: FIXED_NOW,
+                       service_kwargs={"checker": PictureChecker(),
+                                       "match": table_match({someone.id_number: []})})
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.settle()
+            app.runner.step(lambda s: s.identify(someone))
+            await app.settle()
+            await pilot.pause()
+            desk = app.get_screen("desk")
+            assert desk.query_one(CodeField).display
+            # the service's own capture-code method (issue 12.5) records it; here: what arrives
+            app.runner.service.set_capture_code = scanned.append  # type: ignore[attr-defined]
+            for ch in "ASK7Q2":                     # one read from the terminal: queued at once
+                app.post_message(events.Key(ch.lower() if ch.isalpha() else ch, ch))
+            app.post_message(events.Key("tab", "\t"))
+            await pilot.pause(0.5)
+            assert desk.state == "identified" and not isinstance(app.screen, PayDialog)
+            await pilot.press("k")                  # typed by hand into the field
+            await pilot.press(*"MANUAL9", "enter")
+            await pilot.pause(0.3)
+            assert app.focused is None              # the desk's keys work again
+            await pilot.press("p")
+            await pilot.pause(0.3)
+            assert isinstance(app.screen, PayDialog)
+
+    asyncio.run(run())
+    assert scanned == ["ASK7Q2", "MANUAL9"]

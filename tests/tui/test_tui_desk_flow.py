@@ -1,0 +1,188 @@
+"""The desk's prompts agree with the session, forms keep what was typed, a scanner's burst ends
+with Tab, a double press accepts once, auto-capture says when it is on and counts down."""
+
+from __future__ import annotations
+
+import asyncio
+
+from station.i18n import t
+from station.store import open_store
+from station.tui.app import make_app
+from station.tui.screens.dialogs import ManualEntryDialog, PayDialog
+
+from .conftest import (
+    FIXED_NOW,
+    PHO_PIN,
+    PHOTOGRAPHER,
+    SUP_PIN,
+    SUPERVISOR,
+    PictureChecker,
+    person,
+    table_match,
+)
+from .screen import screen_lines
+
+P, TYPED = person(4), person(6)
+
+
+def app_for(data_dir, lang="zh", **kw):
+    return make_app(data_dir, camera=None, reader=None, live=False, lang=lang,
+                    login=(PHOTOGRAPHER, PHO_PIN), clock=lambda: FIXED_NOW,
+                    service_kwargs={"checker": PictureChecker(),
+                                    "match": table_match({P.id_number: [],
+                                                          TYPED.id_number: []})}, **kw)
+
+
+async def settle(pilot):
+    await pilot.app.settle()
+    await pilot.pause()
+    await pilot.pause(0.1)
+
+
+async def step(pilot, fn):
+    pilot.app.runner.step(fn)
+    await settle(pilot)
+
+
+def desk(app):
+    return app.get_screen("desk")
+
+
+def text(app) -> str:
+    return "\n".join(screen_lines(app))
+
+
+def test_scanner_burst_ending_in_tab_pays_with_the_reference(data_dir):
+    async def run():
+        app = app_for(data_dir)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await step(pilot, lambda s: s.identify(P))
+            await pilot.press("p")
+            await settle(pilot)
+            assert isinstance(app.screen, PayDialog)
+            await pilot.press(*"4200009876", "tab")      # a keyboard-wedge scanner's burst
+            await settle(pilot)
+            assert desk(app).state == "framing"
+            assert t("tui.say.framing", "zh") in text(app)      # no fee prompt once paid
+
+    asyncio.run(run())
+    store = open_store(data_dir)
+    try:
+        assert store.person_state(P.id_number).payments[0]["reference"] == "4200009876"
+    finally:
+        store.close()
+
+
+def test_manual_entry_keeps_the_form_on_a_bad_id_and_says_typed_ids_are_not_exported(data_dir):
+    async def run():
+        app = app_for(data_dir)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await pilot.press("m")
+            await settle(pilot)
+            form = app.screen
+            assert isinstance(form, ManualEntryDialog)
+            bad = TYPED.id_number[:-1] + ("0" if TYPED.id_number[-1] != "0" else "1")
+            await pilot.press(*TYPED.name, "enter", *bad, "enter", *SUPERVISOR, "enter",
+                              *SUP_PIN, "enter")
+            await settle(pilot)
+            assert app.screen is form                           # still open, nothing lost
+            values = {i.id: i.value for i in form.query("Input")}
+            assert values["man-name"] == TYPED.name and values["man-id"] == bad
+            assert values["sup-name"] == SUPERVISOR and values["sup-pin"] == ""
+            error = form.query_one("#form-error").message
+            assert "校验位" in error and "id_number" not in error
+            assert app.focused.id == "man-id"
+            form.query_one("#man-id").value = TYPED.id_number
+            form.query_one("#sup-pin").value = SUP_PIN
+            form.query_one("#sup-pin").focus()
+            await pilot.press("enter")
+            await settle(pilot)
+            assert desk(app).state == "identified" and desk(app).person.source == "manual"
+            assert t("tui.source.not_exported", "zh") in text(app)
+            await step(pilot, lambda s: s.pay(None))
+            await step(pilot, lambda s: s.capture(b"GOOD"))
+            assert t("tui.say.accept_typed", "zh") in text(app)
+
+    asyncio.run(run())
+
+
+def test_a_double_press_accepts_once_and_errors_clear_after_the_next_step(data_dir):
+    async def run():
+        app = app_for(data_dir, lang="en")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await step(pilot, lambda s: s.identify(P))
+            await step(pilot, lambda s: s.pay(None))
+            await step(pilot, lambda s: s.capture(b"BLURRY"))
+            await pilot.press("a")                               # refused: a check fails
+            await settle(pilot)
+            notice = desk(app).query_one("#notice")
+            assert notice.level == "error" and notice.message
+            await pilot.press("l")                               # the refusal follows the language
+            await settle(pilot)
+            assert notice.message == notice.words[0] and notice.message[:8] in text(app)
+            await pilot.press("l")
+            await pilot.press("r")
+            await settle(pilot)
+            assert notice.message == ""                          # the old error is gone
+            await step(pilot, lambda s: s.capture(b"GOOD"))
+            await pilot.press("a", "a", "a")
+            await settle(pilot)
+            assert desk(app).state == "accepted"
+            assert notice.level != "error", notice.message
+
+    asyncio.run(run())
+    store = open_store(data_dir)
+    try:
+        decisions = [r[0] for r in store.conn.execute("SELECT decision FROM acceptances")]
+        assert decisions.count("accept") == 1
+    finally:
+        store.close()
+
+
+def test_walk_in_prompts_ask_for_the_address_and_show_it(data_dir):
+    async def run():
+        app = app_for(data_dir, lang="en", walk_in="10673")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await step(pilot, lambda s: s.identify(P))
+            assert t("tui.say.pay_walk_in", "en", yuan="30") in text(app)
+            await step(pilot, lambda s: s.pay(None))
+            await step(pilot, lambda s: s.capture(b"GOOD"))
+            assert t("tui.say.accept_needs_address", "en") in text(app)
+            await pilot.press("w")
+            await pilot.press(*"Kunming 650091", "enter")
+            await settle(pilot)
+            screen = text(app)
+            assert "Kunming 650091" in screen
+            assert t("tui.say.accept", "en") in screen
+
+    asyncio.run(run())
+
+
+def test_auto_capture_shows_its_state_and_counts_down(data_dir):
+    from station.tui.messages import LiveChecked
+    from tests.tui.test_tui_snapshots import FakeLiveReport, LiveCheck
+
+    async def run():
+        app = app_for(data_dir, lang="zh", auto_capture_seconds=30)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await step(pilot, lambda s: s.identify(P))
+            await step(pilot, lambda s: s.pay(None))
+            assert t("tui.key.auto_on", "zh") in text(app)
+            report = FakeLiveReport([LiveCheck("face_count", "pass")], ("", ""))
+            desk(app).post_message(LiveChecked(report, 1))
+            await pilot.pause(0.2)
+            desk(app).post_message(LiveChecked(report, 2))
+            await pilot.pause(0.2)
+            words = desk(app).query_one("#instruction").words[0]
+            assert words.startswith("保持不动") and "秒后自动拍摄" in words
+            await pilot.press("g")
+            await settle(pilot)
+            assert t("tui.key.auto_off", "zh") in text(app)
+            assert desk(app).state == "framing"                  # never fired
+
+    asyncio.run(run())

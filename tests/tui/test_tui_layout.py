@@ -1,0 +1,138 @@
+"""What must stay on screen at 80×24 and 120×40, in Chinese and in English: after a tap the
+name, masked ID, department, slot, roster verdict and fee; the prompt in full; a key for every
+screen this operator may open and for the language switch; after a capture the photo filling the
+centre. Read back from the rendered screen, as a person would read it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from station.i18n import t
+from station.privacy import mask_id
+from station.tui.app import make_app
+from station.tui.prompts import desk_prompt
+
+from .conftest import (
+    FIXED_NOW,
+    PHO_PIN,
+    PHOTOGRAPHER,
+    SUP_PIN,
+    SUPERVISOR,
+    PictureChecker,
+    person,
+    table_match,
+)
+from .screen import screen_lines
+
+OK_PERSON, BLOCKED = person(1), person(2)
+SIZES = [(80, 24), (120, 40)]
+LANGS = ["zh", "en"]
+
+
+def app_for(data_dir, lang, login=(PHOTOGRAPHER, PHO_PIN)):
+    return make_app(data_dir, camera=None, reader=None, live=False, lang=lang, login=login,
+                    clock=lambda: FIXED_NOW,
+                    service_kwargs={"checker": PictureChecker(),
+                                    "match": table_match({OK_PERSON.id_number: [],
+                                                          BLOCKED.id_number: ["not_eligible"]})})
+
+
+async def step(pilot, fn):
+    pilot.app.runner.step(fn)
+    await pilot.app.settle()
+    await pilot.pause()
+    await pilot.pause(0.2)
+
+
+def desk_of(app):
+    return app.get_screen("desk")
+
+
+def words_on(lines: list[str]) -> str:
+    return "\n".join(lines)
+
+
+def assert_identity_and_keys(app, lines: list[str], who, lang: str) -> None:
+    text = words_on(lines)
+    desk = desk_of(app)
+    assert who.name in text
+    assert mask_id(who.id_number) in text
+    assert "物理与天文学院" in text                                 # department
+    assert "2017-10-25" in text                                     # the slot
+    for label in ("tui.label.flags", "tui.label.fee", "tui.label.slot",
+                  "tui.label.department", "tui.label.name", "tui.label.id_number"):
+        assert t(label, lang) in text, label
+    prompt = desk_prompt(desk.state, desk.person, desk._facts(), desk._last_done)[0]
+    sentence = prompt[0 if lang == "zh" else 1]
+    assert any(sentence in line for line in lines), f"prompt cut: {sentence!r}"
+    for key in ("F1", "F2", "F4"):
+        assert f" {key} " in text, key
+    assert t("tui.key.lang", lang) in text
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("lang", LANGS)
+def test_after_a_tap_everything_that_matters_is_on_screen(data_dir, lang, size):
+    async def run():
+        app = app_for(data_dir, lang)
+        async with app.run_test(size=size) as pilot:
+            await app.settle()
+            await step(pilot, lambda s: s.identify(OK_PERSON))
+            lines = screen_lines(app)
+            assert_identity_and_keys(app, lines, OK_PERSON, lang)
+            assert t("tui.flag.ok", lang) in words_on(lines)
+            assert t("tui.fee.unpaid_amount", lang, yuan="30") in words_on(lines)
+            await step(pilot, lambda s: s.identify(BLOCKED))
+            lines = screen_lines(app)
+            assert_identity_and_keys(app, lines, BLOCKED, lang)
+            assert t("tui.say.blocked", lang) in words_on(lines)
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("lang", LANGS)
+def test_after_a_capture_the_photo_fills_the_centre(data_dir, lang, size):
+    async def run():
+        app = app_for(data_dir, lang, login=(SUPERVISOR, SUP_PIN))
+        async with app.run_test(size=size) as pilot:
+            await app.settle()
+            await step(pilot, lambda s: s.identify(OK_PERSON))
+            await step(pilot, lambda s: s.pay(None))
+            await step(pilot, lambda s: s.capture(b"BLURRY"))
+            await pilot.pause(0.5)
+            lines = screen_lines(app)
+            assert_identity_and_keys(app, lines, OK_PERSON, lang)
+            for key in ("F3", "F5"):                 # a supervisor may open every screen
+                assert f" {key} " in words_on(lines)
+            stage = desk_of(app).query_one("#stage")
+            picture_rows = [line for line in lines if line.count("▀") >= 8]
+            # the crop is 3:4; in half-block cells it is as tall as the stage allows
+            assert len(picture_rows) >= stage.size.height - 4, (len(picture_rows), stage.size)
+            assert t("checks.name.sharpness", lang) in words_on(lines)   # the failing check
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_retake_is_shown_beside_the_photo_before_it(data_dir, lang):
+    async def run():
+        app = app_for(data_dir, lang)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.settle()
+            await step(pilot, lambda s: s.identify(OK_PERSON))
+            await step(pilot, lambda s: s.pay(None))
+            await step(pilot, lambda s: s.capture(b"BLURRY"))
+            first = desk_of(app).person.capture.capture_id
+            await step(pilot, lambda s: s.retake())
+            await step(pilot, lambda s: s.capture(b"GOOD"))
+            await pilot.pause(0.5)
+            shot = desk_of(app).query_one("#shot")
+            assert shot.previous.capture_id == first and shot.current.passed
+            text = words_on(screen_lines(app))
+            assert t("tui.shot.previous", lang) in text and t("tui.shot.this", lang) in text
+            assert t("tui.legend.eyes", lang) in text                  # the guides' legend
+
+    asyncio.run(run())

@@ -1,0 +1,142 @@
+"""Getting around: F-keys switch screens (Esc is always one step from the desk), a role that may
+not open a screen is told who may, Ctrl+Q asks in the middle of a student, and screen switches
+while the live view runs leave no error in the log (the workers never touch widgets)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from station.sim import demo
+from station.tui.app import make_app
+from station.tui.screens.desk import DeskScreen
+from station.tui.screens.dialogs import ConfirmDialog
+
+from .conftest import PHO_PIN, PHOTOGRAPHER, SUP_PIN, SUPERVISOR
+from .test_tui_sessions import ScriptedSource, connected, desk, tap_and_pay, until
+
+
+def plain_app(data_dir, login):
+    return make_app(data_dir, camera=None, reader=None, live=False, login=login)
+
+
+def test_f_keys_switch_screens_and_escape_returns_to_the_desk(data_dir):
+    async def run():
+        app = plain_app(data_dir, (SUPERVISOR, SUP_PIN))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.settle()
+            await pilot.pause()
+            for key, name in (("f2", "ScheduleScreen"), ("f4", "DevicesScreen"),
+                              ("f3", "ReviewScreen"), ("f5", "ExportsScreen"),
+                              ("f1", "HelpScreen"), ("f2", "ScheduleScreen")):
+                await pilot.press(key)
+                await app.settle()
+                await pilot.pause()
+                assert type(app.screen).__name__ == name
+                assert len(app.screen_stack) == 3        # login, desk, one screen on top
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, DeskScreen)
+
+    asyncio.run(run())
+
+
+def test_photographer_is_told_exports_are_for_technicians(data_dir):
+    async def run():
+        app = plain_app(data_dir, (PHOTOGRAPHER, PHO_PIN))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.settle()
+            await pilot.pause()
+            await pilot.press("f5")
+            await pilot.pause()
+            assert isinstance(app.screen, DeskScreen)
+            words = [n.message for n in app._notifications]
+            assert words and "技术员" in words[-1] and "导出" in words[-1]
+
+    asyncio.run(run())
+
+
+def test_ctrl_q_asks_in_the_middle_of_a_student(data_dir):
+    from .conftest import PictureChecker, person, table_match
+
+    someone = person(5)
+
+    async def run():
+        app = make_app(data_dir, camera=None, reader=None, live=False,
+                       login=(PHOTOGRAPHER, PHO_PIN),
+                       service_kwargs={"checker": PictureChecker(),
+                                       "match": table_match({someone.id_number: []})})
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.settle()
+            app.runner.step(lambda s: s.identify(someone))
+            await app.settle()
+            await pilot.pause()
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmDialog)
+            await pilot.press("n")                       # go on with the student
+            await pilot.pause()
+            assert isinstance(app.screen, DeskScreen) and app.is_running
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+            await pilot.press("y")
+            await pilot.pause()
+        assert app.return_code == 0
+
+    asyncio.run(run())
+
+
+def test_switching_screens_while_live_view_runs_logs_no_error(tmp_path, caplog):
+    setup = demo.prepare(tmp_path / "data", people=2)
+    app = make_app(setup.data_dir, camera="sim", reader="sim", demo=True,
+                   demo_people=setup.eligible[:1], clock=demo.demo_clock(),
+                   login=(demo.DEMO_PHOTOGRAPHER, demo.DEMO_PHOTOGRAPHER_PIN),
+                   camera_opts={"source": ScriptedSource(), "fps": 15,
+                                "capture_size": (720, 960), "preview_size": (360, 480)})
+
+    async def run():
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot)
+            await tap_and_pay(pilot, "")
+            await until(pilot, lambda: desk(app).frames_shown > 2, what="live frames")
+            for _ in range(4):
+                for key in ("f2", "f4", "escape", "f1", "escape"):
+                    await pilot.press(key)
+                    await pilot.pause(0.05)
+            shown = desk(app).frames_shown
+            await until(pilot, lambda: desk(app).frames_shown > shown, what="frames go on")
+
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(run())
+    problems = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert problems == [], [r.getMessage() for r in problems]
+
+
+def test_the_tap_key_is_offered_where_it_works_and_help_agrees(tmp_path, data_dir):
+    """A sim reader outside the demo takes test cards (t); a desk without a reader does not
+    offer t, and F1 says how cards reach it."""
+    from station.i18n import t
+
+    from .screen import screen_lines
+
+    setup = demo.prepare(tmp_path / "demo", people=2)
+
+    async def run(app, tap: bool):
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.settle()
+            await pilot.pause(0.3)
+            shown = "\n".join(screen_lines(app))
+            assert (t("tui.key.tap") in shown) is tap
+            await pilot.press("f1")
+            await pilot.pause()
+            helped = "\n".join(screen_lines(app))
+            assert (t("tui.key.tap") in helped) is tap
+            assert t("tui.help.cards_test" if tap else "tui.help.cards_typed")[:10] in helped
+            if tap:
+                await pilot.press("escape", "t")
+                await until(pilot, lambda: desk(app).state == "identified", what="a test card")
+
+    asyncio.run(run(make_app(setup.data_dir, camera=None, reader="sim", clock=demo.demo_clock(),
+                             login=(demo.DEMO_PHOTOGRAPHER, demo.DEMO_PHOTOGRAPHER_PIN)), True))
+    asyncio.run(run(make_app(data_dir, camera=None, reader=None, live=False,
+                             login=(PHOTOGRAPHER, PHO_PIN)), False))
