@@ -198,11 +198,8 @@ class StationApp(App):
             except StationError as exc:
                 zh, en = exc.messages
                 self.post_message(DeviceProblem(exc.key.split(".")[0], zh, en))
-            except ImportError as exc:
-                zh, en = i18n.both("session.no_devices", feature=str(exc.name))
-                self.post_message(DeviceProblem("devices", zh, en))
 
-        self.run_worker(opening, thread=True, group="devices", exit_on_error=False)
+        self.run_worker(opening, thread=True, group="devices")   # anything else is a bug: loud
 
     def on_unmount(self) -> None:
         self.workers.cancel_all()

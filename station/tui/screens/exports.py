@@ -1,4 +1,4 @@
-"""Exports and sync: entry points for technicians and supervisors, or why they are not here yet.
+"""Exports and sync: entry points for technicians and supervisors.
 
 A batch is built on the app's store thread (the one connection every screen uses) through the
 export service; progress arrives as replaceable messages and ``x`` (or leaving the screen) sets
@@ -7,7 +7,6 @@ the cancel event the service watches, which removes whatever it had written.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import threading
 from pathlib import Path
@@ -28,18 +27,11 @@ from station.tui.screens._base import SideScreen
 from station.tui.widgets.keybar import KeyBar
 
 log = logging.getLogger(__name__)
-SERVICES = (("station.export.service", "tui.exports.build", "station export build --out DIR"),
-            ("station.export.verify", "tui.exports.verify", "station export verify DIR"),
-            ("station.export.report", "tui.exports.report", "station report daily"),
-            ("station.sync.bundle", "tui.exports.bundle", "station bundle create --out FILE"),
-            ("station.sync.merge", "tui.exports.merge", "station merge BUNDLE"))
-
-
-def _available(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
+SERVICES = (("tui.exports.build", "station export build --out DIR"),
+            ("tui.exports.verify", "station export verify DIR"),
+            ("tui.exports.report", "station report daily"),
+            ("tui.exports.bundle", "station bundle create --out FILE"),
+            ("tui.exports.merge", "station merge BUNDLE"))
 
 
 class ExportProgress(Message):
@@ -120,8 +112,6 @@ class ExportsScreen(SideScreen):
     def action_build(self) -> None:
         """Build a batch of every accepted, not yet exported photo into <data-dir>/exports, on
         the store thread (the one store connection of the app), with progress and cancel."""
-        if not _available("station.export.service"):
-            return
         if self.building:
             self.last = both("tui.exports.busy")
             self.relabel()
@@ -140,6 +130,7 @@ class ExportsScreen(SideScreen):
                                    exports.batch_profile or None)
         job = build_job(app.operator, app.options.data_dir / "exports", profile,
                         app.settings.fee.cents, throttle_s, self._cancel, self.post_message)
+
         def finished(words: tuple[tuple[str, str], bool]) -> None:
             self.post_message(ExportFinished(*words))
 
@@ -165,22 +156,20 @@ class ExportsScreen(SideScreen):
 
     def load(self, store: Any) -> Any:
         pending = len(store.facts.accepted_captures(exported=False))
-        return pending, [(label, cmd, _available(module)) for module, label, cmd in SERVICES]
+        return pending
 
     def render_body(self, data: Any) -> Any:
-        pending, services = data
+        pending = int(data)
         if self.last:
             words = self.last[0] if get_language() == "zh" else self.last[1]
-            return Group(Text(words, style="bold"), self._table(pending, services))
-        return self._table(pending, services)
+            return Group(Text(words, style="bold"), self._table(pending))
+        return self._table(pending)
 
-    def _table(self, pending: int, services: list) -> Table:
+    def _table(self, pending: int) -> Table:
         table = Table(title=t("tui.exports.pending", count=pending), expand=True,
                       title_justify="left")
         table.add_column(t("tui.exports.service"))
         table.add_column(t("tui.exports.command"))
-        table.add_column(t("tui.exports.status"))
-        for label, cmd, ok in services:
-            table.add_row(t(label), cmd, Text(t("tui.exports.ready"), style="green") if ok
-                          else Text(t("tui.exports.missing"), style="dim"))
+        for label, cmd in SERVICES:
+            table.add_row(t(label), cmd)
         return table
