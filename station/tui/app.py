@@ -7,10 +7,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from weakref import WeakKeyDictionary
 
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
 
 from station import i18n
 from station.tui.messages import (
@@ -23,7 +25,11 @@ from station.tui.messages import (
 from station.tui.runner import SessionRunner
 
 if TYPE_CHECKING:
+    from station.devices import DeskDevices
+    from station.domain.schools import WalkIn
     from station.settings import Settings
+    from station.store.operators import Operator
+    from station.tui.render import Guides
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +78,11 @@ class StationApp(App):
         super().__init__()
         self.options = options
         self.title = "Capture Station"   # nothing personal in the terminal title
-        self.operator: Any = None
-        self.walk_in: Any = None
+        self.operator: Operator | None = None
+        self.walk_in: WalkIn | None = None
         self.live_wanted = False
-        self.devices: Any = options.devices
-        self.guides: Any = None
+        self.devices: DeskDevices | None = options.devices
+        self.guides: Guides | None = None
         self.picture_mode = "halfblock"                  # resolved on mount (picture_mode.choose)
         self._settings: Settings | None = None
         self._demo_index = 0
@@ -184,17 +190,17 @@ class StationApp(App):
     def _open_devices(self) -> None:
         from station.devices import DeskDevices
 
-        self.devices = DeskDevices(self.options.camera, self.options.reader,
-                                   self.settings.exports.profile,
-                                   camera_opts=self.options.camera_opts, settings=self.settings,
-                                   data_dir=self.options.data_dir)
+        devices = self.devices = DeskDevices(self.options.camera, self.options.reader,
+                                             self.settings.exports.profile,
+                                             camera_opts=self.options.camera_opts,
+                                             settings=self.settings, data_dir=self.options.data_dir)
 
         def opening() -> None:
             from station.errors import StationError
             from station.tui.messages import DeviceProblem
 
             try:
-                self.devices.open()
+                devices.open()
             except StationError as exc:
                 zh, en = exc.messages
                 self.post_message(DeviceProblem(exc.key.split(".")[0], zh, en))
@@ -244,15 +250,16 @@ class StationApp(App):
     def action_screen(self, name: str) -> None:
         """Switch to one of the role-dependent screens: over the desk, replacing whichever side
         screen is open (Esc always leads straight back to the desk)."""
-        if self.operator is None:
+        operator = self.operator
+        if operator is None:
             return
         from station.tui.screens import registry
 
-        if not registry.allowed(name, self.operator.role):
+        if not registry.allowed(name, operator.role):
             self.notify(i18n.t("tui.not_allowed", screen=i18n.t(registry.TITLES[name]),
                                roles=registry.roles_words(name)), severity="warning")
             return
-        self._switch_to(lambda: registry.make(name, self.operator.role), registry.screen_class(name))
+        self._switch_to(lambda: registry.make(name, operator.role), registry.screen_class(name))
 
     def _switch_to(self, factory: Callable[[], Any], kind: type | None = None) -> None:
         """Show ``factory()`` on top of the desk: side screens and help replace each other,
@@ -367,22 +374,30 @@ class StationApp(App):
                     return
 
 
-def relabel_screen(screen: Any, language: str) -> None:
+@runtime_checkable
+class Relabels(Protocol):
+    """A screen or widget that shows words of the catalog: redraws them in the current language."""
+
+    def relabel(self) -> None: ...
+
+
+_language_of: WeakKeyDictionary[Screen[Any], str] = WeakKeyDictionary()
+
+
+def relabel_screen(screen: Screen[Any], language: str) -> None:
     """Every widget of ``screen`` in ``language`` (unless it already is). Only repaints: a widget
     whose size follows its words asks for a layout pass itself (Static.update, the key bar when
     its number of lines changes); the desk's panels have fixed sizes."""
-    if getattr(screen, "_station_language", None) == language:
+    if _language_of.get(screen) == language:
         return
-    screen._station_language = language
+    _language_of[screen] = language
     from textual.widgets import Label, Static
 
-    relabel = getattr(screen, "relabel", None)
-    if callable(relabel):
-        relabel()
+    if isinstance(screen, Relabels):
+        screen.relabel()
     for node in screen.walk_children():
-        relabel = getattr(node, "relabel", None)
-        if callable(relabel):
-            relabel()
+        if isinstance(node, Relabels):
+            node.relabel()
             node.refresh()
         elif isinstance(node, Static | Label):      # words set at compose: shown again
             node.refresh()

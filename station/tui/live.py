@@ -122,7 +122,7 @@ def checks_loop(app: Any, sink: Any, shared: LiveShared) -> None:
             continue
         if report is None:
             continue
-        shared.guides = getattr(report, "guides", None) or None
+        shared.guides = report.guides or None
         sink.post_message(LiveChecked(report, last_seq))
         time.sleep(max(0.0, period - (time.monotonic() - started)))
 

@@ -6,9 +6,14 @@ that bubbled from the desk back to the app would be handed over again."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from station.checks.live import LiveReport
+    from station.domain.schools import WalkIn
+    from station.session.model import DeskContext, DeskCounters, Person
 
 
 @dataclass
@@ -16,10 +21,10 @@ class DeskSnapshot:
     """An immutable copy of the session as the UI should show it."""
 
     state: str
-    person: Any            # station.session.model.Person (a copy) or None
-    counters: Any          # DeskCounters (a copy)
-    walk_in: Any = None    # WalkIn or None
-    context: Any = None    # DeskContext: station, local time, the running slot
+    person: Person | None           # a copy
+    counters: DeskCounters | None   # a copy (None before the service starts)
+    walk_in: WalkIn | None = None
+    context: DeskContext | None = None    # station, local time, the running slot
 
 
 class SessionChanged(Message, bubble=False):
@@ -60,7 +65,7 @@ class LiveFrame(Message, bubble=False):
 class LiveChecked(Message, bubble=False):
     """The live checks of a recent frame (a newer report replaces it)."""
 
-    def __init__(self, report: Any, seq: int) -> None:
+    def __init__(self, report: LiveReport, seq: int) -> None:
         super().__init__()
         self.report = report
         self.seq = seq

@@ -6,14 +6,19 @@ identity panel shows (fee paid, address recorded, typed identity, failed checks)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from station.i18n import Words, both
+
+if TYPE_CHECKING:
+    from station.session.model import CaptureResult, Person
+    from station.tui.widgets.identity import DeskFacts
 
 Prompt = tuple[tuple[str, str], str]      # (zh, en), level: info | ok | warn | fail
 
 
-def desk_prompt(state: str, person: Any, facts: Any, last_done: Any = None) -> Prompt:
+def desk_prompt(state: str, person: Person | None, facts: DeskFacts,
+                last_done: object = None) -> Prompt:
     """The instruction for ``state`` with ``person`` at the desk."""
     yuan = facts.fee_yuan
     if state == "waiting_for_card" or person is None:
@@ -51,10 +56,10 @@ def desk_prompt(state: str, person: Any, facts: Any, last_done: Any = None) -> P
     return ("", ""), "info"
 
 
-def failed_words(result: Any) -> tuple[str, str]:
+def failed_words(result: CaptureResult | None) -> tuple[str, str]:
     """"The photo fails (sharpness): press R to retake", the failed checks named in words."""
-    failed = [c.name for c in getattr(result, "checks", []) if c.status == "fail"]
-    if result is not None and getattr(result, "crop_error", None) and not failed:
+    failed = [c.name for c in result.checks if c.status == "fail"] if result is not None else []
+    if result is not None and result.crop_error and not failed:
         failed = ["crop"]
     if not failed:
         return both("tui.say.retake")

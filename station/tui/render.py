@@ -7,12 +7,16 @@ the terminal speaks a graphics protocol.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
+
+if TYPE_CHECKING:
+    from station.checks.profile import Profile
 
 # Guide colours (BGR) drawn into the picture before it is reduced to cells.
 GUIDE_HEAD = (0, 215, 255)    # amber: head-top band
@@ -32,25 +36,16 @@ class Guides:
     face_width: tuple[int, int] = (180, 300)
 
     @classmethod
-    def from_profile(cls, profile: Any) -> Guides:
-        """Read the bounds off a checks Profile when it has them; keep the CHSI defaults else."""
+    def from_profile(cls, profile: Profile) -> Guides:
+        """The profile's published bounds (a loaded profile has all three: it is refused else)."""
 
-        geometry = getattr(profile, "geometry", profile)
+        def pair(value: Sequence[float]) -> tuple[int, int]:
+            return int(value[0]), int(value[1])
 
-        def pair(*names: str, default: tuple[int, int]) -> tuple[int, int]:
-            for name in names:
-                value = getattr(geometry, name, None)
-                if value is None and isinstance(geometry, dict):
-                    value = geometry.get(name)
-                if isinstance(value, list | tuple) and len(value) == 2:
-                    return int(value[0]), int(value[1])
-            return default
-
-        size = getattr(profile, "size", None) or (480, 640)
-        return cls(frame_w=int(size[0]), frame_h=int(size[1]),
-                   head_top=pair("head_top", "head_top_px", default=cls.head_top),
-                   eye_line=pair("eye_line", "eye_line_px", default=cls.eye_line),
-                   face_width=pair("face_width", "face_width_px", default=cls.face_width))
+        geometry = profile.geometry
+        width, height = profile.size
+        return cls(frame_w=width, frame_h=height, head_top=pair(geometry.head_top),
+                   eye_line=pair(geometry.eye_line), face_width=pair(geometry.face_width))
 
 
 def fit(width: int, height: int, cols: int, rows: int) -> tuple[int, int]:

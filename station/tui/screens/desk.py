@@ -214,7 +214,7 @@ class DeskScreen(StationScreen):
     def _screen_keys(self) -> list[tuple[str, Any]]:
         from station.tui.screens import registry
 
-        role = getattr(self.app.operator, "role", "")
+        role = self.app.operator.role if self.app.operator is not None else ""
         keys: list[tuple[str, Any]] = [("F1", "tui.key.help")]
         for key, name, label in (("F2", "schedule", "tui.key.schedule"),
                                  ("F3", "review", "tui.key.review"),
@@ -315,18 +315,18 @@ class DeskScreen(StationScreen):
         if self.state != FRAMING or message.report is None:
             return
         report = message.report
-        checks = list(getattr(report, "checks", None) or [])
+        checks = report.checks
         self.query_one(CheckList).show(checks)
-        passed = bool(checks) and all(_status(c) == "pass" for c in checks)
+        passed = bool(checks) and all(c.status == "pass" for c in checks)
         self._live_passed = passed
-        words = getattr(report, "top_instruction", None)
+        words = report.top_instruction
         countdown = self._auto_countdown(passed)
         if countdown is not None:
             words = both("tui.auto.countdown", seconds=f"{countdown:.1f}")
         elif not words:
             words = both("tui.say.hold")
         self._live_spoke = True
-        self.query_one(Instruction).say(tuple(words), "ok" if passed else "warn")
+        self.query_one(Instruction).say(words, "ok" if passed else "warn")
 
     def _auto_countdown(self, passed: bool) -> float | None:
         """Seconds left before auto-capture fires (it fires at 0), or None when it will not."""
@@ -401,8 +401,12 @@ class DeskScreen(StationScreen):
         from station.errors import DeviceError
 
         app = self.app
+        devices = app.devices
+        if devices is None:         # devices not opened yet: nothing to capture with
+            app.call_from_thread(self._capture_done)
+            return
         try:
-            shot = app.devices.capture(timeout=15.0)
+            shot = devices.capture(timeout=15.0)
         except DeviceError as exc:
             zh, en = exc.messages
             app.post_message(DeviceProblem("camera", zh, en))
@@ -411,7 +415,7 @@ class DeskScreen(StationScreen):
             app.call_from_thread(self._capture_done)
             return
         app.runner.step(lambda s: s.capture(shot.data, file_name=shot.file_name,
-                                            camera=dict(getattr(shot, "camera", {}) or {}))
+                                            camera=dict(shot.camera))
                         ).result()
         app.call_from_thread(self._capture_done)
 
@@ -542,7 +546,3 @@ class DeskScreen(StationScreen):
         """The service's answer: are typed identities exported? (asked once after log-in)"""
         self._typed_exported = exported
         self._show_state()
-
-
-def _status(check: Any) -> str:
-    return str(check.get("status") if isinstance(check, dict) else getattr(check, "status", ""))

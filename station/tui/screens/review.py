@@ -110,6 +110,8 @@ class ReviewScreen(SideScreen):
             return
         item = self.data[self.cursor]
         op = self.app.operator
+        if op is None:
+            return
 
         def entered(values: dict | None) -> None:
             if values is None:
@@ -133,6 +135,8 @@ class ReviewScreen(SideScreen):
             return
         item = self.data[self.cursor]
         op = self.app.operator
+        if op is None:
+            return
 
         def reasoned(reason: str | None) -> None:
             if reason is None:

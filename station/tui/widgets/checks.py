@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
-from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
 from station.i18n import get_language, t
 
 MARK = {"pass": ("✓", "green"), "warn": ("!", "yellow"), "fail": ("✗", "bold red")}
-
-
-def check_table(checks: list[Any], compact: bool = False) -> Table:
-    """Rows of mark, check name, and (not compact) the message for warn/fail."""
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(no_wrap=True)
-    grid.add_column(no_wrap=True)
-    if not compact:
-        grid.add_column()
-    en = get_language() == "en"
-    for c in checks:
-        status = _get(c, "status") or "warn"
-        mark, style = MARK.get(status, ("?", "dim"))
-        name = _get(c, "name") or "?"
-        label = _label("checks.name", name)
-        row = [Text(mark, style=style), Text(label, style=style if status != "pass" else "")]
-        if not compact:
-            msg = _get(c, "message_en" if en else "message_zh") if status != "pass" else ""
-            row.append(Text(msg or "", style="dim"))
-        grid.add_row(*row)
-    return grid
 
 
 def _label(prefix: str, code: str) -> str:
@@ -41,16 +20,26 @@ def _label(prefix: str, code: str) -> str:
     return code if text == key else text
 
 
-def _get(obj: Any, name: str) -> Any:
-    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+class CheckRow(Protocol):
+    """One check as the live checks (``checks.report.Check``) and a capture's result
+    (``session.model.CheckLine``) both carry it."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def status(self) -> str: ...   # pass | warn | fail
+    @property
+    def message_zh(self) -> str: ...
+    @property
+    def message_en(self) -> str: ...
 
 
 ORDER = {"fail": 0, "warn": 1, "pass": 2}
 
 
-def capture_order(checks: list[Any]) -> list[Any]:
+def capture_order(checks: Sequence[CheckRow]) -> list[CheckRow]:
     """Failures first, then warnings, then what passed (each group in the checks' own order)."""
-    return sorted(checks, key=lambda c: ORDER.get(_get(c, "status") or "warn", 1))
+    return sorted(checks, key=lambda c: ORDER.get(c.status or "warn", 1))
 
 
 class CheckList(Widget):
@@ -60,13 +49,13 @@ class CheckList(Widget):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.checks: list[Any] = []
+        self.checks: list[CheckRow] = []
         self.detail = False
         self._key: tuple = ()
 
-    def show(self, checks: list[Any], detail: bool = False) -> None:
+    def show(self, checks: Sequence[CheckRow], detail: bool = False) -> None:
         """``detail``: a capture's checks (passing ones folded into one line when tight)."""
-        key = (detail, *((_get(c, "name"), _get(c, "status"), _get(c, "message_zh"))
+        key = (detail, *((c.name, c.status, c.message_zh)
                          for c in checks))
         if key == self._key:
             return
@@ -81,10 +70,10 @@ class CheckList(Widget):
             return Text(t("tui.live.no_checks"), style="dim")
         checks = self.checks
         compact = self.detail or self.size.width < 40    # advice on a line of its own
-        rows = len(checks) + (sum(1 for c in checks if _get(c, "status") != "pass")
+        rows = len(checks) + (sum(1 for c in checks if c.status != "pass")
                               if compact else 0)
         if rows > self.size.height > 0:     # no room: fold what passed into one line
-            problems = [c for c in checks if _get(c, "status") != "pass"]
+            problems = [c for c in checks if c.status != "pass"]
             passed = len(checks) - len(problems)
             room = max(self.size.height - (1 if passed else 0), 1)
             advice = 2 * len(problems) <= room
@@ -97,21 +86,21 @@ class CheckList(Widget):
         return check_lines(checks, compact)
 
 
-def check_lines(checks: list[Any], compact: bool = False, advice: bool = True) -> Text:
+def check_lines(checks: Sequence[CheckRow], compact: bool = False, advice: bool = True) -> Text:
     """Mark and check name, one line each; a warning's or failure's advice follows on its own
     indented line when ``compact`` (on the same line otherwise), or not at all without
     ``advice``. Lines too long end in an ellipsis."""
     en = get_language() == "en"
     text = Text(no_wrap=True, overflow="ellipsis")
     for i, c in enumerate(checks):
-        status = _get(c, "status") or "warn"
+        status = c.status or "warn"
         mark, style = MARK.get(status, ("?", "dim"))
         if i:
             text.append("\n")
         text.append(mark + " ", style=style)
-        text.append(_label("checks.name", _get(c, "name") or "?"),
+        text.append(_label("checks.name", c.name or "?"),
                     style=style if status != "pass" else "")
-        message = _get(c, "message_en" if en else "message_zh") if status != "pass" else ""
+        message = (c.message_en if en else c.message_zh) if status != "pass" else ""
         if message and advice:
             text.append(("\n  " if compact else "  ") + message, style="dim")
     return text

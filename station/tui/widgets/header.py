@@ -35,10 +35,10 @@ class DeskHeader(StationWidget):
         return local_naive(self.app.clock())
 
     def render(self) -> Any:
-        op = getattr(self.app, "operator", None)
+        op = self.app.operator
         context = self.context
         clock = Text(self._now().strftime("%H:%M:%S"), style="bold")
-        right = slot_words(context, getattr(self.app, "walk_in", None))
+        right = slot_words(context, self.app.walk_in)
         width = self.size.width or 80
         station = context.station_id if context is not None else ""
         # the fullest left side that leaves room for the slot: drop the role, then the station

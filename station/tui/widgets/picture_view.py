@@ -11,12 +11,12 @@ from textual.app import ComposeResult
 from textual.filter import ANSIToTruecolor, LineFilter
 from textual.geometry import Region
 from textual.strip import Strip
-from textual.widget import Widget
 
 from station.i18n import t
+from station.tui.widgets._base import StationWidget
 
 
-class PictureView(Widget):
+class PictureView(StationWidget):
     """Shows what a worker prepared (newest wins). Half-block lines are turned into strips once
     and painted centred by ``render_line``, so a new frame costs one pass over its cells.
 
@@ -36,7 +36,7 @@ class PictureView(Widget):
         self.painted = 0          # frames painted (line 0 drawn for a new picture): the bench
         self._fresh = False
         try:
-            self.graphics = getattr(self.app, "picture_mode", "halfblock") == "graphics"
+            self.graphics = self.app.picture_mode == "graphics"
         except Exception:  # built outside a running app
             self.graphics = False
         self.set_class(self.graphics, "-graphics")
