@@ -72,6 +72,10 @@ def test_in_code_mode_a_burst_is_a_code_and_a_slow_key_still_works(data_dir):
             await pilot.press("p")
             await pilot.pause(0.3)
             assert isinstance(app.screen, PayDialog)
+            await pilot.press(*"4200000000000009", "enter")     # paid: the form closes
+            await pilot.pause(0.3)
+            await app.settle()
+            assert app.screen is desk and app.focused is None   # a closed form focuses nothing
 
     asyncio.run(run())
     assert scanned == ["ASK7Q2", "MANUAL9"]

@@ -61,7 +61,8 @@ class DeskScreen(StationScreen):
     """The photographer's screen for the whole day."""
 
     CSS_PATH = "../styles/desk.tcss"
-    AUTO_FOCUS = None            # the desk's keys act; the code field takes keys only when asked
+    AUTO_FOCUS = ""              # none ("" — None would mean the app's "*"): the desk's keys act;
+                                 # the code field takes keys only when asked (k), even after a form
     BINDINGS = [
         Binding("t", "tap", show=False),
         Binding("p", "pay", show=False),
