@@ -1,5 +1,6 @@
 """Review: what needs a second look, decisions with reasons, identity corrections with a trail,
-and the role gate (a photographer cannot open it)."""
+merge conflicts in words decided by a supervisor, and the role gate (a photographer cannot open
+it)."""
 
 from __future__ import annotations
 
@@ -56,18 +57,18 @@ def test_review_correction_and_reject_leave_a_trail(data_dir):
             await pilot.pause()
             review = app.screen
             assert isinstance(review, ReviewScreen) and len(review.data) == 1
-            assert review.data[0].reason == "override_reason"
+            assert review.data.items[0].reason == "override_reason"
             await pilot.press("e")
             await pilot.press(*"name", "enter", *"李明三", "enter", *"misprint", "enter")
             await app.settle()
             await pilot.pause()
-            assert review.data[0].corrections[0]["new_value"] == "李明三"
-            assert review.data[0].name == "李明三"
+            assert review.data.items[0].corrections[0]["new_value"] == "李明三"
+            assert review.data.items[0].name == "李明三"
             await pilot.press("x")
             await pilot.press(*"glare", "enter")
             await app.settle()
             await pilot.pause()
-            assert review.data == []                  # decided: it leaves the queue
+            assert review.data.items == []            # decided: it leaves the queue
 
     asyncio.run(run())
     from station.store import open_store
@@ -100,3 +101,71 @@ def test_photographer_cannot_open_review(data_dir):
             assert type(app.screen).__name__ == "ScheduleScreen"
 
     asyncio.run(run())
+
+
+def merged_master(tmp_path):
+    """st-a and st-b both accepted the same student (st-b read the name differently), merged at
+    the master: two conflicts a supervisor must decide (issue 13.11)."""
+    from station.store import open_store
+    from station.sync.bundle import create_bundle
+    from station.sync.merge import merge_bundle
+    from tests.sync.conftest import enrol, idn, make_station
+
+    make_station(tmp_path / "a", "st-a", [(idn(1), "张一"), (idn(2), "张二")], seed=1)
+    make_station(tmp_path / "b", "st-b", [(idn(1), "张壹")], seed=2)
+    make_station(tmp_path / "m", "master", [])
+    enrol(tmp_path / "m", tmp_path / "a", tmp_path / "b")
+    with open_store(tmp_path / "m") as master:
+        for name in ("a", "b"):
+            with open_store(tmp_path / name) as store:
+                create_bundle(store, tmp_path / f"{name}.zip")
+            merge_bundle(master, tmp_path / f"{name}.zip", operator="sup")
+    return tmp_path / "m", idn(1)
+
+
+def test_merge_conflicts_are_listed_in_words_and_a_supervisor_decides_them(tmp_path):
+    from station.store import open_store
+    from station.sync.conflicts import ConflictService
+    from tests.sync.conftest import PIN
+
+    master, id_number = merged_master(tmp_path)
+
+    def on_screen(review) -> str:
+        import io
+
+        from rich.console import Console
+
+        console = Console(width=120, record=True, file=io.StringIO())
+        console.print(review.render_body(review.data))
+        return console.export_text()
+
+    async def run(login):
+        app = app_for(master, login)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.settle()
+            await pilot.press("f3")
+            await app.settle()
+            await pilot.pause()
+            review = app.screen
+            assert isinstance(review, ReviewScreen) and len(review.data.conflicts) == 2
+            text = on_screen(review)
+            assert "合并后需要主管决定：2 项" in text and "都有已通过的照片" in text
+            assert "1) 保留工作站 st-a" in text and id_number not in text
+            photo = next(i for i in review.data.conflicts if i.kind == "accepted_at_two_stations")
+            while review.data.conflicts[review.cursor].id != photo.id:
+                await pilot.press("down")
+            keep_b = next(o for o in photo.options if o.station_id == "st-b")
+            await pilot.press(keep_b.key)
+            await pilot.press(*"darker", "enter")
+            await app.settle()
+            await pilot.pause()
+            return review.data
+
+    tech = asyncio.run(run(("tech", PIN)))
+    assert len(tech.conflicts) == 2                   # a technician sees them, may not decide
+    decided = asyncio.run(run(("sup", PIN)))
+    assert [i.kind for i in decided.conflicts] == ["same_id_different_identity"]
+    with open_store(master) as store:
+        accepted = [c for c in store.facts.accepted_captures() if c["id_number"] == id_number]
+        assert [c["station_id"] for c in accepted] == ["st-b"]    # the decision's effect
+        assert len(ConflictService(store).items()) == 1

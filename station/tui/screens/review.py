@@ -1,19 +1,38 @@
-"""Review: captures that need a second look (overrides, failed checks, undecided); a technician
-accepts or rejects with a reason, or corrects an identity field (the trail is kept)."""
+"""Review: what merges left for a supervisor to decide (conflicts, named in words, decided with
+the option's number) and captures that need a second look (overrides, failed checks, undecided),
+which a technician accepts or rejects with a reason, or corrects (the trail is kept)."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
 
-from station.i18n import t
+from station.i18n import get_language, t
 from station.privacy import mask_id, mask_name
 from station.tui.screens._base import SideScreen
 from station.tui.screens.dialogs import CorrectionDialog, ReasonDialog
+
+if TYPE_CHECKING:
+    from station.store.core import Store
+    from station.store.review import ReviewItem
+    from station.sync.conflicts import ConflictItem
+
+
+@dataclass
+class ReviewData:
+    """What the screen lists: open merge conflicts first (for roles that may see them), then the
+    captures; one cursor runs over both."""
+
+    conflicts: list[ConflictItem] = field(default_factory=list)
+    items: list[ReviewItem] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.conflicts) + len(self.items)
 
 
 def field_word(code: str) -> str:
@@ -43,29 +62,77 @@ class ReviewScreen(SideScreen):
     BINDINGS = [Binding("up,k", "move(-1)", show=False), Binding("down,j", "move(1)", show=False),
                 Binding("a", "decide('accept')", show=False),
                 Binding("x", "decide('reject')", show=False),
-                Binding("e", "correct", show=False)]
+                Binding("e", "correct", show=False),
+                *(Binding(str(n), f"choose('{n}')", show=False) for n in range(1, 10))]
     KEYS = [("↑↓", "tui.key.select"), ("a", "tui.key.accept"), ("x", "tui.key.reject"),
             ("e", "tui.key.correct"), ("Esc", "tui.key.back"), ("l", "tui.key.lang")]
+    CONFLICT_KEYS = [("↑↓", "tui.key.select"), ("1…", "tui.key.choose"), ("a", "tui.key.accept"),
+                     ("x", "tui.key.reject"), ("e", "tui.key.correct"), ("Esc", "tui.key.back"),
+                     ("l", "tui.key.lang")]
 
     def __init__(self) -> None:
         super().__init__()
         self.cursor = 0
+        self.data: ReviewData | None = None
 
-    def load(self, store: Any) -> Any:
+    def load(self, store: Store) -> ReviewData:
         from station.store.review import pictures_for, review_queue
+        from station.sync.conflicts import VIEW_ACTION, ConflictService
 
+        op = self.app.operator
+        conflicts = ConflictService(store).items() if op is not None and op.can(VIEW_ACTION) else []
         items = review_queue(store)
         for item in items[:30]:
             item.pictures = pictures_for(store, item)
-        return items
+        return ReviewData(conflicts, items)
 
-    def render_body(self, data: Any) -> Any:
+    def _loaded(self, data: Any) -> None:
+        """The number keys are offered only while there are conflicts to choose for."""
+        from station.tui.widgets.keybar import KeyBar
+
+        self.query_one("#keys", KeyBar).set_keys(self.CONFLICT_KEYS if data.conflicts
+                                                 else self.KEYS)
+        super()._loaded(data)
+
+    def render_body(self, data: ReviewData) -> Any:
+        if self.cursor < len(data.conflicts):
+            return Group(self._conflicts(data.conflicts), self._items(data.items, -1),
+                         self._conflict_detail(data.conflicts[self.cursor]))
+        return self._items(data.items, self.cursor - len(data.conflicts), data.conflicts)
+
+    def _conflicts(self, conflicts: list[ConflictItem]) -> Any:
+        """Merge conflicts in words: one line each, the selected one reversed."""
+        table = Table(title=t("tui.review.conflicts", count=len(conflicts)), expand=True,
+                      title_justify="left", show_header=False)
+        table.add_column(no_wrap=False)
+        lang = get_language()
+        for i, item in enumerate(conflicts):
+            table.add_row(item.text(lang), style="reverse" if i == self.cursor else "")
+        return table
+
+    def _conflict_detail(self, item: ConflictItem) -> Any:
+        """The selected conflict's options, each with the number that chooses it."""
+        lang = get_language()
+        text = Text(t("tui.review.options") + "\n", style="bold")
+        for option in item.options:
+            text.append(f"  {option.key}) ", style="bold")
+            text.append(option.text(lang) + "\n")
+        return text
+
+    def _items(self, items: list[ReviewItem], cursor: int,
+               conflicts: list[ConflictItem] | None = None) -> Any:
+        body = self._captures(items, cursor)
+        if conflicts:
+            return Group(self._conflicts(conflicts), body)
+        return body
+
+    def _captures(self, data: list[ReviewItem], cursor: int) -> Any:
         table = Table(expand=True)
         for key in ("tui.field.name", "tui.field.id_number", "tui.review.why",
                     "tui.review.decision", "tui.review.override"):
             table.add_column(t(key), no_wrap=True)
         for i, item in enumerate(data):
-            style = "reverse" if i == self.cursor else ""
+            style = "reverse" if i == cursor else ""
             table.add_row(mask_name(item.name), mask_id(item.id_number),
                           t(f"tui.review.{item.reason}"),
                           t(f"tui.review.{item.decision or 'none'}"), item.override_by or "—",
@@ -73,7 +140,9 @@ class ReviewScreen(SideScreen):
         if not data:
             table.add_row(t("tui.review.empty"), "", "", "", "")
             return table
-        item = data[min(self.cursor, len(data) - 1)]
+        if cursor < 0:          # the cursor is on a conflict
+            return table
+        item = data[min(cursor, len(data) - 1)]
         trail = Text(t("tui.review.trail") + "\n", style="bold")
         for c in item.corrections:
             old = mask_name(c["old_value"]) if c["field"] == "name" else (c["old_value"] or "—")
@@ -105,12 +174,18 @@ class ReviewScreen(SideScreen):
         grid.add_row(*cells)
         return grid
 
+    def _capture(self) -> ReviewItem | None:
+        """The capture under the cursor (None when it is on a conflict or nothing is listed)."""
+        data = self.data
+        if data is None:
+            return None
+        index = self.cursor - len(data.conflicts)
+        return data.items[index] if 0 <= index < len(data.items) else None
+
     def action_correct(self) -> None:
-        if not self.data:
-            return
-        item = self.data[self.cursor]
+        item = self._capture()
         op = self.app.operator
-        if op is None:
+        if item is None or op is None:
             return
 
         def entered(values: dict | None) -> None:
@@ -130,12 +205,38 @@ class ReviewScreen(SideScreen):
             self.cursor = max(0, min(len(self.data) - 1, self.cursor + delta))
             self.relabel()
 
-    def action_decide(self, decision: str) -> None:
-        if not self.data:
+    def action_choose(self, key: str) -> None:
+        """A supervisor settles the selected merge conflict with option ``key``, giving a reason
+        (may be empty); the sync service records the decision and its effects as facts."""
+        data, op = self.data, self.app.operator
+        if data is None or op is None or self.cursor >= len(data.conflicts):
             return
-        item = self.data[self.cursor]
+        item = data.conflicts[self.cursor]
+        if key not in {o.key for o in item.options}:
+            return
+
+        def reasoned(reason: str | None) -> None:
+            if reason is None:
+                return
+
+            def decide(store: Store) -> None:
+                from station.sync.conflicts import DECIDE_ACTION, ConflictService
+
+                store.operators.require(op, DECIDE_ACTION)
+                ConflictService(store).decide(item.id, key, op.name, reason or None)
+
+            self.app.runner.call(decide, lambda _v: self.action_reload(), self._refused)
+
+        self.app.push_screen(ReasonDialog(), reasoned)
+
+    def _refused(self, words: tuple[str, str]) -> None:
+        """A refusal (e.g. a technician choosing) said here, where the key was pressed."""
+        self.app.notify(words[0] if get_language() == "zh" else words[1], severity="error")
+
+    def action_decide(self, decision: str) -> None:
+        item = self._capture()
         op = self.app.operator
-        if op is None:
+        if item is None or op is None:
             return
 
         def reasoned(reason: str | None) -> None:
