@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from station import i18n
+from station.privacy import scrub
 from station.tui.messages import (
     CardTapped,
     DeviceBack,
@@ -204,8 +205,12 @@ class StationApp(App):
             except StationError as exc:
                 zh, en = exc.messages
                 self.post_message(DeviceProblem(exc.key.split(".")[0], zh, en))
+            except Exception as exc:    # a bug, not a device: on screen in words, traceback logged
+                log.exception("opening the devices failed")
+                zh, en = i18n.both("tui.step_failed", error=scrub(f"{type(exc).__name__}: {exc}"))
+                self.post_message(DeviceProblem("devices", zh, en))
 
-        self.run_worker(opening, thread=True, group="devices")   # anything else is a bug: loud
+        self.run_worker(opening, thread=True, group="devices", exit_on_error=False)
 
     def on_unmount(self) -> None:
         self.workers.cancel_all()

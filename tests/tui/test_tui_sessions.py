@@ -35,7 +35,24 @@ async def until(pilot, condition, timeout: float = 60.0, what: str = "condition"
         if condition():
             return
         await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}: {where(pilot.app)}")
+
+
+def where(app) -> str:
+    """What the app was doing (a timeout under load must say where it stuck)."""
+    try:
+        desk_screen = app.get_screen("desk")
+    except KeyError:
+        desk_screen = None
+    service = app.runner.service
+    reader = app.devices.reader if app.devices is not None else None
+    return (f"screen={type(app.screen).__name__} focused={app.focused!r} "
+            f"desk={getattr(desk_screen, 'state', None)} "
+            f"service={service.state.value if service is not None else None} "
+            f"runner_busy={app.runner.busy} reader={type(reader).__name__} "
+            f"pending_taps={reader.pending() if hasattr(reader, 'pending') else None} "
+            f"workers={[(w.name, w.state.name) for w in app.workers]} "
+            f"notices={[str(n.message) for n in app._notifications]}")
 
 
 def desk(app):
@@ -67,9 +84,15 @@ def app_on(data_dir, people, source, login=(demo.DEMO_PHOTOGRAPHER, demo.DEMO_PH
 
 
 async def connected(pilot):
+    """Logged in, the desk on screen with its service, the camera connected: keys now reach
+    the desk (a key pressed while the log-in screen is still up would be lost)."""
+    from station.tui.screens.desk import DeskScreen
+
     app = pilot.app
     await until(pilot, lambda: app.devices is not None and app.devices.camera is not None
                 and app.devices.camera.state == "connected", what="camera connected")
+    await until(pilot, lambda: isinstance(app.screen, DeskScreen)
+                and app.runner.service is not None, what="the desk")
 
 
 async def tap_and_pay(pilot, reference: str) -> None:
