@@ -51,9 +51,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lang", dest="command_lang", choices=("zh", "en"),
                    help="language of the screens (same as the global --lang)")
     p.add_argument("--keep", type=Path, help="keep the demo data in this folder instead")
-    p.add_argument("--mode", choices=("card", "code"), default="card",
-                   help="card: the ID card identifies (2017); code: also take each student's "
-                        "capture code (q scans the demo student's code)")
     p.set_defaults(handler=cmd_demo, needs_data_dir=False)
 
 
@@ -200,10 +197,10 @@ def cmd_demo(ctx: Context, args: argparse.Namespace) -> int:
         tmp = tempfile.mkdtemp(prefix="station-demo-")
         data_dir = Path(tmp) / "data"
     try:
-        setup = demo.prepare(data_dir, people=args.people, mode=args.mode)
+        setup = demo.prepare(data_dir, people=args.people)
         sys.stderr.write(t("session.demo_dir", path=data_dir) + "\n")
         app = make_app(data_dir, camera="sim", reader="sim", lang=ctx.lang, demo=True,
-                       demo_people=setup.people, clock=demo.demo_clock(), mode=args.mode,
+                       demo_people=setup.people, clock=demo.demo_clock(),
                        camera_opts={"source": Stage(setup.looks)}, demo_looks=setup.looks,
                        login=(demo.DEMO_SUPERVISOR, demo.DEMO_SUPERVISOR_PIN), picture=picture)
         app.run()
