@@ -95,8 +95,17 @@ async def connected(pilot):
                 and app.runner.service is not None, what="the desk")
 
 
+async def ready(pilot) -> None:
+    """The session takes a card: not in failsafe (a loaded machine can make the sim camera or
+    reader miss a beat; the desk then refuses cards until the device is back, as it should)."""
+    app = pilot.app
+    await until(pilot, lambda: app.runner.service is not None
+                and app.runner.service.state.value != "failsafe", what="the session out of failsafe")
+
+
 async def tap_and_pay(pilot, reference: str) -> None:
     app = pilot.app
+    await ready(pilot)
     await pilot.press("t")
     await until(pilot, lambda: desk(app).state == "identified", what="identified")
     await pilot.press("p")
