@@ -76,7 +76,6 @@ class CaptureService:
             lambda store, identity, now: roster_match(store, identity, now, roster))
         self.fee_cents = self.settings.fee.cents
         self.payment_method = self.settings.session.payment_method
-        self.export_profile = self.settings.exports.profile
         self.mode = self.settings.session.mode
         self._batch_profile_name = profile_for_mode(self.mode, self.settings.exports.profile,
                                                     self.settings.exports.batch_profile or None)
@@ -169,7 +168,7 @@ class CaptureService:
         desk can say at accept time what will happen to them."""
         from station.export.profile import load_batch_profile
 
-        return bool(load_batch_profile(self.export_profile).allow_unverified_identity)
+        return bool(load_batch_profile(self._batch_profile_name).allow_unverified_identity)
 
     def override_block(self, supervisor: Operator, reason: str) -> None:
         """A supervisor lets a person flagged not-on-roster / not-eligible be photographed."""

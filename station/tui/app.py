@@ -51,7 +51,6 @@ class AppOptions:
     live: bool = True                                # run reader + live-view workers
     picture: str | None = None                       # auto|graphics|halfblock; None: tui.picture
     auto_capture_seconds: float = 0.0
-    mode: str | None = None                          # card | code; None: session.mode
     clock: Callable[[], dt.datetime] | None = None
     devices: Any = None                              # a ready DeskDevices (tests, benchmarks)
     camera_opts: dict = field(default_factory=dict)
@@ -105,7 +104,7 @@ class StationApp(App):
     def desk_mode(self) -> str:
         """``card`` (the 2017 procedure: the ID card identifies) or ``code`` (the student's
         图像采集码 is taken too, by a scanner)."""
-        return str(self.options.mode or self.settings.session.mode)
+        return self.settings.session.mode
 
     def _open_store(self) -> Any:
         from station.store import open_store

@@ -27,7 +27,7 @@ def desk_prompt(state: str, person: Person | None, facts: DeskFacts,
         return both("tui.say.tap_card"), "info"
     typed = person.source == "manual" and not facts.typed_exported
     needs_address = facts.walk_in and not person.mailing_address
-    needs_code = facts.code_mode and not getattr(person, "capture_code", None)
+    needs_code = facts.code_mode and not person.capture_code
     if state == "identified":
         if person.match.blocking and not person.override_by:
             return both("tui.say.blocked"), "fail"
@@ -37,6 +37,8 @@ def desk_prompt(state: str, person: Person | None, facts: DeskFacts,
             return both("tui.say.pay_and_code", yuan=yuan), "info"
         return both("tui.say.pay", yuan=yuan), "info"
     if state in ("fee_confirmed", "framing"):
+        if needs_code:      # the service takes no photo before the code (code mode)
+            return both("tui.say.code_first"), "warn"
         return both("tui.say.framing"), "info"
     if state == "captured":
         result = person.capture

@@ -37,6 +37,7 @@ def test_in_code_mode_a_burst_is_a_code_and_a_slow_key_still_works(data_dir):
 
     from textual import events
 
+    from station.sim.demo import write_mode
     from station.tui.app import make_app
     from station.tui.screens.dialogs import PayDialog
     from station.tui.widgets.code_field import CodeField
@@ -44,10 +45,10 @@ def test_in_code_mode_a_burst_is_a_code_and_a_slow_key_still_works(data_dir):
     from .conftest import FIXED_NOW, PHO_PIN, PHOTOGRAPHER, PictureChecker, person, table_match
 
     someone = person(9)
-    scanned: list[str] = []
+    write_mode(data_dir, "code")        # the station's setting, as `station demo --mode code` does
 
     async def run():
-        app = make_app(data_dir, camera=None, reader=None, live=False, mode="code",
+        app = make_app(data_dir, camera=None, reader=None, live=False,
                        login=(PHOTOGRAPHER, PHO_PIN), clock=lambda: FIXED_NOW,
                        service_kwargs={"checker": PictureChecker(),
                                        "match": table_match({someone.id_number: []})})
@@ -58,16 +59,18 @@ def test_in_code_mode_a_burst_is_a_code_and_a_slow_key_still_works(data_dir):
             await pilot.pause()
             desk = app.get_screen("desk")
             assert desk.query_one(CodeField).display
-            # the service's own capture-code method (issue 12.5) records it; here: what arrives
-            app.runner.service.set_capture_code = scanned.append  # type: ignore[attr-defined]
             for ch in "ASK7Q2":                     # one read from the terminal: queued at once
                 app.post_message(events.Key(ch.lower() if ch.isalpha() else ch, ch))
             app.post_message(events.Key("tab", "\t"))
             await pilot.pause(0.5)
+            await app.settle()
             assert desk.state == "identified" and not isinstance(app.screen, PayDialog)
+            assert app.runner.service.person.capture_code == "ASK7Q2"   # the service took it
             await pilot.press("k")                  # typed by hand into the field
             await pilot.press(*"MANUAL9", "enter")
             await pilot.pause(0.3)
+            await app.settle()
+            assert app.runner.service.person.capture_code == "MANUAL9"
             assert app.focused is None              # the desk's keys work again
             await pilot.press("p")
             await pilot.pause(0.3)
@@ -78,4 +81,3 @@ def test_in_code_mode_a_burst_is_a_code_and_a_slow_key_still_works(data_dir):
             assert app.screen is desk and app.focused is None   # a closed form focuses nothing
 
     asyncio.run(run())
-    assert scanned == ["ASK7Q2", "MANUAL9"]

@@ -76,6 +76,7 @@ class DeskScreen(StationScreen):
         Binding("w", "address", show=False),
         Binding("g", "toggle_auto", show=False),
         Binding("k", "code", show=False),
+        Binding("v", "code_from_camera", show=False),
         Binding("q", "scan_demo_code", show=False),
     ]
     KEY_ACTIONS = {key: b.action for b in BINDINGS if isinstance(b, Binding)
@@ -205,7 +206,7 @@ class DeskScreen(StationScreen):
         if walk_in and state in ("identified", FRAMING, CAPTURED):
             keys.append(("w", "tui.key.address"))
         if self.code_mode and state in ("identified", FRAMING, CAPTURED):
-            keys.append(("k", "tui.key.code"))
+            keys += [("k", "tui.key.code"), ("v", "tui.key.code_camera")]
             if app.options.demo:
                 keys.append(("q", "tui.key.scan_demo"))
         if state not in ("waiting_for_card", ACCEPTED):
@@ -320,6 +321,11 @@ class DeskScreen(StationScreen):
         self.query_one(CheckList).show(checks)
         passed = bool(checks) and all(c.status == "pass" for c in checks)
         self._live_passed = passed
+        if self.code_mode and self.person is not None and not self.person.capture_code:
+            self._auto_countdown(False)     # no photo before the code: no countdown either
+            self._live_spoke = True
+            self.query_one(Instruction).say(both("tui.say.code_first"), "warn")
+            return
         words = report.top_instruction
         countdown = self._auto_countdown(passed)
         if countdown is not None:
@@ -488,6 +494,21 @@ class DeskScreen(StationScreen):
         for char in demo_capture_code(self.person.identity) + "\t":
             key = "tab" if char == "\t" else char.lower()
             self.app.post_message(events.Key(key, char))
+
+    def action_code_from_camera(self) -> None:
+        """The student holds the phone's QR code up to the camera: the service decodes the
+        newest live frame on the store thread (OpenCV's QR decoder) and takes the code as it
+        takes a scanned one."""
+        if not self.code_mode or self.person is None or self._pending \
+                or self.state in ("waiting_for_card", ACCEPTED):
+            return
+        devices = self.app.devices
+        frame = devices.latest_frame() if devices is not None else None
+        if frame is None:
+            self.query_one(Notice).say(both("tui.code.no_frame"), "warn")
+            return
+        self.query_one(Notice).say(both("tui.code.reading"))
+        self._submit(lambda s: s.scan_capture_code(frame.image()))
 
     @on(CodeField.Scanned)
     def code_scanned(self, message: CodeField.Scanned) -> None:

@@ -21,7 +21,8 @@ DESK_KEYS = [
     ("p", "tui.key.pay"), ("space / c", "tui.key.capture"), ("g", "tui.key.auto"),
     ("a", "tui.key.accept"), ("r", "tui.key.retake"), ("s", "tui.key.skip"),
     ("n", "tui.key.next"), ("o", "tui.key.override"), ("m", "tui.key.manual"),
-    ("w", "tui.key.address"), ("k", "tui.key.code"), ("l", "tui.key.lang"),
+    ("w", "tui.key.address"), ("k", "tui.key.code"),
+    ("v", "tui.key.code_camera"), ("l", "tui.key.lang"),
 ]
 SCREEN_KEYS = [
     ("F1 / ?", "tui.key.help"), ("F2", "tui.key.schedule"), ("F3", "tui.key.review"),

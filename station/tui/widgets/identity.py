@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
 from station.i18n import get_language, t
+
+if TYPE_CHECKING:
+    from station.session.model import Person
 from station.privacy import mask_id
 from station.tui.widgets.checks import _label
 
@@ -33,10 +36,10 @@ class IdentityPanel(Widget):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.person: Any = None
+        self.person: Person | None = None
         self.facts = DeskFacts()
 
-    def show(self, person: Any, facts: DeskFacts) -> None:
+    def show(self, person: Person | None, facts: DeskFacts) -> None:
         self.person, self.facts = person, facts
         self.refresh()        # the panel's height is fixed by CSS: no layout pass
 
@@ -72,7 +75,7 @@ class IdentityPanel(Widget):
             key = "tui.source.exported" if self.facts.typed_exported else "tui.source.not_exported"
             row(t("tui.label.source"), Text(t(key), style="magenta"))
         if self.facts.code_mode:
-            code = getattr(person, "capture_code", None)
+            code = person.capture_code
             row(t("tui.label.code"), Text("…" + code[-6:], style="green") if code
                 else Text(t("tui.code.missing"), style="bold yellow"))
         if self.facts.walk_in:
@@ -81,7 +84,7 @@ class IdentityPanel(Widget):
                 else Text(t("tui.address.missing"), style="bold yellow"))
         return grid
 
-    def _flags(self, person: Any, short: bool) -> Text:
+    def _flags(self, person: Person, short: bool) -> Text:
         match = person.match
         text = Text()
         for i, flag in enumerate(match.flags):
@@ -94,7 +97,7 @@ class IdentityPanel(Widget):
             text.append("\n" + t("tui.flag.override", name=person.override_by), style="magenta")
         return text
 
-    def _fee(self, person: Any) -> Text:
+    def _fee(self, person: Person) -> Text:
         if person.paid:
             return Text(t("tui.fee.paid_amount", yuan=self.facts.fee_yuan), style="bold green")
         return Text(t("tui.fee.unpaid_amount", yuan=self.facts.fee_yuan), style="bold red")

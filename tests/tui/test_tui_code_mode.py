@@ -1,0 +1,117 @@
+"""Code mode at the desk (issue 12.5), end to end through the TUI: the station's setting as
+`station demo --mode code` writes it, the real service and store, the sim camera. One student's
+图像采集码 arrives as a scanner types it (the demo's q), the next one's from the QR code held up
+to the camera (v: OpenCV's decoder on the live frame); no photo is taken before the code, and
+each accepted capture carries its student's code in the store."""
+
+from __future__ import annotations
+
+import asyncio
+
+import cv2
+import numpy as np
+
+from station.config import load_settings
+from station.sim import demo
+from station.tui.app import make_app
+from station.tui.widgets.instruction import Instruction
+
+from .test_tui_sessions import ScriptedSource, capture, connected, desk, until
+
+HELD_UP = "Qm7Xk2PzR9tB4cWa"    # the second student's code, shown on the phone
+
+
+class PhoneSource(ScriptedSource):
+    """The rendered portrait, with a phone's QR code in front of the lens when ``code`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.code: str | None = None
+
+    def __call__(self, width: int, height: int, t: float):
+        frame, truth = super().__call__(width, height, t)
+        if self.code is None:
+            return frame, truth
+        qr = cv2.QRCodeEncoder.create().encode(self.code)
+        module = max(2, min(width, height) // 3 // qr.shape[0])
+        qr = cv2.resize(qr, None, fx=module, fy=module, interpolation=cv2.INTER_NEAREST)
+        qr = cv2.copyMakeBorder(qr, 4 * module, 4 * module, 4 * module, 4 * module,
+                                cv2.BORDER_CONSTANT, value=255)
+        out = np.array(frame, copy=True)
+        h, w = qr.shape
+        out[8:8 + h, 8:8 + w] = cv2.cvtColor(qr, cv2.COLOR_GRAY2BGR)
+        return out, truth
+
+
+def stored_codes(data_dir) -> dict[str, str | None]:
+    from station.store import open_store
+
+    store = open_store(data_dir)
+    try:
+        return {r[0]: r[1] for r in store.conn.execute(
+            "SELECT c.id_number, c.capture_code FROM captures c "
+            "JOIN capture_decisions d ON d.capture_id = c.id WHERE d.decision = 'accept'")}
+    finally:
+        store.close()
+
+
+def test_code_mode_desk_takes_a_scanned_and_a_camera_read_code(tmp_path):
+    setup = demo.prepare(tmp_path / "data", people=3, mode="code")
+    assert load_settings(setup.data_dir).session.mode == "code"
+    first, second = setup.eligible[:2]
+    source = PhoneSource()
+    app = make_app(setup.data_dir, camera="sim", reader="sim", demo=True,
+                   demo_people=[first, second], clock=demo.demo_clock(),
+                   login=(demo.DEMO_PHOTOGRAPHER, demo.DEMO_PHOTOGRAPHER_PIN),
+                   camera_opts={"source": source, "fps": 8, "capture_size": (720, 960),
+                                "preview_size": (360, 480)})
+
+    def said() -> str:
+        return desk(app).query_one(Instruction).words[1]
+
+    async def pay(pilot, reference: str) -> None:
+        await pilot.press("p")
+        await pilot.pause(0.3)
+        await pilot.press(*reference, "enter")
+        await until(pilot, lambda: desk(app).state == "framing", what="framing")
+
+    async def run() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot)
+            # the first student: the scanner types the code (the demo's q)
+            await pilot.press("t")
+            await until(pilot, lambda: desk(app).state == "identified", what="identified")
+            assert "capture code" in said().lower()
+            await pilot.press("q")
+            scanned = demo.demo_capture_code(first)
+            await until(pilot, lambda: app.runner.service.person.capture_code == scanned,
+                        what="the scanned code")
+            await pay(pilot, "4200000000000001")
+            assert app.focused is None     # after the pay form the desk's keys act (no auto-focus)
+            await capture(pilot)
+            await pilot.press("a")
+            await until(pilot, lambda: desk(app).state == "accepted", what="accepted")
+            # the second student: paid, but no photo before the code
+            await pilot.press("t")
+            await until(pilot, lambda: desk(app).state == "identified"
+                        and app.runner.service.person.identity.id_number == second.id_number,
+                        what="second identified")
+            await pay(pilot, "4200000000000002")
+            assert "first" in said().lower()          # scan the capture code first
+            await pilot.press("space")
+            await app.settle()
+            assert desk(app).state == "framing"       # refused: no code yet
+            source.code = HELD_UP                     # the phone in front of the lens
+            desk(app).frames_shown = 0
+            await until(pilot, lambda: desk(app).frames_shown > 2, what="frames with the code")
+            await pilot.press("v")
+            await until(pilot, lambda: app.runner.service.person.capture_code == HELD_UP,
+                        what="the code read from the camera")
+            source.code = None
+            await capture(pilot)
+            await pilot.press("a")
+            await until(pilot, lambda: desk(app).state == "accepted", what="second accepted")
+
+    asyncio.run(run())
+    assert stored_codes(setup.data_dir) == {first.id_number: demo.demo_capture_code(first),
+                                            second.id_number: HELD_UP}
