@@ -51,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lang", dest="command_lang", choices=("zh", "en"),
                    help="language of the screens (same as the global --lang)")
     p.add_argument("--keep", type=Path, help="keep the demo data in this folder instead")
+    p.add_argument("--mode", choices=("card", "code"), default="card",
+                   help="card: the ID card identifies (2017); code: also take each student's "
+                        "capture code (q scans the demo student's code, v reads a QR code)")
     p.set_defaults(handler=cmd_demo, needs_data_dir=False)
 
 
@@ -197,7 +200,7 @@ def cmd_demo(ctx: Context, args: argparse.Namespace) -> int:
         tmp = tempfile.mkdtemp(prefix="station-demo-")
         data_dir = Path(tmp) / "data"
     try:
-        setup = demo.prepare(data_dir, people=args.people)
+        setup = demo.prepare(data_dir, people=args.people, mode=args.mode)
         sys.stderr.write(t("session.demo_dir", path=data_dir) + "\n")
         app = make_app(data_dir, camera="sim", reader="sim", lang=ctx.lang, demo=True,
                        demo_people=setup.people, clock=demo.demo_clock(),
