@@ -23,8 +23,9 @@ SCREEN_WORDS = {"PIN", "English", "space", "Esc", "Ctrl", "CHSI", "JPEG", "RGB",
 NOT_PROSE = [re.compile(p) for p in (
     r"station(?: [a-z][\w-]*)+(?: --?[\w-]+(?: [A-Z_]+|[^\s，。；）)]*)?)*",   # command lines
     r"--[\w-]+", r"`[^`]*`", r"\{[^}]*\}",                                   # options, code, slots
-    r"[\w./-]+\.(?:toml|json|csv|xlsx|xls|zip|log|py|pdf)\b",               # file names
+    r"[\w./-]+\.(?:toml|json|csv|xlsx|xls|zip|log|py|pdf|conf)\b",          # file names
     r"/[\w./-]+", r"\b[A-Z][A-Z0-9_]{2,}\b",                                # paths, ENV_VARS
+    r"\b[a-z_][\w.]* = ",                                                     # key = value to type
 )]
 # Settings keys the message asks the reader to set (named as written in station.toml).
 SETTINGS_KEYS = {"tui.picture", "idcard.wlt_library", "exports.cjk_font", "cjk_font",
