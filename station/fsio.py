@@ -1,7 +1,9 @@
 """Crash-safe file writing shared by every area: temp file, fsync, rename, fsync of the folder.
 
 A power cut at any moment leaves either the old file or the new one, never half of one. Files
-default to owner-only (0600): most of what the station writes is personal data.
+default to owner-only (0600): most of what the station writes is personal data. A temporary file
+carries its writer's owner token (process id and start time) in its name, so the next run can
+remove what a killed writer left without touching a live one's (station.store.scratch).
 """
 
 from __future__ import annotations
@@ -9,6 +11,38 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+
+
+def _start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (Linux), to tell a reused pid apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def owner_token(pid: int | None = None) -> str:
+    """``<pid>_<start time>`` of this (or that) process: names temporary files and folders."""
+    pid = os.getpid() if pid is None else pid
+    return f"{pid}_{_start_time(pid) or 0}"
+
+
+def token_alive(token: str) -> bool:
+    """Whether the process that made ``token`` still runs (pid alive with the same start time)."""
+    pid_text, _, start_text = token.partition("_")
+    try:
+        pid, start = int(pid_text), int(start_text or 0)
+    except ValueError:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    now = _start_time(pid)
+    return now is None or start == 0 or now == start
 
 
 def fsync_dir(path: Path) -> None:
@@ -46,7 +80,8 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> Path:
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)  # 0600 from birth
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{owner_token()}.", suffix=".tmp",
+                               dir=folder)  # 0600 from birth
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -32,12 +32,14 @@ class Context:
 
         return load_settings(self.data_dir)
 
-    def store(self) -> Any:
-        """The station's store, opened once per command (see station.store)."""
+    def store(self, access: str = "write") -> Any:
+        """The station's store, opened once per command (see station.store.core.open_store):
+        ``write`` for commands that change it, ``auto`` for reading commands (they still record
+        failed PINs when the medium allows), ``read`` for fsck."""
         if self._store is None:
             from station.store import open_store
 
-            self._store = open_store(self.data_dir)
+            self._store = open_store(self.data_dir, access=access)  # type: ignore[arg-type]
         return self._store
 
     def read_pin(self, prompt: str) -> str:

@@ -141,26 +141,41 @@ def cmd_operator_list(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_fsck(ctx: Context, args: argparse.Namespace) -> int:
+    """Read-only: works on a read-only medium, and says in words when the file is damaged."""
     from station.cli.output import emit
     from station.i18n import t
-    from station.store.fsck import fsck, summary
+    from station.store import open_store
+    from station.store.core import DB_NAME, CorruptStoreError
+    from station.store.fsck import corrupt, fsck, summary
 
-    store = ctx.store()
-    findings = fsck(store)
-    info = summary(store)
-    data: dict[str, Any] = {"ok": not findings, **info,
-                            "problems": [f.to_json() for f in findings]}
+    info: dict[str, Any] = {}
+    try:
+        store = ctx._store = open_store(ctx.data_dir, access="read", check=False)
+    except CorruptStoreError as exc:
+        findings = corrupt(ctx.data_dir / DB_NAME, str(exc.params.get("detail", "")))
+    else:
+        findings = fsck(store)
+        if not any(f.code in ("sqlite", "not_a_database") for f in findings):
+            info = summary(store)
+    failing = [f for f in findings if f.fails]
+    data: dict[str, Any] = {"ok": not failing, **info,
+                            "problems": [f.to_json() for f in failing],
+                            "notices": [f.to_json() for f in findings if not f.fails]}
 
     def human(_: Any) -> str:
-        if not findings:
-            return t("store.fsck_ok", rows=info["rows"], images=info["images"])
-        lines = [t("store.fsck_problems", count=len(findings))]
         key = "message_zh" if ctx.lang == "zh" else "message_en"
-        lines += [f"  [{f['severity']}] {f[key]}" for f in data["problems"]]
+        if not failing:
+            lines = [t("store.fsck_ok", **info)]
+        else:
+            lines = [t("store.fsck_problems", count=len(failing))]
+            lines += [f"  [{p['severity']}] {p[key]}" for p in data["problems"]]
+        if data["notices"]:
+            lines.append(t("store.fsck_notices", count=len(data["notices"])))
+            lines += [f"  {p[key]}" for p in data["notices"]]
         return "\n".join(lines)
 
     emit(ctx.json, data, human)
-    return 0 if not findings else 1
+    return 0 if not failing else 1
 
 
 def cmd_doctor(ctx: Context, args: argparse.Namespace) -> int:

@@ -15,7 +15,13 @@ def check_store(data_dir: Path) -> DoctorCheck:
     if not (data_dir / DB_NAME).exists():
         return DoctorCheck.from_key("store", "integrity", "warn", "doctor.store_missing",
                                     path=str(data_dir))
-    with open_store(data_dir) as store:
+    from station.errors import StationError
+
+    try:
+        store = open_store(data_dir, access="auto")
+    except StationError as exc:  # a damaged database or an unusable medium, in words
+        return DoctorCheck.from_key("store", "integrity", "fail", exc.key, {}, **exc.params)
+    with store:
         quick = store.quick_check()
         chain = store.audit.verify()
         if quick != ["ok"] or chain:

@@ -49,6 +49,7 @@ class AuditLog:
         """Record an action; joins the caller's transaction so the record and the change agree."""
         store = self.store
         with store.transaction():
+            store.seals.prepare()
             stamp = store.stamps(1)[0]
             prev = store.meta("audit_head") or self._last_hash(stamp.station_id)
             row = {**stamp.columns(), "operator": op_name, "action": action, "subject": subject,
@@ -58,6 +59,7 @@ class AuditLog:
                 "INSERT INTO audit (id, station_id, seq, hlc, operator, action, subject, details, "
                 "prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (*(row[f] for f in _FIELDS), prev, digest))
+            store.seals.seal("audit", [stamp.id])
             store.conn.execute(
                 "INSERT INTO meta(key, value) VALUES ('audit_head', ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (digest,))

@@ -9,16 +9,16 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlite_utils
 from ulid import ULID
 
-from station.errors import IntegrityError, RefusedError
+from station.errors import IntegrityError, MediaError, RefusedError
 from station.paths import ensure_private_dir
 from station.store import clock, migrations
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from station.store.images import ImageStore
     from station.store.operators import Operators
     from station.store.roster import RosterView, ScheduleView
+    from station.store.seals import Seals
 
 DB_NAME = "station.sqlite3"
 IMAGES_DIR = "images"
@@ -67,6 +68,7 @@ class Store:
         self.data_dir = data_dir
         self.conn = conn
         self._depth = 0
+        self.read_only = False
 
     # -- plumbing -------------------------------------------------------------------------------
     @cached_property
@@ -89,6 +91,10 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
     @contextmanager
     def transaction(self) -> Iterator[Store]:
         """All-or-nothing unit of work; nested calls join the outer transaction."""
@@ -103,12 +109,19 @@ class Store:
         self._depth = 1
         try:
             yield self
+            self.conn.execute("COMMIT")
         except BaseException:
-            self._depth = 0
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise
-        self._depth = 0
-        self.conn.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, keeping the error that caused it: on a full disk SQLite may
+        already have rolled back, and "cannot rollback" would hide the real reason."""
+        if self.conn is not None and self.conn.in_transaction:
+            with suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
 
     def meta(self, key: str, default: str | None = None) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -171,6 +184,7 @@ class Store:
         if not rows:
             return []
         with self.transaction():
+            self.seals.prepare()
             stamps = self.stamps(len(rows))
             columns = ["id", "station_id", "seq", "hlc", *rows[0].keys()]
             sql = (f"INSERT INTO {_ident(table)} ({', '.join(_ident(c) for c in columns)}) "
@@ -178,6 +192,7 @@ class Store:
             self.conn.executemany(sql, (
                 [s.id, s.station_id, s.seq, s.hlc, *(_sql_value(row[c]) for c in columns[4:])]
                 for s, row in zip(stamps, rows, strict=True)))
+            self.seals.seal(table, [s.id for s in stamps])
         return [s.id for s in stamps]
 
     # -- areas ----------------------------------------------------------------------------------
@@ -186,6 +201,12 @@ class Store:
         from station.store.images import ImageStore
 
         return ImageStore(self.data_dir / IMAGES_DIR)
+
+    @cached_property
+    def seals(self) -> Seals:
+        from station.store.seals import Seals
+
+        return Seals(self)
 
     @cached_property
     def audit(self) -> AuditLog:
@@ -242,20 +263,131 @@ def _sql_value(value: Any) -> Any:
     return value
 
 
-def open_store(data_dir: Path, *, migrate: bool = True) -> Store:
-    """Open (creating and migrating as needed) the store below ``data_dir``."""
+class CorruptStoreError(MediaError):
+    """The database file fails SQLite's own check (or is not a database at all)."""
+
+
+Access = Literal["write", "read", "auto"]
+
+
+def open_store(data_dir: Path, *, migrate: bool = True, access: Access = "write",
+               check: bool = True) -> Store:
+    """Open the store below ``data_dir``.
+
+    ``write`` creates and migrates it as needed, refuses a database that fails SQLite's quick
+    check (``check``), and removes what killed processes left behind (temporary copies, stale
+    partial files, orphan images past their grace period). ``read`` opens an existing store
+    read-only and changes nothing (fsck, reports on a read-only medium). ``auto`` writes when the
+    medium allows it and reads otherwise.
+    """
     data_dir = Path(data_dir)
-    ensure_private_dir(data_dir)
+    if access == "read":
+        return _open_read(data_dir, check)
+    try:
+        return _open_write(data_dir, migrate, check)
+    except MediaError as exc:
+        if access == "auto" and exc.key in ("media.read_only", "media.denied") \
+                and (data_dir / DB_NAME).exists():
+            return _open_read(data_dir, check)
+        raise
+
+
+def _open_write(data_dir: Path, migrate: bool, check: bool) -> Store:
+    from station.media import media_error
+
     path = data_dir / DB_NAME
-    conn = connect(path)
+    try:
+        ensure_private_dir(data_dir)
+        conn = connect(path)
+    except (OSError, sqlite3.OperationalError) as exc:
+        raise media_error(exc, data_dir) or exc from None
+    except sqlite3.DatabaseError as exc:
+        raise CorruptStoreError("store.corrupt", path=str(path), detail=str(exc)) from None
     try:
         path.chmod(0o600)
+        if check:
+            _quick_check(conn, path)
         version = migrations.current_version(conn)
         if version > migrations.LATEST:
             raise IntegrityError("store.too_new", version=version, supported=migrations.LATEST)
         if migrate:
             migrations.migrate(conn)
-    except BaseException:
+        store = Store(data_dir, conn)
+        if migrate:
+            _collect_leftovers(store)
+    except BaseException as exc:
         conn.close()
+        if isinstance(exc, OSError | sqlite3.OperationalError):
+            found = media_error(exc, data_dir)
+            if found is not None:
+                raise found from None
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+            raise CorruptStoreError("store.corrupt", path=str(path), detail=str(exc)) from None
         raise
-    return Store(data_dir, conn)
+    return store
+
+
+def _open_read(data_dir: Path, check: bool) -> Store:
+    from station.errors import NotFoundError
+
+    path = data_dir / DB_NAME
+    if not path.is_file():
+        raise NotFoundError("store.missing", path=str(data_dir))
+    try:
+        conn = connect_readonly(path)
+        if check:
+            _quick_check(conn, path)
+    except sqlite3.DatabaseError as exc:
+        from station.media import media_error
+
+        found = media_error(exc, data_dir)
+        if found is not None:
+            raise found from None
+        raise CorruptStoreError("store.corrupt", path=str(path), detail=str(exc)) from None
+    store = Store(data_dir, conn)
+    store.read_only = True
+    return store
+
+
+def connect_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection; on a read-only folder (no -shm can be made) the file is opened as
+    immutable, which is exact because nobody can be writing it there."""
+    from urllib.parse import quote
+
+    base = f"file:{quote(str(path.resolve()))}?mode=ro"
+    for uri in (base, base + "&immutable=1"):
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None,
+                               timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+            if uri != base:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _quick_check(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse to work on a damaged database: every later write could spread the damage."""
+    lines = [r[0] for r in conn.execute("PRAGMA quick_check(5)")]
+    if lines != ["ok"]:
+        raise CorruptStoreError("store.corrupt", path=str(path), detail="; ".join(lines))
+
+
+def _collect_leftovers(store: Store) -> None:
+    """What killed processes left: temporary copies and files, and orphan images past grace."""
+    import logging
+
+    from station.store import scratch
+    from station.store.images import collect_orphans
+
+    removed = scratch.collect(store.data_dir)
+    orphans = collect_orphans(store)
+    if removed or orphans:
+        logging.getLogger("station.store").info(
+            "removed leftovers of killed processes: %d scratch, %d outputs, %d temp files, "
+            "%d orphan images", len(removed.scratch), len(removed.outputs),
+            len(removed.temp_files), len(orphans))

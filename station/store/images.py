@@ -6,16 +6,27 @@ file or the whole file; a file whose bytes do not match its name is corruption, 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+import sqlite3
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from station.errors import IntegrityError, NotFoundError
 from station.fsio import atomic_write
 
+if TYPE_CHECKING:
+    from station.store.core import Store
+
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+# An unreferenced image younger than this may belong to a capture being recorded right now
+# (the bytes are stored first, then the record); older ones were left by a killed process.
+ORPHAN_GRACE_S = 3600
 
 
 def sha256_hex(data: bytes) -> str:
@@ -43,6 +54,7 @@ class ImageStore:
         sha = sha256_hex(data)
         target = self.path(sha)
         if target.is_file() and self.verify(sha):
+            os.utime(target)  # young again: not an orphan to collect while it is being recorded
             return sha
         for folder in (self.root, target.parent):
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -89,3 +101,62 @@ class ImageStore:
             for f in sorted(sub.iterdir()):
                 if _SHA_RE.match(f.name):
                     yield f.name
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """One image the database refers to: a capture's frame or its export crop."""
+
+    kind: str          # "capture" or "crop" (or the column name of another table's reference)
+    table: str
+    row_id: str
+    sha: str
+
+
+def image_references(conn: sqlite3.Connection) -> list[ImageRef]:
+    """Every image reference in the database, of every kind the store holds.
+
+    Captures carry the frame (``image_sha256``) and the export crop (``camera.crop_sha256``);
+    any other table with a column ending in ``image_sha256`` is covered too.
+    """
+    refs: list[ImageRef] = []
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for table in tables:
+        cols = [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')]
+        if "id" not in cols:
+            continue
+        for col in cols:
+            if col.endswith("image_sha256"):
+                kind = "capture" if (table, col) == ("captures", "image_sha256") else col
+                refs.extend(ImageRef(kind, table, r[0], r[1].lower()) for r in conn.execute(
+                    f'SELECT id, "{col}" FROM "{table}" WHERE "{col}" IS NOT NULL'))
+    if "captures" in tables:
+        refs.extend(ImageRef("crop", "captures", r[0], str(r[1]).lower()) for r in conn.execute(
+            "SELECT id, json_extract(camera, '$.crop_sha256') FROM captures "
+            "WHERE json_valid(camera) AND json_extract(camera, '$.crop_sha256') IS NOT NULL"))
+    return refs
+
+
+def orphans(store: Store, grace_s: float = ORPHAN_GRACE_S) -> tuple[list[str], list[str]]:
+    """Unreferenced images: (older than the grace period, younger — possibly being recorded)."""
+    referenced = {ref.sha for ref in image_references(store.conn)}
+    old, young = [], []
+    now = time.time()
+    for sha in store.images:
+        if sha in referenced:
+            continue
+        try:
+            age = now - store.images.path(sha).stat().st_mtime
+        except FileNotFoundError:
+            continue
+        (old if age > grace_s else young).append(sha)
+    return old, young
+
+
+def collect_orphans(store: Store, grace_s: float = ORPHAN_GRACE_S) -> list[str]:
+    """Remove images nothing refers to that are past the grace period (a killed capture's)."""
+    old, _ = orphans(store, grace_s)
+    for sha in old:
+        with contextlib.suppress(FileNotFoundError):
+            store.images.path(sha).unlink()
+    return old

@@ -309,6 +309,27 @@ ALTER TABLE captures ADD COLUMN capture_code TEXT;
 CREATE INDEX captures_code ON captures(capture_code);
 """
 
+# v8: trust boundaries (integrity). ``seals`` is the keyed chain over every fact row (station.store.seals);
+# ``auth_attempts`` the persistent PIN lock-out per operator name. Neither is a fact table: they
+# are this station's own bookkeeping and are never merged.
+V8 = """
+CREATE TABLE seals (
+    n INTEGER PRIMARY KEY,
+    tbl TEXT NOT NULL,
+    row_id TEXT NOT NULL,
+    ncols INTEGER NOT NULL,
+    mac TEXT NOT NULL
+);
+CREATE UNIQUE INDEX seals_row ON seals(tbl, row_id);
+CREATE TABLE auth_attempts (
+    name TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL DEFAULT 0,
+    lockouts INTEGER NOT NULL DEFAULT 0,
+    locked_until_ms INTEGER NOT NULL DEFAULT 0,
+    last_failure_ms INTEGER
+);
+"""
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -325,6 +346,7 @@ MIGRATIONS: list[Migration] = [
     Migration(5, "batch records on their export row, pending batches", V5),
     Migration(6, "corrections listed after upload", V6),
     Migration(7, "capture codes (图像采集码) on captures", V7),
+    Migration(8, "keyed seals over every fact row, PIN lock-out state", V8),
 ]
 
 LATEST = MIGRATIONS[-1].version

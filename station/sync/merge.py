@@ -111,6 +111,17 @@ def merge_bundle(store: Store, path: Path, operator: str | None = None, *,
     return result
 
 
+def _present(conn: sqlite3.Connection, table: str, ids: list[str]) -> list[str]:
+    """The ids of ``ids`` now in the master's ``table`` (an INSERT may skip a row it cannot take)."""
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        found.update(str(r[0]) for r in conn.execute(
+            f'SELECT id FROM main."{table}" WHERE id IN ({marks})', chunk))
+    return [i for i in ids if i in found]
+
+
 def _check_database(store: Store, db: Path, manifest: Manifest, source: str) -> None:
     """Step 3: a SQLite file of the manifest's station only, then brought to our schema."""
     try:
@@ -240,6 +251,9 @@ def _apply(store: Store, db: Path, manifest: Manifest, file_name: str, operator:
         _refuse_sequence_clash(store, manifest, result.bundle)   # again: another merge may have run
         for table in _tables(store):
             done = union.union_table(conn, table, digest)
+            # the bundle's signature vouched for these bytes; the master's seal now covers them
+            present = _present(conn, table, done.added_ids)
+            store.seals.seal(table, present)
             if done.added:
                 result.added[table] = done.added
             result.unchanged += done.unchanged
@@ -251,7 +265,10 @@ def _apply(store: Store, db: Path, manifest: Manifest, file_name: str, operator:
                                                    "origin_station": manifest.station_id,
                                                    "bundle_sha256": digest, "theirs": text})
                     result.clashes += 1
-        result.released = union.release_pending(conn)
+        released_rows: list[tuple[str, str]] = []
+        result.released = union.release_pending(conn, released_rows)
+        for table, row_id in released_rows:
+            store.seals.seal(table, [row_id])
         if manifest.max_hlc and not result.clock_lead_hours:
             store.observe(manifest.max_hlc)
         store.insert("imports", {"kind": kind, "file_name": file_name, "file_sha256": digest,

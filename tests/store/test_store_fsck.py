@@ -1,4 +1,6 @@
+import os
 import sqlite3
+import time
 
 from station.domain.identity import Identity
 from station.store import open_store
@@ -62,8 +64,14 @@ def test_missing_altered_and_orphan_images(store):
     store.images.path(sha).unlink()
     assert "image_missing" in _codes(store)
     orphan = store.images.put(b"never recorded")
+    findings = fsck(store)   # just stored: may be a capture being recorded right now
+    assert any(f.code == "image_in_flight" and f.params["sha"] == orphan and not f.fails
+               for f in findings)
+    hours_ago = time.time() - 2 * 3600
+    os.utime(store.images.path(orphan), (hours_ago, hours_ago))
     findings = fsck(store)
-    assert any(f.code == "orphan_image" and f.params["sha"] == orphan for f in findings)
+    assert any(f.code == "orphan_image" and f.params["sha"] == orphan and f.fails
+               for f in findings)
 
 
 def test_fsck_cli_exit_codes(station_cli):
@@ -77,7 +85,8 @@ def test_fsck_cli_exit_codes(station_cli):
     bad = station_cli("fsck", "--json", operator=None)
     assert bad.returncode == 1
     problems = bad.json()["problems"]
-    assert [p["code"] for p in problems] == ["audit_altered"]
+    # the keyed seal and the plain audit chain both see it
+    assert sorted(p["code"] for p in problems) == ["audit_altered", "row_altered"]
     assert problems[0]["message_en"].startswith("Audit record altered")
     human = station_cli("--lang", "en", "fsck", operator=None)
     assert human.returncode == 1 and "Audit record altered" in human.stdout
