@@ -88,6 +88,13 @@ class DeviceError(StationError):
     exit_code = 3
 
 
+class MediaError(DeviceError):
+    """The disk or folder holding data failed: full, read-only, no permission, I/O error.
+
+    Names the folder and what to do (station.media builds these from OS and SQLite errors).
+    """
+
+
 class IntegrityError(StationError):
     """Stored data failed a check (hash, chain, schema)."""
 

@@ -58,21 +58,33 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+class _QuietFileHandler(logging.FileHandler):
+    """A log that never interrupts the work: on a full or read-only disk a line is dropped
+    (the command's own error says what is wrong with the medium), no traceback is printed."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass
+
+
 def _setup_logging(data_dir: Path) -> Path | None:
+    import os
+
     from station.paths import ensure_private_dir
     from station.privacy import MaskingFilter
 
+    path = data_dir / "logs" / "station.log"
     try:
-        logs = ensure_private_dir(data_dir / "logs")
+        ensure_private_dir(path.parent)
+        handler = _QuietFileHandler(path, encoding="utf-8")
+        os.chmod(path, 0o600)          # personal data (masked, but still): owner only
     except OSError:
         return None
-    handler = logging.FileHandler(logs / "station.log", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(MaskingFilter())
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-    return logs / "station.log"
+    return path
 
 
 def _forget_fresh_data_dir(data_dir: Path) -> None:
@@ -103,8 +115,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
 
+    import os
+
     from station.paths import default_data_dir
 
+    os.umask(0o077)  # private by default: everything the station writes holds personal data
     data_dir = args.data_dir or default_data_dir()
     fresh = not data_dir.exists()
     code = _run(args, data_dir)
@@ -143,11 +158,20 @@ def _run(args: argparse.Namespace, data_dir: Path) -> int:
         warn(i18n.t("common.interrupted"))
         return 130
     except Exception as exc:  # last resort: a message in words, the traceback in the log
-        from station.cli.output import warn
+        from station.cli.output import emit, warn
+        from station.media import media_error
         from station.privacy import scrub
 
+        medium = media_error(exc, data_dir)
+        if medium is not None:       # a full disk or a read-only folder, wherever it surfaced
+            log.warning("medium fault: %s", scrub(f"{type(exc).__name__}: {exc}"))
+            if ctx.json:
+                emit(True, medium.to_json())
+            warn(medium.message)
+            return medium.exit_code
         log.exception("unexpected error")
-        warn(i18n.t("common.unexpected", error=scrub(f"{type(exc).__name__}: {exc}"), log=log_path))
+        where = i18n.t("common.see_log", log=log_path) if log_path else i18n.t("common.no_log")
+        warn(i18n.t("common.unexpected", error=scrub(f"{type(exc).__name__}: {exc}"), log=where))
         return 2
     finally:
         ctx.close()
