@@ -52,17 +52,22 @@ class Context:
         line = sys.stdin.readline() if sys.stdin is not None else ""
         return line.rstrip("\r\n")
 
+    def acting_name(self) -> str | None:
+        return self.operator_name or os.environ.get("STATION_OPERATOR")
+
     def operator(self, action: str) -> Any:
-        """Authenticate the acting operator and check that their role allows ``action``."""
+        """Authenticate the acting operator and check that their role allows ``action``.
+        Reading actions open the store so that they also work on a read-only medium."""
         from station.errors import RefusedError
         from station.i18n import t
+        from station.store.operators import READ_ACTIONS
 
-        name = self.operator_name or os.environ.get("STATION_OPERATOR")
+        name = self.acting_name()
         if not name:
             from station.store.operators import action_words
 
             raise RefusedError("auth.operator_required", action=action_words(action))
-        store = self.store()
+        store = self.store(access="auto" if action in READ_ACTIONS else "write")
         op = store.operators.authenticate(name, self.read_pin(t("auth.pin_prompt", name=name)))
         store.operators.require(op, action)
         return op

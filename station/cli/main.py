@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from station.cli.context import Context
 
 COMMAND_MODULES = (
-    "setup",      # init, operator, doctor, fsck
+    "setup",      # init, doctor, fsck
+    "operators",  # operator add/list/set-pin/set-role/disable/enable/unlock
     "roster",     # roster import, schedule import
     "idcard",     # idcard read
     "camera",     # camera list, camera capture

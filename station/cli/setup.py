@@ -1,11 +1,9 @@
-"""Station set-up commands: init, operator add/list, fsck, doctor."""
+"""Station set-up commands: init, fsck, doctor (operators: station.cli.operators)."""
 
 from __future__ import annotations
 
 import argparse
-import getpass
 import re
-import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -24,18 +22,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_init)
 
-    op = sub.add_parser("operator", help="manage operators")
-    op_sub = op.add_subparsers(dest="operator_command", metavar="ACTION", required=True)
-    add = op_sub.add_parser("add", help="add an operator (supervisor only); PIN from stdin or prompt")
-    add.add_argument("name", help="the operator's name as they log in")
-    add.add_argument("--role", required=True, choices=("photographer", "technician", "supervisor"),
-                     help="what they may do: photographer (desk), technician (+ exports), supervisor (all)")
-    add.add_argument("--json", action="store_true")
-    add.set_defaults(handler=cmd_operator_add)
-    ls = op_sub.add_parser("list", help="list operators and roles")
-    ls.add_argument("--json", action="store_true")
-    ls.set_defaults(handler=cmd_operator_list)
-
     f = sub.add_parser("fsck", help="store integrity: SQLite, images, audit chain")
     f.add_argument("--json", action="store_true")
     f.set_defaults(handler=cmd_fsck)
@@ -52,28 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.set_defaults(handler=cmd_config_show, needs_data_dir=False)
 
 
-def _new_pin(ctx: Context, prompt: str, *, env_first: bool) -> str:
-    """A new operator's PIN: STATION_PIN (init only), a prompt asked twice, or a stdin line."""
-    import os
-
-    from station.errors import InputError, Location
-
-    if env_first and os.environ.get("STATION_PIN") is not None:
-        return os.environ["STATION_PIN"]
-    if sys.stdin is not None and sys.stdin.isatty():
-        from station.i18n import t
-
-        first = getpass.getpass(prompt)
-        if getpass.getpass(t("auth.pin_confirm_prompt")) != first:
-            raise InputError("auth.pin_mismatch", Location("PIN"))
-        return first
-    line = sys.stdin.readline() if sys.stdin is not None else ""
-    return line.rstrip("\r\n")
-
-
 def cmd_init(ctx: Context, args: argparse.Namespace) -> int:
     import unicodedata
 
+    from station.cli.operators import new_pin
     from station.cli.output import emit
     from station.errors import InputError, Location, RefusedError
     from station.i18n import t
@@ -88,7 +56,7 @@ def cmd_init(ctx: Context, args: argparse.Namespace) -> int:
     # everything a person types is asked before the store exists: a refused init leaves nothing
     pin = None
     if not (ctx.data_dir / DB_NAME).exists():
-        pin = _new_pin(ctx, t("auth.pin_prompt", name=args.supervisor), env_first=True)
+        pin = new_pin(ctx, t("auth.pin_prompt", name=args.supervisor), env_first=True)
     store = ctx.store()
     existing = store.station_id
     if existing is not None:
@@ -102,7 +70,7 @@ def cmd_init(ctx: Context, args: argparse.Namespace) -> int:
         emit(ctx.json, data, t("store.init_already", station=existing))
         return 0
     if pin is None:  # a store without a station id: an earlier init stopped before its commit
-        pin = _new_pin(ctx, t("auth.pin_prompt", name=args.supervisor), env_first=True)
+        pin = new_pin(ctx, t("auth.pin_prompt", name=args.supervisor), env_first=True)
     with store.transaction():
         if store.station_id is None:  # another process may have won the race
             store.set_meta("station_id", station_id)
@@ -116,27 +84,6 @@ def cmd_init(ctx: Context, args: argparse.Namespace) -> int:
             "signing_key": ensure_station_key(ctx.data_dir).fingerprint()}
     emit(ctx.json, data, t("store.init_done", station=station_id, school=school,
                            supervisor=args.supervisor))
-    return 0
-
-
-def cmd_operator_add(ctx: Context, args: argparse.Namespace) -> int:
-    from station.cli.output import emit
-    from station.i18n import t
-
-    acting = ctx.operator("operator.add")
-    pin = _new_pin(ctx, t("auth.pin_prompt", name=args.name), env_first=False)
-    op = ctx.store().operators.add(args.name, args.role, pin, by=acting)
-    emit(ctx.json, {"name": op.name, "role": op.role, "id": op.id},
-         t("store.operator_added", name=op.name, role=op.role))
-    return 0
-
-
-def cmd_operator_list(ctx: Context, args: argparse.Namespace) -> int:
-    from station.cli.output import emit
-
-    ops = ctx.store().operators.list()
-    data = {"operators": [{"name": o.name, "role": o.role} for o in ops]}
-    emit(ctx.json, data, "\n".join(f"{o.name}\t{o.role}" for o in ops))
     return 0
 
 
