@@ -42,3 +42,38 @@ class MaskingFilter(logging.Filter):
             else:
                 record.args = tuple(scrub(a) if isinstance(a, str) else a for a in record.args)
         return True
+
+
+# ---------------------------------------------------------------- text that reaches the store
+
+# Control characters (C0, DEL, C1: terminal escape sequences start with ESC or CSI), line and
+# paragraph separators, and the bidirectional overrides that make text display as something else.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def unsafe_character(text: str, *, allow_whitespace: bool = False) -> str | None:
+    """The first control or display-changing character in ``text`` (as ``U+XXXX``), if any.
+    ``allow_whitespace`` lets tabs and line breaks pass (spreadsheet cells have them)."""
+    if allow_whitespace:
+        text = text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+    m = _UNSAFE.search(text)
+    return f"U+{ord(m.group(0)):04X}" if m else None
+
+
+def check_text(value: object, *, field: str, limit: int, source: str,
+               line: int | None = None, multiline: bool = False) -> str:
+    """``value`` if it is text of at most ``limit`` characters without control characters;
+    otherwise an InputError naming the file (``source``), line and field. Text from cards, files
+    and prompts is echoed on terminals and written to logs: an ESC sequence must never pass."""
+    from station.errors import InputError, Location
+
+    where = Location(source, line, field)
+    if not isinstance(value, str):
+        raise InputError("privacy.not_text", where, field=field, type=type(value).__name__)
+    if len(value) > limit:
+        raise InputError("privacy.too_long", where, field=field, length=len(value), limit=limit)
+    text = value.replace("\n", " ") if multiline else value
+    bad = unsafe_character(text)
+    if bad is not None:
+        raise InputError("privacy.control_character", where, field=field, character=bad)
+    return value

@@ -118,10 +118,17 @@ def cmd_calibrate(ctx: Context, args: argparse.Namespace) -> int:
     for frame in (args.empty, args.subject):
         if frame is not None and not frame.is_file():
             raise InputError("common.file_missing", Location(str(frame)), path=str(frame))
+    op = ctx.operator("calibrate")           # it changes what every later check accepts
     profile = load_profile(args.profile or ctx.settings.exports.profile)
     cal = calibrate(args.empty, args.subject, profile)
-    path = save_calibration(ctx.data_dir, cal)
     delta = float(np.linalg.norm(np.array(cal.backdrop_lab) - rgb_to_lab(profile.backdrop.reference_rgb)))
+    store = ctx.store()
+    with store.transaction():                # audited, or not saved at all
+        store.audit.append(op.name, "calibrate", profile.name,
+                           {**cal.to_json(), "reference_delta_e": round(delta, 1),
+                            "empty": args.empty.name,
+                            "subject": args.subject.name if args.subject else None})
+        path = save_calibration(ctx.data_dir, cal)
     data = {**cal.to_json(), "reference_delta_e": round(delta, 1), "path": str(path)}
     sharp = f"{cal.sharpness:.0f}" if cal.sharpness else "-"
     emit(args.json, data, t("checks.calibrated", rgb=",".join(map(str, cal.backdrop_rgb)),

@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true",
                    help="supervisor only: accept although checks fail or the roster says no")
     p.add_argument("--reason", help="why --force was needed (recorded in the audit)")
+    p.add_argument("--vouch", action="store_true",
+                   help="supervisor only: the identity file is a card read (idcard read --json) "
+                        "you vouch for; without it the identity is recorded as typed (unverified)")
     p.add_argument("--walk-in", metavar="SCHOOL_CODE", help="walk-in capture for this school")
     p.add_argument("--address", help="mailing address (walk-in)")
     p.add_argument("--capture-code", metavar="CODE",
@@ -77,9 +80,17 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
     except OSError:
         raise InputError("session.image_missing", Location(str(args.image)),
                          path=str(args.image)) from None
+    from station.privacy import check_text
+
+    for value, name, limit in ((args.reason, "--reason", 500), (args.address, "--address", 200),
+                               (args.reference, "--reference", 100)):
+        if value is not None:
+            check_text(value, field=name, limit=limit, source="ingest")
     op = ctx.operator("ingest")
-    if args.force and op.role != "supervisor":
+    if args.force and not op.can("accept.override"):
         raise RefusedError("session.supervisor_required", action=Words(("session.action.force",)))
+    if args.vouch:
+        ctx.store().operators.require(op, "identity.vouch")
     walk_in = None
     if args.walk_in:
         from station.domain.schools import walk_in_for
@@ -87,7 +98,10 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
         walk_in = walk_in_for(ctx.settings.schools, args.walk_in)
     store = ctx.store()
     service = CaptureService(store, op, settings=ctx.settings, walk_in=walk_in)
-    person = service.identify(identity)
+    person = service.identify(identity, source="card" if args.vouch else "typed")
+    if args.vouch:
+        store.audit.append(op.name, "identity.vouch", identity.id_number,
+                           {"card_read_id": person.card_read_id, "file": args.identity.name})
     out: dict[str, Any] = {"id_number": mask_id(identity.id_number), "name": identity.name,
                            "flags": person.match.flags, "accepted": False}
     if person.match.blocking:

@@ -8,11 +8,25 @@ from pathlib import Path
 from typing import Any
 
 from station.errors import InputError, Location
+from station.privacy import check_text
 
 CARD_TYPES = ("resident", "foreign_permanent", "hmt_residence", "manual")
 SOURCES = ("card", "typed")     # read from a card by this station / given by a person or a file
 GENDERS = ("male", "female", "unknown", "unspecified")
 GENDER_CODES = {"0": "unknown", "1": "male", "2": "female", "9": "unspecified"}
+
+# Longest text each field may hold: generous for every card layout (a resident card's address has
+# at most 35 characters, a foreign card's English name 120), small enough that a file cannot fill
+# the store or a screen. Unknown fields are ignored, but must be small too (MAX_FILE_BYTES).
+FIELD_LIMITS = {
+    "card_type": 32, "name": 64, "gender": 16, "birth_date": 16, "id_number": 32,
+    "valid_from": 16, "valid_to": 16, "name_en": 160, "nation": 32, "nationality": 8,
+    "address": 200, "issuer": 100, "card_serial": 64, "photo_wlt_sha256": 64, "source": 8,
+    "capture_code": 128,
+}
+MAX_WARNINGS = 32
+WARNING_TEXT_LIMIT = 500
+MAX_FILE_BYTES = 64 * 1024
 
 
 @dataclass
@@ -37,43 +51,83 @@ class Identity:
     capture_code: str | None = None       # the student's 图像采集码 (code mode): opaque text
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def verified(self) -> bool:
+        return is_verified(self.to_json())
+
     def to_json(self) -> dict[str, Any]:
         """The contract's JSON: absent fields are left out, not null."""
         return {k: v for k, v in asdict(self).items() if v is not None}
 
     @classmethod
     def from_json(cls, data: dict[str, Any], source: str = "<identity>") -> Identity:
+        """Checked field by field, naming the field: required ones present, every text small
+        and free of control characters (checked before any value is echoed in a message)."""
         required = ("card_type", "name", "gender", "birth_date", "id_number")
         for key in required:
             if not isinstance(data.get(key), str) or not data[key].strip():
                 raise InputError("identity.missing_field", Location(source, field=key), field=key)
-        if data["card_type"] not in CARD_TYPES:
-            raise InputError("identity.bad_value", Location(source, field="card_type"),
-                             field="card_type", value=data["card_type"])
-        if data["gender"] not in GENDERS:
-            raise InputError("identity.bad_value", Location(source, field="gender"),
-                             field="gender", value=data["gender"])
-        if data.get("source") is not None and data["source"] not in SOURCES:
-            raise InputError("identity.bad_value", Location(source, field="source"),
-                             field="source", value=data["source"])
         code = data.get("capture_code")
         if code is not None and (not isinstance(code, str) or not code.strip()):
             raise InputError("identity.bad_value", Location(source, field="capture_code"),
                              field="capture_code", value=ascii(code)[:40])
         known = set(cls.__dataclass_fields__)
         values = {k: v for k, v in data.items() if k in known}
-        values["warnings"] = list(values.get("warnings") or [])
+        for key, value in values.items():
+            if key != "warnings" and value is not None:
+                check_text(value, field=key, limit=FIELD_LIMITS.get(key, 64), source=source)
+        for key, allowed in (("card_type", CARD_TYPES), ("gender", GENDERS), ("source", SOURCES)):
+            if values.get(key) is not None and values[key] not in allowed:
+                raise InputError("identity.bad_value", Location(source, field=key),
+                                 field=key, value=values[key])
+        values["warnings"] = _warnings(values.get("warnings"), source)
         return cls(**values)
 
     @classmethod
     def load(cls, path: Path) -> Identity:
+        """An identity given as a file: always ``typed`` (a file cannot prove a card was read)."""
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            with Path(path).open("rb") as fh:
+                raw = fh.read(MAX_FILE_BYTES + 1)
+            if len(raw) > MAX_FILE_BYTES:
+                raise InputError("identity.too_big", Location(str(path)), limit=MAX_FILE_BYTES)
+            data = json.loads(raw.decode("utf-8"))
         except FileNotFoundError:
+            raise InputError("common.file_missing", Location(str(path)), path=str(path)) from None
+        except IsADirectoryError:
             raise InputError("common.file_missing", Location(str(path)), path=str(path)) from None
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             line = getattr(exc, "lineno", None)
             raise InputError("identity.bad_json", Location(str(path), line), error=str(exc)) from None
         if not isinstance(data, dict):
             raise InputError("identity.bad_json", Location(str(path)), error="not an object")
-        return cls.from_json(data, str(path))
+        identity = cls.from_json(data, str(path))
+        identity.source = "typed"
+        return identity
+
+
+def is_verified(identity: dict) -> bool:
+    """Whether a stored identity was read from a card by a station (cli.md: only ``card``).
+    Records from before the ``source`` field count as read when their card type is a card's."""
+    if "source" in identity:
+        return identity.get("source") == "card"
+    return identity.get("card_type", "manual") != "manual"
+
+
+def _warnings(value: object, source: str) -> list[dict]:
+    """Validation findings carried with a card read: a short list of small text records."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_WARNINGS:
+        raise InputError("identity.bad_value", Location(source, field="warnings"),
+                         field="warnings", value=f"list of at most {MAX_WARNINGS}")
+    out = []
+    for item in value:
+        if not isinstance(item, dict):
+            raise InputError("identity.bad_value", Location(source, field="warnings"),
+                             field="warnings", value=type(item).__name__)
+        for key, text in item.items():
+            check_text(str(key), field="warnings", limit=64, source=source)
+            check_text(text, field=f"warnings.{key}", limit=WARNING_TEXT_LIMIT, source=source)
+        out.append(dict(item))
+    return out

@@ -10,6 +10,7 @@ Not thread-safe by design: the caller gives it one thread (the TUI's store worke
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Callable
@@ -107,9 +108,12 @@ class CaptureService:
 
     def identify(self, identity: Identity, *, source: str = "card",
                  approved_by: Operator | None = None) -> Person:
-        """A card was read (or, with a supervisor's approval, typed): match it to the roster."""
+        """A card was read (or, with a supervisor's approval, typed): match it to the roster.
+        Only ``source="card"`` records the identity as read from a card (verified); anything
+        else (manual entry, a file given to ``ingest``) is recorded as typed."""
         if source == "manual":
             _require_supervisor(approved_by, "session.manual_entry")
+        identity = dataclasses.replace(identity, source="card" if source == "card" else "typed")
         if self.state is State.FAILSAFE:
             raise RefusedError("session.bad_transition", event=Words(("session.event.card",)),
                                state=Words((f"session.state.{self.state.value}",)))
@@ -307,7 +311,7 @@ class CaptureService:
             if override_by is None:
                 names = tuple(f"checks.name.{c.name}" for c in result.failed) or ("checks.name.crop",)
                 raise RefusedError("session.accept_refused", checks=Words(names))
-            _require_supervisor(override_by, "session.override")
+            self.store.operators.require(override_by, "accept.override")
             if result.crop_jpeg is None:
                 raise RefusedError("session.no_crop", error=result.crop_error or "")
         if self.walk_in and not person.mailing_address:

@@ -112,17 +112,54 @@ class Facts:
 
     def record_acceptance(self, capture_id: str, decision: str, reason: str | None = None,
                           override_by: str | None = None, operator: str | None = None) -> str:
+        """Accept or reject a capture. The one rule for accepting a photo that fails its checks
+        lives here, so it holds wherever the accept comes from (desk, review, ingest):
+        ``override_by`` must name an enabled operator allowed ``accept.override``."""
         if decision not in ("accept", "reject"):
             raise InputError("store.bad_decision", Location("decision"), decision=decision)
         row = self.store.conn.execute("SELECT id_number FROM captures WHERE id = ?",
                                       (capture_id,)).fetchone()
         if row is None:
             raise NotFoundError("store.no_capture", id=capture_id)
+        if decision == "accept":
+            failed = self.failed_checks(capture_id)
+            if failed is not None:
+                self._require_override(override_by, failed)
+        else:
+            override_by = None
         return self._record("acceptances", {
             "capture_id": capture_id, "id_number": row[0], "decision": decision,
             "reason": reason, "override_by": override_by, "operator": operator,
         }, operator, "accept" if decision == "accept" else "reject", row[0],
             {"capture_id": capture_id, "override_by": override_by})
+
+    def failed_checks(self, capture_id: str) -> list[str] | None:
+        """The names of the checks the capture's latest report failed (``["crop"]`` when there
+        is no export crop), or None when it passed or was never checked."""
+        conn = self.store.conn
+        report = conn.execute("SELECT passed, report FROM check_reports WHERE capture_id = ? "
+                              "ORDER BY hlc DESC LIMIT 1", (capture_id,)).fetchone()
+        if report is None or report["passed"]:
+            return None
+        try:
+            checks = json.loads(report["report"] or "{}").get("checks") or []
+            names = [c["name"] for c in checks if c.get("status") == "fail"]
+        except (ValueError, AttributeError, KeyError, TypeError):
+            names = []
+        return names or ["crop"]
+
+    def _require_override(self, override_by: str | None, failed: list[str]) -> None:
+        from station.errors import RefusedError
+        from station.i18n import Words
+
+        ops = self.store.operators
+        op = ops.get(override_by) if override_by else None
+        if op is None or not op.can("accept.override"):
+            if op is not None:
+                self.store.audit.append(op.name, "auth.refused", "accept.override",
+                                        {"role": op.role})
+            raise RefusedError("auth.override_required",
+                               checks=Words(tuple(f"checks.name.{n}" for n in failed)))
 
     def record_export(self, batch_id: str, capture_ids: Iterable[str], profile: str | None = None,
                       operator: str | None = None, details: dict[str, Any] | None = None) -> str:

@@ -13,6 +13,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from station.domain.identity import is_verified
+
 if TYPE_CHECKING:
     from station.store.core import Store
 
@@ -115,7 +117,7 @@ def load_snapshot(store: Store) -> Snapshot:
             identity = json.loads(r["identity"] or "{}")
         except ValueError:
             identity = {}
-        reads[r["id"]] = (identity.get("card_type", "manual") != "manual", identity)
+        reads[r["id"]] = (is_verified(identity), identity)   # only a card read is verified
         p = snap.person(r["id_number"])
         if not p.on_roster:                      # walk-ins: the card is all we know
             p.name = p.name or identity.get("name", "")

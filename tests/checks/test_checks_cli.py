@@ -68,7 +68,12 @@ def test_calibrate_stores_the_station_backdrop(run_station, tmp_path):
     before = run_station("check", str(subject), "--json")
     statuses = {c["name"]: c["status"] for c in before.json()["results"][0]["checks"]}
     assert statuses["backdrop_colour"] == "fail"  # far from the published reference blue
-    res = run_station("calibrate", "--empty", str(empty), "--subject", str(subject), "--json")
+    anonymous = run_station("calibrate", "--empty", str(empty), "--subject", str(subject))
+    assert anonymous.returncode == 2          # it changes the station: an operator, audited
+    sup = {"STATION_OPERATOR": "sup", "STATION_PIN": "246810"}
+    assert run_station("init", "--station-id", "c1", "--supervisor", "sup", env=sup).returncode == 0
+    res = run_station("calibrate", "--empty", str(empty), "--subject", str(subject), "--json",
+                      env=sup)
     assert res.returncode == 0, res.stderr
     data = res.json()
     assert all(abs(a - b) <= 3 for a, b in zip(data["backdrop_rgb"], other_blue, strict=True))

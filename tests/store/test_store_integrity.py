@@ -29,8 +29,8 @@ def exported_station(tmp_path_factory):
     """A station after a normal day: 2 people captured (frame + crop each), paid, exported."""
     import cv2
 
-    from station.demo_data.generate import demo_roster, identity_for, roster_csv
     from station.sim.portrait import render
+    from station.sim.roster import demo_roster, identity_for, roster_csv
     from tests.conftest import run_station_cmd
 
     root = tmp_path_factory.mktemp("exported")
