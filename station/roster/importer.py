@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from station.domain import idnumber
 from station.errors import InputError, Location
+from station.privacy import unsafe_character
 from station.roster import values
 from station.roster.columns import (
     ROSTER_ALIASES,
@@ -102,9 +103,15 @@ def check_cells(table: Table, max_chars: int) -> list[CellError]:
     width = len(table.header)
     for line, cells in [(table.header_line, table.header), *table.rows]:
         for i, cell in enumerate(cells):
+            bad = unsafe_character(cell, allow_whitespace=True)
             if len(cell) > max_chars:
                 errors.append(CellError(line, column_label(table.header, i), "roster.huge_cell",
                                         {"length": len(cell), "limit": max_chars}))
+            elif bad is not None:       # an ESC sequence would reach screens and logs
+                errors.append(CellError(line, column_label(table.header, i),
+                                        "privacy.control_character",
+                                        {"field": column_label(table.header, i),
+                                         "character": bad}))
             elif i >= width and cell.strip():
                 errors.append(CellError(line, column_label(table.header, i), "roster.extra_cell",
                                         {"value": cell[:40]}))

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from station.errors import InputError, Location
 
+# A roster of 20,000 graduates is a few MB; anything far larger is not a roster (or /dev/zero).
+MAX_FILE_BYTES = 64 * 1024 * 1024
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls
 
@@ -249,7 +251,10 @@ class FormulaCells(InputError):
 def read_table(path: Path) -> Table:
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:            # bounded: a device or a huge file is refused
+            data = fh.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise InputError("roster.too_big", Location(str(path)), limit=MAX_FILE_BYTES // 2**20)
     except FileNotFoundError:
         raise InputError("common.file_missing", Location(str(path)), path=str(path)) from None
     except IsADirectoryError:

@@ -142,10 +142,15 @@ def departments(text: str) -> list[str]:
     return [p for p in parts if p]
 
 
+MAX_SLOT_COUNT = 100_000
+
+
 def count(text: str) -> int | None:
     t = clean(text).removesuffix("人")
     if not t:
         return None
-    if not t.isdigit():
-        raise BadValue("schedule.bad_count", value=text)
+    if not t.isdigit() or not t.isascii():
+        raise BadValue("schedule.bad_count", value=text[:40])
+    if len(t) > 6 or int(t) > MAX_SLOT_COUNT:       # also keeps it inside SQLite's integers
+        raise BadValue("schedule.count_too_big", value=text[:40], limit=MAX_SLOT_COUNT)
     return int(t)
