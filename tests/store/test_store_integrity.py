@@ -53,7 +53,7 @@ def exported_station(tmp_path_factory):
         frame, _ = render(1024, 1365, seed=i, shirt=(30 + 20 * i, 40, 60))
         cv2.imwrite(str(root / f"p{i}.jpg"), frame)
         run("ingest", "--identity", str(root / f"id{i}.json"), "--image", str(root / f"p{i}.jpg"),
-            "--paid")
+            "--paid", "--vouch")
     built = run("export", "build", "--out", str(root / "out"), "--json").json()
     assert built["photos"] == 2
     return data
