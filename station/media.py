@@ -11,6 +11,7 @@ errors: writes are transactions and atomic renames, and a failed one leaves the 
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 from pathlib import Path
 
@@ -60,10 +61,36 @@ def folder_of(exc: BaseException, default: Path | None) -> Path | None:
     return default
 
 
-def media_error(exc: BaseException, default_folder: Path | None) -> MediaError | None:
-    """The words for a medium fault, or None when ``exc`` is something else."""
+def _existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _shows(kind: str, folder: Path) -> bool:
+    """Whether ``folder``'s file system shows the fault now (full, or mounted read-only)."""
+    try:
+        st = os.statvfs(_existing(folder))
+    except OSError:
+        return False
+    if kind == "full":
+        return st.f_bavail * st.f_frsize < 256 * 1024
+    if kind == "read_only":
+        return bool(st.f_flag & os.ST_RDONLY)
+    return False
+
+
+def media_error(exc: BaseException, default_folder: Path | None,
+                candidates: tuple[Path, ...] = ()) -> MediaError | None:
+    """The words for a medium fault, or None when ``exc`` is something else.
+
+    The folder named is the failing file's when the error carries it; otherwise the first of
+    ``candidates`` (e.g. an export's target, then the data folder) whose file system shows the
+    fault — a write() on a full USB stick does not say which file it was."""
     kind = kind_of(exc)
     if kind is None:
         return None
-    folder = folder_of(exc, default_folder) if isinstance(exc, OSError) else default_folder
+    folder = folder_of(exc, None) if isinstance(exc, OSError) else None
+    if folder is None:
+        folder = next((c for c in candidates if _shows(kind, c)), default_folder)
     return MediaError(f"media.{kind}", folder=str(folder or "?"))

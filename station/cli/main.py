@@ -163,7 +163,8 @@ def _run(args: argparse.Namespace, data_dir: Path) -> int:
         from station.media import media_error
         from station.privacy import scrub
 
-        medium = media_error(exc, data_dir)
+        targets = tuple(Path(v) for k in ("out", "keep") if isinstance(v := getattr(args, k, None), str | Path))
+        medium = media_error(exc, data_dir, (*targets, data_dir))
         if medium is not None:       # a full disk or a read-only folder, wherever it surfaced
             log.warning("medium fault: %s", scrub(f"{type(exc).__name__}: {exc}"))
             if ctx.json:
