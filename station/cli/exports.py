@@ -50,6 +50,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     v.set_defaults(handler=cmd_verify, needs_data_dir=True)
     exp.set_defaults(handler=_group_help(exp))
 
+    from station.cli.privacy import register_confirm
+
+    register_confirm(exp_sub)
+
     key = sub.add_parser("key", help="the station's signing key")
     key_sub = key.add_subparsers(dest="key_command", metavar="ACTION")
     k = key_sub.add_parser("export", help="print or write the public key that verifies our batches")

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "exports",    # export build/verify, report, print
     "hub",        # hub init, sync push/pull through the PostgreSQL hub
     "sync",       # bundle create, merge
+    "privacy",    # purge (export confirm is registered by exports)
 )
 
 log = logging.getLogger("station")

@@ -21,7 +21,7 @@ FACT_TABLES = (
     "roster_entries", "schedule_slots", "card_reads", "captures", "check_reports", "payments",
     "acceptances", "exports", "export_items", "export_corrections", "corrections", "tombstones",
     "imports", "operators", "audit", "session_events", "walk_ins", "station_keys", "merge_clashes",
-    "conflict_decisions",
+    "conflict_decisions", "upload_confirmations", "purges",
 )
 
 
@@ -172,6 +172,20 @@ class Facts:
             self.store.audit.append(operator, "export", batch_id,
                                     {"id": export_id, "captures": len(ids), **(details or {})})
         return export_id
+
+    def record_upload_confirmation(self, batch_id: str, operator: str,
+                                   note: str | None = None) -> str | None:
+        """The pipeline received batch ``batch_id`` (idempotent: None when already confirmed)."""
+        with self.store.transaction():
+            conn = self.store.conn
+            if conn.execute("SELECT 1 FROM exports WHERE batch_id = ?", (batch_id,)).fetchone() is None:
+                raise NotFoundError("exports.unknown_batch", batch=batch_id)
+            if conn.execute("SELECT 1 FROM upload_confirmations WHERE batch_id = ?",
+                            (batch_id,)).fetchone() is not None:
+                return None
+            return self._record("upload_confirmations", {
+                "batch_id": batch_id, "note": note, "operator": operator},
+                operator, "export.confirm", batch_id, {"note": note})
 
     def record_correction(self, target_table: str, target_id: str, field_name: str,
                           old_value: Any, new_value: Any, reason: str | None = None,

@@ -75,10 +75,17 @@ def _sqlite_findings(store: Store) -> list[Finding]:
 
 def _image_findings(store: Store) -> list[Finding]:
     from station.store.images import image_references, orphans
+    from station.store.purge import purged_images
 
     out = []
     checked: dict[str, bool | None] = {}
+    purged = purged_images(store)
+    for sha in sorted(purged):
+        if store.images.exists(sha):
+            out.append(Finding("purged_image_present", {"sha": sha}, "warning"))
     for ref in image_references(store.conn):
+        if ref.sha in purged:
+            continue
         if ref.sha not in checked:
             checked[ref.sha] = (store.images.verify(ref.sha) if store.images.exists(ref.sha)
                                 else None)

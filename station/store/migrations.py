@@ -330,6 +330,25 @@ CREATE TABLE auth_attempts (
 );
 """
 
+# v9: the end of a campaign. A technician confirms that a batch reached the pipeline; a
+# supervisor's purge then masks the campaign's personal data (station.store.purge) and records
+# what it did, including the photos it removed (fsck expects those files to be gone).
+V9 = (
+    _fact("upload_confirmations", """
+    batch_id TEXT NOT NULL,
+    note TEXT,
+    operator TEXT""")
+    + _fact("purges", """
+    until TEXT,
+    people INTEGER NOT NULL,
+    rows_masked INTEGER NOT NULL,
+    images TEXT NOT NULL DEFAULT '[]',
+    operator TEXT""")
+    + """
+CREATE INDEX upload_confirmations_batch ON upload_confirmations(batch_id);
+"""
+)
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -347,6 +366,7 @@ MIGRATIONS: list[Migration] = [
     Migration(6, "corrections listed after upload", V6),
     Migration(7, "capture codes (图像采集码) on captures", V7),
     Migration(8, "keyed seals over every fact row, PIN lock-out state", V8),
+    Migration(9, "upload confirmations and purges", V9),
 ]
 
 LATEST = MIGRATIONS[-1].version

@@ -48,6 +48,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "trust.list": _TECH,
     "conflicts.view": _TECH,
     "calibrate": _TECH,
+    "export.confirm": _TECH,      # the pipeline received a batch (lets a purge go ahead)
     "operator.list": _TECH,
     # supervisors: the campaign's data and people, and every exception to the rules
     "accept.override": _SUP,      # accept a photo that fails its checks (desk, review, ingest)

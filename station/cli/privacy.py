@@ -1,0 +1,84 @@
+"""`station purge` and `station export confirm`: ending a campaign without keeping what is not
+needed (station.store.purge)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from station.cli.context import Context
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("purge", help="(supervisor) remove a finished campaign's personal data "
+                                     "and photos once its batches are confirmed uploaded")
+    p.add_argument("--until", metavar="YYYY-MM-DD",
+                   help="only people whose last record is on or before this day (default: all)")
+    p.add_argument("--dry-run", action="store_true", help="say what would be purged; change nothing")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_purge)
+
+
+def register_confirm(export_sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`station export confirm BATCH…`, registered by station.cli.exports."""
+    c = export_sub.add_parser("confirm", help="record that the pipeline received these batches")
+    c.add_argument("batches", nargs="+", metavar="BATCH_ID")
+    c.add_argument("--note", help="e.g. the pipeline's receipt number")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(handler=cmd_confirm)
+
+
+def cmd_confirm(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit
+    from station.i18n import t
+    from station.privacy import check_text
+
+    if args.note is not None:
+        check_text(args.note, field="--note", limit=200, source="export confirm")
+    op = ctx.operator("export.confirm")
+    store = ctx.store()
+    done = {b: store.facts.record_upload_confirmation(b, op.name, args.note) is not None
+            for b in args.batches}
+    emit(ctx.json, {"confirmed": done},
+         "\n".join(t("purge.confirmed" if new else "purge.already_confirmed", batch=b)
+                   for b, new in done.items()))
+    return 0
+
+
+def cmd_purge(ctx: Context, args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from station.cli.output import emit
+    from station.errors import InputError, Location
+    from station.i18n import t
+    from station.store.purge import plan, purge
+
+    until = None
+    if args.until:
+        try:
+            until = dt.date.fromisoformat(args.until)
+        except ValueError:
+            raise InputError("purge.bad_date", Location("--until"), value=args.until[:20]) from None
+    op = ctx.operator("purge")
+    store = ctx.store()
+    the_plan = plan(store, until)
+    data: dict[str, Any] = {"plan": the_plan.to_json(), "dry_run": bool(args.dry_run)}
+    key = "message_zh" if ctx.lang == "zh" else "message_en"
+    if the_plan.blocked:
+        data["blocked"] = True
+        lines = [t("purge.blocked", count=len(the_plan.blocked))]
+        lines += [f"  {b['id_number']}: {t('purge.reason.' + b['reason'], batch=b['batch'])}"
+                  for b in data["plan"]["blocked"][:30]]
+        emit(ctx.json, data, "\n".join(lines))
+        return 1
+    if args.dry_run or not the_plan.people:
+        emit(ctx.json, data, t("purge.would", people=len(the_plan.people),
+                               images=len(the_plan.images)))
+        return 0
+    result = purge(store, the_plan, op.name)
+    data["result"] = result.to_json()
+    del key
+    emit(ctx.json, data, t("purge.done", people=result.people, rows=result.rows_masked,
+                           images=result.images_removed))
+    return 0

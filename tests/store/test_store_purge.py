@@ -1,0 +1,105 @@
+"""`station purge`: a finished campaign's personal data and photos go once its batches are
+confirmed uploaded; counts and the (masked) audit trail stay, and the keyed seals still hold."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tests.exports.conftest import add_people, person
+
+from .conftest import PIN, SUPERVISOR
+
+
+@pytest.fixture
+def campaign(station_cli, tmp_path):
+    """Four people exported in two batches; one more accepted but never exported."""
+    data = station_cli.data_dir
+    people = [person(i) for i in range(5)]
+    add_people(data, people[:2])
+    first = station_cli("export", "build", "--out", str(tmp_path / "out"), "--json").json()
+    add_people(data, people[2:4])
+    second = station_cli("export", "build", "--out", str(tmp_path / "out"), "--json").json()
+    assert first["photos"] == 2 and second["photos"] == 2
+    return station_cli, people, first["batch_id"], second["batch_id"]
+
+
+def _counts(data) -> dict[str, int]:
+    conn = sqlite3.connect(data / "station.sqlite3")
+    try:
+        return {
+            "people": conn.execute("SELECT COUNT(DISTINCT id_number) FROM captures").fetchone()[0],
+            "paid": conn.execute("SELECT SUM(amount_cents) FROM payments").fetchone()[0],
+            "accepted": conn.execute("SELECT COUNT(*) FROM accepted_captures").fetchone()[0],
+            "exported": conn.execute("SELECT COUNT(*) FROM export_items").fetchone()[0],
+            "audit": conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0],
+        }
+    finally:
+        conn.close()
+
+
+def test_purge_waits_for_confirmed_batches_then_masks_everything(campaign):
+    run, people, first, second = campaign
+    data = run.data_dir
+    blocked = run("--lang", "en", "purge", "--json")
+    assert blocked.returncode == 1
+    assert {b["reason"] for b in blocked.json()["plan"]["blocked"]} == {"not_confirmed"}
+    tech = run("export", "confirm", first, operator=None)
+    assert tech.returncode == 2                                  # needs an operator
+    assert run("export", "confirm", first, second, "--note", "回执 123").returncode == 0
+    again = run("--lang", "en", "export", "confirm", first)
+    assert again.returncode == 0 and "already" in again.stdout
+    add_people(data, [person(9, decisions=["accept"])])         # accepted, never exported
+    still = run("purge", "--json")
+    assert still.returncode == 1
+    assert [b["reason"] for b in still.json()["plan"]["blocked"]] == ["not_exported"]
+    # the last one is exported and confirmed too: now the campaign can go
+    last = run("export", "build", "--out", str(data.parent / "out"), "--json").json()
+    assert run("export", "confirm", last["batch_id"]).returncode == 0
+    before = _counts(data)
+    photo = run("purge", "--json", operator=SUPERVISOR, pin=PIN)
+    assert photo.returncode == 0, photo.stderr
+    result = photo.json()["result"]
+    assert result["people"] == 5 and result["images_removed"] == 10
+    after = _counts(data)
+    assert {k: after[k] for k in ("people", "paid", "accepted", "exported")} == \
+        {k: before[k] for k in ("people", "paid", "accepted", "exported")}
+    assert after["audit"] > before["audit"]                      # the trail stays, and grows
+    # no ID number, name or photo of anyone is left in the data folder, WAL included
+    blob = b"".join(p.read_bytes() for p in data.rglob("*") if p.is_file())
+    for p in [*people[:4], person(9)]:
+        assert p["id_number"].encode() not in blob
+        assert p["name"].encode() not in blob
+    assert [f for f in (data / "images").rglob("*") if f.is_file()] == []
+    check = run("fsck", "--json", operator=None)
+    assert check.returncode == 0, check.stdout
+    masked = sqlite3.connect(data / "station.sqlite3").execute(
+        "SELECT DISTINCT id_number FROM captures").fetchall()
+    assert all("#" in m[0] and "*" in m[0] for m in masked)
+
+
+def test_a_purge_does_not_bless_an_edit(campaign):
+    run, people, first, second = campaign
+    assert run("export", "confirm", first, second).returncode == 0
+    conn = sqlite3.connect(run.data_dir / "station.sqlite3")
+    conn.execute("UPDATE payments SET amount_cents = 1 WHERE rowid = 1")
+    conn.commit()
+    conn.close()
+    r = run("--lang", "en", "purge")
+    assert r.returncode == 1 and "integrity" in r.stderr
+    assert people[0]["id_number"] in str(sqlite3.connect(run.data_dir / "station.sqlite3")
+                                          .execute("SELECT id_number FROM captures").fetchall())
+
+
+def test_masked_rows_are_still_sealed(campaign):
+    run, _, first, second = campaign
+    assert run("export", "confirm", first, second).returncode == 0
+    assert run("purge").returncode == 0
+    conn = sqlite3.connect(run.data_dir / "station.sqlite3")
+    conn.execute("UPDATE payments SET amount_cents = amount_cents + 1 WHERE rowid = 1")
+    conn.commit()
+    conn.close()
+    check = run("fsck", "--json", operator=None)
+    assert check.returncode == 1
+    assert [p["code"] for p in check.json()["problems"]] == ["row_altered"]
