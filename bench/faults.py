@@ -381,13 +381,26 @@ def accepted(data: Path, id_number: str) -> bool:
 
 
 def exported_twice(data: Path, exports: Path) -> list[str]:
+    """Captures sent as a new photo more than once, in the store's batch records or on the stick.
+    A capture sent again as a deliberate replacement (its person's record was corrected after the
+    export, e.g. by a roster re-import) is not a second export."""
     conn = _ro(data)
     try:
-        twice = [r[0] for r in conn.execute(
-            "SELECT capture_id FROM export_items GROUP BY capture_id HAVING COUNT(*) > 1")]
-        recorded = {r[0] for r in conn.execute("SELECT batch_id FROM exports")}
+        recorded: dict[str, list[dict]] = {}
+        for batch, details in conn.execute("SELECT subject, details FROM audit WHERE action = 'export'"):
+            try:
+                recorded[batch] = json.loads(details).get("record", {}).get("items", [])
+            except (TypeError, ValueError):
+                recorded[batch] = []
+        items = {r[0] for r in conn.execute("SELECT DISTINCT capture_id FROM export_items")}
     finally:
         conn.close()
+    twice: list[str] = []
+    new_in_store = Counter(i.get("capture_id") for items_ in recorded.values() for i in items_
+                           if i.get("kind", "new") == "new")
+    twice += [f"{k} new in {n} batches (store)" for k, n in new_in_store.items() if n > 1]
+    twice += [f"{k} in export_items without a batch record" for k in items - set(new_in_store)
+              - {i.get("capture_id") for items_ in recorded.values() for i in items_}]
     seen: Counter = Counter()
     for manifest in exports.rglob("manifest.json"):
         if any(part.startswith(".") for part in manifest.relative_to(exports).parts):
@@ -399,8 +412,9 @@ def exported_twice(data: Path, exports: Path) -> list[str]:
             continue
         if doc.get("batch_id") and doc["batch_id"] not in recorded:
             twice.append(f"batch {doc['batch_id']} on the stick is not recorded")
-        seen.update(i.get("capture_id") for i in doc.get("items", []))
-    twice += [f"{k} in {n} batches" for k, n in seen.items() if n > 1]
+        seen.update(i.get("capture_id") for i in doc.get("items", [])
+                    if i.get("kind", "new") == "new")
+    twice += [f"{k} new in {n} batches (stick)" for k, n in seen.items() if n > 1]
     return twice
 
 

@@ -28,6 +28,7 @@ def test_random_kills_break_nothing(tmp_path):
 def test_the_harness_sees_a_violation(tmp_path):
     """A harness that cannot fail proves nothing: a row edited behind the store's back, a file
     left on the stick and a capture exported twice are each reported."""
+    import json
     import shutil
     import sqlite3
 
@@ -49,6 +50,10 @@ def test_the_harness_sees_a_violation(tmp_path):
     conn.execute("INSERT INTO export_items (id, station_id, seq, hlc, export_id, capture_id) "
                  "VALUES ('i1', 'h1', 9003, '1', 'e1', ?), ('i2', 'h1', 9004, '2', 'e2', ?)",
                  (capture, capture))
+    record = json.dumps({"record": {"items": [{"capture_id": capture, "kind": "new"}]}})
+    conn.execute("INSERT INTO audit (id, station_id, seq, hlc, action, subject, details, prev_hash, "
+                 "hash) VALUES ('a1', 'h1', 9005, '1', 'export', 'b1', ?, '', ''), "
+                 "('a2', 'h1', 9006, '2', 'export', 'b2', ?, '', '')", (record, record))
     conn.commit()
     conn.close()
     assert faults.missing(before, faults.snapshot(data))
