@@ -192,6 +192,23 @@ def _scan(data_dir: Path, *, remove: bool, deep: bool) -> Collected:
     return found
 
 
+def due(data_dir: Path, task: str, every_s: float) -> bool:
+    """True (and the time noted) when ``task`` last ran more than ``every_s`` seconds ago."""
+    root = tmp_root(data_dir)
+    marker = root / f".{task}.last"
+    try:
+        if time.time() - marker.stat().st_mtime < every_s:
+            return False
+    except FileNotFoundError:
+        pass
+    try:
+        ensure_private_dir(root)
+        marker.touch()
+    except OSError:
+        return False
+    return True
+
+
 def _read_note(note: Path) -> Path | None:
     try:
         text = note.read_text(encoding="utf-8").strip()
