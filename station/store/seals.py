@@ -68,11 +68,19 @@ def _bytes_as_json(value: object) -> object:
     raise TypeError(f"cannot seal a {type(value).__name__}")
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_bytes_as_json)
+_KEYED: dict[bytes, Any] = {}
+
+
 def mac(key: bytes, n: int, prev: str, table: str, row_id: str, values: Sequence[object]) -> str:
     """The MAC of seal ``n``: the values exactly as SQLite stores them (int, float, text, blob)."""
-    body = json.dumps([FORMAT, n, prev, table, row_id, len(values), list(values)],
-                      ensure_ascii=False, separators=(",", ":"), default=_bytes_as_json)
-    return hmac.new(key, body.encode("utf-8"), hashlib.sha256).hexdigest()
+    body = _ENCODER.encode([FORMAT, n, prev, table, row_id, len(values), list(values)])
+    base = _KEYED.get(key)
+    if base is None:                  # the key schedule once, then a copy per row
+        base = _KEYED[key] = hmac.new(key, digestmod=hashlib.sha256)
+    h = base.copy()
+    h.update(body.encode("utf-8"))
+    return h.hexdigest()
 
 
 def head_mac(key: bytes, n: int, last: str, station_id: str) -> str:
@@ -180,11 +188,13 @@ class Seals:
         key = self._writer_key((table, set(wanted)))
         conn = self.store.conn
         rows: dict[str, tuple[object, ...]] = {}
+        cur = conn.cursor()
+        cur.row_factory = None                      # plain tuples: this runs for every insert
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start:start + _CHUNK]
             marks = ", ".join("?" for _ in chunk)
-            for r in conn.execute(f'SELECT * FROM "{table}" WHERE id IN ({marks})', chunk):
-                rows[r["id"]] = tuple(r)
+            for r in cur.execute(f'SELECT id, * FROM "{table}" WHERE id IN ({marks})', chunk):
+                rows[r[0]] = r[1:]
         last = conn.execute("SELECT n, mac FROM seals ORDER BY n DESC LIMIT 1").fetchone()
         n, prev = (last[0], last[1]) if last else (0, "")
         entries = []
