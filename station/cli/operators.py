@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 ROLES = ("photographer", "technician", "supervisor")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     op = sub.add_parser("operator", help="manage operators (supervisor)")
     op_sub = op.add_subparsers(dest="operator_command", metavar="ACTION", required=True)
     add = op_sub.add_parser("add", help="add an operator; PIN from stdin or prompt")

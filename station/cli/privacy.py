@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from station.cli.context import Context
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("purge", help="(supervisor) remove a finished campaign's personal data "
                                      "and photos once its batches are confirmed uploaded")
     p.add_argument("--until", metavar="YYYY-MM-DD",
@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(handler=cmd_purge)
 
 
-def register_confirm(export_sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_confirm(export_sub: argparse._SubParsersAction) -> None:
     """`station export confirm BATCH…`, registered by station.cli.exports."""
     c = export_sub.add_parser("confirm", help="record that the pipeline received these batches")
     c.add_argument("batches", nargs="+", metavar="BATCH_ID")

@@ -106,15 +106,15 @@ class Identity:
         return identity
 
 
-def is_verified(identity: dict) -> bool:
+def is_verified(identity: dict[str, Any]) -> bool:
     """Whether a stored identity was read from a card by a station (cli.md: only ``card``).
     Records from before the ``source`` field count as read when their card type is a card's."""
     if "source" in identity:
-        return identity.get("source") == "card"
-    return identity.get("card_type", "manual") != "manual"
+        return bool(identity.get("source") == "card")
+    return bool(identity.get("card_type", "manual") != "manual")
 
 
-def _warnings(value: object, source: str) -> list[dict]:
+def _warnings(value: object, source: str) -> list[dict[str, Any]]:
     """Validation findings carried with a card read: a short list of small text records."""
     if value is None:
         return []

@@ -140,7 +140,8 @@ def image_references(conn: sqlite3.Connection) -> list[ImageRef]:
 def orphans(store: Store, grace_s: float = ORPHAN_GRACE_S) -> tuple[list[str], list[str]]:
     """Unreferenced images: (older than the grace period, younger — possibly being recorded)."""
     referenced = {ref.sha for ref in image_references(store.conn)}
-    old, young = [], []
+    old: list[str] = []
+    young: list[str] = []
     now = time.time()
     for sha in store.images:
         if sha in referenced:

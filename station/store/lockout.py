@@ -40,12 +40,12 @@ def read(conn: sqlite3.Connection, name: str) -> Attempts:
                            "WHERE name = ?", (name,)).fetchone()
     except sqlite3.OperationalError:  # a read-only store from before the lock-out existed
         return Attempts()
-    return Attempts(*row) if row else Attempts()
+    return Attempts(int(row[0]), int(row[1]), int(row[2])) if row else Attempts()
 
 
 def lock_ms(lockouts: int) -> int:
     """Length of the ``lockouts``-th lock-out: 1 min, doubling, at most a day."""
-    return min(MAX_LOCK_MS, BASE_LOCK_MS * 2 ** max(0, lockouts - 1))
+    return int(min(MAX_LOCK_MS, BASE_LOCK_MS * 2 ** max(0, lockouts - 1)))
 
 
 def fail(conn: sqlite3.Connection, name: str, now_ms: int) -> Attempts:

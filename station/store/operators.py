@@ -9,6 +9,7 @@ are counted per name across processes (station.store.lockout).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -170,7 +171,7 @@ class Operators:
         rows = self.store.conn.execute(sql + " ORDER BY name").fetchall()
         return [Operator(r["name"], r["role"], r["id"]) for r in rows]
 
-    def status(self) -> list[dict[str, Any]]:
+    def status(self) -> Sequence[dict[str, Any]]:
         """Every operator with role, whether enabled, and any lock-out (for ``operator list``)."""
         now = now_ms()
         out = []

@@ -96,14 +96,14 @@ def plan(store: Store, until: dt.date | None = None) -> PurgePlan:
             out.blocked.append((id_number, "not_exported", ""))
         elif not any(b in confirmed for b in batches):
             out.blocked.append((id_number, "not_confirmed", batches[-1]))
-    shared = set()
+    shared: set[str] = set()
     marks = ",".join("?" for _ in people) or "''"
     for sha, crop, idn in conn.execute(
             "SELECT image_sha256, json_extract(camera, '$.crop_sha256'), id_number FROM captures "
             "WHERE json_valid(camera) OR camera IS NULL"):
         if idn not in scope:
             shared.update(s for s in (sha, crop) if s)
-    images = set()
+    images: set[str] = set()
     for sha, crop in conn.execute(
             f"SELECT image_sha256, json_extract(camera, '$.crop_sha256') FROM captures "
             f"WHERE id_number IN ({marks})", people):
