@@ -9,7 +9,7 @@ from bench import faults
 
 pytestmark = pytest.mark.slow
 
-CI_KILLS = 20
+CI_KILLS = 24
 
 
 @pytest.mark.timeout(1500)
