@@ -141,16 +141,15 @@ def collect(data_dir: Path) -> Collected:
 
 
 def due(data_dir: Path, task: str, every_s: float) -> bool:
-    """True (and the time noted) when ``task`` last ran more than ``every_s`` seconds ago."""
-    root = scratch_root(data_dir)
-    marker = root / f".{task}.last"
+    """True (and the time noted) when ``task`` last ran more than ``every_s`` seconds ago (the
+    note is a hidden file in the data folder, so the scratch space stays empty when idle)."""
+    marker = Path(data_dir) / f".{task}.last"
     try:
         if time.time() - marker.stat().st_mtime < every_s:
             return False
     except FileNotFoundError:
         pass
     try:
-        ensure_private_dir(root)
         marker.touch()
     except OSError:
         return False
@@ -190,23 +189,6 @@ def _scan(data_dir: Path, *, remove: bool, deep: bool) -> Collected:
         if remove:
             _remove(path)
     return found
-
-
-def due(data_dir: Path, task: str, every_s: float) -> bool:
-    """True (and the time noted) when ``task`` last ran more than ``every_s`` seconds ago."""
-    root = tmp_root(data_dir)
-    marker = root / f".{task}.last"
-    try:
-        if time.time() - marker.stat().st_mtime < every_s:
-            return False
-    except FileNotFoundError:
-        pass
-    try:
-        ensure_private_dir(root)
-        marker.touch()
-    except OSError:
-        return False
-    return True
 
 
 def _read_note(note: Path) -> Path | None:
