@@ -428,11 +428,19 @@ def is_partial(rel: str) -> bool:
 
 
 def merged_missing(field_data: Path, master: Path) -> int:
-    from station.sync.merge import NOT_MERGED
+    """Rows the field station itself recorded (what its bundles carry) missing on the master."""
+    from station.store.union import merged_tables
 
-    theirs, ours = snapshot(field_data), snapshot(master)
-    return sum(1 for (table, row_id) in theirs
-               if table not in NOT_MERGED and table != "audit" and (table, row_id) not in ours)
+    conn = _ro(field_data)
+    try:
+        tables = set(merged_tables(conn))
+        station = conn.execute("SELECT value FROM meta WHERE key = 'station_id'").fetchone()[0]
+        theirs = {(t, r[0]) for t in tables
+                  for r in conn.execute(f'SELECT id FROM "{t}" WHERE station_id = ?', (station,))}
+    finally:
+        conn.close()
+    ours = snapshot(master)
+    return sum(1 for key in theirs if key not in ours)
 
 
 # ---------------------------------------------------------------- running it
