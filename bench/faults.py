@@ -108,8 +108,8 @@ class Harness:
     def setup(self) -> None:
         import cv2
 
-        from station.demo_data.generate import bulk_roster, identity_for, roster_csv
         from station.sim.portrait import render
+        from station.sim.roster import bulk_roster, identity_for, roster_csv
 
         for folder in (self.usb / "exports", self.usb / "bundles", self.tmp, self.inputs):
             folder.mkdir(parents=True, exist_ok=True)
@@ -162,7 +162,7 @@ class Harness:
             for r in rows[self.roster_round % 7::7]:           # a seventh of the names change
                 r["姓名"] = r["姓名"][:1] + "改" * (self.roster_round % 3 + 1)
             path = self.inputs / f"roster-{self.roster_round}.csv"
-            from station.demo_data.generate import roster_csv
+            from station.sim.roster import roster_csv
 
             path.write_bytes(roster_csv(rows))
             return ["roster", "import", str(path)]
@@ -428,12 +428,13 @@ def is_partial(rel: str) -> bool:
 
 
 def merged_missing(field_data: Path, master: Path) -> int:
-    """Rows the field station itself recorded (what its bundles carry) missing on the master."""
-    from station.store.union import merged_tables
+    """Rows the field station itself recorded (what its bundles carry) missing on the master;
+    operators never travel."""
+    from station.store.seals import sealed_tables
 
     conn = _ro(field_data)
     try:
-        tables = set(merged_tables(conn))
+        tables = set(sealed_tables(conn)) - {"operators"}
         station = conn.execute("SELECT value FROM meta WHERE key = 'station_id'").fetchone()[0]
         theirs = {(t, r[0]) for t in tables
                   for r in conn.execute(f'SELECT id FROM "{t}" WHERE station_id = ?', (station,))}

@@ -11,6 +11,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from station.config import default_settings
 from station.domain.identity import FIELD_LIMITS, Identity
 from station.errors import InputError
 from station.privacy import unsafe_character
@@ -53,7 +54,7 @@ CELL = st.one_of(st.text(max_size=12), NASTY, st.integers(-10**25, 10**25).map(s
 
 
 def _valid_rows() -> list[dict]:
-    from station.demo_data.generate import demo_roster
+    from station.sim.roster import demo_roster
 
     return demo_roster()[:4]
 
@@ -63,7 +64,6 @@ def _valid_rows() -> list[dict]:
        st.sampled_from(["utf-8", "gb18030"]))
 def test_roster_files_are_taken_or_refused_whole(tmp_path_factory, store, edits, encoding):
     """Real roster rows with a few cells replaced by anything: often taken, often refused."""
-    from station.config import Config
     from station.roster.importer import import_roster
 
     rows = [dict(r) for r in _valid_rows()]
@@ -78,7 +78,7 @@ def test_roster_files_are_taken_or_refused_whole(tmp_path_factory, store, edits,
         return
     before = store.conn.execute("SELECT COUNT(*) FROM roster_entries").fetchone()[0]
     try:
-        import_roster(store, path, Config.load(store.data_dir), "fuzz")
+        import_roster(store, path, default_settings().roster, "fuzz")
     except InputError as exc:
         assert exc.location is not None and exc.location.file == str(path)
         after = store.conn.execute("SELECT COUNT(*) FROM roster_entries").fetchone()[0]
@@ -91,7 +91,6 @@ def test_roster_files_are_taken_or_refused_whole(tmp_path_factory, store, edits,
 @FILES
 @given(st.lists(st.lists(CELL, min_size=1, max_size=8), max_size=5))
 def test_schedule_files_are_taken_or_refused_whole(tmp_path_factory, store, rows):
-    from station.config import Config
     from station.roster.schedule import import_schedule
 
     header = ["日期", "校区", "地点", "开始时间", "结束时间", "培养单位", "人数"]
@@ -101,7 +100,7 @@ def test_schedule_files_are_taken_or_refused_whole(tmp_path_factory, store, rows
     path.write_text("\n".join(lines), "utf-8")
     before = store.conn.execute("SELECT COUNT(*) FROM schedule_slots").fetchone()[0]
     try:
-        import_schedule(store, path, Config.load(store.data_dir), "fuzz")
+        import_schedule(store, path, default_settings().roster, "fuzz")
     except InputError as exc:
         assert exc.location is not None and exc.location.file == str(path)
         assert store.conn.execute("SELECT COUNT(*) FROM schedule_slots").fetchone()[0] == before

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from station.demo_data import SCHEDULE_CSV
+from station.sim.roster import SCHEDULE_CSV
 
 IDN = "53010219920101123X"
 ESC = "\x1b[2J\x1b[31m"
@@ -52,7 +52,7 @@ def test_schedule_count_of_ten_to_the_23(station_cli, tmp_path):
 
 
 def test_control_characters_in_a_roster_cell(station_cli, tmp_path):
-    from station.demo_data.generate import demo_roster, roster_csv
+    from station.sim.roster import demo_roster, roster_csv
 
     rows = demo_roster()[:5]
     rows[2] = {**rows[2], "姓名": "王" + ESC + "五"}

@@ -22,7 +22,7 @@ def prepared(tmp_path_factory):
     """A demo station (roster + schedule), identity files of three people and a portrait."""
     import cv2
 
-    from station.session import demo
+    from station.sim import demo
     from station.sim.portrait import render
 
     base = tmp_path_factory.mktemp("media")
@@ -41,7 +41,7 @@ class Station:
         self.data, self.base = data, base
 
     def __call__(self, *args: str):
-        from station.session import demo
+        from station.sim import demo
 
         env = {"STATION_OPERATOR": demo.DEMO_SUPERVISOR, "STATION_PIN": demo.DEMO_SUPERVISOR_PIN}
         return run_station_cmd(["--lang", "en", *args], data_dir=self.data, env=env)
