@@ -252,6 +252,7 @@ class TableUnion:
     unchanged: int = 0
     pending: int = 0
     clashes: list[dict[str, Any]] = field(default_factory=list)   # bundle rows, key already used
+    added_ids: list[str] = field(default_factory=list)   # to be sealed by the master (seals.py)
 
 
 def shared_columns(conn: sqlite3.Connection, table: str) -> list[str]:
@@ -298,6 +299,8 @@ def union_table(conn: sqlite3.Connection, table: str, bundle_sha256: str) -> Tab
     out.unchanged = int(same) - len(out.clashes)
     fresh = f"r.id NOT IN (SELECT id FROM main.{t})"
     ready = _parent_sql(conn, table, "r")
+    out.added_ids = [str(r[0]) for r in conn.execute(
+        f"SELECT r.id FROM b.{t} r WHERE {fresh} AND {ready} ORDER BY r.station_id, r.seq")]
     cur = conn.execute(f"INSERT INTO main.{t} ({col_list}) SELECT {', '.join('r.' + ident(c) for c in cols)} "
                        f"FROM b.{t} r WHERE {fresh} AND {ready} ORDER BY r.station_id, r.seq")
     out.added = max(cur.rowcount, 0)
@@ -318,8 +321,10 @@ def union_table(conn: sqlite3.Connection, table: str, bundle_sha256: str) -> Tab
     return out
 
 
-def release_pending(conn: sqlite3.Connection) -> dict[str, int]:
-    """Insert every waiting row whose parents have arrived (repeatedly: a parent may wait too)."""
+def release_pending(conn: sqlite3.Connection,
+                    inserted: list[tuple[str, str]] | None = None) -> dict[str, int]:
+    """Insert every waiting row whose parents have arrived (repeatedly: a parent may wait too);
+    ``inserted`` collects (table, id) of each row put in, for the master's seals."""
     released: dict[str, int] = {}
     order = {t: i for i, t in enumerate(fact_tables(conn))}
     while True:
@@ -337,8 +342,10 @@ def release_pending(conn: sqlite3.Connection) -> dict[str, int]:
             if not conn.execute(f"SELECT 1 FROM (SELECT {values}) r WHERE {ready}",
                                 [data[c] for c in cols]).fetchone():
                 continue
-            conn.execute(f"INSERT OR IGNORE INTO main.{ident(table)} ({', '.join(ident(c) for c in cols)}) "
-                         f"VALUES ({', '.join('?' for _ in cols)})", [data[c] for c in cols])
+            cur = conn.execute(f"INSERT OR IGNORE INTO main.{ident(table)} ({', '.join(ident(c) for c in cols)}) "
+                               f"VALUES ({', '.join('?' for _ in cols)})", [data[c] for c in cols])
+            if cur.rowcount > 0 and inserted is not None:
+                inserted.append((table, row_id))
             conn.execute("DELETE FROM sync_pending WHERE target_table = ? AND row_id = ?", (table, row_id))
             released[table] = released.get(table, 0) + 1
             progress = True
