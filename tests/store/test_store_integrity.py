@@ -207,8 +207,10 @@ def test_a_store_from_before_seals_is_adopted_once_and_audited(tmp_path):
 
 def test_merged_rows_are_sealed_by_the_master(tmp_path):
     """Rows taken in by merge verify on the master (sealed with its key when accepted)."""
+    from station.keys import ensure_station_key, parse_keyfile, render_keyfile
     from station.sync.bundle import create_bundle
     from station.sync.merge import merge_bundle
+    from station.sync.trust import TrustService
 
     from .conftest import initialise
 
@@ -216,9 +218,11 @@ def test_merged_rows_are_sealed_by_the_master(tmp_path):
     initialise(field, "st-b")
     field.facts.record_payment("53010219920101123X", 3000, "wechat", operator=SUPERVISOR)
     create_bundle(field, tmp_path / "b.zip", operator=SUPERVISOR)
+    keyfile = render_keyfile("st-b", ensure_station_key(tmp_path / "field").public_pem())
     field.close()
     master = open_store(tmp_path / "master")
     initialise(master, "st-m")
+    TrustService(master).add(parse_keyfile(keyfile, "st-b.pem"), SUPERVISOR)   # enrolled once
     merge_bundle(master, tmp_path / "b.zip", operator=SUPERVISOR)
     assert master.conn.execute("SELECT COUNT(*) FROM payments").fetchone()[0] == 1
     assert fsck(master) == []
