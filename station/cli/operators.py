@@ -16,35 +16,37 @@ if TYPE_CHECKING:
     from station.cli.context import Context
 
 ROLES = ("photographer", "technician", "supervisor")
+NAME_HELP = "the operator's name as they log in"
+ROLE_HELP = "what they may do: photographer (desk), technician (+ exports), supervisor (all)"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    op = sub.add_parser("operator", help="manage operators (supervisor)")
+    op = sub.add_parser("operator", help="manage operators")
     op_sub = op.add_subparsers(dest="operator_command", metavar="ACTION", required=True)
-    add = op_sub.add_parser("add", help="add an operator; PIN from stdin or prompt")
-    add.add_argument("name")
-    add.add_argument("--role", required=True, choices=ROLES)
+    add = op_sub.add_parser("add", help="add an operator (supervisor only); PIN from stdin or prompt")
+    add.add_argument("name", help=NAME_HELP)
+    add.add_argument("--role", required=True, choices=ROLES, help=ROLE_HELP)
     add.add_argument("--json", action="store_true")
     add.set_defaults(handler=cmd_add)
     ls = op_sub.add_parser("list", help="operators, roles, disabled and locked ones")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(handler=cmd_list)
     pin = op_sub.add_parser("set-pin", help="a new PIN (your own, or anyone's as supervisor)")
-    pin.add_argument("name")
+    pin.add_argument("name", help="whose PIN: your own, or anyone's as supervisor")
     pin.add_argument("--json", action="store_true")
     pin.set_defaults(handler=cmd_set_pin)
     role = op_sub.add_parser("set-role", help="change an operator's role")
-    role.add_argument("name")
-    role.add_argument("--role", required=True, choices=ROLES)
+    role.add_argument("name", help="the operator whose role changes")
+    role.add_argument("--role", required=True, choices=ROLES, help=ROLE_HELP)
     role.add_argument("--json", action="store_true")
     role.set_defaults(handler=cmd_set_role)
     for name, active in (("disable", False), ("enable", True)):
         p = op_sub.add_parser(name, help=f"{name} an operator (the last supervisor stays)")
-        p.add_argument("name")
+        p.add_argument("name", help="the operator to " + name)
         p.add_argument("--json", action="store_true")
         p.set_defaults(handler=cmd_set_active, active=active)
     unlock = op_sub.add_parser("unlock", help="clear a PIN lock-out")
-    unlock.add_argument("name")
+    unlock.add_argument("name", help="the locked-out operator")
     unlock.add_argument("--json", action="store_true")
     unlock.set_defaults(handler=cmd_unlock)
 

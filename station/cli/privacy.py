@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def register_confirm(export_sub: argparse._SubParsersAction) -> None:
     """`station export confirm BATCH…`, registered by station.cli.exports."""
     c = export_sub.add_parser("confirm", help="record that the pipeline received these batches")
-    c.add_argument("batches", nargs="+", metavar="BATCH_ID")
+    c.add_argument("batches", nargs="+", metavar="BATCH_ID",
+                   help="the batch ids the pipeline confirmed")
     c.add_argument("--note", help="e.g. the pipeline's receipt number")
     c.add_argument("--json", action="store_true")
     c.set_defaults(handler=cmd_confirm)
