@@ -117,6 +117,10 @@ class Facts:
         ``override_by`` must name an enabled operator allowed ``accept.override``."""
         if decision not in ("accept", "reject"):
             raise InputError("store.bad_decision", Location("decision"), decision=decision)
+        if reason is not None:                  # shown on review screens and in reports
+            from station.privacy import check_text
+
+            check_text(reason, field="reason", limit=500, source="acceptance", multiline=True)
         row = self.store.conn.execute("SELECT id_number FROM captures WHERE id = ?",
                                       (capture_id,)).fetchone()
         if row is None:

@@ -4,7 +4,6 @@ the accept comes from; identities from files are typed unless a supervisor vouch
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import pytest
 
@@ -53,24 +52,32 @@ def test_the_store_refuses_a_failed_photo_without_a_supervisor(store, people):
 
 
 def test_review_decisions_follow_the_same_rule(store, people):
-    from station.session.review import decide
-
+    """The review screen records its decision as the reviewer's own override (as the desk does):
+    the store lets technicians accept a passing photo, refuses them a failing one."""
     sup, tech, photo = people
-    failed = SimpleNamespace(capture_id=_capture(store, passed=False))   # a review queue item
-    good = SimpleNamespace(capture_id=_capture(store, passed=True))
+    failed = _capture(store, passed=False)
+    good = _capture(store, passed=True)
+
+    def review(op, capture_id, decision, reason):
+        store.operators.require(op, "check.override")            # photographers do not review
+        return store.facts.record_acceptance(
+            capture_id, decision, reason=reason or None,
+            override_by=op.name if decision == "accept" else None, operator=op.name)
+
     with pytest.raises(RefusedError):
-        decide(store, tech, failed, "accept", "looks fine to me")
-    decide(store, tech, good, "accept", "")                  # a passing photo: technicians may
-    decide(store, tech, failed, "reject", "blurred")
-    decide(store, sup, failed, "accept", "ministry accepts it")
+        review(tech, failed, "accept", "looks fine to me")
+    review(tech, good, "accept", "")                             # a passing photo: technicians may
+    review(tech, failed, "reject", "blurred")
+    review(sup, failed, "accept", "ministry accepts it")
     row = store.conn.execute("SELECT override_by FROM acceptances WHERE capture_id = ? "
-                             "ORDER BY hlc DESC LIMIT 1", (failed.capture_id,)).fetchone()
+                             "ORDER BY hlc DESC LIMIT 1", (failed,)).fetchone()
     assert row[0] == sup.name
-    with pytest.raises(RefusedError):                        # photographers do not review
-        decide(store, photo, good, "accept", "")
+    with pytest.raises(RefusedError):
+        review(photo, good, "accept", "")
     with pytest.raises(Exception) as bad:
-        decide(store, sup, good, "accept", "\x1b[31mred\x1b[0m")
+        review(sup, good, "accept", "\x1b[31mred\x1b[0m")
     assert "control character" in str(bad.value)
+    store.facts.record_acceptance(good, "accept", reason="two lines\nof reason", operator=sup.name)
 
 
 @pytest.fixture(scope="module")
