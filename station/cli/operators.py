@@ -78,12 +78,13 @@ def new_pin(ctx: Context, prompt: str, *, env_first: bool) -> str:
 def cmd_add(ctx: Context, args: argparse.Namespace) -> int:
     from station.cli.output import emit
     from station.i18n import t
+    from station.store.operators import role_words
 
     acting = ctx.operator("operator.add")
     pin = new_pin(ctx, t("auth.pin_prompt", name=args.name), env_first=False)
     op = ctx.store().operators.add(args.name, args.role, pin, by=acting)
     emit(ctx.json, {"name": op.name, "role": op.role, "id": op.id},
-         t("store.operator_added", name=op.name, role=op.role))
+         t("store.operator_added", name=op.name, role=role_words(op.role)))
     return 0
 
 
@@ -123,11 +124,12 @@ def cmd_set_pin(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_set_role(ctx: Context, args: argparse.Namespace) -> int:
     from station.cli.output import emit
     from station.i18n import t
+    from station.store.operators import role_words
 
     acting = ctx.operator("operator.set_role")
     ctx.store().operators.set_role(args.name, args.role, by=acting)
     emit(ctx.json, {"name": args.name, "role": args.role},
-         t("auth.role_changed", name=args.name, role=args.role))
+         t("auth.role_changed", name=args.name, role=role_words(args.role)))
     return 0
 
 
