@@ -192,7 +192,7 @@ def test_set_pin_set_role_disable_enable_unlock(station_cli):
 
 def test_operator_list_needs_an_operator(station_cli):
     r = station_cli("--lang", "en", "operator", "list", operator=None)
-    assert r.returncode == 2 and "needs an operator" in r.stderr
+    assert r.returncode == 2 and "An operator is needed to list operators" in r.stderr
 
 
 def test_pins_of_six_or_more_digits_are_taken_and_short_ones_advised_against(station_cli):

@@ -101,7 +101,7 @@ def test_ingest_records_a_file_as_typed_unless_a_supervisor_vouches(station_cli,
             "--reason", "test", "--json")
     refused = station_cli("--lang", "en", "ingest", "--identity", str(path), "--image", str(portrait),
                           "--vouch", operator="photo", pin="13572468")
-    assert refused.returncode == 2 and "not allowed" in refused.stderr
+    assert refused.returncode == 2 and "may not vouch" in refused.stderr
     typed = station_cli(*base)
     assert typed.returncode == 0, typed.stderr
     vouched = station_cli(*base, "--vouch")
