@@ -34,7 +34,7 @@ _SKIP_TABLES = frozenset({"operators", "purges", "upload_confirmations", "import
 # Fields that only describe the person: dropped when the row (or JSON object) is about them.
 _DROPPED = frozenset({"birth_date", "address", "mailing_address", "card_serial",
                       "photo_wlt_sha256", "name_en", "issuer", "nation", "valid_from",
-                      "valid_to", "source_name"})
+                      "valid_to", "source_name", "capture_code"})
 _PERSON_SOURCES = ("roster_entries", "card_reads", "captures", "payments", "acceptances",
                    "session_events", "walk_ins")
 _ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
