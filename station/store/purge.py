@@ -29,6 +29,8 @@ from station.privacy import mask_id, mask_name
 if TYPE_CHECKING:
     from station.store.core import Store
 
+# Where station.export keeps the full (unmasked) batch reports, inside the data folder.
+PRIVATE_REPORTS = "export-reports"
 # Tables about the station itself, never about a graduate.
 _SKIP_TABLES = frozenset({"operators", "purges", "upload_confirmations", "imports"})
 # Fields that only describe the person: dropped when the row (or JSON object) is about them.
@@ -212,9 +214,25 @@ def purge(store: Store, the_plan: PurgePlan, operator: str) -> PurgeResult:
                            {"people": len(ids), "rows_masked": len(changed),
                             "images": len(the_plan.images), "purge_id": purge_id})
     removed = remove_purged_images(store)
+    _mask_private_reports(store, masker)
     conn.execute("VACUUM")                        # no old value left in free pages
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return PurgeResult(len(ids), len(changed), removed, purge_id)
+
+
+def _mask_private_reports(store: Store, masker: _Masker) -> None:
+    """The full batch reports export keeps in the data folder name everyone in and out of a
+    batch: they get the same pseudonyms and masks as the records."""
+    from station.fsio import atomic_write
+
+    folder = store.data_dir / PRIVATE_REPORTS
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.glob("*.json")):
+        text = path.read_text(encoding="utf-8")
+        masked = masker.text(text)
+        if masked != text:
+            atomic_write(path, masked.encode("utf-8"))
 
 
 def _names(store: Store, ids: set[str]) -> set[str]:
