@@ -39,6 +39,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench._table import Figure
+
+# The bench table (bench/_table.py): how many kills the run made, and what must stay at zero.
+TABLE = [
+    Figure("fault harness: processes SIGKILLed mid-run", "kills", "", at_least=100),
+    Figure("fault harness: invariant violations after kills and reruns",
+           "invariant_violations", "", at_most=0),
+    Figure("fault harness: disk-full runs on a small tmpfs", "disk_full_runs", ""),
+]
+
 ROOT = Path(__file__).resolve().parent.parent
 OPS = ("roster", "ingest", "export", "bundle", "merge")
 SUP, PIN = "sup", "246810"

@@ -261,7 +261,7 @@ def _trusted_keys(ctx: Context, given: Path | None) -> list[Any]:
         from station.sync.trust import TrustService
 
         try:
-            with open_store(ctx.data_dir, migrate=False) as store:
+            with open_store(ctx.data_dir, migrate=False, access="auto") as store:
                 trusted += [TrustedKey(k.public_pem, "enrolled", k.station_id)
                             for k in TrustService(store).enrolled()]
         except sqlite3.OperationalError:         # a store from before enrolment: no enrolled keys

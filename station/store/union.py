@@ -402,3 +402,14 @@ def decode_row(text: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(text)
     return {k: base64.b64decode(v["$b64"]) if isinstance(v, dict) and "$b64" in v else v
             for k, v in data.items()}
+
+
+def present_ids(conn: sqlite3.Connection, table: str, ids: list[str]) -> list[str]:
+    """The ids of ``ids`` now in the master's ``table`` (an INSERT may skip a row it cannot take)."""
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        found.update(str(r[0]) for r in conn.execute(
+            f'SELECT id FROM main.{ident(table)} WHERE id IN ({marks})', chunk))
+    return [i for i in ids if i in found]

@@ -111,17 +111,6 @@ def merge_bundle(store: Store, path: Path, operator: str | None = None, *,
     return result
 
 
-def _present(conn: sqlite3.Connection, table: str, ids: list[str]) -> list[str]:
-    """The ids of ``ids`` now in the master's ``table`` (an INSERT may skip a row it cannot take)."""
-    found: set[str] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        found.update(str(r[0]) for r in conn.execute(
-            f'SELECT id FROM main."{table}" WHERE id IN ({marks})', chunk))
-    return [i for i in ids if i in found]
-
-
 def _check_database(store: Store, db: Path, manifest: Manifest, source: str) -> None:
     """Step 3: a SQLite file of the manifest's station only, then brought to our schema."""
     try:
@@ -252,7 +241,7 @@ def _apply(store: Store, db: Path, manifest: Manifest, file_name: str, operator:
         for table in _tables(store):
             done = union.union_table(conn, table, digest)
             # the bundle's signature vouched for these bytes; the master's seal now covers them
-            present = _present(conn, table, done.added_ids)
+            present = union.present_ids(conn, table, done.added_ids)
             store.seals.seal(table, present)
             if done.added:
                 result.added[table] = done.added
