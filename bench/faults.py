@@ -390,6 +390,14 @@ def accepted(data: Path, id_number: str) -> bool:
         conn.close()
 
 
+def _loads(text: object) -> dict:
+    try:
+        value = json.loads(text) if isinstance(text, str) else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def exported_twice(data: Path, exports: Path) -> list[str]:
     """Captures sent as a new photo more than once, in the store's batch records or on the stick.
     A capture sent again as a deliberate replacement (its person's record was corrected after the
@@ -397,11 +405,14 @@ def exported_twice(data: Path, exports: Path) -> list[str]:
     conn = _ro(data)
     try:
         recorded: dict[str, list[dict]] = {}
-        for batch, details in conn.execute("SELECT subject, details FROM audit WHERE action = 'export'"):
-            try:
-                recorded[batch] = json.loads(details).get("record", {}).get("items", [])
-            except (TypeError, ValueError):
-                recorded[batch] = []
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(exports)")}
+        if "record" in columns:          # the batch record on its exports row (export's v5)
+            rows = conn.execute("SELECT batch_id, record FROM exports").fetchall()
+        else:                            # older stores: the record in the audit details
+            rows = [(b, json.dumps(_loads(d).get("record", {}))) for b, d in conn.execute(
+                "SELECT subject, details FROM audit WHERE action = 'export'")]
+        for batch, record in rows:
+            recorded[batch] = _loads(record).get("items", [])
         items = {r[0] for r in conn.execute("SELECT DISTINCT capture_id FROM export_items")}
     finally:
         conn.close()
