@@ -33,3 +33,20 @@ def correct(store: Store, operator: Operator, item: ReviewItem, field_name: str,
     return store.facts.record_correction("captures", item.capture_id, field_name, old,
                                          new_value.strip(), reason=reason.strip(),
                                          operator=operator.name)
+
+
+def decide(store: Store, operator: Operator, item: ReviewItem, decision: str, reason: str) -> str:
+    """A technician's or supervisor's second look at a capture: accept or reject, with a reason.
+    Accepting a photo that fails its checks follows the one rule of the store
+    (``accept.override``: supervisors), the same as at the desk and in ``ingest --force``; the
+    decider is then recorded as the override. Refused for photographers."""
+    from station.errors import InputError, Location
+
+    if decision not in ("accept", "reject"):
+        raise InputError("session.bad_decision", Location("review", field="decision"),
+                         decision=decision)
+    store.operators.require(operator, "check.override")
+    failed = store.facts.failed_checks(item.capture_id) if decision == "accept" else None
+    return store.facts.record_acceptance(
+        item.capture_id, decision, reason=reason.strip() or None,
+        override_by=operator.name if failed else None, operator=operator.name)
