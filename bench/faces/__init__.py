@@ -122,6 +122,8 @@ def _print(s: dict[str, Any], rows: list[dict[str, Any]], all_rows: bool) -> Non
     for fam, v in s["families"].items():
         print(f"     {fam:<16} {v['check']:<18} {v['caught']:>3}/{v['cases']:<3} {v['pct']:>5} %"
               f"   (warn only {v['warned_only']}, refused by any check {v['refused_by_any_check']})")
+        if "by_check" in v:
+            print("       " + ", ".join(f"{k} alone {n}/{v['cases']}" for k, n in v["by_check"].items()))
     print("\n   GEOMETRY ON GOOD PHOTOS (export-frame px; |error| median / p90 / max)")
     for k, v in s["geometry_good"].items():
         if isinstance(v, dict) and v.get("n"):

@@ -29,6 +29,17 @@ def _map(framing: Any, p) -> tuple[float, float]:
     return framing.point(p)
 
 
+def named_status(rep: Any, named: str | None) -> str | None:
+    """The status of the check named for a family; with alternatives ("a|b") the worst of them."""
+    if not named:
+        return None
+    found = [rep.status(n) for n in named.split("|")]
+    for status in ("fail", "warn", "pass"):
+        if status in found:
+            return status
+    return None
+
+
 def score_case(case: Case, data: bytes, truth: dict[str, Any], profile: Any) -> dict[str, Any]:
     from station.checks.pipeline import analyse
 
@@ -39,9 +50,11 @@ def score_case(case: Case, data: bytes, truth: dict[str, Any], profile: Any) -> 
     row: dict[str, Any] = {"id": case.id, "family": case.family, "source": case.source,
                            "frame": case.frame, "named": case.named, "expect": case.expect,
                            "passed": rep.passed, "failed": rep.failed(), "warned": rep.warned(),
-                           "named_status": rep.status(case.named) if case.named else None,
+                           "named_status": named_status(rep, case.named),
                            "ms": round(elapsed, 1), "params": case.params}
-    if case.named == "face_count":
+    if case.named and len(case.named.split("|")) > 1:
+        row["named_statuses"] = {n: rep.status(n) for n in case.named.split("|")}
+    if case.named and "face_count" in case.named.split("|"):
         row["faces_reported"] = rep.geometry.get("face_count")
     student = truth.get("student")
     g = rep.geometry
@@ -122,6 +135,9 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         anyfail = sum(1 for r in sel if not r["passed"])
         fam[name] = {"check": named, "cases": len(sel), "caught": caught, "pct": _pct(caught, len(sel)),
                      "warned_only": warned, "refused_by_any_check": anyfail}
+        if named and "|" in named:  # each alternative's own share
+            fam[name]["by_check"] = {n: sum(1 for r in sel if r.get("named_statuses", {}).get(n) == "fail")
+                                     for n in named.split("|")}
     out["families"] = fam
     geo = [r for r in goods if "eye_error_px" in r]
     out["geometry_good"] = {

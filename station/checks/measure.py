@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from station.checks.bystander import measure_bystander
 from station.checks.detect import Face
 from station.checks.framing import backdrop_colour, backdrop_mask, head_top, head_top_mask, to_lab
 from station.checks.shadow import backdrop_shadow
@@ -299,6 +300,7 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
     v["lighting"], v["lighting_intersection"] = cheek_balance(frame, gray, face, landmarks)
     v["glare"] = glare_share(frame, face, profile.glare.v_level, profile.glare.s_level)
     v.update(clothing(lab, colour, mask, small_face, small_span, profile))
+    v.update(measure_bystander(lab, mask, small_face, small_span, chin * k))
     return result
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from station.checks import bystander
 from station.checks.report import Check
 from station.i18n import both
 
@@ -58,6 +59,7 @@ def evaluate(m: Measurements, profile: Profile, calibration: Calibration | None,
         checks.append(make("face_count", "fail", 0, 1, "none"))
         return checks
     checks.append(make("face_count", "pass" if n == 1 else "fail", n, 1, "ok" if n == 1 else "many"))
+    checks.append(bystander.verdict(m.values, profile))  # someone half hidden, cut by the edge
     if placement is not None:
         checks.append(_framing(placement))
     g = profile.geometry

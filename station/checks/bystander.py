@@ -1,0 +1,153 @@
+"""Someone or something else in the frame beside or behind the student, read from the backdrop.
+
+Face detectors miss a second person half hidden behind the student's head and cut by the frame's
+edge (a third of a face, an ear, some hair). The backdrop mask does not: on a uniform blue, the
+student is one silhouette (head, hair, shoulders) rising from the bottom edge, and a seated
+student's own body meets the frame's side edges only at the shoulders, below the chin.
+
+- **beside**: the silhouette reaches a side edge of the frame above the mouth line. Long or
+  voluminous hair can do that beside the face (loose hair reached it at 0.07–0.3 face widths below
+  the eyes on the real-face bench), but then what touches the edge is the student's own hair
+  colour; a second person brings a face, other hair or clothes. So a contact above the mouth line
+  fails when most of what touches the edge is not the colour of the student's hair (sampled just
+  inside the silhouette's outline above the forehead), and any contact above the forehead fails.
+- **object**: a non-backdrop patch above the shoulders not joined to the student's silhouette,
+  or the silhouette meeting the top edge away from the head (a hand, a sign, a stand, a clamp).
+
+All of it runs on the half-resolution Lab frame and backdrop mask ``measure`` already made.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from station.checks.detect import Face
+    from station.checks.profile import Profile
+    from station.checks.report import Check
+
+EDGE_BAND = 1 / 60      # × frame width: the columns that count as the frame's side edge
+EDGE_FILL = 0.75        # a row touches the edge when this share of the band is subject
+NEAR_EDGE = 0.15        # × face width: what touches is read this far in from the edge
+HAIR_RIM = 0.10         # × face width: hair is sampled this far inside the outline …
+HAIR_ABOVE = 0.20       # … from rows this far above the eye line, …
+HAIR_HALF_WIDTH = 0.45  # … over the columns within this of the face's centre line
+HAIR_SIGMA2 = 9.0       # a pixel is the hair's colour within 3 sigma (Mahalanobis², Lab)
+TOP_BAND = 3            # rows that count as the frame's top edge
+HEAD_HALF = 0.6         # × face width: the head's own columns at the top edge
+
+
+def _subject(mask: np.ndarray) -> np.ndarray:
+    import cv2
+    import numpy as np
+
+    return cv2.morphologyEx((~mask).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+
+
+def _hair_model(lab: np.ndarray, subject: np.ndarray, eye_y: float, cx: float,
+                fw: float) -> tuple[Any, Any] | None:
+    """Mean and inverse covariance (Lab) of the student's hair: the silhouette's rim above the forehead."""
+    import cv2
+    import numpy as np
+
+    h, w = subject.shape
+    rim = cv2.distanceTransform(subject, cv2.DIST_L2, 3) <= HAIR_RIM * fw
+    rows = max(0, int(eye_y - HAIR_ABOVE * fw))
+    x0, x1 = max(0, int(cx - HAIR_HALF_WIDTH * fw)), min(w, int(cx + HAIR_HALF_WIDTH * fw) + 1)
+    sel = (subject[:rows, x0:x1] > 0) & rim[:rows, x0:x1]
+    px = lab[:rows, x0:x1][sel].astype(np.float64)
+    if px.shape[0] < 20:
+        return None
+    cov = np.cov(px.T) + np.eye(3) * 4.0  # a few units of slack: JPEG colour is coarse
+    return px.mean(axis=0), np.linalg.inv(cov)
+
+
+def _edge_contacts(subject: np.ndarray) -> list[tuple[str, int]]:
+    """(side, highest row) where the silhouette touches the frame's left/right edge."""
+    import numpy as np
+
+    w = subject.shape[1]
+    band = max(2, int(round(w * EDGE_BAND)))
+    found = []
+    for side, cols in (("left", subject[:, :band]), ("right", subject[:, w - band:])):
+        rows = np.flatnonzero(cols.sum(axis=1) >= EDGE_FILL * band)
+        if rows.size:
+            found.append((side, int(rows[0])))
+    return found
+
+
+def _hair_share(lab: np.ndarray, subject: np.ndarray, side: str, row: int, eye_y: float, fw: float,
+                hair: tuple[Any, Any] | None) -> float:
+    """Share of the silhouette next to the edge (contact row down to the mouth line) in hair colour."""
+    import numpy as np
+
+    if hair is None:
+        return 0.0
+    w = subject.shape[1]
+    depth = max(2, int(NEAR_EDGE * fw))
+    cols = slice(0, depth) if side == "left" else slice(w - depth, w)
+    bottom = max(row + 1, int(eye_y + 0.35 * fw))
+    px = lab[row:bottom, cols][subject[row:bottom, cols] > 0].astype(np.float64)
+    if px.shape[0] == 0:
+        return 0.0
+    mean, inv = hair
+    d = px - mean
+    return float((np.einsum("ni,ij,nj->n", d, inv, d) < HAIR_SIGMA2).mean())
+
+
+def _objects(subject: np.ndarray, face: Face, chin_y: float, cx: float, fw: float) -> float:
+    """Largest non-backdrop area (face widths²) in the frame that is not the student."""
+    import cv2
+    import numpy as np
+
+    h, w = subject.shape
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(subject, connectivity=8)
+    ex, ey = (int(min(max(v, 0), lim - 1)) for v, lim in zip(face.eye_mid, (w, h), strict=True))
+    student = {int(labels[ey, ex])} | {int(v) for v in np.unique(labels[-2:][subject[-2:] > 0])}
+    student.discard(0)
+    largest = 0.0
+    for i in range(1, n):
+        if i not in student and stats[i, cv2.CC_STAT_TOP] < chin_y:
+            largest = max(largest, float(stats[i, cv2.CC_STAT_AREA]))
+    top = np.flatnonzero(subject[:TOP_BAND].sum(axis=0) >= 2)
+    far = top[np.abs(top - cx) > HEAD_HALF * fw]
+    if far.size:  # the silhouette meets the top edge away from the head: count that strip
+        largest = max(largest, float(subject[: int(chin_y), far].sum()))
+    return largest / (fw * fw)
+
+
+def measure_bystander(lab: np.ndarray, mask: np.ndarray, face: Face, span, chin_y: float) -> dict[str, Any]:
+    """Values for the ``second_person`` check, from a frame's Lab pixels and backdrop mask
+    (``face``, ``span`` and ``chin_y`` in the same pixels)."""
+    fw = (span[1][0] - span[0][0]) if span else face.iod / 0.42
+    if fw <= 4:
+        return {}
+    cx = (span[0][0] + span[1][0]) / 2 if span else face.eye_mid[0]
+    eye_y = face.eye_mid[1]
+    subject = _subject(mask)
+    out: dict[str, Any] = {"bystander_object": _objects(subject, face, chin_y, cx, fw)}
+    contacts = _edge_contacts(subject)
+    if contacts:
+        hair = _hair_model(lab, subject, eye_y, cx, fw)
+        out["bystander_edges"] = [
+            (side, (row - eye_y) / fw, _hair_share(lab, subject, side, row, eye_y, fw, hair))
+            for side, row in contacts]
+    return out
+
+
+def verdict(values: dict[str, Any], profile: Profile) -> Check:
+    """second_person: fail with what to do when someone or something else is in the frame."""
+    from station.checks.verdict import make
+
+    s = profile.second_person
+    area = float(values.get("bystander_object", 0.0))
+    if area >= s.object_area:
+        return make("second_person", "fail", area, s.object_area, "object")
+    edges = values.get("bystander_edges") or []
+    for side, edge, hair in sorted(edges, key=lambda e: e[1]):
+        if edge <= s.edge_always or (edge <= s.edge_above and hair < s.hair_share):
+            return make("second_person", "fail", edge, s.edge_above, side)
+    highest = min((e[1] for e in edges), default=None)
+    return make("second_person", "pass", highest, s.edge_above)
