@@ -11,6 +11,11 @@ student's own body meets the frame's side edges only at the shoulders, below the
   colour; a second person brings a face, other hair or clothes. So a contact above the mouth line
   fails when most of what touches the edge is not the colour of the student's hair (sampled just
   inside the silhouette's outline above the forehead), and any contact above the forehead fails.
+- **a face beside the head** (capture tier only, where a frame's few milliseconds allow it): when
+  the silhouette reaches out beyond the student's head above the chin (long hair, or someone
+  behind), the face-mesh model is asked whether a face is there, with the student's own face
+  painted over with the backdrop's blue. Hair and ears read a presence ≤ 0.01 on the bench's good
+  photos; a third of another person's face, cut by the edge, reads ≥ 0.9.
 - **object**: a non-backdrop patch above the shoulders not joined to the student's silhouette,
   or the silhouette meeting the top edge away from the head (a hand, a sign, a stand, a clamp).
 
@@ -25,18 +30,26 @@ if TYPE_CHECKING:
     import numpy as np
 
     from station.checks.detect import Face
+    from station.checks.landmarks import Landmarks
     from station.checks.profile import Profile
     from station.checks.report import Check
 
 EDGE_BAND = 1 / 60      # × frame width: the columns that count as the frame's side edge
 EDGE_FILL = 0.75        # a row touches the edge when this share of the band is subject
+OWN_HEAD = 0.75        # × face width: a frame edge closer than this to the face's centre line
+                        # is reached by the student's own head (framing's business, not this)
 NEAR_EDGE = 0.15        # × face width: what touches is read this far in from the edge
 HAIR_RIM = 0.10         # × face width: hair is sampled this far inside the outline …
 HAIR_ABOVE = 0.20       # … from rows this far above the eye line, …
 HAIR_HALF_WIDTH = 0.45  # … over the columns within this of the face's centre line
 HAIR_SIGMA2 = 9.0       # a pixel is the hair's colour within 3 sigma (Mahalanobis², Lab)
+BEYOND_HEAD = 0.85      # × face width from the centre line: beyond the student's own head …
+BEYOND_AREA = 0.03      # … this much silhouette (face widths², eyes to chin) is worth a face probe
+PROBES = ((0.9, 0.15, 1.0), (1.1, 0.15, 1.0))  # (out, down, size) × face width: probe squares
+NEAR_STUDENT = 0.04     # × face width: a patch this close to the silhouette belongs to it
 TOP_BAND = 3            # rows that count as the frame's top edge
-HEAD_HALF = 0.6         # × face width: the head's own columns at the top edge
+HEAD_HALF = 0.6         # × face width: the head's own columns at the top edge …
+HEAD_TOP_HALF = 0.3     # … unless the head itself is cut by the top edge (then all of them are)
 
 
 def _subject(mask: np.ndarray) -> np.ndarray:
@@ -64,14 +77,17 @@ def _hair_model(lab: np.ndarray, subject: np.ndarray, eye_y: float, cx: float,
     return px.mean(axis=0), np.linalg.inv(cov)
 
 
-def _edge_contacts(subject: np.ndarray) -> list[tuple[str, int]]:
-    """(side, highest row) where the silhouette touches the frame's left/right edge."""
+def _edge_contacts(subject: np.ndarray, cx: float, fw: float) -> list[tuple[str, int]]:
+    """(side, highest row) where the silhouette touches the frame's left/right edge; a side the
+    face itself is close to is left out (the student's own head, cut by a bad framing)."""
     import numpy as np
 
     w = subject.shape[1]
     band = max(2, int(round(w * EDGE_BAND)))
     found = []
-    for side, cols in (("left", subject[:, :band]), ("right", subject[:, w - band:])):
+    for side, cols, room in (("left", subject[:, :band], cx), ("right", subject[:, w - band:], w - cx)):
+        if room < OWN_HEAD * fw:
+            continue
         rows = np.flatnonzero(cols.sum(axis=1) >= EDGE_FILL * band)
         if rows.size:
             found.append((side, int(rows[0])))
@@ -107,15 +123,79 @@ def _objects(subject: np.ndarray, face: Face, chin_y: float, cx: float, fw: floa
     ex, ey = (int(min(max(v, 0), lim - 1)) for v, lim in zip(face.eye_mid, (w, h), strict=True))
     student = {int(labels[ey, ex])} | {int(v) for v in np.unique(labels[-2:][subject[-2:] > 0])}
     student.discard(0)
+    # pieces within a few pixels of the silhouette are the student's too (a strand, a bun's edge)
+    r = max(2, int(NEAR_STUDENT * fw))
+    near = cv2.dilate(np.isin(labels, list(student)).astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8))
+    student |= {int(v) for v in np.unique(labels[near > 0])}
     largest = 0.0
     for i in range(1, n):
         if i not in student and stats[i, cv2.CC_STAT_TOP] < chin_y:
             largest = max(largest, float(stats[i, cv2.CC_STAT_AREA]))
     top = np.flatnonzero(subject[:TOP_BAND].sum(axis=0) >= 2)
+    head_cut = bool(np.any(np.abs(top - cx) <= HEAD_TOP_HALF * fw))  # framing's business
     far = top[np.abs(top - cx) > HEAD_HALF * fw]
-    if far.size:  # the silhouette meets the top edge away from the head: count that strip
+    if far.size and not head_cut:  # the silhouette meets the top edge away from the head
         largest = max(largest, float(subject[: int(chin_y), far].sum()))
     return largest / (fw * fw)
+
+
+def _beyond_head(subject: np.ndarray, eye_y: float, chin_y: float, cx: float, fw: float) -> list[str]:
+    """Sides where the silhouette reaches out beyond the student's head between the eyes and chin."""
+    w = subject.shape[1]
+    y0, y1 = int(max(0.0, eye_y - 0.3 * fw)), int(max(0.0, chin_y))
+    sides = []
+    for side, room in (("left", cx), ("right", w - cx)):
+        if room < OWN_HEAD * fw:  # the student's own head reaches that edge
+            continue
+        x = int(cx - BEYOND_HEAD * fw) if side == "left" else int(cx + BEYOND_HEAD * fw)
+        band = subject[y0:y1, :max(0, x)] if side == "left" else subject[y0:y1, min(w, x):]
+        if float(band.sum()) >= BEYOND_AREA * fw * fw:
+            sides.append(side)
+    return sides
+
+
+def probe_faces(frame: np.ndarray, values: dict[str, Any], landmarks: Landmarks,
+                span) -> dict[str, Any]:
+    """The face-mesh model's face presence beside the student's head, on the sides where the
+    silhouette reaches out there (``values`` from ``measure_bystander``); the student's own face
+    is painted over with the backdrop's blue first. Export-frame coordinates."""
+    import cv2
+    import numpy as np
+
+    from station.checks.landmarks import FACE_OVAL, Roi, run_mesh
+
+    sides = values.get("bystander_beyond") or []
+    if not sides:
+        return {}
+    (lx, ly), (rx, ry) = landmarks.eye_left, landmarks.eye_right
+    fw = (span[1][0] - span[0][0]) if span else landmarks.iod / 0.42
+    cx = (span[0][0] + span[1][0]) / 2 if span else (lx + rx) / 2
+    eye_y = (ly + ry) / 2
+    masked = frame.copy()
+    drawn = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillPoly(drawn, [np.round(landmarks.mesh[list(FACE_OVAL)]).astype(np.int32)], 255)
+    grow = max(3, int(0.1 * fw) | 1)
+    oval = cv2.dilate(drawn, np.ones((grow, grow), np.uint8))
+    lab = values.get("backdrop_lab")
+    blue = _lab_to_bgr(lab) if lab is not None else (255, 197, 100)
+    masked[oval > 0] = blue
+    best, where = 0.0, None
+    for side in sides:
+        sign = -1 if side == "left" else 1
+        for out, down, size in PROBES:
+            _, presence = run_mesh(masked, Roi(cx + sign * out * fw, eye_y + down * fw, size * fw, 0.0))
+            if presence > best:
+                best, where = presence, side
+    return {"bystander_face": best, "bystander_face_side": where}
+
+
+def _lab_to_bgr(lab) -> tuple[int, int, int]:
+    import cv2
+    import numpy as np
+
+    px = np.array([[lab]], np.float32)
+    bgr = cv2.cvtColor(px, cv2.COLOR_Lab2BGR)[0, 0]
+    return tuple(int(round(float(c) * 255)) for c in np.clip(bgr, 0, 1))  # type: ignore[return-value]
 
 
 def measure_bystander(lab: np.ndarray, mask: np.ndarray, face: Face, span, chin_y: float) -> dict[str, Any]:
@@ -128,7 +208,10 @@ def measure_bystander(lab: np.ndarray, mask: np.ndarray, face: Face, span, chin_
     eye_y = face.eye_mid[1]
     subject = _subject(mask)
     out: dict[str, Any] = {"bystander_object": _objects(subject, face, chin_y, cx, fw)}
-    contacts = _edge_contacts(subject)
+    beyond = _beyond_head(subject, eye_y, chin_y, cx, fw)
+    if beyond:
+        out["bystander_beyond"] = beyond
+    contacts = _edge_contacts(subject, cx, fw)
     if contacts:
         hair = _hair_model(lab, subject, eye_y, cx, fw)
         out["bystander_edges"] = [
@@ -142,9 +225,16 @@ def verdict(values: dict[str, Any], profile: Profile) -> Check:
     from station.checks.verdict import make
 
     s = profile.second_person
+    if values.get("backdrop_delta_e", 0.0) > profile.backdrop.colour_fail:
+        # what was taken for the backdrop is not the backdrop's blue (the face fills the frame,
+        # the exposure is far off): its mask cannot tell the student from anyone else
+        return make("second_person", "warn", None, s.edge_above, "unknown")
     area = float(values.get("bystander_object", 0.0))
     if area >= s.object_area:
         return make("second_person", "fail", area, s.object_area, "object")
+    if values.get("bystander_face", 0.0) >= s.face_presence:
+        return make("second_person", "fail", values["bystander_face"], s.face_presence,
+                    values.get("bystander_face_side") or "left")
     edges = values.get("bystander_edges") or []
     for side, edge, hair in sorted(edges, key=lambda e: e[1]):
         if edge <= s.edge_always or (edge <= s.edge_above and hair < s.hair_share):

@@ -86,6 +86,7 @@ def analyse(source: Any, profile: Profile, calibration: Calibration | None = Non
 
 
 def _analyse(src, profile: Profile, calibration: Calibration | None) -> Analysis:
+    from station.checks.bystander import probe_faces
     from station.checks.detect import detect_faces, other_faces
     from station.checks.framing import Framing, cut, identity_framing
     from station.checks.landmarks import find_landmarks
@@ -136,6 +137,8 @@ def _analyse(src, profile: Profile, calibration: Calibration | None) -> Analysis
     if n_faces == 1:  # MTCNN misses a face half hidden behind the student: ask BlazeFace too
         n_faces += other_faces(frame, faces[0], det.second_face_share)
     m = measure(frame, faces, lm, profile, expected)
+    if lm is not None:  # someone half hidden beside the head: the face mesh asked there (bystander)
+        m.values.update(probe_faces(frame, m.values, lm, m.face_span))
     m.face_count = n_faces
     window_share = None if as_is else out[1] * framing.scale / src.size[1]
     checks = evaluate(m, profile, calibration, scale=None if as_is else framing.scale,

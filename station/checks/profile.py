@@ -33,7 +33,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "glare": ("v_level", "s_level", "blob_share_warn", "blob_share_fail"),
     "resolution": ("min_scale", "min_window_share"),
     "detector": ("min_face_share", "second_face_share", "min_score", "detect_width"),
-    "second_person": ("edge_above", "edge_always", "hair_share", "object_area"),
+    "second_person": ("edge_above", "edge_always", "hair_share", "object_area", "face_presence"),
     "live": ("detect_every", "frame_width"),
 }
 
