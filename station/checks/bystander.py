@@ -46,6 +46,7 @@ HAIR_SIGMA2 = 9.0       # a pixel is the hair's colour within 3 sigma (Mahalanob
 BEYOND_HEAD = 0.85      # × face width from the centre line: beyond the student's own head …
 BEYOND_AREA = 0.03      # … this much silhouette (face widths², eyes to chin) is worth a face probe
 PROBES = ((0.9, 0.15, 1.0), (1.1, 0.15, 1.0))  # (out, down, size) × face width: probe squares
+MIN_PIECE = 0.005       # × face width²: smaller patches are specks, not looked at
 NEAR_STUDENT = 0.04     # × face width: a patch this close to the silhouette belongs to it
 TOP_BAND = 3            # rows that count as the frame's top edge
 HEAD_HALF = 0.6         # × face width: the head's own columns at the top edge …
@@ -66,10 +67,14 @@ def _hair_model(lab: np.ndarray, subject: np.ndarray, eye_y: float, cx: float,
     import numpy as np
 
     h, w = subject.shape
-    rim = cv2.distanceTransform(subject, cv2.DIST_L2, 3) <= HAIR_RIM * fw
     rows = max(0, int(eye_y - HAIR_ABOVE * fw))
     x0, x1 = max(0, int(cx - HAIR_HALF_WIDTH * fw)), min(w, int(cx + HAIR_HALF_WIDTH * fw) + 1)
-    sel = (subject[:rows, x0:x1] > 0) & rim[:rows, x0:x1]
+    # distances to the backdrop over that block and a margin around it (the outline's reach)
+    pad = int(HAIR_RIM * fw) + 2
+    px0, px1 = max(0, x0 - pad), min(w, x1 + pad)
+    block = subject[:rows + pad, px0:px1]
+    rim = cv2.distanceTransform(block, cv2.DIST_L2, 3)[:rows, x0 - px0:x1 - px0] <= HAIR_RIM * fw
+    sel = (subject[:rows, x0:x1] > 0) & rim
     px = lab[:rows, x0:x1][sel].astype(np.float64)
     if px.shape[0] < 20:
         return None
@@ -123,14 +128,17 @@ def _objects(subject: np.ndarray, face: Face, chin_y: float, cx: float, fw: floa
     ex, ey = (int(min(max(v, 0), lim - 1)) for v, lim in zip(face.eye_mid, (w, h), strict=True))
     student = {int(labels[ey, ex])} | {int(v) for v in np.unique(labels[-2:][subject[-2:] > 0])}
     student.discard(0)
-    # pieces within a few pixels of the silhouette are the student's too (a strand, a bun's edge)
-    r = max(2, int(NEAR_STUDENT * fw))
-    near = cv2.dilate(np.isin(labels, list(student)).astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8))
-    student |= {int(v) for v in np.unique(labels[near > 0])}
+    small = MIN_PIECE * fw * fw  # specks cannot fail the check: not worth looking at
+    others = [i for i in range(1, n) if i not in student and stats[i, cv2.CC_STAT_TOP] < chin_y
+              and stats[i, cv2.CC_STAT_AREA] >= small]
     largest = 0.0
-    for i in range(1, n):
-        if i not in student and stats[i, cv2.CC_STAT_TOP] < chin_y:
-            largest = max(largest, float(stats[i, cv2.CC_STAT_AREA]))
+    if others:
+        # pieces within a few pixels of the silhouette are the student's (a strand, a bun's edge)
+        r = max(2, int(NEAR_STUDENT * fw))
+        near = cv2.dilate(np.isin(labels, list(student)).astype(np.uint8),
+                          np.ones((2 * r + 1, 2 * r + 1), np.uint8))
+        touching = {int(v) for v in np.unique(labels[near > 0])}
+        largest = max((float(stats[i, cv2.CC_STAT_AREA]) for i in others if i not in touching), default=0.0)
     top = np.flatnonzero(subject[:TOP_BAND].sum(axis=0) >= 2)
     head_cut = bool(np.any(np.abs(top - cx) <= HEAD_TOP_HALF * fw))  # framing's business
     far = top[np.abs(top - cx) > HEAD_HALF * fw]
@@ -198,9 +206,11 @@ def _lab_to_bgr(lab) -> tuple[int, int, int]:
     return tuple(int(round(float(c) * 255)) for c in np.clip(bgr, 0, 1))  # type: ignore[return-value]
 
 
-def measure_bystander(lab: np.ndarray, mask: np.ndarray, face: Face, span, chin_y: float) -> dict[str, Any]:
+def measure_bystander(lab: np.ndarray, mask: np.ndarray, face: Face, span, chin_y: float,
+                      edge_above: float) -> dict[str, Any]:
     """Values for the ``second_person`` check, from a frame's Lab pixels and backdrop mask
-    (``face``, ``span`` and ``chin_y`` in the same pixels)."""
+    (``face``, ``span`` and ``chin_y`` in the same pixels); the hair's colour is read only for
+    side-edge contacts above ``edge_above`` (the profile's line, face widths below the eyes)."""
     fw = (span[1][0] - span[0][0]) if span else face.iod / 0.42
     if fw <= 4:
         return {}
@@ -211,12 +221,13 @@ def measure_bystander(lab: np.ndarray, mask: np.ndarray, face: Face, span, chin_
     beyond = _beyond_head(subject, eye_y, chin_y, cx, fw)
     if beyond:
         out["bystander_beyond"] = beyond
-    contacts = _edge_contacts(subject, cx, fw)
+    contacts = [(side, (row - eye_y) / fw, row) for side, row in _edge_contacts(subject, cx, fw)]
+    high = [c for c in contacts if c[1] <= edge_above]  # only these need the hair's colour
+    hair = _hair_model(lab, subject, eye_y, cx, fw) if high else None
     if contacts:
-        hair = _hair_model(lab, subject, eye_y, cx, fw)
         out["bystander_edges"] = [
-            (side, (row - eye_y) / fw, _hair_share(lab, subject, side, row, eye_y, fw, hair))
-            for side, row in contacts]
+            (side, edge, _hair_share(lab, subject, side, row, eye_y, fw, hair) if edge <= edge_above else 1.0)
+            for side, edge, row in contacts]
     return out
 
 

@@ -300,7 +300,8 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
     v["lighting"], v["lighting_intersection"] = cheek_balance(frame, gray, face, landmarks)
     v["glare"] = glare_share(frame, face, profile.glare.v_level, profile.glare.s_level)
     v.update(clothing(lab, colour, mask, small_face, small_span, profile))
-    v.update(measure_bystander(lab, mask, small_face, small_span, chin * k))
+    v.update(measure_bystander(lab, mask, small_face, small_span, chin * k,
+                                 profile.second_person.edge_above))
     return result
 
 
