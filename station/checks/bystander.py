@@ -14,12 +14,13 @@ student's own body meets the frame's side edges only at the shoulders, below the
 - **a face beside the head** (capture tier only, where a frame's few milliseconds allow it): when
   the silhouette reaches out beyond the student's head above the chin (long hair, or someone
   behind), the face-mesh model is asked whether a face is there, with the student's own face
-  painted over with the backdrop's blue. Hair and ears read a presence ≤ 0.01 on the bench's good
+  painted over with the backdrop's blue. Hair and ears read a presence ≤ 0.02 on the bench's good
   photos; a third of another person's face, cut by the edge, reads ≥ 0.9.
 - **object**: a non-backdrop patch above the shoulders not joined to the student's silhouette,
   or the silhouette meeting the top edge away from the head (a hand, a sign, a stand, a clamp).
 
-All of it runs on the half-resolution Lab frame and backdrop mask ``measure`` already made.
+The silhouette's rules run on the half-resolution Lab frame and backdrop mask ``measure`` already
+made (about 1 ms); the face probe (two face-mesh runs) only when the silhouette reaches out.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
 EDGE_BAND = 1 / 60      # × frame width: the columns that count as the frame's side edge
 EDGE_FILL = 0.75        # a row touches the edge when this share of the band is subject
-OWN_HEAD = 0.75        # × face width: a frame edge closer than this to the face's centre line
+OWN_HEAD = 0.75         # × face width: a frame edge closer than this to the face's centre line
                         # is reached by the student's own head (framing's business, not this)
 NEAR_EDGE = 0.15        # × face width: what touches is read this far in from the edge
 HAIR_RIM = 0.10         # × face width: hair is sampled this far inside the outline …
