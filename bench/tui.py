@@ -3,6 +3,8 @@
 - ``live_fps_on_screen``: live-view frames the desk painted per second at 120×40, half-block, a
   truecolor terminal, the simulated camera at its configured rate, live checks running, while
   keys are being pressed (goal ≥ 20);
+- ``live_check_reports_per_second``: live check reports the desk got in the same window (the
+  checks run in their own process, paced so that the picture keeps a core);
 - ``analysis_fps_alone``: the live checks alone on the same camera's frames, measured just before
   and just after in the same run, and the ratio of the two (the picture no longer waits for the
   checks, so the ratio may exceed 1);
@@ -39,7 +41,11 @@ TABLE = [
            reference_name="live checks alone on the same frames (fps)"),
     Figure("key press → its effect in the terminal's output, during live view (p95)",
            "key_to_paint_ms.p95", "ms", at_most=50),
+    Figure("live check reports a second in the same window (checks running)",
+           "live_check_reports_per_second", "/s"),
     Figure("UI thread CPU per painted frame", "cpu_ms_per_painted_frame_by_thread.python", "ms"),
+    Figure("CPU per painted frame, all threads and the checks process",
+           "cpu_ms_per_painted_frame_by_thread.all", "ms"),
     Figure("tracebacks in the log after screen switches", "tracebacks", "", at_most=0),
     Figure("start-up to the first screen (median)", "startup_ms.median", "ms", at_most=1000),
 ]
@@ -64,6 +70,19 @@ def render_line(self, y):
     return _render_line(self, y)
 
 PictureView.render_line = render_line
+
+from station.tui.messages import LiveChecked
+
+reports = []
+_checked_init = LiveChecked.__init__
+
+
+def checked_init(self, *args, **kwargs):
+    reports.append(time.monotonic())
+    _checked_init(self, *args, **kwargs)
+
+
+LiveChecked.__init__ = checked_init
 
 
 import ctypes, threading
@@ -91,7 +110,7 @@ for loop in ("picture_loop", "checks_loop", "camera_watch_loop", "reader_loop"):
     setattr(desk, loop, named(getattr(desk, loop), loop.replace("_loop", "")))
 def save():
     with open(sys.argv[2] + ".tmp", "w") as fh:
-        fh.write(json.dumps({"paints": list(paints)}))
+        fh.write(json.dumps({"paints": list(paints), "reports": list(reports)}))
     os.replace(sys.argv[2] + ".tmp", sys.argv[2])
 
 
@@ -203,7 +222,30 @@ def thread_cpu(pid: int) -> dict[str, float]:
             continue
         fields = stat[stat.rindex(")") + 2:].split()
         out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    for child in _children(pid):                # the live checks' process: its CPU counts too
+        out["child-processes"] = out.get("child-processes", 0.0) + _process_cpu(child, tick)
     return out
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _process_cpu(pid: int, tick: int) -> float:
+    """CPU seconds of ``pid`` and its own children, all threads (0 once it has ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / tick + sum(_process_cpu(c, tick)
+                                                            for c in _children(pid))
 
 
 def _summary(values: list[float]) -> dict:
@@ -312,19 +354,24 @@ def on_screen(data_dir: Path) -> dict:
             quit_s = None                                 # reported: it did not quit
     finally:
         term.close()
-    paints = json.loads(stats.read_text())["paints"] if stats.exists() else []
-    in_window = [p for p in paints if window_start <= p <= window_end]
+    saved = json.loads(stats.read_text()) if stats.exists() else {}
+    in_window = [p for p in saved.get("paints", []) if window_start <= p <= window_end]
+    reports = [p for p in saved.get("reports", []) if window_start <= p <= window_end]
     log = data_dir / "logs" / "station.log"
     tracebacks = log.read_text(encoding="utf-8").count("Traceback") if log.exists() else -1
     frames = max(len(in_window), 1)
-    cpu = {name: round((cpu_end.get(name, 0.0) - used) * 1000 / frames, 1)
-           for name, used in cpu_start.items() if cpu_end.get(name, 0.0) - used > 0.05}
+    used = {name: cpu_end.get(name, 0.0) - cpu_start.get(name, 0.0)
+            for name in {*cpu_start, *cpu_end}}
+    cpu = {name: round(seconds * 1000 / frames, 1)
+           for name, seconds in sorted(used.items()) if seconds > 0.05}
+    cpu["all"] = round(sum(used.values()) * 1000 / frames, 1)
     return {"key_to_paint_ms": _summary(latencies["g"] + latencies["l"]),
             "cpu_ms_per_painted_frame_by_thread": cpu,
             "key_to_paint_ms_by_key": {"g_auto_capture_toggle": _summary(latencies["g"]),
                                        "l_language_switch": _summary(latencies["l"])},
             "live_frames_on_screen": len(in_window),
             "live_fps_on_screen": round(len(in_window) / (window_end - window_start), 1),
+            "live_check_reports_per_second": round(len(reports) / (window_end - window_start), 1),
             "tracebacks": tracebacks, "quit_seconds": quit_s}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,11 @@ if TYPE_CHECKING:
     from station.tui.render import Guides
 
 log = logging.getLogger(__name__)
+
+# Seconds a thread may keep the interpreter lock while another waits (Python's default is 5 ms).
+# The desk's thread waits for input and the terminal most of the time and needs the lock back at
+# once: the picture and camera threads give it up sooner, so a key is answered sooner.
+UI_SWITCH_INTERVAL = 0.001
 
 
 @dataclass
@@ -88,6 +94,7 @@ class StationApp(App):
         self._demo_index = 0
         self._tap_cards: list | None = None
         self.runner = SessionRunner(self, self._open_store)
+        self._switch_interval = sys.getswitchinterval()
 
     # ------------------------------------------------------------ plumbing
 
@@ -117,6 +124,8 @@ class StationApp(App):
     # ------------------------------------------------------------ lifecycle
 
     def on_mount(self) -> None:
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(UI_SWITCH_INTERVAL)
         i18n.set_language(self.options.lang)
         self.picture_mode = self._picture_mode()
         from station.tui.render import Guides
@@ -212,6 +221,7 @@ class StationApp(App):
         self.run_worker(opening, thread=True, group="devices", exit_on_error=False)
 
     def on_unmount(self) -> None:
+        sys.setswitchinterval(self._switch_interval)
         self.workers.cancel_all()
         if self.devices is not None and self.options.devices is None:
             self.devices.close()

@@ -16,16 +16,20 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.style import Style
 from textual.worker import get_current_worker
 
 from station.errors import DeviceError
 from station.i18n import both
+from station.tui.live_checks import LiveChecksGone, LiveChecksProcess
 from station.tui.messages import DeviceBack, DeviceProblem, LiveChecked, LiveFrame
 
 log = logging.getLogger(__name__)
 
 MAX_FPS = 30.0           # terminal redraws per second at most
 CHECKS_FPS = 12.0        # live check reports per second at most: the picture comes first
+CHECKS_BUSY = 0.6        # share of the time the checks may be analysing; on a busy machine an
+                         # analysis takes longer, so they pause longer and leave the picture a core
 TAKEN_WAIT = 0.2         # seconds to wait for the UI to take a picture (hidden desk: slower)
 STATUS_EVERY = 0.5       # seconds between camera status polls
 IDLE_WAIT = 0.05         # seconds between looks while live view is off
@@ -40,6 +44,7 @@ class LiveTarget:
     rows: int = 20
     graphics: bool = False
     cell_px: tuple[int, int] = (1, 2)
+    pad_style: Style | None = None      # the pane's own background around the picture
     taken: threading.Event = field(default_factory=threading.Event)
 
 
@@ -59,7 +64,7 @@ def picture_loop(app: Any, sink: Any, target: LiveTarget, shared: LiveShared) ->
     """Newest frame → picture (half-block cells, or a PIL image in graphics mode) → LiveFrame,
     posted to ``sink`` (the desk)."""
     from station.tui.widgets.picture import picture_image, picture_lines
-    from station.tui.widgets.picture_view import as_strips
+    from station.tui.widgets.picture_view import fitted_strips
 
     devices = app.devices
     last_seq = -1
@@ -84,8 +89,9 @@ def picture_loop(app: Any, sink: Any, target: LiveTarget, shared: LiveShared) ->
                 picture = picture_image(frame.image(), cols, rows, target.cell_px, app.guides,
                                         shared.guides)
             else:
-                picture = as_strips(picture_lines(frame.image(), cols, rows, app.guides,
-                                                  shared.guides))
+                picture = fitted_strips(picture_lines(frame.image(), cols, rows, app.guides,
+                                                      shared.guides),
+                                        cols, rows, target.pad_style, app.console)
             sink.post_message(LiveFrame(picture, frame.seq))
         except DeviceError as exc:
             target.taken.set()
@@ -98,33 +104,50 @@ def picture_loop(app: Any, sink: Any, target: LiveTarget, shared: LiveShared) ->
 
 def checks_loop(app: Any, sink: Any, shared: LiveShared) -> None:
     """The newest frame → live checks → LiveChecked (at most CHECKS_FPS a second); the guides go
-    to the picture loop."""
+    to the picture loop. The checks run in their own process (station.tui.live_checks), started
+    when live view is first wanted; in this thread only if that process cannot run."""
     devices = app.devices
     last_seq = -1
     period = 1.0 / CHECKS_FPS
-    while not _cancelled():
-        started = time.monotonic()
-        if not app.live_wanted or shared.camera_down:
-            shared.guides = None
-            time.sleep(IDLE_WAIT)
-            continue
-        try:
-            frame = devices.wait_frame(last_seq, 0.25)
-            if frame is None:
+    checks: LiveChecksProcess | None = None
+    in_process = True
+    try:
+        while not _cancelled():
+            started = time.monotonic()
+            if not app.live_wanted or shared.camera_down or devices.live is None:
+                shared.guides = None
+                time.sleep(IDLE_WAIT)
                 continue
-            last_seq = frame.seq
-            report = devices.analyse_image(frame.image())
-        except DeviceError as exc:
-            log.warning("live checks: %s", exc.key)
-            continue
-        except Exception:
-            log.exception("live checks failed")
-            continue
-        if report is None:
-            continue
-        shared.guides = report.guides or None
-        sink.post_message(LiveChecked(report, last_seq))
-        time.sleep(max(0.0, period - (time.monotonic() - started)))
+            try:
+                frame = devices.wait_frame(last_seq, 0.25)
+                if frame is None:
+                    continue
+                last_seq = frame.seq
+                if in_process and checks is None:
+                    checks = LiveChecksProcess(devices.profile_name, devices.calibration)
+                report = (checks.analyse(frame) if checks is not None
+                          else devices.analyse_image(frame.image()))
+            except DeviceError as exc:
+                log.warning("live checks: %s", exc.key)
+                continue
+            except (LiveChecksGone, OSError) as exc:
+                log.warning("live checks process: %s; the checks go on in this thread", exc)
+                if checks is not None:
+                    checks.close()
+                checks, in_process = None, False
+                continue
+            except Exception:
+                log.exception("live checks failed")
+                continue
+            if report is None:
+                continue
+            shared.guides = report.guides or None
+            sink.post_message(LiveChecked(report, last_seq))
+            took = time.monotonic() - started
+            time.sleep(max(period - took, took * (1.0 / CHECKS_BUSY - 1.0)))
+    finally:
+        if checks is not None:
+            checks.close()
 
 
 def camera_watch_loop(app: Any, shared: LiveShared) -> None:

@@ -113,3 +113,28 @@ def test_cli_refuses_a_bad_picture_setting_before_starting_the_tui(tmp_path):
                           env={"STATION__TUI__PICTURE": "sixels"}, stdin="", timeout=60)
     assert res.returncode == 2
     assert "tui.picture" in res.stderr and "sixels" in res.stderr
+
+
+def test_fitted_strips_fill_the_pane_centred_and_come_rendered():
+    """The live picture's worker hands the desk pane-sized strips with their terminal codes made,
+    so the UI thread paints a frame without rendering it again."""
+    from rich.console import Console
+    from rich.style import Style
+
+    from station.tui.render import to_cells
+    from station.tui.widgets.picture_view import fitted_strips
+    from tests.tui.conftest import portrait
+
+    lines = to_cells(portrait(480, 640), 12, 8)           # 6×8 cells: narrower than the pane
+    width = sum(len(s.text) for s in lines[0])
+    console = Console(color_system="truecolor", force_terminal=True)
+    strips = fitted_strips(lines, 20, 12, Style(bgcolor="black"), console)
+    assert len(strips) == 12 and all(s.cell_length == 20 for s in strips)
+    top = (12 - len(lines)) // 2
+    assert all("\u2580" not in s.text for s in strips[:top] + strips[top + len(lines):])
+    row = strips[top].text
+    assert row.index("\u2580") == (20 - width) // 2 and row.count("\u2580") == width
+    assert all(s._render_cache is not None for s in strips)
+    from textual.strip import Strip
+
+    assert strips[top]._render_cache == Strip(list(strips[top]), 20).render(console)

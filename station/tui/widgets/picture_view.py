@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.filter import ANSIToTruecolor, LineFilter
@@ -49,9 +52,16 @@ class PictureView(StationWidget):
             image.display = False
             yield image
 
+    def on_mount(self) -> None:
+        self._tell_target()
+
     def on_resize(self) -> None:
+        self._tell_target()
+
+    def _tell_target(self) -> None:
         if self.target is not None:
             self.target.cols, self.target.rows = self.size.width, self.size.height
+            self.target.pad_style = self.visual_style.rich_style
 
     def show(self, picture: Any) -> None:
         """``picture``: strips or half-block lines (lists of segments), or a PIL image in
@@ -107,6 +117,8 @@ class PictureView(StationWidget):
             self._fresh = False
             self.painted += 1
         width, height = self.size
+        if len(strips) == height and strips and strips[0].cell_length == width:
+            return strips[y]           # fitted by the worker (see fitted_strips): as it is
         style = self.visual_style.rich_style
         index = y - max(0, (height - len(strips)) // 2)
         if not 0 <= index < len(strips):
@@ -115,6 +127,34 @@ class PictureView(StationWidget):
         left = max(0, (width - strip.cell_length) // 2)
         right = max(0, width - left - strip.cell_length)
         return strip.crop_pad(min(strip.cell_length, width), left, right, style)
+
+
+def fitted_strips(lines: list[list[Segment]], cols: int, rows: int, style: Style | None,
+                  console: Console) -> list[Strip]:
+    """Half-block lines centred in a cols×rows pane, one strip a row exactly ``cols`` wide, each
+    already rendered to terminal codes: a worker calls this, and the UI thread then hands the
+    strips to the compositor untouched (a pane-wide strip is not divided, and a rendered strip
+    is not rendered again), so painting a frame costs it almost nothing."""
+    style = style or Style()
+    top = max(0, (rows - len(lines)) // 2)
+    blank = Strip.blank(cols, style)
+    blank.render(console)
+    strips = [blank] * top
+    for line in lines[:rows]:
+        width = sum(len(segment.text) for segment in line)
+        if width > cols:
+            strip = Strip(line, width).crop(0, cols)
+        else:
+            left = (cols - width) // 2
+            segments = [Segment(" " * left, style)] if left else []
+            segments += line
+            if cols - left - width:
+                segments.append(Segment(" " * (cols - left - width), style))
+            strip = Strip(segments, cols)
+        strip.render(console)
+        strips.append(strip)
+    strips += [blank] * (rows - len(strips))
+    return strips
 
 
 def as_strips(lines: list[Any]) -> list[Strip]:
