@@ -140,3 +140,27 @@ def test_the_tap_key_is_offered_where_it_works_and_help_agrees(tmp_path, data_di
                              login=(demo.DEMO_PHOTOGRAPHER, demo.DEMO_PHOTOGRAPHER_PIN)), True))
     asyncio.run(run(make_app(data_dir, camera=None, reader=None, live=False,
                              login=(PHOTOGRAPHER, PHO_PIN)), False))
+
+
+def test_help_lists_the_keys_of_this_stations_mode(data_dir):
+    """F1 on a card-mode desk lists no 采集码 keys (k, v); in code mode it lists both."""
+    from station.i18n import t
+    from station.sim.demo import write_mode
+
+    from .screen import screen_lines
+
+    code_keys = (t("tui.key.code"), t("tui.key.code_camera"))
+
+    async def helped(app) -> str:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.settle()
+            await pilot.press("f1")
+            await pilot.pause()
+            return "\n".join(screen_lines(app))
+
+    card = asyncio.run(helped(plain_app(data_dir, (PHOTOGRAPHER, PHO_PIN))))
+    assert t("tui.key.pay") in card
+    assert not any(label in card for label in code_keys), card
+    write_mode(data_dir, "code")
+    code = asyncio.run(helped(plain_app(data_dir, (PHOTOGRAPHER, PHO_PIN))))
+    assert all(label in code for label in code_keys), code

@@ -1,5 +1,6 @@
 """Help: every key of the station, in the current language — the same keys the key bar offers
-(the tap key only where the reader takes test cards) — and how cards reach this desk."""
+(the tap key only where the reader takes test cards, the 采集码 keys only in code mode, the
+address key only on a walk-in station) — and how cards reach this desk."""
 
 from __future__ import annotations
 
@@ -21,9 +22,11 @@ DESK_KEYS = [
     ("p", "tui.key.pay"), ("space / c", "tui.key.capture"), ("g", "tui.key.auto"),
     ("a", "tui.key.accept"), ("r", "tui.key.retake"), ("s", "tui.key.skip"),
     ("n", "tui.key.next"), ("o", "tui.key.override"), ("m", "tui.key.manual"),
-    ("w", "tui.key.address"), ("k", "tui.key.code"),
-    ("v", "tui.key.code_camera"), ("l", "tui.key.lang"),
 ]
+WALK_IN_KEYS = [("w", "tui.key.address")]                     # a walk-in station's address
+CODE_KEYS = [("k", "tui.key.code"), ("v", "tui.key.code_camera")]  # code mode (图像采集码)
+DEMO_CODE_KEYS = [("q", "tui.key.scan_demo")]
+LANGUAGE_KEYS = [("l", "tui.key.lang")]
 SCREEN_KEYS = [
     ("F1 / ?", "tui.key.help"), ("F2", "tui.key.schedule"), ("F3", "tui.key.review"),
     ("F4", "tui.key.devices"), ("F5", "tui.key.exports"),
@@ -41,20 +44,29 @@ class HelpScreen(ModalScreen[None]):
         app: StationApp
 
     def compose(self) -> ComposeResult:
-        app = self.app
         table = Table.grid(padding=(0, 3))
         table.title = t("tui.help.title")
         table.add_column(style="bold", min_width=10, no_wrap=True)
         table.add_column()
-        keys = list(DESK_KEYS)
-        if app.can_tap:
-            keys.insert(0, ("t", "tui.key.tap_demo" if app.options.demo else "tui.key.tap"))
-        for key, label in keys + SCREEN_KEYS:
+        for key, label in self.desk_keys() + SCREEN_KEYS:
             table.add_row(key, t(label))
         with VerticalScroll(classes="form"):
             yield Static(table)
             yield Static(t(self._cards_key()), classes="form-hint")
             yield Static(t("tui.help.note"), classes="form-hint")
+
+    def desk_keys(self) -> list[tuple[str, str]]:
+        """The desk's keys on this station: the tap key where the reader takes test cards, the
+        address key on a walk-in station, the 采集码 keys in code mode only."""
+        app = self.app
+        keys = list(DESK_KEYS)
+        if app.can_tap:
+            keys.insert(0, ("t", "tui.key.tap_demo" if app.options.demo else "tui.key.tap"))
+        if app.walk_in is not None:
+            keys += WALK_IN_KEYS
+        if app.desk_mode == "code":
+            keys += CODE_KEYS + (DEMO_CODE_KEYS if app.options.demo else [])
+        return keys + LANGUAGE_KEYS
 
     def _cards_key(self) -> str:
         """How a card reaches this desk: a test card (t), the reader, or typed entry only."""
