@@ -196,6 +196,15 @@ class DeskDevices:
         if isinstance(self.driver, SimCamera) and isinstance(self.driver.source, Stage):
             self.driver.source.step_in_for(identity.id_number)
 
+    def code_taken(self) -> None:
+        """Demo: the desk has the student's 图像采集码, so the student on the simulated camera's
+        stage puts the phone with the QR code away (nothing for any other camera)."""
+        from station.camera.sim import SimCamera
+        from station.sim.students import Stage
+
+        if isinstance(self.driver, SimCamera) and isinstance(self.driver.source, Stage):
+            self.driver.source.phone_down()
+
     # ------------------------------------------------------------ camera
 
     def live_view(self, on: bool) -> None:

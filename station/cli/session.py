@@ -216,9 +216,12 @@ def cmd_demo(ctx: Context, args: argparse.Namespace) -> int:
     try:
         setup = demo.prepare(data_dir, people=args.people, mode=args.mode)
         sys.stderr.write(t("session.demo_dir", path=data_dir) + "\n")
+        # code mode: each student holds up the phone with their 图像采集码 (the desk's v reads it)
+        codes = demo.demo_capture_codes(setup.people) if args.mode == "code" else None
         app = make_app(data_dir, camera="sim", reader="sim", lang=ctx.lang, demo=True,
                        demo_people=setup.people, clock=demo.demo_clock(),
-                       camera_opts={"source": Stage(setup.looks)}, demo_looks=setup.looks,
+                       camera_opts={"source": Stage(setup.looks, codes=codes)},
+                       demo_looks=setup.looks,
                        login=(demo.DEMO_SUPERVISOR, demo.DEMO_SUPERVISOR_PIN), picture=picture)
         app.run()
     finally:

@@ -157,6 +157,11 @@ def write_mode(data_dir: Path, mode: str) -> None:
     path.write_text(text + f'\n[session]\nmode = "{mode}"\n', encoding="utf-8")
 
 
+def demo_capture_codes(people: list[Identity]) -> dict[str, str]:
+    """ID number → the 图像采集码 each demo student shows on the phone (code mode's sim stage)."""
+    return {person.id_number: demo_capture_code(person) for person in people}
+
+
 def demo_capture_code(identity: Identity) -> str:
     """The 图像采集码 a demo student shows (an opaque token, like the real ones: not derived
     from anything a reader could recover but made repeatable for the demo)."""

@@ -50,11 +50,18 @@ def demo_looks(id_numbers: list[str]) -> dict[str, str]:
 
 
 class Stage:
-    """The sim camera's frame source: renders whoever stands in front of it (thread-safe)."""
+    """The sim camera's frame source: renders whoever stands in front of it (thread-safe).
 
-    def __init__(self, looks: dict[str, str] | None = None) -> None:
+    In code mode each student who sits down holds up a phone with their 图像采集码 as a QR code
+    (``codes``: ID number → code), so the desk's v (read the code from the camera) can be tried;
+    they lower it once the desk has the code (:meth:`phone_down`)."""
+
+    def __init__(self, looks: dict[str, str] | None = None,
+                 codes: dict[str, str] | None = None) -> None:
         self.looks = dict(looks or {})          # ID number → look name
+        self.codes = dict(codes or {})          # ID number → 图像采集码 on the phone
         self._look = "plain"
+        self._phone: str | None = None          # the code on the phone held up, if any
         self._lock = threading.Lock()
         self._sources: dict[str, SwayingPortrait] = {}
         self.last_truth: dict[tuple[int, int], dict] = {}   # per frame size: tests read a capture's truth
@@ -71,10 +78,24 @@ class Stage:
             self._look = look
 
     def step_in_for(self, id_number: str) -> str:
-        """The student with ``id_number`` sits down (their card was tapped); returns the look."""
+        """The student with ``id_number`` sits down (their card was tapped); returns the look.
+        In code mode they hold up the phone showing their code."""
         look = self.looks.get(id_number, "plain")
         self.step_in(look)
+        with self._lock:
+            self._phone = self.codes.get(id_number)
         return look
+
+    @property
+    def phone(self) -> str | None:
+        """The code on the phone held up to the camera now (None: no phone in view)."""
+        with self._lock:
+            return self._phone
+
+    def phone_down(self) -> None:
+        """The desk has the code: the student puts the phone away."""
+        with self._lock:
+            self._phone = None
 
     def __call__(self, width: int, height: int, t: float) -> tuple[Any, dict]:
         look = self.look
@@ -84,6 +105,10 @@ class Stage:
                 source = self._sources[look] = SwayingPortrait(base=_renderer(look))
         bgr, truth = source(width, height, t)
         truth = dict(truth, look=look)
+        code = self.phone
+        if code is not None:
+            bgr = hold_up_phone(bgr, code)
+            truth["phone"] = code
         with self._lock:
             self.last_truth[(width, height)] = truth
         return bgr, truth
@@ -99,3 +124,27 @@ def _renderer(look: str):
         return bgr, dict(truth, source="station.sim.portrait")
 
     return base
+
+
+def hold_up_phone(frame: Any, code: str) -> Any:
+    """A copy of ``frame`` with a phone held up in its lower left corner, its screen showing
+    ``code`` as a QR code (a third of the frame's shorter side: readable from the live view)."""
+    import cv2
+    import numpy as np
+
+    height, width = frame.shape[:2]
+    qr = cv2.QRCodeEncoder.create().encode(code)
+    module = max(2, min(width, height) // 3 // qr.shape[0])
+    qr = cv2.resize(qr, None, fx=module, fy=module, interpolation=cv2.INTER_NEAREST)
+    quiet = 4 * module
+    qr = cv2.copyMakeBorder(qr, quiet, quiet, quiet, quiet, cv2.BORDER_CONSTANT, value=255)
+    size = qr.shape[0]
+    bezel = max(4, size // 12)
+    out = np.array(frame, copy=True)
+    x0, y1 = 8, height - 8
+    y0 = max(0, y1 - size - 4 * bezel)
+    cv2.rectangle(out, (x0, y0), (x0 + size + 2 * bezel, y1), (30, 30, 30), -1)   # the phone
+    top = y0 + 2 * bezel
+    out[top:top + size, x0 + bezel:x0 + bezel + size] = cv2.cvtColor(
+        qr[:max(0, min(size, height - top))], cv2.COLOR_GRAY2BGR)
+    return out

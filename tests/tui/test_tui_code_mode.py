@@ -115,3 +115,35 @@ def test_code_mode_desk_takes_a_scanned_and_a_camera_read_code(tmp_path):
     asyncio.run(run())
     assert stored_codes(setup.data_dir) == {first.id_number: demo.demo_capture_code(first),
                                             second.id_number: HELD_UP}
+
+
+def test_demo_students_hold_up_their_code_and_v_reads_it(tmp_path):
+    """`station demo --mode code`: the student who sits down holds up a phone with their
+    图像采集码 (the sim stage), v reads it from the live view, and the phone goes away."""
+    from station.sim.students import Stage
+
+    setup = demo.prepare(tmp_path / "data", people=2, mode="code")
+    student = setup.eligible[0]
+    stage = Stage(setup.looks, codes=demo.demo_capture_codes(setup.people))
+    app = make_app(setup.data_dir, camera="sim", reader="sim", demo=True,
+                   demo_people=[student], clock=demo.demo_clock(),
+                   login=(demo.DEMO_PHOTOGRAPHER, demo.DEMO_PHOTOGRAPHER_PIN),
+                   camera_opts={"source": stage, "fps": 8, "preview_size": (360, 480)})
+
+    async def run() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot)
+            await pilot.press("t")
+            await until(pilot, lambda: desk(app).state == "identified", what="identified")
+            assert stage.phone == demo.demo_capture_code(student)      # the phone is up
+            await pilot.press("p")
+            await pilot.pause(0.3)
+            await pilot.press(*"4200000000000003", "enter")
+            await until(pilot, lambda: desk(app).state == "framing", what="framing")
+            await until(pilot, lambda: desk(app).frames_shown > 2, what="live frames")
+            await pilot.press("v")
+            await until(pilot, lambda: app.runner.service.person.capture_code
+                        == demo.demo_capture_code(student), what="the code read by v")
+            await until(pilot, lambda: stage.phone is None, what="the phone put away")
+
+    asyncio.run(run())

@@ -245,6 +245,9 @@ class DeskScreen(StationScreen):
             self._previous, self._shown = self._shown, capture
         if self.state == ACCEPTED and self.person is not None:
             self._last_done = (self.person.identity.name, capture)
+        if self.code_mode and self.person is not None and self.person.capture_code \
+                and self.app.devices is not None:
+            self.app.devices.code_taken()        # the demo's student lowers the phone
         if previous_state != self.state:
             self._steady_since = None
             self._live_passed = self._live_spoke = False
