@@ -88,3 +88,24 @@ def table_match(table: dict[str, list[str]]):
                          details={"slot_expected": 354})
 
     return match
+
+
+def desk_app(data_dir, match: dict[str, list[str]], *, lang: str = "zh",
+             login: tuple[str, str] | None = (PHOTOGRAPHER, PHO_PIN), **options):
+    """The desk most TUI tests drive: no devices or live workers, a fixed clock, the scripted
+    checker (PictureChecker) and the roster's verdicts ``match`` (ID number → flags)."""
+    from station.tui.app import make_app
+
+    return make_app(data_dir, camera=None, reader=None, live=False, lang=lang, login=login,
+                    clock=lambda: FIXED_NOW,
+                    service_kwargs={"checker": PictureChecker(), "match": table_match(match)},
+                    **options)
+
+
+async def step(pilot, fn, linger: float = 0.0) -> None:
+    """A session step on the store thread; returns once the screen shows its answer."""
+    pilot.app.runner.step(fn)
+    await pilot.app.settle()
+    await pilot.pause()
+    if linger:
+        await pilot.pause(linger)

@@ -38,20 +38,16 @@ def test_in_code_mode_a_burst_is_a_code_and_a_slow_key_still_works(data_dir):
     from textual import events
 
     from station.sim.demo import write_mode
-    from station.tui.app import make_app
     from station.tui.screens.dialogs import PayDialog
     from station.tui.widgets.code_field import CodeField
 
-    from .conftest import FIXED_NOW, PHO_PIN, PHOTOGRAPHER, PictureChecker, person, table_match
+    from .conftest import desk_app, person
 
     someone = person(9)
     write_mode(data_dir, "code")        # the station's setting, as `station demo --mode code` does
 
     async def run():
-        app = make_app(data_dir, camera=None, reader=None, live=False,
-                       login=(PHOTOGRAPHER, PHO_PIN), clock=lambda: FIXED_NOW,
-                       service_kwargs={"checker": PictureChecker(),
-                                       "match": table_match({someone.id_number: []})})
+        app = desk_app(data_dir, {someone.id_number: []})
         async with app.run_test(size=(120, 40)) as pilot:
             await app.settle()
             app.runner.step(lambda s: s.identify(someone))

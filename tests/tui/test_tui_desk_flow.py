@@ -7,18 +7,16 @@ import asyncio
 
 from station.i18n import t
 from station.store import open_store
-from station.tui.app import make_app
 from station.tui.screens.dialogs import ManualEntryDialog, PayDialog
 
 from .conftest import (
-    FIXED_NOW,
-    PHO_PIN,
-    PHOTOGRAPHER,
     SUP_PIN,
     SUPERVISOR,
-    PictureChecker,
+    desk_app,
     person,
-    table_match,
+)
+from .conftest import (
+    step as session_step,
 )
 from .screen import screen_lines
 
@@ -26,11 +24,7 @@ P, TYPED = person(4), person(6)
 
 
 def app_for(data_dir, lang="zh", **kw):
-    return make_app(data_dir, camera=None, reader=None, live=False, lang=lang,
-                    login=(PHOTOGRAPHER, PHO_PIN), clock=lambda: FIXED_NOW,
-                    service_kwargs={"checker": PictureChecker(),
-                                    "match": table_match({P.id_number: [],
-                                                          TYPED.id_number: []})}, **kw)
+    return desk_app(data_dir, {P.id_number: [], TYPED.id_number: []}, lang=lang, **kw)
 
 
 async def settle(pilot):
@@ -40,8 +34,7 @@ async def settle(pilot):
 
 
 async def step(pilot, fn):
-    pilot.app.runner.step(fn)
-    await settle(pilot)
+    await session_step(pilot, fn, linger=0.1)
 
 
 def desk(app):

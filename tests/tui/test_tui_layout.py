@@ -11,18 +11,18 @@ import pytest
 
 from station.i18n import t
 from station.privacy import mask_id
-from station.tui.app import make_app
 from station.tui.prompts import desk_prompt
 
 from .conftest import (
-    FIXED_NOW,
     PHO_PIN,
     PHOTOGRAPHER,
     SUP_PIN,
     SUPERVISOR,
-    PictureChecker,
+    desk_app,
     person,
-    table_match,
+)
+from .conftest import (
+    step as session_step,
 )
 from .screen import screen_lines
 
@@ -32,18 +32,12 @@ LANGS = ["zh", "en"]
 
 
 def app_for(data_dir, lang, login=(PHOTOGRAPHER, PHO_PIN)):
-    return make_app(data_dir, camera=None, reader=None, live=False, lang=lang, login=login,
-                    clock=lambda: FIXED_NOW,
-                    service_kwargs={"checker": PictureChecker(),
-                                    "match": table_match({OK_PERSON.id_number: [],
-                                                          BLOCKED.id_number: ["not_eligible"]})})
+    return desk_app(data_dir, {OK_PERSON.id_number: [], BLOCKED.id_number: ["not_eligible"]},
+                    lang=lang, login=login)
 
 
 async def step(pilot, fn):
-    pilot.app.runner.step(fn)
-    await pilot.app.settle()
-    await pilot.pause()
-    await pilot.pause(0.2)
+    await session_step(pilot, fn, linger=0.2)
 
 
 def desk_of(app):

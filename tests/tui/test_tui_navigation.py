@@ -57,15 +57,12 @@ def test_photographer_is_told_exports_are_for_technicians(data_dir):
 
 
 def test_ctrl_q_asks_in_the_middle_of_a_student(data_dir):
-    from .conftest import PictureChecker, person, table_match
+    from .conftest import desk_app, person
 
     someone = person(5)
 
     async def run():
-        app = make_app(data_dir, camera=None, reader=None, live=False,
-                       login=(PHOTOGRAPHER, PHO_PIN),
-                       service_kwargs={"checker": PictureChecker(),
-                                       "match": table_match({someone.id_number: []})})
+        app = desk_app(data_dir, {someone.id_number: []})
         async with app.run_test(size=(120, 40)) as pilot:
             await app.settle()
             app.runner.step(lambda s: s.identify(someone))

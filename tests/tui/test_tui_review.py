@@ -6,29 +6,23 @@ from __future__ import annotations
 
 import asyncio
 
-from station.tui.app import make_app
 from station.tui.screens.desk import DeskScreen
 from station.tui.screens.review import ReviewScreen
 
 from .conftest import (
-    FIXED_NOW,
     PHO_PIN,
     PHOTOGRAPHER,
     SUP_PIN,
     SUPERVISOR,
-    PictureChecker,
+    desk_app,
     person,
-    table_match,
 )
 
 P = person(3)
 
 
 def app_for(data_dir, login):
-    return make_app(data_dir, camera=None, reader=None, live=False, login=login,
-                    clock=lambda: FIXED_NOW,
-                    service_kwargs={"checker": PictureChecker(),
-                                    "match": table_match({P.id_number: []})})
+    return desk_app(data_dir, {P.id_number: []}, login=login)
 
 
 async def overridden_capture(pilot):

@@ -13,15 +13,16 @@ import pytest
 from station.tui.app import make_app
 
 from .conftest import (
-    FIXED_NOW,
     PHO_PIN,
     PHOTOGRAPHER,
     SUP_PIN,
     SUPERVISOR,
-    PictureChecker,
+    desk_app,
     person,
     portrait,
-    table_match,
+)
+from .conftest import (
+    step as session_step,
 )
 
 LANGS = ["zh", "en"]
@@ -29,12 +30,9 @@ OK_PERSON, BLOCKED_PERSON = person(1), person(2)
 
 
 def app_for(data_dir, lang, login=(PHOTOGRAPHER, PHO_PIN)):
-    return make_app(data_dir, camera=None, reader=None, live=False, lang=lang, login=login,
-                    clock=lambda: FIXED_NOW,
-                    service_kwargs={"checker": PictureChecker(),
-                                    "match": table_match({OK_PERSON.id_number: [],
-                                                          BLOCKED_PERSON.id_number:
-                                                              ["not_eligible", "wrong_slot"]})})
+    return desk_app(data_dir, {OK_PERSON.id_number: [],
+                               BLOCKED_PERSON.id_number: ["not_eligible", "wrong_slot"]},
+                    lang=lang, login=login)
 
 
 async def logged_in(pilot):
@@ -43,9 +41,7 @@ async def logged_in(pilot):
 
 
 async def step(pilot, fn):
-    pilot.app.runner.step(fn)
-    await pilot.app.settle()
-    await pilot.pause()
+    await session_step(pilot, fn)
 
 
 @dataclass
