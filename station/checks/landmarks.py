@@ -425,8 +425,10 @@ def _blazeface_model() -> _Model:
     return _Model("face_detection_short_range.tflite")
 
 
+@cache
 def _blazeface_anchors():
-    """MediaPipe's short-range SSD anchors: 16×16 cells × 2 and 8×8 cells × 6 (centres, 0..1)."""
+    """MediaPipe's short-range SSD anchors: 16×16 cells × 2 and 8×8 cells × 6 (centres, 0..1);
+    built once (a millisecond of Python per call otherwise), never written to."""
     import numpy as np
 
     out = []
@@ -434,7 +436,9 @@ def _blazeface_anchors():
         for y in range(cells):
             for x in range(cells):
                 out.extend([((x + 0.5) / cells, (y + 0.5) / cells)] * per)
-    return np.array(out, np.float32)
+    anchors = np.array(out, np.float32)
+    anchors.setflags(write=False)
+    return anchors
 
 
 def blazeface(img: np.ndarray, min_score: float = 0.6) -> list[tuple[float, float, float, float, float]]:
