@@ -87,7 +87,7 @@ class LiveChecker:
         fresh = self._landmarks is None or self._frame_no % max(1, int(prof.live.detect_every)) == 0
         lm = None
         if not fresh:
-            lm = find_landmarks(small, roi=self._landmarks.roi(), passes=1, iris_scales=(1.0,))
+            lm = find_landmarks(small, roi=self._landmarks.roi(), passes=1, refine=False)
             fresh = lm is None
         if fresh:
             lm = self._detect(small)
@@ -147,7 +147,7 @@ class LiveChecker:
             self._face = None
             return None
         self._face = faces[0]
-        return find_landmarks(small, faces[0], passes=2, iris_scales=(1.0,))
+        return find_landmarks(small, faces[0], passes=2, refine=False)
 
     def _face_now(self, lm) -> Face:
         """The detection's box moved with the landmarks (tracked frames have no fresh box)."""

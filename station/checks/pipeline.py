@@ -89,7 +89,7 @@ def _analyse(src, profile: Profile, calibration: Calibration | None) -> Analysis
     from station.checks.bystander import probe_faces
     from station.checks.detect import detect_faces, other_faces
     from station.checks.framing import Framing, cut, identity_framing
-    from station.checks.landmarks import find_landmarks
+    from station.checks.landmarks import find_landmarks, near_roll_limit, refine_irises
     from station.checks.measure import measure
     from station.checks.placement import place
     from station.checks.verdict import evaluate
@@ -121,7 +121,7 @@ def _analyse(src, profile: Profile, calibration: Calibration | None) -> Analysis
             return _no_face(small, profile, calibration)
         k = base.shape[1] / small.shape[1]
         faces = [f.mapped(lambda p: (p[0] * k, p[1] * k)) for f in faces]
-        lm = find_landmarks(base, faces[0])
+        lm = find_landmarks(base, faces[0], refine=False)  # refined below, on the export frame
         r = small_reduction(src, base)
         if lm is not None:
             subject = measure_subject(base, lm, expected, profile, r)
@@ -134,6 +134,10 @@ def _analyse(src, profile: Profile, calibration: Calibration | None) -> Analysis
         faces = [f.mapped(lambda p: window.point((p[0] * r, p[1] * r))) for f in faces]
         if lm is not None:
             lm = lm.mapped(lambda a: _map_array(a, r, window))
+            if near_roll_limit(lm):
+                # the roll near its limit is read on the export frame itself, as `station check`
+                # reads it on the crop: both tiers give the same verdict on the same pixels
+                lm = refine_irises(frame, lm)
     if n_faces == 1:  # MTCNN misses a face half hidden behind the student: ask BlazeFace too
         n_faces += other_faces(frame, faces[0], det.second_face_share)
     m = measure(frame, faces, lm, profile, expected)

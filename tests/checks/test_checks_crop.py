@@ -128,6 +128,21 @@ def test_crop_never_rotates_a_tilt_inside_the_limit(profile):
     assert analyse(out, profile).report.passed
 
 
+@pytest.mark.parametrize("roll", [1.2, -1.9])
+def test_a_crop_rechecked_reads_the_roll_the_capture_tier_read(profile, roll):
+    """Near the limit the roll is read on the export frame in both tiers, as the mean of several
+    looks at each eye: `station check` on a crop agrees with the check that made it (one look on
+    the capture's own decode disagreed by 0.25° at 1.2°, enough to flip a verdict near 2°)."""
+    from station.checks.imageio import encode_jpeg
+    from station.checks.pipeline import analyse
+
+    img, _ = render(1800, 2400, roll=roll)
+    capture = analyse(_jpeg(img), profile)  # the capture tier: what `station crop` encodes
+    capture_roll = capture.report.geometry["roll_deg"]
+    crop = encode_jpeg(capture.frame, profile)
+    assert check_image(crop, profile).geometry["roll_deg"] == pytest.approx(capture_roll, abs=0.1)
+
+
 def test_a_tilt_beyond_the_limit_is_a_retake(profile):
     img, _ = render(1800, 2400, roll=4)
     with pytest.raises(CropError) as err:
