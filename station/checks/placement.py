@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from station.checks.profile import Profile
 
 PENALTY = 1e4          # weight of a bound's violation against the distance to the targets
+KEEP_WEIGHT = 10.0     # weight of coming closer than placement.keep_inside to a bound
 SNAP = 1.5             # export px kept inside every bound: the window is later snapped to whole pixels
 S_STEPS = 160          # scales tried between the smallest and largest possible window
 
@@ -92,13 +93,22 @@ def _costs(subject: Subject, profile: Profile, capture: tuple[int, int], s: np.n
     y_hi = cap_h - out_h * s if "bottom" in frame_edges else np.full_like(s, 2.0 * cap_h)
     y_lo = np.where(y_hi < y_lo, np.nan, y_lo)
 
+    keep = float(place.keep_inside)
+
+    def near(v: np.ndarray, name: str) -> np.ndarray:
+        """How far ``v`` comes closer than ``keep`` px to a bound (squared, weighted): the crop
+        is checked again later (`station check` on the file), so its values should not sit on
+        an edge where a pixel of measurement difference flips the verdict."""
+        lo, hi = b[name]
+        return KEEP_WEIGHT * _viol(v, lo + keep, hi - keep) ** 2
+
     def vertical(y0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         eye = (subject.eye_y - y0) / s[:, None]
-        dist = (eye - place.eye_line) ** 2
+        dist = (eye - place.eye_line) ** 2 + near(eye, "eye_line")
         viol = _viol(eye, *b["eye_line"]) ** 2
         if subject.head_top is not None:
             top = (subject.head_top - y0) / s[:, None]
-            dist = dist + (top - place.head_top) ** 2
+            dist = dist + (top - place.head_top) ** 2 + near(top, "head_top")
             viol = viol + _viol(top, *b["head_top"]) ** 2
         return dist, viol
 
@@ -115,7 +125,8 @@ def _costs(subject: Subject, profile: Profile, capture: tuple[int, int], s: np.n
     y0 = y_best
     dist_y, viol_y = (a[:, 0] for a in vertical(y0[:, None]))
     width = subject.face_width / s
-    dist = dist_y + (width - place.face_width) ** 2 + (centre - out_w / 2) ** 2
+    dist = (dist_y + (width - place.face_width) ** 2 + near(width, "face_width")
+            + (centre - out_w / 2) ** 2)
     viol = viol_y + _viol(width, *b["face_width"]) ** 2 + _viol(centre, *b["centring"]) ** 2
     return x0, y0, dist, viol
 

@@ -20,7 +20,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "geometry": ("head_top", "eye_line", "face_width", "centre_offset", "roll_deg",
                  "cheek_row_iod"),
     "margins": ("head_top", "eye_line", "face_width"),
-    "placement": ("head_top", "eye_line", "face_width"),
+    "placement": ("head_top", "eye_line", "face_width", "keep_inside"),
     "backdrop": ("reference_rgb", "colour_warn", "colour_fail", "mask_distance", "mask_l_weight",
                  "head_top_dark_l", "uniformity_warn", "uniformity_fail", "shadow_warn", "shadow_fail"),
     "clothing": ("min_delta_e_warn", "min_delta_e_fail", "blue_share_fail"),
