@@ -22,6 +22,7 @@ class Rules:
     def __init__(self, rules: Iterable[EligibilityRule], modes: Iterable[str],
                  earlier_ok: bool) -> None:
         self.rules = list(rules)
+        self._named = [(rule.name, tuple(rule.named().items())) for rule in self.rules]
         self.modes = set(modes)
         self.earlier_ok = earlier_ok
 
@@ -43,9 +44,9 @@ class Rules:
         if study_mode not in self.modes:
             return Verdict(False, "part_time")
         facts = {"degree": degree, "entry_year": entry_year, "program_years": program_years}
-        for rule in self.rules:
-            if all(facts[k] == value for k, value in rule.named().items()):
-                return Verdict(True, rule.name)
+        for name, wanted in self._named:     # per roster row: the rules' keys read once
+            if all(facts[k] == value for k, value in wanted):
+                return Verdict(True, name)
         if earlier_uncaptured and self.earlier_ok:
             return Verdict(True, "earlier_uncaptured")
         return Verdict(False, "not_graduating")

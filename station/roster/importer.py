@@ -102,6 +102,8 @@ def check_cells(table: Table, max_chars: int) -> list[CellError]:
     errors = []
     width = len(table.header)
     for line, cells in [(table.header_line, table.header), *table.rows]:
+        if _row_is_plain(cells, width, max_chars):
+            continue                    # the usual row: one scan instead of one per cell
         for i, cell in enumerate(cells):
             bad = unsafe_character(cell, allow_whitespace=True)
             if len(cell) > max_chars:
@@ -116,6 +118,15 @@ def check_cells(table: Table, max_chars: int) -> list[CellError]:
                 errors.append(CellError(line, column_label(table.header, i), "roster.extra_cell",
                                         {"value": cell[:40]}))
     return errors
+
+
+def _row_is_plain(cells: list[str], width: int, max_chars: int) -> bool:
+    """No cell too long, no control character, nothing beyond the last named column."""
+    if len(cells) > width and any(c.strip() for c in cells[width:]):
+        return False
+    if max(map(len, cells), default=0) > max_chars:
+        return False
+    return unsafe_character(" ".join(cells), allow_whitespace=True) is None
 
 
 def missing_columns(table: Table, fields: dict[str, int], required: tuple[str, ...],
@@ -189,10 +200,11 @@ def _parse_row(table: Table, line: int, cells: list[str], fields: dict[str, int]
                unknown: dict[int, str], rules: Rules, default_mode: str
                ) -> tuple[dict | None, list[CellError]]:
     errors: list[CellError] = []
+    width = len(cells)
+    text = {name: cells[i].strip() for name, i in fields.items() if i < width}
 
     def cell(name: str) -> str:
-        i = fields.get(name)
-        return cells[i].strip() if i is not None and i < len(cells) else ""
+        return text.get(name, "")
 
     def bad(name: str, code: str, **params: Any) -> None:
         errors.append(CellError(line, column_label(table.header, fields[name]), code, params))

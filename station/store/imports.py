@@ -21,10 +21,12 @@ if TYPE_CHECKING:
 CURRENT_VIEWS = {"roster_entries": "roster_current", "schedule_slots": "schedule_current"}
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def content_hash(row: Mapping[str, Any], fields: Sequence[str]) -> str:
     """SHA-256 of the row's stored fields, in order (the same bytes every time)."""
-    body = json.dumps([row[f] for f in fields], ensure_ascii=False, sort_keys=True,
-                      separators=(",", ":"))
+    body = _ENCODER.encode([row[f] for f in fields])
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
