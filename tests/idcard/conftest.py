@@ -115,3 +115,26 @@ class FakeClock:
 @pytest.fixture
 def fake_clock():
     return FakeClock()
+
+
+def close_during_read(reader, read_timeout: float, join_timeout: float) -> list[Exception]:
+    """Close ``reader`` while another thread waits in ``read``; the errors that read raised.
+    The caller asserts the waiting thread was woken (a read that hung would fail the join)."""
+    import threading
+    import time
+
+    errors: list[Exception] = []
+
+    def wait() -> None:
+        try:
+            reader.read(timeout=read_timeout)
+        except Exception as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    time.sleep(0.3)                 # let it reach the wait; closing earlier is refused the same way
+    reader.close()
+    thread.join(timeout=join_timeout)
+    assert not thread.is_alive(), "read() still waits after close()"
+    return errors

@@ -21,6 +21,7 @@ from station.idcard import (
     open_reader,
 )
 from station.idcard.emulator import VirtualCard
+from tests.idcard.conftest import close_during_read
 
 pytestmark = pytest.mark.pcsc
 
@@ -135,21 +136,9 @@ def test_read_waits_for_a_card_tapped_later(reader, vcard, samples):
 
 
 def test_close_wakes_a_waiting_read(reader):
-    errors = []
-
-    def wait():
-        try:
-            reader.read(timeout=10)
-        except DeviceError as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=wait)
-    thread.start()
-    time.sleep(0.3)
-    reader.close()
-    thread.join(timeout=3)
-    assert not thread.is_alive()
-    assert errors and errors[0].key == "idcard.reader_closed"
+    errors = close_during_read(reader, read_timeout=10, join_timeout=3)
+    assert errors and isinstance(errors[0], DeviceError)
+    assert errors[0].key == "idcard.reader_closed"
 
 
 def test_reader_by_name_and_missing_reader(pcsc_env):

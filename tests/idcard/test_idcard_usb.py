@@ -23,6 +23,7 @@ from station.idcard import (
 from station.idcard.emulator import VirtualCard, VirtualSam
 from station.idcard.profiles import choose_profile
 from station.idcard.usb_emulator import SamUsbBackend
+from tests.idcard.conftest import close_during_read
 
 IDR200 = "routon-idr200"
 
@@ -262,26 +263,10 @@ def test_doctor_finds_the_usb_reader_and_says_what_stops_it(idr200):
 
 
 def test_close_wakes_a_waiting_read_and_releases_the_device(idr200):
-    import threading
-    import time
-
     from station.idcard.errors import ReaderClosedError
 
     backend = SamUsbBackend(idr200, VirtualSam())           # no card: the reader keeps polling
     reader = open_reader("usb", backend=backend)              # real clock
-    errors: list[Exception] = []
-
-    def wait() -> None:
-        try:
-            reader.read(timeout=30)
-        except Exception as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=wait)
-    thread.start()
-    time.sleep(0.5)
-    reader.close()
-    thread.join(timeout=5)
-    assert not thread.is_alive()
+    errors = close_during_read(reader, read_timeout=30, join_timeout=5)
     assert errors and isinstance(errors[0], ReaderClosedError)
     assert backend.device.claimed == set()

@@ -17,7 +17,7 @@ import pytest
 from station.idcard import open_reader, samv
 from station.idcard.emulator import VirtualCard, VirtualSam
 from station.idcard.profiles import choose_profile
-from station.idcard.readers import usb_probe
+from station.idcard.readers import usb_reader
 from station.idcard.readers.usb_probe import probe_usb
 from station.idcard.usb_emulator import SamUsbBackend
 
@@ -86,7 +86,7 @@ def _cli(monkeypatch, capsys, tmp_path, backend, *args: str) -> tuple[int, str, 
 
     root = logging.getLogger()
     handlers, level, lang = list(root.handlers), root.level, i18n.get_language()
-    monkeypatch.setattr(usb_probe, "libusb_backend", lambda: backend)
+    monkeypatch.setattr(usb_reader, "libusb_backend", lambda: backend)
     try:
         code = main(["--data-dir", str(tmp_path / "data"), *args])
     finally:

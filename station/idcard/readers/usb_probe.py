@@ -16,9 +16,9 @@ from typing import Any
 
 from station.idcard import samv
 from station.idcard.errors import CardDataError, NoReaderError, ReaderNotAnsweringError
-from station.idcard.profiles import Profile, UsbSpec, choose_profile, load_profiles
+from station.idcard.profiles import Profile, UsbSpec
 from station.idcard.readers.base import ProbeResult
-from station.idcard.readers.usb_reader import UsbTransport, find_device, libusb_backend
+from station.idcard.readers.usb_reader import UsbTransport, locate
 from station.idcard.samclient import SamClient
 from station.idcard.samecard import SYSTEM_CLOCK, Clock
 
@@ -124,16 +124,7 @@ def try_layout(device: Any, profile: Profile, spec: UsbSpec,
 def probe_usb(profile: str | None = None, backend: Any = None, clock: Clock = SYSTEM_CLOCK,
               profiles_dir: Path | None = None) -> UsbProbe:
     """Find a known USB reader (or the one ``profile`` names) and try its layouts in turn."""
-    backend = backend if backend is not None else libusb_backend()
-    if profile:
-        candidates = [choose_profile("", profile, profiles_dir, transport="usb")]
-    else:
-        candidates = list(load_profiles(profiles_dir, "usb").values())
-    found = find_device(candidates, backend)
-    if found is None:
-        known = ", ".join(f"{p.model or p.name} ({p.usb.id})" for p in candidates if p.usb)
-        raise NoReaderError("idcard.usb.not_found", models=known or "-")
-    chosen, device = found
+    chosen, device = locate(profile, backend, profiles_dir)
     assert chosen.usb is not None
     tried: list[tuple[UsbSpec, ProbeResult]] = []
     for spec in layouts(chosen.usb, device):

@@ -82,6 +82,22 @@ def kernel_driver_name(device: Any, interface: int) -> str | None:
         return None
 
 
+def locate(profile: str | None, backend: Any = None,
+           profiles_dir: Path | None = None) -> tuple[Profile, Any]:
+    """The plugged-in reader (of the model ``profile`` names, or of any known model) and its
+    profile; NoReaderError listing the models looked for when none is attached."""
+    backend = backend if backend is not None else libusb_backend()
+    if profile:
+        candidates = [choose_profile("", profile, profiles_dir, transport="usb")]
+    else:
+        candidates = list(load_profiles(profiles_dir, "usb").values())
+    found = find_device(candidates, backend)
+    if found is None:
+        known = ", ".join(f"{p.model or p.name} ({p.usb.id})" for p in candidates if p.usb)
+        raise NoReaderError("idcard.usb.not_found", models=known or "-")
+    return found
+
+
 class UsbTransport:
     """One claimed USB reader: frames out over the profile's OUT endpoints, answers back in."""
 
@@ -250,16 +266,7 @@ class UsbReader(PollingSamReader):
     def __init__(self, profile: str | None = None, backend: Any = None,
                  timing: Timing | None = None, clock: Clock = SYSTEM_CLOCK,
                  profiles_dir: Path | None = None) -> None:
-        backend = backend if backend is not None else libusb_backend()
-        if profile:
-            candidates = [choose_profile("", profile, profiles_dir, transport="usb")]
-        else:
-            candidates = list(load_profiles(profiles_dir, "usb").values())
-        found = find_device(candidates, backend)
-        if found is None:
-            known = ", ".join(f"{p.model or p.name} ({p.usb.id})" for p in candidates if p.usb)
-            raise NoReaderError("idcard.usb.not_found", models=known or "-")
-        self.profile, device = found
+        self.profile, device = locate(profile, backend, profiles_dir)
         self.transport = UsbTransport(device, self.profile, clock)
         super().__init__(f"usb:{self.profile.name}", self.transport.transceive,
                          timing or self.profile.timing, clock)
