@@ -34,27 +34,26 @@ def hub_dsn(args: argparse.Namespace) -> str:
     return check_command_line_dsn(str(args.hub))
 
 
+def _action(parent: argparse._SubParsersAction, name: str, what: str, handler: Any) -> None:
+    """One hub action: its --hub DSN and --json options."""
+    action = parent.add_parser(name, help=what)
+    add_hub_option(action)
+    action.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
+    action.set_defaults(handler=handler)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     hub = sub.add_parser("hub", help="the PostgreSQL hub that stations sync through")
     hsub = hub.add_subparsers(dest="hub_command", metavar="ACTION")
-    init = hsub.add_parser("init", help="(supervisor, on the master) create or upgrade the hub and "
-                                        "enrol there every station this master trusts")
-    add_hub_option(init)
-    init.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
-    init.set_defaults(handler=cmd_hub_init)
+    _action(hsub, "init", "(supervisor, on the master) create or upgrade the hub and enrol there "
+                          "every station this master trusts", cmd_hub_init)
     hub.set_defaults(handler=_group_help(hub))
 
     sync = sub.add_parser("sync", help="send and bring station records through the hub")
     ssub = sync.add_subparsers(dest="sync_command", metavar="ACTION")
-    push = ssub.add_parser("push", help="send this station's records and images the hub does not have")
-    add_hub_option(push)
-    push.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
-    push.set_defaults(handler=cmd_sync_push)
-    pull = ssub.add_parser("pull", help="(supervisor) bring what the other stations sent, verified "
-                                        "against this station's trust list")
-    add_hub_option(pull)
-    pull.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
-    pull.set_defaults(handler=cmd_sync_pull)
+    _action(ssub, "push", "send this station's records and images the hub does not have", cmd_sync_push)
+    _action(ssub, "pull", "(supervisor) bring what the other stations sent, verified against this "
+                          "station's trust list", cmd_sync_pull)
     sync.set_defaults(handler=_group_help(sync))
 
 
@@ -99,7 +98,7 @@ def cmd_sync_push(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_sync_pull(ctx: Context, args: argparse.Namespace) -> int:
     from station.cli.output import emit, warn
-    from station.cli.sync import _review_lines
+    from station.cli.sync import merge_detail_lines, review_lines
     from station.hub.pull import pull
     from station.i18n import t
     from station.sync.conflicts import ConflictService
@@ -111,20 +110,13 @@ def cmd_sync_pull(ctx: Context, args: argparse.Namespace) -> int:
     lines = []
     for r in result.merged:
         lines.append(t("hub.pulled", push=r.bundle, added=sum(r.added.values()), images=r.images_added))
-        if r.pending:
-            lines.append(t("sync.merged_pending", count=r.pending))
-        if r.released:
-            lines.append(t("sync.merged_released", count=sum(r.released.values())))
-        if r.clashes:
-            lines.append(t("sync.merged_clashes", count=r.clashes))
-        if r.clock_lead_hours:
-            lines.append(t("sync.clock_ahead", station=r.station_id, hours=r.clock_lead_hours))
+        lines.extend(merge_detail_lines(r))
     if not result.merged:
         lines.append(t("hub.pull_nothing", hub=result.hub, already=result.already))
     for refused in result.refused:
         warn(refused.message)
     items = ConflictService(store).items()
-    lines.extend(_review_lines(items, ctx.lang))
+    lines.extend(review_lines(items, ctx.lang))
     data = result.to_json()
     data.update(review_count=len(items), review=[i.to_json() for i in items])
     emit(ctx.json, data, "\n".join(lines))

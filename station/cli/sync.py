@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from station.cli.context import Context
     from station.sync.conflicts import ConflictItem
+    from station.sync.merge import MergeResult
 
 
 def _group_help(parser: argparse.ArgumentParser) -> Any:
@@ -91,7 +92,7 @@ def render_items(items: list[ConflictItem], lang: str) -> list[str]:
     return lines
 
 
-def _review_lines(items: list[ConflictItem], lang: str) -> list[str]:
+def review_lines(items: list[ConflictItem], lang: str) -> list[str]:
     from station.i18n import t
 
     if not items:
@@ -99,12 +100,29 @@ def _review_lines(items: list[ConflictItem], lang: str) -> list[str]:
     return [t("sync.review", lang, count=len(items)), *render_items(items, lang), t("sync.review_hint", lang)]
 
 
+def merge_detail_lines(r: MergeResult) -> list[str]:
+    """What one merged bundle (or pulled push) left to know: rows waiting for a parent, rows
+    released, clashes kept aside, a clock ahead of ours."""
+    from station.i18n import t
+
+    lines = []
+    if r.pending:
+        lines.append(t("sync.merged_pending", count=r.pending))
+    if r.released:
+        lines.append(t("sync.merged_released", count=sum(r.released.values())))
+    if r.clashes:
+        lines.append(t("sync.merged_clashes", count=r.clashes))
+    if r.clock_lead_hours:
+        lines.append(t("sync.clock_ahead", station=r.station_id, hours=r.clock_lead_hours))
+    return lines
+
+
 def cmd_merge(ctx: Context, args: argparse.Namespace) -> int:
     from station.cli.output import emit, warn
     from station.errors import StationError
     from station.i18n import t
     from station.sync.conflicts import ConflictService
-    from station.sync.merge import MergeResult, merge_bundle
+    from station.sync.merge import merge_bundle
 
     op = ctx.operator("merge")
     store = ctx.store()
@@ -124,16 +142,9 @@ def cmd_merge(ctx: Context, args: argparse.Namespace) -> int:
             continue
         lines.append(t("sync.merged", bundle=r.bundle, station=r.station_id, added=sum(r.added.values()),
                        images=r.images_added))
-        if r.pending:
-            lines.append(t("sync.merged_pending", count=r.pending))
-        if r.released:
-            lines.append(t("sync.merged_released", count=sum(r.released.values())))
-        if r.clashes:
-            lines.append(t("sync.merged_clashes", count=r.clashes))
-        if r.clock_lead_hours:
-            lines.append(t("sync.clock_ahead", station=r.station_id, hours=r.clock_lead_hours))
+        lines.extend(merge_detail_lines(r))
     items = ConflictService(store).items()
-    lines.extend(_review_lines(items, ctx.lang))
+    lines.extend(review_lines(items, ctx.lang))
     emit(ctx.json, {"bundles": [r.to_json() for r in results], "refused": refused,
                     "review_count": len(items), "review": [i.to_json() for i in items]}, "\n".join(lines))
     return 2 if refused else 0
@@ -185,7 +196,7 @@ def cmd_conflicts_list(ctx: Context, args: argparse.Namespace) -> int:
     ctx.operator(VIEW_ACTION)
     items = ConflictService(ctx.store()).items(include_decided=args.all)
     open_items = [i for i in items if i.open]
-    lines = _review_lines(open_items, ctx.lang)
+    lines = review_lines(open_items, ctx.lang)
     if args.all:
         lines += render_items([i for i in items if not i.open], ctx.lang)
     emit(ctx.json, {"open": len(open_items), "items": [i.to_json() for i in items]}, "\n".join(lines))

@@ -16,38 +16,24 @@ from psycopg import conninfo
 
 from station.errors import DeviceError, InputError, Location, RefusedError
 from station.hub import queries, schema
+from station.sync.errors import RefusedWhole
 
 CONNECT_TIMEOUT_S = 20
 APPLICATION = "capture-station"
 
 
-class HubRefused(RefusedError):
+class HubRefused(RefusedWhole, RefusedError):
     """The hub (its database functions) refused a push or an image; nothing was stored there."""
+
+    whole = "hub.refused_whole"
 
     def __init__(self, reason: str, where: str, **params: object) -> None:
         self.reason = reason
         self.where = where
         super().__init__(f"hub.refused.{reason}", **params)
 
-    def _text(self, lang: str) -> str:
-        from station.i18n import t
-
-        return t("hub.refused_whole", lang, where=self.where, reason=t(self.key, lang, **self.params))
-
-    @property
-    def message(self) -> str:
-        from station.i18n import get_language
-
-        return self._text(get_language())
-
-    @property
-    def messages(self) -> tuple[str, str]:
-        return self._text("zh"), self._text("en")
-
-    def to_json(self) -> dict[str, Any]:
-        data = super().to_json()
-        data["reason"] = self.reason
-        return data
+    def place(self) -> str:
+        return self.where
 
 
 def check_command_line_dsn(dsn: str) -> str:

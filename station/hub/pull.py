@@ -30,7 +30,7 @@ from station import faults
 from station.hub import queries
 from station.hub.connect import connect, lost, require_schema, shown
 from station.hub.schema import MAX_IMAGE_BYTES
-from station.i18n import get_language, t
+from station.i18n import t
 from station.store import union
 from station.store.hub_rows import create_staging
 from station.store.migrations import LATEST
@@ -48,17 +48,10 @@ if TYPE_CHECKING:
 class PullRefused(BundleRefused):
     """A push at the hub that failed a check here; it was not taken (``reason`` as for bundles)."""
 
-    def _text(self, lang: str) -> str:
-        detail = t(self.key, lang, **self.params)
-        return t("hub.pull_refused", lang, where=self.source, reason=detail)
+    whole = "hub.pull_refused"
 
-    @property
-    def message(self) -> str:
-        return self._text(get_language())
-
-    @property
-    def messages(self) -> tuple[str, str]:
-        return self._text("zh"), self._text("en")
+    def place(self) -> str:
+        return self.source
 
 
 @dataclass
