@@ -111,7 +111,7 @@ def ensure_roles(conn: psycopg.Connection[Any], dbname: str) -> None:
         "GRANT INSERT ON hub.facts, hub.push_tables, hub.image_chunks TO {group}",
         "REVOKE ALL ON ALL FUNCTIONS IN SCHEMA hub FROM PUBLIC",
         "GRANT EXECUTE ON FUNCTION hub.current_station(), hub.commit_push(uuid, bytea, bytea), "
-        "hub.commit_image(text, bigint) TO {group}",
+        "hub.commit_image(text, bigint), hub.put_image(text, bytea) TO {group}",
     ):
         conn.execute(sql.SQL(statement).format(db=db, group=group))
 
@@ -183,8 +183,15 @@ def missing_images(conn: psycopg.Connection[Any], shas: Sequence[str]) -> list[s
     return [s for s in shas if s not in have]
 
 
+def put_image(conn: psycopg.Connection[Any], sha: str, data: bytes) -> None:
+    """Send one whole image (at most ``schema.WHOLE_IMAGE`` bytes) in one statement; the hub
+    hashes it as it arrives and stores it once (``hub.put_image``). Inside the caller's push
+    transaction, in a pipeline; a refusal is a ``psycopg.Error`` with the hub's SQLSTATE."""
+    conn.execute("SELECT hub.put_image(%s, %b)", (sha, data))
+
+
 def store_image(conn: psycopg.Connection[Any], sha: str, size: int, chunks: Iterable[bytes]) -> None:
-    """Send one image's chunks and have the hub hash and record it (inside the caller's push
+    """Send one large image's chunks and have the hub hash and record it (inside the caller's push
     transaction; run it in a pipeline, ``conn.pipeline()``, so chunks go out without waiting for
     each answer). A refusal (wrong hash, size) is a ``psycopg.Error`` with the hub's SQLSTATE and
     rolls the push back."""
@@ -213,7 +220,7 @@ def insert_push_rows(conn: psycopg.Connection[Any], push_id: uuid.UUID, table: s
 def _insert_lines(conn: psycopg.Connection[Any], push_id: uuid.UUID, table: str,
                   lines: list[str]) -> None:
     conn.execute("INSERT INTO hub.facts (table_name, push_id, line) "
-                 "SELECT %s, %s, unnest(%s::text[])", (table, push_id, lines))
+                 "SELECT %s, %s, unnest(%b::text[])", (table, push_id, lines))
 
 
 def commit_push(conn: psycopg.Connection[Any], push_id: uuid.UUID, manifest: bytes,

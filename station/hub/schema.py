@@ -26,7 +26,8 @@ from station.hub.ed25519 import FUNCTIONS as ED25519
 from station.sync.manifest import PUSH_FORMAT
 
 SCHEMA = "hub"
-IMAGE_CHUNK = 1 << 20                 # bytes per image chunk
+IMAGE_CHUNK = 1 << 20                 # bytes per image chunk of a streamed image
+WHOLE_IMAGE = 8 << 20                 # images up to this size go in one statement (hub.put_image)
 MAX_IMAGE_BYTES = 256 << 20           # as a bundle's image limit (station.sync.archive.Limits)
 REFUSED = "HB001"                     # SQLSTATE of every refusal raised by the hub's functions
 
@@ -263,6 +264,36 @@ END $$;
 """
 
 
+V2_PUT_IMAGE = f"""
+-- An image of at most {WHOLE_IMAGE} bytes in one statement: hashed here as it arrives, stored
+-- once (no second read of its chunks, as hub.commit_image must do for a streamed one). A second
+-- push of the same image, even one running at the same time, finds it there: false.
+CREATE OR REPLACE FUNCTION hub.put_image(p_sha text, p_data bytea) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE caller text; actual text;
+BEGIN
+  {_CALLER}
+  IF p_sha !~ '^[0-9a-f]{{64}}$' THEN
+    PERFORM hub.refuse('image_name', jsonb_build_object('sha', left(p_sha, 80)));
+  END IF;
+  IF length(p_data) > {WHOLE_IMAGE} THEN
+    PERFORM hub.refuse('image_too_large', jsonb_build_object('sha', p_sha, 'size', length(p_data)));
+  END IF;
+  actual := encode(sha256(p_data), 'hex');
+  IF actual <> p_sha THEN
+    PERFORM hub.refuse('image_hash', jsonb_build_object('sha', p_sha, 'actual', actual));
+  END IF;
+  INSERT INTO hub.images (sha256, size, chunks) VALUES (p_sha, length(p_data), 1)
+    ON CONFLICT (sha256) DO NOTHING;
+  IF NOT FOUND THEN
+    RETURN false;
+  END IF;
+  INSERT INTO hub.image_chunks (sha256, n, data) VALUES (p_sha, 0, p_data);
+  RETURN true;
+END $$;
+"""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -273,5 +304,6 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, ED25519 + V1_TABLES + _REFUSE + V1_POLICIES + V1_FUNCTIONS,
               "stations, pushes, facts, images; Ed25519 and the push and image checks"),
+    Migration(2, V2_PUT_IMAGE, "images in one statement, hashed as they arrive"),
 )
 LATEST = MIGRATIONS[-1].version

@@ -1,0 +1,71 @@
+"""Images at the hub: the hub itself hashes every image a station sends, whichever way it comes
+(whole in one statement, or streamed in chunks), so no station can store wrong bytes under a name
+that other stations' pushes would then skip."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.hub.conftest import Campaign
+
+
+def _refusal(exc: psycopg.Error) -> str:
+    from station.hub.schema import REFUSED
+
+    assert exc.sqlstate == REFUSED, exc
+    return str(exc.diag.message_primary)
+
+
+def test_wrong_bytes_under_an_image_name_are_refused_by_the_hub(campaign: Campaign) -> None:
+    campaign.add_station("yd-1", people=1, seed=1)
+    campaign.init()
+    campaign.push("yd-1")
+    before = campaign.counts()
+    good = b"\xff\xd8 a photo \xff\xd9"
+    name = hashlib.sha256(good).hexdigest()
+    with psycopg.connect(campaign.dsn("yd-1"), autocommit=True) as conn:
+        with pytest.raises(psycopg.Error) as whole:                  # whole, in one statement
+            conn.execute("SELECT hub.put_image(%s, %b)", (name, b"other bytes"))
+        assert _refusal(whole.value) == "image_hash"
+        with pytest.raises(psycopg.Error) as streamed, conn.transaction():   # streamed in chunks
+            conn.execute("INSERT INTO hub.image_chunks (sha256, n, data) VALUES (%s, 0, %b)",
+                         (name, b"other bytes"))
+            conn.execute("SELECT hub.commit_image(%s, %s)", (name, len(b"other bytes")))
+        assert _refusal(streamed.value) == "image_hash"
+        with pytest.raises(psycopg.Error) as named:
+            conn.execute("SELECT hub.put_image(%s, %b)", ("../etc/passwd", good))
+        assert _refusal(named.value) == "image_name"
+        assert conn.execute("SELECT hub.put_image(%s, %b)", (name, good)).fetchone() == (True,)
+        assert conn.execute("SELECT hub.put_image(%s, %b)", (name, good)).fetchone() == (False,)
+        stored = conn.execute("SELECT string_agg(data, ''::bytea ORDER BY n) FROM hub.image_chunks "
+                              "WHERE sha256 = %s", (name,)).fetchone()
+    assert stored is not None and bytes(stored[0]) == good
+    after = campaign.counts()
+    assert (after["images"], after["image_chunks"]) == (before["images"] + 1, before["image_chunks"] + 1)
+
+
+def test_large_images_are_streamed_in_chunks_and_arrive_whole(
+        campaign: Campaign, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Images above the one-statement size go in chunks (the hub hashes them once all are in);
+    a master pulls them byte for byte, the same as the small ones."""
+    import station.hub.schema as schema
+    from station.store import open_store
+
+    monkeypatch.setattr(schema, "WHOLE_IMAGE", 4096)        # every photo here is larger
+    monkeypatch.setattr(schema, "IMAGE_CHUNK", 1500)
+    folder = campaign.add_station("yd-1", people=2, seed=1)
+    campaign.init()
+    pushed = campaign.push("yd-1")
+    assert pushed.images_sent == 4
+    with psycopg.connect(campaign.admin_dsn, autocommit=True) as conn:
+        chunks = dict(conn.execute("SELECT sha256, chunks FROM hub.images").fetchall())
+    assert len(chunks) == 4 and min(chunks.values()) > 1
+    pulled = campaign.pull()
+    assert not pulled.refused and pulled.images_added == 4
+    with open_store(folder) as station, open_store(campaign.master) as master:
+        for sha in chunks:
+            assert master.images.path(sha).read_bytes() == station.images.path(sha).read_bytes()
