@@ -159,6 +159,8 @@ def _push_once(store: Store, conn: psycopg.Connection[Any], dsn: str, key: Stati
         raise
     except psycopg.Error as exc:
         refused = refusal(exc, shown(dsn))
+        if refused is not None and refused.reason == "image_hash":
+            _check_own_image(store, str(refused.params.get("sha", "")), batch.images)
         if refused is not None:
             raise refused from None
         if isinstance(exc, psycopg.errors.InsufficientPrivilege):
@@ -223,18 +225,25 @@ def _line(row: tuple[Any, ...]) -> str:
     return json.dumps([union.encode_value(v) for v in row], ensure_ascii=False, separators=(",", ":"))
 
 
+def _check_own_image(store: Store, sha: str, sent: set[str]) -> None:
+    """The hub found that an image we sent whole does not hash to its name: if our own file no
+    longer does either, say that (the store's words, as ``station fsck`` would), else it was
+    damaged on the way and the hub's refusal stands. Hashing only then keeps a push to one hash
+    of every image, the hub's."""
+    if sha in sent and store.images.path(sha).is_file() and not store.images.verify(sha):
+        raise IntegrityError("store.image_altered", sha=sha)
+
+
 def _send_image(store: Store, conn: psycopg.Connection[Any], sha: str, dsn: str) -> int:
-    """Send one stored image to the hub, checking on the way that it still hashes to its name:
-    whole when it is small enough (the hub hashes it as it arrives), else streamed in chunks that
-    the hub hashes once all are in. Its size."""
+    """Send one stored image to the hub: whole when it is small enough (the hub hashes it as it
+    arrives; a mismatch refuses the push and ``_check_own_image`` says whose fault), else
+    streamed in chunks, hashed here on the way and by the hub once all are in. Its size."""
     path = store.images.path(sha)
     size = _image_size(store)(sha)
     if size > schema.MAX_IMAGE_BYTES:
         raise HubRefused("image_too_large", shown(dsn), sha=sha, size=size)
-    if size <= schema.WHOLE_IMAGE:
+    if size <= schema.WHOLE_IMAGE:             # hashed by the hub only (_check_own_image)
         data = path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != sha:          # rolls the push back
-            raise IntegrityError("store.image_altered", sha=sha)
         queries.put_image(conn, sha, data)
         return len(data)
     h = hashlib.sha256()

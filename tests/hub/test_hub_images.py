@@ -69,3 +69,23 @@ def test_large_images_are_streamed_in_chunks_and_arrive_whole(
     with open_store(folder) as station, open_store(campaign.master) as master:
         for sha in chunks:
             assert master.images.path(sha).read_bytes() == station.images.path(sha).read_bytes()
+
+
+def test_a_photo_altered_on_the_station_stops_the_push_in_the_stores_words(campaign: Campaign) -> None:
+    """The hub is the one that hashes a photo sent whole; when it refuses one, the station tells
+    its own damaged file (as fsck would) from one damaged on the way."""
+    from station.errors import IntegrityError
+    from station.store import open_store
+
+    folder = campaign.add_station("yd-1", people=1, seed=1)
+    campaign.init()
+    with open_store(folder) as store:
+        sha = next(iter(store.images))
+        path = store.images.path(sha)
+    path.chmod(0o600)
+    path.write_bytes(path.read_bytes()[:-1] + b"\x00")
+    before = campaign.counts()
+    with pytest.raises(IntegrityError) as said:
+        campaign.push("yd-1")
+    assert said.value.key == "store.image_altered" and said.value.params["sha"] == sha
+    assert campaign.counts() == before
