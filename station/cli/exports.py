@@ -67,13 +67,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _register_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rep = sub.add_parser("report", help="reports for technicians and supervisors")
     rep_sub = rep.add_subparsers(dest="report_command", metavar="KIND")
-    d = rep_sub.add_parser("daily", help="per slot and department: expected, captured, accepted, retakes, fees")
+    d = rep_sub.add_parser("daily", help="per slot and department, and (JSON) per station and university: "
+                                             "expected, captured, accepted, retakes, fees")
     d.add_argument("--date", help="the day (YYYY-MM-DD, default today)")
     d.add_argument("--format", choices=("csv", "json", "pdf"), default="json", help="file format (default json)")
     d.add_argument("--out", type=Path, help="write to this file (default: print; pdf needs --out)")
     d.add_argument("--json", action="store_true", help="print a JSON summary of what was written")
-    d.add_argument("--hub", metavar="DSN", help="first bring what the stations pushed to this "
-                                               "PostgreSQL hub (as sync pull; supervisor)")
+    d.add_argument("--hub", metavar="DSN", help="the whole campaign: first bring what every station "
+                                               "pushed to this PostgreSQL hub (as sync pull; supervisor)")
     d.set_defaults(handler=cmd_report_daily)
     rep.set_defaults(handler=_group_help(rep))
 
@@ -347,6 +348,7 @@ def cmd_report_daily(ctx: Context, args: argparse.Namespace) -> int:
     from station.errors import UsageError
     from station.export.record import local_zone
     from station.export.report import FeeSplit, daily_report, report_csv, report_json
+    from station.store.campaign import station_schools
     from station.store.people import load_snapshot
 
     ctx.operator("report")
@@ -358,7 +360,9 @@ def cmd_report_daily(ctx: Context, args: argparse.Namespace) -> int:
     date = _date(args.date) or dt.datetime.now(local_zone(offset)).date().isoformat()
     fee = ctx.settings.fee
     fees = FeeSplit(fee.cents, fee.web_cents, fee.capture_cents)
-    report = daily_report(load_snapshot(ctx.store()), date, offset=offset, fees=fees)
+    store = ctx.store()
+    report = daily_report(load_snapshot(store), date, offset=offset, fees=fees,
+                          station_schools=station_schools(store))
     if args.format == "pdf":
         if not args.out:
             raise UsageError("exports.pdf_needs_out")

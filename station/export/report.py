@@ -11,9 +11,11 @@ import csv
 import io
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from station.export.campaign import breakdown
 from station.export.selection import local_date
 from station.store.people import Capture, Person, Snapshot, wall_ms
 
@@ -101,7 +103,10 @@ def _group_stats(people: list[Person], date: str, offset: float, fees: FeeSplit,
     }
 
 
-def daily_report(snap: Snapshot, date: str, *, offset: float = 8, fees: FeeSplit | None = None) -> dict[str, Any]:
+def daily_report(snap: Snapshot, date: str, *, offset: float = 8, fees: FeeSplit | None = None,
+                 station_schools: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The day's report; ``station_schools`` (station id → school code, ``store.campaign``) adds
+    the day per station and per university (``export.campaign``)."""
     fees = fees or FeeSplit()
     end_ms = _end_of_day_ms(date, offset)
     slots = sorted((s for s in snap.slots if s.date == date), key=lambda s: (s.start, s.key))
@@ -140,8 +145,11 @@ def daily_report(snap: Snapshot, date: str, *, offset: float = 8, fees: FeeSplit
     everyone = [p for people in groups.values() for p in people]
     per_hour = Counter(_hour(c.at_ms, offset) for p in everyone for c in p.captures
                        if c.decision == "accept" and local_date(c.at_ms, offset) == date)
-    return {"date": date, "station_id": snap.station_id, "slots": slot_rows, "totals": totals,
-            "students_per_hour": dict(sorted(per_hour.items()))}
+    report = {"date": date, "station_id": snap.station_id, "slots": slot_rows, "totals": totals,
+              "students_per_hour": dict(sorted(per_hour.items()))}
+    if station_schools is not None:
+        report.update(breakdown(everyone, date, offset, snap.school_code, station_schools))
+    return report
 
 
 CSV_COLUMNS = (
