@@ -116,6 +116,7 @@ class PgServer:
     bindir: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
     tls: bool = False                      # serve TLS with a certificate of a test CA (ca_file)
+    settings: dict[str, str] = field(default_factory=dict)   # more `-c name=value` (the bench's)
 
     @property
     def data(self) -> Path:
@@ -230,6 +231,8 @@ class PgServer:
                 "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
                 "-c", "max_connections=120", "-c", "shared_buffers=32MB",
                 "-c", "log_min_messages=warning", "-c", "logging_collector=off"]
+        for name, value in self.settings.items():
+            args += ["-c", f"{name}={value}"]
         if self.tls:
             args += ["-c", "ssl=on", "-c", f"ssl_cert_file={self.root / 'server.crt'}",
                      "-c", f"ssl_key_file={self.root / 'server.key'}"]

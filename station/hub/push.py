@@ -43,7 +43,8 @@ if TYPE_CHECKING:
     from station.store.core import Store
 
 MAX_ROWS = 50_000              # rows per push (memory stays bounded; the rest goes in the next)
-MAX_PUSH_BYTES = 64 << 20      # images per push (a cut connection loses at most this much work)
+MAX_PUSH_BYTES = 256 << 20     # images per push (a cut connection loses at most this much work;
+                               # each push costs a signature check and a commit at the hub)
 RETRIES = 3                    # another push of the same station committed first: start again
 
 
