@@ -5,6 +5,10 @@ the pull of a new master that takes everything.
 Each student is read, paid, captured (a camera frame and its export crop) and accepted, as at a
 desk. ``BENCH_HUB_N`` students per station (default 500), ``BENCH_HUB_RAW_KB`` per camera frame
 (default 300: a JPEG of that size; real DSLR frames are larger, which favours the copy less).
+
+The server is the tests' private one (``tests.pgserver``: no fsync, as ``cp`` does not sync
+either) on the same machine as the stations, with PostgreSQL's default memory settings
+(``shared_buffers`` 128 MB; the tests run it with 32 MB).
 """
 
 from __future__ import annotations
@@ -93,7 +97,7 @@ def main() -> dict[str, Any]:
     from tests.pgserver import PgServer
 
     results: dict[str, Any] = {"stations": STATIONS, "students_per_station": N, "raw_kb": RAW_KB}
-    server = PgServer().start()
+    server = PgServer(settings={"shared_buffers": "128MB"}).start()
     try:
         with tempfile.TemporaryDirectory(prefix="bench-hub-") as tmp:
             root = Path(tmp)

@@ -120,9 +120,8 @@ def pull_push(store: Store, conn: psycopg.Connection[Any], info: queries.PushInf
             staging.close()
         images = tmp / "images"
         images.mkdir(mode=0o700)
-        for image in sorted(manifest.images):
-            if not store.images.verify(image):
-                fetch_image(conn, manifest, image, images / image, source)
+        fetch_images(conn, manifest, [i for i in sorted(manifest.images) if not store.images.verify(i)],
+                     images, source)
         faults.point("hub.pull.staged")
         try:
             check_staged(store, db, manifest, source)
@@ -133,25 +132,45 @@ def pull_push(store: Store, conn: psycopg.Connection[Any], info: queries.PushInf
     return result
 
 
-def fetch_image(conn: psycopg.Connection[Any], manifest: Manifest, sha: str, target: Path,
-                source: str) -> None:
-    """Stream one image from the hub into ``target`` (0600), hashing; refuse a wrong one. Not
-    synced here: the merge's apply step makes every adopted image durable at once (one
-    ``syncfs``) before any row that refers to it commits."""
+def fetch_images(conn: psycopg.Connection[Any], manifest: Manifest, shas: list[str], folder: Path,
+                 source: str) -> None:
+    """Stream the images ``shas`` from the hub (one query, one chunk in memory at a time) into
+    ``folder`` (0600 files named by hash), hashing each; refuse a missing or wrong one. Not synced
+    here: the merge's apply step makes every adopted image durable at once (one ``syncfs``)
+    before any row that refers to it commits."""
     import os
 
-    h = hashlib.sha256()
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    received: set[str] = set()
+    current: tuple[str, Any, Any] | None = None      # (sha, hash, open file)
+
+    def finish() -> None:
+        if current is not None:
+            sha, h, out = current
+            out.close()
+            verify_image(manifest, sha, h.hexdigest(), source)
     try:
-        with os.fdopen(fd, "wb") as out:
-            for block in queries.image_chunks(conn, sha, MAX_IMAGE_BYTES):
-                h.update(block)
-                out.write(block)
-    except LookupError:
-        raise PullRefused("missing_image", source, sha=sha, count=1) from None
-    except ValueError:
-        raise PullRefused("image_hash", source, sha=sha, actual="?") from None
-    verify_image(manifest, sha, h.hexdigest(), source)
+        for sha, n, block in queries.images_chunks(conn, shas, MAX_IMAGE_BYTES):
+            if current is None or current[0] != sha:
+                finish()
+                if sha in received or n != 0:
+                    raise ValueError(sha)
+                received.add(sha)
+                fd = os.open(folder / sha, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                current = (sha, hashlib.sha256(), os.fdopen(fd, "wb"))
+            current[1].update(block)
+            current[2].write(block)
+        finish()
+        current = None
+    except LookupError as exc:
+        raise PullRefused("missing_image", source, sha=str(exc)[:64], count=1) from None
+    except ValueError as exc:
+        raise PullRefused("image_hash", source, sha=str(exc)[:64], actual="?") from None
+    finally:
+        if current is not None:
+            current[2].close()
+    missing = sorted(set(shas) - received)
+    if missing:
+        raise PullRefused("missing_image", source, sha=missing[0], count=len(missing))
 
 
 class HubRows:

@@ -279,22 +279,31 @@ def push_lines(conn: psycopg.Connection[Any], push_id: uuid.UUID, table: str,
             yield str(line)
 
 
-def image_chunks(conn: psycopg.Connection[Any], sha: str, limit: int) -> Iterator[bytes]:
-    """An image the hub holds, chunk by chunk in order, streamed (one chunk in memory at a time);
-    ``LookupError`` when it is not there or is larger than ``limit``, ``ValueError`` when its
-    chunks are not the ones recorded."""
-    expected = 0
-    for declared, n, data in conn.cursor().stream(
-            "SELECT i.size, c.n, c.data FROM hub.images i JOIN hub.image_chunks c USING (sha256) "
-            "WHERE i.sha256 = %s ORDER BY c.n", (sha,)):
+def images_chunks(conn: psycopg.Connection[Any], shas: Sequence[str], limit: int
+                  ) -> Iterator[tuple[str, int, bytes]]:
+    """The chunks of the images ``shas`` the hub holds, as (sha, chunk number, bytes), by image
+    then chunk, streamed in one query (one row in memory at a time); ``LookupError`` for an image
+    larger than ``limit``, ``ValueError`` for chunks that are not the ones recorded. Images the
+    hub does not hold are simply absent."""
+    if not shas:
+        return
+    expected: tuple[str, int] = ("", 0)
+    for sha, declared, chunks, n, data in conn.cursor().stream(
+            "SELECT i.sha256, i.size, i.chunks, c.n, c.data FROM hub.images i "
+            "JOIN hub.image_chunks c USING (sha256) WHERE i.sha256 = ANY(%s) "
+            "ORDER BY i.sha256, c.n", (list(shas),)):
         if declared > limit:
-            raise LookupError(f"{sha}: {declared} bytes")
-        if n != expected:
-            raise ValueError(f"{sha}: chunk {n} where {expected} was due")
-        expected += 1
-        yield bytes(data)
-    if expected == 0:
-        raise LookupError(sha)
+            raise LookupError(sha)
+        if sha != expected[0]:
+            if expected[0] and expected[1] != -1:
+                raise ValueError(expected[0])         # the previous image stopped short
+            expected = (sha, 0)
+        if n != expected[1] or n >= chunks:
+            raise ValueError(sha)
+        expected = (sha, -1 if n + 1 == chunks else n + 1)
+        yield str(sha), int(n), bytes(data)
+    if expected[0] and expected[1] != -1:
+        raise ValueError(expected[0])
 
 
 # -- what a test or an administrator looks at ---------------------------------------------------------

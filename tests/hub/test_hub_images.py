@@ -89,3 +89,25 @@ def test_a_photo_altered_on_the_station_stops_the_push_in_the_stores_words(campa
         campaign.push("yd-1")
     assert said.value.key == "store.image_altered" and said.value.params["sha"] == sha
     assert campaign.counts() == before
+
+
+def test_a_photo_altered_at_the_hub_is_refused_by_the_pull(campaign: Campaign) -> None:
+    """Whoever owns the hub's server may change bytes there; the master hashes every image it
+    pulls and refuses that push whole (the others are taken)."""
+    from station.store import open_store
+    from tests.sync.conftest import canonical
+
+    campaign.add_station("yd-1", people=1, seed=1)
+    campaign.add_station("yd-2", people=1, seed=2)
+    campaign.init()
+    campaign.push("yd-1")
+    campaign.push("yd-2")
+    with psycopg.connect(campaign.admin_dsn, autocommit=True) as conn:
+        conn.execute("UPDATE hub.image_chunks SET data = data || '\\x00'::bytea WHERE sha256 = "
+                     "(SELECT min(sha256) FROM hub.images WHERE stored_by LIKE '%yd-1')")
+    pulled = campaign.pull()
+    assert [r.reason for r in pulled.refused] == ["image_hash"]
+    assert "yd-1" in pulled.refused[0].source and [r.station_id for r in pulled.merged] == ["yd-2"]
+    assert not any(canonical(campaign.master, {"yd-1"}).values())   # nothing of yd-1 taken
+    with open_store(campaign.master) as master:
+        assert sum(1 for _ in master.images) == 2                  # yd-2's photos only
