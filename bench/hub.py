@@ -27,6 +27,8 @@ from bench._table import Figure
 TABLE = [
     Figure("hub push, 6 stations × 500 students with photos", "push_s", "s", reference="cp_s",
            reference_name="cp -r of the same stations' files", ratio_at_most=3.0),
+    Figure("hub push, processor time (station + hub server)", "push_cpu_s", "s", reference="cp_cpu_s",
+           reference_name="cp -r, processor time"),
     Figure("hub pull by a new master (everything)", "pull_s", "s"),
 ]
 
@@ -87,6 +89,30 @@ def _station(folder: Path, name: str, k: int, raw: bytes, crop: bytes) -> int:
     return size
 
 
+def _children_cpu() -> float:
+    import resource
+
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _server_cpu(server: Any, after: float | None = None) -> float:
+    """Processor time of the server's finished backends (the postmaster's reaped children: a
+    push's backend ends with its connection); with ``after``, the time since that reading."""
+    def read() -> float:
+        fields = Path(f"/proc/{server.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    if after is None:
+        return read()
+    deadline = time.monotonic() + 5
+    value = read()
+    while value == after and time.monotonic() < deadline:   # the backend may still be exiting
+        time.sleep(0.05)
+        value = read()
+    time.sleep(0.2)
+    return read() - after
+
+
 def main() -> dict[str, Any]:
     from station.hub.enrol import init_hub
     from station.hub.pull import pull
@@ -117,19 +143,25 @@ def main() -> dict[str, Any]:
                     TrustService(store).add(parse_keyfile(pem, n), "sup")
                 dsn = server.create_database("hub")
                 init_hub(store, dsn, "sup")
-            cp_s = push_s = 0.0
+            os.sync()                              # the set-up's writes are not the copy's
+            cp_s = push_s = cp_cpu = push_cpu = 0.0
             for n in names:                        # interleaved: the copy, then the push
-                t0 = time.perf_counter()
+                c0, t0 = _children_cpu(), time.perf_counter()
                 subprocess.run(["cp", "-r", str(root / n), str(root / f"copy-{n}")], check=True)
                 cp_s += time.perf_counter() - t0
+                cp_cpu += _children_cpu() - c0
                 with open_store(root / n) as store:
-                    t0 = time.perf_counter()
+                    s0, c0, t0 = _server_cpu(server), time.process_time(), time.perf_counter()
                     done = push(store, dsn, "sup")
                     push_s += time.perf_counter() - t0
+                    push_cpu += time.process_time() - c0 + _server_cpu(server, after=s0)
                 assert sum(done.rows.values()) > 4 * N and done.images_sent == 2 * N
             results["cp_s"] = round(cp_s, 2)
             results["push_s"] = round(push_s, 2)
             results["push_over_cp"] = round(push_s / cp_s, 2)
+            results["cp_cpu_s"] = round(cp_cpu, 2)
+            results["push_cpu_s"] = round(push_cpu, 2)
+            results["push_over_cp_cpu"] = round(push_cpu / cp_cpu, 2) if cp_cpu else None
             fresh = root / "new-master"
             shutil.copytree(master, fresh)
             with open_store(fresh) as store:
