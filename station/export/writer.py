@@ -8,7 +8,6 @@ folder that exists is always complete and always recorded.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import json
 import os
@@ -18,7 +17,6 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +28,7 @@ from station.export import layout
 from station.export.profile import BatchProfile
 from station.export.record import BatchRecord, local_zone
 from station.export.storedzip import StoredZip
-from station.fsio import fsync_dir
+from station.fsio import fsync_dir, sync_filesystem
 from station.keys import StationKey, encode_signature
 
 PARTIAL_MARK = ".station-partial"
@@ -49,21 +47,6 @@ class WriteResult:
     photos: int
     bytes: int
     manifest_sha256: str
-
-
-def _syncfs(path: Path) -> None:
-    """Flush the filesystem holding ``path`` once, instead of one fsync per photo."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            if libc.syncfs(fd) == 0:
-                return
-        finally:
-            os.close(fd)
-    except (OSError, AttributeError):
-        pass
-    os.sync()
 
 
 def _write(path: Path, data: bytes, mtime: float) -> None:
@@ -213,7 +196,7 @@ def write_batch(record: BatchRecord, profile: BatchProfile, out: Path, read_imag
         (tmp / PARTIAL_MARK).unlink()
         for folder in sorted({tmp, *(p.parent for p in tmp.rglob("*.jpg"))}, reverse=True):
             os.utime(folder, (mtime, mtime))
-        _syncfs(tmp)
+        sync_filesystem(tmp)       # one flush for every file, not a fsync each
         _check_cancel(cancel)
         if on_commit is not None:
             on_commit(final)
@@ -237,48 +220,113 @@ def write_batch(record: BatchRecord, profile: BatchProfile, out: Path, read_imag
 def _copy_photos(rows: list[dict[str, Any]], folder: Path, read_image: Callable[[str], bytes], mtime: float,
                  total: int, progress: Progress | None, cancel: threading.Event | None,
                  throttle_s: float, sink: ZipFeeder | None = None) -> int:
-    """Read, verify and write every photo; a few threads overlap the file system's per-file cost.
+    """Read, verify and write every photo, each read once: its bytes are hashed, written and
+    handed to ``sink`` (the upload zip's writer) with their CRC-32 from the same buffer.
 
-    File creation dominates (not hashing): threads keep the disk busy while Python waits. Each
-    photo's bytes and CRC-32 also go to ``sink`` (the upload zip's writer), by row index. The
-    first failure, a cancel or Ctrl-C stops the rest before the caller removes the folder.
+    A few threads take the photos in batch order (one shared index, no task objects: per-photo
+    bookkeeping would cost the main thread more than the copy); file creation and the hashes run
+    outside the GIL, so the threads keep the disk and both cores busy. The main thread reports
+    progress and watches for a cancel or Ctrl-C. The first failure stops the rest before the
+    caller removes the folder.
     """
-    stop = threading.Event()
-
-    def copy_one(index: int, row: dict[str, Any]) -> int:
-        if stop.is_set():
-            return 0
-        _check_cancel(cancel)
-        data = read_image(row["sha256"])
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != row["sha256"]:
-            raise IntegrityError("exports.image_hash", capture=row["capture_id"], expected=row["sha256"],
-                                 actual=digest)
-        _write(folder / row["file_name"], data, mtime)
-        row["bytes"] = len(data)
-        if sink is not None:
-            sink.put(index, data, zlib.crc32(data))
-        if throttle_s:
-            time.sleep(throttle_s)
-        return len(data)
-
-    written = 0
-    pool = ThreadPoolExecutor(max_workers=WRITER_THREADS, thread_name_prefix="export")
+    copier = _Copier(rows, folder, read_image, mtime, cancel, throttle_s, sink)
+    threads = [threading.Thread(target=copier.run, name=f"export-{n}", daemon=True)
+               for n in range(min(WRITER_THREADS, len(rows)))]
+    for thread in threads:
+        thread.start()
     try:
-        futures = [pool.submit(copy_one, index, row) for index, row in enumerate(rows)]
-        for done, future in enumerate(as_completed(futures), start=1):
-            written += future.result()
-            _check_cancel(cancel)
-            if progress is not None and (done % 25 == 0 or done == len(rows)):
+        reported = 0
+        while True:
+            done, finished = copier.wait(reported)
+            if progress is not None and done != reported and (done - reported >= 25 or finished):
                 progress(done, total, "photos")
+                reported = done
+            _check_cancel(cancel)
+            if finished:
+                break
+        copier.raise_error()
     except BaseException:
+        copier.stop()
         if sink is not None:
             sink.abort()            # copy threads waiting for the zip are released first
         raise
     finally:
-        stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
-    return written
+        copier.stop()
+        for thread in threads:
+            thread.join()
+    return copier.bytes
+
+
+class _Copier:
+    """The shared state of the copy threads: the next photo to take, counts, the first error."""
+
+    def __init__(self, rows: list[dict[str, Any]], folder: Path, read_image: Callable[[str], bytes],
+                 mtime: float, cancel: threading.Event | None, throttle_s: float,
+                 sink: ZipFeeder | None) -> None:
+        self.rows, self.folder, self.read_image, self.mtime = rows, folder, read_image, mtime
+        self.cancel, self.throttle_s, self.sink = cancel, throttle_s, sink
+        self.cond = threading.Condition()
+        self.next = 0
+        self.done = 0
+        self.bytes = 0
+        self.error: BaseException | None = None
+        self.stopped = False
+
+    def run(self) -> None:
+        while True:
+            with self.cond:
+                if self.stopped or self.next >= len(self.rows):
+                    return
+                index = self.next
+                self.next += 1
+            try:
+                _check_cancel(self.cancel)
+                size = self._copy_one(index, self.rows[index])
+            except BaseException as exc:  # handed to the main thread, which raises it
+                with self.cond:
+                    if self.error is None:
+                        self.error = exc
+                    self.stopped = True
+                    self.cond.notify_all()
+                return
+            with self.cond:
+                self.done += 1
+                self.bytes += size
+                if self.done % 25 == 0 or self.done == len(self.rows):
+                    self.cond.notify_all()
+
+    def _copy_one(self, index: int, row: dict[str, Any]) -> int:
+        data = self.read_image(row["sha256"])
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != row["sha256"]:
+            raise IntegrityError("exports.image_hash", capture=row["capture_id"], expected=row["sha256"],
+                                 actual=digest)
+        _write(self.folder / row["file_name"], data, self.mtime)
+        row["bytes"] = len(data)
+        if self.sink is not None:
+            self.sink.put(index, data, zlib.crc32(data))
+        if self.throttle_s:
+            time.sleep(self.throttle_s)
+        return len(data)
+
+    def wait(self, seen: int) -> tuple[int, bool]:
+        """(photos done, whether the copy is over) once more are done than ``seen``, or soon."""
+        with self.cond:
+            if self.done == seen and not self._over():
+                self.cond.wait(0.2)      # wakes for a cancel even when no photo finishes
+            return self.done, self._over()
+
+    def _over(self) -> bool:
+        return self.error is not None or self.done == len(self.rows)
+
+    def raise_error(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def stop(self) -> None:
+        with self.cond:
+            self.stopped = True
+            self.cond.notify_all()
 
 
 class ZipFeeder:
