@@ -8,6 +8,9 @@ with 3,000 distinct export JPEGs of ~38 KB. Then, in the same run and on the sam
     interleaved with the builds (the machine may be busy: medians and paired ratios are compared,
     and the load average is reported);
   - the batch rebuilt by id once, and `station export verify` of it (without the frame checks).
+Before each timed step the file system is written back (`sync`, untimed): the build ends with one
+flush of its own files (crash safety), which must not also pay for the reference's writes still in
+the page cache, nor the reference for the build's. The reference itself never flushes.
 Goal: export / baseline ≤ 1.5.
 """
 
@@ -100,8 +103,14 @@ def _fill(data_dir: Path) -> list[str]:
     return shas
 
 
+def _settled() -> None:
+    """Write back whatever the previous step left dirty, outside the timings (see the module doc)."""
+    os.sync()
+
+
 def _baseline(files: list[Path], target: Path) -> float:
     target.mkdir()
+    _settled()
     started = time.perf_counter()
     subprocess.run(["cp", "--target-directory", str(target), *map(str, files)], check=True)
     with open(target.parent / f"{target.name}.sums", "wb") as fh:
@@ -158,12 +167,14 @@ def main() -> dict:
             baseline.append(_baseline(files, root / f"cp{i}"))
             _restore(data, saved)
             store = open_store(data)
+            _settled()
             t0 = time.perf_counter()
             built = build_batch(store, profile, root / f"out{i}", Filters(), operator="bench")
             builds.append(time.perf_counter() - t0)
             store.close()
         assert built is not None and built.written is not None
         store = open_store(data)
+        _settled()
         t0 = time.perf_counter()
         rebuild_batch(store, profile, root / "again", built.record.batch_id)
         rebuild_s = time.perf_counter() - t0

@@ -194,7 +194,8 @@ def write_batch(record: BatchRecord, profile: BatchProfile, out: Path, read_imag
         if progress is not None:
             progress(total - 1, total, "manifest")
         (tmp / PARTIAL_MARK).unlink()
-        for folder in sorted({tmp, *(p.parent for p in tmp.rglob("*.jpg"))}, reverse=True):
+        photo_folders = [upload] + ([tmp / profile.corrections_folder] if fix_photos else [])
+        for folder in (*photo_folders, tmp):        # the batch folder last: its children touch it
             os.utime(folder, (mtime, mtime))
         sync_filesystem(tmp)       # one flush for every file, not a fsync each
         _check_cancel(cancel)
@@ -235,12 +236,12 @@ def _copy_photos(rows: list[dict[str, Any]], folder: Path, read_image: Callable[
     for thread in threads:
         thread.start()
     try:
-        reported = 0
+        seen = reported = 0
         while True:
-            done, finished = copier.wait(reported)
-            if progress is not None and done != reported and (done - reported >= 25 or finished):
-                progress(done, total, "photos")
-                reported = done
+            seen, finished = copier.wait(seen)
+            if progress is not None and seen != reported and (seen - reported >= 25 or finished):
+                progress(seen, total, "photos")
+                reported = seen
             _check_cancel(cancel)
             if finished:
                 break
