@@ -166,9 +166,28 @@ def _columns_json(columns: tuple[Column, ...]) -> list[dict[str, str]]:
     return [{"header": c.header, "field": c.field} for c in columns]
 
 
+class JsonLines(str):
+    """A list already rendered the way ``render_json`` renders one (one entry per line)."""
+
+
+def render_list(values: list[Any]) -> JsonLines:
+    if not values:
+        return JsonLines("[]")
+    inner = ",\n".join(f"    {_ONE_LINE(v)}" for v in values)
+    return JsonLines(f"[\n{inner}\n  ]")
+
+
+def manifest_items(rows: list[dict[str, Any]], profile: BatchProfile) -> JsonLines:
+    """The manifest's item list, rendered: the bulk of manifest.json, and it needs no photo on
+    disk, so the writer renders it while the photos are copied."""
+    return render_list([_public_item(r, profile.columns) for r in rows])
+
+
 def manifest_json(record: BatchRecord, profile: BatchProfile, rows: list[dict[str, Any]],
-                  fixes: list[dict[str, Any]], files: dict[str, Any], key_fingerprint: str) -> bytes:
-    """The UTF-8 twin of the CSV plus what a verifier needs: spec, policy, files, key, counts."""
+                  fixes: list[dict[str, Any]], files: dict[str, Any], key_fingerprint: str,
+                  items: JsonLines | None = None) -> bytes:
+    """The UTF-8 twin of the CSV plus what a verifier needs: spec, policy, files, key, counts.
+    ``items``: the item list from ``manifest_items`` (rendered from ``rows`` when None)."""
     spec = profile.spec
     doc = {
         "format": FORMAT,
@@ -193,7 +212,7 @@ def manifest_json(record: BatchRecord, profile: BatchProfile, rows: list[dict[st
         "counts": {"photos": len(rows), "corrections": len(fixes),
                    "correction_photos": sum(1 for f in fixes if f["file_name"]),
                    "not_in_batch": len(record.skipped)},
-        "items": [_public_item(r, profile.columns) for r in rows],
+        "items": items if items is not None else manifest_items(rows, profile),
     }
     if fixes:
         doc["corrections"] = [_public_item(f, profile.correction_columns, ("correction", "changes"))
@@ -213,9 +232,10 @@ def render_json(doc: dict[str, Any]) -> bytes:
     lines = []
     for key in sorted(doc):
         value = doc[key]
-        if isinstance(value, list) and value:
-            inner = ",\n".join(f"    {one(v)}" for v in value)
-            lines.append(f"  {one(key)}: [\n{inner}\n  ]")
+        if isinstance(value, list):
+            value = render_list(value)
+        if isinstance(value, JsonLines):
+            lines.append(f"  {one(key)}: {value}")
         else:
             lines.append(f"  {one(key)}: {one(value)}")
     return ("{\n" + ",\n".join(lines) + "\n}\n").encode("utf-8")

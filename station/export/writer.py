@@ -117,6 +117,20 @@ def _partial_batch_id(folder: Path) -> str | None:
     return None
 
 
+@dataclass
+class _Early:
+    csv: bytes
+    items: layout.JsonLines
+
+
+def _render_early(rows: list[dict[str, Any]], profile: BatchProfile) -> _Early | None:
+    """The manifest CSV and the JSON manifest's items, rendered before the photos are written —
+    unless the profile shows file sizes (a ``bytes`` column), known only once they are."""
+    if any(column.field == "bytes" for column in profile.columns):
+        return None
+    return _Early(layout.manifest_csv(rows, profile), layout.manifest_items(rows, profile))
+
+
 def _check_cancel(cancel: threading.Event | None) -> None:
     if cancel is not None and cancel.is_set():
         raise ExportCancelled("exports.cancelled")
@@ -157,8 +171,16 @@ def write_batch(record: BatchRecord, profile: BatchProfile, out: Path, read_imag
         upload.mkdir(mode=0o700)
         if zip_name is not None:
             feeder = ZipFeeder(tmp / zip_name, [r["file_name"] for r in rows], record)
-        total_bytes = _copy_photos(rows, upload, read_image, mtime, total, progress, cancel, throttle_s,
-                                   sink=feeder)
+        copy = PhotoCopy(rows, upload, read_image, mtime, cancel, throttle_s, feeder)
+        try:
+            # While the threads copy: what needs no photo on disk (the CSV, the manifest's items).
+            early = _render_early(rows, profile)
+            total_bytes = copy.wait(progress, total)
+        except BaseException:
+            copy.stop()
+            raise
+        finally:
+            copy.close()
         sums: dict[str, str] = {row["path"]: row["sha256"] for row in rows}   # each verified on write
         if fix_photos:
             corrections = tmp / profile.corrections_folder
@@ -174,7 +196,7 @@ def write_batch(record: BatchRecord, profile: BatchProfile, out: Path, read_imag
             if progress is not None:
                 progress(len(rows) + len(fix_photos) + 1, total, "zip")
         extra: list[tuple[str, bytes]] = []
-        csv_bytes = layout.manifest_csv(rows, profile)
+        csv_bytes = early.csv if early is not None else layout.manifest_csv(rows, profile)
         files["csv_sha256"] = hashlib.sha256(csv_bytes).hexdigest()
         extra.append((profile.csv_name, csv_bytes))
         if fixes:
@@ -183,7 +205,8 @@ def write_batch(record: BatchRecord, profile: BatchProfile, out: Path, read_imag
                          corrections_csv_sha256=hashlib.sha256(fixes_csv).hexdigest(),
                          corrections=profile.corrections_folder if fix_photos else None)
             extra.append((profile.corrections_csv, fixes_csv))
-        json_bytes = layout.manifest_json(record, profile, rows, fixes, files, key.fingerprint())
+        json_bytes = layout.manifest_json(record, profile, rows, fixes, files, key.fingerprint(),
+                                          items=early.items if early is not None else None)
         extra += [(profile.json_name, json_bytes),
                   (profile.signature_name, encode_signature(key.sign(json_bytes))),
                   (profile.public_key_name, key.public_pem())]
@@ -221,59 +244,43 @@ def write_batch(record: BatchRecord, profile: BatchProfile, out: Path, read_imag
 def _copy_photos(rows: list[dict[str, Any]], folder: Path, read_image: Callable[[str], bytes], mtime: float,
                  total: int, progress: Progress | None, cancel: threading.Event | None,
                  throttle_s: float, sink: ZipFeeder | None = None) -> int:
-    """Read, verify and write every photo, each read once: its bytes are hashed, written and
+    """Copy every photo of ``rows`` (see PhotoCopy) and wait for the last one: the bytes written."""
+    copy = PhotoCopy(rows, folder, read_image, mtime, cancel, throttle_s, sink)
+    try:
+        return copy.wait(progress, total)
+    finally:
+        copy.close()
+
+
+class PhotoCopy:
+    """Reads, verifies and writes every photo, each read once: its bytes are hashed, written and
     handed to ``sink`` (the upload zip's writer) with their CRC-32 from the same buffer.
 
-    A few threads take the photos in batch order (one shared index, no task objects: per-photo
-    bookkeeping would cost the main thread more than the copy); file creation and the hashes run
-    outside the GIL, so the threads keep the disk and both cores busy. The main thread reports
-    progress and watches for a cancel or Ctrl-C. The first failure stops the rest before the
-    caller removes the folder.
+    A few threads take the photos in batch order (one shared index, no task object per photo:
+    3,000 futures would cost the main thread more than it saves); file creation and the hashes
+    run outside the GIL, so the threads keep the disk and both cores busy while the caller's
+    thread renders the manifest. ``wait`` reports progress, watches for a cancel or Ctrl-C and
+    raises the first failure; the rest stop before the caller removes the folder. Rows are not
+    touched by the threads (the caller may read them meanwhile): sizes are set by ``wait``.
     """
-    copier = _Copier(rows, folder, read_image, mtime, cancel, throttle_s, sink)
-    threads = [threading.Thread(target=copier.run, name=f"export-{n}", daemon=True)
-               for n in range(min(WRITER_THREADS, len(rows)))]
-    for thread in threads:
-        thread.start()
-    try:
-        seen = reported = 0
-        while True:
-            seen, finished = copier.wait(seen)
-            if progress is not None and seen != reported and (seen - reported >= 25 or finished):
-                progress(seen, total, "photos")
-                reported = seen
-            _check_cancel(cancel)
-            if finished:
-                break
-        copier.raise_error()
-    except BaseException:
-        copier.stop()
-        if sink is not None:
-            sink.abort()            # copy threads waiting for the zip are released first
-        raise
-    finally:
-        copier.stop()
-        for thread in threads:
-            thread.join()
-    return copier.bytes
-
-
-class _Copier:
-    """The shared state of the copy threads: the next photo to take, counts, the first error."""
 
     def __init__(self, rows: list[dict[str, Any]], folder: Path, read_image: Callable[[str], bytes],
                  mtime: float, cancel: threading.Event | None, throttle_s: float,
                  sink: ZipFeeder | None) -> None:
         self.rows, self.folder, self.read_image, self.mtime = rows, folder, read_image, mtime
         self.cancel, self.throttle_s, self.sink = cancel, throttle_s, sink
+        self.sizes = [0] * len(rows)
         self.cond = threading.Condition()
         self.next = 0
         self.done = 0
-        self.bytes = 0
         self.error: BaseException | None = None
         self.stopped = False
+        self.threads = [threading.Thread(target=self._run, name=f"export-{n}", daemon=True)
+                        for n in range(min(WRITER_THREADS, len(rows)))]
+        for thread in self.threads:
+            thread.start()
 
-    def run(self) -> None:
+    def _run(self) -> None:
         while True:
             with self.cond:
                 if self.stopped or self.next >= len(self.rows):
@@ -282,8 +289,8 @@ class _Copier:
                 self.next += 1
             try:
                 _check_cancel(self.cancel)
-                size = self._copy_one(index, self.rows[index])
-            except BaseException as exc:  # handed to the main thread, which raises it
+                self.sizes[index] = self._copy_one(index, self.rows[index])
+            except BaseException as exc:  # handed to the waiting thread, which raises it
                 with self.cond:
                     if self.error is None:
                         self.error = exc
@@ -292,7 +299,6 @@ class _Copier:
                 return
             with self.cond:
                 self.done += 1
-                self.bytes += size
                 if self.done % 25 == 0 or self.done == len(self.rows):
                     self.cond.notify_all()
 
@@ -303,31 +309,56 @@ class _Copier:
             raise IntegrityError("exports.image_hash", capture=row["capture_id"], expected=row["sha256"],
                                  actual=digest)
         _write(self.folder / row["file_name"], data, self.mtime)
-        row["bytes"] = len(data)
         if self.sink is not None:
             self.sink.put(index, data, zlib.crc32(data))
         if self.throttle_s:
             time.sleep(self.throttle_s)
         return len(data)
 
-    def wait(self, seen: int) -> tuple[int, bool]:
-        """(photos done, whether the copy is over) once more are done than ``seen``, or soon."""
-        with self.cond:
-            if self.done == seen and not self._over():
-                self.cond.wait(0.2)      # wakes for a cancel even when no photo finishes
-            return self.done, self._over()
+    def wait(self, progress: Progress | None, total: int) -> int:
+        """Wait for the last photo (progress every 25): the bytes written. Each row gets its
+        ``bytes``. On a failure, a cancel or Ctrl-C the copy stops and the reason is raised."""
+        try:
+            seen = reported = 0
+            while True:
+                with self.cond:
+                    if self.done == seen and not self._over():
+                        self.cond.wait(0.2)      # wakes for a cancel even when no photo finishes
+                    seen, over = self.done, self._over()
+                if progress is not None and seen != reported and (seen - reported >= 25 or over):
+                    progress(seen, total, "photos")
+                    reported = seen
+                _check_cancel(self.cancel)
+                if over:
+                    break
+            if self.error is not None:
+                raise self.error
+        except BaseException:
+            self.stop()
+            raise
+        for row, size in zip(self.rows, self.sizes, strict=True):
+            row["bytes"] = size
+        return sum(self.sizes)
 
     def _over(self) -> bool:
         return self.error is not None or self.done == len(self.rows)
 
-    def raise_error(self) -> None:
-        if self.error is not None:
-            raise self.error
-
     def stop(self) -> None:
+        """End the copy early (idempotent): the threads finish the photo in hand, then stop; copy
+        threads waiting for the zip are released first."""
         with self.cond:
             self.stopped = True
             self.cond.notify_all()
+        if self.sink is not None:
+            self.sink.abort()
+
+    def close(self) -> None:
+        """Wait for the threads to end (after ``wait`` or ``stop``)."""
+        with self.cond:
+            self.stopped = True
+            self.cond.notify_all()
+        for thread in self.threads:
+            thread.join()
 
 
 class ZipFeeder:

@@ -61,6 +61,34 @@ def test_batch_layout_and_verify(tmp_path, make_record, images, station_key):
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+def test_manifest_rendered_during_the_copy_is_the_one_rendered_after(tmp_path, make_record, images, station_key):
+    """The writer renders the CSV and the manifest's items while the photos are copied; a profile
+    with a file-size column waits for the sizes. Both give the manifest of the rows as written."""
+    import dataclasses
+
+    from station.export import layout
+    from station.export.profile import Column
+
+    profile = load_batch_profile("chsi")
+    record = make_record(6)
+    res = write_batch(record, profile, tmp_path / "early", images.get_bytes, station_key)
+    doc = json.loads((res.path / "manifest.json").read_text("utf-8"))
+    rows = layout.manifest_rows(record, profile)
+    assert layout.manifest_items(rows, profile) == layout.render_list(doc["items"])
+    assert (res.path / "manifest.csv").read_bytes() == layout.manifest_csv(rows, profile)
+
+    sized = dataclasses.replace(profile, columns=(*profile.columns, Column("文件大小", "bytes")))
+    res = write_batch(record, sized, tmp_path / "late", images.get_bytes, station_key)
+    doc = json.loads((res.path / "manifest.json").read_text("utf-8"))
+    sizes = {i["file_name"]: i["bytes"] for i in doc["items"]}
+    assert sizes == {p.name: p.stat().st_size for p in (res.path / "upload").iterdir()}
+    csv_lines = (res.path / "manifest.csv").read_bytes().decode("gbk").splitlines()
+    assert csv_lines[0].endswith(",文件大小")
+    assert sorted(int(line.rsplit(",", 1)[1]) for line in csv_lines[1:]) == sorted(sizes.values())
+    result = verify_batch(res.path, trusted_keys=[station_key.public_pem()])
+    assert result.ok, [p.to_json() for p in result.problems]
+
+
 def test_rebuild_is_byte_identical_zip_included(tmp_path, make_record, images, station_key):
     profile = load_batch_profile("chsi")
     record = make_record(6)
