@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import signal
 import subprocess
@@ -117,6 +118,34 @@ def station(run_station):
     return run_station
 
 
+@pytest.fixture
+def roster_people(station, tmp_path):
+    """``roster_people(n)``: n eligible full-time students of the demo roster imported, each with
+    an identity file (a card read as JSON) and a rendered portrait on disk, not ingested yet:
+    ``[(identity, identity_file, image)]``."""
+    def make(n: int) -> list[tuple[dict, Path, Path]]:
+        import cv2
+
+        from station.sim.portrait import render
+        from station.sim.roster import demo_roster, identity_for, roster_csv
+
+        rows = [r for r in demo_roster()
+                if r["学习方式"] != "非全日制" and r["入学年份"] in (2014, 2015, "2014", "2015")][:n]
+        (tmp_path / "roster.csv").write_bytes(roster_csv(rows))
+        r = station.as_op("sup", "roster", "import", str(tmp_path / "roster.csv"), "--json")
+        assert r.returncode == 0, r.stdout + r.stderr
+        out = []
+        for i, row in enumerate(rows):
+            identity = identity_for(row).to_json()
+            (tmp_path / f"id{i}.json").write_text(json.dumps(identity, ensure_ascii=False), "utf-8")
+            frame, _ = render(1024, 1365, seed=i, shirt=(30 + 20 * i, 40, 60))
+            cv2.imwrite(str(tmp_path / f"p{i}.jpg"), frame)
+            out.append((identity, tmp_path / f"id{i}.json", tmp_path / f"p{i}.jpg"))
+        return out
+
+    return make
+
+
 def add_people(data_dir, people: list[dict]) -> list[str]:
     """Record roster entries, card reads, captures, payments and decisions through the store API.
 
@@ -195,13 +224,21 @@ def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
         time.sleep(0.05)
 
 
-
 @pytest.fixture(name="spawn_build")
 def spawn_build_fixture():
     """``spawn_build(station, out, *args, **env)``: `station export build` as a running process."""
     return spawn_build
 
 
-@pytest.fixture(name="wait_for")
-def wait_for_fixture():
-    return wait_for
+@pytest.fixture
+def paused_build(tmp_path):
+    """``paused_build(station, out, point, *args)``: `station export build` as a running process,
+    returned once it waits at the fault point ``point`` (STATION_FAULT_PAUSE) — to be killed or
+    interrupted exactly there, never at a moment a busy machine happens to give."""
+    def start(station, out: Path, point: str, *args: str) -> subprocess.Popen:
+        marker = tmp_path / f"paused-{point}-{out.name}"
+        proc = spawn_build(station, out, *args, STATION_FAULT_PAUSE=point, STATION_FAULT_MARKER=str(marker))
+        wait_for(marker, proc)
+        return proc
+
+    return start

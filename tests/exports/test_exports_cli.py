@@ -163,13 +163,10 @@ def test_corrections_after_upload_go_into_the_corrections_list(station, add_peop
     assert {s["reason"] for s in third["not_in_batch"]} == {"already_exported"}
 
 
-def test_sigkill_leaves_nothing_half_written(station, add_people, person, tmp_path, spawn_build, wait_for):
+def test_sigkill_leaves_nothing_half_written(station, add_people, person, tmp_path, paused_build):
     add_people(station.data_dir, [person(i) for i in range(40)])
     out = tmp_path / "o"
-    marker = tmp_path / "paused"
-    proc = spawn_build(station, out, STATION_FAULT_PAUSE="export.photos_written",
-                        STATION_FAULT_MARKER=str(marker))
-    wait_for(marker, proc)
+    proc = paused_build(station, out, "export.photos_written")
     assert len(list(out.glob(".*.partial-*/upload/*.jpg"))) == 40      # every photo written, not recorded
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
@@ -183,7 +180,7 @@ def test_sigkill_leaves_nothing_half_written(station, add_people, person, tmp_pa
     assert station("export", "verify", r.json()["path"], "--no-frame-checks").returncode == 0
 
 
-def test_sigint_cancels_cleanly(station, add_people, person, tmp_path, spawn_build, wait_for):
+def test_sigint_cancels_cleanly(station, add_people, person, tmp_path, paused_build):
     """Ctrl-C while the batch is being written: exit 130, no folder, nothing recorded.
 
     The export pauses at a named point after its photos are on disk (not a race against a
@@ -191,10 +188,7 @@ def test_sigint_cancels_cleanly(station, add_people, person, tmp_path, spawn_bui
     """
     add_people(station.data_dir, [person(i) for i in range(30)])
     out = tmp_path / "o"
-    marker = tmp_path / "paused"
-    proc = spawn_build(station, out, STATION_FAULT_PAUSE="export.photos_written",
-                        STATION_FAULT_MARKER=str(marker))
-    wait_for(marker, proc)
+    proc = paused_build(station, out, "export.photos_written")
     assert list(out.glob(".*.partial-*/upload/*.jpg"))
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)

@@ -18,25 +18,9 @@ CODES = ["Xq7mA2kP9zR4tB1c", "Lw3nE8vH5yU6oI0d", "Kj2bN7xS4fG9hQ1e"]
 
 
 @pytest.fixture
-def people(station, tmp_path):
+def people(roster_people):
     """Three roster students with identity files and rendered portraits (not ingested yet)."""
-    import cv2
-
-    from station.sim.portrait import render
-    from station.sim.roster import demo_roster, identity_for, roster_csv
-
-    rows = [r for r in demo_roster() if r["学习方式"] != "非全日制" and r["入学年份"] in (2014, 2015, "2014", "2015")][:3]
-    (tmp_path / "roster.csv").write_bytes(roster_csv(rows))
-    r = station.as_op("sup", "roster", "import", str(tmp_path / "roster.csv"), "--json")
-    assert r.returncode == 0, r.stdout + r.stderr
-    out = []
-    for i, row in enumerate(rows):
-        identity = identity_for(row).to_json()
-        (tmp_path / f"id{i}.json").write_text(json.dumps(identity, ensure_ascii=False), "utf-8")
-        frame, _ = render(1024, 1365, seed=i, shirt=(30 + 20 * i, 40, 60))
-        cv2.imwrite(str(tmp_path / f"p{i}.jpg"), frame)
-        out.append((identity, tmp_path / f"id{i}.json", tmp_path / f"p{i}.jpg"))
-    return out
+    return roster_people(3)
 
 
 def _ingest(station, identity_file: Path, image: Path, *extra: str, env: dict | None = None):

@@ -48,12 +48,9 @@ def test_two_concurrent_builds_export_each_capture_exactly_once(station, add_peo
 
 
 def test_second_build_waits_in_words_then_finds_nothing_new(station, add_people, person, tmp_path, spawn_build,
-                                                            wait_for):
+                                                            paused_build):
     add_people(station.data_dir, [person(i) for i in range(6)])
-    marker = tmp_path / "paused"
-    first = spawn_build(station, tmp_path / "a", "--json", STATION_FAULT_PAUSE="export.photos_written",
-                         STATION_FAULT_MARKER=str(marker))
-    wait_for(marker, first)
+    first = paused_build(station, tmp_path / "a", "export.photos_written", "--json")
     refused = station.as_op("tech", "--lang", "en", "export", "build", "--out", str(tmp_path / "b"), "--wait", "0")
     assert refused.returncode == 2
     assert f"Another export is running (process {first.pid}" in refused.stderr
@@ -107,13 +104,10 @@ def test_a_writer_that_skipped_the_lock_cannot_record_a_stale_selection(station,
 
 
 def test_batch_killed_after_recording_is_finished_by_the_next_build(station, add_people, person, tmp_path,
-                                                                   spawn_build, wait_for):
+                                                                    paused_build):
     add_people(station.data_dir, [person(i) for i in range(8)])
     out = tmp_path / "o"
-    marker = tmp_path / "paused"
-    proc = spawn_build(station, out, STATION_FAULT_PAUSE="export.recorded",
-                        STATION_FAULT_MARKER=str(marker))
-    wait_for(marker, proc)
+    proc = paused_build(station, out, "export.recorded")
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
     assert [p.name for p in out.iterdir() if not p.name.startswith(".")] == []   # recorded, not in place
@@ -133,14 +127,10 @@ def test_batch_killed_after_recording_is_finished_by_the_next_build(station, add
         assert store.exports.pending() == []
 
 
-def test_batch_killed_after_recording_is_finished_by_batch_id(station, add_people, person, tmp_path, spawn_build,
-                                                              wait_for):
+def test_batch_killed_after_recording_is_finished_by_batch_id(station, add_people, person, tmp_path, paused_build):
     add_people(station.data_dir, [person(i) for i in range(4)])
     out = tmp_path / "o"
-    marker = tmp_path / "paused"
-    proc = spawn_build(station, out, "--json", STATION_FAULT_PAUSE="export.recorded",
-                        STATION_FAULT_MARKER=str(marker))
-    wait_for(marker, proc)
+    proc = paused_build(station, out, "export.recorded", "--json")
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
     from station.store import open_store
