@@ -28,7 +28,7 @@ from station.export import layout
 from station.export.profile import BatchProfile
 from station.export.record import BatchRecord, local_zone
 from station.export.storedzip import StoredZip
-from station.fsio import fsync_dir, sync_filesystem
+from station.fsio import fsync_dir, owner_token, sync_filesystem, token_alive
 from station.keys import StationKey, encode_signature
 
 PARTIAL_MARK = ".station-partial"
@@ -60,19 +60,15 @@ def _write(path: Path, data: bytes, mtime: float) -> None:
         os.close(fd)
 
 
-_PARTIAL = re.compile(r"^\.(?P<name>.+)\.partial-(?P<pid>\d+)$")
+# ``.NAME.partial-<owner token>``: the writer's pid and start time (station.fsio.owner_token), so a
+# reused pid is not taken for a live export; names with a bare pid come from older versions.
+_PARTIAL = re.compile(r"^\.(?P<name>.+)\.partial-(?P<owner>\d+(?:_\d+)?)$")
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _writing_elsewhere(owner: str) -> bool:
+    """Whether another live process is writing that partial folder (this process's own are
+    leftovers of an earlier attempt: only one export at a time runs here)."""
+    return owner not in (owner_token(), str(os.getpid())) and token_alive(owner)
 
 
 def recover_partials(out: Path, is_recorded: Callable[[str], bool] | None = None) -> dict[str, list[str]]:
@@ -91,7 +87,7 @@ def recover_partials(out: Path, is_recorded: Callable[[str], bool] | None = None
             entry.unlink(missing_ok=True)
             result["removed"].append(entry.name)
             continue
-        if not match or not entry.is_dir() or _alive(int(match["pid"])):
+        if not match or not entry.is_dir() or _writing_elsewhere(match["owner"]):
             continue
         batch_id = _partial_batch_id(entry)
         final = out / match["name"]
@@ -158,7 +154,7 @@ def write_batch(record: BatchRecord, profile: BatchProfile, out: Path, read_imag
     recover_partials(out, is_recorded)
     if final.exists():
         raise UsageError("exports.batch_exists", path=str(final))
-    tmp = out / f".{name}.partial-{os.getpid()}"
+    tmp = out / f".{name}.partial-{owner_token()}"
     mtime = record.created_ms / 1000
     fix_photos = [f for f in fixes if f["file_name"]]
     total = len(rows) + len(fix_photos) + 4

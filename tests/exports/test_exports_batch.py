@@ -315,6 +315,30 @@ def test_partial_left_by_a_killed_export_is_cleaned(tmp_path, make_record, image
     assert sorted(p.name for p in out.iterdir()) == [res.path.name]
 
 
+def test_partial_of_a_live_export_is_left_alone_but_not_one_of_a_reused_pid(tmp_path, make_record, images,
+                                                                             station_key):
+    """Partial folders carry their writer's pid and start time: another live export's folder is
+    never touched; a folder whose pid now belongs to another process (started later) is a
+    leftover and goes."""
+    from station.fsio import owner_token
+
+    profile = load_batch_profile("chsi")
+    out = tmp_path / "out"
+    out.mkdir()
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        live = out / f".10673_20260601_L.partial-{owner_token(other.pid)}"
+        reused = out / f".10673_20260601_R.partial-{other.pid}_1"
+        for folder in (live, reused):
+            (folder / "upload").mkdir(parents=True)
+            (folder / "upload" / "a.jpg").write_bytes(b"half")
+        res = write_batch(make_record(2), profile, out, images.get_bytes, station_key)
+        assert sorted(p.name for p in out.iterdir()) == sorted([res.path.name, live.name])
+    finally:
+        other.kill()
+        other.wait()
+
+
 def test_recorded_partial_is_completed(tmp_path, make_record, images, station_key):
     """Killed after the store recorded the batch but before the rename: the next run completes it."""
     profile = load_batch_profile("chsi")
