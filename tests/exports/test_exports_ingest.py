@@ -18,27 +18,15 @@ def _tree(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def ingested(station, tmp_path):
+def ingested(station, roster_people):
     """Five people on the roster ingested: 3 complete, 1 unpaid, 1 with a typed identity (the
     others' identity files are card reads a supervisor vouches for)."""
-    import cv2
-
-    from station.sim.portrait import render
-    from station.sim.roster import demo_roster, identity_for, roster_csv
-
-    rows = [r for r in demo_roster() if r["学习方式"] != "非全日制" and r["入学年份"] in (2014, 2015, "2014", "2015")][:5]
-    (tmp_path / "roster.csv").write_bytes(roster_csv(rows))
-    r = station.as_op("sup", "roster", "import", str(tmp_path / "roster.csv"), "--json")
-    assert r.returncode == 0, r.stdout + r.stderr
     people = []
-    for i, row in enumerate(rows):
-        identity = identity_for(row).to_json()
+    for i, (identity, id_file, image) in enumerate(roster_people(5)):
         if i == 4:
             identity["card_type"] = "manual"
-        (tmp_path / f"id{i}.json").write_text(json.dumps(identity, ensure_ascii=False), "utf-8")
-        frame, _ = render(1024, 1365, seed=i, shirt=(30 + 20 * i, 40, 60))
-        cv2.imwrite(str(tmp_path / f"p{i}.jpg"), frame)
-        args = ["ingest", "--identity", str(tmp_path / f"id{i}.json"), "--image", str(tmp_path / f"p{i}.jpg"), "--json"]
+            id_file.write_text(json.dumps(identity, ensure_ascii=False), "utf-8")
+        args = ["ingest", "--identity", str(id_file), "--image", str(image), "--json"]
         if i != 3:
             args.append("--paid")
         # a file's identity counts as a card read only when a supervisor vouches for it
