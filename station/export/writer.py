@@ -32,7 +32,10 @@ from station.fsio import fsync_dir, owner_token, sync_filesystem, token_alive
 from station.keys import StationKey, encode_signature
 
 PARTIAL_MARK = ".station-partial"
-WRITER_THREADS = 4
+# Two copy threads: one file creation in flight while the other reads, hashes and writes. More
+# only queue on the upload folder's lock: with 4 the kernel spent 2–4× the system time creating
+# the same 3,000 files (measured: sys 0.7–2.9 s with 4, 0.3–0.45 s with 2; wall no better).
+WRITER_THREADS = 2
 Progress = Callable[[int, int, str], None]
 
 
