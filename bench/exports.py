@@ -162,15 +162,22 @@ def main() -> dict:
         select_s = time.perf_counter() - t0
         store.close()
         baseline, builds = [], []
+        cpu_baseline, cpu_builds = [], []     # CPU seconds (user + system): steadier on a busy machine
         built = None
         for i in range(ROUNDS):       # interleaved, so background load hits both sides alike
+            c0 = os.times()
             baseline.append(_baseline(files, root / f"cp{i}"))
+            c1 = os.times()
+            cpu_baseline.append(c1.children_user + c1.children_system - c0.children_user - c0.children_system)
             _restore(data, saved)
             store = open_store(data)
             _settled()
+            c0 = os.times()
             t0 = time.perf_counter()
             built = build_batch(store, profile, root / f"out{i}", Filters(), operator="bench")
             builds.append(time.perf_counter() - t0)
+            c1 = os.times()
+            cpu_builds.append(c1.user + c1.system - c0.user - c0.system)
             store.close()
         assert built is not None and built.written is not None
         store = open_store(data)
@@ -191,6 +198,8 @@ def main() -> dict:
             "select_s": round(select_s, 3),
             "cp_sha256sum_s": [round(b, 3) for b in baseline],
             "export_build_s": [round(b, 3) for b in builds],
+            "cpu_cp_sha256sum_s": [round(c, 2) for c in cpu_baseline],
+            "cpu_export_build_s": [round(c, 2) for c in cpu_builds],
             "export_rebuild_s": round(rebuild_s, 3),
             "verify_s": round(verify_s, 3),
             "verify_ok": checked.ok,
