@@ -106,3 +106,31 @@ def test_run_with_the_virtual_reader_takes_a_card_from_the_emulator(tmp_path):
         wait_for(session, r"EXITED 0", timeout=60)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_demo_in_code_mode_reads_the_code_the_student_holds_up(tmp_path):
+    """`station demo --mode code`: the student holds up a phone with a QR code; v reads the
+    图像采集码 from the live view and the identity panel shows its last six characters."""
+    session = f"station-code-{uuid.uuid4().hex[:8]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STATION")}
+    command = (f"cd {ROOT} && PYTHONPATH={ROOT} TMPDIR={tmp_path} {sys.executable} -m station "
+               f"demo --mode code --people 2; echo EXITED $?; sleep 60")
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40",
+                    command], check=True, env=env)
+    try:
+        wait_for(session, r"刷卡（演示）", timeout=90)
+        keys(session, "t")
+        wait_for(session, r"采集码\s+未扫描")
+        keys(session, "p")
+        wait_for(session, r"微信交易单号")
+        keys(session, "4", "2", "0", "0", "Enter")
+        wait_for(session, r"已缴费")
+        wait_for(session, r"✓")                           # live view and checks are running
+        keys(session, "v")
+        wait_for(session, r"采集码\s+…[A-Z0-9]{6}")        # read from the QR code on the phone
+        keys(session, "C-q")
+        wait_for(session, r"(Quit anyway|确定退出)")      # mid-student: the desk asks first
+        keys(session, "y")
+        wait_for(session, r"EXITED 0", timeout=30)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
