@@ -179,3 +179,25 @@ def test_auto_capture_shows_its_state_and_counts_down(data_dir):
             assert desk(app).state == "framing"                  # never fired
 
     asyncio.run(run())
+
+
+def test_the_desk_freezes_the_start_up_heap_and_the_app_undoes_it(data_dir):
+    """Full collections walked the whole heap while the live view ran (pauses of 230 ms): once
+    the desk is up, start-up's objects are frozen and full passes are rarer; the app's end
+    puts the collector back as it found it."""
+    import gc
+
+    from station.tui.app import GC_THRESHOLDS
+
+    before = gc.get_threshold()
+    seen = {}
+
+    async def run():
+        async with app_for(data_dir).run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await pilot.pause(0.2)
+            seen["frozen"], seen["threshold"] = gc.get_freeze_count(), gc.get_threshold()
+
+    asyncio.run(run())
+    assert seen["frozen"] > 1000 and seen["threshold"] == GC_THRESHOLDS
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before

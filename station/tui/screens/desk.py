@@ -139,6 +139,7 @@ class DeskScreen(StationScreen):
         self.set_interval(CONTEXT_EVERY, self._refresh_context)
         self._refresh_context()
         self._start_workers()
+        self.call_after_refresh(self.app.freeze_heap)   # after the desk is drawn (see there)
 
     def _refresh_context(self) -> None:
         """The slot running now changes with the clock: ask for a fresh snapshot now and then."""
