@@ -70,6 +70,8 @@ def _hair_model(lab: np.ndarray, subject: np.ndarray, eye_y: float, cx: float,
     h, w = subject.shape
     rows = max(0, int(eye_y - HAIR_ABOVE * fw))
     x0, x1 = max(0, int(cx - HAIR_HALF_WIDTH * fw)), min(w, int(cx + HAIR_HALF_WIDTH * fw) + 1)
+    if rows == 0 or x1 <= x0:
+        return None     # no forehead rim inside the frame (a face found at or beyond its edge)
     # distances to the backdrop over that block and a margin around it (the outline's reach)
     pad = int(HAIR_RIM * fw) + 2
     px0, px1 = max(0, x0 - pad), min(w, x1 + pad)

@@ -126,3 +126,15 @@ def test_an_object_against_the_backdrop_fails(profile, portrait, box):
     cv2.rectangle(marked, box[0], box[1], (40, 60, 90), -1)
     _, check = _second_person(marked, profile)
     assert check.status == "fail" and "object" in check.message_en, check
+
+
+@pytest.mark.parametrize(("eye_y", "cx"), [(300.0, -400.0), (300.0, 900.0), (10.0, 240.0)])
+def test_hair_model_of_a_face_at_or_beyond_the_frame_edge_is_none_not_a_crash(eye_y, cx):
+    """A group photo's face found at the frame's edge leaves no forehead block inside the frame:
+    cv2.distanceTransform of an empty block returned None and analyse() raised a TypeError."""
+    from station.checks.bystander import _hair_model
+
+    subject = np.zeros((640, 480), np.uint8)
+    subject[200:, 100:380] = 1
+    lab = np.zeros((640, 480, 3), np.uint8)
+    assert _hair_model(lab, subject, eye_y=eye_y, cx=cx, fw=200.0) is None
