@@ -67,3 +67,27 @@ def fill(folder: Path, leave_bytes: int = 0) -> Path:
         except OSError:
             pass
     return filler
+
+
+def kill_at_marker(proc: subprocess.Popen[bytes], marker: Path, point: str,
+                   timeout: float = 240) -> None:
+    """SIGKILL ``proc`` once it has written ``marker`` (it paused at fault point ``point``, see
+    STATION_FAULT_PAUSE); the test fails if it exits or times out before getting there."""
+    import signal
+    import time
+
+    import pytest
+
+    deadline = time.monotonic() + timeout
+    while not marker.exists():
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            pytest.fail(f"never reached {point}: exit {proc.returncode}: {err}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"timed out waiting for {point}")
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    if proc.stderr:
+        proc.stderr.close()

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.faultkit import kill_at_marker
 from tests.hub.conftest import Campaign
 from tests.pgserver import PgServer
 
@@ -162,19 +161,7 @@ def _killed_push(folder: Path, dsn: str, point: str, max_rows: int, tmp: Path) -
                STATION_FAULT_MARKER=str(marker))
     proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(folder), str(max_rows)], cwd=ROOT,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 240
-    while not marker.exists():
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            pytest.fail(f"never reached {point}: exit {proc.returncode}: {err}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"timed out waiting for {point}")
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
-    if proc.stderr:
-        proc.stderr.close()
+    kill_at_marker(proc, marker, point)
 
 
 @pytest.mark.parametrize("point", ["hub.push.read", "hub.push.image", "hub.push.rows",

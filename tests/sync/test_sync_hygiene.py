@@ -5,14 +5,12 @@ leaves nothing that keeps fsck warning, and both complete cleanly when run again
 from __future__ import annotations
 
 import os
-import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import pytest
+from tests.faultkit import kill_at_marker
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,17 +24,7 @@ def _killed(data_dir, point: str, *args: str, op: str, tmp: Path) -> None:
                STATION_FAULT_PAUSE=point, STATION_FAULT_MARKER=str(marker))
     proc = subprocess.Popen([sys.executable, "-m", "station", "--operator", op, *args], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 240
-    while not marker.exists():
-        if proc.poll() is not None:
-            pytest.fail(f"never reached {point}: exit {proc.returncode}: {proc.stderr.read().decode()}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"timed out waiting for {point}")
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
-    proc.stderr.close()
+    kill_at_marker(proc, marker, point)
 
 
 def _mode(path: Path) -> int:
