@@ -217,8 +217,10 @@ def encode_jpeg(bgr: np.ndarray, profile: Profile, *, strict: bool = False) -> b
         fits: tuple[int, bytes] | None = None     # best quality known to stay under the band's top
         big: tuple[int, bytes] | None = None      # lowest quality known to go over it
         q = FIRST_QUALITY
+        tried: set[int] = set()
         for _ in range(8):
             data = save(q, subsampling)
+            tried.add(q)
             if len(data) > hi:
                 big = (q, data) if big is None or q < big[0] else big
             else:
@@ -233,8 +235,8 @@ def encode_jpeg(bgr: np.ndarray, profile: Profile, *, strict: bool = False) -> b
             else:
                 step = (math.log(aim) - math.log(len(data))) / SIZE_SLOPE
                 q = int(round(min(q_max, max(q_min, q + step))))
-                if q == (fits or big or (None,))[0] or (fits and q == q_max) or (big and q == q_min):
-                    break  # the step cannot go further: the band is out of reach this way
+                if q in tried:
+                    break  # q_max (or q_min) was tried: the band is out of reach this way
         if fits is None:
             too_large = True  # even the lowest quality is over the band: noise, not detail
             closest = big[1] if big is not None else closest

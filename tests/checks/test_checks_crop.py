@@ -183,6 +183,33 @@ def test_file_size_band_says_which_way_it_misses(profile):
     assert "too large" in large.value.messages[1] and "60" in large.value.messages[1]
 
 
+def test_a_photo_that_fits_at_the_best_quality_keeps_4_2_0(profile):
+    """Under the band at the first guess, the step lands on the best quality: that quality is
+    tried at 4:2:0 before full-resolution chroma (the encoder used to stop short of it and switch
+    to 4:4:4: 25 KB at q85 became 4:4:4 q88 on a real frame)."""
+    from PIL import JpegImagePlugin
+
+    from station.checks.imageio import FIRST_QUALITY, encode_jpeg
+
+    soft, _ = render(480, 640, face_width=240, eye_y=250, noise=1.0, blur=1.0)
+    q_max = profile.output.max_quality
+    lo, hi = profile.size_bounds
+    first, best = (len(_jpeg_at(soft, q)) for q in (FIRST_QUALITY, q_max))
+    assert first < lo and lo <= best <= hi, (first, best)  # the case: only q_max at 4:2:0 fits
+    data = encode_jpeg(soft, profile, strict=True)
+    with Image.open(io.BytesIO(data)) as im:
+        assert JpegImagePlugin.get_sampling(im) == 2  # 4:2:0
+    assert quality(data) >= q_max - 1  # read back from the tables: ±1
+    assert lo <= len(data) <= hi
+
+
+def _jpeg_at(img_bgr, q: int) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(img_bgr[:, :, ::-1]).save(buf, "JPEG", quality=q, dpi=(300, 300), optimize=True,
+                                              subsampling=2)
+    return buf.getvalue()
+
+
 def test_an_export_photo_outside_the_size_band_fails_check(profile, good_capture):
     data = crop_image(_jpeg(good_capture[0]), profile)
     assert check_image(data, profile).status("file_size") == "pass"
