@@ -85,6 +85,26 @@ def _hair_model(lab: np.ndarray, subject: np.ndarray, eye_y: float, cx: float,
     return px.mean(axis=0), np.linalg.inv(cov)
 
 
+def hair_model(lab: np.ndarray, mask: np.ndarray, face: Face, span) -> tuple[Any, Any] | None:
+    """Mean and inverse covariance (Lab) of the student's hair, from a frame's Lab pixels and
+    backdrop mask (``face`` and ``span`` in the same pixels); None when no rim is in the frame."""
+    fw = (span[1][0] - span[0][0]) if span else face.iod / 0.42
+    if fw <= 4:
+        return None
+    cx = (span[0][0] + span[1][0]) / 2 if span else face.eye_mid[0]
+    return _hair_model(lab, _subject(mask), face.eye_mid[1], cx, fw)
+
+
+def in_hair_colour(lab_px: np.ndarray, hair: tuple[Any, Any]) -> np.ndarray:
+    """Which Lab pixels (…, 3) are the student's hair colour (within 3 sigma)."""
+    import numpy as np
+
+    mean, inv = hair
+    d = lab_px.astype(np.float64) - mean
+    out: np.ndarray = np.einsum("...i,ij,...j->...", d, inv, d) < HAIR_SIGMA2
+    return out
+
+
 def _edge_contacts(subject: np.ndarray, cx: float, fw: float) -> list[tuple[str, int]]:
     """(side, highest row) where the silhouette touches the frame's left/right edge; a side the
     face itself is close to is left out (the student's own head, cut by a bad framing)."""

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from station.checks.bystander import measure_bystander
+from station.checks.bystander import hair_model, measure_bystander
 from station.checks.detect import Face
 from station.checks.framing import backdrop_colour, backdrop_mask, head_top, head_top_mask, to_lab
 from station.checks.shadow import backdrop_shadow
@@ -142,11 +142,13 @@ def face_pixels(gray, face: Face):
     return gray[mask > 0]
 
 
-def cheek_balance(frame, gray, face: Face, landmarks: Landmarks | None = None) -> tuple[float, float]:
+def cheek_balance(frame, gray, face: Face, landmarks: Landmarks | None = None,
+                  hair: tuple[Any, Any] | None = None) -> tuple[float, float]:
     """Left/right cheek light: (relative difference of the cheeks' light, histogram intersection).
 
     With landmarks the zones are the cheeks themselves (mesh polygons under the eyes, beside the
-    nose), keeping only skin-coloured pixels (hair falling over a cheek is not a shadow on it).
+    nose), keeping only skin-coloured pixels (hair falling over a cheek is not a shadow on it;
+    ``hair``: the student's hair colour model, whose pixels never count as a cheek's).
     The difference drives the check (阴阳脸 → large); the intersection (1 = identical
     histograms) is kept for the record.
     """
@@ -154,10 +156,10 @@ def cheek_balance(frame, gray, face: Face, landmarks: Landmarks | None = None) -
 
     zones = None
     if landmarks is not None:
-        zones = _cheek_zones_mesh(frame, gray, landmarks)
+        zones = _cheek_zones_mesh(frame, gray, landmarks, hair)
     if zones is None:
         zones = _cheek_zones_box(gray, face)
-    if zones is None:
+    if not zones:
         return 0.0, 1.0
     hists, levels = [], []
     for zone in zones:
@@ -172,11 +174,19 @@ def cheek_balance(frame, gray, face: Face, landmarks: Landmarks | None = None) -
 SKIN_REFERENCE = (6, 197, 195, 5)  # nose bridge to tip: skin on every face, under any fringe
 
 
-def _cheek_zones_mesh(frame, gray, landmarks: Landmarks):
-    """Luma of each cheek's skin: the mesh polygon, less pixels whose chroma is not the face's."""
+def _cheek_zones_mesh(frame, gray, landmarks: Landmarks, hair: tuple[Any, Any] | None = None):
+    """Luma of each cheek's skin: the mesh polygon, less pixels whose chroma is not the face's.
+
+    A cheek in deep shadow loses its chroma too, so a cheek mostly not skin-coloured is taken
+    whole, less the pixels of the student's hair colour: a lock of dark hair over most of one
+    cheek (a side-swept fringe, a bob) read as that cheek in shadow (0.71 on a rendered portrait
+    whose lock hides 30 % of one half of the face: a false 阴阳脸). A cheek all hair is not judged.
+    """
     import cv2
     import numpy as np
 
+    from station.checks.bystander import in_hair_colour
+    from station.checks.framing import to_lab
     from station.checks.landmarks import CHEEKS
 
     ycc = cv2.cvtColor(frame, cv2.COLOR_BGR2YCrCb)
@@ -206,7 +216,12 @@ def _cheek_zones_mesh(frame, gray, landmarks: Landmarks):
         skin = np.einsum("...i,ij,...j->...", d, inv, d) < 9.0  # within 3 sigma
         zone = gray[y0:y1, x0:x1][(inside > 0) & skin]
         if zone.size < max(20, 0.3 * int((inside > 0).sum())):
-            zone = gray[y0:y1, x0:x1][inside > 0]  # mostly not skin-coloured: take it all
+            keep = inside > 0   # mostly not skin-coloured: take it all, less the hair
+            if hair is not None:
+                keep &= ~in_hair_colour(to_lab(frame[y0:y1, x0:x1]), hair)
+            zone = gray[y0:y1, x0:x1][keep]
+            if zone.size < 20 and hair is not None:
+                return []  # a cheek hidden by hair: its light cannot be judged
         if zone.size < 20:
             return None
         zones.append(zone)
@@ -297,7 +312,8 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
         v["over_share"] = float((px >= ex.over_level).mean())
         v["under_share"] = float((px <= ex.under_level).mean())
         v["face_mean"] = float(px.mean())
-    v["lighting"], v["lighting_intersection"] = cheek_balance(frame, gray, face, landmarks)
+    hair = hair_model(lab, mask, small_face, small_span) if landmarks is not None else None
+    v["lighting"], v["lighting_intersection"] = cheek_balance(frame, gray, face, landmarks, hair)
     v["glare"] = glare_share(frame, face, profile.glare.v_level, profile.glare.s_level)
     v.update(clothing(lab, colour, mask, small_face, small_span, profile))
     v.update(measure_bystander(lab, mask, small_face, small_span, chin * k,

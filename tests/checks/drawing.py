@@ -73,6 +73,46 @@ def add_hair(img: np.ndarray, truth: dict, sides: str = "both", reach: float = 0
     return out
 
 
+def hair_colour(img: np.ndarray, truth: dict) -> tuple[float, float, float]:
+    """The head's own hair colour: the median of a patch just below the head top, over the eyes."""
+    iod = truth["iod"]
+    cx = truth["eye_mid"][0]
+    top = int(truth["head_top_y"])
+    patch = img[top + int(0.1 * iod):top + int(0.3 * iod), int(cx - 0.4 * iod):int(cx + 0.4 * iod)]
+    return tuple(float(c) for c in np.median(patch.reshape(-1, 3), axis=0))  # type: ignore[return-value]
+
+
+def add_hair_over_cheek(img: np.ndarray, truth: dict, side: str, cover: float,
+                        colour: tuple[float, float, float] | None = None, seed: int = 0) -> np.ndarray:
+    """A side-swept lock from the crown over one cheek to the shoulder (a fringe or bob as East
+    Asian graduates often wear it): it hides the outer ``cover`` eye distances of that cheek at
+    the cheek row, and the cheek's edge with it. ``colour`` (BGR): the head's own hair's if None."""
+    out = img.copy()
+    rng = np.random.default_rng(seed)
+    iod = truth["iod"]
+    (lx, _), (rx, _) = true_cheeks(truth)
+    ex, eye_y = truth["eye_mid"]
+    sign = -1 if side == "left" else 1
+    edge = lx if side == "left" else rx
+    inner = edge - sign * cover * iod          # the lock's inner edge, inside the face
+    outer = edge + sign * 0.5 * iod
+    top, bottom = truth["head_top_y"] + 0.15 * iod, eye_y + 2.6 * iod
+    poly = np.array([(ex + sign * 0.15 * iod, top), (outer, top + 0.4 * iod),
+                     (outer + sign * 0.1 * iod, bottom), (inner, bottom),
+                     (inner, eye_y + 0.1 * iod), (inner + sign * 0.1 * iod, eye_y - 0.35 * iod)],
+                    np.int32)
+    base = np.array(colour if colour is not None else hair_colour(img, truth))
+    cv2.fillPoly(out, [poly], tuple(float(c) for c in base * 0.9), lineType=cv2.LINE_AA)
+    for _ in range(80):  # strands, darker and lighter than the mass, following the sweep
+        x = rng.uniform(min(inner, outer), max(inner, outer))
+        ys = np.linspace(top + 0.3 * iod, bottom, 14)
+        pts = np.array([(x + sign * 0.25 * iod * max(0.0, 1 - (y - top) / (1.2 * iod)) + rng.normal(0, 1.5), y)
+                        for y in ys], np.int32)
+        shade = tuple(float(c) for c in np.clip(base * rng.uniform(0.6, 1.25) + 4, 0, 255))
+        cv2.polylines(out, [pts], False, shade, 1, cv2.LINE_AA)
+    return out
+
+
 def close_eyes(img: np.ndarray, truth: dict) -> np.ndarray:
     """Both eyes shut: each eye painted over with the skin just below it, and a lash line."""
     out = img.copy()

@@ -6,7 +6,7 @@ import pytest
 
 from station.checks.pipeline import analyse
 from station.sim.portrait import render
-from tests.checks.drawing import add_hair, true_cheek_width, true_cheeks
+from tests.checks.drawing import add_hair, add_hair_over_cheek, true_cheek_width, true_cheeks
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +41,22 @@ def test_asymmetric_hair_does_not_move_the_centre(profile, portrait, side):
     (lx, _), (rx, _) = true_cheeks(truth)
     assert one_side.face_centre_x == pytest.approx((lx + rx) / 2, abs=3)
     assert report.status("centring") == "pass"
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_black_hair_over_one_cheek_is_neither_a_shadow_nor_the_face_edge(profile, side):
+    """A side-swept lock of black hair hiding the outer 0.4 eye distances of one cheek (a fringe
+    or bob, common among the station's students): the cheek's light is judged on its skin, not
+    on the lock (taken whole, the lock read as 阴阳脸: 0.84–0.87 against a limit of 0.42), and the
+    face's centre and width come from the face, not from the lock's edge."""
+    img, truth = render(480, 640, face_width=280, eye_y=285)
+    locked = add_hair_over_cheek(img, truth, side, cover=0.4, colour=(20, 24, 30))
+    report, m = _geometry(locked, profile)
+    assert report.passed, report.failed()
+    assert m.values["lighting"] < profile.lighting.difference_warn
+    (lx, _), (rx, _) = true_cheeks(truth)
+    assert m.face_centre_x == pytest.approx((lx + rx) / 2, abs=10)
+    assert m.face_width == pytest.approx(true_cheek_width(truth), rel=0.08)
 
 
 def test_eye_centres_agree_between_capture_and_crop(profile):
