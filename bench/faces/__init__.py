@@ -118,6 +118,14 @@ def _print(s: dict[str, Any], rows: list[dict[str, Any]], all_rows: bool) -> Non
     for fam, v in g["by_family"].items():
         print(f"     {fam:<14} {v['failed']:>3}/{v['cases']:<3} fail")
     print("     failing checks: " + ", ".join(f"{k} {v}" for k, v in g["by_check"].items()))
+    if "second_set" in s:
+        g2 = s["second_set"]
+        print(f"   SECOND SET (the same sources placed with other seeds): {g2['false_failures']}/"
+              f"{g2['cases']} fail ({g2['pct']} %), East Asian {g2['east_asian_false_failures']}/"
+              f"{g2['east_asian_cases']} ({g2['east_asian_pct']} %)")
+        for fam, v in g2["by_family"].items():
+            print(f"     {fam:<18} {v['failed']:>3}/{v['cases']:<3} fail")
+        print("     failing checks: " + ", ".join(f"{k} {v}" for k, v in g2["by_check"].items()))
     print("\n   DEFECT FAMILIES (caught by the check named for it)")
     for fam, v in s["families"].items():
         print(f"     {fam:<16} {v['check']:<18} {v['caught']:>3}/{v['cases']:<3} {v['pct']:>5} %"

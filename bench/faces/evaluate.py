@@ -14,7 +14,7 @@ import time
 from collections import Counter, defaultdict
 from typing import Any
 
-from bench.faces.cases import EXPORT, FAMILIES, Case
+from bench.faces.cases import EXPORT, FAMILIES, SECOND, Case
 
 TARGETS = {"false_failure_pct_max": 5.0, "family_catch_pct_min": 95.0, "eye_error_median_px_max": 2.0,
            "cheek_width_error_median_px_max": 8.0, "large_frame_crop_pct_min": 95.0}
@@ -106,8 +106,7 @@ def _stats(values: list[float]) -> dict[str, Any]:
             "p90": round(v[min(len(v) - 1, int(math.ceil(0.9 * len(v))) - 1)], 2), "max": round(v[-1], 2)}
 
 
-def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    goods = [r for r in rows if r["family"].startswith("good_") or r["family"] == "tilt_small"]
+def _false_failures(goods: list[dict[str, Any]]) -> dict[str, Any]:
     fails = [r for r in goods if not r["passed"]]
     by_check = Counter(c for r in fails for c in r["failed"])
     by_frame: dict[str, dict[str, Any]] = {}
@@ -116,13 +115,20 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         bad = [r for r in sel if not r["passed"]]
         by_frame[frame] = {"cases": len(sel), "failed": len(bad), "pct": _pct(len(bad), len(sel))}
     asia = [r for r in goods if r.get("asia")]
-    out: dict[str, Any] = {
-        "good": {"cases": len(goods), "false_failures": len(fails), "pct": _pct(len(fails), len(goods)),
-                 "east_asian_cases": len(asia),
-                 "east_asian_false_failures": sum(1 for r in asia if not r["passed"]),
-                 "east_asian_pct": _pct(sum(1 for r in asia if not r["passed"]), len(asia)),
-                 "by_check": dict(by_check.most_common()), "by_family": by_frame},
-    }
+    return {"cases": len(goods), "false_failures": len(fails), "pct": _pct(len(fails), len(goods)),
+            "east_asian_cases": len(asia),
+            "east_asian_false_failures": sum(1 for r in asia if not r["passed"]),
+            "east_asian_pct": _pct(sum(1 for r in asia if not r["passed"]), len(asia)),
+            "by_check": dict(by_check.most_common()), "by_family": by_frame}
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    goods = [r for r in rows if r["family"].startswith("good_") or r["family"] == "tilt_small"]
+    fails = [r for r in goods if not r["passed"]]
+    second = [r for r in rows if r["family"].startswith(SECOND + "_")]
+    out: dict[str, Any] = {"good": _false_failures(goods)}
+    if second:
+        out["second_set"] = _false_failures(second)
     fam: dict[str, Any] = {}
     for name, (named, _, expect) in FAMILIES.items():
         if expect != "fail":
