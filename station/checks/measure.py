@@ -8,6 +8,7 @@ because it runs on every live-view frame too.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -143,12 +144,13 @@ def face_pixels(gray, face: Face):
 
 
 def cheek_balance(frame, gray, face: Face, landmarks: Landmarks | None = None,
-                  hair: tuple[Any, Any] | None = None) -> tuple[float, float]:
+                  hair: Callable[[], tuple[Any, Any] | None] | None = None) -> tuple[float, float]:
     """Left/right cheek light: (relative difference of the cheeks' light, histogram intersection).
 
     With landmarks the zones are the cheeks themselves (mesh polygons under the eyes, beside the
     nose), keeping only skin-coloured pixels (hair falling over a cheek is not a shadow on it;
-    ``hair``: the student's hair colour model, whose pixels never count as a cheek's).
+    ``hair``: gives the student's hair colour model, whose pixels never count as a cheek's; asked
+    only when a cheek is mostly not skin-coloured).
     The difference drives the check (阴阳脸 → large); the intersection (1 = identical
     histograms) is kept for the record.
     """
@@ -174,7 +176,8 @@ def cheek_balance(frame, gray, face: Face, landmarks: Landmarks | None = None,
 SKIN_REFERENCE = (6, 197, 195, 5)  # nose bridge to tip: skin on every face, under any fringe
 
 
-def _cheek_zones_mesh(frame, gray, landmarks: Landmarks, hair: tuple[Any, Any] | None = None):
+def _cheek_zones_mesh(frame, gray, landmarks: Landmarks,
+                      hair: Callable[[], tuple[Any, Any] | None] | None = None):
     """Luma of each cheek's skin: the mesh polygon, less pixels whose chroma is not the face's.
 
     A cheek in deep shadow loses its chroma too, so a cheek mostly not skin-coloured is taken
@@ -217,10 +220,11 @@ def _cheek_zones_mesh(frame, gray, landmarks: Landmarks, hair: tuple[Any, Any] |
         zone = gray[y0:y1, x0:x1][(inside > 0) & skin]
         if zone.size < max(20, 0.3 * int((inside > 0).sum())):
             keep = inside > 0   # mostly not skin-coloured: take it all, less the hair
-            if hair is not None:
-                keep &= ~in_hair_colour(to_lab(frame[y0:y1, x0:x1]), hair)
+            model = hair() if hair is not None else None
+            if model is not None:
+                keep &= ~in_hair_colour(to_lab(frame[y0:y1, x0:x1]), model)
             zone = gray[y0:y1, x0:x1][keep]
-            if zone.size < 20 and hair is not None:
+            if zone.size < 20 and model is not None:
                 return []  # a cheek hidden by hair: its light cannot be judged
         if zone.size < 20:
             return None
@@ -312,8 +316,8 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
         v["over_share"] = float((px >= ex.over_level).mean())
         v["under_share"] = float((px <= ex.under_level).mean())
         v["face_mean"] = float(px.mean())
-    hair = hair_model(lab, mask, small_face, small_span) if landmarks is not None else None
-    v["lighting"], v["lighting_intersection"] = cheek_balance(frame, gray, face, landmarks, hair)
+    v["lighting"], v["lighting_intersection"] = cheek_balance(
+        frame, gray, face, landmarks, lambda: hair_model(lab, mask, small_face, small_span))
     v["glare"] = glare_share(frame, face, profile.glare.v_level, profile.glare.s_level)
     v.update(clothing(lab, colour, mask, small_face, small_span, profile))
     v.update(measure_bystander(lab, mask, small_face, small_span, chin * k,
