@@ -139,13 +139,13 @@ def build_batch(store: Store, profile: BatchProfile, out: Path, filters: Filters
         if record.empty:
             return BuildResult(record, None, recovered, completed=completed)
 
-        def commit(final: Path) -> None:
+        def commit(final: Path, flushed: Callable[[], None]) -> None:
             listed = [ListedCorrection(c.capture_id, c.id_number, c.correction, c.replaces_batch)
                       for c in record.corrections]
             store.exports.record(record.batch_id, [i.capture_id for i in record.items],
                                  profile=profile.name, operator=operator, record=record.to_json(),
                                  folder=final.name, out_dir=out.resolve(), make_zip=bool(profile.upload_zip),
-                                 selected_at=selected_at, corrections=listed)
+                                 selected_at=selected_at, corrections=listed, before_commit=flushed)
 
         written = write_batch(record, profile, out, read_image(store), key,
                               progress=progress, cancel=cancel, on_commit=commit,

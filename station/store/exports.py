@@ -10,7 +10,7 @@ capture a second time.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,12 +67,15 @@ class ExportLedger:
 
     def record(self, batch_id: str, capture_ids: Sequence[str], *, profile: str, operator: str | None,
                record: dict[str, Any], folder: str, out_dir: Path, make_zip: bool,
-               selected_at: Watermark, corrections: Sequence[ListedCorrection] = ()) -> str:
+               selected_at: Watermark, corrections: Sequence[ListedCorrection] = (),
+               before_commit: Callable[[], None] | None = None) -> str:
         """Record a batch (its export facts, its corrections list and its pending entry) in one
         transaction.
 
         Refused with ``ExportRaced`` when the store's exports changed since ``selected_at``: the
-        selection may then name captures another batch already took.
+        selection may then name captures another batch already took. ``before_commit`` runs last
+        inside the transaction (the writer's "every byte is on disk"); if it raises, nothing is
+        recorded.
         """
         store = self.store
         ids = list(capture_ids)
@@ -93,6 +96,8 @@ class ExportLedger:
             store.conn.execute(
                 "INSERT INTO export_pending (batch_id, out_dir, folder, make_zip, recorded_ms) "
                 "VALUES (?, ?, ?, ?, ?)", (batch_id, str(out_dir), folder, int(make_zip), now_ms()))
+            if before_commit is not None:
+                before_commit()
         return export_id
 
     def finish(self, batch_id: str, operator: str | None, path: Path) -> None:

@@ -348,7 +348,7 @@ def test_recorded_partial_is_completed(tmp_path, make_record, images, station_ke
     class Killed(BaseException):
         pass
 
-    def on_commit(final):
+    def on_commit(final, flushed):
         raise Killed()
 
     with pytest.raises(Killed):
@@ -359,7 +359,8 @@ def test_recorded_partial_is_completed(tmp_path, make_record, images, station_ke
 
     real_rename = os.rename
 
-    def commit(final):
+    def commit(final, flushed):
+        flushed()
         recorded.add(record.batch_id)
         os.rename = lambda *a: (_ for _ in ()).throw(Killed())
 
@@ -371,6 +372,66 @@ def test_recorded_partial_is_completed(tmp_path, make_record, images, station_ke
     done = recover_partials(out, lambda b: b in recorded)
     assert done["completed"] == ["10673_20260601_01JTESTBATCH0000000000000A"]
     assert verify_batch(out / done["completed"][0], trusted_keys=[station_key.public_pem()]).ok
+
+
+def test_record_is_prepared_while_the_flush_runs_and_commits_after_it(tmp_path, make_record, images,
+                                                                     station_key, monkeypatch):
+    """The batch's one flush runs on its own thread while the store prepares the record; the
+    record's ``flushed()`` returns only once the flush is done."""
+    import threading
+
+    from station.export import writer
+
+    started, release, synced = threading.Event(), threading.Event(), threading.Event()
+
+    def slow_sync(path):
+        started.set()
+        release.wait(timeout=60)
+        synced.set()
+
+    monkeypatch.setattr(writer, "sync_filesystem", slow_sync)
+    seen: dict = {}
+
+    def commit(final, flushed):
+        seen["flush_running"] = started.wait(timeout=60) and not synced.is_set()
+        release.set()
+        flushed()
+        seen["synced_before_commit"] = synced.is_set()
+
+    res = writer.write_batch(make_record(3), load_batch_profile("chsi"), tmp_path / "out", images.get_bytes,
+                             station_key, on_commit=commit)
+    assert seen == {"flush_running": True, "synced_before_commit": True}
+    assert res.path.is_dir()
+
+
+def test_failed_flush_records_nothing_and_leaves_no_folder(station, add_people, person, tmp_path, monkeypatch):
+    """The disk refuses the flush (an I/O error): the store's record is rolled back and the
+    half-made folder is removed; the captures are due again."""
+    import errno
+
+    from station.export import service, writer
+    from station.export.selection import Filters
+    from station.store import open_store
+
+    add_people(station.data_dir, [person(i) for i in range(3)])
+
+    def broken_sync(path):
+        raise OSError(errno.EIO, "Input/output error")
+
+    real_sync = writer.sync_filesystem
+    monkeypatch.setattr(writer, "sync_filesystem", broken_sync)
+    out = tmp_path / "out"
+    with open_store(station.data_dir) as store:
+        with pytest.raises(OSError):
+            service.build_batch(store, load_batch_profile("chsi"), out, Filters(), operator="tech")
+        assert store.conn.execute("SELECT COUNT(*) FROM exports").fetchone()[0] == 0
+        assert store.conn.execute("SELECT COUNT(*) FROM export_items").fetchone()[0] == 0
+        assert store.exports.pending() == []
+    assert list(out.iterdir()) == []
+    monkeypatch.setattr(writer, "sync_filesystem", real_sync)
+    with open_store(station.data_dir) as store:
+        again = service.build_batch(store, load_batch_profile("chsi"), out, Filters(), operator="tech")
+    assert again.written is not None and again.written.photos == 3
 
 
 def test_verify_runs_the_frame_checks(tmp_path, make_record, images, station_key):
