@@ -11,7 +11,9 @@ with 3,000 distinct export JPEGs of ~38 KB. Then, in the same run and on the sam
 Before each timed step the file system is written back (`sync`, untimed): the build ends with one
 flush of its own files (crash safety), which must not also pay for the reference's writes still in
 the page cache, nor the reference for the build's. The reference itself never flushes.
-Goal: export / baseline ≤ 1.5.
+Goal: export / baseline ≤ 1.5. Each build's phases are timed from its progress reports: until the
+first photos are written (lock, snapshot, selection, manifest rows), the photo copy, the zip's tail,
+the manifest files, the flush with the record, and the report.
 """
 
 from __future__ import annotations
@@ -118,7 +120,35 @@ def _baseline(files: list[Path], target: Path) -> float:
     return time.perf_counter() - started
 
 
-ROUNDS = int(os.environ.get("BENCH_EXPORTS_ROUNDS", "4"))
+ROUNDS = int(os.environ.get("BENCH_EXPORTS_ROUNDS", "5"))
+
+
+class PhaseClock:
+    """The build's phases from its progress reports (stage names of station.export.writer)."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.marks: dict[str, float] = {}
+
+    def progress(self, done: int, total: int, stage: str) -> None:
+        now = time.perf_counter() - self.start
+        if stage == "photos":
+            self.marks.setdefault("first_photos", now)
+            self.marks["photos"] = now
+        else:
+            self.marks.setdefault(stage, now)
+
+    def phases(self, end: float) -> dict[str, float]:
+        """Seconds per phase: ``start`` runs until the first 25 photos are on disk."""
+        order = [("start", "first_photos"), ("photos", "photos"), ("zip_tail", "zip"),
+                 ("manifest", "manifest"), ("flush_record", "done")]
+        out, last = {}, 0.0
+        for name, mark in order:
+            at = self.marks.get(mark, last)
+            out[name] = round(at - last, 3)
+            last = at
+        out["report"] = round(end - last, 3)
+        return out
 
 
 def _restore(data: Path, saved: Path) -> None:
@@ -163,6 +193,7 @@ def main() -> dict:
         store.close()
         baseline, builds = [], []
         cpu_baseline, cpu_builds = [], []     # CPU seconds (user + system): steadier on a busy machine
+        phases = []
         built = None
         for i in range(ROUNDS):       # interleaved, so background load hits both sides alike
             c0 = os.times()
@@ -173,10 +204,12 @@ def main() -> dict:
             store = open_store(data)
             _settled()
             c0 = os.times()
-            t0 = time.perf_counter()
-            built = build_batch(store, profile, root / f"out{i}", Filters(), operator="bench")
-            builds.append(time.perf_counter() - t0)
+            clock = PhaseClock()
+            built = build_batch(store, profile, root / f"out{i}", Filters(), operator="bench",
+                                progress=clock.progress)
+            builds.append(time.perf_counter() - clock.start)
             c1 = os.times()
+            phases.append(clock.phases(builds[-1]))
             cpu_builds.append(c1.user + c1.system - c0.user - c0.system)
             store.close()
         assert built is not None and built.written is not None
@@ -200,12 +233,15 @@ def main() -> dict:
             "export_build_s": [round(b, 3) for b in builds],
             "cpu_cp_sha256sum_s": [round(c, 2) for c in cpu_baseline],
             "cpu_export_build_s": [round(c, 2) for c in cpu_builds],
+            "build_phases_s": phases,
+            "build_phases_median_s": {k: round(statistics.median(p[k] for p in phases), 3) for k in phases[0]},
             "export_rebuild_s": round(rebuild_s, 3),
             "verify_s": round(verify_s, 3),
             "verify_ok": checked.ok,
             "ratio_build_vs_cp_sha256sum": round(statistics.median(builds) / statistics.median(baseline), 2),
             "ratio_paired_median": round(statistics.median(paired), 2),
             "ratio_best_build_vs_best_cp": round(min(builds) / min(baseline), 2),
+            "ratio_cpu_median": round(statistics.median(cpu_builds) / statistics.median(cpu_baseline), 2),
             "writer_threads": WRITER_THREADS,
             "load_average_before": [round(v, 2) for v in load_before],
             "load_average_after": [round(v, 2) for v in os.getloadavg()],
