@@ -4,12 +4,14 @@ All SQL of batch recording lives here (the export package renders files and neve
 database). Recording is serialised twice: the export service holds the station's export lock
 around select → write → record, and ``record`` itself refuses when any export was recorded since
 the selection was made (``Watermark``), so even a writer that skipped the lock cannot export a
-capture a second time.
+capture a second time; and SQLite refuses a capture in a second batch of this station's own
+(``export_index``'s partial UNIQUE index, filled by a trigger from the batch's one sealed row).
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +55,20 @@ class ListedCorrection:
     replaces_batch: str
 
 
+_LISTED = ("SELECT e.id, e.batch_id, j.value FROM exports e, "
+           "json_each(CASE WHEN json_valid(e.capture_ids) THEN e.capture_ids ELSE '[]' END) j")
+_INDEXED = ("SELECT i.export_id, e.batch_id, i.capture_id FROM export_index i "
+            "LEFT JOIN exports e ON e.id = i.export_id")
+
+
+def index_mismatches(conn: sqlite3.Connection, limit: int = 50) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(batch, capture) pairs the sealed batch rows list but the export index lacks, and pairs the
+    index holds that no batch row lists (fsck: the index decides what is exported already)."""
+    missing = conn.execute(f"{_LISTED} EXCEPT {_INDEXED} LIMIT ?", (limit,)).fetchall()
+    stray = conn.execute(f"{_INDEXED} EXCEPT {_LISTED} LIMIT ?", (limit,)).fetchall()
+    return ([(str(b), str(c)) for _, b, c in missing], [(str(b or "?"), str(c)) for _, b, c in stray])
+
+
 class ExportRaced(IntegrityError):
     """Another export was recorded between this one's selection and its recording."""
 
@@ -83,10 +99,14 @@ class ExportLedger:
             now = self.watermark()
             if now != selected_at:
                 raise ExportRaced("exports.raced", batch=self._newest_batch() or "?")
-            export_id = store.insert("exports", {
-                "batch_id": batch_id, "capture_ids": ids, "profile": profile, "operator": operator,
-                "record": json.dumps(record, ensure_ascii=False, sort_keys=True)})
-            store.insert_many("export_items", [{"export_id": export_id, "capture_id": c} for c in ids])
+            try:        # one sealed row; its trigger indexes the captures (UNIQUE for our own)
+                export_id = store.insert("exports", {
+                    "batch_id": batch_id, "capture_ids": ids, "profile": profile, "operator": operator,
+                    "record": json.dumps(record, ensure_ascii=False, sort_keys=True)})
+            except sqlite3.IntegrityError as exc:
+                if "export_index" not in str(exc):
+                    raise
+                raise ExportRaced("exports.raced", batch=self._newest_batch() or "?") from None
             store.insert_many("export_corrections", [
                 {"export_id": export_id, "capture_id": c.capture_id, "id_number": c.id_number,
                  "correction": c.correction, "replaces_batch": c.replaces_batch} for c in corrections])

@@ -171,8 +171,6 @@ class Facts:
         with self.store.transaction():
             export_id = self.store.insert("exports", {
                 "batch_id": batch_id, "capture_ids": ids, "profile": profile, "operator": operator})
-            self.store.insert_many("export_items", [
-                {"export_id": export_id, "capture_id": c} for c in ids])
             self.store.audit.append(operator, "export", batch_id,
                                     {"id": export_id, "captures": len(ids), **(details or {})})
         return export_id

@@ -350,6 +350,53 @@ CREATE INDEX upload_confirmations_batch ON upload_confirmations(batch_id);
 )
 
 
+# v10: a batch is recorded as ONE sealed fact. Its ``exports`` row already lists its captures
+# (``capture_ids``, covered by the row's seal); writing 3,000 ``export_items`` fact rows beside it,
+# each with its own stamp and seal, cost more than the rest of the recording. ``export_index`` is
+# derived from the ``exports`` rows by triggers, for whatever way they arrive (a build here, a
+# merge, a hub pull): it is this station's bookkeeping (no merge columns: never merged, not
+# sealed), and fsck checks it against the sealed lists. ``own`` marks batches this station made:
+# the partial UNIQUE index makes SQLite itself refuse to record one of its captures in a second
+# of its own batches. Batches merged from elsewhere are indexed without that claim (two stations
+# that both exported a capture offline is a fact to see, not a row to drop). ``export_items``
+# keeps the rows of earlier batches (and of older stations' bundles) as they were.
+_THIS_STATION = "(SELECT value FROM meta WHERE key = 'station_id')"
+_LISTED = "json_each(CASE WHEN json_valid(NEW.capture_ids) THEN NEW.capture_ids ELSE '[]' END)"
+V10 = f"""
+CREATE TABLE export_index (
+    capture_id TEXT NOT NULL,
+    export_id TEXT NOT NULL REFERENCES exports(id),
+    own INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (capture_id, export_id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX export_index_once ON export_index(capture_id) WHERE own = 1;
+CREATE INDEX export_index_export ON export_index(export_id);
+INSERT OR IGNORE INTO export_index (capture_id, export_id, own)
+SELECT j.value, e.id, 0 FROM exports e,
+     json_each(CASE WHEN json_valid(e.capture_ids) THEN e.capture_ids ELSE '[]' END) j;
+UPDATE OR IGNORE export_index SET own = 1
+WHERE export_id IN (SELECT id FROM exports WHERE station_id = {_THIS_STATION});
+CREATE TRIGGER export_index_own AFTER INSERT ON exports
+WHEN NEW.station_id = {_THIS_STATION}
+BEGIN
+    INSERT INTO export_index (capture_id, export_id, own) SELECT value, NEW.id, 1 FROM {_LISTED};
+END;
+CREATE TRIGGER export_index_merged AFTER INSERT ON exports
+WHEN NEW.station_id IS NOT {_THIS_STATION}
+BEGIN
+    INSERT OR IGNORE INTO export_index (capture_id, export_id, own) SELECT value, NEW.id, 0 FROM {_LISTED};
+END;
+DROP VIEW capture_decisions;
+CREATE VIEW capture_decisions AS
+SELECT c.id AS capture_id, c.id_number, c.hlc AS captured_hlc, c.station_id, c.image_sha256,
+       a.decision, a.reason, a.override_by, a.operator AS decided_by, a.hlc AS decided_hlc,
+       EXISTS (SELECT 1 FROM export_index e WHERE e.capture_id = c.id) AS exported
+FROM captures_live c
+LEFT JOIN acceptances a ON a.id = (
+    SELECT id FROM acceptances x WHERE x.capture_id = c.id ORDER BY x.hlc DESC LIMIT 1);
+"""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -367,6 +414,7 @@ MIGRATIONS: list[Migration] = [
     Migration(7, "capture codes (图像采集码) on captures", V7),
     Migration(8, "keyed seals over every fact row, PIN lock-out state", V8),
     Migration(9, "upload confirmations and purges", V9),
+    Migration(10, "a batch recorded as one sealed fact, its captures indexed once", V10),
 ]
 
 LATEST = MIGRATIONS[-1].version

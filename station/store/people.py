@@ -129,7 +129,7 @@ def load_snapshot(store: Store) -> Snapshot:
     except sqlite3.OperationalError:     # a store from before walk-ins
         pass
     batches_of: dict[str, list[str]] = {}
-    for r in _rows(store, "SELECT e.batch_id, e.hlc, i.capture_id FROM export_items i "
+    for r in _rows(store, "SELECT e.batch_id, e.hlc, i.capture_id FROM export_index i "
                           "JOIN exports e ON e.id = i.export_id ORDER BY e.hlc"):
         batches_of.setdefault(r["capture_id"], []).append(r["batch_id"])
     for r in _rows(store, "SELECT d.*, c.camera, c.card_read_id, c.operator AS captured_by, c.hlc AS hlc, "
@@ -170,7 +170,7 @@ def load_snapshot(store: Store) -> Snapshot:
         p.payment_list.append((r["hlc"], int(r["amount_cents"])))
         p.paid_cents += int(r["amount_cents"])
         p.payments += 1
-    for r in _rows(store, "SELECT e.batch_id, e.hlc, c.id_number FROM export_items i "
+    for r in _rows(store, "SELECT e.batch_id, e.hlc, c.id_number FROM export_index i "
                           "JOIN exports e ON e.id = i.export_id JOIN captures c ON c.id = i.capture_id "
                           "ORDER BY e.hlc"):
         snap.person(r["id_number"]).exports.append((r["batch_id"], r["hlc"]))

@@ -92,7 +92,7 @@ def plan(store: Store, until: dt.date | None = None) -> PurgePlan:
         if id_number not in scope:
             continue
         batches = [r[0] for r in conn.execute(
-            "SELECT e.batch_id FROM export_items i JOIN exports e ON e.id = i.export_id "
+            "SELECT e.batch_id FROM export_index i JOIN exports e ON e.id = i.export_id "
             "WHERE i.capture_id = ?", (capture_id,))]
         if not batches:
             out.blocked.append((id_number, "not_exported", ""))

@@ -425,7 +425,7 @@ def test_failed_flush_records_nothing_and_leaves_no_folder(station, add_people, 
         with pytest.raises(OSError):
             service.build_batch(store, load_batch_profile("chsi"), out, Filters(), operator="tech")
         assert store.conn.execute("SELECT COUNT(*) FROM exports").fetchone()[0] == 0
-        assert store.conn.execute("SELECT COUNT(*) FROM export_items").fetchone()[0] == 0
+        assert store.conn.execute("SELECT COUNT(*) FROM export_index").fetchone()[0] == 0
         assert store.exports.pending() == []
     assert list(out.iterdir()) == []
     monkeypatch.setattr(writer, "sync_filesystem", real_sync)

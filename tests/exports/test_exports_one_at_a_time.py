@@ -19,8 +19,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def _exported_captures(data_dir: Path) -> Counter:
     from station.store import open_store
 
-    with open_store(data_dir) as store:
-        return Counter(r[0] for r in store.conn.execute("SELECT capture_id FROM export_items"))
+    with open_store(data_dir) as store:      # the batches' sealed lists, and the index beside them
+        listed = Counter(r[0] for r in store.conn.execute(
+            "SELECT j.value FROM exports e, json_each(e.capture_ids) j"))
+        indexed = Counter(r[0] for r in store.conn.execute("SELECT capture_id FROM export_index"))
+    assert listed == indexed
+    return listed
 
 
 def _manifest_captures(batch: str | None) -> list[str]:
@@ -160,3 +164,62 @@ def test_lock_is_released_when_its_holder_dies(station, add_people, person, tmp_
     r = station.as_op("tech", "export", "build", "--out", str(tmp_path / "o"), "--wait", "0", "--json")
     assert r.returncode == 0, r.stderr
     assert r.json()["photos"] == 1
+
+
+def test_the_database_refuses_a_capture_in_a_second_batch_of_ours(station, add_people, person):
+    """Below the lock and the selection watermark: SQLite itself (export_index's partial UNIQUE
+    index, filled from the batch's one sealed row) refuses to record a capture this station
+    already exported; a batch merged from another station that lists it is indexed beside it."""
+    import pytest
+
+    from station.store import open_store
+    from station.store.exports import ExportRaced
+
+    captures = add_people(station.data_dir, [person(i) for i in range(3)])
+    with open_store(station.data_dir) as store:
+        ledger = store.exports
+        kw = {"profile": "chsi", "operator": "tech", "record": {}, "folder": "f", "out_dir": Path("/nowhere"),
+              "make_zip": False}
+        ledger.record("B1", captures[:2], selected_at=ledger.watermark(), **kw)
+        with pytest.raises(ExportRaced):
+            ledger.record("B2", captures[1:], selected_at=ledger.watermark(), **kw)
+        assert [r[0] for r in store.conn.execute("SELECT batch_id FROM exports")] == ["B1"]
+        assert store.exports.pending()[0].batch_id == "B1"
+        with store.transaction():            # as a merge inserts another station's batch row
+            store.conn.execute(
+                "INSERT INTO exports (id, station_id, seq, hlc, batch_id, capture_ids) VALUES (?, ?, ?, ?, ?, ?)",
+                ("01JOTHERSTATIONBATCH000000", "S2", 1, "0000000000001-0000-S2", "X1", json.dumps(captures[1:])))
+            store.seals.seal("exports", ["01JOTHERSTATIONBATCH000000"])
+        indexed = Counter(r[0] for r in store.conn.execute("SELECT capture_id FROM export_index"))
+    assert indexed == Counter({captures[0]: 1, captures[1]: 2, captures[2]: 1})
+    assert _exported_captures(station.data_dir) == indexed
+
+
+def test_fsck_catches_an_export_dropped_from_the_index_or_edited_in_its_batch(station, add_people, person,
+                                                                             tmp_path):
+    """Exported captures are listed once, in the batch's sealed row: deleting one from the index
+    (it would be exported again) or editing the batch's list is found by fsck (exit 1)."""
+    import sqlite3
+
+    captures = add_people(station.data_dir, [person(i) for i in range(3)])
+    assert station.as_op("tech", "export", "build", "--out", str(tmp_path / "out")).returncode == 0
+    assert station("fsck").returncode == 0
+    db = station.data_dir / "station.sqlite3"
+
+    def fsck_codes() -> set[str]:
+        r = station("fsck", "--json")
+        assert r.returncode == 1, r.stdout
+        return {f["code"] for f in r.json()["problems"]}
+
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("DELETE FROM export_index WHERE capture_id = ?", (captures[0],))
+    assert "export_unindexed" in fsck_codes()
+    with conn:
+        conn.execute("INSERT INTO export_index (capture_id, export_id, own) "
+                     "SELECT ?, id, 1 FROM exports", (captures[0],))
+    assert station("fsck").returncode == 0
+    with conn:                               # the batch's own list edited: its seal no longer matches
+        conn.execute("UPDATE exports SET capture_ids = ?", (json.dumps(captures[1:]),))
+    assert {"row_altered", "export_index_stray"} <= fsck_codes()
+    conn.close()

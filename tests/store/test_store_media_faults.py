@@ -55,7 +55,7 @@ class Station:
         try:
             return {t: conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]
                     for t in ("roster_entries", "card_reads", "captures", "payments",
-                              "acceptances", "export_items", "audit")}
+                              "acceptances", "export_index", "audit")}
         finally:
             conn.close()
 
@@ -105,12 +105,12 @@ def test_full_usb_stick_for_an_export(on_tmpfs, tmp_path):
         full = station("export", "build", "--out", str(usb))
         assert full.returncode == 3, full.stdout + full.stderr
         _in_words(full, "disk is full", str(usb))
-    assert station.facts()["export_items"] == 0            # nothing recorded as exported
+    assert station.facts()["export_index"] == 0            # nothing recorded as exported
     with tmpfs(tmp_path / "usb2", "8m") as usb:
         done = station("export", "build", "--out", str(usb), "--json")
         assert done.returncode == 0, done.stderr
         assert done.json()["photos"] == 3
-    assert station.facts()["export_items"] == 3
+    assert station.facts()["export_index"] == 3
     assert station("fsck").returncode == 0
 
 
@@ -149,4 +149,4 @@ def test_read_only_export_target(on_tmpfs, tmp_path):
         r = station("export", "build", "--out", str(usb))
         assert r.returncode == 3
         _in_words(r, "read-only", str(usb))
-    assert station.facts()["export_items"] == 0
+    assert station.facts()["export_index"] == 0

@@ -32,7 +32,7 @@ def _counts(data) -> dict[str, int]:
             "people": conn.execute("SELECT COUNT(DISTINCT id_number) FROM captures").fetchone()[0],
             "paid": conn.execute("SELECT SUM(amount_cents) FROM payments").fetchone()[0],
             "accepted": conn.execute("SELECT COUNT(*) FROM accepted_captures").fetchone()[0],
-            "exported": conn.execute("SELECT COUNT(*) FROM export_items").fetchone()[0],
+            "exported": conn.execute("SELECT COUNT(*) FROM export_index").fetchone()[0],
             "audit": conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0],
         }
     finally:
