@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
 from station.errors import InputError, Location
@@ -19,6 +20,17 @@ from station.errors import InputError, Location
 _SAFE_NAME_FIELD = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,63}")
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
                      *(f"LPT{i}" for i in range(1, 10))}
+
+
+@lru_cache(maxsize=64)
+def _form(pattern: str) -> re.Pattern[str]:
+    """A profile's declared form, compiled once (a batch checks it for every photo)."""
+    return re.compile(pattern)
+
+
+@lru_cache(maxsize=64)
+def _template_fields(template: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"{(\w+)}", template))
 
 
 def _reason_for(value: str) -> str:
@@ -40,7 +52,7 @@ def check_name_field(field: str, value: object, where: str = "", pattern: str | 
     profile declares (the 图像采集码); path characters and leading dots are refused either way.
     """
     text = "" if value is None else str(value)
-    form_ok = bool(re.fullmatch(pattern, text)) if pattern else bool(_SAFE_NAME_FIELD.fullmatch(text))
+    form_ok = bool((_form(pattern) if pattern else _SAFE_NAME_FIELD).fullmatch(text))
     if (not form_ok or text.upper() in _WINDOWS_RESERVED or "/" in text or "\\" in text
             or text.startswith(".") or not text.isprintable()):
         raise InputError(f"exports.unsafe_name.{_reason_for(text)}", Location(where or "batch", field=field),
@@ -66,7 +78,7 @@ def render_file_name(template: str, fields: dict[str, Any], where: str = "",
                      patterns: dict[str, str] | None = None) -> str:
     """``{id_number}.jpg`` → ``530102200001011234.jpg`` with every name field checked first."""
     safe = {}
-    for key in re.findall(r"{(\w+)}", template):
+    for key in _template_fields(template):
         safe[key] = check_name_field(key, fields.get(key), where, (patterns or {}).get(key))
     name = template.format(**safe)
     if "/" in name or "\\" in name or name.startswith(".") or ".." in name:

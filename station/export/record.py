@@ -9,21 +9,23 @@ rendering its stored record again.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 # Stations run in China (UTC+8, no daylight saving); batch dates and times are local to it.
 DEFAULT_UTC_OFFSET_HOURS = 8
 
 
+@lru_cache(maxsize=8)
 def local_zone(offset_hours: float = DEFAULT_UTC_OFFSET_HOURS) -> timezone:
+    """The station's fixed offset (one object per offset: selection asks once per capture)."""
     return timezone(timedelta(hours=offset_hours))
 
 
 def iso_local(ms: int, offset_hours: float = DEFAULT_UTC_OFFSET_HOURS) -> str:
     """Milliseconds since the epoch as local ISO time to the second, e.g. 2026-06-01T09:30:00+08:00."""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(local_zone(offset_hours)).replace(
-        microsecond=0).isoformat()
+    return datetime.fromtimestamp(ms / 1000, tz=local_zone(offset_hours)).replace(microsecond=0).isoformat()
 
 
 @dataclass

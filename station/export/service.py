@@ -24,6 +24,7 @@ from station.export.profile import BatchProfile, load_batch_profile
 from station.export.record import BatchRecord, Skipped
 from station.export.selection import Filters, select
 from station.export.writer import Progress, WriteResult, recover_partials, write_batch
+from station.fsio import read_bytes
 from station.i18n import both
 from station.keys import StationKey, ensure_station_key
 from station.privacy import mask_id, mask_name
@@ -96,10 +97,11 @@ def skip_json(s: Skipped, *, masked: bool = True) -> dict[str, Any]:
 
 def read_image(store: Store) -> Callable[[str], bytes]:
     """Image bytes by hash; the writer hashes what it writes, so no second hashing here."""
+    images = store.images
+
     def read(sha: str) -> bytes:
         try:
-            data: bytes = store.images.path(sha).read_bytes()
-            return data
+            return read_bytes(images.path(sha))
         except FileNotFoundError:
             raise NotFoundError("store.image_missing", sha=sha) from None
     return read

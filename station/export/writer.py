@@ -56,7 +56,7 @@ class WriteResult:
     manifest_sha256: str
 
 
-def _write(path: Path, data: bytes, mtime: float) -> None:
+def _write(path: str | Path, data: bytes, mtime: float) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         view = memoryview(data)
@@ -305,6 +305,7 @@ class PhotoCopy:
                  mtime: float, cancel: threading.Event | None, throttle_s: float,
                  sink: ZipFeeder | None) -> None:
         self.rows, self.folder, self.read_image, self.mtime = rows, folder, read_image, mtime
+        self.prefix = os.path.join(folder, "")      # plain strings in the per-photo loop
         self.cancel, self.throttle_s, self.sink = cancel, throttle_s, sink
         self.sizes = [0] * len(rows)
         self.cond = threading.Condition()
@@ -345,7 +346,7 @@ class PhotoCopy:
         if digest != row["sha256"]:
             raise IntegrityError("exports.image_hash", capture=row["capture_id"], expected=row["sha256"],
                                  actual=digest)
-        _write(self.folder / row["file_name"], data, self.mtime)
+        _write(self.prefix + row["file_name"], data, self.mtime)
         if self.sink is not None:
             self.sink.put(index, data, zlib.crc32(data))
         if self.throttle_s:

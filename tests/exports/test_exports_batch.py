@@ -564,3 +564,18 @@ def test_a_bad_photo_mid_batch_stops_the_zip_without_hanging(tmp_path, make_reco
     assert done.wait(60), "the export hung"
     assert caught and caught[0].key == "exports.image_hash"
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_read_bytes_reads_whole_files(tmp_path):
+    """The copy threads' reader (one open, fstat, read, close) gives a file's exact bytes."""
+    import os
+
+    from station.fsio import read_bytes
+
+    for size in (0, 1, 38_000, 3 * 1024 * 1024 + 7):
+        path = tmp_path / f"f{size}"
+        data = os.urandom(size)
+        path.write_bytes(data)
+        assert read_bytes(path) == data
+    with pytest.raises(FileNotFoundError):
+        read_bytes(tmp_path / "missing")
