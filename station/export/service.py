@@ -29,7 +29,7 @@ from station.i18n import both
 from station.keys import StationKey, ensure_station_key
 from station.privacy import mask_id, mask_name
 from station.store.clock import now_ms
-from station.store.exports import ListedCorrection
+from station.store.exports import ListedCorrection, render_record
 from station.store.people import load_snapshot
 
 if TYPE_CHECKING:
@@ -141,17 +141,24 @@ def build_batch(store: Store, profile: BatchProfile, out: Path, filters: Filters
         if record.empty:
             return BuildResult(record, None, recovered, completed=completed)
 
+        rendered: list[str] = []
+
+        def prepare() -> None:          # on this thread while the photos copy: the record's JSON
+            rendered.append(render_record(record.to_json()))
+
         def commit(final: Path, flushed: Callable[[], None]) -> None:
             listed = [ListedCorrection(c.capture_id, c.id_number, c.correction, c.replaces_batch)
                       for c in record.corrections]
             store.exports.record(record.batch_id, [i.capture_id for i in record.items],
-                                 profile=profile.name, operator=operator, record=record.to_json(),
+                                 profile=profile.name, operator=operator,
+                                 record=rendered[0] if rendered else record.to_json(),
                                  folder=final.name, out_dir=out.resolve(), make_zip=bool(profile.upload_zip),
                                  selected_at=selected_at, corrections=listed, before_commit=flushed)
 
         written = write_batch(record, profile, out, read_image(store), key,
                               progress=progress, cancel=cancel, on_commit=commit,
-                              is_recorded=store.exports.is_recorded, throttle_s=throttle_s)
+                              is_recorded=store.exports.is_recorded, throttle_s=throttle_s,
+                              while_copying=prepare)
         result = BuildResult(record, written, recovered, completed=completed)
         _write_report(result, store.data_dir)
         store.exports.finish(record.batch_id, operator, written.path)

@@ -144,11 +144,14 @@ def write_batch(record: BatchRecord, profile: BatchProfile, out: Path, read_imag
                 key: StationKey, *, progress: Progress | None = None,
                 cancel: threading.Event | None = None,
                 on_commit: OnCommit | None = None,
-                is_recorded: Callable[[str], bool] | None = None, throttle_s: float = 0) -> WriteResult:
+                is_recorded: Callable[[str], bool] | None = None, throttle_s: float = 0,
+                while_copying: Callable[[], None] | None = None) -> WriteResult:
     """Render ``record`` into ``out/<folder>`` or leave nothing.
 
     The folder holds the upload folder (photos only) and its zip, and beside them the manifest,
-    the corrections list (if any), SHA256SUMS and the signature.
+    the corrections list (if any), SHA256SUMS and the signature. ``while_copying`` runs on the
+    caller's thread while the copy threads write the photos (e.g. rendering what ``on_commit``
+    will record).
     """
     if record.empty:
         raise UsageError("exports.empty_batch")
@@ -179,6 +182,8 @@ def write_batch(record: BatchRecord, profile: BatchProfile, out: Path, read_imag
         try:
             # While the threads copy: what needs no photo on disk (the CSV, the manifest's items).
             early = _render_early(rows, profile)
+            if while_copying is not None:
+                while_copying()
             total_bytes = copy.wait(progress, total)
         except BaseException:
             copy.stop()

@@ -69,6 +69,11 @@ def index_mismatches(conn: sqlite3.Connection, limit: int = 50) -> tuple[list[tu
     return ([(str(b), str(c)) for _, b, c in missing], [(str(b or "?"), str(c)) for _, b, c in stray])
 
 
+def render_record(record: dict[str, Any]) -> str:
+    """A batch record as its exports row keeps it."""
+    return json.dumps(record, ensure_ascii=False, sort_keys=True)
+
+
 class ExportRaced(IntegrityError):
     """Another export was recorded between this one's selection and its recording."""
 
@@ -82,11 +87,12 @@ class ExportLedger:
         return Watermark(int(row[0]), str(row[1]))
 
     def record(self, batch_id: str, capture_ids: Sequence[str], *, profile: str, operator: str | None,
-               record: dict[str, Any], folder: str, out_dir: Path, make_zip: bool,
+               record: dict[str, Any] | str, folder: str, out_dir: Path, make_zip: bool,
                selected_at: Watermark, corrections: Sequence[ListedCorrection] = (),
                before_commit: Callable[[], None] | None = None) -> str:
         """Record a batch (its export facts, its corrections list and its pending entry) in one
-        transaction.
+        transaction. ``record`` is the batch record, or its text from ``render_record`` (rendered
+        ahead, while the photos were copied).
 
         Refused with ``ExportRaced`` when the store's exports changed since ``selected_at``: the
         selection may then name captures another batch already took. ``before_commit`` runs last
@@ -102,7 +108,7 @@ class ExportLedger:
             try:        # one sealed row; its trigger indexes the captures (UNIQUE for our own)
                 export_id = store.insert("exports", {
                     "batch_id": batch_id, "capture_ids": ids, "profile": profile, "operator": operator,
-                    "record": json.dumps(record, ensure_ascii=False, sort_keys=True)})
+                    "record": record if isinstance(record, str) else render_record(record)})
             except sqlite3.IntegrityError as exc:
                 if "export_index" not in str(exc):
                     raise
