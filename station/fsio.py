@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 
@@ -53,33 +52,6 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _libc_write_behind() -> Callable[[int, int, int], None] | None:
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        call = libc.sync_file_range
-    except (OSError, AttributeError):
-        return None
-    call.argtypes = (ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong, ctypes.c_uint)
-    call.restype = ctypes.c_int
-
-    def start(fd: int, offset: int, nbytes: int) -> None:
-        call(fd, offset, nbytes, 2)     # SYNC_FILE_RANGE_WRITE: start writeback, do not wait
-    return start
-
-
-_WRITE_BEHIND = _libc_write_behind()
-
-
-def start_writeback(fd: int, offset: int = 0, nbytes: int = 0) -> None:
-    """Start writing a file's dirty pages (``nbytes`` from ``offset``; 0: to its end) to the disk
-    now, without waiting (Linux ``sync_file_range``; elsewhere nothing). Durability still comes
-    from one flush at the end; it then has little left to write."""
-    if _WRITE_BEHIND is not None:
-        _WRITE_BEHIND(fd, offset, nbytes)
 
 
 def sync_filesystem(path: Path) -> None:

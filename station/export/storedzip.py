@@ -14,8 +14,6 @@ import os
 import struct
 from pathlib import Path
 
-from station.fsio import start_writeback
-
 _LOCAL = struct.Struct("<IHHHHHIIIHH")
 _CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
 _END = struct.Struct("<IHHHHIIH")
@@ -25,7 +23,6 @@ _UTF8 = 0x800
 _MODE = 0o100644 << 16
 MAX_MEMBERS = 0xFFFF
 MAX_BYTES = 0xFFFFFFFF
-WRITE_BEHIND_BYTES = 8 << 20
 
 
 class ZipTooLarge(ValueError):
@@ -45,7 +42,6 @@ class StoredZip:
         self._time, self._date = dos_time(date_time)
         self._sha = hashlib.sha256()
         self._offset = 0
-        self._behind = 0            # written back (started) up to here
         self._central: list[bytes] = []
 
     def _out(self, data: bytes) -> None:
@@ -56,9 +52,6 @@ class StoredZip:
         while view:
             view = view[os.write(self._fd, view):]
         self._offset += len(data)
-        if self._offset - self._behind >= WRITE_BEHIND_BYTES:
-            start_writeback(self._fd, self._behind, self._offset - self._behind)
-            self._behind = self._offset
 
     def add(self, name: str, data: bytes, crc: int) -> None:
         encoded = name.encode("utf-8")

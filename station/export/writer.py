@@ -29,7 +29,7 @@ from station.export import layout
 from station.export.profile import BatchProfile
 from station.export.record import BatchRecord, local_zone
 from station.export.storedzip import StoredZip
-from station.fsio import fsync_dir, owner_token, start_writeback, sync_filesystem, token_alive
+from station.fsio import fsync_dir, owner_token, sync_filesystem, token_alive
 from station.keys import StationKey, encode_signature
 
 PARTIAL_MARK = ".station-partial"
@@ -63,7 +63,6 @@ def _write(path: str | Path, data: bytes, mtime: float) -> None:
         while view:
             view = view[os.write(fd, view):]
         os.utime(fd, (mtime, mtime))
-        start_writeback(fd)
     finally:
         os.close(fd)
 

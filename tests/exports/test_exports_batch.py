@@ -579,27 +579,3 @@ def test_read_bytes_reads_whole_files(tmp_path):
         assert read_bytes(path) == data
     with pytest.raises(FileNotFoundError):
         read_bytes(tmp_path / "missing")
-
-
-def test_write_behind_leaves_bytes_alone_and_ignores_what_it_cannot_flush(tmp_path):
-    """Starting a file's writeback early changes nothing in it; on a pipe it is simply a no-op."""
-    import os
-
-    from station.fsio import start_writeback
-
-    path = tmp_path / "f"
-    data = os.urandom(100_000)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        os.write(fd, data)
-        start_writeback(fd)
-        start_writeback(fd, 4096, 8192)
-    finally:
-        os.close(fd)
-    assert path.read_bytes() == data
-    r, w = os.pipe()
-    try:
-        start_writeback(w)
-    finally:
-        os.close(r)
-        os.close(w)
