@@ -12,8 +12,8 @@ Before each timed step the file system is written back (`sync`, untimed): the bu
 flush of its own files (crash safety), which must not also pay for the reference's writes still in
 the page cache, nor the reference for the build's. The reference itself never flushes.
 Goal: export / baseline ≤ 1.5. Each build's phases are timed from its progress reports: until the
-first photos are written (lock, snapshot, selection, manifest rows), the photo copy, the zip's tail,
-the manifest files, the flush with the record, and the report.
+copy starts (lock, snapshot, selection, manifest rows), the photo copy (with the manifest rendered
+meanwhile), the zip's tail, the manifest files, the flush with the record, and the report.
 """
 
 from __future__ import annotations
@@ -139,8 +139,8 @@ class PhaseClock:
             self.marks.setdefault(stage, now)
 
     def phases(self, end: float) -> dict[str, float]:
-        """Seconds per phase: ``start`` runs until the first 25 photos are on disk."""
-        order = [("start", "first_photos"), ("photos", "photos"), ("zip_tail", "zip"),
+        """Seconds per phase: ``select`` runs until the photo copy starts."""
+        order = [("select", "first_photos"), ("photos", "photos"), ("zip_tail", "zip"),
                  ("manifest", "manifest"), ("flush_record", "done")]
         out, last = {}, 0.0
         for name, mark in order:

@@ -179,6 +179,8 @@ def write_batch(record: BatchRecord, profile: BatchProfile, out: Path, read_imag
             feeder = ZipFeeder(tmp / zip_name, [r["file_name"] for r in rows], record)
         copy = PhotoCopy(rows, upload, read_image, mtime, cancel, throttle_s, feeder)
         try:
+            if progress is not None:
+                progress(0, total, "photos")        # the copy has started
             # While the threads copy: what needs no photo on disk (the CSV, the manifest's items).
             early = _render_early(rows, profile)
             if while_copying is not None:
