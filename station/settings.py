@@ -235,6 +235,15 @@ class TuiSection(Section):
                             "over ssh and in tmux).")
 
 
+class HubSection(Section):
+    images_dir: str = Field(
+        "", description="This station's path to the PostgreSQL hub's image folder, for a hub "
+                          "set up with one (station hub init --images DIR; on a campaign a "
+                          "network share every station mounts, each at its own path). The folder "
+                          "must carry that hub's marker file. --images on sync push/pull "
+                          "overrides it. Empty: none (a hub that keeps its images in the database).")
+
+
 REFERENCE_SCHOOLS = {
     "10673": "云南大学", "10674": "昆明理工大学", "10676": "云南农业大学", "10681": "云南师范大学",
     "10678": "昆明医科大学", "10689": "云南财经大学", "10691": "云南民族大学", "10679": "大理大学",
@@ -259,6 +268,8 @@ class Settings(BaseModel):
     exports: ExportsSection = Field(default_factory=ExportsSection,
                                     description="Export profile, batches, print sheets, reports.")
     tui: TuiSection = Field(default_factory=TuiSection, description="The terminal UI.")
+    hub: HubSection = Field(default_factory=HubSection,
+                            description="Syncing through a PostgreSQL hub (station sync push/pull).")
     schools: dict[SchoolCode, str] = Field(
         default_factory=lambda: dict(REFERENCE_SCHOOLS),
         description="Walk-in (Friday make-up) schools: school code (教育部学校代码, 5 digits) = "

@@ -75,6 +75,9 @@ def _register_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     d.add_argument("--json", action="store_true", help="print a JSON summary of what was written")
     d.add_argument("--hub", metavar="DSN", help="the whole campaign: first bring what every station "
                                                "pushed to this PostgreSQL hub (as sync pull; supervisor)")
+    from station.cli.hub import add_images_option
+
+    add_images_option(d)
     d.set_defaults(handler=cmd_report_daily)
     rep.set_defaults(handler=_group_help(rep))
 

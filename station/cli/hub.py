@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,8 +24,25 @@ def _group_help(parser: argparse.ArgumentParser) -> Any:
     return show
 
 
+IMAGES_HELP = ("this station's path to the hub's image folder (default: the hub.images_dir "
+               "setting); needed when the hub keeps its images in a folder")
+
+
 def add_hub_option(parser: argparse.ArgumentParser, required: bool = True) -> None:
     parser.add_argument("--hub", required=required, metavar="DSN", help=HUB_HELP)
+
+
+def add_images_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--images", metavar="DIR", type=Path, help=IMAGES_HELP)
+
+
+def images_dir(ctx: Context, args: argparse.Namespace) -> Path | None:
+    """This station's path to the hub's image folder: --images, else the hub.images_dir setting."""
+    given: Path | None = args.images
+    if given is not None:
+        return given
+    setting = ctx.settings.hub.images_dir
+    return Path(setting).expanduser() if setting else None
 
 
 def hub_dsn(args: argparse.Namespace) -> str:
@@ -34,26 +52,32 @@ def hub_dsn(args: argparse.Namespace) -> str:
     return check_command_line_dsn(str(args.hub))
 
 
-def _action(parent: argparse._SubParsersAction, name: str, what: str, handler: Any) -> None:
+def _action(parent: argparse._SubParsersAction, name: str, what: str, handler: Any) -> argparse.ArgumentParser:
     """One hub action: its --hub DSN and --json options."""
     action = parent.add_parser(name, help=what)
     add_hub_option(action)
     action.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
     action.set_defaults(handler=handler)
+    return action
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     hub = sub.add_parser("hub", help="the PostgreSQL hub that stations sync through")
     hsub = hub.add_subparsers(dest="hub_command", metavar="ACTION")
-    _action(hsub, "init", "(supervisor, on the master) create or upgrade the hub and enrol there "
-                          "every station this master trusts", cmd_hub_init)
+    init = _action(hsub, "init", "(supervisor, on the master) create or upgrade the hub and enrol "
+                                 "there every station this master trusts", cmd_hub_init)
+    init.add_argument("--images", metavar="DIR", type=Path,
+                      help="keep the hub's images in this folder (content-addressed; on a campaign "
+                           "a network share every station mounts) instead of in the database; "
+                           "a new folder is created and marked with the hub's id")
     hub.set_defaults(handler=_group_help(hub))
 
     sync = sub.add_parser("sync", help="send and bring station records through the hub")
     ssub = sync.add_subparsers(dest="sync_command", metavar="ACTION")
-    _action(ssub, "push", "send this station's records and images the hub does not have", cmd_sync_push)
-    _action(ssub, "pull", "(supervisor) bring what the other stations sent, verified against this "
-                          "station's trust list", cmd_sync_pull)
+    add_images_option(_action(ssub, "push", "send this station's records and images the hub does "
+                                            "not have", cmd_sync_push))
+    add_images_option(_action(ssub, "pull", "(supervisor) bring what the other stations sent, "
+                                            "verified against this station's trust list", cmd_sync_pull))
     sync.set_defaults(handler=_group_help(sync))
 
 
@@ -64,9 +88,12 @@ def cmd_hub_init(ctx: Context, args: argparse.Namespace) -> int:
 
     dsn = hub_dsn(args)
     op = ctx.operator("hub.init")
-    result = init_hub(ctx.store(), dsn, op.name)
+    result = init_hub(ctx.store(), dsn, op.name, args.images)
     lines = [t("hub.init_done", hub=result.hub, version=result.version,
                applied=", ".join(map(str, result.applied)) or "-")]
+    if result.images_folder_id:
+        lines.append(t("hub.init_images_folder", id=result.images_folder_id,
+                       folder=result.images_folder or "-"))
     for s in result.stations:
         lines.append(t("hub.init_station_new" if s.new else "hub.init_station", station=s.station_id,
                        fingerprint=s.fingerprint, role=s.role))
@@ -85,13 +112,15 @@ def cmd_sync_push(ctx: Context, args: argparse.Namespace) -> int:
 
     dsn = hub_dsn(args)
     op = ctx.operator("hub.push")
-    result = push(ctx.store(), dsn, op.name)
+    result = push(ctx.store(), dsn, op.name, images_dir=images_dir(ctx, args))
     rows = sum(result.rows.values())
     if result.pushes:
         text = t("hub.pushed", hub=result.hub, rows=rows, images=result.images_sent,
                  pushes=", ".join(f"#{n}" for n in result.pushes))
     else:
         text = t("hub.push_nothing", hub=result.hub)
+    if result.images_repaired:
+        text += "\n" + t("hub.images_repaired", count=result.images_repaired)
     emit(ctx.json, result.to_json(), text)
     return 0
 
@@ -106,7 +135,7 @@ def cmd_sync_pull(ctx: Context, args: argparse.Namespace) -> int:
     dsn = hub_dsn(args)
     op = ctx.operator("hub.pull")
     store = ctx.store()
-    result = pull(store, dsn, op.name)
+    result = pull(store, dsn, op.name, images_dir=images_dir(ctx, args))
     lines = []
     for r in result.merged:
         lines.append(t("hub.pulled", push=r.bundle, added=sum(r.added.values()), images=r.images_added))
@@ -145,7 +174,7 @@ def pull_quietly(ctx: Context, args: argparse.Namespace) -> None:
 
     dsn = hub_dsn(args)
     op = ctx.operator("hub.pull")
-    result = pull(ctx.store(), dsn, op.name)
+    result = pull(ctx.store(), dsn, op.name, images_dir=images_dir(ctx, args))
     for refused in result.refused:
         warn(refused.message)
     added = sum(sum(r.added.values()) for r in result.merged)

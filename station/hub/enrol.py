@@ -9,7 +9,9 @@ same key again changes nothing.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -17,6 +19,7 @@ import psycopg
 from station.errors import RefusedError
 from station.hub import queries, schema
 from station.hub.connect import connect, shown
+from station.hub.folder import MARKER, ImageFolder, read_marker
 from station.keys import ensure_station_key, fingerprint
 
 if TYPE_CHECKING:
@@ -44,10 +47,14 @@ class InitResult:
     applied: list[int] = field(default_factory=list)
     stations: list[Enrolled] = field(default_factory=list)
     refused: list[dict[str, Any]] = field(default_factory=list)
+    images_folder_id: str | None = None          # the hub's image folder (None: images in the database)
+    images_folder: str | None = None             # as this master reaches it (when given)
 
     def to_json(self) -> dict[str, Any]:
         return {"hub": self.hub, "schema_version": self.version, "applied": self.applied,
-                "stations": [s.to_json() for s in self.stations], "refused": self.refused}
+                "stations": [s.to_json() for s in self.stations], "refused": self.refused,
+                "images": {"store": "folder" if self.images_folder_id else "database",
+                           "folder_id": self.images_folder_id, "folder": self.images_folder}}
 
 
 def raw_public_key(public_pem: bytes) -> bytes:
@@ -60,8 +67,9 @@ def raw_public_key(public_pem: bytes) -> bytes:
     return key.public_bytes_raw()
 
 
-def init_hub(store: Store, dsn: str, operator: str | None) -> InitResult:
-    """Create or upgrade the schema, the roles, and enrol this master and every station it trusts."""
+def init_hub(store: Store, dsn: str, operator: str | None, images_dir: Path | None = None) -> InitResult:
+    """Create or upgrade the schema, the roles, and enrol this master and every station it trusts;
+    with ``images_dir``, name (or check) the hub's image folder (``station.hub.folder``)."""
     from station.sync.trust import TrustService
 
     with connect(dsn) as conn:
@@ -79,6 +87,10 @@ def init_hub(store: Store, dsn: str, operator: str | None) -> InitResult:
             raise RefusedError("hub.not_owner", hub=shown(dsn), role=queries.current_role(conn),
                                detail=str(exc).splitlines()[0][:200]) from None
         result = InitResult(shown(dsn), schema.LATEST, applied)
+        folder = _image_folder(conn, dsn, images_dir)
+        if folder is not None:
+            result.images_folder_id = str(folder)
+            result.images_folder = str(Path(images_dir).absolute()) if images_dir else None
         own = ensure_station_key(store.data_dir)
         keys: list[tuple[str, bytes]] = [(store.station_id or "", own.public_pem())]
         keys += [(k.station_id, k.public_pem) for k in TrustService(store).enrolled()]
@@ -90,8 +102,31 @@ def init_hub(store: Store, dsn: str, operator: str | None) -> InitResult:
                 result.refused.append({"station_id": station_id, **exc.to_json()})
     store.audit.append(operator, "hub.init", result.hub,
                        {"applied": applied, "stations": [s.station_id for s in result.stations],
-                        "refused": [r["station_id"] for r in result.refused]})
+                        "refused": [r["station_id"] for r in result.refused],
+                        "images_folder_id": result.images_folder_id})
     return result
+
+
+def _image_folder(conn: psycopg.Connection[Any], dsn: str, images_dir: Path | None) -> uuid.UUID | None:
+    """The hub's image folder id after this init: named now (a new folder, or one whose marker
+    names no images yet), checked (the folder must carry the hub's id), or as it was."""
+    current = queries.image_folder(conn)
+    if images_dir is None:
+        return current
+    if current is not None:
+        ImageFolder.open(images_dir, current, shown(dsn))       # the right folder, or words
+        return current
+    root = Path(images_dir).absolute()
+    marker = read_marker(root) if root.is_dir() else None
+    if marker is None:
+        folder = ImageFolder.create(root)
+    elif {p.name for p in root.iterdir()} <= {MARKER, "tmp"}:   # an earlier init cut short
+        folder = ImageFolder.open(root, marker, shown(dsn))
+    else:
+        raise RefusedError("hub.images_other_hub", folder=str(root), hub=shown(dsn), found=str(marker))
+    with conn.transaction():
+        queries.set_image_folder(conn, folder.folder_id)
+    return folder.folder_id
 
 
 def check_enrolable(conn: psycopg.Connection[Any], station_id: str, public_pem: bytes) -> None:

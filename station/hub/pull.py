@@ -29,26 +29,33 @@ import psycopg
 from station import faults
 from station.hub import queries
 from station.hub.connect import connect, lost, require_schema, shown
-from station.hub.schema import MAX_IMAGE_BYTES
+from station.hub.images import HubImages, hub_images
 from station.i18n import t
 from station.store import union
 from station.store.hub_rows import create_staging
 from station.store.migrations import LATEST
 from station.store.scratch import scratch_dir
 from station.sync.errors import BundleRefused
-from station.sync.manifest import PUSH_FORMAT, Manifest
+from station.sync.manifest import PUSH_FORMAT
 from station.sync.merge import MergeResult, apply_verified, check_staged
 from station.sync.trust import TrustService
-from station.sync.verify import Trust, verify_image, verify_manifest, verify_rows
+from station.sync.verify import Trust, verify_manifest, verify_rows
 
 if TYPE_CHECKING:
     from station.store.core import Store
 
 
 class PullRefused(BundleRefused):
-    """A push at the hub that failed a check here; it was not taken (``reason`` as for bundles)."""
+    """A push at the hub that failed a check here; it was not taken (``reason`` as for bundles,
+    or one of the hub's own: ``HUB_REASONS``)."""
 
     whole = "hub.pull_refused"
+    HUB_REASONS = frozenset({"folder_image"})
+
+    def __init__(self, reason: str, source: str, member: str | None = None, **params: object) -> None:
+        super().__init__(reason, source, member, **params)
+        if reason in self.HUB_REASONS:
+            self.key = f"hub.pull.{reason}"
 
     def place(self) -> str:
         return self.source
@@ -73,21 +80,26 @@ class PullResult:
                 "images_added": self.images_added}
 
 
-def pull(store: Store, dsn: str, operator: str | None = None, *, trust: Trust | None = None) -> PullResult:
+def pull(store: Store, dsn: str, operator: str | None = None, *, trust: Trust | None = None,
+         images_dir: Path | None = None) -> PullResult:
+    """Take every push not imported yet; ``images_dir``: this station's path to the hub's image
+    folder (a hub set up with one needs it)."""
     trust = trust if trust is not None else TrustService(store)
     result = PullResult(shown(dsn))
     with connect(dsn) as conn:
         require_schema(conn, dsn)
+        images = hub_images(conn, dsn, images_dir)
         try:
             for info in queries.pushes(conn, skip_station=store.station_id):
                 if union.bundle_imported(store.conn, info.manifest_sha256, store.station_id, "hub"):
                     result.already += 1
                     continue
                 try:
-                    result.merged.append(pull_push(store, conn, info, trust, operator))
+                    result.merged.append(pull_push(store, conn, info, trust, operator, images))
                 except BundleRefused as exc:
                     result.refused.append(exc if isinstance(exc, PullRefused) else
                                           PullRefused(exc.reason, exc.source, exc.member, **exc.params))
+                    images.after_pull(conn)         # broken folder images: asked to be repaired
         except psycopg.OperationalError as exc:
             raise lost(exc, dsn) from None
     return result
@@ -98,7 +110,7 @@ def push_name(info: queries.PushInfo) -> str:
 
 
 def pull_push(store: Store, conn: psycopg.Connection[Any], info: queries.PushInfo, trust: Trust,
-              operator: str | None) -> MergeResult:
+              operator: str | None, images: HubImages) -> MergeResult:
     """Verify one push and unite it with the store (or raise ``BundleRefused``, changing nothing)."""
     source = push_name(info)
     body, signature = queries.push_body(conn, info.push_id)
@@ -118,59 +130,18 @@ def pull_push(store: Store, conn: psycopg.Connection[Any], info: queries.PushInf
             raise PullRefused("damaged_database", source, detail=str(exc)[:200]) from None
         finally:
             staging.close()
-        images = tmp / "images"
-        images.mkdir(mode=0o700)
-        fetch_images(conn, manifest, [i for i in sorted(manifest.images) if not store.images.verify(i)],
-                     images, source)
+        staged = tmp / "images"
+        staged.mkdir(mode=0o700)
+        images.fetch(conn, manifest, [i for i in sorted(manifest.images) if not store.images.verify(i)],
+                     staged, source)
         faults.point("hub.pull.staged")
         try:
             check_staged(store, db, manifest, source)
         except (sqlite3.DatabaseError, ValueError) as exc:
             raise PullRefused("damaged_database", source, detail=str(exc)[:200]) from None
-        apply_verified(store, db, images, manifest, f"hub:{info.push_id}", operator, result, source,
+        apply_verified(store, db, staged, manifest, f"hub:{info.push_id}", operator, result, source,
                        kind="hub")
     return result
-
-
-def fetch_images(conn: psycopg.Connection[Any], manifest: Manifest, shas: list[str], folder: Path,
-                 source: str) -> None:
-    """Stream the images ``shas`` from the hub (one query, one chunk in memory at a time) into
-    ``folder`` (0600 files named by hash), hashing each; refuse a missing or wrong one. Not synced
-    here: the merge's apply step makes every adopted image durable at once (one ``syncfs``)
-    before any row that refers to it commits."""
-    import os
-
-    received: set[str] = set()
-    current: tuple[str, Any, Any] | None = None      # (sha, hash, open file)
-
-    def finish() -> None:
-        if current is not None:
-            sha, h, out = current
-            out.close()
-            verify_image(manifest, sha, h.hexdigest(), source)
-    try:
-        for sha, n, block in queries.images_chunks(conn, shas, MAX_IMAGE_BYTES):
-            if current is None or current[0] != sha:
-                finish()
-                if sha in received or n != 0:
-                    raise ValueError(sha)
-                received.add(sha)
-                fd = os.open(folder / sha, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                current = (sha, hashlib.sha256(), os.fdopen(fd, "wb"))
-            current[1].update(block)
-            current[2].write(block)
-        finish()
-        current = None
-    except LookupError as exc:
-        raise PullRefused("missing_image", source, sha=str(exc)[:64], count=1) from None
-    except ValueError as exc:
-        raise PullRefused("image_hash", source, sha=str(exc)[:64], actual="?") from None
-    finally:
-        if current is not None:
-            current[2].close()
-    missing = sorted(set(shas) - received)
-    if missing:
-        raise PullRefused("missing_image", source, sha=missing[0], count=len(missing))
 
 
 class HubRows:

@@ -3,35 +3,37 @@
 1. The hub says, per table, the highest sequence number it holds of this station; the push reads
    the station's own rows above it in one snapshot of the store (``store.hub_rows.Outbox``) — only
    the station's own rows travel, as in a bundle.
-2. One push is one transaction at the hub: the images its rows refer to that the hub lacks
-   (streamed in chunks while hashed: the local file must still hash to its name; the hub hashes the
-   chunks again in ``hub.commit_image``), then the rows, then a signed manifest
+2. One push is one transaction at the hub: the images its rows refer to that the hub lacks (in
+   the hub's image store, ``station.hub.images``: sent as bytea and hashed by the hub, or — on a
+   hub with an image folder — written and hashed into that folder and flushed *before* the
+   transaction, which then records them), then the rows, then a signed manifest
    (``station.sync.manifest``, push format: per-table row counts and digests, the images). The hub
    verifies the signature against the key the master enrolled, recomputes counts and digests, and
    records the push — or refuses it whole, images included: a refused push changes nothing.
 
 Killed or cut at any point, nothing half-done stays at the hub and the next push starts again from
 step 1 (rows already recorded are below the high-water marks, images already stored are skipped).
-A large store goes in several pushes of at most ``MAX_ROWS`` rows and about ``MAX_PUSH_BYTES`` of
-images each, so a cut loses at most one of them and memory stays bounded.
+A large store goes in several pushes of at most ``MAX_ROWS`` rows and about the image store's
+``push_bytes`` of images each, so a cut loses at most one of them and memory stays bounded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
 
 from station import faults
-from station.errors import IntegrityError, NotFoundError, RefusedError
-from station.hub import queries, schema
+from station.errors import NotFoundError, RefusedError
+from station.hub import queries
 from station.hub.connect import HubRefused, connect, lost, refusal, require_schema, shown
+from station.hub.images import HubImages, check_own_image, hub_images
 from station.keys import ensure_station_key
 from station.store import union
 from station.store.hub_rows import Outbox
@@ -43,8 +45,6 @@ if TYPE_CHECKING:
     from station.store.core import Store
 
 MAX_ROWS = 50_000              # rows per push (memory stays bounded; the rest goes in the next)
-MAX_PUSH_BYTES = 256 << 20     # images per push (a cut connection loses at most this much work;
-                               # each push costs a signature check and a commit at the hub)
 RETRIES = 3                    # another push of the same station committed first: start again
 
 
@@ -56,11 +56,12 @@ class PushResult:
     rows: dict[str, int] = field(default_factory=dict)
     images_sent: int = 0
     images_bytes: int = 0
+    images_repaired: int = 0                              # folder images rewritten (reported broken)
 
     def to_json(self) -> dict[str, Any]:
         return {"hub": self.hub, "station_id": self.station_id, "pushes": self.pushes,
                 "rows": self.rows, "images_sent": self.images_sent,
-                "images_bytes": self.images_bytes}
+                "images_bytes": self.images_bytes, "images_repaired": self.images_repaired}
 
 
 @dataclass
@@ -74,13 +75,18 @@ class _Batch:
 
 
 def push(store: Store, dsn: str, operator: str | None = None, *, max_rows: int = MAX_ROWS,
-         max_bytes: int = MAX_PUSH_BYTES) -> PushResult:
+         max_bytes: int | None = None, images_dir: Path | None = None) -> PushResult:
+    """Push everything new; ``images_dir``: this station's path to the hub's image folder (a hub
+    set up with one needs it, ``station.hub.images``); ``max_bytes``: images per push (default:
+    the image store's own budget)."""
     station = store.station_id or ""
     key = ensure_station_key(store.data_dir)
     result = PushResult(shown(dsn), station)
     with connect(dsn) as conn:
         require_schema(conn, dsn)
         _require_enrolled(conn, station, key.fingerprint())
+        images = hub_images(conn, dsn, images_dir)
+        result.images_repaired = images.repair(conn, store)
         if not _anything_new(store, conn, station):
             return result
         # Audited before the rows are read (as a bundle is), so the hub gets exactly what the
@@ -89,7 +95,8 @@ def push(store: Store, dsn: str, operator: str | None = None, *, max_rows: int =
         attempts = 0
         while True:
             try:
-                more = _push_once(store, conn, dsn, key, result, max_rows, max_bytes)
+                more = _push_once(store, conn, dsn, key, result, images, max_rows,
+                                  max_bytes or images.push_bytes)
             except psycopg.errors.UniqueViolation:
                 attempts += 1                     # another push of ours got there first
                 if attempts >= RETRIES:
@@ -123,7 +130,7 @@ def _require_enrolled(conn: psycopg.Connection[Any], station: str, fp: str) -> N
 
 
 def _push_once(store: Store, conn: psycopg.Connection[Any], dsn: str, key: StationKey,
-               result: PushResult, max_rows: int, max_bytes: int) -> bool:
+               result: PushResult, images: HubImages, max_rows: int, max_bytes: int) -> bool:
     """One push; True when rows were left for another one."""
     station = result.station_id
     try:
@@ -143,13 +150,10 @@ def _push_once(store: Store, conn: psycopg.Connection[Any], dsn: str, key: Stati
                             format=PUSH_FORMAT)
         body = manifest.to_bytes()
         push_id = uuid.uuid4()
-        sent = sent_bytes = 0
+        missing = queries.missing_images(conn, sorted(batch.images))
+        images.before_push(conn, store, missing)
         with conn.transaction():
-            with conn.pipeline():
-                for sha in queries.missing_images(conn, sorted(batch.images)):
-                    sent_bytes += _send_image(store, conn, sha, dsn)
-                    sent += 1
-                    faults.point("hub.push.image")
+            sent_bytes = images.in_push(conn, store, missing)
             for table, (columns, lines) in batch.tables.items():
                 queries.insert_push_rows(conn, push_id, table, columns, lines)
             faults.point("hub.push.rows")
@@ -161,7 +165,7 @@ def _push_once(store: Store, conn: psycopg.Connection[Any], dsn: str, key: Stati
     except psycopg.Error as exc:
         refused = refusal(exc, shown(dsn))
         if refused is not None and refused.reason == "image_hash":
-            _check_own_image(store, str(refused.params.get("sha", "")), batch.images)
+            check_own_image(store, str(refused.params.get("sha", "")), batch.images)
         if refused is not None:
             raise refused from None
         if isinstance(exc, psycopg.errors.InsufficientPrivilege):
@@ -171,7 +175,7 @@ def _push_once(store: Store, conn: psycopg.Connection[Any], dsn: str, key: Stati
             raise lost(exc, dsn) from None
         raise
     result.pushes.append(number)
-    result.images_sent += sent
+    result.images_sent += len(missing)
     result.images_bytes += sent_bytes
     for table, count in batch.counts.items():
         result.rows[table] = result.rows.get(table, 0) + count
@@ -224,38 +228,3 @@ def _read(box: Outbox, station: str, marks: dict[str, int], max_rows: int, max_b
 def _line(row: tuple[Any, ...]) -> str:
     """A row as the digest encodes it (``station.sync.digest``): the line the hub stores."""
     return json.dumps([union.encode_value(v) for v in row], ensure_ascii=False, separators=(",", ":"))
-
-
-def _check_own_image(store: Store, sha: str, sent: set[str]) -> None:
-    """The hub found that an image we sent whole does not hash to its name: if our own file no
-    longer does either, say that (the store's words, as ``station fsck`` would), else it was
-    damaged on the way and the hub's refusal stands. Hashing only then keeps a push to one hash
-    of every image, the hub's."""
-    if sha in sent and store.images.path(sha).is_file() and not store.images.verify(sha):
-        raise IntegrityError("store.image_altered", sha=sha)
-
-
-def _send_image(store: Store, conn: psycopg.Connection[Any], sha: str, dsn: str) -> int:
-    """Send one stored image to the hub: whole when it is small enough (the hub hashes it as it
-    arrives; a mismatch refuses the push and ``_check_own_image`` says whose fault), else
-    streamed in chunks, hashed here on the way and by the hub once all are in. Its size."""
-    path = store.images.path(sha)
-    size = _image_size(store)(sha)
-    if size > schema.MAX_IMAGE_BYTES:
-        raise HubRefused("image_too_large", shown(dsn), sha=sha, size=size)
-    if size <= schema.WHOLE_IMAGE:             # hashed by the hub only (_check_own_image)
-        data = path.read_bytes()
-        queries.put_image(conn, sha, data)
-        return len(data)
-    h = hashlib.sha256()
-
-    def chunks() -> Iterator[bytes]:
-        with path.open("rb") as src:
-            for block in iter(lambda: src.read(schema.IMAGE_CHUNK), b""):
-                h.update(block)
-                yield block
-        if h.hexdigest() != sha:              # rolls the image's transaction back
-            raise IntegrityError("store.image_altered", sha=sha)
-
-    queries.store_image(conn, sha, size, chunks())
-    return size

@@ -111,7 +111,8 @@ def ensure_roles(conn: psycopg.Connection[Any], dbname: str) -> None:
         "GRANT INSERT ON hub.facts, hub.push_tables, hub.image_chunks TO {group}",
         "REVOKE ALL ON ALL FUNCTIONS IN SCHEMA hub FROM PUBLIC",
         "GRANT EXECUTE ON FUNCTION hub.current_station(), hub.commit_push(uuid, bytea, bytea), "
-        "hub.commit_image(text, bigint), hub.put_image(text, bytea) TO {group}",
+        "hub.commit_image(text, bigint), hub.put_image(text, bytea), "
+        "hub.record_folder_images(text[], bigint[]), hub.report_image(text, text) TO {group}",
     ):
         conn.execute(sql.SQL(statement).format(db=db, group=group))
 
@@ -230,6 +231,46 @@ def commit_push(conn: psycopg.Connection[Any], push_id: uuid.UUID, manifest: byt
     return int(row[0]) if row else 0
 
 
+# -- the image folder (a hub that keeps its images in a folder: ``station.hub.folder``) -------------
+def image_folder(conn: psycopg.Connection[Any]) -> uuid.UUID | None:
+    """The id of the hub's image folder, None when its images are in the database."""
+    row = conn.execute("SELECT folder_id FROM hub.image_folder").fetchone()
+    return uuid.UUID(str(row[0])) if row else None
+
+
+def set_image_folder(conn: psycopg.Connection[Any], folder_id: uuid.UUID) -> None:
+    """Name the hub's image folder (the hub's owner, once)."""
+    conn.execute("INSERT INTO hub.image_folder (folder_id) VALUES (%s)", (folder_id,))
+
+
+def record_folder_images(conn: psycopg.Connection[Any], images: Sequence[tuple[str, int]]) -> int:
+    """Record images written and hashed into the folder (inside the push's transaction)."""
+    if not images:
+        return 0
+    row = conn.execute("SELECT hub.record_folder_images(%s, %s)",
+                       ([sha for sha, _ in images], [size for _, size in images])).fetchone()
+    return int(row[0]) if row else 0
+
+
+def image_places(conn: psycopg.Connection[Any], shas: Sequence[str]) -> dict[str, str]:
+    """Where the hub keeps each of ``shas`` it holds (``schema.IN_DATABASE`` or ``IN_FOLDER``)."""
+    if not shas:
+        return {}
+    return {str(s): str(p) for s, p in conn.execute(
+        "SELECT sha256, place FROM hub.images WHERE sha256 = ANY(%s)", (list(shas),))}
+
+
+def image_reports(conn: psycopg.Connection[Any]) -> dict[str, str]:
+    """Folder images a puller found damaged or missing → the problem."""
+    return {str(s): str(p) for s, p in conn.execute(
+        "SELECT sha256, problem FROM hub.image_reports ORDER BY sha256")}
+
+
+def report_image(conn: psycopg.Connection[Any], sha: str, problem: str | None) -> None:
+    """Report a folder image as ``damaged``/``missing``, or (None) as repaired."""
+    conn.execute("SELECT hub.report_image(%s, %s)", (sha, problem))
+
+
 # -- pulling ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PushInfo:
@@ -310,7 +351,8 @@ def images_chunks(conn: psycopg.Connection[Any], shas: Sequence[str], limit: int
 def table_counts(conn: psycopg.Connection[Any]) -> dict[str, int]:
     """Rows of every hub table (a cheap picture of 'unchanged')."""
     out = {}
-    for name in ("stations", "pushes", "push_tables", "facts", "images", "image_chunks", "migrations"):
+    for name in ("stations", "pushes", "push_tables", "facts", "images", "image_chunks", "migrations",
+                 "image_folder", "image_reports"):
         row = conn.execute(sql.SQL("SELECT count(*) FROM hub.{}").format(sql.Identifier(name))).fetchone()
         out[name] = int(row[0]) if row else 0
     return out

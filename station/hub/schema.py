@@ -12,7 +12,9 @@ master enrolled for that station (Ed25519, verified in the database: ``station.h
 the rows are exactly the signed ones (counts and row digests recomputed by the server). Rows
 reference their push with a deferred foreign key, so rows without a verified push cannot commit.
 Images are content-addressed: chunks, and a row in ``hub.images`` that only ``hub.commit_image``
-writes after hashing the chunks.
+(or ``hub.put_image``) writes after hashing the chunks — or, on a hub with an image folder
+(migration 3), files in that folder that the writing station hashed, recorded by
+``hub.record_folder_images``.
 
 Station roles may read everything and insert their own facts; they never update or delete (no
 such privilege exists for them) — see ``station.hub.queries.ensure_roles``.
@@ -28,6 +30,7 @@ from station.sync.manifest import PUSH_FORMAT
 SCHEMA = "hub"
 IMAGE_CHUNK = 1 << 20                 # bytes per image chunk of a streamed image
 WHOLE_IMAGE = 8 << 20                 # images up to this size go in one statement (hub.put_image)
+IN_DATABASE, IN_FOLDER = "database", "folder"     # where an image's bytes are (hub.images.place)
 MAX_IMAGE_BYTES = 256 << 20           # as a bundle's image limit (station.sync.archive.Limits)
 REFUSED = "HB001"                     # SQLSTATE of every refusal raised by the hub's functions
 
@@ -294,6 +297,80 @@ END $$;
 """
 
 
+V3_IMAGE_FOLDER = f"""
+-- A hub may keep its images in a content-addressed folder (a network share every station
+-- mounts; ``station.hub.folder``) instead of in hub.image_chunks. hub.image_folder names it (one
+-- row, written by ``station hub init --images DIR``; the same id is in the folder's marker file,
+-- so a station knows it mounted the right one). The server never sees that folder: the station
+-- that writes an image hashes it first (an existing file is trusted only after its hash is
+-- checked) and every puller hashes every image it takes; hub.image_reports lists the files a
+-- puller found damaged or missing, which the next push of a station holding them rewrites.
+ALTER TABLE hub.images ADD COLUMN place text NOT NULL DEFAULT '{IN_DATABASE}'
+    CHECK (place IN ('{IN_DATABASE}', '{IN_FOLDER}'));
+CREATE TABLE hub.image_folder (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    folder_id uuid NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    created_by text NOT NULL DEFAULT session_user
+);
+CREATE TABLE hub.image_reports (
+    sha256 text PRIMARY KEY CHECK (sha256 ~ '^[0-9a-f]{{64}}$'),
+    problem text NOT NULL CHECK (problem IN ('damaged', 'missing')),
+    reported_at timestamptz NOT NULL DEFAULT now(),
+    reported_by text NOT NULL DEFAULT session_user
+);
+
+-- Record images a station has written (and hashed) into the hub's folder, inside its push.
+CREATE OR REPLACE FUNCTION hub.record_folder_images(p_shas text[], p_sizes bigint[])
+RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE caller text; bad text; added integer;
+BEGIN
+  {_CALLER}
+  IF NOT EXISTS (SELECT 1 FROM hub.image_folder) THEN
+    PERFORM hub.refuse('no_image_folder');
+  END IF;
+  IF cardinality(p_shas) IS DISTINCT FROM cardinality(p_sizes) THEN
+    PERFORM hub.refuse('image_size', jsonb_build_object('sha', '-', 'size', cardinality(p_sizes),
+                       'declared', cardinality(p_shas)));
+  END IF;
+  SELECT s INTO bad FROM unnest(p_shas) s WHERE s IS NULL OR s !~ '^[0-9a-f]{{64}}$' LIMIT 1;
+  IF FOUND THEN
+    PERFORM hub.refuse('image_name', jsonb_build_object('sha', left(coalesce(bad, ''), 80)));
+  END IF;
+  SELECT s INTO bad FROM unnest(p_shas, p_sizes) u(s, n)
+   WHERE n IS NULL OR n < 0 OR n > {MAX_IMAGE_BYTES} LIMIT 1;
+  IF FOUND THEN
+    PERFORM hub.refuse('image_too_large', jsonb_build_object('sha', bad, 'size', '?'));
+  END IF;
+  INSERT INTO hub.images (sha256, size, chunks, place)
+    SELECT s, n, 0, '{IN_FOLDER}' FROM unnest(p_shas, p_sizes) u(s, n)
+    ON CONFLICT (sha256) DO NOTHING;
+  GET DIAGNOSTICS added = ROW_COUNT;
+  RETURN added;
+END $$;
+
+-- A puller reports a folder image it found damaged or missing (p_problem), a station that
+-- rewrote it from its own verified copy clears the report (p_problem NULL). Reports only ask
+-- for a repair: every puller hashes every image it takes whatever they say.
+CREATE OR REPLACE FUNCTION hub.report_image(p_sha text, p_problem text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE caller text;
+BEGIN
+  {_CALLER}
+  IF p_sha !~ '^[0-9a-f]{{64}}$' THEN
+    PERFORM hub.refuse('image_name', jsonb_build_object('sha', left(p_sha, 80)));
+  END IF;
+  IF p_problem IS NULL THEN
+    DELETE FROM hub.image_reports WHERE sha256 = p_sha;
+  ELSE
+    INSERT INTO hub.image_reports (sha256, problem) VALUES (p_sha, p_problem)
+      ON CONFLICT (sha256) DO UPDATE SET problem = excluded.problem, reported_at = now(),
+                                         reported_by = session_user;
+  END IF;
+END $$;
+"""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -305,5 +382,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, ED25519 + V1_TABLES + _REFUSE + V1_POLICIES + V1_FUNCTIONS,
               "stations, pushes, facts, images; Ed25519 and the push and image checks"),
     Migration(2, V2_PUT_IMAGE, "images in one statement, hashed as they arrive"),
+    Migration(3, V3_IMAGE_FOLDER, "images in a content-addressed folder named by the hub"),
 )
 LATEST = MIGRATIONS[-1].version

@@ -46,6 +46,7 @@ class Campaign:
     master: Path
     stations: dict[str, Path] = field(default_factory=dict)
     passwords: dict[str, str] = field(default_factory=dict)
+    images: Path | None = None          # the hub's image folder (None: images in the database)
 
     def dsn(self, station_id: str) -> str:
         """The DSN a station uses: its own role and password."""
@@ -84,7 +85,7 @@ class Campaign:
         from station.store import open_store
 
         with open_store(self.master) as store:
-            result = init_hub(store, self.admin_dsn, "sup")
+            result = init_hub(store, self.admin_dsn, "sup", self.images)
         for s in result.stations:
             if s.station_id in self.stations and s.station_id not in self.passwords:
                 self.set_password(s.station_id)
@@ -96,6 +97,7 @@ class Campaign:
         from station.hub.push import push
         from station.store import open_store
 
+        kw.setdefault("images_dir", self.images)
         with open_store(self.stations[station_id]) as store:
             return push(store, dsn or self.dsn(role_of or station_id), "tech", **kw)
 
@@ -104,7 +106,7 @@ class Campaign:
         from station.store import open_store
 
         with open_store(data_dir or self.master) as store:
-            return pull(store, dsn or self.admin_dsn, "sup")
+            return pull(store, dsn or self.admin_dsn, "sup", images_dir=self.images)
 
     def fact_lines(self) -> list[tuple[str, str]]:
         """Every row at the hub as its signed line (a full picture of 'unchanged')."""
@@ -123,6 +125,14 @@ class Campaign:
 
         with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
             return table_counts(conn)
+
+
+@pytest.fixture(params=["database", "folder"])
+def any_campaign(request: pytest.FixtureRequest, campaign: Campaign) -> Campaign:
+    """``campaign``, once with images in the database and once in an image folder."""
+    if request.param == "folder":
+        campaign.images = campaign.root / "hub-images"
+    return campaign
 
 
 @pytest.fixture

@@ -135,3 +135,48 @@ def _accepted_photos(totals: dict) -> int:
     report keeps them apart as unexpected_today, where the report has that split)."""
     return int(totals["accepted"]) + int(totals.get("unexpected_today", 0))
 
+
+
+def test_a_hub_with_an_image_folder_from_the_command_line(campaign: Campaign, tmp_path: Path) -> None:
+    """`hub init --images DIR`; one station names its path to the folder in station.toml
+    ([hub] images_dir), another with --images; the master pulls with --images; without a path,
+    a push is refused in words (exit 2) and nothing is sent."""
+    from station.hub.queries import station_role
+
+    server = campaign.server
+    campaign.add_station("yd-1", people=1, seed=1)
+    campaign.add_station("yd-2", people=1, seed=2)
+    share = tmp_path / "share"
+    owner = server.dsn(campaign.dbname, password="")
+    pw = _passfile(tmp_path, server, {"postgres": server.password})
+    init = station(campaign.master, "hub", "init", "--hub", owner, "--images", str(share), "--json",
+                   op="sup", env=pw)
+    assert init.returncode == 0, init.stderr
+    assert _json(init)["images"]["store"] == "folder" and (share / "capture-station-hub.id").is_file()
+    for name in ("yd-1", "yd-2"):
+        campaign.set_password(name)
+    roles = {station_role(campaign.dbname, n): campaign.passwords[n] for n in ("yd-1", "yd-2")}
+    pw = _passfile(tmp_path, server, {"postgres": server.password, **roles})
+
+    def dsn(name: str) -> str:
+        return server.dsn(campaign.dbname, user=station_role(campaign.dbname, name), password="")
+
+    no_path = station(campaign.stations["yd-1"], "--lang", "en", "sync", "push", "--hub", dsn("yd-1"),
+                      op="tech", env=pw)
+    assert no_path.returncode == 2 and "--images" in no_path.stderr and "image folder" in no_path.stderr
+    (campaign.stations["yd-1"] / "station.toml").write_text(f'[hub]\nimages_dir = "{share}"\n')
+    one = station(campaign.stations["yd-1"], "sync", "push", "--hub", dsn("yd-1"), "--json",
+                  op="tech", env=pw)
+    assert one.returncode == 0, one.stderr
+    assert _json(one)["images_sent"] == 2
+    two = station(campaign.stations["yd-2"], "sync", "push", "--hub", dsn("yd-2"), "--images",
+                  str(share), op="tech", env=pw)
+    assert two.returncode == 0 and "2 张图像" in two.stdout, two.stderr
+    pulled = station(campaign.master, "sync", "pull", "--hub", owner, "--images", str(share), "--json",
+                     op="sup", env=pw)
+    assert pulled.returncode == 0, pulled.stderr
+    assert _json(pulled)["images_added"] == 4 and _json(pulled)["refused"] == []
+    report = station(campaign.master, "report", "daily", "--format", "json", "--hub", owner,
+                     "--images", str(share), op="sup", env=pw)
+    assert report.returncode == 0, report.stderr
+    assert _accepted_photos(json.loads(report.stdout)["totals"]) == 2

@@ -81,10 +81,13 @@ operation = st.one_of(
 
 @settings(max_examples=6, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(count=st.integers(2, 5), steps=st.lists(operation, max_size=12), max_rows=st.integers(3, 40))
+@given(count=st.integers(2, 5), steps=st.lists(operation, max_size=12), max_rows=st.integers(3, 40),
+       folder=st.booleans())
 def test_any_interleaving_converges_on_every_master(pg_server: PgServer, templates: Path,
                                                       tmp_path: Path, count: int,
-                                                      steps: list[tuple[str, int]], max_rows: int) -> None:
+                                                      steps: list[tuple[str, int]], max_rows: int,
+                                                      folder: bool) -> None:
+    """... with the hub's images in the database or in an image folder (``folder``)."""
     from station.hub.enrol import init_hub
     from station.hub.pull import pull
     from station.hub.push import push
@@ -98,18 +101,19 @@ def test_any_interleaving_converges_on_every_master(pg_server: PgServer, templat
     shutil.copytree(templates / "master", run / "master-2")
     dbname = f"hub_{uuid.uuid4().hex[:12]}"
     dsn = pg_server.create_database(dbname)
+    images = run / "hub-images" if folder else None
     try:
         with open_store(run / "master") as store:
-            init_hub(store, dsn, "sup")
+            init_hub(store, dsn, "sup", images)
         masters = [run / "master", run / "master-2"]
 
         def do_push(name: str) -> None:
             with open_store(run / name) as store:
-                push(store, dsn, "tech", max_rows=max_rows)
+                push(store, dsn, "tech", max_rows=max_rows, images_dir=images)
 
         def do_pull(master: Path) -> None:
             with open_store(master) as store:
-                assert not pull(store, dsn, "sup").refused
+                assert not pull(store, dsn, "sup", images_dir=images).refused
 
         for n, (what, which) in enumerate(steps):
             if what == "push":
@@ -146,19 +150,25 @@ def test_any_interleaving_converges_on_every_master(pg_server: PgServer, templat
 # -- a push killed at every point -------------------------------------------------------------
 RUNNER = """
 import os, sys
+from pathlib import Path
 from station.store import open_store
 from station.hub.push import push
+images = os.environ.get("TEST_HUB_IMAGES")
 with open_store(sys.argv[1]) as store:
-    push(store, os.environ["TEST_HUB_DSN"], "tech", max_rows=int(sys.argv[2]))
+    push(store, os.environ["TEST_HUB_DSN"], "tech", max_rows=int(sys.argv[2]),
+         images_dir=Path(images) if images else None)
 """
 
 
-def _killed_push(folder: Path, dsn: str, point: str, max_rows: int, tmp: Path) -> None:
+def _killed_push(folder: Path, dsn: str, point: str, max_rows: int, tmp: Path,
+                 images: Path | None = None) -> None:
     marker = tmp / f"marker-{point}"
     marker.unlink(missing_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STATION", "PG"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STATION", "PG", "TEST_HUB"))}
     env.update(PYTHONPATH=str(ROOT), TEST_HUB_DSN=dsn, STATION_FAULT_PAUSE=point,
                STATION_FAULT_MARKER=str(marker))
+    if images is not None:
+        env["TEST_HUB_IMAGES"] = str(images)
     proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(folder), str(max_rows)], cwd=ROOT,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     kill_at_marker(proc, marker, point)
@@ -167,15 +177,28 @@ def _killed_push(folder: Path, dsn: str, point: str, max_rows: int, tmp: Path) -
 @pytest.mark.parametrize("point", ["hub.push.read", "hub.push.image", "hub.push.rows",
                                    "hub.push.committing", "hub.push.committed"])
 def test_a_push_killed_at_any_point_and_retried_loses_and_duplicates_nothing(
-        campaign: Campaign, tmp_path: Path, point: str) -> None:
+        any_campaign: Campaign, tmp_path: Path, point: str) -> None:
+    """Images in the database or in the hub's image folder (files written before the kill are
+    found again, hashed, by the retry; none is recorded at the hub without its bytes)."""
+    from tests.hub.test_hub_folder import unreferenced_folder_images
+
+    campaign = any_campaign
     folder = campaign.add_station("yd-1", people=3, seed=1)
     campaign.init()
-    _killed_push(folder, campaign.dsn("yd-1"), point, 10, tmp_path)
+    _killed_push(folder, campaign.dsn("yd-1"), point, 10, tmp_path, campaign.images)
     again = campaign.push("yd-1", max_rows=10)
     assert len(again.pushes) >= 1
     hub = _hub_lines(campaign.admin_dsn, "yd-1")
     assert len(hub) == len(set(hub))
     assert set(hub) == _own_lines(folder, "yd-1")
+    if campaign.images is not None:
+        assert unreferenced_folder_images(campaign) == []      # every file recorded, every one right
+        with psycopg.connect(campaign.admin_dsn, autocommit=True) as conn:
+            places = conn.execute("SELECT place, count(*) FROM hub.images GROUP BY place").fetchall()
+        assert places == [("folder", 6)]
+        pulled = campaign.pull()
+        assert not pulled.refused and pulled.images_added == 6
+        return
     with psycopg.connect(campaign.admin_dsn, autocommit=True) as conn:
         stored: Any = conn.execute("SELECT count(*), count(*) FILTER (WHERE size = "
                                    "(SELECT sum(length(data)) FROM hub.image_chunks c "

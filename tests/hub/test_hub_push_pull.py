@@ -57,8 +57,11 @@ def _bundle_twin(campaign: Campaign, tmp_path: Path) -> tuple[Path, list[Path]]:
 
 
 def test_three_stations_push_a_master_pulls_the_same_as_a_bundle_merge(
-        campaign: Campaign, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        any_campaign: Campaign, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Images in the database or in the hub's image folder: the same master, the same export."""
     from station.store import open_store
+
+    campaign = any_campaign
     from station.sync.merge import merge_bundle
 
     for n, name in enumerate(("yd-1", "yd-2", "yd-3"), start=1):
@@ -91,10 +94,11 @@ def test_three_stations_push_a_master_pulls_the_same_as_a_bundle_merge(
     assert _facts(campaign.master, stations) == hub_way
 
 
-def test_a_second_push_finds_nothing_new(campaign: Campaign) -> None:
+def test_a_second_push_finds_nothing_new(any_campaign: Campaign) -> None:
     from station.hub.schema import MIGRATIONS
     from station.store import open_store
 
+    campaign = any_campaign
     folder = campaign.add_station("yd-1", people=2, seed=1)
     assert campaign.init().applied == [m.version for m in MIGRATIONS]
     again = campaign.init()                                # init is idempotent too
@@ -112,10 +116,16 @@ def test_a_second_push_finds_nothing_new(campaign: Campaign) -> None:
 
 
 def test_a_push_from_an_unenrolled_key_is_refused_and_the_hub_is_unchanged(
-        campaign: Campaign, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        any_campaign: Campaign, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A laptop set up again under an enrolled name (new key), using that station's leaked
-    database password, and a client that skips its own check: the hub itself refuses."""
+    database password, and a client that skips its own check: the hub itself refuses. With an
+    image folder, the images such a push wrote there stay unreferenced: files named by their own
+    hash that no fact refers to (a later push of the same bytes finds them, checked; nothing else
+    reads them)."""
     import station.hub.push as hub_push
+    from tests.hub.test_hub_folder import unreferenced_folder_images
+
+    campaign = any_campaign
     from station.errors import RefusedError
     from station.hub.connect import HubRefused
     from tests.sync.conftest import make_station
@@ -153,6 +163,8 @@ def test_a_push_from_an_unenrolled_key_is_refused_and_the_hub_is_unchanged(
         campaign.push("yd-9", dsn=campaign.admin_dsn)
     assert refused.value.reason == "not_enrolled"
     assert (campaign.counts(), campaign.fact_lines()) == before
+    if campaign.images is not None:       # the impostor's 4 people's photos (yd-9's one person is
+        assert len(unreferenced_folder_images(campaign)) == 2 * 4     # its first: the same photos)
 
 
 def test_a_store_restored_from_an_older_backup_is_stopped_before_it_loses_records(

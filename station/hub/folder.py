@@ -1,0 +1,181 @@
+"""The hub's image folder: a content-addressed folder (on a campaign, a network share) that a hub
+may name for its images instead of keeping their bytes in PostgreSQL (``station hub init --images``).
+
+Layout: ``DIR/capture-station-hub.id`` (the marker: the folder's id, also recorded at the hub, so
+a station knows it mounted the right folder — each station's path to it may differ), images at
+``DIR/ab/cd/abcd…`` (named by the SHA-256 of their bytes: no personal data in any name), files
+being written in ``DIR/tmp/``. Folders 0750, images 0440: readable by the campaign's group, written
+once (a rewrite is a new file renamed over the old one).
+
+Nothing here trusts the folder: an image is written only after the writer hashed its bytes, an
+existing file counts only once its hash is checked, a reader hashes every image it takes. Files
+are written without a sync each; the writer calls :meth:`ImageFolder.flush` once before the hub
+transaction that records them commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import time
+import uuid
+from pathlib import Path
+
+from station.errors import InputError, IntegrityError, Location, RefusedError
+from station.fsio import atomic_write, fsync_dir, sync_filesystem
+
+MARKER = "capture-station-hub.id"
+MARKER_HEAD = "capture-station hub image folder"
+FOLDER_MODE = 0o750
+IMAGE_MODE = 0o440
+BLOCK = 1 << 20
+STALE_TMP_S = 24 * 3600          # a file left in tmp/ this long belonged to a killed writer
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _mkdir(path: Path) -> None:
+    try:
+        path.mkdir(mode=FOLDER_MODE)
+    except FileExistsError:
+        return
+    os.chmod(path, FOLDER_MODE)          # whatever the umask says
+
+
+def read_marker(root: Path) -> uuid.UUID | None:
+    """The id in a folder's marker; None when there is no marker."""
+    try:
+        lines = (root / MARKER).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError("hub.images_marker_bad", Location(str(root / MARKER)), detail=str(exc)[:200]) from None
+    try:
+        if lines[0] != MARKER_HEAD:
+            raise ValueError(lines[0][:60])
+        return uuid.UUID(lines[1].strip())
+    except (IndexError, ValueError) as exc:
+        raise InputError("hub.images_marker_bad", Location(str(root / MARKER), 1),
+                         detail=str(exc)[:200]) from None
+
+
+class ImageFolder:
+    """One hub's image folder as this machine mounts it."""
+
+    def __init__(self, root: Path, folder_id: uuid.UUID) -> None:
+        self.root = root
+        self.folder_id = folder_id
+
+    @classmethod
+    def create(cls, root: Path) -> ImageFolder:
+        """A new image folder (``hub init --images DIR``): DIR must not exist or be empty."""
+        root = Path(root).absolute()
+        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+            raise InputError("hub.images_not_empty", Location(str(root)))
+        root.parent.mkdir(parents=True, exist_ok=True)
+        _mkdir(root)
+        folder = cls(root, uuid.uuid4())
+        atomic_write(root / MARKER, f"{MARKER_HEAD}\n{folder.folder_id}\n".encode(), mode=0o444)
+        _mkdir(root / "tmp")
+        fsync_dir(root.parent)
+        return folder
+
+    @classmethod
+    def open(cls, root: Path, expected: uuid.UUID, hub: str) -> ImageFolder:
+        """The folder at ``root``, which must carry the marker of the hub's folder ``expected``."""
+        root = Path(root).absolute()
+        if not root.is_dir():
+            raise InputError("hub.images_no_folder", Location(str(root)), hub=hub)
+        found = read_marker(root)
+        if found is None:
+            raise InputError("hub.images_no_marker", Location(str(root)), hub=hub, marker=MARKER)
+        if found != expected:
+            raise RefusedError("hub.images_wrong_folder", folder=str(root), hub=hub,
+                               found=str(found), expected=str(expected))
+        _mkdir(root / "tmp")
+        return cls(root, found)
+
+    def path(self, sha: str) -> Path:
+        if not _SHA.match(sha):
+            raise ValueError(f"not a SHA-256: {sha[:80]!r}")
+        return self.root / sha[:2] / sha[2:4] / sha
+
+    def holds(self, sha: str) -> bool:
+        """Whether the folder has ``sha`` with the right bytes (hashed now)."""
+        try:
+            return hash_file(self.path(sha)) == sha
+        except FileNotFoundError:
+            return False
+
+    def put(self, source: Path, sha: str) -> int:
+        """Copy the local image ``source`` (named ``sha``) into the folder, hashing it on the way;
+        bytes written (0: the folder already had it, checked). A file there whose bytes are wrong
+        is replaced. A source that does not hash to ``sha`` raises ``store.image_altered`` and
+        leaves nothing behind. Not synced: see ``flush``."""
+        target = self.path(sha)
+        if self.holds(sha):
+            return 0
+        tmp = self.root / "tmp" / f"{sha[:16]}.{os.getpid()}.{secrets.token_hex(6)}"
+        h = hashlib.sha256()
+        size = 0
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with open(source, "rb") as src, os.fdopen(fd, "wb", buffering=0) as out:
+                for block in iter(lambda: src.read(BLOCK), b""):
+                    h.update(block)
+                    out.write(block)
+                    size += len(block)
+                os.fchmod(out.fileno(), IMAGE_MODE)
+            if h.hexdigest() != sha:
+                raise IntegrityError("store.image_altered", sha=sha)
+            _mkdir(target.parent.parent)
+            _mkdir(target.parent)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return size
+
+    def copy_out(self, sha: str, dest: Path) -> str:
+        """Copy ``sha`` from the folder to ``dest`` (a new 0600 file); the hash of what was read
+        (the caller compares it with the name). ``FileNotFoundError`` when the folder lacks it."""
+        h = hashlib.sha256()
+        with open(self.path(sha), "rb") as src:
+            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb", buffering=0) as out:
+                for block in iter(lambda: src.read(BLOCK), b""):
+                    h.update(block)
+                    out.write(block)
+        return h.hexdigest()
+
+    def flush(self) -> None:
+        """Make every image written so far durable, in one call (``syncfs`` of the folder's file
+        system), before any hub fact that refers to them commits."""
+        sync_filesystem(self.root)
+
+    def collect_stale_tmp(self, now: float | None = None) -> int:
+        """Remove files that writers killed long ago left in ``tmp/`` (never a live writer's: a
+        write takes seconds, not a day); how many."""
+        now = time.time() if now is None else now
+        removed = 0
+        try:
+            entries = list(os.scandir(self.root / "tmp"))
+        except FileNotFoundError:
+            return 0
+        for entry in entries:
+            try:
+                if now - entry.stat().st_mtime > STALE_TMP_S:
+                    os.unlink(entry.path)
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
+
+
+def hash_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(BLOCK), b""):
+            h.update(block)
+    return h.hexdigest()

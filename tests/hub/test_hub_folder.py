@@ -1,0 +1,227 @@
+"""A hub that keeps its images in a content-addressed folder (``station hub init --images DIR``):
+the folder is the hub's (a marker with the id the hub recorded), files are named by their hash
+only, private, and trusted only once hashed — a planted or damaged file is never taken, is
+reported in words, and the next push of a station holding the right bytes repairs it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.hub.conftest import Campaign
+from tests.sync.conftest import canonical
+
+
+def folder_files(root: Path) -> dict[str, Path]:
+    """Every image file of the folder (name → path), wherever it lies under the root."""
+    return {p.name: p for p in root.rglob("*") if p.is_file() and p.parent != root
+            and p.parent.name != "tmp"}
+
+
+def unreferenced_folder_images(campaign: Campaign) -> list[str]:
+    """Images in the folder that no fact at the hub refers to; each must hash to its name."""
+    assert campaign.images is not None
+    with psycopg.connect(campaign.admin_dsn, autocommit=True) as conn:
+        recorded = {str(r[0]) for r in conn.execute("SELECT sha256 FROM hub.images")}
+    files = folder_files(campaign.images)
+    for name, path in files.items():
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == name
+    return sorted(set(files) - recorded)
+
+
+@pytest.fixture
+def folder_campaign(campaign: Campaign) -> Campaign:
+    campaign.images = campaign.root / "share" / "hub-images"
+    return campaign
+
+
+def test_images_go_to_the_folder_named_by_hash_private_and_durable(folder_campaign: Campaign) -> None:
+    from station.hub.folder import MARKER
+    from station.store import open_store
+
+    campaign = folder_campaign
+    folder = campaign.add_station("yd-1", people=2, seed=1)
+    init = campaign.init()
+    assert campaign.images is not None
+    marker = (campaign.images / MARKER).read_text().splitlines()
+    assert init.images_folder_id == marker[1] and init.to_json()["images"]["store"] == "folder"
+    pushed = campaign.push("yd-1")
+    assert pushed.images_sent == 4 and pushed.images_bytes > 0
+    with psycopg.connect(campaign.admin_dsn, autocommit=True) as conn:
+        places = dict(conn.execute("SELECT sha256, place FROM hub.images").fetchall())
+        chunks = conn.execute("SELECT count(*) FROM hub.image_chunks").fetchone()
+        folder_id = conn.execute("SELECT folder_id FROM hub.image_folder").fetchone()
+    assert set(places.values()) == {"folder"} and chunks == (0,)       # no bytes in PostgreSQL
+    assert folder_id is not None and str(folder_id[0]) == marker[1]
+    files = folder_files(campaign.images)
+    with open_store(folder) as store:
+        assert set(files) == set(places) == set(store.images)
+        for sha, path in files.items():
+            assert path.relative_to(campaign.images).parts == (sha[:2], sha[2:4], sha)
+            assert path.read_bytes() == store.images.path(sha).read_bytes()
+            assert stat.S_IMODE(path.stat().st_mode) == 0o440
+            for parent in (path.parent, path.parent.parent):
+                assert stat.S_IMODE(parent.stat().st_mode) == 0o750
+    names = {p.name for p in campaign.images.rglob("*")}
+    assert names <= set(files) | {MARKER, "tmp"} | {s[:2] for s in files} | {s[2:4] for s in files}
+    pulled = campaign.pull()
+    assert not pulled.refused and pulled.images_added == 4
+
+
+def test_a_station_must_reach_the_hubs_own_folder(folder_campaign: Campaign, tmp_path: Path) -> None:
+    """Each station may mount the share at its own path; a folder without the hub's marker (the
+    bare mount point of a share that is not mounted), another hub's folder, or none at all is
+    refused in words before anything is written, and the hub is unchanged."""
+    from station.errors import InputError, RefusedError, StationError
+    from station.hub.folder import ImageFolder
+
+    campaign = folder_campaign
+    campaign.add_station("yd-1", people=1, seed=1)
+    campaign.add_station("yd-2", people=1, seed=2)
+    campaign.init()
+    assert campaign.images is not None
+    assert campaign.init().applied == []                        # init again, same folder: fine
+    before = campaign.counts()
+    bare = tmp_path / "mnt" / "share"
+    bare.mkdir(parents=True)
+    other = ImageFolder.create(tmp_path / "other-hub-images")
+    cases: list[tuple[Path | None, type[StationError], str]] = [
+        (bare, InputError, "hub.images_no_marker"),
+        (other.root, RefusedError, "hub.images_wrong_folder"),
+        (tmp_path / "nowhere", InputError, "hub.images_no_folder"),
+        (None, RefusedError, "hub.images_folder_needed"),
+    ]
+    for path, kind, key in cases:
+        with pytest.raises(kind) as said:
+            campaign.push("yd-1", images_dir=path)
+        assert said.value.key == key
+        zh, en = said.value.messages
+        assert zh and en and "{" not in zh + en
+    assert list(bare.iterdir()) == [] and folder_files(other.root) == {}
+    with pytest.raises(RefusedError) as said:                   # the master cannot switch folders
+        from station.hub.enrol import init_hub
+        from station.store import open_store
+
+        with open_store(campaign.master) as store:
+            init_hub(store, campaign.admin_dsn, "sup", other.root)
+    assert said.value.key == "hub.images_wrong_folder"
+    assert campaign.counts() == before
+    mounted = tmp_path / "mnt" / "elsewhere"                    # the same share, another path
+    mounted.symlink_to(campaign.images)
+    assert campaign.push("yd-2", images_dir=mounted).images_sent == 2
+    assert not campaign.pull().refused
+
+
+def test_a_database_hub_refuses_an_image_folder(campaign: Campaign, tmp_path: Path) -> None:
+    from station.errors import InputError
+
+    campaign.add_station("yd-1", people=1, seed=1)
+    campaign.init()
+    with pytest.raises(InputError) as said:
+        campaign.push("yd-1", images_dir=tmp_path)
+    assert said.value.key == "hub.images_not_a_folder_hub"
+
+
+def test_planted_and_damaged_files_are_never_taken_and_are_repaired(folder_campaign: Campaign) -> None:
+    """Wrong bytes under an image's name before the push (a second station planting them): the
+    writer hashes what is there and rewrites it. A file damaged (or lost) after its push: the
+    master refuses that push in words and reports the file at the hub; the next push of the
+    station that holds it — even with nothing new to send — rewrites it, and the pull then takes
+    it, the same store as if nothing had happened."""
+    from station.hub import queries
+    from station.store import open_store
+
+    campaign = folder_campaign
+    one = campaign.add_station("yd-1", people=2, seed=1)
+    campaign.add_station("yd-2", people=1, seed=2)
+    campaign.init()
+    assert campaign.images is not None
+    with open_store(one) as store:
+        shas = sorted(store.images)
+    planted = campaign.images / shas[0][:2] / shas[0][2:4] / shas[0]
+    planted.parent.mkdir(parents=True)
+    planted.write_bytes(b"not the photo")
+    campaign.push("yd-1")
+    campaign.push("yd-2")
+    assert hashlib.sha256(planted.read_bytes()).hexdigest() == shas[0]      # rewritten, checked
+
+    damaged = campaign.images / shas[1][:2] / shas[1][2:4] / shas[1]
+    lost = campaign.images / shas[2][:2] / shas[2][2:4] / shas[2]
+    os.chmod(damaged, 0o640)
+    damaged.write_bytes(damaged.read_bytes()[:-1] + b"\x00")
+    lost.unlink()
+    pulled = campaign.pull()
+    assert [r.reason for r in pulled.refused] == ["folder_image"]
+    assert [r.station_id for r in pulled.merged] == ["yd-2"]
+    zh, en = pulled.refused[0].messages
+    assert "yd-1" in en and "repairs it" in en and "修复" in zh and str(campaign.images) in en
+    assert not any(canonical(campaign.master, {"yd-1"}).values())           # nothing of yd-1 taken
+    with psycopg.connect(campaign.admin_dsn, autocommit=True) as conn:
+        assert queries.image_reports(conn) == {shas[1]: "damaged", shas[2]: "missing"}
+
+    again = campaign.push("yd-1")                                # nothing new: repairs only
+    assert again.pushes == [] and again.images_repaired == 2
+    with psycopg.connect(campaign.admin_dsn, autocommit=True) as conn:
+        assert queries.image_reports(conn) == {}
+    pulled = campaign.pull()
+    assert not pulled.refused and [r.station_id for r in pulled.merged] == ["yd-1"]
+    with open_store(one) as station, open_store(campaign.master) as master:
+        for sha in shas:
+            assert master.images.get(sha) == station.images.get(sha)
+    assert unreferenced_folder_images(campaign) == []
+
+
+def test_a_photo_damaged_on_the_station_is_never_written_to_the_folder(folder_campaign: Campaign) -> None:
+    from station.errors import IntegrityError
+    from station.store import open_store
+
+    campaign = folder_campaign
+    one = campaign.add_station("yd-1", people=1, seed=1)
+    campaign.init()
+    assert campaign.images is not None
+    with open_store(one) as store:
+        sha = sorted(store.images)[0]
+        path = store.images.path(sha)
+    path.chmod(0o600)
+    path.write_bytes(path.read_bytes()[:-1] + b"\x00")
+    before = campaign.counts()
+    with pytest.raises(IntegrityError) as said:
+        campaign.push("yd-1")
+    assert said.value.key == "store.image_altered" and said.value.params["sha"] == sha
+    assert sha not in folder_files(campaign.images) and campaign.counts() == before
+    assert list((campaign.images / "tmp").iterdir()) == []
+
+
+def test_an_interrupted_init_folder_is_taken_up_and_a_used_one_is_not(campaign: Campaign,
+                                                                      tmp_path: Path) -> None:
+    from station.errors import InputError, RefusedError
+    from station.hub.folder import ImageFolder
+
+    campaign.add_station("yd-1", people=1, seed=1)
+    left = ImageFolder.create(tmp_path / "left")            # marked, but never recorded at a hub
+    campaign.images = left.root
+    assert campaign.init().images_folder_id == str(left.folder_id)
+    used = ImageFolder.create(tmp_path / "used")
+    (used.root / "ab").mkdir()
+    untidy = tmp_path / "untidy"
+    untidy.mkdir()
+    (untidy / "notes.txt").write_text("x")
+    from station.hub.enrol import init_hub
+    from station.store import open_store
+
+    with psycopg.connect(campaign.admin_dsn, autocommit=True) as conn:
+        conn.execute("DELETE FROM hub.image_folder")         # as a hub that never had one
+    with open_store(campaign.master) as store:
+        with pytest.raises(RefusedError) as said:
+            init_hub(store, campaign.admin_dsn, "sup", used.root)
+        assert said.value.key == "hub.images_other_hub"
+        with pytest.raises(InputError) as said2:
+            init_hub(store, campaign.admin_dsn, "sup", untidy)
+        assert said2.value.key == "hub.images_not_empty"
+    with psycopg.connect(campaign.admin_dsn, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM hub.image_folder").fetchone() == (0,)
