@@ -1,14 +1,22 @@
 """PostgreSQL hub benchmark (issue 15): 6 stations × 500 students with photos pushed to a private
 PostgreSQL server, against `cp -r` of the same stations' files in the same run (goal ≤ 3×), and
-the pull of a new master that takes everything.
+the pull of a new master that takes everything — for both image stores of a hub: images in the
+database (bytea, hashed by the server) and images in the hub's image folder (``hub init
+--images``: written and hashed by the station, one syncfs per push, only the facts in PostgreSQL).
 
 Each student is read, paid, captured (a camera frame and its export crop) and accepted, as at a
 desk. ``BENCH_HUB_N`` students per station (default 500), ``BENCH_HUB_RAW_KB`` per camera frame
 (default 300: a JPEG of that size; real DSLR frames are larger, which favours the copy less).
 
-The server is the tests' private one (``tests.pgserver``: no fsync, as ``cp`` does not sync
-either) on the same machine as the stations, with PostgreSQL's default memory settings
-(``shared_buffers`` 128 MB; the tests run it with 32 MB).
+Per station, interleaved: ``cp -r``, the push to the database hub, the push to the folder hub
+(each after an untimed ``sync``, so no step pays for another's writeback). ``cp`` makes nothing
+durable; the folder push does (one syncfs of the folder's file system before its facts commit),
+so ``cp -r`` + ``sync`` is reported too. Processor time beside wall time (a loaded machine moves
+it less), and the load average before and after.
+
+The server is the tests' private one (``tests.pgserver``: no fsync) on the same machine and disk
+as the stations and the folder, with PostgreSQL's default memory settings (``shared_buffers``
+128 MB; the tests run it with 32 MB).
 """
 
 from __future__ import annotations
@@ -25,11 +33,19 @@ from typing import Any
 from bench._table import Figure
 
 TABLE = [
-    Figure("hub push, 6 stations × 500 students with photos", "push_s", "s", reference="cp_s",
-           reference_name="cp -r of the same stations' files", ratio_at_most=3.0),
-    Figure("hub push, processor time (station + hub server)", "push_cpu_s", "s", reference="cp_cpu_s",
-           reference_name="cp -r, processor time"),
-    Figure("hub pull by a new master (everything)", "pull_s", "s"),
+    Figure("hub push, images in a folder, 6 stations × 500 students with photos", "folder.push_s",
+           "s", reference="cp_s", reference_name="cp -r of the same stations' files",
+           ratio_at_most=3.0),
+    Figure("hub push, images in a folder, processor time (station + hub server)",
+           "folder.push_cpu_s", "s", reference="cp_cpu_s", reference_name="cp -r, processor time"),
+    Figure("hub push, images in a folder, against a durable copy", "folder.push_s", "s",
+           reference="cp_sync_s", reference_name="cp -r then sync"),
+    Figure("hub pull by a new master, images in a folder (everything)", "folder.pull_s", "s"),
+    Figure("hub push, images in the database, 6 stations × 500 students with photos",
+           "database.push_s", "s", reference="cp_s", reference_name="cp -r of the same stations' files"),
+    Figure("hub push, images in the database, processor time (station + hub server)",
+           "database.push_cpu_s", "s", reference="cp_cpu_s", reference_name="cp -r, processor time"),
+    Figure("hub pull by a new master, images in the database (everything)", "database.pull_s", "s"),
 ]
 
 STATIONS = 6
@@ -113,16 +129,44 @@ def _server_cpu(server: Any, after: float | None = None) -> float:
     return read() - after
 
 
+def _timed_push(server: Any, folder: Path, dsn: str, images: Path | None) -> tuple[float, float, Any]:
+    """(wall s, processor s of this process and the server's backends, result) of one push."""
+    from station.hub.push import push
+    from station.store import open_store
+
+    os.sync()
+    with open_store(folder) as store:
+        s0, c0, t0 = _server_cpu(server), time.process_time(), time.perf_counter()
+        done = push(store, dsn, "sup", images_dir=images)
+        wall = time.perf_counter() - t0
+        cpu = time.process_time() - c0 + _server_cpu(server, after=s0)
+    assert sum(done.rows.values()) > 4 * N and done.images_sent == 2 * N
+    return wall, cpu, done
+
+
+def _timed_pull(master: Path, fresh: Path, dsn: str, images: Path | None) -> float:
+    from station.hub.pull import pull
+    from station.store import open_store
+
+    shutil.copytree(master, fresh)
+    os.sync()
+    with open_store(fresh) as store:
+        t0 = time.perf_counter()
+        got = pull(store, dsn, "sup", images_dir=images)
+        wall = time.perf_counter() - t0
+    assert not got.refused and got.images_added == STATIONS * 2 * N
+    return round(wall, 2)
+
+
 def main() -> dict[str, Any]:
     from station.hub.enrol import init_hub
-    from station.hub.pull import pull
-    from station.hub.push import push
     from station.keys import ensure_station_key, parse_keyfile, render_keyfile
     from station.store import open_store
     from station.sync.trust import TrustService
     from tests.pgserver import PgServer
 
-    results: dict[str, Any] = {"stations": STATIONS, "students_per_station": N, "raw_kb": RAW_KB}
+    results: dict[str, Any] = {"stations": STATIONS, "students_per_station": N, "raw_kb": RAW_KB,
+                               "load_before": [round(x, 1) for x in os.getloadavg()]}
     server = PgServer(settings={"shared_buffers": "128MB"}).start()
     try:
         with tempfile.TemporaryDirectory(prefix="bench-hub-") as tmp:
@@ -134,6 +178,8 @@ def main() -> dict[str, Any]:
                                          for k, n in enumerate(names, start=1))
             results["setup_s"] = round(time.perf_counter() - started, 1)
             master = root / "master"
+            stores = {"database": None, "folder": root / "hub-images"}
+            dsns = {}
             with open_store(master) as store:
                 with store.transaction():
                     store.set_meta("station_id", "master")
@@ -141,36 +187,37 @@ def main() -> dict[str, Any]:
                 for n in names:
                     pem = render_keyfile(n, ensure_station_key(root / n).public_pem())
                     TrustService(store).add(parse_keyfile(pem, n), "sup")
-                dsn = server.create_database("hub")
-                init_hub(store, dsn, "sup")
-            os.sync()                              # the set-up's writes are not the copy's
-            cp_s = push_s = cp_cpu = push_cpu = 0.0
-            for n in names:                        # interleaved: the copy, then the push
+                for kind, images in stores.items():
+                    dsns[kind] = server.create_database(f"hub_{kind}")
+                    init_hub(store, dsns[kind], "sup", images)
+            cp_s = cp_sync_s = cp_cpu = 0.0
+            push_s = dict.fromkeys(stores, 0.0)
+            push_cpu = dict.fromkeys(stores, 0.0)
+            for n in names:                        # interleaved: the copy, then each push
+                os.sync()
                 c0, t0 = _children_cpu(), time.perf_counter()
                 subprocess.run(["cp", "-r", str(root / n), str(root / f"copy-{n}")], check=True)
                 cp_s += time.perf_counter() - t0
                 cp_cpu += _children_cpu() - c0
-                with open_store(root / n) as store:
-                    s0, c0, t0 = _server_cpu(server), time.process_time(), time.perf_counter()
-                    done = push(store, dsn, "sup")
-                    push_s += time.perf_counter() - t0
-                    push_cpu += time.process_time() - c0 + _server_cpu(server, after=s0)
-                assert sum(done.rows.values()) > 4 * N and done.images_sent == 2 * N
+                os.sync()
+                cp_sync_s += time.perf_counter() - t0
+                for kind, images in stores.items():
+                    wall, cpu, _ = _timed_push(server, root / n, dsns[kind], images)
+                    push_s[kind] += wall
+                    push_cpu[kind] += cpu
             results["cp_s"] = round(cp_s, 2)
-            results["push_s"] = round(push_s, 2)
-            results["push_over_cp"] = round(push_s / cp_s, 2)
+            results["cp_sync_s"] = round(cp_sync_s, 2)
             results["cp_cpu_s"] = round(cp_cpu, 2)
-            results["push_cpu_s"] = round(push_cpu, 2)
-            results["push_over_cp_cpu"] = round(push_cpu / cp_cpu, 2) if cp_cpu else None
-            fresh = root / "new-master"
-            shutil.copytree(master, fresh)
-            with open_store(fresh) as store:
-                t0 = time.perf_counter()
-                got = pull(store, dsn, "sup")
-                results["pull_s"] = round(time.perf_counter() - t0, 2)
-            assert not got.refused and got.images_added == STATIONS * 2 * N
-            results["pull_pushes"] = len(got.merged)
-            results["load_after"] = round(os.getloadavg()[0], 1)
+            for kind, images in stores.items():
+                results[kind] = {
+                    "push_s": round(push_s[kind], 2),
+                    "push_over_cp": round(push_s[kind] / cp_s, 2),
+                    "push_over_cp_sync": round(push_s[kind] / cp_sync_s, 2),
+                    "push_cpu_s": round(push_cpu[kind], 2),
+                    "push_over_cp_cpu": round(push_cpu[kind] / cp_cpu, 2) if cp_cpu else None,
+                    "pull_s": _timed_pull(master, root / f"new-master-{kind}", dsns[kind], images),
+                }
+            results["load_after"] = [round(x, 1) for x in os.getloadavg()]
     finally:
         server.stop()
     return results

@@ -50,7 +50,8 @@ class HubImages(Protocol):
         """Rewrite images pullers reported broken that this station holds; how many."""
 
     def before_push(self, conn: psycopg.Connection[Any], store: Store, shas: list[str]) -> None:
-        """Outside the push's transaction: whatever must be durable before it commits."""
+        """Outside the push's transaction, for every image its rows refer to: whatever must be
+        durable before it commits."""
 
     def in_push(self, conn: psycopg.Connection[Any], store: Store, shas: list[str]) -> int:
         """Inside the push's transaction: store or record ``shas`` (those the hub lacks); bytes."""
@@ -199,7 +200,10 @@ class FolderImages:
         return len(reported)
 
     def before_push(self, conn: psycopg.Connection[Any], store: Store, shas: list[str]) -> None:
-        """Write (or find, hashed) every image the hub lacks, then one flush."""
+        """Write (or find, hashed) every image the push's rows refer to, then one flush — those
+        the hub already lists too: a station could have recorded a name without its bytes (then
+        the pushes that skip it would be refused by every puller until a repair); checking costs
+        nothing in the usual case, where every new row's images are new."""
         for sha in shas:
             if _size(store, sha) > schema.MAX_IMAGE_BYTES:
                 raise HubRefused("image_too_large", shown(self.dsn), sha=sha, size=_size(store, sha))

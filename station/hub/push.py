@@ -151,7 +151,7 @@ def _push_once(store: Store, conn: psycopg.Connection[Any], dsn: str, key: Stati
         body = manifest.to_bytes()
         push_id = uuid.uuid4()
         missing = queries.missing_images(conn, sorted(batch.images))
-        images.before_push(conn, store, missing)
+        images.before_push(conn, store, sorted(batch.images))
         with conn.transaction():
             sent_bytes = images.in_push(conn, store, missing)
             for table, (columns, lines) in batch.tables.items():

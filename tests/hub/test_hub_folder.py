@@ -225,3 +225,26 @@ def test_an_interrupted_init_folder_is_taken_up_and_a_used_one_is_not(campaign: 
         assert said2.value.key == "hub.images_not_empty"
     with psycopg.connect(campaign.admin_dsn, autocommit=True) as conn:
         assert conn.execute("SELECT count(*) FROM hub.image_folder").fetchone() == (0,)
+
+
+def test_a_name_claimed_without_its_bytes_does_not_stop_the_real_owner(folder_campaign: Campaign) -> None:
+    """A station records another station's image name at the hub without writing the file (the
+    hub cannot see the folder): the owner's push still writes it — every image a push's rows
+    refer to is checked in the folder, not only those the hub lacks — and the master takes it."""
+    from station.store import open_store
+
+    campaign = folder_campaign
+    one = campaign.add_station("yd-1", people=1, seed=1)
+    campaign.add_station("yd-2", people=1, seed=2)
+    campaign.init()
+    assert campaign.images is not None
+    with open_store(one) as store:
+        sha = sorted(store.images)[0]
+        size = store.images.path(sha).stat().st_size
+    with psycopg.connect(campaign.dsn("yd-2"), autocommit=True) as conn:
+        assert conn.execute("SELECT hub.record_folder_images(%s, %s)", ([sha], [size])).fetchone() == (1,)
+    assert sha not in folder_files(campaign.images)
+    campaign.push("yd-1")
+    assert sha in folder_files(campaign.images)
+    pulled = campaign.pull()
+    assert not pulled.refused and pulled.images_added == 2

@@ -82,6 +82,10 @@ def test_a_station_role_inserts_its_own_and_reads_but_never_changes_or_deletes(c
         "DROP TABLE hub.facts",
         "CREATE TABLE hub.mine (x int)",
         "ALTER TABLE hub.facts DISABLE ROW LEVEL SECURITY",
+        "INSERT INTO hub.image_folder (folder_id) VALUES (gen_random_uuid())",
+        "DELETE FROM hub.image_folder",
+        "INSERT INTO hub.image_reports (sha256, problem) VALUES (repeat('0', 64), 'missing')",
+        "DELETE FROM hub.image_reports",
     ]
     with psycopg.connect(campaign.dsn("yd-1"), autocommit=True) as conn:
         assert len(conn.execute("SELECT line FROM hub.facts").fetchall()) == len(before[1])  # reads all
