@@ -15,6 +15,7 @@ transaction that records them commits.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -66,6 +67,8 @@ class ImageFolder:
     def __init__(self, root: Path, folder_id: uuid.UUID) -> None:
         self.root = root
         self.folder_id = folder_id
+        self._root = str(root)
+        self._made: set[str] = set()                # fan-out folders known to exist
 
     @classmethod
     def create(cls, root: Path) -> ImageFolder:
@@ -97,56 +100,79 @@ class ImageFolder:
         return cls(root, found)
 
     def path(self, sha: str) -> Path:
+        return Path(self._name(sha))
+
+    def _name(self, sha: str) -> str:
+        """``ROOT/ab/cd/abcd…`` as text (no Path objects: a push names thousands of them)."""
         if not _SHA.match(sha):
             raise ValueError(f"not a SHA-256: {sha[:80]!r}")
-        return self.root / sha[:2] / sha[2:4] / sha
+        return f"{self._root}/{sha[:2]}/{sha[2:4]}/{sha}"
 
-    def holds(self, sha: str) -> bool:
-        """Whether the folder has ``sha`` with the right bytes (hashed now)."""
-        try:
-            return hash_file(self.path(sha)) == sha
-        except FileNotFoundError:
-            return False
-
-    def put(self, source: Path, sha: str) -> int:
+    def put(self, source: str | Path, sha: str, buffer: memoryview | None = None) -> int:
         """Copy the local image ``source`` (named ``sha``) into the folder, hashing it on the way;
         bytes written (0: the folder already had it, checked). A file there whose bytes are wrong
         is replaced. A source that does not hash to ``sha`` raises ``store.image_altered`` and
-        leaves nothing behind. Not synced: see ``flush``."""
-        target = self.path(sha)
-        if self.holds(sha):
+        leaves nothing behind. Not synced: see ``flush``. ``buffer``: a reusable one (one per
+        thread), so that copying thousands of photos allocates nothing per block."""
+        target = self._name(sha)
+        view = buffer if buffer is not None else memoryview(bytearray(BLOCK))
+        if hash_file(target, view) == sha:
             return 0
-        tmp = self.root / "tmp" / f"{sha[:16]}.{os.getpid()}.{secrets.token_hex(6)}"
+        tmp = f"{self._root}/tmp/{sha[:16]}.{os.getpid()}.{secrets.token_hex(6)}"
         h = hashlib.sha256()
         size = 0
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        src = os.open(source, os.O_RDONLY)
         try:
-            with open(source, "rb") as src, os.fdopen(fd, "wb", buffering=0) as out:
-                for block in iter(lambda: src.read(BLOCK), b""):
-                    h.update(block)
-                    out.write(block)
-                    size += len(block)
-                os.fchmod(out.fileno(), IMAGE_MODE)
+            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                while n := os.readv(src, [view]):
+                    h.update(view[:n])
+                    done = 0
+                    while done < n:
+                        done += os.write(out, view[done:n])
+                    size += n
+                os.fchmod(out, IMAGE_MODE)
+            finally:
+                os.close(out)
             if h.hexdigest() != sha:
                 raise IntegrityError("store.image_altered", sha=sha)
-            _mkdir(target.parent.parent)
-            _mkdir(target.parent)
+            self._folders_for(sha)
             os.replace(tmp, target)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
             raise
+        finally:
+            os.close(src)
         return size
 
-    def copy_out(self, sha: str, dest: Path) -> str:
+    def _folders_for(self, sha: str) -> None:
+        """The fan-out folders of ``sha`` (made once per folder and process)."""
+        leaf = f"{sha[:2]}/{sha[2:4]}"
+        if leaf in self._made:
+            return
+        _mkdir(self.root / sha[:2])
+        _mkdir(self.root / leaf)
+        self._made.add(leaf)
+
+    def copy_out(self, sha: str, dest: Path, buffer: memoryview | None = None) -> str:
         """Copy ``sha`` from the folder to ``dest`` (a new 0600 file); the hash of what was read
         (the caller compares it with the name). ``FileNotFoundError`` when the folder lacks it."""
+        view = buffer if buffer is not None else memoryview(bytearray(BLOCK))
         h = hashlib.sha256()
-        with open(self.path(sha), "rb") as src:
-            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb", buffering=0) as out:
-                for block in iter(lambda: src.read(BLOCK), b""):
-                    h.update(block)
-                    out.write(block)
+        src = os.open(self._name(sha), os.O_RDONLY)
+        try:
+            out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                while n := os.readv(src, [view]):
+                    h.update(view[:n])
+                    done = 0
+                    while done < n:
+                        done += os.write(out, view[done:n])
+            finally:
+                os.close(out)
+        finally:
+            os.close(src)
         return h.hexdigest()
 
     def flush(self) -> None:
@@ -173,9 +199,17 @@ class ImageFolder:
         return removed
 
 
-def hash_file(path: Path) -> str:
+def hash_file(path: str | Path, buffer: memoryview | None = None) -> str | None:
+    """SHA-256 of a file, None when there is no such file."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    view = buffer if buffer is not None else memoryview(bytearray(BLOCK))
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(BLOCK), b""):
-            h.update(block)
+    try:
+        while n := os.readv(fd, [view]):
+            h.update(view[:n])
+    finally:
+        os.close(fd)
     return h.hexdigest()

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -31,14 +33,24 @@ from station import faults
 from station.errors import InputError, IntegrityError, Location, RefusedError
 from station.hub import queries, schema
 from station.hub.connect import HubRefused, shown
-from station.hub.folder import ImageFolder
+from station.hub.folder import BLOCK, ImageFolder
 from station.sync.verify import verify_image
 
 if TYPE_CHECKING:
     from station.store.core import Store
     from station.sync.manifest import Manifest
 
-WORKERS = 4                      # files copied and hashed at once (hashlib and file I/O free the GIL)
+WORKERS = 2                      # files copied and hashed at once (hashlib and file I/O free the GIL)
+
+
+class Pending(Protocol):
+    def wait(self) -> None:
+        """Block until the images are durable; raise what went wrong."""
+
+
+class _Done:
+    def wait(self) -> None:
+        return None
 
 
 class HubImages(Protocol):
@@ -49,9 +61,10 @@ class HubImages(Protocol):
     def repair(self, conn: psycopg.Connection[Any], store: Store) -> int:
         """Rewrite images pullers reported broken that this station holds; how many."""
 
-    def before_push(self, conn: psycopg.Connection[Any], store: Store, shas: list[str]) -> None:
-        """Outside the push's transaction, for every image its rows refer to: whatever must be
-        durable before it commits."""
+    def writing(self, store: Store, shas: list[str]) -> AbstractContextManager[Pending]:
+        """For every image a push's rows refer to, whatever must be durable before the push's
+        transaction commits, started now and running while the rows go to the hub;
+        ``Pending.wait`` returns once it is done (and raises what went wrong)."""
 
     def in_push(self, conn: psycopg.Connection[Any], store: Store, shas: list[str]) -> int:
         """Inside the push's transaction: store or record ``shas`` (those the hub lacks); bytes."""
@@ -98,8 +111,9 @@ class DatabaseImages:
     def repair(self, conn: psycopg.Connection[Any], store: Store) -> int:
         return 0                 # the hub hashed every image it holds
 
-    def before_push(self, conn: psycopg.Connection[Any], store: Store, shas: list[str]) -> None:
-        return None
+    @contextmanager
+    def writing(self, store: Store, shas: list[str]) -> Iterator[Pending]:
+        yield _Done()                # the bytes travel inside the transaction (in_push)
 
     def in_push(self, conn: psycopg.Connection[Any], store: Store, shas: list[str]) -> int:
         sent = 0
@@ -184,7 +198,7 @@ class FolderImages:
     def __init__(self, dsn: str, folder: ImageFolder) -> None:
         self.dsn = dsn
         self.folder = folder
-        self._written: dict[str, int] = {}
+        self._sizes: dict[str, int] = {}
         self._broken: dict[str, str] = {}            # found by fetch: sha → damaged | missing
 
     def repair(self, conn: psycopg.Connection[Any], store: Store) -> int:
@@ -199,24 +213,30 @@ class FolderImages:
                 queries.report_image(conn, sha, None)
         return len(reported)
 
-    def before_push(self, conn: psycopg.Connection[Any], store: Store, shas: list[str]) -> None:
-        """Write (or find, hashed) every image the push's rows refer to, then one flush — those
-        the hub already lists too: a station could have recorded a name without its bytes (then
-        the pushes that skip it would be refused by every puller until a repair); checking costs
-        nothing in the usual case, where every new row's images are new."""
+    @contextmanager
+    def writing(self, store: Store, shas: list[str]) -> Iterator[Pending]:
+        """Write (or find, hashed) every image the push's rows refer to, then one flush, on a
+        thread of its own while the rows go to the hub. All of them, not only those the hub
+        lacks: a station could have recorded a name without its bytes (the pushes skipping it
+        would then be refused by every puller until a repair); checking costs nothing in the
+        usual case, where every new row's images are new."""
         for sha in shas:
-            if _size(store, sha) > schema.MAX_IMAGE_BYTES:
-                raise HubRefused("image_too_large", shown(self.dsn), sha=sha, size=_size(store, sha))
+            size = _size(store, sha)
+            if size > schema.MAX_IMAGE_BYTES:
+                raise HubRefused("image_too_large", shown(self.dsn), sha=sha, size=size)
+            self._sizes[sha] = size
 
-        def put(sha: str) -> None:
-            self.folder.put(store.images.path(sha), sha)
-            self._written[sha] = _size(store, sha)
-        _parallel(put, shas)
-        faults.point("hub.push.image")
-        self.folder.flush()
+        def write_all() -> None:
+            buffer = memoryview(bytearray(BLOCK))
+            for sha in shas:
+                self.folder.put(store.images.path(sha), sha, buffer)
+            self.folder.flush()
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-images") as pool:
+            yield _Written(pool.submit(write_all))
 
     def in_push(self, conn: psycopg.Connection[Any], store: Store, shas: list[str]) -> int:
-        images = [(sha, self._written[sha]) for sha in shas]
+        images = [(sha, self._sizes[sha]) for sha in shas]
         queries.record_folder_images(conn, images)
         return sum(size for _, size in images)
 
@@ -233,9 +253,13 @@ class FolderImages:
             DatabaseImages(self.dsn).fetch(conn, manifest, in_db, into, source)
         broken: dict[str, str] = {}
 
+        buffers = threading.local()
+
         def take(sha: str) -> None:
+            if not hasattr(buffers, "view"):
+                buffers.view = memoryview(bytearray(BLOCK))
             try:
-                actual = self.folder.copy_out(sha, into / sha)
+                actual = self.folder.copy_out(sha, into / sha, buffers.view)
             except FileNotFoundError:
                 broken[sha] = "missing"
                 return
@@ -254,6 +278,15 @@ class FolderImages:
         for sha, problem in sorted(self._broken.items()):
             queries.report_image(conn, sha, problem)
         self._broken.clear()
+
+
+class _Written:
+    def __init__(self, future: Future[None]) -> None:
+        self.future = future
+
+    def wait(self) -> None:
+        self.future.result()
+        faults.point("hub.push.image")
 
 
 def _parallel(work: Callable[[str], object], items: list[str]) -> None:

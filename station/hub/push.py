@@ -151,12 +151,12 @@ def _push_once(store: Store, conn: psycopg.Connection[Any], dsn: str, key: Stati
         body = manifest.to_bytes()
         push_id = uuid.uuid4()
         missing = queries.missing_images(conn, sorted(batch.images))
-        images.before_push(conn, store, sorted(batch.images))
-        with conn.transaction():
+        with images.writing(store, sorted(batch.images)) as written, conn.transaction():
             sent_bytes = images.in_push(conn, store, missing)
             for table, (columns, lines) in batch.tables.items():
                 queries.insert_push_rows(conn, push_id, table, columns, lines)
             faults.point("hub.push.rows")
+            written.wait()                # no fact commits before its image is durable
             number = queries.commit_push(conn, push_id, body, key.sign(body))
             faults.point("hub.push.committing")
         faults.point("hub.push.committed")
