@@ -226,14 +226,21 @@ class FolderImages:
                 raise HubRefused("image_too_large", shown(self.dsn), sha=sha, size=size)
             self._sizes[sha] = size
 
+        stop = threading.Event()                   # the push failed: stop writing
+
         def write_all() -> None:
             buffer = memoryview(bytearray(BLOCK))
             for sha in shas:
+                if stop.is_set():
+                    return
                 self.folder.put(store.images.path(sha), sha, buffer)
             self.folder.flush()
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-images") as pool:
-            yield _Written(pool.submit(write_all))
+            try:
+                yield _Written(pool.submit(write_all))
+            finally:
+                stop.set()                         # (after a wait() it has nothing left to do)
 
     def in_push(self, conn: psycopg.Connection[Any], store: Store, shas: list[str]) -> int:
         images = [(sha, self._sizes[sha]) for sha in shas]

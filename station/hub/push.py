@@ -156,9 +156,9 @@ def _push_once(store: Store, conn: psycopg.Connection[Any], dsn: str, key: Stati
             for table, (columns, lines) in batch.tables.items():
                 queries.insert_push_rows(conn, push_id, table, columns, lines)
             faults.point("hub.push.rows")
-            written.wait()                # no fact commits before its image is durable
             number = queries.commit_push(conn, push_id, body, key.sign(body))
             faults.point("hub.push.committing")
+            written.wait()                # no fact commits before its image is durable
         faults.point("hub.push.committed")
     except psycopg.errors.UniqueViolation:
         raise

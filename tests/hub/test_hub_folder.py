@@ -248,3 +248,31 @@ def test_a_name_claimed_without_its_bytes_does_not_stop_the_real_owner(folder_ca
     assert sha in folder_files(campaign.images)
     pulled = campaign.pull()
     assert not pulled.refused and pulled.images_added == 2
+
+
+def test_the_images_are_flushed_before_the_facts_that_refer_to_them_commit(
+        folder_campaign: Campaign, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One flush per push, and at that moment the hub shows nothing of the push yet (another
+    connection sees no push, no image record): a power cut at the folder's server can never
+    leave a fact at the hub whose image was not durable."""
+    from station.hub.folder import ImageFolder
+
+    campaign = folder_campaign
+    campaign.add_station("yd-1", people=2, seed=1)
+    campaign.init()
+    seen: list[tuple[int, int, int]] = []
+    real_flush = ImageFolder.flush
+
+    def flush(self: ImageFolder) -> None:
+        files = len(folder_files(self.root))
+        real_flush(self)
+        with psycopg.connect(campaign.admin_dsn, autocommit=True) as conn:
+            row = conn.execute("SELECT (SELECT count(*) FROM hub.pushes), "
+                               "(SELECT count(*) FROM hub.images)").fetchone()
+        assert row is not None
+        seen.append((files, int(row[0]), int(row[1])))
+
+    monkeypatch.setattr(ImageFolder, "flush", flush)
+    pushed = campaign.push("yd-1")
+    assert pushed.pushes == [1] and seen == [(4, 0, 0)]
+    assert campaign.counts()["pushes"] == 1 and campaign.counts()["images"] == 4
