@@ -276,3 +276,20 @@ def test_the_images_are_flushed_before_the_facts_that_refer_to_them_commit(
     pushed = campaign.push("yd-1")
     assert pushed.pushes == [1] and seen == [(4, 0, 0)]
     assert campaign.counts()["pushes"] == 1 and campaign.counts()["images"] == 4
+
+
+def test_a_database_hub_given_a_folder_later_serves_both(campaign: Campaign, tmp_path: Path) -> None:
+    """Images pushed before the hub had a folder stay in the database; those pushed after go to
+    the folder; a new master takes both, each hashed."""
+    campaign.add_station("yd-1", people=1, seed=1)
+    campaign.add_station("yd-2", people=1, seed=2)
+    campaign.init()
+    campaign.push("yd-1")
+    campaign.images = tmp_path / "hub-images"
+    assert campaign.init().images_folder_id is not None
+    campaign.push("yd-2")
+    with psycopg.connect(campaign.admin_dsn, autocommit=True) as conn:
+        places = sorted(conn.execute("SELECT place, count(*) FROM hub.images GROUP BY place").fetchall())
+    assert places == [("database", 2), ("folder", 2)]
+    pulled = campaign.pull()
+    assert not pulled.refused and pulled.images_added == 4
