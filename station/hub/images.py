@@ -230,11 +230,12 @@ class FolderImages:
 
         def write_all() -> None:
             buffer = memoryview(bytearray(BLOCK))
-            for sha in shas:
-                if stop.is_set():
-                    return
-                self.folder.put(store.images.path(sha), sha, buffer)
-            self.folder.flush()
+            with self._medium():
+                for sha in shas:
+                    if stop.is_set():
+                        return
+                    self.folder.put(store.images.path(sha), sha, buffer)
+                self.folder.flush()
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-images") as pool:
             try:
@@ -266,7 +267,8 @@ class FolderImages:
             if not hasattr(buffers, "view"):
                 buffers.view = memoryview(bytearray(BLOCK))
             try:
-                actual = self.folder.copy_out(sha, into / sha, buffers.view)
+                with self._medium():
+                    actual = self.folder.copy_out(sha, into / sha, buffers.view)
             except FileNotFoundError:
                 broken[sha] = "missing"
                 return
@@ -280,6 +282,18 @@ class FolderImages:
             first = sorted(broken)[0]
             raise PullRefused("folder_image", source, sha=first, count=len(broken),
                               folder=str(self.folder.root))
+
+    @contextmanager
+    def _medium(self) -> Iterator[None]:
+        """A full, read-only or unreachable share (or scratch folder) in words, naming it."""
+        try:
+            yield
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            from station.media import media_error
+
+            raise media_error(exc, self.folder.root, (self.folder.root,)) or exc from None
 
     def after_pull(self, conn: psycopg.Connection[Any]) -> None:
         for sha, problem in sorted(self._broken.items()):

@@ -293,3 +293,25 @@ def test_a_database_hub_given_a_folder_later_serves_both(campaign: Campaign, tmp
     assert places == [("database", 2), ("folder", 2)]
     pulled = campaign.pull()
     assert not pulled.refused and pulled.images_added == 4
+
+
+def test_a_full_share_is_said_in_words_and_the_hub_is_unchanged(
+        folder_campaign: Campaign, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from station.errors import MediaError
+    from station.hub.folder import ImageFolder
+
+    campaign = folder_campaign
+    campaign.add_station("yd-1", people=1, seed=1)
+    campaign.init()
+    before = campaign.counts()
+
+    def full(self: ImageFolder, *args: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ImageFolder, "put", full)
+    with pytest.raises(MediaError) as said:
+        campaign.push("yd-1")
+    assert said.value.key == "media.full" and str(campaign.images) in said.value.messages[1]
+    assert campaign.counts() == before
