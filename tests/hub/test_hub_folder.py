@@ -315,3 +315,29 @@ def test_a_full_share_is_said_in_words_and_the_hub_is_unchanged(
         campaign.push("yd-1")
     assert said.value.key == "media.full" and str(campaign.images) in said.value.messages[1]
     assert campaign.counts() == before
+
+
+def test_a_share_without_kernel_copies_gets_the_same_files(folder_campaign: Campaign,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where copy_file_range is refused (another file system, an old kernel, some shares), the
+    image goes through the process instead: the same bytes under the same names."""
+    import errno
+
+    from station.store import open_store
+
+    campaign = folder_campaign
+    one = campaign.add_station("yd-1", people=1, seed=1)
+    campaign.init()
+    assert campaign.images is not None
+    calls: list[int] = []
+
+    def refused(*args: object) -> int:
+        calls.append(1)
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "copy_file_range", refused)
+    assert campaign.push("yd-1").images_sent == 2 and len(calls) == 2
+    files = folder_files(campaign.images)
+    with open_store(one) as store:
+        assert {sha: store.images.get(sha) for sha in store.images} == {
+            name: path.read_bytes() for name, path in files.items()}
