@@ -4,7 +4,8 @@ The hub's own checks are not trusted: every push not imported yet is checked exa
 is (``station.sync.verify``): its manifest must be signed by the key *this* store enrolled for
 that station (``verify_manifest``), its rows must be that station's and exactly the signed ones
 (``verify_rows`` — digests recomputed from the rows as they arrive), every image must hash to its
-name (``verify_image``, streamed in chunks). The verified rows are staged into a private SQLite
+name (``verify_image``; streamed from the database, or copied from the hub's image folder —
+``station.hub.images``; a broken folder file is reported at the hub for repair). The verified rows are staged into a private SQLite
 file and united with the store by the merge's own apply step (``station.sync.merge``): the same
 union by key, the same conflict facts (clashes kept aside, rows waiting for a parent), the same
 import log — under the push's manifest hash, so pulling again changes nothing.
