@@ -30,7 +30,7 @@ NOT_PROSE = [re.compile(p) for p in (
 # Settings keys the message asks the reader to set (named as written in station.toml).
 SETTINGS_KEYS = {"tui.picture", "idcard.wlt_library", "exports.cjk_font", "cjk_font",
                  "exports.profile", "idcard.reader", "camera.driver",
-                 "pcsc_scan"}                                   # and a tool's name
+                 "hub.images_dir", "pcsc_scan"}                 # and a tool's name
 
 
 def _prose(text: str) -> str:
