@@ -1,9 +1,12 @@
 import datetime as dt
 
+from ulid import ULID
+
 from station.config import default_settings, load_settings
 from station.roster.eligibility import Rules
 from station.roster.importer import import_roster
-from station.store.clock import HLC, receive, tick
+from station.store.clock import HLC, receive, tick, ticks
+from station.store.ulids import new_ulids
 
 
 def test_clock_never_goes_back_and_sorts_as_text():
@@ -20,6 +23,41 @@ def test_clock_never_goes_back_and_sorts_as_text():
     full = HLC(5000, 999_999, "st-a")
     after = tick(full, "st-a", wall_ms=10)
     assert after == HLC(5001, 0, "st-a") and after.encode() > full.encode()
+
+
+def test_bulk_ticks_are_the_single_ticks_and_carry_across_a_full_counter():
+    last = HLC(5000, 999_998, "st-a")
+    one_by_one, prev = [], last
+    for _ in range(4):
+        prev = tick(prev, "st-a", wall_ms=10)
+        one_by_one.append(prev.encode())
+    assert ticks(last, "st-a", 4, wall_ms=10) == one_by_one
+    assert one_by_one[1] == "0000000005001-000000-st-a"
+    assert ticks(None, "st-a", 3, wall_ms=7) == [
+        "0000000000007-000000-st-a", "0000000000007-000001-st-a", "0000000000007-000002-st-a"]
+    assert ticks(last, "st-a", 0) == []
+
+
+def test_bulk_ulids_are_canonical_ulids_of_the_given_time():
+    for ms in (0, 1, 1_796_000_000_123, (1 << 48) - 1):
+        keys = new_ulids(50, now_ms=ms)
+        assert len(set(keys)) == 50
+        for key in keys:
+            parsed = ULID.from_str(key)
+            assert str(parsed) == key and parsed.milliseconds == ms
+    assert new_ulids(0) == []
+
+
+def test_stamps_continue_the_sequence_and_the_clock(store):
+    with store.transaction():
+        first = store.stamps(3)
+        second = store.stamps(2)
+    seqs = [s.seq for s in first + second]
+    assert seqs == list(range(seqs[0], seqs[0] + 5))
+    hlcs = [s.hlc for s in first + second]
+    assert hlcs == sorted(hlcs) and len(set(hlcs)) == 5
+    assert store.meta("hlc") == hlcs[-1] and store.meta("seq") == str(seqs[-1])
+    assert len({s.id for s in first + second}) == 5
 
 
 def test_default_rules_follow_the_reference_notice():
