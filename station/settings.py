@@ -224,6 +224,12 @@ class SessionSection(Section):
                             'procedure) or "code" (the ID card and the student\'s 图像采集码 from '
                             "学信网, scanned at the desk, as the pipeline has required since "
                             "2022-09).")
+    check_threads: int = Field(
+        2, ge=1, le=8, description="Threads the checks of one capture may use: its independent "
+                                   "stages (a finer decode, BlazeFace, the export encode beside "
+                                   "the frame measurements) run side by side, with the same "
+                                   "results; 1 = all in turn on one core. The live view always "
+                                   "uses one.")
 
 
 class TuiSection(Section):

@@ -17,27 +17,29 @@ if TYPE_CHECKING:
 
 
 def check_image(source: Any, profile: Profile | str | None = None,
-                calibration: Calibration | None = None) -> Report:
-    """Every check on a capture (path, bytes or BGR array), framed as the export would be."""
+                calibration: Calibration | None = None, *, threads: int | None = None) -> Report:
+    """Every check on a capture (path, bytes or BGR array), framed as the export would be.
+    ``threads``: how many one capture's stages may use (None: two on two cores; 1: in turn)."""
     from station.checks.pipeline import check_image as run
 
-    return run(source, profile, calibration)
+    return run(source, profile, calibration, threads=threads)
 
 
 def crop_image(source: Any, profile: Profile | str | None = None,
-               calibration: Calibration | None = None) -> bytes:
+               calibration: Calibration | None = None, *, threads: int | None = None) -> bytes:
     """The export JPEG for a capture; raises CropError when it cannot meet the profile."""
     from station.checks.pipeline import crop_image as run
 
-    return run(source, profile, calibration)
+    return run(source, profile, calibration, threads=threads)
 
 
 def check_and_crop(source: Any, profile: Profile | str | None = None,
-                   calibration: Calibration | None = None) -> tuple[Report, bytes]:
+                   calibration: Calibration | None = None, *,
+                   threads: int | None = None) -> tuple[Report, bytes]:
     """Check and crop in one pass (what a capture needs); raises CropError if a check fails."""
     from station.checks.pipeline import check_and_crop as run
 
-    return run(source, profile, calibration)
+    return run(source, profile, calibration, threads=threads)
 
 
 def __getattr__(name: str) -> Any:

@@ -9,6 +9,9 @@ with alpha) go through Pillow.
 from __future__ import annotations
 
 import io
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +22,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from station.checks.profile import Profile
+    from station.checks.workers import Stages
 
 _REDUCED = {1: "IMREAD_COLOR", 2: "IMREAD_REDUCED_COLOR_2", 4: "IMREAD_REDUCED_COLOR_4",
             8: "IMREAD_REDUCED_COLOR_8"}
@@ -31,24 +35,45 @@ class ImageError(InputError):
 
 @dataclass
 class Source:
-    """One image to check: its bytes (or pixels), oriented size, and decodes made so far."""
+    """One image to check: its bytes (or pixels), oriented size, and decodes made so far.
+
+    A decode may be started ahead on another thread (``prefetch``); ``decode`` then waits for it
+    rather than decoding the same image twice. Decodes do not depend on which thread makes them.
+    """
 
     name: str
     data: bytes | None = None
     array: Any = None
     size: tuple[int, int] = (0, 0)  # (width, height) after EXIF orientation
     jpeg: bool = False
-    _cache: dict[int, Any] = field(default_factory=dict, repr=False)
+    _cache: dict[int, Future[Any]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def decode(self, reduction: int = 1) -> np.ndarray:
         """BGR pixels at 1/``reduction`` of full size (reduction 1, 2, 4 or 8)."""
-        if reduction not in self._cache:
-            self._cache[reduction] = self._decode(reduction)
-        return self._cache[reduction]
+        return self._entry(reduction, lambda: self._decode(reduction)).result()
+
+    def prefetch(self, reduction: int, stages: Stages) -> None:
+        """Start the decode at 1/``reduction`` on ``stages`` (unless made or started already)."""
+        with self._lock:
+            if reduction in self._cache:
+                return
+            future: Future[Any] = Future()
+            self._cache[reduction] = future
+        stages.submit(_fill, future, lambda: self._decode(reduction))
 
     def decoded(self, reduction: int) -> bool:
-        """Whether this reduction is at hand without decoding (arrays always are)."""
+        """Whether this reduction is at hand (or on its way) without a new decode."""
         return reduction in self._cache or self.array is not None
+
+    def _entry(self, reduction: int, make: Callable[[], Any]) -> Future[Any]:
+        with self._lock:
+            future = self._cache.get(reduction)
+            if future is not None:
+                return future
+            future = self._cache[reduction] = Future()
+        _fill(future, make)
+        return future
 
     def _decode(self, reduction: int) -> np.ndarray:
         import cv2
@@ -56,16 +81,24 @@ class Source:
         if self.array is not None:
             return _shrink(self.array, reduction)
         assert self.data is not None  # a Source has its bytes or its pixels
+        data = self.data
         if self.jpeg:
             import numpy as np
 
-            img = cv2.imdecode(np.frombuffer(self.data, np.uint8), getattr(cv2, _REDUCED[reduction]))
+            img = cv2.imdecode(np.frombuffer(data, np.uint8), getattr(cv2, _REDUCED[reduction]))
             if img is not None:
                 return img
-        full = self._cache.get(1)
-        if full is None:
-            full = self._cache[1] = _pillow_decode(self.data, self.name)
+        if reduction == 1:
+            return _pillow_decode(data, self.name)
+        full = self._entry(1, lambda: _pillow_decode(data, self.name)).result()
         return _shrink(full, reduction)
+
+
+def _fill(future: Future[Any], make: Callable[[], Any]) -> None:
+    try:
+        future.set_result(make())
+    except BaseException as exc:  # whoever waits for the decode gets its error
+        future.set_exception(exc)
 
 
 def _shrink(img: np.ndarray, reduction: int) -> np.ndarray:

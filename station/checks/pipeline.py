@@ -4,17 +4,24 @@ A capture is decoded twice at reduced size (JPEG DCT scaling): small to find the
 framing, then at the largest reduction that still needs no upscaling to render the export frame.
 Every check then runs on that export frame, so what is checked is exactly what is exported.
 An image already at the profile's output size is the export frame itself.
+
+Stages that do not need each other's results run side by side (``station.checks.workers``): the
+finer decode a landscape frame may need beside the analysis of the coarse one, BlazeFace and the
+export encode beside the frame measurements. With one thread the same stages run in turn and give
+the same verdicts and the same JPEG bytes.
 """
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from station.checks.errors import CropError
 from station.checks.report import Report
+from station.checks.workers import Stages
 
 if TYPE_CHECKING:
     from station.checks.calibration import Calibration
@@ -30,6 +37,22 @@ class Analysis:
     frame: Any = None                  # export-frame BGR pixels (None when no face)
     framing: Framing | None = None
     measurements: Measurements | None = None
+    encoding: tuple[Profile, Future[bytes]] | None = None  # the export JPEG, started early
+
+    def export_jpeg(self, profile: Profile, *, strict: bool = False) -> bytes:
+        """The export JPEG of ``frame`` (``imageio.encode_jpeg``): the encode started during the
+        analysis when there was one for this profile, else made now."""
+        from station.checks.imageio import encode_jpeg
+
+        if self.frame is None:
+            raise ValueError("no export frame: the capture has no face to frame")
+        if self.encoding is not None and self.encoding[0] is profile:
+            try:
+                return self.encoding[1].result()  # made with strict=True
+            except CropError:
+                if strict:
+                    raise
+        return encode_jpeg(self.frame, profile, strict=strict)
 
 
 ANALYSIS_MIN_SIDE = 900  # the first decode keeps at least this many pixels on the short side
@@ -65,16 +88,23 @@ def count_faces(faces, profile: Profile) -> int:
 
 
 def analyse(source: Any, profile: Profile, calibration: Calibration | None = None,
-            name: str | None = None) -> Analysis:
-    """Check one capture (path, bytes or BGR array); never raises for a bad image."""
+            name: str | None = None, *, threads: int | None = None,
+            encode: bool = False) -> Analysis:
+    """Check one capture (path, bytes or BGR array); never raises for a bad image.
+
+    ``threads``: how many the stages of this capture may use (None: two where there are two
+    cores; 1: all in this thread). ``encode``: start the export JPEG as soon as the export frame
+    exists (a caller that will crop); ``Analysis.export_jpeg`` hands it over.
+    """
     from station.checks.imageio import ImageError, open_source
     from station.checks.verdict import make
 
     started = time.perf_counter()
     label = name or _name(source)
+    stages = Stages(threads)
     try:
         src = open_source(source, name=label)
-        result = _analyse(src, profile, calibration)
+        result = _analyse(src, profile, calibration, stages, encode)
     except ImageError as exc:
         zh, en = exc.messages
         check = make("readable", "fail", None, None, "bad", error=str(exc))
@@ -85,7 +115,8 @@ def analyse(source: Any, profile: Profile, calibration: Calibration | None = Non
     return result
 
 
-def _analyse(src, profile: Profile, calibration: Calibration | None) -> Analysis:
+def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Stages,
+             encode: bool) -> Analysis:
     from station.checks.bystander import probe_faces
     from station.checks.detect import detect_faces, other_faces
     from station.checks.framing import Framing, cut, identity_framing
@@ -111,7 +142,10 @@ def _analyse(src, profile: Profile, calibration: Calibration | None) -> Analysis
         # camera JPEGs Huffman decoding costs the same at any DCT scale, so a second is not cheap.
         import cv2
 
-        base = src.decode(_reduction(src.size, ANALYSIS_MIN_SIDE))
+        reduction = _reduction(src.size, ANALYSIS_MIN_SIDE)
+        if stages.concurrent and may_need_finer(src.size, reduction):
+            src.prefetch(reduction // 2, stages)  # on the second core while this one analyses
+        base = src.decode(reduction)
         f = min(1.0, det.detect_width / base.shape[1])
         small = base if f == 1.0 else cv2.resize(base, (int(base.shape[1] * f), int(base.shape[0] * f)),
                                                  interpolation=cv2.INTER_AREA)
@@ -138,11 +172,16 @@ def _analyse(src, profile: Profile, calibration: Calibration | None) -> Analysis
                 # the roll near its limit is read on the export frame itself, as `station check`
                 # reads it on the crop: both tiers give the same verdict on the same pixels
                 lm = refine_irises(frame, lm)
+    # the frame is final: BlazeFace and the export encode beside the frame measurements
+    beside = None
     if n_faces == 1:  # MTCNN misses a face half hidden behind the student: ask BlazeFace too
-        n_faces += other_faces(frame, faces[0], det.second_face_share)
+        beside = stages.submit(other_faces, frame, faces[0], det.second_face_share)
+    encoding = (profile, stages.submit(_encode_strict, frame, profile)) if encode else None
     m = measure(frame, faces, lm, profile, expected)
     if lm is not None:  # someone half hidden beside the head: the face mesh asked there (bystander)
         m.values.update(probe_faces(frame, m.values, lm, m.face_span))
+    if beside is not None:
+        n_faces += beside.result()
     m.face_count = n_faces
     window_share = None if as_is else out[1] * framing.scale / src.size[1]
     checks = evaluate(m, profile, calibration, scale=None if as_is else framing.scale,
@@ -152,7 +191,20 @@ def _analyse(src, profile: Profile, calibration: Calibration | None) -> Analysis
 
         checks.append(file_size(src.data, profile))
     report = Report("", checks, geometry(m, framing))
-    return Analysis(report, frame, framing, m)
+    return Analysis(report, frame, framing, m, encoding)
+
+
+def _encode_strict(frame, profile: Profile) -> bytes:
+    from station.checks.imageio import encode_jpeg
+
+    return encode_jpeg(frame, profile, strict=True)
+
+
+def may_need_finer(size: tuple[int, int], reduction: int) -> bool:
+    """Whether the crop window may need a finer decode than the analysis one (worth starting it
+    ahead on another core). Landscape camera frames: the student often fills less of the frame's
+    height (half the real-face bench's 24 MP landscape frames); portrait frames never did."""
+    return reduction > 1 and size[0] > size[1]
 
 
 def _map_array(a, r: float, framing: Framing):
@@ -255,25 +307,25 @@ def geometry(m: Measurements, framing: Framing) -> dict[str, Any]:
 
 
 def check_image(source: Any, profile: Profile | str | None = None,
-                calibration: Calibration | None = None) -> Report:
+                calibration: Calibration | None = None, *, threads: int | None = None) -> Report:
     """Run every check on a capture or export photo (path, bytes or BGR array)."""
-    return analyse(source, _profile(profile), calibration).report
+    return analyse(source, _profile(profile), calibration, threads=threads).report
 
 
 def crop_image(source: Any, profile: Profile | str | None = None,
-               calibration: Calibration | None = None) -> bytes:
+               calibration: Calibration | None = None, *, threads: int | None = None) -> bytes:
     """The export JPEG, or CropError when the capture cannot meet the profile."""
-    return check_and_crop(source, profile, calibration)[1]
+    return check_and_crop(source, profile, calibration, threads=threads)[1]
 
 
 def check_and_crop(source: Any, profile: Profile | str | None = None,
-                   calibration: Calibration | None = None) -> tuple[Report, bytes]:
+                   calibration: Calibration | None = None, *,
+                   threads: int | None = None) -> tuple[Report, bytes]:
     """Check and encode in one pass (the capture tier). Raises CropError if checks fail."""
-    from station.checks.imageio import encode_jpeg
     from station.i18n import Bilingual
 
     prof = _profile(profile)
-    result = analyse(source, prof, calibration)
+    result = analyse(source, prof, calibration, threads=threads, encode=True)
     if result.frame is None or not result.report.passed:
         failed = ", ".join(result.report.failed()) or "readable"
         advice = result.report.top_instruction
@@ -281,7 +333,7 @@ def check_and_crop(source: Any, profile: Profile | str | None = None,
             raise CropError("checks.cannot_crop", image=result.report.image, failed=failed)
         raise CropError("checks.cannot_crop_advice", image=result.report.image, failed=failed,
                         advice=Bilingual(*advice))
-    return result.report, encode_jpeg(result.frame, prof, strict=True)
+    return result.report, result.export_jpeg(prof, strict=True)
 
 
 def _profile(profile: Profile | str | None) -> Profile:

@@ -48,7 +48,9 @@ def cmd_check(ctx: Context, args: argparse.Namespace) -> int:
 
     profile = load_profile(args.profile or ctx.settings.exports.profile)
     calibration = _calibration(ctx, profile.name, args.no_calibration)
-    reports = [analyse(Path(img), profile, calibration, name=img).report for img in args.images]
+    threads = ctx.settings.session.check_threads
+    reports = [analyse(Path(img), profile, calibration, name=img, threads=threads).report
+               for img in args.images]
     data = {"results": [r.to_json() for r in reports]}
     emit(args.json, data, lambda _: "\n".join(_human(r, ctx.lang) for r in reports))
     return 0 if all(r.passed for r in reports) else 1
@@ -77,7 +79,8 @@ def cmd_crop(ctx: Context, args: argparse.Namespace) -> int:
         raise InputError("common.file_missing", Location(args.image), path=args.image)
     profile = load_profile(args.profile or ctx.settings.exports.profile)
     calibration = _calibration(ctx, profile.name, args.no_calibration)
-    report, data = check_and_crop(Path(args.image), profile, calibration)
+    report, data = check_and_crop(Path(args.image), profile, calibration,
+                                  threads=ctx.settings.session.check_threads)
     from station.fsio import atomic_write
 
     atomic_write(args.out, data)

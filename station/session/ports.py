@@ -134,8 +134,9 @@ class Checker:
     """Full-tier checks and the export crop for one profile."""
 
     def __init__(self, profile_name: str = "chsi", calibration: Calibration | None = None,
-                 data_dir: Path | None = None) -> None:
+                 data_dir: Path | None = None, threads: int | None = None) -> None:
         self.profile_name = profile_name
+        self.threads = threads
         self._calibration = calibration
         self.data_dir = data_dir
         self._profile: Profile | None = None
@@ -166,7 +167,8 @@ class Checker:
         for ``crop`` of the same bytes)."""
         from station.checks.pipeline import analyse
 
-        result = analyse(data, self.profile, self.calibration)
+        # the export JPEG is started with the analysis (the desk crops right after)
+        result = analyse(data, self.profile, self.calibration, threads=self.threads, encode=True)
         self._last = (data, result)
         as_json = result.report.to_json()
         lines = [CheckLine(name=c["name"], status=c["status"], value=c.get("value"),
@@ -179,7 +181,6 @@ class Checker:
         """The export JPEG. Made even when a check fails (a supervisor may accept it anyway);
         CropError only when there is no face to frame."""
         from station.checks.errors import CropError
-        from station.checks.imageio import encode_jpeg
 
         if self._last is None or self._last[0] is not data:
             self.check(data)
@@ -188,7 +189,7 @@ class Checker:
         if result.frame is None:
             failed = ", ".join(result.report.failed()) or "readable"
             raise CropError("checks.cannot_crop", image=result.report.image, failed=failed)
-        return encode_jpeg(result.frame, self.profile)
+        return result.export_jpeg(self.profile)
 
 
 def paid_before(store: Store, id_number: str, fee_cents: int) -> bool:

@@ -67,8 +67,9 @@ class CaptureService:
         self.store = store
         self.operator = operator
         self.settings = settings if settings is not None else default_settings()
-        self.checker: PhotoChecker = checker or Checker(self.settings.exports.profile,
-                                                        data_dir=store.data_dir)
+        self.checker: PhotoChecker = checker or Checker(
+            self.settings.exports.profile, data_dir=store.data_dir,
+            threads=self.settings.session.check_threads)
         self.walk_in = walk_in
         self.clock = clock
         self.recorder = recorder or Recorder(store)

@@ -1,0 +1,74 @@
+"""Independent stages of one capture, side by side on a small persistent thread pool.
+
+The photographer waits for wall time, and a station laptop has two cores or more. OpenCV,
+onnxruntime, LiteRT and Pillow's JPEG codec release the GIL, so stages of one capture that do
+not need each other's results (the frame measurements beside BlazeFace and the export encode, a
+finer decode beside the analysis) really run at the same time. Each stage is a function of its
+inputs only, so the results are the same bytes whatever the number of threads: with one thread
+every stage runs at once in the caller's thread, in the same order of dependencies.
+
+The live view never uses this: it keeps to one core.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+
+MAX_THREADS = 8
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def default_threads() -> int:
+    """Two threads where there are two cores: more buys nothing (the stages are few)."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """The process's pool for ``threads``: made once, kept (no thread start-up per capture).
+
+    It has ``threads`` workers, one more than the cores it adds to the caller's: a speculative
+    stage (a decode that may not be needed) never makes a needed one queue behind it.
+    """
+    with _pools_lock:
+        pool = _pools.get(threads)
+        if pool is None:
+            pool = _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="checks")
+        return pool
+
+
+class Stages:
+    """Runs the stages of one capture: on the shared pool with threads > 1, else at once."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        n = default_threads() if threads is None else threads
+        if not 1 <= n <= MAX_THREADS:
+            raise ValueError(f"check threads must be 1..{MAX_THREADS}, not {n}")
+        self.threads = n
+        self._pool = _pool(n) if n > 1 else None
+
+    @property
+    def concurrent(self) -> bool:
+        return self._pool is not None
+
+    def submit(self, fn: Callable[..., T], *args: object) -> Future[T]:
+        """``fn(*args)`` as a future: already done when there is one thread."""
+        if self._pool is not None:
+            return self._pool.submit(fn, *args)
+        return done(fn, *args)
+
+
+def done(fn: Callable[..., T], *args: object) -> Future[T]:
+    """``fn(*args)`` run now, its result (or exception) in a completed future."""
+    future: Future[T] = Future()
+    try:
+        future.set_result(fn(*args))
+    except BaseException as exc:  # the caller's .result() raises it, as the pool's would
+        future.set_exception(exc)
+    return future

@@ -1,0 +1,117 @@
+"""One capture's stages side by side (station.checks.workers) give exactly what they give in turn:
+the same verdicts, the same numbers and the same export JPEG bytes."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from station.checks import pipeline
+from station.checks.imageio import open_source
+from station.checks.workers import Stages
+from station.sim.portrait import render
+
+
+def _camera_jpeg(width: int, height: int, **params) -> bytes:
+    img, _ = render(width, height, **params)
+    buf = io.BytesIO()
+    Image.fromarray(img[:, :, ::-1]).save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
+# Landscape frames decode a finer reduction ahead on the second core; the small person's crop
+# needs it, the others do not. A portrait frame, a failing one and one with a second face.
+CASES = {
+    "landscape": dict(width=3600, height=2400),
+    "landscape_small_person": dict(width=3600, height=2400, face_width=380),
+    "portrait": dict(width=2000, height=3000),
+    "tilted_blue_top": dict(width=3600, height=2400, roll=4.0, shirt=(60, 150, 230)),
+    "second_face": dict(width=3600, height=2400, face_width=500, second_face=True),
+}
+
+
+def _outcome(data: bytes, profile, threads: int):
+    result = pipeline.analyse(data, profile, threads=threads, encode=True)
+    report = result.report
+    checks = [(c.name, c.status, c.value, c.limit, c.message_en) for c in report.checks]
+    values = result.measurements.values if result.measurements is not None else None
+    jpeg = result.export_jpeg(profile) if result.frame is not None else None
+    frame = result.frame
+    return checks, report.geometry, values, jpeg, frame
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_side_by_side_gives_the_same_verdicts_numbers_and_bytes(profile, case):
+    data = _camera_jpeg(**CASES[case])
+    one = _outcome(data, profile, threads=1)
+    two = _outcome(data, profile, threads=2)
+    assert one[0] == two[0]          # every check: status, value, limit, message
+    assert one[1] == two[1]          # geometry, unrounded
+    assert one[2] == two[2]          # every measurement
+    assert one[3] is not None and one[3] == two[3]  # the export JPEG, byte for byte
+    assert np.array_equal(one[4], two[4])
+
+
+def test_the_cases_cover_what_they_claim(profile):
+    """The small person's crop comes from the finer decode; the default framing's does not; the
+    tilted frame fails; the second face is counted (else the comparisons above prove little)."""
+    small = pipeline.analyse(_camera_jpeg(**CASES["landscape_small_person"]), profile, threads=1)
+    usual = pipeline.analyse(_camera_jpeg(**CASES["landscape"]), profile, threads=1)
+    assert small.framing is not None and usual.framing is not None
+    assert small.framing.scale < 2.0 <= usual.framing.scale  # 2 = the analysis decode's reduction
+    tilted = pipeline.analyse(_camera_jpeg(**CASES["tilted_blue_top"]), profile, threads=1)
+    assert {"roll", "clothing_contrast"} <= set(tilted.report.failed())
+    two = pipeline.analyse(_camera_jpeg(**CASES["second_face"]), profile, threads=1)
+    assert "face_count" in two.report.failed()
+
+
+def test_stages_run_beside_the_caller_only_with_more_than_one_thread(profile, monkeypatch):
+    from station.checks import detect
+
+    seen: list[str] = []
+    real = detect.other_faces
+
+    def spy(*args, **kwargs):
+        seen.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(detect, "other_faces", spy)
+    data = _camera_jpeg(**CASES["landscape"])
+    pipeline.analyse(data, profile, threads=1)
+    pipeline.analyse(data, profile, threads=2)
+    assert seen[0] == threading.current_thread().name
+    assert seen[1].startswith("checks") and seen[1] != seen[0]
+
+
+def test_a_landscape_frame_starts_its_finer_decode_ahead_only_when_concurrent():
+    data = _camera_jpeg(3600, 2400, face_width=380)
+    for threads, ahead in ((1, False), (2, True)):
+        src = open_source(data)
+        stages = Stages(threads)
+        r = pipeline._reduction(src.size, pipeline.ANALYSIS_MIN_SIDE)
+        assert r == 2 and pipeline.may_need_finer(src.size, r)
+        if stages.concurrent:
+            src.prefetch(1, stages)
+        assert src.decoded(1) is ahead
+        if ahead:  # the decode made ahead is the one a later decode() returns, not a second one
+            first = src.decode(1)
+            assert src.decode(1) is first
+            assert np.array_equal(first, open_source(data).decode(1))
+
+
+def test_thread_counts_outside_the_range_are_refused():
+    with pytest.raises(ValueError, match="1..8"):
+        Stages(0)
+    assert not Stages(1).concurrent
+    assert Stages(2).concurrent
+
+
+def test_a_failed_stage_raises_where_its_result_is_asked():
+    for threads in (1, 2):
+        future = Stages(threads).submit(lambda: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            future.result()
