@@ -163,6 +163,7 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
             framing = Framing(spot.x0, spot.y0, spot.scale, spot)
         else:  # a detection the mesh does not confirm: frame on the detection, geometry unknown
             framing = _fallback_framing(faces[0], r, profile, src.size)
+        _NEEDED_FINER[src.size] = framing.scale < reduction  # the crop needs a finer decode
         frame, framing = _render(src, framing, out, cut)
         window = framing
         faces = [f.mapped(lambda p: window.point((p[0] * r, p[1] * r))) for f in faces]
@@ -200,11 +201,20 @@ def _encode_strict(frame, profile: Profile) -> bytes:
     return encode_jpeg(frame, profile, strict=True)
 
 
+# Frame size → whether the last capture of that size needed a finer decode for its crop. A
+# station's camera, zoom and distance stay put through a session, so the next capture likely
+# needs the same. Only the speed depends on this guess, never a result.
+_NEEDED_FINER: dict[tuple[int, int], bool] = {}
+
+
 def may_need_finer(size: tuple[int, int], reduction: int) -> bool:
-    """Whether the crop window may need a finer decode than the analysis one (worth starting it
-    ahead on another core). Landscape camera frames: the student often fills less of the frame's
-    height (half the real-face bench's 24 MP landscape frames); portrait frames never did."""
-    return reduction > 1 and size[0] > size[1]
+    """Whether to start a finer decode than the analysis one ahead, on another core: as the last
+    capture of this size did; without one, for landscape frames (on the real-face bench half the
+    24 MP landscape frames needed it: the student fills less of the height; no portrait frame)."""
+    if reduction == 1:
+        return False
+    last = _NEEDED_FINER.get(size)
+    return last if last is not None else size[0] > size[1]
 
 
 def _map_array(a, r: float, framing: Framing):

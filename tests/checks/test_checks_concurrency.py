@@ -87,7 +87,20 @@ def test_stages_run_beside_the_caller_only_with_more_than_one_thread(profile, mo
     assert seen[1].startswith("checks") and seen[1] != seen[0]
 
 
-def test_a_landscape_frame_starts_its_finer_decode_ahead_only_when_concurrent():
+def test_the_finer_decode_is_started_ahead_as_the_last_capture_of_that_size_needed(
+        profile, monkeypatch):
+    monkeypatch.setattr(pipeline, "_NEEDED_FINER", {})
+    assert pipeline.may_need_finer((3600, 2400), 2)       # no history: landscape frames do
+    assert not pipeline.may_need_finer((2400, 3600), 2)   # portrait frames do not
+    assert not pipeline.may_need_finer((3600, 2400), 1)   # nothing finer than full size
+    pipeline.analyse(_camera_jpeg(**CASES["landscape"]), profile, threads=1)
+    assert not pipeline.may_need_finer((3600, 2400), 2)   # that one's crop came from the 1/2
+    pipeline.analyse(_camera_jpeg(**CASES["landscape_small_person"]), profile, threads=1)
+    assert pipeline.may_need_finer((3600, 2400), 2)
+
+
+def test_a_decode_started_ahead_is_the_one_used(monkeypatch):
+    monkeypatch.setattr(pipeline, "_NEEDED_FINER", {})
     data = _camera_jpeg(3600, 2400, face_width=380)
     for threads, ahead in ((1, False), (2, True)):
         src = open_source(data)
