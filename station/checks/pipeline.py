@@ -149,7 +149,8 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         f = min(1.0, det.detect_width / base.shape[1])
         small = base if f == 1.0 else cv2.resize(base, (int(base.shape[1] * f), int(base.shape[0] * f)),
                                                  interpolation=cv2.INTER_AREA)
-        faces = detect_faces(small, det.min_face_share * small.shape[1], det.min_score)
+        faces = detect_faces(small, det.min_face_share * small.shape[1], det.min_score,
+                             stages=stages)
         n_faces = count_faces(faces, profile)
         if not faces:
             return _no_face(small, profile, calibration)

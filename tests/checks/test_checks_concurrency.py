@@ -128,3 +128,35 @@ def test_a_failed_stage_raises_where_its_result_is_asked():
         future = Stages(threads).submit(lambda: 1 / 0)
         with pytest.raises(ZeroDivisionError):
             future.result()
+
+
+def test_mtcnn_with_its_largest_scale_beside_the_rest_finds_the_same_faces():
+    import cv2
+
+    from station.checks import detect
+
+    images = [render(480, 320, seed=1)[0], render(480, 320, second_face=True, face_width=90)[0],
+              render(480, 640, roll=3.0)[0], render(480, 320, person=False)[0]]
+    found = 0
+    for img in images:
+        plain = detect._detect_mtcnn(img, 24.0, 0.9)
+        split = detect._detect_mtcnn(img, 24.0, 0.9, Stages(2))
+        assert plain == split
+        found += len(plain)
+    assert found >= 4  # faces were found (one per portrait, two beside each other)
+
+    # the scales made ahead are exactly the ones the wheel's detect asks for
+    model = detect._mtcnn()
+    asked: list[float] = []
+    real = model._MTCNN__run_first_stage
+
+    def spy(image, scale, threshold):
+        asked.append(scale)
+        return real(image, scale, threshold)
+
+    model._MTCNN__run_first_stage = spy
+    try:
+        model.detect(images[0], min_face_size=24.0, thresholds=list(detect.STAGE_THRESHOLDS))
+    finally:
+        del model._MTCNN__run_first_stage
+    assert asked == detect.pyramid(cv2.cvtColor(images[0], cv2.COLOR_BGR2RGB).shape, 24.0)
