@@ -170,15 +170,16 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         faces = [f.mapped(lambda p: window.point((p[0] * r, p[1] * r))) for f in faces]
         if lm is not None:
             lm = lm.mapped(lambda a: _map_array(a, r, window))
-            if near_roll_limit(lm):
-                # the roll near its limit is read on the export frame itself, as `station check`
-                # reads it on the crop: both tiers give the same verdict on the same pixels
-                lm = refine_irises(frame, lm)
-    # the frame is final: BlazeFace and the export encode beside the frame measurements
+    # the frame is final: BlazeFace and the export encode beside the irises' second look and
+    # the frame measurements
     beside = None
     if n_faces == 1:  # MTCNN misses a face half hidden behind the student: ask BlazeFace too
         beside = stages.submit(other_faces, frame, faces[0], det.second_face_share)
     encoding = (profile, stages.submit(_encode_strict, frame, profile)) if encode else None
+    if not as_is and lm is not None and near_roll_limit(lm):
+        # the roll near its limit is read on the export frame itself, as `station check` reads
+        # it on the crop: both tiers give the same verdict on the same pixels
+        lm = refine_irises(frame, lm)
     m = measure(frame, faces, lm, profile, expected)
     if lm is not None:  # someone half hidden beside the head: the face mesh asked there (bystander)
         m.values.update(probe_faces(frame, m.values, lm, m.face_span))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from station.checks import pipeline
+from station.checks import landmarks, pipeline
 from station.checks.imageio import open_source
 from station.checks.workers import Stages
 from station.sim.portrait import render
@@ -31,6 +31,7 @@ CASES = {
     "portrait": dict(width=2000, height=3000),
     "tilted_blue_top": dict(width=3600, height=2400, roll=4.0, shirt=(60, 150, 230)),
     "second_face": dict(width=3600, height=2400, face_width=500, second_face=True),
+    "roll_near_limit": dict(width=3600, height=2400, roll=1.8),  # irises looked at again
 }
 
 
@@ -67,6 +68,9 @@ def test_the_cases_cover_what_they_claim(profile):
     assert {"roll", "clothing_contrast"} <= set(tilted.report.failed())
     two = pipeline.analyse(_camera_jpeg(**CASES["second_face"]), profile, threads=1)
     assert "face_count" in two.report.failed()
+    near = pipeline.analyse(_camera_jpeg(**CASES["roll_near_limit"]), profile, threads=1)
+    assert near.measurements is not None and near.measurements.landmarks is not None
+    assert landmarks.near_roll_limit(near.measurements.landmarks)
 
 
 def test_stages_run_beside_the_caller_only_with_more_than_one_thread(profile, monkeypatch):
