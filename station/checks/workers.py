@@ -30,6 +30,15 @@ def default_threads() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
+def set_opencv_threads(threads: int) -> None:
+    """OpenCV's own worker threads, process-wide (its resizes, colour conversions and filters
+    share their rows out among them: the same pixels whatever the count). The station's capture
+    process gives it ``session.check_threads``, so 1 means one core there too."""
+    import cv2
+
+    cv2.setNumThreads(threads)
+
+
 def _pool(threads: int) -> ThreadPoolExecutor:
     """The process's pool for ``threads``: made once, kept (no thread start-up per capture).
 

@@ -44,11 +44,13 @@ def _calibration(ctx: Context, profile: str, skip: bool):
 def cmd_check(ctx: Context, args: argparse.Namespace) -> int:
     from station.checks import load_profile
     from station.checks.pipeline import analyse
+    from station.checks.workers import set_opencv_threads
     from station.cli.output import emit
 
     profile = load_profile(args.profile or ctx.settings.exports.profile)
     calibration = _calibration(ctx, profile.name, args.no_calibration)
     threads = ctx.settings.session.check_threads
+    set_opencv_threads(threads)
     reports = [analyse(Path(img), profile, calibration, name=img, threads=threads).report
                for img in args.images]
     data = {"results": [r.to_json() for r in reports]}
@@ -71,6 +73,7 @@ def _human(report, lang: str) -> str:
 
 def cmd_crop(ctx: Context, args: argparse.Namespace) -> int:
     from station.checks import check_and_crop, load_profile
+    from station.checks.workers import set_opencv_threads
     from station.cli.output import emit
     from station.errors import InputError, Location
     from station.i18n import t
@@ -79,8 +82,9 @@ def cmd_crop(ctx: Context, args: argparse.Namespace) -> int:
         raise InputError("common.file_missing", Location(args.image), path=args.image)
     profile = load_profile(args.profile or ctx.settings.exports.profile)
     calibration = _calibration(ctx, profile.name, args.no_calibration)
-    report, data = check_and_crop(Path(args.image), profile, calibration,
-                                  threads=ctx.settings.session.check_threads)
+    threads = ctx.settings.session.check_threads
+    set_opencv_threads(threads)
+    report, data = check_and_crop(Path(args.image), profile, calibration, threads=threads)
     from station.fsio import atomic_write
 
     atomic_write(args.out, data)

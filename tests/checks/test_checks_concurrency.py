@@ -12,7 +12,7 @@ from PIL import Image
 
 from station.checks import landmarks, pipeline
 from station.checks.imageio import open_source
-from station.checks.workers import Stages
+from station.checks.workers import Stages, set_opencv_threads
 from station.sim.portrait import render
 
 
@@ -36,7 +36,14 @@ CASES = {
 
 
 def _outcome(data: bytes, profile, threads: int):
-    result = pipeline.analyse(data, profile, threads=threads, encode=True)
+    import cv2
+
+    before = cv2.getNumThreads()
+    set_opencv_threads(threads)  # as the station's capture process runs with that setting
+    try:
+        result = pipeline.analyse(data, profile, threads=threads, encode=True)
+    finally:
+        cv2.setNumThreads(before)
     report = result.report
     checks = [(c.name, c.status, c.value, c.limit, c.message_en) for c in report.checks]
     values = result.measurements.values if result.measurements is not None else None
