@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from station.checks.detect import Face
+    from station.checks.workers import Stages
 
 MODELS = Path(__file__).parent / "models"
 # The shipped models and their SHA-256 (see models/README.md); `station doctor` compares them.
@@ -173,7 +174,8 @@ def _mesh_model() -> _Model:
 
 
 @cache
-def _iris_model() -> _Model:
+def _iris_model(copy: int = 0) -> _Model:
+    """The iris model; ``copy`` 1 is a second interpreter, for the other eye at the same time."""
     return _Model("iris_landmark.tflite")
 
 
@@ -353,8 +355,8 @@ REFINE_ROLL = (1.3, 2.7)
 
 
 def run_iris(img: np.ndarray, mesh: np.ndarray, side: str,
-             looks: tuple[tuple[float, float, float], ...] = ((1.0, 0.0, 0.0),)
-             ) -> tuple[np.ndarray, np.ndarray]:
+             looks: tuple[tuple[float, float, float], ...] = ((1.0, 0.0, 0.0),),
+             copy: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Iris (5 points) and eye contour (71 points) of one eye, image coordinates.
 
     The model was trained on the image-left eye; the other eye is mirrored into it and back.
@@ -372,7 +374,7 @@ def run_iris(img: np.ndarray, mesh: np.ndarray, side: str,
         size = float(span * EYE_ROI_SCALE * k)
         roi = Roi(centre[0] + dx * size, centre[1] + dy * size, size, angle)
         x, m = _sample(img, roi, IRIS_INPUT, flip=flip)
-        out = _iris_model()(x)
+        out = _iris_model(copy)(x)
         irises.append(_unmap(m, out["output_iris"].reshape(-1, 3)))
         contours.append(_unmap(m, out["output_eyes_contours_and_brows"].reshape(-1, 3)))
     return (np.mean(irises, axis=0).astype(np.float64), np.mean(contours, axis=0).astype(np.float64))
@@ -394,7 +396,8 @@ def refine_irises(img: np.ndarray, lm: Landmarks) -> Landmarks:
 
 
 def find_landmarks(img: np.ndarray, face: Face | None = None, roi: Roi | None = None, *,
-                   iris: bool = True, passes: int = 2, refine: bool = True) -> Landmarks | None:
+                   iris: bool = True, passes: int = 2, refine: bool = True,
+                   stages: Stages | None = None) -> Landmarks | None:
     """Mesh (and irises) of the face found by MTCNN as ``face`` (or inside ``roi``).
 
     The first pass starts from the detection's box; the second from the first pass's own
@@ -421,8 +424,11 @@ def find_landmarks(img: np.ndarray, face: Face | None = None, roi: Roi | None = 
     if not iris:
         return Landmarks(mesh, presence, None, None)
     irises, contours = {}, {}
-    for side in ("left", "right"):
-        irises[side], contours[side] = run_iris(img, mesh, side)
+    # with concurrent stages the image-right eye on another thread (its own interpreter)
+    right = (stages.submit(run_iris, img, mesh, "right", ((1.0, 0.0, 0.0),), 1)
+             if stages is not None and stages.concurrent else None)
+    irises["left"], contours["left"] = run_iris(img, mesh, "left")
+    irises["right"], contours["right"] = right.result() if right else run_iris(img, mesh, "right")
     found = Landmarks(mesh, presence, irises, contours)
     if refine and near_roll_limit(found):
         found = refine_irises(img, found)

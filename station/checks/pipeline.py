@@ -135,7 +135,7 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         n_faces = count_faces(faces, profile)
         if not faces:
             return _no_face(frame, profile, calibration)
-        lm = find_landmarks(frame, faces[0])
+        lm = find_landmarks(frame, faces[0], stages=stages)
         framing = identity_framing()
     else:
         # One decode serves finding the face, its landmarks and (usually) the crop: for noisy
@@ -156,7 +156,8 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
             return _no_face(small, profile, calibration)
         k = base.shape[1] / small.shape[1]
         faces = [f.mapped(lambda p: (p[0] * k, p[1] * k)) for f in faces]
-        lm = find_landmarks(base, faces[0], refine=False)  # refined below, on the export frame
+        lm = find_landmarks(base, faces[0], refine=False,  # refined below, on the export frame
+                            stages=stages)
         r = small_reduction(src, base)
         if lm is not None:
             subject = measure_subject(base, lm, expected, profile, r)

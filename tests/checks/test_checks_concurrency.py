@@ -171,3 +171,18 @@ def test_mtcnn_with_its_largest_scale_beside_the_rest_finds_the_same_faces():
     finally:
         del model._MTCNN__run_first_stage
     assert asked == detect.pyramid(cv2.cvtColor(images[0], cv2.COLOR_BGR2RGB).shape, 24.0)
+
+
+def test_the_two_eyes_looked_at_side_by_side_give_the_same_landmarks():
+    from station.checks.detect import detect_faces
+    from station.checks.landmarks import find_landmarks
+
+    img, _ = render(900, 1200, roll=1.0)
+    face = detect_faces(img, 100.0)[0]
+    one = find_landmarks(img, face)
+    two = find_landmarks(img, face, stages=Stages(2))
+    assert one is not None and two is not None and one.iris and two.iris
+    assert np.array_equal(one.mesh, two.mesh)
+    for side in ("left", "right"):
+        assert np.array_equal(one.iris[side], two.iris[side])
+        assert np.array_equal(one.eye_contour[side], two.eye_contour[side])
