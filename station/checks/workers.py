@@ -39,6 +39,18 @@ def set_opencv_threads(threads: int) -> None:
     cv2.setNumThreads(threads)
 
 
+def _forget_pools() -> None:
+    """In a forked child (the desk's live-checks process, multiprocessing) the parent's pool
+    threads do not exist: its futures would never run. The child makes its own pool."""
+    global _pools_lock
+    _pools.clear()
+    _pools_lock = threading.Lock()  # the parent's may have been held by a thread at the fork
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools)
+
+
 def _pool(threads: int) -> ThreadPoolExecutor:
     """The process's pool for ``threads``: made once, kept (no thread start-up per capture).
 

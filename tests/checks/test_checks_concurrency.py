@@ -186,3 +186,27 @@ def test_the_two_eyes_looked_at_side_by_side_give_the_same_landmarks():
     for side in ("left", "right"):
         assert np.array_equal(one.iris[side], two.iris[side])
         assert np.array_equal(one.eye_contour[side], two.eye_contour[side])
+
+
+def _capture_in_child(data: bytes, profile, out) -> None:
+    result = pipeline.analyse(data, profile, threads=2, encode=True)
+    out.put((result.report.passed, result.export_jpeg(profile)))
+
+
+def test_a_forked_child_runs_its_stages_on_a_pool_of_its_own(profile):
+    """A process forked after the pool was made (the desk forks its live-checks process) must
+    not hand its stages to the parent's pool threads, which do not exist in the child."""
+    import multiprocessing
+
+    data = _camera_jpeg(**CASES["landscape"])
+    here = pipeline.analyse(data, profile, threads=2, encode=True)  # the parent's pool exists
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    child = ctx.Process(target=_capture_in_child, args=(data, profile, out))
+    child.start()
+    child.join(timeout=300)  # a hang guard, not a speed limit
+    if child.is_alive():
+        child.kill()
+    assert child.exitcode == 0
+    passed, jpeg = out.get(timeout=10)
+    assert passed == here.report.passed and jpeg == here.export_jpeg(profile)
