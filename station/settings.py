@@ -227,10 +227,9 @@ class SessionSection(Section):
     check_threads: int = Field(
         2, ge=1, le=8, description="Threads the checks of one capture may use: its independent "
                                    "stages (a finer decode, BlazeFace, the export encode beside "
-                                   "the frame measurements) run side by side, and OpenCV splits "
-                                   "its larger steps among as many threads, with the same "
-                                   "results; 1 = all in turn on one core. The live view always "
-                                   "uses one.")
+                                   "the frame measurements) run side by side, with the same "
+                                   "results (`station check`/`crop` also give OpenCV as many "
+                                   "threads); 1 = all in turn. The live view always uses one.")
 
 
 class TuiSection(Section):

@@ -32,8 +32,9 @@ def default_threads() -> int:
 
 def set_opencv_threads(threads: int) -> None:
     """OpenCV's own worker threads, process-wide (its resizes, colour conversions and filters
-    share their rows out among them: the same pixels whatever the count). The station's capture
-    process gives it ``session.check_threads``, so 1 means one core there too."""
+    share their rows out among them: the same pixels whatever the count). Only for a process
+    that has not started other threads using OpenCV (``station check``/``crop`` at start): the
+    desk leaves OpenCV's default, changing it while another thread is inside OpenCV is unsafe."""
     import cv2
 
     cv2.setNumThreads(threads)

@@ -137,10 +137,6 @@ class Checker:
                  data_dir: Path | None = None, threads: int | None = None) -> None:
         self.profile_name = profile_name
         self.threads = threads
-        if threads is not None:
-            from station.checks.workers import set_opencv_threads
-
-            set_opencv_threads(threads)
         self._calibration = calibration
         self.data_dir = data_dir
         self._profile: Profile | None = None
