@@ -130,19 +130,28 @@ def _unmap(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 @contextmanager
 def _quiet_stderr() -> Iterator[None]:
-    """Silence file descriptor 2 for a moment (native libraries write there directly)."""
+    """Silence file descriptor 2 for a moment (native libraries write there directly).
+
+    One thread at a time: two models made at once on two threads (a capture's stages) would
+    otherwise save each other's /dev/null and leave fd 2 silenced for good — where the desk's
+    terminal UI draws (Textual writes to stderr), freezing the screen.
+    """
     import os
     import sys
 
-    sys.stderr.flush()
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
+    with _STDERR_LOCK:
+        sys.stderr.flush()
+        saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(null)
+
+
+_STDERR_LOCK = threading.Lock()
 
 
 class _Model:

@@ -210,3 +210,30 @@ def test_a_forked_child_runs_its_stages_on_a_pool_of_its_own(profile):
     assert child.exitcode == 0
     passed, jpeg = out.get(timeout=10)
     assert passed == here.report.passed and jpeg == here.export_jpeg(profile)
+
+
+def test_models_made_on_two_threads_at_once_leave_stderr_where_it_was(tmp_path):
+    """Each model is made with fd 2 silenced for a moment; two made at once on two threads must
+    not leave it silenced (the desk's terminal UI draws on stderr)."""
+    import os
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    from station.checks import landmarks as lm
+
+    target = tmp_path / "stderr.txt"
+    saved = os.dup(2)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT)
+    os.dup2(fd, 2)
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            for _ in range(3):
+                models = list(pool.map(lambda _: lm._Model("iris_landmark.tflite"), range(4)))
+                assert len(models) == 4
+        os.write(2, b"still here\n")
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(fd)
+    assert target.read_text().endswith("still here\n")
