@@ -15,9 +15,12 @@ from typing import TYPE_CHECKING, Any
 from station.checks.bystander import hair_model, measure_bystander
 from station.checks.detect import Face
 from station.checks.framing import backdrop_colour, backdrop_mask, head_top, head_top_mask, to_lab
+from station.checks.person import PERSON_LEVEL, person_probability
 from station.checks.shadow import backdrop_shadow
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from station.checks.landmarks import Landmarks
     from station.checks.profile import Profile
 
@@ -266,8 +269,12 @@ def glare_share(bgr, face: Face, v_level: int, s_level: int) -> float:
 
 
 def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Profile,
-            expected_lab) -> Measurements:
-    """Every measurement on an export frame whose main face is ``faces[0]`` (export coordinates)."""
+            expected_lab, person: Future[Any] | None = None) -> Measurements:
+    """Every measurement on an export frame whose main face is ``faces[0]`` (export coordinates).
+
+    ``person``: the frame's person probability (``person.person_probability``) when a stage
+    started it beside this one; else it is made here.
+    """
     import cv2
     import numpy as np
 
@@ -319,7 +326,8 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
     v["lighting"], v["lighting_intersection"] = cheek_balance(
         frame, gray, face, landmarks, lambda: hair_model(lab, mask, small_face, small_span))
     v["glare"] = glare_share(frame, face, profile.glare.v_level, profile.glare.s_level)
-    v.update(clothing(lab, colour, mask, small_face, small_span, profile))
+    prob = person.result() if person is not None else person_probability(frame)
+    v.update(clothing(lab, colour, mask, small_face, small_span, profile, prob))
     v.update(measure_bystander(lab, mask, small_face, small_span, chin * k,
                                  profile.second_person.edge_above))
     return result
@@ -338,22 +346,45 @@ def _head_top(frame, colour, centre: Point, iod: float, profile: Profile) -> flo
     return None if top == 0.0 else top  # 0: cut by the frame's top edge, not measurable
 
 
-def clothing(lab, colour, mask, face: Face, span, profile: Profile) -> dict[str, float]:
-    """ΔE between the shoulders (bottom band, off-centre) and the backdrop; share that looks blue."""
+def clothing(lab, colour, mask, face: Face, span, profile: Profile, person=None) -> dict[str, float]:
+    """ΔE between the clothes on the shoulders (bottom band, off-centre) and the backdrop; the
+    share of them that looks like backdrop.
+
+    ``person``: the person probability (any size; stretched to ``lab``'s). The clothes are the
+    band's pixels that are the person's or visibly not backdrop; a pixel that is neither is
+    backdrop the student does not reach (one shoulder below the band in an asymmetric pose): it
+    is left out, so it no longer reads as blue clothes. Clothes of the backdrop's own blue stay
+    in, being the person's; only a pixel both outside the mask and of the backdrop's exact colour
+    is dropped. When the band holds almost no clothes by that measure (the mask missed them all)
+    the whole band is judged, as without a mask.
+    """
+    import cv2
     import numpy as np
 
     h, w = lab.shape[:2]
     fw = (span[1][0] - span[0][0]) if span else face.iod / 0.42
     cx = face.eye_mid[0]
     y0, y1 = int(h * 0.89), h - max(2, h // 100)
-    boxes = [_clip_box(cx - 1.05 * fw, y0, cx - 0.45 * fw, y1, lab.shape),
-             _clip_box(cx + 0.45 * fw, y0, cx + 1.05 * fw, y1, lab.shape)]
-    px = [lab[b[1]:b[3], b[0]:b[2]].reshape(-1, 3) for b in boxes if b[2] > b[0] and b[3] > b[1]]
-    mk = [mask[b[1]:b[3], b[0]:b[2]].reshape(-1) for b in boxes if b[2] > b[0] and b[3] > b[1]]
-    if not px:
+    boxes = [b for b in (_clip_box(cx - 1.05 * fw, y0, cx - 0.45 * fw, y1, lab.shape),
+                         _clip_box(cx + 0.45 * fw, y0, cx + 1.05 * fw, y1, lab.shape))
+             if b[2] > b[0] and b[3] > b[1]]
+    if not boxes:
         return {}
-    allpx, allmask = np.concatenate(px), np.concatenate(mk)
+    allpx = np.concatenate([lab[b[1]:b[3], b[0]:b[2]].reshape(-1, 3) for b in boxes])
+    allmask = np.concatenate([mask[b[1]:b[3], b[0]:b[2]].reshape(-1) for b in boxes])
     if allpx.shape[0] == 0:
         return {}
-    return {"clothing_delta_e": float(np.linalg.norm(np.median(allpx, axis=0) - colour)),
-            "clothing_blue_share": float(allmask.mean())}
+    out: dict[str, float] = {}
+    if person is not None:
+        if person.shape[:2] != (h, w):
+            person = cv2.resize(person, (w, h), interpolation=cv2.INTER_LINEAR)
+        c = profile.clothing
+        prob = np.concatenate([person[b[1]:b[3], b[0]:b[2]].reshape(-1) for b in boxes])
+        backdrop = np.linalg.norm(allpx - colour, axis=1) < c.empty_delta_e
+        clothes = (prob >= PERSON_LEVEL) | ~backdrop
+        out["clothing_person_share"] = float((prob >= PERSON_LEVEL).mean())
+        if clothes.sum() >= max(30, c.min_clothes_share * clothes.size):
+            allpx, allmask = allpx[clothes], allmask[clothes]
+    out.update(clothing_delta_e=float(np.linalg.norm(np.median(allpx, axis=0) - colour)),
+               clothing_blue_share=float(allmask.mean()))
+    return out

@@ -138,3 +138,33 @@ def open_mouth(img: np.ndarray, truth: dict) -> np.ndarray:
     cv2.ellipse(out, (int(cx), int(cy + 0.14 * width)), (int(0.36 * width), int(0.2 * width)), 0, 0, 360,
                 (25, 15, 45), -1, cv2.LINE_AA)
     return cv2.GaussianBlur(out, (3, 3), 0)
+
+
+
+def drop_shoulder(img: np.ndarray, truth: dict, empty: np.ndarray, side: str,
+                  narrow: float = 0.6) -> np.ndarray:
+    """An asymmetric pose: the ``side`` shoulder falls steeply from the neck out of the frame and
+    the other is narrow (the student turned and leaning), so the shoulder band's zone on the
+    dropped side is empty backdrop and part of the other zone too: most of the band is backdrop.
+    ``empty``: the same render without a person (the backdrop with the same light and noise),
+    which shows where the new outline leaves the torso; the outline is soft, like a real edge.
+    """
+    cx, ey = truth["eye_mid"]
+    fw = truth["face_width"]
+    shirt = np.array(truth["shirt_rgb"][::-1], np.float32)
+    torso = np.abs(img.astype(np.float32) - shirt).max(axis=2) < 20
+    torso[: int(ey + 0.5 * fw)] = False  # below the chin only: dark hair is not the shirt
+    rows = np.flatnonzero(torso.any(axis=1))
+    if rows.size == 0:
+        raise ValueError("no torso of the shirt's colour in this render")
+    top, h = float(rows[0]), img.shape[0]
+    s = -1.0 if side == "left" else 1.0
+    pts = np.array([(cx + s * 0.3 * fw, top), (cx + s * 0.6 * fw, h + 10),             # dropped
+                    (cx - s * narrow * fw, h + 10), (cx - s * narrow * fw, top + 0.35 * fw),
+                    (cx - s * 0.45 * fw, top + 0.1 * fw), (cx - s * 0.3 * fw, top)], np.int32)
+    keep = np.zeros(torso.shape, np.uint8)
+    cv2.fillPoly(keep, [pts], 255, lineType=cv2.LINE_AA)
+    k = cv2.GaussianBlur(keep.astype(np.float32) / 255, (0, 0), 1.5)[:, :, None]
+    t = torso[:, :, None].astype(np.float32)
+    out = img.astype(np.float32) * (1 - t * (1 - k)) + empty.astype(np.float32) * t * (1 - k)
+    return np.clip(out, 0, 255).astype(np.uint8)

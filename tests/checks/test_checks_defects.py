@@ -4,7 +4,7 @@ import pytest
 
 from station.checks.pipeline import analyse
 from station.sim.portrait import render
-from tests.checks.drawing import close_eyes, open_mouth
+from tests.checks.drawing import close_eyes, drop_shoulder, open_mouth
 
 GEOMETRY = {"framing", "head_top", "eye_line", "face_width", "centring", "resolution"}
 BACKDROP = {"backdrop_colour", "backdrop_uniformity", "backdrop_shadow"}
@@ -154,3 +154,28 @@ def test_an_over_exposed_frame_is_told_by_its_backdrop(profile, good_capture, ba
 def test_pale_blue_clothes_fail_and_white_or_navy_pass(profile, shirt, status):
     report = analyse(render(1200, 1600, shirt=shirt)[0], profile).report
     assert report.status("clothing_contrast") == status, report.failed()
+
+
+@pytest.fixture(scope="module")
+def empty_backdrop():
+    """The 1200×1600 render without anyone: the backdrop as the portraits below have it."""
+    return render(1200, 1600, person=False)[0]
+
+
+@pytest.mark.parametrize("narrow", [0.6, 0.7])
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_a_shoulder_out_of_the_band_is_not_blue_clothes(profile, empty_backdrop, side, narrow):
+    """An asymmetric pose leaves most of the shoulder band empty backdrop: the person mask tells
+    that from clothes, so a dark top passes (colour alone read the band as blue clothes)."""
+    img, truth = render(1200, 1600, shirt=(45, 50, 60))
+    report = analyse(drop_shoulder(img, truth, empty_backdrop, side, narrow), profile).report
+    assert report.status("clothing_contrast") == "pass", report.failed()
+    assert report.passed, report.failed()
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_blue_clothes_with_a_shoulder_out_of_the_band_still_fail(profile, empty_backdrop, side):
+    """The same pose in a top of the backdrop's blue: the mask holds the clothes, which fail."""
+    img, truth = render(1200, 1600, shirt=(95, 185, 245))
+    report = analyse(drop_shoulder(img, truth, empty_backdrop, side), profile).report
+    assert report.status("clothing_contrast") == "fail", report.failed()
