@@ -46,6 +46,7 @@ class Source:
     array: Any = None
     size: tuple[int, int] = (0, 0)  # (width, height) after EXIF orientation
     jpeg: bool = False
+    orientation: int = 1  # EXIF orientation (1: stored as shown)
     _cache: dict[int, Future[Any]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -61,6 +62,39 @@ class Source:
             future: Future[Any] = Future()
             self._cache[reduction] = future
         stages.submit(_fill, future, lambda: self._decode(reduction))
+
+    def decode_shrunk(self, reduction: int, width: int,
+                      stages: Stages) -> tuple[np.ndarray, np.ndarray]:
+        """``decode(reduction)`` and its INTER_AREA reduction to ``width`` pixels wide (never
+        upscaled). A plain JPEG decodes on another thread (``rowstream``) while this one reduces
+        the rows already decoded; the same pixels either way."""
+        from station.checks.rowstream import NotStreamed, RowStream, follow
+
+        with self._lock:
+            fresh = reduction not in self._cache and self._streams(reduction)
+            if fresh:
+                future: Future[Any] = Future()
+                self._cache[reduction] = future
+        if not fresh:
+            base = self.decode(reduction)
+            return base, _area(base, width)
+        try:
+            stream = RowStream(self.data or b"", reduction, self.size)
+            stages.submit(stream.run)
+            base, small = follow(stream, width)
+        except NotStreamed:  # not a plain JPEG after all, or the decoder failed: the ordinary way
+            _fill(future, lambda: self._decode(reduction))
+            base = future.result()
+            return base, _area(base, width)
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        future.set_result(base)
+        return base, small
+
+    def _streams(self, reduction: int) -> bool:
+        return (self.jpeg and self.data is not None and self.array is None and reduction > 1
+                and self.orientation == 1)
 
     def decoded(self, reduction: int) -> bool:
         """Whether this reduction is at hand (or on its way) without a new decode."""
@@ -99,6 +133,16 @@ def _fill(future: Future[Any], make: Callable[[], Any]) -> None:
         future.set_result(make())
     except BaseException as exc:  # whoever waits for the decode gets its error
         future.set_exception(exc)
+
+
+def _area(img: np.ndarray, width: int) -> np.ndarray:
+    """``img`` reduced (INTER_AREA) to about ``width`` pixels wide; as it is when not wider."""
+    import cv2
+
+    f = min(1.0, width / img.shape[1])
+    if f == 1.0:
+        return img
+    return cv2.resize(img, (int(img.shape[1] * f), int(img.shape[0] * f)), interpolation=cv2.INTER_AREA)
 
 
 def _shrink(img: np.ndarray, reduction: int) -> np.ndarray:
@@ -191,7 +235,8 @@ def _probe(data: bytes, label: str) -> Source:
         raise ImageError("checks.unreadable", Location(label), path=label, error=str(exc)) from None
     if orientation in (5, 6, 7, 8):
         w, h = h, w
-    return Source(name=label, data=data, size=(w, h), jpeg=fmt == "JPEG")
+    return Source(name=label, data=data, size=(w, h), jpeg=fmt == "JPEG",
+                  orientation=orientation if isinstance(orientation, int) else 0)
 
 
 def jpeg_quality(data: bytes) -> int | None:

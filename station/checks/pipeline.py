@@ -141,15 +141,11 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
     else:
         # One decode serves finding the face, its landmarks and (usually) the crop: for noisy
         # camera JPEGs Huffman decoding costs the same at any DCT scale, so a second is not cheap.
-        import cv2
-
         reduction = _reduction(src.size, ANALYSIS_MIN_SIDE)
         if stages.concurrent and may_need_finer(src.size, reduction):
             src.prefetch(reduction // 2, stages)  # on the second core while this one analyses
-        base = src.decode(reduction)
-        f = min(1.0, det.detect_width / base.shape[1])
-        small = base if f == 1.0 else cv2.resize(base, (int(base.shape[1] * f), int(base.shape[0] * f)),
-                                                 interpolation=cv2.INTER_AREA)
+        # the faces are found on a reduction of that decode, made as its rows come
+        base, small = src.decode_shrunk(reduction, det.detect_width, stages)
         faces = detect_faces(small, det.min_face_share * small.shape[1], det.min_score,
                              stages=stages)
         n_faces = count_faces(faces, profile)

@@ -1,0 +1,139 @@
+"""A JPEG's reduced decode handed over row by row while it is being decoded.
+
+The analysis decode of a capture (1/4 of a 24 MP frame) is the longest single step of the
+capture tier, and the next one, the INTER_AREA reduction the faces are found on, needs only its
+rows. Pillow's libjpeg decoder is incremental (``ImageFile.Parser`` feeds it the same way) and
+writes whole rows, in order; here it writes them into memory shared with a numpy array, on
+another thread, while the caller converts and reduces the rows already written. The pixels are
+libjpeg-turbo's DCT-scaled decode, as ``cv2.IMREAD_REDUCED_COLOR_*`` gives them (same library,
+same settings: checked by the tests), so only the timing changes.
+
+Only plain cases stream: a baseline or progressive RGB JPEG without EXIF rotation; anything
+else (or any decoder complaint) is left to the ordinary decode, which also reports errors.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+CHUNK = 1 << 17  # bytes handed to the decoder at a time: ~1/50 of a 24 MP camera JPEG
+
+
+class NotStreamed(Exception):
+    """The stream cannot give this decode (its caller decodes the ordinary way)."""
+
+
+class RowStream:
+    """The decode at 1/``reduction`` of ``data`` (a JPEG of ``size`` pixels, as stored):
+    ``run`` decodes it (on any thread), ``wait`` tells how many rows are written so far."""
+
+    def __init__(self, data: bytes, reduction: int, size: tuple[int, int]) -> None:
+        import numpy as np
+        from PIL import Image
+
+        try:
+            im = Image.open(io.BytesIO(data))
+            if im.format != "JPEG" or im.mode != "RGB" or len(im.tile) != 1 or im.size != size:
+                raise NotStreamed
+            im.draft("RGB", (size[0] // reduction, size[1] // reduction))
+            want = (-(-size[0] // reduction), -(-size[1] // reduction))  # libjpeg rounds up
+            if im.size != want or im.decoderconfig[:1] != (reduction,):
+                raise NotStreamed
+            codec, _, offset, args = im.tile[0]
+            w, h = im.size
+            # Pillow's RGB pixels are 4 bytes; the decoder sets the 4th to 255 as it writes a row
+            self.rgbx = np.zeros((h, w, 4), np.uint8)
+            self._target = Image.frombuffer("RGBX", (w, h), self.rgbx, "raw", "RGBX", 0, 1)
+            self._decoder = Image._getdecoder("RGBX", codec, args, im.decoderconfig)
+            self._decoder.setimage(self._target.im, (0, 0, w, h))
+        except (OSError, ValueError, AttributeError, TypeError, IndexError) as exc:
+            raise NotStreamed from exc
+        self._data = memoryview(data)[offset:]
+        self.width, self.height = w, h
+        self._rows = 0
+        self._ended = False
+        self._failed = False
+        self._cond = threading.Condition()
+
+    def run(self) -> None:
+        """Feed the decoder; publish the rows written after each piece (Pillow releases the GIL
+        while libjpeg works)."""
+        import numpy as np
+
+        last = self.rgbx[:, -1, 3]  # a row's last pixel is written last
+        data, pos, pending = self._data, 0, b""
+        failed = True
+        try:
+            while pos < len(data):
+                piece = data[pos:pos + CHUNK]
+                pos += len(piece)
+                buf = pending + piece if pending else piece
+                n, err = self._decoder.decode(buf)
+                if n < 0:  # the end of the image, or an error (err < 0)
+                    failed = err < 0 or not bool(last[-1])
+                    break
+                pending = bytes(buf[n:])
+                rows = self.height if last[-1] else int(np.argmin(last))
+                with self._cond:
+                    self._rows = rows
+                    self._cond.notify_all()
+        except Exception:  # a broken file: the ordinary decode says what is wrong with it
+            failed = True
+        finally:
+            self._decoder.cleanup()
+            with self._cond:
+                self._failed = failed
+                self._ended = True
+                if not failed:
+                    self._rows = self.height
+                self._cond.notify_all()
+
+    def wait(self, rows: int) -> int:
+        """Block until at least ``rows`` rows are written; the rows written. NotStreamed when the
+        decode failed (or ended short)."""
+        with self._cond:
+            while self._rows < rows and not self._ended:
+                self._cond.wait()
+            if self._failed:
+                raise NotStreamed
+            return self._rows
+
+
+def follow(stream: RowStream, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """BGR pixels of the stream and their INTER_AREA reduction to ``width`` (as the whole image
+    would be reduced: never upscaled), made row strip by row strip as the decode goes on.
+
+    INTER_AREA's weights repeat every ``p`` source rows for ``q`` output rows (p/q the exact
+    ratio of the heights); strips cut on those boundaries give the whole resize's rows.
+    """
+    import cv2
+    import numpy as np
+
+    h, w = stream.height, stream.width
+    base = np.empty((h, w, 3), np.uint8)
+    f = min(1.0, width / w)
+    w2, h2 = int(w * f), int(h * f)
+    shrink = f < 1.0 and h2 > 0 and w2 > 0
+    small = np.empty((h2, w2, 3), np.uint8) if shrink else base
+    step = Fraction(h, h2).denominator if shrink else h2
+    step *= max(1, 24 // step)  # output rows per strip (whole periods)
+    done = out = 0
+    while done < h:
+        rows = stream.wait(done + 1)
+        cv2.cvtColor(stream.rgbx[done:rows], cv2.COLOR_RGBA2BGR, dst=base[done:rows])
+        done = rows
+        while shrink and out < h2:
+            end = min(h2, out + step)
+            top, bottom = out * h // h2, (end * h // h2 if end < h2 else h)
+            if bottom > done:
+                break
+            cv2.resize(base[top:bottom], (w2, end - out), dst=small[out:end],
+                       interpolation=cv2.INTER_AREA)
+            out = end
+    return base, small

@@ -1,0 +1,126 @@
+"""The analysis decode streamed row by row (station.checks.rowstream) gives exactly OpenCV's
+DCT-scaled decode and the INTER_AREA reduction of it; what it cannot stream decodes as before."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from station.checks import rowstream
+from station.checks.imageio import ImageError, _area, open_source
+from station.checks.workers import Stages
+from station.sim.portrait import render
+
+
+def _jpeg(width: int, height: int, *, mode: str = "RGB", orientation: int = 1,
+          progressive: bool = False, quality: int = 92) -> bytes:
+    img, _ = render(width, height)
+    noise = np.random.default_rng(3).integers(-6, 7, size=img.shape, dtype=np.int16)
+    im = Image.fromarray((img.astype(np.int16) + noise).clip(0, 255).astype(np.uint8)[:, :, ::-1])
+    if mode != "RGB":
+        im = im.convert(mode)
+    exif = Image.Exif()
+    if orientation != 1:
+        exif[0x0112] = orientation
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=quality, progressive=progressive, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def _ordinary(data: bytes, reduction: int, width: int):
+    """What the capture tier did before streaming: OpenCV's reduced decode, then INTER_AREA."""
+    base = cv2.imdecode(np.frombuffer(data, np.uint8), getattr(cv2, f"IMREAD_REDUCED_COLOR_{reduction}"))
+    return base, _area(base, width)
+
+
+# sizes whose heights reduce to awkward ratios (strips of a few rows, a single strip, no reduction)
+SIZES = [(3000, 2000, 4), (2000, 3000, 2), (2999, 2001, 4), (1603, 1201, 2), (1200, 800, 4)]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize(("width", "height", "reduction"), SIZES)
+def test_streamed_decode_and_reduction_are_opencvs(width, height, reduction, threads):
+    data = _jpeg(width, height)
+    src = open_source(data)
+    base, small = src.decode_shrunk(reduction, 480, Stages(threads))
+    want_base, want_small = _ordinary(data, reduction, 480)
+    assert base.shape == want_base.shape and np.array_equal(base, want_base)
+    assert small.shape == want_small.shape and np.array_equal(small, want_small)
+    assert src.decode(reduction) is base  # kept for the crop: not decoded again
+
+
+def test_progressive_jpeg_streams_the_same_pixels():
+    data = _jpeg(2400, 1600, progressive=True)
+    base, small = open_source(data).decode_shrunk(4, 480, Stages(2))
+    want_base, want_small = _ordinary(data, 4, 480)
+    assert np.array_equal(base, want_base) and np.array_equal(small, want_small)
+
+
+def test_rows_are_handed_over_while_the_decode_goes_on():
+    """The decoder publishes its rows piece by piece, in order, not only at the end."""
+    data = _jpeg(3000, 2000, quality=95)
+    stream = rowstream.RowStream(data, 2, (3000, 2000))
+    seen: list[int] = []
+    notify = stream._cond.notify_all
+
+    def record() -> None:
+        seen.append(stream._rows)
+        notify()
+
+    stream._cond.notify_all = record  # type: ignore[method-assign]
+    stream.run()
+    assert len(seen) > 3 and seen == sorted(seen)
+    assert 0 < seen[1] < stream.height and seen[-1] == stream.height
+
+
+def test_a_waiting_reader_gets_rows_from_another_thread():
+    data = _jpeg(3000, 2000)
+    stream = rowstream.RowStream(data, 4, (3000, 2000))
+    worker = threading.Thread(target=stream.run)
+    worker.start()
+    try:
+        assert stream.wait(stream.height) == stream.height
+    finally:
+        worker.join()
+    base, _ = rowstream.follow(stream, 480)
+    assert np.array_equal(base, _ordinary(data, 4, 480)[0])
+
+
+@pytest.mark.parametrize("case", ["rotated", "gray", "png", "cmyk"])
+def test_what_cannot_stream_decodes_the_ordinary_way(case):
+    if case == "png":
+        img, _ = render(1600, 1200)
+        buf = io.BytesIO()
+        Image.fromarray(img[:, :, ::-1]).save(buf, "PNG")
+        data = buf.getvalue()
+    else:
+        data = _jpeg(1600, 1200, orientation=6 if case == "rotated" else 1,
+                     mode={"gray": "L", "cmyk": "CMYK"}.get(case, "RGB"))
+    src = open_source(data)
+    # a rotated JPEG and a PNG are not tried; gray and CMYK ones are found out by the stream itself
+    assert src._streams(2) == (case in ("gray", "cmyk"))
+    base, small = src.decode_shrunk(2, 480, Stages(2))
+    want = src._decode(2)
+    assert np.array_equal(base, want) and np.array_equal(small, _area(want, 480))
+    if case == "rotated":
+        assert base.shape[:2] == (800, 600)  # EXIF orientation applied, as OpenCV does
+
+
+def test_a_truncated_jpeg_is_left_to_the_ordinary_decode():
+    """The stream gives up; the ordinary decode then says the file is unreadable, as before."""
+    data = _jpeg(2400, 1600)
+    cut = data[: len(data) * 2 // 3]
+    stream = rowstream.RowStream(cut, 4, (2400, 1600))
+    stream.run()
+    with pytest.raises(rowstream.NotStreamed):
+        stream.wait(stream.height)
+    with pytest.raises(ImageError) as ordinary:
+        open_source(cut)._decode(4)
+    with pytest.raises(ImageError) as streamed:
+        open_source(cut).decode_shrunk(4, 480, Stages(2))
+    assert str(streamed.value) == str(ordinary.value)
