@@ -7,7 +7,7 @@ import math
 import threading
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -94,23 +94,26 @@ STAGE_THRESHOLDS = [0.8, 0.8, 0.7]
 
 
 def detect_faces(bgr: np.ndarray, min_face_px: float, min_score: float = 0.9,
-                 fallback: bool = True, stages: Stages | None = None) -> list[Face]:
+                 fallback: bool = True, stages: Stages | None = None,
+                 first: FirstStage | None = None) -> list[Face]:
     """Faces at least ``min_face_px`` wide, best first, with landmarks in ``bgr`` coordinates.
-    With concurrent ``stages``, MTCNN's first stage looks at two pyramid scales at once."""
-    faces = _detect_mtcnn(bgr, min_face_px, min_score, stages)
+    With concurrent ``stages``, MTCNN's first stage looks at two pyramid scales at once; with
+    ``first`` fed all of ``bgr``'s rows, its boxes were made while ``bgr`` was being made."""
+    faces = _detect_mtcnn(bgr, min_face_px, min_score, stages, first)
     if not faces and fallback:
         faces = _detect_haar(bgr, min_face_px)
     return faces
 
 
 def _detect_mtcnn(bgr: np.ndarray, min_face_px: float, min_score: float,
-                  stages: Stages | None = None) -> list[Face]:
+                  stages: Stages | None = None, first: FirstStage | None = None) -> list[Face]:
     model = _mtcnn()
     size, thresholds = max(12.0, min_face_px), list(STAGE_THRESHOLDS)
+    made = first.boxes(bgr, size) if first is not None else None
     try:
         with _lock:
-            if stages is not None and stages.concurrent:
-                boxes, marks = _detect_split_pyramid(model, bgr, size, thresholds, stages)
+            if made is not None or (stages is not None and stages.concurrent):
+                boxes, marks = _detect_split_pyramid(model, bgr, size, thresholds, stages, made)
             else:
                 boxes, marks = model.detect(bgr, min_face_size=size, thresholds=thresholds)
     except ValueError:  # mtcnn-runtime raises when its first stage finds no candidate at all
@@ -142,8 +145,9 @@ def pyramid(shape: tuple[int, ...], min_face_size: float) -> list[float]:
 
 
 def _detect_split_pyramid(model, bgr: np.ndarray, size: float, thresholds: list[float],
-                          stages: Stages):
-    """``model.detect`` with P-Net's largest pyramid scale run on another thread beside the rest.
+                          stages: Stages | None, made: dict[float, Any] | None = None):
+    """``model.detect`` with P-Net's largest pyramid scale run on another thread beside the rest
+    (or every scale's boxes ``made`` already, by a ``FirstStage``).
 
     P-Net looks at each scale on its own (half of MTCNN's time; the largest scale is half of
     that). The wheel's ``detect`` then runs as always, its first-stage step handed the boxes made
@@ -155,13 +159,14 @@ def _detect_split_pyramid(model, bgr: np.ndarray, size: float, thresholds: list[
         first_stage = model._MTCNN__run_first_stage  # the wheel's own P-Net step for one scale
     except AttributeError:  # a later wheel laid out differently: its own detect, in turn
         return model.detect(bgr, min_face_size=size, thresholds=thresholds)
-    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)  # what detect hands its first stage
-    scales = pyramid(rgb.shape, size)
-    if len(scales) < 2:
-        return model.detect(bgr, min_face_size=size, thresholds=thresholds)
-    ahead = stages.submit(first_stage, rgb, scales[0], thresholds[0])
-    made = {s: first_stage(rgb, s, thresholds[0]) for s in scales[1:]}
-    made[scales[0]] = ahead.result()
+    if made is None:
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)  # what detect hands its first stage
+        scales = pyramid(rgb.shape, size)
+        if len(scales) < 2 or stages is None:
+            return model.detect(bgr, min_face_size=size, thresholds=thresholds)
+        ahead = stages.submit(first_stage, rgb, scales[0], thresholds[0])
+        made = {s: first_stage(rgb, s, thresholds[0]) for s in scales[1:]}
+        made[scales[0]] = ahead.result()
 
     def handed(image, scale, threshold):
         return made[scale] if scale in made else first_stage(image, scale, threshold)
@@ -171,6 +176,110 @@ def _detect_split_pyramid(model, bgr: np.ndarray, size: float, thresholds: list[
         return model.detect(bgr, min_face_size=size, thresholds=thresholds)
     finally:
         del model._MTCNN__run_first_stage
+
+
+class FirstStage:
+    """MTCNN's first stage (P-Net on every pyramid scale of the detection image) made while that
+    image is still being made, row strip by row strip (``feed``), as the capture's decode streams.
+
+    Each pyramid level is the wheel's own resize of the whole image: its rows whose source rows
+    are final are final. P-Net is convolutional (12-row window, stride 2), so its output rows
+    over a strip of a level starting on an even row are the whole level's rows (checked by the
+    tests); the wheel's own box step then runs on the joined outputs. ``boxes`` hands them to
+    ``detect`` only when every row was fed and the image and face size are the ones asked for.
+    """
+
+    MIN_ROWS = 32  # level rows per P-Net strip at least: each strip re-reads 10 rows above it
+
+    def __init__(self, min_face_share: float, threshold: float = STAGE_THRESHOLDS[0]) -> None:
+        self.min_face_share = min_face_share
+        self.threshold = threshold
+        self.shape: tuple[int, ...] | None = None
+        self.rows = 0
+        self._levels: list[_Level] = []
+
+    def feed(self, bgr: np.ndarray, rows: int) -> None:
+        """``bgr``'s rows above ``rows`` are final (the rows below may still change)."""
+        import cv2
+        import numpy as np
+
+        if self.shape is None:
+            self.shape = bgr.shape
+            self._rgb = np.empty(bgr.shape, np.uint8)
+            self.size = max(12.0, self.min_face_share * bgr.shape[1])
+            self._levels = [_Level(s, bgr.shape) for s in pyramid(bgr.shape, self.size)]
+        if rows <= self.rows:
+            return
+        cv2.cvtColor(bgr[self.rows:rows], cv2.COLOR_BGR2RGB, dst=self._rgb[self.rows:rows])
+        self.rows = rows
+        for level in self._levels:
+            level.advance(self._rgb, rows, self.MIN_ROWS)
+
+    def boxes(self, bgr: np.ndarray, size: float) -> dict[float, Any] | None:
+        """Per scale, what the wheel's first-stage step gives for ``bgr`` (None: not all fed)."""
+        if self.shape != bgr.shape or self.rows < bgr.shape[0] or size != self.size:
+            return None
+        made = {level.scale: level.result(self.threshold) for level in self._levels}
+        return None if any(v is _UNMADE for v in made.values()) else made
+
+
+_UNMADE = object()
+
+
+class _Level:
+    """One pyramid level of a ``FirstStage``: P-Net's output rows made so far."""
+
+    def __init__(self, scale: float, shape: tuple[int, ...]) -> None:
+        import numpy as np
+
+        h, w = shape[:2]
+        self.scale = scale
+        self.sw, self.sh = math.ceil(w * scale), math.ceil(h * scale)
+        # a level row reads source rows near (row + 0.5) × h / sh: two more are kept in reserve
+        self._needs = np.floor((np.arange(self.sh) + 1.0) * h / self.sh).astype(int) + 2
+        self._height = h
+        self.done = 0  # output rows made
+        self.complete = False
+        self._parts: list[list[np.ndarray]] = [[], []]
+
+    def advance(self, rgb: np.ndarray, rows: int, min_rows: int) -> None:
+        import cv2
+        import numpy as np
+        from mtcnnruntime.detector import _preprocess
+
+        if self.complete:
+            return
+        final = rows >= self._height
+        ready = self.sh if final else int(np.searchsorted(self._needs, rows, side="right"))
+        top = 2 * self.done
+        if not final and ready - top < max(12, min_rows):
+            return
+        if final:  # the last strip reaches the level's bottom: at least 12 rows (even start)
+            top = min(top, (self.sh - 12) // 2 * 2)
+        level = cv2.resize(rgb, (self.sw, self.sh))  # the wheel's own step (INTER_LINEAR)
+        x = _preprocess(np.asarray(level[top:ready], "float32"))
+        session, name, outputs = _mtcnn()._MTCNN__pnet
+        out = session.run(outputs, {name: x})
+        skip = self.done - top // 2  # rows the last strip made again
+        n = out[1].shape[2] - skip if final else (ready - top - 12) // 2 + 1
+        for part, o in zip(self._parts, out, strict=True):
+            part.append(o[:, :, skip:skip + n])
+        self.done += n
+        self.complete = final
+
+    def result(self, threshold: float) -> Any:
+        """The wheel's first-stage step on the joined P-Net outputs (``_UNMADE`` if incomplete)."""
+        import numpy as np
+        from mtcnnruntime import detector as mod
+
+        if not self.complete:
+            return _UNMADE
+        offsets, probs = (np.concatenate(p, axis=2) for p in self._parts)
+        boxes = mod._generate_bboxes(probs[0, 1, :, :], offsets, self.scale, threshold)
+        if len(boxes) == 0:
+            return None
+        keep = mod.nms(boxes[:, 0:5], overlap_threshold=0.5)
+        return boxes[keep]
 
 
 def _detect_haar(bgr: np.ndarray, min_face_px: float) -> list[Face]:

@@ -63,11 +63,12 @@ class Source:
             self._cache[reduction] = future
         stages.submit(_fill, future, lambda: self._decode(reduction))
 
-    def decode_shrunk(self, reduction: int, width: int,
-                      stages: Stages) -> tuple[np.ndarray, np.ndarray]:
+    def decode_shrunk(self, reduction: int, width: int, stages: Stages,
+                      feed: Callable[[np.ndarray, int], None] | None = None,
+                      ) -> tuple[np.ndarray, np.ndarray]:
         """``decode(reduction)`` and its INTER_AREA reduction to ``width`` pixels wide (never
         upscaled). A plain JPEG decodes on another thread (``rowstream``) while this one reduces
-        the rows already decoded; the same pixels either way."""
+        the rows already decoded (and hands them to ``feed``); the same pixels either way."""
         from station.checks.rowstream import NotStreamed, RowStream, follow
 
         with self._lock:
@@ -81,7 +82,7 @@ class Source:
         try:
             stream = RowStream(self.data or b"", reduction, self.size)
             stages.submit(stream.run)
-            base, small = follow(stream, width)
+            base, small = follow(stream, width, feed)
         except NotStreamed:  # not a plain JPEG after all, or the decoder failed: the ordinary way
             _fill(future, lambda: self._decode(reduction))
             base = future.result()

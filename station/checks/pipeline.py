@@ -118,7 +118,7 @@ def analyse(source: Any, profile: Profile, calibration: Calibration | None = Non
 def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Stages,
              encode: bool) -> Analysis:
     from station.checks.bystander import probe_faces
-    from station.checks.detect import detect_faces, other_faces
+    from station.checks.detect import FirstStage, detect_faces, other_faces
     from station.checks.framing import Framing, cut, identity_framing
     from station.checks.landmarks import find_landmarks, near_roll_limit, refine_irises
     from station.checks.measure import measure
@@ -144,10 +144,13 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         reduction = _reduction(src.size, ANALYSIS_MIN_SIDE)
         if stages.concurrent and may_need_finer(src.size, reduction):
             src.prefetch(reduction // 2, stages)  # on the second core while this one analyses
-        # the faces are found on a reduction of that decode, made as its rows come
-        base, small = src.decode_shrunk(reduction, det.detect_width, stages)
+        # the faces are found on a reduction of that decode, made (and MTCNN's first stage run
+        # on it) as its rows come
+        first = FirstStage(det.min_face_share) if stages.concurrent else None
+        base, small = src.decode_shrunk(reduction, det.detect_width, stages,
+                                        first.feed if first is not None else None)
         faces = detect_faces(small, det.min_face_share * small.shape[1], det.min_score,
-                             stages=stages)
+                             stages=stages, first=first)
         n_faces = count_faces(faces, profile)
         if not faces:
             return _no_face(small, profile, calibration)

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Callable
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
+
+    Feed = Callable[[np.ndarray, int], None]  # (the reduction, how many of its rows are final)
 
 CHUNK = 1 << 17  # bytes handed to the decoder at a time: ~1/50 of a 24 MP camera JPEG
 
@@ -105,9 +108,11 @@ class RowStream:
             return self._rows
 
 
-def follow(stream: RowStream, width: int) -> tuple[np.ndarray, np.ndarray]:
+def follow(stream: RowStream, width: int,
+           feed: Feed | None = None) -> tuple[np.ndarray, np.ndarray]:
     """BGR pixels of the stream and their INTER_AREA reduction to ``width`` (as the whole image
-    would be reduced: never upscaled), made row strip by row strip as the decode goes on.
+    would be reduced: never upscaled), made row strip by row strip as the decode goes on;
+    ``feed`` is handed the reduction each time more of its rows are final.
 
     INTER_AREA's weights repeat every ``p`` source rows for ``q`` output rows (p/q the exact
     ratio of the heights); strips cut on those boundaries give the whole resize's rows.
@@ -128,6 +133,8 @@ def follow(stream: RowStream, width: int) -> tuple[np.ndarray, np.ndarray]:
         rows = stream.wait(done + 1)
         cv2.cvtColor(stream.rgbx[done:rows], cv2.COLOR_RGBA2BGR, dst=base[done:rows])
         done = rows
+        if not shrink:
+            out = done
         while shrink and out < h2:
             end = min(h2, out + step)
             top, bottom = out * h // h2, (end * h // h2 if end < h2 else h)
@@ -136,4 +143,6 @@ def follow(stream: RowStream, width: int) -> tuple[np.ndarray, np.ndarray]:
             cv2.resize(base[top:bottom], (w2, end - out), dst=small[out:end],
                        interpolation=cv2.INTER_AREA)
             out = end
+        if feed is not None:
+            feed(small, out)
     return base, small

@@ -124,3 +124,59 @@ def test_a_truncated_jpeg_is_left_to_the_ordinary_decode():
     with pytest.raises(ImageError) as streamed:
         open_source(cut).decode_shrunk(4, 480, Stages(2))
     assert str(streamed.value) == str(ordinary.value)
+
+
+def _wheel_first_stage(small: np.ndarray, size: float) -> dict:
+    from station.checks.detect import STAGE_THRESHOLDS, _mtcnn, pyramid
+
+    rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+    step = _mtcnn()._MTCNN__run_first_stage
+    return {s: step(rgb, s, STAGE_THRESHOLDS[0]) for s in pyramid(rgb.shape, size)}
+
+
+@pytest.mark.parametrize(("width", "height", "reduction"), SIZES[:3])
+def test_first_stage_made_while_streaming_is_the_wheels(width, height, reduction):
+    """P-Net over row strips of each pyramid level, joined: the wheel's boxes for every scale."""
+    from station.checks.detect import FirstStage
+
+    first = FirstStage(0.06)
+    _, small = open_source(_jpeg(width, height)).decode_shrunk(reduction, 480, Stages(2), first.feed)
+    size = max(12.0, 0.06 * small.shape[1])
+    made = first.boxes(small, size)
+    want = _wheel_first_stage(small, size)
+    assert made is not None and made.keys() == want.keys()
+    for scale, boxes in want.items():
+        assert (boxes is None and made[scale] is None) or np.array_equal(made[scale], boxes)
+    assert any(b is not None and len(b) for b in want.values())  # the face gave candidates
+
+
+@pytest.mark.parametrize("step", [3, 8, 25])
+def test_first_stage_fed_in_strips_is_the_wheels(step):
+    """Rows handed over a few at a time: each level is looked at in several strips, and the
+    joined result is still the wheel's, scale by scale."""
+    from station.checks.detect import FirstStage
+
+    _, small = _ordinary(_jpeg(2000, 3000), 2, 480)
+    first = FirstStage(0.06)
+    for rows in [*range(step, small.shape[0], step), small.shape[0]]:
+        first.feed(small, rows)
+    size = max(12.0, 0.06 * small.shape[1])
+    made = first.boxes(small, size)
+    want = _wheel_first_stage(small, size)
+    assert made is not None and made.keys() == want.keys()
+    for scale, boxes in want.items():
+        assert (boxes is None and made[scale] is None) or np.array_equal(made[scale], boxes)
+    assert len(first._levels[0]._parts[0]) > 3  # the largest level in several strips
+
+
+def test_first_stage_hands_nothing_before_every_row_is_fed():
+    from station.checks.detect import FirstStage
+
+    _, small = _ordinary(_jpeg(3000, 2000), 4, 480)
+    first = FirstStage(0.06)
+    first.feed(small, small.shape[0] // 2)
+    size = max(12.0, 0.06 * small.shape[1])
+    assert first.boxes(small, size) is None
+    first.feed(small, small.shape[0])
+    assert first.boxes(small, size) is not None
+    assert first.boxes(small, size + 1.0) is None  # another face size: not these boxes
