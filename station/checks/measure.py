@@ -19,8 +19,6 @@ from station.checks.person import PERSON_LEVEL, person_probability
 from station.checks.shadow import backdrop_shadow
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     from station.checks.landmarks import Landmarks
     from station.checks.profile import Profile
 
@@ -269,12 +267,8 @@ def glare_share(bgr, face: Face, v_level: int, s_level: int) -> float:
 
 
 def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Profile,
-            expected_lab, person: Future[Any] | None = None) -> Measurements:
-    """Every measurement on an export frame whose main face is ``faces[0]`` (export coordinates).
-
-    ``person``: the frame's person probability (``person.person_probability``) when a stage
-    started it beside this one; else it is made here.
-    """
+            expected_lab) -> Measurements:
+    """Every measurement on an export frame whose main face is ``faces[0]`` (export coordinates)."""
     import cv2
     import numpy as np
 
@@ -326,8 +320,8 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
     v["lighting"], v["lighting_intersection"] = cheek_balance(
         frame, gray, face, landmarks, lambda: hair_model(lab, mask, small_face, small_span))
     v["glare"] = glare_share(frame, face, profile.glare.v_level, profile.glare.s_level)
-    prob = person.result() if person is not None else person_probability(frame)
-    v.update(clothing(lab, colour, mask, small_face, small_span, profile, prob))
+    v.update(clothing(lab, colour, mask, small_face, small_span, profile,
+                      lambda: person_probability(frame)))
     v.update(measure_bystander(lab, mask, small_face, small_span, chin * k,
                                  profile.second_person.edge_above))
     return result
@@ -346,17 +340,19 @@ def _head_top(frame, colour, centre: Point, iod: float, profile: Profile) -> flo
     return None if top == 0.0 else top  # 0: cut by the frame's top edge, not measurable
 
 
-def clothing(lab, colour, mask, face: Face, span, profile: Profile, person=None) -> dict[str, float]:
+def clothing(lab, colour, mask, face: Face, span, profile: Profile,
+             person: Callable[[], Any] | None = None) -> dict[str, float]:
     """ΔE between the clothes on the shoulders (bottom band, off-centre) and the backdrop; the
     share of them that looks like backdrop.
 
-    ``person``: the person probability (any size; stretched to ``lab``'s). The clothes are the
-    band's pixels that are the person's or visibly not backdrop; a pixel that is neither is
-    backdrop the student does not reach (one shoulder below the band in an asymmetric pose): it
-    is left out, so it no longer reads as blue clothes. Clothes of the backdrop's own blue stay
-    in, being the person's; only a pixel both outside the mask and of the backdrop's exact colour
-    is dropped. When the band holds almost no clothes by that measure (the mask missed them all)
-    the whole band is judged, as without a mask.
+    The whole band is judged first. Only when that would not pass is ``person`` asked (the
+    frame's person probability, any size: stretched to ``lab``'s) and the band judged again on
+    its clothes: the pixels that are the person's or visibly not backdrop. A pixel that is
+    neither is backdrop the student does not reach (one shoulder below the band in an asymmetric
+    pose) and is left out, so it no longer reads as blue clothes; clothes of the backdrop's own
+    blue stay in, being the person's. When the band holds almost no clothes by that measure (the
+    mask missed them all) the whole band's figures stand. The mask can only clear an empty zone,
+    never fail a band that passes, and costs nothing on the usual frame.
     """
     import cv2
     import numpy as np
@@ -374,17 +370,19 @@ def clothing(lab, colour, mask, face: Face, span, profile: Profile, person=None)
     allmask = np.concatenate([mask[b[1]:b[3], b[0]:b[2]].reshape(-1) for b in boxes])
     if allpx.shape[0] == 0:
         return {}
-    out: dict[str, float] = {}
-    if person is not None:
-        if person.shape[:2] != (h, w):
-            person = cv2.resize(person, (w, h), interpolation=cv2.INTER_LINEAR)
-        c = profile.clothing
-        prob = np.concatenate([person[b[1]:b[3], b[0]:b[2]].reshape(-1) for b in boxes])
-        backdrop = np.linalg.norm(allpx - colour, axis=1) < c.empty_delta_e
-        clothes = (prob >= PERSON_LEVEL) | ~backdrop
-        out["clothing_person_share"] = float((prob >= PERSON_LEVEL).mean())
-        if clothes.sum() >= max(30, c.min_clothes_share * clothes.size):
-            allpx, allmask = allpx[clothes], allmask[clothes]
-    out.update(clothing_delta_e=float(np.linalg.norm(np.median(allpx, axis=0) - colour)),
-               clothing_blue_share=float(allmask.mean()))
+    c = profile.clothing
+    out = {"clothing_delta_e": float(np.linalg.norm(np.median(allpx, axis=0) - colour)),
+           "clothing_blue_share": float(allmask.mean())}
+    if person is None or out["clothing_delta_e"] >= c.min_delta_e_warn:
+        return out
+    prob_map = person()
+    if prob_map.shape[:2] != (h, w):
+        prob_map = cv2.resize(prob_map, (w, h), interpolation=cv2.INTER_LINEAR)
+    prob = np.concatenate([prob_map[b[1]:b[3], b[0]:b[2]].reshape(-1) for b in boxes])
+    backdrop = np.linalg.norm(allpx - colour, axis=1) < c.empty_delta_e
+    clothes = (prob >= PERSON_LEVEL) | ~backdrop
+    out["clothing_person_share"] = float((prob >= PERSON_LEVEL).mean())
+    if clothes.sum() >= max(30, c.min_clothes_share * clothes.size):
+        out.update(clothing_delta_e=float(np.linalg.norm(np.median(allpx[clothes], axis=0) - colour)),
+                   clothing_blue_share=float(allmask[clothes].mean()))
     return out

@@ -122,7 +122,6 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
     from station.checks.framing import Framing, cut, identity_framing
     from station.checks.landmarks import find_landmarks, near_roll_limit, refine_irises
     from station.checks.measure import measure
-    from station.checks.person import person_probability
     from station.checks.placement import place
     from station.checks.verdict import evaluate
 
@@ -173,7 +172,6 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
             lm = lm.mapped(lambda a: _map_array(a, r, window))
     # the frame is final: BlazeFace and the export encode beside the irises' second look and
     # the frame measurements
-    person = stages.submit(person_probability, frame)  # where the clothes are: measure needs it
     beside = None
     if n_faces == 1:  # MTCNN misses a face half hidden behind the student: ask BlazeFace too
         beside = stages.submit(other_faces, frame, faces[0], det.second_face_share)
@@ -182,7 +180,7 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         # the roll near its limit is read on the export frame itself, as `station check` reads
         # it on the crop: both tiers give the same verdict on the same pixels
         lm = refine_irises(frame, lm)
-    m = measure(frame, faces, lm, profile, expected, person)
+    m = measure(frame, faces, lm, profile, expected)
     if lm is not None:  # someone half hidden beside the head: the face mesh asked there (bystander)
         m.values.update(probe_faces(frame, m.values, lm, m.face_span))
     if beside is not None:
