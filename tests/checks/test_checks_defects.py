@@ -179,3 +179,20 @@ def test_blue_clothes_with_a_shoulder_out_of_the_band_still_fail(profile, empty_
     img, truth = render(1200, 1600, shirt=(95, 185, 245))
     report = analyse(drop_shoulder(img, truth, empty_backdrop, side), profile).report
     assert report.status("clothing_contrast") == "fail", report.failed()
+
+
+def test_the_person_mask_is_made_only_when_the_band_alone_would_not_pass(
+        profile, good_capture, empty_backdrop, monkeypatch):
+    """The mask only clears empty backdrop out of the band, so a band that passes never needs it:
+    the usual capture and every live-view frame keep their cost."""
+    import station.checks.measure as measure_module
+
+    made = []
+    real = measure_module.person_probability
+    monkeypatch.setattr(measure_module, "person_probability",
+                        lambda frame: made.append(frame.shape) or real(frame))
+    assert analyse(good_capture[0], profile).report.status("clothing_contrast") == "pass"
+    assert made == []
+    img, truth = render(1200, 1600, shirt=(45, 50, 60))
+    report = analyse(drop_shoulder(img, truth, empty_backdrop, "left"), profile).report
+    assert report.status("clothing_contrast") == "pass" and made == [(640, 480, 3)]
