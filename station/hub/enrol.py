@@ -121,9 +121,10 @@ def _image_folder(conn: psycopg.Connection[Any], dsn: str, images_dir: Path | No
     if marker is None:
         folder = ImageFolder.create(root)
     elif {p.name for p in root.iterdir()} <= {MARKER, "tmp"}:   # an earlier init cut short
-        folder = ImageFolder.open(root, marker, shown(dsn))
+        folder = ImageFolder.open(root, marker.folder_id, shown(dsn))
     else:
-        raise RefusedError("hub.images_other_hub", folder=str(root), hub=shown(dsn), found=str(marker))
+        raise RefusedError("hub.images_other_hub", folder=str(root), hub=shown(dsn),
+                           found=str(marker.folder_id))
     with conn.transaction():
         queries.set_image_folder(conn, folder.folder_id)
     return folder.folder_id

@@ -3,8 +3,11 @@ may name for its images instead of keeping their bytes in PostgreSQL (``station 
 
 Layout: ``DIR/capture-station-hub.id`` (the marker: the folder's id, also recorded at the hub, so
 a station knows it mounted the right folder — each station's path to it may differ), images at
-``DIR/ab/cd/abcd…`` (named by the SHA-256 of their bytes: no personal data in any name), files
-being written in ``DIR/tmp/``. Folders 0750, images 0440: readable by the campaign's group, written
+``DIR/ab/abcd…`` (named by the SHA-256 of their bytes: no personal data in any name; one fan-out
+level, as the station's own image store: 256 folders, where two levels would make a new folder for
+almost every image of a push and cost a third of its time), files being written in ``DIR/tmp/``.
+A folder made before the marker named its fan-out has two levels (``DIR/ab/cd/abcd…``) and keeps
+them. Folders 0750, images 0440: readable by the campaign's group, written
 once (a rewrite is a new file renamed over the old one).
 
 Nothing here trusts the folder: an image is written only after the writer hashed its bytes, an
@@ -25,12 +28,14 @@ import secrets
 import time
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 
 from station.errors import InputError, IntegrityError, Location, RefusedError
 from station.fsio import atomic_write, fsync_dir, sync_filesystem
 
 MARKER = "capture-station-hub.id"
 MARKER_HEAD = "capture-station hub image folder"
+FAN_OUT = "fan-out"              # the marker's third line: ``fan-out 1`` (absent: 2, older folders)
 FOLDER_MODE = 0o750
 IMAGE_MODE = 0o440
 BLOCK = 1 << 20
@@ -47,29 +52,43 @@ def _mkdir(path: Path) -> None:
     os.chmod(path, FOLDER_MODE)          # whatever the umask says
 
 
-def read_marker(root: Path) -> uuid.UUID | None:
-    """The id in a folder's marker; None when there is no marker."""
+class Marker(NamedTuple):
+    folder_id: uuid.UUID
+    levels: int                   # fan-out folders above each image: 1 (``ab/…``) or 2 (``ab/cd/…``)
+
+
+def read_marker(root: Path) -> Marker | None:
+    """The id and fan-out in a folder's marker; None when there is no marker."""
+    path = root / MARKER
     try:
-        lines = (root / MARKER).read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError("hub.images_marker_bad", Location(str(root / MARKER)), detail=str(exc)[:200]) from None
+        raise InputError("hub.images_marker_bad", Location(str(path)), detail=str(exc)[:200]) from None
     try:
         if lines[0] != MARKER_HEAD:
             raise ValueError(lines[0][:60])
-        return uuid.UUID(lines[1].strip())
+        folder_id = uuid.UUID(lines[1].strip())
     except (IndexError, ValueError) as exc:
-        raise InputError("hub.images_marker_bad", Location(str(root / MARKER), 1),
+        raise InputError("hub.images_marker_bad", Location(str(path), 1),
                          detail=str(exc)[:200]) from None
+    levels = 2
+    if len(lines) > 2:
+        word, _, value = lines[2].partition(" ")
+        if word != FAN_OUT or value.strip() not in ("1", "2"):
+            raise InputError("hub.images_marker_bad", Location(str(path), 3), detail=lines[2][:60])
+        levels = int(value)
+    return Marker(folder_id, levels)
 
 
 class ImageFolder:
     """One hub's image folder as this machine mounts it."""
 
-    def __init__(self, root: Path, folder_id: uuid.UUID) -> None:
+    def __init__(self, root: Path, folder_id: uuid.UUID, levels: int = 1) -> None:
         self.root = root
         self.folder_id = folder_id
+        self.levels = levels
         self._root = str(root)
         self._made: set[str] = set()                # fan-out folders known to exist
 
@@ -82,7 +101,8 @@ class ImageFolder:
         root.parent.mkdir(parents=True, exist_ok=True)
         _mkdir(root)
         folder = cls(root, uuid.uuid4())
-        atomic_write(root / MARKER, f"{MARKER_HEAD}\n{folder.folder_id}\n".encode(), mode=0o444)
+        atomic_write(root / MARKER, f"{MARKER_HEAD}\n{folder.folder_id}\n{FAN_OUT} {folder.levels}\n"
+                     .encode(), mode=0o444)
         _mkdir(root / "tmp")
         fsync_dir(root.parent)
         return folder
@@ -96,20 +116,23 @@ class ImageFolder:
         found = read_marker(root)
         if found is None:
             raise InputError("hub.images_no_marker", Location(str(root)), hub=hub, marker=MARKER)
-        if found != expected:
+        if found.folder_id != expected:
             raise RefusedError("hub.images_wrong_folder", folder=str(root), hub=hub,
-                               found=str(found), expected=str(expected))
+                               found=str(found.folder_id), expected=str(expected))
         _mkdir(root / "tmp")
-        return cls(root, found)
+        return cls(root, found.folder_id, found.levels)
 
     def path(self, sha: str) -> Path:
         return Path(self._name(sha))
 
     def _name(self, sha: str) -> str:
-        """``ROOT/ab/cd/abcd…`` as text (no Path objects: a push names thousands of them)."""
+        """``ROOT/ab/abcd…`` as text (no Path objects: a push names thousands of them)."""
         if not _SHA.match(sha):
             raise ValueError(f"not a SHA-256: {sha[:80]!r}")
-        return f"{self._root}/{sha[:2]}/{sha[2:4]}/{sha}"
+        return f"{self._root}/{self._leaf(sha)}/{sha}"
+
+    def _leaf(self, sha: str) -> str:
+        return sha[:2] if self.levels == 1 else f"{sha[:2]}/{sha[2:4]}"
 
     def put(self, source: str | Path, sha: str, buffer: memoryview | None = None) -> int:
         """Copy the local image ``source`` (named ``sha``) into the folder and hash the copy (the
@@ -145,11 +168,12 @@ class ImageFolder:
 
     def _folders_for(self, sha: str) -> None:
         """The fan-out folders of ``sha`` (made once per folder and process)."""
-        leaf = f"{sha[:2]}/{sha[2:4]}"
+        leaf = self._leaf(sha)
         if leaf in self._made:
             return
         _mkdir(self.root / sha[:2])
-        _mkdir(self.root / leaf)
+        if self.levels == 2:
+            _mkdir(self.root / leaf)
         self._made.add(leaf)
 
     def copy_out(self, sha: str, dest: Path, buffer: memoryview | None = None) -> str:

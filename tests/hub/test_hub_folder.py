@@ -50,6 +50,7 @@ def test_images_go_to_the_folder_named_by_hash_private_and_durable(folder_campai
     assert campaign.images is not None
     marker = (campaign.images / MARKER).read_text().splitlines()
     assert init.images_folder_id == marker[1] and init.to_json()["images"]["store"] == "folder"
+    assert marker[2] == "fan-out 1"
     pushed = campaign.push("yd-1")
     assert pushed.images_sent == 4 and pushed.images_bytes > 0
     with psycopg.connect(campaign.admin_dsn, autocommit=True) as conn:
@@ -62,15 +63,43 @@ def test_images_go_to_the_folder_named_by_hash_private_and_durable(folder_campai
     with open_store(folder) as store:
         assert set(files) == set(places) == set(store.images)
         for sha, path in files.items():
-            assert path.relative_to(campaign.images).parts == (sha[:2], sha[2:4], sha)
+            assert path.relative_to(campaign.images).parts == (sha[:2], sha)
             assert path.read_bytes() == store.images.path(sha).read_bytes()
             assert stat.S_IMODE(path.stat().st_mode) == 0o440
-            for parent in (path.parent, path.parent.parent):
-                assert stat.S_IMODE(parent.stat().st_mode) == 0o750
+            assert stat.S_IMODE(path.parent.stat().st_mode) == 0o750
     names = {p.name for p in campaign.images.rglob("*")}
-    assert names <= set(files) | {MARKER, "tmp"} | {s[:2] for s in files} | {s[2:4] for s in files}
+    assert names <= set(files) | {MARKER, "tmp"} | {s[:2] for s in files}
     pulled = campaign.pull()
     assert not pulled.refused and pulled.images_added == 4
+
+
+def test_a_folder_made_before_its_marker_named_a_fan_out_keeps_two_levels(
+        folder_campaign: Campaign) -> None:
+    """Folders made by earlier versions have a two-line marker and images at ``ab/cd/<sha>``:
+    pushes keep writing there and pulls find them; a third marker line that is not a fan-out the
+    station knows is refused in words (a newer layout is never guessed)."""
+    from station.errors import InputError
+    from station.hub.folder import MARKER
+
+    campaign = folder_campaign
+    campaign.add_station("yd-1", people=1, seed=1)
+    campaign.add_station("yd-2", people=1, seed=2)
+    campaign.init()
+    assert campaign.images is not None
+    marker = campaign.images / MARKER
+    head, folder_id, _ = marker.read_text().splitlines()
+    marker.write_text(f"{head}\n{folder_id}\n")               # as an older version wrote it
+    assert campaign.push("yd-1").images_sent == 2
+    files = folder_files(campaign.images)
+    assert len(files) == 2
+    for sha, path in files.items():
+        assert path.relative_to(campaign.images).parts == (sha[:2], sha[2:4], sha)
+    assert campaign.pull().images_added == 2
+    marker.write_text(f"{head}\n{folder_id}\nfan-out 3\n")
+    with pytest.raises(InputError) as said:
+        campaign.push("yd-2")
+    assert said.value.key == "hub.images_marker_bad"
+    assert len(folder_files(campaign.images)) == 2
 
 
 def test_a_station_must_reach_the_hubs_own_folder(folder_campaign: Campaign, tmp_path: Path) -> None:
@@ -143,15 +172,15 @@ def test_planted_and_damaged_files_are_never_taken_and_are_repaired(folder_campa
     assert campaign.images is not None
     with open_store(one) as store:
         shas = sorted(store.images)
-    planted = campaign.images / shas[0][:2] / shas[0][2:4] / shas[0]
+    planted = campaign.images / shas[0][:2] / shas[0]
     planted.parent.mkdir(parents=True)
     planted.write_bytes(b"not the photo")
     campaign.push("yd-1")
     campaign.push("yd-2")
     assert hashlib.sha256(planted.read_bytes()).hexdigest() == shas[0]      # rewritten, checked
 
-    damaged = campaign.images / shas[1][:2] / shas[1][2:4] / shas[1]
-    lost = campaign.images / shas[2][:2] / shas[2][2:4] / shas[2]
+    damaged = campaign.images / shas[1][:2] / shas[1]
+    lost = campaign.images / shas[2][:2] / shas[2]
     os.chmod(damaged, 0o640)
     damaged.write_bytes(damaged.read_bytes()[:-1] + b"\x00")
     lost.unlink()
