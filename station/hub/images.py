@@ -231,10 +231,11 @@ class FolderImages:
         def write_all() -> None:
             buffer = memoryview(bytearray(BLOCK))
             with self._medium():
-                for sha in shas:
-                    if stop.is_set():
-                        return
-                    self.folder.put(store.images.path(sha), sha, buffer)
+                with self.folder.write_behind() as wrote:
+                    for sha in shas:
+                        if stop.is_set():
+                            return
+                        wrote(self.folder.put(store.images.path(sha), sha, buffer))
                 self.folder.flush()
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-images") as pool:

@@ -370,3 +370,30 @@ def test_a_share_without_kernel_copies_gets_the_same_files(folder_campaign: Camp
     with open_store(one) as store:
         assert {sha: store.images.get(sha) for sha in store.images} == {
             name: path.read_bytes() for name, path in files.items()}
+
+
+def test_write_behind_starts_the_writeback_while_writing_and_leaves_no_thread(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ``step`` bytes written, the folder's file system is synced on a thread of its own
+    (the writer does not wait for it); below a step nothing is; the thread ends with the block."""
+    import threading
+
+    from station.hub import folder as folder_module
+    from station.hub.folder import ImageFolder
+
+    images = ImageFolder.create(tmp_path / "hub-images")
+    synced: list[tuple[Path, str]] = []
+    one = threading.Event()
+
+    def sync_filesystem(path: Path) -> None:
+        synced.append((path, threading.current_thread().name))
+        one.set()
+
+    monkeypatch.setattr(folder_module, "sync_filesystem", sync_filesystem)
+    with images.write_behind(step=100) as wrote:
+        wrote(60)
+        assert not one.wait(0.05) and synced == []
+        wrote(60)                                            # a step reached: writeback starts
+        assert one.wait(60)
+    assert synced[0] == (images.root, "hub-write-behind")
+    assert not any(t.name == "hub-write-behind" for t in threading.enumerate())
