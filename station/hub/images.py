@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from station.sync.manifest import Manifest
 
 WORKERS = 2                      # files copied and hashed at once (hashlib and file I/O free the GIL)
+WRITERS = 2                      # images a push writes into the folder at once
 
 
 class Pending(Protocol):
@@ -61,8 +62,8 @@ class HubImages(Protocol):
     def repair(self, conn: psycopg.Connection[Any], store: Store) -> int:
         """Rewrite images pullers reported broken that this station holds; how many."""
 
-    def writing(self, store: Store, shas: list[str]) -> AbstractContextManager[Pending]:
-        """For every image a push's rows refer to, whatever must be durable before the push's
+    def writing(self, store: Store, images: Mapping[str, int]) -> AbstractContextManager[Pending]:
+        """For every image a push's rows refer to (sha → size), whatever must be durable before the push's
         transaction commits, started now and running while the rows go to the hub;
         ``Pending.wait`` returns once it is done (and raises what went wrong)."""
 
@@ -112,7 +113,7 @@ class DatabaseImages:
         return 0                 # the hub hashed every image it holds
 
     @contextmanager
-    def writing(self, store: Store, shas: list[str]) -> Iterator[Pending]:
+    def writing(self, store: Store, images: Mapping[str, int]) -> Iterator[Pending]:
         yield _Done()                # the bytes travel inside the transaction (in_push)
 
     def in_push(self, conn: psycopg.Connection[Any], store: Store, shas: list[str]) -> int:
@@ -214,14 +215,15 @@ class FolderImages:
         return len(reported)
 
     @contextmanager
-    def writing(self, store: Store, shas: list[str]) -> Iterator[Pending]:
+    def writing(self, store: Store, images: Mapping[str, int]) -> Iterator[Pending]:
         """Write (or find, hashed) every image the push's rows refer to, then one flush, on a
         thread of its own while the rows go to the hub. All of them, not only those the hub
         lacks: a station could have recorded a name without its bytes (the pushes skipping it
         would then be refused by every puller until a repair); checking costs nothing in the
         usual case, where every new row's images are new."""
+        shas = sorted(images)
         for sha in shas:
-            size = _size(store, sha)
+            size = images[sha]
             if size > schema.MAX_IMAGE_BYTES:
                 raise HubRefused("image_too_large", shown(self.dsn), sha=sha, size=size)
             self._sizes[sha] = size
@@ -229,13 +231,9 @@ class FolderImages:
         stop = threading.Event()                   # the push failed: stop writing
 
         def write_all() -> None:
-            buffer = memoryview(bytearray(BLOCK))
             with self._medium():
                 with self.folder.write_behind() as wrote:
-                    for sha in shas:
-                        if stop.is_set():
-                            return
-                        wrote(self.folder.put(store.images.path(sha), sha, buffer))
+                    self._put_all(store, shas, wrote, stop)
                 self.folder.flush()
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-images") as pool:
@@ -243,6 +241,42 @@ class FolderImages:
                 yield _Written(pool.submit(write_all))
             finally:
                 stop.set()                         # (after a wait() it has nothing left to do)
+
+    def _put_all(self, store: Store, shas: list[str], wrote: Callable[[int], None],
+                 stop: threading.Event) -> None:
+        """``folder.put`` every image on ``WRITERS`` threads (this one and helpers), until done or
+        ``stop``; the first error stops the others and is raised."""
+        todo = iter(shas)
+        lock = threading.Lock()
+
+        def work() -> None:
+            buffer = memoryview(bytearray(BLOCK))
+            try:
+                while not stop.is_set():
+                    with lock:
+                        sha = next(todo, None)
+                    if sha is None:
+                        return
+                    size = self.folder.put(store.images.path(sha), sha, buffer)
+                    with lock:
+                        wrote(size)
+            except BaseException:
+                stop.set()
+                raise
+
+        helpers = min(WRITERS, len(shas)) - 1
+        if helpers <= 0:
+            work()
+            return
+        with ThreadPoolExecutor(max_workers=helpers, thread_name_prefix="hub-images") as pool:
+            others = [pool.submit(work) for _ in range(helpers)]
+            try:
+                work()
+            finally:
+                errors = [f.exception() for f in others]
+        for error in errors:
+            if error is not None:
+                raise error
 
     def in_push(self, conn: psycopg.Connection[Any], store: Store, shas: list[str]) -> int:
         images = [(sha, self._sizes[sha]) for sha in shas]
@@ -322,7 +356,7 @@ def _parallel(work: Callable[[str], object], items: list[str]) -> None:
             future.result()
 
 
-def check_own_image(store: Store, sha: str, sent: set[str]) -> None:
+def check_own_image(store: Store, sha: str, sent: Collection[str]) -> None:
     """The hub found that an image we sent whole does not hash to its name: if our own file no
     longer does either, say that (the store's words, as ``station fsck`` would), else it was
     damaged on the way and the hub's refusal stands. Hashing only then keeps a push to one hash

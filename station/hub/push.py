@@ -20,7 +20,7 @@ A large store goes in several pushes of at most ``MAX_ROWS`` rows and about the 
 from __future__ import annotations
 
 import datetime as dt
-import json
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +37,7 @@ from station.hub.images import HubImages, check_own_image, hub_images
 from station.keys import ensure_station_key
 from station.store import union
 from station.store.hub_rows import Outbox
-from station.sync.digest import table_digest
+from station.sync.digest import lines_digest, row_line
 from station.sync.manifest import PUSH_FORMAT, Manifest
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class _Batch:
     tables: dict[str, tuple[list[str], list[str]]]        # table → (columns, signed lines in key order)
     counts: dict[str, int]
     digests: dict[str, str]
-    images: set[str]
+    images: dict[str, int]                                # sha → size, of every row's images
     max_hlc: str
     full: bool                                            # hit a limit: more may follow
 
@@ -151,7 +151,7 @@ def _push_once(store: Store, conn: psycopg.Connection[Any], dsn: str, key: Stati
         body = manifest.to_bytes()
         push_id = uuid.uuid4()
         missing = queries.missing_images(conn, sorted(batch.images))
-        with images.writing(store, sorted(batch.images)) as written, conn.transaction():
+        with images.writing(store, batch.images) as written, conn.transaction():
             sent_bytes = images.in_push(conn, store, missing)
             for table, (columns, lines) in batch.tables.items():
                 queries.insert_push_rows(conn, push_id, table, columns, lines)
@@ -185,7 +185,7 @@ def _push_once(store: Store, conn: psycopg.Connection[Any], dsn: str, key: Stati
 def _image_size(store: Store) -> Callable[[str], int]:
     def size(sha: str) -> int:
         try:
-            return store.images.path(sha).stat().st_size
+            return os.stat(store.images.path(sha)).st_size
         except FileNotFoundError:
             raise NotFoundError("store.image_missing", sha=sha) from None
     return size
@@ -195,7 +195,7 @@ def _read(box: Outbox, station: str, marks: dict[str, int], max_rows: int, max_b
           image_size: Callable[[str], int]) -> _Batch:
     """The station's rows above the hub's marks, in sequence order per table, parents' tables
     first, until ``max_rows`` rows or ``max_bytes`` of images (at least one row)."""
-    batch = _Batch({}, {}, {}, set(), "", False)
+    batch = _Batch({}, {}, {}, {}, "", False)
     rows_left, bytes_left = max_rows, max_bytes
     for table in box.tables():
         if rows_left <= 0 or bytes_left <= 0:
@@ -204,27 +204,23 @@ def _read(box: Outbox, station: str, marks: dict[str, int], max_rows: int, max_b
         columns = box.columns(table)
         taken: list[tuple[Any, ...]] = []
         for row in box.rows_after(table, station, marks.get(table, 0), rows_left + 1):
-            new = union.row_image_references(table, dict(zip(columns, row, strict=True))) - batch.images
-            cost = sum(image_size(sha) for sha in new)
+            refs = union.row_image_references(table, dict(zip(columns, row, strict=True)))
+            new = {sha: image_size(sha) for sha in refs if sha not in batch.images}
+            cost = sum(new.values())
             if len(taken) >= rows_left or (cost > bytes_left and (taken or batch.counts)):
                 batch.full = True
                 break
             taken.append(row)
-            batch.images |= new
+            batch.images.update(new)
             bytes_left -= cost
             batch.max_hlc = max(batch.max_hlc, str(row[3]))
         rows_left -= len(taken)
         if taken:
             taken.sort(key=lambda r: str(r[0]))               # key order, as the digest wants
-            digest, count = table_digest(table, columns, taken)
-            batch.tables[table] = (columns, [_line(r) for r in taken])
-            batch.counts[table] = count
-            batch.digests[table] = digest
+            lines = [row_line(r) for r in taken]              # encoded once: sent and digested
+            batch.tables[table] = (columns, lines)
+            batch.counts[table] = len(lines)
+            batch.digests[table] = lines_digest(table, columns, lines)
         if batch.full:
             break
     return batch
-
-
-def _line(row: tuple[Any, ...]) -> str:
-    """A row as the digest encodes it (``station.sync.digest``): the line the hub stores."""
-    return json.dumps([union.encode_value(v) for v in row], ensure_ascii=False, separators=(",", ":"))

@@ -220,8 +220,12 @@ def insert_push_rows(conn: psycopg.Connection[Any], push_id: uuid.UUID, table: s
 
 def _insert_lines(conn: psycopg.Connection[Any], push_id: uuid.UUID, table: str,
                   lines: list[str]) -> None:
+    """The lines go as one text, split by the server: a line is canonical JSON, which never holds
+    a raw newline (the digest separates lines by newlines too); a text[] parameter would cost an
+    array dumper's Python work per line."""
     conn.execute("INSERT INTO hub.facts (table_name, push_id, line) "
-                 "SELECT %s, %s, unnest(%b::text[])", (table, push_id, lines))
+                 "SELECT %s, %s, unnest(string_to_array(%s::text, E'\\n'))",
+                 (table, push_id, "\n".join(lines)))
 
 
 def commit_push(conn: psycopg.Connection[Any], push_id: uuid.UUID, manifest: bytes,

@@ -28,3 +28,15 @@ def table_digest(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any
         h.update(_ROW.encode(list(row)).encode() + b"\n")
         count += 1
     return h.hexdigest(), count
+
+
+def row_line(row: Sequence[Any]) -> str:
+    """One row as the digest encodes it (the line the hub stores)."""
+    return _ROW.encode(list(row))
+
+
+def lines_digest(table: str, columns: Sequence[str], lines: Sequence[str]) -> str:
+    """``table_digest`` of rows already encoded by ``row_line`` (in key order): each row is
+    encoded once when the lines travel too."""
+    body = "\n".join([_ROW.encode([table, list(columns)]), *lines, ""])
+    return hashlib.sha256(body.encode()).hexdigest()

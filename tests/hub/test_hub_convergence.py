@@ -27,11 +27,11 @@ STATIONS = ("yd-1", "yd-2", "yd-3", "yd-4", "yd-5")
 
 def _own_lines(folder: Path, station: str) -> set[tuple[str, str]]:
     """Every row the station itself recorded, as the signed line a push sends."""
-    from station.hub.push import _line
     from station.store.hub_rows import Outbox
+    from station.sync.digest import row_line
 
     with Outbox(folder / "station.sqlite3") as box:
-        return {(t, _line(r)) for t in box.tables() for r in box.rows_after(t, station, 0, 10**9)}
+        return {(t, row_line(r)) for t in box.tables() for r in box.rows_after(t, station, 0, 10**9)}
 
 
 def _hub_lines(dsn: str, station: str) -> list[tuple[str, str]]:
