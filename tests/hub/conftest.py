@@ -127,6 +127,12 @@ class Campaign:
             return table_counts(conn)
 
 
+def folder_files(root: Path) -> dict[str, Path]:
+    """Every image file of a hub's image folder (name → path), wherever it lies under the root."""
+    return {p.name: p for p in root.rglob("*") if p.is_file() and p.parent != root
+            and p.parent.name != "tmp"}
+
+
 @pytest.fixture(params=["database", "folder"])
 def any_campaign(request: pytest.FixtureRequest, campaign: Campaign) -> Campaign:
     """``campaign``, once with images in the database and once in an image folder."""

@@ -13,14 +13,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.hub.conftest import Campaign
+from tests.hub.conftest import Campaign, folder_files
 from tests.sync.conftest import canonical
-
-
-def folder_files(root: Path) -> dict[str, Path]:
-    """Every image file of the folder (name → path), wherever it lies under the root."""
-    return {p.name: p for p in root.rglob("*") if p.is_file() and p.parent != root
-            and p.parent.name != "tmp"}
 
 
 def unreferenced_folder_images(campaign: Campaign) -> list[str]:
@@ -203,27 +197,6 @@ def test_planted_and_damaged_files_are_never_taken_and_are_repaired(folder_campa
         for sha in shas:
             assert master.images.get(sha) == station.images.get(sha)
     assert unreferenced_folder_images(campaign) == []
-
-
-def test_a_photo_damaged_on_the_station_is_never_written_to_the_folder(folder_campaign: Campaign) -> None:
-    from station.errors import IntegrityError
-    from station.store import open_store
-
-    campaign = folder_campaign
-    one = campaign.add_station("yd-1", people=1, seed=1)
-    campaign.init()
-    assert campaign.images is not None
-    with open_store(one) as store:
-        sha = sorted(store.images)[0]
-        path = store.images.path(sha)
-    path.chmod(0o600)
-    path.write_bytes(path.read_bytes()[:-1] + b"\x00")
-    before = campaign.counts()
-    with pytest.raises(IntegrityError) as said:
-        campaign.push("yd-1")
-    assert said.value.key == "store.image_altered" and said.value.params["sha"] == sha
-    assert sha not in folder_files(campaign.images) and campaign.counts() == before
-    assert list((campaign.images / "tmp").iterdir()) == []
 
 
 def test_an_interrupted_init_folder_is_taken_up_and_a_used_one_is_not(campaign: Campaign,

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.hub.conftest import Campaign
+from tests.hub.conftest import Campaign, folder_files
 
 
 def _refusal(exc: psycopg.Error) -> str:
@@ -71,12 +71,17 @@ def test_large_images_are_streamed_in_chunks_and_arrive_whole(
             assert master.images.path(sha).read_bytes() == station.images.path(sha).read_bytes()
 
 
-def test_a_photo_altered_on_the_station_stops_the_push_in_the_stores_words(campaign: Campaign) -> None:
-    """The hub is the one that hashes a photo sent whole; when it refuses one, the station tells
-    its own damaged file (as fsck would) from one damaged on the way."""
+def test_a_photo_altered_on_the_station_stops_the_push_in_the_stores_words(
+        any_campaign: Campaign) -> None:
+    """On both image stores a photo whose bytes no longer hash to its name stops the push in the
+    store's words (as fsck would say it) and the hub is unchanged. A database hub hashes a photo
+    sent whole and refuses it, and the station tells its own damaged file from one damaged on the
+    way; on a folder hub the writer hashes the copy, so the wrong bytes never get the name and
+    nothing is left in the folder."""
     from station.errors import IntegrityError
     from station.store import open_store
 
+    campaign = any_campaign
     folder = campaign.add_station("yd-1", people=1, seed=1)
     campaign.init()
     with open_store(folder) as store:
@@ -89,6 +94,9 @@ def test_a_photo_altered_on_the_station_stops_the_push_in_the_stores_words(campa
         campaign.push("yd-1")
     assert said.value.key == "store.image_altered" and said.value.params["sha"] == sha
     assert campaign.counts() == before
+    if campaign.images is not None:
+        assert sha not in folder_files(campaign.images)
+        assert list((campaign.images / "tmp").iterdir()) == []
 
 
 def test_a_photo_altered_at_the_hub_is_refused_by_the_pull(campaign: Campaign) -> None:
