@@ -1,18 +1,23 @@
 """PostgreSQL hub benchmark (issue 15): 6 stations × 500 students with photos pushed to a private
-PostgreSQL server, against `cp -r` of the same stations' files in the same run (goal ≤ 3×), and
+PostgreSQL server, against copying the same stations' files in the same run (goal ≤ 3×), and
 the pull of a new master that takes everything — for both image stores of a hub: images in the
 database (bytea, hashed by the server) and images in the hub's image folder (``hub init
---images``: written and hashed by the station, one syncfs per push, only the facts in PostgreSQL).
+--images``: copied and hashed by the station, made durable before its facts commit, only the
+facts in PostgreSQL).
 
 Each student is read, paid, captured (a camera frame and its export crop) and accepted, as at a
 desk. ``BENCH_HUB_N`` students per station (default 500), ``BENCH_HUB_RAW_KB`` per camera frame
 (default 300: a JPEG of that size; real DSLR frames are larger, which favours the copy less).
 
-Per station, interleaved: ``cp -r``, the push to the database hub, the push to the folder hub
-(each after an untimed ``sync``, so no step pays for another's writeback). ``cp`` makes nothing
-durable; the folder push does (one syncfs of the folder's file system before its facts commit),
-so ``cp -r`` + ``sync`` is reported too. Processor time beside wall time (a loaded machine moves
-it less), and the load average before and after.
+The references, per station and interleaved with the pushes: ``cp -r`` of the station's folder
+(its images and its SQLite store) — a copy that checks nothing and makes nothing durable — and
+``cp -r`` then ``sync`` (the same copy made durable, which a push must be). Each round pushes every
+station to fresh hubs of both stores: per station ``cp -r``, the database push, the folder push,
+each after an untimed ``sync`` so no step pays for another's writeback; then a new master pulls
+everything from each hub. ``BENCH_HUB_ROUNDS`` rounds (default 3); every figure is a list of the
+rounds' values and the table takes medians. Processor time (station process + the hub's server
+backends, also given apart) beside wall time, and the load average before and after each round:
+on this shared 2-core machine only rounds at low load say what the code costs.
 
 The server is the tests' private one (``tests.pgserver``: no fsync) on the same machine and disk
 as the stations and the folder, with PostgreSQL's default memory settings (``shared_buffers``
@@ -36,10 +41,10 @@ TABLE = [
     Figure("hub push, images in a folder, 6 stations × 500 students with photos", "folder.push_s",
            "s", reference="cp_s", reference_name="cp -r of the same stations' files",
            ratio_at_most=3.0),
-    Figure("hub push, images in a folder, processor time (station + hub server)",
-           "folder.push_cpu_s", "s", reference="cp_cpu_s", reference_name="cp -r, processor time"),
     Figure("hub push, images in a folder, against a durable copy", "folder.push_s", "s",
            reference="cp_sync_s", reference_name="cp -r then sync"),
+    Figure("hub push, images in a folder, processor time (station + hub server)",
+           "folder.push_cpu_s", "s", reference="cp_cpu_s", reference_name="cp -r, processor time"),
     Figure("hub pull by a new master, images in a folder (everything)", "folder.pull_s", "s"),
     Figure("hub push, images in the database, 6 stations × 500 students with photos",
            "database.push_s", "s", reference="cp_s", reference_name="cp -r of the same stations' files"),
@@ -51,6 +56,8 @@ TABLE = [
 STATIONS = 6
 N = int(os.environ.get("BENCH_HUB_N", "500"))
 RAW_KB = int(os.environ.get("BENCH_HUB_RAW_KB", "300"))
+ROUNDS = int(os.environ.get("BENCH_HUB_ROUNDS", "3"))
+KINDS = ("database", "folder")
 
 
 def _jpeg(size: tuple[int, int], seed: int) -> bytes:
@@ -129,8 +136,8 @@ def _server_cpu(server: Any, after: float | None = None) -> float:
     return read() - after
 
 
-def _timed_push(server: Any, folder: Path, dsn: str, images: Path | None) -> tuple[float, float, Any]:
-    """(wall s, processor s of this process and the server's backends, result) of one push."""
+def _timed_push(server: Any, folder: Path, dsn: str, images: Path | None) -> tuple[float, float, float]:
+    """(wall s, processor s of this process, processor s of the server's backends) of one push."""
     from station.hub.push import push
     from station.store import open_store
 
@@ -139,9 +146,10 @@ def _timed_push(server: Any, folder: Path, dsn: str, images: Path | None) -> tup
         s0, c0, t0 = _server_cpu(server), time.process_time(), time.perf_counter()
         done = push(store, dsn, "sup", images_dir=images)
         wall = time.perf_counter() - t0
-        cpu = time.process_time() - c0 + _server_cpu(server, after=s0)
+        cpu = time.process_time() - c0
+        server_cpu = _server_cpu(server, after=s0)
     assert sum(done.rows.values()) > 4 * N and done.images_sent == 2 * N
-    return wall, cpu, done
+    return wall, cpu, server_cpu
 
 
 def _timed_pull(master: Path, fresh: Path, dsn: str, images: Path | None) -> float:
@@ -158,15 +166,71 @@ def _timed_pull(master: Path, fresh: Path, dsn: str, images: Path | None) -> flo
     return round(wall, 2)
 
 
-def main() -> dict[str, Any]:
+def _load() -> list[float]:
+    return [round(x, 1) for x in os.getloadavg()]
+
+
+def _round(server: Any, root: Path, master: Path, names: list[str], r: int) -> dict[str, Any]:
+    """One round: fresh hubs of both stores; per station, interleaved, ``cp -r`` (+ ``sync``) and
+    each push; then a new master pulls each hub. Everything it made is removed after."""
     from station.hub.enrol import init_hub
+    from station.store import open_store
+
+    out: dict[str, Any] = {"load_before": _load()}
+    work = root / f"round-{r}"
+    work.mkdir()
+    dsns, folders = {}, {"database": None, "folder": work / "hub-images"}
+    with open_store(master) as store:
+        for kind in KINDS:
+            dsns[kind] = server.create_database(f"hub_{kind}_{r}")
+            init_hub(store, dsns[kind], "sup", folders[kind])
+    cp_s = cp_sync_s = cp_cpu = 0.0
+    push = {kind: {"wall": 0.0, "station": 0.0, "server": 0.0} for kind in KINDS}
+    for n in names:
+        os.sync()
+        c0, t0 = _children_cpu(), time.perf_counter()
+        subprocess.run(["cp", "-r", str(root / n), str(work / f"copy-{n}")], check=True)
+        cp_s += time.perf_counter() - t0
+        cp_cpu += _children_cpu() - c0
+        os.sync()
+        cp_sync_s += time.perf_counter() - t0
+        for kind in KINDS:
+            wall, station_cpu, server_cpu = _timed_push(server, root / n, dsns[kind], folders[kind])
+            push[kind]["wall"] += wall
+            push[kind]["station"] += station_cpu
+            push[kind]["server"] += server_cpu
+    out.update(cp_s=cp_s, cp_sync_s=cp_sync_s, cp_cpu_s=cp_cpu)
+    for kind in KINDS:
+        wall, cpu = push[kind]["wall"], push[kind]["station"] + push[kind]["server"]
+        out[kind] = {"push_s": wall, "push_cpu_s": cpu, "push_station_cpu_s": push[kind]["station"],
+                     "push_server_cpu_s": push[kind]["server"], "push_over_cp": wall / cp_s,
+                     "push_over_cp_sync": wall / cp_sync_s,
+                     "push_cpu_over_cp_cpu": cpu / cp_cpu if cp_cpu else None,
+                     "pull_s": _timed_pull(master, work / f"new-master-{kind}", dsns[kind],
+                                           folders[kind])}
+    out["load_after"] = _load()
+    shutil.rmtree(work)
+    for kind in KINDS:
+        server.drop_database(f"hub_{kind}_{r}")
+    return out
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 2)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return [_rounded(v) for v in value] if isinstance(value, list) else value
+
+
+def main() -> dict[str, Any]:
     from station.keys import ensure_station_key, parse_keyfile, render_keyfile
     from station.store import open_store
     from station.sync.trust import TrustService
     from tests.pgserver import PgServer
 
     results: dict[str, Any] = {"stations": STATIONS, "students_per_station": N, "raw_kb": RAW_KB,
-                               "load_before": [round(x, 1) for x in os.getloadavg()]}
+                               "rounds": ROUNDS, "load_before": _load()}
     server = PgServer(settings={"shared_buffers": "128MB"}).start()
     try:
         with tempfile.TemporaryDirectory(prefix="bench-hub-") as tmp:
@@ -178,8 +242,6 @@ def main() -> dict[str, Any]:
                                          for k, n in enumerate(names, start=1))
             results["setup_s"] = round(time.perf_counter() - started, 1)
             master = root / "master"
-            stores = {"database": None, "folder": root / "hub-images"}
-            dsns = {}
             with open_store(master) as store:
                 with store.transaction():
                     store.set_meta("station_id", "master")
@@ -187,40 +249,16 @@ def main() -> dict[str, Any]:
                 for n in names:
                     pem = render_keyfile(n, ensure_station_key(root / n).public_pem())
                     TrustService(store).add(parse_keyfile(pem, n), "sup")
-                for kind, images in stores.items():
-                    dsns[kind] = server.create_database(f"hub_{kind}")
-                    init_hub(store, dsns[kind], "sup", images)
-            cp_s = cp_sync_s = cp_cpu = 0.0
-            push_s = dict.fromkeys(stores, 0.0)
-            push_cpu = dict.fromkeys(stores, 0.0)
-            for n in names:                        # interleaved: the copy, then each push
-                os.sync()
-                c0, t0 = _children_cpu(), time.perf_counter()
-                subprocess.run(["cp", "-r", str(root / n), str(root / f"copy-{n}")], check=True)
-                cp_s += time.perf_counter() - t0
-                cp_cpu += _children_cpu() - c0
-                os.sync()
-                cp_sync_s += time.perf_counter() - t0
-                for kind, images in stores.items():
-                    wall, cpu, _ = _timed_push(server, root / n, dsns[kind], images)
-                    push_s[kind] += wall
-                    push_cpu[kind] += cpu
-            results["cp_s"] = round(cp_s, 2)
-            results["cp_sync_s"] = round(cp_sync_s, 2)
-            results["cp_cpu_s"] = round(cp_cpu, 2)
-            for kind, images in stores.items():
-                results[kind] = {
-                    "push_s": round(push_s[kind], 2),
-                    "push_over_cp": round(push_s[kind] / cp_s, 2),
-                    "push_over_cp_sync": round(push_s[kind] / cp_sync_s, 2),
-                    "push_cpu_s": round(push_cpu[kind], 2),
-                    "push_over_cp_cpu": round(push_cpu[kind] / cp_cpu, 2) if cp_cpu else None,
-                    "pull_s": _timed_pull(master, root / f"new-master-{kind}", dsns[kind], images),
-                }
-            results["load_after"] = [round(x, 1) for x in os.getloadavg()]
+            rounds = [_round(server, root, master, names, r) for r in range(ROUNDS)]
     finally:
         server.stop()
-    return results
+    results["load_after"] = _load()
+    results["loads"] = [[x["load_before"], x["load_after"]] for x in rounds]
+    for key in ("cp_s", "cp_sync_s", "cp_cpu_s"):
+        results[key] = [x[key] for x in rounds]
+    for kind in KINDS:
+        results[kind] = {key: [x[kind][key] for x in rounds] for key in rounds[0][kind]}
+    return _rounded(results)
 
 
 if __name__ == "__main__":
