@@ -119,3 +119,28 @@ def test_a_photo_altered_at_the_hub_is_refused_by_the_pull(campaign: Campaign) -
     assert not any(canonical(campaign.master, {"yd-1"}).values())   # nothing of yd-1 taken
     with open_store(campaign.master) as master:
         assert sum(1 for _ in master.images) == 2                  # yd-2's photos only
+
+
+def test_a_push_whose_images_are_not_at_the_hub_is_refused_whole(
+        any_campaign: Campaign, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``hub.commit_push`` finds every image the signed manifest lists (by its key, whatever the
+    hub already holds); a station that signs rows referring to images it never stored — on
+    either store — is refused whole and the hub is unchanged; an honest push then goes in."""
+    from station.hub.connect import HubRefused
+    from station.hub.images import DatabaseImages, FolderImages
+
+    campaign = any_campaign
+    campaign.add_station("yd-1", people=1, seed=1)
+    campaign.add_station("yd-2", people=2, seed=2)
+    campaign.init()
+    campaign.push("yd-1")                                   # the hub holds other images already
+    before = campaign.counts()
+    with monkeypatch.context() as patched:
+        for store in (DatabaseImages, FolderImages):
+            patched.setattr(store, "in_push", lambda self, conn, station, shas: 0)
+        with pytest.raises(HubRefused) as said:
+            campaign.push("yd-2")
+    assert said.value.reason == "missing_image"
+    assert str(said.value.params["member"]).startswith("images/")
+    assert campaign.counts() == before
+    assert campaign.push("yd-2").images_sent == 4
