@@ -166,6 +166,27 @@ def _timed_pull(master: Path, fresh: Path, dsn: str, images: Path | None) -> flo
     return round(wall, 2)
 
 
+def _logins(server: Any, admin: str, dbname: str, stations: list[str]) -> dict[str, str]:
+    """Each station's DSN at a hub: its own role (``hub init`` made it), with a password set as
+    the hub's administrator would, over TCP — so a push runs with a station's privileges and
+    row-level security, as in the field, not as the superuser."""
+    import secrets
+
+    import psycopg
+    from psycopg import sql
+
+    from station.hub.queries import station_role
+
+    dsns = {}
+    with psycopg.connect(admin, autocommit=True) as conn:
+        for station in stations:
+            role, secret = station_role(dbname, station), secrets.token_hex(12)
+            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role),
+                                                                  sql.Literal(secret)))
+            dsns[station] = server.dsn(dbname, user=role, password=secret)
+    return dsns
+
+
 def _load() -> list[float]:
     return [round(x, 1) for x in os.getloadavg()]
 
@@ -179,11 +200,13 @@ def _round(server: Any, root: Path, master: Path, names: list[str], r: int) -> d
     out: dict[str, Any] = {"load_before": _load()}
     work = root / f"round-{r}"
     work.mkdir()
-    dsns, folders = {}, {"database": None, "folder": work / "hub-images"}
+    logins: dict[str, dict[str, str]] = {}
+    folders = {"database": None, "folder": work / "hub-images"}
     with open_store(master) as store:
         for kind in KINDS:
-            dsns[kind] = server.create_database(f"hub_{kind}_{r}")
-            init_hub(store, dsns[kind], "sup", folders[kind])
+            admin = server.create_database(f"hub_{kind}_{r}")
+            init_hub(store, admin, "sup", folders[kind])
+            logins[kind] = _logins(server, admin, f"hub_{kind}_{r}", [*names, "master"])
     cp_s = cp_sync_s = cp_cpu = 0.0
     push = {kind: {"wall": 0.0, "station": 0.0, "server": 0.0} for kind in KINDS}
     for n in names:
@@ -195,7 +218,7 @@ def _round(server: Any, root: Path, master: Path, names: list[str], r: int) -> d
         os.sync()
         cp_sync_s += time.perf_counter() - t0
         for kind in KINDS:
-            wall, station_cpu, server_cpu = _timed_push(server, root / n, dsns[kind], folders[kind])
+            wall, station_cpu, server_cpu = _timed_push(server, root / n, logins[kind][n], folders[kind])
             push[kind]["wall"] += wall
             push[kind]["station"] += station_cpu
             push[kind]["server"] += server_cpu
@@ -206,7 +229,7 @@ def _round(server: Any, root: Path, master: Path, names: list[str], r: int) -> d
                      "push_server_cpu_s": push[kind]["server"], "push_over_cp": wall / cp_s,
                      "push_over_cp_sync": wall / cp_sync_s,
                      "push_cpu_over_cp_cpu": cpu / cp_cpu if cp_cpu else None,
-                     "pull_s": _timed_pull(master, work / f"new-master-{kind}", dsns[kind],
+                     "pull_s": _timed_pull(master, work / f"new-master-{kind}", logins[kind]["master"],
                                            folders[kind])}
     out["load_after"] = _load()
     shutil.rmtree(work)

@@ -234,7 +234,8 @@ class FolderImages:
             with self._medium():
                 with self.folder.write_behind() as wrote:
                     self._put_all(store, shas, wrote, stop)
-                self.folder.flush()
+                if not stop.is_set():              # (stopped: the push failed, nothing to wait for)
+                    self.folder.flush()
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-images") as pool:
             try:
