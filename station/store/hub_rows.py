@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -72,12 +73,26 @@ class Outbox:
         return str(row[0]) if row else None
 
 
+_EMPTY: dict[int, bytes] = {}        # schema version → an empty store's file, made once per process
+
+
 def create_staging(path: Path, version: int) -> sqlite3.Connection:
-    """An empty private store file at schema ``version`` (no foreign-key enforcement: a push may
-    hold children whose parents came in another one — the union puts those aside)."""
-    conn = union.open_private(path)
-    migrate(conn, version)
-    return conn
+    """An empty private store file (0600, new) at schema ``version`` (no foreign-key enforcement:
+    a push may hold children whose parents came in another one — the union puts those aside).
+    The migrations run once per version and process, in memory, and each staging file starts as
+    a copy of that: running them for every pulled push cost ~0.2 s a push."""
+    image = _EMPTY.get(version)
+    if image is None:
+        empty = sqlite3.connect(":memory:", isolation_level=None)
+        try:
+            migrate(empty, version)
+            image = _EMPTY[version] = empty.serialize()
+        finally:
+            empty.close()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(image)
+    return union.open_private(path)
 
 
 def stage_rows(conn: sqlite3.Connection, table: str, columns: Sequence[str],
