@@ -7,7 +7,9 @@ An image already at the profile's output size is the export frame itself.
 
 Stages that do not need each other's results run side by side (``station.checks.workers``): the
 finer decode a landscape frame may need beside the analysis of the coarse one, BlazeFace and the
-export encode beside the frame measurements. With one thread the same stages run in turn and give
+export encode beside the frame measurements. The analysis decode itself streams its rows
+(``station.checks.rowstream``) while this thread makes the detection image and MTCNN's first
+stage from them (``detect.FirstStage``). With one thread the same stages run in turn and give
 the same verdicts and the same JPEG bytes.
 """
 
