@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import threading
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -15,6 +16,9 @@ from station.checks import rowstream
 from station.checks.imageio import ImageError, _area, open_source
 from station.checks.workers import Stages
 from station.sim.portrait import render
+
+if TYPE_CHECKING:
+    from station.checks.detect import FirstStage
 
 
 def _jpeg(width: int, height: int, *, mode: str = "RGB", orientation: int = 1,
@@ -134,6 +138,17 @@ def _wheel_first_stage(small: np.ndarray, size: float) -> dict:
     return {s: step(rgb, s, STAGE_THRESHOLDS[0]) for s in pyramid(rgb.shape, size)}
 
 
+def _assert_boxes_are_the_wheels(first: FirstStage, small: np.ndarray) -> dict:
+    """``first``'s joined boxes equal the wheel's own first stage, scale by scale; returns the wheel's."""
+    size = max(12.0, 0.06 * small.shape[1])
+    made = first.boxes(small, size)
+    want = _wheel_first_stage(small, size)
+    assert made is not None and made.keys() == want.keys()
+    for scale, boxes in want.items():
+        assert (boxes is None and made[scale] is None) or np.array_equal(made[scale], boxes)
+    return want
+
+
 @pytest.mark.parametrize(("width", "height", "reduction"), SIZES[:3])
 def test_first_stage_made_while_streaming_is_the_wheels(width, height, reduction):
     """P-Net over row strips of each pyramid level, joined: the wheel's boxes for every scale."""
@@ -141,12 +156,7 @@ def test_first_stage_made_while_streaming_is_the_wheels(width, height, reduction
 
     first = FirstStage(0.06)
     _, small = open_source(_jpeg(width, height)).decode_shrunk(reduction, 480, Stages(2), first.feed)
-    size = max(12.0, 0.06 * small.shape[1])
-    made = first.boxes(small, size)
-    want = _wheel_first_stage(small, size)
-    assert made is not None and made.keys() == want.keys()
-    for scale, boxes in want.items():
-        assert (boxes is None and made[scale] is None) or np.array_equal(made[scale], boxes)
+    want = _assert_boxes_are_the_wheels(first, small)
     assert any(b is not None and len(b) for b in want.values())  # the face gave candidates
 
 
@@ -160,12 +170,7 @@ def test_first_stage_fed_in_strips_is_the_wheels(step):
     first = FirstStage(0.06)
     for rows in [*range(step, small.shape[0], step), small.shape[0]]:
         first.feed(small, rows)
-    size = max(12.0, 0.06 * small.shape[1])
-    made = first.boxes(small, size)
-    want = _wheel_first_stage(small, size)
-    assert made is not None and made.keys() == want.keys()
-    for scale, boxes in want.items():
-        assert (boxes is None and made[scale] is None) or np.array_equal(made[scale], boxes)
+    _assert_boxes_are_the_wheels(first, small)
     assert len(first._levels[0]._parts[0]) > 3  # the largest level in several strips
 
 
