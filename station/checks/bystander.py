@@ -147,7 +147,10 @@ def _objects(subject: np.ndarray, face: Face, chin_y: float, cx: float, fw: floa
     import numpy as np
 
     h, w = subject.shape
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(subject, connectivity=8)
+    # 8-connected pieces of an h×w image are at most ⌈h/2⌉·⌈w/2⌉: 16-bit labels when they fit
+    # (the same labels, a third less time than 32-bit ones on the half-resolution frame)
+    ltype = cv2.CV_16U if ((h + 1) // 2) * ((w + 1) // 2) < 65535 else cv2.CV_32S
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(subject, connectivity=8, ltype=ltype)
     ex, ey = (int(min(max(v, 0), lim - 1)) for v, lim in zip(face.eye_mid, (w, h), strict=True))
     student = {int(labels[ey, ex])} | {int(v) for v in np.unique(labels[-2:][subject[-2:] > 0])}
     student.discard(0)

@@ -22,7 +22,9 @@ def to_lab(bgr: np.ndarray) -> np.ndarray:
     import cv2
     import numpy as np
 
-    return cv2.cvtColor(bgr.astype(np.float32) * (1.0 / 255.0), cv2.COLOR_BGR2Lab)
+    # one pass to float32 (numpy's astype then multiply makes and walks two arrays): same values
+    unit = np.multiply(bgr, np.float32(1.0 / 255.0), dtype=np.float32)
+    return cv2.cvtColor(unit, cv2.COLOR_BGR2Lab)
 
 
 def rgb_to_lab(rgb) -> np.ndarray:
@@ -44,10 +46,22 @@ def backdrop_sample(lab: np.ndarray) -> np.ndarray:
     return np.concatenate([band, left, right])
 
 
-def backdrop_colour(lab: np.ndarray) -> np.ndarray:
+def median_colour(px: np.ndarray) -> np.ndarray:
+    """``np.median(px, axis=0)`` of (N, 3) pixels, the same values and dtype, in half the time
+    (one partition per channel over contiguous memory)."""
     import numpy as np
 
-    return np.median(backdrop_sample(lab), axis=0)
+    channels = np.ascontiguousarray(px.T)
+    n = channels.shape[1]
+    if n == 0 or n % 2:
+        return np.median(channels, axis=1)
+    part = np.partition(channels, (n // 2 - 1, n // 2), axis=1)
+    out: np.ndarray = (part[:, n // 2 - 1] + part[:, n // 2]) / 2
+    return out
+
+
+def backdrop_colour(lab: np.ndarray) -> np.ndarray:
+    return median_colour(backdrop_sample(lab))
 
 
 def backdrop_mask(lab: np.ndarray, colour: np.ndarray, profile: Profile) -> np.ndarray:
@@ -61,10 +75,21 @@ def backdrop_mask(lab: np.ndarray, colour: np.ndarray, profile: Profile) -> np.n
 
     wl = float(profile.backdrop.mask_l_weight)
     colour = colour.astype(np.float32)
-    gain = (colour[0] + 16.0) / (lab[:, :, 0] + 16.0)
-    da = lab[:, :, 1] * gain - colour[1]
-    db = lab[:, :, 2] * gain - colour[2]
-    dist2 = (wl * (lab[:, :, 0] - colour[0])) ** 2 + da * da + db * db
+    # (wl·ΔL)² + Δa² + Δb² with a, b rescaled by gain = (L0 + 16) / (L + 16), in place: the same
+    # float32 operations in the same order as the plain expression, three arrays instead of ten
+    gain = lab[:, :, 0] + 16.0
+    np.divide(colour[0] + 16.0, gain, out=gain)
+    da = lab[:, :, 1] * gain
+    da -= colour[1]
+    da *= da
+    db = np.multiply(lab[:, :, 2], gain, out=gain)
+    db -= colour[2]
+    db *= db
+    dist2 = lab[:, :, 0] - colour[0]
+    dist2 *= wl
+    dist2 *= dist2
+    dist2 += da
+    dist2 += db
     # a greyer (darker, paler) backdrop leaves less room between it and neutral clothes
     chroma = float(np.hypot(colour[1], colour[2]))
     limit = float(profile.backdrop.mask_distance) * min(1.0, max(0.4, chroma / 40.0))
@@ -122,7 +147,7 @@ def backdrop_colour_near(lab: np.ndarray, expected: np.ndarray, rows: int) -> np
     px = region[::step]
     near = px[np.linalg.norm(px - expected, axis=1) < 30.0]
     if near.shape[0] >= 200:
-        return np.median(near, axis=0)
+        return median_colour(near)
     return backdrop_colour(lab)
 
 

@@ -117,7 +117,9 @@ def _sample(img: np.ndarray, roi: Roi, n: int, flip: bool = False) -> tuple[np.n
         mm = np.array([[-1.0, 0.0, n], [0.0, 1.0, 0.0]]) @ np.vstack([mm, [0, 0, 1]])
         m = np.array([[-1.0, 0.0, n], [0.0, 1.0, 0.0]]) @ np.vstack([m, [0, 0, 1]])
     patch = cv2.warpAffine(src, mm, (n, n), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    rgb = patch[:, :, ::-1].astype(np.float32) * (1.0 / 255.0)
+    # channels swapped by OpenCV, not through a reversed view (numpy's cast of that view is
+    # element by element: 0.6 ms of a mesh input, against 0.03); the same values
+    rgb = cv2.cvtColor(patch, cv2.COLOR_BGR2RGB).astype(np.float32) * np.float32(1.0 / 255.0)
     return rgb[None], m
 
 
@@ -474,20 +476,42 @@ def _blazeface_anchors():
     return anchors
 
 
+BLAZEFACE_INPUT = 128
+
+
+def _square_input(img: np.ndarray, side: int, n: int) -> np.ndarray:
+    """RGB n×n: ``img`` padded with black to a ``side`` square (top left), INTER_AREA resized.
+
+    When ``side`` is a whole multiple of n and so are both sides of ``img`` (the 480×640 export
+    frame: 5×), every output pixel is the mean of its own k×k block, so only ``img``'s blocks
+    are averaged and the padding's are left black: the same pixels without making the square.
+    """
+    import cv2
+    import numpy as np
+
+    h, w = img.shape[:2]
+    k = side // n
+    if side % n == 0 and h % k == 0 and w % k == 0 and k > 1:
+        out = np.zeros((n, n, 3), np.uint8)
+        small = cv2.resize(img, (w // k, h // k), interpolation=cv2.INTER_AREA)
+        cv2.cvtColor(small, cv2.COLOR_BGR2RGB, dst=out[: h // k, : w // k])
+        return out
+    square = np.zeros((side, side, 3), np.uint8)
+    square[:h, :w] = img
+    return cv2.cvtColor(cv2.resize(square, (n, n), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+
+
 def blazeface(img: np.ndarray, min_score: float = 0.6) -> list[tuple[float, float, float, float, float]]:
     """Faces (x, y, w, h, score) in ``img`` from BlazeFace short range, after non-maximum suppression.
 
     A second, independent detector for counting faces in the export frame: MTCNN misses a face
     half hidden behind the student's head, which BlazeFace (trained on close, partial faces) sees.
     """
-    import cv2
     import numpy as np
 
     h, w = img.shape[:2]
     side = max(h, w)
-    square = np.zeros((side, side, 3), np.uint8)
-    square[:h, :w] = img
-    rgb = cv2.cvtColor(cv2.resize(square, (128, 128), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+    rgb = _square_input(img, side, BLAZEFACE_INPUT)
     out = _blazeface_model()(((rgb.astype(np.float32) / 127.5) - 1.0)[None])
     raw = out["regressors"].reshape(-1, 16)
     logits = np.clip(out["classificators"].reshape(-1), -80, 80)
