@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from station.checks.landmarks import Landmarks
     from station.checks.profile import Profile
     from station.checks.report import Check
+    from station.checks.workers import Stages
 
 EDGE_BAND = 1 / 60      # × frame width: the columns that count as the frame's side edge
 EDGE_FILL = 0.75        # a row touches the edge when this share of the band is subject
@@ -189,10 +190,13 @@ def _beyond_head(subject: np.ndarray, eye_y: float, chin_y: float, cx: float, fw
 
 
 def probe_faces(frame: np.ndarray, values: dict[str, Any], landmarks: Landmarks,
-                span) -> dict[str, Any]:
+                span, stages: Stages | None = None) -> dict[str, Any]:
     """The face-mesh model's face presence beside the student's head, on the sides where the
     silhouette reaches out there (``values`` from ``measure_bystander``); the student's own face
-    is painted over with the backdrop's blue first. Export-frame coordinates."""
+    is painted over with the backdrop's blue first. Export-frame coordinates.
+
+    With concurrent ``stages`` every other look runs on another thread (a second interpreter):
+    the same presences, half the wait."""
     import cv2
     import numpy as np
 
@@ -213,13 +217,24 @@ def probe_faces(frame: np.ndarray, values: dict[str, Any], landmarks: Landmarks,
     lab = values.get("backdrop_lab")
     blue = _lab_to_bgr(lab) if lab is not None else (255, 197, 100)
     masked[oval > 0] = blue
+    looks = [(side, Roi(cx + (-1 if side == "left" else 1) * out * fw, eye_y + down * fw, size * fw, 0.0))
+             for side in sides for out, down, size in PROBES]
+
+    def presences(rois: list[Roi], copy: int) -> list[float]:
+        return [run_mesh(masked, roi, copy)[1] for roi in rois]
+
+    rois = [roi for _, roi in looks]
+    if stages is not None and stages.concurrent and len(rois) > 1:
+        beside = stages.submit(presences, rois[1::2], 1)
+        found = [0.0] * len(rois)
+        found[0::2] = presences(rois[0::2], 0)
+        found[1::2] = beside.result()
+    else:
+        found = presences(rois, 0)
     best, where = 0.0, None
-    for side in sides:
-        sign = -1 if side == "left" else 1
-        for out, down, size in PROBES:
-            _, presence = run_mesh(masked, Roi(cx + sign * out * fw, eye_y + down * fw, size * fw, 0.0))
-            if presence > best:
-                best, where = presence, side
+    for (side, _), presence in zip(looks, found, strict=True):
+        if presence > best:
+            best, where = presence, side
     return {"bystander_face": best, "bystander_face_side": where}
 
 

@@ -181,7 +181,8 @@ class _Model:
 
 
 @cache
-def _mesh_model() -> _Model:
+def _mesh_model(copy: int = 0) -> _Model:
+    """The face-mesh model; ``copy`` 1 is a second interpreter, for looks run at the same time."""
     return _Model("face_landmark.tflite")
 
 
@@ -342,12 +343,13 @@ def roi_from_face(face: Face) -> Roi:
     return Roi(x + w / 2, y + h / 2, max(w, h) * ROI_SCALE, angle)
 
 
-def run_mesh(img: np.ndarray, roi: Roi) -> tuple[np.ndarray, float]:
-    """468 mesh points (image coordinates) and the face presence score for one ROI."""
+def run_mesh(img: np.ndarray, roi: Roi, copy: int = 0) -> tuple[np.ndarray, float]:
+    """468 mesh points (image coordinates) and the face presence score for one ROI (``copy``:
+    which interpreter, see ``_mesh_model``)."""
     import numpy as np
 
     x, m = _sample(img, roi, MESH_INPUT)
-    out = _mesh_model()(x)
+    out = _mesh_model(copy)(x)
     raw = out["conv2d_21"].reshape(-1, 3)
     logit = float(out["conv2d_31"].reshape(-1)[0])
     presence = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))

@@ -184,7 +184,7 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         lm = refine_irises(frame, lm)
     m = measure(frame, faces, lm, profile, expected)
     if lm is not None:  # someone half hidden beside the head: the face mesh asked there (bystander)
-        m.values.update(probe_faces(frame, m.values, lm, m.face_span))
+        m.values.update(probe_faces(frame, m.values, lm, m.face_span, stages))
     if beside is not None:
         n_faces += beside.result()
     m.face_count = n_faces

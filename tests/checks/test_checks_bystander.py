@@ -138,3 +138,35 @@ def test_hair_model_of_a_face_at_or_beyond_the_frame_edge_is_none_not_a_crash(ey
     subject[200:, 100:380] = 1
     lab = np.zeros((640, 480, 3), np.uint8)
     assert _hair_model(lab, subject, eye_y=eye_y, cx=cx, fw=200.0) is None
+
+
+@pytest.mark.parametrize("scene", ["long hair", "a face behind"])
+def test_the_face_probes_on_two_threads_give_the_one_thread_presences(profile, portrait, scene,
+                                                                      monkeypatch):
+    """With concurrent stages every other look beside the head runs on a pool thread with its own
+    interpreter: the same presences, the same side, every value the same as on one thread."""
+    import threading
+
+    from station.checks import landmarks
+
+    img, truth = portrait
+    frame = add_hair(img, truth, reach=1.6) if scene == "long hair" else \
+        behind(img, truth, 1, down=0.45, out=1.0)
+    real = landmarks.run_mesh
+    looks: list[tuple[str, int]] = []
+
+    def run_mesh(image, roi, copy=0):
+        looks.append((threading.current_thread().name, copy))
+        return real(image, roi, copy)
+
+    one = analyse(frame, profile, threads=1)
+    monkeypatch.setattr(landmarks, "run_mesh", run_mesh)
+    two = analyse(frame, profile, threads=2)
+    assert one.measurements is not None and two.measurements is not None
+    assert "bystander_face" in one.measurements.values
+    assert two.measurements.values == one.measurements.values
+    assert [(c.name, c.status, c.value) for c in two.report.checks] == \
+        [(c.name, c.status, c.value) for c in one.report.checks]
+    # the probes (after the student's own mesh looks): every other one on the pool, copy 1
+    assert any(name.startswith("checks") and copy == 1 for name, copy in looks), looks
+    assert all(copy == 0 for name, copy in looks if name == threading.main_thread().name), looks
