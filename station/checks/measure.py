@@ -231,6 +231,8 @@ def _cheek_zones_mesh(frame, gray, landmarks: Landmarks,
     from station.checks.landmarks import CHEEKS
 
     def chroma_of(x0: int, y0: int, x1: int, y1: int):  # Cr, Cb of a box (per pixel: only the boxes)
+        if x1 <= x0 or y1 <= y0:  # a point outside the frame: no pixels
+            return np.zeros((max(0, y1 - y0), max(0, x1 - x0), 2), np.uint8)
         return cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2YCrCb)[:, :, 1:]
 
     r = max(2, int(0.06 * landmarks.iod))

@@ -196,3 +196,20 @@ def test_the_person_mask_is_made_only_when_the_band_alone_would_not_pass(
     img, truth = render(1200, 1600, shirt=(45, 50, 60))
     report = analyse(drop_shoulder(img, truth, empty_backdrop, "left"), profile).report
     assert report.status("clothing_contrast") == "pass" and made == [(640, 480, 3)]
+
+
+def test_cheek_light_with_the_nose_outside_the_frame_falls_back_to_the_eye_boxes(profile,
+                                                                                good_capture):
+    """A face mesh whose nose points lie outside the frame (a face at the frame's edge) gives
+    no skin reference: the cheeks are then judged in the boxes under the eyes, never a crash."""
+    import cv2
+
+    from station.checks.measure import cheek_balance
+
+    result = analyse(good_capture[0], profile)
+    m = result.measurements
+    assert m is not None and m.landmarks is not None and m.face is not None
+    frame = result.frame
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    away = m.landmarks.mapped(lambda a: a + [0.0, 5000.0])
+    assert cheek_balance(frame, gray, m.face, away) == cheek_balance(frame, gray, m.face, None)
