@@ -81,7 +81,10 @@ def backdrop_shadow(lab: np.ndarray, mask: np.ndarray, face_width: float,
         coef = np.linalg.solve(a.T @ a + np.eye(6) * 1e-6, a.T @ values.take(chosen))  # 6×6 normal equations
         residual = values - design @ coef
         spread = 1.4826 * _median(np.abs(residual.take(chosen))) + 0.3
-        keep = residual > -2.0 * spread
+        again = residual > -2.0 * spread
+        if np.array_equal(again, keep):
+            break  # a fixed point: every further round would solve the same system again
+        keep = again
     gu = (np.arange(w, dtype=np.float32) / w - 0.5)[xs]
     gv = (np.arange(h, dtype=np.float32) / h - 0.5)[ys]
     c = coef.astype(np.float32)
