@@ -181,7 +181,7 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
     if not as_is and lm is not None and near_roll_limit(lm):
         # the roll near its limit is read on the export frame itself, as `station check` reads
         # it on the crop: both tiers give the same verdict on the same pixels
-        lm = refine_irises(frame, lm)
+        lm = refine_irises(frame, lm, stages)
     m = measure(frame, faces, lm, profile, expected)
     if lm is not None:  # someone half hidden beside the head: the face mesh asked there (bystander)
         m.values.update(probe_faces(frame, m.values, lm, m.face_span, stages))

@@ -86,3 +86,40 @@ def test_shipped_models_are_intact_and_a_tampered_one_is_named(tmp_path, monkeyp
     (tmp_path / "iris_landmark.tflite").write_bytes(b"not the model")
     monkeypatch.setattr(landmarks, "MODELS", tmp_path)
     assert landmarks.damaged_models() == ["iris_landmark.tflite"]
+
+
+def test_the_refined_looks_of_the_two_eyes_side_by_side_give_the_same_irises(monkeypatch):
+    """Near the roll limit each eye is looked at five times again; with concurrent stages the
+    image-right eye's looks run on a pool thread (its own interpreter): the same points."""
+    import threading
+
+    import numpy as np
+
+    from station.checks import landmarks as lmod
+    from station.checks.detect import detect_faces
+    from station.checks.workers import Stages
+    from station.sim.portrait import render
+
+    img, _ = render(900, 1200, roll=1.8)
+    face = detect_faces(img, 100.0)[0]
+    one = lmod.find_landmarks(img, face)
+    assert one is not None and lmod.near_roll_limit(one)
+    real = lmod.run_iris
+    looks: list[tuple[str, str, int, int]] = []
+
+    def run_iris(image, mesh, side, looks_=((1.0, 0.0, 0.0),), copy=0):
+        looks.append((threading.current_thread().name, side, len(looks_), copy))
+        return real(image, mesh, side, looks_, copy)
+
+    monkeypatch.setattr(lmod, "run_iris", run_iris)
+    two = lmod.find_landmarks(img, face, stages=Stages(2))
+    assert two is not None and one.iris is not None and two.iris is not None
+    assert one.eye_contour is not None and two.eye_contour is not None
+    for side in ("left", "right"):
+        assert np.array_equal(one.iris[side], two.iris[side])
+        assert np.array_equal(one.eye_contour[side], two.eye_contour[side])
+    refined = [(name, side, copy) for name, side, n, copy in looks if n == len(lmod.IRIS_LOOKS)]
+    main = threading.main_thread().name
+    assert [(side, copy) for name, side, copy in refined if name == main] == [("left", 0)], looks
+    assert [(side, copy) for name, side, copy in refined if name != main] == [("right", 1)], looks
+    assert all(name.startswith("checks") for name, _, _ in refined if name != main), looks
