@@ -15,6 +15,7 @@ import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -116,11 +117,40 @@ def _sample(img: np.ndarray, roi: Roi, n: int, flip: bool = False) -> tuple[np.n
     if flip:
         mm = np.array([[-1.0, 0.0, n], [0.0, 1.0, 0.0]]) @ np.vstack([mm, [0, 0, 1]])
         m = np.array([[-1.0, 0.0, n], [0.0, 1.0, 0.0]]) @ np.vstack([m, [0, 0, 1]])
+    read = _ROWS_READ.get()
+    if read is not None:
+        read.append(rows_sampled(img.shape[0], roi))
     patch = cv2.warpAffine(src, mm, (n, n), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     # channels swapped by OpenCV, not through a reversed view (numpy's cast of that view is
     # element by element: 0.6 ms of a mesh input, against 0.03); the same values
     rgb = cv2.cvtColor(patch, cv2.COLOR_BGR2RGB).astype(np.float32) * np.float32(1.0 / 255.0)
     return rgb[None], m
+
+
+# Set by ``rows_read``: how many top rows of its image each model input sampled meanwhile read.
+_ROWS_READ: ContextVar[list[int] | None] = ContextVar("rows_read", default=None)
+
+
+@contextmanager
+def rows_read() -> Iterator[list[int]]:
+    """Collect, for every model input sampled in this thread meanwhile, how many of the image's
+    top rows it read. The capture tier runs the mesh on a decode whose lower rows are still
+    coming (``pipeline``): its landmarks count only if every row they read was already there."""
+    read: list[int] = []
+    token = _ROWS_READ.set(read)
+    try:
+        yield read
+    finally:
+        _ROWS_READ.reset(token)
+
+
+def rows_sampled(height: int, roi: Roi) -> int:
+    """Top rows of an image ``height`` rows high that ``_sample`` reads for ``roi``: the rotated
+    square, the pyramid path's 4 px margin and one row of bilinear neighbours (6 in all); every
+    row when the square reaches the bottom edge (the border is replicated from the last row)."""
+    half = roi.size / 2 * (abs(math.cos(roi.angle)) + abs(math.sin(roi.angle)))
+    bottom = math.floor(roi.cy + half) + 6
+    return height if bottom >= height - 1 else max(1, bottom)
 
 
 def _unmap(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
