@@ -106,14 +106,20 @@ def detect_faces(bgr: np.ndarray, min_face_px: float, min_score: float = 0.9,
 
 
 def _detect_mtcnn(bgr: np.ndarray, min_face_px: float, min_score: float,
-                  stages: Stages | None = None, first: FirstStage | None = None) -> list[Face]:
+                  stages: Stages | None = None, first: FirstStage | None = None, *,
+                  partial: bool = False) -> list[Face]:
     model = _mtcnn()
     size, thresholds = max(12.0, min_face_px), list(STAGE_THRESHOLDS)
-    made = first.boxes(bgr, size) if first is not None else None
+    made = None
+    if first is not None:
+        made = first.partial_boxes(size) if partial else first.boxes(bgr, size)
+        if partial and made is None:
+            return []
     try:
         with _lock:
             if made is not None or (stages is not None and stages.concurrent):
-                boxes, marks = _detect_split_pyramid(model, bgr, size, thresholds, stages, made)
+                boxes, marks = _detect_split_pyramid(model, bgr, size, thresholds, stages, made,
+                                                     first.memo if made is not None and first else None)
             else:
                 boxes, marks = model.detect(bgr, min_face_size=size, thresholds=thresholds)
     except ValueError:  # mtcnn-runtime raises when its first stage finds no candidate at all
@@ -145,9 +151,11 @@ def pyramid(shape: tuple[int, ...], min_face_size: float) -> list[float]:
 
 
 def _detect_split_pyramid(model, bgr: np.ndarray, size: float, thresholds: list[float],
-                          stages: Stages | None, made: dict[float, Any] | None = None):
+                          stages: Stages | None, made: dict[float, Any] | None = None,
+                          memo: tuple[dict, dict] | None = None):
     """``model.detect`` with P-Net's largest pyramid scale run on another thread beside the rest
-    (or every scale's boxes ``made`` already, by a ``FirstStage``).
+    (or every scale's boxes ``made`` already, by a ``FirstStage``; R-Net's and O-Net's outputs
+    for the candidates it looked at already kept in its ``memo``).
 
     P-Net looks at each scale on its own (half of MTCNN's time; the largest scale is half of
     that). The wheel's ``detect`` then runs as always, its first-stage step handed the boxes made
@@ -171,11 +179,42 @@ def _detect_split_pyramid(model, bgr: np.ndarray, size: float, thresholds: list[
     def handed(image, scale, threshold):
         return made[scale] if scale in made else first_stage(image, scale, threshold)
 
+    nets = (model._MTCNN__rnet, model._MTCNN__onet)
+    sessions = [net[0] for net in nets]
     model._MTCNN__run_first_stage = handed
     try:
+        if memo is not None:
+            for net, kept in zip(nets, memo, strict=True):
+                net[0] = _Remembered(net[0], kept)
         return model.detect(bgr, min_face_size=size, thresholds=thresholds)
     finally:
         del model._MTCNN__run_first_stage
+        for net, session in zip(nets, sessions, strict=True):
+            net[0] = session
+
+
+class _Remembered:
+    """An ONNX session whose outputs are kept per input row, for R-Net and O-Net: each looks at
+    every candidate box on its own (a row's outputs do not depend on the other rows of the batch:
+    checked by the tests), so a candidate looked at ahead of the decode's end, on the same
+    pixels, is not looked at again. Keyed by the input's bytes: other pixels, another look."""
+
+    def __init__(self, session: Any, kept: dict[tuple, tuple]) -> None:
+        self.session, self.kept = session, kept
+
+    def run(self, outputs: list[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        import numpy as np
+
+        ((name, x),) = feeds.items()
+        if len(x) == 0:
+            return self.session.run(outputs, feeds)
+        keys = [(tuple(outputs), row.tobytes()) for row in x]
+        new = [i for i, key in enumerate(keys) if key not in self.kept]
+        if new:
+            made = self.session.run(outputs, {name: x[new]})
+            for j, i in enumerate(new):
+                self.kept[keys[i]] = tuple(o[j] for o in made)
+        return [np.stack([self.kept[key][n] for key in keys]) for n in range(len(outputs))]
 
 
 class FirstStage:
@@ -197,6 +236,7 @@ class FirstStage:
         self.shape: tuple[int, ...] | None = None
         self.rows = 0
         self._levels: list[_Level] = []
+        self.memo: tuple[dict, dict] = ({}, {})  # R-Net's and O-Net's outputs per input (``guess``)
 
     def feed(self, bgr: np.ndarray, rows: int) -> None:
         """``bgr``'s rows above ``rows`` are final (the rows below may still change)."""
@@ -221,6 +261,24 @@ class FirstStage:
             return None
         made = {level.scale: level.result(self.threshold) for level in self._levels}
         return None if any(v is _UNMADE for v in made.values()) else made
+
+    def partial_boxes(self, size: float) -> dict[float, Any] | None:
+        """Per scale, the first stage's boxes from the rows fed so far (None: other face size)."""
+        if self.shape is None or size != self.size:
+            return None
+        return {level.scale: level.result(self.threshold, partial=True) for level in self._levels}
+
+    def covered(self, largest: float = math.inf) -> float:
+        """Rows of the image P-Net has looked at so far on every scale that finds faces up to
+        ``largest`` pixels (a scale's 12-pixel window) (all rows: infinity)."""
+        return min((level.covered() for level in self._levels if 12 / level.scale <= largest),
+                   default=0.0)
+
+    def guess(self, bgr: np.ndarray, min_face_px: float, min_score: float) -> list[Face]:
+        """The faces ``detect_faces`` would find if the image ended at the rows fed so far (the
+        rows below hold no face: zeros). Its R-Net and O-Net looks are kept (``memo``), so the
+        detection on the whole image looks again only at candidates this one did not see."""
+        return _detect_mtcnn(bgr, min_face_px, min_score, first=self, partial=True)
 
 
 _UNMADE = object()
@@ -252,7 +310,8 @@ class _Level:
         final = rows >= self._height
         ready = self.sh if final else int(np.searchsorted(self._needs, rows, side="right"))
         top = 2 * self.done
-        if not final and ready - top < max(12, min_rows):
+        # the coarse levels (where a large face is found) in strips of fewer rows: they are small
+        if not final and ready - top < max(12, min(min_rows, self.sh // 4)):
             return
         if final:  # the last strip reaches the level's bottom: at least 12 rows (even start)
             top = min(top, (self.sh - 12) // 2 * 2)
@@ -267,13 +326,20 @@ class _Level:
         self.done += n
         self.complete = final
 
-    def result(self, threshold: float) -> Any:
-        """The wheel's first-stage step on the joined P-Net outputs (``_UNMADE`` if incomplete)."""
+    def covered(self) -> float:
+        """Source rows under the P-Net windows made so far (a window: 12 level rows, stride 2)."""
+        if self.complete:
+            return math.inf
+        return 0.0 if self.done == 0 else (2 * self.done + 10) * self._height / self.sh
+
+    def result(self, threshold: float, partial: bool = False) -> Any:
+        """The wheel's first-stage step on the joined P-Net outputs (``_UNMADE`` if incomplete;
+        with ``partial``, on the outputs made so far)."""
         import numpy as np
         from mtcnnruntime import detector as mod
 
-        if not self.complete:
-            return _UNMADE
+        if not self.complete and not (partial and self.done):
+            return _UNMADE if not partial else None
         offsets, probs = (np.concatenate(p, axis=2) for p in self._parts)
         boxes = mod._generate_bboxes(probs[0, 1, :, :], offsets, self.scale, threshold)
         if len(boxes) == 0:

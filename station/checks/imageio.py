@@ -64,11 +64,11 @@ class Source:
         stages.submit(_fill, future, lambda: self._decode(reduction))
 
     def decode_shrunk(self, reduction: int, width: int, stages: Stages,
-                      feed: Callable[[np.ndarray, int], None] | None = None,
+                      feed: Callable[[np.ndarray, int, np.ndarray, int], None] | None = None,
                       ) -> tuple[np.ndarray, np.ndarray]:
         """``decode(reduction)`` and its INTER_AREA reduction to ``width`` pixels wide (never
         upscaled). A plain JPEG decodes on another thread (``rowstream``) while this one reduces
-        the rows already decoded (and hands them to ``feed``); the same pixels either way."""
+        the rows already decoded (and hands both to ``feed``); the same pixels either way."""
         from station.checks.rowstream import NotStreamed, RowStream, follow
 
         with self._lock:

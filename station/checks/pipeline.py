@@ -9,7 +9,9 @@ Stages that do not need each other's results run side by side (``station.checks.
 finer decode a landscape frame may need beside the analysis of the coarse one, BlazeFace and the
 export encode beside the frame measurements. The analysis decode itself streams its rows
 (``station.checks.rowstream``) while this thread makes the detection image and MTCNN's first
-stage from them (``detect.FirstStage``). With one thread the same stages run in turn and give
+stage from them (``detect.FirstStage``), and, once the rows cover the face, the face's own work:
+MTCNN's later stages, mesh, irises, subject and placement (``_Ahead``; kept only when the same
+face and rows give them after the decode). With one thread the same stages run in turn and give
 the same verdicts and the same JPEG bytes.
 """
 
@@ -27,6 +29,7 @@ from station.checks.workers import Stages
 
 if TYPE_CHECKING:
     from station.checks.calibration import Calibration
+    from station.checks.detect import Face
     from station.checks.framing import Framing
     from station.checks.measure import Measurements
     from station.checks.placement import Subject
@@ -121,10 +124,9 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
              encode: bool) -> Analysis:
     from station.checks.bystander import probe_faces
     from station.checks.detect import FirstStage, detect_faces, other_faces
-    from station.checks.framing import Framing, cut, identity_framing
+    from station.checks.framing import cut, identity_framing
     from station.checks.landmarks import find_landmarks, near_roll_limit, refine_irises
     from station.checks.measure import measure
-    from station.checks.placement import place
     from station.checks.verdict import evaluate
 
     out = profile.size
@@ -146,26 +148,26 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         if stages.concurrent and may_need_finer(src.size, reduction):
             src.prefetch(reduction // 2, stages)  # on the second core while this one analyses
         # the faces are found on a reduction of that decode, made (and MTCNN's first stage run
-        # on it) as its rows come
+        # on it) as its rows come; the face's own work starts once the rows cover it
         first = FirstStage(det.min_face_share) if stages.concurrent else None
+        ahead = _Ahead(first, src.size, profile, expected) if first is not None else None
         base, small = src.decode_shrunk(reduction, det.detect_width, stages,
-                                        first.feed if first is not None else None)
+                                        ahead.feed if ahead is not None else None)
         faces = detect_faces(small, det.min_face_share * small.shape[1], det.min_score,
                              stages=stages, first=first)
         n_faces = count_faces(faces, profile)
         if not faces:
             return _no_face(small, profile, calibration)
+        made = ahead.made if ahead is not None and faces[0] == ahead.face else None
         k = base.shape[1] / small.shape[1]
         faces = [f.mapped(lambda p: (p[0] * k, p[1] * k)) for f in faces]
-        lm = find_landmarks(base, faces[0], refine=False,  # refined below, on the export frame
-                            stages=stages)
         r = small_reduction(src, base)
-        if lm is not None:
-            subject = measure_subject(base, lm, expected, profile, r)
-            spot = place(subject, profile, src.size)
-            framing = Framing(spot.x0, spot.y0, spot.scale, spot)
-        else:  # a detection the mesh does not confirm: frame on the detection, geometry unknown
-            framing = _fallback_framing(faces[0], r, profile, src.size)
+        if made is not None:  # the face's work made during the decode, on the same face and rows
+            lm, framing = made
+        else:
+            lm = find_landmarks(base, faces[0], refine=False,  # refined below, on the export frame
+                                stages=stages)
+            framing = _framing(base, lm, faces[0], expected, profile, src.size, r)
         _NEEDED_FINER[src.size] = framing.scale < reduction  # the crop needs a finer decode
         frame, framing = _render(src, framing, out, cut)
         window = framing
@@ -197,6 +199,84 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         checks.append(file_size(src.data, profile))
     report = Report("", checks, geometry(m, framing))
     return Analysis(report, frame, framing, m, encoding)
+
+
+def _framing(base, lm, face, expected, profile: Profile, size: tuple[int, int],
+             r: float) -> Framing:
+    """Where the export frame sits in the capture: placed on the subject the landmarks measure."""
+    from station.checks.framing import Framing
+    from station.checks.placement import place
+
+    if lm is None:  # a detection the mesh does not confirm: frame on the detection, geometry unknown
+        return _fallback_framing(face, r, profile, size)
+    spot = place(measure_subject(base, lm, expected, profile, r), profile, size)
+    return Framing(spot.x0, spot.y0, spot.scale, spot)
+
+
+class _Ahead:
+    """The face's share of the analysis, made while the decode still runs on the other core.
+
+    A portrait's face sits in the upper part of the frame. From 40 % of the rows on, MTCNN
+    looks at the rows fed so far (``FirstStage.guess``, rows below black); once its main face lies
+    well inside the rows the pyramid scales have seen (or was guessed the same on fewer rows),
+    the face mesh, irises, subject and
+    placement are made on the decode's rows. They count (``made``) only when the detection on
+    the whole image finds exactly ``face`` and every row the mesh read was final then: the same
+    numbers as made after the decode, earlier (``threads=1`` makes them after it, in turn).
+    """
+
+    START = 0.4   # share of the detection image's rows decoded before the first guess
+    STEP = 0.1    # more rows between guesses
+    MARGIN = 0.1  # the guessed face's box must end this share of its height above the rows seen
+    TRIES = 2      # mesh runs at most (a second when the first read a row not yet decoded)
+
+    def __init__(self, first, size: tuple[int, int], profile: Profile, expected) -> None:
+        self.first, self.size, self.profile, self.expected = first, size, profile, expected
+        self.face: Face | None = None  # the guessed main face (detection-image pixels)
+        self.made: tuple[Any, Framing] | None = None  # its landmarks and framing
+        self._next = self.START
+        self._last: Face | None = None  # the last guess not yet settled
+        self._need = 0      # decode rows the mesh needs
+        self._tries = 0
+
+    def feed(self, small, rows: int, base, base_rows: int) -> None:
+        from station.checks.landmarks import find_landmarks, roi_from_face, rows_read, rows_sampled
+
+        self.first.feed(small, rows)
+        height = small.shape[0]
+        if self.made is not None or self._tries >= self.TRIES or rows >= height:
+            return  # done, given up, or the decode has ended: the ordinary path is as quick
+        if self.face is None:
+            if rows < self._next * height:
+                return
+            self._next = rows / height + self.STEP
+            det = self.profile.detector
+            faces = self.first.guess(small, det.min_face_share * small.shape[1], det.min_score)
+            if not faces:
+                return
+            _, y, _, h = faces[0].box
+            # settled when the rows every scale that finds faces up to twice its size has seen
+            # pass it well; or when the same face was guessed on fewer rows
+            seen = min(rows, self.first.covered(2 * h))
+            if faces[0] != self._last and y + h * (1 + self.MARGIN) > seen:
+                self._last = faces[0]
+                return
+            self.face = faces[0]
+        k = base.shape[1] / small.shape[1]
+        face = self.face.mapped(lambda p: (p[0] * k, p[1] * k))  # in the decode's pixels
+        self._need = max(self._need, rows_sampled(base.shape[0], roi_from_face(face)))
+        if base_rows < self._need:
+            return
+        self._tries += 1
+        with rows_read() as read:  # one thread: every row the models read is counted
+            lm = find_landmarks(base, face, refine=False)
+        self._need = max(read, default=0)
+        if self._need > base_rows:
+            return  # the second pass or an eye read rows not yet decoded: again once they are
+        r = self.size[0] / base.shape[1]
+        if lm is not None and (lm.eye_left[1] + lm.eye_right[1]) / 2 + 1 >= base_rows:
+            return  # the subject's measures read the rows down to the eyes
+        self.made = lm, _framing(base, lm, face, self.expected, self.profile, self.size, r)
 
 
 def _encode_strict(frame, profile: Profile) -> bytes:

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-    Feed = Callable[[np.ndarray, int], None]  # (the reduction, how many of its rows are final)
+    # (the reduction, how many of its rows are final, the decode, how many of its rows are final)
+    Feed = Callable[[np.ndarray, int, np.ndarray, int], None]
 
 CHUNK = 1 << 18  # bytes handed to the decoder at a time: ~1/25 of a 24 MP camera JPEG
 
@@ -112,7 +113,8 @@ def follow(stream: RowStream, width: int,
            feed: Feed | None = None) -> tuple[np.ndarray, np.ndarray]:
     """BGR pixels of the stream and their INTER_AREA reduction to ``width`` (as the whole image
     would be reduced: never upscaled), made row strip by row strip as the decode goes on;
-    ``feed`` is handed the reduction each time more of its rows are final.
+    ``feed`` is handed both each time more of their rows are final (the rows not yet made are
+    zeros: black).
 
     INTER_AREA's weights repeat every ``p`` source rows for ``q`` output rows (p/q the exact
     ratio of the heights); strips cut on those boundaries give the whole resize's rows.
@@ -121,11 +123,11 @@ def follow(stream: RowStream, width: int,
     import numpy as np
 
     h, w = stream.height, stream.width
-    base = np.empty((h, w, 3), np.uint8)
+    base = np.zeros((h, w, 3), np.uint8)
     f = min(1.0, width / w)
     w2, h2 = int(w * f), int(h * f)
     shrink = f < 1.0 and h2 > 0 and w2 > 0
-    small = np.empty((h2, w2, 3), np.uint8) if shrink else base
+    small = np.zeros((h2, w2, 3), np.uint8) if shrink else base
     step = Fraction(h, h2).denominator if shrink else h2
     step *= max(1, 24 // step)  # output rows per strip (whole periods)
     done = out = 0
@@ -144,5 +146,5 @@ def follow(stream: RowStream, width: int,
                        interpolation=cv2.INTER_AREA)
             out = end
         if feed is not None:
-            feed(small, out)
+            feed(small, out, base, done)
     return base, small

@@ -155,7 +155,8 @@ def test_first_stage_made_while_streaming_is_the_wheels(width, height, reduction
     from station.checks.detect import FirstStage
 
     first = FirstStage(0.06)
-    _, small = open_source(_jpeg(width, height)).decode_shrunk(reduction, 480, Stages(2), first.feed)
+    _, small = open_source(_jpeg(width, height)).decode_shrunk(reduction, 480, Stages(2),
+                                                          lambda s, n, *_: first.feed(s, n))
     want = _assert_boxes_are_the_wheels(first, small)
     assert any(b is not None and len(b) for b in want.values())  # the face gave candidates
 

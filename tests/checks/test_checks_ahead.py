@@ -1,0 +1,125 @@
+"""The face's work made while the capture's decode still runs (pipeline._Ahead) is used only
+when it is exactly what the work after the decode would give: the same verdicts, numbers and
+JPEG bytes as one thread, whether the guess on the rows decoded so far was right or wrong."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from station.checks import detect, landmarks, pipeline
+from tests.checks.test_checks_concurrency import CASES, _camera_jpeg, _outcome
+
+
+@pytest.fixture
+def aheads(monkeypatch) -> list:
+    """Every _Ahead a capture makes, to look at after it."""
+    made: list = []
+    init = pipeline._Ahead.__init__
+
+    def spy(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(pipeline._Ahead, "__init__", spy)
+    return made
+
+
+def _same(one, two) -> None:
+    assert one[0] == two[0]          # every check: status, value, limit, message
+    assert one[1] == two[1]          # geometry, unrounded
+    assert one[2] == two[2]          # every measurement
+    assert one[3] is not None and one[3] == two[3]  # the export JPEG, byte for byte
+    assert np.array_equal(one[4], two[4])
+
+
+@pytest.mark.parametrize("case", ["portrait", "landscape_small_person"])
+def test_the_face_work_made_during_the_decode_is_used_and_is_the_same(profile, aheads,
+                                                                       monkeypatch, case):
+    data = _camera_jpeg(**CASES[case])
+    one = _outcome(data, profile, threads=1)
+    assert aheads == []  # one thread: everything after the decode, in turn
+    calls = []
+    find = landmarks.find_landmarks
+    monkeypatch.setattr(landmarks, "find_landmarks", lambda *a, **k: calls.append(1) or find(*a, **k))
+    two = _outcome(data, profile, threads=2)
+    ahead = aheads[-1]
+    assert ahead.face is not None and ahead.made is not None
+    assert len(calls) == 1  # the mesh ran once: during the decode, not again after it
+    _same(one, two)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_guesses_on_any_part_of_the_frame_change_nothing(profile, aheads, monkeypatch, case):
+    """Guessing from the first rows on and settling on any face (the guess is then often a
+    partial face, its mesh on rows not yet decoded): only the timing may change."""
+    data = _camera_jpeg(**CASES[case])
+    one = _outcome(data, profile, threads=1)
+    monkeypatch.setattr(pipeline._Ahead, "START", 0.0)
+    monkeypatch.setattr(pipeline._Ahead, "STEP", 0.02)
+    monkeypatch.setattr(pipeline._Ahead, "MARGIN", -1.0)
+    two = _outcome(data, profile, threads=2)
+    assert aheads[-1].face is not None  # a guess was settled on
+    _same(one, two)
+
+
+def test_rnet_and_onet_outputs_per_row_do_not_depend_on_the_batch():
+    """What the memo of ``detect._Remembered`` relies on: a candidate looked at alone or among
+    others gives the same bits."""
+    model = detect._mtcnn()
+    rng = np.random.default_rng(3)
+    for net, side in ((model._MTCNN__rnet, 24), (model._MTCNN__onet, 48)):
+        session, name, outputs = net
+        x = (rng.integers(0, 256, (23, 3, side, side)).astype("float32") - 127.5) * 0.0078125
+        whole = session.run(outputs, {name: x})
+        for rows in ([0], [7, 2], list(range(5, 23))):
+            part = session.run(outputs, {name: x[rows]})
+            for w, p in zip(whole, part, strict=True):
+                assert np.array_equal(w[rows], p)
+        kept: dict = {}
+        remembered = detect._Remembered(session, kept)
+        first = remembered.run(outputs, {name: x[:9]})
+        assert len(kept) == 9
+        again = remembered.run(outputs, {name: x[4:]})  # five kept, fourteen new
+        assert len(kept) == 23
+        for w, a, b in zip(whole, first, again, strict=True):
+            assert np.array_equal(w[:9], a) and np.array_equal(w[4:], b)
+
+
+def test_the_landmarks_read_no_row_below_those_counted(profile):
+    """Rows below those ``rows_read`` counts may change (not yet decoded) without changing the
+    landmarks; a change above them, in the face, does change them (the test can fail)."""
+    from station.sim.portrait import render
+
+    img, _ = render(1500, 1000, face_width=300)
+    faces = detect.detect_faces(img, 60)
+    with landmarks.rows_read() as read:
+        lm = landmarks.find_landmarks(img, faces[0], refine=False)
+    assert lm is not None and read and max(read) < img.shape[0]  # the face ends above the bottom
+    need = max(read)
+    noisy = img.copy()
+    noisy[need:] = np.random.default_rng(0).integers(0, 256, noisy[need:].shape, dtype=np.uint8)
+    again = landmarks.find_landmarks(noisy, faces[0], refine=False)
+    assert again is not None
+    assert np.array_equal(again.mesh, lm.mesh) and again.iris is not None and lm.iris is not None
+    assert all(np.array_equal(again.iris[s], lm.iris[s]) for s in ("left", "right"))
+    noisy[need - 40:need] = 0
+    changed = landmarks.find_landmarks(noisy, faces[0], refine=False)
+    assert changed is None or not np.array_equal(changed.mesh, lm.mesh)
+
+
+def test_a_guess_keeps_the_looks_the_detection_on_the_whole_image_uses():
+    """``FirstStage.guess`` on the top rows fills the memo; the detection on all rows then finds
+    what the wheel finds without it."""
+    from station.sim.portrait import render
+
+    img, _ = render(720, 480, face_width=120)
+    first = detect.FirstStage(0.06)
+    half = img.copy()
+    half[300:] = 0
+    first.feed(half, 300)
+    guessed = first.guess(half, 0.06 * 720, 0.9)
+    assert guessed and sum(len(k) for k in first.memo) > 0
+    first.feed(img, img.shape[0])
+    assert detect.detect_faces(img, 0.06 * 720, 0.9, first=first) == detect.detect_faces(
+        img, 0.06 * 720, 0.9)
