@@ -122,17 +122,16 @@ def analyse(source: Any, profile: Profile, calibration: Calibration | None = Non
 
 def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Stages,
              encode: bool) -> Analysis:
-    from station.checks.bystander import probe_faces
-    from station.checks.detect import FirstStage, detect_faces, other_faces
+    from station.checks.detect import FirstStage, detect_faces
     from station.checks.framing import cut, identity_framing
-    from station.checks.landmarks import find_landmarks, near_roll_limit, refine_irises
-    from station.checks.measure import measure
+    from station.checks.landmarks import find_landmarks
     from station.checks.verdict import evaluate
 
     out = profile.size
     det = profile.detector
     expected = expected_backdrop(profile, calibration)
     as_is = src.size == out
+    work = None
     if as_is:
         frame = src.decode(1)
         faces = detect_faces(frame, det.min_face_share * out[0], det.min_score)
@@ -150,7 +149,8 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         # the faces are found on a reduction of that decode, made (and MTCNN's first stage run
         # on it) as its rows come; the face's own work starts once the rows cover it
         first = FirstStage(det.min_face_share) if stages.concurrent else None
-        ahead = _Ahead(first, src.size, profile, expected) if first is not None else None
+        ahead = (_Ahead(first, src, reduction, profile, expected, stages, encode)
+                 if first is not None else None)
         base, small = src.decode_shrunk(reduction, det.detect_width, stages,
                                         ahead.feed if ahead is not None else None)
         faces = detect_faces(small, det.min_face_share * small.shape[1], det.min_score,
@@ -158,37 +158,32 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         n_faces = count_faces(faces, profile)
         if not faces:
             return _no_face(small, profile, calibration)
-        made = ahead.made if ahead is not None and faces[0] == ahead.face else None
+        same = ahead is not None and faces[0] == ahead.face  # the face guessed during the decode
         k = base.shape[1] / small.shape[1]
         faces = [f.mapped(lambda p: (p[0] * k, p[1] * k)) for f in faces]
         r = small_reduction(src, base)
-        if made is not None:  # the face's work made during the decode, on the same face and rows
-            lm, framing = made
+        if same and ahead is not None and ahead.made is not None:  # made on the same face and rows
+            lm, framing = ahead.made
+            work = ahead.work
         else:
             lm = find_landmarks(base, faces[0], refine=False,  # refined below, on the export frame
                                 stages=stages)
             framing = _framing(base, lm, faces[0], expected, profile, src.size, r)
         _NEEDED_FINER[src.size] = framing.scale < reduction  # the crop needs a finer decode
-        frame, framing = _render(src, framing, out, cut)
+        if work is not None:
+            frame, framing = work.frame, work.framing
+        else:
+            frame, framing = _render(src, framing, out, cut)
         window = framing
         faces = [f.mapped(lambda p: window.point((p[0] * r, p[1] * r))) for f in faces]
         if lm is not None:
             lm = lm.mapped(lambda a: _map_array(a, r, window))
-    # the frame is final: BlazeFace and the export encode beside the irises' second look and
-    # the frame measurements
-    beside = None
-    if n_faces == 1:  # MTCNN misses a face half hidden behind the student: ask BlazeFace too
-        beside = stages.submit(other_faces, frame, faces[0], det.second_face_share)
-    encoding = (profile, stages.submit(_encode_strict, frame, profile)) if encode else None
-    if not as_is and lm is not None and near_roll_limit(lm):
-        # the roll near its limit is read on the export frame itself, as `station check` reads
-        # it on the crop: both tiers give the same verdict on the same pixels
-        lm = refine_irises(frame, lm, stages)
-    m = measure(frame, faces, lm, profile, expected)
-    if lm is not None:  # someone half hidden beside the head: the face mesh asked there (bystander)
-        m.values.update(probe_faces(frame, m.values, lm, m.face_span, stages))
-    if beside is not None:
-        n_faces += beside.result()
+    if work is None:
+        work = _frame_work(frame, framing, faces[0], lm, profile, expected, stages, encode,
+                           others=n_faces == 1, refine=not as_is)
+    m, encoding = work.measurements, work.encoding
+    if n_faces == 1 and work.others is not None:
+        n_faces += work.others.result()
     m.face_count = n_faces
     window_share = None if as_is else out[1] * framing.scale / src.size[1]
     checks = evaluate(m, profile, calibration, scale=None if as_is else framing.scale,
@@ -199,6 +194,39 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         checks.append(file_size(src.data, profile))
     report = Report("", checks, geometry(m, framing))
     return Analysis(report, frame, framing, m, encoding)
+
+
+@dataclass
+class _FrameWork:
+    """What the analysis makes from the export frame, its main face and landmarks."""
+
+    frame: Any
+    framing: Framing
+    measurements: Measurements
+    others: Future[int] | None          # BlazeFace's count of faces beside the main one
+    encoding: tuple[Profile, Future[bytes]] | None
+
+
+def _frame_work(frame, framing: Framing, face, lm, profile: Profile, expected, stages: Stages,
+                encode: bool, *, others: bool, refine: bool) -> _FrameWork:
+    """The frame measurements of ``face`` (export pixels) with BlazeFace's count of faces beside
+    it (``others``) and the export encode beside them."""
+    from station.checks.bystander import probe_faces
+    from station.checks.detect import other_faces
+    from station.checks.landmarks import near_roll_limit, refine_irises
+    from station.checks.measure import measure
+
+    # MTCNN misses a face half hidden behind the student: ask BlazeFace too
+    beside = stages.submit(other_faces, frame, face, profile.detector.second_face_share) if others else None
+    encoding = (profile, stages.submit(_encode_strict, frame, profile)) if encode else None
+    if refine and lm is not None and near_roll_limit(lm):
+        # the roll near its limit is read on the export frame itself, as `station check` reads
+        # it on the crop: both tiers give the same verdict on the same pixels
+        lm = refine_irises(frame, lm, stages)
+    m = measure(frame, [face], lm, profile, expected)  # the main face only
+    if lm is not None:  # someone half hidden beside the head: the face mesh asked there (bystander)
+        m.values.update(probe_faces(frame, m.values, lm, m.face_span, stages))
+    return _FrameWork(frame, framing, m, beside, encoding)
 
 
 def _framing(base, lm, face, expected, profile: Profile, size: tuple[int, int],
@@ -219,33 +247,46 @@ class _Ahead:
     A portrait's face sits in the upper part of the frame. From 40 % of the rows on, MTCNN
     looks at the rows fed so far (``FirstStage.guess``, rows below black); once its main face lies
     well inside the rows the pyramid scales have seen (or was guessed the same on fewer rows),
-    the face mesh, irises, subject and
-    placement are made on the decode's rows. They count (``made``) only when the detection on
-    the whole image finds exactly ``face`` and every row the mesh read was final then: the same
-    numbers as made after the decode, earlier (``threads=1`` makes them after it, in turn).
+    the face mesh, irises, subject and placement are made on the decode's rows (``made``); and
+    once the export window's rows are decoded too, the export frame, its measurements, BlazeFace
+    and the encode (``work``). They count only when the detection on the whole image finds
+    exactly ``face`` and every row they read was decoded then: the same numbers as made after
+    the decode, earlier (``threads=1`` makes them after it, in turn).
     """
 
     START = 0.4   # share of the detection image's rows decoded before the first guess
     STEP = 0.1    # more rows between guesses
     MARGIN = 0.1  # the guessed face's box must end this share of its height above the rows seen
-    TRIES = 2      # mesh runs at most (a second when the first read a row not yet decoded)
+    TRIES = 2     # mesh runs at most (a second when the first read a row not yet decoded)
 
-    def __init__(self, first, size: tuple[int, int], profile: Profile, expected) -> None:
-        self.first, self.size, self.profile, self.expected = first, size, profile, expected
+    def __init__(self, first, src, reduction: int, profile: Profile, expected, stages: Stages,
+                 encode: bool) -> None:
+        self.first, self.src, self.reduction = first, src, reduction
+        self.profile, self.expected, self.stages, self.encode = profile, expected, stages, encode
         self.face: Face | None = None  # the guessed main face (detection-image pixels)
-        self.made: tuple[Any, Framing] | None = None  # its landmarks and framing
+        self.made: tuple[Any, Framing] | None = None  # its landmarks and framing (decode pixels)
+        self.work: _FrameWork | None = None  # the export frame's work
         self._next = self.START
         self._last: Face | None = None  # the last guess not yet settled
         self._need = 0      # decode rows the mesh needs
         self._tries = 0
+        self._frame_need = 0  # decode rows the export window needs (-1: not from this decode)
 
     def feed(self, small, rows: int, base, base_rows: int) -> None:
+        self.first.feed(small, rows)
+        if rows >= small.shape[0]:
+            return  # the decode has ended: the ordinary path is as quick
+        if self.made is None:
+            self._face_work(small, rows, base, base_rows)
+        if self.made is not None and self.work is None and self._frame_need >= 0:
+            self._frame(small, base, base_rows)
+
+    def _face_work(self, small, rows: int, base, base_rows: int) -> None:
         from station.checks.landmarks import find_landmarks, roi_from_face, rows_read, rows_sampled
 
-        self.first.feed(small, rows)
         height = small.shape[0]
-        if self.made is not None or self._tries >= self.TRIES or rows >= height:
-            return  # done, given up, or the decode has ended: the ordinary path is as quick
+        if self._tries >= self.TRIES:
+            return
         if self.face is None:
             if rows < self._next * height:
                 return
@@ -262,8 +303,7 @@ class _Ahead:
                 self._last = faces[0]
                 return
             self.face = faces[0]
-        k = base.shape[1] / small.shape[1]
-        face = self.face.mapped(lambda p: (p[0] * k, p[1] * k))  # in the decode's pixels
+        face = self._in_decode(small, base)
         self._need = max(self._need, rows_sampled(base.shape[0], roi_from_face(face)))
         if base_rows < self._need:
             return
@@ -273,10 +313,40 @@ class _Ahead:
         self._need = max(read, default=0)
         if self._need > base_rows:
             return  # the second pass or an eye read rows not yet decoded: again once they are
-        r = self.size[0] / base.shape[1]
         if lm is not None and (lm.eye_left[1] + lm.eye_right[1]) / 2 + 1 >= base_rows:
             return  # the subject's measures read the rows down to the eyes
-        self.made = lm, _framing(base, lm, face, self.expected, self.profile, self.size, r)
+        r = small_reduction(self.src, base)
+        self.made = lm, _framing(base, lm, face, self.expected, self.profile, self.src.size, r)
+
+    def _in_decode(self, small, base) -> Face:
+        """The guessed face in the decode's pixels (as ``_analyse`` maps it)."""
+        assert self.face is not None
+        k = base.shape[1] / small.shape[1]
+        return self.face.mapped(lambda p: (p[0] * k, p[1] * k))
+
+    def _frame(self, small, base, base_rows: int) -> None:
+        from station.checks.framing import cut
+
+        assert self.made is not None
+        lm, framing = self.made
+        if _render_reduction(self.src, framing) != self.reduction:
+            self._frame_need = -1  # the export frame comes from a finer decode
+            return
+        if base_rows < self._frame_need:
+            return
+        out = self.profile.size
+        frame, window = cut(base, framing, self.src.size, out)
+        ky = base.shape[0] / self.src.size[1]
+        bottom = round((window.y0 + window.scale * out[1]) * ky)  # the window's last row + 1
+        if bottom > base_rows:
+            self._frame_need = -1 if bottom >= base.shape[0] else bottom
+            return
+        r = small_reduction(self.src, base)
+        face = self._in_decode(small, base).mapped(lambda p: window.point((p[0] * r, p[1] * r)))
+        if lm is not None:
+            lm = lm.mapped(lambda a: _map_array(a, r, window))
+        self.work = _frame_work(frame, window, face, lm, self.profile, self.expected, self.stages,
+                                self.encode, others=True, refine=True)
 
 
 def _encode_strict(frame, profile: Profile) -> bytes:
@@ -359,10 +429,13 @@ def small_reduction(src, small) -> float:
 
 def _render(src, framing: Framing, out, cut):
     """The export frame from the smallest decode that needs no upscaling (one already made if any)."""
+    return cut(src.decode(_render_reduction(src, framing)), framing, src.size, out)
+
+
+def _render_reduction(src, framing: Framing) -> int:
     usable = [r for r in (8, 4, 2, 1) if framing.scale / r >= 1.0 or r == 1]
     done = [r for r in usable if src.decoded(r)]
-    img = src.decode(done[0] if done else usable[0])
-    return cut(img, framing, src.size, out)
+    return done[0] if done else usable[0]
 
 
 def _no_face(img, profile: Profile, calibration: Calibration | None) -> Analysis:

@@ -25,6 +25,22 @@ def aheads(monkeypatch) -> list:
     return made
 
 
+@pytest.fixture
+def paced(monkeypatch) -> None:
+    """The decode's rows handed over 16 at a time whatever the machine's load (the decoder may
+    be further): the guesses then happen at the same rows on every run."""
+    from station.checks.rowstream import RowStream
+
+    wait = RowStream.wait
+
+    def in_steps(self, rows: int) -> int:
+        want = min(self.height, rows - 1 + 16)
+        wait(self, want)
+        return want
+
+    monkeypatch.setattr(RowStream, "wait", in_steps)
+
+
 def _same(one, two) -> None:
     assert one[0] == two[0]          # every check: status, value, limit, message
     assert one[1] == two[1]          # geometry, unrounded
@@ -33,24 +49,35 @@ def _same(one, two) -> None:
     assert np.array_equal(one[4], two[4])
 
 
-@pytest.mark.parametrize("case", ["portrait", "landscape_small_person"])
-def test_the_face_work_made_during_the_decode_is_used_and_is_the_same(profile, aheads,
-                                                                       monkeypatch, case):
+@pytest.mark.parametrize(("case", "frame_too"), [("portrait", True),
+                                               ("landscape_small_person", False)])
+def test_the_face_work_made_during_the_decode_is_used_and_is_the_same(profile, aheads, paced,
+                                                                       monkeypatch, case,
+                                                                       frame_too):
+    """The portrait's export window ends above the frame's bottom: its frame, measurements,
+    BlazeFace and encode are made during the decode too; the small person's crop needs a
+    finer decode, so only the face's work is."""
     data = _camera_jpeg(**CASES[case])
     one = _outcome(data, profile, threads=1)
     assert aheads == []  # one thread: everything after the decode, in turn
     calls = []
     find = landmarks.find_landmarks
     monkeypatch.setattr(landmarks, "find_landmarks", lambda *a, **k: calls.append(1) or find(*a, **k))
+    works = []
+    fw = pipeline._frame_work
+    monkeypatch.setattr(pipeline, "_frame_work", lambda *a, **k: works.append(1) or fw(*a, **k))
     two = _outcome(data, profile, threads=2)
     ahead = aheads[-1]
     assert ahead.face is not None and ahead.made is not None
     assert len(calls) == 1  # the mesh ran once: during the decode, not again after it
+    assert (ahead.work is not None) == frame_too
+    assert len(works) == 1  # the frame's measurements too: made once, during the decode or after
     _same(one, two)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_guesses_on_any_part_of_the_frame_change_nothing(profile, aheads, monkeypatch, case):
+def test_guesses_on_any_part_of_the_frame_change_nothing(profile, aheads, paced, monkeypatch,
+                                                         case):
     """Guessing from the first rows on and settling on any face (the guess is then often a
     partial face, its mesh on rows not yet decoded): only the timing may change."""
     data = _camera_jpeg(**CASES[case])
@@ -58,8 +85,13 @@ def test_guesses_on_any_part_of_the_frame_change_nothing(profile, aheads, monkey
     monkeypatch.setattr(pipeline._Ahead, "START", 0.0)
     monkeypatch.setattr(pipeline._Ahead, "STEP", 0.02)
     monkeypatch.setattr(pipeline._Ahead, "MARGIN", -1.0)
+    calls = []
+    fw = pipeline._frame_work
+    monkeypatch.setattr(pipeline, "_frame_work", lambda *a, **k: calls.append(1) or fw(*a, **k))
     two = _outcome(data, profile, threads=2)
     assert aheads[-1].face is not None  # a guess was settled on
+    if case == "landscape":  # a frame's work made on a wrong guess (a part of the face), dropped
+        assert aheads[-1].work is not None and len(calls) == 2
     _same(one, two)
 
 
