@@ -159,6 +159,7 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         if not faces:
             return _no_face(small, profile, calibration)
         same = ahead is not None and faces[0] == ahead.face  # the face guessed during the decode
+        _FACE_BOTTOM[src.size] = (faces[0].box[1] + faces[0].box[3]) / small.shape[0]
         k = base.shape[1] / small.shape[1]
         faces = [f.mapped(lambda p: (p[0] * k, p[1] * k)) for f in faces]
         r = small_reduction(src, base)
@@ -244,9 +245,11 @@ def _framing(base, lm, face, expected, profile: Profile, size: tuple[int, int],
 class _Ahead:
     """The face's share of the analysis, made while the decode still runs on the other core.
 
-    A portrait's face sits in the upper part of the frame. From 40 % of the rows on, MTCNN
-    looks at the rows fed so far (``FirstStage.guess``, rows below black); once its main face lies
-    well inside the rows the pyramid scales have seen (or was guessed the same on fewer rows),
+    A portrait's face sits in the upper part of the frame. From 40 % of the rows on (or just
+    below where the last capture of that size had its face; never after 85 %, at most three
+    times), MTCNN looks at the rows fed so far (``FirstStage.guess``, rows below black); once
+    its main face lies well inside the rows the pyramid scales have seen (or was guessed the
+    same on fewer rows),
     the face mesh, irises, subject and placement are made on the decode's rows (``made``); and
     once the export window's rows are decoded too, the export frame, its measurements, BlazeFace
     and the encode (``work``). They count only when the detection on the whole image finds
@@ -254,8 +257,11 @@ class _Ahead:
     the decode, earlier (``threads=1`` makes them after it, in turn).
     """
 
-    START = 0.4   # share of the detection image's rows decoded before the first guess
+    START = 0.4   # share of the detection image's rows decoded before the first guess ...
+    AFTER = 0.05  # ... or this share after where the last capture's face ended
+    LAST = 0.85   # no guess after this share: the face's work would end after the decode
     STEP = 0.1    # more rows between guesses
+    GUESSES = 3   # at most
     MARGIN = 0.1  # the guessed face's box must end this share of its height above the rows seen
     TRIES = 2     # mesh runs at most (a second when the first read a row not yet decoded)
 
@@ -266,7 +272,9 @@ class _Ahead:
         self.face: Face | None = None  # the guessed main face (detection-image pixels)
         self.made: tuple[Any, Framing] | None = None  # its landmarks and framing (decode pixels)
         self.work: _FrameWork | None = None  # the export frame's work
-        self._next = self.START
+        last = _FACE_BOTTOM.get(src.size)
+        self._next = self.START if last is None else last + self.AFTER
+        self._guesses = 0
         self._last: Face | None = None  # the last guess not yet settled
         self._need = 0      # decode rows the mesh needs
         self._tries = 0
@@ -288,9 +296,10 @@ class _Ahead:
         if self._tries >= self.TRIES:
             return
         if self.face is None:
-            if rows < self._next * height:
+            if rows < self._next * height or rows > self.LAST * height or self._guesses >= self.GUESSES:
                 return
             self._next = rows / height + self.STEP
+            self._guesses += 1
             det = self.profile.detector
             faces = self.first.guess(small, det.min_face_share * small.shape[1], det.min_score)
             if not faces:
@@ -359,6 +368,12 @@ def _encode_strict(frame, profile: Profile) -> bytes:
 # station's camera, zoom and distance stay put through a session, so the next capture likely
 # needs the same. Only the speed depends on this guess, never a result.
 _NEEDED_FINER: dict[tuple[int, int], bool] = {}
+
+
+# Frame size → where the last capture's main face ended (share of the detection image's rows):
+# the next capture's guesses during the decode start just below it (the same station, the same
+# framing); a face ending too low for its work to end before the decode is not guessed at.
+_FACE_BOTTOM: dict[tuple[int, int], float] = {}
 
 
 def may_need_finer(size: tuple[int, int], reduction: int) -> bool:

@@ -11,6 +11,12 @@ from station.checks import detect, landmarks, pipeline
 from tests.checks.test_checks_concurrency import CASES, _camera_jpeg, _outcome
 
 
+@pytest.fixture(autouse=True)
+def no_history(monkeypatch) -> None:
+    """No capture before: where earlier tests' faces ended does not move the guesses."""
+    monkeypatch.setattr(pipeline, "_FACE_BOTTOM", {})
+
+
 @pytest.fixture
 def aheads(monkeypatch) -> list:
     """Every _Ahead a capture makes, to look at after it."""
@@ -82,8 +88,11 @@ def test_guesses_on_any_part_of_the_frame_change_nothing(profile, aheads, paced,
     partial face, its mesh on rows not yet decoded): only the timing may change."""
     data = _camera_jpeg(**CASES[case])
     one = _outcome(data, profile, threads=1)
+    monkeypatch.setattr(pipeline, "_FACE_BOTTOM", {})
     monkeypatch.setattr(pipeline._Ahead, "START", 0.0)
     monkeypatch.setattr(pipeline._Ahead, "STEP", 0.02)
+    monkeypatch.setattr(pipeline._Ahead, "LAST", 1.0)
+    monkeypatch.setattr(pipeline._Ahead, "GUESSES", 100)
     monkeypatch.setattr(pipeline._Ahead, "MARGIN", -1.0)
     calls = []
     fw = pipeline._frame_work
@@ -155,3 +164,27 @@ def test_a_guess_keeps_the_looks_the_detection_on_the_whole_image_uses():
     first.feed(img, img.shape[0])
     assert detect.detect_faces(img, 0.06 * 720, 0.9, first=first) == detect.detect_faces(
         img, 0.06 * 720, 0.9)
+
+
+def test_guesses_start_below_where_the_last_captures_face_ended(profile, paced, monkeypatch):
+    """The same station frames every student alike: the first guess waits for the rows just
+    below the last face of that frame size; a face that ended too low is not guessed at."""
+    data = _camera_jpeg(**CASES["portrait"])
+    rows: list[float] = []
+    guess = detect.FirstStage.guess
+
+    def spy(self, bgr, *args):
+        rows.append(self.rows / bgr.shape[0])
+        return guess(self, bgr, *args)
+
+    monkeypatch.setattr(detect.FirstStage, "guess", spy)
+    pipeline.analyse(data, profile, threads=2)
+    assert rows and rows[0] < 0.5  # no history: from 40 % of the rows on
+    bottom = pipeline._FACE_BOTTOM[(2000, 3000)]
+    rows.clear()
+    pipeline.analyse(data, profile, threads=2)
+    assert rows and bottom + pipeline._Ahead.AFTER <= rows[0] <= pipeline._Ahead.LAST
+    pipeline._FACE_BOTTOM[(2000, 3000)] = 0.9
+    rows.clear()
+    pipeline.analyse(data, profile, threads=2)
+    assert rows == []
