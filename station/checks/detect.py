@@ -268,11 +268,11 @@ class FirstStage:
             return None
         return {level.scale: level.result(self.threshold, partial=True) for level in self._levels}
 
-    def covered(self, largest: float = math.inf) -> float:
-        """Rows of the image P-Net has looked at so far on every scale that finds faces up to
-        ``largest`` pixels (a scale's 12-pixel window) (all rows: infinity)."""
-        return min((level.covered() for level in self._levels if 12 / level.scale <= largest),
-                   default=0.0)
+    def covered(self, smallest: float = 0.0, largest: float = math.inf) -> float:
+        """Rows of the image P-Net has looked at so far on every scale that finds faces from
+        ``smallest`` to ``largest`` pixels (a scale's 12-pixel window) (all rows: infinity)."""
+        return min((level.covered() for level in self._levels
+                    if smallest <= 12 / level.scale <= largest), default=0.0)
 
     def guess(self, bgr: np.ndarray, min_face_px: float, min_score: float) -> list[Face]:
         """The faces ``detect_faces`` would find if the image ended at the rows fed so far (the

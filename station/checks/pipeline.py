@@ -305,9 +305,10 @@ class _Ahead:
             if not faces:
                 return
             _, y, _, h = faces[0].box
-            # settled when the rows every scale that finds faces up to twice its size has seen
-            # pass it well; or when the same face was guessed on fewer rows
-            seen = min(rows, self.first.covered(2 * h))
+            # settled when the rows every scale that finds faces from half to twice its size
+            # has seen pass it well (smaller and larger candidates cannot take its place); or
+            # when the same face was guessed on fewer rows
+            seen = min(rows, self.first.covered(h / 2, 2 * h))
             if faces[0] != self._last and y + h * (1 + self.MARGIN) > seen:
                 self._last = faces[0]
                 return
