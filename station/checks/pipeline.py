@@ -158,7 +158,8 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         n_faces = count_faces(faces, profile)
         if not faces:
             return _no_face(small, profile, calibration)
-        same = ahead is not None and faces[0] == ahead.face  # the face guessed during the decode
+        # the face guessed during the decode, on the rows of this decode (not a fallback's)
+        same = ahead is not None and ahead.fed(small) and faces[0] == ahead.face
         _FACE_BOTTOM[src.size] = (faces[0].box[1] + faces[0].box[3]) / small.shape[0]
         k = base.shape[1] / small.shape[1]
         faces = [f.mapped(lambda p: (p[0] * k, p[1] * k)) for f in faces]
@@ -279,15 +280,26 @@ class _Ahead:
         self._need = 0      # decode rows the mesh needs
         self._tries = 0
         self._frame_need = 0  # decode rows the export window needs (-1: not from this decode)
+        self._small: Any = None  # the detection image followed
+        self._off = False
 
     def feed(self, small, rows: int, base, base_rows: int) -> None:
         self.first.feed(small, rows)
-        if rows >= small.shape[0]:
+        self._small = small
+        if rows >= small.shape[0] or self._off:
             return  # the decode has ended: the ordinary path is as quick
-        if self.made is None:
-            self._face_work(small, rows, base, base_rows)
-        if self.made is not None and self.work is None and self._frame_need >= 0:
-            self._frame(small, base, base_rows)
+        try:
+            if self.made is None:
+                self._face_work(small, rows, base, base_rows)
+            if self.made is not None and self.work is None and self._frame_need >= 0:
+                self._frame(small, base, base_rows)
+        except Exception:  # a guess never fails a capture: the work after the
+            self._off = True  # decode runs as without it (and meets any real error itself)
+            self.made = self.work = None
+
+    def fed(self, small) -> bool:
+        """Whether ``small`` is the image this followed, every row of it."""
+        return small is self._small and self.first.rows >= small.shape[0]
 
     def _face_work(self, small, rows: int, base, base_rows: int) -> None:
         from station.checks.landmarks import find_landmarks, roi_from_face, rows_read, rows_sampled

@@ -188,3 +188,28 @@ def test_guesses_start_below_where_the_last_captures_face_ended(profile, paced, 
     rows.clear()
     pipeline.analyse(data, profile, threads=2)
     assert rows == []
+
+
+def test_a_guess_that_fails_leaves_the_capture_as_without_it(profile, aheads, paced, monkeypatch):
+    data = _camera_jpeg(**CASES["portrait"])
+    one = _outcome(data, profile, threads=1)
+
+    def broken(self, *args):
+        raise RuntimeError("a model failed during the decode")
+
+    monkeypatch.setattr(detect.FirstStage, "guess", broken)
+    two = _outcome(data, profile, threads=2)
+    assert aheads[-1].made is None
+    _same(one, two)
+
+
+def test_a_truncated_capture_gives_what_one_thread_gives(profile):
+    """The stream fails near the end; the ordinary decode takes over (its grey rows): nothing
+    made on the stream's rows is used."""
+    data = _camera_jpeg(**CASES["portrait"])
+    cut = data[: len(data) * 9 // 10]
+    one = pipeline.analyse(cut, profile, threads=1)
+    two = pipeline.analyse(cut, profile, threads=2)
+    assert [(c.name, c.status, c.value) for c in one.report.checks] == [
+        (c.name, c.status, c.value) for c in two.report.checks]
+    assert one.report.geometry == two.report.geometry
