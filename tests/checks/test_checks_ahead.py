@@ -13,8 +13,10 @@ from tests.checks.test_checks_concurrency import CASES, _camera_jpeg, _outcome
 
 @pytest.fixture(autouse=True)
 def no_history(monkeypatch) -> None:
-    """No capture before: where earlier tests' faces ended does not move the guesses."""
+    """No capture before: where earlier tests' faces ended (or whether their crops needed a
+    finer decode) does not move the guesses."""
     monkeypatch.setattr(pipeline, "_FACE_BOTTOM", {})
+    monkeypatch.setattr(pipeline, "_NEEDED_FINER", {})
 
 
 @pytest.fixture
