@@ -248,12 +248,11 @@ class _Ahead:
 
     A portrait's face sits in the upper part of the frame. From 40 % of the rows on (or just
     below where the last capture of that size had its face; never after 85 %, at most three
-    times), MTCNN looks at the rows fed so far (``FirstStage.guess``, rows below black); once
+    times), MTCNN looks at the rows fed so far (``FirstStage.guess``, rows below black). Once
     its main face lies well inside the rows the pyramid scales have seen (or was guessed the
-    same on fewer rows),
-    the face mesh, irises, subject and placement are made on the decode's rows (``made``); and
-    once the export window's rows are decoded too, the export frame, its measurements, BlazeFace
-    and the encode (``work``). They count only when the detection on the whole image finds
+    same on fewer rows), the face mesh, irises, subject and placement are made on the decode's
+    rows (``made``); once the export window's rows are decoded too, the export frame, its
+    measurements, BlazeFace and the encode (``work``). They count only when the detection on the whole image finds
     exactly ``face`` and every row they read was decoded then: the same numbers as made after
     the decode, earlier (``threads=1`` makes them after it, in turn).
     """
