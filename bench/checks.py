@@ -93,10 +93,10 @@ def _forget_history() -> None:
     """As if no capture had been made before: the pipeline times its speculative steps (a finer
     decode started ahead, the face guessed during the decode) on the last capture of the same
     frame size; a session's first capture has none."""
-    from station.checks import pipeline
+    from station.checks import ahead, pipeline
 
     pipeline._NEEDED_FINER.clear()
-    pipeline._FACE_BOTTOM.clear()
+    ahead.FACE_BOTTOM.clear()
 
 
 def _capture_figures(path: Path, profile, runs: int, threads: int | None = None,

@@ -74,8 +74,8 @@ class LiveChecker:
         from station.checks.imageio import as_bgr
         from station.checks.landmarks import find_landmarks
         from station.checks.measure import Measurements, measure
-        from station.checks.pipeline import measure_subject
         from station.checks.placement import place
+        from station.checks.subject import measure_subject
         from station.checks.verdict import evaluate
 
         started = time.perf_counter()

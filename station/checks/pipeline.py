@@ -10,7 +10,7 @@ finer decode a landscape frame may need beside the analysis of the coarse one, B
 export encode beside the frame measurements. The analysis decode itself streams its rows
 (``station.checks.rowstream``) while this thread makes the detection image and MTCNN's first
 stage from them (``detect.FirstStage``), and, once the rows cover the face, the face's own work:
-MTCNN's later stages, mesh, irises, subject and placement (``_Ahead``; kept only when the same
+MTCNN's later stages, mesh, irises, subject and placement (``ahead.Ahead``; kept only when the same
 face and rows give them after the decode). With one thread the same stages run in turn and give
 the same verdicts and the same JPEG bytes.
 """
@@ -29,10 +29,8 @@ from station.checks.workers import Stages
 
 if TYPE_CHECKING:
     from station.checks.calibration import Calibration
-    from station.checks.detect import Face
     from station.checks.framing import Framing
     from station.checks.measure import Measurements
-    from station.checks.placement import Subject
     from station.checks.profile import Profile
 
 
@@ -122,9 +120,12 @@ def analyse(source: Any, profile: Profile, calibration: Calibration | None = Non
 
 def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Stages,
              encode: bool) -> Analysis:
+    from station.checks.ahead import FACE_BOTTOM, Ahead
     from station.checks.detect import FirstStage, detect_faces
+    from station.checks.frame_work import frame_work
     from station.checks.framing import cut, identity_framing
     from station.checks.landmarks import find_landmarks
+    from station.checks.subject import small_reduction, subject_framing, to_frame
     from station.checks.verdict import evaluate
 
     out = profile.size
@@ -149,7 +150,7 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         # the faces are found on a reduction of that decode, made (and MTCNN's first stage run
         # on it) as its rows come; the face's own work starts once the rows cover it
         first = FirstStage(det.min_face_share) if stages.concurrent else None
-        ahead = (_Ahead(first, src, reduction, profile, expected, stages, encode)
+        ahead = (Ahead(first, src, reduction, profile, expected, stages, encode)
                  if first is not None else None)
         base, small = src.decode_shrunk(reduction, det.detect_width, stages,
                                         ahead.feed if ahead is not None else None)
@@ -160,7 +161,7 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
             return _no_face(small, profile, calibration)
         # the face guessed during the decode, on the rows of this decode (not a fallback's)
         same = ahead is not None and ahead.fed(small) and faces[0] == ahead.face
-        _FACE_BOTTOM[src.size] = (faces[0].box[1] + faces[0].box[3]) / small.shape[0]
+        FACE_BOTTOM[src.size] = (faces[0].box[1] + faces[0].box[3]) / small.shape[0]
         k = base.shape[1] / small.shape[1]
         faces = [f.mapped(lambda p: (p[0] * k, p[1] * k)) for f in faces]
         r = small_reduction(src, base)
@@ -170,7 +171,7 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         else:
             lm = find_landmarks(base, faces[0], refine=False,  # refined below, on the export frame
                                 stages=stages)
-            framing = _framing(base, lm, faces[0], expected, profile, src.size, r)
+            framing = subject_framing(base, lm, faces[0], expected, profile, src.size, r)
         _NEEDED_FINER[src.size] = framing.scale < reduction  # the crop needs a finer decode
         if work is not None:
             frame, framing = work.frame, work.framing
@@ -179,9 +180,9 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         window = framing
         faces = [f.mapped(lambda p: window.point((p[0] * r, p[1] * r))) for f in faces]
         if lm is not None:
-            lm = lm.mapped(lambda a: _map_array(a, r, window))
+            lm = lm.mapped(lambda a: to_frame(a, r, window))
     if work is None:
-        work = _frame_work(frame, framing, faces[0], lm, profile, expected, stages, encode,
+        work = frame_work(frame, framing, faces[0], lm, profile, expected, stages, encode,
                            others=n_faces == 1, refine=not as_is)
     m, encoding = work.measurements, work.encoding
     if n_faces == 1 and work.others is not None:
@@ -198,194 +199,10 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
     return Analysis(report, frame, framing, m, encoding)
 
 
-@dataclass
-class _FrameWork:
-    """What the analysis makes from the export frame, its main face and landmarks."""
-
-    frame: Any
-    framing: Framing
-    measurements: Measurements
-    others: Future[int] | None          # BlazeFace's count of faces beside the main one
-    encoding: tuple[Profile, Future[bytes]] | None
-
-
-def _frame_work(frame, framing: Framing, face, lm, profile: Profile, expected, stages: Stages,
-                encode: bool, *, others: bool, refine: bool) -> _FrameWork:
-    """The frame measurements of ``face`` (export pixels) with BlazeFace's count of faces beside
-    it (``others``) and the export encode beside them."""
-    from station.checks.bystander import probe_faces
-    from station.checks.detect import other_faces
-    from station.checks.landmarks import near_roll_limit, refine_irises
-    from station.checks.measure import measure
-
-    # MTCNN misses a face half hidden behind the student: ask BlazeFace too
-    beside = stages.submit(other_faces, frame, face, profile.detector.second_face_share) if others else None
-    encoding = (profile, stages.submit(_encode_strict, frame, profile)) if encode else None
-    if refine and lm is not None and near_roll_limit(lm):
-        # the roll near its limit is read on the export frame itself, as `station check` reads
-        # it on the crop: both tiers give the same verdict on the same pixels
-        lm = refine_irises(frame, lm, stages)
-    m = measure(frame, [face], lm, profile, expected)  # the main face only
-    if lm is not None:  # someone half hidden beside the head: the face mesh asked there (bystander)
-        m.values.update(probe_faces(frame, m.values, lm, m.face_span, stages))
-    return _FrameWork(frame, framing, m, beside, encoding)
-
-
-def _framing(base, lm, face, expected, profile: Profile, size: tuple[int, int],
-             r: float) -> Framing:
-    """Where the export frame sits in the capture: placed on the subject the landmarks measure."""
-    from station.checks.framing import Framing
-    from station.checks.placement import place
-
-    if lm is None:  # a detection the mesh does not confirm: frame on the detection, geometry unknown
-        return _fallback_framing(face, r, profile, size)
-    spot = place(measure_subject(base, lm, expected, profile, r), profile, size)
-    return Framing(spot.x0, spot.y0, spot.scale, spot)
-
-
-class _Ahead:
-    """The face's share of the analysis, made while the decode still runs on the other core.
-
-    A portrait's face sits in the upper part of the frame. From 40 % of the rows on (or just
-    below where the last capture of that size had its face; never after 85 %, at most three
-    times), MTCNN looks at the rows fed so far (``FirstStage.guess``, rows below black). Once
-    its main face lies well inside the rows the pyramid scales have seen (or was guessed the
-    same on fewer rows), the face mesh, irises, subject and placement are made on the decode's
-    rows (``made``); once the export window's rows are decoded too, the export frame, its
-    measurements, BlazeFace and the encode (``work``). They count only when the detection on the whole image finds
-    exactly ``face`` and every row they read was decoded then: the same numbers as made after
-    the decode, earlier (``threads=1`` makes them after it, in turn).
-    """
-
-    START = 0.4   # share of the detection image's rows decoded before the first guess ...
-    AFTER = 0.05  # ... or this share after where the last capture's face ended
-    LAST = 0.85   # no guess after this share: the face's work would end after the decode
-    STEP = 0.1    # more rows between guesses
-    GUESSES = 3   # at most
-    MARGIN = 0.1  # the guessed face's box must end this share of its height above the rows seen
-    TRIES = 2     # mesh runs at most (a second when the first read a row not yet decoded)
-
-    def __init__(self, first, src, reduction: int, profile: Profile, expected, stages: Stages,
-                 encode: bool) -> None:
-        self.first, self.src, self.reduction = first, src, reduction
-        self.profile, self.expected, self.stages, self.encode = profile, expected, stages, encode
-        self.face: Face | None = None  # the guessed main face (detection-image pixels)
-        self.made: tuple[Any, Framing] | None = None  # its landmarks and framing (decode pixels)
-        self.work: _FrameWork | None = None  # the export frame's work
-        last = _FACE_BOTTOM.get(src.size)
-        self._next = self.START if last is None else last + self.AFTER
-        self._guesses = 0
-        self._last: Face | None = None  # the last guess not yet settled
-        self._need = 0      # decode rows the mesh needs
-        self._tries = 0
-        self._frame_need = 0  # decode rows the export window needs (-1: not from this decode)
-        self._small: Any = None  # the detection image followed
-        self._off = False
-
-    def feed(self, small, rows: int, base, base_rows: int) -> None:
-        self.first.feed(small, rows)
-        self._small = small
-        if rows >= small.shape[0] or self._off:
-            return  # the decode has ended: the ordinary path is as quick
-        try:
-            if self.made is None:
-                self._face_work(small, rows, base, base_rows)
-            if self.made is not None and self.work is None and self._frame_need >= 0:
-                self._frame(small, base, base_rows)
-        except Exception:  # a guess never fails a capture: the work after the
-            self._off = True  # decode runs as without it (and meets any real error itself)
-            self.made = self.work = None
-
-    def fed(self, small) -> bool:
-        """Whether ``small`` is the image this followed, every row of it."""
-        return small is self._small and self.first.rows >= small.shape[0]
-
-    def _face_work(self, small, rows: int, base, base_rows: int) -> None:
-        from station.checks.landmarks import find_landmarks, roi_from_face, rows_read, rows_sampled
-
-        height = small.shape[0]
-        if self._tries >= self.TRIES:
-            return
-        if self.face is None:
-            if rows < self._next * height or rows > self.LAST * height or self._guesses >= self.GUESSES:
-                return
-            self._next = rows / height + self.STEP
-            self._guesses += 1
-            det = self.profile.detector
-            faces = self.first.guess(small, det.min_face_share * small.shape[1], det.min_score)
-            if not faces:
-                return
-            _, y, _, h = faces[0].box
-            # settled when the rows every scale that finds faces from half to twice its size
-            # has seen pass it well (smaller and larger candidates cannot take its place); or
-            # when the same face was guessed on fewer rows
-            seen = min(rows, self.first.covered(h / 2, 2 * h))
-            if faces[0] != self._last and y + h * (1 + self.MARGIN) > seen:
-                self._last = faces[0]
-                return
-            self.face = faces[0]
-        face = self._in_decode(small, base)
-        self._need = max(self._need, rows_sampled(base.shape[0], roi_from_face(face)))
-        if base_rows < self._need:
-            return
-        self._tries += 1
-        with rows_read() as read:  # one thread: every row the models read is counted
-            lm = find_landmarks(base, face, refine=False)
-        self._need = max(read, default=0)
-        if self._need > base_rows:
-            return  # the second pass or an eye read rows not yet decoded: again once they are
-        if lm is not None and (lm.eye_left[1] + lm.eye_right[1]) / 2 + 1 >= base_rows:
-            return  # the subject's measures read the rows down to the eyes
-        r = small_reduction(self.src, base)
-        self.made = lm, _framing(base, lm, face, self.expected, self.profile, self.src.size, r)
-
-    def _in_decode(self, small, base) -> Face:
-        """The guessed face in the decode's pixels (as ``_analyse`` maps it)."""
-        assert self.face is not None
-        k = base.shape[1] / small.shape[1]
-        return self.face.mapped(lambda p: (p[0] * k, p[1] * k))
-
-    def _frame(self, small, base, base_rows: int) -> None:
-        from station.checks.framing import cut
-
-        assert self.made is not None
-        lm, framing = self.made
-        if _render_reduction(self.src, framing) != self.reduction:
-            self._frame_need = -1  # the export frame comes from a finer decode
-            return
-        if base_rows < self._frame_need:
-            return
-        out = self.profile.size
-        frame, window = cut(base, framing, self.src.size, out)
-        ky = base.shape[0] / self.src.size[1]
-        bottom = round((window.y0 + window.scale * out[1]) * ky)  # the window's last row + 1
-        if bottom > base_rows:
-            self._frame_need = -1 if bottom >= base.shape[0] else bottom
-            return
-        r = small_reduction(self.src, base)
-        face = self._in_decode(small, base).mapped(lambda p: window.point((p[0] * r, p[1] * r)))
-        if lm is not None:
-            lm = lm.mapped(lambda a: _map_array(a, r, window))
-        self.work = _frame_work(frame, window, face, lm, self.profile, self.expected, self.stages,
-                                self.encode, others=True, refine=True)
-
-
-def _encode_strict(frame, profile: Profile) -> bytes:
-    from station.checks.imageio import encode_jpeg
-
-    return encode_jpeg(frame, profile, strict=True)
-
-
 # Frame size → whether the last capture of that size needed a finer decode for its crop. A
 # station's camera, zoom and distance stay put through a session, so the next capture likely
 # needs the same. Only the speed depends on this guess, never a result.
 _NEEDED_FINER: dict[tuple[int, int], bool] = {}
-
-
-# Frame size → where the last capture's main face ended (share of the detection image's rows):
-# the next capture's guesses during the decode start just below it (the same station, the same
-# framing); a face ending too low for its work to end before the decode is not guessed at.
-_FACE_BOTTOM: dict[tuple[int, int], float] = {}
 
 
 def may_need_finer(size: tuple[int, int], reduction: int) -> bool:
@@ -398,71 +215,11 @@ def may_need_finer(size: tuple[int, int], reduction: int) -> bool:
     return last if last is not None else size[0] > size[1]
 
 
-def _map_array(a, r: float, framing: Framing):
-    """Points (N, 2) of the reduced decode → export pixels."""
-    return (a * r - [framing.x0, framing.y0]) / framing.scale
-
-
-def measure_subject(img, lm, expected, profile: Profile, reduction: float = 1.0) -> Subject:
-    """Head top (backdrop mask), eye line, cheek width and face centre in full-size capture pixels,
-    from a decode ``img`` at 1/``reduction`` and the landmarks found on it."""
-    from station.checks.framing import (
-        HEAD_TOP_HALF_IOD,
-        backdrop_colour_near,
-        head_top,
-        head_top_mask,
-        to_lab,
-    )
-    from station.checks.placement import Subject
-
-    (lx, ly), (rx, ry) = lm.eye_left, lm.eye_right
-    mid = ((lx + rx) / 2, (ly + ry) / 2)
-    iod = lm.iod
-    span = lm.cheek_span(profile.geometry.cheek_row_iod)
-    # without a cheek row crossing (a face cut by the frame edge): the typical proportion
-    width = span[1][0] - span[0][0] if span is not None else iod / 0.42
-    # the backdrop's colour from a sparse sample of the upper part, the mask only over the
-    # columns above the face: a few milliseconds even on a large decode
-    centre = (span[0][0] + span[1][0]) / 2 if span is not None else mid[0]
-    rows = int(max(4, min(img.shape[0], mid[1])))
-    wide = int(max(4, 1.6 * width))
-    x0, x1 = max(0, int(centre) - wide), min(img.shape[1], int(centre) + wide)
-    step = max(1, int(((x1 - x0) * rows / 6000) ** 0.5))
-    sample = to_lab(img[:rows:step, x0:x1:step])
-    colour = backdrop_colour_near(sample, expected, sample.shape[0])
-    band = int(iod * HEAD_TOP_HALF_IOD) + 2
-    bx0, bx1 = max(0, int(centre) - band), min(img.shape[1], int(centre) + band + 1)
-    mask = head_top_mask(to_lab(img[:rows, bx0:bx1]), colour, profile)
-    top = head_top(mask, (centre - bx0, mid[1]), iod)
-    return Subject(head_top=None if top is None else top * reduction, eye_y=mid[1] * reduction,
-                   face_width=width * reduction, centre_x=centre * reduction)
-
-
-def _fallback_framing(face, r: float, profile: Profile, size: tuple[int, int]) -> Framing:
-    from station.checks.framing import Framing
-    from station.checks.placement import Subject, place
-
-    x, y, w, h = (v * r for v in face.box)
-    mid = ((face.eye_left[0] + face.eye_right[0]) / 2 * r, (face.eye_left[1] + face.eye_right[1]) / 2 * r)
-    subject = Subject(head_top=None, eye_y=mid[1], face_width=w, centre_x=mid[0])
-    p = place(subject, profile, size)
-    return Framing(p.x0, p.y0, p.scale, p)
-
-
-def small_reduction(src, small) -> float:
-    """Exact full-size / decoded-size ratio (DCT scaling rounds sizes up)."""
-    return src.size[0] / small.shape[1]
-
-
 def _render(src, framing: Framing, out, cut):
     """The export frame from the smallest decode that needs no upscaling (one already made if any)."""
-    return cut(src.decode(_render_reduction(src, framing)), framing, src.size, out)
+    from station.checks.subject import render_reduction
 
-
-def _render_reduction(src, framing: Framing) -> int:
-    usable = [r for r in (8, 4, 2, 1) if framing.scale / r >= 1.0 or r == 1]
-    done = [r for r in usable if src.decoded(r)]
-    return done[0] if done else usable[0]
+    return cut(src.decode(render_reduction(src, framing)), framing, src.size, out)
 
 
 def _no_face(img, profile: Profile, calibration: Calibration | None) -> Analysis:

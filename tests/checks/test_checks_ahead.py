@@ -1,4 +1,4 @@
-"""The face's work made while the capture's decode still runs (pipeline._Ahead) is used only
+"""The face's work made while the capture's decode still runs (ahead.Ahead) is used only
 when it is exactly what the work after the decode would give: the same verdicts, numbers and
 JPEG bytes as one thread, whether the guess on the rows decoded so far was right or wrong."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from station.checks import detect, landmarks, pipeline
+from station.checks import ahead, detect, frame_work, landmarks, pipeline
 from tests.checks.test_checks_concurrency import CASES, _camera_jpeg, _outcome
 
 
@@ -15,21 +15,21 @@ from tests.checks.test_checks_concurrency import CASES, _camera_jpeg, _outcome
 def no_history(monkeypatch) -> None:
     """No capture before: where earlier tests' faces ended (or whether their crops needed a
     finer decode) does not move the guesses."""
-    monkeypatch.setattr(pipeline, "_FACE_BOTTOM", {})
+    monkeypatch.setattr(ahead, "FACE_BOTTOM", {})
     monkeypatch.setattr(pipeline, "_NEEDED_FINER", {})
 
 
 @pytest.fixture
 def aheads(monkeypatch) -> list:
-    """Every _Ahead a capture makes, to look at after it."""
+    """Every Ahead a capture makes, to look at after it."""
     made: list = []
-    init = pipeline._Ahead.__init__
+    init = ahead.Ahead.__init__
 
     def spy(self, *args, **kwargs):
         init(self, *args, **kwargs)
         made.append(self)
 
-    monkeypatch.setattr(pipeline._Ahead, "__init__", spy)
+    monkeypatch.setattr(ahead.Ahead, "__init__", spy)
     return made
 
 
@@ -72,13 +72,13 @@ def test_the_face_work_made_during_the_decode_is_used_and_is_the_same(profile, a
     find = landmarks.find_landmarks
     monkeypatch.setattr(landmarks, "find_landmarks", lambda *a, **k: calls.append(1) or find(*a, **k))
     works = []
-    fw = pipeline._frame_work
-    monkeypatch.setattr(pipeline, "_frame_work", lambda *a, **k: works.append(1) or fw(*a, **k))
+    fw = frame_work.frame_work
+    monkeypatch.setattr(frame_work, "frame_work", lambda *a, **k: works.append(1) or fw(*a, **k))
     two = _outcome(data, profile, threads=2)
-    ahead = aheads[-1]
-    assert ahead.face is not None and ahead.made is not None
+    last = aheads[-1]
+    assert last.face is not None and last.made is not None
     assert len(calls) == 1  # the mesh ran once: during the decode, not again after it
-    assert (ahead.work is not None) == frame_too
+    assert (last.work is not None) == frame_too
     assert len(works) == 1  # the frame's measurements too: made once, during the decode or after
     _same(one, two)
 
@@ -90,15 +90,15 @@ def test_guesses_on_any_part_of_the_frame_change_nothing(profile, aheads, paced,
     partial face, its mesh on rows not yet decoded): only the timing may change."""
     data = _camera_jpeg(**CASES[case])
     one = _outcome(data, profile, threads=1)
-    monkeypatch.setattr(pipeline, "_FACE_BOTTOM", {})
-    monkeypatch.setattr(pipeline._Ahead, "START", 0.0)
-    monkeypatch.setattr(pipeline._Ahead, "STEP", 0.02)
-    monkeypatch.setattr(pipeline._Ahead, "LAST", 1.0)
-    monkeypatch.setattr(pipeline._Ahead, "GUESSES", 100)
-    monkeypatch.setattr(pipeline._Ahead, "MARGIN", -1.0)
+    monkeypatch.setattr(ahead, "FACE_BOTTOM", {})
+    monkeypatch.setattr(ahead.Ahead, "START", 0.0)
+    monkeypatch.setattr(ahead.Ahead, "STEP", 0.02)
+    monkeypatch.setattr(ahead.Ahead, "LAST", 1.0)
+    monkeypatch.setattr(ahead.Ahead, "GUESSES", 100)
+    monkeypatch.setattr(ahead.Ahead, "MARGIN", -1.0)
     calls = []
-    fw = pipeline._frame_work
-    monkeypatch.setattr(pipeline, "_frame_work", lambda *a, **k: calls.append(1) or fw(*a, **k))
+    fw = frame_work.frame_work
+    monkeypatch.setattr(frame_work, "frame_work", lambda *a, **k: calls.append(1) or fw(*a, **k))
     two = _outcome(data, profile, threads=2)
     assert aheads[-1].face is not None  # a guess was settled on
     if case == "landscape":  # a frame's work made on a wrong guess (a part of the face), dropped
@@ -182,11 +182,11 @@ def test_guesses_start_below_where_the_last_captures_face_ended(profile, paced, 
     monkeypatch.setattr(detect.FirstStage, "guess", spy)
     pipeline.analyse(data, profile, threads=2)
     assert rows and rows[0] < 0.5  # no history: from 40 % of the rows on
-    bottom = pipeline._FACE_BOTTOM[(2000, 3000)]
+    bottom = ahead.FACE_BOTTOM[(2000, 3000)]
     rows.clear()
     pipeline.analyse(data, profile, threads=2)
-    assert rows and bottom + pipeline._Ahead.AFTER <= rows[0] <= pipeline._Ahead.LAST
-    pipeline._FACE_BOTTOM[(2000, 3000)] = 0.9
+    assert rows and bottom + ahead.Ahead.AFTER <= rows[0] <= ahead.Ahead.LAST
+    ahead.FACE_BOTTOM[(2000, 3000)] = 0.9
     rows.clear()
     pipeline.analyse(data, profile, threads=2)
     assert rows == []

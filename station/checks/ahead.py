@@ -1,0 +1,152 @@
+"""The face's share of a capture's analysis, made while the decode still runs on the other core.
+
+``Ahead`` is fed the rows of the analysis decode as they come (``Source.decode_shrunk``); the
+pipeline uses what it made only when the work after the decode would give exactly the same.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from station.checks.detect import Face
+    from station.checks.frame_work import FrameWork
+    from station.checks.framing import Framing
+    from station.checks.profile import Profile
+    from station.checks.workers import Stages
+
+
+# Frame size → where the last capture's main face ended (share of the detection image's rows):
+# the next capture's guesses during the decode start just below it (the same station, the same
+# framing); a face ending too low for its work to end before the decode is not guessed at.
+FACE_BOTTOM: dict[tuple[int, int], float] = {}
+
+
+class Ahead:
+    """The face's share of the analysis, made while the decode still runs on the other core.
+
+    A portrait's face sits in the upper part of the frame. From 40 % of the rows on (or just
+    below where the last capture of that size had its face; never after 85 %, at most three
+    times), MTCNN looks at the rows fed so far (``FirstStage.guess``, rows below black). Once
+    its main face lies well inside the rows the pyramid scales have seen (or was guessed the
+    same on fewer rows), the face mesh, irises, subject and placement are made on the decode's
+    rows (``made``); once the export window's rows are decoded too, the export frame, its
+    measurements, BlazeFace and the encode (``work``). They count only when the detection on the whole image finds
+    exactly ``face`` and every row they read was decoded then: the same numbers as made after
+    the decode, earlier (``threads=1`` makes them after it, in turn).
+    """
+
+    START = 0.4   # share of the detection image's rows decoded before the first guess ...
+    AFTER = 0.05  # ... or this share after where the last capture's face ended
+    LAST = 0.85   # no guess after this share: the face's work would end after the decode
+    STEP = 0.1    # more rows between guesses
+    GUESSES = 3   # at most
+    MARGIN = 0.1  # the guessed face's box must end this share of its height above the rows seen
+    TRIES = 2     # mesh runs at most (a second when the first read a row not yet decoded)
+
+    def __init__(self, first, src, reduction: int, profile: Profile, expected, stages: Stages,
+                 encode: bool) -> None:
+        self.first, self.src, self.reduction = first, src, reduction
+        self.profile, self.expected, self.stages, self.encode = profile, expected, stages, encode
+        self.face: Face | None = None  # the guessed main face (detection-image pixels)
+        self.made: tuple[Any, Framing] | None = None  # its landmarks and framing (decode pixels)
+        self.work: FrameWork | None = None  # the export frame's work
+        last = FACE_BOTTOM.get(src.size)
+        self._next = self.START if last is None else last + self.AFTER
+        self._guesses = 0
+        self._last: Face | None = None  # the last guess not yet settled
+        self._need = 0      # decode rows the mesh needs
+        self._tries = 0
+        self._frame_need = 0  # decode rows the export window needs (-1: not from this decode)
+        self._small: Any = None  # the detection image followed
+        self._off = False
+
+    def feed(self, small, rows: int, base, base_rows: int) -> None:
+        self.first.feed(small, rows)
+        self._small = small
+        if rows >= small.shape[0] or self._off:
+            return  # the decode has ended: the ordinary path is as quick
+        try:
+            if self.made is None:
+                self._face_work(small, rows, base, base_rows)
+            if self.made is not None and self.work is None and self._frame_need >= 0:
+                self._frame(small, base, base_rows)
+        except Exception:  # a guess never fails a capture: the work after the
+            self._off = True  # decode runs as without it (and meets any real error itself)
+            self.made = self.work = None
+
+    def fed(self, small) -> bool:
+        """Whether ``small`` is the image this followed, every row of it."""
+        return small is self._small and self.first.rows >= small.shape[0]
+
+    def _face_work(self, small, rows: int, base, base_rows: int) -> None:
+        from station.checks.landmarks import find_landmarks, roi_from_face, rows_read, rows_sampled
+        from station.checks.subject import small_reduction, subject_framing
+
+        height = small.shape[0]
+        if self._tries >= self.TRIES:
+            return
+        if self.face is None:
+            if rows < self._next * height or rows > self.LAST * height or self._guesses >= self.GUESSES:
+                return
+            self._next = rows / height + self.STEP
+            self._guesses += 1
+            det = self.profile.detector
+            faces = self.first.guess(small, det.min_face_share * small.shape[1], det.min_score)
+            if not faces:
+                return
+            _, y, _, h = faces[0].box
+            # settled when the rows every scale that finds faces from half to twice its size
+            # has seen pass it well (smaller and larger candidates cannot take its place); or
+            # when the same face was guessed on fewer rows
+            seen = min(rows, self.first.covered(h / 2, 2 * h))
+            if faces[0] != self._last and y + h * (1 + self.MARGIN) > seen:
+                self._last = faces[0]
+                return
+            self.face = faces[0]
+        face = self._in_decode(small, base)
+        self._need = max(self._need, rows_sampled(base.shape[0], roi_from_face(face)))
+        if base_rows < self._need:
+            return
+        self._tries += 1
+        with rows_read() as read:  # one thread: every row the models read is counted
+            lm = find_landmarks(base, face, refine=False)
+        self._need = max(read, default=0)
+        if self._need > base_rows:
+            return  # the second pass or an eye read rows not yet decoded: again once they are
+        if lm is not None and (lm.eye_left[1] + lm.eye_right[1]) / 2 + 1 >= base_rows:
+            return  # the subject's measures read the rows down to the eyes
+        r = small_reduction(self.src, base)
+        self.made = lm, subject_framing(base, lm, face, self.expected, self.profile, self.src.size, r)
+
+    def _in_decode(self, small, base) -> Face:
+        """The guessed face in the decode's pixels (as ``_analyse`` maps it)."""
+        assert self.face is not None
+        k = base.shape[1] / small.shape[1]
+        return self.face.mapped(lambda p: (p[0] * k, p[1] * k))
+
+    def _frame(self, small, base, base_rows: int) -> None:
+        from station.checks.frame_work import frame_work
+        from station.checks.framing import cut
+        from station.checks.subject import render_reduction, small_reduction, to_frame
+
+        assert self.made is not None
+        lm, framing = self.made
+        if render_reduction(self.src, framing) != self.reduction:
+            self._frame_need = -1  # the export frame comes from a finer decode
+            return
+        if base_rows < self._frame_need:
+            return
+        out = self.profile.size
+        frame, window = cut(base, framing, self.src.size, out)
+        ky = base.shape[0] / self.src.size[1]
+        bottom = round((window.y0 + window.scale * out[1]) * ky)  # the window's last row + 1
+        if bottom > base_rows:
+            self._frame_need = -1 if bottom >= base.shape[0] else bottom
+            return
+        r = small_reduction(self.src, base)
+        face = self._in_decode(small, base).mapped(lambda p: window.point((p[0] * r, p[1] * r)))
+        if lm is not None:
+            lm = lm.mapped(lambda a: to_frame(a, r, window))
+        self.work = frame_work(frame, window, face, lm, self.profile, self.expected, self.stages,
+                                self.encode, others=True, refine=True)
