@@ -134,6 +134,39 @@ def head_top(mask: np.ndarray, centre: tuple[float, float], iod: float) -> float
     return float(hit[0])
 
 
+HEAD_TOP_BLOCKS = 4  # ``head_top_of`` converts the rows in this many blocks at most
+
+
+def head_top_of(bgr: np.ndarray, colour: np.ndarray, centre: tuple[float, float], iod: float,
+                profile: Profile) -> float | None:
+    """``head_top(head_top_mask(to_lab(bgr), colour, profile), centre, iod)``, the same value,
+    with the pixels converted and masked only down to the row that decides it: a few rows at a
+    time from the top (every figure is per pixel, the subject share per row over the same
+    columns), stopping at the first pair of subject rows (the head top sits well above the eyes,
+    where the rows end)."""
+    import numpy as np
+
+    cx, ey = centre
+    half = max(2, int(round(iod * HEAD_TOP_HALF_IOD)))
+    x0, x1 = max(0, int(cx) - half), min(bgr.shape[1], int(cx) + half + 1)
+    rows = int(min(ey, bgr.shape[0]))
+    if x1 - x0 < 3 or rows < 3:
+        return None
+    last = False  # the previous block's last row is subject
+    block = max(16, -(-rows // HEAD_TOP_BLOCKS))
+    for r0 in range(0, rows, block):
+        r1 = min(rows, r0 + block)
+        mask = head_top_mask(to_lab(bgr[r0:r1]), colour, profile)
+        subject = (~mask[:, x0:x1]).mean(axis=1) >= HEAD_TOP_SHARE
+        if last and subject[0]:
+            return float(r0 - 1)
+        hit = np.flatnonzero(subject[:-1] & subject[1:])
+        if hit.size:
+            return float(r0 + hit[0])
+        last = bool(subject[-1])
+    return None
+
+
 def backdrop_colour_near(lab: np.ndarray, expected: np.ndarray, rows: int) -> np.ndarray:
     """The backdrop colour in a capture's upper part: pixels near the expected blue, else the top band.
 
