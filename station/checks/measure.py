@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from station.checks.bystander import hair_model, measure_bystander
+from station.checks.bystander import hair_model, measure_bystander, probe_faces
 from station.checks.detect import Face
 from station.checks.framing import (
     backdrop_colour,
@@ -309,12 +309,14 @@ def glare_share(bgr, face: Face, v_level: int, s_level: int) -> float:
 
 
 def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Profile,
-            expected_lab, stages: Stages | None = None) -> Measurements:
+            expected_lab, stages: Stages | None = None, *, probe: bool = False) -> Measurements:
     """Every measurement on an export frame whose main face is ``faces[0]`` (export coordinates).
 
     With concurrent ``stages`` the face's looks (sharpness, exposure, glare: luma and eye boxes)
     and the backdrop's shadow run on the pool beside the rest (each reads the frame, its gray and
     Lab pixels and the backdrop mask, none writes them): the same values in the same order.
+    ``probe``: with landmarks, the face mesh's looks beside the head (``probe_faces``) are made
+    here too, while the pool's parts run, their values last (as ``probe_faces`` after this).
     """
     import cv2
     import numpy as np
@@ -368,6 +370,8 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
                        lambda: person_probability(frame))
     others = measure_bystander(lab, mask, small_face, small_span, chin * k,
                                profile.second_person.edge_above)
+    probes = (probe_faces(frame, {**v, **others}, landmarks, span, stages)
+              if probe and landmarks is not None else {})
     drop = shadow.result()
     if drop is not None:
         v["backdrop_shadow"] = max(0.0, drop)
@@ -378,6 +382,7 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
     v["glare"] = glare
     v.update(clothes)
     v.update(others)
+    v.update(probes)
     return result
 
 

@@ -137,3 +137,23 @@ def test_head_top_block_by_block_on_rendered_portraits(profile, portrait):
                 band = frame[:int(bottom), x0:x0 + 81]
                 whole = head_top(head_top_mask(to_lab(band), colour, profile), (40.0, bottom), 100.0)
                 assert repr(head_top_of(band, colour, (40.0, bottom), 100.0, profile)) == repr(whole)
+
+
+@pytest.mark.parametrize("scene", ["plain", "long hair", "a face behind"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_measure_with_the_probes_gives_measure_then_probe_faces(profile, portrait, scene, threads):
+    """``probe=True`` makes the looks beside the head inside measure(): the values of measure()
+    followed by ``probe_faces``, in the same order, on one thread or two."""
+    from station.checks.bystander import probe_faces
+
+    frame = _scenes(portrait)[scene]
+    found = analyse(frame, profile, threads=1).measurements
+    assert found is not None and found.face is not None and found.landmarks is not None
+    expected = expected_backdrop(profile, None)
+    stages = Stages(threads)
+    then = measure_module.measure(frame, [found.face], found.landmarks, profile, expected, stages)
+    then.values.update(probe_faces(frame, then.values, found.landmarks, then.face_span, stages))
+    inside = measure_module.measure(frame, [found.face], found.landmarks, profile, expected,
+                                    stages, probe=True)
+    assert _key(inside) == _key(then)
+    assert ("bystander_face" in inside.values) is (scene != "plain")
