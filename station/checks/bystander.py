@@ -200,7 +200,7 @@ def probe_faces(frame: np.ndarray, values: dict[str, Any], landmarks: Landmarks,
     import cv2
     import numpy as np
 
-    from station.checks.landmarks import FACE_OVAL, Roi, run_mesh
+    from station.checks.landmarks import FACE_OVAL, Roi, result_here, run_mesh
 
     sides = values.get("bystander_beyond") or []
     if not sides:
@@ -228,7 +228,8 @@ def probe_faces(frame: np.ndarray, values: dict[str, Any], landmarks: Landmarks,
         beside = stages.submit(presences, rois[1::2], 1)
         found = [0.0] * len(rois)
         found[0::2] = presences(rois[0::2], 0)
-        found[1::2] = beside.result()
+        odd: list[float] = result_here(beside, presences, rois[1::2], 1)
+        found[1::2] = odd
     else:
         found = presences(rois, 0)
     best, where = 0.0, None

@@ -13,19 +13,22 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     import numpy as np
 
     from station.checks.detect import Face
     from station.checks.workers import Stages
+
+T = TypeVar("T")
 
 MODELS = Path(__file__).parent / "models"
 # The shipped models and their SHA-256 (see models/README.md); `station doctor` compares them.
@@ -424,6 +427,15 @@ def run_iris(img: np.ndarray, mesh: np.ndarray, side: str,
     return (np.mean(irises, axis=0).astype(np.float64), np.mean(contours, axis=0).astype(np.float64))
 
 
+def result_here(future: Future[T], fn: Callable[..., T], *args: Any) -> T:
+    """``future``'s result (``fn(*args)`` handed to the stage pool); when no pool thread has
+    started it yet (the pool is busy with other stages), it is taken back and made in this
+    thread instead, the same call: a stage handed over never costs a wait in the queue."""
+    if future.cancel():
+        return fn(*args)
+    return future.result()
+
+
 def near_roll_limit(lm: Landmarks) -> bool:
     """Whether the roll is in the band where a fraction of a degree of noise could flip its verdict."""
     return lm.iris is not None and REFINE_ROLL[0] <= abs(lm.roll_deg) <= REFINE_ROLL[1]
@@ -439,7 +451,8 @@ def refine_irises(img: np.ndarray, lm: Landmarks, stages: Stages | None = None) 
     right = (stages.submit(run_iris, img, lm.mesh, "right", IRIS_LOOKS, 1)
              if stages is not None and stages.concurrent else None)
     irises["left"], contours["left"] = run_iris(img, lm.mesh, "left", IRIS_LOOKS)
-    irises["right"], contours["right"] = (right.result() if right is not None
+    irises["right"], contours["right"] = (result_here(right, run_iris, img, lm.mesh, "right", IRIS_LOOKS, 1)
+                                          if right is not None
                                           else run_iris(img, lm.mesh, "right", IRIS_LOOKS))
     return Landmarks(lm.mesh, lm.presence, irises, contours)
 
@@ -477,7 +490,8 @@ def find_landmarks(img: np.ndarray, face: Face | None = None, roi: Roi | None = 
     right = (stages.submit(run_iris, img, mesh, "right", ((1.0, 0.0, 0.0),), 1)
              if stages is not None and stages.concurrent else None)
     irises["left"], contours["left"] = run_iris(img, mesh, "left")
-    irises["right"], contours["right"] = right.result() if right else run_iris(img, mesh, "right")
+    irises["right"], contours["right"] = (result_here(right, run_iris, img, mesh, "right", ((1.0, 0.0, 0.0),), 1)
+                                          if right is not None else run_iris(img, mesh, "right"))
     found = Landmarks(mesh, presence, irises, contours)
     if refine and near_roll_limit(found):
         found = refine_irises(img, found, stages)

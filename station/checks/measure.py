@@ -321,7 +321,7 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
     import cv2
     import numpy as np
 
-    from station.checks.landmarks import CHIN, precise_face
+    from station.checks.landmarks import CHIN, precise_face, result_here
     from station.checks.workers import done
 
     submit = stages.submit if stages is not None else done
@@ -344,8 +344,9 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
     k = half.shape[1] / w
     fw = result.face_width or face.iod / 0.42
     chin = landmarks.point(CHIN)[1] if landmarks is not None else face.eye_mid[1] + 1.4 * face.iod
-    shadow = submit(partial(backdrop_shadow, lab, mask, fw * k, bottom=(chin + 0.25 * fw) * k,
-                            colour=colour))
+    shadow_of = partial(backdrop_shadow, lab, mask, fw * k, bottom=(chin + 0.25 * fw) * k,
+                        colour=colour)
+    shadow = submit(shadow_of)
     v = result.values
     if landmarks is not None:
         centre = (result.face_centre_x or face.eye_mid[0], face.eye_mid[1])
@@ -372,10 +373,11 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
                                profile.second_person.edge_above)
     probes = (probe_faces(frame, {**v, **others}, landmarks, span, stages)
               if probe and landmarks is not None else {})
-    drop = shadow.result()
+    # what no pool thread has started yet is made here (result_here): never a wait in the queue
+    drop = result_here(shadow, shadow_of)
     if drop is not None:
         v["backdrop_shadow"] = max(0.0, drop)
-    sharp, exposure, glare = looks.result()
+    sharp, exposure, glare = result_here(looks, _face_looks, frame, gray, face, profile)
     v["sharpness"], v["sharpness_structure"] = sharp
     v.update(exposure)
     v["lighting"], v["lighting_intersection"] = lighting

@@ -148,10 +148,58 @@ def test_the_face_probes_on_two_threads_give_the_one_thread_presences(profile, p
     import threading
 
     from station.checks import landmarks
+    from station.checks.bystander import probe_faces
+    from station.checks.workers import Stages
 
     img, truth = portrait
     frame = add_hair(img, truth, reach=1.6) if scene == "long hair" else \
         behind(img, truth, 1, down=0.45, out=1.0)
+    one = analyse(frame, profile, threads=1)
+    two = analyse(frame, profile, threads=2)
+    assert one.measurements is not None and two.measurements is not None
+    assert "bystander_face" in one.measurements.values
+    assert two.measurements.values == one.measurements.values
+    assert [(c.name, c.status, c.value) for c in two.report.checks] == \
+        [(c.name, c.status, c.value) for c in one.report.checks]
+    # the probes themselves on two threads: every other look on a pool thread, copy 1
+    m = one.measurements
+    assert m.landmarks is not None
+    real = landmarks.run_mesh
+    looks: list[tuple[str, int]] = []
+    pool_started = threading.Event()
+
+    def run_mesh(image, roi, copy=0):
+        looks.append((threading.current_thread().name, copy))
+        if copy == 1:
+            pool_started.set()
+        else:  # the caller's looks wait until the pool has started its share (else
+            assert pool_started.wait(60)  # result_here would take back what it has not)
+        return real(image, roi, copy)
+
+    monkeypatch.setattr(landmarks, "run_mesh", run_mesh)
+    probed = probe_faces(frame, m.values, m.landmarks, m.face_span, Stages(2))
+    assert probed == {k: m.values[k] for k in ("bystander_face", "bystander_face_side")}
+    main = threading.main_thread().name
+    assert any(name.startswith("checks") and copy == 1 for name, copy in looks), looks
+    assert all(copy == 0 for name, copy in looks if name == main), looks
+
+
+def test_probes_the_busy_pool_has_not_started_are_made_in_the_callers_thread(profile, portrait,
+                                                                          monkeypatch):
+    """With every pool thread busy, the looks handed to it are taken back and made by the
+    caller on the second interpreter copy: the same presences and side."""
+    import threading
+
+    from station.checks import landmarks
+    from station.checks.bystander import probe_faces
+    from station.checks.workers import Stages
+    from tests.checks.test_checks_measure import busy_pool
+
+    img, truth = portrait
+    frame = add_hair(img, truth, reach=1.6)
+    found = analyse(frame, profile, threads=1).measurements
+    assert found is not None and found.landmarks is not None
+    one = probe_faces(frame, found.values, found.landmarks, found.face_span)
     real = landmarks.run_mesh
     looks: list[tuple[str, int]] = []
 
@@ -159,14 +207,9 @@ def test_the_face_probes_on_two_threads_give_the_one_thread_presences(profile, p
         looks.append((threading.current_thread().name, copy))
         return real(image, roi, copy)
 
-    one = analyse(frame, profile, threads=1)
     monkeypatch.setattr(landmarks, "run_mesh", run_mesh)
-    two = analyse(frame, profile, threads=2)
-    assert one.measurements is not None and two.measurements is not None
-    assert "bystander_face" in one.measurements.values
-    assert two.measurements.values == one.measurements.values
-    assert [(c.name, c.status, c.value) for c in two.report.checks] == \
-        [(c.name, c.status, c.value) for c in one.report.checks]
-    # the probes (after the student's own mesh looks): every other one on the pool, copy 1
-    assert any(name.startswith("checks") and copy == 1 for name, copy in looks), looks
-    assert all(copy == 0 for name, copy in looks if name == threading.main_thread().name), looks
+    with busy_pool():
+        two = probe_faces(frame, found.values, found.landmarks, found.face_span, Stages(2))
+    assert two == one and "bystander_face" in two
+    assert len(looks) >= 2 and {name for name, _ in looks} == {threading.main_thread().name}
+    assert {copy for _, copy in looks} == {0, 1}

@@ -107,8 +107,17 @@ def test_the_refined_looks_of_the_two_eyes_side_by_side_give_the_same_irises(mon
     real = lmod.run_iris
     looks: list[tuple[str, str, int, int]] = []
 
+    right_started = threading.Event()
+
     def run_iris(image, mesh, side, looks_=((1.0, 0.0, 0.0),), copy=0):
-        looks.append((threading.current_thread().name, side, len(looks_), copy))
+        name = threading.current_thread().name
+        looks.append((name, side, len(looks_), copy))
+        if name != threading.main_thread().name:
+            right_started.set()
+        elif len(looks_) == len(lmod.IRIS_LOOKS):
+            # the left eye's looks wait until the pool has started the right eye's: no race
+            # with result_here (which takes back what the pool has not started)
+            assert right_started.wait(60)
         return real(image, mesh, side, looks_, copy)
 
     monkeypatch.setattr(lmod, "run_iris", run_iris)
@@ -123,3 +132,39 @@ def test_the_refined_looks_of_the_two_eyes_side_by_side_give_the_same_irises(mon
     assert [(side, copy) for name, side, copy in refined if name == main] == [("left", 0)], looks
     assert [(side, copy) for name, side, copy in refined if name != main] == [("right", 1)], looks
     assert all(name.startswith("checks") for name, _, _ in refined if name != main), looks
+
+
+def test_an_eye_the_busy_pool_has_not_started_is_looked_at_in_the_callers_thread(monkeypatch):
+    """With every pool thread busy the image-right eye's look (and its five refined looks) is
+    taken back and made by the caller, on its own interpreter copy: the same points."""
+    import threading
+
+    import numpy as np
+
+    from station.checks import landmarks as lmod
+    from station.checks.detect import detect_faces
+    from station.checks.workers import Stages
+    from station.sim.portrait import render
+    from tests.checks.test_checks_measure import busy_pool
+
+    img, _ = render(900, 1200, roll=1.8)
+    face = detect_faces(img, 100.0)[0]
+    one = lmod.find_landmarks(img, face)
+    assert one is not None and lmod.near_roll_limit(one)
+    real = lmod.run_iris
+    looks: list[tuple[str, str, int]] = []
+
+    def run_iris(image, mesh, side, looks_=((1.0, 0.0, 0.0),), copy=0):
+        looks.append((threading.current_thread().name, side, copy))
+        return real(image, mesh, side, looks_, copy)
+
+    monkeypatch.setattr(lmod, "run_iris", run_iris)
+    with busy_pool():
+        two = lmod.find_landmarks(img, face, stages=Stages(2))
+    assert two is not None and one.iris is not None and two.iris is not None
+    assert one.eye_contour is not None and two.eye_contour is not None
+    for side in ("left", "right"):
+        assert np.array_equal(one.iris[side], two.iris[side])
+        assert np.array_equal(one.eye_contour[side], two.eye_contour[side])
+    main = threading.main_thread().name
+    assert looks == [(main, "left", 0), (main, "right", 1)] * 2, looks

@@ -4,6 +4,8 @@ exactly the values of one thread and of the whole band's mask."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -50,16 +52,24 @@ def test_measure_with_its_parts_on_the_pool_gives_the_one_thread_values(profile,
     assert found is not None and found.face is not None and found.landmarks is not None
     expected = expected_backdrop(profile, None)
     where: list[tuple[str, str]] = []
+    started = {"shadow": threading.Event(), "looks": threading.Event()}
 
     def spy(name, real):
         def run(*args, **kwargs):
             where.append((name, threading.current_thread().name))
+            started[name].set()
             return real(*args, **kwargs)
         return run
 
+    def bystander_after_the_pool_started(*args, **kwargs):  # the caller's last part waits for
+        assert all(e.wait(60) for e in started.values())  # the pool (else result_here would
+        return real_bystander(*args, **kwargs)  # take back what it had not started)
+
     one = measure_module.measure(frame, [found.face], found.landmarks, profile, expected)
+    real_bystander = measure_module.measure_bystander
     monkeypatch.setattr(measure_module, "backdrop_shadow", spy("shadow", measure_module.backdrop_shadow))
     monkeypatch.setattr(measure_module, "_face_looks", spy("looks", measure_module._face_looks))
+    monkeypatch.setattr(measure_module, "measure_bystander", bystander_after_the_pool_started)
     two = measure_module.measure(frame, [found.face], found.landmarks, profile, expected,
                                  Stages(2))
     assert _key(two) == _key(one)  # every value, in the same order
@@ -69,6 +79,57 @@ def test_measure_with_its_parts_on_the_pool_gives_the_one_thread_values(profile,
     assert all(thread.startswith("checks") for _, thread in where), where
     if scene == "blue shirt":  # the clothes were judged on the person mask too
         assert "clothing_person_share" in one.values
+
+
+@contextmanager
+def busy_pool() -> Iterator[None]:
+    """Every thread of the two-thread stage pool held (waiting on an event) meanwhile: a stage
+    handed to the pool stays queued, unstarted."""
+    pool = Stages(2)
+    release = threading.Event()
+    started = [threading.Event() for _ in range(pool.threads)]
+
+    def hold(i: int) -> None:
+        started[i].set()
+        release.wait(120)
+
+    held = [pool.submit(hold, i) for i in range(pool.threads)]
+    try:
+        assert all(e.wait(60) for e in started)
+        yield
+    finally:
+        release.set()
+        for f in held:
+            f.result()
+
+
+def test_parts_the_busy_pool_has_not_started_are_measured_in_the_callers_thread(
+        profile, portrait, monkeypatch):
+    """With every pool thread busy, the shadow and the face's looks handed to the pool are
+    taken back and made by the caller: the same values, no wait for the queue."""
+    img, truth = portrait
+    frame = add_hair(img, truth, reach=1.6)
+    found = analyse(frame, profile, threads=1).measurements
+    assert found is not None and found.face is not None
+    expected = expected_backdrop(profile, None)
+    one = measure_module.measure(frame, [found.face], found.landmarks, profile, expected)
+    where: list[str] = []
+    for name in ("backdrop_shadow", "_face_looks"):
+        real = getattr(measure_module, name)
+
+        def spy(*args, _real=real, **kwargs):
+            where.append(threading.current_thread().name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(measure_module, name, spy)
+    with busy_pool():
+        two = measure_module.measure(frame, [found.face], found.landmarks, profile, expected,
+                                     Stages(2), probe=True)
+    probes = {k: v for k, v in found.values.items() if k.startswith("bystander_face")}
+    assert "bystander_face" in probes
+    assert two.values == {**one.values, **probes}
+    assert list(two.values) == list(one.values) + list(probes)
+    assert where == [threading.current_thread().name] * 2
 
 
 def test_measure_on_one_thread_runs_every_part_in_the_callers_thread(profile, portrait,
