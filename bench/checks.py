@@ -91,12 +91,13 @@ def _interleaved(fns: dict, runs: int) -> dict[str, tuple[float, float]]:
 
 def _forget_history() -> None:
     """As if no capture had been made before: the pipeline times its speculative steps (a finer
-    decode started ahead, the face guessed during the decode) on the last capture of the same
-    frame size; a session's first capture has none."""
+    decode started ahead, the face guessed during the decode and whether it can pay) on the last
+    capture of the same frame size; a session's first capture has none."""
     from station.checks import ahead, pipeline
 
     pipeline._NEEDED_FINER.clear()
     ahead.FACE_BOTTOM.clear()
+    ahead.WORK_TIME.clear()
 
 
 def _capture_figures(path: Path, profile, runs: int, threads: int | None = None,

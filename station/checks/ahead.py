@@ -6,6 +6,7 @@ pipeline uses what it made only when the work after the decode would give exactl
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -21,19 +22,26 @@ if TYPE_CHECKING:
 # framing); a face ending too low for its work to end before the decode is not guessed at.
 FACE_BOTTOM: dict[tuple[int, int], float] = {}
 
+# Frame size → how long (seconds) the face's work took in the last capture of that size that
+# made it during the decode: the guess it settled on, the mesh, the subject and its placement.
+# A guess starts only while the decode, at its pace so far, has that long left to run: work
+# that would end after the decode only delays what follows it (the same work is then made anyway).
+WORK_TIME: dict[tuple[int, int], float] = {}
+
 
 class Ahead:
     """The face's share of the analysis, made while the decode still runs on the other core.
 
     A portrait's face sits in the upper part of the frame. From 40 % of the rows on (or just
     below where the last capture of that size had its face; never after 85 %, at most three
-    times), MTCNN looks at the rows fed so far (``FirstStage.guess``, rows below black). Once
-    its main face lies well inside the rows the pyramid scales have seen (or was guessed the
-    same on fewer rows), the face mesh, irises, subject and placement are made on the decode's
-    rows (``made``); once the export window's rows are decoded too, the export frame, its
-    measurements, BlazeFace and the encode (``work``). They count only when the detection on the whole image finds
-    exactly ``face`` and every row they read was decoded then: the same numbers as made after
-    the decode, earlier (``threads=1`` makes them after it, in turn).
+    times, and only while the decode has as long left to run as this work took the last time),
+    MTCNN looks at the rows fed so far (``FirstStage.guess``, rows below black). Once its main
+    face lies well inside the rows the pyramid scales have seen (or was guessed the same on
+    fewer rows), the face mesh, irises, subject and placement are made on the decode's rows
+    (``made``); once the export window's rows are decoded too, the export frame, its
+    measurements, BlazeFace and the encode (``work``). They count only when the detection on
+    the whole image finds exactly ``face`` and every row they read was decoded then: the same
+    numbers as made after the decode, earlier (``threads=1`` makes them after it, in turn).
     """
 
     START = 0.4   # share of the detection image's rows decoded before the first guess ...
@@ -43,6 +51,8 @@ class Ahead:
     GUESSES = 3   # at most
     MARGIN = 0.1  # the guessed face's box must end this share of its height above the rows seen
     TRIES = 2     # mesh runs at most (a second when the first read a row not yet decoded)
+    PAY = 1.0     # the decode's time left must be this share of the last capture's work time
+    clock = staticmethod(time.perf_counter)
 
     def __init__(self, first, src, reduction: int, profile: Profile, expected, stages: Stages,
                  encode: bool) -> None:
@@ -60,6 +70,8 @@ class Ahead:
         self._frame_need = 0  # decode rows the export window needs (-1: not from this decode)
         self._small: Any = None  # the detection image followed
         self._off = False
+        self._started = self.clock()  # the decode starts now
+        self._spent = 0.0  # on the face's work so far (the guess it settled on, the mesh, ...)
 
     def feed(self, small, rows: int, base, base_rows: int) -> None:
         self.first.feed(small, rows)
@@ -89,10 +101,15 @@ class Ahead:
         if self.face is None:
             if rows < self._next * height or rows > self.LAST * height or self._guesses >= self.GUESSES:
                 return
+            if not self._pays(base_rows, base.shape[0]):
+                return
             self._next = rows / height + self.STEP
             self._guesses += 1
             det = self.profile.detector
+            began = self.clock()
             faces = self.first.guess(small, det.min_face_share * small.shape[1], det.min_score)
+            self._spent = self.clock() - began
+            WORK_TIME.setdefault(self.src.size, self._spent)  # a first estimate, at least
             if not faces:
                 return
             _, y, _, h = faces[0].box
@@ -109,15 +126,28 @@ class Ahead:
         if base_rows < self._need:
             return
         self._tries += 1
+        began = self.clock()
         with rows_read() as read:  # one thread: every row the models read is counted
             lm = find_landmarks(base, face, refine=False)
+        self._spent += self.clock() - began
         self._need = max(read, default=0)
         if self._need > base_rows:
             return  # the second pass or an eye read rows not yet decoded: again once they are
         if lm is not None and (lm.eye_left[1] + lm.eye_right[1]) / 2 + 1 >= base_rows:
             return  # the subject's measures read the rows down to the eyes
         r = small_reduction(self.src, base)
+        began = self.clock()
         self.made = lm, subject_framing(base, lm, face, self.expected, self.profile, self.src.size, r)
+        WORK_TIME[self.src.size] = self._spent + self.clock() - began
+
+    def _pays(self, decoded: int, height: int) -> bool:
+        """Whether the decode, at its pace so far (``decoded`` of ``height`` rows), has as long
+        left to run as the face's work took in the last capture of this frame size (none: yes)."""
+        last = WORK_TIME.get(self.src.size)
+        if last is None or decoded <= 0:
+            return True
+        left = (self.clock() - self._started) * (height - decoded) / decoded
+        return left >= self.PAY * last
 
     def _in_decode(self, small, base) -> Face:
         """The guessed face in the decode's pixels (as ``_analyse`` maps it)."""

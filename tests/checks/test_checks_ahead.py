@@ -13,10 +13,12 @@ from tests.checks.test_checks_concurrency import CASES, _camera_jpeg, _outcome
 
 @pytest.fixture(autouse=True)
 def no_history(monkeypatch) -> None:
-    """No capture before: where earlier tests' faces ended (or whether their crops needed a
-    finer decode) does not move the guesses."""
+    """No capture before: where earlier tests' faces ended, how long their face's work took (or
+    whether their crops needed a finer decode) does not move the guesses."""
     monkeypatch.setattr(ahead, "FACE_BOTTOM", {})
+    monkeypatch.setattr(ahead, "WORK_TIME", {})
     monkeypatch.setattr(pipeline, "_NEEDED_FINER", {})
+    monkeypatch.setattr(ahead.Ahead, "PAY", 0.0)  # the decode's pace (the machine's) does not gate
 
 
 @pytest.fixture
@@ -215,3 +217,38 @@ def test_a_truncated_capture_gives_what_one_thread_gives(profile):
     assert [(c.name, c.status, c.value) for c in one.report.checks] == [
         (c.name, c.status, c.value) for c in two.report.checks]
     assert one.report.geometry == two.report.geometry
+
+
+def test_no_guess_when_the_work_cannot_end_before_the_decode(profile, paced, monkeypatch):
+    """A face's work that took longer than the whole decode the last time is not started; the
+    capture is the same without it."""
+    data = _camera_jpeg(**CASES["portrait"])
+    one = _outcome(data, profile, threads=1)
+    guesses: list[int] = []
+    guess = detect.FirstStage.guess
+    monkeypatch.setattr(detect.FirstStage, "guess",
+                        lambda self, *a: guesses.append(1) or guess(self, *a))
+    monkeypatch.setattr(ahead.Ahead, "PAY", 1.0)
+    ahead.WORK_TIME[(2000, 3000)] = 1e9  # seconds: longer than any decode
+    _same(one, _outcome(data, profile, threads=2))
+    assert guesses == []
+    ahead.WORK_TIME[(2000, 3000)] = 1e-9
+    _same(one, _outcome(data, profile, threads=2))
+    assert guesses
+
+
+def test_the_time_left_is_read_at_the_decodes_pace(profile, monkeypatch):
+    class Capture:
+        size = (2000, 3000)
+
+    now = [10.0]
+    monkeypatch.setattr(ahead.Ahead, "clock", staticmethod(lambda: now[0]))
+    monkeypatch.setattr(ahead.Ahead, "PAY", 1.0)
+    made = ahead.Ahead(None, Capture(), 4, profile, None, None, False)
+    now[0] += 0.05  # a quarter of the rows in 50 ms: 150 ms left
+    assert made._pays(250, 1000)
+    ahead.WORK_TIME[Capture.size] = 0.15
+    assert made._pays(250, 1000)
+    ahead.WORK_TIME[Capture.size] = 0.16
+    assert not made._pays(250, 1000)
+    assert made._pays(200, 1000)  # slower: 200 ms left
