@@ -183,6 +183,9 @@ def _detect_split_pyramid(model, bgr: np.ndarray, size: float, thresholds: list[
     sessions = [net[0] for net in nets]
     model._MTCNN__run_first_stage = handed
     try:
+        if stages is not None and stages.concurrent:
+            for net in nets:
+                net[0] = _Shared(net[0], stages)
         if memo is not None:
             for net, kept in zip(nets, memo, strict=True):
                 net[0] = _Remembered(net[0], kept)
@@ -191,6 +194,26 @@ def _detect_split_pyramid(model, bgr: np.ndarray, size: float, thresholds: list[
         del model._MTCNN__run_first_stage
         for net, session in zip(nets, sessions, strict=True):
             net[0] = session
+
+
+class _Shared:
+    """An ONNX session whose batches (R-Net's and O-Net's candidate boxes) are looked at half on
+    another thread, half on this one: each row's outputs do not depend on the other rows of the
+    batch (checked by the tests), so the joined outputs are those of one look."""
+
+    def __init__(self, session: Any, stages: Stages) -> None:
+        self.session, self.stages = session, stages
+
+    def run(self, outputs: list[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        import numpy as np
+
+        ((name, x),) = feeds.items()
+        half = len(x) // 2
+        if half == 0:
+            return self.session.run(outputs, feeds)
+        aside = self.stages.submit(self.session.run, outputs, {name: x[:half]})
+        rest = self.session.run(outputs, {name: x[half:]})
+        return [np.concatenate(parts) for parts in zip(aside.result(), rest, strict=True)]
 
 
 class _Remembered:
@@ -230,9 +253,11 @@ class FirstStage:
 
     MIN_ROWS = 32  # level rows per P-Net strip at least: each strip re-reads 10 rows above it
 
-    def __init__(self, min_face_share: float, threshold: float = STAGE_THRESHOLDS[0]) -> None:
+    def __init__(self, min_face_share: float, threshold: float = STAGE_THRESHOLDS[0],
+                 stages: Stages | None = None) -> None:
         self.min_face_share = min_face_share
         self.threshold = threshold
+        self.stages = stages  # concurrent: the decode's thread takes part of the last strips
         self.shape: tuple[int, ...] | None = None
         self.rows = 0
         self._levels: list[_Level] = []
@@ -252,8 +277,19 @@ class FirstStage:
             return
         cv2.cvtColor(bgr[self.rows:rows], cv2.COLOR_BGR2RGB, dst=self._rgb[self.rows:rows])
         self.rows = rows
-        for level in self._levels:
-            level.advance(self._rgb, rows, self.MIN_ROWS)
+        if rows >= bgr.shape[0] and self.stages is not None and self.stages.concurrent:
+            # the image is complete (its decode has ended, its thread is free): the levels' last
+            # strips in two shares of about the same size, one on that thread
+            aside: list[_Level] = []
+            here: list[_Level] = []
+            for level in sorted(self._levels, key=_Level.left, reverse=True):
+                lighter = min(aside, here, key=lambda share: sum(lv.left() for lv in share))
+                lighter.append(level)
+            done = self.stages.submit(_advance, aside, self._rgb, rows, self.MIN_ROWS)
+            _advance(here, self._rgb, rows, self.MIN_ROWS)
+            done.result()
+            return
+        _advance(self._levels, self._rgb, rows, self.MIN_ROWS)
 
     def boxes(self, bgr: np.ndarray, size: float) -> dict[float, Any] | None:
         """Per scale, what the wheel's first-stage step gives for ``bgr`` (None: not all fed)."""
@@ -282,6 +318,11 @@ class FirstStage:
 
 
 _UNMADE = object()
+
+
+def _advance(levels: list[_Level], rgb: np.ndarray, rows: int, min_rows: int) -> None:
+    for level in levels:
+        level.advance(rgb, rows, min_rows)
 
 
 class _Level:
@@ -325,6 +366,10 @@ class _Level:
             part.append(o[:, :, skip:skip + n])
         self.done += n
         self.complete = final
+
+    def left(self) -> int:
+        """Output pixels of this level P-Net has still to look at (its share of the work)."""
+        return 0 if self.complete else (self.sh - 2 * self.done) * self.sw
 
     def covered(self) -> float:
         """Source rows under the P-Net windows made so far (a window: 12 level rows, stride 2)."""

@@ -149,7 +149,7 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
             src.prefetch(reduction // 2, stages)  # on the second core while this one analyses
         # the faces are found on a reduction of that decode, made (and MTCNN's first stage run
         # on it) as its rows come; the face's own work starts once the rows cover it
-        first = FirstStage(det.min_face_share) if stages.concurrent else None
+        first = FirstStage(det.min_face_share, stages=stages) if stages.concurrent else None
         ahead = (Ahead(first, src, reduction, profile, expected, stages, encode)
                  if first is not None else None)
         base, small = src.decode_shrunk(reduction, det.detect_width, stages,

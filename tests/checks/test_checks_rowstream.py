@@ -161,18 +161,56 @@ def test_first_stage_made_while_streaming_is_the_wheels(width, height, reduction
     assert any(b is not None and len(b) for b in want.values())  # the face gave candidates
 
 
-@pytest.mark.parametrize("step", [3, 8, 25])
-def test_first_stage_fed_in_strips_is_the_wheels(step):
+@pytest.mark.parametrize(("step", "threads"), [(3, 1), (8, 1), (25, 1), (8, 2), (200, 2)])
+def test_first_stage_fed_in_strips_is_the_wheels(step, threads):
     """Rows handed over a few at a time: each level is looked at in several strips, and the
-    joined result is still the wheel's, scale by scale."""
+    joined result is still the wheel's, scale by scale (with two threads the last strips are
+    shared out between them)."""
     from station.checks.detect import FirstStage
 
     _, small = _ordinary(_jpeg(2000, 3000), 2, 480)
-    first = FirstStage(0.06)
+    first = FirstStage(0.06, stages=Stages(threads))
     for rows in [*range(step, small.shape[0], step), small.shape[0]]:
         first.feed(small, rows)
     _assert_boxes_are_the_wheels(first, small)
-    assert len(first._levels[0]._parts[0]) > 3  # the largest level in several strips
+    assert len(first._levels[0]._parts[0]) > (3 if step < 100 else 1)  # the largest: in strips
+
+
+def test_the_last_strips_shared_out_run_on_both_threads(monkeypatch):
+    import threading
+
+    from station.checks import detect
+    from station.checks.detect import FirstStage
+
+    _, small = _ordinary(_jpeg(2000, 3000), 2, 480)
+    first = FirstStage(0.06, stages=Stages(2))
+    first.feed(small, small.shape[0] // 3)
+    threads: set[str] = set()
+    advance = detect._Level.advance
+
+    def spy(self, *args):
+        threads.add(threading.current_thread().name)
+        return advance(self, *args)
+
+    monkeypatch.setattr(detect._Level, "advance", spy)
+    first.feed(small, small.shape[0])
+    assert len(threads) == 2 and threading.current_thread().name in threads
+    _assert_boxes_are_the_wheels(first, small)
+
+
+def test_rnet_and_onet_shared_out_give_the_ones_look():
+    from station.checks import detect
+
+    model = detect._mtcnn()
+    rng = np.random.default_rng(5)
+    for net, side in ((model._MTCNN__rnet, 24), (model._MTCNN__onet, 48)):
+        session, name, outputs = net
+        shared = detect._Shared(session, Stages(2))
+        for n in (1, 2, 17):
+            x = (rng.integers(0, 256, (n, 3, side, side)).astype("float32") - 127.5) * 0.0078125
+            for w, p in zip(session.run(outputs, {name: x}), shared.run(outputs, {name: x}),
+                            strict=True):
+                assert np.array_equal(w, p)
 
 
 def test_first_stage_hands_nothing_before_every_row_is_fed():
