@@ -252,6 +252,7 @@ class FirstStage:
     """
 
     MIN_ROWS = 32  # level rows per P-Net strip at least: each strip re-reads 10 rows above it
+    # (and costs a P-Net run: the small levels wait for a guess or the last rows)
 
     def __init__(self, min_face_share: float, threshold: float = STAGE_THRESHOLDS[0],
                  stages: Stages | None = None) -> None:
@@ -314,6 +315,8 @@ class FirstStage:
         """The faces ``detect_faces`` would find if the image ended at the rows fed so far (the
         rows below hold no face: zeros). Its R-Net and O-Net looks are kept (``memo``), so the
         detection on the whole image looks again only at candidates this one did not see."""
+        if self.shape is not None:  # every level up to the rows fed (coarse ones wait for this)
+            _advance(self._levels, self._rgb, self.rows, 12)
         return _detect_mtcnn(bgr, min_face_px, min_score, first=self, partial=True)
 
 
@@ -351,8 +354,7 @@ class _Level:
         final = rows >= self._height
         ready = self.sh if final else int(np.searchsorted(self._needs, rows, side="right"))
         top = 2 * self.done
-        # the coarse levels (where a large face is found) in strips of fewer rows: they are small
-        if not final and ready - top < max(12, min(min_rows, self.sh // 4)):
+        if not final and ready - top < max(12, min_rows):
             return
         if final:  # the last strip reaches the level's bottom: at least 12 rows (even start)
             top = min(top, (self.sh - 12) // 2 * 2)
