@@ -286,8 +286,9 @@ class FirstStage:
             for level in sorted(self._levels, key=_Level.left, reverse=True):
                 lighter = min(aside, here, key=lambda share: sum(lv.left() for lv in share))
                 lighter.append(level)
-            done = self.stages.submit(_advance, aside, self._rgb, rows, self.MIN_ROWS)
-            _advance(here, self._rgb, rows, self.MIN_ROWS)
+            done = self.stages.submit(_advance, aside, self._rgb, rows, self.MIN_ROWS,
+                                      self.threshold)
+            _advance(here, self._rgb, rows, self.MIN_ROWS, self.threshold)
             done.result()
             return
         _advance(self._levels, self._rgb, rows, self.MIN_ROWS)
@@ -323,9 +324,13 @@ class FirstStage:
 _UNMADE = object()
 
 
-def _advance(levels: list[_Level], rgb: np.ndarray, rows: int, min_rows: int) -> None:
+def _advance(levels: list[_Level], rgb: np.ndarray, rows: int, min_rows: int,
+             threshold: float | None = None) -> None:
+    """Each level up to ``rows``; with a ``threshold``, the boxes of each level made complete."""
     for level in levels:
         level.advance(rgb, rows, min_rows)
+        if threshold is not None and level.complete:
+            level.result(threshold)
 
 
 class _Level:
@@ -343,6 +348,7 @@ class _Level:
         self.done = 0  # output rows made
         self.complete = False
         self._parts: list[list[np.ndarray]] = [[], []]
+        self._boxes: tuple[float, Any] | None = None  # (threshold, boxes) once complete
 
     def advance(self, rgb: np.ndarray, rows: int, min_rows: int) -> None:
         import cv2
@@ -387,12 +393,14 @@ class _Level:
 
         if not self.complete and not (partial and self.done):
             return _UNMADE if not partial else None
+        if self.complete and self._boxes is not None and self._boxes[0] == threshold:
+            return self._boxes[1]
         offsets, probs = (np.concatenate(p, axis=2) for p in self._parts)
         boxes = mod._generate_bboxes(probs[0, 1, :, :], offsets, self.scale, threshold)
-        if len(boxes) == 0:
-            return None
-        keep = mod.nms(boxes[:, 0:5], overlap_threshold=0.5)
-        return boxes[keep]
+        kept = None if len(boxes) == 0 else boxes[mod.nms(boxes[:, 0:5], overlap_threshold=0.5)]
+        if self.complete:
+            self._boxes = (threshold, kept)  # made once (the detection copies what it takes)
+        return kept
 
 
 def _detect_haar(bgr: np.ndarray, min_face_px: float) -> list[Face]:
