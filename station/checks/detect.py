@@ -211,9 +211,13 @@ class _Shared:
         half = len(x) // 2
         if half == 0:
             return self.session.run(outputs, feeds)
-        aside = self.stages.submit(self.session.run, outputs, {name: x[:half]})
+        from station.checks.workers import result_here
+
+        first = {name: x[:half]}
+        aside = self.stages.submit(self.session.run, outputs, first)
         rest = self.session.run(outputs, {name: x[half:]})
-        return [np.concatenate(parts) for parts in zip(aside.result(), rest, strict=True)]
+        made = result_here(aside, self.session.run, outputs, first)
+        return [np.concatenate(parts) for parts in zip(made, rest, strict=True)]
 
 
 class _Remembered:
@@ -269,6 +273,8 @@ class FirstStage:
         import cv2
         import numpy as np
 
+        from station.checks.workers import result_here
+
         if self.shape is None:
             self.shape = bgr.shape
             self._rgb = np.empty(bgr.shape, np.uint8)
@@ -289,7 +295,7 @@ class FirstStage:
             done = self.stages.submit(_advance, aside, self._rgb, rows, self.MIN_ROWS,
                                       self.threshold)
             _advance(here, self._rgb, rows, self.MIN_ROWS, self.threshold)
-            done.result()
+            result_here(done, _advance, aside, self._rgb, rows, self.MIN_ROWS, self.threshold)
             return
         _advance(self._levels, self._rgb, rows, self.MIN_ROWS)
 

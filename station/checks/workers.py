@@ -86,6 +86,15 @@ class Stages:
         return done(fn, *args)
 
 
+def result_here(future: Future[T], fn: Callable[..., T], *args: object) -> T:
+    """``future``'s result (``fn(*args)`` handed to the pool); when no pool thread has started it
+    yet (the pool busy with other stages, or the machine loaded), it is taken back and made in
+    this thread instead, the same call: a stage handed over never costs a wait in the queue."""
+    if future.cancel():
+        return fn(*args)
+    return future.result()
+
+
 def done(fn: Callable[..., T], *args: object) -> Future[T]:
     """``fn(*args)`` run now, its result (or exception) in a completed future."""
     future: Future[T] = Future()

@@ -141,6 +141,24 @@ def test_a_failed_stage_raises_where_its_result_is_asked():
             future.result()
 
 
+def test_a_stage_no_pool_thread_has_started_is_made_by_the_caller():
+    from station.checks.workers import result_here
+
+    stages = Stages(2)
+    release = threading.Event()
+    busy = [stages.submit(release.wait) for _ in range(stages.threads)]  # every pool thread
+    try:
+        waiting = stages.submit(threading.current_thread)
+        assert result_here(waiting, threading.current_thread) is threading.current_thread()
+        assert waiting.cancelled()
+    finally:
+        release.set()
+    assert all(b.result() for b in busy)
+    made = stages.submit(threading.current_thread)
+    ran_on = made.result()  # started (and done) on a pool thread: its result, not made again
+    assert result_here(made, threading.current_thread) is ran_on is not threading.current_thread()
+
+
 def test_mtcnn_with_its_largest_scale_beside_the_rest_finds_the_same_faces():
     import cv2
 

@@ -176,25 +176,26 @@ def test_first_stage_fed_in_strips_is_the_wheels(step, threads):
     assert len(first._levels[0]._parts[0]) > (3 if step < 100 else 1)  # the largest: in strips
 
 
-def test_the_last_strips_shared_out_run_on_both_threads(monkeypatch):
-    import threading
-
+def test_the_last_strips_are_shared_out():
+    """Once every row is fed, a share of the levels' last strips is handed to the pool (made
+    there, or taken back when no pool thread is free): the wheel's boxes either way."""
     from station.checks import detect
     from station.checks.detect import FirstStage
 
     _, small = _ordinary(_jpeg(2000, 3000), 2, 480)
-    first = FirstStage(0.06, stages=Stages(2))
+    handed: list = []
+
+    class Spy(Stages):
+        def submit(self, fn, *args):
+            handed.append((fn, args[0]))
+            return super().submit(fn, *args)
+
+    first = FirstStage(0.06, stages=Spy(2))
     first.feed(small, small.shape[0] // 3)
-    threads: set[str] = set()
-    advance = detect._Level.advance
-
-    def spy(self, *args):
-        threads.add(threading.current_thread().name)
-        return advance(self, *args)
-
-    monkeypatch.setattr(detect._Level, "advance", spy)
+    assert handed == []  # not while rows are still coming (the decode's thread is busy)
     first.feed(small, small.shape[0])
-    assert len(threads) == 2 and threading.current_thread().name in threads
+    ((fn, levels),) = handed
+    assert fn is detect._advance and 0 < len(levels) < len(first._levels)
     _assert_boxes_are_the_wheels(first, small)
 
 
