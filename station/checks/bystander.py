@@ -200,7 +200,8 @@ def probe_faces(frame: np.ndarray, values: dict[str, Any], landmarks: Landmarks,
     import cv2
     import numpy as np
 
-    from station.checks.landmarks import FACE_OVAL, Roi, result_here, run_mesh
+    from station.checks.landmarks import FACE_OVAL, Roi, run_mesh
+    from station.checks.workers import result_here
 
     sides = values.get("bystander_beyond") or []
     if not sides:

@@ -13,22 +13,21 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
+
+from station.checks.workers import result_here
 
 if TYPE_CHECKING:
     import numpy as np
 
     from station.checks.detect import Face
     from station.checks.workers import Stages
-
-T = TypeVar("T")
 
 MODELS = Path(__file__).parent / "models"
 # The shipped models and their SHA-256 (see models/README.md); `station doctor` compares them.
@@ -425,15 +424,6 @@ def run_iris(img: np.ndarray, mesh: np.ndarray, side: str,
         irises.append(_unmap(m, out["output_iris"].reshape(-1, 3)))
         contours.append(_unmap(m, out["output_eyes_contours_and_brows"].reshape(-1, 3)))
     return (np.mean(irises, axis=0).astype(np.float64), np.mean(contours, axis=0).astype(np.float64))
-
-
-def result_here(future: Future[T], fn: Callable[..., T], *args: Any) -> T:
-    """``future``'s result (``fn(*args)`` handed to the stage pool); when no pool thread has
-    started it yet (the pool is busy with other stages), it is taken back and made in this
-    thread instead, the same call: a stage handed over never costs a wait in the queue."""
-    if future.cancel():
-        return fn(*args)
-    return future.result()
 
 
 def near_roll_limit(lm: Landmarks) -> bool:

@@ -321,8 +321,8 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
     import cv2
     import numpy as np
 
-    from station.checks.landmarks import CHIN, precise_face, result_here
-    from station.checks.workers import done
+    from station.checks.landmarks import CHIN, precise_face
+    from station.checks.workers import done, result_here
 
     submit = stages.submit if stages is not None else done
     result = Measurements(face_count=len(faces))
