@@ -52,6 +52,8 @@ class Ahead:
     MARGIN = 0.1  # the guessed face's box must end this share of its height above the rows seen
     TRIES = 2     # mesh runs at most (a second when the first read a row not yet decoded)
     PAY = 1.0     # the decode's time left must be this share of the last capture's work time
+    FORGET = 0.8  # a capture that refused a guess keeps this share of that time: a slow moment
+                  # (the machine busy) does not switch the guesses off for the whole session
     clock = staticmethod(time.perf_counter)
 
     def __init__(self, first, src, reduction: int, profile: Profile, expected, stages: Stages,
@@ -72,6 +74,7 @@ class Ahead:
         self._off = False
         self._started = self.clock()  # the decode starts now
         self._spent = 0.0  # on the face's work so far (the guess it settled on, the mesh, ...)
+        self._refused = False
 
     def feed(self, small, rows: int, base, base_rows: int) -> None:
         self.first.feed(small, rows)
@@ -147,7 +150,12 @@ class Ahead:
         if last is None or decoded <= 0:
             return True
         left = (self.clock() - self._started) * (height - decoded) / decoded
-        return left >= self.PAY * last
+        if left >= self.PAY * last:
+            return True
+        if not self._refused:  # once per capture: a later capture tries (and times) it again
+            self._refused = True
+            WORK_TIME[self.src.size] = last * self.FORGET
+        return False
 
     def _in_decode(self, small, base) -> Face:
         """The guessed face in the decode's pixels (as ``_analyse`` maps it)."""

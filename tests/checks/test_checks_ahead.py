@@ -220,8 +220,8 @@ def test_a_truncated_capture_gives_what_one_thread_gives(profile):
 
 
 def test_no_guess_when_the_work_cannot_end_before_the_decode(profile, paced, monkeypatch):
-    """A face's work that took longer than the whole decode the last time is not started; the
-    capture is the same without it."""
+    """A face's work that took longer than the whole decode the last time is not started (that
+    time is then partly forgotten); the capture is the same without it."""
     data = _camera_jpeg(**CASES["portrait"])
     one = _outcome(data, profile, threads=1)
     guesses: list[int] = []
@@ -232,6 +232,7 @@ def test_no_guess_when_the_work_cannot_end_before_the_decode(profile, paced, mon
     ahead.WORK_TIME[(2000, 3000)] = 1e9  # seconds: longer than any decode
     _same(one, _outcome(data, profile, threads=2))
     assert guesses == []
+    assert ahead.WORK_TIME[(2000, 3000)] == pytest.approx(1e9 * ahead.Ahead.FORGET)
     ahead.WORK_TIME[(2000, 3000)] = 1e-9
     _same(one, _outcome(data, profile, threads=2))
     assert guesses
@@ -250,5 +251,11 @@ def test_the_time_left_is_read_at_the_decodes_pace(profile, monkeypatch):
     ahead.WORK_TIME[Capture.size] = 0.15
     assert made._pays(250, 1000)
     ahead.WORK_TIME[Capture.size] = 0.16
-    assert not made._pays(250, 1000)
     assert made._pays(200, 1000)  # slower: 200 ms left
+    assert not made._pays(250, 1000)
+    assert ahead.WORK_TIME[Capture.size] == pytest.approx(0.16 * ahead.Ahead.FORGET)
+    assert not made._pays(300, 1000)  # refused again in the same capture: forgotten once only
+    assert ahead.WORK_TIME[Capture.size] == pytest.approx(0.16 * ahead.Ahead.FORGET)
+    later = ahead.Ahead(None, Capture(), 4, profile, None, None, False)
+    now[0] += 0.05
+    assert later._pays(250, 1000)  # the next capture: 150 ms left ≥ 128 ms, tried again
