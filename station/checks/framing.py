@@ -112,6 +112,19 @@ HEAD_TOP_HALF_IOD = 0.3   # the head top is judged on the columns within this of
 HEAD_TOP_SHARE = 0.5      # … as the first row where at least this share of them is subject
 
 
+def _head_top_band(shape: tuple[int, ...], centre: tuple[float, float], iod: float
+                   ) -> tuple[int, int, int] | None:
+    """The columns (x0, x1) and the rows above the eyes where the head top is looked for: one
+    band for ``head_top`` and ``head_top_of``, so both read the same pixels. None when too small."""
+    cx, ey = centre
+    half = max(2, int(round(iod * HEAD_TOP_HALF_IOD)))
+    x0, x1 = max(0, int(cx) - half), min(shape[1], int(cx) + half + 1)
+    rows = int(min(ey, shape[0]))
+    if x1 - x0 < 3 or rows < 3:
+        return None
+    return x0, x1, rows
+
+
 def head_top(mask: np.ndarray, centre: tuple[float, float], iod: float) -> float | None:
     """First row from the top where the central columns above the face stop being backdrop.
 
@@ -121,12 +134,10 @@ def head_top(mask: np.ndarray, centre: tuple[float, float], iod: float) -> float
     """
     import numpy as np
 
-    cx, ey = centre
-    half = max(2, int(round(iod * HEAD_TOP_HALF_IOD)))
-    x0, x1 = max(0, int(cx) - half), min(mask.shape[1], int(cx) + half + 1)
-    rows = int(min(ey, mask.shape[0]))
-    if x1 - x0 < 3 or rows < 3:
+    band = _head_top_band(mask.shape, centre, iod)
+    if band is None:
         return None
+    x0, x1, rows = band
     subject = (~mask[:rows, x0:x1]).mean(axis=1) >= HEAD_TOP_SHARE
     hit = np.flatnonzero(subject[:-1] & subject[1:])
     if hit.size == 0:
@@ -146,12 +157,10 @@ def head_top_of(bgr: np.ndarray, colour: np.ndarray, centre: tuple[float, float]
     where the rows end)."""
     import numpy as np
 
-    cx, ey = centre
-    half = max(2, int(round(iod * HEAD_TOP_HALF_IOD)))
-    x0, x1 = max(0, int(cx) - half), min(bgr.shape[1], int(cx) + half + 1)
-    rows = int(min(ey, bgr.shape[0]))
-    if x1 - x0 < 3 or rows < 3:
+    band = _head_top_band(bgr.shape, centre, iod)
+    if band is None:
         return None
+    x0, x1, rows = band
     last = False  # the previous block's last row is subject
     block = max(16, -(-rows // HEAD_TOP_BLOCKS))
     for r0 in range(0, rows, block):

@@ -18,3 +18,23 @@ def good_capture():
     from station.sim.portrait import render
 
     return render(1200, 1600)
+
+
+@pytest.fixture
+def threads_of(monkeypatch):
+    """``threads_of(module, name)``: a list that gets the name of the thread of every call of
+    ``module.name`` from now on (the function still runs): which thread made which stage."""
+    import threading
+
+    def spy_on(module, name: str) -> list[str]:
+        seen: list[str] = []
+        real = getattr(module, name)
+
+        def spy(*args, **kwargs):
+            seen.append(threading.current_thread().name)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, spy)
+        return seen
+
+    return spy_on

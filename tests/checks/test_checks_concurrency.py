@@ -80,17 +80,10 @@ def test_the_cases_cover_what_they_claim(profile):
     assert landmarks.near_roll_limit(near.measurements.landmarks)
 
 
-def test_stages_run_beside_the_caller_only_with_more_than_one_thread(profile, monkeypatch):
+def test_stages_run_beside_the_caller_only_with_more_than_one_thread(profile, threads_of):
     from station.checks import detect
 
-    seen: list[str] = []
-    real = detect.other_faces
-
-    def spy(*args, **kwargs):
-        seen.append(threading.current_thread().name)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(detect, "other_faces", spy)
+    seen = threads_of(detect, "other_faces")
     data = _camera_jpeg(**CASES["landscape"])
     pipeline.analyse(data, profile, threads=1)
     pipeline.analyse(data, profile, threads=2)

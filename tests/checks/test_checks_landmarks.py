@@ -88,12 +88,21 @@ def test_shipped_models_are_intact_and_a_tampered_one_is_named(tmp_path, monkeyp
     assert landmarks.damaged_models() == ["iris_landmark.tflite"]
 
 
+def _assert_same_eyes(one, two) -> None:
+    """Both sets of landmarks have irises and eye contours, point for point the same."""
+    import numpy as np
+
+    assert two is not None and one.iris is not None and two.iris is not None
+    assert one.eye_contour is not None and two.eye_contour is not None
+    for side in ("left", "right"):
+        assert np.array_equal(one.iris[side], two.iris[side])
+        assert np.array_equal(one.eye_contour[side], two.eye_contour[side])
+
+
 def test_the_refined_looks_of_the_two_eyes_side_by_side_give_the_same_irises(monkeypatch):
     """Near the roll limit each eye is looked at five times again; with concurrent stages the
     image-right eye's looks run on a pool thread (its own interpreter): the same points."""
     import threading
-
-    import numpy as np
 
     from station.checks import landmarks as lmod
     from station.checks.detect import detect_faces
@@ -122,11 +131,7 @@ def test_the_refined_looks_of_the_two_eyes_side_by_side_give_the_same_irises(mon
 
     monkeypatch.setattr(lmod, "run_iris", run_iris)
     two = lmod.find_landmarks(img, face, stages=Stages(2))
-    assert two is not None and one.iris is not None and two.iris is not None
-    assert one.eye_contour is not None and two.eye_contour is not None
-    for side in ("left", "right"):
-        assert np.array_equal(one.iris[side], two.iris[side])
-        assert np.array_equal(one.eye_contour[side], two.eye_contour[side])
+    _assert_same_eyes(one, two)
     refined = [(name, side, copy) for name, side, n, copy in looks if n == len(lmod.IRIS_LOOKS)]
     main = threading.main_thread().name
     assert [(side, copy) for name, side, copy in refined if name == main] == [("left", 0)], looks
@@ -138,8 +143,6 @@ def test_an_eye_the_busy_pool_has_not_started_is_looked_at_in_the_callers_thread
     """With every pool thread busy the image-right eye's look (and its five refined looks) is
     taken back and made by the caller, on its own interpreter copy: the same points."""
     import threading
-
-    import numpy as np
 
     from station.checks import landmarks as lmod
     from station.checks.detect import detect_faces
@@ -161,10 +164,6 @@ def test_an_eye_the_busy_pool_has_not_started_is_looked_at_in_the_callers_thread
     monkeypatch.setattr(lmod, "run_iris", run_iris)
     with busy_pool():
         two = lmod.find_landmarks(img, face, stages=Stages(2))
-    assert two is not None and one.iris is not None and two.iris is not None
-    assert one.eye_contour is not None and two.eye_contour is not None
-    for side in ("left", "right"):
-        assert np.array_equal(one.iris[side], two.iris[side])
-        assert np.array_equal(one.eye_contour[side], two.eye_contour[side])
+    _assert_same_eyes(one, two)
     main = threading.main_thread().name
     assert looks == [(main, "left", 0), (main, "right", 1)] * 2, looks

@@ -133,18 +133,11 @@ def test_parts_the_busy_pool_has_not_started_are_measured_in_the_callers_thread(
 
 
 def test_measure_on_one_thread_runs_every_part_in_the_callers_thread(profile, portrait,
-                                                                     monkeypatch):
+                                                                     threads_of):
     img, _ = portrait
     found = analyse(img, profile, threads=1).measurements
     assert found is not None and found.face is not None
-    threads: list[str] = []
-    real = measure_module.backdrop_shadow
-
-    def spy(*args, **kwargs):
-        threads.append(threading.current_thread().name)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(measure_module, "backdrop_shadow", spy)
+    threads = threads_of(measure_module, "backdrop_shadow")
     for stages in (None, Stages(1)):
         measure_module.measure(img, [found.face], found.landmarks, profile,
                                expected_backdrop(profile, None), stages)
