@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from station.errors import InputError, Location
 
@@ -255,6 +255,22 @@ def jpeg_quality(data: bytes) -> int | None:
     return int(round((200 - scale) / 2)) if scale <= 100 else int(round(5000 / scale))
 
 
+def _encode_file() -> BinaryIO:
+    """Where Pillow writes an encode: a file in memory with a descriptor where the system has
+    one (os.memfd_create), else a BytesIO. Pillow encodes into a file descriptor with the GIL
+    released (``encode_to_file``) but into a BytesIO holding it for the whole encode, so the
+    export encode started beside the frame measurements would otherwise run in turn with them
+    (and with any other Python thread). The bytes are the same either way."""
+    import os
+
+    if hasattr(os, "memfd_create"):
+        try:
+            return io.FileIO(os.memfd_create("station-jpeg", os.MFD_CLOEXEC), "w+b")
+        except OSError:  # no descriptor left (or not allowed): the same bytes, in turn
+            pass
+    return io.BytesIO()
+
+
 SIZE_SLOPE = 0.03  # d ln(size) / d quality of a portrait's JPEG, a first guess between encodes
 FIRST_QUALITY = 85
 
@@ -287,10 +303,11 @@ def encode_jpeg(bgr: np.ndarray, profile: Profile, *, strict: bool = False) -> b
     aim = hi - (hi - lo) * 0.2
 
     def save(quality: int, subsampling: int) -> bytes:
-        buf = io.BytesIO()
-        rgb.save(buf, "JPEG", quality=quality, dpi=(dpi, dpi), progressive=False, optimize=True,
-                 subsampling=subsampling)
-        return buf.getvalue()
+        with _encode_file() as buf:
+            rgb.save(buf, "JPEG", quality=quality, dpi=(dpi, dpi), progressive=False,
+                     optimize=True, subsampling=subsampling)
+            buf.seek(0)
+            return buf.read()
 
     too_large = False
     closest: bytes | None = None

@@ -244,3 +244,33 @@ def test_the_crop_keeps_every_value_inside_its_bound_where_it_can(profile):
     for name, value in values.items():
         lo, hi = profile.safe_range(name)
         assert lo + keep - 1 <= value <= hi - keep + 1, (name, value)
+
+
+def test_the_export_encode_writes_to_a_descriptor_and_gives_the_bytes_of_an_in_memory_one(
+        profile, monkeypatch):
+    """Pillow encodes into a file with a descriptor with the GIL released (into a BytesIO it
+    holds it throughout, so the encode beside the frame measurements ran in turn with them): the
+    encoder is handed such a file where the system has one, and the bytes are the same as with a
+    BytesIO (which stays the fallback)."""
+    import os
+
+    from station.checks import imageio
+
+    frame, _ = render(480, 640, face_width=240, eye_y=250, noise=2.0)
+    handed = []
+    real = Image.Image.save
+
+    def spy(self, fp, *args, **kwargs):
+        handed.append(fp)
+        return real(self, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", spy)
+    data = imageio.encode_jpeg(frame, profile, strict=True)
+    if hasattr(os, "memfd_create"):
+        assert handed and all(not isinstance(fp, io.BytesIO) for fp in handed)
+        assert all(fp.closed for fp in handed)  # each encode's descriptor is closed again
+    handed.clear()
+    monkeypatch.delattr(os, "memfd_create", raising=False)
+    assert imageio.encode_jpeg(frame, profile, strict=True) == data
+    assert handed and all(isinstance(fp, io.BytesIO) for fp in handed)
+    assert_export(data, profile)
