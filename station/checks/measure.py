@@ -10,10 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from station.checks.bystander import hair_model, measure_bystander, probe_faces
+from station.checks.bystander import hair_model, measure_bystander
 from station.checks.detect import Face
 from station.checks.framing import (
     backdrop_colour,
@@ -28,7 +27,6 @@ from station.checks.shadow import backdrop_shadow
 if TYPE_CHECKING:
     from station.checks.landmarks import Landmarks
     from station.checks.profile import Profile
-    from station.checks.workers import Stages
 
 Point = tuple[float, float]
 
@@ -309,29 +307,19 @@ def glare_share(bgr, face: Face, v_level: int, s_level: int) -> float:
 
 
 def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Profile,
-            expected_lab, stages: Stages | None = None, *, probe: bool = False) -> Measurements:
-    """Every measurement on an export frame whose main face is ``faces[0]`` (export coordinates).
-
-    With concurrent ``stages`` the face's looks (sharpness, exposure, glare: luma and eye boxes)
-    and the backdrop's shadow run on the pool beside the rest (each reads the frame, its gray and
-    Lab pixels and the backdrop mask, none writes them): the same values in the same order.
-    ``probe``: with landmarks, the face mesh's looks beside the head (``probe_faces``) are made
-    here too, while the pool's parts run, their values last (as ``probe_faces`` after this).
-    """
+            expected_lab) -> Measurements:
+    """Every measurement on an export frame whose main face is ``faces[0]`` (export coordinates)."""
     import cv2
     import numpy as np
 
     from station.checks.landmarks import CHIN, precise_face
-    from station.checks.workers import done, result_here
 
-    submit = stages.submit if stages is not None else done
     result = Measurements(face_count=len(faces))
     if not faces:
         return result
     face = faces[0] if landmarks is None else precise_face(faces[0], landmarks)
     result.face, result.landmarks = face, landmarks
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    looks = submit(_face_looks, frame, gray, face, profile)
     # the backdrop's colour, evenness, shadows and the clothes are judged at half resolution
     # (they are smooth; a quarter of the pixels); the head top at full resolution
     h, w = frame.shape[:2]
@@ -344,9 +332,6 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
     k = half.shape[1] / w
     fw = result.face_width or face.iod / 0.42
     chin = landmarks.point(CHIN)[1] if landmarks is not None else face.eye_mid[1] + 1.4 * face.iod
-    shadow_of = partial(backdrop_shadow, lab, mask, fw * k, bottom=(chin + 0.25 * fw) * k,
-                        colour=colour)
-    shadow = submit(shadow_of)
     v = result.values
     if landmarks is not None:
         centre = (result.face_centre_x or face.eye_mid[0], face.eye_mid[1])
@@ -363,43 +348,24 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
     if len(zones) >= 2:
         meds = list(zones.values())
         v["backdrop_uniformity"] = max(float(np.linalg.norm(a - b)) for a in meds for b in meds)
-    # the rest of this thread's share before the pool's results are awaited (then the values
-    # go in as they always did, in the same order)
-    lighting = cheek_balance(frame, gray, face, landmarks,
-                             lambda: hair_model(lab, mask, small_face, small_span))
-    clothes = clothing(lab, colour, mask, small_face, small_span, profile,
-                       lambda: person_probability(frame))
-    others = measure_bystander(lab, mask, small_face, small_span, chin * k,
-                               profile.second_person.edge_above)
-    probes = (probe_faces(frame, {**v, **others}, landmarks, span, stages)
-              if probe and landmarks is not None else {})
-    # what no pool thread has started yet is made here (result_here): never a wait in the queue
-    drop = result_here(shadow, shadow_of)
+    drop = backdrop_shadow(lab, mask, fw * k, bottom=(chin + 0.25 * fw) * k, colour=colour)
     if drop is not None:
         v["backdrop_shadow"] = max(0.0, drop)
-    sharp, exposure, glare = result_here(looks, _face_looks, frame, gray, face, profile)
-    v["sharpness"], v["sharpness_structure"] = sharp
-    v.update(exposure)
-    v["lighting"], v["lighting_intersection"] = lighting
-    v["glare"] = glare
-    v.update(clothes)
-    v.update(others)
-    v.update(probes)
-    return result
-
-
-def _face_looks(frame, gray, face: Face, profile: Profile) -> tuple[tuple[float, float],
-                                                                    dict[str, float], float]:
-    """The face's sharpness, its exposure shares and the eyes' glare (``measure``'s values)."""
-    sharp = sharpness(gray, face, profile.sharpness.iod_px)
+    v["sharpness"], v["sharpness_structure"] = sharpness(gray, face, profile.sharpness.iod_px)
     px = face_pixels(gray, face)
-    exposure: dict[str, float] = {}
     if px.size:
         ex = profile.exposure
-        exposure["over_share"] = float((px >= ex.over_level).mean())
-        exposure["under_share"] = float((px <= ex.under_level).mean())
-        exposure["face_mean"] = float(px.mean())
-    return sharp, exposure, glare_share(frame, face, profile.glare.v_level, profile.glare.s_level)
+        v["over_share"] = float((px >= ex.over_level).mean())
+        v["under_share"] = float((px <= ex.under_level).mean())
+        v["face_mean"] = float(px.mean())
+    v["lighting"], v["lighting_intersection"] = cheek_balance(
+        frame, gray, face, landmarks, lambda: hair_model(lab, mask, small_face, small_span))
+    v["glare"] = glare_share(frame, face, profile.glare.v_level, profile.glare.s_level)
+    v.update(clothing(lab, colour, mask, small_face, small_span, profile,
+                      lambda: person_probability(frame)))
+    v.update(measure_bystander(lab, mask, small_face, small_span, chin * k,
+                               profile.second_person.edge_above))
+    return result
 
 
 def _head_top(frame, colour, centre: Point, iod: float, profile: Profile) -> float | None:

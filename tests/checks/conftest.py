@@ -38,3 +38,35 @@ def threads_of(monkeypatch):
         return seen
 
     return spy_on
+
+
+@pytest.fixture
+def busy_pool():
+    """``with busy_pool():`` every thread of the two-thread stage pool held (waiting on an event)
+    meanwhile: a stage handed to the pool stays queued, unstarted."""
+    import threading
+    from collections.abc import Iterator
+    from contextlib import contextmanager
+
+    from station.checks.workers import Stages
+
+    @contextmanager
+    def held() -> Iterator[None]:
+        pool = Stages(2)
+        release = threading.Event()
+        started = [threading.Event() for _ in range(pool.threads)]
+
+        def hold(i: int) -> None:
+            started[i].set()
+            release.wait(120)
+
+        holds = [pool.submit(hold, i) for i in range(pool.threads)]
+        try:
+            assert all(e.wait(60) for e in started)
+            yield
+        finally:
+            release.set()
+            for f in holds:
+                f.result()
+
+    return held

@@ -185,7 +185,7 @@ def test_the_face_probes_on_two_threads_give_the_one_thread_presences(profile, p
 
 
 def test_probes_the_busy_pool_has_not_started_are_made_in_the_callers_thread(profile, portrait,
-                                                                          monkeypatch):
+                                                                          monkeypatch, busy_pool):
     """With every pool thread busy, the looks handed to it are taken back and made by the
     caller on the second interpreter copy: the same presences and side."""
     import threading
@@ -193,7 +193,6 @@ def test_probes_the_busy_pool_has_not_started_are_made_in_the_callers_thread(pro
     from station.checks import landmarks
     from station.checks.bystander import probe_faces
     from station.checks.workers import Stages
-    from tests.checks.test_checks_measure import busy_pool
 
     img, truth = portrait
     frame = add_hair(img, truth, reach=1.6)

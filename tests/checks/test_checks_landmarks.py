@@ -139,7 +139,7 @@ def test_the_refined_looks_of_the_two_eyes_side_by_side_give_the_same_irises(mon
     assert all(name.startswith("checks") for name, _, _ in refined if name != main), looks
 
 
-def test_an_eye_the_busy_pool_has_not_started_is_looked_at_in_the_callers_thread(monkeypatch):
+def test_an_eye_the_busy_pool_has_not_started_is_looked_at_in_the_callers_thread(monkeypatch, busy_pool):
     """With every pool thread busy the image-right eye's look (and its five refined looks) is
     taken back and made by the caller, on its own interpreter copy: the same points."""
     import threading
@@ -148,7 +148,6 @@ def test_an_eye_the_busy_pool_has_not_started_is_looked_at_in_the_callers_thread
     from station.checks.detect import detect_faces
     from station.checks.workers import Stages
     from station.sim.portrait import render
-    from tests.checks.test_checks_measure import busy_pool
 
     img, _ = render(900, 1200, roll=1.8)
     face = detect_faces(img, 100.0)[0]
