@@ -202,12 +202,34 @@ def cheek_balance(frame, gray, face: Face, landmarks: Landmarks | None = None,
         return 0.0, 1.0
     hists, levels = [], []
     for zone in zones:
-        hist = np.bincount((zone // 32).astype(np.int64), minlength=8).astype(np.float64)
+        counts = np.bincount(zone.reshape(-1), minlength=256)  # a uint8 zone: its 256 levels
+        hist = counts.reshape(8, 32).sum(axis=1).astype(np.float64)  # = bincount of zone // 32
         hists.append(hist / hist.sum())
         # the brighter part of the cheek: a strand of hair across it darkens a part, a shadow all
-        levels.append(float(np.percentile(zone, 80)))
+        levels.append(percentile_u8(counts, 80))
     diff = abs(levels[0] - levels[1]) / max(max(levels), 1.0)
     return diff, float(np.minimum(hists[0], hists[1]).sum())
+
+
+def percentile_u8(counts, q: int) -> float:
+    """``float(np.percentile(zone, q))`` (linear method) of a uint8 ``zone`` from its 256-level
+    counts: the same value (numpy's own index, weight and interpolation formula on the same two
+    order statistics), without sorting a copy of the zone (a tenth of the time)."""
+    import numpy as np
+
+    n = int(counts.sum())
+    cumulative = np.cumsum(counts)
+    virtual = (n - 1) * (q / 100)  # numpy: (n - 1) * true_divide(q, 100), in float64
+    below = math.floor(virtual)
+    if virtual >= n - 1:  # numpy takes the last value then
+        below = above = n - 1
+        t = virtual - (n - 1)
+    else:
+        above = below + 1
+        t = virtual - below
+    a, b = (int(np.searchsorted(cumulative, k, side="right")) for k in (below, above))
+    d = float(b - a)  # b >= a: the order statistics
+    return float(a) + d * t if t < 0.5 else float(b) - d * (1 - t)
 
 
 SKIN_REFERENCE = (6, 197, 195, 5)  # nose bridge to tip: skin on every face, under any fringe
