@@ -1,4 +1,5 @@
-"""The head top found a block of rows at a time gives exactly the whole band's value."""
+"""The head top found a block of rows at a time, the cheeks' percentile and the placement's
+violations give exactly the values of the plain computations."""
 
 from __future__ import annotations
 
@@ -97,3 +98,18 @@ def test_the_percentile_of_a_uint8_zone_from_its_counts_is_numpys():
             counts = np.bincount(zone, minlength=256)
             for q in (0, 1, 50, 80, 99, 100):
                 assert repr(percentile_u8(counts, q)) == repr(float(np.percentile(zone, q))), (n, q)
+
+
+def test_the_placements_squared_violation_is_the_plain_expressions():
+    """placement's in-place ``_viol_squared`` is ``_viol(...) ** 2`` (NaN where the window does
+    not exist included), and its cached unit steps are ``np.linspace(0, 1, n)``."""
+    from station.checks.placement import _unit_steps, _viol, _viol_squared
+
+    rng = np.random.default_rng(11)
+    for _ in range(50):
+        v = rng.uniform(-500, 1500, (int(rng.integers(1, 300)), int(rng.integers(1, 42))))
+        v[rng.random(v.shape) < 0.05] = np.nan
+        lo, hi = sorted(rng.uniform(-100, 900, 2))
+        assert np.array_equal(_viol_squared(v, lo, hi), _viol(v, lo, hi) ** 2, equal_nan=True)
+    for n in (21, 41):
+        assert np.array_equal(_unit_steps(n), np.linspace(0.0, 1.0, n))
