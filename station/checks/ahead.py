@@ -6,10 +6,13 @@ pipeline uses what it made only when the work after the decode would give exactl
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from station.checks.detect import Face
     from station.checks.frame_work import FrameWork
     from station.checks.framing import Framing
@@ -39,7 +42,9 @@ class Ahead:
     face lies well inside the rows the pyramid scales have seen (or was guessed the same on
     fewer rows), the face mesh, irises, subject and placement are made on the decode's rows
     (``made``); once the export window's rows are decoded too, the export frame, its
-    measurements, BlazeFace and the encode (``work``). They count only when the detection on
+    measurements, BlazeFace and the encode (``work``: in this thread during the decode; on the
+    pool from the decode's end on, while this thread ends the detection, when the face's work
+    ended after the window's rows came in). They count only when the detection on
     the whole image finds exactly ``face`` and every row they read was decoded then: the same
     numbers as made after the decode, earlier (``threads=1`` makes them after it, in turn).
     """
@@ -69,7 +74,10 @@ class Ahead:
         self._last: Face | None = None  # the last guess not yet settled
         self._need = 0      # decode rows the mesh needs
         self._tries = 0
-        self._frame_need = 0  # decode rows the export window needs (-1: not from this decode)
+        self._frame_need = 0  # decode rows the export window needs
+        self._finer = False  # the export frame comes from a finer decode than this one
+        self._pending: Future[FrameWork] | None = None  # the frame's work on the pool
+        self._base: Any = None  # the decode it is cut from
         self._small: Any = None  # the detection image followed
         self._off = False
         self._started = self.clock()  # the decode starts now
@@ -77,18 +85,48 @@ class Ahead:
         self._refused = False
 
     def feed(self, small, rows: int, base, base_rows: int) -> None:
+        if rows >= small.shape[0]:  # the decode has ended (every row is in)
+            if not self._off and self.made is not None and self.work is None and not self._finer:
+                # the export frame's work on the pool while this thread ends the detection
+                self._pending = self.stages.submit(self._frame_work, small, base)
+                self._base = base
+            self.first.feed(small, rows)
+            self._small = small
+            return  # the rest is made as quickly after the decode
         self.first.feed(small, rows)
         self._small = small
-        if rows >= small.shape[0] or self._off:
-            return  # the decode has ended: the ordinary path is as quick
+        if self._off:
+            return
         try:
             if self.made is None:
                 self._face_work(small, rows, base, base_rows)
-            if self.made is not None and self.work is None and self._frame_need >= 0:
+            if self.made is not None and self.work is None and not self._finer:
                 self._frame(small, base, base_rows)
         except Exception:  # a guess never fails a capture: the work after the
             self._off = True  # decode runs as without it (and meets any real error itself)
             self.made = self.work = None
+
+    def frame(self) -> FrameWork | None:
+        """The export frame's work made on the guessed face (during the decode, or on the pool
+        from its end on); None when there is none (or it failed: the pipeline makes it itself)."""
+        from station.checks.workers import result_here
+
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            try:
+                self.work = result_here(pending, self._frame_work, self._small, self._base)
+            except Exception:
+                self.work = None
+        return self.work
+
+    def drop(self) -> None:
+        """The guess was wrong: the frame's work still running on the pool is let end first (it
+        uses the models the work after the decode is about to use)."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            if not pending.cancel():
+                with contextlib.suppress(Exception):  # its error, if any, the work after meets
+                    self.work = pending.result()
 
     def fed(self, small) -> bool:
         """Whether ``small`` is the image this followed, every row of it."""
@@ -112,7 +150,9 @@ class Ahead:
             began = self.clock()
             faces = self.first.guess(small, det.min_face_share * small.shape[1], det.min_score)
             self._spent = self.clock() - began
-            WORK_TIME.setdefault(self.src.size, self._spent)  # a first estimate, at least
+            # the face's work takes at least its guess: a guess that does not settle (a face too
+            # low in the frame) must not keep being tried on too few rows
+            WORK_TIME[self.src.size] = max(WORK_TIME.get(self.src.size, 0.0), self._spent)
             if not faces:
                 return
             _, y, _, h = faces[0].box
@@ -164,27 +204,35 @@ class Ahead:
         return self.face.mapped(lambda p: (p[0] * k, p[1] * k))
 
     def _frame(self, small, base, base_rows: int) -> None:
-        from station.checks.frame_work import frame_work
-        from station.checks.framing import cut
-        from station.checks.subject import render_reduction, small_reduction, to_frame
+        """The export frame's work during the decode, once the window's rows are decoded."""
+        from station.checks.framing import cut_window
+        from station.checks.subject import render_reduction
 
         assert self.made is not None
-        lm, framing = self.made
+        _, framing = self.made
         if render_reduction(self.src, framing) != self.reduction:
-            self._frame_need = -1  # the export frame comes from a finer decode
+            self._finer = True  # the export frame comes from a finer decode
             return
         if base_rows < self._frame_need:
             return
-        out = self.profile.size
-        frame, window = cut(base, framing, self.src.size, out)
-        ky = base.shape[0] / self.src.size[1]
-        bottom = round((window.y0 + window.scale * out[1]) * ky)  # the window's last row + 1
-        if bottom > base_rows:
-            self._frame_need = -1 if bottom >= base.shape[0] else bottom
+        _, y, _, h = cut_window(base.shape, framing, self.src.size, self.profile.size)
+        self._frame_need = y + h  # the window's last row + 1
+        if self._frame_need > base_rows:
             return
+        self.work = self._frame_work(small, base)
+
+    def _frame_work(self, small, base) -> FrameWork:
+        """The export frame cut from the decode's rows and its work (``frame_work.frame_work``)."""
+        from station.checks.frame_work import frame_work
+        from station.checks.framing import cut
+        from station.checks.subject import small_reduction, to_frame
+
+        assert self.made is not None
+        lm, framing = self.made
+        frame, window = cut(base, framing, self.src.size, self.profile.size)
         r = small_reduction(self.src, base)
         face = self._in_decode(small, base).mapped(lambda p: window.point((p[0] * r, p[1] * r)))
         if lm is not None:
             lm = lm.mapped(lambda a: to_frame(a, r, window))
-        self.work = frame_work(frame, window, face, lm, self.profile, self.expected, self.stages,
-                                self.encode, others=True, refine=True)
+        return frame_work(frame, window, face, lm, self.profile, self.expected, self.stages,
+                          self.encode, others=True, refine=True)

@@ -239,6 +239,23 @@ def identity_framing() -> Framing:
     return Framing(0.0, 0.0, 1.0)
 
 
+def cut_window(shape: tuple[int, ...], framing: Framing, full_size: tuple[int, int],
+               out: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The pixels ``cut`` reads of an image of ``shape`` (a decode of a ``full_size`` capture):
+    x, y, width, height."""
+    kx, ky = shape[1] / full_size[0], shape[0] / full_size[1]
+    h = max(8, int(round(out[1] * framing.scale * ky / 4.0)) * 4)
+    w = h * out[0] // out[1]
+    h, w = min(h, shape[0] - shape[0] % 4), min(w, shape[1])
+    if w * out[1] != h * out[0]:  # the capture is narrower than the window's aspect
+        h = w * out[1] // out[0]
+        w = h * out[0] // out[1]
+    x = int(round(framing.x0 * kx))
+    y = int(round(framing.y0 * ky))
+    x, y = min(max(0, x), shape[1] - w), min(max(0, y), shape[0] - h)
+    return x, y, w, h
+
+
 def cut(img: np.ndarray, framing: Framing, full_size: tuple[int, int],
         out: tuple[int, int]) -> tuple[np.ndarray, Framing]:
     """The export frame cut from ``img`` (a decode of a ``full_size`` capture) and resized.
@@ -248,16 +265,8 @@ def cut(img: np.ndarray, framing: Framing, full_size: tuple[int, int],
     """
     import cv2
 
+    x, y, w, h = cut_window(img.shape, framing, full_size, out)
     kx, ky = img.shape[1] / full_size[0], img.shape[0] / full_size[1]
-    h = max(8, int(round(out[1] * framing.scale * ky / 4.0)) * 4)
-    w = h * out[0] // out[1]
-    h, w = min(h, img.shape[0] - img.shape[0] % 4), min(w, img.shape[1])
-    if w * out[1] != h * out[0]:  # the capture is narrower than the window's aspect
-        h = w * out[1] // out[0]
-        w = h * out[0] // out[1]
-    x = int(round(framing.x0 * kx))
-    y = int(round(framing.y0 * ky))
-    x, y = min(max(0, x), img.shape[1] - w), min(max(0, y), img.shape[0] - h)
     region = img[y:y + h, x:x + w]
     interp = cv2.INTER_AREA if w >= out[0] else cv2.INTER_CUBIC
     frame = region if (w, h) == out else cv2.resize(region, out, interpolation=interp)

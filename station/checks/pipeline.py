@@ -167,8 +167,10 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         r = small_reduction(src, base)
         if same and ahead is not None and ahead.made is not None:  # made on the same face and rows
             lm, framing = ahead.made
-            work = ahead.work
+            work = ahead.frame()
         else:
+            if ahead is not None:
+                ahead.drop()
             lm = find_landmarks(base, faces[0], refine=False,  # refined below, on the export frame
                                 stages=stages)
             framing = subject_framing(base, lm, faces[0], expected, profile, src.size, r)

@@ -259,3 +259,77 @@ def test_the_time_left_is_read_at_the_decodes_pace(profile, monkeypatch):
     later = ahead.Ahead(None, Capture(), 4, profile, None, None, False)
     now[0] += 0.05
     assert later._pays(250, 1000)  # the next capture: 150 ms left ≥ 128 ms, tried again
+
+
+@pytest.fixture
+def rest_at_once(monkeypatch, aheads) -> None:
+    """The decode's rows 16 at a time until the face's work is made, then all the rest at once
+    (the decode ended meanwhile): the export frame's work is made at the decode's end."""
+    from station.checks.rowstream import RowStream
+
+    wait = RowStream.wait
+
+    def in_steps(self, rows: int) -> int:
+        made = any(a.made is not None for a in aheads)
+        want = self.height if made else min(self.height, rows - 1 + 16)
+        wait(self, want)
+        return want
+
+    monkeypatch.setattr(RowStream, "wait", in_steps)
+
+
+def test_the_frame_work_starts_on_the_pool_when_the_decode_ends(profile, aheads, rest_at_once,
+                                                                 monkeypatch, threads_of):
+    """The face's work was made, the window's rows came with the decode's end: the export
+    frame's work runs on the pool while this thread ends the detection; made once, the same."""
+    data = _camera_jpeg(**CASES["portrait"])
+    one = _outcome(data, profile, threads=1)
+    seen = threads_of(frame_work, "frame_work")
+    two = _outcome(data, profile, threads=2)
+    last = aheads[-1]
+    assert last.made is not None and last.work is not None
+    assert len(seen) == 1 and seen[0].startswith("checks")
+    _same(one, two)
+
+
+@pytest.mark.parametrize("case", ["portrait", "landscape"])
+def test_a_frame_work_on_a_wrong_guess_at_the_decodes_end_changes_nothing(
+        profile, aheads, rest_at_once, monkeypatch, case):
+    """Settling on any face (often a part of it) with the rest of the rows at once: the frame's
+    work on the pool made on a wrong guess is let end and dropped; the same results."""
+    data = _camera_jpeg(**CASES[case])
+    one = _outcome(data, profile, threads=1)
+    monkeypatch.setattr(ahead.Ahead, "START", 0.0)
+    monkeypatch.setattr(ahead.Ahead, "STEP", 0.02)
+    monkeypatch.setattr(ahead.Ahead, "LAST", 1.0)
+    monkeypatch.setattr(ahead.Ahead, "GUESSES", 100)
+    monkeypatch.setattr(ahead.Ahead, "MARGIN", -1.0)
+    two = _outcome(data, profile, threads=2)
+    assert aheads[-1].made is not None
+    _same(one, two)
+
+
+def test_a_guess_that_does_not_settle_counts_its_own_time(profile, monkeypatch):
+    """The face's work takes at least its guess: a face too low to settle on leaves the guess's
+    time as the work time, so the next capture does not guess on too few rows left."""
+    class Capture:
+        size = (2000, 3000)
+
+    now = [10.0]
+
+    class First:
+        rows = 0
+
+        def guess(self, *args):
+            now[0] += 0.03  # the guess takes 30 ms and finds nothing settled
+            return []
+
+    monkeypatch.setattr(ahead.Ahead, "clock", staticmethod(lambda: now[0]))
+    small, base = np.zeros((100, 60, 3), np.uint8), np.zeros((400, 240, 3), np.uint8)
+    ahead.WORK_TIME[Capture.size] = 0.01
+    made = ahead.Ahead(First(), Capture(), 4, profile, None, None, False)
+    made._face_work(small, 50, base, 200)
+    assert ahead.WORK_TIME[Capture.size] == pytest.approx(0.03)
+    ahead.WORK_TIME[Capture.size] = 0.05
+    ahead.Ahead(First(), Capture(), 4, profile, None, None, False)._face_work(small, 50, base, 200)
+    assert ahead.WORK_TIME[Capture.size] == pytest.approx(0.05)
