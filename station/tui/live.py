@@ -23,6 +23,7 @@ from station.errors import DeviceError
 from station.i18n import both
 from station.tui.live_checks import LiveChecksGone, LiveChecksProcess
 from station.tui.messages import DeviceBack, DeviceProblem, LiveChecked, LiveFrame
+from station.tui.widgets.picture_view import HALF_BLOCK_CELL, Refit, fit_box, fitted_strips
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +64,6 @@ def _cancelled() -> bool:
 def picture_loop(app: Any, sink: Any, target: LiveTarget, shared: LiveShared) -> None:
     """Newest frame → picture (half-block cells, or a PIL image in graphics mode) → LiveFrame,
     posted to ``sink`` (the desk)."""
-    from station.tui.widgets.picture import picture_image, picture_lines
-    from station.tui.widgets.picture_view import fitted_strips
-
     devices = app.devices
     last_seq = -1
     period = 1.0 / MAX_FPS
@@ -84,15 +82,10 @@ def picture_loop(app: Any, sink: Any, target: LiveTarget, shared: LiveShared) ->
                 target.taken.set()
                 continue
             last_seq = frame.seq
-            cols, rows = max(target.cols, 8), max(target.rows, 4)
-            if target.graphics:
-                picture = picture_image(frame.image(), cols, rows, target.cell_px, app.guides,
-                                        shared.guides)
-            else:
-                picture = fitted_strips(picture_lines(frame.image(), cols, rows, app.guides,
-                                                      shared.guides),
-                                        cols, rows, target.pad_style, app.console)
-            sink.post_message(LiveFrame(picture, frame.seq))
+            draw = _drawing(app, target, frame.image(), shared.guides)
+            box = fit_box(target.cols, target.rows,
+                          target.cell_px if target.graphics else HALF_BLOCK_CELL)
+            sink.post_message(LiveFrame(draw(*box), frame.seq, box, draw))
         except DeviceError as exc:
             target.taken.set()
             log.warning("live view: %s", exc.key)
@@ -100,6 +93,22 @@ def picture_loop(app: Any, sink: Any, target: LiveTarget, shared: LiveShared) ->
             target.taken.set()
             log.exception("live view frame failed")
         time.sleep(max(0.0, period - (time.monotonic() - started)))
+
+
+def _drawing(app: Any, target: LiveTarget, img: Any, live_guides: dict | None) -> Refit:
+    """Draws ``img`` with its guides for a box: the worker for the pane's size as it saw it, the
+    desk again if the pane has changed size since (see PictureView)."""
+    from station.tui.widgets.picture import picture_image, picture_lines
+
+    graphics, guides, pad_style, console = target.graphics, app.guides, target.pad_style, app.console
+
+    def draw(cols: int, rows: int, cell_px: tuple[int, int]) -> Any:
+        if graphics:
+            return picture_image(img, cols, rows, cell_px, guides, live_guides)
+        return fitted_strips(picture_lines(img, cols, rows, guides, live_guides), cols, rows,
+                             pad_style, console)
+
+    return draw
 
 
 def checks_loop(app: Any, sink: Any, shared: LiveShared) -> None:

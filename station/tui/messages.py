@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from station.checks.live import LiveReport
     from station.domain.schools import WalkIn
     from station.session.model import DeskContext, DeskCounters, Person
+    from station.tui.widgets.picture_view import Box, Refit
 
 
 @dataclass
@@ -53,10 +54,13 @@ class SessionRefused(Message, bubble=False):
 class LiveFrame(Message, bubble=False):
     """The newest live-view picture, ready to paint (a newer one replaces it)."""
 
-    def __init__(self, picture: Any, seq: int) -> None:
+    def __init__(self, picture: Any, seq: int, fitted: Box | None = None,
+                 refit: Refit | None = None) -> None:
         super().__init__()
         self.picture = picture
         self.seq = seq
+        self.fitted = fitted          # the box it was drawn for
+        self.refit = refit            # draws it again for another box
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, LiveFrame)

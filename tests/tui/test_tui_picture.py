@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import pytest
 
@@ -84,6 +85,7 @@ def test_desk_mode_on_the_sim_camera(tmp_path, picture, graphics):
             await connected(pilot)
             await tap_and_pay(pilot, "4200001234567890")
             await until(pilot, lambda: desk(app).frames_shown > 0, what="a live frame")
+            await pilot.pause()     # a resize of the view on its way is handled (refits it)
             live = desk(app).query_one("#live", PictureView)
             images = list(desk(app).query(TextualImage))
             assert app.picture_mode == ("graphics" if graphics else "halfblock")
@@ -102,6 +104,169 @@ def test_desk_mode_on_the_sim_camera(tmp_path, picture, graphics):
             shot = desk(app).query_one("#shot-this-picture").query_one(TextualImage)
             await until(pilot, lambda: isinstance(shot.image, PILImage.Image), what="crop image")
             assert abs(shot.image.size[0] / shot.image.size[1] - 3 / 4) < 0.02
+
+    asyncio.run(run())
+
+
+class HeldCamera:
+    """Holds the desk's live picture worker where a loaded machine can leave it: ``stall()``
+    gives it no new frames (a slow or paused camera: the picture on screen stays), ``hold()``
+    stops it right after it drew a frame, before the frame reaches the desk (a frame drawn for
+    the pane's size as it was; the layout may change meanwhile), ``release()`` lets that frame
+    go and stalls the worker after it. Only the picture worker's thread is held."""
+
+    def __init__(self, app, monkeypatch) -> None:
+        import threading
+
+        from station.tui.widgets import picture
+
+        self.stalled = False
+        self.waits = 0                      # the worker's looks for a frame while stalled
+        self.held = threading.Event()       # the worker drew a frame and waits
+        self._go: threading.Event | None = None
+        self._main = threading.main_thread()
+        wait_frame = app.devices.wait_frame
+
+        def stalled_wait_frame(after_seq, timeout):
+            if self.stalled and sys._getframe(1).f_code.co_name == "picture_loop":
+                self.waits += 1
+                time.sleep(timeout)
+                return None
+            return wait_frame(after_seq, timeout)
+
+        def held(draw):
+            def draw_then_hold(*args, **kwargs):
+                result = draw(*args, **kwargs)
+                go = self._go
+                if go is not None and threading.current_thread() is not self._main:
+                    self._go = None
+                    self.held.set()
+                    go.wait(60)
+                    self.stalled = True
+                return result
+            return draw_then_hold
+
+        monkeypatch.setattr(app.devices, "wait_frame", stalled_wait_frame)
+        monkeypatch.setattr(picture, "picture_image", held(picture.picture_image))
+        monkeypatch.setattr(picture, "picture_lines", held(picture.picture_lines))
+
+    async def stall(self, pilot) -> None:
+        """No new frames from here on; returns once a frame in the making has reached the desk."""
+        from .test_tui_sessions import until
+
+        self.stalled = True
+        await until(pilot, lambda: self.waits >= 2, what="the picture worker stalled")
+        await pilot.pause()
+
+    async def hold(self, pilot) -> None:
+        import threading
+
+        from .test_tui_sessions import until
+
+        self._go = threading.Event()
+        go = self._go
+        await until(pilot, self.held.is_set, what="the picture worker drew a frame")
+        self._release = go
+
+    def release(self) -> None:
+        self._release.set()
+
+
+def assert_fitted(live, graphics: bool) -> None:
+    """The live picture fills the live view's box exactly, never more (the gate's assertion)."""
+    cols, rows = live.size.width, live.size.height
+    if graphics:
+        from textual_image.widget._base import Image as TextualImage
+
+        image = live.query_one(".picture-image", TextualImage)
+        cw, ch = picture_mode.cell_pixels()
+        w, h = image.image.size
+        assert (w <= cols * cw and h <= rows * ch) and (w == cols * cw or h == rows * ch), \
+            f"picture {w}×{h} px in a {cols}×{rows} view of {cw}×{ch} px cells"
+        assert abs(w / h - 3 / 4) < 0.02
+    else:
+        assert live.strips and len(live.strips) == rows, (len(live.strips or []), rows)
+        assert all(strip.cell_length == cols for strip in live.strips)
+
+
+def sim_desk(tmp_path, picture):
+    from station.sim import demo
+    from station.tui.app import make_app
+
+    from .test_tui_sessions import ScriptedSource
+
+    setup = demo.prepare(tmp_path / "data", people=2)
+    return make_app(setup.data_dir, camera="sim", reader="sim", demo=True,
+                    demo_people=setup.eligible[:2], clock=demo.demo_clock(), picture=picture,
+                    login=(demo.DEMO_PHOTOGRAPHER, demo.DEMO_PHOTOGRAPHER_PIN),
+                    camera_opts={"source": ScriptedSource(), "fps": 8,
+                                 "capture_size": (720, 960), "preview_size": (360, 480)})
+
+
+@pytest.mark.parametrize("picture", ["graphics", "halfblock"])
+def test_live_picture_is_fitted_again_when_the_view_changes_size(tmp_path, monkeypatch, picture):
+    """The terminal shrinks and grows while the camera sends nothing new: the picture on screen
+    is drawn again for the live view's new size (it overflowed its pane before)."""
+    import asyncio
+
+    from station.tui.widgets.picture_view import PictureView
+
+    from .test_tui_sessions import connected, desk, tap_and_pay, until
+
+    app = sim_desk(tmp_path, picture)
+    graphics = picture == "graphics"
+
+    async def run() -> None:
+        async with app.run_test(size=(140, 44)) as pilot:
+            await connected(pilot)
+            camera = HeldCamera(app, monkeypatch)
+            await tap_and_pay(pilot, "4200001234567890")
+            await until(pilot, lambda: desk(app).frames_shown > 0, what="a live frame")
+            live = desk(app).query_one("#live", PictureView)
+            await camera.stall(pilot)
+            shown = desk(app).frames_shown
+            for size in ((140, 40), (170, 50), (120, 36)):
+                before = live.size
+                await pilot.resize_terminal(*size)
+                await pilot.pause()
+                assert live.size != before
+                assert_fitted(live, graphics)
+            assert desk(app).frames_shown == shown        # no new frame did it
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("picture", ["graphics", "halfblock"])
+def test_a_frame_drawn_before_the_view_changed_size_is_fitted_to_it(tmp_path, monkeypatch,
+                                                                    picture):
+    """The gate's failure (fitted 585×780 = 39 rows, the view 38): the worker drew a frame for
+    the size it last saw, the layout changed before the desk got it; shown as it was, it
+    overflows its pane until the next frame (never, if the camera pauses)."""
+    import asyncio
+
+    from station.tui.widgets.picture_view import PictureView
+
+    from .test_tui_sessions import connected, desk, tap_and_pay, until
+
+    app = sim_desk(tmp_path, picture)
+    graphics = picture == "graphics"
+
+    async def run() -> None:
+        async with app.run_test(size=(140, 44)) as pilot:
+            await connected(pilot)
+            camera = HeldCamera(app, monkeypatch)
+            await tap_and_pay(pilot, "4200001234567890")
+            await until(pilot, lambda: desk(app).frames_shown > 0, what="a live frame")
+            live = desk(app).query_one("#live", PictureView)
+            await camera.hold(pilot)                 # a frame drawn for the view as it is
+            before = live.size
+            await pilot.resize_terminal(140, 43)     # one line less, as in the gate
+            assert live.size.height == before.height - 1
+            shown = desk(app).frames_shown
+            camera.release()
+            await until(pilot, lambda: desk(app).frames_shown > shown, what="the held frame")
+            await pilot.pause()
+            assert_fitted(live, graphics)
 
     asyncio.run(run())
 

@@ -314,7 +314,7 @@ class DeskScreen(StationScreen):
         if self.state != FRAMING:
             return
         self.frames_shown += 1
-        self.query_one("#live", PictureView).show(message.picture)
+        self.query_one("#live", PictureView).show(message.picture, message.fitted, message.refit)
 
     @on(LiveChecked)
     def live_checked(self, message: LiveChecked) -> None:

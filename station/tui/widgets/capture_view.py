@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 
 from station.i18n import t
 from station.tui.widgets.caption import Caption
-from station.tui.widgets.picture_view import PictureView
+from station.tui.widgets.picture_view import Box, PictureView
 
 if TYPE_CHECKING:
     from station.tui.app import StationApp
@@ -69,15 +69,19 @@ class CaptureView(Horizontal):
                 view.blank("tui.capture.no_crop" if result is not None else "tui.capture.none")
                 self._drawn.pop(which, None)
                 continue
-            cols, rows = view.size.width, view.size.height
-            key = (result.capture_id, cols, rows)
-            if cols < 4 or rows < 2 or self._drawn.get(which) == key:
+            box = view.box()
+            key = (result.capture_id, box)
+            if view.size.width < 4 or view.size.height < 2 or self._drawn.get(which) == key:
                 continue
             self._drawn[which] = key
-            self._draw_picture(view, result.crop_jpeg, cols, rows, key, which)
+            self._draw_picture(view, result.crop_jpeg, box, key, which)
 
-    def _draw_picture(self, view: PictureView, jpeg: bytes, cols: int, rows: int, key: tuple,
-                which: str) -> None:
+    def _redraw(self, cols: int, rows: int, cell_px: tuple[int, int]) -> None:
+        """A picture's pane changed size (PictureView's refit): draw both again in a worker."""
+        self.call_after_refresh(self._draw)
+
+    def _draw_picture(self, view: PictureView, jpeg: bytes, box: Box, key: tuple,
+                      which: str) -> None:
         app = cast("StationApp", self.app)
         guides = app.guides
         graphics = view.graphics
@@ -96,18 +100,17 @@ class CaptureView(Horizontal):
             if guides is not None:
                 img = draw_guides(img, guides)
             if graphics:
-                from station.tui.picture_mode import cell_pixels
-
-                picture: Any = picture_image(img, cols, rows, cell_pixels())
+                picture: Any = picture_image(img, box.cols, box.rows, box.cell_px)
             else:
                 from station.tui.render import to_cells
 
-                picture = as_strips(to_cells(img, cols, rows))
-            app.call_from_thread(self._drawn_picture, view, picture, key, which)
+                picture = as_strips(to_cells(img, box.cols, box.rows))
+            app.call_from_thread(self._drawn_picture, view, picture, box, key, which)
 
         self.run_worker(work, thread=True, group=f"shot-{which}", exclusive=True,
                         exit_on_error=False)
 
-    def _drawn_picture(self, view: PictureView, picture: Any, key: tuple, which: str) -> None:
+    def _drawn_picture(self, view: PictureView, picture: Any, box: Box, key: tuple,
+                       which: str) -> None:
         if self._drawn.get(which) == key:     # still the capture and size asked for
-            view.show(picture)
+            view.show(picture, box, self._redraw)

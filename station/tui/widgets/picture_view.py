@@ -3,8 +3,8 @@ in graphics mode; a dim sentence while there is none."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 from rich.console import Console
 from rich.segment import Segment
@@ -18,13 +18,39 @@ from textual.strip import Strip
 from station.i18n import t
 from station.tui.widgets._base import StationWidget
 
+HALF_BLOCK_CELL = (1, 2)          # pixels a half-block cell shows: one wide, two high
+MIN_COLS, MIN_ROWS = 8, 4         # a picture is never drawn smaller than this
+
+
+class Box(NamedTuple):
+    """What a picture is fitted to: the pane in cells and the pixels of one cell."""
+
+    cols: int
+    rows: int
+    cell_px: tuple[int, int]
+
+
+def fit_box(cols: int, rows: int, cell_px: tuple[int, int]) -> Box:
+    return Box(max(cols, MIN_COLS), max(rows, MIN_ROWS), cell_px)
+
+
+Refit = Callable[[int, int, tuple[int, int]], Any]
+"""Draws the same picture again for another box; returns None when it will call ``show`` itself
+(drawn in a worker)."""
+
 
 class PictureView(StationWidget):
     """Shows what a worker prepared (newest wins). Half-block lines are turned into strips once
     and painted centred by ``render_line``, so a new frame costs one pass over its cells.
 
-    ``target`` (any object with ``cols``/``rows``) is kept at this pane's size, for workers that
-    must know the size without touching the widget from their thread."""
+    ``target`` (any object with ``cols``/``rows``/``cell_px``) is kept at this pane's size, for
+    workers that must know the size without touching the widget from their thread.
+
+    A picture is fitted to the pane's box (cells, and pixels a cell in graphics mode) when it is
+    drawn; the pane may change size after that (a line appears above or below it, the terminal
+    is resized, a frame was drawn in a worker before the layout settled). A picture shown with
+    its ``fitted`` box and a ``refit`` is therefore drawn again whenever the box it was fitted
+    to is not the pane's own: when it arrives, and when the pane is resized."""
 
     DEFAULT_CSS = """
     PictureView.-graphics { align: center middle; }
@@ -37,7 +63,10 @@ class PictureView(StationWidget):
         self.state_key = blank_key
         self.target = target
         self.painted = 0          # frames painted (line 0 drawn for a new picture): the bench
+        self.refits = 0           # pictures drawn again because the pane's box changed
         self._fresh = False
+        self._fitted: Box | None = None
+        self._refit: Refit | None = None
         try:
             self.graphics = self.app.picture_mode == "graphics"
         except Exception:  # built outside a running app
@@ -57,15 +86,47 @@ class PictureView(StationWidget):
 
     def on_resize(self) -> None:
         self._tell_target()
+        self._fit()
+
+    def box(self) -> Box:
+        """The box a picture for this pane is fitted to now."""
+        if self.graphics:
+            from station.tui.picture_mode import cell_pixels
+
+            cell_px = cell_pixels()
+        else:
+            cell_px = HALF_BLOCK_CELL
+        return fit_box(self.size.width, self.size.height, cell_px)
 
     def _tell_target(self) -> None:
         if self.target is not None:
             self.target.cols, self.target.rows = self.size.width, self.size.height
+            if self.graphics:
+                self.target.cell_px = self.box().cell_px
             self.target.pad_style = self.visual_style.rich_style
 
-    def show(self, picture: Any) -> None:
+    def _fit(self) -> None:
+        """Draw the picture on show again if the pane's box is no longer the one it fits."""
+        if self._refit is None or self.strips is None or self.size.area == 0:
+            return
+        box = self.box()
+        if box == self._fitted:
+            return
+        self._fitted = box
+        self.refits += 1
+        picture = self._refit(*box)
+        if picture is not None:
+            self._put(picture)
+
+    def show(self, picture: Any, fitted: Box | None = None, refit: Refit | None = None) -> None:
         """``picture``: strips or half-block lines (lists of segments), or a PIL image in
-        graphics mode."""
+        graphics mode. ``fitted``: the box it was drawn for; ``refit`` draws it for another
+        (see the class)."""
+        self._fitted, self._refit = fitted, refit
+        self._put(picture)
+        self._fit()
+
+    def _put(self, picture: Any) -> None:
         if isinstance(picture, list):
             self.strips = as_strips(picture)
         elif self.graphics:
@@ -80,6 +141,7 @@ class PictureView(StationWidget):
         if self.strips is None and state_key == self.state_key:
             return
         self.strips, self.state_key = None, state_key
+        self._fitted = self._refit = None
         if self.graphics:
             self.query_one(".picture-image").display = False
         self.refresh()
