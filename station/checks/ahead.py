@@ -120,8 +120,8 @@ class Ahead:
         return self.work
 
     def drop(self) -> None:
-        """The guess was wrong: the frame's work still running on the pool is let end first (it
-        uses the models the work after the decode is about to use)."""
+        """The guess is not used: the frame's work still running on the pool is let end first
+        (it uses the models the work after the decode, or the next capture, is about to use)."""
         if self._pending is not None:
             pending, self._pending = self._pending, None
             if not pending.cancel():

@@ -154,10 +154,17 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
                  if first is not None else None)
         base, small = src.decode_shrunk(reduction, det.detect_width, stages,
                                         ahead.feed if ahead is not None else None)
-        faces = detect_faces(small, det.min_face_share * small.shape[1], det.min_score,
-                             stages=stages, first=first)
+        try:
+            faces = detect_faces(small, det.min_face_share * small.shape[1], det.min_score,
+                                 stages=stages, first=first)
+        except BaseException:
+            if ahead is not None:
+                ahead.drop()  # no work on the pool outlives its capture
+            raise
         n_faces = count_faces(faces, profile)
         if not faces:
+            if ahead is not None:
+                ahead.drop()
             return _no_face(small, profile, calibration)
         # the face guessed during the decode, on the rows of this decode (not a fallback's)
         same = ahead is not None and ahead.fed(small) and faces[0] == ahead.face

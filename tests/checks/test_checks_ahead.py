@@ -282,13 +282,20 @@ def test_the_frame_work_starts_on_the_pool_when_the_decode_ends(profile, aheads,
                                                                  monkeypatch, threads_of):
     """The face's work was made, the window's rows came with the decode's end: the export
     frame's work runs on the pool while this thread ends the detection; made once, the same."""
+    from station.checks.workers import Stages
+
     data = _camera_jpeg(**CASES["portrait"])
     one = _outcome(data, profile, threads=1)
     seen = threads_of(frame_work, "frame_work")
+    handed: list[str] = []
+    submit = Stages.submit
+    monkeypatch.setattr(Stages, "submit",
+                        lambda self, fn, *a: handed.append(fn.__name__) or submit(self, fn, *a))
     two = _outcome(data, profile, threads=2)
     last = aheads[-1]
     assert last.made is not None and last.work is not None
-    assert len(seen) == 1 and seen[0].startswith("checks")
+    assert "_frame_work" in handed  # handed to the pool (made there, or taken back if unstarted)
+    assert len(seen) == 1
     _same(one, two)
 
 
@@ -333,3 +340,29 @@ def test_a_guess_that_does_not_settle_counts_its_own_time(profile, monkeypatch):
     ahead.WORK_TIME[Capture.size] = 0.05
     ahead.Ahead(First(), Capture(), 4, profile, None, None, False)._face_work(small, 50, base, 200)
     assert ahead.WORK_TIME[Capture.size] == pytest.approx(0.05)
+
+
+def test_no_frame_work_on_the_pool_outlives_its_capture(profile, aheads, rest_at_once,
+                                                         monkeypatch):
+    """The detection on the whole image finds no face after all: the frame's work on the pool
+    (its models) has ended when the capture returns, as when the guess was right."""
+    data = _camera_jpeg(**CASES["portrait"])
+    pipeline.analyse(data, profile, threads=1)  # where the face ends: the guess settles
+    running: list[int] = []
+    fw = frame_work.frame_work
+
+    def spy(*args, **kwargs):
+        running.append(1)
+        try:
+            return fw(*args, **kwargs)
+        finally:
+            running.pop()
+
+    monkeypatch.setattr(frame_work, "frame_work", spy)
+    find = detect.detect_faces
+    monkeypatch.setattr(detect, "detect_faces",
+                        lambda *a, **k: [] if k.get("first") is not None else find(*a, **k))
+    result = pipeline.analyse(data, profile, threads=2)
+    assert aheads[-1].made is not None
+    assert result.report.geometry == {"face_count": 0}
+    assert running == []  # ended (or never started: taken back from the queue)
