@@ -112,6 +112,16 @@ def _bands(gray, iod_px: float, iod: float) -> tuple[Any, Any, float, float]:
     along any direction) and the middle and coarse bands' energies.
     """
     import cv2
+
+    fine, middle, patch, b2, mid = _band_tensors(gray, iod_px, iod)
+    b4 = cv2.GaussianBlur(patch, (0, 0), 4.0)
+    return fine, middle, float((mid ** 2).mean()), float(((b2 - b4) ** 2).mean())
+
+
+def _band_tensors(gray, iod_px: float, iod: float) -> tuple[Any, Any, Any, Any, Any]:
+    """``_bands``' two gradient tensors (all a flat corner's noise estimate needs), with the
+    resampled patch, its σ2 blur and its middle band for the energies."""
+    import cv2
     import numpy as np
 
     f = iod_px / max(iod, 1.0)
@@ -119,13 +129,13 @@ def _bands(gray, iod_px: float, iod: float) -> tuple[Any, Any, float, float]:
                        interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR).astype(np.float32)
     b1 = cv2.GaussianBlur(patch, (0, 0), 1.0)
     b2 = cv2.GaussianBlur(patch, (0, 0), 2.0)
-    b4 = cv2.GaussianBlur(patch, (0, 0), 4.0)
+    mid = b1 - b2
     tensors = []
-    for band in (patch - b1, b1 - b2):
+    for band in (patch - b1, mid):
         gx = cv2.Sobel(band, cv2.CV_32F, 1, 0, ksize=3)
         gy = cv2.Sobel(band, cv2.CV_32F, 0, 1, ksize=3)
         tensors.append(np.array([(gx * gx).mean(), (gx * gy).mean(), (gy * gy).mean()], np.float64) / 64)
-    return tensors[0], tensors[1], float(((b1 - b2) ** 2).mean()), float(((b2 - b4) ** 2).mean())
+    return tensors[0], tensors[1], patch, b2, mid
 
 
 def _along(t, angles):
@@ -159,7 +169,7 @@ def sharpness(gray, face: Face, iod_px: float) -> tuple[float, float]:
     fine, middle, middle_energy, coarse = _bands(gray[y0:y1, x0:x1], iod_px, iod)
     h, w = gray.shape
     corners = [gray[4:min(h, 64), 4:min(w, 84)], gray[4:min(h, 64), max(0, w - 84):w - 4]]
-    flat = [_bands(c, iod_px, iod)[:2] for c in corners if c.size >= 400]
+    flat = [_band_tensors(c, iod_px, iod)[:2] for c in corners if c.size >= 400]
     zero = np.zeros(3)
     noise = min(flat, key=lambda b: float(b[0][0] + b[0][2]), default=(zero, zero))
     angles = np.array(_ANGLES)
