@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import gc
 import logging
@@ -241,7 +242,7 @@ class StationApp(App):
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
 
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
         sys.setswitchinterval(self._switch_interval)
         if self._gc_thresholds is not None:
             gc.unfreeze()
@@ -250,7 +251,9 @@ class StationApp(App):
         self.workers.cancel_all()
         if self.devices is not None and self.options.devices is None:
             self.devices.close()
-        self.runner.close()
+        # off the UI thread, the loop still running: a store job on its way may be handing its
+        # answer to the UI (call_from_thread waits for it); blocking here would never end
+        await asyncio.to_thread(self.runner.close)
 
     # ------------------------------------------------------------ messages from workers
 

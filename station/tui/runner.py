@@ -7,7 +7,6 @@ it never waits on SQLite, Argon2 or the photo checks.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 import threading
@@ -43,6 +42,7 @@ class SessionRunner:
         self.service: Any = None
         self._pending = 0
         self._lock = threading.Lock()
+        self._closing = False
 
     @property
     def busy(self) -> bool:
@@ -131,8 +131,17 @@ class SessionRunner:
         self.app.post_message(SessionRefused(words))
 
     def _to_ui(self, fn: Callable[[Any], None], value: Any) -> None:
-        with contextlib.suppress(RuntimeError):  # the app has gone away
+        """Run ``fn(value)`` on the UI thread and wait for it (the store thread's next job sees
+        what it did). Not while the app closes: nobody is left to tell."""
+        if self._closing:
+            return
+        try:
             self.app.call_from_thread(fn, value)
+        except RuntimeError:                # the app has gone away
+            pass
+        except Exception:
+            if not self._closing:           # a screen torn down under the answer: expected
+                raise
 
     def snapshot(self) -> DeskSnapshot:
         """A copy of the service's visible state (store thread only)."""
@@ -145,6 +154,10 @@ class SessionRunner:
                             context=svc.context)
 
     def close(self) -> None:
+        """Close the store on its thread, after the job on its way. Call it off the UI thread
+        while the UI's loop runs (App.on_unmount): that job may be waiting for the UI."""
+        self._closing = True
+
         def shut() -> None:
             if self.store is not None:
                 self.store.close()

@@ -161,3 +161,33 @@ def test_help_lists_the_keys_of_this_stations_mode(data_dir):
     write_mode(data_dir, "code")
     code = asyncio.run(helped(plain_app(data_dir, (PHOTOGRAPHER, PHO_PIN))))
     assert all(label in code for label in code_keys), code
+
+
+def test_quitting_while_a_store_call_hands_its_answer_to_the_ui_ends(data_dir):
+    """A store call whose answer is on its way to the UI when the app closes: closing the store
+    waits for that call, and the call waits for the UI (call_from_thread). Closing on the UI
+    thread deadlocked (quit hung for good, and a failing TUI test hung until pytest's timeout)."""
+    import threading
+
+    from .conftest import desk_app
+
+    answered: list = []
+    go = threading.Event()
+
+    async def run():
+        app = desk_app(data_dir, {})
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.settle()
+            await pilot.pause()
+            app.runner.call(lambda store: go.wait(60) and "answer", answered.append)
+            close = app.runner.close
+
+            def close_after_the_answer_is_sent() -> None:
+                go.set()          # the call returns now and hands "answer" to the UI
+                close()
+
+            app.runner.close = close_after_the_answer_is_sent
+        return app
+
+    app = asyncio.run(run())
+    assert app.runner.store is None and not app.runner.busy
