@@ -203,26 +203,34 @@ def sim_desk(tmp_path, picture):
                                  "capture_size": (720, 960), "preview_size": (360, 480)})
 
 
+async def live_frame_shown(pilot, app, monkeypatch):
+    """A student tapped and paid on the sim desk, the first live frame on screen: the camera
+    (held by the test from now on) and the live view."""
+    from station.tui.widgets.picture_view import PictureView
+
+    from .test_tui_sessions import connected, desk, tap_and_pay, until
+
+    await connected(pilot)
+    camera = HeldCamera(app, monkeypatch)
+    await tap_and_pay(pilot, "4200001234567890")
+    await until(pilot, lambda: desk(app).frames_shown > 0, what="a live frame")
+    return camera, desk(app).query_one("#live", PictureView)
+
+
 @pytest.mark.parametrize("picture", ["graphics", "halfblock"])
 def test_live_picture_is_fitted_again_when_the_view_changes_size(tmp_path, monkeypatch, picture):
     """The terminal shrinks and grows while the camera sends nothing new: the picture on screen
     is drawn again for the live view's new size (it overflowed its pane before)."""
     import asyncio
 
-    from station.tui.widgets.picture_view import PictureView
-
-    from .test_tui_sessions import connected, desk, tap_and_pay, until
+    from .test_tui_sessions import desk
 
     app = sim_desk(tmp_path, picture)
     graphics = picture == "graphics"
 
     async def run() -> None:
         async with app.run_test(size=(140, 44)) as pilot:
-            await connected(pilot)
-            camera = HeldCamera(app, monkeypatch)
-            await tap_and_pay(pilot, "4200001234567890")
-            await until(pilot, lambda: desk(app).frames_shown > 0, what="a live frame")
-            live = desk(app).query_one("#live", PictureView)
+            camera, live = await live_frame_shown(pilot, app, monkeypatch)
             await camera.stall(pilot)
             shown = desk(app).frames_shown
             for size in ((140, 40), (170, 50), (120, 36)):
@@ -244,20 +252,14 @@ def test_a_frame_drawn_before_the_view_changed_size_is_fitted_to_it(tmp_path, mo
     overflows its pane until the next frame (never, if the camera pauses)."""
     import asyncio
 
-    from station.tui.widgets.picture_view import PictureView
-
-    from .test_tui_sessions import connected, desk, tap_and_pay, until
+    from .test_tui_sessions import desk, until
 
     app = sim_desk(tmp_path, picture)
     graphics = picture == "graphics"
 
     async def run() -> None:
         async with app.run_test(size=(140, 44)) as pilot:
-            await connected(pilot)
-            camera = HeldCamera(app, monkeypatch)
-            await tap_and_pay(pilot, "4200001234567890")
-            await until(pilot, lambda: desk(app).frames_shown > 0, what="a live frame")
-            live = desk(app).query_one("#live", PictureView)
+            camera, live = await live_frame_shown(pilot, app, monkeypatch)
             await camera.hold(pilot)                 # a frame drawn for the view as it is
             before = live.size
             await pilot.resize_terminal(140, 43)     # one line less, as in the gate
