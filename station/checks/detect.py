@@ -350,7 +350,7 @@ class _Level:
         self.sw, self.sh = math.ceil(w * scale), math.ceil(h * scale)
         # a level row reads source rows near (row + 0.5) × h / sh: two more are kept in reserve
         self._needs = np.floor((np.arange(self.sh) + 1.0) * h / self.sh).astype(int) + 2
-        self._height = h
+        self._height, self._width = h, w
         self.done = 0  # output rows made
         self.complete = False
         self._parts: list[list[np.ndarray]] = [[], []]
@@ -370,7 +370,12 @@ class _Level:
             return
         if final:  # the last strip reaches the level's bottom: at least 12 rows (even start)
             top = min(top, (self.sh - 12) // 2 * 2)
-        level = cv2.resize(rgb, (self.sw, self.sh))  # the wheel's own step (INTER_LINEAR)
+        if final:
+            level = cv2.resize(rgb, (self.sw, self.sh))  # the wheel's own step (INTER_LINEAR)
+        else:  # the rows read so far only: resized at the level's own scale factors, a top band
+            # gives the whole image's rows down to those its last rows read (checked by the tests)
+            band = rgb[: self._needs[ready - 1]]
+            level = cv2.resize(band, (0, 0), fx=self.sw / self._width, fy=self.sh / self._height)
         x = _preprocess(np.asarray(level[top:ready], "float32"))
         session, name, outputs = _mtcnn()._MTCNN__pnet
         out = session.run(outputs, {name: x})
