@@ -199,8 +199,10 @@ class Ahead:
 
     def _in_decode(self, small, base) -> Face:
         """The guessed face in the decode's pixels (as ``_analyse`` maps it)."""
+        from station.checks.imageio import detection_step
+
         assert self.face is not None
-        k = base.shape[1] / small.shape[1]
+        k = detection_step(base.shape[1], self.profile.detector.detect_width)
         return self.face.mapped(lambda p: (p[0] * k, p[1] * k))
 
     def _frame(self, small, base, base_rows: int) -> None:

@@ -66,8 +66,8 @@ class Source:
     def decode_shrunk(self, reduction: int, width: int, stages: Stages,
                       feed: Callable[[np.ndarray, int, np.ndarray, int], None] | None = None,
                       ) -> tuple[np.ndarray, np.ndarray]:
-        """``decode(reduction)`` and its INTER_AREA reduction to ``width`` pixels wide (never
-        upscaled). A plain JPEG decodes on another thread (``rowstream``) while this one reduces
+        """``decode(reduction)`` and its reduction to about ``width`` pixels wide (``_area``:
+        means of whole blocks, never upscaled). A plain JPEG decodes on another thread (``rowstream``) while this one reduces
         the rows already decoded (and hands both to ``feed``); the same pixels either way."""
         from station.checks.rowstream import NotStreamed, RowStream, follow
 
@@ -136,14 +136,25 @@ def _fill(future: Future[Any], make: Callable[[], Any]) -> None:
         future.set_exception(exc)
 
 
+def detection_step(width: int, target: int) -> int:
+    """Decode pixels per pixel of the image the faces are found on: the whole number nearest
+    ``width / target`` (at least 1). With a whole step INTER_AREA is a plain mean of step×step
+    blocks, exact strip by strip and several times quicker than a fractional one (the two 24 MP
+    bench files: 9.3 → 5.4 and 14.0 → 2.0 ms of the capture's main thread; the same verdicts
+    and geometry errors on the real-face bench)."""
+    return max(1, round(width / target))
+
+
 def _area(img: np.ndarray, width: int) -> np.ndarray:
-    """``img`` reduced (INTER_AREA) to about ``width`` pixels wide; as it is when not wider."""
+    """``img`` reduced to about ``width`` pixels wide by means of ``detection_step`` blocks (the
+    last rows and columns that do not fill a block are left out); as it is for a step of 1."""
     import cv2
 
-    f = min(1.0, width / img.shape[1])
-    if f == 1.0:
+    k = detection_step(img.shape[1], width)
+    h, w = img.shape[0] // k, img.shape[1] // k
+    if k == 1 or h == 0:
         return img
-    return cv2.resize(img, (int(img.shape[1] * f), int(img.shape[0] * f)), interpolation=cv2.INTER_AREA)
+    return cv2.resize(img[: h * k, : w * k], (w, h), interpolation=cv2.INTER_AREA)
 
 
 def _shrink(img: np.ndarray, reduction: int) -> np.ndarray:

@@ -124,6 +124,7 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
     from station.checks.detect import FirstStage, detect_faces
     from station.checks.frame_work import frame_work
     from station.checks.framing import cut, identity_framing
+    from station.checks.imageio import detection_step
     from station.checks.landmarks import find_landmarks
     from station.checks.subject import small_reduction, subject_framing, to_frame
     from station.checks.verdict import evaluate
@@ -169,7 +170,7 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         # the face guessed during the decode, on the rows of this decode (not a fallback's)
         same = ahead is not None and ahead.fed(small) and faces[0] == ahead.face
         FACE_BOTTOM[src.size] = (faces[0].box[1] + faces[0].box[3]) / small.shape[0]
-        k = base.shape[1] / small.shape[1]
+        k = detection_step(base.shape[1], det.detect_width)  # decode pixels per detection pixel
         faces = [f.mapped(lambda p: (p[0] * k, p[1] * k)) for f in faces]
         r = small_reduction(src, base)
         if same and ahead is not None and ahead.made is not None:  # made on the same face and rows

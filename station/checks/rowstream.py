@@ -1,7 +1,7 @@
 """A JPEG's reduced decode handed over row by row while it is being decoded.
 
 The analysis decode of a capture (1/4 of a 24 MP frame) is the longest single step of the
-capture tier, and the next one, the INTER_AREA reduction the faces are found on, needs only its
+capture tier, and the next one, the block-mean reduction the faces are found on, needs only its
 rows. Pillow's libjpeg decoder is incremental (``ImageFile.Parser`` feeds it the same way) and
 writes whole rows, in order; here it writes them into memory shared with a numpy array, on
 another thread, while the caller converts and reduces the rows already written. The pixels are
@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Callable
-from fractions import Fraction
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -111,40 +110,33 @@ class RowStream:
 
 def follow(stream: RowStream, width: int,
            feed: Feed | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """BGR pixels of the stream and their INTER_AREA reduction to ``width`` (as the whole image
-    would be reduced: never upscaled), made row strip by row strip as the decode goes on;
-    ``feed`` is handed both each time more of their rows are final (the rows not yet made are
-    zeros: black).
-
-    INTER_AREA's weights repeat every ``p`` source rows for ``q`` output rows (p/q the exact
-    ratio of the heights); strips cut on those boundaries give the whole resize's rows.
-    """
+    """BGR pixels of the stream and their reduction to about ``width`` (``imageio._area``: means
+    of whole blocks, as the whole image would be reduced), made row strip by row strip as the
+    decode goes on; ``feed`` is handed both each time more of their rows are final (the rows not
+    yet made are zeros: black). Each reduced row reads only its own block of rows, so strips
+    cut on block boundaries give the whole reduction's rows."""
     import cv2
     import numpy as np
 
+    from station.checks.imageio import detection_step
+
     h, w = stream.height, stream.width
     base = np.zeros((h, w, 3), np.uint8)
-    f = min(1.0, width / w)
-    w2, h2 = int(w * f), int(h * f)
-    shrink = f < 1.0 and h2 > 0 and w2 > 0
+    k = detection_step(w, width)
+    w2, h2 = w // k, h // k
+    shrink = k > 1 and h2 > 0
     small = np.zeros((h2, w2, 3), np.uint8) if shrink else base
-    step = Fraction(h, h2).denominator if shrink else h2
-    step *= max(1, 24 // step)  # output rows per strip (whole periods)
     done = out = 0
     while done < h:
         rows = stream.wait(done + 1)
         cv2.cvtColor(stream.rgbx[done:rows], cv2.COLOR_RGBA2BGR, dst=base[done:rows])
         done = rows
-        if not shrink:
-            out = done
-        while shrink and out < h2:
-            end = min(h2, out + step)
-            top, bottom = out * h // h2, (end * h // h2 if end < h2 else h)
-            if bottom > done:
-                break
-            cv2.resize(base[top:bottom], (w2, end - out), dst=small[out:end],
+        # its last row waits for every row of the decode: "all of small" means "all decoded"
+        end = (h2 if done >= h else min(h2 - 1, done // k)) if shrink else done
+        if shrink and end > out:
+            cv2.resize(base[out * k:end * k, : w2 * k], (w2, end - out), dst=small[out:end],
                        interpolation=cv2.INTER_AREA)
-            out = end
+        out = end
         if feed is not None:
             feed(small, out, base, done)
     return base, small

@@ -79,7 +79,9 @@ def test_the_face_work_made_during_the_decode_is_used_and_is_the_same(profile, a
     two = _outcome(data, profile, threads=2)
     last = aheads[-1]
     assert last.face is not None and last.made is not None
-    assert len(calls) == 1  # the mesh ran once: during the decode, not again after it
+    # every mesh run was the guess's own (a second when the first read rows not yet decoded),
+    # none after the decode
+    assert 1 <= len(calls) == last._tries
     assert (last.work is not None) == frame_too
     assert len(works) == 1  # the frame's measurements too: made once, during the decode or after
     _same(one, two)

@@ -65,6 +65,24 @@ def test_progressive_jpeg_streams_the_same_pixels():
     assert np.array_equal(base, want_base) and np.array_equal(small, want_small)
 
 
+@pytest.mark.parametrize(("width", "height", "step"), [(1000, 1500, 2), (1500, 1000, 3),
+                                                       (1001, 1499, 2), (700, 500, 1)])
+def test_the_faces_are_found_on_means_of_whole_blocks(width, height, step):
+    """The detection image: the whole step nearest width/480, each pixel the rounded mean of
+    its own step×step block of the decode (rows and columns short of a block left out)."""
+    from station.checks.imageio import detection_step
+
+    img = np.random.default_rng(5).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    assert detection_step(width, 480) == step
+    small = _area(img, 480)
+    assert small.shape == (height // step, width // step, 3)
+    blocks = img[: height // step * step, : width // step * step].astype(np.float64)
+    blocks = blocks.reshape(height // step, step, width // step, step, 3).mean(axis=(1, 3))
+    assert np.abs(small - blocks).max() <= 0.5 + 1e-9
+    if step == 1:
+        assert small is img
+
+
 def test_rows_are_handed_over_while_the_decode_goes_on():
     """The decoder publishes its rows piece by piece, in order, not only at the end."""
     data = _jpeg(3000, 2000, quality=95)
