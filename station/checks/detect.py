@@ -370,7 +370,6 @@ class _Level:
             return
         if final:  # the last strip reaches the level's bottom: at least 12 rows (even start)
             top = min(top, (self.sh - 12) // 2 * 2)
-        if final:
             level = cv2.resize(rgb, (self.sw, self.sh))  # the wheel's own step (INTER_LINEAR)
         else:  # the rows read so far only: resized at the level's own scale factors, a top band
             # gives the whole image's rows down to those its last rows read (checked by the tests)

@@ -1,8 +1,9 @@
 """Reading captures cheaply and writing the export JPEG.
 
 Captures are decoded with JPEG DCT scaling (``cv2.IMREAD_REDUCED_*``) at the smallest size that
-serves the purpose: 1/8 for finding the face, the largest reduction that still avoids upscaling for
-the crop. EXIF orientation is applied by both decoders. Formats OpenCV does not read (or images
+serves the purpose: for the analysis, the largest reduction keeping 900 px on the short side (the
+faces are found on whole-block means of it, ``detection_step``); for the crop, the largest that
+still avoids upscaling. EXIF orientation is applied by both decoders. Formats OpenCV does not read (or images
 with alpha) go through Pillow.
 """
 

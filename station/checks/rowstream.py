@@ -131,12 +131,14 @@ def follow(stream: RowStream, width: int,
         rows = stream.wait(done + 1)
         cv2.cvtColor(stream.rgbx[done:rows], cv2.COLOR_RGBA2BGR, dst=base[done:rows])
         done = rows
-        # its last row waits for every row of the decode: "all of small" means "all decoded"
-        end = (h2 if done >= h else min(h2 - 1, done // k)) if shrink else done
-        if shrink and end > out:
-            cv2.resize(base[out * k:end * k, : w2 * k], (w2, end - out), dst=small[out:end],
-                       interpolation=cv2.INTER_AREA)
-        out = end
+        if not shrink:
+            out = done
+        else:  # its last row waits for every row of the decode: all of small means all decoded
+            end = h2 if done >= h else min(h2 - 1, done // k)
+            if end > out:
+                cv2.resize(base[out * k:end * k, : w2 * k], (w2, end - out), dst=small[out:end],
+                           interpolation=cv2.INTER_AREA)
+                out = end
         if feed is not None:
             feed(small, out, base, done)
     return base, small
