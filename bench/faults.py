@@ -326,9 +326,12 @@ class Harness:
                 errors = fsck_problems(data, allow_leftovers=True)
                 if errors:
                     self.violation(f"{where}: fsck finds {errors}")
+                filler.unlink()
+                # looked at with the space back: a read-only reader of a WAL database must make
+                # its shared-memory file, which a full disk refuses ("disk I/O error"): that is
+                # the observer failing, not the store (the filler is not the store's file)
                 if missing(before, snapshot(data)):
                     self.violation(f"{where}: rows lost")
-                filler.unlink()
                 if not accepted(data, p["id_number"]):
                     again = self.run(data, "ingest", "--identity", str(p["identity"]),
                                      "--image", str(p["image"]), "--paid", "--vouch")
