@@ -7,6 +7,7 @@ each accepted capture carries its student's code in the store."""
 from __future__ import annotations
 
 import asyncio
+import io
 
 import cv2
 import numpy as np
@@ -41,6 +42,19 @@ class PhoneSource(ScriptedSource):
         h, w = qr.shape
         out[8:8 + h, 8:8 + w] = cv2.cvtColor(qr, cv2.COLOR_GRAY2BGR)
         return out, truth
+
+
+def panel_lines(app) -> list[str]:
+    """The identity panel's lines as the terminal shows them (cut at the panel's height)."""
+    from rich.console import Console
+
+    from station.tui.widgets.identity import IdentityPanel
+
+    panel = desk(app).query_one(IdentityPanel)
+    width, height = panel.content_size
+    console = Console(width=width, record=True, file=io.StringIO())
+    console.print(panel.render())
+    return console.export_text().splitlines()[:height]
 
 
 def stored_codes(data_dir) -> dict[str, str | None]:
@@ -115,6 +129,26 @@ def test_code_mode_desk_takes_a_scanned_and_a_camera_read_code(tmp_path):
     asyncio.run(run())
     assert stored_codes(setup.data_dir) == {first.id_number: demo.demo_capture_code(first),
                                             second.id_number: HELD_UP}
+
+
+def test_the_code_row_stays_in_sight_on_a_short_terminal(tmp_path):
+    """A terminal of 22 rows (a laptop with a large font): the panel cannot show every row, and
+    the 图像采集码 (the key the batch is filed under) is the one that must not be cut off."""
+    setup = demo.prepare(tmp_path / "data", people=2, mode="code")
+    app = make_app(setup.data_dir, camera="sim", reader="sim", demo=True,
+                   demo_people=setup.eligible[:1], clock=demo.demo_clock(),
+                   login=(demo.DEMO_PHOTOGRAPHER, demo.DEMO_PHOTOGRAPHER_PIN),
+                   camera_opts={"fps": 8, "preview_size": (360, 480)})
+
+    async def run() -> list[str]:
+        async with app.run_test(size=(120, 22)) as pilot:
+            await connected(pilot)
+            await pilot.press("t")
+            await until(pilot, lambda: desk(app).state == "identified", what="identified")
+            return panel_lines(app)
+
+    lines = asyncio.run(run())
+    assert any("未扫描" in line for line in lines), lines
 
 
 def test_demo_students_hold_up_their_code_and_v_reads_it(tmp_path):

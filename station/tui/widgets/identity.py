@@ -62,6 +62,10 @@ class IdentityPanel(Widget):
             name.append(" " + t("tui.source.manual_short"), style="magenta")
         row(t("tui.label.name"), name)
         row(t("tui.label.id_number"), mask_id(ident.id_number))
+        if self.facts.code_mode:  # the key the batch is filed under: never below the fold
+            code = person.capture_code
+            row(t("tui.label.code"), Text("…" + code[-6:], style="green") if code
+                else Text(t("tui.code.missing"), style="bold yellow"))
         if person.school_code:
             row(t("tui.label.school"), person.school_code)
         row(t("tui.label.department"), match.department or "—")
@@ -74,10 +78,6 @@ class IdentityPanel(Widget):
         if person.source == "manual":
             key = "tui.source.exported" if self.facts.typed_exported else "tui.source.not_exported"
             row(t("tui.label.source"), Text(t(key), style="magenta"))
-        if self.facts.code_mode:
-            code = person.capture_code
-            row(t("tui.label.code"), Text("…" + code[-6:], style="green") if code
-                else Text(t("tui.code.missing"), style="bold yellow"))
         if self.facts.walk_in:
             address = person.mailing_address
             row(t("tui.label.address"), Text(address, overflow="ellipsis") if address
