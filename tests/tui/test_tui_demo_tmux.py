@@ -16,11 +16,34 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+SOCKET: list[Path] = []  # this module's own tmux server (see _own_tmux_server)
+
+
+def tmux(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(["tmux", "-S", str(SOCKET[0]), "-f", "/dev/null", *args], **kwargs)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _own_tmux_server(tmp_path_factory):
+    """A tmux server of these tests' own, with no configuration: a developer's tmux (its options,
+    its other sessions' sizes) or another test run's cannot change the terminal the station sees."""
+    SOCKET[:] = [tmp_path_factory.mktemp("tmux") / "socket"]
+    yield
+    tmux("kill-server", capture_output=True)
+
+
+def start(session: str, command: str, env: dict[str, str]) -> None:
+    """``command`` in a detached 120×40 terminal named ``session``."""
+    tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", command, check=True, env=env)
+
+
+def stop(session: str) -> None:
+    tmux("kill-session", "-t", session, capture_output=True)
 
 
 def pane(session: str) -> str:
-    return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
-                          text=True, check=True).stdout
+    return tmux("capture-pane", "-p", "-t", session, capture_output=True, text=True,
+                check=True).stdout
 
 
 def wait_for(session: str, pattern: str, timeout: float = 60.0) -> str:
@@ -35,7 +58,7 @@ def wait_for(session: str, pattern: str, timeout: float = 60.0) -> str:
 
 
 def keys(session: str, *names: str) -> None:
-    subprocess.run(["tmux", "send-keys", "-t", session, *names], check=True)
+    tmux("send-keys", "-t", session, *names, check=True)
 
 
 def test_demo_in_tmux(tmp_path):
@@ -43,8 +66,7 @@ def test_demo_in_tmux(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("STATION")}
     command = (f"cd {ROOT} && PYTHONPATH={ROOT} TMPDIR={tmp_path} {sys.executable} -m station "
                f"demo; echo EXITED $?; sleep 60")
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40",
-                    command], check=True, env=env)
+    start(session, command, env)
     try:
         wait_for(session, r"刷卡（演示）", timeout=90)
         keys(session, "t")
@@ -71,7 +93,7 @@ def test_demo_in_tmux(tmp_path):
             keys(session, "y")
         wait_for(session, r"EXITED 0", timeout=30)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        stop(session)
     leftovers = [p for p in tmp_path.iterdir() if p.name.startswith("station-demo-")]
     assert leftovers == [], "the demo's throw-away data folder was not removed"
 
@@ -87,8 +109,7 @@ def test_run_with_the_virtual_reader_takes_a_card_from_the_emulator(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("STATION")}
     command = (f"cd {ROOT} && PYTHONPATH={ROOT} {sys.executable} -m station --data-dir {data_dir} "
                f"run --camera sim --reader virtual; echo EXITED $?; sleep 60")
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40",
-                    command], check=True, env=env)
+    start(session, command, env)
     try:
         wait_for(session, r"PIN", timeout=90)
         keys(session, demo.DEMO_PHOTOGRAPHER, "Enter")
@@ -105,7 +126,7 @@ def test_run_with_the_virtual_reader_takes_a_card_from_the_emulator(tmp_path):
                 keys(session, "y")
         wait_for(session, r"EXITED 0", timeout=60)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        stop(session)
 
 
 def test_demo_in_code_mode_reads_the_code_the_student_holds_up(tmp_path):
@@ -115,8 +136,7 @@ def test_demo_in_code_mode_reads_the_code_the_student_holds_up(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("STATION")}
     command = (f"cd {ROOT} && PYTHONPATH={ROOT} TMPDIR={tmp_path} {sys.executable} -m station "
                f"demo --mode code --people 2; echo EXITED $?; sleep 60")
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40",
-                    command], check=True, env=env)
+    start(session, command, env)
     try:
         wait_for(session, r"刷卡（演示）", timeout=90)
         keys(session, "t")
@@ -133,4 +153,4 @@ def test_demo_in_code_mode_reads_the_code_the_student_holds_up(tmp_path):
         keys(session, "y")
         wait_for(session, r"EXITED 0", timeout=30)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        stop(session)
