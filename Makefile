@@ -12,7 +12,7 @@ demo: system-demo $(STAMP)
 test: system-test $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q --durations=15 -n auto --dist loadfile
 
 bench: system-test $(STAMP)
 	$(BIN)/python -m bench
