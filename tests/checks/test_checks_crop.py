@@ -203,6 +203,27 @@ def test_a_photo_that_fits_at_the_best_quality_keeps_4_2_0(profile):
     assert lo <= len(data) <= hi
 
 
+@pytest.mark.parametrize("noise", [6.0, 8.0])
+def test_one_step_on_the_size_model_reaches_the_band(profile, noise, monkeypatch):
+    """Above the band at the first quality, the step along libjpeg's quantisation scale lands in
+    it: two encodes, not three (a step linear in quality overshot to q95 on these and came back)."""
+    from station.checks.imageio import FIRST_QUALITY, encode_jpeg
+
+    img, _ = render(480, 640, face_width=240, eye_y=250, noise=noise, blur=1.0)
+    qualities: list[int] = []
+    save = Image.Image.save
+
+    def counted(self, fp, fmt=None, **params):
+        qualities.append(params["quality"])
+        return save(self, fp, fmt, **params)
+
+    monkeypatch.setattr(Image.Image, "save", counted)
+    data = encode_jpeg(img, profile, strict=True)
+    lo, hi = profile.size_bounds
+    assert lo <= len(data) <= hi
+    assert qualities[0] == FIRST_QUALITY and len(qualities) == 2, qualities
+
+
 def _jpeg_at(img_bgr, q: int) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(img_bgr[:, :, ::-1]).save(buf, "JPEG", quality=q, dpi=(300, 300), optimize=True,
