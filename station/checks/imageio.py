@@ -284,10 +284,10 @@ def _encode_file() -> BinaryIO:
     return io.BytesIO()
 
 
-# A JPEG's size follows libjpeg's quantisation scale s(q) as size ∝ s^-b: on 17 real export
-# frames b was 0.48–0.76 between qualities 60 and 95 (median 0.58), while a slope in quality itself
-# varies threefold over that range. One step on this model from the first encode usually lands
-# in the band.
+# A JPEG's size follows libjpeg's quantisation scale s(q) as size ∝ s^-b: on 17 export frames
+# (14 of the real-face bench, 3 rendered) b was 0.48–0.76 between qualities 60 and 95 (median
+# 0.58), while a slope in quality itself varies threefold over that range. One step on this
+# model from the first encode usually lands in the band.
 SIZE_EXPONENT = 0.58
 FIRST_QUALITY = 85
 
@@ -312,9 +312,9 @@ def encode_jpeg(bgr: np.ndarray, profile: Profile, *, strict: bool = False) -> b
     The size follows a power of libjpeg's quantisation scale (``SIZE_EXPONENT``): from a first
     guess, each step moves the quality along that model (between a fitting and a too-large
     quality once both are known, on the line through them), so one or two encodes usually find
-    one in the band, near its top. If even the best quality
-    stays below the band, full-resolution chroma (4:4:4) is tried (real detail, not padding); if
-    the lowest allowed quality is still above it, the photo is too noisy. CropError says which.
+    one in the band, near its top. If even the best quality stays below the band,
+    full-resolution chroma (4:4:4) is tried (real detail, not padding); if the lowest allowed
+    quality is still above it, the photo is too noisy. CropError says which.
     """
     import math
 
