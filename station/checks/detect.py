@@ -62,6 +62,8 @@ def _mtcnn():
     from mtcnnruntime import MTCNN
     from mtcnnruntime import detector as mod
 
+    from station.checks.nms import make_nms
+
     model = MTCNN()
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
@@ -74,6 +76,10 @@ def _mtcnn():
                                                            providers=["CPUExecutionProvider"])
     except (AttributeError, TypeError, IndexError):  # a later wheel laid out differently: keep its own
         pass
+    if callable(getattr(mod, "nms", None)) and not hasattr(mod.nms, "wheel_nms"):
+        # the same picks as the wheel's non-maximum suppression, a fraction of its time
+        # (``station.checks.nms``); its detect and our first stage both look the name up there
+        mod.nms = make_nms(mod.nms)
     return model
 
 
