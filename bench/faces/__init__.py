@@ -6,6 +6,8 @@ the CHSI backdrop with known eye centres, head top and cheek width; defect famil
 them; camera frames up to 24 MP. Prints false failures on good photos, the catch rate of each
 defect family by the check named for it, geometry errors against the truth, crop success on large
 frames and a per-case table; writes everything to ``bench-results/faces.json``.
+``--conditions`` makes the same cases another way (a hard-edged cut-out, JPEG quality 75, more
+noise, white balance off) so the figures can be checked against the bench's own choices.
 Photos never enter the repository; the annotations (``annotations.json``) are our measurements.
 Needs the dev extra: ``pip install -e '.[bench]'`` and ``python -m bench faces --fetch-model``.
 """
@@ -19,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.faces.conditions import CONDITIONS, DEFAULT
+
 PROJECT = Path(__file__).resolve().parents[2]
 
 
@@ -29,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
                         "and ../shared/faces beside the project)")
     p.add_argument("--family", action="append", help="only these case families (repeatable)")
     p.add_argument("--quick", action="store_true", help="a small sample of every family")
+    p.add_argument("--conditions", default="default", choices=sorted(CONDITIONS),
+                   help="make the cases another way (bench/faces/conditions.py): a hard-edged "
+                        "cut-out, JPEG quality 75, more sensor noise, white balance off")
     p.add_argument("--rows", action="store_true", help="print every case, not only the failures")
     p.add_argument("--out", type=Path, default=PROJECT / "bench-results" / "faces.json")
     p.add_argument("--fetch-model", action="store_true",
@@ -73,17 +80,20 @@ def run(roots: list[Path], ns: argparse.Namespace) -> dict[str, Any]:
     from station.checks import load_profile
 
     sources = discover(roots)
+    conditions = CONDITIONS[ns.conditions]
     cache: dict[str, Person] = {}
 
     def people(s):
         if s.name not in cache:
             img = s.bgr()
-            cache[s.name] = Person(s, img, cached_matte(img, s.sha256, s.eye_mid))
+            cache[s.name] = Person(s, img, conditions.matte(cached_matte(img, s.sha256, s.eye_mid)))
         return cache[s.name]
 
     started = time.perf_counter()
-    cases, skipped = build_cases(sources, people, set(ns.family) if ns.family else None, ns.quick)
-    print(f"   {len(sources)} photos, {len(cases)} cases; left out of the good set:")
+    cases, skipped = build_cases(sources, people, set(ns.family) if ns.family else None, ns.quick,
+                                 conditions)
+    made = "" if conditions is DEFAULT else f" made under the conditions '{conditions.name}'"
+    print(f"   {len(sources)} photos, {len(cases)} cases{made}; left out of the good set:")
     for line in skipped:
         print(f"     - {line}")
     profile = load_profile("chsi")
@@ -101,6 +111,7 @@ def run(roots: list[Path], ns: argparse.Namespace) -> dict[str, Any]:
             print(f"   … {i + 1}/{len(cases)} cases ({time.perf_counter() - started:.0f} s)", flush=True)
     summary = summarise(rows)
     summary["photos"] = len(sources)
+    summary["conditions"] = conditions.name
     summary["annotated_verified"] = sum(1 for s in sources if s.verified)
     summary["excluded"] = skipped
     summary["seconds"] = round(time.perf_counter() - started, 1)

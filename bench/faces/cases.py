@@ -8,6 +8,7 @@ compliant crop window exists inside it (the window is where the recipe placed th
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from bench.faces.compose import Person, Placed, Scene, render, similarity
+from bench.faces.conditions import DEFAULT, Conditions
 from bench.faces.sources import Source
 
 EXPORT = (480, 640)
@@ -149,8 +151,12 @@ def to_capture(m_export: np.ndarray, size: tuple[int, int], rng: np.random.Gener
 
 
 def build_cases(sources: list[Source], people: Callable[[Source], Person],
-                families: set[str] | None = None, quick: bool = False) -> tuple[list[Case], list[str]]:
-    """All cases, and the reasons sources were left out of the good set."""
+                families: set[str] | None = None, quick: bool = False,
+                conditions: Conditions = DEFAULT) -> tuple[list[Case], list[str]]:
+    """All cases, and the reasons sources were left out of the good set. ``conditions``: how
+    the frames are finished and saved (``people`` gives the cut-outs with their mattes)."""
+    export_case = functools.partial(_export_case, conditions=conditions)
+    capture_case = functools.partial(_capture_case, conditions=conditions)
     good = [s for s in sources if s.kind == "single" and s.role == "good" and len(s.eyes) == 2
             and len(s.cheeks) == 2]
     skipped: list[str] = []
@@ -195,33 +201,33 @@ def build_cases(sources: list[Source], people: Callable[[Source], Person],
     for s in goods:
         for v in range(2):
             if want("good_export"):
-                cases.append(_export_case("good_export", s, people, placements[s.name], v))
+                cases.append(export_case("good_export", s, people, placements[s.name], v))
         if want("good_capture"):
-            cases.append(_capture_case("good_capture", s, people, placements[s.name], 0))
+            cases.append(capture_case("good_capture", s, people, placements[s.name], 0))
         if want("good_large"):
-            cases.append(_capture_case("good_large", s, people, placements[s.name], 0))
+            cases.append(capture_case("good_large", s, people, placements[s.name], 0))
     for s in goods:
         again = good_placement(people(s), _rng("place", SECOND, s.name))
         if again is None:
             continue
         for v in range(2):
             if want("second_export"):
-                cases.append(_export_case("second_export", s, people, again, v))
+                cases.append(export_case("second_export", s, people, again, v))
         for fam in ("second_capture", "second_large", "second_tilt_small"):
             if want(fam):
-                cases.append(_capture_case(fam, s, people, again, 0))
+                cases.append(capture_case(fam, s, people, again, 0))
     for i, s in enumerate(sample):
         base = placements[s.name]
         for fam in ("too_small", "too_large", "head_low", "head_high", "off_centre"):
             if want(fam):
-                cases.append(_export_case(fam, s, people, base, 0))
+                cases.append(export_case(fam, s, people, base, 0))
         for fam in ("tilt_small", "tilted", "blurred", "dark", "over_exposed", "blue_clothing",
                     "shadow_soft", "shadow_hard", "shadow_behind", "no_face"):
             if want(fam):
-                cases.append(_capture_case(fam, s, people, base, 0))
+                cases.append(capture_case(fam, s, people, base, 0))
         if want("two_faces"):
             other_s = sample[(i + 7) % len(sample)]
-            cases.append(_capture_case("two_faces", s, people, base, 0, second=other_s,
+            cases.append(capture_case("two_faces", s, people, base, 0, second=other_s,
                                        second_place=placements[other_s.name]))
     closed = [s for s in sources if s.role == "eyes_closed" and len(s.eyes) == 2 and len(s.cheeks) == 2]
     for s in closed:
@@ -232,7 +238,7 @@ def build_cases(sources: list[Source], people: Callable[[Source], Person],
         p = Placement(fw, (EXPORT[0] / 2 - _centre_shift(s, fw), float(r.uniform(240, 262))))
         if want("eyes_closed"):
             for v in range(6 if not quick else 2):
-                cases.append(_capture_case("eyes_closed", s, people, p, v))
+                cases.append(capture_case("eyes_closed", s, people, p, v))
     # real photographs lit from one side (阴阳脸): otherwise good heads, placed as good photos are
     side_lit = [s for s in sources if s.kind == "single" and s.role == "uneven_light"
                 and len(s.eyes) == 2 and len(s.cheeks) == 2]
@@ -241,7 +247,7 @@ def build_cases(sources: list[Source], people: Callable[[Source], Person],
         if p is None or not want("uneven_light"):
             continue
         for v in range(3 if not quick else 1):
-            cases.append(_capture_case("uneven_light", s, people, p, v))
+            cases.append(capture_case("uneven_light", s, people, p, v))
     for s in sources:
         if s.kind == "multi" and want("two_faces_photo"):
             cases.append(_photo_case("two_faces_photo", s))
@@ -260,7 +266,7 @@ def _photo_case(family: str, s: Source) -> Case:
 
 
 def _export_case(family: str, s: Source, people: Callable[[Source], Person], base: Placement,
-                 variant: int) -> Case:
+                 variant: int, conditions: Conditions = DEFAULT) -> Case:
     named, frame, expect = FAMILIES[family]
     rng = _rng(family, s.name, variant)
     fw, (ex, ey), roll = base.fw, base.eye, 0.0
@@ -293,16 +299,18 @@ def _export_case(family: str, s: Source, people: Callable[[Source], Person], bas
 
     def build() -> tuple[bytes, dict[str, Any]]:
         person = people(s)
-        scene = Scene(EXPORT, [Placed(person, place.matrix(person))], seed=seed, noise=1.2)
+        scene = Scene(EXPORT, [Placed(person, place.matrix(person))], seed=seed,
+                      noise=conditions.noise(1.2))
         img, truths = render(scene)
-        return _jpeg(img, 90), {"faces": 1, "student": truths[-1], "frame": list(EXPORT)}
+        truth = {"faces": 1, "student": truths[-1], "frame": list(EXPORT)}
+        return _jpeg(conditions.finish(img), conditions.quality(90)), truth
 
     return Case(f"{family}/{s.name}/{variant}", family, s.name, frame, named, expect, build, params)
 
 
 def _capture_case(family: str, s: Source, people: Callable[[Source], Person], base: Placement,
                   variant: int, second: Source | None = None,
-                  second_place: Placement | None = None) -> Case:
+                  second_place: Placement | None = None, conditions: Conditions = DEFAULT) -> Case:
     named, frame, expect = FAMILIES[family]
     rng = _rng(family, s.name, variant)
     sizes = LARGE_SIZES if frame == "large" else CAPTURE_SIZES
@@ -352,13 +360,14 @@ def _capture_case(family: str, s: Source, people: Callable[[Source], Person], ba
             else:
                 shadow = {"offset": (side * 0.08 * fw, -0.05 * fw), "sigma": 0.05 * fw,
                           "strength": strength, "grow": 1.08, "centre": (float(eye[0]), float(eye[1]))}
-        scene = Scene(size, people_list, seed=seed, noise=2.5, blur_sigma=blur * k, exposure_ev=ev,
+        scene = Scene(size, people_list, seed=seed, noise=conditions.noise(2.5), blur_sigma=blur * k,
+                      exposure_ev=ev,
                       shadow=shadow, work_scale=4.0 if frame == "large" else 2.0)
         img, truths = render(scene)
         window = [ox, oy, EXPORT[0] * k, EXPORT[1] * k]
         truth = {"faces": 0 if family == "no_face" else len(truths), "student": truths[-1],
                  "frame": list(size), "window": window, "k": k}
-        return _jpeg(img, 92), truth
+        return _jpeg(conditions.finish(img), conditions.quality(92)), truth
 
     return Case(f"{family}/{s.name}/{variant}", family, s.name, frame, named, expect, build, params)
 

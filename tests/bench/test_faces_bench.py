@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.faces import cases, compose, sources
+from bench.faces import cases, compose, conditions, sources
 
 
 def _synthetic_person(tmp_path: Path) -> compose.Person:
@@ -82,6 +82,40 @@ def test_defects_change_what_they_should(tmp_path: Path) -> None:
                                            seed=1, noise=0))
     torso = blue[600:630, 200:280].reshape(-1, 3).mean(axis=0)[::-1]
     assert np.abs(torso - np.array((100, 197, 255))).max() < 40
+
+
+def _decoded(case: cases.Case) -> tuple[bytes, np.ndarray]:
+    data, _ = case.build()
+    return data, cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+
+
+def test_conditions_make_the_same_case_another_way(tmp_path: Path) -> None:
+    """Each named condition changes what it says, and only that; the default changes nothing."""
+    from station.checks.imageio import jpeg_quality
+
+    person = _synthetic_person(tmp_path)
+    hard = compose.Person(person.source, person.bgr, conditions.CONDITIONS["hard-matte"].matte(
+        cv2.GaussianBlur(person.alpha, (0, 0), 3.0)))  # a soft edge made binary again
+    assert set(np.unique(hard.alpha)) == {0.0, 1.0}
+    place = cases.Placement(240.0, (240.0, 250.0))
+
+    def made(name: str, who: compose.Person = person) -> tuple[bytes, np.ndarray]:
+        return _decoded(cases._export_case("good_export", person.source, lambda s: who, place, 0,
+                                           conditions=conditions.CONDITIONS[name]))
+
+    plain_bytes, plain = made("default")
+    assert plain_bytes == _decoded(cases._export_case("good_export", person.source,
+                                                      lambda s: person, place, 0))[0]
+    # (the quality read back from the luminance table's first entry: within one step)
+    assert abs(jpeg_quality(plain_bytes) - 90) <= 1 and abs(jpeg_quality(made("jpeg75")[0]) - 75) <= 1
+    corner = (slice(10, 60), slice(10, 60))    # backdrop: flat but for its noise
+    green = (*corner, 1)
+    assert made("noisy")[1][green].std() > plain[green].std() + 2
+    warm, cool = made("warm")[1][corner].mean(axis=(0, 1)), made("cool")[1][corner].mean(axis=(0, 1))
+    base = plain[corner].mean(axis=(0, 1))     # B, G, R
+    assert warm[2] > base[2] + 5 > base[2] and warm[0] < base[0] - 5
+    assert cool[2] < base[2] - 5 and cool[0] >= base[0]  # (the backdrop's blue is near 255 already)
+    assert abs(warm[1] - base[1]) < 2
 
 
 def test_annotation_of_another_file_is_refused(tmp_path: Path, monkeypatch) -> None:
