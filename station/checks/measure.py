@@ -380,7 +380,7 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
     if len(zones) >= 2:
         meds = list(zones.values())
         v["backdrop_uniformity"] = max(float(np.linalg.norm(a - b)) for a in meds for b in meds)
-    drop = backdrop_shadow(lab, mask, fw * k, bottom=(chin + 0.25 * fw) * k, colour=colour)
+    drop = backdrop_shadow(lab, mask, fw * k, bottom=(chin + 0.25 * fw) * k, colour=colour, bgr=half)
     if drop is not None:
         v["backdrop_shadow"] = max(0.0, drop)
     v["sharpness"], v["sharpness_structure"] = sharpness(gray, face, profile.sharpness.iod_px)

@@ -27,16 +27,26 @@ MAX_DROP = 20.0        # CIE L: deeper than a cast shadow (a 60 % darker backdro
 PATCH = 0.12           # × face width: side of the averaging patch
 MIN_PATCH_SHARE = 0.6  # a patch counts when this share of it is usable backdrop
 SAMPLES = 6000         # backdrop pixels used for the fit
+CLIPPED = 250          # a backdrop channel this bright (8-bit) is clipped (the reference blue's B is 255)
+CHANNEL_TOLERANCE = 8  # levels: a shadowed pixel's channels off the backdrop's scaled colour
+MIN_FACTOR = 0.45      # sRGB factor (≈ 17 % of the light): darker is clothes, not a cast shadow
+HIDDEN = 1.3           # a clipped channel's true value is at most this × 255 (more: not the backdrop)
 
 
 def backdrop_shadow(lab: np.ndarray, mask: np.ndarray, face_width: float,
-                    bottom: float | None = None, colour: np.ndarray | None = None) -> float | None:
+                    bottom: float | None = None, colour: np.ndarray | None = None,
+                    bgr: np.ndarray | None = None) -> float | None:
     """Largest patch-average lightness drop (CIE L) of the backdrop below its lighting surface,
     looking only above row ``bottom`` (the shoulders). None when too little backdrop is visible.
 
     With the backdrop's ``colour``, only pixels with its hue count: dimming light scales L + 16,
     a and b by the same factor, so a shadowed backdrop pixel, rescaled, has the backdrop's a, b
     exactly, while dark hair showing through blue (a stray strand, a translucent edge) does not.
+    Where the backdrop's own colour is clipped in a channel (the CHSI blue's B is 255: a touch
+    more exposure or a cooler white balance clips it), the lit backdrop no longer shows its true
+    hue while its shadows do; then, given the frame's ``bgr`` (the pixels of ``lab``), a pixel
+    counts when its unclipped channels are the backdrop's scaled by one factor and its clipped
+    ones at least that.
     """
     import cv2
     import numpy as np
@@ -57,10 +67,15 @@ def backdrop_shadow(lab: np.ndarray, mask: np.ndarray, face_width: float,
     px = lab.reshape(-1, 3).take(idx, axis=0)
     lightness = px[:, 0]
     if colour is not None:
-        gain = (float(colour[0]) + 16.0) / (lightness + 16.0)
-        da = px[:, 1] * gain - float(colour[1])
-        db = px[:, 2] * gain - float(colour[2])
-        hue = (da * da + db * db) < HUE_TOLERANCE ** 2
+        above = bgr[:rows] if bgr is not None else None
+        clipped = _clipped_colour(above, usable) if above is not None else None
+        if above is not None and clipped is not None:
+            hue = _scaled_clipped(above.reshape(-1, 3).take(idx, axis=0), clipped)
+        else:
+            gain = (float(colour[0]) + 16.0) / (lightness + 16.0)
+            da = px[:, 1] * gain - float(colour[1])
+            db = px[:, 2] * gain - float(colour[2])
+            hue = (da * da + db * db) < HUE_TOLERANCE ** 2
         flat[idx[~hue]] = False
         idx, lightness = idx[hue], lightness[hue]
     if idx.size < 500:
@@ -99,6 +114,40 @@ def backdrop_shadow(lab: np.ndarray, mask: np.ndarray, face_width: float,
     if not full.any():
         return None
     return float((total[full] / count[full].astype(np.float32)).max())
+
+
+def _clipped_colour(bgr: np.ndarray, usable: np.ndarray) -> np.ndarray | None:
+    """The backdrop's BGR colour (median of its usable pixels) when one of its channels is
+    clipped; None when none is (or too little backdrop shows)."""
+    import numpy as np
+
+    from station.checks.framing import median_colour
+
+    px = bgr.reshape(-1, 3).take(np.flatnonzero(usable.reshape(-1)), axis=0)
+    if px.shape[0] < 500:
+        return None
+    colour = median_colour(px.astype(np.float32))
+    return colour if bool((colour >= CLIPPED).any()) and bool((colour < CLIPPED).any()) else None
+
+
+def _scaled_clipped(px: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """Which BGR pixels are the clipped backdrop ``colour`` under less light: the unclipped
+    channels one factor (at least ``MIN_FACTOR``) times the backdrop's (least squares), the
+    clipped ones at least that and at most what ``HIDDEN`` lets clipping hide (a denim jacket
+    is bluer still, and darker than any cast shadow)."""
+    import numpy as np
+
+    free = colour < CLIPPED
+    c = colour[free].astype(np.float32)
+    p = px[:, free].astype(np.float32)
+    k = (p @ c) / float(c @ c)
+    fits = (np.abs(p - k[:, None] * c[None, :]).max(axis=1) <= CHANNEL_TOLERANCE) & (k >= MIN_FACTOR)
+    top = px[:, ~free].astype(np.float32)
+    lit = k[:, None] * colour[~free][None, :]
+    within = ((top >= np.minimum(lit, 255.0) - CHANNEL_TOLERANCE)  # a brighter pixel clips too
+              & (top <= lit * HIDDEN + CHANNEL_TOLERANCE))
+    out: np.ndarray = fits & within.all(axis=1)
+    return out
 
 
 def _median(x: np.ndarray) -> float:

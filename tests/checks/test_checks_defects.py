@@ -213,3 +213,20 @@ def test_cheek_light_with_the_nose_outside_the_frame_falls_back_to_the_eye_boxes
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     away = m.landmarks.mapped(lambda a: a + [0.0, 5000.0])
     assert cheek_balance(frame, gray, m.face, away) == cheek_balance(frame, gray, m.face, None)
+
+
+def _cool(img):
+    """The white balance 8 % too blue, as an uncalibrated camera gives it: the backdrop's blue,
+    already 255 in the CHSI reference, clips; its shadows do not."""
+    import numpy as np
+
+    return np.clip(img.astype(np.float32) * np.array([1.08, 1.0, 0.92], np.float32), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("shadow", "status"), [(0.0, "pass"), (0.2, "pass"), (0.35, "fail"), (0.5, "fail")])
+def test_a_shadow_on_a_clipped_blue_backdrop_reads_as_under_a_neutral_balance(profile, shadow, status):
+    img, _ = render(1200, 1600, shadow=shadow)
+    neutral, cool = (next(c for c in analyse(frame, profile).report.checks if c.name == "backdrop_shadow")
+                     for frame in (img, _cool(img)))
+    assert neutral.status == cool.status == status, (shadow, neutral.value, cool.value)
+    assert abs(cool.value - neutral.value) < 1.0, (shadow, neutral.value, cool.value)
