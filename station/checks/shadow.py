@@ -117,15 +117,16 @@ def backdrop_shadow(lab: np.ndarray, mask: np.ndarray, face_width: float,
 
 
 def _clipped_colour(bgr: np.ndarray, usable: np.ndarray) -> np.ndarray | None:
-    """The backdrop's BGR colour (median of its usable pixels) when one of its channels is
-    clipped; None when none is (or too little backdrop shows)."""
+    """The backdrop's BGR colour (median of a sample of its usable pixels) when one of its
+    channels is clipped; None when none is (or too little backdrop shows)."""
     import numpy as np
 
     from station.checks.framing import median_colour
 
-    px = bgr.reshape(-1, 3).take(np.flatnonzero(usable.reshape(-1)), axis=0)
-    if px.shape[0] < 500:
+    idx = np.flatnonzero(usable.reshape(-1))
+    if idx.size < 500:
         return None
+    px = bgr.reshape(-1, 3).take(idx[:: max(1, idx.size // SAMPLES)], axis=0)
     colour = median_colour(px.astype(np.float32))
     return colour if bool((colour >= CLIPPED).any()) and bool((colour < CLIPPED).any()) else None
 
@@ -134,19 +135,21 @@ def _scaled_clipped(px: np.ndarray, colour: np.ndarray) -> np.ndarray:
     """Which BGR pixels are the clipped backdrop ``colour`` under less light: the unclipped
     channels one factor (at least ``MIN_FACTOR``) times the backdrop's (least squares), the
     clipped ones at least that and at most what ``HIDDEN`` lets clipping hide (a denim jacket
-    is bluer still, and darker than any cast shadow)."""
+    is bluer still, and darker than any cast shadow). Channel by channel: a live frame's cost."""
     import numpy as np
 
-    free = colour < CLIPPED
-    c = colour[free].astype(np.float32)
-    p = px[:, free].astype(np.float32)
-    k = (p @ c) / float(c @ c)
-    fits = (np.abs(p - k[:, None] * c[None, :]).max(axis=1) <= CHANNEL_TOLERANCE) & (k >= MIN_FACTOR)
-    top = px[:, ~free].astype(np.float32)
-    lit = k[:, None] * colour[~free][None, :]
-    within = ((top >= np.minimum(lit, 255.0) - CHANNEL_TOLERANCE)  # a brighter pixel clips too
-              & (top <= lit * HIDDEN + CHANNEL_TOLERANCE))
-    out: np.ndarray = fits & within.all(axis=1)
+    channels = [px[:, i].astype(np.float32) for i in range(3)]
+    free = [i for i in range(3) if colour[i] < CLIPPED]
+    k = sum((channels[i] * float(colour[i]) for i in free), np.zeros(len(px), np.float32))
+    k /= float(sum(float(colour[i]) ** 2 for i in free))
+    out: np.ndarray = k >= MIN_FACTOR
+    for i in range(3):
+        scaled = k * float(colour[i])
+        if i in free:
+            out &= np.abs(channels[i] - scaled) <= CHANNEL_TOLERANCE
+        else:  # clipped: at least the scaled value (itself clipped at 255), at most HIDDEN × it
+            out &= channels[i] >= np.minimum(scaled, 255.0) - CHANNEL_TOLERANCE
+            out &= channels[i] <= scaled * HIDDEN + CHANNEL_TOLERANCE
     return out
 
 
