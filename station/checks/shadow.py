@@ -45,8 +45,7 @@ def backdrop_shadow(lab: np.ndarray, mask: np.ndarray, face_width: float,
     Where the backdrop's own colour is clipped in a channel (the CHSI blue's B is 255: a touch
     more exposure or a cooler white balance clips it), the lit backdrop no longer shows its true
     hue while its shadows do; then, given the frame's ``bgr`` (the pixels of ``lab``), a pixel
-    counts when its unclipped channels are the backdrop's scaled by one factor and its clipped
-    ones at least that.
+    counts as the backdrop under less light (``_scaled_clipped``).
     """
     import cv2
     import numpy as np
