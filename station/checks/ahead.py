@@ -146,9 +146,11 @@ class Ahead:
                 return
             self._next = rows / height + self.STEP
             self._guesses += 1
+            from station.checks.detect import min_face_px
+
             det = self.profile.detector
             began = self.clock()
-            faces = self.first.guess(small, det.min_face_share * small.shape[1], det.min_score)
+            faces = self.first.guess(small, min_face_px(small.shape, det.min_face_share), det.min_score)
             self._spent = self.clock() - began
             # the face's work takes at least its guess: a guess that does not settle (a face too
             # low in the frame) must not keep being tried on too few rows

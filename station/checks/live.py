@@ -136,12 +136,12 @@ class LiveChecker:
         return self._blocked is None or self._frame_no - self._blocked[0] >= 4
 
     def _detect(self, small):
-        from station.checks.detect import detect_faces
+        from station.checks.detect import detect_faces, min_face_px
         from station.checks.landmarks import find_landmarks
         from station.checks.pipeline import count_faces
 
         det = self.profile.detector
-        faces = detect_faces(small, det.min_face_share * small.shape[1], det.min_score, fallback=False)
+        faces = detect_faces(small, min_face_px(small.shape, det.min_face_share), det.min_score, fallback=False)
         self._faces = count_faces(faces, self.profile)
         if not faces:
             self._face = None

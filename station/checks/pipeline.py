@@ -121,7 +121,7 @@ def analyse(source: Any, profile: Profile, calibration: Calibration | None = Non
 def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Stages,
              encode: bool) -> Analysis:
     from station.checks.ahead import FACE_BOTTOM, Ahead
-    from station.checks.detect import FirstStage, detect_faces
+    from station.checks.detect import FirstStage, detect_faces, min_face_px
     from station.checks.frame_work import frame_work
     from station.checks.framing import cut, identity_framing
     from station.checks.imageio import detection_step
@@ -136,7 +136,7 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
     work = None
     if as_is:
         frame = src.decode(1)
-        faces = detect_faces(frame, det.min_face_share * out[0], det.min_score)
+        faces = detect_faces(frame, min_face_px((out[1], out[0]), det.min_face_share), det.min_score)
         n_faces = count_faces(faces, profile)
         if not faces:
             return _no_face(frame, profile, calibration)
@@ -156,7 +156,7 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         base, small = src.decode_shrunk(reduction, det.detect_width, stages,
                                         ahead.feed if ahead is not None else None)
         try:
-            faces = detect_faces(small, det.min_face_share * small.shape[1], det.min_score,
+            faces = detect_faces(small, min_face_px(small.shape, det.min_face_share), det.min_score,
                                  stages=stages, first=first)
         except BaseException:
             if ahead is not None:

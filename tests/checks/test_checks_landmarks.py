@@ -71,7 +71,9 @@ def test_eye_centres_agree_between_capture_and_crop(profile):
     for side in ("eye_left", "eye_right"):
         assert math.dist(g[side], again[side]) < 1.0, (side, g[side], again[side])
         assert math.dist(g[side], fr.point(truth[side])) < 2.5  # hand-placed truth: ±1 astronaut px
-    assert g["roll_deg"] == pytest.approx(0.7, abs=0.3)
+    # one iris look reads a roll within about half a degree (the real-face bench: |error| p90
+    # 0.69°); near the 2° limit five looks are averaged (``refine_irises``)
+    assert g["roll_deg"] == pytest.approx(0.7, abs=0.5)
     assert cv2.absdiff(result.frame, result.frame).max() == 0
 
 

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from station.checks import rowstream
+from station.checks.detect import min_face_px
 from station.checks.imageio import ImageError, _area, open_source
 from station.checks.workers import Stages
 from station.sim.portrait import render
@@ -158,7 +159,7 @@ def _wheel_first_stage(small: np.ndarray, size: float) -> dict:
 
 def _assert_boxes_are_the_wheels(first: FirstStage, small: np.ndarray) -> dict:
     """``first``'s joined boxes equal the wheel's own first stage, scale by scale; returns the wheel's."""
-    size = max(12.0, 0.06 * small.shape[1])
+    size = max(12.0, min_face_px(small.shape, 0.06))
     made = first.boxes(small, size)
     want = _wheel_first_stage(small, size)
     assert made is not None and made.keys() == want.keys()
@@ -238,7 +239,7 @@ def test_first_stage_hands_nothing_before_every_row_is_fed():
     _, small = _ordinary(_jpeg(3000, 2000), 4, 480)
     first = FirstStage(0.06)
     first.feed(small, small.shape[0] // 2)
-    size = max(12.0, 0.06 * small.shape[1])
+    size = max(12.0, min_face_px(small.shape, 0.06))
     assert first.boxes(small, size) is None
     first.feed(small, small.shape[0])
     assert first.boxes(small, size) is not None
