@@ -136,7 +136,9 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
     work = None
     if as_is:
         frame = src.decode(1)
-        faces = detect_faces(frame, min_face_px((out[1], out[0]), det.min_face_share), det.min_score)
+        # an export photo is portrait by definition: the smallest face stays a share of its
+        # width, as its checks were measured (``min_face_px`` is about a camera that turns)
+        faces = detect_faces(frame, det.min_face_share * out[0], det.min_score)
         n_faces = count_faces(faces, profile)
         if not faces:
             return _no_face(frame, profile, calibration)

@@ -12,7 +12,6 @@ from station.sim.portrait import render
 def test_the_smallest_face_is_the_same_share_of_a_portrait_and_a_landscape_frame():
     assert min_face_px((333, 500, 3), 0.06) == pytest.approx(30.0)
     assert min_face_px((500, 333, 3), 0.06) == pytest.approx(30.0)
-    assert min_face_px((640, 480), 0.06) == pytest.approx(38.4)
 
 
 def _pyramid_pixels(shape: tuple[int, int, int]) -> tuple[int, list[tuple[int, int]]]:
