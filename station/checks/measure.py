@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from station.checks.balance import backdrop_gains
 from station.checks.bystander import hair_model, measure_bystander
 from station.checks.detect import Face
 from station.checks.framing import (
@@ -19,6 +20,7 @@ from station.checks.framing import (
     backdrop_mask,
     head_top_of,
     median_colour,
+    rgb_to_lab,
     to_lab,
 )
 from station.checks.person import PERSON_LEVEL, person_probability
@@ -191,13 +193,15 @@ def face_pixels(gray, face: Face):
 
 
 def cheek_balance(frame, gray, face: Face, landmarks: Landmarks | None = None,
-                  hair: Callable[[], tuple[Any, Any] | None] | None = None) -> tuple[float, float]:
+                  hair: Callable[[], tuple[Any, Any] | None] | None = None,
+                  gains: Any = None) -> tuple[float, float]:
     """Left/right cheek light: (relative difference of the cheeks' light, histogram intersection).
 
     With landmarks the zones are the cheeks themselves (mesh polygons under the eyes, beside the
     nose), keeping only skin-coloured pixels (hair falling over a cheek is not a shadow on it;
     ``hair``: gives the student's hair colour model, whose pixels never count as a cheek's; asked
-    only when a cheek is mostly not skin-coloured).
+    only when a cheek is mostly not skin-coloured). ``gains``: the camera's white balance read
+    off the backdrop (``balance.backdrop_gains``), undone for the skin test only.
     The difference drives the check (阴阳脸 → large); the intersection (1 = identical
     histograms) is kept for the record.
     """
@@ -205,7 +209,7 @@ def cheek_balance(frame, gray, face: Face, landmarks: Landmarks | None = None,
 
     zones = None
     if landmarks is not None:
-        zones = _cheek_zones_mesh(frame, gray, landmarks, hair)
+        zones = _cheek_zones_mesh(frame, gray, landmarks, hair, gains)
     if zones is None:
         zones = _cheek_zones_box(gray, face)
     if not zones:
@@ -246,7 +250,7 @@ SKIN_REFERENCE = (6, 197, 195, 5)  # nose bridge to tip: skin on every face, und
 
 
 def _cheek_zones_mesh(frame, gray, landmarks: Landmarks,
-                      hair: Callable[[], tuple[Any, Any] | None] | None = None):
+                      hair: Callable[[], tuple[Any, Any] | None] | None = None, gains: Any = None):
     """Luma of each cheek's skin: the mesh polygon, less pixels whose chroma is not the face's.
 
     A cheek in deep shadow loses its chroma too, so a cheek mostly not skin-coloured is taken
@@ -257,6 +261,7 @@ def _cheek_zones_mesh(frame, gray, landmarks: Landmarks,
     import cv2
     import numpy as np
 
+    from station.checks.balance import rebalanced
     from station.checks.bystander import in_hair_colour
     from station.checks.framing import to_lab
     from station.checks.landmarks import CHEEKS
@@ -264,7 +269,10 @@ def _cheek_zones_mesh(frame, gray, landmarks: Landmarks,
     def chroma_of(x0: int, y0: int, x1: int, y1: int):  # Cr, Cb of a box (per pixel: only the boxes)
         if x1 <= x0 or y1 <= y0:  # a point outside the frame: no pixels
             return np.zeros((max(0, y1 - y0), max(0, x1 - x0), 2), np.uint8)
-        return cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2YCrCb)[:, :, 1:]
+        box = frame[y0:y1, x0:x1]
+        if gains is not None:  # as under a neutral white balance
+            box = rebalanced(box, gains)
+        return cv2.cvtColor(box, cv2.COLOR_BGR2YCrCb)[:, :, 1:]
 
     r = max(2, int(0.06 * landmarks.iod))
     ref = []
@@ -391,7 +399,8 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
         v["under_share"] = float((px <= ex.under_level).mean())
         v["face_mean"] = float(px.mean())
     v["lighting"], v["lighting_intersection"] = cheek_balance(
-        frame, gray, face, landmarks, lambda: hair_model(lab, mask, small_face, small_span))
+        frame, gray, face, landmarks, lambda: hair_model(lab, mask, small_face, small_span),
+        backdrop_gains(colour, rgb_to_lab(profile.backdrop.reference_rgb)))
     v["glare"] = glare_share(frame, face, profile.glare.v_level, profile.glare.s_level)
     v.update(clothing(lab, colour, mask, small_face, small_span, profile,
                       lambda: person_probability(frame)))
