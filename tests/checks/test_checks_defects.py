@@ -181,6 +181,20 @@ def test_blue_clothes_with_a_shoulder_out_of_the_band_still_fail(profile, empty_
     assert report.status("clothing_contrast") == "fail", report.failed()
 
 
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_a_top_of_the_backdrops_blue_on_one_side_only_fails(profile, side):
+    """A one-shoulder top (or a jacket over one shoulder only) of the backdrop's blue: the
+    band's median can be the other side's colour, so each side the student fills is judged."""
+    dark, truth = render(1200, 1600, shirt=(45, 50, 60))
+    blue, _ = render(1200, 1600, shirt=(95, 185, 245))
+    cx = int(truth["eye_mid"][0])
+    chin = int(truth["eye_mid"][1] + 1.2 * truth["iod"])
+    cols = slice(cx, None) if side == "right" else slice(None, cx)
+    dark[chin:, cols] = blue[chin:, cols]
+    report = analyse(dark, profile).report
+    assert report.status("clothing_contrast") == "fail", report.failed()
+
+
 def test_the_person_mask_is_made_only_when_the_band_alone_would_not_pass(
         profile, good_capture, empty_backdrop, monkeypatch):
     """The mask only clears empty backdrop out of the band, so a band that passes never needs it:
