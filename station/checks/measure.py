@@ -433,20 +433,21 @@ def clothing(lab, colour, mask, face: Face, span, profile: Profile,
     """ΔE between the clothes on the shoulders (bottom band, off-centre) and the backdrop; the
     share of them that looks like backdrop.
 
-    The whole band is judged first. Only when that (or one side alone) would not pass is ``person`` asked (the
-    frame's person probability, any size: stretched to ``lab``'s) and the band judged again on
-    its clothes: the pixels that are the person's or visibly not backdrop. A pixel that is
-    neither is backdrop the student does not reach (one shoulder below the band in an asymmetric
-    pose) and is left out, so it no longer reads as blue clothes; clothes of the backdrop's own
-    blue stay in, being the person's. When the band holds almost no clothes by that measure (the
-    mask missed them all) the whole band's figures stand. Each side the student fills
-    (``SIDE_PERSON_SHARE``) is judged on its clothes too, and decides when they are unmistakably
-    the backdrop's blue (they would fail on their own, mostly backdrop-coloured): a top of the
-    backdrop's blue over one shoulder only passed when the band's median fell on the other
-    side's colour. A side that is merely pale blue (a light shirt beside a dark jacket) leaves
-    the band's figures alone: judged alone it warned on 11 good photos of the real-face bench.
-    The mask is asked only when the band or one side of it would not pass alone, so it costs
-    nothing on the usual frame.
+    The whole band is judged first. Only when that would not pass (or one side alone would
+    fail) is ``person`` asked (the frame's person probability, any size: stretched to
+    ``lab``'s), so the usual frame never pays for it. The band is then judged again on its
+    clothes: the pixels that are the person's or visibly not backdrop. A pixel that is neither
+    is backdrop the student does not reach (one shoulder below the band in an asymmetric pose)
+    and is left out, so it no longer reads as blue clothes; clothes of the backdrop's own blue
+    stay in, being the person's. When the band holds almost no clothes by that measure (the
+    mask missed them all) the whole band's figures stand.
+
+    Each side the student fills (``SIDE_PERSON_SHARE``) is judged on its clothes too, and
+    decides when they are unmistakably the backdrop's blue (they would fail on their own and
+    are mostly backdrop-coloured): a top of the backdrop's blue over one shoulder only passed
+    when the band's median fell on the other side's colour. A side that is merely pale blue (a
+    light shirt beside a dark jacket) leaves the band's figures alone: judged alone, such sides
+    warned on 11 good photos of the real-face bench.
     """
     import cv2
     import numpy as np
@@ -470,9 +471,11 @@ def clothing(lab, colour, mask, face: Face, span, profile: Profile,
     out = {"clothing_delta_e": float(np.linalg.norm(median_colour(allpx) - colour)),
            "clothing_blue_share": float(allmask.mean())}
     # one side alone can be the backdrop's blue (a one-shoulder dress) while the band's median,
-    # the other side's, is not: each side is looked at too
+    # the other side's, is not: a side that would fail alone is looked at too (a pale one, which
+    # can never decide, does not cost the mask: live-view frames of a student in a light shirt)
     plain = [float(np.linalg.norm(median_colour(px) - colour)) for px, _ in sides if len(px) >= 30]
-    if person is None or min([out["clothing_delta_e"], *plain]) >= c.min_delta_e_warn:
+    if person is None or (out["clothing_delta_e"] >= c.min_delta_e_warn
+                          and min(plain, default=math.inf) >= c.min_delta_e_fail):
         return out
     prob_map = person()
     if prob_map.shape[:2] != (h, w):
