@@ -27,6 +27,8 @@ from station.checks.person import PERSON_LEVEL, person_probability
 from station.checks.shadow import backdrop_shadow
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from station.checks.landmarks import Landmarks
     from station.checks.profile import Profile
 
@@ -194,7 +196,7 @@ def face_pixels(gray, face: Face):
 
 def cheek_balance(frame, gray, face: Face, landmarks: Landmarks | None = None,
                   hair: Callable[[], tuple[Any, Any] | None] | None = None,
-                  gains: Any = None) -> tuple[float, float]:
+                  gains: np.ndarray | None = None) -> tuple[float, float]:
     """Left/right cheek light: (relative difference of the cheeks' light, histogram intersection).
 
     With landmarks the zones are the cheeks themselves (mesh polygons under the eyes, beside the
@@ -250,7 +252,8 @@ SKIN_REFERENCE = (6, 197, 195, 5)  # nose bridge to tip: skin on every face, und
 
 
 def _cheek_zones_mesh(frame, gray, landmarks: Landmarks,
-                      hair: Callable[[], tuple[Any, Any] | None] | None = None, gains: Any = None):
+                      hair: Callable[[], tuple[Any, Any] | None] | None = None,
+                      gains: np.ndarray | None = None):
     """Luma of each cheek's skin: the mesh polygon, less pixels whose chroma is not the face's.
 
     A cheek in deep shadow loses its chroma too, so a cheek mostly not skin-coloured is taken
@@ -483,9 +486,8 @@ def clothing(lab, colour, mask, face: Face, span, profile: Profile,
     probs = [prob_map[b[1]:b[3], b[0]:b[2]].reshape(-1) for b in boxes]
     prob = np.concatenate(probs)
     out["clothing_person_share"] = float((prob >= PERSON_LEVEL).mean())
-    whole = _clothes_figures(allpx, allmask, prob, colour, c)
-    if out["clothing_delta_e"] < c.min_delta_e_warn and whole is not None:
-        out.update(whole)
+    if out["clothing_delta_e"] < c.min_delta_e_warn:  # the band itself, on its clothes
+        out.update(_clothes_figures(allpx, allmask, prob, colour, c) or {})
     for (px, side_mask), side_prob in zip(sides, probs, strict=True):
         if (side_prob >= PERSON_LEVEL).mean() < SIDE_PERSON_SHARE:
             continue  # mostly not the student: the band's figures judge it
@@ -496,7 +498,8 @@ def clothing(lab, colour, mask, face: Face, span, profile: Profile,
     return out
 
 
-def _clothes_figures(px, backdrop_like, prob, colour, c) -> dict[str, float] | None:
+def _clothes_figures(px: np.ndarray, backdrop_like: np.ndarray, prob: np.ndarray,
+                     colour: np.ndarray, c: Any) -> dict[str, float] | None:
     """ΔE and backdrop share of the clothes among ``px``: the person's pixels or those visibly not
     backdrop (None when too few: the zone is backdrop the student does not reach)."""
     import numpy as np
