@@ -5,7 +5,8 @@ beside the project unless folders are given): people cut out of good photos and 
 the CHSI backdrop with known eye centres, head top and cheek width; defect families made from
 them; camera frames up to 24 MP. Prints false failures on good photos, the catch rate of each
 defect family by the check named for it, geometry errors against the truth, crop success on large
-frames and a per-case table; writes everything to ``bench-results/faces.json``.
+frames, their capture speed against ``cv2.imread`` of the same file (``speed``) and a per-case
+table; writes everything to ``bench-results/faces.json``.
 ``--conditions`` makes the same cases another way (a hard-edged cut-out, JPEG quality 75, more
 noise, white balance off) so the figures can be checked against the bench's own choices.
 Photos never enter the repository; the annotations (``annotations.json``) are our measurements.
@@ -24,6 +25,7 @@ from typing import Any
 from bench.faces.conditions import CONDITIONS, DEFAULT
 
 PROJECT = Path(__file__).resolve().parents[2]
+LARGE_FAMILIES = ("good_large", "second_large")  # the 24 MP frames, also timed (``speed``)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fetch-model", action="store_true",
                    help="extract the segmentation and detection models from the mediapipe wheel")
     p.add_argument("--dump", type=Path, help="also write every case's image into this folder")
+    p.add_argument("--speed-rounds", type=int, default=3,
+                   help="rounds of imread and capture timed on each large frame (0: none)")
     return p
 
 
@@ -77,6 +81,7 @@ def run(roots: list[Path], ns: argparse.Namespace) -> dict[str, Any]:
     from bench.faces.cutout import cached_matte
     from bench.faces.evaluate import score_case, summarise
     from bench.faces.sources import discover
+    from bench.faces.speed import large_frame_speed
     from station.checks import load_profile
 
     sources = discover(roots)
@@ -99,8 +104,11 @@ def run(roots: list[Path], ns: argparse.Namespace) -> dict[str, Any]:
     profile = load_profile("chsi")
     asia = {s.name for s in sources if s.asia}
     rows = []
+    large: list[tuple[str, bytes]] = []
     for i, case in enumerate(cases):
         data, truth = case.build()
+        if case.family in LARGE_FAMILIES:
+            large.append((case.id, data))
         if ns.dump:
             ns.dump.mkdir(parents=True, exist_ok=True)
             (ns.dump / (case.id.replace("/", "__") + ".jpg")).write_bytes(data)
@@ -110,6 +118,10 @@ def run(roots: list[Path], ns: argparse.Namespace) -> dict[str, Any]:
         if (i + 1) % 50 == 0:
             print(f"   … {i + 1}/{len(cases)} cases ({time.perf_counter() - started:.0f} s)", flush=True)
     summary = summarise(rows)
+    if large and ns.speed_rounds > 0:
+        print(f"   timing {len(large)} large frames …", flush=True)
+        speed = summary["large_frame_speed"] = large_frame_speed(large, profile, ns.speed_rounds)
+        summary["targets"]["large_frame_speed_median_le_0_7"] = speed["median"] <= speed["goal"]
     summary["photos"] = len(sources)
     summary["conditions"] = conditions.name
     summary["annotated_verified"] = sum(1 for s in sources if s.verified)
@@ -151,6 +163,13 @@ def _print(s: dict[str, Any], rows: list[dict[str, Any]], all_rows: bool) -> Non
     lf = s["large_frames"]
     print(f"\n   LARGE FRAMES: {lf['compliant_crops']}/{lf['cases']} compliant crops ({lf['pct']} %), "
           f"passed {lf['passed']}, rotated {lf['rotated']}; refused by {lf['refused_by']}")
+    sp = s.get("large_frame_speed")
+    if sp and sp.get("frames"):
+        print(f"\n   SPEED ON LARGE FRAMES (check + crop + encode / cv2.imread of the same file, "
+              f"median of {sp['rounds']} rounds per frame; load average {sp['load_average']})")
+        for kind, v in [("all", sp), *sp["by_kind"].items()]:
+            print(f"     {kind:<38} {v['frames']:>3} frames: median {v['median']:.3f}, "
+                  f"p90 {v['p90']:.3f}, at most {sp['goal']}: {v['share_at_most_goal']:.0%}")
     print("\n   TARGETS: " + ", ".join(f"{k} {'OK' if v else 'NO'}" for k, v in s["targets"].items()))
     print("\n   CASES" + ("" if all_rows else " (wrong verdicts only)"))
     for r in rows:

@@ -138,3 +138,30 @@ def test_bench_says_when_photos_are_absent(tmp_path: Path, capsys) -> None:
     out = main([str(tmp_path / "nowhere")])
     assert "skipped" in out and "nowhere" in out["skipped"]
     assert "photo sets not found" in capsys.readouterr().out
+
+
+def _camera_jpeg(width: int, height: int) -> bytes:
+    from station.sim.portrait import render
+
+    img, _ = render(width, height)
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    assert ok
+    return buf.tobytes()
+
+
+def test_large_frames_are_timed_against_imread_by_kind() -> None:
+    """Each frame gets its own ratio (a real capture and a real imread, interleaved); frames are
+    grouped as the pipeline treated them: portrait, landscape, landscape needing a finer decode."""
+    from bench.faces.speed import GOAL, large_frame_speed
+    from station.checks import load_profile
+
+    frames = [("good_large/a/0", _camera_jpeg(2400, 1600)), ("good_large/b/0", _camera_jpeg(1600, 2400))]
+    out = large_frame_speed(frames, load_profile("chsi"), rounds=2)
+    assert out["frames"] == 2 and out["rounds"] == 2 and out["goal"] == GOAL
+    assert set(out["per_frame"]) == {"good_large/a/0", "good_large/b/0"}
+    assert all(r > 0 for r in out["per_frame"].values())
+    assert "portrait" in out["by_kind"] and out["by_kind"]["portrait"]["frames"] == 1
+    landscape = [k for k in out["by_kind"] if k.startswith("landscape")]
+    assert len(landscape) == 1 and out["by_kind"][landscape[0]]["frames"] == 1
+    assert 0.0 <= out["share_at_most_goal"] <= 1.0
+    assert large_frame_speed(frames, load_profile("chsi"), rounds=0) == {"frames": 0}
