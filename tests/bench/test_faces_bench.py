@@ -149,13 +149,17 @@ def _camera_jpeg(width: int, height: int) -> bytes:
     return buf.tobytes()
 
 
-def test_large_frames_are_timed_against_imread_by_kind() -> None:
+def test_large_frames_are_timed_against_imread_by_kind(tmp_path: Path) -> None:
     """Each frame gets its own ratio (a real capture and a real imread, interleaved); frames are
     grouped as the pipeline treated them: portrait, landscape, landscape needing a finer decode."""
     from bench.faces.speed import GOAL, large_frame_speed
     from station.checks import load_profile
 
-    frames = [("good_large/a/0", _camera_jpeg(2400, 1600)), ("good_large/b/0", _camera_jpeg(1600, 2400))]
+    frames = []
+    for name, size in (("good_large/a/0", (2400, 1600)), ("good_large/b/0", (1600, 2400))):
+        path = tmp_path / f"{len(frames)}.jpg"
+        path.write_bytes(_camera_jpeg(*size))
+        frames.append((name, path))
     out = large_frame_speed(frames, load_profile("chsi"), rounds=2)
     assert out["frames"] == 2 and out["rounds"] == 2 and out["goal"] == GOAL
     assert set(out["per_frame"]) == {"good_large/a/0", "good_large/b/0"}
