@@ -133,6 +133,7 @@ class Ahead:
         return small is self._small and self.first.rows >= small.shape[0]
 
     def _face_work(self, small, rows: int, base, base_rows: int) -> None:
+        from station.checks.detect import min_face_px
         from station.checks.landmarks import find_landmarks, roi_from_face, rows_read, rows_sampled
         from station.checks.subject import small_reduction, subject_framing
 
@@ -146,8 +147,6 @@ class Ahead:
                 return
             self._next = rows / height + self.STEP
             self._guesses += 1
-            from station.checks.detect import min_face_px
-
             det = self.profile.detector
             began = self.clock()
             faces = self.first.guess(small, min_face_px(small.shape, det.min_face_share), det.min_score)
