@@ -181,8 +181,9 @@ def _sharpness(value: float, structure: float, profile: Profile,
                calibration: Calibration | None) -> Check:
     s = profile.sharpness
     limit = s.min_focus
-    if structure < s.min_structure:  # nothing left between fine noise and coarse shapes
-        return make("sharpness", "fail", value, limit, "blurred")
+    if structure < s.min_structure:  # nothing left between fine noise and coarse shapes: the
+        # focus figure then measures the noise, so the verdict reports the figure that decided it
+        return make("sharpness", "fail", structure, s.min_structure, "no_detail")
     if calibration is not None and calibration.sharpness:
         # a camera whose sharp photos read low lowers the limit; calibration never raises it
         limit = min(limit, calibration.sharpness * s.calibrated_ratio)

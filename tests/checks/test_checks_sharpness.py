@@ -60,3 +60,29 @@ def test_the_same_face_with_motion_blur_fails(profile, degrees):
     img = _motion(_smooth_face_with_crisp_features(), 8, degrees)
     focus, _ = sharpness(img, FACE, profile.sharpness.iod_px)
     assert focus < profile.sharpness.min_focus, focus
+
+
+@pytest.mark.parametrize("blur", [9.0, 14.0])
+def test_a_photo_blurred_past_any_detail_reports_the_figure_that_failed_it(profile, blur):
+    """Blurred this far the focus figure measures noise and can read above its limit (0.57 at
+    σ 14); the verdict then names the detail figure that decided it, below its own limit."""
+    from station.checks.pipeline import analyse
+    from station.sim.portrait import render
+
+    report = analyse(render(1200, 1600, blur=blur)[0], profile).report
+    check = next(c for c in report.checks if c.name == "sharpness")
+    assert check.status == "fail"
+    assert check.limit == profile.sharpness.min_structure
+    assert check.value < check.limit, (check.value, check.limit)
+    assert "no facial detail" in check.message_en and "细节" in check.message_zh
+
+
+def test_a_photo_a_little_out_of_focus_reports_its_focus_figure(profile):
+    from station.checks.pipeline import analyse
+    from station.sim.portrait import render
+
+    report = analyse(render(1200, 1600, blur=3.0)[0], profile).report
+    check = next(c for c in report.checks if c.name == "sharpness")
+    assert check.status == "fail" and check.limit == profile.sharpness.min_focus
+    assert check.value < check.limit
+    assert "Photo blurred (sharpness" in check.message_en
