@@ -4,7 +4,8 @@ Captures are decoded with JPEG DCT scaling (``cv2.IMREAD_REDUCED_*``) at the sma
 serves the purpose: for the analysis, the largest reduction keeping 900 px on the short side (the
 faces are found on whole-block means of it, ``detection_step``); for the crop, the largest that
 still avoids upscaling. EXIF orientation is applied by both decoders. Formats OpenCV does not read (or images
-with alpha) go through Pillow.
+with alpha) go through Pillow. A capture declared in another colour space than sRGB (an Adobe RGB
+camera setting, a phone's Display P3) is converted to sRGB as it is decoded (``colour``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from station.errors import InputError, Location
 if TYPE_CHECKING:
     import numpy as np
 
+    from station.checks.colour import ColourSpace
     from station.checks.profile import Profile
     from station.checks.workers import Stages
 
@@ -48,6 +50,7 @@ class Source:
     size: tuple[int, int] = (0, 0)  # (width, height) after EXIF orientation
     jpeg: bool = False
     orientation: int = 1  # EXIF orientation (1: stored as shown)
+    colour: ColourSpace | None = None  # what the pixels are in when not sRGB (converted on decode)
     _cache: dict[int, Future[Any]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -97,7 +100,7 @@ class Source:
 
     def _streams(self, reduction: int) -> bool:
         return (self.jpeg and self.data is not None and self.array is None and reduction > 1
-                and self.orientation == 1)
+                and self.orientation == 1 and self.colour is None)
 
     def decoded(self, reduction: int) -> bool:
         """Whether this reduction is at hand (or on its way) without a new decode."""
@@ -124,11 +127,16 @@ class Source:
 
             img = cv2.imdecode(np.frombuffer(data, np.uint8), getattr(cv2, _REDUCED[reduction]))
             if img is not None:
-                return img
+                return self._in_srgb(img)
         if reduction == 1:
-            return _pillow_decode(data, self.name)
-        full = self._entry(1, lambda: _pillow_decode(data, self.name)).result()
+            return self._in_srgb(_pillow_decode(data, self.name))
+        full = self._entry(1, lambda: self._in_srgb(_pillow_decode(data, self.name))).result()
         return _shrink(full, reduction)
+
+    def _in_srgb(self, img: np.ndarray) -> np.ndarray:
+        from station.checks.colour import to_srgb
+
+        return img if self.colour is None else to_srgb(img, self.colour)
 
 
 def _fill(future: Future[Any], make: Callable[[], Any]) -> None:
@@ -236,12 +244,15 @@ def open_source(source: Path | str | bytes | Any, name: str | None = None) -> So
 def _probe(data: bytes, label: str) -> Source:
     from PIL import Image
 
+    from station.checks.colour import colour_space
+
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         with Image.open(io.BytesIO(data)) as im:
             w, h = im.size
             fmt = im.format
             orientation = im.getexif().get(0x0112, 1) if fmt in ("JPEG", "TIFF", "PNG", "WEBP") else 1
+            colour = colour_space(im)
     except Image.UnidentifiedImageError:
         raise ImageError("checks.unreadable", Location(label), path=label,
                          error="not an image format Pillow reads") from None
@@ -250,7 +261,7 @@ def _probe(data: bytes, label: str) -> Source:
     if orientation in (5, 6, 7, 8):
         w, h = h, w
     return Source(name=label, data=data, size=(w, h), jpeg=fmt == "JPEG",
-                  orientation=orientation if isinstance(orientation, int) else 0)
+                  orientation=orientation if isinstance(orientation, int) else 0, colour=colour)
 
 
 def jpeg_quality(data: bytes) -> int | None:
