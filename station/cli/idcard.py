@@ -62,9 +62,16 @@ def read_card(ctx, args) -> int:
     try:
         if isinstance(reader, SimReader | VirtualReader):
             from station.domain.identity import Identity
+            from station.errors import InputError, Location
+            from station.idcard.record import FieldTooLong
             from station.sim.identities import demo_identity
 
-            reader.present(Identity.load(args.identity) if args.identity else demo_identity())
+            identity = Identity.load(args.identity) if args.identity else demo_identity()
+            try:
+                reader.present(identity)
+            except FieldTooLong as exc:  # a typed value no card can hold
+                raise InputError("idcard.field_too_long", Location(str(args.identity), field=exc.field),
+                                 field=exc.field, chars=exc.chars) from None
         elif isinstance(reader, ManualReader):
             reader.enter(args.id_number or "", args.name or "")
         if not ctx.json:

@@ -136,7 +136,7 @@ def _run(args: argparse.Namespace, data_dir: Path) -> int:
     from station.errors import StationError
 
     ctx = Context(data_dir=data_dir, lang="zh", json=bool(getattr(args, "json", False)),
-                  operator_name=args.operator)
+                  operator_name=getattr(args, "command_operator", None) or args.operator)
     log_path = None
     try:
         lang = getattr(args, "command_lang", None) or args.lang or _configured_language(ctx)

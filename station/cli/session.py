@@ -29,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--capture-code", metavar="CODE",
                    help="the student's capture code from the QR code (code mode; default: the identity "
                         "JSON's capture_code)")
+    p.add_argument("--operator", dest="command_operator", metavar="NAME",
+                   help="who acts (same as the global --operator; PIN from STATION_PIN or a prompt)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_ingest)
 
@@ -71,6 +73,8 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
     from station.privacy import mask_id
     from station.session.service import CaptureService
 
+    if args.force and not (args.reason or "").strip():
+        raise UsageError("session.force_needs_reason")  # an override is audited with its why
     identity = Identity.load(args.identity)
     code = args.capture_code if args.capture_code is not None else identity.capture_code
     if code is not None and ctx.settings.session.mode != "code":
@@ -111,7 +115,7 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
             flags = Words(tuple(f"session.flag.{f}" for f in person.match.blocking), ", ", "、")
             emit(ctx.json, out, t("session.ingest_blocked", name=identity.name, flags=flags))
             return 1
-        service.override_block(op, args.reason or "ingest --force")
+        service.override_block(op, args.reason)
     if code is not None:
         try:
             out["capture_code"] = service.set_capture_code(code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,9 @@ class Identity:
             if values.get(key) is not None and values[key] not in allowed:
                 raise InputError("identity.bad_value", Location(source, field=key),
                                  field=key, value=values[key])
+        for key, value in list(values.items()):
+            if key in FORMATS and value is not None:
+                values[key] = _formatted(key, value, source)
         values["warnings"] = _warnings(values.get("warnings"), source)
         return cls(**values)
 
@@ -104,6 +108,61 @@ class Identity:
         identity = cls.from_json(data, str(path))
         identity.source = "typed"
         return identity
+
+
+def _date(value: str) -> str | None:
+    """A real calendar date written ``YYYY-MM-DD`` (as given), else None."""
+    import datetime
+    import re
+
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return None
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return None
+    return value
+
+
+def _pattern(regex: str, normalise: Callable[[str], str] = str) -> Callable[[str], str | None]:
+    import re
+
+    def check(value: str) -> str | None:
+        value = normalise(value.strip())
+        return value if re.fullmatch(regex, value) else None
+    return check
+
+
+def _serial(value: str) -> str | None:
+    """A card serial: hex (kept in lower case), never the all-zero placeholder some readers give."""
+    value = value.strip().lower()
+    if not value or any(c not in "0123456789abcdef" for c in value) or not value.strip("0"):
+        return None
+    return value
+
+
+# Field → its contract format (cli.md): the value as stored (case normalised), or None when the
+# text does not have that format. Checked on every identity given as a file, so a typed identity
+# cannot store a date no card carries or an ID number no roster can match.
+FORMATS: dict[str, Callable[[str], str | None]] = {
+    "birth_date": _date,
+    "valid_from": _date,
+    "valid_to": lambda v: v if v == "长期" else _date(v),
+    "id_number": _pattern(r"\d{17}[\dX]", str.upper),
+    "nationality": _pattern(r"[A-Z]{3}", str.upper),
+    "card_serial": _serial,
+    "photo_wlt_sha256": _pattern(r"[0-9a-f]{64}", str.lower),
+}
+
+def _formatted(key: str, value: Any, source: str) -> str:
+    from station.i18n import Words
+
+    made = FORMATS[key](value) if isinstance(value, str) else None
+    if made is None:
+        raise InputError("identity.bad_format", Location(source, field=key), field=key,
+                         value=ascii(value)[:40] if not isinstance(value, str) else value[:40],
+                         format=Words((f"identity.format.{key}",)))
+    return made
 
 
 def is_verified(identity: dict[str, Any]) -> bool:

@@ -166,12 +166,22 @@ def decode_extra_address(data: bytes) -> str | None:
 
 # ---- encoding (the emulator's side) -------------------------------------------------------------
 
+class FieldTooLong(ValueError):
+    """A value longer than its field on the card: an emulator cannot write that card."""
+
+    def __init__(self, name: str, length: int, size: int) -> None:
+        super().__init__(f"{name} is too long for the card ({length} > {size} bytes)")
+        # the identity JSON's field that holds it, and how many characters the card takes
+        self.field = {"birth": "birth_date", "name_en_1": "name_en", "name_en_2": "name_en"}.get(name, name)
+        self.chars = size // 2
+
+
 def _put(buf: bytearray, layout: str, name: str, value: str) -> None:
     for fname, start, size in LAYOUTS[layout]:
         if fname == name:
             raw = value.encode("utf-16-le")
             if len(raw) > size:
-                raise ValueError(f"{name} is too long for the card ({len(raw)} > {size} bytes)")
+                raise FieldTooLong(name, len(raw), size)
             buf[start:start + size] = raw + " ".encode("utf-16-le") * ((size - len(raw)) // 2)
             return
     raise KeyError(name)

@@ -96,6 +96,24 @@ def test_cli_manual_and_sim(run_station, samples):
     assert out.returncode == 2 and out.json()["error"] == "idcard.bad_reader_spec"
 
 
+@pytest.mark.parametrize(("field", "value", "error"), [
+    ("name", "张三李四王五赵六钱七孙八周九吴十郑", "idcard.field_too_long"),  # 16 > 15 characters
+    ("birth_date", "1987/04/17", "identity.bad_format")])
+def test_cli_sim_card_from_a_file_names_the_field_no_card_can_hold(run_station, samples, field,
+                                                                    value, error):
+    """A typed identity the simulated card cannot carry is bad input naming file and field
+    (exit 2), not an unexpected error."""
+    data = samples["resident"][0].to_json()
+    data[field] = value
+    identity_file = run_station.data_dir.parent / "who.json"
+    identity_file.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    out = run_station("--lang", "en", "idcard", "read", "--reader", "sim", "--identity",
+                      str(identity_file), "--json")
+    assert out.returncode == 2, out.stderr
+    assert out.json()["error"] == error
+    assert "who.json" in out.stderr and field in out.stderr and "Unexpected" not in out.stderr
+
+
 # -- serial over a pty pair -----------------------------------------------------------------------
 
 @pytest.fixture

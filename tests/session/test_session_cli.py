@@ -75,8 +75,11 @@ def test_ingest_refuses_a_failing_photo_unless_a_supervisor_forces(station):
     assert r.returncode == 1, r.stderr
     assert any(c["name"] == "sharpness" and c["status"] == "fail" for c in r.json()["checks"])
     assert accepted(run.data_dir, person.id_number).accepted_capture_id is None
-    r = run(*args, "--force", env=PHO)                 # a photographer may not force
+    r = run(*args, "--force", "--reason", "judged fine", env=PHO)  # a photographer may not force
     assert r.returncode == 2 and "--force" in r.stderr
+    r = run("--lang", "en", *args, "--force", env=SUP)  # an override says why (it is audited)
+    assert r.returncode == 2 and "--reason" in r.stderr, r.stderr
+    assert accepted(run.data_dir, person.id_number).accepted_capture_id is None
     r = run(*args, "--force", "--reason", "judged fine", "--json", env=SUP)
     assert r.returncode == 0, r.stderr
     assert r.json()["override_by"] == demo.DEMO_SUPERVISOR
@@ -133,3 +136,46 @@ def test_simulate_reports_the_contract_shape(run_station):
     assert {"identify", "check_store", "camera_capture", "card_read"} <= set(out["stages_ms"])
     assert out["students_per_hour"] > 0 and out["peak_rss_mb"] > 0
     assert sum(out["outcomes"].values()) == 3
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("birth_date", "1987/04/17"), ("valid_to", "2035-13-40"), ("valid_from", "yesterday"),
+    ("card_serial", "00000000"), ("nationality", "China"), ("id_number", "53011119870417363")])
+def test_ingest_refuses_an_identity_field_out_of_its_format_and_stores_nothing(station, field, value):
+    """cli.md gives each identity field a form (dates YYYY-MM-DD, 18-character ID numbers, hex
+    serials, alpha-3 nationalities): a typed file outside it is bad input (exit 2 naming the file
+    and field), and no card read, capture or payment is written."""
+    from station.store import open_store
+
+    run, setup, identity_file, base = station
+    person = setup.eligible[0]
+    data = person.to_json()
+    data[field] = value
+    path = identity_file(person, "bad.json")
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False)
+    store = open_store(run.data_dir)
+    try:
+        before = store.db.execute("select count(*) from card_reads").fetchone()[0]
+    finally:
+        store.close()
+    r = run("--lang", "en", "ingest", "--identity", path, "--image", str(base / "good.jpg"),
+            "--paid", env=PHO)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "bad.json" in r.stderr and field in r.stderr and value in r.stderr
+    store = open_store(run.data_dir)
+    try:
+        assert store.db.execute("select count(*) from card_reads").fetchone()[0] == before
+        assert store.person_state(person.id_number).captures == []
+    finally:
+        store.close()
+
+
+def test_ingest_takes_the_operator_after_the_command_too(station):
+    run, setup, identity_file, base = station
+    person = setup.eligible[0]
+    env = {"STATION_PIN": demo.DEMO_PHOTOGRAPHER_PIN}
+    r = run("ingest", "--identity", identity_file(person), "--image", str(base / "good.jpg"),
+            "--operator", demo.DEMO_PHOTOGRAPHER, "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.json()["accepted"] is True
