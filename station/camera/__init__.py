@@ -28,6 +28,12 @@ __all__ = ["KINDS", "Camera", "CameraDisconnected", "CameraError", "CameraEvent"
            "default_vcamera_dir", "open_camera", "open_camera_from_config", "service_from_config"]
 
 
+# The virtual camera's folder as given to this command (cli.md: ``VCAMERADIR`` set for the
+# command wins over ``camera.vcamera_dir``). Read once at start: the driver itself sets the
+# variable for libgphoto2 later, which must not read back as the user's choice.
+_VCAMERADIR_GIVEN = os.environ.get("VCAMERADIR") or None
+
+
 def default_vcamera_dir() -> Path:
     """A folder with one generated portrait JPEG for the virtual camera to serve."""
     folder = Path(tempfile.gettempdir()) / f"station-vcamera-{os.getuid() if hasattr(os, 'getuid') else 0}"
@@ -56,7 +62,7 @@ def open_camera(kind: str, **opts: Any) -> Camera:
         from station.camera.gphoto2_driver import GPhoto2Camera
 
         if kind == "virtual":
-            opts["vcamera_dir"] = opts.get("vcamera_dir") or default_vcamera_dir()
+            opts["vcamera_dir"] = _VCAMERADIR_GIVEN or opts.get("vcamera_dir") or default_vcamera_dir()
         return GPhoto2Camera(virtual=kind == "virtual", **opts)
     raise CameraError("camera.unknown_kind", transient=False, kind=kind)
 

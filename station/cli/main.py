@@ -172,6 +172,16 @@ def _run(args: argparse.Namespace, data_dir: Path) -> int:
                 emit(True, medium.to_json())
             warn(medium.message)
             return medium.exit_code
+        if isinstance(exc, OSError) and exc.filename:  # a path given that cannot be used as one
+            from station.errors import InputError, Location
+
+            log.warning("path fault: %s", scrub(f"{type(exc).__name__}: {exc}"))
+            bad = InputError("common.bad_path", Location(scrub(str(exc.filename))),
+                             error=scrub(exc.strerror or type(exc).__name__))
+            if ctx.json:
+                emit(True, bad.to_json())
+            warn(bad.message)
+            return bad.exit_code
         log.exception("unexpected error")
         where = i18n.t("common.see_log", log=log_path) if log_path else i18n.t("common.no_log")
         warn(i18n.t("common.unexpected", error=scrub(f"{type(exc).__name__}: {exc}"), log=where))

@@ -84,6 +84,9 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
     except OSError:
         raise InputError("session.image_missing", Location(str(args.image)),
                          path=str(args.image)) from None
+    from station.checks.imageio import open_source
+
+    open_source(image, name=str(args.image))  # not an image at all: bad input, nothing stored
     from station.privacy import check_text
 
     for value, name, limit in ((args.reason, "--reason", 500), (args.address, "--address", 200),

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from station.errors import InputError
+from station.errors import InputError, Location
 from station.export.layout import item_file_name
 from station.export.names import check_text_field
 from station.export.profile import BatchProfile
@@ -78,6 +78,9 @@ def _naive_local(ms: int, offset_hours: float) -> dt.datetime:
 
 def select(snap: Snapshot, profile: BatchProfile, filters: Filters,
            image_exists: Callable[[str], bool] = lambda sha: True) -> Selection:
+    if filters.slot and not any(s.key == filters.slot for s in snap.slots):
+        raise InputError("exports.unknown_slot", Location("--slot"), slot=filters.slot,
+                         known=", ".join(sorted(s.key for s in snap.slots)) or "-")
     out = Selection()
     fee_yuan = filters.fee_cents / 100
     for idn in sorted(snap.persons):

@@ -136,3 +136,22 @@ def test_cli_capture_writes_what_the_camera_served(vcamera_dir, run_station):
     assert listing.returncode == 0, listing.stderr
     assert listing.json() == {"cameras": [{"model": "Nikon DSC D750", "port": "usb:001,001",
                                            "driver": "virtual"}]}
+
+
+def test_cli_capture_serves_the_folder_in_vcameradir_over_the_configured_one(vcamera_dir,
+                                                                           run_station, tmp_path):
+    """cli.md: images come from ``VCAMERADIR`` when it is set for the command, else from
+    ``camera.vcamera_dir``."""
+    import cv2
+    import numpy as np
+
+    given = tmp_path / "given"
+    given.mkdir()
+    cv2.imwrite(str(given / "green.jpg"), np.full((300, 200, 3), (0, 200, 0), np.uint8))
+    out = tmp_path / "photo.jpg"
+    env = {"STATION__CAMERA__VCAMERA_DIR": str(vcamera_dir), "VCAMERADIR": str(given),
+           "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    res = run_station("camera", "capture", "--camera", "virtual", "--out", str(out), "--json",
+                      env=env)
+    assert res.returncode == 0, res.stderr
+    assert out.read_bytes() == (given / "green.jpg").read_bytes()

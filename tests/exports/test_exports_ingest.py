@@ -39,6 +39,10 @@ def ingested(station, roster_people):
 
 def test_batch_from_ingested_captures(station, ingested, tmp_path):
     out = tmp_path / "batches"
+    unknown = station.as_op("tech", "--lang", "en", "export", "build", "--out", str(out), "--slot",
+                            "NOPE")
+    assert unknown.returncode == 2 and "NOPE" in unknown.stderr, unknown.stderr  # not "none due"
+    assert not out.exists() or not any(out.iterdir())
     r = station.as_op("tech", "export", "build", "--out", str(out), "--json")
     assert r.returncode == 0, r.stderr
     doc = r.json()

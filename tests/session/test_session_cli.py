@@ -179,3 +179,23 @@ def test_ingest_takes_the_operator_after_the_command_too(station):
             "--operator", demo.DEMO_PHOTOGRAPHER, "--json", env=env)
     assert r.returncode == 0, r.stderr
     assert r.json()["accepted"] is True
+
+
+def test_ingest_refuses_a_file_that_is_no_image_and_stores_nothing(station, tmp_path):
+    from station.store import open_store
+
+    run, setup, identity_file, base = station
+    person = setup.eligible[0]
+    junk = tmp_path / "notes.jpg"
+    junk.write_text("not a photo", encoding="utf-8")
+    r = run("--lang", "en", "ingest", "--identity", identity_file(person), "--image", str(junk),
+            env=PHO)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "notes.jpg" in r.stderr
+    store = open_store(run.data_dir)
+    try:
+        assert store.person_state(person.id_number).captures == []
+        assert store.db.execute("select count(*) from card_reads where id_number = ?",
+                                [person.id_number]).fetchone()[0] == 0
+    finally:
+        store.close()
