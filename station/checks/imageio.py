@@ -264,19 +264,34 @@ def _probe(data: bytes, label: str) -> Source:
                   orientation=orientation if isinstance(orientation, int) else 0, colour=colour)
 
 
+# libjpeg's reference luminance quantisation table (ITU-T T.81 K.1), in natural order
+IJG_LUMA = (16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+            14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+            18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+            49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99)
+
+
+def _ijg_luma(quality: int) -> list[int]:
+    """The luminance table libjpeg writes at ``quality`` (jpeg_set_quality, baseline clamp)."""
+    scale = 5000 // quality if quality < 50 else 200 - 2 * quality
+    return [min(255, max(1, (v * scale + 50) // 100)) for v in IJG_LUMA]
+
+
 def jpeg_quality(data: bytes) -> int | None:
-    """The IJG quality a JPEG was saved at, from its luminance table (entry 0 is 16 at q50)."""
+    """The IJG quality a JPEG was saved at: the one whose luminance table matches it best (all 64
+    entries: the first alone is 16 at q50 and rounds to the same value over several qualities)."""
     from PIL import Image
 
     try:
         with Image.open(io.BytesIO(data)) as im:
             tables = getattr(im, "quantization", None)
-            if not tables:
+            if not tables or len(tables[0]) != 64:
                 return None
-            scale = tables[0][0] * 100 / 16
+            table = list(tables[0])
     except (OSError, ValueError):
         return None
-    return int(round((200 - scale) / 2)) if scale <= 100 else int(round(5000 / scale))
+    return min(range(1, 101), key=lambda q: (sum(abs(a - b) for a, b in zip(_ijg_luma(q), table,
+                                                                        strict=True)), -q))
 
 
 def _encode_file() -> BinaryIO:

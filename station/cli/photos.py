@@ -97,19 +97,10 @@ def cmd_crop(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _quality(data: bytes) -> int | None:
-    """Estimated JPEG quality (Pillow's quantisation tables), for the record."""
-    import io
+    """Estimated JPEG quality (its quantisation tables), for the record."""
+    from station.checks.imageio import jpeg_quality
 
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as im:
-        q = getattr(im, "quantization", None)
-        if not q:
-            return None
-        luma = q[0]
-        # IJG scaling: table entry 0 of the standard luminance table is 16
-        scale = luma[0] * 100 / 16
-        return int(round((200 - scale) / 2)) if scale <= 100 else int(round(5000 / scale))
+    return jpeg_quality(data)
 
 
 def cmd_calibrate(ctx: Context, args: argparse.Namespace) -> int:

@@ -295,3 +295,15 @@ def test_the_export_encode_writes_to_a_descriptor_and_gives_the_bytes_of_an_in_m
     assert imageio.encode_jpeg(frame, profile, strict=True) == data
     assert handed and all(isinstance(fp, io.BytesIO) for fp in handed)
     assert_export(data, profile)
+
+
+@pytest.mark.parametrize("quality", [35, 50, 60, 61, 72, 90, 93, 94, 99])
+def test_the_quality_of_a_jpeg_is_read_exactly_from_its_tables(quality):
+    """The first table entry alone reads 94 for a file saved at 93: every entry is compared."""
+    from station.checks.imageio import jpeg_quality
+
+    rng = np.random.default_rng(quality)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(buf, "JPEG",
+                                                                             quality=quality)
+    assert jpeg_quality(buf.getvalue()) == quality
