@@ -84,15 +84,15 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
     except OSError:
         raise InputError("session.image_missing", Location(str(args.image)),
                          path=str(args.image)) from None
-    from station.checks.imageio import open_source
-
-    open_source(image, name=str(args.image))  # not an image at all: bad input, nothing stored
     from station.privacy import check_text
 
     for value, name, limit in ((args.reason, "--reason", 500), (args.address, "--address", 200),
                                (args.reference, "--reference", 100)):
         if value is not None:
             check_text(value, field=name, limit=limit, source="ingest")
+    from station.checks.imageio import open_source
+
+    open_source(image, name=str(args.image))  # not an image at all: bad input, nothing stored
     op = ctx.operator("ingest")
     if args.force and not op.can("accept.override"):
         raise RefusedError("session.supervisor_required", action=Words(("session.action.force",)))
