@@ -122,3 +122,16 @@ def test_config_show_prints_the_settings_in_effect(tmp_path):
     shown = run_station_cmd(["config", "show", "--json"], data_dir=data).json()
     assert shown["settings"]["exports"]["throttle_ms"] == 5
     assert shown["source"] == str(data / "station.toml")
+
+
+def test_doctor_tells_a_card_mode_station_that_the_pipeline_now_keys_by_capture_code(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    card = run_station_cmd(["--lang", "en", "doctor", "--json"], data_dir=data)
+    mode = [c for c in card.json()["checks"] if c["area"] == "settings" and c["name"] == "mode"]
+    assert [c["status"] for c in mode] == ["warn"]
+    assert "2023-01-01" in mode[0]["message_en"] and 'mode = "code"' in mode[0]["message_en"]
+    _write(data, '[session]\nmode = "code"\n')
+    code = run_station_cmd(["--lang", "en", "doctor", "--json"], data_dir=data)
+    mode = [c for c in code.json()["checks"] if c["area"] == "settings" and c["name"] == "mode"]
+    assert [c["status"] for c in mode] == ["pass"]
