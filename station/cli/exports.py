@@ -207,6 +207,9 @@ def _build_text(data: dict[str, Any], lang: str) -> str:
             lines.append(data["zip"])
     else:
         lines.append(t("exports.nothing"))
+    for o in data.get("accepted_over_checks", []):
+        lines.append(t("exports.accepted_over_checks", id=o["id_number"], name=o["name"],
+                       by=o["override_by"], reason=o["reason"] or "-"))
     if data["not_in_batch"]:
         lines.append(t("exports.not_in_batch", count=len(data["not_in_batch"])))
         by_reason: dict[str, list[dict[str, Any]]] = {}
@@ -302,15 +305,17 @@ def cmd_verify(ctx: Context, args: argparse.Namespace) -> int:
         result = verify_batch(args.folder, trusted_keys=trusted, frame_checker=checker)
 
     def human(_: Any) -> str:
+        notes = ["  " + p.text(p.to_json()["message_" + ctx.lang]) for p in result.overridden]
         if result.ok:
-            return t("exports.verify_ok", path=str(args.folder), photos=result.photos,
-                     fingerprint=result.key_fingerprint or "?",
-                     trust=t("exports.key_trusted" if result.key_trusted else "exports.key_untrusted"))
+            return "\n".join([t("exports.verify_ok", path=str(args.folder), photos=result.photos,
+                                fingerprint=result.key_fingerprint or "?",
+                                trust=t("exports.key_trusted" if result.key_trusted
+                                        else "exports.key_untrusted")), *notes])
         lines = [t("exports.verify_failed", path=str(args.folder), count=len(result.problems))]
         for p in result.problems:
             doc = p.to_json()
             lines.append("  " + p.text(doc["message_" + ctx.lang]))
-        return "\n".join(lines)
+        return "\n".join([*lines, *notes])
 
     emit(ctx.json, result.to_json(), human)
     return 0 if result.ok else 1

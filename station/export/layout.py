@@ -29,7 +29,7 @@ FIELD_ZH = {"name": "姓名", "student_no": "学号", "department": "院系", "g
             "id_number": "身份证号", "capture_code": "采集码"}
 # What every manifest item carries besides the profile's columns: enough to check each file.
 TECHNICAL_FIELDS = ("seq", "file_name", "path", "sha256", "capture_id", "kind", "replaces_batch",
-                    "identity_verified")
+                    "identity_verified", "override_by", "override_reason")
 
 
 def _safe_template(template: str, record: BatchRecord, profile: BatchProfile, field: str) -> str:
@@ -60,6 +60,14 @@ def item_file_name(item: BatchItem, profile: BatchProfile) -> str:
 
 def _person_row(item: BatchItem, record: BatchRecord, seq: int) -> dict[str, Any]:
     where = f"capture {item.capture_id}"
+    row = _person_fields(item, record, seq, where)
+    if item.overridden:  # only then: a batch without overrides keeps its manifest bytes
+        # JSON only (never a CSV cell): the reason was checked as free text when it was given
+        row.update(override_by=item.override_by, override_reason=item.override_reason)
+    return row
+
+
+def _person_fields(item: BatchItem, record: BatchRecord, seq: int, where: str) -> dict[str, Any]:
     return {
         "seq": seq,
         "school_code": record.school_code,

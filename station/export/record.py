@@ -28,6 +28,9 @@ def iso_local(ms: int, offset_hours: float = DEFAULT_UTC_OFFSET_HOURS) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=local_zone(offset_hours)).replace(microsecond=0).isoformat()
 
 
+OVERRIDE_FIELDS = ("override_by", "override_reason")
+
+
 @dataclass
 class BatchItem:
     """One photo of a batch: who it is, which capture, which export JPEG (by hash)."""
@@ -44,10 +47,20 @@ class BatchItem:
     replaces_batch: str = ""        # the earlier batch this photo or record replaces
     identity_verified: bool = True
     capture_code: str = ""          # the student's 图像采集码 (code mode), opaque
+    override_by: str = ""           # a supervisor accepted this photo over failed checks …
+    override_reason: str = ""       # … for this reason (verify then reports, not fails, them)
 
     def to_json(self) -> dict[str, Any]:
         # Not dataclasses.asdict: its deep copy costs a second per 3,000 items; values are flat.
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        # The override fields only when set: a batch without overrides (or rebuilt from before
+        # they existed) keeps the manifest bytes it always had.
+        return {name: getattr(self, name) for name in self.__dataclass_fields__
+                if name not in OVERRIDE_FIELDS or getattr(self, name)}
+
+    @property
+    def overridden(self) -> bool:
+        """Accepted by a supervisor although the station's checks failed it."""
+        return bool(self.override_by)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> BatchItem:

@@ -133,7 +133,8 @@ def _fields(person: Person, cap: Capture, filters: Filters) -> dict[str, Any]:
     return dict(capture_id=cap.id, id_number=person.id_number, name=person.name, sha256=cap.export_sha256 or "",
                 student_no=person.student_no, department=person.department, gender=person.gender_zh,
                 captured_at=iso_local(cap.at_ms, filters.utc_offset_hours), identity_verified=cap.verified,
-                capture_code=cap.capture_code)
+                capture_code=cap.capture_code, override_by=cap.override_by or "",
+                override_reason=cap.override_reason or "")
 
 
 def _photo_problem(person: Person, cap: Capture, profile: BatchProfile,

@@ -70,6 +70,12 @@ class BuildResult:
             "private_report": str(self.private_report_path) if self.private_report_path else None,
             "filters": rec.filters,
             "not_in_batch": [skip_json(s, masked=masked) for s in rec.skipped],
+            # in the upload although the station's checks failed them: a supervisor's signed word
+            "accepted_over_checks": [
+                {"id_number": mask_id(i.id_number) if masked else i.id_number,
+                 "name": mask_name(i.name) if masked else i.name,
+                 "override_by": i.override_by, "reason": i.override_reason}
+                for i in (rec.items if self.written else []) if i.overridden],
             "recovered": self.recovered,
             "completed": [c.summary() for c in self.completed],
         }

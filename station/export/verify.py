@@ -72,6 +72,9 @@ class VerifyResult:
     key_source: str | None = None
     station_id: str | None = None
     frame_checks: bool = False
+    # photos a supervisor accepted over failed checks (signed in the manifest): their frame
+    # checks' failures, reported but not counted as problems
+    overridden: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -85,7 +88,8 @@ class VerifyResult:
                 "photos": self.photos, "signing_key": self.key_fingerprint,
                 "key_trusted": self.key_trusted, "key_source": self.key_source,
                 "station_id": self.station_id, "frame_checks": self.frame_checks,
-                "problems": [p.to_json() for p in self.problems]}
+                "problems": [p.to_json() for p in self.problems],
+                "accepted_over_checks": [p.to_json() for p in self.overridden]}
 
 
 def check_photo_bytes(data: bytes, spec: PhotoSpec) -> list[tuple[str, dict[str, Any]]]:
@@ -309,7 +313,12 @@ def _verify_photos(folder: Path, photos_folder: str, items: list[dict[str, Any]]
         if frame_checker is not None:
             result.frame_checks = True
             for message in frame_checker(path):
-                result.add(rel, "photo.frame", check=message)
+                if item.get("override_by"):
+                    result.overridden.append(Problem(rel, "photo.frame_overridden", {
+                        "check": message, "by": str(item["override_by"]),
+                        "reason": str(item.get("override_reason") or "-")}))
+                else:
+                    result.add(rel, "photo.frame", check=message)
     if base.is_dir() and base != folder:
         for path in sorted(base.iterdir()):
             rel = path.relative_to(folder).as_posix()

@@ -43,6 +43,8 @@ class Capture:
     listed: list[str] = field(default_factory=list)        # batches whose corrections list named it
     school_code: str | None = None       # a walk-in of another school; None = the station's own
     capture_code: str = ""               # the student's 图像采集码 (code mode)
+    override_by: str | None = None       # the supervisor who accepted it over failed checks
+    override_reason: str | None = None   # … and why
 
     @property
     def at_ms(self) -> int:
@@ -146,7 +148,9 @@ def load_snapshot(store: Store) -> Snapshot:
                       station_id=r["station_id"], operator=r["captured_by"],
                       batches=batches_of.get(r["capture_id"], []),
                       school_code=walk_in_school.get(r["capture_id"]),
-                      capture_code=r["capture_code"] or "")
+                      capture_code=r["capture_code"] or "",
+                      override_by=r["override_by"] or None,
+                      override_reason=(r["reason"] or None) if r["override_by"] else None)
         snap.person(r["id_number"]).captures.append(cap)
     # Corrections of a person's fields, whether made on the roster entry or on a capture's identity
     # (the review screen), applied in clock order after the roster version they follow.

@@ -96,3 +96,43 @@ def test_batch_from_ingested_captures(station, ingested, tmp_path):
     r3 = station.as_op("tech", "export", "build", "--out", str(tmp_path / "again"), "--batch", doc["batch_id"], "--json")
     assert r3.returncode == 0, r3.stderr
     assert _tree(Path(r3.json()["path"])) == _tree(batch)
+
+
+def test_a_photo_accepted_over_failed_checks_is_marked_in_the_batch_and_reported_by_verify(
+        station, roster_people, tmp_path):
+    """A supervisor's override travels in the signed manifest: build names it, verify reports it
+    (exit 0) instead of failing the batch on the checks the supervisor overrode; a batch
+    without overrides has no override fields at all."""
+    import cv2
+
+    from station.sim.portrait import render
+
+    (identity, id_file, _), (_, id_file2, image2) = roster_people(2)
+    soft = tmp_path / "soft.jpg"
+    cv2.imwrite(str(soft), render(1200, 1600, blur=5.0)[0])
+    r = station.as_op("sup", "ingest", "--identity", str(id_file), "--image", str(soft), "--paid",
+                      "--vouch", "--force", "--reason", "focus judged fine on the print", "--json")
+    assert r.returncode == 0 and r.json()["override_by"] == "sup", r.stderr
+    out = tmp_path / "batches"
+    built = station.as_op("tech", "export", "build", "--out", str(out), "--json")
+    assert built.returncode == 0, built.stderr
+    doc = built.json()
+    assert doc["photos"] == 1
+    assert [(o["override_by"], o["reason"]) for o in doc["accepted_over_checks"]] == [
+        ("sup", "focus judged fine on the print")]
+    assert identity["id_number"] not in built.stdout          # masked
+    batch = Path(doc["path"])
+    items = json.loads((batch / "manifest.json").read_text("utf-8"))["items"]
+    assert items[0]["override_by"] == "sup"
+    verified = station.as_op("tech", "--lang", "en", "export", "verify", str(batch), "--json")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    notes = verified.json()["accepted_over_checks"]
+    assert notes and all("sharpness" in n["message_en"] and "sup" in n["message_en"] for n in notes)
+
+    r = station.as_op("sup", "ingest", "--identity", str(id_file2), "--image", str(image2), "--paid",
+                      "--vouch", "--json")
+    assert r.returncode == 0 and "override_by" not in r.json(), r.stderr
+    plain = station.as_op("tech", "export", "build", "--out", str(tmp_path / "b2"), "--json").json()
+    assert plain["photos"] == 1 and plain["accepted_over_checks"] == []
+    items = json.loads((Path(plain["path"]) / "manifest.json").read_text("utf-8"))["items"]
+    assert not {"override_by", "override_reason"} & set(items[0])
