@@ -65,6 +65,12 @@ class Identity:
         """Checked field by field, naming the field: required ones present, every text small
         and free of control characters (checked before any value is echoed in a message)."""
         required = ("card_type", "name", "gender", "birth_date", "id_number")
+        name_en = data.get("name_en")
+        if (data.get("card_type") == "foreign_permanent" and not str(data.get("name") or "").strip()
+                and isinstance(name_en, str) and name_en.strip()):
+            # a foreign card has the Chinese name "if any": without one the English name stands
+            # in, as it does for a card read (idcard.record.decode_text)
+            data = {**data, "name": name_en}
         for key in required:
             if not isinstance(data.get(key), str) or not data[key].strip():
                 raise InputError("identity.missing_field", Location(source, field=key), field=key)

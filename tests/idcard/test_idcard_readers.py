@@ -262,3 +262,19 @@ def test_doctor_asks_the_configured_serial_readers_sam(samples):
     assert missing is not None and missing.status == "fail"
     assert "/dev/no-such-tty" in missing.message_en
     assert check_serial_reader(IdcardSection(reader="pcsc")) is None
+
+
+def test_cli_sim_foreign_card_without_a_chinese_name(run_station, samples):
+    """cli.md: a foreign card's ``name`` is the Chinese name "if any"; without one the English
+    name stands in, as for a card read."""
+    data = samples["foreign_2023"][0].to_json()
+    data.pop("name", None)
+    identity_file = run_station.data_dir.parent / "foreign.json"
+    identity_file.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    out = run_station("idcard", "read", "--reader", "sim", "--identity", str(identity_file), "--json")
+    assert out.returncode == 0, out.stderr
+    assert out.json()["name"] == out.json()["name_en"] == data["name_en"]
+    data["card_type"] = "resident"  # a resident card always has its name
+    identity_file.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    out = run_station("idcard", "read", "--reader", "sim", "--identity", str(identity_file), "--json")
+    assert out.returncode == 2 and out.json()["error"] == "identity.missing_field"
