@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import json
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -118,9 +120,6 @@ class Identity:
 
 def _date(value: str) -> str | None:
     """A real calendar date written ``YYYY-MM-DD`` (as given), else None."""
-    import datetime
-    import re
-
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         return None
     try:
@@ -131,8 +130,6 @@ def _date(value: str) -> str | None:
 
 
 def _pattern(regex: str, normalise: Callable[[str], str] = str) -> Callable[[str], str | None]:
-    import re
-
     def check(value: str) -> str | None:
         value = normalise(value.strip())
         return value if re.fullmatch(regex, value) else None
@@ -159,6 +156,7 @@ FORMATS: dict[str, Callable[[str], str | None]] = {
     "card_serial": _serial,
     "photo_wlt_sha256": _pattern(r"[0-9a-f]{64}", str.lower),
 }
+
 
 def _formatted(key: str, value: Any, source: str) -> str:
     from station.i18n import Words

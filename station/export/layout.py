@@ -60,15 +60,7 @@ def item_file_name(item: BatchItem, profile: BatchProfile) -> str:
 
 def _person_row(item: BatchItem, record: BatchRecord, seq: int) -> dict[str, Any]:
     where = f"capture {item.capture_id}"
-    row = _person_fields(item, record, seq, where)
-    if item.overridden:  # only then: a batch without overrides keeps its manifest bytes
-        # JSON only (never a CSV cell): the reason was checked as free text when it was given
-        row.update(override_by=item.override_by, override_reason=item.override_reason)
-    return row
-
-
-def _person_fields(item: BatchItem, record: BatchRecord, seq: int, where: str) -> dict[str, Any]:
-    return {
+    row = {
         "seq": seq,
         "school_code": record.school_code,
         "id_number": item.id_number,
@@ -84,6 +76,10 @@ def _person_fields(item: BatchItem, record: BatchRecord, seq: int, where: str) -
         "identity_verified": bool(item.identity_verified),
         "capture_id": item.capture_id,
     }
+    if item.overridden:  # only then: a batch without overrides keeps its manifest bytes
+        # JSON only (never a CSV cell): the reason was checked as free text when it was given
+        row.update(override_by=item.override_by, override_reason=item.override_reason)
+    return row
 
 
 def manifest_rows(record: BatchRecord, profile: BatchProfile) -> list[dict[str, Any]]:
