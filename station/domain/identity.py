@@ -151,7 +151,8 @@ FORMATS: dict[str, Callable[[str], str | None]] = {
     "birth_date": _date,
     "valid_from": _date,
     "valid_to": lambda v: v if v == "长期" else _date(v),
-    "id_number": _pattern(r"\d{17}[\dX]", str.upper),
+    # 18 characters; a 2017 foreign permanent residence card: 3 letters and 12 digits
+    "id_number": _pattern(r"\d{17}[\dX]|[A-Z]{3}\d{12}", str.upper),
     "nationality": _pattern(r"[A-Z]{3}", str.upper),
     "card_serial": _serial,
     "photo_wlt_sha256": _pattern(r"[0-9a-f]{64}", str.lower),

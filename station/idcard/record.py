@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from station.idcard.codes import GENDER_CODES, GENDERS, NATION_CODES, NATIONS
 from station.idcard.errors import CardDataError
+from station.privacy import mask_id, unsafe_character
 
 TEXT_SIZE = 256
 PHOTO_SIZE = 1024
@@ -50,6 +51,8 @@ TYPE_CHAR_OFFSET = 248
 
 _DATE = re.compile(r"\d{8}")
 _ALPHA3 = re.compile(r"[A-Z]{3}")
+_ID_NUMBER = re.compile(r"\d{17}[\dX]")
+_FOREIGN_2017_NUMBER = re.compile(r"[A-Z]{3}\d{12}")
 # Fields kept in CardText.extra: everything a layout has that the identity JSON does not.
 _IDENTITY_FIELDS = {"name", "name_en", "name_en_1", "name_en_2", "gender", "nation", "birth",
                     "address", "id_number", "issuer", "valid_from", "valid_to", "nationality",
@@ -73,19 +76,21 @@ def layout_of(block: bytes) -> str:
     return char if char in ("I", "Y", "J") else ""
 
 
-def _text(block: bytes) -> str:
-    try:
-        return block.decode("utf-16-le")
-    except UnicodeDecodeError as exc:
-        name = _field_at(layout_of(block), exc.start)
-        raise CardDataError("idcard.record.bad_encoding", field=name) from None
-
-
-def _field_at(layout: str, offset: int) -> str:
+def _fields(layout: str, block: bytes) -> dict[str, str]:
+    """Each field of ``layout`` decoded from its own bytes, padding kept. Fields are fixed byte
+    ranges: a character outside the BMP in one field must not shift the fields after it."""
+    fields = {}
     for name, start, size in LAYOUTS[layout]:
-        if start <= offset < start + size:
-            return name
-    return f"@{offset}"
+        if name.startswith("reserved") or name == "type":  # unused, or read by ``layout_of``
+            continue
+        try:
+            fields[name] = block[start:start + size].decode("utf-16-le")
+        except UnicodeDecodeError:
+            raise CardDataError("idcard.record.bad_encoding", field=name) from None
+        bad = unsafe_character(_clean(fields[name]))
+        if bad is not None:  # never echoed: the field is named, the character given as U+XXXX
+            raise CardDataError("idcard.record.bad_character", field=name, character=bad)
+    return fields
 
 
 def _clean(value: str) -> str:
@@ -103,6 +108,17 @@ def _date(name: str, value: str, allow_no_expiry: bool = False) -> str:
     raise CardDataError("idcard.record.bad_field", field=name, value=value)
 
 
+def _id_number(layout: str, value: str) -> str:
+    """The number in the only form its card carries: 18 characters (17 digits, then a digit or
+    X), or on a 2017 foreign card 3 letters and 12 digits. Anything else is a damaged or forged
+    card, and no roster could match it; the message masks the number."""
+    number = value.upper()
+    form = _FOREIGN_2017_NUMBER if layout == "I" else _ID_NUMBER
+    if not form.fullmatch(number):
+        raise CardDataError("idcard.record.bad_field", field="id_number", value=mask_id(number))
+    return number
+
+
 def _gender(value: str) -> str:
     if value not in GENDERS:
         raise CardDataError("idcard.record.bad_field", field="gender", value=value)
@@ -115,9 +131,8 @@ def decode_text(block: bytes) -> CardText:
     if len(block) != TEXT_SIZE:
         raise CardDataError("idcard.record.bad_size", length=len(block))
     layout = layout_of(block)
-    text = _text(block)
-    raw = {name: _clean(text[start // 2:(start + size) // 2])
-           for name, start, size in LAYOUTS[layout]}
+    fields = _fields(layout, block)
+    raw = {name: _clean(value) for name, value in fields.items()}
     findings: list[tuple[str, dict]] = []
     values: dict[str, str | None] = {
         "card_type": CARD_TYPES[layout],
@@ -125,10 +140,8 @@ def decode_text(block: bytes) -> CardText:
         "birth_date": _date("birth", raw["birth"]),
         "valid_from": _date("valid_from", raw["valid_from"]),
         "valid_to": _date("valid_to", raw["valid_to"], allow_no_expiry=True),
-        "id_number": raw["id_number"].upper(),
+        "id_number": _id_number(layout, raw["id_number"]),
     }
-    if not values["id_number"]:
-        raise CardDataError("idcard.record.bad_field", field="id_number", value="")
     if layout in ("", "J"):
         values.update(name=raw["name"], address=raw["address"] or None,
                       issuer=raw["issuer"] or None)
@@ -136,10 +149,11 @@ def decode_text(block: bytes) -> CardText:
         if nation in NATIONS:
             values["nation"] = NATIONS[nation]
         elif nation:
-            findings.append(("nation_unknown", {"code": nation}))
+            findings.append(("nation_unknown", {"nation": nation}))
     else:
         # 2023 cards split the English name over two fields by length, not at a word boundary.
-        name_en = " ".join((raw["name_en"] if layout == "I" else text[26:61] + text[110:121]).split())
+        name_en = " ".join((raw["name_en"] if layout == "I"
+                            else fields["name_en_1"] + fields["name_en_2"]).split())
         nationality = raw["nationality"]
         if not _ALPHA3.fullmatch(nationality):
             raise CardDataError("idcard.record.bad_field", field="nationality", value=nationality)

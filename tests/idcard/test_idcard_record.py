@@ -87,7 +87,7 @@ def test_whole_nation_table():
 def test_unknown_nation_code_is_a_finding_not_a_guess():
     text = decode_text(block({**RESIDENT, 32: "77"}))
     assert "nation" not in text.values
-    assert text.findings == [("nation_unknown", {"code": "77"})]
+    assert text.findings == [("nation_unknown", {"nation": "77"})]
 
 
 @pytest.mark.parametrize("code, gender", [("0", "unknown"), ("1", "male"), ("2", "female"),
@@ -126,6 +126,57 @@ def test_wrong_size_and_undecodable_text():
         decode_text(bytes(bad))
     assert info.value.params == {"field": "name"}
 
+
+
+def test_unknown_nation_code_reaches_the_read_as_a_warning():
+    from station.idcard.readers.base import card_read_from_blocks
+
+    read = card_read_from_blocks(block({**RESIDENT, 32: "77"}), None)
+    [found] = [w for w in read.identity.warnings if w["code"] == "nation_unknown"]
+    assert "77" in found["message_zh"] and "77" in found["message_en"]
+
+
+def test_a_character_outside_the_bmp_does_not_shift_the_later_fields():
+    text = decode_text(block({**RESIDENT, 0: "\U00020bb7明"}))  # 𠮷明: a surrogate pair
+    assert text.values["name"] == "\U00020bb7明"
+    assert text.values["birth_date"] == "1958-05-21"
+    assert text.values["id_number"] == "53293019580521002X"
+
+
+@pytest.mark.parametrize("offset, value, field", [
+    (0, "邵露真\x1b[8m", "name"), (52, "昆明市\x1b]0;pwned\x07", "address"),
+    (0, "杨\u202e萍", "name"), (158, "洱源县\u2066公安局", "issuer"), (0, "杨\x00萍", "name"),
+])
+def test_control_and_direction_characters_refuse_the_read_without_echoing_them(offset, value,
+                                                                                field):
+    with pytest.raises(CardDataError) as info:
+        decode_text(block({**RESIDENT, offset: value}))
+    assert info.value.key == "idcard.record.bad_character"
+    assert info.value.params["field"] == field
+    assert all(c.isprintable() for c in str(info.value.params["character"]))
+
+
+@pytest.mark.parametrize("fields", [
+    {**RESIDENT, 122: "530111870417363   "},          # a first-generation 15-digit number
+    {**RESIDENT, 122: "5329301958052100 X"},
+    {**RESIDENT, 122: "53293019580521002Y"},
+])
+def test_an_id_number_no_second_generation_card_carries_is_refused_masked(fields):
+    with pytest.raises(CardDataError) as info:
+        decode_text(block(fields))
+    assert info.value.params["field"] == "id_number"
+    assert "*" in str(info.value.params["value"])
+
+
+def test_a_2017_foreign_number_read_from_a_card_is_accepted_by_ingest():
+    from station.domain.identity import Identity
+
+    fields = {0: "SMITH, JOHN", 120: "1", 122: "USA310087061501", 152: "USA", 158: "史密斯",
+              188: "20170601", 204: "20270601", 220: "19870615", 248: "I"}
+    values = decode_text(block(fields)).values
+    assert Identity.from_json(values).id_number == "USA310087061501"
+    with pytest.raises(CardDataError):
+        decode_text(block({**fields, 122: "USA31008706150"}))
 
 def test_extra_address():
     raw = "云南省昆明市盘龙区".encode("utf-16-le") + " ".encode("utf-16-le") * 26
