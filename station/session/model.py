@@ -9,8 +9,11 @@ from typing import Any
 
 from station.domain.identity import Identity
 
-# Roster flags that stop a person from being photographed unless a supervisor overrides.
-BLOCKING_FLAGS = frozenset({"not_on_roster", "not_eligible"})
+# Roster flags that stop a person from being photographed unless a supervisor overrides. A card
+# whose name differs from the roster's under the same ID number is a roster typo or another
+# person's number: a supervisor looks at the card before the photo (and any fee on record for
+# that number) is put under the roster's name.
+BLOCKING_FLAGS = frozenset({"not_on_roster", "not_eligible", "name_mismatch"})
 
 
 @dataclass

@@ -88,6 +88,25 @@ def test_ingest_refuses_a_failing_photo_unless_a_supervisor_forces(station):
     assert state.captures[0]["override_by"] == demo.DEMO_SUPERVISOR
 
 
+
+def test_another_name_under_a_roster_number_needs_a_supervisor_and_takes_no_fee(station):
+    """Two different cards are two people: a card with the roster's number but another name is
+    blocked (not photographed under the roster's name) and does not inherit the fee on record."""
+    import dataclasses
+
+    run, setup, identity_file, base = station
+    person = setup.eligible[2]
+    r = run("ingest", "--identity", identity_file(person), "--image", str(base / "good.jpg"),
+            "--paid", "--reference", "4200000002", "--json", env=PHO)
+    assert r.returncode == 0, r.stderr
+    other = dataclasses.replace(person, name="赵六")
+    r = run("ingest", "--identity", identity_file(other, "other.json"), "--image",
+            str(base / "good.jpg"), "--json", env=PHO)
+    assert r.returncode == 1, r.stderr
+    assert "name_mismatch" in r.json()["refused"]
+    state = accepted(run.data_dir, person.id_number)
+    assert len(state.captures) == 1 and len(state.payments) == 1
+
 def test_ingest_refuses_people_not_on_the_roster(station):
     run, setup, identity_file, base = station
     stranger = setup.off_roster[0]
