@@ -92,6 +92,18 @@ def test_error_cases_give_a_clear_device_error(reader, vcard, samples, fault, er
     assert time.monotonic() - started < 60, "an error must come promptly, not after a hang"
 
 
+
+def test_find_card_is_asked_at_the_vendors_pace_when_the_sam_sees_no_card(reader, vcard, samples):
+    """PC/SC shows a card the SAM does not find: "find card" is asked again no more often than
+    the profile's poll interval (vendor guidance: every ~300 ms), not in a tight loop."""
+    from station.idcard import samv
+
+    vcard.insert(VirtualCard(samples["resident"][0], fault="no_card"))
+    with pytest.raises(NoCardError):
+        reader.read(timeout=120)
+    finds = [c for c in vcard.sam.commands if c == samv.FIND_CARD]
+    assert 2 <= len(finds) <= 4, finds
+
 def test_sam_status_message_names_the_status(reader, vcard, samples):
     vcard.insert(VirtualCard(samples["resident"][0], fault="read_failed"))
     with pytest.raises(SamStatusError) as info:

@@ -54,7 +54,7 @@ try:
 except ImportError:  # pragma: no cover - pyscard is a declared dependency
     scard = None
 
-NO_CARD_GRACE = 0.5   # seconds to retry "find card" when PC/SC reports a card but the SAM does not
+NO_CARD_GRACE = 0.7   # seconds to retry "find card" when PC/SC reports a card but the SAM does not
 
 
 def _codes(*names: str) -> frozenset[int]:
@@ -275,7 +275,10 @@ class PcscReader(CardReader):
             except NoCardError:
                 if time.monotonic() > give_up:
                     raise
-                time.sleep(0.05)
+                # the vendor's pace for "find card" (never more often than every ~300 ms); the
+                # wait is the reader's, not a command's, so it does not count against a deadline
+                self._deadline.arm(self.timing.poll_interval + self.timing.deadline(samv.FIND_CARD))
+                time.sleep(self.timing.poll_interval)
         return client.read_selected(client.select_card())
 
     def _run_with_deadline(self, task: Callable[[], T]) -> T:
