@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from station.cli.values import seconds
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -162,10 +164,12 @@ def cmd_build(ctx: Context, args: argparse.Namespace) -> int:
     from station.cli.output import emit
     from station.export import service
 
+    wait_s = seconds("--wait", args.wait, zero_allowed=True)  # bad usage before anything else
+    if wait_s is None:
+        wait_s = ctx.settings.exports.lock_wait_seconds
     profile = _profile(ctx, args)
     op = ctx.operator("export")
     store = ctx.store()
-    wait_s = args.wait if args.wait is not None else ctx.settings.exports.lock_wait_seconds
     previous = _sigterm_as_interrupt()
     try:
         if args.batch:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from station.cli.values import seconds
+
 
 def register(subparsers) -> None:
     group = subparsers.add_parser("idcard", help="ID card reader")
@@ -57,7 +59,9 @@ def read_card(ctx, args) -> int:
 
     cfg = ctx.settings.idcard
     spec = args.reader or cfg.reader
-    timeout = args.timeout if args.timeout is not None else cfg.timeout
+    timeout = seconds("--timeout", args.timeout)
+    if timeout is None:
+        timeout = cfg.timeout
     reader = open_reader(spec, **reader_options(cfg, spec, profile=args.profile))
     try:
         if isinstance(reader, SimReader | VirtualReader):
@@ -88,6 +92,7 @@ def probe_reader(ctx, args) -> int:
     identities, 1 when none does. Read-only: nothing is written to a card or the reader."""
     from station.errors import UsageError
 
+    seconds("--timeout", args.timeout)
     kind, _, name = args.reader.partition(":")
     if kind == "pcsc":
         return _probe_pcsc(ctx, args, name or None)

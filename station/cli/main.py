@@ -124,13 +124,15 @@ def main(argv: list[str] | None = None) -> int:
     os.umask(0o077)  # private by default: everything the station writes holds personal data
     data_dir = args.data_dir or default_data_dir()
     fresh = not data_dir.exists()
-    code = _run(args, data_dir)
-    if fresh and code != 0 and data_dir.is_dir():
+    code, logged_a_fault = _run(args, data_dir)
+    if fresh and code != 0 and not logged_a_fault and data_dir.is_dir():
         _forget_fresh_data_dir(data_dir)
     return code
 
 
-def _run(args: argparse.Namespace, data_dir: Path) -> int:
+def _run(args: argparse.Namespace, data_dir: Path) -> tuple[int, bool]:
+    """The command's exit code, and whether its log holds a traceback the user was sent to (a
+    fresh data folder is then kept: the message names that log)."""
     from station import i18n
     from station.cli.context import Context
     from station.errors import StationError
@@ -146,19 +148,19 @@ def _run(args: argparse.Namespace, data_dir: Path) -> int:
             ctx.settings  # noqa: B018  (a bad station.toml stops every command at start, exit 2)
         if getattr(args, "needs_data_dir", True):
             log_path = _setup_logging(data_dir)
-        return int(args.handler(ctx, args) or 0)
+        return int(args.handler(ctx, args) or 0), False
     except StationError as exc:
         from station.cli.output import emit, warn
 
         if ctx.json:
             emit(True, exc.to_json())
         warn(exc.message)
-        return exc.exit_code
+        return exc.exit_code, False
     except KeyboardInterrupt:
         from station.cli.output import warn
 
         warn(i18n.t("common.interrupted"))
-        return 130
+        return 130, False
     except Exception as exc:  # last resort: a message in words, the traceback in the log
         from station.cli.output import emit, warn
         from station.media import media_error
@@ -171,7 +173,7 @@ def _run(args: argparse.Namespace, data_dir: Path) -> int:
             if ctx.json:
                 emit(True, medium.to_json())
             warn(medium.message)
-            return medium.exit_code
+            return medium.exit_code, False
         if isinstance(exc, OSError) and exc.filename:  # a path given that cannot be used as one
             from station.errors import InputError, Location
 
@@ -181,11 +183,11 @@ def _run(args: argparse.Namespace, data_dir: Path) -> int:
             if ctx.json:
                 emit(True, bad.to_json())
             warn(bad.message)
-            return bad.exit_code
+            return bad.exit_code, False
         log.exception("unexpected error")
         where = i18n.t("common.see_log", log=log_path) if log_path else i18n.t("common.no_log")
         warn(i18n.t("common.unexpected", error=scrub(f"{type(exc).__name__}: {exc}"), log=where))
-        return 2
+        return 2, log_path is not None
     finally:
         ctx.close()
 
