@@ -14,6 +14,7 @@ from typing import Any
 from textual.worker import get_current_worker
 
 from station.errors import StationError
+from station.i18n import both
 from station.idcard.errors import CardProblem
 from station.tui.messages import CardTapped, DeviceBack, DeviceProblem, SessionRefused
 
@@ -40,6 +41,12 @@ def reader_loop(app: Any) -> None:
                 app.post_message(DeviceProblem("reader", zh, en))
                 app.runner.step(lambda s, key=exc.key: s.device_error("reader", key))
                 failing = True
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+            continue
+        except Exception:  # a defect in reading one card must not end the desk's card reading
+            log.exception("card read failed unexpectedly")
+            app.post_message(SessionRefused(both("idcard.read_defect"), "idcard.read_defect"))
             time.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
             continue
