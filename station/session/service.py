@@ -23,7 +23,7 @@ from station.domain.schools import WalkIn
 from station.errors import RefusedError, StationError
 from station.export.profile import BatchProfile, load_batch_profile, profile_for_mode
 from station.i18n import Words
-from station.privacy import mask_id
+from station.privacy import mask_id, mask_name
 from station.session.model import (
     CaptureResult,
     DeskContext,
@@ -118,7 +118,10 @@ class CaptureService:
         if self.state is State.FAILSAFE:
             raise RefusedError("session.bad_transition", event=Words(("session.event.card",)),
                                state=Words((f"session.state.{self.state.value}",)))
-        if self.state in (State.IDENTIFIED, State.PAID, State.FRAMING, State.CAPTURED):
+        if self.state is State.CAPTURED and self.person is not None:
+            # a photo on screen waits for its decision: an early tap must not drop it unseen
+            raise RefusedError("session.decide_first", name=mask_name(self.person.identity.name))
+        if self.state in (State.IDENTIFIED, State.PAID, State.FRAMING):
             self.skip(reason="next_card")
         now = self.clock()
         if self.walk_in:
@@ -149,18 +152,22 @@ class CaptureService:
         _require_supervisor(op, action)
         return op
 
-    def identify_typed(self, name: str, id_number: str, sup_name: str, sup_pin: str) -> Person:
+    def identify_typed(self, name: str, id_number: str, sup_name: str, sup_pin: str, *,
+                       opened_for: str | None = None) -> Person:
         """A typed identity (the card cannot be read), checked field by field first, then
         approved by a supervisor: nothing is recorded unless both are right."""
         from station.session.manual import manual_identity
 
+        self.still_at_desk(opened_for)
         identity = manual_identity(name, id_number)
         approved = self.supervisor(sup_name, sup_pin, "session.manual_entry")
         return self.identify(identity, source="manual", approved_by=approved)
 
-    def approve(self, sup_name: str, sup_pin: str, reason: str) -> None:
+    def approve(self, sup_name: str, sup_pin: str, reason: str, *,
+                opened_for: str | None = None) -> None:
         """A supervisor's approval of what stops the desk now: a roster block before the photo,
         failed checks after it (the photo is then accepted)."""
+        self.still_at_desk(opened_for)
         if self.state is State.CAPTURED:
             self.accept(override_by=self.supervisor(sup_name, sup_pin, "session.override"),
                         reason=reason)
@@ -193,13 +200,14 @@ class CaptureService:
         self.recorder.audit(self.op_name, "session.mailing_address", person.identity.id_number,
                             {"length": len(address)})
 
-    def set_capture_code(self, code: str) -> str:
+    def set_capture_code(self, code: str, *, replace: bool = False) -> str:
         """The student's 图像采集码 (code mode), from the desk's scanner field or ``ingest``.
 
         Checked against the form in the batch profile (the content is encrypted for the pipeline
         and never read here), refused when another person's capture already carries it, and kept
         for this person's captures. Returns the code as stored. The audit keeps a short hash of
-        it, not the code.
+        it, not the code. A different code than the one this person has is refused unless
+        ``replace`` (typed on purpose): a scan may be the next student's phone.
         """
         person = self._need(State.IDENTIFIED, State.PAID, State.FRAMING, State.CAPTURED)
         if self.mode != "code":
@@ -208,6 +216,10 @@ class CaptureService:
             self._batch_profile = load_batch_profile(self._batch_profile_name)
         code = self._batch_profile.check_capture_code(code.strip() if isinstance(code, str) else code)
         idn = person.identity.id_number
+        if person.capture_code is not None and person.capture_code != code and not replace:
+            # most likely the next student's phone under the scanner: never re-key this one's
+            # photos silently (skip and tap the card again to start over with the right code)
+            raise RefusedError("session.capture_code_other", name=mask_name(person.identity.name))
         owner = capture_code_owner(self.store, code)
         if owner is not None and owner != idn:
             raise RefusedError("session.capture_code_taken", other=mask_id(owner))
@@ -235,8 +247,9 @@ class CaptureService:
             raise RefusedError("session.capture_code_several", count=len(texts))
         return self.set_capture_code(texts[0])
 
-    def pay(self, reference: str | None = None) -> None:
+    def pay(self, reference: str | None = None, *, opened_for: str | None = None) -> None:
         """The fee was paid (WeChat); ``reference`` is the transaction number when scanned."""
+        self.still_at_desk(opened_for)
         person = self._need(State.IDENTIFIED)
         if person.match.blocking and not person.override_by:
             raise RefusedError("session.blocked", flags=_flag_words(person.match.blocking))
@@ -417,6 +430,14 @@ class CaptureService:
                           earlier=earlier)
         person.paid, person.payment_reference = True, reference
         self.machine.fire(Event.FRAME, subject=person.identity.id_number)
+
+    def still_at_desk(self, opened_for: str | None) -> None:
+        """A form is applied to the person it was opened for, or refused: ``opened_for`` is
+        that person's card read id ("" for nobody; None: no form, nothing to compare)."""
+        if opened_for is None:
+            return
+        if (self.person.card_read_id if self.person is not None else "") != opened_for:
+            raise RefusedError("session.person_changed")
 
     def _need(self, *states: State) -> Person:
         if self.state not in states or self.person is None:

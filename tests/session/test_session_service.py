@@ -234,3 +234,39 @@ def test_approve_overrides_a_block_then_failed_checks(store):
     svc.capture(b"BLURRY")
     svc.approve(SUPERVISOR, SUP_PIN, "judged fine")
     assert svc.state is State.ACCEPTED
+
+
+def test_a_card_tapped_while_a_photo_waits_for_its_decision_is_refused_not_a_silent_skip(store):
+    a, b = person(9), person(10)
+    svc = service(store, {a.id_number: [], b.id_number: []})
+    svc.identify(a)
+    svc.pay(None)
+    svc.capture(b"GOOD")
+    with pytest.raises(RefusedError) as refused:
+        svc.identify(b)
+    assert refused.value.key == "session.decide_first"
+    assert svc.state is State.CAPTURED and svc.person.identity.id_number == a.id_number
+    assert len(rows(store, "card_reads")) == 1           # b's tap recorded nothing
+    svc.accept()
+    svc.identify(b)                                      # after the decision: b's turn
+    assert svc.person.identity.id_number == b.id_number
+
+
+def test_a_form_opened_for_one_student_is_not_applied_to_the_next(store):
+    """The pay and approval forms carry the card read they were opened for: a card read while
+    one is open makes the service refuse it (nothing recorded), never apply it to the next."""
+    a, b = person(11), person(12)
+    svc = service(store, {a.id_number: [], b.id_number: ["not_eligible"]})
+    opened_for_a = svc.identify(a).card_read_id
+    svc.identify(b)                                       # a card read while A's form is open
+    with pytest.raises(RefusedError) as refused:
+        svc.pay("4200000000000001", opened_for=opened_for_a)
+    assert refused.value.key == "session.person_changed"
+    with pytest.raises(RefusedError) as refused:
+        svc.approve(SUPERVISOR, SUP_PIN, "clothes fine", opened_for=opened_for_a)
+    assert refused.value.key == "session.person_changed"
+    assert rows(store, "payments") == []
+    assert not [r for r in rows(store, "audit") if r["action"] == "session.override_block"]
+    assert svc.person.override_by is None
+    svc.approve(SUPERVISOR, SUP_PIN, "letter", opened_for=svc.person.card_read_id)
+    assert svc.person.override_by == SUPERVISOR
