@@ -129,3 +129,31 @@ def test_card_mode_takes_no_code(store):
         assert refused.value.key == "session.capture_code_card_mode"
     svc.capture(b"GOOD photo")                               # card mode: no code needed
     assert [c["capture_code"] for c in rows(store, "captures")] == [None]
+
+
+def test_a_scan_while_a_photo_is_on_screen_never_rekeys_the_student(store):
+    """The next student's phone under the scanner while A's photo is on screen: refused, and the
+    retake keeps A's code; only a code typed on purpose (the desk's ``k`` field) replaces it."""
+    a, other = person(4), "Zz9yY8xX7wW6vV5u"
+    svc = service(store, "code", [a])
+    framing(svc, a)
+    svc.set_capture_code(CODE)
+    svc.capture(b"GOOD photo")
+    with pytest.raises(RefusedError) as refused:
+        svc.set_capture_code(other)
+    assert refused.value.key == "session.capture_code_other"
+    svc.retake()
+    svc.capture(b"GOOD photo")
+    svc.accept()
+    assert [c["capture_code"] for c in rows(store, "captures")] == [CODE, CODE]
+    assert svc.person is not None and svc.person.capture_code == CODE
+
+
+def test_a_code_typed_on_purpose_replaces_a_wrong_one_before_the_photo(store):
+    a, right = person(5), "Rr1sS2tT3uU4vV5w"
+    svc = service(store, "code", [a])
+    framing(svc, a)
+    svc.set_capture_code(CODE)
+    assert svc.set_capture_code(right, replace=True) == right
+    svc.capture(b"GOOD photo")
+    assert [c["capture_code"] for c in rows(store, "captures")] == [right]

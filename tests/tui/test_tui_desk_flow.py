@@ -201,3 +201,33 @@ def test_the_desk_freezes_the_start_up_heap_and_the_app_undoes_it(data_dir):
     asyncio.run(run())
     assert seen["frozen"] > 1000 and seen["threshold"] == GC_THRESHOLDS
     assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
+
+
+def test_the_pay_form_names_its_student_and_a_card_read_meanwhile_voids_it(data_dir):
+    """B's reference is scanned into the form opened for P; C's card is read before Enter: no
+    payment is recorded for anyone, and the desk says why."""
+    from station.privacy import mask_name
+
+    async def run():
+        app = app_for(data_dir)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await step(pilot, lambda s: s.identify(P))
+            await pilot.press("p")
+            await settle(pilot)
+            assert isinstance(app.screen, PayDialog)
+            assert mask_name(P.name) in text(app)            # whom the form is for
+            await step(pilot, lambda s: s.identify(TYPED))   # the next card, form still open
+            await pilot.press(*"4200001111", "enter")
+            await settle(pilot)
+            assert desk(app).person.identity.id_number == TYPED.id_number
+            assert desk(app).state == "identified"           # the next student has not paid
+            assert t("session.person_changed", "zh")[:8] in text(app)
+
+    asyncio.run(run())
+    store = open_store(data_dir)
+    try:
+        assert store.person_state(P.id_number).payments == []
+        assert store.person_state(TYPED.id_number).payments == []
+    finally:
+        store.close()

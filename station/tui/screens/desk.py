@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 
 from station.i18n import both
+from station.privacy import mask_id, mask_name
 from station.session.states import State
 from station.tui.burst import BURST_END, GAP, BurstGuard
 from station.tui.live import LiveShared, LiveTarget, camera_watch_loop, checks_loop, picture_loop
@@ -383,6 +384,15 @@ class DeskScreen(StationScreen):
         self._pending = True
         self.app.runner.step(fn)
 
+    def _form_subject(self) -> tuple[str, str | None]:
+        """The person a form opens for: their card read id (the service refuses the form if
+        the desk has moved on when it is sent) and their masked name and number to show."""
+        person = self.person
+        if person is None:
+            return "", None
+        identity = person.identity
+        return person.card_read_id, f"{mask_name(identity.name)}（{mask_id(identity.id_number)}）"
+
     def action_tap(self) -> None:
         self.app.tap_next_card()
 
@@ -394,11 +404,13 @@ class DeskScreen(StationScreen):
             self.query_one(Notice).say(both("tui.say.blocked"), "error")
             return
 
+        opened_for, subject = self._form_subject()
+
         def paid(reference: str | None) -> None:
             if reference is not None:
-                self._submit(lambda s: s.pay(reference or None))
+                self._submit(lambda s: s.pay(reference or None, opened_for=opened_for))
 
-        self.app.push_screen(PayDialog(self._facts().fee_yuan), paid)
+        self.app.push_screen(PayDialog(self._facts().fee_yuan, subject=subject), paid)
 
     def action_capture(self) -> None:
         if self.state != FRAMING or self._capturing:
@@ -452,14 +464,17 @@ class DeskScreen(StationScreen):
     def action_override(self) -> None:
         if self.state not in ("identified", CAPTURED):
             return
-        self.app.push_screen(SupervisorDialog(lambda v, s: s.approve(v.name, v.pin, v.reason)))
+        opened_for, subject = self._form_subject()
+        self.app.push_screen(SupervisorDialog(
+            lambda v, s: s.approve(v.name, v.pin, v.reason, opened_for=opened_for), subject))
 
     def action_manual(self) -> None:
         if self.state not in (State.WAITING.value, ACCEPTED):
             return
+        opened_for, _ = self._form_subject()
         self.app.push_screen(ManualEntryDialog(
             lambda v, s: s.identify_typed(v["man-name"], v["man-id"], v["sup-name"],
-                                          v["sup-pin"])))
+                                          v["sup-pin"], opened_for=opened_for)))
 
     def action_address(self) -> None:
         if self.app.walk_in is None or self.person is None:
@@ -519,8 +534,8 @@ class DeskScreen(StationScreen):
         if self.person is None or self.state in ("waiting_for_card", ACCEPTED):
             self.query_one(Notice).say(both("tui.code.no_person"), "warn")
             return
-        code = message.code
-        self._submit(lambda s: s.set_capture_code(code))
+        code, replace = message.code, message.deliberate
+        self._submit(lambda s: s.set_capture_code(code, replace=replace))
 
     def on_key(self, event: events.Key) -> None:
         """Code mode: hold each desk key for a moment so a scanner's burst ("CODE\t") becomes

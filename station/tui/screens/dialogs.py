@@ -49,14 +49,17 @@ class _Form(ModalScreen[Any]):
     SCANNED: tuple[str, ...] = ()                    # fields a barcode scanner types into
     FIELD_IDS: dict[str, str] = {}                   # a refusal's field name → input id
 
-    def __init__(self, act: Act | None = None) -> None:
+    def __init__(self, act: Act | None = None, subject: str | None = None) -> None:
         super().__init__()
         self.act = act
+        self.subject = subject  # whom the form is for, as the desk may show it (masked)
         self.busy = False
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="form"):
             yield Label(t(self.TITLE_KEY, **self.title_params()), classes="form-title")
+            if self.subject:
+                yield Label(t("tui.form.subject", who=self.subject), classes="form-subject")
             for field_id, key, password in self.FIELDS:
                 yield Label(t(key))
                 kind = ScanInput if field_id in self.SCANNED else Input
@@ -120,8 +123,9 @@ class PayDialog(_Form):
     FIELDS = (("reference", "tui.pay.reference", False),)
     SCANNED = ("reference",)
 
-    def __init__(self, yuan: str = "30", act: Act | None = None) -> None:
-        super().__init__(act)
+    def __init__(self, yuan: str = "30", act: Act | None = None,
+                 subject: str | None = None) -> None:
+        super().__init__(act, subject)
         self.yuan = yuan
 
     def title_params(self) -> dict[str, Any]:

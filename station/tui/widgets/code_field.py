@@ -16,11 +16,14 @@ class CodeField(Vertical):
     """A label and a scanner input; Enter or Tab hands the code to the desk and empties it."""
 
     class Scanned(Message):
-        """A capture code was scanned or typed."""
+        """A capture code was scanned or typed. ``deliberate``: entered in the field the
+        photographer opened (``k``), so it may replace the student's code; a burst caught at
+        the desk may be the next student's phone and never does."""
 
-        def __init__(self, code: str) -> None:
+        def __init__(self, code: str, deliberate: bool = False) -> None:
             super().__init__()
             self.code = code
+            self.deliberate = deliberate
 
     def compose(self) -> ComposeResult:
         yield Caption(t("tui.code.label"), id="code-label")
@@ -37,7 +40,7 @@ class CodeField(Vertical):
         field.value = ""
         self.screen.set_focus(None)              # the desk's keys work again
         if code:
-            self.post_message(self.Scanned(code))
+            self.post_message(self.Scanned(code, deliberate=True))
 
     def take_burst(self, text: str) -> None:
         """A burst the desk caught before any field had the focus: as if scanned here."""
