@@ -173,6 +173,11 @@ class Camera(ABC):
         """Delete or keep the files per configuration and drain the camera's events, so that the
         next capture does not meet -110. Runs after the photo was handed over (it can be slow)."""
 
+    def abandon(self, refs: list[FileRef] | None) -> None:  # noqa: B027 - optional hook
+        """A capture failed after its trigger (no file in time, a bad file): get rid of what it
+        announced and of what the camera still delivers for it, so no later capture can return
+        that shot. Drivers whose captures cannot arrive late have nothing to do."""
+
     def capture(self, timeout: float = 10.0) -> Capture:
         """Trigger, download and clean up in one call (the service splits the steps)."""
         started = time.monotonic()

@@ -53,6 +53,10 @@ class GPhoto2Camera(GPhoto2Settings, Camera):
         self._frame_no = 0
         self._widgets: set[str] = set()
         self._ram_target = False
+        # Shots the camera still owes: triggers that fired but whose file had not arrived by their
+        # deadline. Their files come later, and must never be handed out for a later trigger.
+        self._owed = 0
+        self._owed_stems: set[str] = set()
 
     # -- environment ------------------------------------------------------------------------
     def _prepare_env(self) -> Any:
@@ -142,6 +146,7 @@ class GPhoto2Camera(GPhoto2Settings, Camera):
 
     def close(self) -> None:
         cam, self._cam = self._cam, None
+        self._owed, self._owed_stems = 0, set()  # a new session starts with a clean event queue
         if cam is not None:
             try:
                 cam.exit()
@@ -192,6 +197,9 @@ class GPhoto2Camera(GPhoto2Settings, Camera):
         gp = gphoto2_module()
         deadline = time.monotonic() + timeout
         refs: list[FileRef] = []
+        # Whatever the camera announced before this trigger is not this shot's: read it now, so a
+        # late file of an earlier (failed) shot can never be taken for this one.
+        self._drain_stale()
         try:
             if self._caps.trigger:
                 cam.trigger_capture()
@@ -212,6 +220,7 @@ class GPhoto2Camera(GPhoto2Settings, Camera):
         cam = self._cam
         gp = gphoto2_module()
         complete = False
+        discarded_late = False
         while cam is not None:
             have_jpeg = any(r.is_jpeg for r in refs)
             have_raw = any(not r.is_jpeg for r in refs)
@@ -230,7 +239,12 @@ class GPhoto2Camera(GPhoto2Settings, Camera):
                     self.close()
                 raise err from None
             if kind == gp.GP_EVENT_FILE_ADDED:
-                refs.append(FileRef(data.folder, data.name))
+                ref = FileRef(data.folder, data.name)
+                if self._is_owed(ref):  # an earlier, failed shot's file: never this student's
+                    self._discard([ref])
+                    discarded_late = True
+                else:
+                    refs.append(ref)
             elif kind == gp.GP_EVENT_CAPTURE_COMPLETE:
                 complete = True
             elif kind == gp.GP_EVENT_UNKNOWN and "event 400a" in str(data).lower():
@@ -238,11 +252,51 @@ class GPhoto2Camera(GPhoto2Settings, Camera):
             elif kind == gp.GP_EVENT_TIMEOUT and have_jpeg:
                 break
         if not refs:
+            # The shutter fired (trigger_capture returned) but no file came: the camera owes it.
+            # When this wait already threw away an owed file, that file may have been this shot's
+            # own (the earlier trigger never fired): owing one more would fail every retake.
+            if self._caps.trigger and not discarded_late:
+                self._owed += 1
             raise CameraError("camera.capture_timeout", transient=False, seconds=round(timeout, 1))
         if not any(r.is_jpeg for r in refs):
             self._discard(refs)
             raise CameraError("camera.no_file", transient=False)
         return refs
+
+    def _is_owed(self, ref: FileRef) -> bool:
+        """Whether ``ref`` belongs to an earlier trigger whose file had not come in time (counts it
+        paid). Cameras finish shots in order, so the first JPEG after such a trigger is its file;
+        the RAW twin shares the JPEG's stem."""
+        stem = ref.name.rsplit(".", 1)[0].lower()
+        if stem in self._owed_stems:
+            return True
+        if self._owed and ref.is_jpeg:
+            self._owed -= 1
+            self._owed_stems.add(stem)
+            return True
+        return False
+
+    def _drain_stale(self) -> None:
+        """Read the events pending before a trigger; files in them belong to no request."""
+        stale: list[FileRef] = []
+        self._drain(stale, limit_s=1.0)
+        owed = [r for r in stale if self._is_owed(r)]
+        self._discard(owed)
+        self._settle_late([r for r in stale if r not in owed])
+
+    def _settle_late(self, refs: list[FileRef]) -> None:
+        """Files nobody asked for (a late RAW, a shot fired on the body): out of the camera's RAM
+        always; off the card only when files are not to be kept there."""
+        if self._ram_target or self.delete_after_download:
+            self._discard(refs)
+
+    def abandon(self, refs: list[FileRef] | None) -> None:
+        """A capture failed after the trigger: discard the files it announced and read what the
+        camera still has to say, throwing away a late file of that shot if it has come by now."""
+        if self._cam is None:
+            return
+        self._discard(list(refs or []))
+        self._drain_stale()
 
     def download(self, refs: list[FileRef]) -> Capture:
         cam = self._require()

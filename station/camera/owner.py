@@ -414,6 +414,7 @@ class CameraOwner:
                 self._pending.insert(0, request)
                 return
             self._fail(request, exc)
+            self._abandon(request)
             return
         result.triggered_at = request.triggered_at
         self.stats["captures"] += 1
@@ -421,6 +422,18 @@ class CameraOwner:
         # Clean up a moment later, so the caller can save the photo first: some libgphoto2 calls
         # (file delete) hold Python's GIL. Always done before the next capture.
         self._cleanup_due = (request.refs, self.clock.now() + self.cleanup_delay_s)
+
+    def _abandon(self, request: Request) -> None:
+        """After a failed capture, nothing of that shot may stay behind for the next one: the
+        camera discards its files and drains its events (a late file is thrown away, not kept)."""
+        if not request.started or not self.camera.connected:
+            return
+        try:
+            self.camera.abandon(request.refs)
+        except CameraError as exc:
+            log.warning("discarding a failed capture's files: %s", exc)
+            if isinstance(exc, CameraDisconnected) or not self.camera.connected:
+                self._lost(exc)
 
     def _cleanup(self) -> None:
         if self._cleanup_due is None:

@@ -160,3 +160,83 @@ def test_store_full_event_is_reported():
     with pytest.raises(CameraError) as info:
         driver(fake).trigger(2)
     assert info.value.key == "camera.storage_full"
+
+
+class ShotsCamera(ScriptedCamera):
+    """Each trigger plays the next script of ``shots``; a test adds a late file to ``events``."""
+
+    def __init__(self, shots: list[list], files: dict[str, bytes]) -> None:
+        super().__init__([], files)
+        self.shots = list(shots)
+        self.log: list[str] = []
+
+    def trigger_capture(self):
+        self.log.append("trigger")
+        self.events.extend(self.shots.pop(0))
+
+    def file_get(self, folder, name, kind):
+        self.log.append(f"get {name}")
+        return super().file_get(folder, name, kind)
+
+    def file_delete(self, folder, name):
+        self.log.append(f"delete {name}")
+        super().file_delete(folder, name)
+
+
+SHOTS = {f"SHOT_{n}.JPG": f"\xff\xd8shot {n}\xff\xd9".encode("latin-1") for n in (1, 2, 3)}
+
+
+def _timed_out(cam) -> None:
+    with pytest.raises(CameraError) as info:
+        cam.trigger(0.2)
+    assert info.value.key == "camera.capture_timeout"
+
+
+def test_late_file_of_a_timed_out_shot_arriving_before_the_next_trigger_is_discarded():
+    fake = ShotsCamera([[], [added("SHOT_2.JPG")]], SHOTS)
+    cam = driver(fake, delete=False)
+    _timed_out(cam)
+    fake.events.append(added("SHOT_1.JPG"))  # the camera finally delivers the first shot
+    capture = cam.capture(5)
+    assert capture.file_name == "SHOT_2.JPG" and capture.data == SHOTS["SHOT_2.JPG"]
+    assert "SHOT_1.JPG" in fake.deleted  # the other student's photo is gone from the camera
+    assert "SHOT_2.JPG" not in fake.deleted  # kept on the card as configured
+
+
+def test_late_file_of_a_timed_out_shot_arriving_after_the_next_trigger_is_discarded():
+    fake = ShotsCamera([[], [added("SHOT_1.JPG"), added("SHOT_2.JPG")]], SHOTS)
+    cam = driver(fake)
+    _timed_out(cam)
+    capture = cam.capture(5)
+    assert capture.file_name == "SHOT_2.JPG"
+    assert fake.log.index("delete SHOT_1.JPG") < fake.log.index("get SHOT_2.JPG")
+    assert "get SHOT_1.JPG" not in fake.log
+
+
+def test_a_shot_that_never_comes_costs_one_retake_not_every_later_one():
+    # the first trigger never produced a file (e.g. autofocus gave up): the next file is taken
+    # for the late one, once; the capture after that works again
+    fake = ShotsCamera([[], [added("SHOT_2.JPG")], [added("SHOT_3.JPG")]], SHOTS)
+    cam = driver(fake)
+    _timed_out(cam)
+    _timed_out(cam)
+    assert cam.capture(5).file_name == "SHOT_3.JPG"
+
+
+def test_service_never_hands_out_the_previous_shot_after_a_timeout(no_thread_leak):
+    from station.camera import CameraService
+
+    fake = ShotsCamera([[], [added("SHOT_2.JPG")], [added("SHOT_3.JPG")]], SHOTS)
+    cam = driver(fake)
+    with CameraService(cam, capture_timeout=2.0) as service:
+        with pytest.raises(CameraError) as info:
+            service.capture(0.3)
+        assert info.value.key == "camera.capture_timeout"
+        fake.events.append(added("SHOT_1.JPG"))  # 1 s after the deadline, say
+        second = service.capture(5)
+        third = service.capture(5)
+    assert second.file_name == "SHOT_2.JPG" and second.data == SHOTS["SHOT_2.JPG"]
+    assert third.file_name == "SHOT_3.JPG"
+    assert "get SHOT_1.JPG" not in fake.log and "delete SHOT_1.JPG" in fake.log
+    # shot 2 was downloaded before anything deleted it
+    assert fake.log.index("get SHOT_2.JPG") < fake.log.index("delete SHOT_2.JPG")
