@@ -35,7 +35,8 @@ class GPhoto2Camera(GPhoto2Settings, Camera):
 
     def __init__(self, *, port: str = "", virtual: bool = False, vcamera_dir: str | Path | None = None,
                  download_raw: bool = False, delete_after_download: bool = True,
-                 event_settle_ms: int = 200, drain_ms: int = 5, tables_dir: Path | None = None) -> None:
+                 event_settle_ms: int = 200, drain_ms: int = 5, tables_dir: Path | None = None,
+                 raw_wait_s: float = 3.0) -> None:
         self.kind = "virtual" if virtual else "gphoto2"
         self.port = port
         self.virtual = virtual
@@ -44,6 +45,9 @@ class GPhoto2Camera(GPhoto2Settings, Camera):
         self.delete_after_download = delete_after_download
         self.event_settle_ms = event_settle_ms
         self.drain_ms = drain_ms
+        # RAW+JPEG bodies write the RAW after the JPEG, sometimes after a pause; a body set to
+        # JPEG only never sends one, so the wait for it is bounded (and ends on "capture complete")
+        self.raw_wait_s = raw_wait_s
         self.tables_dir = tables_dir
         self._cam: Any = None
         self._caps = Capabilities()
@@ -221,13 +225,17 @@ class GPhoto2Camera(GPhoto2Settings, Camera):
         gp = gphoto2_module()
         complete = False
         discarded_late = False
+        raw_until: float | None = None  # with RAW wanted: how long to wait for it after the JPEG
         while cam is not None:
             have_jpeg = any(r.is_jpeg for r in refs)
             have_raw = any(not r.is_jpeg for r in refs)
             # without RAW wanted, the JPEG is enough: a later RAW is dealt with in cleanup()
             if have_jpeg and (not self.download_raw or have_raw or complete):
                 break
-            remaining_ms = int((deadline - time.monotonic()) * 1000)
+            if have_jpeg and raw_until is None:
+                raw_until = time.monotonic() + self.raw_wait_s
+            until = min(deadline, raw_until) if raw_until is not None else deadline
+            remaining_ms = int((until - time.monotonic()) * 1000)
             if remaining_ms <= 0:
                 break
             wait_ms = min(remaining_ms, self.event_settle_ms if have_jpeg else 500)
@@ -249,8 +257,8 @@ class GPhoto2Camera(GPhoto2Settings, Camera):
                 complete = True
             elif kind == gp.GP_EVENT_UNKNOWN and "event 400a" in str(data).lower():
                 raise CameraError("camera.storage_full", code=-115, transient=False)  # PTP StoreFull
-            elif kind == gp.GP_EVENT_TIMEOUT and have_jpeg:
-                break
+            elif kind == gp.GP_EVENT_TIMEOUT and have_jpeg and not self.download_raw:
+                break  # a RAW that is wanted may follow after a pause (the body is still writing)
         if not refs:
             # The shutter fired (trigger_capture returned) but no file came: the camera owes it.
             # When this wait already threw away an owed file, that file may have been this shot's
@@ -323,9 +331,13 @@ class GPhoto2Camera(GPhoto2Settings, Camera):
         # (python-gphoto2 issue #65), and gp_camera_file_delete holds Python's GIL meanwhile.
         if self.delete_after_download and not self._ram_target:
             self._discard(wanted)
-        self._discard(unwanted)
+        self._settle_late(unwanted)
         self._drain(late, limit_s=1.0)
-        self._discard(late)  # a late RAW or a stray shot must not clog the camera's RAM
+        owed = [r for r in late if self._is_owed(r)]
+        self._discard(owed)
+        # a late RAW or a stray shot must not clog the camera's RAM; on a card it stays when
+        # files are to be kept there
+        self._settle_late([r for r in late if r not in owed])
 
     def _discard(self, refs: list[FileRef]) -> None:
         """Get rid of files on the camera: read (and drop) them from RAM, delete them from a card."""

@@ -65,11 +65,14 @@ def cmd_capture(ctx, args) -> int:
 
     from station.camera import open_camera_from_config, service_from_config
     from station.camera.errors import CameraError
-    from station.cli.output import emit
+    from station.cli.output import emit, warn
     from station.fsio import atomic_write as write_atomic
+    from station.i18n import both, t
 
     kind = args.camera or ctx.settings.camera.driver
     camera = open_camera_from_config(ctx.settings.camera, kind)
+    if args.raw_out is not None and hasattr(camera, "download_raw"):
+        camera.download_raw = True  # --raw-out asks for the RAW whatever camera.download_raw says
     service = service_from_config(ctx.settings.camera, camera, ctx.data_dir)
     timeout = args.timeout if args.timeout is not None else service.capture_timeout
     service.reconnect_initial = min(service.reconnect_initial, 1.0)  # a script waits, not a queue
@@ -83,12 +86,18 @@ def cmd_capture(ctx, args) -> int:
         service.stop()
     write_atomic(args.out, capture.data)
     raw_files = []
+    warnings = []
     if args.raw_out and capture.extra:
         name, data = next(iter(capture.extra.items()))
         write_atomic(args.raw_out, data)
         raw_files.append({"file_name": name, "out": str(args.raw_out), "size": len(data)})
+    elif args.raw_out:  # the JPEG is saved; say plainly that no RAW came, and why that may be
+        zh, en = both("camera.no_raw", out=str(args.raw_out))
+        warnings.append({"key": "camera.no_raw", "message_zh": zh, "message_en": en})
+        warn(t("camera.no_raw", out=str(args.raw_out)))
     result = dict(capture.to_json(), out=str(args.out), camera_kind=kind,
-                  sha256=hashlib.sha256(capture.data).hexdigest(), raw=raw_files)
+                  sha256=hashlib.sha256(capture.data).hexdigest(), raw=raw_files,
+                  warnings=warnings)
     emit(args.json, result, lambda d: f"{d['out']}\t{d['file_name']}\t{d['size']} bytes")
     return 0
 

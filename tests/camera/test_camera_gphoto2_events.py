@@ -240,3 +240,27 @@ def test_service_never_hands_out_the_previous_shot_after_a_timeout(no_thread_lea
     assert "get SHOT_1.JPG" not in fake.log and "delete SHOT_1.JPG" in fake.log
     # shot 2 was downloaded before anything deleted it
     assert fake.log.index("get SHOT_2.JPG") < fake.log.index("delete SHOT_2.JPG")
+
+
+def test_raw_after_a_pause_is_downloaded_and_kept_on_the_card():
+    fake = ScriptedCamera([added("DSC_1.JPG"), (gp.GP_EVENT_TIMEOUT, None), added("DSC_1.NEF"),
+                           (gp.GP_EVENT_CAPTURE_COMPLETE, None)],
+                          {"DSC_1.JPG": JPEG, "DSC_1.NEF": RAW})
+    capture = driver(fake, raw=True, delete=False).capture(5)
+    assert capture.extra == {"DSC_1.NEF": RAW}
+    assert fake.deleted == [] and set(fake.files) == {"DSC_1.JPG", "DSC_1.NEF"}
+
+
+def test_late_raw_not_wanted_stays_on_the_card_when_files_are_kept():
+    fake = ScriptedCamera([added("DSC_2.JPG"), added("DSC_2.NEF")],  # the RAW comes in cleanup
+                          {"DSC_2.JPG": JPEG, "DSC_2.NEF": RAW})
+    capture = driver(fake, delete=False).capture(5)
+    assert capture.extra == {}
+    assert fake.deleted == [] and fake.read == ["DSC_2.JPG"]
+
+
+def test_raw_wanted_but_never_sent_ends_the_wait_on_capture_complete():
+    fake = ScriptedCamera([added("DSC_3.JPG"), (gp.GP_EVENT_TIMEOUT, None),
+                           (gp.GP_EVENT_CAPTURE_COMPLETE, None)], {"DSC_3.JPG": JPEG})
+    capture = driver(fake, raw=True).capture(5)
+    assert capture.file_name == "DSC_3.JPG" and capture.extra == {}

@@ -1,0 +1,80 @@
+"""`station camera …` in-process, on cameras that show what the command asked of them.
+
+The command's own steps (arguments, checks before the shutter, what it writes) are tested here;
+the gphoto2 stack itself in test_camera_gphoto2_virtual.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from station.camera.base import Capture, FileRef
+from station.camera.sim import SimCamera
+from station.cli.main import main
+
+
+def real_jpeg() -> bytes:
+    import cv2
+    import numpy as np
+
+    ok, buf = cv2.imencode(".jpg", np.full((48, 64, 3), 128, np.uint8))
+    assert ok
+    return buf.tobytes()
+
+
+class RawCamera(SimCamera):
+    """A RAW+JPEG body: sends the RAW only when the driver asks for it (``download_raw``)."""
+
+    def __init__(self, **kw) -> None:
+        super().__init__(preview_size=(120, 160), capture_size=(240, 320), **kw)
+        self.download_raw = False
+        self.triggers = 0
+
+    def trigger(self, timeout):
+        self.triggers += 1
+        return super().trigger(timeout)
+
+    def download(self, refs: list[FileRef]) -> Capture:
+        capture = super().download(refs)
+        if self.download_raw:
+            capture.extra = {"SIM_0001.NEF": b"II*\x00raw"}
+        return capture
+
+
+@pytest.fixture
+def camera_cli(tmp_path, monkeypatch, capsys):
+    """Run ``station camera …`` in this process with ``camera`` as the configured device."""
+    import station.camera as camera_pkg
+
+    state: dict = {"camera": RawCamera()}
+    monkeypatch.setattr(camera_pkg, "open_camera_from_config", lambda settings, kind=None: state["camera"])
+    monkeypatch.delenv("STATION_OPERATOR", raising=False)
+
+    def run(*args: str) -> tuple[int, dict | None, str]:
+        code = main(["--data-dir", str(tmp_path / "data"), "camera", *args])
+        out = capsys.readouterr()
+        doc = json.loads(out.out) if out.out.strip().startswith("{") else None
+        return code, doc, out.err
+
+    run.state = state  # type: ignore[attr-defined]
+    return run
+
+
+def test_raw_out_asks_the_camera_for_the_raw_and_writes_it(camera_cli, tmp_path):
+    code, doc, err = camera_cli("capture", "--camera", "sim", "--out", str(tmp_path / "a.jpg"),
+                                "--raw-out", str(tmp_path / "a.nef"), "--json")
+    assert code == 0, err
+    assert (tmp_path / "a.nef").read_bytes() == b"II*\x00raw"
+    assert doc["raw"][0]["file_name"] == "SIM_0001.NEF"
+
+
+def test_raw_out_without_a_raw_warns_in_words(camera_cli, tmp_path):
+    camera_cli.state["camera"] = SimCamera(preview_size=(120, 160), capture_size=(240, 320))
+    code, doc, err = camera_cli("capture", "--camera", "sim", "--out", str(tmp_path / "a.jpg"),
+                                "--raw-out", str(tmp_path / "a.nef"), "--json")
+    assert code == 0, err
+    assert (tmp_path / "a.jpg").exists() and not (tmp_path / "a.nef").exists()
+    assert doc["raw"] == [] and doc["warnings"][0]["key"] == "camera.no_raw"
+    assert "RAW" in err
