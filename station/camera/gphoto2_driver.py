@@ -69,10 +69,15 @@ class GPhoto2Camera(GPhoto2Settings, Camera):
             if self.vcamera_dir is None or not any(self.vcamera_dir.glob("*.[jJ][pP][gG]")):
                 raise CameraError("camera.virtual_dir", transient=False, path=str(self.vcamera_dir))
             os.environ["VCAMERADIR"] = str(self.vcamera_dir)
-            os.environ["IOLIBS"] = str(wheel_dir("vusb"))
+            iolibs = wheel_dir("vusb")
         else:
             os.environ.pop("VCAMERADIR", None)
-            os.environ["IOLIBS"] = str(wheel_dir("iolibs"))
+            iolibs = wheel_dir("iolibs")
+        # Without port drivers libgphoto2 only logs "No iolibs found" and finds no camera: that
+        # would read as "check the USB cable" forever, for a fault no cable can fix.
+        if not iolibs.is_dir() or not any(iolibs.glob("*.so*")):
+            raise CameraError("camera.no_iolibs", transient=False, path=str(iolibs))
+        os.environ["IOLIBS"] = str(iolibs)
         return gphoto2_module()
 
     def _call(self, action: str, fn: Any, *args: Any) -> Any:
@@ -96,9 +101,14 @@ class GPhoto2Camera(GPhoto2Settings, Camera):
                 for i in range(found.count())]
 
     def detect(self) -> bool:
+        """Whether the camera is on the bus. A fault no re-plugging can fix (python-gphoto2 or
+        its port drivers missing, an unusable virtual-camera folder) is raised, not hidden as
+        "no camera": the supervisor reports it once as failed."""
         try:
             cameras = self.list_cameras()
-        except CameraError:
+        except CameraError as exc:
+            if not exc.transient:
+                raise
             return False
         return any(not self.port or c["port"] == self.port for c in cameras)
 

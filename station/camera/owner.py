@@ -126,7 +126,7 @@ class CameraOwner:
     def not_connected(self) -> CameraError:
         """Why the camera is not there, in the words of the fault that took it away."""
         params = {k: v for k, v in self._reason_params.items() if k != "code"}
-        return CameraError(self._reason or "camera.not_found", transient=True,
+        return CameraError(self._reason or "camera.not_found", transient=self._state != FAILED,
                            code=self._reason_params.get("code") or None, **params)
 
     # -- the owner thread ----------------------------------------------------------------------
@@ -189,6 +189,9 @@ class CameraOwner:
         if request.kind == "wake":
             return
         if request.kind == "capture":
+            if self._state == FAILED:  # the operator must fix something first: say it now
+                self._fail(request, self.not_connected())
+                return
             self._pending.append(request)
             return
         if not self.camera.connected:
@@ -244,6 +247,14 @@ class CameraOwner:
             return
         try:
             present = self.camera.detect()
+        except CameraError as exc:
+            if exc.transient:
+                log.debug("camera detect failed: %s", exc)
+                present = False
+            else:  # said once; looked at again only now and then (the operator must act)
+                self._set_down(FAILED, exc.key, delay=self.reconnect_max, params=exc.params)
+                self._next_attempt_at = self.clock.now() + self.reconnect_max
+                return
         except Exception as exc:
             log.debug("camera detect failed: %s", exc)
             present = False
@@ -293,6 +304,10 @@ class CameraOwner:
         """Record why the camera is not there; tell the UI when that changes (not every poll)."""
         self.connected.clear()
         self._state, self._reason, self._reason_params = state, reason, dict(params or {})
+        if state == FAILED:  # waiting cannot help a capture: the operator has to act first
+            for request in [r for r in self._pending if r.kind == "capture"]:
+                self._pending.remove(request)
+                self._fail(request, self.not_connected())
         if (quiet or state == FAILED) and self._announced == f"{state}:{reason}":
             return
         self._announced = f"{state}:{reason}"

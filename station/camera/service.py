@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -25,7 +26,7 @@ from station.camera.base import Camera, CameraStatus, Capabilities, Capture, Fra
 from station.camera.clock import Clock
 from station.camera.errors import CameraError
 from station.camera.events import CameraEvent
-from station.camera.owner import CONNECTED, STARTING, CameraOwner, Request
+from station.camera.owner import CONNECTED, FAILED, STARTING, CameraOwner, Request
 from station.i18n import both
 
 __all__ = ["CameraEvent", "CameraService"]
@@ -125,9 +126,19 @@ class CameraService:
         """``callback(event)`` runs in the owner thread for each event: keep it short."""
         self._owner.bus.listeners.append(callback)
 
-    def wait_connected(self, timeout: float) -> bool:
-        """Block (real time) until the camera is connected; False after ``timeout`` seconds."""
-        return self._owner.connected.wait(timeout)
+    def wait_connected(self, timeout: float, *, give_up_when_failed: bool = False) -> bool:
+        """Block (real time) until the camera is connected; False after ``timeout`` seconds, or
+        with ``give_up_when_failed`` as soon as the service reports a fault the operator must fix
+        (a script should say so at once instead of waiting for a camera that cannot come)."""
+        if not give_up_when_failed:
+            return self._owner.connected.wait(timeout)
+        end = time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            if self._owner.connected.wait(max(0.0, min(0.05, left))):
+                return True
+            if self._owner.state == FAILED or left <= 0:
+                return False
 
     # -- live view ------------------------------------------------------------------------------
     def live_view(self, on: bool) -> None:

@@ -78,7 +78,7 @@ def cmd_capture(ctx, args) -> int:
     service.reconnect_initial = min(service.reconnect_initial, 1.0)  # a script waits, not a queue
     service.start()
     try:
-        if not service.wait_connected(timeout):
+        if not service.wait_connected(timeout, give_up_when_failed=True):
             service.stop()
             raise service.last_error() or CameraError("camera.not_found")
         capture = service.capture(timeout)
@@ -128,7 +128,7 @@ def cmd_settings(ctx, args) -> int:
     timeout = args.timeout if args.timeout is not None else service.capture_timeout
     service.start()
     try:
-        if not service.wait_connected(timeout):
+        if not service.wait_connected(timeout, give_up_when_failed=True):
             raise service.last_error() or CameraError("camera.not_found")
         for name, value in changes:
             try:
