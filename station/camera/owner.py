@@ -92,6 +92,9 @@ class CameraOwner:
         self._preview_failures = 0
         self._attempt = 0
         self._backoff = reconnect_initial
+        # set when the owner itself closed a session that kept failing (preview or capture): the
+        # next sessions must first prove themselves (a frame, a capture) before the back-off resets
+        self._proving = False
         self._next_attempt_at = 0.0
         self._announced = ""
         self._cleanup_due: tuple[list[FileRef], float] | None = None
@@ -285,7 +288,8 @@ class CameraOwner:
         if self._attempt or self._state != STARTING:
             self.stats["reconnects"] += 1
         self._attempt = 0
-        self._backoff = self.reconnect_initial
+        if not self._proving:
+            self._backoff = self.reconnect_initial
         self._preview_failures = 0
         self._live_active = False
         self._state = CONNECTED
@@ -317,17 +321,33 @@ class CameraOwner:
             self._emit("reconnecting", "camera.state.reconnecting", reason=reason, why=params,
                        attempt=self._attempt, delay_s=round(delay, 2))
 
-    def _lost(self, error: CameraError) -> None:
-        """The session died: close it and let the supervisor bring it back right away."""
+    def _lost(self, error: CameraError, backoff: bool = False) -> None:
+        """The session died: close it and let the supervisor bring it back — right away after an
+        unplug; with ``backoff`` (the owner gave up on a session that kept failing) only after the
+        back-off, which keeps doubling until a frame or a capture succeeds again."""
         self._safe(self.camera.close)
         self._live_active = False
         self._cleanup_due = None  # a new session starts with a clean event queue
         self.connected.clear()
         self._state, self._reason, self._reason_params = RECONNECTING, error.key, dict(error.params)
         self._announced = ""
-        self._backoff = self.reconnect_initial
-        self._next_attempt_at = self.clock.now()
         self._emit("disconnected", error.key, reason=error.key, **error.params)
+        if not backoff:
+            self._proving = False
+            self._backoff = self.reconnect_initial
+            self._next_attempt_at = self.clock.now()
+            return
+        self._proving = True
+        self._attempt += 1
+        delay, self._backoff = self._backoff, min(self._backoff * 2, self.reconnect_max)
+        self._next_attempt_at = self.clock.now() + delay
+        self._set_down(RECONNECTING, error.key, delay=delay, params=error.params)
+
+    def _proven(self) -> None:
+        """A frame or a capture worked: the session is healthy, the back-off starts over."""
+        if self._proving:
+            self._proving = False
+            self._backoff = self.reconnect_initial
 
     def _apply_preset(self) -> None:
         for name, value in self.preset.items():
@@ -395,10 +415,11 @@ class CameraOwner:
             else:
                 self._preview_failures += 1
                 if self._preview_failures >= self.preview_failure_limit:
-                    self._lost(exc)
+                    self._lost(exc, backoff=True)
             return
         self._live_active = True
         self._preview_failures = 0
+        self._proven()
         self.frames.publish(frame)
         self.stats["frames"] += 1
 
@@ -432,6 +453,7 @@ class CameraOwner:
             self._abandon(request)
             return
         result.triggered_at = request.triggered_at
+        self._proven()
         self.stats["captures"] += 1
         request.future.set_result(result)
         # Clean up a moment later, so the caller can save the photo first: some libgphoto2 calls

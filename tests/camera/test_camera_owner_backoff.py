@@ -1,0 +1,70 @@
+"""Sessions the owner gives up on (preview or capture failing again and again) come back with
+back-off — 2 s doubling to 20 s — that only starts over once a frame or a capture works again.
+Run in simulated time (ManualClock): no real-time tolerance."""
+
+from __future__ import annotations
+
+import pytest
+
+from station.camera import CameraError, CameraService
+from station.camera.clock import ManualClock
+from station.camera.sim import SimCamera
+
+pytestmark = pytest.mark.usefixtures("no_thread_leak")
+
+
+class Failing(SimCamera):
+    """Live view and/or captures fail with a plain camera error while the counters last."""
+
+    def __init__(self, preview_failures: int = 0, capture_failures: int = 0) -> None:
+        super().__init__(preview_size=(120, 160), capture_size=(240, 320))
+        self.preview_failures = preview_failures
+        self.capture_failures = capture_failures
+
+    def preview_frame(self):
+        if self.preview_failures > 0:
+            self.preview_failures -= 1
+            raise CameraError("camera.unspecified", code=-1)
+        return super().preview_frame()
+
+    def trigger(self, timeout):
+        if self.capture_failures > 0:
+            self.capture_failures -= 1
+            raise CameraError("camera.unspecified", code=-1)
+        return super().trigger(timeout)
+
+
+def run_until(clock: ManualClock, done, step: float, limit: float) -> None:
+    start = clock.now()
+    clock.settle()
+    while not done():
+        assert clock.now() - start < limit, "not done within the simulated time limit"
+        clock.advance(step)
+        clock.settle()
+
+
+def delays(service: CameraService) -> list[float]:
+    out = []
+    while not service.events.empty():
+        event = service.events.get_nowait()
+        if event.kind == "reconnecting":
+            out.append(event.delay_s)
+    return out
+
+
+def test_preview_failures_reconnect_with_backoff_until_a_frame_works():
+    clock = ManualClock()
+    cam = Failing(preview_failures=30)  # three sessions of ten failures, then frames again
+    with CameraService(cam, clock=clock, reconnect_initial=0.1, reconnect_max=0.4,
+                       live_view_idle_s=0) as service:
+        run_until(clock, lambda: service.state == "connected", step=0.05, limit=5)
+        service.live_view(True)
+        run_until(clock, lambda: service.stats["frames"] > 0, step=0.01, limit=10)
+        first = delays(service)
+        cam.preview_failures = 10  # a new streak after frames worked: the back-off starts over
+        run_until(clock, lambda: cam.connects == 5 and service.stats["frames"] > 5, step=0.01,
+                  limit=10)
+        second = delays(service)
+    assert first == [0.1, 0.2, 0.4]
+    assert second == [0.1]
+    assert cam.connects == 5
