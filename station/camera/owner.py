@@ -55,6 +55,7 @@ class CameraOwner:
                  detect_interval: float = 0.5, preview_failure_limit: int = 10,
                  live_view_idle_s: float = 120.0, busy_retries: int = 5,
                  busy_retry_delay_s: float = 0.3, status_interval_s: float = 30.0,
+                 capture_failure_limit: int = 3,
                  preset: dict[str, str] | None = None) -> None:
         self.camera = camera
         self.clock: Clock = clock or MonotonicClock()
@@ -64,6 +65,8 @@ class CameraOwner:
         self.reconnect_max = reconnect_max
         self.detect_interval = detect_interval
         self.preview_failure_limit = preview_failure_limit
+        # consecutive failed captures after which the session is reopened (as for live view)
+        self.capture_failure_limit = capture_failure_limit
         self.live_view_idle_s = live_view_idle_s
         self.busy_retries = busy_retries
         self.busy_retry_delay_s = busy_retry_delay_s
@@ -90,6 +93,7 @@ class CameraOwner:
         self._last_read = 0.0
         self._next_frame_at = 0.0
         self._preview_failures = 0
+        self._capture_failures = 0
         self._attempt = 0
         self._backoff = reconnect_initial
         # set when the owner itself closed a session that kept failing (preview or capture): the
@@ -291,6 +295,7 @@ class CameraOwner:
         if not self._proving:
             self._backoff = self.reconnect_initial
         self._preview_failures = 0
+        self._capture_failures = 0
         self._live_active = False
         self._state = CONNECTED
         self.connected.set()
@@ -451,14 +456,26 @@ class CameraOwner:
                 return
             self._fail(request, exc)
             self._abandon(request)
+            self._count_capture_failure(exc)
             return
         result.triggered_at = request.triggered_at
+        self._capture_failures = 0
         self._proven()
         self.stats["captures"] += 1
         request.future.set_result(result)
         # Clean up a moment later, so the caller can save the photo first: some libgphoto2 calls
         # (file delete) hold Python's GIL. Always done before the next capture.
         self._cleanup_due = (request.refs, self.clock.now() + self.cleanup_delay_s)
+
+    def _count_capture_failure(self, error: CameraError) -> None:
+        """A session whose captures keep failing is reopened, as one whose live view does: only
+        faults a new session may cure count (not a full card or a JPEG-less quality setting)."""
+        if not (error.transient or error.key == "camera.capture_timeout"):
+            return
+        self._capture_failures += 1
+        if self._capture_failures >= self.capture_failure_limit and self.camera.connected:
+            self._capture_failures = 0
+            self._lost(error, backoff=True)
 
     def _abandon(self, request: Request) -> None:
         """After a failed capture, nothing of that shot may stay behind for the next one: the

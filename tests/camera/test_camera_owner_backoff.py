@@ -68,3 +68,24 @@ def test_preview_failures_reconnect_with_backoff_until_a_frame_works():
     assert first == [0.1, 0.2, 0.4]
     assert second == [0.1]
     assert cam.connects == 5
+
+
+def test_repeated_capture_failures_reopen_the_session_with_backoff():
+    import time
+
+    cam = Failing(capture_failures=3)
+    with CameraService(cam, reconnect_initial=0.05, reconnect_max=0.4) as service:
+        assert service.wait_connected(5)
+        for _ in range(3):
+            with pytest.raises(CameraError) as info:
+                service.capture(timeout=3)
+            assert info.value.key == "camera.unspecified"
+        end = time.monotonic() + 5
+        while cam.connects < 2 and time.monotonic() < end:
+            time.sleep(0.01)
+        assert service.wait_connected(5)
+        capture = service.capture(timeout=3)
+        waits = delays(service)
+    assert cam.connects == 2 and service.stats["reconnects"] == 1
+    assert waits == [0.05]
+    assert capture.file_name.endswith(".JPG")

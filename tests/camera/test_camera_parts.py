@@ -32,7 +32,7 @@ class FakeGPError(Exception):
     (-7, "camera.io", True),
     (-105, "camera.model_not_found", False),
     (-52, "camera.not_found", True),
-    (-999, "camera.generic", True),
+    (-999, "camera.unknown_error", True),  # words, the code only as a detail
 ])
 def test_gphoto2_codes_become_words(code, key, transient):
     err = from_gphoto2(FakeGPError(code), "capture")
