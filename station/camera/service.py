@@ -163,14 +163,26 @@ class CameraService:
     def submit_capture(self, timeout: float | None = None) -> Future[Capture]:
         """Ask for a capture; the Future resolves to a ``Capture`` or a ``CameraError`` within
         ``timeout`` seconds (default ``capture_timeout``)."""
+        return self._capture_request(timeout).future
+
+    def _capture_request(self, timeout: float | None) -> Request:
         timeout = self.capture_timeout if timeout is None else timeout
         request = Request("capture", (timeout,), deadline=self.clock.now() + timeout)
         self._owner.submit(request)
-        return request.future
+        return request
 
     def capture(self, timeout: float | None = None) -> Capture:
         timeout = self.capture_timeout if timeout is None else timeout
-        result: Capture = self._wait(self.submit_capture(timeout), timeout)
+        request = self._capture_request(timeout)
+        try:
+            result: Capture = self._wait(request.future, timeout)
+        except CameraError as exc:
+            # The camera announced the photo (the owner holds its files) but fetching it outlasted
+            # the wait: a big file or a slow link, not focus — say so, and what helps.
+            if exc.key == "camera.capture_timeout" and request.refs and not request.future.done():
+                raise CameraError("camera.download_timeout", transient=True,
+                                  seconds=round(timeout, 1)) from None
+            raise
         return result
 
     def settings(self, timeout: float = 5.0) -> dict[str, Setting]:

@@ -6,9 +6,25 @@ Heavy modules (gphoto2, cv2, PIL) are imported inside the handlers so `station -
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 KINDS = ("gphoto2", "virtual", "sim")
+
+
+def seconds(text: str) -> float:
+    """``--timeout``: a positive, finite number of seconds. 0, negatives, nan and inf are refused
+    here (exit 2 naming the option): they used to reach the camera as "no camera found"."""
+    from station.i18n import both
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not math.isfinite(value) or value <= 0:
+        zh, en = both("camera.bad_timeout", value=text)
+        raise argparse.ArgumentTypeError(f"{en} / {zh}")
+    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = csub.add_parser("capture", help="take one photo and save it to FILE")
     p.add_argument("--out", type=Path, required=True, help="where to write the JPEG")
     p.add_argument("--camera", choices=KINDS, help="driver (default: camera.driver from config)")
-    p.add_argument("--timeout", type=float, default=None,
+    p.add_argument("--timeout", type=seconds, default=None,
                    help="seconds to wait for the camera and the photo (default from config)")
     p.add_argument("--raw-out", type=Path, help="also write the RAW file here (RAW+JPEG cameras)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
@@ -36,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "image_size, capture_target); repeatable")
     p.add_argument("--save", action="store_true",
                    help="remember the changes as the station preset (re-applied on every connect)")
-    p.add_argument("--timeout", type=float, default=None, help="seconds to wait for the camera")
+    p.add_argument("--timeout", type=seconds, default=None, help="seconds to wait for the camera")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(handler=cmd_settings)
 

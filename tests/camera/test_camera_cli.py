@@ -78,3 +78,21 @@ def test_raw_out_without_a_raw_warns_in_words(camera_cli, tmp_path):
     assert (tmp_path / "a.jpg").exists() and not (tmp_path / "a.nef").exists()
     assert doc["raw"] == [] and doc["warnings"][0]["key"] == "camera.no_raw"
     assert "RAW" in err
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "nan", "inf", "-inf", "soon"])
+@pytest.mark.parametrize("command", ["capture", "settings"])
+def test_timeout_must_be_a_positive_finite_number(camera_cli, tmp_path, command, value):
+    extra = ["--out", str(tmp_path / "a.jpg")] if command == "capture" else []
+    with pytest.raises(SystemExit) as info:
+        camera_cli(command, "--camera", "sim", *extra, f"--timeout={value}")
+    assert info.value.code == 2
+    assert camera_cli.state["camera"].triggers == 0 and camera_cli.state["camera"].connects == 0
+    assert not (tmp_path / "a.jpg").exists()
+
+
+def test_timeout_message_names_the_option(camera_cli, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        camera_cli("capture", "--camera", "sim", "--out", str(tmp_path / "a.jpg"), "--timeout", "0")
+    err = capsys.readouterr().err
+    assert "--timeout" in err and "greater than 0" in err and "秒数" in err

@@ -89,3 +89,28 @@ def test_repeated_capture_failures_reopen_the_session_with_backoff():
     assert cam.connects == 2 and service.stats["reconnects"] == 1
     assert waits == [0.05]
     assert capture.file_name.endswith(".JPG")
+
+
+def test_a_slow_download_is_not_blamed_on_focus():
+    import threading
+
+    class SlowDownload(SimCamera):
+        def __init__(self) -> None:
+            super().__init__(preview_size=(120, 160), capture_size=(240, 320))
+            self.release = threading.Event()
+
+        def download(self, refs):
+            self.release.wait(30)  # a 300 MB file on a slow link
+            return super().download(refs)
+
+    cam = SlowDownload()
+    with CameraService(cam) as service:
+        assert service.wait_connected(5)
+        try:
+            with pytest.raises(CameraError) as info:
+                service.capture(timeout=0.3)
+        finally:
+            cam.release.set()
+    assert info.value.key == "camera.download_timeout"
+    zh, en = info.value.messages
+    assert "focus" not in en and "对焦" not in zh and "--timeout" in en
