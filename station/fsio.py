@@ -8,6 +8,7 @@ remove what a killed writer left without touching a live one's (station.store.sc
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -92,13 +93,24 @@ def read_bytes(path: str | os.PathLike[str]) -> bytes:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> Path:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, nothing else."""
+def atomic_write(path: Path, data: bytes, mode: int = 0o600, *, make_parents: bool = True) -> Path:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, nothing else.
+
+    ``make_parents=False`` for a path a user gave (``--out``): a mistyped folder is an error to
+    report, not a folder to create. A failure names ``path`` — never the temporary file beside it,
+    which the user never heard of.
+    """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{owner_token()}.", suffix=".tmp",
-                               dir=folder)  # 0600 from birth
+    try:
+        if make_parents:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        elif not folder.is_dir():
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(folder))
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{owner_token()}.", suffix=".tmp",
+                                   dir=folder)  # 0600 from birth
+    except OSError as exc:
+        raise _naming(exc, path) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -106,8 +118,20 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> Path:
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _naming(exc, path) from exc
         raise
     fsync_dir(folder)
     return path
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """The same error (type and errno, so a full disk is still told as one), naming ``path``."""
+    if exc.filename == str(path) and exc.filename2 is None:
+        return exc
+    if exc.filename is not None and Path(exc.filename) == path.parent:
+        return exc  # the folder itself is the problem: name the folder
+    named = type(exc)(exc.errno, exc.strerror or str(exc), str(path))
+    return named

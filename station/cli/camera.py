@@ -76,6 +76,23 @@ def cmd_list(ctx, args) -> int:
     return 0 if cameras else 3  # no camera is a missing device (exit 3), as for every command
 
 
+def check_out(path: Path, option: str) -> None:
+    """Refuse an output path that cannot be written *before* the shutter fires (exit 2 naming
+    the option): a folder, a folder that does not exist (never created: a typo stays a typo), a
+    folder this user may not write."""
+    import os
+
+    from station.errors import InputError, Location
+
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise InputError("camera.out_is_dir", Location(option), path=str(path))
+    if not folder.is_dir():
+        raise InputError("camera.out_no_folder", Location(option), folder=str(folder))
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError("camera.out_not_writable", Location(option), folder=str(folder))
+
+
 def cmd_capture(ctx, args) -> int:
     import hashlib
 
@@ -85,6 +102,9 @@ def cmd_capture(ctx, args) -> int:
     from station.fsio import atomic_write as write_atomic
     from station.i18n import both, t
 
+    check_out(args.out, "--out")
+    if args.raw_out is not None:
+        check_out(args.raw_out, "--raw-out")
     kind = args.camera or ctx.settings.camera.driver
     camera = open_camera_from_config(ctx.settings.camera, kind)
     if args.raw_out is not None and hasattr(camera, "download_raw"):
@@ -100,12 +120,12 @@ def cmd_capture(ctx, args) -> int:
         capture = service.capture(timeout)
     finally:
         service.stop()
-    write_atomic(args.out, capture.data)
+    write_atomic(args.out, capture.data, make_parents=False)
     raw_files = []
     warnings = []
     if args.raw_out and capture.extra:
         name, data = next(iter(capture.extra.items()))
-        write_atomic(args.raw_out, data)
+        write_atomic(args.raw_out, data, make_parents=False)
         raw_files.append({"file_name": name, "out": str(args.raw_out), "size": len(data)})
     elif args.raw_out:  # the JPEG is saved; say plainly that no RAW came, and why that may be
         zh, en = both("camera.no_raw", out=str(args.raw_out))

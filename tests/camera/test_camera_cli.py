@@ -7,6 +7,7 @@ the gphoto2 stack itself in test_camera_gphoto2_virtual.py.
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -96,3 +97,48 @@ def test_timeout_message_names_the_option(camera_cli, tmp_path, capsys):
         camera_cli("capture", "--camera", "sim", "--out", str(tmp_path / "a.jpg"), "--timeout", "0")
     err = capsys.readouterr().err
     assert "--timeout" in err and "greater than 0" in err and "秒数" in err
+
+
+def _refused(camera_cli, *args):
+    code, doc, err = camera_cli("capture", "--camera", "sim", *args, "--json")
+    assert code == 2, err
+    assert camera_cli.state["camera"].triggers == 0  # checked before the shutter fired
+    return doc
+
+
+def test_out_that_is_a_folder_is_refused_before_the_shutter(camera_cli, tmp_path):
+    doc = _refused(camera_cli, "--out", str(tmp_path))
+    assert doc["error"] == "camera.out_is_dir" and doc["file"] == "--out"
+    assert str(tmp_path) in doc["message_en"] and ".tmp" not in doc["message_en"]
+
+
+def test_out_in_a_missing_folder_is_refused_and_not_created(camera_cli, tmp_path):
+    doc = _refused(camera_cli, "--out", str(tmp_path / "nope" / "x.jpg"))
+    assert doc["error"] == "camera.out_no_folder" and doc["file"] == "--out"
+    assert not (tmp_path / "nope").exists()
+
+
+def test_raw_out_is_checked_before_the_shutter_too(camera_cli, tmp_path):
+    doc = _refused(camera_cli, "--out", str(tmp_path / "a.jpg"), "--raw-out", str(tmp_path / "no" / "a.nef"))
+    assert doc["error"] == "camera.out_no_folder" and doc["file"] == "--raw-out"
+    assert not (tmp_path / "a.jpg").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_out_in_a_read_only_folder_is_refused(camera_cli, tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir(mode=0o500)
+    doc = _refused(camera_cli, "--out", str(folder / "a.jpg"))
+    assert doc["error"] == "camera.out_not_writable"
+
+
+def test_atomic_write_names_the_target_not_its_temp_file(tmp_path):
+    from station.fsio import atomic_write
+
+    with pytest.raises(IsADirectoryError) as info:
+        atomic_write(tmp_path, b"x")
+    assert info.value.filename == str(tmp_path) and info.value.filename2 is None
+    with pytest.raises(FileNotFoundError):
+        atomic_write(tmp_path / "new" / "x.jpg", b"x", make_parents=False)
+    assert not (tmp_path / "new").exists()
+    assert atomic_write(tmp_path / "made" / "x.jpg", b"x").read_bytes() == b"x"  # the default
