@@ -128,7 +128,7 @@ def cmd_fsck(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_doctor(ctx: Context, args: argparse.Namespace) -> int:
     from station.cli.output import emit
     from station.config import SettingsError, default_settings
-    from station.doctor import DoctorContext, run_checks
+    from station.doctor import DEVICE_AREAS, DoctorContext, run_checks
 
     try:
         doctor = DoctorContext(ctx.data_dir, ctx.settings)
@@ -144,6 +144,8 @@ def cmd_doctor(ctx: Context, args: argparse.Namespace) -> int:
                          for c in checks)
 
     emit(ctx.json, data, human)
+    if any(c.area in DEVICE_AREAS for c in failed):
+        return 3  # cli.md: a device missing or failed
     return 0 if not failed else 1
 
 

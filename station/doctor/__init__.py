@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from station.doctor import camera, checks, idcard, settings, store, system
 from station.doctor.check import STATUSES, DoctorCheck, DoctorContext
 
-__all__ = ["AREAS", "STATUSES", "DoctorCheck", "DoctorContext", "area_checks", "run_checks"]
+__all__ = ["AREAS", "DEVICE_AREAS", "STATUSES", "DoctorCheck", "DoctorContext", "area_checks", "run_checks"]
 
 AreaChecks = Callable[[DoctorContext], list[DoctorCheck]]
 
@@ -26,6 +26,9 @@ def _system(ctx: DoctorContext) -> list[DoctorCheck]:
 def _store(ctx: DoctorContext) -> list[DoctorCheck]:
     return [store.check_store(ctx.data_dir)]
 
+
+# Areas whose failed answer means a device is missing or failed: `station doctor` exits 3 (cli.md)
+DEVICE_AREAS = ("camera", "idcard")
 
 AREAS: tuple[tuple[str, AreaChecks], ...] = (
     ("system", _system), ("settings", settings.check_settings), ("store", _store),

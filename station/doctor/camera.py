@@ -54,7 +54,11 @@ def check_udev(dirs: tuple[Path, ...] = RULES_DIRS) -> DoctorCheck:
                    rules=str(DRIVERS_DIR / "udev" / RULES_NAME))
 
 
-def check_cameras(kind: str = "gphoto2") -> DoctorCheck:
+def check_cameras(kind: str = "gphoto2", *, configured: bool = True) -> DoctorCheck:
+    """Cameras on the bus, judged against the configured driver ``kind``: with ``sim`` none is
+    needed; with ``gphoto2`` or ``virtual`` none found is a missing device (a failed answer, so
+    ``station doctor`` exits 3). ``configured=False`` when station.toml could not be read and
+    ``kind`` is only the default: then a missing camera is a warning, the settings fail instead."""
     from station.camera import open_camera
     from station.camera.errors import CameraError
 
@@ -67,11 +71,14 @@ def check_cameras(kind: str = "gphoto2") -> DoctorCheck:
             return _result("detect", "fail", "camera.doctor.gphoto2_missing")
         return _result("detect", "fail", exc.key, **exc.params)
     if not cameras:
-        return _result("detect", "warn", "camera.doctor.no_camera")
+        if not configured:
+            return _result("detect", "warn", "camera.doctor.no_camera")
+        return _result("detect", "fail", "camera.doctor.none_found", driver=kind)
     names = ", ".join(f"{c['model']} ({c['port']})" for c in cameras)
     return _result("detect", "pass", "camera.doctor.cameras", cameras=names)
 
 
 def checks(ctx: DoctorContext) -> list[DoctorCheck]:
     """Every camera check, in the order an operator should fix them."""
-    return [check_gvfs(), check_udev(), check_cameras(ctx.settings.camera.driver)]
+    return [check_gvfs(), check_udev(),
+            check_cameras(ctx.settings.camera.driver, configured=ctx.settings_error is None)]

@@ -142,3 +142,18 @@ def test_atomic_write_names_the_target_not_its_temp_file(tmp_path):
         atomic_write(tmp_path / "new" / "x.jpg", b"x", make_parents=False)
     assert not (tmp_path / "new").exists()
     assert atomic_write(tmp_path / "made" / "x.jpg", b"x").read_bytes() == b"x"  # the default
+
+
+def test_doctor_fails_with_exit_3_when_the_configured_camera_is_absent(run_station):
+    # the real driver on a machine with no camera attached
+    res = run_station("--lang", "en", "doctor", "--json", env={"STATION__CAMERA__DRIVER": "gphoto2"})
+    detect = next(c for c in res.json()["checks"] if (c["area"], c["name"]) == ("camera", "detect"))
+    assert detect["status"] == "fail" and "camera.driver = gphoto2" in detect["message_en"]
+    assert res.returncode == 3
+
+
+def test_doctor_does_not_ask_for_a_camera_when_the_simulator_is_configured(run_station):
+    res = run_station("--lang", "en", "doctor", "--json", env={"STATION__CAMERA__DRIVER": "sim"})
+    detect = next(c for c in res.json()["checks"] if (c["area"], c["name"]) == ("camera", "detect"))
+    assert detect["status"] == "pass"
+    assert res.returncode != 3

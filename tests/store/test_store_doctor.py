@@ -7,7 +7,8 @@ from station.doctor.system import check_pcscd
 
 
 def test_doctor_cli_reports_system_and_store(station_cli):
-    r = station_cli("doctor", "--json", operator=None)
+    sim = {"STATION__CAMERA__DRIVER": "sim"}  # no camera here: the store is what is looked at
+    r = station_cli("doctor", "--json", operator=None, env=sim)
     checks = {(c["area"], c["name"]): c for c in r.json()["checks"]}
     assert checks[("system", "python")]["status"] == "pass"
     assert checks[("system", "packages")]["status"] == "pass"
@@ -20,7 +21,7 @@ def test_doctor_cli_reports_system_and_store(station_cli):
     conn.execute("UPDATE audit SET operator = 'mallory' WHERE action = 'init'")
     conn.commit()
     conn.close()
-    bad = station_cli("doctor", "--json", operator=None)
+    bad = station_cli("doctor", "--json", operator=None, env=sim)
     store_check = next(c for c in bad.json()["checks"] if c["area"] == "store")
     assert store_check["status"] == "fail" and bad.returncode == 1
 
