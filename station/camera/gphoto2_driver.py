@@ -30,6 +30,13 @@ from station.camera.models import ModelTable
 log = logging.getLogger(__name__)
 
 
+def whole_jpeg(data: bytes) -> bool:
+    """Whether ``data`` looks like a complete JPEG: it starts with the SOI marker and a segment,
+    and ends with EOI (some bodies pad the file with zero bytes after it). Cheap on a 30 MB file,
+    and enough to refuse a file cut short by a dropped link or a non-photo with a .jpg name."""
+    return data[:3] == b"\xff\xd8\xff" and data.rstrip(b"\x00")[-2:] == b"\xff\xd9"
+
+
 class GPhoto2Camera(GPhoto2Settings, Camera):
     """A camera driven by libgphoto2. Only the owner thread may call it."""
 
@@ -324,6 +331,9 @@ class GPhoto2Camera(GPhoto2Settings, Camera):
         for ref in [jpeg, *self._raws(refs)]:
             cam_file = self._call("download", cam.file_get, ref.folder, ref.name, gp.GP_FILE_TYPE_NORMAL)
             data[ref.name] = bytes(memoryview(cam_file.get_data_and_size()))
+        if not whole_jpeg(data[jpeg.name]):
+            raise CameraError("camera.bad_file", transient=False, name=jpeg.name,
+                              size=len(data[jpeg.name]))
         capture = Capture(data=data.pop(jpeg.name), file_name=jpeg.name, folder=jpeg.folder,
                           extra=data, camera={"model": self._model, "driver": self.kind},
                           downloaded_at=time.monotonic())

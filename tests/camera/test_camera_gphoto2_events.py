@@ -76,7 +76,7 @@ def driver(fake: ScriptedCamera, *, raw: bool = False, ram: bool = False, delete
     return cam
 
 
-JPEG = b"\xff\xd8jpeg\xff\xd9"
+JPEG = b"\xff\xd8\xffjpeg\xff\xd9"
 RAW = b"II*\x00raw"
 
 
@@ -183,7 +183,7 @@ class ShotsCamera(ScriptedCamera):
         super().file_delete(folder, name)
 
 
-SHOTS = {f"SHOT_{n}.JPG": f"\xff\xd8shot {n}\xff\xd9".encode("latin-1") for n in (1, 2, 3)}
+SHOTS = {f"SHOT_{n}.JPG": f"\xff\xd8\xffshot {n}\xff\xd9".encode("latin-1") for n in (1, 2, 3)}
 
 
 def _timed_out(cam) -> None:
@@ -264,3 +264,19 @@ def test_raw_wanted_but_never_sent_ends_the_wait_on_capture_complete():
                            (gp.GP_EVENT_CAPTURE_COMPLETE, None)], {"DSC_3.JPG": JPEG})
     capture = driver(fake, raw=True).capture(5)
     assert capture.file_name == "DSC_3.JPG" and capture.extra == {}
+
+
+@pytest.mark.parametrize("data", [JPEG[:-2], b"PK\x03\x04 not a photo", b""])
+def test_a_file_that_is_not_a_whole_jpeg_is_refused_and_removed(data):
+    from station.camera import CameraService
+
+    fake = ScriptedCamera([added("IMG_7.JPG")], {"IMG_7.JPG": data})
+    with CameraService(driver(fake)) as service, pytest.raises(CameraError) as info:
+        service.capture(5)
+    assert info.value.key == "camera.bad_file" and "IMG_7.JPG" in info.value.messages[1]
+    assert fake.deleted == ["IMG_7.JPG"]  # nothing of that shot stays for the next one
+
+
+def test_a_jpeg_padded_after_its_end_marker_is_accepted():
+    fake = ScriptedCamera([added("IMG_8.JPG")], {"IMG_8.JPG": JPEG + b"\x00" * 64})
+    assert driver(fake).capture(5).file_name == "IMG_8.JPG"

@@ -44,3 +44,19 @@ def test_images_gone_mid_session_are_told_in_words_and_reopen_the_session(vcamer
         assert "switch the camera off and on" in err["en"] and "关闭再打开相机" in err["zh"]
     # three failed captures in a row: the session was reopened, which found the folder empty
     assert out["state"] == "failed" and out["reason"] == "camera.virtual_dir"
+
+
+@pytest.mark.parametrize("kind", ["truncated", "text"])
+def test_cli_capture_refuses_a_file_that_is_not_a_whole_jpeg(vcamera_dir, run_station, tmp_path, kind):
+    served = vcamera_dir / "served.jpg"
+    good = served.read_bytes()
+    served.write_bytes(good[: len(good) * 2 // 3] if kind == "truncated"
+                       else b"This is not a photo, just text with a .jpg name.\n" * 3)
+    out = tmp_path / "out.jpg"
+    res = run_station("camera", "capture", "--camera", "virtual", "--out", str(out), "--json",
+                      env={"VCAMERADIR": str(vcamera_dir), "XDG_CONFIG_HOME": str(tmp_path / "xdg")})
+    assert res.returncode == 3, res.stdout + res.stderr
+    doc = res.json()
+    assert doc["error"] == "camera.bad_file"
+    assert "JPEG" in doc["message_en"] and doc["message_zh"]
+    assert not out.exists() and not list(tmp_path.glob(".out.jpg*"))
