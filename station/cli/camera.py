@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 KINDS = ("gphoto2", "virtual", "sim")
+PRESET_ACTION = "camera.preset"  # station.store.operators.PERMISSIONS: technicians and up
 
 
 def seconds(text: str) -> float:
@@ -158,6 +159,9 @@ def cmd_settings(ctx, args) -> int:
     from station.errors import InputError, Location
 
     changes = _parse_changes(args.changes)
+    # Reading the settings needs nobody; saving them as the station preset changes what every
+    # later session applies, so it needs an operator allowed to, and is audited (cli.md).
+    op = ctx.operator(PRESET_ACTION) if args.save and changes else None
     kind = args.camera or ctx.settings.camera.driver
     service = service_from_config(ctx.settings.camera, open_camera_from_config(ctx.settings.camera, kind),
                                   ctx.data_dir)
@@ -178,10 +182,14 @@ def cmd_settings(ctx, args) -> int:
     finally:
         service.stop()
     saved = None
-    if args.save and changes:
+    if op is not None:
         preset = load_preset(ctx.data_dir)
         preset.update(dict(changes))
-        saved = str(save_preset(ctx.data_dir, preset))
+        store = ctx.store()
+        with store.transaction():  # audited, or not saved at all
+            store.audit.append(op.name, PRESET_ACTION, kind,
+                               {"changes": dict(changes), "preset": dict(preset)})
+            saved = str(save_preset(ctx.data_dir, preset))
     data = {"camera": status.to_json(), "settings": {k: v.to_json() for k, v in settings.items()},
             "preset_saved": saved}
 

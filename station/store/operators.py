@@ -49,6 +49,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "trust.list": _TECH,
     "conflicts.view": _TECH,
     "calibrate": _TECH,
+    "camera.preset": _TECH,       # the camera settings re-applied on every connect
     "export.confirm": _TECH,      # the pipeline received a batch (lets a purge go ahead)
     "operator.list": _TECH,
     # supervisors: the campaign's data and people, and every exception to the rules

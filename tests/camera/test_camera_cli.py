@@ -157,3 +157,69 @@ def test_doctor_does_not_ask_for_a_camera_when_the_simulator_is_configured(run_s
     detect = next(c for c in res.json()["checks"] if (c["area"], c["name"]) == ("camera", "detect"))
     assert detect["status"] == "pass"
     assert res.returncode != 3
+
+
+@pytest.fixture
+def station_with_operators(camera_cli, tmp_path, monkeypatch, capsys):
+    """An initialised station: supervisor 主管甲 and photographer 拍照乙 (PINs from STATION_PIN)."""
+    from station.store import open_store
+
+    monkeypatch.setenv("STATION_PIN", "2468")
+    assert main(["--data-dir", str(tmp_path / "data"), "init", "--station-id", "st-a",
+                 "--supervisor", "主管甲"]) == 0
+    store = open_store(tmp_path / "data")
+    try:
+        boss = store.operators.authenticate("主管甲", "2468")
+        store.operators.add("拍照乙", "photographer", "1357", by=boss)
+    finally:
+        store.close()
+    capsys.readouterr()  # what init printed
+    return camera_cli
+
+
+def _preset_entries(data_dir):
+    from station.store import open_store
+
+    store = open_store(data_dir)
+    try:
+        return [e for e in store.audit.entries() if e["action"] == "camera.preset"]
+    finally:
+        store.close()
+
+
+def test_reading_settings_needs_no_operator(station_with_operators):
+    code, doc, err = station_with_operators("settings", "--camera", "sim", "--json")
+    assert code == 0, err
+    assert doc["settings"]["iso"]["value"] == "200" and doc["preset_saved"] is None
+
+
+def test_saving_the_preset_needs_an_operator_and_touches_nothing_without_one(
+        station_with_operators, tmp_path):
+    code, doc, err = station_with_operators("settings", "--camera", "sim", "--set", "iso=400",
+                                            "--save", "--json")
+    assert code == 2 and doc["error"] == "auth.operator_required"
+    assert station_with_operators.state["camera"].connects == 0  # refused before the camera
+    assert not (tmp_path / "data" / "camera-preset.json").exists()
+    assert _preset_entries(tmp_path / "data") == []
+
+
+def test_a_photographer_may_not_save_the_preset(station_with_operators, tmp_path, monkeypatch):
+    monkeypatch.setenv("STATION_PIN", "1357")
+    monkeypatch.setenv("STATION_OPERATOR", "拍照乙")
+    code, doc, err = station_with_operators("settings", "--camera", "sim", "--set", "iso=400",
+                                            "--save", "--json")
+    assert code == 2 and doc["error"] == "auth.not_allowed"
+    assert not (tmp_path / "data" / "camera-preset.json").exists()
+
+
+def test_saving_the_preset_is_audited(station_with_operators, tmp_path, monkeypatch):
+    monkeypatch.setenv("STATION_OPERATOR", "主管甲")
+    code, doc, err = station_with_operators("settings", "--camera", "sim", "--set", "iso=400",
+                                            "--save", "--json")
+    assert code == 0, err
+    preset = json.loads((tmp_path / "data" / "camera-preset.json").read_text())
+    assert preset == {"iso": "400"}
+    [entry] = _preset_entries(tmp_path / "data")
+    assert entry["operator"] == "主管甲"
+    details = entry["details"] if isinstance(entry["details"], dict) else json.loads(entry["details"])
+    assert details["changes"] == {"iso": "400"}
