@@ -216,11 +216,18 @@ class DeskDevices:
         return self.camera.latest_frame() if self.camera is not None else None
 
     def wait_frame(self, after_seq: int, timeout: float) -> Frame | None:
-        """A frame newer than ``after_seq``, or None after ``timeout`` (blocks; no camera: waits)."""
+        """A frame newer than ``after_seq``, or None after ``timeout`` (blocks; no camera: waits).
+        The desk's live loops read every frame by themselves, with or without anybody at the desk:
+        their reads do not keep live view from its idle stop (``operator_active`` does)."""
         if self.camera is None:
             time.sleep(timeout)
             return None
-        return self.camera.wait_frame(after_seq, timeout)
+        return self.camera.wait_frame(after_seq, timeout, look=False)
+
+    def operator_active(self) -> None:
+        """The operator did something at the desk: live view stays on (or comes back)."""
+        if self.camera is not None:
+            self.camera.touch()
 
     def analyse(self, frame: Frame) -> LiveReport:
         if self.live is None:

@@ -89,6 +89,7 @@ class CameraOwner:
         self._status_at = 0.0
         self.frames = FrameSlot()
         self._live = False
+        self._idle_stopped = False  # live view wanted, but stopped because nobody looked
         self._live_active = False
         self._last_read = 0.0
         self._next_frame_at = 0.0
@@ -118,13 +119,25 @@ class CameraOwner:
         self._wake.set()
 
     def set_live(self, on: bool) -> None:
-        self._live = bool(on)
-        self.touch()
+        """Turn live view on or off. Only turning it *on* counts as somebody looking: a loop that
+        re-asserts "on" every pass (the desk's picture loop) is no operator, so it neither resets
+        the idle timer nor restarts a live view the idle timer stopped — a look (``touch``) or an
+        off/on does."""
+        if not on:
+            self._live = self._idle_stopped = False
+        elif not self._live and not self._idle_stopped:
+            self._live = True
+            self.touch()
         self._wake.set()
 
     def touch(self) -> None:
-        """Somebody looked at the live view (it stops by itself when nobody does)."""
+        """Somebody looked at the live view (it stops by itself when nobody does, and comes back
+        at the next look while it is still wanted)."""
         self._last_read = self.clock.now()
+        if self._idle_stopped:
+            self._idle_stopped = False
+            self._live = True
+            self._wake.set()
 
     def request_stop(self) -> None:
         self.stopping.set()
@@ -400,6 +413,7 @@ class CameraOwner:
             return False
         if self.live_view_idle_s and now - self._last_read > self.live_view_idle_s:
             self._live = False
+            self._idle_stopped = True
             self._emit("live_view", "", live=False, reason="idle")
             return False
         return True

@@ -149,14 +149,23 @@ class CameraService:
     def live(self) -> bool:
         return self._owner.live
 
-    def latest_frame(self) -> Frame | None:
-        """The newest frame (never an old one queued up), or None before the first."""
+    def touch(self) -> None:
+        """Somebody is there (an operator's key press): keeps live view from its idle stop, and
+        brings it back after one while it is still wanted."""
         self._owner.touch()
+
+    def latest_frame(self, look: bool = True) -> Frame | None:
+        """The newest frame (never an old one queued up), or None before the first.
+        ``look=False`` for a reader that runs by itself (it keeps nobody's live view alive)."""
+        if look:
+            self._owner.touch()
         return self._owner.frames.latest()
 
-    def wait_frame(self, after_seq: int = 0, timeout: float = 1.0) -> Frame | None:
-        """Block until a frame newer than ``after_seq`` exists; None on timeout or stop."""
-        self._owner.touch()
+    def wait_frame(self, after_seq: int = 0, timeout: float = 1.0, look: bool = True) -> Frame | None:
+        """Block until a frame newer than ``after_seq`` exists; None on timeout or stop.
+        ``look=False`` as for ``latest_frame``."""
+        if look:
+            self._owner.touch()
         return self._owner.frames.wait(after_seq, timeout, self._owner.stopping.is_set)
 
     # -- requests -------------------------------------------------------------------------------

@@ -538,8 +538,11 @@ class DeskScreen(StationScreen):
         self._submit(lambda s: s.set_capture_code(code, replace=replace))
 
     def on_key(self, event: events.Key) -> None:
-        """Code mode: hold each desk key for a moment so a scanner's burst ("CODE\t") becomes
-        a code instead of presses of a, s, r… (see station.tui.burst)."""
+        """Any key: the operator is at the desk (live view is not idle). Code mode: hold each
+        desk key for a moment so a scanner's burst ("CODE\t") becomes a code instead of presses
+        of a, s, r… (see station.tui.burst)."""
+        if self.app.devices is not None:
+            self.app.devices.operator_active()
         if not self.code_mode or self.app.screen is not self or self.focused is not None:
             return
         now = time.monotonic()
