@@ -145,6 +145,10 @@ class GPhoto2Camera(GPhoto2Settings, Camera):
             config=bool(ops & gp.GP_OPERATION_CONFIG),
             delete=bool(abilities.file_operations & gp.GP_FILE_OPERATION_DELETE),
         )
+        if self.virtual and self._caps.preview and not self._previews(cam):
+            # libgphoto2's virtual camera announces live view but refuses every frame: ask once
+            # now (harmless there), so the UI adapts at connect instead of at the first frame
+            self._caps = Capabilities(False, self._caps.trigger, self._caps.config, self._caps.delete)
         self._model = abilities.model
         self._manufacturer = abilities.model.split()[0] if abilities.model else ""
         self._widgets = set()
@@ -157,6 +161,17 @@ class GPhoto2Camera(GPhoto2Settings, Camera):
         warm_up()
         self._ram_target = self._reads_ram_target(cam.get_config() if "capturetarget" in self._widgets else None)
         log.info("camera connected: %s (%s)", self._model, self.kind)
+
+    @staticmethod
+    def _previews(cam: Any) -> bool:
+        """Whether one live-view frame comes. Never asked of a real body: one without live view
+        fires the shutter on every "preview" (camera.md)."""
+        gp = gphoto2_module()
+        try:
+            cam.capture_preview()
+        except gp.GPhoto2Error as exc:
+            return exc.code != NOT_SUPPORTED
+        return True
 
     @staticmethod
     def _walk(widget: Any) -> list[str]:
