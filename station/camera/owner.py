@@ -304,8 +304,8 @@ class CameraOwner:
             return
         if self._attempt or self._state != STARTING:
             self.stats["reconnects"] += 1
-        self._attempt = 0
-        if not self._proving:
+        if not self._proving:  # a session still on probation keeps counting its attempts
+            self._attempt = 0
             self._backoff = self.reconnect_initial
         self._preview_failures = 0
         self._capture_failures = 0
@@ -365,6 +365,7 @@ class CameraOwner:
         """A frame or a capture worked: the session is healthy, the back-off starts over."""
         if self._proving:
             self._proving = False
+            self._attempt = 0
             self._backoff = self.reconnect_initial
 
     def _apply_preset(self) -> None:
