@@ -60,7 +60,24 @@ def camera_cli(tmp_path, monkeypatch, capsys):
         return code, doc, out.err
 
     run.state = state  # type: ignore[attr-defined]
-    return run
+    # main() in this process sets up what a command's process would own: a log file handler on
+    # the root logger, the language, the umask. Give them back, so later tests are not affected.
+    import logging
+    import os
+
+    from station import i18n
+
+    root = logging.getLogger()
+    handlers, level, lang = list(root.handlers), root.level, i18n.get_language()
+    umask = os.umask(0o022)
+    os.umask(umask)
+    yield run
+    for handler in [h for h in root.handlers if h not in handlers]:
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)
+    i18n.set_language(lang)
+    os.umask(umask)
 
 
 def test_raw_out_asks_the_camera_for_the_raw_and_writes_it(camera_cli, tmp_path):

@@ -177,6 +177,7 @@ def test_placeholders_match_in_both_languages_for_camera_messages():
 
 def test_cli_capture_on_the_simulator(run_station):
     out = run_station.data_dir.parent / "sub" / "sim.jpg"
+    out.parent.mkdir()  # a user's output folder is theirs to make: --out never creates it
     res = run_station("camera", "capture", "--camera", "sim", "--out", str(out), "--json")
     assert res.returncode == 0, res.stderr
     doc = res.json()
@@ -199,8 +200,11 @@ def test_cli_without_a_camera_exits_3_with_words(run_station, tmp_path):
 
 
 def test_cli_settings_change_save_and_reapply(run_station):
+    boss = {"STATION_OPERATOR": "主管甲", "STATION_PIN": "2468"}  # saving the preset is audited
+    init = run_station("init", "--station-id", "st-a", "--supervisor", "主管甲", env=boss)
+    assert init.returncode == 0, init.stderr
     res = run_station("camera", "settings", "--camera", "sim", "--set", "iso=400",
-                      "--set", "capture_target=card", "--save", "--json")
+                      "--set", "capture_target=card", "--save", "--json", env=boss)
     assert res.returncode == 0, res.stderr
     doc = res.json()
     assert doc["settings"]["iso"]["value"] == "400"
