@@ -6,26 +6,12 @@ Heavy modules (gphoto2, cv2, PIL) are imported inside the handlers so `station -
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
+
+from station.cli.values import seconds
 
 KINDS = ("gphoto2", "virtual", "sim")
 PRESET_ACTION = "camera.preset"  # station.store.operators.PERMISSIONS: technicians and up
-
-
-def seconds(text: str) -> float:
-    """``--timeout``: a positive, finite number of seconds. 0, negatives, nan and inf are refused
-    here (exit 2 naming the option): they used to reach the camera as "no camera found"."""
-    from station.i18n import both
-
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not math.isfinite(value) or value <= 0:
-        zh, en = both("camera.bad_timeout", value=text)
-        raise argparse.ArgumentTypeError(f"{en} / {zh}")
-    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = csub.add_parser("capture", help="take one photo and save it to FILE")
     p.add_argument("--out", type=Path, required=True, help="where to write the JPEG")
     p.add_argument("--camera", choices=KINDS, help="driver (default: camera.driver from config)")
-    p.add_argument("--timeout", type=seconds, default=None,
+    p.add_argument("--timeout", type=float, default=None,
                    help="seconds to wait for the camera and the photo (default from config)")
     p.add_argument("--raw-out", type=Path, help="also write the RAW file here (RAW+JPEG cameras)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
@@ -53,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "image_size, capture_target); repeatable")
     p.add_argument("--save", action="store_true",
                    help="remember the changes as the station preset (re-applied on every connect)")
-    p.add_argument("--timeout", type=seconds, default=None, help="seconds to wait for the camera")
+    p.add_argument("--timeout", type=float, default=None, help="seconds to wait for the camera")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(handler=cmd_settings)
 
@@ -103,6 +89,7 @@ def cmd_capture(ctx, args) -> int:
     from station.fsio import atomic_write as write_atomic
     from station.i18n import both, t
 
+    wait = seconds("--timeout", args.timeout)  # bad usage before the camera is opened
     check_out(args.out, "--out")
     if args.raw_out is not None:
         check_out(args.raw_out, "--raw-out")
@@ -111,7 +98,7 @@ def cmd_capture(ctx, args) -> int:
     if args.raw_out is not None and hasattr(camera, "download_raw"):
         camera.download_raw = True  # --raw-out asks for the RAW whatever camera.download_raw says
     service = service_from_config(ctx.settings.camera, camera, ctx.data_dir)
-    timeout = args.timeout if args.timeout is not None else service.capture_timeout
+    timeout = wait or service.capture_timeout
     service.reconnect_initial = min(service.reconnect_initial, 1.0)  # a script waits, not a queue
     service.start()
     try:
@@ -158,6 +145,7 @@ def cmd_settings(ctx, args) -> int:
     from station.cli.output import emit
     from station.errors import InputError, Location
 
+    wait = seconds("--timeout", args.timeout)  # bad usage before the camera is opened
     changes = _parse_changes(args.changes)
     # Reading the settings needs nobody; saving them as the station preset changes what every
     # later session applies, so it needs an operator allowed to, and is audited (cli.md).
@@ -165,7 +153,7 @@ def cmd_settings(ctx, args) -> int:
     kind = args.camera or ctx.settings.camera.driver
     service = service_from_config(ctx.settings.camera, open_camera_from_config(ctx.settings.camera, kind),
                                   ctx.data_dir)
-    timeout = args.timeout if args.timeout is not None else service.capture_timeout
+    timeout = wait or service.capture_timeout
     service.start()
     try:
         if not service.wait_connected(timeout, give_up_when_failed=True):
