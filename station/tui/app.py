@@ -73,6 +73,7 @@ class StationApp(App):
 
     CSS_PATH = "styles/app.tcss"
     TITLE = "Capture Station"
+    VERTICAL_BREAKPOINTS = [(0, "-low"), (30, "-tall")]   # forms close up on a short terminal
     BINDINGS = [
         # priority: the F-keys also work over the help screen (it is modal); forms ignore them
         Binding("f1", "help", show=False, priority=True),

@@ -130,3 +130,36 @@ def test_a_retake_is_shown_beside_the_photo_before_it(data_dir, lang):
             assert t("tui.legend.eyes", lang) in text                  # the guides' legend
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_refused_manual_entry_says_why_on_screen(data_dir, lang, size):
+    """A bad check digit keeps the form open: the reason, the field it names and the Enter/Esc
+    hint are all on screen, also when the form is taller than a 24-line terminal."""
+    from station.tui.screens.dialogs import ManualEntryDialog
+
+    async def run():
+        app = app_for(data_dir, lang)
+        async with app.run_test(size=size) as pilot:
+            await app.settle()
+            await pilot.press("m")
+            await app.settle()
+            await pilot.pause()
+            form = app.screen
+            assert isinstance(form, ManualEntryDialog)
+            typed = person(7)
+            bad = typed.id_number[:-1] + ("0" if typed.id_number[-1] != "0" else "1")
+            await pilot.press(*typed.name, "enter", *bad, "enter", *SUPERVISOR, "enter",
+                              *SUP_PIN, "enter")
+            await app.settle()
+            await pilot.pause(0.2)
+            assert app.focused is not None and app.focused.id == "man-id"
+            error = form.query_one("#form-error").message
+            assert error
+            text = words_on(screen_lines(app))
+            assert error.split("（")[0].split(" (")[0] in text, error
+            assert t("tui.form.hint", lang) in text
+            assert bad in text                                # the field to correct, as typed
+
+    asyncio.run(run())

@@ -106,7 +106,12 @@ class _Form(ModalScreen[Any]):
         named = self.FIELD_IDS.get(refusal.field or "")
         target = next((i for i in inputs if named and i.id == named), None)
         target = target or next((i for i in inputs if not i.value), inputs[0])
-        target.focus()
+        target.focus(scroll_visible=False)
+        # a form taller than the terminal scrolls: the reason and the Enter/Esc hint below it
+        # come into view, then the field to correct (above them) if the scroll hid it
+        hint = self.query_one(".form-hint")
+        self.call_after_refresh(hint.scroll_visible, animate=False, immediate=True)
+        self.call_after_refresh(target.scroll_visible, animate=False)
 
     def value(self, values: dict[str, str]) -> Any:
         return values
