@@ -27,12 +27,14 @@ from .conftest import (
 from .screen import screen_lines
 
 OK_PERSON, BLOCKED = person(1), person(2)
+BLOCKED_TWICE = person(3)          # not eligible and in the wrong slot: two flag lines
 SIZES = [(80, 24), (120, 40)]
 LANGS = ["zh", "en"]
 
 
 def app_for(data_dir, lang, login=(PHOTOGRAPHER, PHO_PIN)):
-    return desk_app(data_dir, {OK_PERSON.id_number: [], BLOCKED.id_number: ["not_eligible"]},
+    return desk_app(data_dir, {OK_PERSON.id_number: [], BLOCKED.id_number: ["not_eligible"],
+                               BLOCKED_TWICE.id_number: ["not_eligible", "wrong_slot"]},
                     lang=lang, login=login)
 
 
@@ -161,5 +163,50 @@ def test_a_refused_manual_entry_says_why_on_screen(data_dir, lang, size):
             assert error.split("（")[0].split(" (")[0] in text, error
             assert t("tui.form.hint", lang) in text
             assert bad in text                                # the field to correct, as typed
+
+    asyncio.run(run())
+
+
+def caption_fits(caption) -> bool:
+    """Whether a caption's words, wrapped at its width, fit in its lines (nothing cut)."""
+    from rich.console import Console
+
+    width, height = caption.content_size
+    console = Console(width=width, file=None, legacy_windows=False)
+    return len(console.render_lines(caption.render(), console.options.update(width=width),
+                                    pad=False)) <= height
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("lang", LANGS)
+def test_code_mode_keeps_every_identity_line_and_the_code_field(data_dir, lang, size):
+    """Code mode adds the 图像采集码 field under the identity panel: the panel still shows
+    every flag and the fee, and the field's label is whole, before and after the scan."""
+    from station.sim.demo import write_mode
+
+    write_mode(data_dir, "code")
+
+    async def run():
+        app = app_for(data_dir, lang)
+        async with app.run_test(size=size) as pilot:
+            await app.settle()
+            desk = desk_of(app)
+            assert desk.code_mode
+            for who, flags in ((BLOCKED_TWICE, ("not_eligible", "wrong_slot")),
+                               (OK_PERSON, ("ok",))):
+                await step(pilot, lambda s, who=who: s.identify(who))
+                for code in (None, "QX7K2M9ABCDE"):
+                    if code is not None:
+                        await step(pilot, lambda s, code=code: s.set_capture_code(code))
+                    lines = screen_lines(app)
+                    assert_identity_and_keys(app, lines, who, lang)
+                    text = words_on(lines)
+                    assert t("tui.label.code", lang) in text
+                    assert (("…" + code[-6:]) if code else t("tui.code.missing", lang)) in text
+                    for flag in flags:
+                        assert t(f"tui.flag.{flag}", lang) in text, flag
+                    assert t("tui.fee.unpaid_amount", lang, yuan="30") in text
+                    assert caption_fits(desk.query_one("#code-label")), "code label cut"
+                await step(pilot, lambda s: s.skip())
 
     asyncio.run(run())
