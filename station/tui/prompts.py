@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from station.i18n import Words, both
+from station.i18n import Bilingual, Words, both
 
 if TYPE_CHECKING:
     from station.session.model import CaptureResult, Person
@@ -59,11 +59,25 @@ def desk_prompt(state: str, person: Person | None, facts: DeskFacts,
 
 
 def failed_words(result: CaptureResult | None) -> tuple[str, str]:
-    """"The photo fails (sharpness): press R to retake", the failed checks named in words."""
-    failed = [c.name for c in result.checks if c.status == "fail"] if result is not None else []
-    if result is not None and result.crop_error and not failed:
-        failed = ["crop"]
-    if not failed:
+    """"The photo fails (clothing colour): ask the student to change into a non-blue top. Press R
+    to retake": the failed checks named in words, and what the photographer does about the first
+    one (its advice, the part of the check's message after the colon)."""
+    failed = [c for c in result.checks if c.status == "fail"] if result is not None else []
+    names = [c.name for c in failed]
+    if result is not None and result.crop_error and not names:
+        names = ["crop"]
+    if not names:
         return both("tui.say.retake")
-    return both("tui.say.retake_because",
-                checks=Words(tuple(f"checks.name.{name}" for name in failed[:3]), ", ", "、"))
+    checks = Words(tuple(f"checks.name.{name}" for name in names[:3]), ", ", "、")
+    advice = (_advice(failed[0].message_zh, "："), _advice(failed[0].message_en, ": ")) \
+        if failed else ("", "")
+    if not all(advice):
+        return both("tui.say.retake_because", checks=checks)
+    return both("tui.say.retake_advice", checks=checks, advice=Bilingual(*advice))
+
+
+def _advice(message: str, colon: str) -> str:
+    """The action in a check's message ("Clothes too close to the backdrop (ΔE 3.1): ask the
+    student to change into a non-blue top" → "ask the student …"); the message when it has none."""
+    head, found, action = (message or "").partition(colon)
+    return (action if found and action.strip() else head).strip().rstrip("。.")

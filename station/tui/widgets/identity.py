@@ -51,8 +51,20 @@ class IdentityPanel(Widget):
         if person is None:
             key = "tui.desk.waiting_code" if self.facts.code_mode else "tui.desk.waiting_card"
             return Text(t(key), style="bold", justify="center")
+        grid = self._grid(person, short=False)
+        width, height = self.content_size
+        if height > 0 and self._height(grid, width) > height:   # the roster's sentences wrap
+            grid = self._grid(person, short=True)                # too long: its short words
+        return grid
+
+    def _height(self, renderable: Any, width: int) -> int:
+        console = self.app.console
+        options = console.options.update(width=max(width, 1), height=None)
+        return len(console.render_lines(renderable, options, pad=False))
+
+    def _grid(self, person: Person, short: bool) -> Table:
+        """The panel's rows; ``short``: the flags' short words and no degree (little room)."""
         ident, match = person.identity, person.match
-        short = self.has_class("-short") or bool(self.screen.has_class("-short"))
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="dim", no_wrap=True)
         grid.add_column()
@@ -86,7 +98,7 @@ class IdentityPanel(Widget):
 
     def _flags(self, person: Person, short: bool) -> Text:
         match = person.match
-        text = Text()
+        text = Text(overflow="fold")      # a reason without spaces (Chinese) wraps, never cut
         for i, flag in enumerate(match.flags):
             if i:
                 text.append("\n")
