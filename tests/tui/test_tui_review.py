@@ -163,3 +163,65 @@ def test_merge_conflicts_are_listed_in_words_and_a_supervisor_decides_them(tmp_p
         accepted = [c for c in store.facts.accepted_captures() if c["id_number"] == id_number]
         assert [c["station_id"] for c in accepted] == ["st-b"]    # the decision's effect
         assert len(ConflictService(store).items()) == 1
+
+
+def test_a_refusal_in_review_is_said_in_review_not_on_the_desk(data_dir):
+    """A technician may not accept a photo that failed its checks, nor correct a field that is
+    not correctable: the refusal shows on the review screen, where the key was pressed; the
+    desk below keeps no stale error for the next student."""
+    from station.i18n import t
+    from station.tui.widgets.notice import Notice
+
+    from .conftest import TECH_PIN, TECHNICIAN
+    from .screen import screen_lines
+
+    async def failed_and_left(pilot):
+        app = pilot.app
+        await app.settle()
+
+        def steps(service):
+            service.identify(P)
+            service.pay(None)
+            service.capture(b"BLURRY")
+            service.skip()
+
+        app.runner.step(steps)
+        await app.settle()
+
+    async def photographer():
+        app = app_for(data_dir, (PHOTOGRAPHER, PHO_PIN))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await failed_and_left(pilot)
+
+    async def technician():
+        app = app_for(data_dir, (TECHNICIAN, TECH_PIN))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.settle()
+            await pilot.press("f3")
+            await app.settle()
+            await pilot.pause()
+            review = app.screen
+            assert isinstance(review, ReviewScreen) and len(review.data.items) == 1
+            for keys in (["a", *"looks fine", "enter"],
+                         ["e", *"shoe size", "enter", *"42", "enter", *"typo", "enter"]):
+                await pilot.press(*keys)
+                await app.settle()
+                await pilot.pause()
+                assert app.screen is review
+                desk_notice = app.get_screen("desk").query_one(Notice).message
+                assert desk_notice == "", f"said on the hidden desk: {desk_notice}"
+                assert review.refusal is not None, keys
+                said = review.refusal[0]
+                shown = "".join(line.strip() for line in screen_lines(app))
+                assert said.replace(" ", "") in shown.replace(" ", ""), (said, shown)
+            assert review.data.items[0].decision is None       # still undecided
+            await pilot.press("down")                          # the next key: said no more
+            assert review.refusal is None
+            await pilot.press("escape")
+            await app.settle()
+            await pilot.pause()
+            assert t("auth.override_required", "zh", checks=t("checks.name.sharpness", "zh")) \
+                not in "\n".join(screen_lines(app))           # nor on the desk
+
+    asyncio.run(photographer())
+    asyncio.run(technician())

@@ -74,6 +74,12 @@ class ReviewScreen(SideScreen):
         super().__init__()
         self.cursor = 0
         self.data: ReviewData | None = None
+        self.refusal: tuple[str, str] | None = None    # the last key's refusal (zh, en)
+
+    def on_key(self) -> None:
+        if self.refusal is not None:     # a new key: the last refusal is old news
+            self.refusal = None
+            self.relabel()
 
     def load(self, store: Store) -> ReviewData:
         from station.store.review import pictures_for, review_queue
@@ -95,6 +101,13 @@ class ReviewScreen(SideScreen):
         super()._loaded(data)
 
     def render_body(self, data: ReviewData) -> Any:
+        body = self._body(data)
+        if self.refusal is None:
+            return body
+        words = self.refusal[0] if get_language() == "zh" else self.refusal[1]
+        return Group(Text(words, style="bold red"), body)
+
+    def _body(self, data: ReviewData) -> Any:
         if self.cursor < len(data.conflicts):
             return Group(self._conflicts(data.conflicts), self._items(data.items, -1),
                          self._conflict_detail(data.conflicts[self.cursor]))
@@ -196,7 +209,7 @@ class ReviewScreen(SideScreen):
             field = field_code(values["field"])
             self.app.runner.call(
                 lambda store: correct(store, op, item, field, values["value"], values["reason"]),
-                lambda _v: self.action_reload())
+                lambda _v: self.action_reload(), self._refused)
 
         self.app.push_screen(CorrectionDialog(), entered)
 
@@ -230,8 +243,11 @@ class ReviewScreen(SideScreen):
         self.app.push_screen(ReasonDialog(), reasoned)
 
     def _refused(self, words: tuple[str, str]) -> None:
-        """A refusal (e.g. a technician choosing) said here, where the key was pressed."""
-        self.app.notify(words[0] if get_language() == "zh" else words[1], severity="error")
+        """A refusal (a technician choosing, accepting a failed photo, a field that cannot be
+        corrected) said here, where the key was pressed — never on the desk hidden below —
+        above the list until the next key."""
+        self.refusal = words
+        self.relabel()
 
     def action_decide(self, decision: str) -> None:
         item = self._capture()
@@ -246,6 +262,6 @@ class ReviewScreen(SideScreen):
             from station.session.review import decide
 
             self.app.runner.call(lambda store: decide(store, op, item, decision, reason),
-                                 lambda _v: self.action_reload())
+                                 lambda _v: self.action_reload(), self._refused)
 
         self.app.push_screen(ReasonDialog(), reasoned)
