@@ -191,3 +191,39 @@ def test_quitting_while_a_store_call_hands_its_answer_to_the_ui_ends(data_dir):
 
     app = asyncio.run(run())
     assert app.runner.store is None and not app.runner.busy
+
+
+def test_l_switches_every_word_on_screen_the_stage_and_help_too(data_dir):
+    """After l nothing stays in the old language: the stage's 取景未开始 (live view off), and
+    the help table opened before the switch."""
+    from station.i18n import t
+
+    from .screen import screen_lines
+
+    def shown(app) -> str:
+        return "\n".join(screen_lines(app))
+
+    async def run():
+        app = make_app(data_dir, camera=None, reader=None, live=False,
+                       login=(PHOTOGRAPHER, PHO_PIN), lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.settle()
+            await pilot.pause()
+            assert t("tui.live.off", "zh") in shown(app)
+            await pilot.press("l")
+            await pilot.pause()
+            assert t("tui.live.off", "zh") not in shown(app)
+            assert t("tui.live.off", "en") in shown(app)
+            await pilot.press("f1")
+            await pilot.pause()
+            for lang in ("zh", "en"):       # English help, then l: Chinese help; l again
+                before, after = ("en", "zh") if lang == "zh" else ("zh", "en")
+                assert t("tui.key.capture", before) in shown(app)
+                await pilot.press("l")
+                await pilot.pause()
+                text = shown(app)
+                assert t("tui.help.title", after) in text, text
+                assert t("tui.key.capture", after) in text
+                assert t("tui.key.capture", before) not in text, before
+
+    asyncio.run(run())

@@ -36,24 +36,34 @@ SCREEN_KEYS = [
 
 
 class HelpScreen(ModalScreen[None]):
-    """The key table; Escape (or ?) closes it."""
+    """The key table; Escape (or ?) closes it, l switches its language (as on every screen)."""
 
-    BINDINGS = [Binding("escape,question_mark", "dismiss", show=False)]
+    BINDINGS = [Binding("escape,question_mark", "dismiss", show=False),
+                Binding("l", "app.toggle_language", show=False)]   # the app's l stops at a modal
 
     if TYPE_CHECKING:
         app: StationApp
 
     def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="form"):
+            yield Static(self._table(), id="help-keys")
+            yield Static(t(self._cards_key()), id="help-cards", classes="form-hint")
+            yield Static(t("tui.help.note"), id="help-note", classes="form-hint")
+
+    def relabel(self) -> None:
+        """``l`` pressed while help is open: the table and notes in the new language."""
+        self.query_one("#help-keys", Static).update(self._table())
+        self.query_one("#help-cards", Static).update(t(self._cards_key()))
+        self.query_one("#help-note", Static).update(t("tui.help.note"))
+
+    def _table(self) -> Table:
         table = Table.grid(padding=(0, 3))
         table.title = t("tui.help.title")
         table.add_column(style="bold", min_width=10, no_wrap=True)
         table.add_column()
         for key, label in self.desk_keys() + SCREEN_KEYS:
             table.add_row(key, t(label))
-        with VerticalScroll(classes="form"):
-            yield Static(table)
-            yield Static(t(self._cards_key()), classes="form-hint")
-            yield Static(t("tui.help.note"), classes="form-hint")
+        return table
 
     def desk_keys(self) -> list[tuple[str, str]]:
         """The desk's keys on this station: the tap key where the reader takes test cards, the

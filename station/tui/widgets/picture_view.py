@@ -146,6 +146,11 @@ class PictureView(StationWidget):
             self.query_one(".picture-image").display = False
         self.refresh()
 
+    def relabel(self) -> None:
+        """A language switch: the sentence shown while there is no picture, in the new words."""
+        if self.strips is None:
+            self.refresh()
+
     def render(self) -> Any:
         return Text(t(self.state_key), justify="center", style="dim")
 
