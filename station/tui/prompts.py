@@ -28,9 +28,12 @@ def desk_prompt(state: str, person: Person | None, facts: DeskFacts,
     typed = person.source == "manual" and not facts.typed_exported
     needs_address = facts.walk_in and not person.mailing_address
     needs_code = facts.code_mode and not person.capture_code
+    done = already_done(person)
     if state == "identified":
         if person.match.blocking and not person.override_by:
             return both("tui.say.blocked"), "fail"
+        if done is not None and not (needs_address or needs_code):
+            return both("tui.say.already_pay", done=done, yuan=yuan), "warn"
         if needs_address:
             return both("tui.say.pay_walk_in", yuan=yuan), "info"
         if needs_code:
@@ -39,6 +42,8 @@ def desk_prompt(state: str, person: Person | None, facts: DeskFacts,
     if state in ("fee_confirmed", "framing"):
         if needs_code:      # the service takes no photo before the code (code mode)
             return both("tui.say.code_first"), "warn"
+        if done is not None:
+            return both("tui.say.already_framing", done=done), "warn"
         return both("tui.say.framing"), "info"
     if state == "captured":
         result = person.capture
@@ -50,12 +55,25 @@ def desk_prompt(state: str, person: Person | None, facts: DeskFacts,
             return both("tui.say.accept_needs_code"), "warn"
         if typed:
             return both("tui.say.accept_typed"), "warn"
+        if done is not None:      # a new accept replaces the photo accepted before
+            return both("tui.say.already_accept", done=done), "warn"
         return both("tui.say.accept"), "ok"
     if state == "accepted":
         return (both("tui.say.done_typed"), "warn") if typed else (both("tui.say.done"), "ok")
     if state == "failsafe":
         return both("tui.say.failsafe"), "fail"
     return ("", ""), "info"
+
+
+def already_done(person: Person) -> Bilingual | None:
+    """The roster's "已于 … 采集并通过" for a student with an accepted photo already, or None."""
+    if "already_captured" not in person.match.flags:
+        return None
+    details = person.match.details if isinstance(person.match.details, dict) else {}
+    words = details.get("already_captured")
+    if isinstance(words, dict) and words.get("zh") and words.get("en"):
+        return Bilingual(str(words["zh"]), str(words["en"]))
+    return Bilingual(*both("tui.say.already_done"))
 
 
 def failed_words(result: CaptureResult | None) -> tuple[str, str]:

@@ -231,3 +231,32 @@ def test_the_pay_form_names_its_student_and_a_card_read_meanwhile_voids_it(data_
         assert store.person_state(TYPED.id_number).payments == []
     finally:
         store.close()
+
+
+def test_the_same_student_again_is_told_a_new_accept_replaces_the_photo(data_dir):
+    """A student whose photo was accepted before taps again: every instruction says so, and at
+    the capture that A replaces the accepted photo (S keeps it) — no supervisor needed."""
+    from station.tui.widgets.notice import Notice
+
+    again = person(9)
+
+    async def run():
+        app = desk_app(data_dir, {again.id_number: ["already_captured"]}, lang="en")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            done = t("tui.say.already_done", "en")
+            await step(pilot, lambda s: s.identify(again))
+            instruction = desk(app).query_one("#instruction")
+            assert done in instruction.text and instruction.has_class("-warn")
+            await step(pilot, lambda s: s.pay(None))
+            assert done in instruction.text and instruction.has_class("-warn")
+            assert desk(app).query_one(Notice).message == t("tui.say.already_notice", "en")
+            await step(pilot, lambda s: s.capture(b"GOOD"))
+            words = t("tui.say.already_accept", "en", done=done)
+            assert instruction.text == words and instruction.has_class("-warn")
+            assert words in text(app)
+            await pilot.press("a")
+            await settle(pilot)
+            assert desk(app).state == "accepted"                 # no supervisor asked for
+
+    asyncio.run(run())

@@ -32,7 +32,7 @@ from station.tui.messages import (
     SessionChanged,
     SessionRefused,
 )
-from station.tui.prompts import desk_prompt
+from station.tui.prompts import already_done, desk_prompt
 from station.tui.screens._base import StationScreen
 from station.tui.screens.dialogs import (
     AddressDialog,
@@ -254,6 +254,9 @@ class DeskScreen(StationScreen):
             self._steady_since = None
             self._live_passed = self._live_spoke = False
             self.query_one(Notice).clear()
+            if self.state == FRAMING and self.person is not None \
+                    and already_done(self.person) is not None:   # the live checks take the
+                self.query_one(Notice).say(both("tui.say.already_notice"), "warn")  # prompt
         elif self.query_one(Notice).level == "error":   # a step after a refusal succeeded
             self.query_one(Notice).clear()
         self.app.live_wanted = self.state == FRAMING
