@@ -142,3 +142,46 @@ def test_cancel_mid_build_leaves_nothing(data_dir, monkeypatch):
     assert batches(data_dir) == []
     assert list(out.iterdir()) == []
     assert exported(data_dir) == 0
+
+
+def test_an_export_leaves_the_desks_store_thread_free(data_dir, monkeypatch):
+    """While a batch is being written, the store thread (card reads, session steps) answers:
+    the export runs in a thread of its own, on a store connection of its own."""
+    import threading
+
+    import station.export.service as export_service
+
+    fill_store(data_dir)
+    started, release = threading.Event(), threading.Event()
+    seen: dict = {}
+    real_build = export_service.build_batch
+
+    def held_build(store, *args, **kwargs):
+        seen["store"], seen["thread"] = store, threading.current_thread().name
+        started.set()
+        release.wait(30)
+        return real_build(store, *args, **kwargs)
+
+    monkeypatch.setattr(export_service, "build_batch", held_build)
+
+    async def run():
+        app = app_for(data_dir)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_exports(pilot)
+            await pilot.press("b")
+            await wait_until(pilot, started.is_set)
+            answered = []
+            app.runner.call(lambda store: len(store.facts.accepted_captures(exported=False)),
+                            answered.append)
+            try:
+                await wait_until(pilot, lambda: bool(answered), timeout=5.0)
+            finally:
+                release.set()
+            assert answered == [len(PEOPLE)] and screen.building   # answered mid-export
+            assert seen["store"] is not app.runner.store
+            assert not seen["thread"].startswith("station-store")
+            await wait_until(pilot, lambda: not screen.building)
+            assert "Exported 6 photos" in screen.last[1]
+
+    asyncio.run(run())
+    assert exported(data_dir) == len(PEOPLE)

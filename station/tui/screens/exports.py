@@ -1,8 +1,10 @@
 """Exports and sync: entry points for technicians and supervisors.
 
-A batch is built on the app's store thread (the one connection every screen uses) through the
-export service; progress arrives as replaceable messages and ``x`` (or leaving the screen) sets
-the cancel event the service watches, which removes whatever it had written.
+A batch is built in a thread worker of its own, on a store connection of its own (opened and
+closed in that thread, as `station export build` in another process would), through the export
+service: the desk's store thread stays free, so a card read during an export is answered at
+once. Progress arrives as replaceable messages and ``x`` (or leaving the screen) sets the cancel
+event the service watches, which removes whatever it had written.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -57,7 +60,7 @@ class ExportFinished(Message):
 
 def build_job(op: Any, out: Path, profile_name: str, fee_cents: int, throttle_s: float,
               cancel: threading.Event, post: Any) -> Any:
-    """``job(store)`` for the store thread: the whole export through the export service, ending
+    """``job(store)`` for the export's thread: the whole export through the export service, ending
     with the words to show (zh, en) and whether it was cancelled; never raises."""
 
     def job(store: Any) -> tuple[tuple[str, str], bool]:
@@ -110,8 +113,8 @@ class ExportsScreen(SideScreen):
             yield widget
 
     def action_build(self) -> None:
-        """Build a batch of every accepted, not yet exported photo into <data-dir>/exports, on
-        the store thread (the one store connection of the app), with progress and cancel."""
+        """Build a batch of every accepted, not yet exported photo into <data-dir>/exports, in a
+        thread worker on its own store connection, with progress and cancel."""
         if self.building:
             self.last = both("tui.exports.busy")
             self.relabel()
@@ -131,10 +134,25 @@ class ExportsScreen(SideScreen):
         job = build_job(app.operator, app.options.data_dir / "exports", profile,
                         app.settings.fee.cents, throttle_s, self._cancel, self.post_message)
 
-        def finished(words: tuple[tuple[str, str], bool]) -> None:
-            self.post_message(ExportFinished(*words))
+        self._build_worker(job, app.options.data_dir)
 
-        app.runner.call(job, finished)
+    @work(thread=True, group="export", exclusive=True, exit_on_error=False)
+    def _build_worker(self, job: Any, data_dir: Path) -> None:
+        """The export on a connection only this thread uses (SQLite in WAL mode lets the desk's
+        store thread read and write beside it); the words to show come back as a message."""
+        from station.errors import StationError
+        from station.store import open_store
+
+        try:     # the app opened (and checked) this store already: no migration, no check
+            store = open_store(data_dir, migrate=False, check=False)
+        except StationError as exc:
+            self.post_message(ExportFinished(exc.messages))
+            return
+        try:
+            words = job(store)
+        finally:
+            store.close()
+        self.post_message(ExportFinished(*words))
 
     def action_cancel_build(self) -> None:
         """Cancel the running export; the service removes whatever it had written."""
