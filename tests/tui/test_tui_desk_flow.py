@@ -260,3 +260,32 @@ def test_the_same_student_again_is_told_a_new_accept_replaces_the_photo(data_dir
             assert desk(app).state == "accepted"                 # no supervisor asked for
 
     asyncio.run(run())
+
+
+def test_a_photographers_own_pin_in_the_override_form_is_told_it_is_not_a_supervisors(data_dir):
+    """o with the photographer's own name and PIN: the form says the operator named is not a
+    supervisor (not the circular "supervisor override needs a supervisor's approval")."""
+    from station.tui.screens.dialogs import SupervisorDialog
+
+    from .conftest import PHO_PIN, PHOTOGRAPHER
+
+    blocked = person(8)
+
+    async def run():
+        app = desk_app(data_dir, {blocked.id_number: ["not_eligible"]}, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await step(pilot, lambda s: s.identify(blocked))
+            await pilot.press("o")
+            await settle(pilot)
+            form = app.screen
+            assert isinstance(form, SupervisorDialog)
+            await pilot.press(*PHOTOGRAPHER, "enter", *PHO_PIN, "enter", *"想通过", "enter")
+            await settle(pilot)
+            assert app.screen is form
+            error = form.query_one("#form-error").message
+            assert "不是主管" in error and "需要主管批准" not in error, error
+            shown = "".join(line.strip(" █▌▐") for line in text(app).splitlines())
+            assert error.replace(" ", "") in shown.replace(" ", ""), shown
+
+    asyncio.run(run())
