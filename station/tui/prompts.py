@@ -65,6 +65,19 @@ def desk_prompt(state: str, person: Person | None, facts: DeskFacts,
     return ("", ""), "info"
 
 
+def first_words(state: str, person: Person | None) -> tuple[str, str]:
+    """What must happen first when a key does nothing in ``state`` (Space before the fee, A
+    while framing): the step the desk is waiting for."""
+    if state == "identified" and person is not None and person.match.blocking \
+            and not person.override_by:
+        return both("tui.say.blocked")
+    key = {"waiting_for_card": "tui.first.card", "identified": "tui.first.pay",
+           "fee_confirmed": "tui.first.capture", "framing": "tui.first.capture",
+           "captured": "tui.first.decide", "accepted": "tui.first.done",
+           "failsafe": "tui.say.failsafe"}.get(state, "tui.first.card")
+    return both(key)
+
+
 def already_done(person: Person) -> Bilingual | None:
     """The roster's "已于 … 采集并通过" for a student with an accepted photo already, or None."""
     if "already_captured" not in person.match.flags:

@@ -289,3 +289,38 @@ def test_a_photographers_own_pin_in_the_override_form_is_told_it_is_not_a_superv
             assert error.replace(" ", "") in shown.replace(" ", ""), shown
 
     asyncio.run(run())
+
+
+def test_a_key_pressed_too_early_says_what_is_needed_first(data_dir):
+    """Space before the fee, A or R while framing, Space on a photo not yet decided: a short
+    notice says which step comes first, and nothing else happens."""
+    from station.tui.widgets.notice import Notice
+
+    async def run():
+        app = app_for(data_dir, lang="en")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            notice = desk(app).query_one(Notice)
+            for key, first in (("space", "tui.first.card"), ("a", "tui.first.card")):
+                await pilot.press(key)
+                await settle(pilot)
+                assert notice.message == t(first, "en"), key
+            await step(pilot, lambda s: s.identify(P))
+            await pilot.press("space")
+            await settle(pilot)
+            assert desk(app).state == "identified"
+            assert notice.message == t("tui.first.pay", "en") and notice.level == "warn"
+            assert notice.message in text(app)
+            await step(pilot, lambda s: s.pay(None))
+            for key in ("a", "r"):
+                await pilot.press(key)
+                await settle(pilot)
+                assert desk(app).state == "framing"
+                assert notice.message == t("tui.first.capture", "en"), key
+            await step(pilot, lambda s: s.capture(b"GOOD"))
+            await pilot.press("space")
+            await settle(pilot)
+            assert desk(app).state == "captured"
+            assert notice.message == t("tui.first.decide", "en")
+
+    asyncio.run(run())

@@ -32,7 +32,7 @@ from station.tui.messages import (
     SessionChanged,
     SessionRefused,
 )
-from station.tui.prompts import already_done, desk_prompt
+from station.tui.prompts import already_done, desk_prompt, first_words
 from station.tui.screens._base import StationScreen
 from station.tui.screens.dialogs import (
     AddressDialog,
@@ -415,8 +415,15 @@ class DeskScreen(StationScreen):
 
         self.app.push_screen(PayDialog(self._facts().fee_yuan, subject=subject), paid)
 
+    def _first(self) -> None:
+        """A key that does nothing now: say what must happen first, instead of nothing."""
+        self.query_one(Notice).say(first_words(self.state, self.person), "warn")
+
     def action_capture(self) -> None:
-        if self.state != FRAMING or self._capturing:
+        if self.state != FRAMING:
+            self._first()
+            return
+        if self._capturing:
             return
         self._capturing = True
         self.query_one(Notice).say(both("tui.capture.taking"))
@@ -451,10 +458,14 @@ class DeskScreen(StationScreen):
     def action_accept(self) -> None:
         if self.state == CAPTURED:
             self._submit(lambda s: s.accept())
+        elif self.state != ACCEPTED:      # after an accept, a second A is a double press
+            self._first()
 
     def action_retake(self) -> None:
         if self.state == CAPTURED:
             self._submit(lambda s: s.retake())
+        else:
+            self._first()
 
     def action_skip(self) -> None:
         if self.state != State.WAITING.value:
