@@ -212,18 +212,16 @@ def test_code_mode_keeps_every_identity_line_and_the_code_field(data_dir, lang, 
     asyncio.run(run())
 
 
-def panel_lines(app) -> list[str]:
-    """The identity panel's lines as the terminal shows them (cut at the panel's height)."""
+def panel_lines(app, selector: str = "IdentityPanel") -> list[str]:
+    """A desk panel's lines as the terminal shows them (cut at its height)."""
     import io
 
     from rich.console import Console
 
-    from station.tui.widgets.identity import IdentityPanel
-
-    panel = desk_of(app).query_one(IdentityPanel)
+    panel = desk_of(app).query_one(selector)
     width, height = panel.content_size
     console = Console(width=width, record=True, file=io.StringIO())
-    console.print(panel.render())
+    console.print(panel.render(), crop=True)
     return console.export_text().splitlines()[:height]
 
 
@@ -297,5 +295,9 @@ def test_what_to_do_about_a_failed_photo_and_why_a_student_may_not_sit(data_dir,
             instruction = desk_of(app).query_one("#instruction").text
             assert advice in instruction and "R" in instruction
             assert squeezed(instruction) in squeezed(words_on(screen_lines(app))), "advice cut"
+            message = t("checks.clothing_contrast.blue", lang, value=3.1)
+            right = [line.rsplit("│", 1)[1] for line in screen_lines(app) if "│" in line]
+            checks = squeezed("".join(right))          # the check list: right of the stage
+            assert squeezed(message) in checks, f"check list cuts the advice: {checks}"
 
     asyncio.run(run())

@@ -70,27 +70,52 @@ class CheckList(Widget):
             return Text(t("tui.live.no_checks"), style="dim")
         checks = self.checks
         compact = self.detail or self.size.width < 40    # advice on a line of its own
-        rows = len(checks) + (sum(1 for c in checks if c.status != "pass")
-                              if compact else 0)
+        width = self.size.width if compact else 0         # a failure's advice wraps to it
+        rows = sum(_rows(c, width) if compact else 1 for c in checks)
         if rows > self.size.height > 0:     # no room: fold what passed into one line
             problems = [c for c in checks if c.status != "pass"]
             passed = len(checks) - len(problems)
             room = max(self.size.height - (1 if passed else 0), 1)
-            advice = 2 * len(problems) <= room
-            text = check_lines(problems[:room], compact, advice)
+            advice = sum(_rows(c, width) for c in problems) <= room
+            text = check_lines(problems[:room], compact, advice, width)
             if passed:
                 if problems:
                     text.append("\n")
                 text.append("✓ " + t("tui.checks.passed_count", count=passed), style="green")
             return text
-        return check_lines(checks, compact)
+        return check_lines(checks, compact, width=width)
 
 
-def check_lines(checks: Sequence[CheckRow], compact: bool = False, advice: bool = True) -> Text:
+def _advice(c: CheckRow) -> str:
+    en = get_language() == "en"
+    return (c.message_en if en else c.message_zh) if c.status != "pass" else ""
+
+
+def _wrapped(message: str, width: int) -> list[str]:
+    """A failure's advice in lines of ``width`` cells less the indent (whole, never cut)."""
+    from rich.console import Console
+
+    room = width - 2
+    if room < 8:
+        return [message]
+    console = Console(width=room, no_color=True, legacy_windows=False)
+    return [line.plain.rstrip() for line in Text(message).wrap(console, room, overflow="fold")]
+
+
+def _rows(c: CheckRow, width: int) -> int:
+    """Lines a check takes in compact form: its name, and its advice (wrapped for a failure)."""
+    message = _advice(c)
+    if not message:
+        return 1
+    return 1 + (len(_wrapped(message, width)) if c.status == "fail" and width else 1)
+
+
+def check_lines(checks: Sequence[CheckRow], compact: bool = False, advice: bool = True,
+                width: int = 0) -> Text:
     """Mark and check name, one line each; a warning's or failure's advice follows on its own
     indented line when ``compact`` (on the same line otherwise), or not at all without
-    ``advice``. Lines too long end in an ellipsis."""
-    en = get_language() == "en"
+    ``advice``. A failure's advice is wrapped to ``width`` (what to do about it is read whole);
+    other lines too long end in an ellipsis."""
     text = Text(no_wrap=True, overflow="ellipsis")
     for i, c in enumerate(checks):
         status = c.status or "warn"
@@ -100,7 +125,10 @@ def check_lines(checks: Sequence[CheckRow], compact: bool = False, advice: bool 
         text.append(mark + " ", style=style)
         text.append(_label("checks.name", c.name or "?"),
                     style=style if status != "pass" else "")
-        message = (c.message_en if en else c.message_zh) if status != "pass" else ""
-        if message and advice:
+        message = _advice(c)
+        if message and advice and compact and width and status == "fail":
+            for line in _wrapped(message, width):
+                text.append("\n  " + line, style="dim")
+        elif message and advice:
             text.append(("\n  " if compact else "  ") + message, style="dim")
     return text
