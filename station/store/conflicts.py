@@ -8,6 +8,7 @@ decision rows (``conflict_decisions``, insert-only like every fact).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable
@@ -124,28 +125,48 @@ def two_corrections(conn: sqlite3.Connection) -> list[Detected]:
 
 
 def key_clashes(conn: sqlite3.Connection) -> list[Detected]:
-    """Bundle rows whose key was already taken here by other content (kept aside at merge)."""
+    """Every version of a key that clashed here: the one the table holds (the greatest by
+    ``union.version_order``: latest clock, then station id) first, then each version set aside
+    (``merge_clashes``), greatest first — each with its own station and clock, not the stamp of
+    the master that set it aside, so the order and the words are the same at every master."""
+    from station.store.union import ident, version_order
+
     out: list[Detected] = []
     rows = conn.execute("SELECT id, station_id, hlc, target_table, target_id, origin_station, theirs "
-                        "FROM merge_clashes ORDER BY target_table, target_id, hlc, id").fetchall()
+                        "FROM merge_clashes ORDER BY target_table, target_id, id").fetchall()
     groups: dict[tuple[str, str], list[Any]] = {}
     for r in rows:
         groups.setdefault((r["target_table"], r["target_id"]), []).append(r)
-    from station.store.union import ident
-
     for (table, target), clashes in groups.items():
         try:
             ours = conn.execute(f"SELECT * FROM {ident(table)} WHERE id = ?", (target,)).fetchone()
-        except sqlite3.OperationalError:          # a table this version does not have
+        except (sqlite3.OperationalError, ValueError):          # a table this version does not have
             ours = None
-        kept = [Candidate(target, ours["station_id"] if ours else "", ours["hlc"] if ours else "",
-                          {"table": table, "row": _plain(ours), "kept": True})]
+        held = _plain(ours)
+        kept = [Candidate(_version_id(target, held), ours["station_id"] if ours else "",
+                          ours["hlc"] if ours else "", {"table": table, "row": held, "kept": True})]
+        aside: list[Candidate] = []
         for r in clashes:
-            kept.append(Candidate(r["id"], r["origin_station"], r["hlc"],
-                                  {"table": table, "row": json.loads(r["theirs"]), "kept": False}))
+            try:
+                theirs = json.loads(r["theirs"])
+            except ValueError:
+                theirs = None
+            row = theirs if isinstance(theirs, dict) else {}
+            aside.append(Candidate(_version_id(target, row), str(row.get("station_id") or r["origin_station"]),
+                                   str(row.get("hlc") or ""), {"table": table, "row": row, "kept": False}))
+        aside.sort(key=lambda c: version_order(c.data["row"]), reverse=True)
         idn = (dict(ours).get("id_number") if ours is not None else None)
-        out.append(Detected("key_clash", f"{table}/{target}", tuple(kept), idn))
+        out.append(Detected("key_clash", f"{table}/{target}", tuple(kept + aside), idn))
     return out
+
+
+def _version_id(key: str, row: dict[str, Any] | None) -> str:
+    """One version of a key, named by its content: the same at every master that holds it, so
+    a decision made at one master covers the same versions where it is merged."""
+    from station.store.union import encode_row
+
+    digest = hashlib.sha256(encode_row(row or {}).encode()).hexdigest()[:12]
+    return f"{key}@{digest}"
 
 
 def _plain(row: Any) -> dict[str, Any] | None:
@@ -175,6 +196,10 @@ def person_names(store: Store, id_numbers: Iterable[str]) -> dict[str, str]:
         if row is not None and row[0]:
             out[idn] = str(row[0])
     return out
+
+
+def capture_exists(store: Store, capture_id: str) -> bool:
+    return store.conn.execute("SELECT 1 FROM captures WHERE id = ?", (capture_id,)).fetchone() is not None
 
 
 def current_acceptance(store: Store, capture_id: str) -> str | None:

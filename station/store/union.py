@@ -286,17 +286,74 @@ def _parent_sql(conn: sqlite3.Connection, table: str, alias: str) -> str:
     return " AND ".join(conds) or "1"
 
 
+def version_order(data: dict[str, Any]) -> tuple[str, str, str]:
+    """The deterministic order of two versions of one key (sync.md §6: latest clock, then station
+    id, then the content itself): the greatest version is the one the table holds, whatever order
+    the bundles came in, so every merge order reaches the same dump."""
+    return (str(data.get("hlc") or ""), str(data.get("station_id") or ""), encode_row(data))
+
+
+def _row_ready(conn: sqlite3.Connection, table: str, data: dict[str, Any]) -> bool:
+    """Whether every parent row of ``data`` (a row of ``table``) is in the main store."""
+    cols = list(data)
+    values = ", ".join(f"? AS {ident(c)}" for c in cols)
+    ready = _parent_sql(conn, table, "r")
+    return conn.execute(f"SELECT 1 FROM (SELECT {values}) r WHERE {ready}",
+                        [data[c] for c in cols]).fetchone() is not None
+
+
+def _hold(conn: sqlite3.Connection, table: str, data: dict[str, Any], bundle_sha256: str,
+          out: TableUnion) -> bool:
+    """Put ``data`` in the waiting slot of its key; the smaller of it and a different version
+    already waiting there is a clash. True when ``data`` now waits there (new)."""
+    text = encode_row(data)
+    held = conn.execute("SELECT row_json FROM sync_pending WHERE target_table = ? AND row_id = ?",
+                        (table, data["id"])).fetchone()
+    if held is None:
+        conn.execute("INSERT INTO sync_pending (row_id, target_table, origin_station, seq, row_json, "
+                     "bundle_sha256) VALUES (?, ?, ?, ?, ?, ?)",
+                     (data["id"], table, data["station_id"], data["seq"], text, bundle_sha256))
+        return True
+    if held[0] == text:
+        out.unchanged += 1
+        return False
+    waiting = decode_row(held[0])
+    if version_order(data) > version_order(waiting):
+        conn.execute("UPDATE sync_pending SET origin_station = ?, seq = ?, row_json = ?, bundle_sha256 = ? "
+                     "WHERE target_table = ? AND row_id = ?",
+                     (data["station_id"], data["seq"], text, bundle_sha256, table, data["id"]))
+        out.clashes.append(waiting)
+    else:
+        out.clashes.append(data)
+    return False
+
+
 def union_table(conn: sqlite3.Connection, table: str, bundle_sha256: str) -> TableUnion:
-    """Insert the bundle's new rows of ``table``; set aside clashes and rows missing a parent."""
+    """Insert the bundle's new rows of ``table``; set aside clashes and rows missing a parent.
+
+    A row whose key is already here with other content (from any station) is never ignored: the
+    greater version by ``version_order`` is the one the table ends up holding (it waits in
+    ``sync_pending`` and replaces the smaller one in ``release_pending``), the other is returned
+    in ``clashes`` to be recorded. So the winner never depends on which bundle came first.
+    """
     t = ident(table)
     cols = shared_columns(conn, table)
     out = TableUnion(table)
     col_list = ", ".join(ident(c) for c in cols)
     differs = " OR ".join(f"NOT (m.{ident(c)} IS r.{ident(c)})" for c in cols) or "0"
-    for row in conn.execute(f"SELECT r.* FROM b.{t} r JOIN main.{t} m ON m.id = r.id WHERE {differs}"):
-        out.clashes.append({c: row[c] for c in cols})
+    pick = ", ".join(f"r.{ident(c)} AS {ident('r_' + c)}, m.{ident(c)} AS {ident('m_' + c)}" for c in cols)
+    for row in conn.execute(f"SELECT {pick} FROM b.{t} r JOIN main.{t} m ON m.id = r.id "
+                            f"WHERE {differs}").fetchall():
+        theirs = {c: row["r_" + c] for c in cols}
+        ours = {c: row["m_" + c] for c in cols}
+        if version_order(theirs) > version_order(ours):
+            _hold(conn, table, theirs, bundle_sha256, out)   # replaces ours in release_pending
+        else:
+            out.clashes.append(theirs)
     same = conn.execute(f"SELECT COUNT(*) FROM b.{t} r JOIN main.{t} m ON m.id = r.id").fetchone()[0]
-    out.unchanged = int(same) - len(out.clashes)
+    differing = conn.execute(f"SELECT COUNT(*) FROM b.{t} r JOIN main.{t} m ON m.id = r.id "
+                             f"WHERE {differs}").fetchone()[0]
+    out.unchanged = int(same) - int(differing)
     fresh = f"r.id NOT IN (SELECT id FROM main.{t})"
     ready = _parent_sql(conn, table, "r")
     out.added_ids = [str(r[0]) for r in conn.execute(
@@ -304,28 +361,32 @@ def union_table(conn: sqlite3.Connection, table: str, bundle_sha256: str) -> Tab
     cur = conn.execute(f"INSERT INTO main.{t} ({col_list}) SELECT {', '.join('r.' + ident(c) for c in cols)} "
                        f"FROM b.{t} r WHERE {fresh} AND {ready} ORDER BY r.station_id, r.seq")
     out.added = max(cur.rowcount, 0)
-    for row in conn.execute(f"SELECT r.* FROM b.{t} r WHERE {fresh} AND NOT ({ready})"):
-        data = {c: row[c] for c in cols}
-        text = encode_row(data)
-        held = conn.execute("SELECT row_json FROM sync_pending WHERE target_table = ? AND row_id = ?",
-                            (table, data["id"])).fetchone()
-        if held is None:
-            conn.execute("INSERT INTO sync_pending (row_id, target_table, origin_station, seq, row_json, "
-                         "bundle_sha256) VALUES (?, ?, ?, ?, ?, ?)",
-                         (data["id"], table, data["station_id"], data["seq"], text, bundle_sha256))
+    for row in conn.execute(f"SELECT r.* FROM b.{t} r WHERE {fresh} AND NOT ({ready})").fetchall():
+        if _hold(conn, table, {c: row[c] for c in cols}, bundle_sha256, out):
             out.pending += 1
-        elif held[0] != text:
-            out.clashes.append(data)
-        else:
-            out.unchanged += 1
     return out
 
 
-def release_pending(conn: sqlite3.Connection,
-                    inserted: list[tuple[str, str]] | None = None) -> dict[str, int]:
-    """Insert every waiting row whose parents have arrived (repeatedly: a parent may wait too);
-    ``inserted`` collects (table, id) of each row put in, for the master's seals."""
-    released: dict[str, int] = {}
+@dataclass
+class Released:
+    """What ``release_pending`` did: rows put in (by table), rows that replaced a smaller version
+    of their key (to be re-sealed), and the versions set aside (to be recorded as clashes)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    inserted: list[tuple[str, str]] = field(default_factory=list)
+    replaced: list[tuple[str, str]] = field(default_factory=list)
+    clashes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+def release_pending(conn: sqlite3.Connection) -> Released:
+    """Settle every waiting row against the store (repeatedly: a parent may wait too).
+
+    A waiting row whose key is free goes in once its parents are here. One whose key is held:
+    the same content is dropped as already here; otherwise the smaller version by
+    ``version_order`` is set aside as a clash — the held row being replaced (an UPDATE of the
+    same key, so its children stay attached) only once the greater version's parents are here.
+    No waiting row is ever dropped without a clash."""
+    out = Released()
     order = {t: i for i, t in enumerate(fact_tables(conn))}
     while True:
         progress = False
@@ -335,22 +396,33 @@ def release_pending(conn: sqlite3.Connection,
         for table, row_id, text in waiting:
             if table not in order:
                 continue
+            columns = table_columns(conn, table)
             data = decode_row(text)
-            cols = [c for c in table_columns(conn, table) if c in data]
-            ready = _parent_sql(conn, table, "r")
-            values = ", ".join(f"? AS {ident(c)}" for c in cols)
-            if not conn.execute(f"SELECT 1 FROM (SELECT {values}) r WHERE {ready}",
-                                [data[c] for c in cols]).fetchone():
+            data = {c: data[c] for c in columns if c in data}
+            held = conn.execute(f"SELECT * FROM main.{ident(table)} WHERE id = ?", (row_id,)).fetchone()
+            full = None if held is None else dict(zip(columns, tuple(held), strict=True))
+            ours = None if full is None else {c: full[c] for c in data}
+            if ours is not None and encode_row(ours) == encode_row(data):
+                pass                                          # already here as it is
+            elif ours is not None and version_order(data) < version_order(ours):
+                out.clashes.append((table, data))
+            elif not _row_ready(conn, table, data):
                 continue
-            cur = conn.execute(f"INSERT OR IGNORE INTO main.{ident(table)} ({', '.join(ident(c) for c in cols)}) "
-                               f"VALUES ({', '.join('?' for _ in cols)})", [data[c] for c in cols])
-            if cur.rowcount > 0 and inserted is not None:
-                inserted.append((table, row_id))
+            elif full is None:
+                conn.execute(f"INSERT INTO main.{ident(table)} ({', '.join(ident(c) for c in data)}) "
+                             f"VALUES ({', '.join('?' for _ in data)})", list(data.values()))
+                out.inserted.append((table, row_id))
+                out.counts[table] = out.counts.get(table, 0) + 1
+            else:
+                sets = ", ".join(f"{ident(c)} = ?" for c in data if c != "id")
+                conn.execute(f"UPDATE main.{ident(table)} SET {sets} WHERE id = ?",
+                             [v for c, v in data.items() if c != "id"] + [row_id])
+                out.replaced.append((table, row_id))
+                out.clashes.append((table, full))       # the smaller version, set aside
             conn.execute("DELETE FROM sync_pending WHERE target_table = ? AND row_id = ?", (table, row_id))
-            released[table] = released.get(table, 0) + 1
             progress = True
         if not progress:
-            return released
+            return out
 
 
 def pending_by_station(conn: sqlite3.Connection) -> dict[str, int]:

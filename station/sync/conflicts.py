@@ -211,7 +211,24 @@ class ConflictService:
                                             reason=note, operator=operator)
                     for fld in CORRECTED_IDENTITY_FIELDS
                     if any(c.data.get(fld) != row.data.get(fld) for c in candidates)]
-        return []          # key clash: the decision itself is the record
+        if item.kind == "key_clash":
+            return self._key_effects(item, chosen, operator, note)
+        return []
+
+    def _key_effects(self, item: ConflictItem, chosen: Option, operator: str | None, note: str) -> list[str]:
+        """Choosing a version set aside: for an acceptance, the chosen decision is recorded again
+        as a new fact (a later decision of the capture is the one that counts); for any other
+        table the decision itself is the record (rows are never overwritten)."""
+        candidate = next((c for c in _candidates(self.store, item) if c.fact_id == chosen.fact_id), None)
+        if candidate is None or candidate.data.get("kept") or candidate.data.get("table") != "acceptances":
+            return []
+        row = candidate.data.get("row") or {}
+        capture, decision = row.get("capture_id"), row.get("decision")
+        if not isinstance(capture, str) or decision not in ("accept", "reject") \
+                or not q.capture_exists(self.store, capture):
+            return []
+        return [self.store.facts.record_acceptance(capture, decision, reason=f"{note}: kept {chosen.fact_id}",
+                                                   override_by=row.get("override_by"), operator=operator)]
 
 
 def _candidates(store: Store, item: ConflictItem) -> tuple[q.Candidate, ...]:
@@ -273,14 +290,18 @@ def _words(iid: str, d: q.Detected, name: str, decision: Decision | None, is_ope
                            station=c.station_id, time=local_time(c.hlc), operator=c.data.get("operator") or "?")
                    for lang in LANGUAGES}
             options.append(Option(str(n), c.fact_id, c.station_id, opt))
-    else:  # key_clash
+    else:  # key_clash: every version offered, the one in use (the deterministic winner) first
         table = d.subject.split("/", 1)[0]
-        origin = next((c.station_id for c in d.candidates if not c.data.get("kept")), "")
-        texts = {lang: t("sync.conflict.key_clash", lang, station=origin,
+        versions = "、".join(sorted({c.station_id for c in d.candidates if c.station_id}))
+        texts = {lang: t("sync.conflict.key_clash", lang, stations=versions,
                          table=Words((f"sync.table.{table}",)), row=d.subject.split("/", 1)[1][-8:])
                  for lang in LANGUAGES}
-        kept = d.candidates[0]
-        options.append(Option("1", kept.fact_id, kept.station_id, _both("sync.option.keep_first")))
+        for n, c in enumerate(d.candidates, start=1):
+            opt = {lang: t("sync.option.key_version", lang, station=c.station_id or "?",
+                           time=local_time(c.hlc),
+                           kept=t("sync.words.in_use", lang) if c.data.get("kept") else "")
+                   for lang in LANGUAGES}
+            options.append(Option(str(n), c.fact_id, c.station_id, opt))
     return ConflictItem(iid, d.kind, d.subject, masked, texts, tuple(options), decision, is_open, d.id_number)
 
 

@@ -219,6 +219,18 @@ def _tables(store: Store) -> list[str]:
     return [t for t in union.merged_tables(store.conn, union.BUNDLE_SCHEMA) if t in ours]
 
 
+def _record_clash(store: Store, table: str, row: dict[str, Any], digest: str) -> int:
+    """Keep a version set aside for its key (the smaller one, ``union.version_order``), in the
+    name of the station whose row it is; 1 if it was not recorded before."""
+    text = union.encode_row(row)
+    if union.clash_recorded(store.conn, table, str(row["id"]), text):
+        return 0
+    store.insert("merge_clashes", {"target_table": table, "target_id": row["id"],
+                                   "origin_station": str(row.get("station_id") or ""),
+                                   "bundle_sha256": digest, "theirs": text})
+    return 1
+
+
 def _refuse_sequence_clash(store: Store, manifest: Manifest, source: str) -> None:
     """A new row taking a (station, sequence) already used: the station's store was re-created or
     altered. Inserting would drop rows, so the whole bundle is refused."""
@@ -248,16 +260,15 @@ def _apply(store: Store, db: Path, manifest: Manifest, file_name: str, operator:
             result.unchanged += done.unchanged
             result.pending += done.pending
             for theirs in done.clashes:
-                text = union.encode_row(theirs)
-                if not union.clash_recorded(conn, table, str(theirs["id"]), text):
-                    store.insert("merge_clashes", {"target_table": table, "target_id": theirs["id"],
-                                                   "origin_station": manifest.station_id,
-                                                   "bundle_sha256": digest, "theirs": text})
-                    result.clashes += 1
-        released_rows: list[tuple[str, str]] = []
-        result.released = union.release_pending(conn, released_rows)
-        for table, row_id in released_rows:
+                result.clashes += _record_clash(store, table, theirs, digest)
+        released = union.release_pending(conn)
+        result.released = released.counts
+        for table, row_id in released.inserted:
             store.seals.seal(table, [row_id])
+        if released.replaced:
+            store.seals.reseal(released.replaced)     # the greater version of a clashing key
+        for table, row in released.clashes:
+            result.clashes += _record_clash(store, table, row, digest)
         if manifest.max_hlc and not result.clock_lead_hours:
             store.observe(manifest.max_hlc)
         store.insert("imports", {"kind": kind, "file_name": file_name, "file_sha256": digest,
