@@ -128,12 +128,17 @@ def key_clashes(conn: sqlite3.Connection) -> list[Detected]:
     """Every version of a key that clashed here: the one the table holds (the greatest by
     ``union.version_order``: latest clock, then station id) first, then each version set aside
     (``merge_clashes``), greatest first — each with its own station and clock, not the stamp of
-    the master that set it aside, so the order and the words are the same at every master."""
+    the master that set it aside, so the order and the words are the same at every master.
+
+    Only the clashes this store recorded itself count: rows another store wrote there (a store
+    of an older version let them travel) say nothing about the signed rows held here."""
     from station.store.union import ident, version_order
 
     out: list[Detected] = []
+    own = conn.execute("SELECT value FROM meta WHERE key = 'station_id'").fetchone()
     rows = conn.execute("SELECT id, station_id, hlc, target_table, target_id, origin_station, theirs "
-                        "FROM merge_clashes ORDER BY target_table, target_id, id").fetchall()
+                        "FROM merge_clashes WHERE station_id IS ? ORDER BY target_table, target_id, id",
+                        (own[0] if own else None,)).fetchall()
     groups: dict[tuple[str, str], list[Any]] = {}
     for r in rows:
         groups.setdefault((r["target_table"], r["target_id"]), []).append(r)

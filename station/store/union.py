@@ -23,8 +23,12 @@ from pathlib import Path
 from typing import Any
 
 MERGE_COLUMNS = ("id", "station_id", "seq", "hlc")
-# Never leave the station and are never merged: PIN hashes, and whom this station trusts.
-LOCAL_TABLES = frozenset({"operators", "station_keys"})
+# Never leave the station and are never merged: PIN hashes, whom this station trusts, and its
+# own bookkeeping of merges and imports — which files it took in, which versions it set aside.
+# Another store's bookkeeping proves nothing here (a station could write clashes in another
+# station's name); each master records its own clashes from the signed rows it is given.
+# Conflict *decisions* do travel: they are facts of the supervisor who made them.
+LOCAL_TABLES = frozenset({"operators", "station_keys", "merge_clashes", "imports"})
 # Kept in a bundle's database besides the fact tables (station id and school code only).
 KEPT_META = ("station_id", "school_code")
 BUNDLE_SCHEMA = "b"
@@ -438,9 +442,12 @@ def bundle_imported(conn: sqlite3.Connection, sha256: str, station_id: str | Non
                         "AND station_id IS ?", (kind, sha256, station_id)).fetchone() is not None
 
 
-def clash_recorded(conn: sqlite3.Connection, table: str, row_id: str, theirs: str) -> bool:
+def clash_recorded(conn: sqlite3.Connection, table: str, row_id: str, theirs: str,
+                   station_id: str | None) -> bool:
+    """Whether this store (``station_id``) already set this version aside."""
     return conn.execute("SELECT 1 FROM merge_clashes WHERE target_table = ? AND target_id = ? "
-                        "AND theirs = ?", (table, row_id, theirs)).fetchone() is not None
+                        "AND theirs = ? AND station_id IS ?",
+                        (table, row_id, theirs, station_id)).fetchone() is not None
 
 
 def canonical_dump(conn: sqlite3.Connection, stations: set[str] | None = None) -> dict[str, list[tuple[Any, ...]]]:

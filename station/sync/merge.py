@@ -223,7 +223,7 @@ def _record_clash(store: Store, table: str, row: dict[str, Any], digest: str) ->
     """Keep a version set aside for its key (the smaller one, ``union.version_order``), in the
     name of the station whose row it is; 1 if it was not recorded before."""
     text = union.encode_row(row)
-    if union.clash_recorded(store.conn, table, str(row["id"]), text):
+    if union.clash_recorded(store.conn, table, str(row["id"]), text, store.station_id):
         return 0
     store.insert("merge_clashes", {"target_table": table, "target_id": row["id"],
                                    "origin_station": str(row.get("station_id") or ""),
