@@ -114,6 +114,10 @@ def merge_detail_lines(r: MergeResult) -> list[str]:
         lines.append(t("sync.merged_clashes", count=r.clashes))
     if r.clock_lead_hours:
         lines.append(t("sync.clock_ahead", station=r.station_id, hours=r.clock_lead_hours))
+    if r.ahead:
+        from station.sync.merge import MAX_CLOCK_LEAD_MS
+
+        lines.append(t("sync.merged_ahead", count=r.ahead, hours=MAX_CLOCK_LEAD_MS // 3_600_000))
     return lines
 
 

@@ -255,6 +255,7 @@ class TableUnion:
     added: int = 0
     unchanged: int = 0
     pending: int = 0
+    ahead: int = 0                # new rows held back: stamped beyond the allowed clock lead
     clashes: list[dict[str, Any]] = field(default_factory=list)   # bundle rows, key already used
     added_ids: list[str] = field(default_factory=list)   # to be sealed by the master (seals.py)
 
@@ -297,11 +298,28 @@ def version_order(data: dict[str, Any]) -> tuple[str, str, str]:
     return (str(data.get("hlc") or ""), str(data.get("station_id") or ""), encode_row(data))
 
 
-def _row_ready(conn: sqlite3.Connection, table: str, data: dict[str, Any]) -> bool:
-    """Whether every parent row of ``data`` (a row of ``table``) is in the main store."""
+def clock_limit(not_after_ms: int | None) -> str | None:
+    """The stamp every admitted row must sort below (``hlc`` text sorts by wall time first):
+    rows stamped after ``not_after_ms`` are held back, they would outrank every later fact."""
+    return None if not_after_ms is None else f"{max(0, not_after_ms) + 1:013d}"
+
+
+def _ready_sql(conn: sqlite3.Connection, table: str, alias: str, limit: str | None) -> str:
+    """SQL condition: ``alias``'s parents are all here and its stamp is not beyond ``limit``."""
+    cond = _parent_sql(conn, table, alias)
+    if limit is not None:
+        if not limit.isdigit():
+            raise ValueError(f"bad clock limit {limit!r}")
+        cond = f"({cond}) AND {alias}.hlc < '{limit}'"
+    return cond
+
+
+def _row_ready(conn: sqlite3.Connection, table: str, data: dict[str, Any], limit: str | None) -> bool:
+    """Whether every parent row of ``data`` (a row of ``table``) is in the main store and its
+    stamp is within the allowed clock lead."""
     cols = list(data)
     values = ", ".join(f"? AS {ident(c)}" for c in cols)
-    ready = _parent_sql(conn, table, "r")
+    ready = _ready_sql(conn, table, "r", limit)
     return conn.execute(f"SELECT 1 FROM (SELECT {values}) r WHERE {ready}",
                         [data[c] for c in cols]).fetchone() is not None
 
@@ -332,14 +350,20 @@ def _hold(conn: sqlite3.Connection, table: str, data: dict[str, Any], bundle_sha
     return False
 
 
-def union_table(conn: sqlite3.Connection, table: str, bundle_sha256: str) -> TableUnion:
+def union_table(conn: sqlite3.Connection, table: str, bundle_sha256: str,
+                not_after_ms: int | None = None) -> TableUnion:
     """Insert the bundle's new rows of ``table``; set aside clashes and rows missing a parent.
 
     A row whose key is already here with other content (from any station) is never ignored: the
     greater version by ``version_order`` is the one the table ends up holding (it waits in
     ``sync_pending`` and replaces the smaller one in ``release_pending``), the other is returned
     in ``clashes`` to be recorded. So the winner never depends on which bundle came first.
+
+    Rows stamped after ``not_after_ms`` (a station clock far ahead) wait in ``sync_pending`` like
+    rows missing a parent (``ahead``): merged, they would outrank every later fact, a supervisor's
+    decision included. They go in once the clock has caught up with them.
     """
+    limit = clock_limit(not_after_ms)
     t = ident(table)
     cols = shared_columns(conn, table)
     out = TableUnion(table)
@@ -359,15 +383,19 @@ def union_table(conn: sqlite3.Connection, table: str, bundle_sha256: str) -> Tab
                              f"WHERE {differs}").fetchone()[0]
     out.unchanged = int(same) - int(differing)
     fresh = f"r.id NOT IN (SELECT id FROM main.{t})"
-    ready = _parent_sql(conn, table, "r")
+    ready = _ready_sql(conn, table, "r", limit)
     out.added_ids = [str(r[0]) for r in conn.execute(
         f"SELECT r.id FROM b.{t} r WHERE {fresh} AND {ready} ORDER BY r.station_id, r.seq")]
     cur = conn.execute(f"INSERT INTO main.{t} ({col_list}) SELECT {', '.join('r.' + ident(c) for c in cols)} "
                        f"FROM b.{t} r WHERE {fresh} AND {ready} ORDER BY r.station_id, r.seq")
     out.added = max(cur.rowcount, 0)
     for row in conn.execute(f"SELECT r.* FROM b.{t} r WHERE {fresh} AND NOT ({ready})").fetchall():
-        if _hold(conn, table, {c: row[c] for c in cols}, bundle_sha256, out):
-            out.pending += 1
+        data = {c: row[c] for c in cols}
+        if _hold(conn, table, data, bundle_sha256, out):
+            if limit is not None and str(data["hlc"]) >= limit:
+                out.ahead += 1
+            else:
+                out.pending += 1
     return out
 
 
@@ -382,14 +410,16 @@ class Released:
     clashes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
-def release_pending(conn: sqlite3.Connection) -> Released:
+def release_pending(conn: sqlite3.Connection, not_after_ms: int | None = None) -> Released:
     """Settle every waiting row against the store (repeatedly: a parent may wait too).
 
     A waiting row whose key is free goes in once its parents are here. One whose key is held:
     the same content is dropped as already here; otherwise the smaller version by
     ``version_order`` is set aside as a clash — the held row being replaced (an UPDATE of the
     same key, so its children stay attached) only once the greater version's parents are here.
-    No waiting row is ever dropped without a clash."""
+    No waiting row is ever dropped without a clash; rows stamped after ``not_after_ms`` go on
+    waiting (``union_table``)."""
+    limit = clock_limit(not_after_ms)
     out = Released()
     order = {t: i for i, t in enumerate(fact_tables(conn))}
     while True:
@@ -410,7 +440,7 @@ def release_pending(conn: sqlite3.Connection) -> Released:
                 pass                                          # already here as it is
             elif ours is not None and version_order(data) < version_order(ours):
                 out.clashes.append((table, data))
-            elif not _row_ready(conn, table, data):
+            elif not _row_ready(conn, table, data, limit):
                 continue
             elif full is None:
                 conn.execute(f"INSERT INTO main.{ident(table)} ({', '.join(ident(c) for c in data)}) "

@@ -175,6 +175,7 @@ class ConflictService:
             if not item.open:
                 raise InputError("sync.conflicts.already_decided", item=item.id)
             chosen = item.option(option)
+            self._after_candidates(item)
             effects = self._effects(item, chosen, operator)
             choice = {"option": chosen.key, "fact_id": chosen.fact_id, "text_zh": chosen.texts["zh"],
                       "text_en": chosen.texts["en"]}
@@ -187,6 +188,30 @@ class ConflictService:
         row = q.latest_decisions(store)[item.id]
         assert row.id == decision_id
         return _decision(row)
+
+    def _after_candidates(self, item: ConflictItem) -> None:
+        """Move this store's clock past every stamp the item competes on (the candidates and the
+        decisions they carry), so the decision and its effects sort after them: a station whose
+        clock runs ahead must not outrank the supervisor's later choice (``clock.receive``)."""
+        from station.store.clock import HLC
+
+        stamps: list[object] = []
+        for c in _candidates(self.store, item):
+            stamps.append(c.hlc)
+            stamps.append(c.data.get("decided_hlc"))
+            row = c.data.get("row")
+            if isinstance(row, dict):
+                stamps.append(row.get("hlc"))
+        newest = None
+        for stamp in stamps:
+            try:
+                clock = HLC.decode(stamp) if isinstance(stamp, str) else None
+            except ValueError:
+                clock = None
+            if clock is not None and (newest is None or clock > newest):
+                newest = clock
+        if newest is not None:
+            self.store.observe(newest.encode())
 
     def _effects(self, item: ConflictItem, chosen: Option, operator: str | None) -> list[str]:
         """Ordinary facts that make the derived state agree with the decision."""
@@ -240,12 +265,16 @@ def _candidates(store: Store, item: ConflictItem) -> tuple[q.Candidate, ...]:
 
 # -- words ---------------------------------------------------------------------------------------
 def local_time(hlc: str) -> str:
-    """A stamp's wall time as the station's local 'MM-DD HH:MM'."""
+    """A stamp's wall time as the station's local 'MM-DD HH:MM', with the year in front when it is
+    not this year (a station clock a year off must show as such, not as a date that looks right)."""
     try:
         wall = int(hlc.split("-", 1)[0])
-    except (ValueError, AttributeError):
+        when = dt.datetime.fromtimestamp(wall / 1000)
+    except (ValueError, AttributeError, OverflowError, OSError):
         return ""
-    return dt.datetime.fromtimestamp(wall / 1000).strftime("%m-%d %H:%M")
+    if when.year != dt.datetime.now().year:
+        return when.strftime("%Y-%m-%d %H:%M")
+    return when.strftime("%m-%d %H:%M")
 
 
 def _who(name: str, id_number: str | None) -> dict[str, str]:

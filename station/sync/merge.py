@@ -49,7 +49,8 @@ from station.sync.verify import Trust, verify_image, verify_manifest, verify_row
 if TYPE_CHECKING:
     from station.store.core import Store
 
-# A station clock further ahead than this is reported, and the master's clock does not follow it.
+# A station clock further ahead than this is reported, the master's clock does not follow it, and
+# the rows stamped beyond it wait (``union.union_table``) instead of outranking everything here.
 MAX_CLOCK_LEAD_MS = 24 * 3600 * 1000
 
 
@@ -66,13 +67,14 @@ class MergeResult:
     clashes: int = 0                              # rows whose key was taken by other content
     images_added: int = 0
     clock_lead_hours: float = 0.0                 # how far the station's clock is ahead of ours
+    ahead: int = 0                                # rows held back: stamped beyond the allowed lead
 
     def to_json(self) -> dict[str, Any]:
         return {"bundle": self.bundle, "sha256": self.sha256, "station_id": self.station_id,
                 "already_imported": self.already_imported, "added": self.added,
                 "unchanged": self.unchanged, "pending": self.pending, "released": self.released,
                 "clashes": self.clashes, "images_added": self.images_added,
-                "clock_lead_hours": self.clock_lead_hours}
+                "clock_lead_hours": self.clock_lead_hours, "ahead": self.ahead}
 
 
 def merge_bundle(store: Store, path: Path, operator: str | None = None, *,
@@ -245,13 +247,16 @@ def _apply(store: Store, db: Path, manifest: Manifest, file_name: str, operator:
            result: MergeResult, kind: str) -> None:
     conn = store.conn
     digest = result.sha256
+    # Rows stamped further ahead of our clock than the allowed lead wait (they would outrank
+    # every later fact here, a supervisor's decision included) until our clock catches up.
+    not_after = clock.now_ms() + MAX_CLOCK_LEAD_MS
     with union.attached(conn, db), store.transaction():
         if union.bundle_imported(conn, digest, store.station_id, kind):       # another merge of the same file won the race
             result.already_imported = True
             return
         _refuse_sequence_clash(store, manifest, result.bundle)   # again: another merge may have run
         for table in _tables(store):
-            done = union.union_table(conn, table, digest)
+            done = union.union_table(conn, table, digest, not_after)
             # the bundle's signature vouched for these bytes; the master's seal now covers them
             present = union.present_ids(conn, table, done.added_ids)
             store.seals.seal(table, present)
@@ -259,9 +264,10 @@ def _apply(store: Store, db: Path, manifest: Manifest, file_name: str, operator:
                 result.added[table] = done.added
             result.unchanged += done.unchanged
             result.pending += done.pending
+            result.ahead += done.ahead
             for theirs in done.clashes:
                 result.clashes += _record_clash(store, table, theirs, digest)
-        released = union.release_pending(conn)
+        released = union.release_pending(conn, not_after)
         result.released = released.counts
         for table, row_id in released.inserted:
             store.seals.seal(table, [row_id])

@@ -6,8 +6,9 @@ the PostgreSQL hub of issue 15 — as three checks on plain inputs:
 - ``verify_manifest(body, signature, trust, own_station_id)``: the manifest is well formed, names
   a station enrolled here (not this station itself), and is signed by that station's enrolled key;
 - ``verify_rows(manifest, rows)``: every row of every table carries the manifest's station id, and
-  the tables, counts and row digests are exactly the signed ones (``RowSource`` is any source of
-  rows: an attached SQLite file, or rows received over the network);
+  the tables, counts and row digests are exactly the signed ones, and the manifest's ``max_hlc``
+  is the newest stamp of those rows (``RowSource`` is any source of rows: an attached SQLite
+  file, or rows received over the network);
 - ``verify_image(manifest, sha, actual_sha)``: an image is listed and its bytes hash to its name.
 
 Each raises ``BundleRefused`` with words; nothing here writes anything.
@@ -79,18 +80,26 @@ def verify_rows(manifest: Manifest, rows: RowSource, source: str) -> None:
     if missing:
         raise BundleRefused("missing_table", source, table=missing[0])
     station = manifest.station_id
+    newest = ""
+    newest_table = ""
     for table in sorted(tables):
         columns = rows.columns(table)
         if not set(MERGE_COLUMNS) <= set(columns):
             raise BundleRefused("not_fact_table", source, table=table)
         at = columns.index("station_id")
+        clock_at = columns.index("hlc")
         others: dict[str, int] = {}
+        top = [""]
 
-        def counted(table: str = table, at: int = at, others: dict[str, int] = others) -> Iterable[Sequence[Any]]:
+        def counted(table: str = table, at: int = at, others: dict[str, int] = others,
+                    clock_at: int = clock_at, top: list[str] = top) -> Iterable[Sequence[Any]]:
             for row in rows.rows(table):
                 if row[at] != station:
                     key = str(row[at])[:64]
                     others[key] = others.get(key, 0) + 1
+                stamp = str(row[clock_at])
+                if stamp > top[0]:
+                    top[0] = stamp
                 yield row
 
         digest, count = table_digest(table, columns, counted())
@@ -102,6 +111,13 @@ def verify_rows(manifest: Manifest, rows: RowSource, source: str) -> None:
             raise BundleRefused("row_count", source, table=table, count=count, signed=manifest.rows[table])
         if digest != manifest.row_digests[table]:
             raise BundleRefused("row_digest", source, table=table)
+        if top[0] > newest:
+            newest, newest_table = top[0], table
+    # The receiver judges the sender's clock by the manifest's newest stamp (how far ahead it
+    # is, whether to follow it): it must be the rows' own newest, not a number chosen apart.
+    if newest != manifest.max_hlc:
+        raise BundleRefused("max_hlc", source, "bundle.json", table=newest_table or "-",
+                            actual=newest[:40] or "-", signed=manifest.max_hlc[:40] or "-")
 
 
 def verify_image(manifest: Manifest, sha: str, actual_sha: str, source: str) -> None:

@@ -62,7 +62,7 @@ def forged(tmp_path, make_station, idn, enrol, kit):
             f"CREATE TEMP TABLE x AS SELECT * FROM acceptances WHERE id = '{a_acc['id']}'",
             f"UPDATE x SET id = '{b_acc['id']}', seq = {seq}, hlc = '{later}', "
             f"capture_id = '{on['capture_id']}', id_number = '{on['id_number']}', decision = 'reject'",
-            "INSERT INTO acceptances SELECT * FROM x"])
+            "INSERT INTO acceptances SELECT * FROM x"], manifest={"max_hlc": later})
     return tmp_path, b_acc
 
 
