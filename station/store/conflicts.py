@@ -66,7 +66,8 @@ IDENTITY_FIELDS = ("name", "gender", "birth_date")
 
 
 def same_id_different_identity(conn: sqlite3.Connection) -> list[Detected]:
-    """Card reads (or typed identities) of one ID number that disagree on name, gender or birth.
+    """Card reads (or typed identities) of one ID number that disagree on name, gender or birth,
+    and rosters of different stations that disagree on them (``roster_disagreements``).
 
     One candidate per distinct version: its first read, with how many reads and where.
     """
@@ -97,7 +98,44 @@ def same_id_different_identity(conn: sqlite3.Connection) -> list[Detected]:
             first["id"], first["station_id"], first["hlc"],
             {**dict(zip(IDENTITY_FIELDS, version, strict=True)), "stations": entry["stations"],
              "reads": entry["reads"], "typed": entry["typed"]}))
-    return [Detected("same_id_different_identity", idn, tuple(c), idn) for idn, c in out.items()]
+    for idn, candidates in roster_disagreements(conn).items():
+        out.setdefault(idn, []).extend(candidates)
+    return [Detected("same_id_different_identity", idn, tuple(c), idn) for idn, c in sorted(out.items())]
+
+
+def roster_disagreements(conn: sqlite3.Connection) -> dict[str, list[Candidate]]:
+    """ID numbers whose rosters at different stations disagree (sync.md §6: the same ID number
+    with different names/fields): each station's current entry counts (its latest, not deleted);
+    they disagree on the name, or on a gender or birth date both give. One candidate per distinct
+    version: its first entry, with the stations whose roster says it (``roster`` set)."""
+    rows = conn.execute(
+        "SELECT r.id, r.id_number, r.station_id, r.hlc, r.name, r.gender, r.birth_date "
+        "FROM roster_entries r WHERE r.hlc = (SELECT MAX(x.hlc) FROM roster_entries x "
+        " WHERE x.id_number = r.id_number AND x.station_id = r.station_id) "
+        "AND NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.target_table = 'roster_entries' "
+        " AND t.target_id = r.id) "
+        "AND r.id_number IN (SELECT id_number FROM roster_entries GROUP BY id_number "
+        " HAVING COUNT(DISTINCT station_id) > 1) ORDER BY r.id_number, r.hlc, r.id")
+    people: dict[str, list[Any]] = {}
+    for r in rows:
+        people.setdefault(r["id_number"], []).append(r)
+    out: dict[str, list[Candidate]] = {}
+    for idn, entries in people.items():
+        if not any(len({e[f] for e in entries if e[f] is not None}) > 1 for f in IDENTITY_FIELDS):
+            continue
+        versions: dict[tuple[Any, ...], Candidate] = {}
+        for e in entries:
+            version = tuple(e[f] for f in IDENTITY_FIELDS)
+            found = versions.get(version)
+            if found is None:
+                versions[version] = Candidate(e["id"], e["station_id"], e["hlc"], {
+                    **dict(zip(IDENTITY_FIELDS, version, strict=True)), "stations": [e["station_id"]],
+                    "reads": 1, "typed": False, "roster": True})
+            elif e["station_id"] not in found.data["stations"]:
+                found.data["stations"].append(e["station_id"])
+                found.data["reads"] += 1
+        out[idn] = list(versions.values())
+    return out
 
 
 def two_corrections(conn: sqlite3.Connection) -> list[Detected]:

@@ -303,7 +303,8 @@ def _words(iid: str, d: q.Detected, name: str, decision: Decision | None, is_ope
                  for lang in LANGUAGES}
         for n, c in enumerate(d.candidates, start=1):
             gender = Words((f"sync.gender.{c.data.get('gender') or 'unknown'}",))
-            opt = {lang: t("sync.option.identity", lang, name=c.data.get("name") or "?", gender=gender,
+            how = "sync.option.identity_roster" if c.data.get("roster") else "sync.option.identity"
+            opt = {lang: t(how, lang, name=c.data.get("name") or "?", gender=gender,
                            birth=c.data.get("birth_date") or "?",
                            stations="、".join(c.data.get("stations", [])), reads=c.data.get("reads", 1),
                            typed=t("sync.words.typed", lang) if c.data.get("typed") else "")
