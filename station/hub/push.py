@@ -72,6 +72,7 @@ class _Batch:
     images: dict[str, int]                                # sha → size, of every row's images
     max_hlc: str
     full: bool                                            # hit a limit: more may follow
+    ids: dict[str, list[str]] = field(default_factory=dict)   # table → keys of its rows
 
 
 def push(store: Store, dsn: str, operator: str | None = None, *, max_rows: int = MAX_ROWS,
@@ -97,10 +98,13 @@ def push(store: Store, dsn: str, operator: str | None = None, *, max_rows: int =
             try:
                 more = _push_once(store, conn, dsn, key, result, images, max_rows,
                                   max_bytes or images.push_bytes)
-            except psycopg.errors.UniqueViolation:
+            except psycopg.errors.UniqueViolation as exc:
                 attempts += 1                     # another push of ours got there first
                 if attempts >= RETRIES:
-                    raise
+                    diag = exc.diag
+                    raise RefusedError("hub.push_unique", station=station,
+                                       constraint=diag.constraint_name or "?",
+                                       detail=(diag.message_detail or str(exc).splitlines()[0])[:200]) from None
                 continue
             if not more:
                 break
@@ -143,6 +147,7 @@ def _push_once(store: Store, conn: psycopg.Connection[Any], dsn: str, key: Stati
             version = box.schema_version()
         if not batch.counts:
             return False
+        _refuse_taken_keys(conn, station, batch)
         faults.point("hub.push.read")
         manifest = Manifest(station_id=station, schema_version=version, rows=batch.counts,
                             row_digests=batch.digests,
@@ -185,6 +190,20 @@ def _push_once(store: Store, conn: psycopg.Connection[Any], dsn: str, key: Stati
     return batch.full
 
 
+def _refuse_taken_keys(conn: psycopg.Connection[Any], station: str, batch: _Batch) -> None:
+    """A row to send whose key the hub already holds for this station (under a lower number:
+    the store's row was moved or altered after it was pushed). The hub keeps one version of a
+    station's key and never overwrites it, so the push is refused naming the table and row —
+    every later push too, until the supervisor has dealt with the station's store — instead of
+    failing on the hub's unique key (a raw library error) or dropping the row."""
+    for table, ids in batch.ids.items():
+        held = queries.held_keys(conn, station, table, ids)
+        if held:
+            row_id = min(held)
+            raise RefusedError("hub.push_key_taken", station=station, table=table, row=row_id,
+                               seq=held[row_id])
+
+
 def _image_size(store: Store) -> Callable[[str], int]:
     def size(sha: str) -> int:
         try:
@@ -221,6 +240,7 @@ def _read(box: Outbox, station: str, marks: dict[str, int], max_rows: int, max_b
         if taken:
             taken.sort(key=lambda r: str(r[0]))               # key order, as the digest wants
             lines = [row_line(r) for r in taken]              # encoded once: sent and digested
+            batch.ids[table] = [str(r[0]) for r in taken]
             batch.tables[table] = (columns, lines)
             batch.counts[table] = len(lines)
             batch.digests[table] = lines_digest(table, columns, lines)

@@ -175,6 +175,16 @@ def high_water(conn: psycopg.Connection[Any], station_id: str) -> dict[str, tupl
         "ORDER BY table_name, seq DESC", (station_id,))}
 
 
+def held_keys(conn: psycopg.Connection[Any], station_id: str, table: str,
+              ids: Sequence[str]) -> dict[str, int]:
+    """Those of ``ids`` the hub already holds for this station in ``table``, with their number."""
+    if not ids:
+        return {}
+    return {str(i): int(s) for i, s in conn.execute(
+        "SELECT id, seq FROM hub.facts WHERE station_id = %s AND table_name = %s AND id = ANY(%s)",
+        (station_id, table, list(ids)))}
+
+
 def missing_images(conn: psycopg.Connection[Any], shas: Sequence[str]) -> list[str]:
     """Those of ``shas`` the hub does not hold, in the given order."""
     if not shas:
