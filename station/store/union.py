@@ -152,6 +152,45 @@ def schema_version(conn: sqlite3.Connection, schema: str = "main") -> int:
     return int(conn.execute(f"PRAGMA {_schema(schema)}.user_version").fetchone()[0])
 
 
+_OBJECTS: dict[int, frozenset[tuple[str, str, str]]] = {}
+
+
+def _own_objects(version: int) -> frozenset[tuple[str, str, str]]:
+    """(type, name, SQL) of every view, trigger and index our migrations create up to
+    ``version`` (made once per version and process, in memory)."""
+    found = _OBJECTS.get(version)
+    if found is None:
+        from station.store.migrations import migrate
+
+        empty = sqlite3.connect(":memory:", isolation_level=None)
+        try:
+            migrate(empty, version)
+            found = _OBJECTS[version] = frozenset(
+                (str(t), str(n), str(q)) for t, n, q in empty.execute(
+                    "SELECT type, name, sql FROM sqlite_master "
+                    "WHERE type IN ('view', 'trigger', 'index') AND sql IS NOT NULL"))
+        finally:
+            empty.close()
+    return found
+
+
+def unexpected_objects(conn: sqlite3.Connection, schema: str = "main") -> list[tuple[str, str]]:
+    """(type, name) of every view, trigger or index of a bundle's database that is not one of our
+    own schema at its version, word for word: a trigger would run when the file is migrated or
+    merged, a view could stand in for what a reader expects to be a table."""
+    own = _own_objects(min(schema_version(conn, schema), _latest()))
+    return sorted((str(t), str(n)) for t, n, q in conn.execute(
+        f"SELECT type, name, sql FROM {_schema(schema)}.sqlite_master "
+        "WHERE type IN ('view', 'trigger', 'index') AND sql IS NOT NULL")
+        if (str(t), str(n), str(q)) not in own)
+
+
+def _latest() -> int:
+    from station.store.migrations import LATEST
+
+    return LATEST
+
+
 # -- bundle snapshots --------------------------------------------------------------------------
 def snapshot_into(conn: sqlite3.Connection, target: Path) -> None:
     """A consistent copy of the whole store (``VACUUM INTO`` reads one snapshot, writers go on)."""
@@ -224,6 +263,9 @@ class SqliteRows:
 
     def schema_version(self) -> int:
         return schema_version(self.conn)
+
+    def unexpected_objects(self) -> list[tuple[str, str]]:
+        return unexpected_objects(self.conn)
 
     def tables(self) -> list[str]:
         return [t for t in table_names(self.conn) if t != "meta" and not t.startswith("sqlite_")]

@@ -44,7 +44,7 @@ from station.sync.archive import (
 from station.sync.errors import BundleRefused
 from station.sync.manifest import Manifest
 from station.sync.trust import TrustService
-from station.sync.verify import Trust, verify_image, verify_manifest, verify_rows
+from station.sync.verify import Trust, verify_image, verify_manifest, verify_objects, verify_rows
 
 if TYPE_CHECKING:
     from station.store.core import Store
@@ -122,6 +122,7 @@ def _check_database(store: Store, db: Path, manifest: Manifest, source: str) -> 
             if problem != "ok":
                 raise BundleRefused("damaged_database", source, DB_MEMBER, detail=problem)
             verify_rows(manifest, rows, source)
+            verify_objects(rows.unexpected_objects(), source, DB_MEMBER)
         finally:
             rows.close()
         check_staged(store, db, manifest, source)

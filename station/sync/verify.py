@@ -120,6 +120,15 @@ def verify_rows(manifest: Manifest, rows: RowSource, source: str) -> None:
                             actual=newest[:40] or "-", signed=manifest.max_hlc[:40] or "-")
 
 
+def verify_objects(unexpected: Sequence[tuple[str, str]], source: str, member: str) -> None:
+    """A bundle's database holds no view, trigger or index but our own schema's: checked before
+    anything opens the file for writing (its migration would run a trigger)."""
+    if unexpected:
+        kind, name = unexpected[0]
+        raise BundleRefused("schema_object", source, member, kind=kind, name=name[:64],
+                            count=len(unexpected))
+
+
 def verify_image(manifest: Manifest, sha: str, actual_sha: str, source: str) -> None:
     """An image the manifest lists, whose bytes hash to its name."""
     member = manifest.images.get(sha)
