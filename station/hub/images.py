@@ -204,7 +204,7 @@ class FolderImages:
 
     def repair(self, conn: psycopg.Connection[Any], store: Store) -> int:
         self.folder.collect_stale_tmp()
-        reported = [sha for sha in queries.image_reports(conn) if store.images.verify(sha)]
+        reported = [sha for sha in queries.own_image_reports(conn) if store.images.verify(sha)]
         if not reported:
             return 0
         _parallel(lambda sha: self.folder.put(store.images.path(sha), sha), reported)

@@ -280,6 +280,13 @@ def image_reports(conn: psycopg.Connection[Any]) -> dict[str, str]:
         "SELECT sha256, problem FROM hub.image_reports ORDER BY sha256")}
 
 
+def own_image_reports(conn: psycopg.Connection[Any]) -> dict[str, str]:
+    """The reports of folder images this role stored (the only ones it may clear)."""
+    return {str(s): str(p) for s, p in conn.execute(
+        "SELECT r.sha256, r.problem FROM hub.image_reports r JOIN hub.images i USING (sha256) "
+        "WHERE i.stored_by = session_user ORDER BY r.sha256")}
+
+
 def report_image(conn: psycopg.Connection[Any], sha: str, problem: str | None) -> None:
     """Report a folder image as ``damaged``/``missing``, or (None) as repaired."""
     conn.execute("SELECT hub.report_image(%s, %s)", (sha, problem))

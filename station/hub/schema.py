@@ -392,6 +392,36 @@ END $$;
 """
 
 
+# v5: who may say what about a folder image. A report names an image the hub holds in its
+# folder; only the station that stored it (or the hub's owner) may clear one — any station could
+# otherwise hide a damaged file from the repair (or plant reports of images that are not there).
+V5_REPORTS = f"""
+CREATE OR REPLACE FUNCTION hub.report_image(p_sha text, p_problem text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE caller text;
+BEGIN
+  {_CALLER}
+  IF p_sha IS NULL OR p_sha !~ '^[0-9a-f]{{64}}$' THEN
+    PERFORM hub.refuse('image_name', jsonb_build_object('sha', left(coalesce(p_sha, ''), 80)));
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM hub.images WHERE sha256 = p_sha AND place = '{IN_FOLDER}') THEN
+    PERFORM hub.refuse('image_not_held', jsonb_build_object('sha', p_sha));
+  END IF;
+  IF p_problem IS NULL THEN
+    IF caller IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM hub.images WHERE sha256 = p_sha AND stored_by = session_user) THEN
+      PERFORM hub.refuse('not_image_holder', jsonb_build_object('sha', p_sha, 'station', caller));
+    END IF;
+    DELETE FROM hub.image_reports WHERE sha256 = p_sha;
+  ELSE
+    INSERT INTO hub.image_reports (sha256, problem) VALUES (p_sha, p_problem)
+      ON CONFLICT (sha256) DO UPDATE SET problem = excluded.problem, reported_at = now(),
+                                         reported_by = session_user;
+  END IF;
+END $$;
+"""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -405,5 +435,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, V2_PUT_IMAGE, "images in one statement, hashed as they arrive"),
     Migration(3, V3_IMAGE_FOLDER, "images in a content-addressed folder named by the hub"),
     Migration(4, _commit_push(_MEMBERS_V4), "a push's images checked by their key"),
+    Migration(5, V5_REPORTS, "only the station that stored a folder image clears its report"),
 )
 LATEST = MIGRATIONS[-1].version
