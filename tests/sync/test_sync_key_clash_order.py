@@ -69,6 +69,7 @@ def forged(tmp_path, make_station, idn, enrol, kit):
 @pytest.mark.parametrize("variant", ["own", "theirs"])
 def test_merge_order_never_changes_dump_nor_conflicts(forged, variant, make_station, enrol):
     from station.store import open_store
+    from station.store.fsck import fsck
     from station.sync.merge import merge_bundle
 
     tmp, b_acc = forged
@@ -81,6 +82,8 @@ def test_merge_order_never_changes_dump_nor_conflicts(forged, variant, make_stat
         with open_store(master) as store:
             for path in (*order, *order):                       # duplicates change nothing
                 merge_bundle(store, path)
+            # a version replaced by a greater one is re-sealed: the store checks out whole
+            assert [f.code for f in fsck(store) if f.severity == "error"] == []
         states.append(_state(master))
     first = states[0]
     for other in states[1:]:
