@@ -20,7 +20,7 @@ from station.export.names import check_text_field
 from station.export.profile import BatchProfile
 from station.export.record import BatchItem, Correction, Skipped, iso_local, local_zone
 from station.store.facts import is_paid
-from station.store.people import Capture, Person, Snapshot
+from station.store.people import SENT_FIELDS, Capture, Person, Snapshot
 
 
 @dataclass
@@ -158,13 +158,9 @@ def _correction(person: Person, cap: Capture, profile: BatchProfile, filters: Fi
     since the pipeline last heard of the person are listed as old → new. None: nothing new.
     """
     first = person.exports[0][0]
-    since = person.handled_hlc
-    changed: dict[str, dict[str, Any]] = {}
-    for hlc, name, old, new in person.changes:
-        if hlc > since:
-            entry = changed.setdefault(name, {"field": name, "old": old, "new": new})
-            entry["new"] = new
-    changes = [c for c in changed.values() if c["old"] != c["new"]]
+    written = {c.field for c in (*profile.columns, *profile.correction_columns)}
+    # a field the pipeline never gets (the ID number in code mode) is not written as a change
+    changes = [c for c in _changed_fields(person) if c["field"] in written]
     newer_photo = not cap.batches and not cap.listed
     if not newer_photo and not changes:
         return None
@@ -178,6 +174,24 @@ def _correction(person: Person, cap: Capture, profile: BatchProfile, filters: Fi
     if unsafe:
         return Skipped(person.id_number, person.name, "unsafe", unsafe)
     return fix
+
+
+def _changed_fields(person: Person) -> list[dict[str, Any]]:
+    """The fields that differ from what the pipeline last heard (``Person.sent``: the batches
+    that named the person), old → new; whatever changed them — a correction, a roster re-import,
+    a new ID number. Without a stored batch record, the correction facts since then."""
+    if person.sent is not None:
+        now = {"name": person.name, "id_number": person.id_number, "student_no": person.student_no,
+               "department": person.department, "gender": person.gender_zh}
+        return [{"field": f, "old": person.sent[f], "new": now[f]}
+                for f in SENT_FIELDS if person.sent.get(f, now[f]) != now[f]]
+    since = person.handled_hlc
+    changed: dict[str, dict[str, Any]] = {}
+    for hlc, name, old, new in person.changes:
+        if hlc > since and name in SENT_FIELDS:
+            entry = changed.setdefault(name, {"field": name, "old": old, "new": new})
+            entry["new"] = new
+    return [c for c in changed.values() if c["old"] != c["new"]]
 
 
 def _unsafe(item: BatchItem, profile: BatchProfile, with_file: bool = True) -> str:

@@ -18,7 +18,10 @@ from station.domain.identity import is_verified
 if TYPE_CHECKING:
     from station.store.core import Store
 
-PERSON_FIELDS = ("name", "student_no", "department", "gender")
+PERSON_FIELDS = ("name", "student_no", "department", "gender", "birth_date")
+# What a batch tells the pipeline about a person (gender as the batch writes it, in Chinese): a
+# later batch lists whatever of these differs from what the pipeline last heard.
+SENT_FIELDS = ("name", "id_number", "student_no", "department", "gender")
 GENDER_ZH = {"male": "男", "female": "女", "1": "男", "2": "女", "M": "男", "F": "女"}
 
 
@@ -58,6 +61,7 @@ class Person:
     student_no: str = ""
     department: str = ""
     gender: str = ""
+    birth_date: str = ""
     on_roster: bool = False
     eligible: bool = True
     changed_hlc: str = ""                # latest roster version or correction of the fields above
@@ -68,6 +72,9 @@ class Person:
     exports: list[tuple[str, str]] = field(default_factory=list)   # uploads: (batch id, hlc), oldest first
     listings: list[tuple[str, str]] = field(default_factory=list)  # corrections listed: (batch id, hlc)
     changes: list[tuple[str, str, str, str]] = field(default_factory=list)   # (hlc, field, old, new)
+    # The SENT_FIELDS as the pipeline last heard them (the upload batch's item, then each
+    # corrections list that named the person); None when no stored batch record says.
+    sent: dict[str, str] | None = None
 
     @property
     def accepted(self) -> Capture | None:
@@ -108,6 +115,7 @@ def load_snapshot(store: Store) -> Snapshot:
         p = snap.person(r["id_number"])
         p.name, p.student_no = r["name"] or "", r["student_no"] or ""
         p.department, p.gender = r["department"] or "", r["gender"] or ""
+        p.birth_date = r["birth_date"] or ""
         p.on_roster, p.eligible, p.changed_hlc = True, bool(r["eligible"]), r["hlc"]
         entry_ids[r["id"]] = r["id_number"]
     # Any earlier roster version also names the person (corrections may point at it).
@@ -186,8 +194,32 @@ def load_snapshot(store: Store) -> Snapshot:
     for p in snap.persons.values():
         for c in p.captures:
             c.listed = listed_in.get(c.id, [])
+    _load_sent(store, snap, capture_person)
     try:
         snap.slots = store.schedule.slots()
     except Exception:  # a store without a schedule yet
         snap.slots = []
     return snap
+
+
+def _load_sent(store: Store, snap: Snapshot, capture_person: dict[str, str]) -> None:
+    """What each exported person's fields were in the batches that named them (``Person.sent``).
+
+    A batch record keeps every item as it was written, so a later batch can list any change since —
+    a roster re-import as much as a correction — against what the pipeline actually received,
+    not against a change log that only some paths write to.
+    """
+    for r in _rows(store, "SELECT record FROM exports WHERE record IS NOT NULL ORDER BY hlc, id"):
+        try:
+            record = json.loads(r[0])
+        except ValueError:
+            continue
+        if not isinstance(record, dict):
+            continue
+        for item in list(record.get("items") or []) + list(record.get("corrections") or []):
+            if not isinstance(item, dict):
+                continue
+            idn = capture_person.get(str(item.get("capture_id")))
+            if idn is None or idn not in snap.persons:
+                continue
+            snap.persons[idn].sent = {f: str(item.get(f) or "") for f in SENT_FIELDS}
