@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "camera",     # camera list, camera capture
     "photos",     # check, crop, calibrate
     "session",    # ingest, simulate, run, demo
+    "records",    # correct, history
     "exports",    # export build/verify, report, print
     "hub",        # hub init, sync push/pull through the PostgreSQL hub
     "sync",       # bundle create, merge

@@ -6,33 +6,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from station.session.correct import FIELDS as CORRECTABLE  # the TUI's field names
 from station.store.review import ReviewItem
 
 if TYPE_CHECKING:
     from station.store.core import Store
     from station.store.operators import Operator
 
-CORRECTABLE = ("name", "gender", "birth_date", "department", "student_no")
+__all__ = ["CORRECTABLE", "correct", "decide"]
 
 
 def correct(store: Store, operator: Operator, item: ReviewItem, field_name: str, new_value: str,
             reason: str) -> str:
-    """Record a correction of an identity field for ``item`` (a new fact; the old value stays)."""
-    from station.errors import InputError, Location
+    """Correct a field of the person ``item`` is a capture of: the same service as `station
+    correct` (``station.session.correct``), so the rules, old value and trail are the same."""
+    from station.session.correct import correct_person
 
-    if field_name not in CORRECTABLE:
-        from station.i18n import Words
-
-        raise InputError("session.bad_field", Location("correction", field=field_name),
-                         field=field_name,
-                         fields=Words(tuple(f"session.field.{c}" for c in CORRECTABLE), ", ", "、"))
-    if not new_value.strip() or not reason.strip():
-        raise InputError("session.correction_incomplete", Location("correction", field=field_name))
-    store.operators.require(operator, "correct")
-    old = item.name if field_name == "name" else None
-    return store.facts.record_correction("captures", item.capture_id, field_name, old,
-                                         new_value.strip(), reason=reason.strip(),
-                                         operator=operator.name)
+    return correct_person(store, operator, item.id_number, field_name, new_value, reason).correction_id
 
 
 def decide(store: Store, operator: Operator, item: ReviewItem, decision: str, reason: str) -> str:

@@ -91,9 +91,12 @@ class Facts:
 
     def capture_code_owner(self, code: str) -> str | None:
         """The person (ID number) whose capture already carries this 图像采集码, if any."""
+        from station.store.rekey import resolve
+
         row = self.store.conn.execute("SELECT id_number FROM captures WHERE capture_code = ? ORDER BY hlc LIMIT 1",
                                       (code,)).fetchone()
-        return row[0] if row else None
+        # the code follows its student when their ID number was corrected
+        return resolve(self.store.conn, row[0]) if row else None
 
     def record_check(self, capture_id: str, report: dict[str, Any], passed: bool,
                      operator: str | None = None) -> str:
@@ -207,14 +210,20 @@ class Facts:
 
     # -- derived state ------------------------------------------------------------------------
     def person_state(self, id_number: str) -> PersonState:
+        """Derived from every fact that belongs to ``id_number`` now, including those recorded
+        under a number later corrected to it (``station.store.rekey``)."""
+        from station.store.rekey import aliases
+
         conn = self.store.conn
         state = PersonState(id_number)
+        numbers = aliases(conn, id_number)
+        among = f"IN ({', '.join('?' * len(numbers))})" if numbers else "IN (NULL)"
         for r in conn.execute(
                 "SELECT d.*, c.source_name, c.operator AS captured_by, c.hlc AS hlc, "
                 "(SELECT passed FROM check_reports k WHERE k.capture_id = d.capture_id "
                 " ORDER BY k.hlc DESC LIMIT 1) AS check_passed "
                 "FROM capture_decisions d JOIN captures c ON c.id = d.capture_id "
-                "WHERE d.id_number = ? ORDER BY c.hlc DESC", (id_number,)):
+                f"WHERE d.id_number {among} ORDER BY c.hlc DESC", numbers):
             state.captures.append({
                 "id": r["capture_id"], "image_sha256": r["image_sha256"],
                 "station_id": r["station_id"], "hlc": r["hlc"], "source_name": r["source_name"],
@@ -230,15 +239,15 @@ class Facts:
             state.accepted_station = best["station_id"]
             state.exported = any(c["exported"] for c in accepted)
         for r in conn.execute(
-                "SELECT * FROM payments y WHERE id_number = ? AND NOT EXISTS (SELECT 1 FROM "
+                f"SELECT * FROM payments y WHERE id_number {among} AND NOT EXISTS (SELECT 1 FROM "
                 "tombstones t WHERE t.target_table = 'payments' AND t.target_id = y.id) "
-                "ORDER BY hlc", (id_number,)):
+                "ORDER BY hlc", numbers):
             state.payments.append({"id": r["id"], "amount_cents": r["amount_cents"],
                                    "method": r["method"], "reference": r["reference"],
                                    "hlc": r["hlc"], "station_id": r["station_id"]})
         state.paid_cents = sum(p["amount_cents"] for p in state.payments)
-        state.card_reads = conn.execute("SELECT COUNT(*) FROM card_reads WHERE id_number = ?",
-                                        (id_number,)).fetchone()[0]
+        state.card_reads = conn.execute(f"SELECT COUNT(*) FROM card_reads WHERE id_number {among}",
+                                        numbers).fetchone()[0]
         return state
 
     def accepted_captures(self, exported: bool | None = None) -> list[dict[str, Any]]:

@@ -44,6 +44,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "report": _TECH,
     "print": _TECH,
     "correct": _TECH,
+    "history.view": _TECH,        # a person's whole trail (`station history`)
     "bundle": _TECH,
     "hub.push": _TECH,
     "trust.list": _TECH,
@@ -53,6 +54,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "export.confirm": _TECH,      # the pipeline received a batch (lets a purge go ahead)
     "operator.list": _TECH,
     # supervisors: the campaign's data and people, and every exception to the rules
+    "correct.id_number": _SUP,    # a person's facts move to another ID number (re-keying)
     "accept.override": _SUP,      # accept a photo that fails its checks (desk, review, ingest)
     "identity.vouch": _SUP,       # an identity given as a file counts as read from a card
     "roster.import": _SUP,
@@ -73,7 +75,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 
 # Actions that only read: their commands also run on a read-only store.
 READ_ACTIONS = frozenset({"report", "print", "roster.view", "operator.list", "trust.list",
-                          "conflicts.view"})
+                          "conflicts.view", "history.view"})
 
 MIN_PIN_LENGTH = 4
 GOOD_PIN_LENGTH = 6

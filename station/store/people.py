@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from station.domain.identity import is_verified
+from station.store.rekey import rekeys
 
 if TYPE_CHECKING:
     from station.store.core import Store
@@ -110,9 +111,20 @@ def _rows(store: Store, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
 
 def load_snapshot(store: Store) -> Snapshot:
     snap = Snapshot(station_id=store.station_id or "", school_code=store.meta("school_code") or "")
+    moved = rekeys(store.conn)            # ID-number corrections: old number → current one
+
+    def key(id_number: str) -> str:
+        return moved.get(id_number, id_number)
+
     entry_ids: dict[str, str] = {}
-    for r in _rows(store, "SELECT * FROM roster_current"):
-        p = snap.person(r["id_number"])
+    # A person's own roster entry first; an entry under a number re-keyed to them only stands in
+    # when they have none of their own.
+    roster = sorted(_rows(store, "SELECT * FROM roster_current"), key=lambda r: r["id_number"] in moved)
+    for r in roster:
+        if r["id_number"] in moved and snap.persons.get(key(r["id_number"]), Person("")).on_roster:
+            entry_ids[r["id"]] = r["id_number"]
+            continue
+        p = snap.person(key(r["id_number"]))
         p.name, p.student_no = r["name"] or "", r["student_no"] or ""
         p.department, p.gender = r["department"] or "", r["gender"] or ""
         p.birth_date = r["birth_date"] or ""
@@ -128,10 +140,11 @@ def load_snapshot(store: Store) -> Snapshot:
         except ValueError:
             identity = {}
         reads[r["id"]] = (is_verified(identity), identity)   # only a card read is verified
-        p = snap.person(r["id_number"])
+        p = snap.person(key(r["id_number"]))
         if not p.on_roster:                      # walk-ins: the card is all we know
             p.name = p.name or identity.get("name", "")
             p.gender = p.gender or identity.get("gender", "")
+            p.birth_date = p.birth_date or identity.get("birth_date", "")
     walk_in_school: dict[str, str] = {}
     try:
         for r in _rows(store, "SELECT capture_id, school_code FROM walk_ins ORDER BY hlc"):
@@ -150,7 +163,7 @@ def load_snapshot(store: Store) -> Snapshot:
         except ValueError:
             camera = {}
         verified = reads.get(r["card_read_id"], (False, {}))[0]
-        cap = Capture(id=r["capture_id"], id_number=r["id_number"], hlc=r["hlc"],
+        cap = Capture(id=r["capture_id"], id_number=key(r["id_number"]), hlc=r["hlc"],
                       image_sha256=r["image_sha256"], export_sha256=camera.get("crop_sha256"),
                       verified=verified, decision=r["decision"], decided_hlc=r["decided_hlc"],
                       station_id=r["station_id"], operator=r["captured_by"],
@@ -159,7 +172,7 @@ def load_snapshot(store: Store) -> Snapshot:
                       capture_code=r["capture_code"] or "",
                       override_by=r["override_by"] or None,
                       override_reason=(r["reason"] or None) if r["override_by"] else None)
-        snap.person(r["id_number"]).captures.append(cap)
+        snap.person(cap.id_number).captures.append(cap)
     # Corrections of a person's fields, whether made on the roster entry or on a capture's identity
     # (the review screen), applied in clock order after the roster version they follow.
     capture_person = {c.id: c.id_number for p in snap.persons.values() for c in p.captures}
@@ -168,7 +181,7 @@ def load_snapshot(store: Store) -> Snapshot:
         if r["target_table"] == "captures":
             idn = capture_person.get(r["target_id"])
         else:
-            idn = entry_ids.get(r["target_id"], r["target_id"])
+            idn = key(entry_ids.get(r["target_id"], r["target_id"]))
         target = snap.persons.get(idn) if idn else None
         if target is None or r["field"] not in PERSON_FIELDS or r["hlc"] <= (target.changed_hlc or ""):
             continue
@@ -178,18 +191,18 @@ def load_snapshot(store: Store) -> Snapshot:
     for r in _rows(store, "SELECT id_number, hlc, amount_cents FROM payments y WHERE NOT EXISTS "
                           "(SELECT 1 FROM tombstones t WHERE t.target_table = 'payments' "
                           "AND t.target_id = y.id) ORDER BY hlc"):
-        p = snap.person(r["id_number"])
+        p = snap.person(key(r["id_number"]))
         p.payment_list.append((r["hlc"], int(r["amount_cents"])))
         p.paid_cents += int(r["amount_cents"])
         p.payments += 1
     for r in _rows(store, "SELECT e.batch_id, e.hlc, c.id_number FROM export_index i "
                           "JOIN exports e ON e.id = i.export_id JOIN captures c ON c.id = i.capture_id "
                           "ORDER BY e.hlc"):
-        snap.person(r["id_number"]).exports.append((r["batch_id"], r["hlc"]))
+        snap.person(key(r["id_number"])).exports.append((r["batch_id"], r["hlc"]))
     listed_in: dict[str, list[str]] = {}
     for r in _rows(store, "SELECT e.batch_id, e.hlc, x.capture_id, x.id_number FROM export_corrections x "
                           "JOIN exports e ON e.id = x.export_id ORDER BY e.hlc"):
-        snap.person(r["id_number"]).listings.append((r["batch_id"], r["hlc"]))
+        snap.person(key(r["id_number"])).listings.append((r["batch_id"], r["hlc"]))
         listed_in.setdefault(r["capture_id"], []).append(r["batch_id"])
     for p in snap.persons.values():
         for c in p.captures:

@@ -48,7 +48,7 @@ def review_queue(store: Store, limit: int = 200) -> list[ReviewItem]:
                           r["override_by"],
                           None if r["check_passed"] is None else bool(r["check_passed"]),
                           r["image_sha256"], why)
-        item.corrections = corrections(store, item.capture_id)
+        item.corrections = corrections(store, item.capture_id, item.id_number)
         for c in item.corrections:
             if c["field"] == "name" and c["new_value"]:
                 item.name = c["new_value"]
@@ -58,11 +58,14 @@ def review_queue(store: Store, limit: int = 200) -> list[ReviewItem]:
     return items
 
 
-def corrections(store: Store, capture_id: str) -> list[dict[str, Any]]:
-    """The correction facts about one capture's identity, oldest first."""
+def corrections(store: Store, capture_id: str, id_number: str | None = None) -> list[dict[str, Any]]:
+    """The correction facts about one capture's identity, oldest first: those made on the capture
+    (older stations) and those made on its person (keyed by the ID number, as `station correct`
+    and the review screen record them now)."""
     return [dict(r) for r in store.conn.execute(
         "SELECT field, old_value, new_value, reason, operator, hlc FROM corrections "
-        "WHERE target_table = 'captures' AND target_id = ? ORDER BY hlc", (capture_id,))]
+        "WHERE (target_table = 'captures' AND target_id = ?) "
+        "OR (target_table = 'roster_entries' AND target_id = ?) ORDER BY hlc", (capture_id, id_number))]
 
 
 def pictures_for(store: Store, item: ReviewItem, limit: int = 2) -> list[tuple[str, bytes]]:

@@ -1,0 +1,130 @@
+"""`station correct` and `station history`: fixing a person's record with a trail, and reading
+that trail back (station.session.correct, station.store.history).
+
+Privacy (cli.md): the human output masks names and ID numbers — except the values a correction
+is about, which the operator has to see to check them. ``--json`` carries full values: it is for
+scripts that reconcile records with the school's systems (say so in --help).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from station.cli.context import Context
+
+FIELD_CHOICES = ("name", "gender", "birth_date", "department", "student_no", "id_number")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    c = sub.add_parser("correct", help="correct a field of a person's record (a new fact; the old "
+                                       "value and the reason stay in the trail)")
+    c.add_argument("id_number", metavar="ID_NUMBER", help="the person's 18-character ID number")
+    c.add_argument("--field", required=True, choices=FIELD_CHOICES,
+                   help="the field to correct; id_number (supervisor only) moves the person's "
+                        "captures, payments, acceptance and capture code to the new number")
+    c.add_argument("--value", required=True, help="the corrected value (gender: male/female; "
+                                                   "birth date: YYYY-MM-DD)")
+    c.add_argument("--reason", required=True, help="why (kept in the trail and the audit)")
+    c.add_argument("--merge", action="store_true",
+                   help="id_number only: the new number already has a record and both are the "
+                        "same person: join them")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(handler=cmd_correct)
+    h = sub.add_parser("history", help="a person's full trail: card reads, captures, decisions, "
+                                       "payments, corrections, batches")
+    h.add_argument("id_number", metavar="ID_NUMBER", help="the person's 18-character ID number")
+    h.add_argument("--json", action="store_true",
+                   help="one JSON document with full (unmasked) names and ID numbers, for scripts")
+    h.set_defaults(handler=cmd_history)
+
+
+def cmd_correct(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit
+    from station.i18n import t
+    from station.privacy import mask_id
+    from station.session.correct import correct_person
+
+    op = ctx.operator("correct")
+    done = correct_person(ctx.store(), op, args.id_number, args.field, args.value, args.reason,
+                          merge=args.merge)
+
+    def human(_data: Any) -> str:
+        lines = [t("session.corrected", ctx.lang, id=mask_id(done.id_number),
+                   field=t(f"session.field.{done.field}", ctx.lang), old=done.old_value or "—",
+                   new=done.new_value, reason=done.reason, operator=done.operator)]
+        if done.merged:
+            lines.append(t("session.corrected_merged", ctx.lang, old=mask_id(done.old_value),
+                           new=mask_id(done.new_value)))
+        return "\n".join(lines)
+
+    emit(ctx.json, done.to_json(), human)
+    return 0
+
+
+def cmd_history(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit
+    from station.domain import idnumber
+    from station.errors import NotFoundError
+    from station.store.history import history
+    from station.store.rekey import has_record
+
+    ctx.operator("history.view")
+    store = ctx.store(access="auto")
+    number = idnumber.normalise(args.id_number)
+    found = history(store, number)
+    if not found.events and not has_record(store.conn, found.current):
+        raise NotFoundError("session.history_none", id=_masked_id(number))
+    offset = ctx.settings.exports.utc_offset_hours
+    emit(ctx.json, found.to_json(), lambda _d: render(found, ctx.lang, offset))
+    return 0
+
+
+def _masked_id(number: str) -> str:
+    from station.privacy import mask_id
+
+    return mask_id(number)
+
+
+def render(found: Any, lang: str, offset: float) -> str:
+    """The trail in lines, names and ID numbers masked unless a correction is about them."""
+    from station.export.record import iso_local
+    from station.i18n import t
+    from station.privacy import mask_id, mask_name
+    from station.store.people import wall_ms
+
+    def shown(field_name: str, value: str | None) -> str:
+        return value or "—"
+
+    lines = [t("session.history_head", lang, id=mask_id(found.current), events=len(found.events))]
+    if found.current != found.id_number:
+        lines.append(t("session.history_moved", lang, id=mask_id(found.id_number), new=mask_id(found.current)))
+    for e in found.events:
+        when = iso_local(wall_ms(e.hlc), offset)[:19].replace("T", " ")
+        d = e.data
+        if e.kind == "roster":
+            what = f"{mask_name(d['name'])} {d['student_no'] or ''} {d['department'] or ''}"
+        elif e.kind == "card_read":
+            what = f"{mask_name(d['name'])} ({d['source'] or d['card_type'] or '?'})"
+        elif e.kind == "capture":
+            what = t("session.history_capture", lang, capture=e.data["capture_id"],
+                     checks={True: "pass", False: "fail", None: "-"}[d["checks_passed"]])
+        elif e.kind == "decision":
+            what = f"{d['decision']} {d['capture_id']}" + (f" ({d['reason']})" if d["reason"] else "") + \
+                (f" override {d['override_by']}" if d["override_by"] else "")
+        elif e.kind == "payment":
+            what = f"{d['amount_cents'] / 100:.2f} {d['method']}" + (" (voided)" if d["voided"] else "")
+        elif e.kind == "correction":
+            what = t("session.history_correction", lang, field=t(f"session.field.{d['field']}", lang),
+                     old=shown(d["field"], d["old_value"]), new=shown(d["field"], d["new_value"]),
+                     reason=d["reason"] or "")
+        elif e.kind == "export":
+            what = t("session.history_export", lang, batch=d["batch_id"])
+        else:
+            what = t("session.history_listed", lang, batch=d["batch_id"], replaces=d["replaces_batch"],
+                     correction=d["correction"])
+        who = e.operator or "-"
+        under = f" [{mask_id(e.id_number)}]" if e.id_number != found.current else ""
+        lines.append(f"{when}  {t(f'session.history_kind.{e.kind}', lang):<6} {e.station_id}/{who}  {what}{under}")
+    return "\n".join(lines)
