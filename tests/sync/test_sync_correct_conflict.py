@@ -1,0 +1,39 @@
+"""Corrections made with `station correct` are facts that travel in bundles; the same field of the
+same person corrected differently at two stations is a conflict the supervisor sees (sync.md §6),
+and an ID-number correction travels too (the master's derived state follows it)."""
+
+from __future__ import annotations
+
+
+def test_station_correct_at_two_stations_is_a_conflict(tmp_path, make_station, idn, enrol, cli):
+    from station.store import open_store
+    from station.store.people import load_snapshot
+    from station.sync.bundle import create_bundle
+    from station.sync.conflicts import ConflictService
+
+    make_station(tmp_path / "a", "st-a", [(idn(1), "张一"), (idn(2), "李二")], seed=1)
+    make_station(tmp_path / "b", "st-b", [(idn(1), "张一")], seed=2)
+    make_station(tmp_path / "m", "master", [])
+    enrol(tmp_path / "m", tmp_path / "a", tmp_path / "b")
+    for name, value in (("a", "张益"), ("b", "章一")):
+        r = cli(tmp_path / name, "correct", idn(1), "--field", "name", "--value", value, "--reason", "核对",
+                op="tech")
+        assert r.returncode == 0, r.stderr
+    new = idn(30)
+    r = cli(tmp_path / "a", "correct", idn(2), "--field", "id_number", "--value", new, "--reason", "录错",
+            op="sup")
+    assert r.returncode == 0, r.stderr
+    for name in ("a", "b"):
+        with open_store(tmp_path / name) as store:
+            create_bundle(store, tmp_path / f"{name}.zip")
+    r = cli(tmp_path / "m", "merge", tmp_path / "a.zip", tmp_path / "b.zip", op="sup")
+    assert r.returncode == 0, r.stderr
+    with open_store(tmp_path / "m") as store:
+        kinds = {i.kind: i for i in ConflictService(store).items()}
+        assert "two_corrections" in kinds
+        item = kinds["two_corrections"]
+        assert "st-a、st-b" in item.text("zh")
+        assert sorted(o.text("zh").split("”")[0] for o in item.options) == ["“张益", "“章一"]
+        persons = load_snapshot(store).persons
+        assert idn(2) not in persons and persons[new].accepted is not None
+        assert store.person_state(new).paid_cents > 0
