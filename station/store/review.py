@@ -27,7 +27,10 @@ class ReviewItem:
 
 
 def review_queue(store: Store, limit: int = 200) -> list[ReviewItem]:
+    from station.store.rekey import rekeys
+
     conn = store.conn
+    moved = rekeys(conn)           # a capture under a corrected ID number is its new number's
     rows = conn.execute(
         "SELECT d.*, (SELECT passed FROM check_reports k WHERE k.capture_id = d.capture_id "
         "ORDER BY k.hlc DESC LIMIT 1) AS check_passed, "
@@ -44,7 +47,8 @@ def review_queue(store: Store, limit: int = 200) -> list[ReviewItem]:
             why = "undecided"
         else:
             continue
-        item = ReviewItem(r["capture_id"], r["id_number"], r["name"] or "", r["decision"],
+        item = ReviewItem(r["capture_id"], moved.get(r["id_number"], r["id_number"]), r["name"] or "",
+                          r["decision"],
                           r["override_by"],
                           None if r["check_passed"] is None else bool(r["check_passed"]),
                           r["image_sha256"], why)
@@ -62,20 +66,27 @@ def corrections(store: Store, capture_id: str, id_number: str | None = None) -> 
     """The correction facts about one capture's identity, oldest first: those made on the capture
     (older stations) and those made on its person (keyed by the ID number, as `station correct`
     and the review screen record them now)."""
+    from station.store.rekey import aliases
+
+    numbers = aliases(store.conn, id_number) if id_number else []
     return [dict(r) for r in store.conn.execute(
         "SELECT field, old_value, new_value, reason, operator, hlc FROM corrections "
         "WHERE (target_table = 'captures' AND target_id = ?) "
-        "OR (target_table = 'roster_entries' AND target_id = ?) ORDER BY hlc", (capture_id, id_number))]
+        f"OR (target_table = 'roster_entries' AND target_id IN ({', '.join('?' * len(numbers))})) "
+        "ORDER BY hlc", (capture_id, *numbers))]
 
 
 def pictures_for(store: Store, item: ReviewItem, limit: int = 2) -> list[tuple[str, bytes]]:
     """The export crops of this person's latest captures (this one first), for a side-by-side
     look: ``(capture id, jpeg)``; captures without a crop are left out."""
+    from station.store.rekey import aliases
+
+    numbers = aliases(store.conn, item.id_number) or [item.id_number]
     out = []
     for capture_id, crop_sha in store.conn.execute(
             "SELECT id, json_extract(camera, '$.crop_sha256') FROM captures_live "
-            "WHERE id_number = ? ORDER BY (id = ?) DESC, hlc DESC", (item.id_number,
-                                                                   item.capture_id)):
+            f"WHERE id_number IN ({', '.join('?' * len(numbers))}) ORDER BY (id = ?) DESC, hlc DESC",
+            (*numbers, item.capture_id)):
         if crop_sha and store.images.exists(crop_sha):
             out.append((capture_id, store.images.get(crop_sha)))
         if len(out) >= limit:
