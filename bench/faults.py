@@ -459,12 +459,13 @@ def is_partial(rel: str) -> bool:
 
 def merged_missing(field_data: Path, master: Path) -> int:
     """Rows the field station itself recorded (what its bundles carry) missing on the master;
-    operators never travel."""
+    local tables (operators, its own import and clash bookkeeping) never travel."""
     from station.store.seals import sealed_tables
+    from station.store.union import LOCAL_TABLES
 
     conn = _ro(field_data)
     try:
-        tables = set(sealed_tables(conn)) - {"operators"}
+        tables = set(sealed_tables(conn)) - LOCAL_TABLES
         station = conn.execute("SELECT value FROM meta WHERE key = 'station_id'").fetchone()[0]
         theirs = {(t, r[0]) for t in tables
                   for r in conn.execute(f'SELECT id FROM "{t}" WHERE station_id = ?', (station,))}

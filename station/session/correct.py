@@ -95,6 +95,7 @@ def correct_person(store: Store, operator: Operator, id_number: str, field_name:
 def _checked(field_name: str, value: str) -> str:
     """The new value in the form the record keeps, or an InputError naming the field."""
     from station.domain import idnumber
+    from station.i18n import Bilingual
     from station.privacy import check_text
 
     where = Location("--value", field=field_name)
@@ -102,9 +103,9 @@ def _checked(field_name: str, value: str) -> str:
         number = idnumber.normalise(value)
         findings = idnumber.validate(number)
         if findings:
-            raise InputError("session.correct_bad_id", where,
-                             problem="; ".join(f.messages()[0] for f in findings),
-                             problem_en="; ".join(f.messages()[1] for f in findings))
+            raise InputError("session.correct_bad_id", where, problem=Bilingual(
+                "；".join(f.messages()[0] for f in findings),
+                "; ".join(f.messages()[1] for f in findings)))
         return number
     if field_name == "gender":
         gender = GENDERS.get(value.lower())
