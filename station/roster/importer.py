@@ -246,6 +246,8 @@ def _parse_row(table: Table, line: int, cells: list[str], fields: dict[str, int]
     earlier = parse("earlier_uncaptured", values.flag) if "earlier_uncaptured" in fields else False
     if errors:
         return None, errors
+    if any(values.in_service(cell(name)) for name in ("degree", "category", "study_mode")):
+        mode = "part_time"       # 在职/非全日制 in any of them: the programme is in-service
     verdict = rules.judge(degree, entry_year, years, mode, bool(earlier))
     birth = born or idnumber.birth_date(idn)
     row = {

@@ -66,6 +66,19 @@ def degree(text: str) -> str:
     raise BadValue("roster.bad_degree", value=text)
 
 
+# Words that mark an in-service (part-time) programme wherever an office writes them: in 学习方式,
+# but just as often folded into 学历层次 or 学生类别 ("在职硕士", "非全日制硕士研究生"). The notice
+# excludes in-service masters, so a file without a 学习方式 column must not make them eligible.
+IN_SERVICE_WORDS = ("非全日制", "在职", "part-time", "part time", "in-service", "in service")
+
+
+@lru_cache(maxsize=4096)  # a roster repeats few distinct values in these columns
+def in_service(text: str) -> bool:
+    """Whether a degree, category or study-mode cell says the programme is in-service."""
+    t = clean(text).lower()
+    return any(word in t for word in IN_SERVICE_WORDS)
+
+
 @lru_cache(maxsize=4096)  # a roster repeats few distinct values in these columns
 def study_mode(text: str, default: str) -> str:
     t = clean(text).lower()
