@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from station.errors import InputError, Location
+from station.export.csvcell import neutralise
 from station.export.names import check_text_field, render_file_name
 from station.export.profile import BatchProfile, Column
 from station.export.record import BatchItem, BatchRecord
@@ -121,7 +122,14 @@ def _changes_text(changes: list[dict[str, str]]) -> str:
 
 
 def csv_cell(field: str, value: object) -> str:
-    """A manifest value as the CSV shows it (the verifier renders the same way to compare)."""
+    """A manifest value as the CSV shows it (the verifier renders the same way to compare).
+
+    Names, departments and the like are refused upstream when they start like a formula; free
+    text such as an override reason is neutralised here, so no cell of the manifest runs."""
+    return str(neutralise(_csv_text(field, value)))
+
+
+def _csv_text(field: str, value: object) -> str:
     if field == "identity_verified":
         return YES_NO[bool(value)]
     if field == "kind":

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from station.export.campaign import breakdown
+from station.export.csvcell import neutralise
 from station.export.selection import local_date
 from station.store.people import Capture, Person, Snapshot, wall_ms
 
@@ -173,7 +174,7 @@ def _csv_row(label: dict[str, Any], d: dict[str, Any]) -> list[Any]:
            "captured": d["captured"], "retakes": d["retakes"], "ineligible": d["ineligible"],
            "fee_count": f["count"], "fee_total": f'{f["total_yuan"]:.2f}', "fee_web": f'{f["web_yuan"]:.2f}',
            "fee_capture": f'{f["capture_yuan"]:.2f}', "fee_received": f'{f["received_yuan"]:.2f}'}
-    return [row.get(k, "") for k, _ in CSV_COLUMNS]
+    return [neutralise(row.get(k, "")) for k, _ in CSV_COLUMNS]
 
 
 def report_csv(report: dict[str, Any]) -> bytes:
