@@ -47,8 +47,13 @@ class MaskingFilter(logging.Filter):
 # ---------------------------------------------------------------- text that reaches the store
 
 # Control characters (C0, DEL, C1: terminal escape sequences start with ESC or CSI), line and
-# paragraph separators, and the bidirectional overrides that make text display as something else.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+# paragraph separators, the bidirectional overrides and marks that make text display as something
+# else (U+200E/U+200F, U+061C), and the invisible format characters (soft hyphen U+00AD, Mongolian
+# vowel separator U+180E, zero-width space/joiners U+200B-U+200D, word joiner and invisible
+# operators U+2060-U+2064, deprecated U+206A-U+206F): a name holding one looks right on screen but
+# matches no card read and is refused by the export, so it must be refused where it comes in.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028\u2029"
+                     "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
 
 
 def unsafe_character(text: str, *, allow_whitespace: bool = False) -> str | None:

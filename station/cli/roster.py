@@ -52,12 +52,27 @@ def _human(report: dict, key: str, lang: str) -> str:
     return "\n".join(lines)
 
 
+def _export_encoding(ctx: Context) -> str:
+    """The CSV encoding of the batches this station will write (GBK for CHSI): names it cannot
+    hold are warned about at import, while the office can still fix them."""
+    from station.errors import InputError
+    from station.export.profile import load_batch_profile, profile_for_mode
+
+    exports = ctx.settings.exports
+    name = profile_for_mode(ctx.settings.session.mode, exports.profile, exports.batch_profile or None)
+    try:
+        return load_batch_profile(name).csv_encoding
+    except InputError:
+        return "gbk"        # the profile's own problem is reported by export build
+
+
 def cmd_roster_import(ctx: Context, args: argparse.Namespace) -> int:
     from station.cli.output import emit
     from station.roster.importer import import_roster
 
     op = ctx.operator("roster.import")
-    report = import_roster(ctx.store(), args.file, ctx.settings.roster, op.name, dry_run=args.dry_run)
+    report = import_roster(ctx.store(), args.file, ctx.settings.roster, op.name, dry_run=args.dry_run,
+                           export_encoding=_export_encoding(ctx))
     data: dict[str, Any] = report.to_json()
     emit(ctx.json, data, lambda d: _human(d, "roster.imported", ctx.lang))
     return 0

@@ -143,9 +143,39 @@ def missing_columns(table: Table, fields: dict[str, int], required: tuple[str, .
     return errors
 
 
+# Fields the export writes into the manifest: what it would refuse there is refused here, so that
+# nobody is photographed and paid and then never exported.
+EXPORTED_TEXT = ("name", "student_no", "department")
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def export_problems(name: str, value: str) -> tuple[str, dict[str, Any]] | None:
+    """(catalog key, params) if the export would refuse this cleaned value of an exported field."""
+    if any(ch in value for ch in "\t\r\n"):
+        return "roster.line_break", {}
+    if value.startswith(FORMULA_START):
+        return "roster.formula_text", {"value": value[:40]}
+    return None
+
+
+def unencodable(value: str, encoding: str) -> str | None:
+    """The first character of ``value`` the export CSV's encoding cannot hold, if any."""
+    try:
+        value.encode(encoding)
+    except UnicodeEncodeError as exc:
+        return value[exc.start:exc.end]
+    except LookupError:
+        return None
+    return None
+
+
 def parse_roster(path: Path, settings: RosterSection,
-                 known_departments: set[str] | None = None) -> tuple[Table, list[dict], list[CellError], list[dict]]:
-    """(table, clean rows, errors, warnings). Rows are only meaningful when errors is empty."""
+                 known_departments: set[str] | None = None, export_encoding: str = "gbk"
+                 ) -> tuple[Table, list[dict], list[CellError], list[dict]]:
+    """(table, clean rows, errors, warnings). Rows are only meaningful when errors is empty.
+
+    ``export_encoding``: the export profile's CSV encoding; a name it cannot hold (a rare
+    character such as 䶮 outside GBK) is a warning per row, not a refusal: the name is real."""
     table = read_table(path)
     max_rows = settings.max_rows
     if not table.rows:
@@ -193,6 +223,14 @@ def parse_roster(path: Path, settings: RosterSection,
                 counts[row["department"]] = counts.get(row["department"], 0) + 1
         warnings = [_warning("roster.unknown_department", department=d, count=n)
                     for d, n in sorted(counts.items())]
+    for row in rows:
+        for name in EXPORTED_TEXT:
+            char = unencodable(row[name] or "", export_encoding)
+            if char is not None:
+                warnings.append(_warning("roster.not_encodable", line=row["_line"],
+                                         column=column_label(table.header, fields[name]),
+                                         character=f"{char} U+{ord(char[0]):04X}",
+                                         encoding=export_encoding.upper()))
     return table, rows, errors, warnings
 
 
@@ -219,6 +257,10 @@ def _parse_row(table: Table, line: int, cells: list[str], fields: dict[str, int]
     for name in ("id_number", "name", "department", "entry_year", "program_years"):
         if not cell(name):
             bad(name, "roster.empty_cell")
+    for name in EXPORTED_TEXT:
+        problem = export_problems(name, values.clean(cell(name))) if cell(name) else None
+        if problem is not None:
+            bad(name, problem[0], **problem[1])
     idn = idnumber.normalise(cell("id_number"))
     if idn and (line, fields["id_number"]) in table.numeric:
         bad("id_number", "roster.id_number_numeric")
@@ -265,12 +307,13 @@ def _parse_row(table: Table, line: int, cells: list[str], fields: dict[str, int]
 
 
 def import_roster(store: Store, path: Path, settings: RosterSection, operator: str | None,
-                  dry_run: bool = False) -> ImportReport:
+                  dry_run: bool = False, export_encoding: str = "gbk") -> ImportReport:
     """Validate ``path`` and (unless ``dry_run``) store it; raises ImportRejected on any bad row."""
     from station import faults
 
     known = store.schedule.departments()
-    table, rows, errors, warnings = parse_roster(Path(path), settings, known or None)
+    table, rows, errors, warnings = parse_roster(Path(path), settings, known or None,
+                                                 export_encoding)
     if errors:
         if not dry_run and store.initialized:
             store.audit.append(operator, "roster.import.refused", Path(path).name,

@@ -39,3 +39,43 @@ def test_in_service_written_in_category_or_degree_is_not_eligible(station_cli, t
         assert entry["eligible"] in (False, 0) and entry["eligibility_rule"] == "part_time"
     text = station_cli("--lang", "en", "roster", "show", _idn(3)).stdout
     assert "part-time" in text.lower() or "in-service" in text.lower(), text
+
+
+HEADER = "学号,姓名,性别,身份证号,培养单位,学历层次,学制,入学年份,学习方式"
+
+
+def _row(no: str, name: str, seq: int, department: str = "物理学院") -> str:
+    return f"{no},{name},男,{_idn(seq)},{department},博士,3,2014,全日制"
+
+
+def _refused(station_cli, path: Path) -> set[tuple[int, str]]:
+    r = station_cli("--lang", "en", "roster", "import", str(path), "--dry-run", "--json")
+    assert r.returncode == 2, r.stdout
+    assert str(path) in r.stdout + r.stderr
+    return {(e["line"], e["column"].split(" ")[0]) for e in json.loads(r.stdout or r.stderr)["errors"]}
+
+
+def test_invisible_marks_in_names_are_refused_at_import(station_cli, tmp_path):
+    """U+200F, U+200B, U+2060, U+00AD look like nothing on screen; the export refuses them."""
+    f = _csv(tmp_path / "r.csv", [HEADER, _row("A1", "张三", 1), _row("A2", "李\u200f四", 2),
+                                  _row("A3", "王\u200b五", 3), _row("A4", "赵\u2060六", 4),
+                                  _row("A5", "孙\u00ad八", 5)])
+    assert _refused(station_cli, f) == {(3, "姓名"), (4, "姓名"), (5, "姓名"), (6, "姓名")}
+
+
+def test_line_breaks_and_formula_starts_are_refused_at_import(station_cli, tmp_path):
+    """A newline inside a name, names or departments starting = + - @: exit 2, line and column."""
+    f = _csv(tmp_path / "r.csv", [HEADER, _row("A1", "张三", 1), _row("A2", "=1+1", 2),
+                                  _row("A3", "+1", 3), _row("A4", "@SUM(A1)", 4),
+                                  _row("A5", "周九", 5, department="-2+3"), _row("A6", '"钱\n七"', 6)])
+    assert _refused(station_cli, f) == {(3, "姓名"), (4, "姓名"), (5, "姓名"), (6, "培养单位"), (7, "姓名")}
+
+
+def test_a_name_outside_the_export_encoding_is_imported_with_a_warning(station_cli, tmp_path):
+    """刘䶮 is a real name; the CHSI manifest is GBK, which cannot hold 䶮: warn on the row."""
+    f = _csv(tmp_path / "r.csv", [HEADER, _row("A1", "张三", 1), _row("A2", "刘䶮", 2)])
+    r = station_cli("--lang", "en", "roster", "import", str(f), "--json")
+    assert r.returncode == 0, r.stderr
+    (warning,) = r.json()["warnings"]
+    assert warning["code"] == "roster.not_encodable" and warning["line"] == 3
+    assert "䶮" in warning["message_en"] and "GBK" in warning["message_en"]
