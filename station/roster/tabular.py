@@ -161,6 +161,71 @@ def _first_sheet_part(zf: zipfile.ZipFile) -> str:
     raise KeyError(f"relationship {rid} missing")
 
 
+# Calamine materialises the rectangle from A1 to the last cell (skip_empty_area=False), 32 bytes
+# a cell before Python objects: one cell at XFD1048576 asks for 512 GB and aborts the process
+# from Rust, where no exception can catch it. A sheet's extent is therefore measured first, by
+# streaming its XML, and refused beyond what a roster or schedule can be.
+XLSX_MAX_ROWS = 250_000          # roster.max_rows is 200,000 by default, plus header and blanks
+XLSX_MAX_COLUMNS = 200
+XLSX_MAX_CELLS = 4_000_000       # rows × columns of the rectangle the reader would build
+XLSX_MAX_TEXT = 1024 * 1024      # one cell's text; roster.max_cell_chars refuses far less later
+_ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br=\"(\d{1,9})\"")
+_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Za-z]{1,3})(\d{1,9})\"")
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*?\bref=\"(?:[A-Za-z]{1,3}\d{1,9}:)?([A-Za-z]{1,3})(\d{1,9})\"")
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ch - 64
+    return n
+
+
+def _longest(numbers: list[bytes]) -> int:
+    """The largest of decimal numbers given as bytes, without converting each one."""
+    return int(max(numbers, key=lambda b: (len(b), b))) if numbers else 0
+
+
+def _refuse(name: str, what: str, value: int, limit: int) -> None:
+    raise InputError(f"roster.xlsx_limit.{what}", Location(name), value=value, limit=limit)
+
+
+def _check_extent(zf: zipfile.ZipFile, part: str, name: str) -> None:
+    """Refuse a sheet too large to read, from its XML read in 1 MB pieces (nothing materialised):
+    the declared dimension, every row and cell reference, and any run of text longer than a cell
+    could hold (also in the shared strings, which the reader loads whole).
+
+    Byte patterns, not an XML parser: a 20,000-row roster is scanned in milliseconds, and a
+    reference split between two pieces is caught by the overlap kept from the previous piece.
+    """
+    rows = columns = counted = 0
+    for member in (part, "xl/sharedStrings.xml"):
+        if member != part and member not in zf.namelist():
+            continue
+        text_run, tail = 0, b""
+        with zf.open(member) as stream:
+            while chunk := stream.read(1 << 20):
+                first, last = chunk.find(b"<"), chunk.rfind(b"<")
+                text_run = text_run + len(chunk) if first < 0 else len(chunk) - last - 1
+                if first > 0 and text_run + first > XLSX_MAX_TEXT or text_run > XLSX_MAX_TEXT:
+                    _refuse(name, "text", XLSX_MAX_TEXT, XLSX_MAX_TEXT)
+                if member != part:
+                    continue
+                data, tail = tail + chunk, chunk[-256:]
+                cells = _CELL_REF.findall(data) + _DIMENSION.findall(data)
+                row_refs = _ROW_REF.findall(data) + [r for _c, r in cells]
+                counted += chunk.count(b"<row")     # rows written without a reference
+                rows = max(rows, _longest(row_refs), counted)
+                letters = {c for c, _r in cells}
+                columns = max([columns, *(_column_number(c) for c in letters)])
+                if rows > XLSX_MAX_ROWS:
+                    _refuse(name, "rows", rows, XLSX_MAX_ROWS)
+                if columns > XLSX_MAX_COLUMNS:
+                    _refuse(name, "columns", columns, XLSX_MAX_COLUMNS)
+                if rows * columns > XLSX_MAX_CELLS:
+                    _refuse(name, "cells", rows * columns, XLSX_MAX_CELLS)
+
+
 def _formula_cells(zf: zipfile.ZipFile, part: str) -> list[tuple[int, str]]:
     """(line, column) of every formula cell: a cached formula result may be stale, so refuse them.
 
@@ -203,7 +268,9 @@ def read_xlsx(path: Path) -> Table:
                 raise InputError("roster.xlsx_too_large", Location(name),
                                  size_mb=expanded // (1024 * 1024),
                                  limit_mb=XLSX_MAX_EXPANDED // (1024 * 1024))
-            formulas = _formula_cells(zf, _first_sheet_part(zf))
+            part = _first_sheet_part(zf)
+            _check_extent(zf, part, name)
+            formulas = _formula_cells(zf, part)
         sheet = CalamineWorkbook.from_path(name).get_sheet_by_index(0)
         grid = sheet.to_python(skip_empty_area=False)
     except InputError:

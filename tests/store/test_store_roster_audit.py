@@ -79,3 +79,28 @@ def test_a_name_outside_the_export_encoding_is_imported_with_a_warning(station_c
     (warning,) = r.json()["warnings"]
     assert warning["code"] == "roster.not_encodable" and warning["line"] == 3
     assert "䶮" in warning["message_en"] and "GBK" in warning["message_en"]
+
+
+def _far_xlsx(path: Path, far: str) -> Path:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(HEADER.split(","))
+    ws.append(_row("A1", "张三", 1).split(","))
+    ws[far] = "x"                    # openpyxl writes the one far cell only: a file of a few KB
+    wb.save(path)
+    return path
+
+
+def test_an_xlsx_reaching_a_far_cell_is_refused_before_it_is_read(station_cli, tmp_path):
+    """One cell at XFD1048576 made the reader ask for 512 GB and abort (exit 134): exit 2 now,
+    naming the file and the limit, without reading the sheet."""
+    for far, words in (("XFD1048576", "row 1048576 (limit 250000 rows)"),
+                       ("XFD2", "column 16384 (limit 200 columns)"),
+                       ("CV50000", "(limit 4000000)")):
+        f = _far_xlsx(tmp_path / f"far_{far}.xlsx", far)
+        assert f.stat().st_size < 20_000
+        r = station_cli("--lang", "en", "roster", "import", str(f), "--dry-run")
+        assert r.returncode == 2, (far, r.returncode, r.stderr[-300:])
+        assert str(f) in r.stderr and words in r.stderr, r.stderr
