@@ -47,6 +47,8 @@ def _human(report: dict, key: str, lang: str) -> str:
     lines = [t(key, **report)]
     if report["dry_run"]:
         lines[0] += " " + t("roster.dry_run")
+    if report.get("sheet"):
+        lines.append("  " + t("roster.sheet_read", sheet=report["sheet"]))
     field = "message_zh" if lang == "zh" else "message_en"
     lines += [f"  ! {w[field]}" for w in report["warnings"]]
     return "\n".join(lines)

@@ -85,6 +85,7 @@ class ImportReport:
     dry_run: bool = False
     import_id: str | None = None
     warnings: list[dict] = field(default_factory=list)
+    sheet: str | None = None        # XLSX: the sheet that was read
 
     def to_json(self) -> dict:
         return {**self.__dict__, "rejected": 0}
@@ -169,6 +170,19 @@ def unencodable(value: str, encoding: str) -> str | None:
     return None
 
 
+def sheet_warnings(table: Table) -> list[dict]:
+    """Which sheet of a workbook was read, and the sheets that were not: an office that left last
+    year's list in a hidden sheet, or two lists side by side, sees which one became the roster."""
+    if table.sheet is None:
+        return []
+    out = []
+    if table.sheet.hidden:
+        out.append(_warning("roster.sheets_hidden", sheets="、".join(table.sheet.hidden)))
+    if table.sheet.others:
+        out.append(_warning("roster.sheets_other", sheets="、".join(table.sheet.others)))
+    return out
+
+
 def parse_roster(path: Path, settings: RosterSection,
                  known_departments: set[str] | None = None, export_encoding: str = "gbk"
                  ) -> tuple[Table, list[dict], list[CellError], list[dict]]:
@@ -223,6 +237,7 @@ def parse_roster(path: Path, settings: RosterSection,
                 counts[row["department"]] = counts.get(row["department"], 0) + 1
         warnings = [_warning("roster.unknown_department", department=d, count=n)
                     for d, n in sorted(counts.items())]
+    warnings += sheet_warnings(table)
     for row in rows:
         for name in EXPORTED_TEXT:
             char = unencodable(row[name] or "", export_encoding)
@@ -320,7 +335,8 @@ def import_roster(store: Store, path: Path, settings: RosterSection, operator: s
                                {"errors": len(errors)})
         raise ImportRejected(table.file, errors)
     report = ImportReport("roster", table.file, table.format, table.encoding, len(rows),
-                          dry_run=dry_run, warnings=warnings)
+                          dry_run=dry_run, warnings=warnings,
+                          sheet=table.sheet.name if table.sheet else None)
     report.eligible = sum(1 for r in rows if r["eligible"])
     report.not_eligible = len(rows) - report.eligible
     data = Path(path).read_bytes()

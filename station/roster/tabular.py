@@ -36,6 +36,7 @@ class Table:
     rows: list[tuple[int, list[str]]] = field(default_factory=list)
     # (line, column index) of cells a workbook stored as numbers (XLSX only)
     numeric: set[tuple[int, int]] = field(default_factory=set)
+    sheet: SheetChoice | None = None     # XLSX only: which sheet was read, which were not
 
 
 @dataclass(frozen=True)
@@ -143,21 +144,41 @@ _SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 
 
-def _first_sheet_part(zf: zipfile.ZipFile) -> str:
-    """The zip member of the workbook's first sheet (workbook order, through the relationships)."""
+@dataclass(frozen=True)
+class SheetChoice:
+    """The sheet a workbook import reads, and the sheets it leaves out (said in the report)."""
+
+    part: str                       # zip member of the sheet read
+    name: str
+    hidden: tuple[str, ...] = ()    # hidden / very hidden sheets skipped
+    others: tuple[str, ...] = ()    # further visible sheets not read
+
+
+def _first_sheet_part(zf: zipfile.ZipFile) -> SheetChoice:
+    """The first *visible* sheet of the workbook (workbook order, through the relationships).
+
+    Offices keep last year's list in a hidden first sheet; the person at the desk sees only the
+    visible one, so that is the roster. A workbook whose sheets are all hidden is refused by the
+    caller (KeyError → bad workbook), never read silently.
+    """
     from xml.etree import ElementTree
 
     rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
     book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
-    first = next(iter(book.iter(f"{_SHEET_NS}sheet")), None)
-    if first is None:
-        raise KeyError("no sheet in xl/workbook.xml")
+    sheets = list(book.iter(f"{_SHEET_NS}sheet"))
+    visible = [s for s in sheets if s.get("state", "visible") not in ("hidden", "veryHidden")]
+    if not visible:
+        raise KeyError("no visible sheet in xl/workbook.xml")
+    first = visible[0]
     rid = first.get(f"{rel_ns}id")
     rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
     for rel in rels:
         if rel.get("Id") == rid:
             target = rel.get("Target", "")
-            return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            return SheetChoice(part, first.get("name", ""),
+                               tuple(s.get("name", "") for s in sheets if s not in visible),
+                               tuple(s.get("name", "") for s in visible[1:]))
     raise KeyError(f"relationship {rid} missing")
 
 
@@ -252,7 +273,7 @@ def _formula_cells(zf: zipfile.ZipFile, part: str) -> list[tuple[int, str]]:
 
 
 def read_xlsx(path: Path) -> Table:
-    """The first sheet of a workbook; formula cells are an error per cell.
+    """The first visible sheet of a workbook; formula cells are an error per cell.
 
     Values come from python-calamine (Rust, ~10x openpyxl's read-only mode: a 20,000-row roster
     in well under a second); cells Excel stored as numbers are remembered, because an ID number
@@ -268,10 +289,10 @@ def read_xlsx(path: Path) -> Table:
                 raise InputError("roster.xlsx_too_large", Location(name),
                                  size_mb=expanded // (1024 * 1024),
                                  limit_mb=XLSX_MAX_EXPANDED // (1024 * 1024))
-            part = _first_sheet_part(zf)
-            _check_extent(zf, part, name)
-            formulas = _formula_cells(zf, part)
-        sheet = CalamineWorkbook.from_path(name).get_sheet_by_index(0)
+            choice = _first_sheet_part(zf)
+            _check_extent(zf, choice.part, name)
+            formulas = _formula_cells(zf, choice.part)
+        sheet = CalamineWorkbook.from_path(name).get_sheet_by_name(choice.name)
         grid = sheet.to_python(skip_empty_area=False)
     except InputError:
         raise
@@ -296,7 +317,7 @@ def read_xlsx(path: Path) -> Table:
                        if isinstance(value, float | int) and not isinstance(value, bool))
     if header is None:
         raise InputError("roster.empty", Location(name))
-    return Table(name, "xlsx", None, header, header_line, rows, numeric)
+    return Table(name, "xlsx", None, header, header_line, rows, numeric, choice)
 
 
 class FormulaCells(InputError):

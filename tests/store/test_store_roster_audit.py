@@ -104,3 +104,31 @@ def test_an_xlsx_reaching_a_far_cell_is_refused_before_it_is_read(station_cli, t
         r = station_cli("--lang", "en", "roster", "import", str(f), "--dry-run")
         assert r.returncode == 2, (far, r.returncode, r.stderr[-300:])
         assert str(f) in r.stderr and words in r.stderr, r.stderr
+
+
+def test_a_hidden_first_sheet_is_never_imported(station_cli, tmp_path):
+    """Last year's list in a hidden first sheet: the visible sheet is read, and the report says
+    which sheet was read and which hidden ones were not."""
+    import sqlite3
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    old = wb.active
+    old.title = "旧名单"
+    old.append(HEADER.split(","))
+    old.append(_row("OLD1", "旧生", 1).split(","))
+    old.sheet_state = "hidden"
+    new = wb.create_sheet("名单")
+    new.append(HEADER.split(","))
+    new.append(_row("NEW1", "新生", 2).split(","))
+    wb.active = 1
+    f = tmp_path / "hidden.xlsx"
+    wb.save(f)
+    r = station_cli("--lang", "en", "roster", "import", str(f), "--json")
+    assert r.returncode == 0, r.stderr
+    assert r.json()["sheet"] == "名单"
+    assert [w["code"] for w in r.json()["warnings"]] == ["roster.sheets_hidden"]
+    assert "旧名单" in r.json()["warnings"][0]["message_en"]
+    conn = sqlite3.connect(station_cli.data_dir / "station.sqlite3")
+    assert [n for (n,) in conn.execute("SELECT name FROM roster_current")] == ["新生"]
