@@ -40,9 +40,19 @@ SCHEDULE_ALIASES: dict[str, tuple[str, ...]] = {
 SCHEDULE_REQUIRED = ("date", "campus", "room", "departments")
 
 
+# A bracketed qualifier naming another form of the value: "姓名（拼音）" holds 'Zhang San', not the
+# name on the ID card, so such a column is never taken for the field (it is kept as extra data).
+_OTHER_FORM = re.compile(r"拼音|英文|外文|曾用|原|旧|pinyin|english|latin|former|old|previous")
+
+
 def normalise_header(text: str) -> str:
+    """The header as looked up among the aliases: width, case, unit qualifiers and marks removed.
+
+    A qualifier that names another form of the value (拼音, 英文, 曾用 …) is kept, so the header
+    matches no alias and the column stays an extra column."""
     text = unicodedata.normalize("NFKC", text).strip().lower()
-    text = re.sub(r"[（(].*?[)）]", "", text)       # "学制(年)" → "学制"
+    text = re.sub(r"[（(](.*?)[)）]",                 # "学制(年)" → "学制"; "姓名(拼音)" stays
+                  lambda m: m.group(0) if _OTHER_FORM.search(m.group(1)) else "", text)
     text = text.replace("*", "").replace("_", " ").replace("：", "").replace(":", "")
     return re.sub(r"\s+", " ", text).strip()
 
@@ -65,6 +75,24 @@ def map_header(header: list[str], aliases: dict[str, tuple[str, ...]]) -> tuple[
         else:
             unknown[index] = cell.strip()
     return fields, unknown
+
+
+def duplicate_columns(header: list[str], aliases: dict[str, tuple[str, ...]]) -> list[tuple[str, int, int]]:
+    """(field, first column index, later column index) for every column that maps to a field an
+    earlier column already holds: which one is the real value cannot be guessed, so the importer
+    refuses the file naming both headers."""
+    lookup = {normalise_header(a): f for f, names in aliases.items() for a in names}
+    first: dict[str, int] = {}
+    clashes = []
+    for index, cell in enumerate(header):
+        field = lookup.get(normalise_header(cell))
+        if field is None:
+            continue
+        if field in first:
+            clashes.append((field, first[field], index))
+        else:
+            first[field] = index
+    return clashes
 
 
 def column_label(header: list[str], index: int) -> str:

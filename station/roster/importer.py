@@ -21,6 +21,7 @@ from station.roster.columns import (
     ROSTER_ONE_OF,
     ROSTER_REQUIRED,
     column_label,
+    duplicate_columns,
     map_header,
 )
 from station.roster.eligibility import Rules
@@ -183,6 +184,14 @@ def sheet_warnings(table: Table) -> list[dict]:
     return out
 
 
+def clashing_columns(table: Table, aliases: dict) -> list[CellError]:
+    """An error for every second column that maps to an already mapped field, naming both."""
+    return [CellError(table.header_line, column_label(table.header, later), "roster.duplicate_column",
+                      {"first": column_label(table.header, first),
+                       "second": column_label(table.header, later)})
+            for _field, first, later in duplicate_columns(table.header, aliases)]
+
+
 def parse_roster(path: Path, settings: RosterSection,
                  known_departments: set[str] | None = None, export_encoding: str = "gbk"
                  ) -> tuple[Table, list[dict], list[CellError], list[dict]]:
@@ -199,6 +208,7 @@ def parse_roster(path: Path, settings: RosterSection,
                          limit=max_rows)
     errors = check_cells(table, settings.max_cell_chars)
     fields, unknown = map_header(table.header, ROSTER_ALIASES)
+    errors += clashing_columns(table, ROSTER_ALIASES)
     errors += missing_columns(table, fields, ROSTER_REQUIRED, ROSTER_ONE_OF, ROSTER_ALIASES)
     if errors:
         return table, [], errors, []

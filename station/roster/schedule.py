@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any
 from station.errors import InputError, Location
 from station.roster import values
 from station.roster.columns import SCHEDULE_ALIASES, SCHEDULE_REQUIRED, column_label, map_header
-from station.roster.importer import ImportRejected, ImportReport, check_cells, missing_columns
+from station.roster.importer import (
+    ImportRejected,
+    ImportReport,
+    check_cells,
+    clashing_columns,
+    missing_columns,
+)
 from station.roster.tabular import CellError, Table, read_table
 from station.store import imports
 
@@ -36,6 +42,7 @@ def parse_schedule(path: Path, settings: RosterSection) -> tuple[Table, list[dic
         raise InputError("roster.no_rows", Location(table.file, table.header_line))
     errors = check_cells(table, settings.max_cell_chars * 4)
     fields, _unknown = map_header(table.header, SCHEDULE_ALIASES)
+    errors += clashing_columns(table, SCHEDULE_ALIASES)
     errors += missing_columns(table, fields, SCHEDULE_REQUIRED, (), SCHEDULE_ALIASES)
     if not ({"start", "end"} <= set(fields) or "time" in fields):
         errors.append(CellError(table.header_line, None, "roster.missing_column",

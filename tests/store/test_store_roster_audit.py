@@ -132,3 +132,26 @@ def test_a_hidden_first_sheet_is_never_imported(station_cli, tmp_path):
     assert "旧名单" in r.json()["warnings"][0]["message_en"]
     conn = sqlite3.connect(station_cli.data_dir / "station.sqlite3")
     assert [n for (n,) in conn.execute("SELECT name FROM roster_current")] == ["新生"]
+
+
+def test_a_pinyin_name_column_never_replaces_the_name(station_cli, tmp_path):
+    """姓名（拼音） before 姓名: the Chinese name is stored, the pinyin kept as extra data."""
+    import sqlite3
+
+    header = HEADER.replace("学号,姓名,", "学号,姓名（拼音）,姓名,")
+    f = _csv(tmp_path / "r.csv", [header, _row("A1", "Zhang San,张三", 1)])
+    r = station_cli("roster", "import", str(f), "--json")
+    assert r.returncode == 0, r.stderr
+    conn = sqlite3.connect(station_cli.data_dir / "station.sqlite3")
+    assert conn.execute("SELECT name, extra FROM roster_current").fetchone() == (
+        "张三", '{"姓名（拼音）": "Zhang San"}')
+
+
+def test_two_columns_for_one_field_are_refused_naming_both(station_cli, tmp_path):
+    header = HEADER.replace("学号,姓名,", "学号,学生姓名,姓名,")
+    f = _csv(tmp_path / "r.csv", [header, _row("A1", "张三,张叁", 1)])
+    r = station_cli("--lang", "en", "roster", "import", str(f), "--dry-run", "--json")
+    assert r.returncode == 2, r.stdout
+    (error,) = json.loads(r.stdout or r.stderr)["errors"]
+    assert error["code"] == "roster.duplicate_column" and error["line"] == 1
+    assert "学生姓名 (B)" in error["message_en"] and "姓名 (C)" in error["message_en"]
