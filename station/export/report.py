@@ -18,6 +18,7 @@ from typing import Any
 from station.export.campaign import breakdown
 from station.export.csvcell import neutralise
 from station.export.selection import local_date
+from station.export.slots import home_slot
 from station.store.people import Capture, Person, Snapshot, wall_ms
 
 UNSCHEDULED = "-"
@@ -113,10 +114,12 @@ def daily_report(snap: Snapshot, date: str, *, offset: float = 8, fees: FeeSplit
     slots = sorted((s for s in snap.slots if s.date == date), key=lambda s: (s.start, s.key))
     groups: dict[tuple[str, str], list[Person]] = {}
     placed: set[str] = set()
+    # a department in two slots of the day: each person counts in the slot their capture fell in
+    home = {p.id_number: home_slot(p, slots, offset) for p in snap.persons.values() if p.on_roster}
     for slot in slots:
         for dept in slot.departments:
             members = [p for p in snap.persons.values() if p.on_roster and p.department == dept
-                       and p.id_number not in placed]
+                       and p.id_number not in placed and home[p.id_number] == slot.key]
             groups[(slot.key, dept)] = members
             placed.update(p.id_number for p in members)
     for p in snap.persons.values():     # photographed today, expected in no slot of today

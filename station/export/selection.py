@@ -19,6 +19,7 @@ from station.export.layout import item_file_name
 from station.export.names import check_text_field
 from station.export.profile import BatchProfile
 from station.export.record import BatchItem, Correction, Skipped, iso_local, local_zone
+from station.export.slots import home_slot, naive_local
 from station.store.facts import is_paid
 from station.store.people import SENT_FIELDS, Capture, Person, Snapshot
 
@@ -59,9 +60,14 @@ def in_selection(person: Person, snap: Snapshot, filters: Filters) -> bool:
         if slot is None:
             return False
         captured_in_slot = any(
-            local_date(c.at_ms, off) == slot.date and slot.contains(_naive_local(c.at_ms, off))
+            local_date(c.at_ms, off) == slot.date and slot.starts_at <= _naive_local(c.at_ms, off) < slot.ends_at
             for c in person.captures)
         if person.department not in slot.departments and not captured_in_slot:
+            return False
+        # the department has another slot that day: the capture's time says which one is theirs
+        day_slots = sorted((s for s in snap.slots if s.date == slot.date), key=lambda s: (s.start, s.key))
+        if (person.department in slot.departments and not captured_in_slot
+                and home_slot(person, day_slots, off) != slot.key):
             return False
     if filters.date:
         captured_that_day = any(local_date(c.at_ms, off) == filters.date for c in person.captures)
@@ -73,7 +79,7 @@ def in_selection(person: Person, snap: Snapshot, filters: Filters) -> bool:
 
 
 def _naive_local(ms: int, offset_hours: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=local_zone(offset_hours)).replace(tzinfo=None)
+    return naive_local(ms, offset_hours)
 
 
 def select(snap: Snapshot, profile: BatchProfile, filters: Filters,

@@ -71,6 +71,25 @@ def parse_schedule(path: Path, settings: RosterSection) -> tuple[Table, list[dic
     return table, slots, errors
 
 
+def department_overlaps(slots: list[dict]) -> list[tuple[str, int, int]]:
+    """(department, earlier line, later line) for a department in two slots of one day whose
+    times overlap. Two slots of one department at different times are legitimate (a capture
+    belongs to the slot whose time contains it); overlapping ones make that ambiguous: the
+    earlier-starting slot counts such a capture, which the warning says."""
+    found = []
+    by_day: dict[str, list[dict]] = {}
+    for s in slots:
+        by_day.setdefault(s["date"], []).append(s)
+    for group in by_day.values():
+        group.sort(key=lambda s: (s["start"], s["_line"]))
+        for i, a in enumerate(group):
+            for b in group[i + 1:]:
+                if b["start"] >= a["end"]:
+                    continue
+                found += [(d, a["_line"], b["_line"]) for d in a["departments"] if d in b["departments"]]
+    return found
+
+
 def _parse_slot(table: Table, line: int, cells: list[str], fields: dict[str, int],
                 errors: list[CellError]) -> dict | None:
     before = len(errors)
@@ -135,6 +154,8 @@ def import_schedule(store: Store, path: Path, settings: RosterSection, operator:
                        for d in sorted(scheduled - roster_departments)] if roster_departments else []
     report.warnings += [_warning("schedule.department_without_slot", department=d)
                         for d in sorted(roster_departments - scheduled)]
+    report.warnings += [_warning("schedule.department_overlap", department=d, line=b, other_line=a)
+                        for d, a, b in department_overlaps(slots)]
     with store.transaction():
         changes = imports.diff(store, "schedule_slots", "slot_key", SLOT_FIELDS, slots)
         report.added, report.updated = changes.added, changes.updated

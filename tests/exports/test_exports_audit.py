@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 
 def _today() -> str:
@@ -37,3 +38,40 @@ def test_manifest_free_text_is_neutralised_the_same_way_the_verifier_reads_it():
 
     assert csv_cell("override_reason", "=cmd|' /C calc'!A0") == "'=cmd|' /C calc'!A0"
     assert csv_cell("override_reason", "-3") == "-3" and csv_cell("name", "张三") == "张三"
+
+
+def test_a_department_in_two_slots_counts_each_student_in_the_slot_of_their_capture(
+        station, add_people, person, tmp_path, monkeypatch):
+    """物理学院 at 08:00–09:00 and again at 10:00–11:00: a student photographed at 10:30 counts in
+    the second slot (not the first, which showed the second as 0), and the first slot's batch
+    does not take them. (A future day: the store's clock never goes back behind `init`.)"""
+    from station.store import clock, open_store
+
+    zone = timezone(timedelta(hours=8))
+    at = {"早": datetime(2030, 10, 25, 8, 30, tzinfo=zone), "晚": datetime(2030, 10, 25, 10, 30, tzinfo=zone)}
+    with open_store(station.data_dir) as store:
+        for key, start, end in (("S1", "08:00", "09:00"), ("S2", "10:00", "11:00")):
+            store.insert("schedule_slots", {"slot_key": key, "date": "2030-10-25", "campus": "呈贡",
+                                            "room": "A101", "start": start, "end": end,
+                                            "departments": ["物理学院"], "expected_count": 2})
+    early, late, absent = person(0, department="物理学院"), person(2, department="物理学院"), \
+        person(4, department="物理学院")
+    for who, when in ((early, at["早"]), (late, at["晚"])):
+        monkeypatch.setattr(clock, "now_ms", lambda when=when: int(when.timestamp() * 1000))
+        add_people(station.data_dir, [who])
+    monkeypatch.undo()
+    add_people(station.data_dir, [{**absent, "decisions": []}])
+
+    rep = station.as_op("tech", "report", "daily", "--date", "2030-10-25", "--format", "json").json()
+    by_slot = {s["slot"]: s["departments"][0] for s in rep["slots"]}
+    assert (by_slot["S1"]["expected"], by_slot["S1"]["accepted"]) == (2, 1)
+    assert [m["name"] for m in by_slot["S1"]["missing"]] == [absent["name"]]
+    assert (by_slot["S2"]["expected"], by_slot["S2"]["accepted"], by_slot["S2"]["missing"]) == (1, 1, [])
+
+    for slot, wanted in (("S1", early), ("S2", late)):
+        built = station.as_op("tech", "export", "build", "--slot", slot,
+                              "--out", str(tmp_path / slot), "--json")
+        assert built.returncode == 0, built.stderr
+        assert built.json()["photos"] == 1, built.json()
+        manifest = (Path(built.json()["path"]) / "manifest.json").read_text("utf-8")
+        assert wanted["id_number"] in manifest, (slot, manifest[:400])

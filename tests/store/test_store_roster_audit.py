@@ -155,3 +155,18 @@ def test_two_columns_for_one_field_are_refused_naming_both(station_cli, tmp_path
     (error,) = json.loads(r.stdout or r.stderr)["errors"]
     assert error["code"] == "roster.duplicate_column" and error["line"] == 1
     assert "学生姓名 (B)" in error["message_en"] and "姓名 (C)" in error["message_en"]
+
+
+def test_a_department_in_two_slots_is_accepted_and_overlap_is_a_warning(station_cli, tmp_path):
+    head = "日期,校区,地点,开始时间,结束时间,培养单位,人数"
+    apart = _csv(tmp_path / "a.csv", [head, "2030-10-25,呈贡,1403,08:00,09:00,物理学院,3",
+                                      "2030-10-25,东陆,106,10:00,11:00,物理学院,2"])
+    r = station_cli("schedule", "import", str(apart), "--dry-run", "--json")
+    assert r.returncode == 0 and r.json()["warnings"] == [], r.stdout + r.stderr
+    same_time = _csv(tmp_path / "b.csv", [head, "2030-10-25,呈贡,1403,08:00,09:00,物理学院,3",
+                                          "2030-10-25,东陆,106,08:30,09:30,物理学院、化学学院,2"])
+    r = station_cli("--lang", "en", "schedule", "import", str(same_time), "--dry-run", "--json")
+    assert r.returncode == 0, r.stderr
+    (warning,) = r.json()["warnings"]
+    assert warning["code"] == "schedule.department_overlap" and (warning["other_line"], warning["line"]) == (2, 3)
+    assert "物理学院" in warning["message_en"]
