@@ -75,6 +75,9 @@ def _register_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     d.add_argument("--format", choices=("csv", "json", "pdf"), default="json", help="file format (default json)")
     d.add_argument("--out", type=Path, help="write to this file (default: print; pdf needs --out)")
     d.add_argument("--json", action="store_true", help="print a JSON summary of what was written")
+    d.add_argument("--full-ids", action="store_true",
+                   help="list missing students' full ID numbers (recorded in the audit log; default: "
+                        "masked, 530***********1234)")
     d.add_argument("--hub", metavar="DSN", help="the whole campaign: first bring what every station "
                                                "pushed to this PostgreSQL hub (as sync pull; supervisor)")
     from station.cli.hub import add_images_option
@@ -359,11 +362,17 @@ def cmd_report_daily(ctx: Context, args: argparse.Namespace) -> int:
     from station.cli.output import emit
     from station.errors import UsageError
     from station.export.record import local_zone
-    from station.export.report import FeeSplit, daily_report, report_csv, report_json
+    from station.export.report import (
+        FeeSplit,
+        daily_report,
+        mask_missing_ids,
+        report_csv,
+        report_json,
+    )
     from station.store.campaign import station_schools
     from station.store.people import load_snapshot
 
-    ctx.operator("report")
+    op = ctx.operator("report")
     if args.hub:
         from station.cli.hub import pull_quietly
 
@@ -375,6 +384,11 @@ def cmd_report_daily(ctx: Context, args: argparse.Namespace) -> int:
     store = ctx.store()
     report = daily_report(load_snapshot(store), date, offset=offset, fees=fees,
                           station_schools=station_schools(store))
+    if args.full_ids:       # who asked for the full numbers of whom, and when, is on record
+        store.audit.append(op.name, "report.full_ids", date,
+                           {"format": args.format, "out": str(args.out) if args.out else None})
+    else:
+        mask_missing_ids(report)
     if args.format == "pdf":
         if not args.out:
             raise UsageError("exports.pdf_needs_out")

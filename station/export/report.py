@@ -156,6 +156,19 @@ def daily_report(snap: Snapshot, date: str, *, offset: float = 8, fees: FeeSplit
     return report
 
 
+def mask_missing_ids(report: dict[str, Any]) -> None:
+    """Mask the ID numbers of the missing lists in place (530***********1234): the report is
+    printed on screens and passed around; the name and student number find the student, and the
+    full numbers are given only on explicit request (``--full-ids``, recorded in the audit log)."""
+    from station.privacy import mask_id
+
+    for slot in report["slots"]:
+        for d in slot["departments"]:
+            if isinstance(d["missing"], list):
+                for m in d["missing"]:
+                    m["id_number"] = mask_id(m["id_number"])
+
+
 CSV_COLUMNS = (
     ("slot", "场次"), ("room", "地点"), ("start", "开始"), ("end", "结束"), ("department", "院系"),
     ("expected", "应到"), ("accepted", "已通过"), ("accepted_today", "其中当日"),

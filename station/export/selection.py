@@ -201,7 +201,10 @@ def _changed_fields(person: Person) -> list[dict[str, Any]]:
 
 
 def _unsafe(item: BatchItem, profile: BatchProfile, with_file: bool = True) -> str:
-    """The reason this item cannot be written under the profile, or ''."""
+    """The reason this item cannot be written under the profile, or ''.
+
+    The reason names the field and what is wrong with it (``name: formula``), never the value:
+    it goes into the batch's public report, where names and ID numbers are masked."""
     where = f"capture {item.capture_id}"
     texts = [(name, getattr(item, name)) for name in ("name", "student_no", "department", "gender")]
     if isinstance(item, Correction):
@@ -210,9 +213,10 @@ def _unsafe(item: BatchItem, profile: BatchProfile, with_file: bool = True) -> s
         if with_file:
             item_file_name(item, profile)
         for name, raw in texts:
-            check_text_field(name, raw, where).encode(profile.csv_encoding)
+            try:
+                check_text_field(name, raw, where).encode(profile.csv_encoding)
+            except UnicodeEncodeError:
+                return f"{name}: not_encodable ({profile.csv_encoding})"
     except InputError as exc:
-        return exc.message
-    except UnicodeEncodeError as exc:
-        return f"{profile.csv_encoding}: {exc.object[exc.start:exc.end]!r}"
+        return f"{exc.params.get('field', '?')}: {exc.key.rsplit('.', 1)[-1]}"
     return ""

@@ -75,3 +75,42 @@ def test_a_department_in_two_slots_counts_each_student_in_the_slot_of_their_capt
         assert built.json()["photos"] == 1, built.json()
         manifest = (Path(built.json()["path"]) / "manifest.json").read_text("utf-8")
         assert wanted["id_number"] in manifest, (slot, manifest[:400])
+
+
+def test_daily_report_masks_missing_id_numbers_unless_asked_and_audited(station, person):
+    import sqlite3
+
+    from station.privacy import mask_id
+    from station.store import open_store
+
+    today = _today()
+    idn = person(1)["id_number"]
+    with open_store(station.data_dir) as store:
+        store.insert("schedule_slots", {"slot_key": "S1", "date": today, "campus": "呈贡", "room": "A101",
+                                        "start": "00:00", "end": "23:59", "departments": ["物理学院"],
+                                        "expected_count": 1})
+        store.insert("roster_entries", {"id_number": idn, "name": "缺席者", "student_no": "S1",
+                                        "department": "物理学院", "eligible": 1})
+    shown = station.as_op("tech", "report", "daily", "--date", today)
+    assert shown.returncode == 0, shown.stderr
+    assert idn not in shown.stdout and mask_id(idn) in shown.stdout
+    full = station.as_op("tech", "report", "daily", "--date", today, "--full-ids")
+    assert full.returncode == 0 and idn in full.stdout
+    conn = sqlite3.connect(station.data_dir / "station.sqlite3")
+    actions = [a for (a,) in conn.execute("SELECT action FROM audit")]
+    assert actions.count("report.full_ids") == 1
+
+
+def test_batch_report_names_the_field_and_reason_of_an_unsafe_value_never_the_value(
+        station, add_people, person, tmp_path):
+    add_people(station.data_dir, [person(1, name="=1+1"), person(2)])
+    out = tmp_path / "out"
+    built = station.as_op("tech", "export", "build", "--out", str(out), "--json")
+    assert built.returncode == 0, built.stderr
+    (skipped,) = [s for s in built.json()["not_in_batch"] if s["reason"] == "unsafe"]
+    assert skipped["detail"] == "name: formula"
+    reports = list(out.rglob("*.report.json"))
+    assert reports
+    for report in reports:
+        text = report.read_text("utf-8")
+        assert "=1+1" not in text and "1+1" not in text and "name: formula" in text
