@@ -122,6 +122,9 @@ def load_settings(data_dir: Path | None) -> Settings:
         raise SettingsError([_problem(e, None, "") for e in exc.errors()]) from None
     settings = Settings.model_construct(**{k: getattr(layered, k) for k in Settings.model_fields})
     settings._source = path
+    from station.localtime import set_offset_hours
+
+    set_offset_hours(settings.exports.utc_offset_hours)   # the station's one local time
     return settings
 
 

@@ -124,9 +124,10 @@ class ExportsSection(Section):
         "chsi", description="The export profile: captures are checked and cropped by "
                             "exports/<profile>.toml, batches laid out by "
                             "exports/<profile>-batch.toml.")
-    utc_offset_hours: float = Field(8, ge=-12, le=14, description="Batch dates and times are "
-                                    "local to the station: hours east of UTC (China: 8, no "
-                                    "daylight saving).")
+    utc_offset_hours: float = Field(8, ge=-12, le=14, description="The station's local time, "
+                                    "hours east of UTC (China: 8, no daylight saving): the desk's "
+                                    "slot matching, reports and batch dates all use it, whatever "
+                                    "the machine's zone (doctor warns when they differ).")
     cjk_font: str = Field("", description="A font file with Chinese glyphs for print sheets and "
                           'PDF reports; "" = look in the usual places (/usr/share/fonts: WenQuanYi '
                           "Micro Hei from fonts-wqy-microhei, Noto Sans CJK from fonts-noto-cjk).")

@@ -20,7 +20,7 @@ AreaChecks = Callable[[DoctorContext], list[DoctorCheck]]
 
 def _system(ctx: DoctorContext) -> list[DoctorCheck]:
     return [system.check_python(), system.check_packages(), system.check_pcscd(),
-            system.check_disk(ctx.data_dir)]
+            system.check_disk(ctx.data_dir), system.check_clock(ctx.settings.exports.utc_offset_hours)]
 
 
 def _store(ctx: DoctorContext) -> list[DoctorCheck]:

@@ -35,6 +35,21 @@ def check_packages() -> DoctorCheck:
                                 count=len(REQUIRED_PACKAGES))
 
 
+def check_clock(offset_hours: float) -> DoctorCheck:
+    """The machine's zone against the station's local time (``exports.utc_offset_hours``).
+
+    The station reads its local time from the setting, not from the machine, so a laptop left at
+    UTC still matches slots correctly; a difference is a warning because anything outside the
+    station on that machine (file times, the system clock in the panel) tells another time."""
+    from station.domain.localtime import machine_offset_hours
+
+    machine = machine_offset_hours()
+    params = {"machine": f"UTC{machine:+g}", "station": f"UTC{offset_hours:+g}"}
+    if machine != offset_hours:
+        return DoctorCheck.from_key("system", "clock", "warn", "doctor.clock_zone_differs", params, **params)
+    return DoctorCheck.from_key("system", "clock", "pass", "doctor.clock_zone_ok", params, **params)
+
+
 def check_pcscd(sockets: tuple[str, ...] | None = None) -> DoctorCheck:
     """pcscd answers on its socket (a connect is enough: it proves a daemon is listening).
 

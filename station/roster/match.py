@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from station.domain.localtime import local_naive
+from station.domain.localtime import from_ms, local_naive, local_now
 from station.i18n import both
 from station.store.clock import HLC
 
@@ -98,7 +98,7 @@ def _same_name(a: str, b: str) -> bool:
 
 def hlc_time(hlc: str) -> dt.datetime:
     """Local wall time of a hybrid clock stamp (for "already captured at …")."""
-    return dt.datetime.fromtimestamp(HLC.decode(hlc).wall_ms / 1000)
+    return from_ms(HLC.decode(hlc).wall_ms)
 
 
 def match(store: Store, identity: Identity, now: dt.datetime | None = None,
@@ -109,7 +109,7 @@ def match(store: Store, identity: Identity, now: dt.datetime | None = None,
         from station.config import load_settings
 
         settings = load_settings(store.data_dir).roster
-    now = local_naive(now or dt.datetime.now())
+    now = local_naive(now) if now is not None else local_now()
     makeup = now.weekday() in set(settings.makeup_weekdays)
     entry = store.roster.get(identity.id_number)
     running = store.schedule.slot_at(now)

@@ -80,13 +80,13 @@ def dashboard(store: Store) -> Dashboard:
 
 def _hour_of(hlc: str | None) -> str:
     """The local hour of a hybrid-clock stamp (wall milliseconds first)."""
-    import datetime as dt
+    from station.domain.localtime import from_ms
 
     try:
         millis = int(str(hlc).split("-")[0])
     except (ValueError, IndexError):
         return "??"
-    return dt.datetime.fromtimestamp(millis / 1000).strftime("%H")
+    return from_ms(millis).strftime("%H")
 
 
 def slot_done(store: Store, departments: list[str]) -> int:

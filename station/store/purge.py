@@ -69,7 +69,9 @@ class PurgeResult:
 def _cutoff(until: dt.date | None) -> str | None:
     if until is None:
         return None
-    local_midnight = dt.datetime.combine(until + dt.timedelta(days=1), dt.time()).astimezone()
+    from station.domain.localtime import station_zone
+
+    local_midnight = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tzinfo=station_zone())
     return f"{int(local_midnight.timestamp() * 1000):013d}"
 
 

@@ -24,7 +24,6 @@ decision: a new photo accepted at a third station reopens it.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -267,12 +266,13 @@ def _candidates(store: Store, item: ConflictItem) -> tuple[q.Candidate, ...]:
 def local_time(hlc: str) -> str:
     """A stamp's wall time as the station's local 'MM-DD HH:MM', with the year in front when it is
     not this year (a station clock a year off must show as such, not as a date that looks right)."""
+    from station.domain.localtime import from_ms, local_now
+
     try:
-        wall = int(hlc.split("-", 1)[0])
-        when = dt.datetime.fromtimestamp(wall / 1000)
+        when = from_ms(int(hlc.split("-", 1)[0]))
     except (ValueError, AttributeError, OverflowError, OSError):
         return ""
-    if when.year != dt.datetime.now().year:
+    if when.year != local_now().year:
         return when.strftime("%Y-%m-%d %H:%M")
     return when.strftime("%m-%d %H:%M")
 

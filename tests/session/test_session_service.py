@@ -187,7 +187,7 @@ def test_desk_context_follows_the_slot_running_now(store):
                    "2017-10-25,呈贡,文汇楼1403,08:00,09:00,物理学院,3\n"
                    "2017-10-25,呈贡,文汇楼1403,10:00,11:00,化学学院,\n", encoding="utf-8")
     import_schedule(store, csv, load_settings(store.data_dir).roster, SUPERVISOR)
-    zone = dt.datetime(2017, 10, 25, 8, 30).astimezone().tzinfo
+    zone = dt.timezone(dt.timedelta(hours=8))   # the station's local time, not the machine's
     when = {"now": dt.datetime(2017, 10, 25, 8, 30, tzinfo=zone).astimezone(dt.UTC)}
     svc = service(store, clock=lambda: when["now"])
     ctx = svc.desk_context()

@@ -170,3 +170,23 @@ def test_a_department_in_two_slots_is_accepted_and_overlap_is_a_warning(station_
     (warning,) = r.json()["warnings"]
     assert warning["code"] == "schedule.department_overlap" and (warning["other_line"], warning["line"]) == (2, 3)
     assert "物理学院" in warning["message_en"]
+
+
+def test_the_desk_and_the_report_read_one_clock_whatever_the_machine_zone(station_cli, tmp_path):
+    """A slot running now at the station's UTC+8: `roster show` finds it on a machine left at UTC
+    as on one at Asia/Shanghai, and `doctor` warns about the UTC machine only."""
+    now8 = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).replace(tzinfo=None)
+    start = max(now8 - dt.timedelta(minutes=30), now8.replace(hour=0, minute=0))
+    end = min(now8 + dt.timedelta(minutes=30), now8.replace(hour=23, minute=59))
+    sched = _csv(tmp_path / "s.csv", ["日期,校区,地点,开始时间,结束时间,培养单位,人数",
+                                      f"{now8.date()},呈贡,1403,{start:%H:%M},{end:%H:%M},物理学院,1"])
+    assert station_cli("schedule", "import", str(sched)).returncode == 0
+    assert station_cli("roster", "import", str(_csv(tmp_path / "r.csv", [HEADER, _row("A1", "张三", 1)]))
+                       ).returncode == 0
+    for tz in ("UTC", "Asia/Shanghai"):
+        shown = station_cli("roster", "show", _idn(1), "--json", env={"TZ": tz})
+        flags = [f["code"] for f in json.loads(shown.stdout)["flags"]]
+        assert "wrong_slot" not in flags, (tz, flags)
+        doctor = station_cli("doctor", "--json", env={"TZ": tz})
+        (clock,) = [c for c in json.loads(doctor.stdout)["checks"] if c["name"] == "clock"]
+        assert clock["status"] == ("warn" if tz == "UTC" else "pass"), (tz, clock)

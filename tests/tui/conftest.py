@@ -15,7 +15,8 @@ from station.store import open_store
 SUPERVISOR, SUP_PIN = "主管甲", "2468"
 PHOTOGRAPHER, PHO_PIN = "摄影乙", "1357"
 TECHNICIAN, TECH_PIN = "技术丙", "9753"
-FIXED_NOW = dt.datetime(2017, 10, 25, 9, 10, tzinfo=dt.UTC)
+# 09:10 at the station (UTC+8, its configured local time), whatever the machine zone
+FIXED_NOW = dt.datetime(2017, 10, 25, 9, 10, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
 def make_store(data_dir, station_id: str = "st-tui"):
