@@ -45,15 +45,20 @@ def text(app) -> str:
     return "\n".join(screen_lines(app))
 
 
+async def pay_form_for_p(pilot) -> None:
+    """P tapped and ``p`` pressed: the pay form is open."""
+    await settle(pilot)
+    await step(pilot, lambda s: s.identify(P))
+    await pilot.press("p")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, PayDialog)
+
+
 def test_scanner_burst_ending_in_tab_pays_with_the_reference(data_dir):
     async def run():
         app = app_for(data_dir)
         async with app.run_test(size=(120, 40)) as pilot:
-            await settle(pilot)
-            await step(pilot, lambda s: s.identify(P))
-            await pilot.press("p")
-            await settle(pilot)
-            assert isinstance(app.screen, PayDialog)
+            await pay_form_for_p(pilot)
             await pilot.press(*"4200009876", "tab")      # a keyboard-wedge scanner's burst
             await settle(pilot)
             assert desk(app).state == "framing"
@@ -211,11 +216,7 @@ def test_the_pay_form_names_its_student_and_a_card_read_meanwhile_voids_it(data_
     async def run():
         app = app_for(data_dir)
         async with app.run_test(size=(120, 40)) as pilot:
-            await settle(pilot)
-            await step(pilot, lambda s: s.identify(P))
-            await pilot.press("p")
-            await settle(pilot)
-            assert isinstance(app.screen, PayDialog)
+            await pay_form_for_p(pilot)
             assert mask_name(P.name) in text(app)            # whom the form is for
             await step(pilot, lambda s: s.identify(TYPED))   # the next card, form still open
             await pilot.press(*"4200001111", "enter")
