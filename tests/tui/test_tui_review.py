@@ -25,7 +25,8 @@ def app_for(data_dir, login):
     return desk_app(data_dir, {P.id_number: []}, login=login)
 
 
-async def overridden_capture(pilot):
+async def blurry_capture(pilot, then) -> None:
+    """P identified, paid and photographed blurry (failed checks); ``then(service)`` decides."""
     app = pilot.app
     await app.settle()
 
@@ -33,11 +34,18 @@ async def overridden_capture(pilot):
         service.identify(P)
         service.pay(None)
         service.capture(b"BLURRY")
-        sup = service.store.operators.authenticate(SUPERVISOR, SUP_PIN)
-        service.accept(override_by=sup, reason="judged fine")
+        then(service)
 
     app.runner.step(steps)
     await app.settle()
+
+
+async def overridden_capture(pilot):
+    def override(service):
+        sup = service.store.operators.authenticate(SUPERVISOR, SUP_PIN)
+        service.accept(override_by=sup, reason="judged fine")
+
+    await blurry_capture(pilot, override)
     await pilot.pause()
 
 
@@ -176,17 +184,7 @@ def test_a_refusal_in_review_is_said_in_review_not_on_the_desk(data_dir):
     from .screen import screen_lines
 
     async def failed_and_left(pilot):
-        app = pilot.app
-        await app.settle()
-
-        def steps(service):
-            service.identify(P)
-            service.pay(None)
-            service.capture(b"BLURRY")
-            service.skip()
-
-        app.runner.step(steps)
-        await app.settle()
+        await blurry_capture(pilot, lambda service: service.skip())
 
     async def photographer():
         app = app_for(data_dir, (PHOTOGRAPHER, PHO_PIN))
