@@ -65,3 +65,15 @@ def no_thread_leak():
             return
         time.sleep(0.05)
     pytest.fail(f"threads leaked: {extra}")
+
+
+def run_until(clock, done, step: float, limit: float) -> float:
+    """Advance the manual clock in ``step``s (letting the owner thread finish each step) until
+    ``done()``; returns the simulated seconds it took. No real-time tolerance involved."""
+    start = clock.now()
+    clock.settle()
+    while not done():
+        assert clock.now() - start < limit, "not done within the simulated time limit"
+        clock.advance(step)
+        clock.settle()
+    return clock.now() - start

@@ -9,6 +9,7 @@ import pytest
 from station.camera import CameraError, CameraService
 from station.camera.clock import ManualClock
 from station.camera.sim import SimCamera
+from tests.camera.conftest import run_until
 
 pytestmark = pytest.mark.usefixtures("no_thread_leak")
 
@@ -32,15 +33,6 @@ class Failing(SimCamera):
             self.capture_failures -= 1
             raise CameraError("camera.unspecified", code=-1)
         return super().trigger(timeout)
-
-
-def run_until(clock: ManualClock, done, step: float, limit: float) -> None:
-    start = clock.now()
-    clock.settle()
-    while not done():
-        assert clock.now() - start < limit, "not done within the simulated time limit"
-        clock.advance(step)
-        clock.settle()
 
 
 def delays(service: CameraService) -> list[float]:

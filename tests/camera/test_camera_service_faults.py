@@ -12,6 +12,7 @@ import pytest
 from station.camera import CameraError, CameraService
 from station.camera.clock import ManualClock
 from station.camera.sim import SimCamera
+from tests.camera.conftest import run_until
 
 pytestmark = pytest.mark.usefixtures("no_thread_leak")
 
@@ -34,18 +35,6 @@ def wait_for(predicate, timeout: float) -> bool:
             return True
         time.sleep(0.005)
     return predicate()
-
-
-def run_until(clock: ManualClock, done, step: float, limit: float) -> float:
-    """Advance the manual clock in ``step``s (letting the owner thread finish each step) until
-    ``done()``; returns the simulated seconds it took. No real-time tolerance involved."""
-    start = clock.now()
-    clock.settle()
-    while not done():
-        assert clock.now() - start < limit, "not done within the simulated time limit"
-        clock.advance(step)
-        clock.settle()
-    return clock.now() - start
 
 
 def connected_at(service: CameraService, after: float, timeout: float) -> float | None:

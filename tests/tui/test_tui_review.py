@@ -40,6 +40,15 @@ async def blurry_capture(pilot, then) -> None:
     await app.settle()
 
 
+async def open_review(pilot) -> object:
+    """F3 pressed at the desk and the review screen drawn; the screen now on top."""
+    await pilot.app.settle()
+    await pilot.press("f3")
+    await pilot.app.settle()
+    await pilot.pause()
+    return pilot.app.screen
+
+
 async def overridden_capture(pilot):
     def override(service):
         sup = service.store.operators.authenticate(SUPERVISOR, SUP_PIN)
@@ -54,10 +63,7 @@ def test_review_correction_and_reject_leave_a_trail(data_dir):
         app = app_for(data_dir, (SUPERVISOR, SUP_PIN))
         async with app.run_test(size=(120, 40)) as pilot:
             await overridden_capture(pilot)
-            await pilot.press("f3")
-            await app.settle()
-            await pilot.pause()
-            review = app.screen
+            review = await open_review(pilot)
             assert isinstance(review, ReviewScreen) and len(review.data) == 1
             assert review.data.items[0].reason == "override_reason"
             await pilot.press("e")
@@ -144,11 +150,7 @@ def test_merge_conflicts_are_listed_in_words_and_a_supervisor_decides_them(tmp_p
     async def run(login):
         app = app_for(master, login)
         async with app.run_test(size=(120, 40)) as pilot:
-            await app.settle()
-            await pilot.press("f3")
-            await app.settle()
-            await pilot.pause()
-            review = app.screen
+            review = await open_review(pilot)
             assert isinstance(review, ReviewScreen) and len(review.data.conflicts) == 2
             text = on_screen(review)
             assert "合并后需要主管决定：2 项" in text and "都有已通过的照片" in text
@@ -194,11 +196,7 @@ def test_a_refusal_in_review_is_said_in_review_not_on_the_desk(data_dir):
     async def technician():
         app = app_for(data_dir, (TECHNICIAN, TECH_PIN))
         async with app.run_test(size=(120, 40)) as pilot:
-            await app.settle()
-            await pilot.press("f3")
-            await app.settle()
-            await pilot.pause()
-            review = app.screen
+            review = await open_review(pilot)
             assert isinstance(review, ReviewScreen) and len(review.data.items) == 1
             for keys in (["a", *"looks fine", "enter"],
                          ["e", *"shoe size", "enter", *"42", "enter", *"typo", "enter"]):
