@@ -381,6 +381,7 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
         result.head_top = _head_top(frame, colour, centre, face.iod, profile)
         v["eye_openness"] = min(landmarks.eye_openness("left"), landmarks.eye_openness("right"))
         v["mouth_openness"] = landmarks.mouth_openness()
+        v["head_turn"] = landmarks.turn_deg
     v["backdrop_lab"] = [round(float(c), 1) for c in colour]
     v["backdrop_delta_e"] = float(np.linalg.norm(colour - expected_lab))
     v["backdrop_delta_l"] = float(colour[0] - expected_lab[0])

@@ -31,6 +31,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "lighting": ("difference_warn", "difference_fail"),
     "eyes": ("closed_below", "warn_below"),
     "mouth": ("open_warn", "open_fail"),
+    "pose": ("turn_warn", "turn_fail"),
     "glare": ("v_level", "s_level", "blob_share_warn", "blob_share_fail"),
     "resolution": ("min_scale", "min_window_share"),
     "detector": ("min_face_share", "second_face_share", "min_score", "detect_width"),

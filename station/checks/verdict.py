@@ -89,6 +89,8 @@ def evaluate(m: Measurements, profile: Profile, calibration: Calibration | None,
         checks.append(_eyes_open(m.values["eye_openness"], profile))
     if "mouth_openness" in m.values:
         checks.append(_mouth_closed(m.values["mouth_openness"], profile))
+    if "head_turn" in m.values:
+        checks.append(_facing(m.values["head_turn"], profile))
     gl = profile.glare
     share = m.values.get("glare", 0.0)
     if m.values.get("over_share", 0.0) > profile.exposure.over_share:  # burnt face: glare unknowable
@@ -135,6 +137,17 @@ def _mouth_closed(openness: float, profile: Profile) -> Check:
     if openness > mo.open_warn:
         return make("mouth_closed", "warn", openness, mo.open_fail, "parted")
     return make("mouth_closed", "pass", openness, mo.open_fail)
+
+
+def _facing(turn: float, profile: Profile) -> Check:
+    """The head turned away from the camera (yaw): the ears no longer show alike (耳朵对称)."""
+    f = profile.pose
+    case = "left" if turn < 0 else "right"
+    if abs(turn) > f.turn_fail:
+        return make("facing", "fail", abs(turn), f.turn_fail, case)
+    if abs(turn) > f.turn_warn:
+        return make("facing", "warn", abs(turn), f.turn_fail, case)
+    return make("facing", "pass", abs(turn), f.turn_fail)
 
 
 def _finish(checks: list[Check], scale: float | None, window_share: float | None,

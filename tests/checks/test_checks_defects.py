@@ -44,8 +44,8 @@ def test_good_capture_passes_everything(profile, good_capture):
     names = {c.name for c in report.checks}
     assert {"face_count", "framing", "head_top", "eye_line", "face_width", "centring", "roll",
             "backdrop_colour", "backdrop_uniformity", "backdrop_shadow", "clothing_contrast",
-            "sharpness", "exposure", "lighting", "eyes_open", "mouth_closed", "glasses_glare",
-            "resolution"} <= names
+            "sharpness", "exposure", "lighting", "eyes_open", "mouth_closed", "facing",
+            "glasses_glare", "resolution"} <= names
 
 
 def _assert_fails_only(report, expected, allowed, name):
