@@ -70,6 +70,7 @@ FAMILIES: dict[str, tuple[str | None, str, str]] = {
     "no_face_photo": ("face_count", "photo", "fail"),
     "eyes_closed": ("eyes_open", "capture", "fail"),
     "uneven_light": ("lighting", "capture", "fail"),   # real side-lit photos: one cheek in shadow
+    "head_turned": ("facing", "capture", "fail"),      # real three-quarter views, levelled
 }
 
 
@@ -248,6 +249,16 @@ def build_cases(sources: list[Source], people: Callable[[Source], Person],
             continue
         for v in range(3 if not quick else 1):
             cases.append(capture_case("uneven_light", s, people, p, v))
+    # real photographs of heads turned to a three-quarter view: placed as good photos are (eyes
+    # levelled), so only the turn is wrong with them
+    turned = [s for s in sources if s.kind == "single" and s.role == "head_turned"
+              and len(s.eyes) == 2 and len(s.cheeks) == 2]
+    for s in turned:
+        p = good_placement(people(s), _rng("place", s.name))
+        if p is None or not want("head_turned"):
+            continue
+        for v in range(3 if not quick else 1):
+            cases.append(capture_case("head_turned", s, people, p, v))
     for s in sources:
         if s.kind == "multi" and want("two_faces_photo"):
             cases.append(_photo_case("two_faces_photo", s))

@@ -30,7 +30,7 @@ class Source:
     kind: str                     # "single", "multi" or "none"
     path: Path
     sha256: str
-    role: str = "unannotated"     # good | excluded | eyes_closed | uneven_light
+    role: str = "unannotated"     # good | excluded | eyes_closed | uneven_light | head_turned
     reason: str = ""
     eyes: list[tuple[float, float]] = field(default_factory=list)
     cheeks: list[tuple[float, float]] = field(default_factory=list)
