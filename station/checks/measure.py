@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from station.checks.balance import backdrop_gains
 from station.checks.bystander import hair_model, measure_bystander
 from station.checks.detect import Face
+from station.checks.eyearea import under_eye_ratio
 from station.checks.framing import (
     backdrop_colour,
     backdrop_mask,
@@ -382,6 +383,9 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
         v["eye_openness"] = min(landmarks.eye_openness("left"), landmarks.eye_openness("right"))
         v["mouth_openness"] = landmarks.mouth_openness()
         v["head_turn"] = landmarks.turn_deg
+        under_eye = under_eye_ratio(gray, landmarks)
+        if under_eye is not None:
+            v["under_eye"] = under_eye
     v["backdrop_lab"] = [round(float(c), 1) for c in colour]
     v["backdrop_delta_e"] = float(np.linalg.norm(colour - expected_lab))
     v["backdrop_delta_l"] = float(colour[0] - expected_lab[0])

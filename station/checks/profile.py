@@ -32,6 +32,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "eyes": ("closed_below", "warn_below"),
     "mouth": ("open_warn", "open_fail"),
     "pose": ("turn_warn", "turn_fail"),
+    "tint": ("under_eye_warn", "under_eye_fail"),
     "glare": ("v_level", "s_level", "blob_share_warn", "blob_share_fail"),
     "resolution": ("min_scale", "min_window_share"),
     "detector": ("min_face_share", "second_face_share", "min_score", "detect_width"),

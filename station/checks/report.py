@@ -8,7 +8,7 @@ from typing import Any
 # Which fix the photographer should make first when several checks fail (top instruction).
 PRIORITY = ("readable", "face_count", "framing", "resolution", "face_width", "centring", "head_top",
             "eye_line", "roll", "facing", "second_person", "clothing_contrast", "exposure", "sharpness",
-            "backdrop_shadow", "backdrop_colour", "backdrop_uniformity", "lighting", "glasses_glare", "eyes_open",
+            "backdrop_shadow", "backdrop_colour", "backdrop_uniformity", "lighting", "glasses_glare", "glasses_tint", "eyes_open",
             "mouth_closed", "file_size")
 
 

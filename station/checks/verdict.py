@@ -91,6 +91,8 @@ def evaluate(m: Measurements, profile: Profile, calibration: Calibration | None,
         checks.append(_mouth_closed(m.values["mouth_openness"], profile))
     if "head_turn" in m.values:
         checks.append(_facing(m.values["head_turn"], profile))
+    if "under_eye" in m.values:
+        checks.append(_tint(m.values["under_eye"], profile))
     gl = profile.glare
     share = m.values.get("glare", 0.0)
     if m.values.get("over_share", 0.0) > profile.exposure.over_share:  # burnt face: glare unknowable
@@ -148,6 +150,17 @@ def _facing(turn: float, profile: Profile) -> Check:
     if abs(turn) > f.turn_warn:
         return make("facing", "warn", abs(turn), f.turn_fail, case)
     return make("facing", "pass", abs(turn), f.turn_fail)
+
+
+def _tint(ratio: float, profile: Profile) -> Check:
+    """The skin under the eyes much darker than the cheeks: a tinted lens (or the eye sockets in
+    shadow); the eyes must show."""
+    t = profile.tint
+    if ratio < t.under_eye_fail:
+        return make("glasses_tint", "fail", ratio, t.under_eye_fail, "dark")
+    if ratio < t.under_eye_warn:
+        return make("glasses_tint", "warn", ratio, t.under_eye_fail, "dim")
+    return make("glasses_tint", "pass", ratio, t.under_eye_fail)
 
 
 def _finish(checks: list[Check], scale: float | None, window_share: float | None,
