@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.faces.compose import Person, Placed, Scene, render, similarity
+from bench.faces.compose import Person, Placed, Scene, render, similarity, tinted_lenses
 from bench.faces.conditions import DEFAULT, Conditions
 from bench.faces.sources import Source
 
@@ -71,6 +71,7 @@ FAMILIES: dict[str, tuple[str | None, str, str]] = {
     "eyes_closed": ("eyes_open", "capture", "fail"),
     "uneven_light": ("lighting", "capture", "fail"),   # real side-lit photos: one cheek in shadow
     "head_turned": ("facing", "capture", "fail"),      # real three-quarter views, levelled
+    "tinted_glasses": ("glasses_tint", "capture", "fail"),  # sunglasses passing 8–18 % of the light
 }
 
 
@@ -223,7 +224,7 @@ def build_cases(sources: list[Source], people: Callable[[Source], Person],
             if want(fam):
                 cases.append(export_case(fam, s, people, base, 0))
         for fam in ("tilt_small", "tilted", "blurred", "dark", "over_exposed", "blue_clothing",
-                    "shadow_soft", "shadow_hard", "shadow_behind", "no_face"):
+                    "shadow_soft", "shadow_hard", "shadow_behind", "no_face", "tinted_glasses"):
             if want(fam):
                 cases.append(capture_case(fam, s, people, base, 0))
         if want("two_faces"):
@@ -343,8 +344,9 @@ def _capture_case(family: str, s: Source, people: Callable[[Source], Person], ba
     side = float(rng.choice([-1, 1]))
     shadow_kind = family.removeprefix("shadow_") if family.startswith("shadow_") else None
     strength = float(rng.uniform(0.3, 0.5))
+    tint = float(rng.uniform(0.08, 0.18)) if family == "tinted_glasses" else None
     params.update(blur_export_px=round(blur, 2), ev=round(ev, 2), blue=blue, shadow=shadow_kind,
-                  shadow_strength=round(strength, 2) if shadow_kind else None)
+                  shadow_strength=round(strength, 2) if shadow_kind else None, lens=tint)
 
     def build() -> tuple[bytes, dict[str, Any]]:
         person = people(s)
@@ -375,6 +377,8 @@ def _capture_case(family: str, s: Source, people: Callable[[Source], Person], ba
                       exposure_ev=ev,
                       shadow=shadow, work_scale=4.0 if frame == "large" else 2.0)
         img, truths = render(scene)
+        if tint is not None:
+            img = tinted_lenses(img, truths[-1], tint)
         window = [ox, oy, EXPORT[0] * k, EXPORT[1] * k]
         truth = {"faces": 0 if family == "no_face" else len(truths), "student": truths[-1],
                  "frame": list(size), "window": window, "k": k}

@@ -54,9 +54,10 @@ def score_case(case: Case, data: bytes, truth: dict[str, Any], profile: Any) -> 
                            "ms": round(elapsed, 1), "params": case.params}
     if case.named and len(case.named.split("|")) > 1:
         row["named_statuses"] = {n: rep.status(n) for n in case.named.split("|")}
-    facing = next((c for c in rep.checks if c.name == "facing"), None)
-    if facing is not None:
-        row["turn_deg"] = facing.value
+    for check, key in (("facing", "turn_deg"), ("glasses_tint", "under_eye")):
+        found = next((c for c in rep.checks if c.name == check), None)
+        if found is not None:
+            row[key] = found.value
     if case.named and "face_count" in case.named.split("|"):
         row["faces_reported"] = rep.geometry.get("face_count")
     student = truth.get("student")
