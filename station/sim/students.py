@@ -2,7 +2,7 @@
 
 The demo and the tests need to see the core feature work without a real body: a student with
 long hair beside the cheeks (a good photo that must pass), one in a blue top, one whose head is
-tilted, one with a shadow cast on the backdrop, one with closed eyes. Each look is a set of
+tilted, one with a shadow cast on the backdrop, one with closed eyes, one in sunglasses. Each look is a set of
 ``station.sim.portrait.render`` parameters and the check named for it. A :class:`Stage` is the sim
 camera's frame source: whoever "steps in" is what the camera sees, live view and capture alike.
 """
@@ -36,11 +36,12 @@ LOOKS: dict[str, Look] = {look.name: look for look in (
     Look("tilted", {"roll": 5.0}, "roll"),
     Look("shadow", {"shadow": 0.55}, "backdrop_shadow"),
     Look("eyes_closed", {"eyes_closed": True}, "eyes_open"),
+    Look("sunglasses", {"sunglasses": 0.12}, "glasses_tint"),
 )}
 
 # The demo's eligible students, in tap order, who wear these looks (the others are plain): the
-# first eight taps of the demo show every look, between the ineligible and off-roster cards.
-DEMO_LOOKS = ("plain", "long_hair", "blue_top", "tilted", "shadow", "eyes_closed")
+# first nine taps of the demo show every look, between the ineligible and off-roster cards.
+DEMO_LOOKS = ("plain", "long_hair", "blue_top", "tilted", "shadow", "eyes_closed", "sunglasses")
 
 
 def demo_looks(id_numbers: list[str]) -> dict[str, str]:

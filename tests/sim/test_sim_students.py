@@ -28,7 +28,7 @@ def capture_as(look: str):
     return result.report, result.framing, stage.last_truth[CAPTURE]
 
 
-@pytest.mark.parametrize("look", ["blue_top", "shadow"])
+@pytest.mark.parametrize("look", ["blue_top", "shadow", "sunglasses"])
 def test_sim_student_fails_the_check_named_for_the_look(look):
     report, _, truth = capture_as(look)
     assert truth["look"] == look
@@ -41,14 +41,15 @@ def test_plain_sim_student_passes():
 
 
 def test_the_looks_change_only_what_they_are_about():
-    """Hair and closed eyes leave the truth geometry alone: the face is the same face."""
+    """Hair, closed eyes and sunglasses leave the truth geometry alone: the face is the same face."""
     from station.sim.portrait import render
 
     _, plain = render(*CAPTURE)
     _, hair = render(*CAPTURE, hair="long")
     _, closed = render(*CAPTURE, eyes_closed=True)
+    _, shaded = render(*CAPTURE, sunglasses=0.12)
     for key in ("eye_left", "eye_right", "face_width", "head_top_y"):
-        assert hair[key] == plain[key] and closed[key] == plain[key]
+        assert hair[key] == plain[key] and closed[key] == plain[key] and shaded[key] == plain[key]
     assert plain["eyes_open"] and not closed["eyes_open"] and hair["hair"] == "long"
 
 
