@@ -224,6 +224,10 @@ class DeskDevices:
             return None
         return self.camera.wait_frame(after_seq, timeout, look=False)
 
+    def live_idle(self) -> bool:
+        """Live view stopped by its idle timer (nobody at the desk): a key brings it back."""
+        return self.camera is not None and self.camera.idle_stopped
+
     def operator_active(self) -> None:
         """The operator did something at the desk: live view stays on (or comes back)."""
         if self.camera is not None:

@@ -114,6 +114,10 @@ class CameraOwner:
     def live(self) -> bool:
         return self._live
 
+    @property
+    def idle_stopped(self) -> bool:
+        return self._idle_stopped
+
     def submit(self, request: Request) -> None:
         self._commands.put(request)
         self._wake.set()

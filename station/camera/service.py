@@ -149,6 +149,12 @@ class CameraService:
     def live(self) -> bool:
         return self._owner.live
 
+    @property
+    def idle_stopped(self) -> bool:
+        """Live view is wanted but stopped because nobody looked for ``live_view_idle_s``
+        (``touch`` brings it back)."""
+        return self._owner.idle_stopped
+
     def touch(self) -> None:
         """Somebody is there (an operator's key press): keeps live view from its idle stop, and
         brings it back after one while it is still wanted."""

@@ -2,7 +2,8 @@
 
 It behaves like a tethered body where it matters: live view at its own frame rate, captures that
 land on a "card" and are downloaded, deleted or kept, settings with choices, and a cable that can
-be pulled at any moment (``unplug``), also in the middle of a chosen step (``unplug_at``).
+be pulled at any moment (``unplug``), also in the middle of a chosen step (``unplug_at``), and a
+live view that goes quiet without an error (``stall_preview``: asleep, stopped by the body).
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ class SimCamera(Camera):
         self._back_at: float | None = None
         self._unplug_at: dict[str, float | None] = {}
         self._busy_next = 0
+        self._stalled_until: float | None = None   # live view sends nothing (see stall_preview)
+        self._stalled = False
         self._session = 0  # bumped on every connect; a stale session is a dead handle
         self._open_session = 0
         self._values = dict(_DEFAULTS)
@@ -105,6 +108,25 @@ class SimCamera(Camera):
         """Answer the next ``times`` triggers with "busy" (-110)."""
         with self._lock:
             self._busy_next = times
+
+    def stall_preview(self, for_s: float | None = None) -> None:
+        """Live view stops sending frames without an error while the session stays open: a body
+        that went to sleep, stopped its own live view or hangs in a USB transfer. Each preview
+        call waits until ``resume_preview`` (or ``for_s`` seconds, or the cable is pulled)."""
+        with self._lock:
+            self._stalled = True
+            self._stalled_until = None if for_s is None else self.clock() + for_s
+
+    def resume_preview(self) -> None:
+        with self._lock:
+            self._stalled, self._stalled_until = False, None
+
+    def _preview_stalled(self) -> bool:
+        with self._lock:
+            if self._stalled and self._stalled_until is not None \
+                    and self.clock() >= self._stalled_until:
+                self._stalled, self._stalled_until = False, None
+            return self._stalled
 
     @property
     def plugged(self) -> bool:
@@ -157,6 +179,11 @@ class SimCamera(Camera):
         self._step("preview")
         if not self.has_preview:
             raise CameraError("camera.no_preview", code=-6, transient=False)
+        while self._preview_stalled():         # nothing from the sensor, no error either
+            time.sleep(0.02)
+            if not self.plugged:
+                self._open_session = 0
+                raise CameraDisconnected(code=-7, action="preview")
         now = self.clock()
         if now < self._next_frame_at:  # the sensor delivers at its own pace
             time.sleep(self._next_frame_at - now)
