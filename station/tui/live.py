@@ -34,6 +34,13 @@ CHECKS_BUSY = 0.6        # share of the time the checks may be analysing; on a b
 TAKEN_WAIT = 0.2         # seconds to wait for the UI to take a picture (hidden desk: slower)
 STATUS_EVERY = 0.5       # seconds between camera status polls
 IDLE_WAIT = 0.05         # seconds between looks while live view is off
+# Seconds without a new frame after which the desk says the picture is not live any more. A
+# working camera sends one at least every 0.1 s (bodies deliver 10-60 a second), the picture
+# loop passes one on within ~0.5 s even on a hidden desk or a loaded machine (TAKEN_WAIT plus
+# one wait_frame), and a body starting live view shows its first frame in 1-2 s (mirror up,
+# sensor on). 3 s is clear of all of these, so the notice never flickers on a working camera,
+# and short enough that it is up before a photographer could frame and shoot a frozen pose.
+STALE_AFTER = 3.0
 
 
 @dataclass
@@ -51,10 +58,41 @@ class LiveTarget:
 
 @dataclass
 class LiveShared:
-    """What the live loops tell each other: the latest guides, whether the camera is down."""
+    """What the live loops tell each other and the desk: the latest guides, whether the camera
+    is down, whether live view was stopped by its idle timer (nobody at the desk)."""
 
     guides: dict | None = None
     camera_down: bool = False
+    idle: bool = False
+
+
+@dataclass
+class Freshness:
+    """How old the live picture is: seconds since the newest frame arrived from the camera (or
+    since live view was wanted, before the first one). Plain arithmetic on monotonic times, for
+    the UI thread's timer; the frames' arrival times come with the LiveFrame messages."""
+
+    since: float | None = None     # live view wanted since; None while it is not
+    last: float = 0.0              # the newest frame's arrival (FrameSlot's delivered_at)
+
+    def start(self, now: float) -> None:
+        self.since = now
+
+    def stop(self) -> None:
+        self.since = None
+
+    def frame(self, arrived: float) -> None:
+        self.last = max(self.last, arrived)
+
+    def age(self, now: float) -> float | None:
+        """Seconds the picture has not changed; None while live view is not wanted."""
+        if self.since is None:
+            return None
+        return max(0.0, now - max(self.since, self.last))
+
+    def stale(self, now: float) -> bool:
+        age = self.age(now)
+        return age is not None and age > STALE_AFTER
 
 
 def _cancelled() -> bool:
@@ -80,12 +118,15 @@ def picture_loop(app: Any, sink: Any, target: LiveTarget, shared: LiveShared) ->
             frame = devices.wait_frame(last_seq, 0.25)
             if frame is None:
                 target.taken.set()
+                shared.idle = devices.live_idle()
                 continue
+            shared.idle = False
             last_seq = frame.seq
             draw = _drawing(app, target, frame.image(), shared.guides)
             box = fit_box(target.cols, target.rows,
                           target.cell_px if target.graphics else HALF_BLOCK_CELL)
-            sink.post_message(LiveFrame(draw(*box), frame.seq, box, draw))
+            sink.post_message(LiveFrame(draw(*box), frame.seq, box, draw,
+                                        frame.delivered_at or time.monotonic()))
         except DeviceError as exc:
             target.taken.set()
             log.warning("live view: %s", exc.key)

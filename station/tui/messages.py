@@ -55,12 +55,13 @@ class LiveFrame(Message, bubble=False):
     """The newest live-view picture, ready to paint (a newer one replaces it)."""
 
     def __init__(self, picture: Any, seq: int, fitted: Box | None = None,
-                 refit: Refit | None = None) -> None:
+                 refit: Refit | None = None, arrived: float = 0.0) -> None:
         super().__init__()
         self.picture = picture
         self.seq = seq
         self.fitted = fitted          # the box it was drawn for
         self.refit = refit            # draws it again for another box
+        self.arrived = arrived        # when the frame came from the camera (time.monotonic)
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, LiveFrame)

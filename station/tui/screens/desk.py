@@ -22,7 +22,14 @@ from station.i18n import both
 from station.privacy import mask_id, mask_name
 from station.session.states import State
 from station.tui.burst import BURST_END, GAP, BurstGuard
-from station.tui.live import LiveShared, LiveTarget, camera_watch_loop, checks_loop, picture_loop
+from station.tui.live import (
+    Freshness,
+    LiveShared,
+    LiveTarget,
+    camera_watch_loop,
+    checks_loop,
+    picture_loop,
+)
 from station.tui.messages import (
     CardTapped,
     DeviceBack,
@@ -50,12 +57,14 @@ from station.tui.widgets.identity import DeskFacts, IdentityPanel
 from station.tui.widgets.instruction import Instruction
 from station.tui.widgets.keybar import KeyBar
 from station.tui.widgets.legend import Legend
+from station.tui.widgets.live_paused import LivePaused
 from station.tui.widgets.notice import Notice
 from station.tui.widgets.picture_view import PictureView
 from station.tui.workers import reader_loop
 
 FRAMING, CAPTURED, ACCEPTED = State.FRAMING.value, State.CAPTURED.value, State.ACCEPTED.value
 CONTEXT_EVERY = 20.0     # seconds between refreshes of the header's slot and the counters
+LIVE_LOOK_EVERY = 0.5    # seconds between looks at the live picture's age (see live.STALE_AFTER)
 
 
 class DeskScreen(StationScreen):
@@ -93,6 +102,8 @@ class DeskScreen(StationScreen):
         self.frames_shown = 0
         self.live_target = LiveTarget()
         self.live_shared = LiveShared()
+        self.freshness = Freshness()     # how old the live picture is (frame arrival times)
+        self._live_running = False       # the live workers run (a desk without them: no notice)
         self._steady_since: float | None = None
         self._capturing = False
         self._pending = False            # a key's step is on its way: ignore repeats
@@ -119,6 +130,7 @@ class DeskScreen(StationScreen):
                 yield Notice(id="notice")
             with Vertical(id="stage"):
                 yield PictureView(target=self.live_target, id="live")
+                yield LivePaused(id="live-paused")
                 yield CaptureView(id="shot")
                 yield Legend(id="legend")
             with Vertical(id="right"):
@@ -138,6 +150,7 @@ class DeskScreen(StationScreen):
         self._check_size()
         self._show_state()
         self.set_interval(CONTEXT_EVERY, self._refresh_context)
+        self.set_interval(LIVE_LOOK_EVERY, self._look_live)
         self._refresh_context()
         self._start_workers()
         self.call_after_refresh(self.app.freeze_heap)   # after the desk is drawn (see there)
@@ -166,6 +179,7 @@ class DeskScreen(StationScreen):
         for name, loop in loops.items():
             self.run_worker(loop, thread=True, group=name, exclusive=True, exit_on_error=False,
                             name=name)
+        self._live_running = True
 
     def on_resize(self) -> None:
         self._check_size()
@@ -254,6 +268,11 @@ class DeskScreen(StationScreen):
             self._steady_since = None
             self._live_passed = self._live_spoke = False
             self.query_one(Notice).clear()
+            self.query_one(LivePaused).hide()
+            if self.state == FRAMING:
+                self.freshness.start(time.monotonic())
+            else:
+                self.freshness.stop()
             if self.state == FRAMING and self.person is not None \
                     and already_done(self.person) is not None:   # the live checks take the
                 self.query_one(Notice).say(both("tui.say.already_notice"), "warn")  # prompt
@@ -315,14 +334,41 @@ class DeskScreen(StationScreen):
 
         if not isinstance(self.app.screen, SideScreen):   # hidden: the worker slows down
             self.live_target.taken.set()                   # the worker may draw the next one
+        self.freshness.frame(message.arrived)
         if self.state != FRAMING:
             return
         self.frames_shown += 1
         self.query_one("#live", PictureView).show(message.picture, message.fitted, message.refit)
+        paused = self.query_one(LivePaused)
+        if paused.shown:                  # live again: the notice goes with the first frame
+            paused.hide()
+            self._live_spoke = False
+            self._show_state()
+
+    def _look_live(self) -> None:
+        """While framing, a picture older than live.STALE_AFTER is not live any more (camera
+        asleep, cable pulled, live view stopped): say so on the picture and what to do, and put
+        away the checks and the instruction that were about it. Arithmetic only: no device."""
+        paused = self.query_one(LivePaused)
+        if not self._live_running or self.state != FRAMING:
+            paused.hide()
+            return
+        now = time.monotonic()
+        age = self.freshness.age(now)
+        if age is None or not self.freshness.stale(now):
+            return
+        hint = (both("tui.live.paused_idle") if self.live_shared.idle
+                else both("tui.live.paused_camera", seconds=int(age)))
+        paused.show(hint)
+        self._steady_since = None        # no auto-capture countdown on a frozen picture
+        self._live_passed = False
+        self.query_one(CheckList).show([])
+        self._live_spoke = True
+        self.query_one(Instruction).say(hint, "warn")
 
     @on(LiveChecked)
     def live_checked(self, message: LiveChecked) -> None:
-        if self.state != FRAMING or message.report is None:
+        if self.state != FRAMING or message.report is None or self.query_one(LivePaused).shown:
             return
         report = message.report
         checks = report.checks
