@@ -50,7 +50,7 @@ def where(app) -> str:
             f"desk={getattr(desk_screen, 'state', None)} "
             f"service={service.state.value if service is not None else None} "
             f"runner_busy={app.runner.busy} reader={type(reader).__name__} "
-            f"pending_taps={reader.pending() if hasattr(reader, 'pending') else None} "
+            f"pending_taps={getattr(reader, 'pending', None)} "
             f"workers={[(w.name, w.state.name) for w in app.workers]} "
             f"notices={[str(n.message) for n in app._notifications]}")
 
