@@ -4,16 +4,22 @@ read model (``station.store.review``)."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from station.session.correct import FIELDS as CORRECTABLE  # the TUI's field names
-from station.store.review import ReviewItem
+from station.store.review import FoundPerson, ReviewItem
 
 if TYPE_CHECKING:
     from station.store.core import Store
     from station.store.operators import Operator
 
-__all__ = ["CORRECTABLE", "correct", "decide"]
+__all__ = ["CORRECTABLE", "correct", "decide", "find"]
+
+# The end of an ID number a search takes: 4 to 6 characters (the last may be X). Never more, so
+# the review screen is no look-up of whole ID numbers, and the number typed is never a whole one.
+ID_TAIL = re.compile(r"[0-9]{3,5}[0-9X]")
+SEVERAL_NAMED = 5        # people named (masked) in a refusal for several matches
 
 
 def correct(store: Store, operator: Operator, item: ReviewItem, field_name: str, new_value: str,
@@ -40,3 +46,37 @@ def decide(store: Store, operator: Operator, item: ReviewItem, decision: str, re
     return store.facts.record_acceptance(
         item.capture_id, decision, reason=reason.strip() or None,
         override_by=operator.name if failed else None, operator=operator.name)
+
+
+def find(store: Store, operator: Operator, query: str) -> tuple[FoundPerson, list[ReviewItem]]:
+    """One person's captures for the review screen, found by a key that is safe to type and to
+    show: a student number, a 图像采集码 (both exactly), or the last 4 to 6 characters of the ID
+    number. Refused in words when the query is empty, matches nobody, matches several people
+    (named masked, so the supervisor can tell which key to type instead) or a person without a
+    capture. Needs the right to read a person's trail (``history.view``)."""
+    from station.errors import InputError, Location, NotFoundError, RefusedError
+    from station.i18n import Bilingual
+    from station.privacy import mask_id, mask_name
+    from station.store.review import find_people, person_captures
+
+    store.operators.require(operator, "history.view")
+    typed = "".join(query.split())
+    if not typed:
+        raise InputError("session.search_empty", Location("review", field="query"))
+    tail = typed.upper() if ID_TAIL.fullmatch(typed.upper()) else ""
+    people = find_people(store, student_no=typed, capture_code=typed, id_tail=tail)
+    said = mask_id(typed) if len(typed) > 6 and re.fullmatch(r"[0-9Xx]+", typed) else typed
+    if not people:
+        raise NotFoundError("session.search_none", query=said)
+    if len(people) > 1:
+        named = [f"{mask_name(p.name) or '—'} {mask_id(p.id_number)}"
+                 for p in people[:SEVERAL_NAMED]]
+        more = ["…"] if len(people) > SEVERAL_NAMED else []
+        raise RefusedError("session.search_several", query=said, count=len(people),
+                           people=Bilingual("、".join(named + more), ", ".join(named + more)))
+    person = people[0]
+    items = person_captures(store, person.id_number)
+    if not items:
+        raise NotFoundError("session.search_no_captures", name=mask_name(person.name) or "—",
+                            id=mask_id(person.id_number))
+    return person, items

@@ -26,40 +26,129 @@ class ReviewItem:
     pictures: list[tuple[str, bytes]] = field(default_factory=list, repr=False)
 
 
+_DECISIONS = ("SELECT d.*, (SELECT passed FROM check_reports k WHERE k.capture_id = d.capture_id "
+              "ORDER BY k.hlc DESC LIMIT 1) AS check_passed, "
+              "(SELECT name FROM card_reads r WHERE r.id_number = d.id_number "
+              "ORDER BY r.hlc DESC LIMIT 1) AS name "
+              "FROM capture_decisions d")
+
+
+def _why(row: Any) -> str | None:
+    """Why a capture needs a second look; None when it does not."""
+    if row["override_by"]:
+        return "override_reason"
+    if row["decision"] == "accept" and row["check_passed"] == 0:
+        return "failed_checks"
+    if row["decision"] is None:
+        return "undecided"
+    return None
+
+
+def _item(store: Store, row: Any, moved: dict[str, str], why: str) -> ReviewItem:
+    item = ReviewItem(row["capture_id"], moved.get(row["id_number"], row["id_number"]),
+                      row["name"] or "", row["decision"], row["override_by"],
+                      None if row["check_passed"] is None else bool(row["check_passed"]),
+                      row["image_sha256"], why)
+    item.corrections = corrections(store, item.capture_id, item.id_number)
+    for c in item.corrections:
+        if c["field"] == "name" and c["new_value"]:
+            item.name = c["new_value"]
+    return item
+
+
 def review_queue(store: Store, limit: int = 200) -> list[ReviewItem]:
     from station.store.rekey import rekeys
 
     conn = store.conn
     moved = rekeys(conn)           # a capture under a corrected ID number is its new number's
-    rows = conn.execute(
-        "SELECT d.*, (SELECT passed FROM check_reports k WHERE k.capture_id = d.capture_id "
-        "ORDER BY k.hlc DESC LIMIT 1) AS check_passed, "
-        "(SELECT name FROM card_reads r WHERE r.id_number = d.id_number "
-        "ORDER BY r.hlc DESC LIMIT 1) AS name "
-        "FROM capture_decisions d ORDER BY d.captured_hlc DESC LIMIT ?", (limit * 5,))
+    rows = conn.execute(f"{_DECISIONS} ORDER BY d.captured_hlc DESC LIMIT ?", (limit * 5,))
     items = []
     for r in rows:
-        if r["override_by"]:
-            why = "override_reason"
-        elif r["decision"] == "accept" and r["check_passed"] == 0:
-            why = "failed_checks"
-        elif r["decision"] is None:
-            why = "undecided"
-        else:
+        why = _why(r)
+        if why is None:
             continue
-        item = ReviewItem(r["capture_id"], moved.get(r["id_number"], r["id_number"]), r["name"] or "",
-                          r["decision"],
-                          r["override_by"],
-                          None if r["check_passed"] is None else bool(r["check_passed"]),
-                          r["image_sha256"], why)
-        item.corrections = corrections(store, item.capture_id, item.id_number)
-        for c in item.corrections:
-            if c["field"] == "name" and c["new_value"]:
-                item.name = c["new_value"]
-        items.append(item)
+        items.append(_item(store, r, moved, why))
         if len(items) >= limit:
             break
     return items
+
+
+def person_captures(store: Store, id_number: str) -> list[ReviewItem]:
+    """Every capture of one person (under any number re-keyed to theirs), newest first, whether
+    or not it needs a second look (those that do not say ``no_review``): a supervisor looking a
+    person up reviews, relabels or overrides them as a queued capture."""
+    from station.store.rekey import aliases, rekeys
+
+    conn = store.conn
+    moved = rekeys(conn)
+    numbers = aliases(conn, id_number) or [id_number]
+    rows = conn.execute(f"{_DECISIONS} WHERE d.id_number IN ({', '.join('?' * len(numbers))}) "
+                        "ORDER BY d.captured_hlc DESC", numbers)
+    return [_item(store, r, moved, _why(r) or "no_review") for r in rows]
+
+
+@dataclass
+class FoundPerson:
+    """A person a search found: their current ID number, name and student number (corrections
+    applied). The screen masks the name and the number."""
+
+    id_number: str
+    name: str
+    student_no: str
+
+
+def find_people(store: Store, *, student_no: str = "", capture_code: str = "",
+                id_tail: str = "") -> list[FoundPerson]:
+    """The people whose student number or 图像采集码 is the one given (exactly), or whose ID number
+    ends with ``id_tail``; each once, under their current number (re-keying followed), sorted by
+    that number."""
+    from station.store.rekey import rekeys
+
+    conn = store.conn
+    moved = rekeys(conn)
+    numbers: set[str] = set()
+    if student_no:
+        numbers.update(r[0] for r in conn.execute(
+            "SELECT id_number FROM roster_current WHERE student_no = ? COLLATE NOCASE "
+            "UNION SELECT target_id FROM corrections WHERE field = 'student_no' "
+            "AND target_table = 'roster_entries' AND new_value = ? COLLATE NOCASE",
+            (student_no, student_no)))
+    if capture_code:
+        numbers.update(r[0] for r in conn.execute(
+            "SELECT id_number FROM captures_live WHERE capture_code = ? COLLATE NOCASE",
+            (capture_code,)))
+    if id_tail:
+        pattern = "%" + id_tail
+        numbers.update(r[0] for r in conn.execute(
+            "SELECT id_number FROM roster_current WHERE id_number LIKE ? "
+            "UNION SELECT id_number FROM card_reads WHERE id_number LIKE ? "
+            "UNION SELECT id_number FROM captures_live WHERE id_number LIKE ?",
+            (pattern, pattern, pattern)))
+        numbers.update(new for new in moved.values() if new.upper().endswith(id_tail.upper()))
+    current = sorted({moved.get(n, n) for n in numbers})
+    return [_found(store, number) for number in current]
+
+
+def _found(store: Store, id_number: str) -> FoundPerson:
+    from station.store.rekey import aliases
+
+    conn = store.conn
+    numbers = aliases(conn, id_number) or [id_number]
+    marks = ", ".join("?" * len(numbers))
+    roster = conn.execute(f"SELECT name, student_no FROM roster_current WHERE id_number IN ({marks}) "
+                          "ORDER BY (id_number = ?) DESC, hlc DESC LIMIT 1",
+                          (*numbers, id_number)).fetchone()
+    read = conn.execute(f"SELECT name FROM card_reads WHERE id_number IN ({marks}) "
+                        "ORDER BY hlc DESC LIMIT 1", numbers).fetchone()
+    name = (roster["name"] if roster else None) or (read["name"] if read else "") or ""
+    student_no = (roster["student_no"] if roster else None) or ""
+    for field_name, value in conn.execute(
+            f"SELECT field, new_value FROM corrections WHERE target_table = 'roster_entries' "
+            f"AND target_id IN ({marks}) AND field IN ('name', 'student_no') ORDER BY hlc",
+            numbers):
+        if value:
+            name, student_no = (value, student_no) if field_name == "name" else (name, value)
+    return FoundPerson(id_number, name, student_no)
 
 
 def corrections(store: Store, capture_id: str, id_number: str | None = None) -> list[dict[str, Any]]:

@@ -180,6 +180,18 @@ class ReasonDialog(_Form):
         return values["reason"].strip()
 
 
+class SearchDialog(_Form):
+    """Review: find a person outside the queue by a key safe to show (a scanner may type the
+    图像采集码)."""
+
+    TITLE_KEY = "tui.search.title"
+    FIELDS = (("query", "tui.search.query", False),)
+    SCANNED = ("query",)
+
+    def value(self, values: dict[str, str]) -> str:
+        return values["query"].strip()
+
+
 class CorrectionDialog(_Form):
     """Correct one identity field of a capture: which field, the right value, and why."""
 

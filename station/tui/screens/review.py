@@ -1,6 +1,8 @@
 """Review: what merges left for a supervisor to decide (conflicts, named in words, decided with
 the option's number) and captures that need a second look (overrides, failed checks, undecided),
-which a technician accepts or rejects with a reason, or corrects (the trail is kept)."""
+which a technician accepts or rejects with a reason, or corrects (the trail is kept). A person
+outside the queue is found with / (student number, 图像采集码 or the ID number's last 4-6
+characters): their captures are then listed and judged the same way, until Esc."""
 
 from __future__ import annotations
 
@@ -15,11 +17,11 @@ from textual.binding import Binding
 from station.i18n import get_language, t
 from station.privacy import mask_id, mask_name
 from station.tui.screens._base import SideScreen
-from station.tui.screens.dialogs import CorrectionDialog, ReasonDialog
+from station.tui.screens.dialogs import CorrectionDialog, ReasonDialog, SearchDialog
 
 if TYPE_CHECKING:
     from station.store.core import Store
-    from station.store.review import ReviewItem
+    from station.store.review import FoundPerson, ReviewItem
     from station.sync.conflicts import ConflictItem
 
 
@@ -63,18 +65,24 @@ class ReviewScreen(SideScreen):
                 Binding("a", "decide('accept')", show=False),
                 Binding("x", "decide('reject')", show=False),
                 Binding("e", "correct", show=False),
+                Binding("slash", "search", show=False),
                 *(Binding(str(n), f"choose('{n}')", show=False) for n in range(1, 10))]
     KEYS = [("↑↓", "tui.key.select"), ("a", "tui.key.accept"), ("x", "tui.key.reject"),
-            ("e", "tui.key.correct"), ("Esc", "tui.key.back"), ("l", "tui.key.lang")]
+            ("e", "tui.key.correct"), ("/", "tui.key.search"), ("Esc", "tui.key.back"),
+            ("l", "tui.key.lang")]
     CONFLICT_KEYS = [("↑↓", "tui.key.select"), ("1…", "tui.key.choose"), ("a", "tui.key.accept"),
-                     ("x", "tui.key.reject"), ("e", "tui.key.correct"), ("Esc", "tui.key.back"),
-                     ("l", "tui.key.lang")]
+                     ("x", "tui.key.reject"), ("e", "tui.key.correct"), ("/", "tui.key.search"),
+                     ("Esc", "tui.key.back"), ("l", "tui.key.lang")]
+    FOUND_KEYS = [("↑↓", "tui.key.select"), ("a", "tui.key.accept"), ("x", "tui.key.reject"),
+                  ("e", "tui.key.correct"), ("/", "tui.key.search"),
+                  ("Esc", "tui.key.back_queue"), ("l", "tui.key.lang")]
 
     def __init__(self) -> None:
         super().__init__()
         self.cursor = 0
         self.data: ReviewData | None = None
         self.refusal: tuple[str, str] | None = None    # the last key's refusal (zh, en)
+        self.found: FoundPerson | None = None          # a person looked up (/): their captures
 
     def on_key(self) -> None:
         if self.refusal is not None:     # a new key: the last refusal is old news
@@ -82,26 +90,33 @@ class ReviewScreen(SideScreen):
             self.relabel()
 
     def load(self, store: Store) -> ReviewData:
-        from station.store.review import pictures_for, review_queue
+        from station.store.review import person_captures, review_queue
         from station.sync.conflicts import VIEW_ACTION, ConflictService
 
+        if self.found is not None:          # a person looked up: their captures, again
+            return ReviewData([], with_pictures(store, person_captures(store,
+                                                                       self.found.id_number)))
         op = self.app.operator
         conflicts = ConflictService(store).items() if op is not None and op.can(VIEW_ACTION) else []
-        items = review_queue(store)
-        for item in items[:30]:
-            item.pictures = pictures_for(store, item)
-        return ReviewData(conflicts, items)
+        return ReviewData(conflicts, with_pictures(store, review_queue(store)))
 
     def _loaded(self, data: Any) -> None:
         """The number keys are offered only while there are conflicts to choose for."""
         from station.tui.widgets.keybar import KeyBar
 
-        self.query_one("#keys", KeyBar).set_keys(self.CONFLICT_KEYS if data.conflicts
-                                                 else self.KEYS)
+        keys = (self.FOUND_KEYS if self.found is not None
+                else self.CONFLICT_KEYS if data.conflicts else self.KEYS)
+        self.query_one("#keys", KeyBar).set_keys(keys)
+        self.cursor = min(self.cursor, max(len(data) - 1, 0))
         super()._loaded(data)
 
     def render_body(self, data: ReviewData) -> Any:
         body = self._body(data)
+        found = self.found
+        if found is not None:
+            body = Group(Text(t("tui.review.found", name=mask_name(found.name) or "—",
+                                id=mask_id(found.id_number), student_no=found.student_no or "—",
+                                count=len(data.items)), style="bold"), body)
         if self.refusal is None:
             return body
         words = self.refusal[0] if get_language() == "zh" else self.refusal[1]
@@ -213,6 +228,39 @@ class ReviewScreen(SideScreen):
 
         self.app.push_screen(CorrectionDialog(), entered)
 
+    def action_search(self) -> None:
+        """/: a person outside the queue, by student number, 图像采集码 or the ID number's last
+        4-6 characters (station.session.review.find); a refusal is said above the list."""
+        op = self.app.operator
+        if op is None:
+            return
+
+        def entered(query: str | None) -> None:
+            if query is None:
+                return
+            from station.session.review import find
+
+            def look(store: Store) -> tuple[FoundPerson, list[ReviewItem]]:
+                person, items = find(store, op, query)
+                return person, with_pictures(store, items)
+
+            self.app.runner.call(look, self._found_person, self._refused)
+
+        self.app.push_screen(SearchDialog(), entered)
+
+    def _found_person(self, found: tuple[FoundPerson, list[ReviewItem]]) -> None:
+        self.found, items = found
+        self.cursor = 0
+        self._loaded(ReviewData([], items))
+
+    def action_back(self) -> None:
+        """Esc: from a person looked up back to the queue; from the queue back to the desk."""
+        if self.found is None:
+            super().action_back()
+            return
+        self.found, self.cursor = None, 0
+        self.action_reload()
+
     def action_move(self, delta: int) -> None:
         if self.data:
             self.cursor = max(0, min(len(self.data) - 1, self.cursor + delta))
@@ -265,3 +313,12 @@ class ReviewScreen(SideScreen):
                                  lambda _v: self.action_reload(), self._refused)
 
         self.app.push_screen(ReasonDialog(), reasoned)
+
+
+def with_pictures(store: Store, items: list[ReviewItem], limit: int = 30) -> list[ReviewItem]:
+    """The first ``limit`` items with their export crops (store thread)."""
+    from station.store.review import pictures_for
+
+    for item in items[:limit]:
+        item.pictures = pictures_for(store, item)
+    return items

@@ -1,0 +1,99 @@
+"""Review (F3) finds a person outside its queue — by student number, 图像采集码 or the ID
+number's last digits — and judges their captures in the same flow; a search that finds nobody,
+several people or no capture says so. On the sim desk: a supervisor photographs a student (an
+accepted photo that passed its checks is in no queue), then looks them up. No full ID number is
+ever on the screen."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+
+from station.sim import demo
+from station.tui.screens.review import ReviewScreen
+
+from .screen import screen_lines
+from .test_tui_picture import sim_desk
+from .test_tui_sessions import capture, connected, desk, tap_and_pay, until
+
+
+def shown(app) -> str:
+    return "".join(line.strip() for line in screen_lines(app)).replace(" ", "")
+
+
+def test_review_finds_a_person_outside_the_queue_and_overrides_their_photo(tmp_path):
+    from station.store import open_store
+
+    app = sim_desk(tmp_path, "halfblock")
+    app.options.login = (demo.DEMO_SUPERVISOR, demo.DEMO_SUPERVISOR_PIN)
+    student = app.options.demo_people[0]
+    with open_store(app.options.data_dir) as store:
+        roster = {r["id_number"]: r["student_no"] for r in store.conn.execute(
+            "SELECT id_number, student_no FROM roster_current")}
+    tails = collections.Counter(number[-4:] for number in roster)
+    shared = next(tail for tail, n in tails.items() if n > 1)      # two people end with it
+    assert sum(n.endswith(student.id_number[-6:]) for n in roster) == 1
+    nobody_yet = next(n for n in roster if n != student.id_number)   # on the roster, no photo
+    full_numbers = set(roster)
+
+    def no_full_number(screen: str) -> None:
+        assert not any(number in screen for number in full_numbers), "a full ID number shown"
+
+    async def search(pilot, query: str) -> str:
+        await pilot.press("slash")
+        await until(pilot, lambda: type(app.screen).__name__ == "SearchDialog", what="the form")
+        await pilot.press(*query, "enter")
+        await app.settle()
+        await pilot.pause()
+        screen = shown(app)
+        no_full_number(screen)
+        return screen
+
+    async def run() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await connected(pilot)
+            await tap_and_pay(pilot, "4200001234567890")
+            await capture(pilot)
+            await pilot.press("a")
+            await until(pilot, lambda: desk(app).state == "accepted", what="accepted")
+            await pilot.press("f3")
+            await until(pilot, lambda: isinstance(app.screen, ReviewScreen)
+                        and app.screen.data is not None, what="the review queue")
+            review = app.screen
+            assert all(i.id_number != student.id_number for i in review.data.items)
+
+            screen = await search(pilot, roster[student.id_number])      # the student number
+            assert review.found is not None and review.found.id_number == student.id_number
+            assert [i.reason for i in review.data.items] == ["no_review"]
+            assert "查找结果" in screen and "无需复核" in screen and "通过" in screen
+            assert student.id_number[-4:] in screen and "Esc返回复核队列" in screen
+            await pilot.press("x", *"wrong person", "enter")          # judged as a queued one
+            await app.settle()
+            await pilot.pause()
+            assert review.found is not None and review.data.items[0].decision == "reject"
+            await pilot.press("escape")                                 # back to the queue
+            await app.settle()
+            await pilot.pause()
+            assert app.screen is review and review.found is None
+
+            screen = await search(pilot, student.id_number[-6:])      # the ID number's end
+            assert review.found is not None and review.found.id_number == student.id_number
+            await pilot.press("escape")
+            await app.settle()
+
+            screen = await search(pilot, "20990000001")
+            assert review.found is None and "没有找到" in screen and "209****0001" in screen
+            screen = await search(pilot, shared)
+            assert review.found is None and f"对应{tails[shared]}人" in screen
+            assert "学号" in screen                                    # what to type instead
+            screen = await search(pilot, roster[nobody_yet])
+            assert review.found is None and "还没有照片" in screen
+            await pilot.press("escape")
+            await app.settle()
+            assert not isinstance(app.screen, ReviewScreen)             # Esc: the desk again
+
+    asyncio.run(run())
+    with open_store(app.options.data_dir) as store:
+        decisions = [tuple(r) for r in store.conn.execute(
+            "SELECT decision, reason, operator FROM acceptances ORDER BY hlc")]
+    assert decisions[-1] == ("reject", "wrong person", demo.DEMO_SUPERVISOR)
