@@ -44,3 +44,43 @@ def test_photographer_may_not_decide_and_a_bad_decision_names_the_field(store):
         decide(store, sup, item, "maybe", "")
     assert exc.value.location.field == "decision"
     assert len(review_queue(store)) == 1
+
+
+def test_find_takes_a_capture_code_and_the_id_numbers_end_and_refuses_in_words(store):
+    """The review screen's search (session.review.find): a 图像采集码 or the ID number's last 4-6
+    characters find the person and every capture of theirs, queued or not; nobody, a person
+    without a capture and a photographer are refused; a whole ID number is no key (and is
+    echoed masked)."""
+    from station.config import default_settings
+    from station.errors import NotFoundError
+    from station.session.review import find
+
+    p, other = person(21), person(22)
+    settings = default_settings()
+    settings = settings.model_copy(update={"session": settings.session.model_copy(
+        update={"mode": "code"})})
+    sup = store.operators.authenticate(SUPERVISOR, SUP_PIN)
+    svc = CaptureService(store, sup, checker=MarkerChecker(), settings=settings,
+                         match=table_match({p.id_number: [], other.id_number: []}))
+    svc.identify(p)
+    svc.pay(None)
+    svc.set_capture_code("Xq7mA2kP9zR4tB1c")
+    svc.capture(b"GOOD")
+    svc.accept()
+    svc.next()
+    svc.identify(other)                  # read, never photographed
+    assert review_queue(store) == []     # a good accepted photo needs no second look
+    for key in ("Xq7mA2kP9zR4tB1c", " xq7ma2kp9zr4tb1c ", p.id_number[-4:], p.id_number[-6:]):
+        found, items = find(store, sup, key)
+        assert found.id_number == p.id_number, key
+        assert [(i.reason, i.decision) for i in items] == [("no_review", "accept")]
+    with pytest.raises(NotFoundError) as none:
+        find(store, sup, p.id_number)
+    assert p.id_number not in none.value.messages[0] and p.id_number[-4:] in none.value.messages[0]
+    with pytest.raises(NotFoundError) as no_capture:
+        find(store, sup, other.id_number[-6:])
+    assert no_capture.value.key == "session.search_no_captures"
+    with pytest.raises(InputError):
+        find(store, sup, "  ")
+    with pytest.raises(RefusedError):
+        find(store, store.operators.authenticate(PHOTOGRAPHER, PHO_PIN), p.id_number[-4:])
