@@ -103,7 +103,7 @@ class DeskScreen(StationScreen):
         self.live_target = LiveTarget()
         self.live_shared = LiveShared()
         self.freshness = Freshness()     # how old the live picture is (frame arrival times)
-        self._live_running = False       # the live workers run (a desk without them: no notice)
+        self._live_running = False       # live workers and a camera (else: no notice)
         self._steady_since: float | None = None
         self._capturing = False
         self._pending = False            # a key's step is on its way: ignore repeats
@@ -179,7 +179,7 @@ class DeskScreen(StationScreen):
         for name, loop in loops.items():
             self.run_worker(loop, thread=True, group=name, exclusive=True, exit_on_error=False,
                             name=name)
-        self._live_running = True
+        self._live_running = bool(app.devices.camera_kind)   # no camera: no picture to miss
 
     def on_resize(self) -> None:
         self._check_size()
