@@ -51,9 +51,11 @@ def decide(store: Store, operator: Operator, item: ReviewItem, decision: str, re
 def find(store: Store, operator: Operator, query: str) -> tuple[FoundPerson, list[ReviewItem]]:
     """One person's captures for the review screen, found by a key that is safe to type and to
     show: a student number, a 图像采集码 (both exactly), or the last 4 to 6 characters of the ID
-    number. Refused in words when the query is empty, matches nobody, matches several people
-    (named masked, so the supervisor can tell which key to type instead) or a person without a
-    capture. Needs the right to read a person's trail (``history.view``)."""
+    number. Only people with a capture count (there is nothing else to review): a short end of
+    an ID number shared with somebody never photographed still finds the one who was. Refused in
+    words when the query is empty, matches nobody, several people with captures (named masked,
+    so the supervisor can tell which key to type instead), or only people without one. Needs the
+    right to read a person's trail (``history.view``)."""
     from station.errors import InputError, Location, NotFoundError, RefusedError
     from station.i18n import Bilingual
     from station.privacy import mask_id, mask_name
@@ -68,15 +70,17 @@ def find(store: Store, operator: Operator, query: str) -> tuple[FoundPerson, lis
     said = mask_id(typed) if len(typed) > 6 and re.fullmatch(r"[0-9Xx]+", typed) else typed
     if not people:
         raise NotFoundError("session.search_none", query=said)
-    if len(people) > 1:
+    captured = [(p, items) for p in people if (items := person_captures(store, p.id_number))]
+    if len(captured) == 1:
+        return captured[0]
+    if len(captured) > 1:
         named = [f"{mask_name(p.name) or '—'} {mask_id(p.id_number)}"
-                 for p in people[:SEVERAL_NAMED]]
-        more = ["…"] if len(people) > SEVERAL_NAMED else []
-        raise RefusedError("session.search_several", query=said, count=len(people),
+                 for p, _items in captured[:SEVERAL_NAMED]]
+        more = ["…"] if len(captured) > SEVERAL_NAMED else []
+        raise RefusedError("session.search_several", query=said, count=len(captured),
                            people=Bilingual("、".join(named + more), ", ".join(named + more)))
+    if len(people) > 1:
+        raise NotFoundError("session.search_none_captured", query=said, count=len(people))
     person = people[0]
-    items = person_captures(store, person.id_number)
-    if not items:
-        raise NotFoundError("session.search_no_captures", name=mask_name(person.name) or "—",
-                            id=mask_id(person.id_number))
-    return person, items
+    raise NotFoundError("session.search_no_captures", name=mask_name(person.name) or "—",
+                        id=mask_id(person.id_number))

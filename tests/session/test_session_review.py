@@ -84,3 +84,25 @@ def test_find_takes_a_capture_code_and_the_id_numbers_end_and_refuses_in_words(s
         find(store, sup, "  ")
     with pytest.raises(RefusedError):
         find(store, store.operators.authenticate(PHOTOGRAPHER, PHO_PIN), p.id_number[-4:])
+
+    import datetime as dt
+
+    from station.domain import idnumber
+    from station.domain.identity import Identity
+
+    born = next(dt.date(1990, 1, 1) + dt.timedelta(days=d) for d in range(4000)
+                if idnumber.make("530103", dt.date(1990, 1, 1) + dt.timedelta(days=d), 21,
+                                 male=False)[-4:] == p.id_number[-4:])
+    number = idnumber.make("530103", born, 21, male=False)
+    twin = Identity(card_type="resident", name="双胞", gender=idnumber.gender(number),
+                    birth_date=born.isoformat(), id_number=number)
+    svc.skip()
+    svc.identify(twin)                   # read, no photo: the end still finds p alone
+    assert find(store, sup, p.id_number[-4:])[0].id_number == p.id_number
+    with store.transaction():            # photographed too: two people, named masked
+        store.facts.record_capture(twin.id_number, store.images.put(b"GOOD"))
+    with pytest.raises(RefusedError) as several:
+        find(store, sup, p.id_number[-4:])
+    zh = several.value.messages[0]
+    assert several.value.key == "session.search_several" and "2" in zh and "双*" in zh
+    assert p.id_number not in zh and twin.id_number not in zh

@@ -1,6 +1,6 @@
 """Review (F3) finds a person outside its queue — by student number, 图像采集码 or the ID
 number's last digits — and judges their captures in the same flow; a search that finds nobody,
-several people or no capture says so. On the sim desk: a supervisor photographs a student (an
+several people with captures or nobody with a capture says so. On the sim desk: a supervisor photographs a student (an
 accepted photo that passed its checks is in no queue), then looks them up. No full ID number is
 ever on the screen."""
 
@@ -30,10 +30,18 @@ def test_review_finds_a_person_outside_the_queue_and_overrides_their_photo(tmp_p
     with open_store(app.options.data_dir) as store:
         roster = {r["id_number"]: r["student_no"] for r in store.conn.execute(
             "SELECT id_number, student_no FROM roster_current")}
-    tails = collections.Counter(number[-4:] for number in roster)
-    shared = next(tail for tail, n in tails.items() if n > 1)      # two people end with it
+        tails = collections.defaultdict(list)
+        for number in roster:
+            tails[number[-4:]].append(number)
+        mine = student.id_number[-4:]
+        shared, unphotographed = [t for t, ns in tails.items() if len(ns) > 1 and t != mine][:2]
+        with store.transaction():                  # photographed earlier, both of them
+            image = store.images.put(b"an earlier photo")
+            for number in tails[shared]:
+                store.facts.record_capture(number, image, source_name="earlier.jpg")
     assert sum(n.endswith(student.id_number[-6:]) for n in roster) == 1
-    nobody_yet = next(n for n in roster if n != student.id_number)   # on the roster, no photo
+    nobody_yet = next(n for n in roster if n != student.id_number
+                      and n[-4:] not in (shared, mine))      # on the roster, no photo
     full_numbers = set(roster)
 
     def no_full_number(screen: str) -> None:
@@ -76,16 +84,19 @@ def test_review_finds_a_person_outside_the_queue_and_overrides_their_photo(tmp_p
             await pilot.pause()
             assert app.screen is review and review.found is None
 
-            screen = await search(pilot, student.id_number[-6:])      # the ID number's end
-            assert review.found is not None and review.found.id_number == student.id_number
-            await pilot.press("escape")
-            await app.settle()
+            for end in (student.id_number[-6:], mine):                 # the ID number's end
+                screen = await search(pilot, end)      # (others ending so have no photo)
+                assert review.found is not None and review.found.id_number == student.id_number
+                await pilot.press("escape")
+                await app.settle()
 
             screen = await search(pilot, "20990000001")
             assert review.found is None and "没有找到" in screen and "209****0001" in screen
             screen = await search(pilot, shared)
-            assert review.found is None and f"对应{tails[shared]}人" in screen
+            assert review.found is None and f"对应{len(tails[shared])}位有照片的人" in screen
             assert "学号" in screen                                    # what to type instead
+            screen = await search(pilot, unphotographed)
+            assert review.found is None and "都还没有照片" in screen
             screen = await search(pilot, roster[nobody_yet])
             assert review.found is None and "还没有照片" in screen
             await pilot.press("escape")
