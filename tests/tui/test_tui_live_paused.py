@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from station.tui.live import STALE_AFTER
 
 from .screen import screen_lines
@@ -27,8 +29,10 @@ async def framing(pilot) -> None:
     await until(pilot, lambda: desk(app).frames_shown > 0, what="a live frame")
 
 
-def test_a_camera_that_stops_sending_frames_is_said_on_the_picture_until_frames_come(tmp_path):
-    app = sim_desk(tmp_path, "halfblock")
+@pytest.mark.parametrize("picture", ["halfblock", "graphics"])
+def test_a_camera_that_stops_sending_frames_is_said_on_the_picture_until_frames_come(tmp_path,
+                                                                                    picture):
+    app = sim_desk(tmp_path, picture)
 
     async def run() -> None:
         async with app.run_test(size=(80, 24)) as pilot:

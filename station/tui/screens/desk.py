@@ -360,6 +360,8 @@ class DeskScreen(StationScreen):
         hint = (both("tui.live.paused_idle") if self.live_shared.idle
                 else both("tui.live.paused_camera", seconds=int(age)))
         paused.show(hint)
+        if self.app.picture_mode == "graphics":   # a terminal image may be drawn over any text
+            self.query_one("#live", PictureView).blank("tui.live.paused")   # laid on it: away
         self._steady_since = None        # no auto-capture countdown on a frozen picture
         self._live_passed = False
         self.query_one(CheckList).show([])
