@@ -13,13 +13,14 @@ import unicodedata
 from functools import lru_cache
 from typing import Any
 
+from station.domain import studentno
 from station.errors import InputError, Location
 
-# What a file-name field may contain: the ID number (digits, X) or a student number (letters,
-# digits, - and _). Anything else is refused.
-_SAFE_NAME_FIELD = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,63}")
-_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
-                     *(f"LPT{i}" for i in range(1, 10))}
+# What a file-name field may contain: the ID number (digits, X) or a student number — the form
+# roster import, corrections and merges already hold student numbers to (station.domain.studentno),
+# so whatever the store holds can be exported. Anything else is refused.
+_SAFE_NAME_FIELD = studentno.FORM
+_WINDOWS_RESERVED = studentno.WINDOWS_RESERVED
 
 
 @lru_cache(maxsize=64)

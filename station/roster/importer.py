@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from station.domain import idnumber
+from station.domain import idnumber, studentno
 from station.errors import InputError, Location
 from station.privacy import unsafe_character
 from station.roster import values
@@ -282,10 +282,15 @@ def _parse_row(table: Table, line: int, cells: list[str], fields: dict[str, int]
     for name in ("id_number", "name", "department", "entry_year", "program_years"):
         if not cell(name):
             bad(name, "roster.empty_cell")
-    for name in EXPORTED_TEXT:
+    for name in ("name", "department"):
         problem = export_problems(name, values.clean(cell(name))) if cell(name) else None
         if problem is not None:
             bad(name, problem[0], **problem[1])
+    student_no = studentno.normalise(cell("student_no"))
+    # it names exported photos and prints: the one form of station.domain.studentno, or refused
+    problem = studentno.problem(student_no) if student_no else None
+    if problem is not None:
+        bad("student_no", problem[0], **problem[1])
     idn = idnumber.normalise(cell("id_number"))
     if idn and (line, fields["id_number"]) in table.numeric:
         bad("id_number", "roster.id_number_numeric")
@@ -318,7 +323,7 @@ def _parse_row(table: Table, line: int, cells: list[str], fields: dict[str, int]
     verdict = rules.judge(degree, entry_year, years, mode, bool(earlier))
     birth = born or idnumber.birth_date(idn)
     row = {
-        "id_number": idn, "student_no": cell("student_no") or None, "name": values.clean(cell("name")),
+        "id_number": idn, "student_no": student_no or None, "name": values.clean(cell("name")),
         "gender": g or idnumber.gender(idn), "birth_date": birth.isoformat() if birth else None,
         "department": values.clean(cell("department")), "degree": degree,
         "category": values.clean(cell("category")) or None, "program_years": years,

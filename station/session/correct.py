@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 FIELDS = ("name", "gender", "birth_date", "department", "student_no", REKEY_FIELD)
 ID_ACTION = "correct.id_number"          # supervisors: a person's facts move to another number
 GENDERS = {"male": "male", "female": "female", "男": "male", "女": "female", "m": "male", "f": "female"}
-_LIMITS = {"name": 64, "department": 128, "student_no": 32}
+_LIMITS = {"name": 64, "department": 128}
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,14 @@ def _checked(field_name: str, value: str) -> str:
         if born.year < 1900 or born > dt.date.today():
             raise InputError("session.correct_bad_date", where, value=value)
         return born.isoformat()
+    if field_name == "student_no":       # it names files: the one form of roster import
+        from station.domain import studentno
+
+        number = studentno.normalise(value)
+        problem = studentno.problem(number)
+        if problem is not None:
+            raise InputError(problem[0], where, **problem[1])
+        return number
     return check_text(value, field=field_name, limit=_LIMITS[field_name], source="--value")
 
 

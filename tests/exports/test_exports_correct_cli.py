@@ -162,3 +162,25 @@ def test_code_mode_capture_code_follows_the_corrected_id(station, roster_people,
     doc = station.as_op("tech", "export", "build", "--out", str(tmp_path / "o"), "--json", env=CODE_MODE).json()
     assert doc["photos"] == 1
     assert [p.name for p in (Path(doc["path"]) / "upload").iterdir()] == [f"{code}.jpg"]
+
+
+
+def test_a_student_number_that_would_name_a_file_badly_is_refused(station, add_people, person):
+    """`station correct --field student_no` holds the number to the roster's form: the same
+    refusal as at import (it names exported photos and prints), and nothing is recorded."""
+    add_people(station.data_dir, [person(0)])
+    idn = person(0)["id_number"]
+    for value in ("../../etc/passwd", "a\\b", "..", ".x", "_x", "2020\x1b[2J", "LPT1", "2020 0001"):
+        r = _correct(station, "tech", idn, "student_no", value)
+        assert r.returncode == 2, (value, r.stdout)
+        assert "--value" in r.stderr and "student number" in r.stderr, (value, r.stderr)
+        assert "letters, digits" in r.stderr or "device name" in r.stderr, (value, r.stderr)
+    r = station.as_op("tech", "--lang", "en", "correct", idn, "--field", "student_no", "--value=-rf",
+                      "--reason", "r", "--json")
+    assert r.returncode == 2 and json.loads(r.stdout or r.stderr)["error"] == "student_no.bad_form"
+    from station.store import open_store
+    with open_store(station.data_dir) as store:
+        assert store.conn.execute("SELECT COUNT(*) FROM corrections").fetchone()[0] == 0
+    ok = _correct(station, "tech", idn, "student_no", "ＭＢＡ-2019_07", "--json")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.json()["new_value"] == "MBA-2019_07"

@@ -293,3 +293,44 @@ def test_xlsx_whose_members_expand_too_far_is_refused_before_reading(tmp_path, m
         tabular.read_xlsx(path)
     assert refused.value.key == "roster.xlsx_too_large"
     assert "expands to" in refused.value.messages[1] and str(path) in str(refused.value.to_json())
+
+
+# Student numbers name exported photos and prints: a path, an option or a device name in one must
+# be refused at import, with the file, line and column, and nothing imported. (Control characters
+# are refused in every cell before the rows are read; `station correct` is tested for them.)
+BAD_STUDENT_NOS = ["../../etc/x", "a/b", "a\\b", "..", "2015..01", ".hidden", "-rf", "2015 01",
+                   "NUL", "学号01", "2015/"]
+
+
+def test_student_numbers_with_path_characters_are_refused_at_import(station_cli, tmp_path):
+    rows = [HEADER]
+    for i, no in enumerate(BAD_STUDENT_NOS, start=1):
+        rows.append(f"{no},张{i},男,{_idn(i)},物理与天文学院,硕士研究生,3,2015,全日制")
+    f = _csv(tmp_path / "bad.csv", rows)
+    before = _snapshot(station_cli.data_dir)
+    r = station_cli("--lang", "en", "roster", "import", str(f), "--json")
+    assert r.returncode == 2, r.stdout
+    errors = r.json()["errors"]
+    assert [(e["line"], e["column"]) for e in errors] == [
+        (line, "学号 (A)") for line in range(2, 2 + len(BAD_STUDENT_NOS))], errors
+    shape = [e for e in errors if e["code"] == "student_no.bad_form"]
+    assert len(shape) == len(BAD_STUDENT_NOS) - 1          # and one Windows device name
+    assert all("letters, digits, `-` and `_`" in e["message_en"] for e in shape)
+    assert all("字母、数字" in e["message_zh"] for e in shape)
+    assert {e["code"] for e in errors} == {"student_no.bad_form", "student_no.reserved"}
+    assert _snapshot(station_cli.data_dir) == before
+    human = station_cli("--lang", "en", "roster", "import", str(f))
+    assert human.returncode == 2 and "bad.csv" in human.stderr
+    assert "line 2, column 学号 (A): The student number “../../etc/x” cannot be used" in human.stderr
+
+
+def test_real_student_number_shapes_still_import(station_cli, tmp_path):
+    shapes = ["22015010001", "S2020001", "2020-BJ-001", "mba_2019_07", "２２０１５０１０００５"]
+    rows = [HEADER] + [f"{no},张{i},男,{_idn(i)},物理与天文学院,硕士研究生,3,2015,全日制"
+                       for i, no in enumerate(shapes, start=1)]
+    r = station_cli("roster", "import", str(_csv(tmp_path / "ok.csv", rows)), "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    conn = sqlite3.connect(station_cli.data_dir / "station.sqlite3")
+    stored = sorted(n for (n,) in conn.execute("SELECT student_no FROM roster_current"))
+    conn.close()           # full-width digits (typed in a Chinese input method) are kept as ASCII
+    assert stored == sorted(["22015010001", "S2020001", "2020-BJ-001", "mba_2019_07", "22015010005"])
