@@ -564,3 +564,25 @@ def present_ids(conn: sqlite3.Connection, table: str, ids: list[str]) -> list[st
         found.update(str(r[0]) for r in conn.execute(
             f'SELECT id FROM main.{ident(table)} WHERE id IN ({marks})', chunk))
     return [i for i in ids if i in found]
+
+
+def student_number_facts(conn: sqlite3.Connection) -> Iterator[tuple[str, str, str, str, str]]:
+    """(ID number, clock, table, row id, value) of every fact that sets a student number: roster
+    entries, and corrections of the field (keyed by the ID number, a roster entry or a capture).
+    ``station.sync.verify`` judges the value each person ends up with."""
+    tables = set(table_names(conn))
+    if "roster_entries" in tables:
+        yield from conn.execute(
+            "SELECT id_number, hlc, 'roster_entries', id, student_no FROM roster_entries "
+            "WHERE student_no IS NOT NULL AND student_no != ''")
+    if "corrections" in tables:
+        join = ("LEFT JOIN roster_entries r ON c.target_table = 'roster_entries' AND r.id = c.target_id "
+                if "roster_entries" in tables else "")
+        join += ("LEFT JOIN captures k ON c.target_table = 'captures' AND k.id = c.target_id "
+                 if "captures" in tables else "")
+        owner = ", ".join([*(["r.id_number"] if "roster_entries" in tables else []),
+                           *(["k.id_number"] if "captures" in tables else []),
+                           "CASE WHEN c.target_table = 'roster_entries' THEN c.target_id END"])
+        yield from conn.execute(
+            f"SELECT COALESCE({owner}, c.target_table || '/' || c.target_id), c.hlc, 'corrections', "
+            f"c.id, COALESCE(c.new_value, '') FROM corrections c {join}WHERE c.field = 'student_no'")

@@ -44,7 +44,14 @@ from station.sync.archive import (
 from station.sync.errors import BundleRefused
 from station.sync.manifest import Manifest
 from station.sync.trust import TrustService
-from station.sync.verify import Trust, verify_image, verify_manifest, verify_objects, verify_rows
+from station.sync.verify import (
+    Trust,
+    verify_image,
+    verify_manifest,
+    verify_objects,
+    verify_rows,
+    verify_student_numbers,
+)
 
 if TYPE_CHECKING:
     from station.store.core import Store
@@ -134,13 +141,15 @@ def _check_database(store: Store, db: Path, manifest: Manifest, source: str) -> 
 
 
 def check_staged(store: Store, db: Path, manifest: Manifest, source: str) -> None:
-    """Every image the verified rows in ``db`` refer to is the manifest's or already here; then
-    the file is brought to our schema. Raises ``sqlite3.DatabaseError``/``ValueError`` on a damaged
+    """Every image the verified rows in ``db`` refer to is the manifest's or already here, and
+    every student number they leave a person with is usable; then the file is brought to our schema. Raises ``sqlite3.DatabaseError``/``ValueError`` on a damaged
     file (the caller words them)."""
     rows = union.SqliteRows(db)
     try:
         missing = sorted(sha for sha in union.image_references(rows.conn)
                          if sha not in manifest.images and not _have_image(store, sha))
+        verify_student_numbers(union.student_number_facts(rows.conn),
+                               union.student_number_facts(store.conn), source, DB_MEMBER)
     finally:
         rows.close()
     if missing:

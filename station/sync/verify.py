@@ -136,3 +136,34 @@ def verify_image(manifest: Manifest, sha: str, actual_sha: str, source: str) -> 
         raise BundleRefused("unlisted_member", source, f"images/{sha[:64]}")
     if actual_sha != sha:
         raise BundleRefused("image_hash", source, member, actual=actual_sha)
+
+
+
+StudentNumberFact = tuple[str, str, str, str, str]    # (person, clock, table, row id, value)
+
+
+def verify_student_numbers(incoming: Iterable[StudentNumberFact], held: Iterable[StudentNumberFact],
+                           source: str, member: str | None = None) -> None:
+    """The student number each person ends up with once ``incoming`` (the rows of a bundle or a
+    push, from ``union.student_number_facts``) joins ``held`` (this store's) — the latest fact by
+    clock, a roster entry or a correction — is of the one form roster import and `station correct`
+    hold it to (``station.domain.studentno``): it names exported photos and prints.
+
+    Only a value that would become current through these rows is judged. Facts are never
+    rewritten, so a station that stored a bad number (before this rule, or by hand) and corrected
+    it later must still be able to send its records: a new bundle carries the correction with
+    them, and a push refused for it is taken once the push with the correction is here."""
+    from station.domain import studentno
+    from station.i18n import Bilingual
+
+    latest: dict[str, tuple[str, str, str, str, bool]] = {}
+    for facts, arriving in ((held, False), (incoming, True)):
+        for person, stamp, table, row_id, value in facts:
+            now = (str(stamp), str(row_id), str(table), str(value or ""), arriving)
+            if person not in latest or now[:2] > latest[person][:2]:
+                latest[person] = now
+    for _stamp, row_id, table, value, arriving in sorted(latest.values(), key=lambda v: (v[2], v[1])):
+        words = studentno.messages(value) if arriving and value else None
+        if words is not None:
+            raise BundleRefused("student_no", source, member, table=table, row=row_id[:40],
+                                problem=Bilingual(*words))
