@@ -74,7 +74,7 @@ def cmd_purge(ctx: Context, args: argparse.Namespace) -> int:
         emit(ctx.json, data, "\n".join(lines))
         return 1
     if args.dry_run or not the_plan.people:
-        emit(ctx.json, data, t("purge.would", people=len(the_plan.people),
+        emit(ctx.json, data, t("purge.would", people=the_plan.count,
                                images=len(the_plan.images)))
         return 0
     result = purge(store, the_plan, op.name)

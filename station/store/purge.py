@@ -3,9 +3,13 @@
 Once every accepted photo of the campaign is in a batch the pipeline confirmed (``station export
 confirm``), a supervisor purges it: each person's ID number becomes a masked, keyed pseudonym
 (``530***********123X#1f2e3d4c``: the same person stays one person in counts, nobody can read it
-back), names are masked, card details, addresses, birth dates and file names are dropped, and the
-photos are deleted. Every row stays, so counts, payments and the audit trail (who did what, when)
-remain; the purge itself is a fact and an audit entry.
+back), names are masked, card details, addresses, birth dates, student numbers and file names are
+dropped, and the photos are deleted (the rules: ``station.store.purge_mask``). The correction
+trail goes the same way — a corrected name is masked, a corrected student number or birth date
+dropped, a corrected ID number a pseudonym (a re-keyed person is purged under every number) —
+and so do the versions a merge set aside, the decisions on them and rows waiting for a parent.
+Every row stays, so counts, payments and the audit trail (who did what, when) remain; the purge
+itself is a fact and an audit entry, all in one transaction.
 
 The store's integrity survives: the seals are checked first (a purge must not bless an edit made
 behind the station's back), the rows it changes are re-sealed with the station's key, and the
@@ -16,15 +20,13 @@ free pages or the WAL.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from station.errors import IntegrityError, RefusedError
-from station.privacy import mask_id, mask_name
+from station.privacy import mask_id
+from station.store.purge_mask import Masker
 
 if TYPE_CHECKING:
     from station.store.core import Store
@@ -33,24 +35,24 @@ if TYPE_CHECKING:
 PRIVATE_REPORTS = "export-reports"
 # Tables about the station itself, never about a graduate.
 _SKIP_TABLES = frozenset({"operators", "purges", "upload_confirmations", "imports"})
-# Fields that only describe the person: dropped when the row (or JSON object) is about them.
-_DROPPED = frozenset({"birth_date", "address", "mailing_address", "card_serial",
-                      "photo_wlt_sha256", "name_en", "issuer", "nation", "valid_from",
-                      "valid_to", "source_name", "capture_code"})
 _PERSON_SOURCES = ("roster_entries", "card_reads", "captures", "payments", "acceptances",
                    "session_events", "walk_ins")
-_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 
 
 @dataclass
 class PurgePlan:
     until: str | None
-    people: list[str] = field(default_factory=list)
+    people: list[str] = field(default_factory=list)     # ID numbers (a re-keyed person has two)
     blocked: list[tuple[str, str, str]] = field(default_factory=list)  # (id, reason, batch)
     images: list[str] = field(default_factory=list)
+    persons: int | None = None                             # people, each counted once
+
+    @property
+    def count(self) -> int:
+        return len(self.people) if self.persons is None else self.persons
 
     def to_json(self) -> dict[str, Any]:
-        return {"until": self.until, "people": len(self.people), "images": len(self.images),
+        return {"until": self.until, "people": self.count, "images": len(self.images),
                 "blocked": [{"id_number": mask_id(i), "reason": r, "batch": b}
                             for i, r, b in self.blocked]}
 
@@ -75,17 +77,37 @@ def _cutoff(until: dt.date | None) -> str | None:
     return f"{int(local_midnight.timestamp() * 1000):013d}"
 
 
+def _in_scope(conn: Any, last: dict[str, str], cutoff: str | None) -> list[set[str]]:
+    """The ID numbers of each person whose last fact is before ``cutoff`` (all, without one). A person
+    whose number was corrected (``station.store.rekey``) is one person under every number: the
+    old numbers' facts and the new number — which later facts (a batch's corrections list) and
+    the correction itself name — go together, or not at all."""
+    from station.store.rekey import rekeys
+
+    moved = rekeys(conn)
+    groups: dict[str, set[str]] = {}
+    for number in last:
+        head = moved.get(number, number)
+        groups.setdefault(head, {head}).add(number)
+    out: list[set[str]] = []
+    for numbers in groups.values():
+        newest = max((last[n] for n in numbers if n in last), default="")
+        if cutoff is None or newest < cutoff:
+            out.append(numbers)
+    return out
+
+
 def plan(store: Store, until: dt.date | None = None) -> PurgePlan:
     """Who would be purged, and who blocks the purge (accepted photo not in a confirmed batch)."""
     conn = store.conn
     union = " UNION ALL ".join(f"SELECT id_number, hlc FROM {t} WHERE id_number IS NOT NULL"
                                for t in _PERSON_SOURCES)
     cutoff = _cutoff(until)
-    people = [r[0] for r in conn.execute(
-        f"SELECT id_number, MAX(hlc) AS last FROM ({union}) GROUP BY id_number "
-        "HAVING (? IS NULL OR last < ?) ORDER BY id_number", (cutoff, cutoff))
-        if "#" not in r[0]]                                     # already purged
-    out = PurgePlan(until.isoformat() if until else None, people)
+    last = {str(r[0]): str(r[1]) for r in conn.execute(
+        f"SELECT id_number, MAX(hlc) FROM ({union}) GROUP BY id_number")}
+    groups = [g for g in _in_scope(conn, last, cutoff) if not any("#" in n for n in g)]  # '#': purged
+    people = sorted(n for g in groups for n in g)
+    out = PurgePlan(until.isoformat() if until else None, people, persons=len(groups))
     confirmed = {r[0] for r in conn.execute("SELECT batch_id FROM upload_confirmations")}
     scope = set(people)
     for capture_id, id_number in conn.execute(
@@ -116,75 +138,6 @@ def plan(store: Store, until: dt.date | None = None) -> PurgePlan:
     return out
 
 
-class _Masker:
-    """Rewrites values about the people in scope; everything else is returned unchanged."""
-
-    def __init__(self, key: bytes, ids: set[str], names: set[str]) -> None:
-        self.key, self.ids, self.names = key, ids, names
-
-    def token(self, id_number: str) -> str:
-        tag = hmac.new(self.key, b"purge/" + id_number.encode(), hashlib.sha256).hexdigest()[:8]
-        return f"{mask_id(id_number)}#{tag}"
-
-    def text(self, value: str, about: bool | None = None) -> str:
-        """``about``: the text belongs to a record of someone in scope (True), of someone else
-        (False: a namesake keeps their name), or nobody knows (None: names are masked)."""
-        if value in self.ids:
-            return self.token(value)
-        if value in self.names and about is not False:
-            return mask_name(value)
-        if value[:1] in "{[":
-            try:
-                parsed = json.loads(value)
-            except ValueError:
-                parsed = None
-            if isinstance(parsed, dict | list):
-                return json.dumps(self.walk(parsed, about), ensure_ascii=False, sort_keys=True)
-        return _ID_IN_TEXT.sub(lambda m: self.token(m.group(0)) if m.group(0) in self.ids
-                               else m.group(0), value)
-
-    def walk(self, obj: Any, about: bool | None = None) -> Any:
-        if isinstance(obj, list):
-            return [self.walk(v, about) for v in obj]
-        if isinstance(obj, dict):
-            if isinstance(obj.get("id_number"), str):
-                about = obj["id_number"] in self.ids
-            return {k: self.walk(v, about) for k, v in obj.items()
-                    if not (about and k in _DROPPED)}
-        if isinstance(obj, str):
-            return self.text(obj, about)
-        return obj
-
-    def row(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
-        about: bool | None = (row["id_number"] in self.ids) if "id_number" in row else None
-        out = {}
-        for col, value in row.items():
-            if col in ("id", "station_id", "seq", "hlc", "hash", "prev_hash"):
-                out[col] = value
-            elif about and col in _DROPPED:
-                out[col] = None
-            elif about and col == "identity":
-                kept = {k: v for k, v in _loads(value).items() if k in ("card_type", "source")}
-                out[col] = json.dumps({**kept, "purged": True}, sort_keys=True)
-            elif about and col == "extra":
-                out[col] = "{}"
-            elif about and col in ("student_no", "content_hash"):
-                out[col] = None
-            elif isinstance(value, str):
-                out[col] = self.text(value, about)
-            else:
-                out[col] = value
-        return out
-
-
-def _loads(value: Any) -> dict[str, Any]:
-    try:
-        data = json.loads(value or "{}")
-    except (TypeError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def purge(store: Store, the_plan: PurgePlan, operator: str) -> PurgeResult:
     """Carry out ``the_plan``; refused whole when anything blocks it or the seals do not hold."""
     from station.store.seals import sealed_tables
@@ -201,28 +154,29 @@ def purge(store: Store, the_plan: PurgePlan, operator: str) -> PurgeResult:
     conn.execute("PRAGMA secure_delete = ON")
     changed: set[tuple[str, str]] = set()
     with store.transaction():
-        names = _names(store, ids)
-        masker = _Masker(key, ids, names)
+        records = _records(store, ids)
+        masker = Masker(key, ids, _names(store, ids, records), records)
         for table in sealed_tables(conn):
             if table in _SKIP_TABLES:
                 continue
             changed |= _mask_table(store, table, masker)
+        _mask_waiting_rows(store, masker)
         changed |= _rechain_audit(store)
         store.seals.reseal(changed)
         purge_id = store.insert("purges", {
-            "until": the_plan.until, "people": len(ids), "rows_masked": len(changed),
+            "until": the_plan.until, "people": the_plan.count, "rows_masked": len(changed),
             "images": the_plan.images, "operator": operator})
         store.audit.append(operator, "purge", the_plan.until,
-                           {"people": len(ids), "rows_masked": len(changed),
+                           {"people": the_plan.count, "rows_masked": len(changed),
                             "images": len(the_plan.images), "purge_id": purge_id})
     removed = remove_purged_images(store)
     _mask_private_reports(store, masker)
     conn.execute("VACUUM")                        # no old value left in free pages
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return PurgeResult(len(ids), len(changed), removed, purge_id)
+    return PurgeResult(the_plan.count, len(changed), removed, purge_id)
 
 
-def _mask_private_reports(store: Store, masker: _Masker) -> None:
+def _mask_private_reports(store: Store, masker: Masker) -> None:
     """The full batch reports export keeps in the data folder name everyone in and out of a
     batch: they get the same pseudonyms and masks as the records."""
     from station.fsio import atomic_write
@@ -237,16 +191,54 @@ def _mask_private_reports(store: Store, masker: _Masker) -> None:
             atomic_write(path, masked.encode("utf-8"))
 
 
-def _names(store: Store, ids: set[str]) -> set[str]:
+def _records(store: Store, ids: set[str]) -> set[str]:
+    """Row ids of the roster entries and captures of the people in scope: what their
+    corrections (and tombstones) may be keyed by instead of the ID number."""
+    out: set[str] = set()
+    for table in ("roster_entries", "captures"):
+        for row_id, idn in store.conn.execute(f"SELECT id, id_number FROM {table}"):
+            if idn in ids:
+                out.add(row_id)
+    return out
+
+
+def _names(store: Store, ids: set[str], records: set[str]) -> set[str]:
+    """Every name the people in scope were known by: rosters, card reads, and the old and new
+    values of corrections of their name (a corrected name is as personal as the first one)."""
     names: set[str] = set()
     for table in ("roster_entries", "card_reads"):
         for idn, name in store.conn.execute(f"SELECT id_number, name FROM {table}"):
             if idn in ids and name:
                 names.add(name)
+    for target, old, new in store.conn.execute(
+            "SELECT target_id, old_value, new_value FROM corrections WHERE field = 'name' "
+            "AND target_table IN ('roster_entries', 'captures')"):
+        if target in ids or target in records:
+            names.update(v for v in (old, new) if v)
     return names
 
 
-def _mask_table(store: Store, table: str, masker: _Masker) -> set[tuple[str, str]]:
+def _mask_waiting_rows(store: Store, masker: Masker) -> None:
+    """Rows a merge keeps waiting for their parent (``sync_pending``) are facts like any other:
+    a purged person's are masked the same way before they are ever inserted."""
+    from station.store.union import decode_row, encode_row
+
+    conn = store.conn
+    for row_id, table, text in conn.execute(
+            "SELECT row_id, target_table, row_json FROM sync_pending").fetchall():
+        try:
+            row = decode_row(text)
+        except (TypeError, ValueError):
+            continue                       # not a row any merge could release
+        if not isinstance(row, dict):
+            continue
+        masked = encode_row(masker.row(table, row))
+        if masked != encode_row(row):
+            conn.execute("UPDATE sync_pending SET row_json = ? WHERE row_id = ? AND target_table = ?",
+                         (masked, row_id, table))
+
+
+def _mask_table(store: Store, table: str, masker: Masker) -> set[tuple[str, str]]:
     conn = store.conn
     changed: set[tuple[str, str]] = set()
     for r in conn.execute(f'SELECT * FROM "{table}"').fetchall():

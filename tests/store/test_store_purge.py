@@ -103,3 +103,55 @@ def test_masked_rows_are_still_sealed(campaign):
     check = run("fsck", "--json", operator=None)
     assert check.returncode == 1
     assert [p["code"] for p in check.json()["problems"]] == ["row_altered"]
+
+
+def _blob(data) -> bytes:
+    """Every byte of the data folder, the database and its WAL included."""
+    return b"".join(p.read_bytes() for p in data.rglob("*") if p.is_file())
+
+
+def test_purge_blanks_the_correction_trail_of_purged_people(station_cli, tmp_path):
+    """A corrected name, student number, birth date or ID number is personal data like the
+    record it corrected: after a purge the trail says that a correction of which field was made,
+    by whom and when, and no value of it can be read back (the database, WAL and batch reports)."""
+    import datetime as dt
+
+    from station.domain import idnumber
+    from station.privacy import mask_name
+    from tests.exports.conftest import add_people, person
+
+    run, data = station_cli, station_cli.data_dir
+    people = [person(0, student_no="XS-2020-0000"), person(1, student_no="XS-2020-0001")]
+    add_people(data, people)
+    first = run("export", "build", "--out", str(tmp_path / "out"), "--json").json()["batch_id"]
+    new_id = idnumber.make("530102", dt.date(1999, 9, 9), 41, male=True)
+    for idn, fld, value in ((people[0]["id_number"], "name", "更正后的名字"),
+                            (people[0]["id_number"], "student_no", "XS-NEW-0000"),
+                            (people[0]["id_number"], "birth_date", "1999-12-31"),
+                            (people[1]["id_number"], "id_number", new_id)):
+        r = run("correct", idn, "--field", fld, "--value", value, "--reason", "学生本人核对")
+        assert r.returncode == 0, r.stderr
+    second = run("export", "build", "--out", str(tmp_path / "out"), "--json")
+    assert second.returncode == 0, second.stderr
+    assert run("export", "confirm", first, second.json()["batch_id"]).returncode == 0
+    blob = _blob(data)
+    secrets = [b"XS-NEW-0000", b"XS-2020-0000", "更正后的名字".encode(), b"1999-12-31", new_id.encode()]
+    assert all(s in blob for s in secrets)                 # the values were there to be purged
+    r = run("purge", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.json()["result"]["people"] == 2               # the re-keyed one counted once
+    blob = _blob(data)
+    for secret in (*secrets, *(p["id_number"].encode() for p in people)):
+        assert secret not in blob, secret
+    conn = sqlite3.connect(data / "station.sqlite3")
+    rows = conn.execute("SELECT field, old_value, new_value, reason, operator, hlc FROM corrections "
+                        "ORDER BY hlc").fetchall()
+    conn.close()
+    assert [r[0] for r in rows] == ["name", "student_no", "birth_date", "id_number"]
+    assert all(r[4] == SUPERVISOR and r[5] and r[3] == "学生本人核对" for r in rows)   # who, when, why
+    name, number, born, rekey = rows
+    assert name[1:3] == (mask_name(people[0]["name"]), "更****字")   # masked like every name
+    assert number[1:3] == (None, None) and born[2] is None and not born[1]   # (no birth date before)
+    assert all("#" in v and "*" in v for v in rekey[1:3])  # pseudonyms, like every ID number
+    check = run("fsck", "--json", operator=None)
+    assert check.returncode == 0, check.stdout
