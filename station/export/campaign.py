@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from station.export.selection import local_date
-from station.store.people import Capture, Person, wall_ms
+from station.store.people import Capture, Person, capture_school, wall_ms
 
 
 @dataclass
@@ -49,7 +49,7 @@ def breakdown(people: Iterable[Person], date: str, offset: float, home_school: s
     by_school: dict[str, _Tally] = {}
 
     def school_of(capture: Capture) -> str:
-        return capture.school_code or station_schools.get(capture.station_id) or home_school
+        return capture_school(capture, station_schools, home_school)
 
     for p in people:
         today = [c for c in p.captures if local_date(c.at_ms, offset) == date]

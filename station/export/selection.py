@@ -88,6 +88,7 @@ def select(snap: Snapshot, profile: BatchProfile, filters: Filters,
         raise InputError("exports.unknown_slot", Location("--slot"), slot=filters.slot,
                          known=", ".join(sorted(s.key for s in snap.slots)) or "-")
     out = Selection()
+    batch_school = filters.school_code or snap.school_code
     fee_yuan = filters.fee_cents / 100
     for idn in sorted(snap.persons):
         person = snap.persons[idn]
@@ -97,18 +98,19 @@ def select(snap: Snapshot, profile: BatchProfile, filters: Filters,
         def skip(reason: str, detail: str = "", person: Person = person) -> None:
             out.skipped.append(Skipped(person.id_number, person.name, reason, detail))
 
+        cap = person.accepted
+        school = snap.school_of(person)
+        if school != batch_school:          # one school per batch: another's is named, not sent
+            if cap is not None:
+                skip("other_school", school)
+            continue
         if not person.captures:
             if person.on_roster and person.eligible:    # the ineligible were never expected
                 skip("not_captured")
             continue
-        cap = person.accepted
         if cap is None:
             latest = person.captures[-1]
             skip("rejected" if latest.decision == "reject" else "not_accepted")
-            continue
-        home = filters.school_code or snap.school_code
-        if (cap.school_code or home) != home:
-            skip("other_school", cap.school_code or "")
             continue
         if person.exports:                  # the pipeline has this person's photo already
             fix = _correction(person, cap, profile, filters, image_exists)

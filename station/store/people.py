@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from station.domain.identity import is_verified
+from station.store.campaign import station_schools
 from station.store.rekey import rekeys
 
 if TYPE_CHECKING:
@@ -92,17 +94,33 @@ class Person:
         return GENDER_ZH.get(self.gender, self.gender)
 
 
+def capture_school(capture: Capture, station_schools: Mapping[str, str], home: str) -> str:
+    """The university a capture is for: its walk-in school, else the school its station was set
+    up for (``station init``), else ``home`` (this store's school). Batches and the per-school
+    report both count by it, so a photo is never sent under another school's code."""
+    return capture.school_code or station_schools.get(capture.station_id) or home
+
+
 @dataclass
 class Snapshot:
     persons: dict[str, Person] = field(default_factory=dict)
     slots: list[Any] = field(default_factory=list)
     station_id: str = ""
     school_code: str = ""
+    station_schools: dict[str, str] = field(default_factory=dict)   # station id → its init school
 
     def person(self, id_number: str) -> Person:
         if id_number not in self.persons:
             self.persons[id_number] = Person(id_number)
         return self.persons[id_number]
+
+    def school_of(self, person: Person) -> str:
+        """The school a person is counted for: that of their accepted (else latest) capture; a
+        roster person never captured belongs to the roster's school, this store's own."""
+        capture = person.accepted or (person.captures[-1] if person.captures else None)
+        if capture is None:
+            return self.school_code
+        return capture_school(capture, self.station_schools, self.school_code)
 
 
 def _rows(store: Store, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
@@ -110,7 +128,8 @@ def _rows(store: Store, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
 
 
 def load_snapshot(store: Store) -> Snapshot:
-    snap = Snapshot(station_id=store.station_id or "", school_code=store.meta("school_code") or "")
+    snap = Snapshot(station_id=store.station_id or "", school_code=store.meta("school_code") or "",
+                    station_schools=station_schools(store))
     moved = rekeys(store.conn)            # ID-number corrections: old number → current one
 
     def key(id_number: str) -> str:

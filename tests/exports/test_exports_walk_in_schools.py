@@ -1,0 +1,60 @@
+"""Friday walk-ins of several schools: each school's batch holds that school's photos only.
+
+A capture belongs to the walk-in school it was taken for, else to the school its station was set
+up for (``station init``), else to this store's school; a batch is one school's (exports/*.toml
+have no setting that mixes them), and its report lists only that school's people.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from station.privacy import mask_id
+
+
+def _walk_in(data_dir, capture_id: str, id_number: str, school: str) -> None:
+    from station.store import open_store
+
+    with open_store(data_dir) as store:
+        store.insert("walk_ins", {"id_number": id_number, "capture_id": capture_id,
+                                  "school_code": school, "mailing_address": "云南省昆明市一二一大街",
+                                  "operator": "photo"})
+
+
+def _manifest_schools(batch: Path) -> set[str]:
+    import json
+
+    doc = json.loads((batch / "manifest.json").read_text("utf-8"))
+    return {item["school_code"] for item in doc["items"]}
+
+
+def test_a_walk_in_schools_batch_holds_only_that_schools_photos(station, add_people, person, tmp_path):
+    home = [person(0), person(1)]                      # the station's own school (10673), regular desk
+    walk = person(2, on_roster=False)                  # a 10674 student at the Friday walk-in desk
+    ids = add_people(station.data_dir, [*home, walk])
+    _walk_in(station.data_dir, ids[2], walk["id_number"], "10674")
+    from station.store import open_store
+    with open_store(station.data_dir) as store:        # on the roster, never captured
+        store.insert("roster_entries", {"id_number": person(3)["id_number"], "name": "未到者",
+                                        "student_no": "2020000003", "department": "物理学院", "eligible": 1})
+
+    r = station.as_op("tech", "export", "build", "--out", str(tmp_path / "o"), "--school-code", "10674",
+                      "--json")
+    assert r.returncode == 0, r.stderr
+    doc = r.json()
+    assert doc["photos"] == 1
+    batch = Path(doc["path"])
+    assert [p.name for p in (batch / "upload").iterdir()] == [f"{walk['id_number']}.jpg"]
+    assert _manifest_schools(batch) == {"10674"}
+    # 10673's people are not this batch's business: no "not captured yet" for the home roster
+    reasons = {s["id_number"]: s["reason"] for s in doc["not_in_batch"]}
+    assert mask_id(person(3)["id_number"]) not in reasons
+    assert set(reasons.values()) <= {"other_school"}
+
+    r = station.as_op("tech", "export", "build", "--out", str(tmp_path / "o"), "--json")
+    assert r.returncode == 0, r.stderr
+    doc = r.json()
+    assert doc["photos"] == 2                          # the home school's two, never sent as 10674
+    assert _manifest_schools(Path(doc["path"])) == {"10673"}
+    reasons = {s["id_number"]: s["reason"] for s in doc["not_in_batch"]}
+    assert reasons[mask_id(person(3)["id_number"])] == "not_captured"
