@@ -3,6 +3,7 @@ the roster said, what the last capture's checks found, and the desk's counters."
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,9 @@ from station.domain.identity import Identity
 # person's number: a supervisor looks at the card before the photo (and any fee on record for
 # that number) is put under the roster's name.
 BLOCKING_FLAGS = frozenset({"not_on_roster", "not_eligible", "name_mismatch"})
+# What a walk-in (Friday make-up) desk waives: being on the roster and coming in one's slot. What
+# the roster says of a person on it (not eligible, another name, already photographed) still holds.
+WALK_IN_WAIVED = frozenset({"not_on_roster", "wrong_slot"})
 
 
 @dataclass
@@ -31,6 +35,12 @@ class MatchInfo:
     @property
     def blocking(self) -> list[str]:
         return [f for f in self.flags if f in BLOCKING_FLAGS]
+
+    def at_walk_in(self) -> MatchInfo:
+        """The same facts as a walk-in desk sees them: ``walk_in`` first, the waived flags gone."""
+        return dataclasses.replace(
+            self, flags=["walk_in", *(f for f in self.flags if f not in WALK_IN_WAIVED)],
+            details={k: v for k, v in self.details.items() if k not in WALK_IN_WAIVED})
 
 
 @dataclass

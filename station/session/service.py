@@ -28,7 +28,6 @@ from station.session.model import (
     CaptureResult,
     DeskContext,
     DeskCounters,
-    MatchInfo,
     Person,
     SlotView,
 )
@@ -124,10 +123,9 @@ class CaptureService:
         if self.state in (State.IDENTIFIED, State.PAID, State.FRAMING):
             self.skip(reason="next_card")
         now = self.clock()
+        info = self._match(self.store, identity, now)
         if self.walk_in:
-            info = MatchInfo(flags=["walk_in"])
-        else:
-            info = self._match(self.store, identity, now)
+            info = info.at_walk_in()
         with self.recorder.unit():
             read_id = self.recorder.card_read(identity, source, self.op_name)
             if approved_by is not None:

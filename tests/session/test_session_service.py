@@ -270,3 +270,30 @@ def test_a_form_opened_for_one_student_is_not_applied_to_the_next(store):
     assert svc.person.override_by is None
     svc.approve(SUPERVISOR, SUP_PIN, "letter", opened_for=svc.person.card_read_id)
     assert svc.person.override_by == SUPERVISOR
+
+
+def test_a_walk_in_desk_still_applies_what_the_roster_says(store):
+    """Friday make-ups waive the roster's presence and the slot, not its verdict: an in-service
+    master on the roster is not eligible at the walk-in desk either (a supervisor may override),
+    and an earlier photo is named; a stranger to the roster is a plain walk-in."""
+    from station.config import default_settings
+    from station.domain.schools import walk_in_for
+
+    in_service, stranger = person(21, "在职"), person(22, "外校")
+    store.insert("roster_entries", {"id_number": in_service.id_number, "name": in_service.name,
+                                    "department": "物理学院", "degree": "master", "program_years": 3,
+                                    "entry_year": 2015, "study_mode": "part_time", "eligible": 0,
+                                    "eligibility_rule": "part_time"})
+    op = store.operators.authenticate(PHOTOGRAPHER, PHO_PIN)
+    svc = CaptureService(store, op, checker=MarkerChecker(),
+                         walk_in=walk_in_for(default_settings().schools, "10673"))
+    svc.identify(in_service)
+    assert svc.person.match.flags == ["walk_in", "not_eligible"]
+    with pytest.raises(RefusedError) as info:
+        svc.pay()
+    assert info.value.key == "session.blocked"
+    svc.skip()
+    svc.identify(stranger)
+    assert svc.person.match.flags == ["walk_in"]          # no not_on_roster, no wrong_slot
+    svc.pay()
+    svc.capture(b"GOOD")
