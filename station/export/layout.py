@@ -89,10 +89,11 @@ def manifest_rows(record: BatchRecord, profile: BatchProfile) -> list[dict[str, 
     seen: dict[str, str] = {}
     for seq, item in enumerate(record.sorted_items(profile.name_field), start=1):
         file_name = item_file_name(item, profile)
-        if file_name in seen:
+        folded = file_name.casefold()     # one file on the pipeline's Windows side, and in a zip unpacked there
+        if folded in seen:
             raise InputError("exports.duplicate_file", Location(f"capture {item.capture_id}", field=profile.name_field),
-                             file=file_name, other=seen[file_name])
-        seen[file_name] = item.capture_id
+                             file=file_name, other=seen[folded])
+        seen[folded] = item.capture_id
         row = _person_row(item, record, seq)
         row.update(file_name=file_name, path=profile.photo_path(file_name))
         rows.append(row)

@@ -90,11 +90,13 @@ class Facts:
         }, operator, "capture", id_number, {"image": image_sha256, "capture_code": capture_code is not None})
 
     def capture_code_owner(self, code: str) -> str | None:
-        """The person (ID number) whose capture already carries this 图像采集码, if any."""
+        """The person (ID number) whose capture already carries this 图像采集码, if any. Codes equal
+        but for case are one code: batches name photos by it, and the pipeline's Windows side
+        folds case (one student's photo would overwrite another's)."""
         from station.store.rekey import resolve
 
-        row = self.store.conn.execute("SELECT id_number FROM captures WHERE capture_code = ? ORDER BY hlc LIMIT 1",
-                                      (code,)).fetchone()
+        row = self.store.conn.execute("SELECT id_number FROM captures WHERE capture_code = ? COLLATE NOCASE "
+                                      "ORDER BY hlc LIMIT 1", (code,)).fetchone()
         # the code follows its student when their ID number was corrected
         return resolve(self.store.conn, row[0]) if row else None
 

@@ -579,3 +579,19 @@ def test_read_bytes_reads_whole_files(tmp_path):
         assert read_bytes(path) == data
     with pytest.raises(FileNotFoundError):
         read_bytes(tmp_path / "missing")
+
+
+def test_two_photos_whose_names_differ_only_in_case_are_refused(tmp_path, make_record, images, station_key):
+    """Two records merged from two stations may carry codes equal but for case: written as
+    two files they are one on the pipeline's Windows side (and in an unpacked zip)."""
+    import dataclasses
+
+    from station.export import layout
+
+    profile = load_batch_profile("chsi-code")
+    record = make_record(2)
+    record.items[0] = dataclasses.replace(record.items[0], capture_code="Xq7mA2kP9zR4tB1c")
+    record.items[1] = dataclasses.replace(record.items[1], capture_code="xQ7Ma2Kp9Zr4Tb1C")
+    with pytest.raises(InputError) as info:
+        layout.manifest_rows(record, profile)
+    assert info.value.key == "exports.duplicate_file"

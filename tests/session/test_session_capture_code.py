@@ -157,3 +157,20 @@ def test_a_code_typed_on_purpose_replaces_a_wrong_one_before_the_photo(store):
     assert svc.set_capture_code(right, replace=True) == right
     svc.capture(b"GOOD photo")
     assert [c["capture_code"] for c in rows(store, "captures")] == [right]
+
+
+def test_a_code_differing_only_in_case_is_another_students_code(store):
+    """The batch names the photo by the code and the pipeline's Windows tools (and any zip
+    unpacked there) fold case: ``abc….jpg`` would overwrite ``ABC….jpg``, one student's photo
+    delivered as another's. A code equal to a taken one but for case is taken."""
+    first, second = person(6), person(7)
+    svc = service(store, "code", [first, second])
+    framing(svc, first)
+    svc.set_capture_code(CODE)
+    svc.capture(b"GOOD photo")
+    svc.accept()
+    svc.next()
+    framing(svc, second)
+    with pytest.raises(RefusedError) as taken:
+        svc.set_capture_code(CODE.swapcase())
+    assert taken.value.key == "session.capture_code_taken"
