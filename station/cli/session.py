@@ -79,6 +79,9 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
     code = args.capture_code if args.capture_code is not None else identity.capture_code
     if code is not None and ctx.settings.session.mode != "code":
         raise UsageError("session.capture_code_card_mode")
+    if code is None and ctx.settings.session.mode == "code":
+        # said before the card read and the fee are recorded, not after them at the photo
+        raise UsageError("session.ingest_needs_code")
     try:
         image = args.image.read_bytes()
     except OSError:

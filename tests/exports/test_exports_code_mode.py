@@ -99,7 +99,11 @@ def test_code_mode_needs_a_code_and_card_mode_takes_none(station, people):
     identity, id_file, image = people[0]
     r = station.as_op("photo", "--lang", "en", "ingest", "--identity", str(id_file), "--image", str(image),
                       "--paid", env=CODE_MODE)
-    assert r.returncode == 2 and "scan the student's" in r.stderr
+    assert r.returncode == 2 and "--capture-code" in r.stderr
+    from station.store import open_store
+    with open_store(station.data_dir) as store:     # refused before anything: no fee taken
+        for table in ("card_reads", "payments", "captures"):
+            assert store.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0, table
     r = station.as_op("photo", "--lang", "en", "ingest", "--identity", str(id_file), "--image", str(image),
                       "--paid", "--capture-code", CODES[0])
     assert r.returncode == 2 and "card mode" in r.stderr
