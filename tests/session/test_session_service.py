@@ -172,6 +172,11 @@ def test_unknown_school_code_is_a_clear_error():
     with pytest.raises(InputError) as info:
         walk_in_for(default_settings().schools, "99999")
     assert "99999" in info.value.message
+    # where the table really is (there is no schools.toml): the station's own settings file
+    from station.i18n import t
+    for lang in ("zh", "en"):
+        words = t(info.value.key, lang, **info.value.params)
+        assert "station.toml" in words and "[schools]" in words and "schools.toml" not in words
 
 
 def test_desk_context_follows_the_slot_running_now(store):
