@@ -116,10 +116,12 @@ def _profile(ctx: Context, args: argparse.Namespace) -> Any:
 
 
 def _filters(ctx: Context, args: argparse.Namespace) -> Filters:
+    from station.domain.schools import check_school_code
     from station.export.selection import Filters
 
+    school = getattr(args, "school_code", None)
     return Filters(date=_date(args.date), slot=args.slot, department=args.department,
-                   school_code=getattr(args, "school_code", None),
+                   school_code=check_school_code(school, "--school-code") if school is not None else None,
                    utc_offset_hours=ctx.settings.exports.utc_offset_hours, fee_cents=ctx.settings.fee.cents)
 
 

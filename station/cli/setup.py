@@ -11,7 +11,6 @@ if TYPE_CHECKING:
 
 # Letters of any script (呈贡-1 is a natural name here), digits, '_', '-', '.'; never a path.
 _STATION_ID = re.compile(r"^[^\W_][\w.-]{0,31}$")
-_SCHOOL_CODE = re.compile(r"^\d{5}$")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,6 +42,7 @@ def cmd_init(ctx: Context, args: argparse.Namespace) -> int:
 
     from station.cli.operators import new_pin
     from station.cli.output import emit
+    from station.domain.schools import check_school_code
     from station.errors import InputError, Location, RefusedError
     from station.i18n import t
     from station.store.core import DB_NAME
@@ -50,9 +50,7 @@ def cmd_init(ctx: Context, args: argparse.Namespace) -> int:
     station_id = unicodedata.normalize("NFC", args.station_id.strip())
     if not _STATION_ID.fullmatch(station_id):
         raise InputError("store.bad_station_id", Location("--station-id"), value=station_id)
-    school = args.school_code or ctx.settings.station.school_code
-    if not _SCHOOL_CODE.fullmatch(school):
-        raise InputError("store.bad_school_code", Location("--school-code"), value=school)
+    school = check_school_code(args.school_code or ctx.settings.station.school_code, "--school-code")
     # everything a person types is asked before the store exists: a refused init leaves nothing
     pin = None
     if not (ctx.data_dir / DB_NAME).exists():

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from station.errors import InputError, Location
 
-_CODE = re.compile(r"^\d{5}$")
+_CODE = re.compile(r"[0-9]{5}")   # ASCII digits: \d would take １０６７３ or ١٠٦٧٣
 
 
 @dataclass
@@ -23,11 +23,20 @@ class WalkIn:
     school_name: str
 
 
+def check_school_code(value: str, where: str) -> str:
+    """A school code as typed (``--school-code``): five digits, else the input error naming
+    ``where``; a batch under a malformed code would never reach its school."""
+    value = value.strip()
+    if not _CODE.fullmatch(value):
+        raise InputError("store.bad_school_code", Location(where), value=value)
+    return value
+
+
 def walk_in_for(schools: Mapping[str, str], code: str) -> WalkIn:
     """The walk-in desk for ``code`` (schools: code → name, as configured); a clear error for
     a code not in the table."""
     code = code.strip()
     table = schools
-    if not _CODE.match(code) or code not in table:
+    if not _CODE.fullmatch(code) or code not in table:
         raise InputError("session.unknown_school", Location("schools", field=code), code=code)
     return WalkIn(school_code=code, school_name=table[code])

@@ -58,3 +58,15 @@ def test_a_walk_in_schools_batch_holds_only_that_schools_photos(station, add_peo
     assert _manifest_schools(Path(doc["path"])) == {"10673"}
     reasons = {s["id_number"]: s["reason"] for s in doc["not_in_batch"]}
     assert reasons[mask_id(person(3)["id_number"])] == "not_captured"
+
+
+def test_a_malformed_school_code_is_refused_before_any_batch(station, add_people, person, tmp_path):
+    """``--school-code`` names the batch's school: five ASCII digits, or exit 2 and nothing written
+    (a batch for ``abc`` or full-width ``１０６７４`` would never reach a school)."""
+    add_people(station.data_dir, [person(0)])
+    for code in ("abc", "１０６７４", "106741"):
+        r = station.as_op("tech", "--lang", "en", "export", "build", "--out", str(tmp_path / "o"),
+                          "--school-code", code)
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert "--school-code" in r.stderr and "5 digits" in r.stderr
+    assert not (tmp_path / "o").exists()
