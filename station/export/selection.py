@@ -134,7 +134,28 @@ def select(snap: Snapshot, profile: BatchProfile, filters: Filters,
             skip("unsafe", unsafe)
             continue
         out.items.append(item)
+    if profile.name_field == "capture_code":
+        _drop_code_clashes(out, snap)
     return out
+
+
+def _drop_code_clashes(out: Selection, snap: Snapshot) -> None:
+    """Leave out every item whose 图像采集码 (case folded, as the pipeline's Windows side names
+    files) is another person's too: in this batch or already uploaded. Each station checks codes
+    against its own records only, so merged stations can bring one code twice; named by it, one
+    photo would overwrite the other. Neither goes out until the code is put right."""
+    owners: dict[str, set[str]] = {}
+    for person in snap.persons.values():
+        for cap in person.captures:
+            if cap.capture_code and cap.batches:
+                owners.setdefault(cap.capture_code.casefold(), set()).add(person.id_number)
+    for item in out.items:
+        owners.setdefault(item.capture_code.casefold(), set()).add(item.id_number)
+    clashes = [i for i in out.items if len(owners[i.capture_code.casefold()]) > 1]
+    for item in clashes:
+        out.items.remove(item)
+        out.skipped.append(Skipped(item.id_number, item.name, "code_clash",
+                                   str(len(owners[item.capture_code.casefold()]))))
 
 
 def _fields(person: Person, cap: Capture, filters: Filters) -> dict[str, Any]:

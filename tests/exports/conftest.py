@@ -150,7 +150,7 @@ def add_people(data_dir, people: list[dict]) -> list[str]:
     """Record roster entries, card reads, captures, payments and decisions through the store API.
 
     Each person: id_number, name, student_no, department, and optionally on_roster (True),
-    verified (True), paid_cents (3000), decisions (["accept"]), seed.
+    verified (True), paid_cents (3000), decisions (["accept"]), seed, capture_code (None).
     """
     from station.domain.identity import Identity
     from station.store import open_store
@@ -173,7 +173,8 @@ def add_people(data_dir, people: list[dict]) -> list[str]:
                 crop = store.images.put(make_photo(p.get("seed", n) * 10 + k))
                 raw = store.images.put(make_photo(p.get("seed", n) * 10 + k + 5000, size=(600, 800)))
                 cid = store.facts.record_capture(p["id_number"], raw, "IMG.JPG", {"crop_sha256": crop},
-                                                 card_read_id=read_id, operator="photo")
+                                                 card_read_id=read_id, operator="photo",
+                                                 capture_code=p.get("capture_code"))
                 if decision:
                     store.facts.record_acceptance(cid, decision, operator="photo")
                 capture_ids.append(cid)

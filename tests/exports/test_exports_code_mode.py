@@ -107,3 +107,30 @@ def test_code_mode_needs_a_code_and_card_mode_takes_none(station, people):
     r = station.as_op("photo", "--lang", "en", "ingest", "--identity", str(id_file), "--image", str(image),
                       "--paid", "--capture-code", CODES[0])
     assert r.returncode == 2 and "card mode" in r.stderr
+
+
+def test_one_code_on_two_students_goes_out_for_neither(station, add_people, person, tmp_path):
+    """Stations check a code against their own records only: merged, one 图像采集码 may name two
+    students (or equal one already uploaded for someone else, but for case). Named by the code,
+    one photo would overwrite the other at the pipeline: neither goes out, both are named in the
+    report, and the rest of the day's batch is not held up."""
+    from station.privacy import mask_id
+
+    codes = ["Xq7mA2kP9zR4tB1c", "xQ7Ma2Kp9Zr4Tb1C", "Lw3nE8vH5yU6oI0d", "Kj2bN7xS4fG9hQ1e"]
+    add_people(station.data_dir, [person(i, capture_code=code) for i, code in enumerate(codes)])
+    r = station.as_op("tech", "export", "build", "--out", str(tmp_path / "o"), "--json", env=CODE_MODE)
+    assert r.returncode == 0, r.stderr
+    doc = r.json()
+    assert doc["photos"] == 2
+    assert sorted(p.name for p in (Path(doc["path"]) / "upload").iterdir()) == ["Kj2bN7xS4fG9hQ1e.jpg",
+                                                                               "Lw3nE8vH5yU6oI0d.jpg"]
+    reasons = {s["id_number"]: s["reason"] for s in doc["not_in_batch"]}
+    assert reasons == {mask_id(person(0)["id_number"]): "code_clash", mask_id(person(1)["id_number"]): "code_clash"}
+    assert "Xq7mA2kP9zR4tB1c" not in r.stdout                     # the code is not echoed
+    # a later capture of a code already uploaded for someone else does not go out either
+    add_people(station.data_dir, [person(5, capture_code="KJ2BN7XS4FG9HQ1E", seed=50)])
+    r = station.as_op("tech", "export", "build", "--out", str(tmp_path / "o"), "--json", env=CODE_MODE)
+    assert r.returncode == 0, r.stderr
+    assert r.json()["photos"] == 0
+    reasons = {s["id_number"]: s["reason"] for s in r.json()["not_in_batch"]}
+    assert reasons[mask_id(person(5)["id_number"])] == "code_clash"
