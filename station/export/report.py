@@ -112,7 +112,8 @@ def daily_report(snap: Snapshot, date: str, *, offset: float = 8, fees: FeeSplit
     fees = fees or FeeSplit()
     end_ms = _end_of_day_ms(date, offset)
     slots = sorted((s for s in snap.slots if s.date == date), key=lambda s: (s.start, s.key))
-    groups: dict[tuple[str, str], list[Person]] = {}
+    # (slot, school, department): another school's walk-ins are their own rows, never the home's
+    groups: dict[tuple[str, str, str], list[Person]] = {}
     placed: set[str] = set()
     # a department in two slots of the day: each person counts in the slot their capture fell in
     home = {p.id_number: home_slot(p, slots, offset) for p in snap.persons.values() if p.on_roster}
@@ -120,18 +121,19 @@ def daily_report(snap: Snapshot, date: str, *, offset: float = 8, fees: FeeSplit
         for dept in slot.departments:
             members = [p for p in snap.persons.values() if p.on_roster and p.department == dept
                        and p.id_number not in placed and home[p.id_number] == slot.key]
-            groups[(slot.key, dept)] = members
+            groups[(slot.key, snap.school_code, dept)] = members
             placed.update(p.id_number for p in members)
     for p in snap.persons.values():     # photographed today, expected in no slot of today
         if p.id_number not in placed and any(local_date(c.at_ms, offset) == date for c in p.captures):
-            groups.setdefault((UNSCHEDULED, p.department or ""), []).append(p)
+            groups.setdefault((UNSCHEDULED, snap.school_of(p), p.department or ""), []).append(p)
     slot_rows = []
     by_key = {s.key: s for s in slots}
-    keys = [s.key for s in slots] + ([UNSCHEDULED] if any(k == UNSCHEDULED for k, _ in groups) else [])
+    keys = [s.key for s in slots] + ([UNSCHEDULED] if any(k == UNSCHEDULED for k, _, _ in groups) else [])
     for key in keys:
         slot = by_key.get(key)
-        depts = [{"department": dept, **_group_stats(people, date, offset, fees, end_ms, key != UNSCHEDULED)}
-                 for (skey, dept), people in sorted(groups.items()) if skey == key]
+        depts = [{"department": dept, "school_code": school,
+                  **_group_stats(people, date, offset, fees, end_ms, key != UNSCHEDULED)}
+                 for (skey, school, dept), people in sorted(groups.items()) if skey == key]
         slot_rows.append({
             "slot": key, "campus": slot.campus if slot else "", "room": slot.room if slot else "",
             "start": slot.start if slot else "", "end": slot.end if slot else "",
@@ -171,7 +173,7 @@ def mask_missing_ids(report: dict[str, Any]) -> None:
 
 CSV_COLUMNS = (
     ("slot", "场次"), ("room", "地点"), ("start", "开始"), ("end", "结束"), ("department", "院系"),
-    ("expected", "应到"), ("accepted", "已通过"), ("accepted_today", "其中当日"),
+    ("school_code", "学校代码"), ("expected", "应到"), ("accepted", "已通过"), ("accepted_today", "其中当日"),
     ("accepted_before", "其中此前"), ("missing_count", "未采集人数"), ("missing_names", "未采集名单"),
     ("unexpected_today", "非本日场次当日通过"),
     ("captured", "当日拍摄人数"), ("retakes", "重拍"), ("ineligible", "不符合采集条件（不计入应到）"),
@@ -202,7 +204,8 @@ def report_csv(report: dict[str, Any]) -> bytes:
     for slot in report["slots"]:
         for d in slot["departments"]:
             writer.writerow(_csv_row({"slot": slot["slot"], "room": slot["room"], "start": slot["start"],
-                                      "end": slot["end"], "department": d["department"]}, d))
+                                      "end": slot["end"], "department": d["department"],
+                                      "school_code": d.get("school_code", "")}, d))
     t = report["totals"]
     writer.writerow(_csv_row({"slot": "合计"}, t))
     line = [""] * len(CSV_COLUMNS)

@@ -70,3 +70,30 @@ def test_a_malformed_school_code_is_refused_before_any_batch(station, add_people
         assert r.returncode == 2, r.stdout + r.stderr
         assert "--school-code" in r.stderr and "5 digits" in r.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_the_daily_report_names_each_walk_in_schools_rows(station, add_people, person, tmp_path):
+    """The Friday desk's day: the other school's walk-ins are their own row, under their school
+    code (JSON and CSV), never counted into the home school's rows."""
+    import csv
+    import io
+
+    ids = add_people(station.data_dir, [person(0), person(1, on_roster=False, department=""),
+                                        person(2, on_roster=False, department="")])
+    _walk_in(station.data_dir, ids[1], person(1)["id_number"], "10674")
+    _walk_in(station.data_dir, ids[2], person(2)["id_number"], "10673")
+    r = station.as_op("tech", "report", "daily", "--json")
+    assert r.returncode == 0, r.stderr
+    rows = [d for slot in r.json()["slots"] for d in slot["departments"]]
+    by_school = {}
+    for d in rows:
+        by_school.setdefault(d["school_code"], []).append(d)
+    assert sorted(by_school) == ["10673", "10674"]
+    assert [d["captured"] for d in by_school["10674"]] == [1]
+    assert sum(d["captured"] for d in by_school["10673"]) == 2
+    out = tmp_path / "day.csv"
+    r = station.as_op("tech", "report", "daily", "--format", "csv", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    table = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
+    at = table[0].index("学校代码")
+    assert sorted(row[at] for row in table[1:] if row[at]) == sorted(d["school_code"] for d in rows)
