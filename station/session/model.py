@@ -14,7 +14,7 @@ from station.domain.identity import Identity
 # whose name differs from the roster's under the same ID number is a roster typo or another
 # person's number: a supervisor looks at the card before the photo (and any fee on record for
 # that number) is put under the roster's name.
-BLOCKING_FLAGS = frozenset({"not_on_roster", "not_eligible", "name_mismatch"})
+BLOCKING_FLAGS = frozenset({"not_on_roster", "not_eligible", "name_mismatch", "home_roster"})
 # What a walk-in (Friday make-up) desk waives: being on the roster and coming in one's slot. What
 # the roster says of a person on it (not eligible, another name, already photographed) still holds.
 WALK_IN_WAIVED = frozenset({"not_on_roster", "wrong_slot"})
@@ -36,11 +36,19 @@ class MatchInfo:
     def blocking(self) -> list[str]:
         return [f for f in self.flags if f in BLOCKING_FLAGS]
 
-    def at_walk_in(self) -> MatchInfo:
-        """The same facts as a walk-in desk sees them: ``walk_in`` first, the waived flags gone."""
-        return dataclasses.replace(
-            self, flags=["walk_in", *(f for f in self.flags if f not in WALK_IN_WAIVED)],
-            details={k: v for k, v in self.details.items() if k not in WALK_IN_WAIVED})
+    def at_walk_in(self, school: str, home: str) -> MatchInfo:
+        """The same facts as the walk-in desk of ``school`` sees them on a station of ``home``:
+        ``walk_in`` first, the waived flags gone; a person on the roster (``home``'s list) at
+        another school's desk is ``home_roster`` (their photo would go out under ``school``)."""
+        flags = ["walk_in", *(f for f in self.flags if f not in WALK_IN_WAIVED)]
+        details = {k: v for k, v in self.details.items() if k not in WALK_IN_WAIVED}
+        if school != home and "not_on_roster" not in self.flags:
+            from station.i18n import both
+
+            zh, en = both("match.home_roster", home=home, school=school)
+            flags.append("home_roster")
+            details["home_roster"] = {"zh": zh, "en": en}
+        return dataclasses.replace(self, flags=flags, details=details)
 
 
 @dataclass

@@ -125,7 +125,7 @@ class CaptureService:
         now = self.clock()
         info = self._match(self.store, identity, now)
         if self.walk_in:
-            info = info.at_walk_in()
+            info = info.at_walk_in(self.walk_in.school_code, self.store.meta("school_code") or "")
         with self.recorder.unit():
             read_id = self.recorder.card_read(identity, source, self.op_name)
             if approved_by is not None:

@@ -302,3 +302,29 @@ def test_a_walk_in_desk_still_applies_what_the_roster_says(store):
     assert svc.person.match.flags == ["walk_in"]          # no not_on_roster, no wrong_slot
     svc.pay()
     svc.capture(b"GOOD")
+
+
+def test_a_home_roster_student_at_another_schools_walk_in_desk_is_stopped(store):
+    """The roster is this station's school's list: someone on it photographed at the walk-in desk
+    of another school would go out in that school's batch. The desk says so and waits for a
+    supervisor; at the desk of the station's own school the same person is a plain walk-in."""
+    from station.config import default_settings
+    from station.domain.schools import walk_in_for
+
+    ours = person(23, "本校")
+    store.insert("roster_entries", {"id_number": ours.id_number, "name": ours.name,
+                                    "department": "物理学院", "degree": "master", "program_years": 3,
+                                    "entry_year": 2015, "study_mode": "full_time", "eligible": 1,
+                                    "eligibility_rule": "master_3y_2015"})
+    op = store.operators.authenticate(PHOTOGRAPHER, PHO_PIN)
+    schools = default_settings().schools
+    other = CaptureService(store, op, checker=MarkerChecker(), walk_in=walk_in_for(schools, "10674"))
+    other.identify(ours)
+    assert other.person.match.flags == ["walk_in", "home_roster"]
+    assert "10673" in other.person.match.details["home_roster"]["zh"]
+    with pytest.raises(RefusedError):
+        other.pay()
+    other.skip()
+    home = CaptureService(store, op, checker=MarkerChecker(), walk_in=walk_in_for(schools, "10673"))
+    home.identify(ours)
+    assert home.person.match.flags == ["walk_in"]

@@ -17,7 +17,8 @@ from station.privacy import mask_id
 from station.tui.widgets.checks import _label
 
 FLAG_STYLE = {"not_on_roster": "bold red", "not_eligible": "bold red", "wrong_slot": "yellow",
-              "already_captured": "yellow", "name_mismatch": "bold red", "walk_in": "cyan"}
+              "already_captured": "yellow", "name_mismatch": "bold red", "walk_in": "cyan",
+              "home_roster": "bold red"}
 
 
 @dataclass
