@@ -90,6 +90,7 @@ def _register_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     prt_sub = prt.add_subparsers(dest="print_command", metavar="KIND")
     s = prt_sub.add_parser("sheets", help="diploma photos at print size with name labels, as PDF")
     s.add_argument("--department", help="only this department")
+    s.add_argument("--school-code", help="print this school's walk-ins (default: the station's school)")
     s.add_argument("--out", type=Path, required=True, help="the PDF file to write")
     s.add_argument("--sheet", choices=("a4", "6in"), default="a4", help="paper: A4 or 6-inch photo paper (default a4)")
     s.add_argument("--profile", help="print size from exports/<NAME>-batch.toml (default: exports.profile)")
@@ -116,13 +117,19 @@ def _profile(ctx: Context, args: argparse.Namespace) -> Any:
 
 
 def _filters(ctx: Context, args: argparse.Namespace) -> Filters:
-    from station.domain.schools import check_school_code
     from station.export.selection import Filters
 
-    school = getattr(args, "school_code", None)
     return Filters(date=_date(args.date), slot=args.slot, department=args.department,
-                   school_code=check_school_code(school, "--school-code") if school is not None else None,
+                   school_code=_school(args),
                    utc_offset_hours=ctx.settings.exports.utc_offset_hours, fee_cents=ctx.settings.fee.cents)
+
+
+def _school(args: argparse.Namespace) -> str | None:
+    """``--school-code`` checked (batches and print sheets are one school's); None: the store's."""
+    from station.domain.schools import check_school_code
+
+    school = getattr(args, "school_code", None)
+    return check_school_code(school, "--school-code") if school is not None else None
 
 
 def _date(value: str | None) -> str | None:
@@ -421,15 +428,18 @@ def cmd_print_sheets(ctx: Context, args: argparse.Namespace) -> int:
     from station.store.people import load_snapshot
 
     profile = _profile(ctx, args)
+    school = _school(args)
     ctx.operator("print")
     font = find_cjk_font(ctx.settings.exports.cjk_font or None)
     store = ctx.store()
-    entries, left_out = entries_from(load_snapshot(store), args.department, profile, ctx.settings.fee.cents)
+    entries, left_out = entries_from(load_snapshot(store), args.department, profile, ctx.settings.fee.cents,
+                                     school_code=school)
     if not entries:
         raise UsageError("exports.nothing_to_print")
     pdf, pages = render_sheets(entries, read_image(store), font, sheet=args.sheet,
                                photo_w_mm=profile.print_width_mm, photo_h_mm=profile.print_height_mm,
-                               dpi=profile.print_dpi, progress=_Progress(), title=store.meta("school_code") or "")
+                               dpi=profile.print_dpi, progress=_Progress(),
+                               title=school or store.meta("school_code") or "")
     _atomic_out(args.out, pdf)
     geo = geometry(args.sheet, profile.print_width_mm, profile.print_height_mm)
     data = {"path": str(args.out), "pages": pages, "photos": len(entries), "per_page": geo.per_page,

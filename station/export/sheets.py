@@ -150,17 +150,18 @@ def _label(pdf: Any, x: float, y: float, width: float, entry: SheetEntry) -> Non
 
 
 def entries_from(snap: Snapshot, department: str | None = None, profile: BatchProfile | None = None,
-                 fee_cents: int = 3000) -> tuple[list[SheetEntry], list[dict[str, Any]]]:
+                 fee_cents: int = 3000, school_code: str | None = None) -> tuple[list[SheetEntry], list[dict[str, Any]]]:
     """Who gets a diploma photo printed, in department order; and who not, with the reason.
 
-    The same rules as a batch (``selection``): an accepted photo, the fee paid in full, and an
-    identity read from the card unless the profile takes typed ones — so print sheets and exports
-    agree on who is done.
+    The same rules as a batch (``selection``): one school's people (``school_code``, default this
+    store's), an accepted photo, the fee paid in full, and an identity read from the card unless
+    the profile takes typed ones — so print sheets and exports agree on who is done.
     """
     profile = profile or BatchProfile("chsi", Path("chsi-batch.toml"))
+    school = school_code or snap.school_code
     entries, left_out = [], []
     for p in sorted(snap.persons.values(), key=lambda p: (p.department, p.student_no or "", p.id_number)):
-        if department and p.department != department:
+        if (department and p.department != department) or snap.school_of(p) != school:
             continue
         cap = p.accepted
         if cap is None or not cap.export_sha256:

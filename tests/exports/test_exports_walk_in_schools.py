@@ -97,3 +97,17 @@ def test_the_daily_report_names_each_walk_in_schools_rows(station, add_people, p
     table = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
     at = table[0].index("学校代码")
     assert sorted(row[at] for row in table[1:] if row[at]) == sorted(d["school_code"] for d in rows)
+
+
+def test_print_sheets_are_one_schools_too(station, add_people, person, tmp_path):
+    """Sheets are cut and stuck on one school's diplomas, under its code: another school's walk-ins
+    are printed with ``--school-code`` of theirs, never among the home school's."""
+    ids = add_people(station.data_dir, [person(0), person(1), person(2, on_roster=False)])
+    _walk_in(station.data_dir, ids[2], person(2)["id_number"], "10674")
+    r = station.as_op("tech", "print", "sheets", "--out", str(tmp_path / "home.pdf"), "--json")
+    assert r.returncode == 0, r.stderr
+    assert r.json()["photos"] == 2
+    r = station.as_op("tech", "print", "sheets", "--out", str(tmp_path / "other.pdf"), "--school-code", "10674",
+                      "--json")
+    assert r.returncode == 0, r.stderr
+    assert r.json()["photos"] == 1
