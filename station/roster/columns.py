@@ -23,6 +23,9 @@ ROSTER_ALIASES: dict[str, tuple[str, ...]] = {
     "earlier_uncaptured": ("往届未采集", "往届生未采集", "往届", "earlier uncaptured",
                            "earlier graduate", "previous graduate not captured"),
 }
+# Not a roster field: the desk takes each student's 图像采集码 from their own QR code (code mode), so
+# a roster column of codes is named at import as not used rather than passed over in silence.
+CAPTURE_CODE_HEADERS = ("图像采集码", "采集码", "图像采集码号", "capture code", "image capture code")
 ROSTER_REQUIRED = ("id_number", "name", "department", "entry_year", "program_years")
 # degree may come from 学历层次 or, failing that, from 学生类别
 ROSTER_ONE_OF = (("degree", "category"),)

@@ -17,12 +17,14 @@ from station.errors import InputError, Location
 from station.privacy import unsafe_character
 from station.roster import values
 from station.roster.columns import (
+    CAPTURE_CODE_HEADERS,
     ROSTER_ALIASES,
     ROSTER_ONE_OF,
     ROSTER_REQUIRED,
     column_label,
     duplicate_columns,
     map_header,
+    normalise_header,
 )
 from station.roster.eligibility import Rules
 from station.roster.tabular import CellError, Table, read_table
@@ -248,6 +250,9 @@ def parse_roster(path: Path, settings: RosterSection,
         warnings = [_warning("roster.unknown_department", department=d, count=n)
                     for d, n in sorted(counts.items())]
     warnings += sheet_warnings(table)
+    codes = {normalise_header(h) for h in CAPTURE_CODE_HEADERS}
+    warnings += [_warning("roster.capture_code_column", column=header)
+                 for header in unknown.values() if normalise_header(header) in codes]
     for row in rows:
         for name in EXPORTED_TEXT:
             char = unencodable(row[name] or "", export_encoding)

@@ -270,6 +270,17 @@ def test_unknown_department_is_a_warning(station_cli, tmp_path):
         ("roster.unknown_department", "火星学院", 1)]
 
 
+def test_a_capture_code_column_is_named_as_not_used(station_cli, tmp_path):
+    """A school that put its students' 图像采集码 in the roster expects the desk to use them; the
+    desk takes each code from the student's own QR code. The import says the column is not used."""
+    f = _csv(tmp_path / "r.csv", [HEADER + ",图像采集码", GOOD_ROWS[0] + ",Xq7mA2kP9zR4tB1c"])
+    r = station_cli("roster", "import", str(f), "--json")
+    assert r.returncode == 0, r.stderr
+    assert [(w["code"], w["column"]) for w in r.json()["warnings"]] == [("roster.capture_code_column", "图像采集码")]
+    r = station_cli("--lang", "en", "roster", "import", str(f), "--dry-run")
+    assert "图像采集码" in r.stdout + r.stderr and "not used" in r.stdout + r.stderr
+
+
 def test_photographer_may_not_import(station_cli, tmp_path):
     assert station_cli("operator", "add", "拍照员", "--role", "photographer", stdin="1111\n").returncode == 0
     f = _csv(tmp_path / "r.csv", [HEADER, *GOOD_ROWS])
