@@ -261,6 +261,42 @@ def test_ineligible_student_is_stopped_until_a_supervisor_overrides(station):
         store.close()
 
 
+def test_the_walk_in_desk_stops_an_ineligible_roster_student(station):
+    """Friday make-ups waive the roster's presence and the slot, not its verdict: an in-service
+    master on the roster is not eligible at the walk-in desk either; p takes no fee."""
+    data_dir, setup = station
+    person = setup.ineligible[0]
+
+    async def run():
+        app = make_app(data_dir, camera="sim", reader="sim", demo=True, demo_people=[person],
+                       login=(demo.DEMO_PHOTOGRAPHER, demo.DEMO_PHOTOGRAPHER_PIN),
+                       walk_in="10673", clock=demo.demo_clock(),
+                       camera_opts={"source": ScriptedSource(), "fps": 8,
+                                    "capture_size": (720, 960), "preview_size": (360, 480)})
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot)
+            await ready(pilot)
+            await pilot.press("t")
+            await until(pilot, lambda: desk(app).state == "identified", what="identified")
+            assert desk(app).person.match.flags[0] == "walk_in"
+            assert "not_eligible" in desk(app).person.match.flags
+            await pilot.press("p")
+            await app.settle()
+            await pilot.pause()
+            assert not isinstance(app.screen, PayDialog)
+            assert desk(app).state == "identified"
+            assert desk(app).query_one("#notice").level == "error"
+
+    asyncio.run(run())
+    from station.store import open_store
+
+    store = open_store(data_dir)
+    try:
+        assert store.person_state(person.id_number).payments == []
+    finally:
+        store.close()
+
+
 def test_walk_in_desk_with_auto_capture(station):
     """Friday make-ups: an off-roster card at a walk-in desk (school 10673), address typed,
     and the photo taken by itself once the live checks have passed steadily."""
