@@ -100,8 +100,8 @@ def select(snap: Snapshot, profile: BatchProfile, filters: Filters,
 
         cap = person.accepted
         school = snap.school_of(person)
-        if school != batch_school:          # one school per batch: another's is named, not sent
-            if cap is not None:
+        if school != batch_school:          # one school per batch: another's walk-in is named, not sent
+            if cap is not None and school != snap.school_code:
                 skip("other_school", school)
             continue
         if not person.captures:
