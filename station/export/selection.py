@@ -101,8 +101,8 @@ def select(snap: Snapshot, profile: BatchProfile, filters: Filters,
         cap = person.accepted
         school = snap.school_of(person)
         if school != batch_school:          # one school per batch: another's walk-in is named, not sent
-            if cap is not None and school != snap.school_code:
-                skip("other_school", school)
+            if cap is not None and school != snap.school_code and not cap.batches:
+                skip("other_school", school)        # still to go out in its own school's batch
             continue
         if not person.captures:
             if person.on_roster and person.eligible:    # the ineligible were never expected

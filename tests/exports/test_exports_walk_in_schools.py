@@ -58,6 +58,8 @@ def test_a_walk_in_schools_batch_holds_only_that_schools_photos(station, add_peo
     assert _manifest_schools(Path(doc["path"])) == {"10673"}
     reasons = {s["id_number"]: s["reason"] for s in doc["not_in_batch"]}
     assert reasons[mask_id(person(3)["id_number"])] == "not_captured"
+    # the 10674 walk-in went out in its own batch above: not "export it with --school-code" again
+    assert mask_id(walk["id_number"]) not in reasons
 
 
 def test_a_malformed_school_code_is_refused_before_any_batch(station, add_people, person, tmp_path):
