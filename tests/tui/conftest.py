@@ -110,3 +110,20 @@ async def step(pilot, fn, linger: float = 0.0) -> None:
     await pilot.pause()
     if linger:
         await pilot.pause(linger)
+
+
+async def desk_shown(pilot, timeout: float = 10.0):
+    """The desk once login has switched to it and it is mounted: the switch is a message of its
+    own, so the store thread going idle (``settle``) does not mean the desk has mounted yet (a
+    loaded machine showed the desk's code mode still unread)."""
+    import time
+
+    from station.tui.screens.desk import DeskScreen
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        screen = pilot.app.screen
+        if isinstance(screen, DeskScreen) and screen.is_mounted:
+            return screen
+        await pilot.pause(0.02)
+    raise AssertionError(f"the desk was not shown within {timeout} s: {pilot.app.screen!r}")

@@ -19,6 +19,7 @@ from .conftest import (
     SUP_PIN,
     SUPERVISOR,
     desk_app,
+    desk_shown,
     person,
 )
 from .conftest import (
@@ -190,7 +191,7 @@ def test_code_mode_keeps_every_identity_line_and_the_code_field(data_dir, lang, 
         app = app_for(data_dir, lang)
         async with app.run_test(size=size) as pilot:
             await app.settle()
-            desk = desk_of(app)
+            desk = await desk_shown(pilot)
             assert desk.code_mode
             for who, flags in ((BLOCKED_TWICE, ("not_eligible", "wrong_slot")),
                                (OK_PERSON, ("ok",))):
