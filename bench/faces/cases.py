@@ -241,25 +241,18 @@ def build_cases(sources: list[Source], people: Callable[[Source], Person],
         if want("eyes_closed"):
             for v in range(6 if not quick else 2):
                 cases.append(capture_case("eyes_closed", s, people, p, v))
-    # real photographs lit from one side (阴阳脸): otherwise good heads, placed as good photos are
-    side_lit = [s for s in sources if s.kind == "single" and s.role == "uneven_light"
-                and len(s.eyes) == 2 and len(s.cheeks) == 2]
-    for s in side_lit:
-        p = good_placement(people(s), _rng("place", s.name))
-        if p is None or not want("uneven_light"):
-            continue
-        for v in range(3 if not quick else 1):
-            cases.append(capture_case("uneven_light", s, people, p, v))
-    # real photographs of heads turned to a three-quarter view: placed as good photos are (eyes
-    # levelled), so only the turn is wrong with them
-    turned = [s for s in sources if s.kind == "single" and s.role == "head_turned"
-              and len(s.eyes) == 2 and len(s.cheeks) == 2]
-    for s in turned:
-        p = good_placement(people(s), _rng("place", s.name))
-        if p is None or not want("head_turned"):
-            continue
-        for v in range(3 if not quick else 1):
-            cases.append(capture_case("head_turned", s, people, p, v))
+    # real photographs lit from one side (阴阳脸), and of heads turned to a three-quarter view:
+    # otherwise good heads, placed as good photos are (eyes levelled), so only that is wrong
+    for role in ("uneven_light", "head_turned"):
+        for s in sources:
+            if not (s.kind == "single" and s.role == role and len(s.eyes) == 2
+                    and len(s.cheeks) == 2 and want(role)):
+                continue
+            p = good_placement(people(s), _rng("place", s.name))
+            if p is None:
+                continue
+            for v in range(3 if not quick else 1):
+                cases.append(capture_case(role, s, people, p, v))
     for s in sources:
         if s.kind == "multi" and want("two_faces_photo"):
             cases.append(_photo_case("two_faces_photo", s))

@@ -121,46 +121,45 @@ def _centring(centre: float | None, profile: Profile) -> Check:
     return make("centring", "fail", offset, limit, "left" if offset < 0 else "right")
 
 
+def _banded(name: str, value: float, warn: float, fail: float, cases: tuple[str, str], *,
+            floor: bool = False) -> Check:
+    """Pass, warn past ``warn`` or fail past ``fail`` (below them with ``floor``, else above);
+    ``cases``: the fail and warn messages. The limit shown is the failing one."""
+    def beyond(limit: float) -> bool:
+        return value < limit if floor else value > limit
+
+    if beyond(fail):
+        return make(name, "fail", value, fail, cases[0])
+    if beyond(warn):
+        return make(name, "warn", value, fail, cases[1])
+    return make(name, "pass", value, fail)
+
+
 def _eyes_open(openness: float, profile: Profile) -> Check:
     """Eyelid gap over eye width (the more closed eye counts): a blink or a squint is a retake."""
     e = profile.eyes
-    if openness < e.closed_below:
-        return make("eyes_open", "fail", openness, e.closed_below, "closed")
-    if openness < e.warn_below:
-        return make("eyes_open", "warn", openness, e.closed_below, "narrow")
-    return make("eyes_open", "pass", openness, e.closed_below)
+    return _banded("eyes_open", openness, e.warn_below, e.closed_below, ("closed", "narrow"),
+                   floor=True)
 
 
 def _mouth_closed(openness: float, profile: Profile) -> Check:
     """Inner-lip gap over mouth width: a smile passes, talking or a wide-open mouth does not."""
     mo = profile.mouth
-    if openness > mo.open_fail:
-        return make("mouth_closed", "fail", openness, mo.open_fail, "open")
-    if openness > mo.open_warn:
-        return make("mouth_closed", "warn", openness, mo.open_fail, "parted")
-    return make("mouth_closed", "pass", openness, mo.open_fail)
+    return _banded("mouth_closed", openness, mo.open_warn, mo.open_fail, ("open", "parted"))
 
 
 def _facing(turn: float, profile: Profile) -> Check:
     """The head turned away from the camera (yaw): the ears no longer show alike (耳朵对称)."""
-    f = profile.pose
-    case = "left" if turn < 0 else "right"
-    if abs(turn) > f.turn_fail:
-        return make("facing", "fail", abs(turn), f.turn_fail, case)
-    if abs(turn) > f.turn_warn:
-        return make("facing", "warn", abs(turn), f.turn_fail, case)
-    return make("facing", "pass", abs(turn), f.turn_fail)
+    side = "left" if turn < 0 else "right"
+    return _banded("facing", abs(turn), profile.pose.turn_warn, profile.pose.turn_fail, (side, side))
 
 
 def _tint(ratio: float, profile: Profile) -> Check:
     """The skin under the eyes much darker than the cheeks: a tinted lens (or the eye sockets in
     shadow); the eyes must show."""
     t = profile.tint
-    if ratio < t.under_eye_fail:
-        return make("glasses_tint", "fail", ratio, t.under_eye_fail, "dark")
-    if ratio < t.under_eye_warn:
-        return make("glasses_tint", "warn", ratio, t.under_eye_fail, "dim")
-    return make("glasses_tint", "pass", ratio, t.under_eye_fail)
+    return _banded("glasses_tint", ratio, t.under_eye_warn, t.under_eye_fail, ("dark", "dim"),
+                   floor=True)
 
 
 def _finish(checks: list[Check], scale: float | None, window_share: float | None,

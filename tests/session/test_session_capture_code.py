@@ -55,6 +55,18 @@ def framing(svc, p) -> None:
     assert svc.state is State.FRAMING
 
 
+def second_after_first_took_the_code(store, first, second):
+    """A desk where ``first`` was photographed and accepted under CODE, and ``second`` sits next."""
+    svc = service(store, "code", [first, second])
+    framing(svc, first)
+    svc.set_capture_code(CODE)
+    svc.capture(b"GOOD photo")
+    svc.accept()
+    svc.next()
+    framing(svc, second)
+    return svc
+
+
 def test_a_code_held_up_to_the_camera_is_read_and_kept_with_the_capture(store):
     p = person(1)
     svc = service(store, "code", [p])
@@ -102,13 +114,7 @@ def test_no_code_two_codes_and_a_code_of_the_wrong_form_are_refused_in_words(sto
 
 def test_another_students_code_is_refused_with_their_id_masked(store):
     first, second = person(4), person(5)
-    svc = service(store, "code", [first, second])
-    framing(svc, first)
-    svc.set_capture_code(CODE)
-    svc.capture(b"GOOD photo")
-    svc.accept()
-    svc.next()
-    framing(svc, second)
+    svc = second_after_first_took_the_code(store, first, second)
     with pytest.raises(RefusedError) as taken:
         svc.set_capture_code(f"  {CODE} ")
     assert taken.value.key == "session.capture_code_taken"
@@ -164,13 +170,7 @@ def test_a_code_differing_only_in_case_is_another_students_code(store):
     unpacked there) fold case: ``abc….jpg`` would overwrite ``ABC….jpg``, one student's photo
     delivered as another's. A code equal to a taken one but for case is taken."""
     first, second = person(6), person(7)
-    svc = service(store, "code", [first, second])
-    framing(svc, first)
-    svc.set_capture_code(CODE)
-    svc.capture(b"GOOD photo")
-    svc.accept()
-    svc.next()
-    framing(svc, second)
+    svc = second_after_first_took_the_code(store, first, second)
     with pytest.raises(RefusedError) as taken:
         svc.set_capture_code(CODE.swapcase())
     assert taken.value.key == "session.capture_code_taken"
