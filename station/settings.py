@@ -36,7 +36,8 @@ def _lower(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
 
 
-SchoolCode = Annotated[str, BeforeValidator(_text), StringConstraints(pattern=r"^\d{5}$")]
+# ASCII digits only: \d would take full-width １０６７３ (one rule with station.domain.schools)
+SchoolCode = Annotated[str, BeforeValidator(_text), StringConstraints(pattern=r"^[0-9]{5}$")]
 Text = Annotated[str, BeforeValidator(_text)]
 StudyMode = Literal["full_time", "part_time"]
 

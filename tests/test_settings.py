@@ -135,3 +135,15 @@ def test_doctor_tells_a_card_mode_station_that_the_pipeline_now_keys_by_capture_
     code = run_station_cmd(["--lang", "en", "doctor", "--json"], data_dir=data)
     mode = [c for c in code.json()["checks"] if c["area"] == "settings" and c["name"] == "mode"]
     assert [c["status"] for c in mode] == ["pass"]
+
+
+@pytest.mark.parametrize("code", ["１０６７３", "١٠٦٧٣", "1067", "10673a"])
+def test_a_school_code_is_five_ascii_digits_in_the_file_too(tmp_path, code):
+    """As at init, walk-ins and --school-code: a batch under a full-width code never reaches
+    its school."""
+    _write(tmp_path, f'[station]\nschool_code = "{code}"\n')
+    with pytest.raises(SettingsError) as err:
+        load_settings(tmp_path)
+    assert [p.key for p in err.value.problems] == ["station.school_code"]
+    _write(tmp_path, '[station]\nschool_code = "10673"\n')
+    assert load_settings(tmp_path).station.school_code == "10673"
