@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.faces.compose import Person, Placed, Scene, render, similarity, tinted_lenses
+from bench.faces.compose import Person, Placed, Scene, render, similarity
 from bench.faces.conditions import DEFAULT, Conditions
 from bench.faces.sources import Source
 
@@ -370,8 +370,12 @@ def _capture_case(family: str, s: Source, people: Callable[[Source], Person], ba
                       exposure_ev=ev,
                       shadow=shadow, work_scale=4.0 if frame == "large" else 2.0)
         img, truths = render(scene)
-        if tint is not None:
-            img = tinted_lenses(img, truths[-1], tint)
+        if tint is not None:   # sunglasses over the student's eyes, as the sim draws them
+            from station.sim.portrait import sunglasses
+
+            lit = img.astype(np.float32)
+            sunglasses(lit, truths[-1]["eye_left"], truths[-1]["eye_right"], tint)
+            img = np.clip(lit, 0, 255).round().astype(np.uint8)
         window = [ox, oy, EXPORT[0] * k, EXPORT[1] * k]
         truth = {"faces": 0 if family == "no_face" else len(truths), "student": truths[-1],
                  "frame": list(size), "window": window, "k": k}

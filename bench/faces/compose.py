@@ -391,19 +391,3 @@ def _head_top(person: Person, m: np.ndarray) -> float | None:
     rows = np.flatnonzero((strip >= 0.5).mean(axis=1) >= 0.5)
     return float(rows[0] + y0) if rows.size else None
 
-
-def tinted_lenses(bgr: np.ndarray, student: dict[str, Any], transmission: float) -> np.ndarray:
-    """``bgr`` with sunglasses' lenses over the student's eyes: ellipses 0.8 × 0.54 eye distances
-    round each eye passing ``transmission`` of the light (in linear light, as a filter does;
-    category 3 sunglasses pass 8–18 %), their edge softened by a pixel or two."""
-    import cv2
-
-    iod = float(student["iod"])
-    mask = np.zeros(bgr.shape[:2], np.float32)
-    for key in ("eye_left", "eye_right"):
-        x, y = student[key]
-        cv2.ellipse(mask, (int(round(x)), int(round(y + 0.03 * iod))),
-                    (int(round(0.40 * iod)), int(round(0.27 * iod))), 0, 0, 360, 1.0, -1)
-    mask = cv2.GaussianBlur(mask, (0, 0), max(0.8, 0.01 * iod))[:, :, None]
-    lin = _lin(bgr.astype(np.float32)) * (1.0 - mask * (1.0 - transmission))
-    return np.clip(np.rint(_srgb(lin)), 0, 255).astype(np.uint8)

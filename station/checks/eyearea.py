@@ -4,7 +4,7 @@ The spec allows glasses that are usually worn, but no tinted lenses: the eyes mu
 covers the band of skin between the lower lid and the cheekbone, so with a tint that band turns
 as dark as the lens lets light through, while the cheeks below the lens keep the face's light.
 The ratio of their median lumas reads 0.70–1.64 on the real-face bench (sources and good composites;
-dark circles and low-key light included) and 0.27–0.52 behind lenses passing 8–18 % of the light.
+dark circles and low-key light included) and 0.30–0.53 behind lenses passing 8–18 % of the light.
 Deep shadow in the eye sockets darkens the same band, and is as much a retake.
 """
 

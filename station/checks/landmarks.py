@@ -287,8 +287,8 @@ class Landmarks:
         Read from where the nose tip lies between the face outline's two sides, along the eye
         line. On a head taken as a cylinder the outline stays put as it turns while the nose tip,
         on the surface, moves by sin(yaw) of the half-width: a three-quarter view on the
-        real-face set reads 42°, the frontal ID photos 0–3°. The mesh's own depth gives the same
-        order (it reads about half these angles) but is not kept with the landmarks.
+        real-face set reads 42°, the frontal ID photos 0–3°. The mesh's own depth gives nearly the
+        same order (it reads about half these angles) but is not kept with the landmarks.
         """
         (ax, ay), (bx, by) = self.eye_left, self.eye_right
         iod = max(math.hypot(bx - ax, by - ay), 1e-3)

@@ -205,7 +205,7 @@ def render(width: int = 1024, height: int = 680, **params: Any) -> tuple[np.ndar
         if p["eyes_closed"]:
             _close_eyes(canvas, truth["eye_left"], truth["eye_right"])
         if p["sunglasses"]:
-            _sunglasses(canvas, truth["eye_left"], truth["eye_right"], float(p["sunglasses"]))
+            sunglasses(canvas, truth["eye_left"], truth["eye_right"], float(p["sunglasses"]))
         truth["eyes_open"] = not p["eyes_closed"]
         if p["hair"] == "long":
             _long_hair(canvas, alpha, truth, int(p["seed"]))
@@ -288,8 +288,10 @@ def _close_eyes(canvas: np.ndarray, left: list[float], right: list[float]) -> No
             canvas[:] = canvas * (1.0 - line[:, :, None]) + np.array(colour, np.float32)[None, None, :] * line[:, :, None]
 
 
-def _sunglasses(canvas: np.ndarray, left: list[float], right: list[float], passes: float) -> None:
-    """Dark lenses (0.8 × 0.54 eye distances) over both eyes passing ``passes`` of the light."""
+def sunglasses(canvas: np.ndarray, left, right, passes: float) -> None:
+    """Dark lenses (0.8 × 0.54 eye distances) over the eyes at ``left`` and ``right`` passing
+    ``passes`` of the light, on a float BGR ``canvas`` in place (also the bench's tinted lenses
+    over real faces)."""
     import cv2
 
     iod = math.dist(left, right)
@@ -297,7 +299,7 @@ def _sunglasses(canvas: np.ndarray, left: list[float], right: list[float], passe
     for x, y in (left, right):
         cv2.ellipse(drawn, (round(x), round(y + 0.03 * iod)), (round(0.4 * iod), round(0.27 * iod)),
                     0, 0, 360, 1.0, -1)
-    lens = cv2.GaussianBlur(drawn, (0, 0), 1.0)[:, :, None]
+    lens = cv2.GaussianBlur(drawn, (0, 0), max(1.0, 0.01 * iod))[:, :, None]
     # a filter scales light, not sRGB values: about 2.2 between the two
     canvas *= (1.0 - lens * (1.0 - passes)) ** (1 / 2.2)
 

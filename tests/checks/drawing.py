@@ -169,14 +169,3 @@ def drop_shoulder(img: np.ndarray, truth: dict, empty: np.ndarray, side: str,
     out = img.astype(np.float32) * (1 - t * (1 - k)) + empty.astype(np.float32) * t * (1 - k)
     return np.clip(out, 0, 255).astype(np.uint8)
 
-
-def sunglasses(img: np.ndarray, truth: dict, passes: float) -> np.ndarray:
-    """Lenses over both eyes (0.8 × 0.54 eye distances) passing ``passes`` of the light (linear)."""
-    iod = math.dist(truth["eye_left"], truth["eye_right"])
-    lens = np.zeros(img.shape[:2], np.float32)
-    for x, y in (truth["eye_left"], truth["eye_right"]):
-        cv2.ellipse(lens, (round(x), round(y + 0.03 * iod)), (round(0.4 * iod), round(0.27 * iod)),
-                    0, 0, 360, 1.0, -1)
-    lens = cv2.GaussianBlur(lens, (0, 0), 1.0)[:, :, None]
-    linear = (img.astype(np.float32) / 255.0) ** 2.2 * (1.0 - lens * (1.0 - passes))
-    return np.clip(255.0 * linear ** (1 / 2.2), 0, 255).round().astype(np.uint8)
