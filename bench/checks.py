@@ -4,7 +4,8 @@
   placement, every check, the 30–40 KB encode), against one plain full-resolution
   ``cv2.imread`` of the same file, interleaved in the same run (goal: ratio ≤ 0.7); once framed
   so that the crop comes from the 1/4 decode the face is found on, once with the person smaller
-  (the crop needs a second, 1/2 decode: half the landscape 24 MP frames of the real-face bench),
+  (the crop needs a second, 1/2 decode, made down to the window's last row only: half the
+  landscape 24 MP frames of the real-face bench),
   and on a second, different file (a portrait whose face ends low, as on the real frames: the
   face's work cannot start during the decode there). Every figure is the median of interleaved
   rounds; the median of the per-round ratios (each capture against the imread just before it)

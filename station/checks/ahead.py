@@ -76,7 +76,7 @@ class Ahead:
         self._tries = 0
         self._frame_need = 0  # decode rows the export window needs
         self._finer = False  # the export frame comes from a finer decode than this one
-        self._pending: Future[FrameWork] | None = None  # the frame's work on the pool
+        self._pending: Future[FrameWork | None] | None = None  # the frame's work on the pool
         self._base: Any = None  # the decode it is cut from
         self._small: Any = None  # the detection image followed
         self._off = False
@@ -213,8 +213,13 @@ class Ahead:
 
         assert self.made is not None
         _, framing = self.made
-        if render_reduction(self.src, framing) != self.reduction:
-            self._finer = True  # the export frame comes from a finer decode
+        finer = render_reduction(self.src, framing)
+        if finer != self.reduction:
+            # the export frame comes from a finer decode: made here only from one streaming
+            # ahead on the other core, once the window's rows are in
+            self._finer = self.src.streaming(finer) is None
+            if not self._finer:
+                self.work = self._frame_work(small, base, wait=False)
             return
         if base_rows < self._frame_need:
             return
@@ -224,15 +229,23 @@ class Ahead:
             return
         self.work = self._frame_work(small, base)
 
-    def _frame_work(self, small, base) -> FrameWork:
-        """The export frame cut from the decode's rows and its work (``frame_work.frame_work``)."""
+    def _frame_work(self, small, base, *, wait: bool = True) -> FrameWork | None:
+        """The export frame cut from the decode's rows (or a finer one's: ``export_frame``; None
+        without ``wait`` while its rows are not in) and its work (``frame_work.frame_work``)."""
         from station.checks.frame_work import frame_work
         from station.checks.framing import cut
-        from station.checks.subject import small_reduction, to_frame
+        from station.checks.subject import export_frame, render_reduction, small_reduction, to_frame
 
         assert self.made is not None
         lm, framing = self.made
-        frame, window = cut(base, framing, self.src.size, self.profile.size)
+        finer = render_reduction(self.src, framing)
+        if finer == self.reduction:
+            frame, window = cut(base, framing, self.src.size, self.profile.size)
+        else:
+            made = export_frame(self.src, finer, framing, self.profile.size, wait=wait)
+            if made is None:
+                return None
+            frame, window = made
         r = small_reduction(self.src, base)
         face = self._in_decode(small, base).mapped(lambda p: window.point((p[0] * r, p[1] * r)))
         if lm is not None:

@@ -263,11 +263,20 @@ def cut(img: np.ndarray, framing: Framing, full_size: tuple[int, int],
     The window is snapped to whole pixels of ``img`` (the resize then averages whole pixels) and
     kept inside it; the returned framing is the exact window used, so points map exactly.
     """
+    window = cut_window(img.shape, framing, full_size, out)
+    x, y, w, h = window
+    return cut_region(img[y:y + h, x:x + w], window, img.shape, framing, full_size, out)
+
+
+def cut_region(region: np.ndarray, window: tuple[int, int, int, int], shape: tuple[int, ...],
+               framing: Framing, full_size: tuple[int, int],
+               out: tuple[int, int]) -> tuple[np.ndarray, Framing]:
+    """``cut`` given the pixels of its window (``cut_window``) of an image of ``shape``: all it
+    reads, so a decode whose lower rows are not made yet gives the same frame."""
     import cv2
 
-    x, y, w, h = cut_window(img.shape, framing, full_size, out)
-    kx, ky = img.shape[1] / full_size[0], img.shape[0] / full_size[1]
-    region = img[y:y + h, x:x + w]
+    x, y, w, h = window
+    kx, ky = shape[1] / full_size[0], shape[0] / full_size[1]
     interp = cv2.INTER_AREA if w >= out[0] else cv2.INTER_CUBIC
     frame = region if (w, h) == out else cv2.resize(region, out, interpolation=interp)
     exact = Framing(x / kx, y / ky, h / (out[1] * ky), framing.placement)

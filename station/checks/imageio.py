@@ -10,6 +10,7 @@ camera setting, a phone's Display P3) is converted to sRGB as it is decoded (``c
 
 from __future__ import annotations
 
+import contextlib
 import io
 import threading
 from collections.abc import Callable
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
     from station.checks.colour import ColourSpace
     from station.checks.profile import Profile
+    from station.checks.rowstream import RowStream
     from station.checks.workers import Stages
 
 _REDUCED = {1: "IMREAD_COLOR", 2: "IMREAD_REDUCED_COLOR_2", 4: "IMREAD_REDUCED_COLOR_4",
@@ -52,20 +54,61 @@ class Source:
     orientation: int = 1  # EXIF orientation (1: stored as shown)
     colour: ColourSpace | None = None  # what the pixels are in when not sRGB (converted on decode)
     _cache: dict[int, Future[Any]] = field(default_factory=dict, repr=False)
+    _ahead: dict[int, RowStream] = field(default_factory=dict, repr=False)  # started by prefetch
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def decode(self, reduction: int = 1) -> np.ndarray:
         """BGR pixels at 1/``reduction`` of full size (reduction 1, 2, 4 or 8)."""
+        stream = self._ahead.get(reduction)
+        if stream is not None:
+            return self._entry(reduction, lambda: self._whole(stream, reduction)).result()
         return self._entry(reduction, lambda: self._decode(reduction)).result()
 
     def prefetch(self, reduction: int, stages: Stages) -> None:
-        """Start the decode at 1/``reduction`` on ``stages`` (unless made or started already)."""
+        """Start the decode at 1/``reduction`` on ``stages`` (unless made or started already).
+
+        A plain JPEG streams its rows (``rowstream``): a crop window in the upper part of the
+        frame is cut as soon as its rows are in, and the decode stops there (``streaming``)."""
+        from station.checks.rowstream import NotStreamed, RowStream
+
         with self._lock:
-            if reduction in self._cache:
+            if reduction in self._cache or reduction in self._ahead:
                 return
-            future: Future[Any] = Future()
-            self._cache[reduction] = future
-        stages.submit(_fill, future, lambda: self._decode(reduction))
+            stream = None
+            if self._streams(reduction):
+                with contextlib.suppress(NotStreamed):
+                    stream = RowStream(self.data or b"", reduction, self.size)
+            if stream is not None:
+                self._ahead[reduction] = stream
+            else:
+                future: Future[Any] = Future()
+                self._cache[reduction] = future
+        if stream is not None:
+            stages.submit(stream.run)
+        else:
+            stages.submit(_fill, future, lambda: self._decode(reduction))
+
+    def streaming(self, reduction: int) -> RowStream | None:
+        """The decode at 1/``reduction`` started ahead as a stream of rows, if it was."""
+        return self._ahead.get(reduction)
+
+    def stop_streams(self) -> None:
+        """The decodes started ahead are not needed (any further): they stop at their next piece
+        and free the core. A later ``decode`` of them decodes the ordinary way."""
+        for stream in self._ahead.values():
+            stream.stop_at(1)
+
+    def _whole(self, stream: RowStream, reduction: int) -> np.ndarray:
+        """Every row of a stream started ahead (the ordinary decode if it stopped short or failed)."""
+        import cv2
+
+        from station.checks.rowstream import NotStreamed
+
+        try:
+            stream.wait(stream.height)
+        except NotStreamed:
+            return self._decode(reduction)
+        return cv2.cvtColor(stream.rgbx, cv2.COLOR_RGBA2BGR)
 
     def decode_shrunk(self, reduction: int, width: int, stages: Stages,
                       feed: Callable[[np.ndarray, int, np.ndarray, int], None] | None = None,
@@ -104,7 +147,7 @@ class Source:
 
     def decoded(self, reduction: int) -> bool:
         """Whether this reduction is at hand (or on its way) without a new decode."""
-        return reduction in self._cache or self.array is not None
+        return reduction in self._cache or reduction in self._ahead or self.array is not None
 
     def _entry(self, reduction: int, make: Callable[[], Any]) -> Future[Any]:
         with self._lock:

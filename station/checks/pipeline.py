@@ -6,7 +6,8 @@ Every check then runs on that export frame, so what is checked is exactly what i
 An image already at the profile's output size is the export frame itself.
 
 Stages that do not need each other's results run side by side (``station.checks.workers``): the
-finer decode a landscape frame may need beside the analysis of the coarse one, BlazeFace and the
+finer decode a landscape frame may need beside the analysis of the coarse one (streamed too: the
+export frame is cut once the window's rows are in, and that decode stops there), BlazeFace and the
 export encode beside the frame measurements. The analysis decode itself streams its rows
 (``station.checks.rowstream``) while this thread makes the detection image and MTCNN's first
 stage from them (``detect.FirstStage``), and, once the rows cover the face, the face's own work:
@@ -123,7 +124,7 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
     from station.checks.ahead import FACE_BOTTOM, Ahead
     from station.checks.detect import FirstStage, detect_faces, min_face_px
     from station.checks.frame_work import frame_work
-    from station.checks.framing import cut, identity_framing
+    from station.checks.framing import identity_framing
     from station.checks.imageio import detection_step
     from station.checks.landmarks import find_landmarks
     from station.checks.subject import small_reduction, subject_framing, to_frame
@@ -188,7 +189,8 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         if work is not None:
             frame, framing = work.frame, work.framing
         else:
-            frame, framing = _render(src, framing, out, cut)
+            frame, framing = _render(src, framing, out)
+        src.stop_streams()  # a finer decode started ahead and not (or no longer) needed
         window = framing
         faces = [f.mapped(lambda p: window.point((p[0] * r, p[1] * r))) for f in faces]
         if lm is not None:
@@ -227,11 +229,13 @@ def may_need_finer(size: tuple[int, int], reduction: int) -> bool:
     return last if last is not None else size[0] > size[1]
 
 
-def _render(src, framing: Framing, out, cut):
+def _render(src, framing: Framing, out):
     """The export frame from the smallest decode that needs no upscaling (one already made if any)."""
-    from station.checks.subject import render_reduction
+    from station.checks.subject import export_frame, render_reduction
 
-    return cut(src.decode(render_reduction(src, framing)), framing, src.size, out)
+    made = export_frame(src, render_reduction(src, framing), framing, out)
+    assert made is not None  # it waits for the rows
+    return made
 
 
 def _no_face(img, profile: Profile, calibration: Calibration | None) -> Analysis:

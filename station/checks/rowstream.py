@@ -62,7 +62,19 @@ class RowStream:
         self._rows = 0
         self._ended = False
         self._failed = False
+        self._enough = h  # the decode stops once this many rows are written (``stop_at``)
         self._cond = threading.Condition()
+
+    @property
+    def rows(self) -> int:
+        """How many rows are written so far (final, in order)."""
+        return self._rows
+
+    def stop_at(self, rows: int) -> None:
+        """Decode no further than the piece that writes ``rows`` rows: a caller that needs
+        only the top of the image (a crop window) frees the core for other work. A later wait
+        for more rows than were written raises NotStreamed."""
+        self._enough = max(1, min(self.height, rows))
 
     def run(self) -> None:
         """Feed the decoder; publish the rows written after each piece (Pillow releases the GIL
@@ -71,13 +83,14 @@ class RowStream:
 
         last = self.rgbx[:, -1, 3]  # a row's last pixel is written last
         data, start, end = self._data, 0, 0
-        failed = True
+        failed, complete = True, False
         try:
-            while True:
+            while self._rows < self._enough:
                 end = min(len(data), end + CHUNK)
                 n, err = self._decoder.decode(data[start:end])  # it keeps what it needs
                 if n < 0:  # the end of the image, or an error (err < 0)
                     failed = err < 0 or not bool(last[-1])
+                    complete = not failed
                     break
                 start += n
                 if end == len(data) and n == 0:  # all of it handed over: a truncated file
@@ -86,6 +99,8 @@ class RowStream:
                 with self._cond:
                     self._rows = rows
                     self._cond.notify_all()
+            else:  # stopped where asked: the rows written are final, the rest never will be
+                failed = False
         except Exception:  # a broken file: the ordinary decode says what is wrong with it
             failed = True
         finally:
@@ -93,7 +108,7 @@ class RowStream:
             with self._cond:
                 self._failed = failed
                 self._ended = True
-                if not failed:
+                if complete:
                     self._rows = self.height
                 self._cond.notify_all()
 
@@ -103,7 +118,7 @@ class RowStream:
         with self._cond:
             while self._rows < rows and not self._ended:
                 self._cond.wait()
-            if self._failed:
+            if self._failed or self._rows < rows:  # failed, or stopped short of them
                 raise NotStreamed
             return self._rows
 

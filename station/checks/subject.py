@@ -7,7 +7,7 @@ map between the decode's pixels, the full-size capture and the export frame.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from station.checks.framing import Framing
@@ -76,6 +76,36 @@ def _fallback_framing(face, r: float, profile: Profile, size: tuple[int, int]) -
 def small_reduction(src, small) -> float:
     """Exact full-size / decoded-size ratio (DCT scaling rounds sizes up)."""
     return src.size[0] / small.shape[1]
+
+
+def export_frame(src, reduction: int, framing: Framing, out: tuple[int, int], *,
+                 wait: bool = True) -> tuple[Any, Framing] | None:
+    """The export frame cut from ``src``'s decode at 1/``reduction`` (``framing.cut``).
+
+    From a decode streaming ahead (``Source.prefetch``) it is cut as soon as the window's rows
+    are in, and the stream stops there: the rows below the window are never decoded. Without
+    ``wait``: None while they are not in yet. The same pixels as a cut of the whole decode.
+    """
+    import cv2
+
+    from station.checks.framing import cut, cut_region, cut_window
+    from station.checks.rowstream import NotStreamed
+
+    stream = src.streaming(reduction)
+    if stream is None:
+        return cut(src.decode(reduction), framing, src.size, out)
+    shape = (stream.height, stream.width, 3)
+    window = cut_window(shape, framing, src.size, out)
+    x, y, w, h = window
+    stream.stop_at(y + h)
+    if not wait and stream.rows < y + h:
+        return None
+    try:
+        stream.wait(y + h)
+    except NotStreamed:  # stopped above the window (a guess's), or a broken file: decode it all
+        return cut(src.decode(reduction), framing, src.size, out)
+    region = cv2.cvtColor(stream.rgbx[y:y + h, x:x + w], cv2.COLOR_RGBA2BGR)
+    return cut_region(region, window, shape, framing, src.size, out)
 
 
 def render_reduction(src, framing: Framing) -> int:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from station.checks import landmarks, pipeline
+from station.checks import landmarks, pipeline, rowstream
 from station.checks.imageio import open_source
 from station.checks.workers import Stages, set_opencv_threads
 from station.sim.portrait import render
@@ -248,3 +248,77 @@ def test_models_made_on_two_threads_at_once_leave_stderr_where_it_was(tmp_path):
         os.close(saved)
         os.close(fd)
     assert target.read_text().endswith("still here\n")
+
+
+@pytest.fixture(scope="module")
+def large_small_person() -> bytes:
+    """A 5400×3600 camera JPEG (analysed at 1/4) whose person is small enough for the crop to
+    need the 1/2 decode, the window in the upper two thirds of the frame."""
+    import cv2
+
+    img, _ = render(2700, 1800, face_width=340)
+    big = cv2.resize(img, (5400, 3600), interpolation=cv2.INTER_CUBIC)
+    noise = np.random.default_rng(4).integers(-5, 6, size=big.shape, dtype=np.int16)
+    buf = io.BytesIO()
+    Image.fromarray((big + noise).clip(0, 255).astype(np.uint8)[:, :, ::-1]).save(buf, "JPEG",
+                                                                                  quality=92)
+    return buf.getvalue()
+
+
+def test_the_crop_is_cut_from_a_finer_decode_streaming_ahead_before_it_ends(
+        profile, large_small_person, monkeypatch):
+    """The 1/2 decode started ahead stops once the export window's rows are in; the frame, the
+    verdicts and the JPEG bytes are those of one thread, which decodes the 1/2 whole."""
+    monkeypatch.setattr(pipeline, "_NEEDED_FINER", {})  # no history: a landscape frame prefetches
+    one = pipeline.analyse(large_small_person, profile, threads=1, encode=True)
+    # the 1/2 stream starts only once a window is asked of it (on a fast machine it could end
+    # before the analysis knows the window: then nothing is stopped, the same bytes still)
+    run, stop_at, asked = rowstream.RowStream.run, rowstream.RowStream.stop_at, threading.Event()
+
+    def held(self):
+        if self.height == 1800:
+            asked.wait(timeout=60)
+        run(self)
+
+    def asking(self, rows):
+        stop_at(self, rows)
+        asked.set()
+
+    monkeypatch.setattr(rowstream.RowStream, "run", held)
+    monkeypatch.setattr(rowstream.RowStream, "stop_at", asking)
+    src = open_source(large_small_person)
+    two = pipeline._analyse(src, profile, None, Stages(2), True)
+    stream = src.streaming(2)
+    assert stream is not None and two.framing is not None and one.framing is not None
+    assert one.framing.scale < 4 <= pipeline._reduction(src.size, pipeline.ANALYSIS_MIN_SIDE)
+    assert stream.wait(1) < stream.height  # the rows below the window were never decoded
+    assert np.array_equal(one.frame, two.frame)
+    assert [(c.name, c.status, c.value) for c in one.report.checks] == \
+        [(c.name, c.status, c.value) for c in two.report.checks]
+    assert one.export_jpeg(profile) == two.export_jpeg(profile)
+
+
+def test_a_finer_stream_stopped_above_the_window_gives_the_whole_decodes_frame(
+        large_small_person):
+    """A guess's window stopped the stream; the frame finally asked for reaches lower: it is
+    cut from the whole 1/2 decode, made the ordinary way (never from rows not decoded)."""
+    import cv2
+
+    from station.checks.framing import Framing, cut
+    from station.checks.subject import export_frame
+
+    src = open_source(large_small_person)
+    src.prefetch(2, Stages(1))  # one thread: the stream runs at once, to its end
+    stream = src.streaming(2)
+    assert stream is not None and stream.wait(stream.height) == stream.height
+    low = Framing(1800.0, 1500.0, 2.5)  # a window ending at 3100 of 3600 rows
+    whole = cv2.imdecode(np.frombuffer(large_small_person, np.uint8), cv2.IMREAD_REDUCED_COLOR_2)
+    want = cut(whole, low, src.size, (480, 640))[0]
+    assert np.array_equal(export_frame(src, 2, low, (480, 640))[0], want)
+
+    src = open_source(large_small_person)
+    src._ahead[2] = stopped = rowstream.RowStream(large_small_person, 2, src.size)
+    stopped.stop_at(stopped.height // 3)
+    stopped.run()
+    assert export_frame(src, 2, low, (480, 640), wait=False) is None  # its rows are not in
+    assert np.array_equal(export_frame(src, 2, low, (480, 640))[0], want)

@@ -244,3 +244,19 @@ def test_first_stage_hands_nothing_before_every_row_is_fed():
     first.feed(small, small.shape[0])
     assert first.boxes(small, size) is not None
     assert first.boxes(small, size + 1.0) is None  # another face size: not these boxes
+
+
+def test_a_stream_stopped_early_keeps_its_rows_and_refuses_more():
+    """``stop_at``: the decode ends at the piece that writes the rows asked for; those rows are
+    OpenCV's, and a wait for rows below them is refused (the caller decodes the ordinary way)."""
+    data = _jpeg(3000, 2000, quality=95)
+    want, _ = _ordinary(data, 2, 480)
+    stream = rowstream.RowStream(data, 2, (3000, 2000))
+    stream.stop_at(stream.height // 3)
+    stream.run()
+    assert stream.height // 3 <= stream.rows < stream.height
+    assert stream.wait(stream.height // 3) == stream.rows
+    rows = stream.rows
+    assert np.array_equal(cv2.cvtColor(stream.rgbx[:rows], cv2.COLOR_RGBA2BGR), want[:rows])
+    with pytest.raises(rowstream.NotStreamed):
+        stream.wait(stream.height)
