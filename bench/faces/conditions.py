@@ -10,7 +10,11 @@ default run's:
 - ``jpeg75``: captures and exports saved at quality 75 instead of 90–92;
 - ``noisy``: sensor noise of at least 6 grey levels (a high ISO in a dim hall);
 - ``warm`` / ``cool``: the whole frame's white balance off by 8 % (red up and blue down, or the
-  reverse), as an uncalibrated camera gives it.
+  reverse), as an uncalibrated camera gives it;
+- ``vignette``: the light falling off toward the frame's corners by 0.5 EV (a wide aperture, or
+  a backdrop lit by one light aimed at its centre);
+- ``falloff``: the light falling off toward the frame's top by 0.4 EV (lights set low, aimed at
+  the student: the backdrop darker above the head than beside the shoulders).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ class Conditions:
     jpeg_quality: int | None = None            # None: each case's own
     noise_floor: float = 0.0                   # grey levels of sensor noise at least
     gains: tuple[float, float, float] | None = None  # B, G, R multipliers on the finished frame
+    vignette_ev: float = 0.0                   # light lost at the frame's corners
+    falloff_ev: float = 0.0                    # light lost at the frame's top row
 
     def matte(self, alpha: np.ndarray) -> np.ndarray:
         """The cut-out's alpha as these conditions make it."""
@@ -41,12 +47,37 @@ class Conditions:
         return quality if self.jpeg_quality is None else self.jpeg_quality
 
     def finish(self, bgr: np.ndarray) -> np.ndarray:
-        """The rendered frame as the camera would hand it over (its white balance)."""
-        if self.gains is None:
-            return bgr
-        gains = np.array(self.gains, np.float32)
-        out: np.ndarray = np.clip(bgr.astype(np.float32) * gains, 0, 255).round().astype(np.uint8)
+        """The rendered frame as the camera would hand it over (its white balance, its light)."""
+        out = bgr
+        if self.gains is not None:
+            gains = np.array(self.gains, np.float32)
+            out = np.clip(out.astype(np.float32) * gains, 0, 255).round().astype(np.uint8)
+        if self.vignette_ev or self.falloff_ev:
+            out = _lit(out, self.vignette_ev, self.falloff_ev)
         return out
+
+
+def _lit(bgr: np.ndarray, vignette_ev: float, falloff_ev: float) -> np.ndarray:
+    """``bgr`` with its light falling off (in linear light): radially to ``vignette_ev`` at the
+    corners (1 / (1 + k r²), as a lens does) and linearly to ``falloff_ev`` at the top row.
+    Strip by strip, through tables: a 24 MP frame stays within a few hundred MB."""
+    h, w = bgr.shape[:2]
+    levels = np.arange(256, dtype=np.float64) / 255.0
+    to_linear = np.where(levels <= 0.04045, levels / 12.92, ((levels + 0.055) / 1.055) ** 2.4)
+    steps = np.linspace(0.0, 1.0, 4096)
+    to_srgb = np.where(steps <= 0.0031308, steps * 12.92, 1.055 * steps ** (1 / 2.4) - 0.055)
+    to_srgb8 = np.clip(to_srgb * 255.0, 0, 255).round().astype(np.uint8)
+    x = (np.arange(w, dtype=np.float32) - (w - 1) / 2) ** 2
+    corner = ((w - 1) / 2) ** 2 + ((h - 1) / 2) ** 2
+    k = 2.0 ** vignette_ev - 1.0
+    out = np.empty_like(bgr)
+    for top in range(0, h, 256):
+        y = np.arange(top, min(h, top + 256), dtype=np.float32)
+        r2 = (x[None, :] + ((y[:, None] - (h - 1) / 2) ** 2)) / corner
+        gain = (1.0 / (1.0 + k * r2)) * (2.0 ** (-falloff_ev * (1.0 - y / max(1, h - 1))))[:, None]
+        linear = to_linear.astype(np.float32)[bgr[top:top + 256]] * gain[:, :, None]
+        out[top:top + 256] = to_srgb8[np.clip(linear * 4095.0 + 0.5, 0, 4095).astype(np.int32)]
+    return out
 
 
 CONDITIONS: dict[str, Conditions] = {c.name: c for c in (
@@ -56,5 +87,7 @@ CONDITIONS: dict[str, Conditions] = {c.name: c for c in (
     Conditions("noisy", noise_floor=6.0),
     Conditions("warm", gains=(0.92, 1.0, 1.08)),
     Conditions("cool", gains=(1.08, 1.0, 0.92)),
+    Conditions("vignette", vignette_ev=0.5),
+    Conditions("falloff", falloff_ev=0.4),
 )}
 DEFAULT = CONDITIONS["default"]

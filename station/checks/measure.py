@@ -492,11 +492,11 @@ def clothing(lab, colour, mask, face: Face, span, profile: Profile,
     prob = np.concatenate(probs)
     out["clothing_person_share"] = float((prob >= PERSON_LEVEL).mean())
     if out["clothing_delta_e"] < c.min_delta_e_warn:  # the band itself, on its clothes
-        out.update(_clothes_figures(allpx, allmask, prob, colour, c) or {})
+        out.update(_clothes_figures(allpx, allmask, prob, colour, profile) or {})
     for (px, side_mask), side_prob in zip(sides, probs, strict=True):
         if (side_prob >= PERSON_LEVEL).mean() < SIDE_PERSON_SHARE:
             continue  # mostly not the student: the band's figures judge it
-        side = _clothes_figures(px, side_mask, side_prob, colour, c)
+        side = _clothes_figures(px, side_mask, side_prob, colour, profile)
         if (side is not None and side["clothing_delta_e"] < min(c.min_delta_e_fail, out["clothing_delta_e"])
                 and side["clothing_blue_share"] > c.blue_share_fail):
             out.update(side)  # unmistakably the backdrop's blue on that side: it decides
@@ -504,14 +504,35 @@ def clothing(lab, colour, mask, face: Face, span, profile: Profile,
 
 
 def _clothes_figures(px: np.ndarray, backdrop_like: np.ndarray, prob: np.ndarray,
-                     colour: np.ndarray, c: Any) -> dict[str, float] | None:
+                     colour: np.ndarray, profile: Profile) -> dict[str, float] | None:
     """ΔE and backdrop share of the clothes among ``px``: the person's pixels or those visibly not
-    backdrop (None when too few: the zone is backdrop the student does not reach)."""
+    backdrop (None when too few: the zone is backdrop the student does not reach).
+
+    "Visibly not backdrop" forgives a change of light (``shade_distance``): a backdrop lit less
+    toward the frame's lower corners (one background light, lens vignetting) is still backdrop,
+    not blue clothes: by plain ΔE, 0.5 EV of vignetting failed two good photos of the real-face
+    bench whose shoulders barely reach the band."""
     import numpy as np
 
-    backdrop = np.linalg.norm(px - colour, axis=1) < c.empty_delta_e
+    c = profile.clothing
+    backdrop = shade_distance(px, colour, profile.backdrop.mask_l_weight) < c.empty_delta_e
     clothes = (prob >= PERSON_LEVEL) | ~backdrop
     if clothes.sum() < max(30, c.min_clothes_share * clothes.size):
         return None
     return {"clothing_delta_e": float(np.linalg.norm(median_colour(px[clothes]) - colour)),
             "clothing_blue_share": float(backdrop_like[clothes].mean())}
+
+
+def shade_distance(px: np.ndarray, colour: np.ndarray, l_weight: float) -> np.ndarray:
+    """Distance of Lab pixels (N, 3) to ``colour`` forgiving a change of light: a and b rescaled
+    by (L0 + 16) / (L + 16) (Lab's components all follow the cube root of the light) and L
+    weighed by ``l_weight``, as ``framing.backdrop_mask`` measures it."""
+    import numpy as np
+
+    colour = colour.astype(np.float32)
+    gain = (colour[0] + 16.0) / (px[:, 0] + 16.0)
+    da = px[:, 1] * gain - colour[1]
+    db = px[:, 2] * gain - colour[2]
+    dl = (px[:, 0] - colour[0]) * l_weight
+    out: np.ndarray = np.sqrt(dl * dl + da * da + db * db)
+    return out

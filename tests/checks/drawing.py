@@ -169,3 +169,17 @@ def drop_shoulder(img: np.ndarray, truth: dict, empty: np.ndarray, side: str,
     out = img.astype(np.float32) * (1 - t * (1 - k)) + empty.astype(np.float32) * t * (1 - k)
     return np.clip(out, 0, 255).astype(np.uint8)
 
+
+
+def vignette(img: np.ndarray, corner_ev: float) -> np.ndarray:
+    """``img`` lit less toward its corners, to ``corner_ev`` there (1 / (1 + k r²) in linear
+    light, as a lens at a wide aperture or one background light aimed at the centre gives)."""
+    h, w = img.shape[:2]
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    r2 = ((x - (w - 1) / 2) ** 2 + (y - (h - 1) / 2) ** 2) / (((w - 1) / 2) ** 2 + ((h - 1) / 2) ** 2)
+    gain = 1.0 / (1.0 + (2.0 ** corner_ev - 1.0) * r2)
+    srgb = img.astype(np.float32) / 255.0
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4) * gain[:, :, None]
+    back = np.where(linear <= 0.0031308, linear * 12.92, 1.055 * np.power(linear, 1 / 2.4) - 0.055)
+    out: np.ndarray = np.clip(back * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return out

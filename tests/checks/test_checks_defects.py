@@ -4,7 +4,7 @@ import pytest
 
 from station.checks.pipeline import analyse
 from station.sim.portrait import render
-from tests.checks.drawing import close_eyes, drop_shoulder, open_mouth
+from tests.checks.drawing import close_eyes, drop_shoulder, open_mouth, vignette
 
 GEOMETRY = {"framing", "head_top", "eye_line", "face_width", "centring", "resolution"}
 BACKDROP = {"backdrop_colour", "backdrop_uniformity", "backdrop_shadow"}
@@ -179,6 +179,46 @@ def test_blue_clothes_with_a_shoulder_out_of_the_band_still_fail(profile, empty_
     img, truth = render(1200, 1600, shirt=(95, 185, 245))
     report = analyse(drop_shoulder(img, truth, empty_backdrop, side), profile).report
     assert report.status("clothing_contrast") == "fail", report.failed()
+
+
+@pytest.mark.parametrize(("shirt", "status"), [((45, 50, 60), "pass"), ((95, 185, 245), "fail")])
+def test_a_backdrop_lit_less_toward_the_corners_is_not_blue_clothes(profile, empty_backdrop,
+                                                                      shirt, status):
+    """One shoulder out of the band under 0.7 EV of vignetting: a dark top passes, a top of
+    the backdrop's blue still fails."""
+    img, truth = render(1200, 1600, shirt=shirt)
+    frame = vignette(drop_shoulder(img, truth, empty_backdrop, "left", 0.6), 0.7)
+    report = analyse(frame, profile).report
+    assert report.status("clothing_contrast") == status, report.failed()
+
+
+@pytest.mark.parametrize("ev", [0.25, 0.5])
+def test_empty_backdrop_lit_less_is_not_counted_as_clothes(profile, ev):
+    """A shoulder band that is 70 % empty backdrop, lit ``ev`` less than beside the head (one
+    background light, vignetting), and 30 % black top: the darker backdrop is the same blue, so
+    it is not clothes (by plain ΔE it was, and its median failed the top as blue clothes); the
+    same blue held by the person mask still is."""
+    import numpy as np
+
+    from station.checks.framing import to_lab
+    from station.checks.measure import _clothes_figures, shade_distance
+
+    backdrop_bgr = np.array([[[219, 142, 67]]], np.uint8)  # the CHSI blue, as sRGB BGR
+    colour = to_lab(backdrop_bgr)[0, 0]
+    gain = 2.0 ** -ev
+    linear = (backdrop_bgr / 255.0) ** 2.2 * gain
+    darker = to_lab(np.round(255.0 * linear ** (1 / 2.2)).astype(np.uint8))[0, 0]
+    black = to_lab(np.array([[[30, 28, 28]]], np.uint8))[0, 0]
+    assert np.linalg.norm(darker - colour) > profile.clothing.empty_delta_e  # plain ΔE: "not backdrop"
+    assert shade_distance(darker[None], colour, profile.backdrop.mask_l_weight)[0] < \
+        profile.clothing.empty_delta_e
+    px = np.array([darker] * 700 + [black] * 300, np.float32)
+    backdrop_like = np.array([True] * 700 + [False] * 300)
+    nobody = np.array([0.0] * 700 + [1.0] * 300, np.float32)
+    figures = _clothes_figures(px, backdrop_like, nobody, colour, profile)
+    assert figures is not None and figures["clothing_delta_e"] > profile.clothing.min_delta_e_warn
+    held = _clothes_figures(px, backdrop_like, np.ones(1000, np.float32), colour, profile)
+    assert held is not None and held["clothing_delta_e"] < profile.clothing.min_delta_e_fail
 
 
 @pytest.mark.parametrize("side", ["left", "right"])
