@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-HEADERS = ("场次", "院系", "应到", "已通过", "当日", "此前", "未采集", "他日场次", "当日拍摄", "重拍",
+HEADERS = ("场次", "院系", "学校代码", "应到", "已通过", "当日", "此前", "未采集", "他日场次", "当日拍摄", "重拍",
            "不符合条件", "缴费人数", "应收(元)", "实收(元)")
-WIDTHS = (28, 50, 13, 15, 13, 13, 15, 17, 17, 13, 19, 17, 22, 22)
+WIDTHS = (28, 44, 16, 13, 15, 13, 13, 15, 17, 17, 13, 19, 17, 17, 17)
 MIN_FONT = 5.0
 FONT = 8.0
 
@@ -43,9 +43,9 @@ def report_pdf(report: dict[str, Any], font: Path) -> bytes:
     pdf.ln()
     for slot in report["slots"]:
         for d in slot["departments"]:
-            _row(pdf, (slot_label(slot), d["department"], *_numbers(d)))
+            _row(pdf, (slot_label(slot), d["department"], d.get("school_code") or "", *_numbers(d)))
     t = report["totals"]
-    _row(pdf, ("合计", "", *_numbers(t)), bold_fill=True)
+    _row(pdf, ("合计", "", "", *_numbers(t)), bold_fill=True)
     pdf.ln(3)
     fees = t["fees"]
     pdf.set_font("cjk", size=9)
@@ -56,15 +56,16 @@ def report_pdf(report: dict[str, Any], font: Path) -> bytes:
                          f"（网络维护费 {fees['web_yuan']:.2f} 元 + 采集认证费 {fees['capture_yuan']:.2f} 元）；"
                          f"实收 {fees['received_yuan']:.2f} 元", new_x="LMARGIN", new_y="NEXT")
     _chart(pdf, report.get("students_per_hour", {}))
-    missing = [(slot_label(slot), d["department"], m) for slot in report["slots"]
-               for d in slot["departments"] for m in d["missing"]]
+    missing = [(slot_label(slot), d["department"], d.get("school_code") or "", m)
+               for slot in report["slots"] for d in slot["departments"] for m in d["missing"]]
     if missing:
         pdf.ln(4)
         pdf.set_font("cjk", size=10)
         pdf.cell(0, 6, f"未采集名单 Missing ({len(missing)})", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("cjk", size=8)
-        for label, dept, m in missing:
-            pdf.cell(0, 4.5, f"{label}  {dept}  {m['student_no'] or ''}  {m['name']}", new_x="LMARGIN", new_y="NEXT")
+        for label, dept, school, m in missing:
+            pdf.cell(0, 4.5, f"{label}  {dept}  {school}  {m['student_no'] or ''}  {m['name']}",
+                     new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 

@@ -101,6 +101,28 @@ def test_the_daily_report_names_each_walk_in_schools_rows(station, add_people, p
     assert sorted(row[at] for row in table[1:] if row[at]) == sorted(d["school_code"] for d in rows)
 
 
+def test_the_daily_reports_pdf_names_each_rows_school_too(station, add_people, person, tmp_path):
+    """The PDF of the day is the one the office prints: each row carries its school code (学校代码)
+    as the JSON and CSV rows do, so a 10674 walk-in row is not read as the home school's."""
+    import pypdfium2 as pdfium
+
+    ids = add_people(station.data_dir, [person(0), person(1, on_roster=False, department="")])
+    _walk_in(station.data_dir, ids[1], person(1)["id_number"], "10674")
+    out = tmp_path / "day.pdf"
+    r = station.as_op("tech", "report", "daily", "--format", "pdf", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    doc = pdfium.PdfDocument(str(out))
+    try:
+        lines = doc[0].get_textpage().get_text_range().splitlines()
+    finally:
+        doc.close()
+    header = next(line.split() for line in lines if line.startswith("场次"))
+    assert header[:3] == ["场次", "院系", "学校代码"]
+    rows = [line.split() for line in lines if line.startswith("其他 / other")]
+    schools = [[t for t in row[3:5] if len(t) == 5 and t.isdigit()] for row in rows]  # after the slot
+    assert sorted(s for found in schools for s in found) == ["10673", "10674"]
+
+
 def test_print_sheets_are_one_schools_too(station, add_people, person, tmp_path):
     """Sheets are cut and stuck on one school's diplomas, under its code: another school's walk-ins
     are printed with ``--school-code`` of theirs, never among the home school's."""
