@@ -17,6 +17,15 @@ def mask_id(number: str | None) -> str:
     return number[:3] + "*" * (len(number) - 7) + number[-4:]
 
 
+def mask_code(code: str | None) -> str:
+    """A 图像采集码 (capture code) as screens show it: its tail only (…tB1c), as the desk does;
+    the whole code names the student's photo at the pipeline."""
+    if not code:
+        return ""
+    keep = 6 if len(code) >= 12 else len(code) // 3
+    return "…" + code[-keep:] if keep else "*" * len(code)
+
+
 def mask_name(name: str | None) -> str:
     """张三 → 张*, 欧阳娜娜 → 欧**娜; Latin names keep their first letter."""
     if not name:

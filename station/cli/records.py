@@ -91,11 +91,15 @@ def render(found: Any, lang: str, offset: float) -> str:
     """The trail in lines, names and ID numbers masked unless a correction is about them."""
     from station.export.record import iso_local
     from station.i18n import t
-    from station.privacy import mask_id, mask_name
+    from station.privacy import mask_code, mask_id, mask_name
     from station.store.people import wall_ms
 
     def shown(field_name: str, value: str | None) -> str:
+        if field_name == "capture_code" and value:
+            return mask_code(value)       # the code names the photo at the pipeline: its tail only
         return value or "—"
+
+    last_code: str | None = None           # the code of the person's previous capture
 
     lines = [t("session.history_head", lang, id=mask_id(found.current), events=len(found.events))]
     if found.current != found.id_number:
@@ -110,6 +114,13 @@ def render(found: Any, lang: str, offset: float) -> str:
         elif e.kind == "capture":
             what = t("session.history_capture", lang, capture=e.data["capture_id"],
                      checks={True: "pass", False: "fail", None: "-"}[d["checks_passed"]])
+            code = d.get("capture_code")
+            if code and last_code and code.casefold() != last_code.casefold():
+                what += " " + t("session.history_code_changed", lang, old=mask_code(last_code),
+                                new=mask_code(code))
+            elif code:
+                what += " " + t("session.history_code", lang, code=mask_code(code))
+            last_code = code or last_code
         elif e.kind == "decision":
             what = f"{d['decision']} {d['capture_id']}" + (f" ({d['reason']})" if d["reason"] else "") + \
                 (f" override {d['override_by']}" if d["override_by"] else "")

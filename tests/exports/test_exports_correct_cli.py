@@ -165,6 +165,27 @@ def test_code_mode_capture_code_follows_the_corrected_id(station, roster_people,
 
 
 
+def test_history_shows_each_photos_capture_code_masked_and_its_change(station, add_people, person):
+    """The trail answers "which 图像采集码 went with my photo": each capture line names its code by
+    its tail only (as the desk does; never the whole code, which names the photo at the pipeline),
+    and a retake under another code (a mistyped or another student's code put right) says so.
+    ``--json`` keeps the full code, as it keeps full names."""
+    first, second = "Xq7mA2kP9zR4tB1c", "Lw3nE8vH5yU6oI0d"
+    add_people(station.data_dir, [person(0, capture_code=first, decisions=["reject"])])
+    add_people(station.data_dir, [person(0, capture_code=second, on_roster=False, seed=7)])
+    idn = person(0)["id_number"]
+    for lang, words in (("en", "capture code"), ("zh", "采集码")):
+        r = station.as_op("tech", "--lang", lang, "history", idn)
+        assert r.returncode == 0, r.stderr
+        photos = [line for line in r.stdout.splitlines() if f"{words} " in line]
+        assert len(photos) == 2, r.stdout
+        assert "…R4tB1c" in photos[0] and "→" not in photos[0]
+        assert "…R4tB1c → …U6oI0d" in photos[1]
+        assert first not in r.stdout and second not in r.stdout                       # masked
+    events = station.as_op("tech", "history", idn, "--json").json()["events"]
+    assert [e["capture_code"] for e in events if e["kind"] == "capture"] == [first, second]
+
+
 def test_a_student_number_that_would_name_a_file_badly_is_refused(station, add_people, person):
     """`station correct --field student_no` holds the number to the roster's form: the same
     refusal as at import (it names exported photos and prints), and nothing is recorded."""
