@@ -162,6 +162,49 @@ def two_corrections(conn: sqlite3.Connection) -> list[Detected]:
                   lambda r: r["id_number"])
 
 
+def code_subject(code: str) -> str:
+    """A capture code's conflict subject: named by a digest of the case-folded code (the same at
+    every store; the code itself never goes into decisions or the audit)."""
+    return "code/" + hashlib.sha256(code.casefold().encode()).hexdigest()[:16]
+
+
+def code_clashes(conn: sqlite3.Connection) -> list[Detected]:
+    """One 图像采集码 (case folded, as the pipeline's Windows side names files) on the photos of
+    more than one person, as exports see it (``code_clash``): each person's current accepted
+    capture and every capture already exported count, under the ID number it belongs to now
+    (``rekey``). Each station checks codes against its own records only, so this shows after a
+    merge or a hub pull. One candidate per capture, oldest first."""
+    from station.store.rekey import rekeys
+
+    moved = rekeys(conn)
+    latest: dict[str, Any] = {}
+    exported: list[Any] = []
+    for r in conn.execute(
+            "SELECT d.capture_id, d.id_number, d.station_id, d.captured_hlc, d.decided_hlc, d.image_sha256, "
+            "d.exported, d.decision, c.capture_code FROM capture_decisions d JOIN captures c ON c.id = d.capture_id "
+            "WHERE COALESCE(c.capture_code, '') != '' AND (d.decision = 'accept' OR d.exported) "
+            "ORDER BY d.decided_hlc, d.capture_id"):
+        if r["exported"]:
+            exported.append(r)
+        if r["decision"] == "accept":
+            latest[moved.get(r["id_number"], r["id_number"])] = r   # the newest decision wins
+    by_code: dict[str, dict[str, Any]] = {}
+    for r in [*exported, *latest.values()]:
+        by_code.setdefault(r["capture_code"].casefold(), {})[r["capture_id"]] = r
+    out: list[Detected] = []
+    for rows in by_code.values():
+        people = {moved.get(r["id_number"], r["id_number"]) for r in rows.values()}
+        if len(people) < 2:
+            continue
+        ordered = sorted(rows.values(), key=lambda r: (r["captured_hlc"], r["capture_id"]))
+        out.append(Detected("code_clash", code_subject(ordered[0]["capture_code"]), tuple(
+            Candidate(r["capture_id"], r["station_id"], r["captured_hlc"], {
+                "id_number": moved.get(r["id_number"], r["id_number"]), "capture_code": r["capture_code"],
+                "image_sha256": r["image_sha256"], "exported": bool(r["exported"]),
+                "accepted": r["decision"] == "accept"}) for r in ordered)))
+    return sorted(out, key=lambda d: (d.candidates[0].hlc, d.subject))
+
+
 def key_clashes(conn: sqlite3.Connection) -> list[Detected]:
     """Every version of a key that clashed here: the one the table holds (the greatest by
     ``union.version_order``: latest clock, then station id) first, then each version set aside
@@ -216,7 +259,8 @@ def _plain(row: Any) -> dict[str, Any] | None:
     return None if row is None else dict(row)
 
 
-DETECTORS = (accepted_at_two_stations, same_id_different_identity, two_corrections, key_clashes)
+DETECTORS = (accepted_at_two_stations, same_id_different_identity, two_corrections, code_clashes,
+             key_clashes)
 
 
 def detect(store: Store) -> list[Detected]:

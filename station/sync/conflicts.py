@@ -14,8 +14,9 @@ Each ``ConflictItem`` has a stable ``id`` (the same at every store that sees the
 never a full ID number.
 
 Kinds (sync.md §6): the same person accepted at two stations; one ID number read with different
-name/gender/birth date; two corrections of the same field; a record key already used by other
-content (a key clash, kept aside at merge). A decision is a ``conflict_decisions`` fact plus its
+name/gender/birth date; two corrections of the same field; one 图像采集码 on the photos of two
+people (``code_clash``: exports leave both out until it is put right); a record key already used
+by other content (a key clash, kept aside at merge). A decision is a ``conflict_decisions`` fact plus its
 effects as ordinary facts — rejecting the photos not kept, or a new correction with the chosen
 value — made in one transaction, so the derived state (exports, reports) follows it everywhere the
 decision is merged. An item is open while some competing fact is not covered by its latest
@@ -30,13 +31,13 @@ from typing import TYPE_CHECKING, Any
 
 from station.errors import InputError, NotFoundError
 from station.i18n import LANGUAGES, Words, t
-from station.privacy import mask_id
+from station.privacy import mask_code, mask_id
 from station.store import conflicts as q
 
 if TYPE_CHECKING:
     from station.store.core import Store
 
-KINDS = ("accepted_at_two_stations", "same_id_different_identity", "two_corrections", "key_clash")
+KINDS = ("accepted_at_two_stations", "same_id_different_identity", "two_corrections", "code_clash", "key_clash")
 # Identity fields a person record carries (birth dates are only checked against the ID number).
 CORRECTED_IDENTITY_FIELDS = ("name", "gender")
 DECIDE_ACTION = "conflicts.decide"
@@ -127,7 +128,9 @@ class ConflictService:
     # -- reading --------------------------------------------------------------------------------
     def items(self, include_decided: bool = False) -> list[ConflictItem]:
         detected = q.detect(self.store)
-        names = q.person_names(self.store, [d.id_number for d in detected if d.id_number])
+        names = q.person_names(self.store, [d.id_number for d in detected if d.id_number]
+                               + [str(c.data["id_number"]) for d in detected if d.kind == "code_clash"
+                                  for c in d.candidates])
         decisions = q.latest_decisions(self.store)
         out: list[ConflictItem] = []
         seen: set[str] = set()
@@ -138,7 +141,7 @@ class ConflictService:
             covered = set(decision.candidates) | set(decision.effects) if decision else set()
             is_open = not {c.fact_id for c in d.candidates} <= covered
             item = _words(iid, d, names.get(d.id_number or "", ""),
-                          _decision(decision) if decision else None, is_open)
+                          _decision(decision) if decision else None, is_open, names)
             if is_open or include_decided:
                 out.append(item)
         if include_decided:            # decided items whose conflict is gone (e.g. photos rejected)
@@ -235,6 +238,16 @@ class ConflictService:
                                             reason=note, operator=operator)
                     for fld in CORRECTED_IDENTITY_FIELDS
                     if any(c.data.get(fld) != row.data.get(fld) for c in candidates)]
+        if item.kind == "code_clash":
+            # the code is the chosen student's: the others' photos under it are rejected (a photo
+            # already uploaded cannot be called back); each scans their own code and is
+            # photographed again, which ends the clash
+            owner = next(c for c in _candidates(self.store, item) if c.fact_id == chosen.fact_id)
+            return [facts.record_acceptance(c.fact_id, "reject", reason=f"{note}: the capture code is "
+                                            f"{mask_id(str(owner.data['id_number']))}'s", operator=operator)
+                    for c in _candidates(self.store, item)
+                    if c.data["id_number"] != owner.data["id_number"] and not c.data.get("exported")
+                    and q.current_acceptance(self.store, c.fact_id) == "accept"]
         if item.kind == "key_clash":
             return self._key_effects(item, chosen, operator, note)
         return []
@@ -282,7 +295,8 @@ def _who(name: str, id_number: str | None) -> dict[str, str]:
     return _both("sync.words.who", name=name or "?", id=masked) if name else _both("sync.words.who_id", id=masked)
 
 
-def _words(iid: str, d: q.Detected, name: str, decision: Decision | None, is_open: bool) -> ConflictItem:
+def _words(iid: str, d: q.Detected, name: str, decision: Decision | None, is_open: bool,
+           names: dict[str, str] | None = None) -> ConflictItem:
     who = _who(name, d.id_number)
     stations = "、".join(sorted({c.station_id for c in d.candidates if c.station_id}))
     options: list[Option] = []
@@ -320,6 +334,20 @@ def _words(iid: str, d: q.Detected, name: str, decision: Decision | None, is_ope
                            station=c.station_id, time=local_time(c.hlc), operator=c.data.get("operator") or "?")
                    for lang in LANGUAGES}
             options.append(Option(str(n), c.fact_id, c.station_id, opt))
+    elif d.kind == "code_clash":
+        masked = mask_code(str(d.candidates[0].data.get("capture_code") or ""))
+        people = list(dict.fromkeys(str(c.data["id_number"]) for c in d.candidates))
+        whos = {lang: ("、" if lang == "zh" else ", ").join(_who((names or {}).get(p, ""), p)[lang] for p in people)
+                for lang in LANGUAGES}
+        texts = {lang: t("sync.conflict.code_clash", lang, count=len(people), code=masked, who=whos[lang])
+                 for lang in LANGUAGES}
+        for n, c in enumerate(d.candidates, start=1):
+            owner = _who((names or {}).get(str(c.data["id_number"]), ""), str(c.data["id_number"]))
+            opt = {lang: t("sync.option.code_owner", lang, who=owner[lang], station=c.station_id,
+                           time=local_time(c.hlc),
+                           exported=t("sync.words.exported", lang) if c.data.get("exported") else "")
+                   for lang in LANGUAGES}
+            options.append(Option(str(n), c.fact_id, c.station_id, opt, c.data.get("image_sha256")))
     else:  # key_clash: every version offered, the one in use (the deterministic winner) first
         table = d.subject.split("/", 1)[0]
         versions = "、".join(sorted({c.station_id for c in d.candidates if c.station_id}))

@@ -25,8 +25,10 @@ def jpeg(seed: int) -> bytes:
     return buf.getvalue()
 
 
-def make_station(data_dir, station_id: str, people: list[tuple[str, str]], seed: int = 0):
-    """A station with a supervisor and technician; each (id_number, name) read, paid, captured, accepted."""
+def make_station(data_dir, station_id: str, people: list[tuple[str, str]], seed: int = 0,
+                 codes: dict[str, str] | None = None):
+    """A station with a supervisor and technician; each (id_number, name) read, paid, captured, accepted
+    (with ``codes[id_number]`` as its 图像采集码 when given)."""
     from station.domain.identity import Identity
     from station.keys import ensure_station_key
     from station.store import open_store
@@ -43,7 +45,8 @@ def make_station(data_dir, station_id: str, people: list[tuple[str, str]], seed:
         read = store.facts.record_card_read(ident, reader="sim", operator="sup")
         store.facts.record_payment(idn, 3000, "wechat", operator="sup")
         raw, crop = store.images.put(jpeg(seed * 100 + i)), store.images.put(jpeg(seed * 100 + i + 50))
-        cid = store.facts.record_capture(idn, raw, "IMG.JPG", {"crop_sha256": crop}, card_read_id=read, operator="sup")
+        cid = store.facts.record_capture(idn, raw, "IMG.JPG", {"crop_sha256": crop}, card_read_id=read, operator="sup",
+                                         capture_code=(codes or {}).get(idn))
         store.facts.record_acceptance(cid, "accept", operator="sup")
     store.close()
 

@@ -193,3 +193,49 @@ def test_refusals_and_options_speak_without_library_english(tmp_path, make_stati
     (tmp_path / "y.zip").write_bytes(b"PK")
     bad = cli(tmp_path / "m", "--lang", "en", "merge", tmp_path / "y.zip", op="sup")
     assert bad.returncode == 2 and "not a complete bundle file" in bad.stderr, bad.stderr
+
+
+def test_one_capture_code_on_two_students_is_listed_with_what_to_do(tmp_path, make_station, idn, enrol, cli):
+    """Each station checks a 图像采集码 against its own records only: merged, one code (but for
+    case) names two students and exports leave both out (``code_clash``). The conflicts list
+    names it (code and ID numbers masked) with what to do; deciding whose code it is rejects the
+    other's photo (who is photographed again with their own code) and the owner's goes out."""
+    from station.store import open_store
+    from station.sync.bundle import create_bundle
+
+    code = "Xq7mA2kP9zR4tB1c"
+    make_station(tmp_path / "a", "st-a", [(idn(1), "张一"), (idn(3), "张三")], seed=1,
+                 codes={idn(1): code, idn(3): "Kj2bN7xS4fG9hQ1e"})
+    make_station(tmp_path / "b", "st-b", [(idn(2), "李二")], seed=2, codes={idn(2): code.swapcase()})
+    make_station(tmp_path / "m", "master", [])
+    enrol(tmp_path / "m", tmp_path / "a", tmp_path / "b")
+    for name in ("a", "b"):
+        with open_store(tmp_path / name) as store:
+            create_bundle(store, tmp_path / f"{name}.zip")
+    m = tmp_path / "m"
+    r = cli(m, "--lang", "en", "merge", tmp_path / "a.zip", tmp_path / "b.zip", op="sup")
+    assert r.returncode == 0, r.stderr
+    assert "For the supervisor to decide: 1" in r.stdout
+    listed = cli(m, "conflicts", "list", "--json", op="tech")
+    assert listed.returncode == 0 and listed.json()["open"] == 1
+    [item] = listed.json()["items"]
+    assert item["kind"] == "code_clash" and len(item["options"]) == 2
+    assert "…R4tB1c" in item["text_en"] and "scan their own code" in item["text_en"]
+    assert "…R4tB1c" in item["text_zh"] and "重新拍摄" in item["text_zh"]
+    for text in (listed.stdout, cli(m, "conflicts", "list", op="tech").stdout):
+        assert code.casefold() not in text.casefold()               # the code is not echoed
+        assert idn(1) not in text and idn(2) not in text            # nor the ID numbers
+    keep = next(o for o in item["options"] if o["station_id"] == "st-a")
+    assert "张一" in keep["text_zh"] and keep["image_sha256"]
+
+    bad = cli(m, "--lang", "en", "conflicts", "decide", item["id"][:6], "9", op="sup")
+    assert bad.returncode == 2 and "has no option '9'" in bad.stderr
+    with open_store(m) as store:                                    # a refused decision stores nothing
+        assert store.conn.execute("SELECT COUNT(*) FROM conflict_decisions").fetchone()[0] == 0
+    r = cli(m, "conflicts", "decide", item["id"][:6], keep["key"], "--json", op="sup")
+    assert r.returncode == 0, r.stderr
+    assert r.json()["open"] == 0 and len(r.json()["decision"]["effects"]) == 1
+    doc = cli(m, "export", "build", "--out", tmp_path / "o", "--json", op="sup",
+              env={"STATION__SESSION__MODE": "code"}).json()
+    assert doc["photos"] == 2                                       # 张一 and 张三; 李二 is retaken
+    assert {s["reason"] for s in doc["not_in_batch"]} == {"rejected"}
