@@ -109,6 +109,8 @@ def render(found: Any, lang: str, offset: float) -> str:
         d = e.data
         if e.kind == "roster":
             what = f"{mask_name(d['name'])} {d['student_no'] or ''} {d['department'] or ''}"
+            if d.get("school_code"):
+                what += " " + t("roster.show_school", lang, school=d["school_code"])
         elif e.kind == "card_read":
             what = f"{mask_name(d['name'])} ({d['source'] or d['card_type'] or '?'})"
         elif e.kind == "capture":

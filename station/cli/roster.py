@@ -16,11 +16,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp = rsub.add_parser("import", help="import a roster (CSV UTF-8/GBK or XLSX); all-or-nothing")
     imp.add_argument("file", type=Path, help="the roster file (.csv or .xlsx)")
     imp.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
+    imp.add_argument("--school-code", metavar="SCHOOL_CODE",
+                     help="whose roster the file is: a walk-in school under [schools] (default: the "
+                          "station's school); each school's roster is kept apart")
     imp.add_argument("--json", action="store_true")
     imp.set_defaults(handler=cmd_roster_import)
     show = rsub.add_parser("show", help="one person: roster entry, slot, flags, captures, payment")
     show.add_argument("id_number", help="the person's 18-character ID number")
     show.add_argument("--at", help="match as of this local time (YYYY-MM-DDTHH:MM; default now)")
+    show.add_argument("--school-code", metavar="SCHOOL_CODE",
+                      help="look in this walk-in school's roster (default: the station's school)")
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=cmd_roster_show)
     demo = rsub.add_parser("demo-files", help="write the demo schedule and a generated roster")
@@ -45,6 +50,8 @@ def _human(report: dict, key: str, lang: str) -> str:
     from station.i18n import t
 
     lines = [t(key, **report)]
+    if report.get("school_code"):
+        lines[0] += " " + t("roster.imported_school", school=report["school_code"])
     if report["dry_run"]:
         lines[0] += " " + t("roster.dry_run")
     if report.get("sheet"):
@@ -73,11 +80,27 @@ def cmd_roster_import(ctx: Context, args: argparse.Namespace) -> int:
     from station.roster.importer import import_roster
 
     op = ctx.operator("roster.import")
-    report = import_roster(ctx.store(), args.file, ctx.settings.roster, op.name, dry_run=args.dry_run,
-                           export_encoding=_export_encoding(ctx))
+    store = ctx.store()
+    school = _school(ctx, args.school_code, store.meta("school_code"))
+    report = import_roster(store, args.file, ctx.settings.roster, op.name, dry_run=args.dry_run,
+                           export_encoding=_export_encoding(ctx), school_code=school)
     data: dict[str, Any] = report.to_json()
     emit(ctx.json, data, lambda d: _human(d, "roster.imported", ctx.lang))
     return 0
+
+
+def _school(ctx: Context, value: str | None, home: str | None) -> str | None:
+    """``--school-code`` checked: five ASCII digits, and the station's own school or a walk-in
+    school configured under ``[schools]`` (a roster under a mistyped code would match nobody)."""
+    if value is None:
+        return None
+    from station.domain.schools import check_school_code
+    from station.errors import InputError, Location
+
+    code = check_school_code(value, "--school-code")
+    if code != home and code not in ctx.settings.schools:
+        raise InputError("session.unknown_school", Location("--school-code"), code=code)
+    return code
 
 
 def cmd_schedule_import(ctx: Context, args: argparse.Namespace) -> int:
@@ -120,11 +143,14 @@ def cmd_roster_show(ctx: Context, args: argparse.Namespace) -> int:
         when = dt.datetime.fromisoformat(args.at) if args.at else None
     except ValueError:
         raise InputError("roster.bad_date", Location("--at"), value=args.at) from None
-    entry = store.roster.get(number)
+    home = store.meta("school_code")
+    school = _school(ctx, args.school_code, home)
+    school = None if school == home else school
+    entry = store.roster.get(number, school=school)
     born = idnumber.birth_date(number)
     identity = Identity("manual", entry.name if entry else "", "unknown",
                         born.isoformat() if born else "", number)
-    found = match(store, identity, when, ctx.settings.roster)
+    found = match(store, identity, when, ctx.settings.roster, school=school)
     found.flags = [f for f in found.flags if f.code != "name_mismatch"]  # no card: no name to compare
     data = {**found.to_json(), "state": store.person_state(number).to_json()}
     key = "message_zh" if ctx.lang == "zh" else "message_en"
@@ -133,6 +159,8 @@ def cmd_roster_show(ctx: Context, args: argparse.Namespace) -> int:
         e = d["entry"] or {}
         lines = [f"{mask_id(number)} {e.get('name', '')} {e.get('department') or ''} "
                  f"{e.get('degree') or ''} {e.get('entry_year') or ''}".rstrip()]
+        if e.get("school_code") or school:
+            lines[0] += " " + t("roster.show_school", ctx.lang, school=e.get("school_code") or school)
         if d["slot"]:
             s = d["slot"]
             lines.append(f"  {s['date']} {s['start']}–{s['end']} {s['campus']} {s['room']}")

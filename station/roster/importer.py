@@ -89,9 +89,13 @@ class ImportReport:
     import_id: str | None = None
     warnings: list[dict] = field(default_factory=list)
     sheet: str | None = None        # XLSX: the sheet that was read
+    school_code: str | None = None  # whose roster the file is (roster imports)
 
     def to_json(self) -> dict:
-        return {**self.__dict__, "rejected": 0}
+        data = {**self.__dict__, "rejected": 0}
+        if data["school_code"] is None and self.kind != "roster":
+            del data["school_code"]
+        return data
 
 
 def _warning(code: str, **params: Any) -> dict:
@@ -342,26 +346,33 @@ def _parse_row(table: Table, line: int, cells: list[str], fields: dict[str, int]
 
 
 def import_roster(store: Store, path: Path, settings: RosterSection, operator: str | None,
-                  dry_run: bool = False, export_encoding: str = "gbk") -> ImportReport:
-    """Validate ``path`` and (unless ``dry_run``) store it; raises ImportRejected on any bad row."""
+                  dry_run: bool = False, export_encoding: str = "gbk",
+                  school_code: str | None = None) -> ImportReport:
+    """Validate ``path`` and (unless ``dry_run``) store it as ``school_code``'s roster (default:
+    the station's own school, set at ``station init``); raises ImportRejected on any bad row.
+    Each school's roster is its own: importing one never changes another's entries."""
     from station import faults
 
-    known = store.schedule.departments()
+    home = store.meta("school_code")
+    school = school_code or home
+    # the schedule is the home school's: another school's departments are not checked against it
+    known = store.schedule.departments() if school == home else set()
     table, rows, errors, warnings = parse_roster(Path(path), settings, known or None,
                                                  export_encoding)
     if errors:
         if not dry_run and store.initialized:
             store.audit.append(operator, "roster.import.refused", Path(path).name,
-                               {"errors": len(errors)})
+                               {"errors": len(errors), "school_code": school})
         raise ImportRejected(table.file, errors)
     report = ImportReport("roster", table.file, table.format, table.encoding, len(rows),
                           dry_run=dry_run, warnings=warnings,
-                          sheet=table.sheet.name if table.sheet else None)
+                          sheet=table.sheet.name if table.sheet else None, school_code=school)
     report.eligible = sum(1 for r in rows if r["eligible"])
     report.not_eligible = len(rows) - report.eligible
     data = Path(path).read_bytes()
     with store.transaction():
-        changes = imports.diff(store, "roster_entries", "id_number", STORED_FIELDS, rows)
+        changes = imports.diff(store, "roster_entries", "id_number", STORED_FIELDS, rows,
+                               scope=("school_code", school))
         report.added, report.updated = changes.added, changes.updated
         report.unchanged = changes.unchanged
         if dry_run:
@@ -373,6 +384,6 @@ def import_roster(store: Store, path: Path, settings: RosterSection, operator: s
         faults.point("roster.import.written")
         store.audit.append(operator, "roster.import", Path(path).name, {
             "import_id": import_id, "rows": len(rows), "added": report.added,
-            "updated": report.updated, "unchanged": report.unchanged})
+            "updated": report.updated, "unchanged": report.unchanged, "school_code": school})
         report.import_id = import_id
     return report

@@ -102,16 +102,18 @@ def hlc_time(hlc: str) -> dt.datetime:
 
 
 def match(store: Store, identity: Identity, now: dt.datetime | None = None,
-          settings: RosterSection | None = None) -> Match:
+          settings: RosterSection | None = None, school: str | None = None) -> Match:
     """What the roster and the schedule say about ``identity`` at ``now`` (the station's own
-    settings are read from its data dir unless ``settings`` are given)."""
+    settings are read from its data dir unless ``settings`` are given). ``school``: match against
+    that walk-in school's roster instead of the station's own (the schedule is the station's own
+    school's, so no slot is looked for)."""
     if settings is None:
         from station.config import load_settings
 
         settings = load_settings(store.data_dir).roster
     now = local_naive(now) if now is not None else local_now()
     makeup = now.weekday() in set(settings.makeup_weekdays)
-    entry = store.roster.get(identity.id_number)
+    entry = store.roster.get(identity.id_number, school=school)
     running = store.schedule.slot_at(now)
     flags: list[Flag] = []
     slot = None
@@ -130,8 +132,8 @@ def match(store: Store, identity: Identity, now: dt.datetime | None = None,
         if not _same_name(entry.name, identity.name):
             flags.append(Flag.make("name_mismatch", card=identity.name, roster=entry.name,
                                    details={"card": identity.name, "roster": entry.name}))
-        slot = store.schedule.slot_for(entry.department, now)
-        if not makeup and store.schedule.slots():
+        slot = store.schedule.slot_for(entry.department, now) if school is None else None
+        if school is None and not makeup and store.schedule.slots():
             if slot is None:
                 flags.append(Flag.make("wrong_slot", "match.no_slot", department=entry.department))
             elif not slot.contains(now):

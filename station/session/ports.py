@@ -90,11 +90,12 @@ MatchFn = Callable[["Store", Identity, dt.datetime], MatchInfo]
 
 
 def match(store: Store, identity: Identity, now: dt.datetime,
-          settings: RosterSection | None = None) -> MatchInfo:
-    """Roster and schedule facts about ``identity`` (station.roster.match), as MatchInfo."""
+          settings: RosterSection | None = None, school: str | None = None) -> MatchInfo:
+    """Roster and schedule facts about ``identity`` (station.roster.match), as MatchInfo;
+    ``school``: against that walk-in school's own roster."""
     from station.roster.match import match as roster_match
 
-    found = roster_match(store, identity, now, settings)
+    found = roster_match(store, identity, now, settings, school=school)
     entry, slot = found.entry, found.slot
     details: dict[str, Any] = {f.code: {"zh": f.message_zh, "en": f.message_en}
                                for f in found.flags}

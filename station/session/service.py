@@ -28,6 +28,7 @@ from station.session.model import (
     CaptureResult,
     DeskContext,
     DeskCounters,
+    MatchInfo,
     Person,
     SlotView,
 )
@@ -123,9 +124,7 @@ class CaptureService:
         if self.state in (State.IDENTIFIED, State.PAID, State.FRAMING):
             self.skip(reason="next_card")
         now = self.clock()
-        info = self._match(self.store, identity, now)
-        if self.walk_in:
-            info = info.at_walk_in(self.walk_in.school_code, self.store.meta("school_code") or "")
+        info = self._walk_in_match(identity, now) or self._match(self.store, identity, now)
         with self.recorder.unit():
             read_id = self.recorder.card_read(identity, source, self.op_name)
             if approved_by is not None:
@@ -140,6 +139,19 @@ class CaptureService:
             with self.recorder.unit():
                 self._confirm_paid(reference=None, earlier=True)
         return person
+
+    def _walk_in_match(self, identity: Identity, now: dt.datetime) -> MatchInfo | None:
+        """At a walk-in desk: what that school's own roster says when it holds the person (an
+        imported roster of 10674 at a 10673 station), else what this station's roster says, with
+        ``home_roster`` for someone on it at another school's desk (``MatchInfo.at_walk_in``).
+        None at a regular desk."""
+        if not self.walk_in:
+            return None
+        school, home = self.walk_in.school_code, self.store.meta("school_code") or ""
+        if school != home and self.store.roster.get(identity.id_number, school=school) is not None:
+            found = roster_match(self.store, identity, now, self.settings.roster, school=school)
+            return found.at_walk_in(school, school)
+        return self._match(self.store, identity, now).at_walk_in(school, home)
 
     # ------------------------------------------------------------ approvals (name + PIN)
 

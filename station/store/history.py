@@ -58,11 +58,13 @@ def history(store: Store, id_number: str) -> History:
     among = _in(numbers)
     ev = out.events.append
     entry_ids: list[str] = []
+    home = store.meta("school_code")
     for r in conn.execute(f"SELECT * FROM roster_entries WHERE id_number {among} ORDER BY hlc", numbers):
         entry_ids.append(r["id"])
         ev(Event(r["hlc"], "roster", r["station_id"], None, r["id_number"], {
             "name": r["name"], "student_no": r["student_no"], "department": r["department"],
-            "gender": r["gender"], "eligible": bool(r["eligible"])}))
+            "gender": r["gender"], "eligible": bool(r["eligible"]),
+            "school_code": r["school_code"] or home}))   # no code: a row of an older store, home
     for r in conn.execute(f"SELECT * FROM card_reads WHERE id_number {among} ORDER BY hlc", numbers):
         try:
             identity = json.loads(r["identity"] or "{}")

@@ -41,16 +41,29 @@ class ImportDiff:
     gone: list[str] = field(default_factory=list)   # ids of current facts whose key is missing
 
 
+# Imports kept apart by a column of their own (a roster per school): the view of every part's
+# current facts, and the column naming the part there.
+SCOPED_VIEWS = {"roster_entries": ("roster_all_current", "school")}
+
+
 def diff(store: Store, table: str, key: str, fields: Sequence[str],
-         rows: Sequence[Mapping[str, Any]]) -> ImportDiff:
-    """Compare ``rows`` (each with every name of ``fields``) with the current facts of ``table``."""
-    view = CURRENT_VIEWS[table]
-    current = {r[0]: (r[1], r[2]) for r in store.conn.execute(
-        f"SELECT {key}, id, content_hash FROM {view}")}  # names from the code, not input
+         rows: Sequence[Mapping[str, Any]], scope: tuple[str, str | None] | None = None) -> ImportDiff:
+    """Compare ``rows`` (each with every name of ``fields``) with the current facts of ``table``;
+    with ``scope`` (column, value: ``("school_code", "10674")``), with that part's current facts
+    only, and the new rows carry that value (it is not part of the content hash)."""
+    if scope is None:
+        current = {r[0]: (r[1], r[2]) for r in store.conn.execute(
+            f"SELECT {key}, id, content_hash FROM {CURRENT_VIEWS[table]}")}  # names from the code
+    else:
+        view, part = SCOPED_VIEWS[table]
+        current = {r[0]: (r[1], r[2]) for r in store.conn.execute(
+            f"SELECT {key}, id, content_hash FROM {view} WHERE {part} IS ?", (scope[1],))}
     out = ImportDiff()
     for row in rows:
         stored = {f: row[f] for f in fields}
         stored["content_hash"] = content_hash(stored, fields)
+        if scope is not None:
+            stored[scope[0]] = scope[1]
         old = current.get(row[key])
         if old is None:
             out.added += 1

@@ -396,6 +396,28 @@ LEFT JOIN acceptances a ON a.id = (
     SELECT id FROM acceptances x WHERE x.capture_id = c.id ORDER BY x.hlc DESC LIMIT 1);
 """
 
+# v11: rosters per school. A branch office takes walk-ins of other schools (10674 …) and imports
+# their rosters beside its own; one table keyed by ID number mixed them. A roster entry now says
+# whose roster it is on (``school_code``); rows without one (every row before v11, and rows a
+# store of an older version wrote) belong to this station's own school (``meta.school_code``, set
+# at ``station init``): nothing is rewritten, so seals, bundles and merged rows stay as they were.
+# ``roster_current`` stays the home school's roster (what every screen, report and export reads);
+# ``roster_all_current`` holds the current entry per school and ID number, its school in ``school``.
+_HOME_SCHOOL = "(SELECT value FROM meta WHERE key = 'school_code')"
+V11 = f"""
+ALTER TABLE roster_entries ADD COLUMN school_code TEXT;
+CREATE INDEX roster_entries_school ON roster_entries(school_code, id_number, hlc);
+DROP VIEW roster_current;
+CREATE VIEW roster_all_current AS
+SELECT r.*, COALESCE(r.school_code, {_HOME_SCHOOL}) AS school FROM roster_entries r
+WHERE r.hlc = (SELECT MAX(x.hlc) FROM roster_entries x WHERE x.id_number = r.id_number
+               AND COALESCE(x.school_code, {_HOME_SCHOOL}) IS COALESCE(r.school_code, {_HOME_SCHOOL}))
+  AND NOT EXISTS (SELECT 1 FROM tombstones t
+                  WHERE t.target_table = 'roster_entries' AND t.target_id = r.id);
+CREATE VIEW roster_current AS
+SELECT * FROM roster_all_current WHERE school IS {_HOME_SCHOOL};
+"""
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -415,6 +437,7 @@ MIGRATIONS: list[Migration] = [
     Migration(8, "keyed seals over every fact row, PIN lock-out state", V8),
     Migration(9, "upload confirmations and purges", V9),
     Migration(10, "a batch recorded as one sealed fact, its captures indexed once", V10),
+    Migration(11, "rosters per school (school code on roster entries)", V11),
 ]
 
 LATEST = MIGRATIONS[-1].version

@@ -37,6 +37,7 @@ class RosterEntry:
     extra: dict[str, Any]
     hlc: str
     station_id: str
+    school_code: str | None = None    # whose roster it is on (None: a row of an older store, home)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> RosterEntry:
@@ -48,7 +49,7 @@ class RosterEntry:
             entry_year=d["entry_year"], study_mode=d["study_mode"],
             earlier_uncaptured=bool(d.get("earlier_uncaptured")), eligible=bool(d["eligible"]),
             eligibility_rule=d["eligibility_rule"], extra=json.loads(d.get("extra") or "{}"),
-            hlc=d["hlc"], station_id=d["station_id"])
+            hlc=d["hlc"], station_id=d["station_id"], school_code=d.get("school") or d.get("school_code"))
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,14 +94,28 @@ class Slot:
 
 
 class RosterView:
+    """The current roster: the station's own school's (``school=None``), or the roster of another
+    school imported for its walk-ins (``school="10674"``)."""
+
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def get(self, id_number: str) -> RosterEntry | None:
-        row = self.store.conn.execute(
-            "SELECT * FROM roster_current WHERE id_number = ?",
-            (id_number.strip().upper(),)).fetchone()
+    def get(self, id_number: str, school: str | None = None) -> RosterEntry | None:
+        if school is None:
+            row = self.store.conn.execute(
+                "SELECT * FROM roster_current WHERE id_number = ?",
+                (id_number.strip().upper(),)).fetchone()
+        else:
+            row = self.store.conn.execute(
+                "SELECT * FROM roster_all_current WHERE id_number = ? AND school IS ?",
+                (id_number.strip().upper(), school)).fetchone()
         return RosterEntry.from_row(row) if row else None
+
+    def schools(self) -> dict[str, int]:
+        """Every school with a current roster here → its number of entries (home school included)."""
+        return {str(r[0]): int(r[1]) for r in self.store.conn.execute(
+            "SELECT school, COUNT(*) FROM roster_all_current WHERE school IS NOT NULL "
+            "GROUP BY school ORDER BY school")}
 
     def history(self, id_number: str) -> list[RosterEntry]:
         rows = self.store.conn.execute(

@@ -135,3 +135,46 @@ def test_print_sheets_are_one_schools_too(station, add_people, person, tmp_path)
                       "--json")
     assert r.returncode == 0, r.stderr
     assert r.json()["photos"] == 1
+
+
+def test_a_walk_in_is_matched_on_its_own_schools_roster(station, tmp_path):
+    """A 10674 student at the 10674 walk-in desk of a 10673 station, on 10674's roster imported
+    there (`roster import --school-code 10674`): matched on that roster (not `home_roster`, which
+    is for the station's own students), and what it says still holds (in-service: not eligible).
+    The home school's roster is not theirs: 10674's students are not counted in its report."""
+    import json
+
+    import cv2
+
+    from station.sim.portrait import render
+    from station.sim.roster import demo_roster, identity_for, roster_csv
+
+    rows = demo_roster()
+    full = [r for r in rows if r["学习方式"] != "非全日制" and r["入学年份"] in (2014, 2015, "2014", "2015")][:3]
+    part = next(r for r in rows if r["学习方式"] == "非全日制")
+    (tmp_path / "home.csv").write_bytes(roster_csv(full[:1]))
+    (tmp_path / "10674.csv").write_bytes(roster_csv([*full[1:], part]))
+    assert station.as_op("sup", "roster", "import", str(tmp_path / "home.csv")).returncode == 0
+    r = station.as_op("sup", "roster", "import", str(tmp_path / "10674.csv"), "--school-code", "10674", "--json")
+    assert r.returncode == 0, r.stderr
+    assert r.json()["school_code"] == "10674" and r.json()["added"] == 3
+
+    def ingest(row, n):
+        identity = identity_for(row).to_json()
+        (tmp_path / f"id{n}.json").write_text(json.dumps(identity, ensure_ascii=False), "utf-8")
+        frame, _ = render(1024, 1365, seed=n, shirt=(30 + 20 * n, 40, 60))
+        cv2.imwrite(str(tmp_path / f"p{n}.jpg"), frame)
+        return station.as_op("sup", "ingest", "--identity", str(tmp_path / f"id{n}.json"), "--image",
+                             str(tmp_path / f"p{n}.jpg"), "--vouch", "--paid", "--walk-in", "10674",
+                             "--address", "云南省昆明市一二一大街", "--json")
+
+    r = ingest(full[1], 1)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.json()["flags"] == ["walk_in"] and r.json()["accepted"]
+    r = ingest(part, 2)
+    assert r.returncode == 1 and r.json()["refused"] == ["not_eligible"]
+    r = ingest(full[0], 3)                             # the station's own student at 10674's desk
+    assert r.returncode == 1 and r.json()["refused"] == ["home_roster"]
+    doc = station.as_op("tech", "export", "build", "--out", str(tmp_path / "o"), "--json").json()
+    missing = {s["id_number"] for s in doc["not_in_batch"] if s["reason"] == "not_captured"}
+    assert missing == {mask_id(full[0]["身份证号"])}     # the home roster's one; not 10674's people

@@ -87,3 +87,31 @@ def test_newer_store_is_refused(tmp_path):
     conn.close()
     with pytest.raises(IntegrityError):
         open_store(data)
+
+
+def test_rosters_per_school_keep_every_earlier_row_as_the_home_schools(tmp_path):
+    """v11 (rosters per school): a store of v10 with roster rows of its own and merged from another
+    station upgrades in one transaction; no row is rewritten (same values, same seals), and every
+    earlier row is on the home school's roster (``meta.school_code``), none on another school's."""
+    data = tmp_path / "d"
+    data.mkdir()
+    _db_at(data / DB_NAME, 10)
+    conn = sqlite3.connect(data / DB_NAME, isolation_level=None)
+    conn.executemany("INSERT INTO meta VALUES (?, ?)", [("station_id", "st1"), ("school_code", "10673")])
+    rows = [("01J00000000000000000000001", "st1", 1, "1780000000000-000000-st1", "530102199201011234", "李四", 1),
+            ("01J00000000000000000000002", "st2", 1, "1780000000001-000000-st2", "530102199201011234", "李肆", 1),
+            ("01J00000000000000000000003", "st2", 2, "1780000000002-000000-st2", "530102199301011236", "王五", 0)]
+    conn.executemany("INSERT INTO roster_entries (id, station_id, seq, hlc, id_number, name, eligible) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    before = conn.execute("SELECT * FROM roster_entries ORDER BY id").fetchall()
+    conn.close()
+    store = open_store(data)
+    assert migrations.current_version(store.conn) == migrations.LATEST
+    after = [tuple(r)[:len(before[0])] for r in store.conn.execute("SELECT * FROM roster_entries ORDER BY id")]
+    assert after == [tuple(r) for r in before]                       # nothing rewritten, nothing lost
+    assert {r[0] for r in store.conn.execute("SELECT school_code FROM roster_entries")} == {None}
+    assert store.roster.count() == 2 and store.roster.get("530102199201011234").name == "李肆"   # latest
+    assert store.roster.get("530102199201011234").school_code == "10673"
+    assert store.roster.get("530102199201011234", school="10674") is None
+    assert store.roster.schools() == {"10673": 2}
+    store.close()

@@ -345,3 +345,60 @@ def test_real_student_number_shapes_still_import(station_cli, tmp_path):
     stored = sorted(n for (n,) in conn.execute("SELECT student_no FROM roster_current"))
     conn.close()           # full-width digits (typed in a Chinese input method) are kept as ASCII
     assert stored == sorted(["22015010001", "S2020001", "2020-BJ-001", "mba_2019_07", "22015010005"])
+
+
+OTHER_SCHOOL_ROWS = [
+    f"32015010011,钱七,男,{_idn(11)},机电工程学院,硕士研究生,3,2015,全日制",
+    f"32015010001,张叁,男,{_idn(1)},机电工程学院,硕士研究生,3,2015,全日制",   # also on the home roster
+]
+
+
+def test_another_schools_roster_is_kept_apart_from_the_home_schools(station_cli, tmp_path):
+    """A branch office imports 10674's roster for its walk-ins beside its own (10673): each is
+    its own roster. The home school's roster, its re-imports, `roster show` and its reports are
+    as before; `--school-code 10674` imports and looks up 10674's, and says whose it is."""
+    home = _csv(tmp_path / "home.csv", [HEADER, *GOOD_ROWS])
+    other = _csv(tmp_path / "other.csv", [HEADER, *OTHER_SCHOOL_ROWS])
+    r = station_cli("roster", "import", str(home), "--json")
+    assert r.returncode == 0, r.stderr
+    assert r.json()["school_code"] == "10673"
+    r = station_cli("--lang", "en", "roster", "import", str(other), "--school-code", "10674")
+    assert r.returncode == 0, r.stderr
+    assert "2 added" in r.stdout and "school 10674" in r.stdout
+    again = station_cli("roster", "import", str(home), "--json").json()      # the home school's:
+    assert (again["added"], again["updated"], again["unchanged"]) == (0, 0, 4)  # untouched by 10674's
+    conn = sqlite3.connect(station_cli.data_dir / "station.sqlite3")
+    assert dict(conn.execute("SELECT id_number, name FROM roster_current")) == {
+        _idn(1): "张三", _idn(2, male=False): "李四", _idn(3, born=dt.date(1988, 1, 2)): "王五", _idn(4): "赵六"}
+    assert dict(conn.execute("SELECT id_number, name FROM roster_all_current WHERE school = '10674'")) == {
+        _idn(11): "钱七", _idn(1): "张叁"}
+    conn.close()
+    shown = station_cli("--lang", "en", "roster", "show", _idn(11))
+    assert shown.returncode == 1 and "Not on the roster" in shown.stdout      # not the home school's
+    shown = station_cli("--lang", "en", "roster", "show", _idn(11), "--school-code", "10674", "--json")
+    assert shown.json()["entry"]["name"] == "钱七" and shown.json()["entry"]["school_code"] == "10674"
+    shown = station_cli("roster", "show", _idn(1))
+    assert "张三" in shown.stdout and "学校代码 10673" in shown.stdout
+
+
+@pytest.mark.parametrize("code, words", [("10675", "not configured"), ("１０６７４", "invalid"),
+                                         ("1067", "invalid")])
+def test_a_roster_under_a_bad_school_code_is_refused_and_changes_nothing(station_cli, tmp_path, code, words):
+    assert station_cli("roster", "import", str(_csv(tmp_path / "h.csv", [HEADER, *GOOD_ROWS]))).returncode == 0
+    before = _snapshot(station_cli.data_dir)
+    other = _csv(tmp_path / "other.csv", [HEADER, *OTHER_SCHOOL_ROWS])
+    r = station_cli("--lang", "en", "roster", "import", str(other), "--school-code", code)
+    assert r.returncode == 2, r.stdout
+    assert "--school-code" in r.stderr and words in r.stderr
+    assert _snapshot(station_cli.data_dir) == before
+
+
+def test_a_bad_row_in_another_schools_roster_names_its_line_and_changes_nothing(station_cli, tmp_path):
+    assert station_cli("roster", "import", str(_csv(tmp_path / "h.csv", [HEADER, *GOOD_ROWS]))).returncode == 0
+    before = _snapshot(station_cli.data_dir)
+    bad = _csv(tmp_path / "other.csv", [HEADER, OTHER_SCHOOL_ROWS[0], OTHER_SCHOOL_ROWS[1].replace(",男,", ",X,")])
+    r = station_cli("--lang", "en", "roster", "import", str(bad), "--school-code", "10674", "--json")
+    assert r.returncode == 2
+    assert [(e["line"], e["column"]) for e in r.json()["errors"]] == [(3, "性别 (C)")]
+    assert "other.csv" in r.json()["message_en"]
+    assert _snapshot(station_cli.data_dir) == before
