@@ -408,14 +408,20 @@ V11 = f"""
 ALTER TABLE roster_entries ADD COLUMN school_code TEXT;
 CREATE INDEX roster_entries_school ON roster_entries(school_code, id_number, hlc);
 DROP VIEW roster_current;
+CREATE VIEW roster_current AS
+SELECT r.*, COALESCE(r.school_code, {_HOME_SCHOOL}) AS school FROM roster_entries r
+WHERE COALESCE(r.school_code, {_HOME_SCHOOL}) IS {_HOME_SCHOOL}
+  AND r.hlc = (SELECT MAX(x.hlc) FROM roster_entries x WHERE x.id_number = r.id_number
+               AND COALESCE(x.school_code, {_HOME_SCHOOL}) IS {_HOME_SCHOOL})
+  AND NOT EXISTS (SELECT 1 FROM tombstones t
+                  WHERE t.target_table = 'roster_entries' AND t.target_id = r.id);
 CREATE VIEW roster_all_current AS
 SELECT r.*, COALESCE(r.school_code, {_HOME_SCHOOL}) AS school FROM roster_entries r
 WHERE r.hlc = (SELECT MAX(x.hlc) FROM roster_entries x WHERE x.id_number = r.id_number
-               AND COALESCE(x.school_code, {_HOME_SCHOOL}) IS COALESCE(r.school_code, {_HOME_SCHOOL}))
+               AND (x.school_code IS r.school_code
+                    OR COALESCE(x.school_code, {_HOME_SCHOOL}) IS COALESCE(r.school_code, {_HOME_SCHOOL})))
   AND NOT EXISTS (SELECT 1 FROM tombstones t
                   WHERE t.target_table = 'roster_entries' AND t.target_id = r.id);
-CREATE VIEW roster_current AS
-SELECT * FROM roster_all_current WHERE school IS {_HOME_SCHOOL};
 """
 
 
