@@ -73,27 +73,36 @@ def backdrop_mask(lab: np.ndarray, colour: np.ndarray, profile: Profile) -> np.n
     """
     import numpy as np
 
-    wl = float(profile.backdrop.mask_l_weight)
-    colour = colour.astype(np.float32)
-    # (wl·ΔL)² + Δa² + Δb² with a, b rescaled by gain = (L0 + 16) / (L + 16), in place: the same
-    # float32 operations in the same order as the plain expression, three arrays instead of ten
-    gain = lab[:, :, 0] + 16.0
-    np.divide(colour[0] + 16.0, gain, out=gain)
-    da = lab[:, :, 1] * gain
-    da -= colour[1]
-    da *= da
-    db = np.multiply(lab[:, :, 2], gain, out=gain)
-    db -= colour[2]
-    db *= db
-    dist2 = lab[:, :, 0] - colour[0]
-    dist2 *= wl
-    dist2 *= dist2
-    dist2 += da
-    dist2 += db
+    dist2 = shade_distance2(lab, colour, float(profile.backdrop.mask_l_weight))
     # a greyer (darker, paler) backdrop leaves less room between it and neutral clothes
     chroma = float(np.hypot(colour[1], colour[2]))
     limit = float(profile.backdrop.mask_distance) * min(1.0, max(0.4, chroma / 40.0))
     return dist2 <= limit * limit
+
+
+def shade_distance2(lab: np.ndarray, colour: np.ndarray, l_weight: float) -> np.ndarray:
+    """Squared distance of Lab pixels (any shape ending in 3) to ``colour`` forgiving a change of
+    light: (wl·ΔL)² + Δa² + Δb² with a, b rescaled by (L0 + 16) / (L + 16) (Lab's components
+    all follow the cube root of the light) and L weighed by ``l_weight``."""
+    import numpy as np
+
+    colour = colour.astype(np.float32)
+    # in place: the same float32 operations in the same order as the plain expression, three
+    # arrays instead of ten
+    gain = lab[..., 0] + 16.0
+    np.divide(colour[0] + 16.0, gain, out=gain)
+    da = lab[..., 1] * gain
+    da -= colour[1]
+    da *= da
+    db = np.multiply(lab[..., 2], gain, out=gain)
+    db -= colour[2]
+    db *= db
+    dist2: np.ndarray = lab[..., 0] - colour[0]
+    dist2 *= l_weight
+    dist2 *= dist2
+    dist2 += da
+    dist2 += db
+    return dist2
 
 
 def head_top_mask(lab: np.ndarray, colour: np.ndarray, profile: Profile) -> np.ndarray:

@@ -508,31 +508,19 @@ def _clothes_figures(px: np.ndarray, backdrop_like: np.ndarray, prob: np.ndarray
     """ΔE and backdrop share of the clothes among ``px``: the person's pixels or those visibly not
     backdrop (None when too few: the zone is backdrop the student does not reach).
 
-    "Visibly not backdrop" forgives a change of light (``shade_distance``): a backdrop lit less
+    "Visibly not backdrop" forgives a change of light (``shade_distance2``): a backdrop lit less
     toward the frame's lower corners (one background light, lens vignetting) is still backdrop,
     not blue clothes: by plain ΔE, 0.5 EV of vignetting failed two good photos of the real-face
     bench whose shoulders barely reach the band."""
     import numpy as np
 
     c = profile.clothing
-    backdrop = shade_distance(px, colour, profile.backdrop.mask_l_weight) < c.empty_delta_e
+    from station.checks.framing import shade_distance2
+
+    backdrop = shade_distance2(px, colour, profile.backdrop.mask_l_weight) < c.empty_delta_e ** 2
     clothes = (prob >= PERSON_LEVEL) | ~backdrop
     if clothes.sum() < max(30, c.min_clothes_share * clothes.size):
         return None
     return {"clothing_delta_e": float(np.linalg.norm(median_colour(px[clothes]) - colour)),
             "clothing_blue_share": float(backdrop_like[clothes].mean())}
 
-
-def shade_distance(px: np.ndarray, colour: np.ndarray, l_weight: float) -> np.ndarray:
-    """Distance of Lab pixels (N, 3) to ``colour`` forgiving a change of light: a and b rescaled
-    by (L0 + 16) / (L + 16) (Lab's components all follow the cube root of the light) and L
-    weighed by ``l_weight``, as ``framing.backdrop_mask`` measures it."""
-    import numpy as np
-
-    colour = colour.astype(np.float32)
-    gain = (colour[0] + 16.0) / (px[:, 0] + 16.0)
-    da = px[:, 1] * gain - colour[1]
-    db = px[:, 2] * gain - colour[2]
-    dl = (px[:, 0] - colour[0]) * l_weight
-    out: np.ndarray = np.sqrt(dl * dl + da * da + db * db)
-    return out

@@ -200,8 +200,8 @@ def test_empty_backdrop_lit_less_is_not_counted_as_clothes(profile, ev):
     same blue held by the person mask still is."""
     import numpy as np
 
-    from station.checks.framing import to_lab
-    from station.checks.measure import _clothes_figures, shade_distance
+    from station.checks.framing import shade_distance2, to_lab
+    from station.checks.measure import _clothes_figures
 
     backdrop_bgr = np.array([[[219, 142, 67]]], np.uint8)  # the CHSI blue, as sRGB BGR
     colour = to_lab(backdrop_bgr)[0, 0]
@@ -210,8 +210,8 @@ def test_empty_backdrop_lit_less_is_not_counted_as_clothes(profile, ev):
     darker = to_lab(np.round(255.0 * linear ** (1 / 2.2)).astype(np.uint8))[0, 0]
     black = to_lab(np.array([[[30, 28, 28]]], np.uint8))[0, 0]
     assert np.linalg.norm(darker - colour) > profile.clothing.empty_delta_e  # plain ΔE: "not backdrop"
-    assert shade_distance(darker[None], colour, profile.backdrop.mask_l_weight)[0] < \
-        profile.clothing.empty_delta_e
+    assert shade_distance2(darker[None], colour, profile.backdrop.mask_l_weight)[0] < \
+        profile.clothing.empty_delta_e ** 2
     px = np.array([darker] * 700 + [black] * 300, np.float32)
     backdrop_like = np.array([True] * 700 + [False] * 300)
     nobody = np.array([0.0] * 700 + [1.0] * 300, np.float32)
