@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 # Where station.export keeps the full (unmasked) batch reports, inside the data folder.
 PRIVATE_REPORTS = "export-reports"
 # Tables about the station itself, never about a graduate.
-_SKIP_TABLES = frozenset({"operators", "purges", "upload_confirmations", "imports"})
+# (``upload_confirmations`` is not skipped: its note is free text, scrubbed like a reason.)
+_SKIP_TABLES = frozenset({"operators", "purges", "imports"})
 _PERSON_SOURCES = ("roster_entries", "card_reads", "captures", "payments", "acceptances",
                    "session_events", "walk_ins")
 
@@ -155,7 +156,8 @@ def purge(store: Store, the_plan: PurgePlan, operator: str) -> PurgeResult:
     changed: set[tuple[str, str]] = set()
     with store.transaction():
         records = _records(store, ids)
-        masker = Masker(key, ids, _names(store, ids, records), records)
+        masker = Masker(key, ids, _names(store, ids, records), records,
+                        _student_numbers(store, ids, records))
         for table in sealed_tables(conn):
             if table in _SKIP_TABLES:
                 continue
@@ -216,6 +218,18 @@ def _names(store: Store, ids: set[str], records: set[str]) -> set[str]:
         if target in ids or target in records:
             names.update(v for v in (old, new) if v)
     return names
+
+
+def _student_numbers(store: Store, ids: set[str], records: set[str]) -> set[str]:
+    """Every student number the people in scope had (roster, corrections of it): masked where
+    an operator typed one into free text."""
+    out = {str(no) for idn, no in store.conn.execute(
+        "SELECT id_number, student_no FROM roster_entries") if idn in ids and no}
+    for target, old, new in store.conn.execute(
+            "SELECT target_id, old_value, new_value FROM corrections WHERE field = 'student_no'"):
+        if target in ids or target in records:
+            out.update(v for v in (old, new) if v)
+    return out
 
 
 def _mask_waiting_rows(store: Store, masker: Masker) -> None:

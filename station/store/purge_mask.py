@@ -12,6 +12,15 @@ names (``old_value``/``new_value``, or ``old``/``new`` in a batch record's chang
 treated as the field itself — a corrected name is masked like the name, a corrected student
 number or birth date goes like the student number or birth date, a corrected ID number becomes
 a pseudonym. The fact that the correction was made, of which field, by whom and when, stays.
+
+Text an operator typed (``FREE_TEXT``: a correction's, deletion's, override's or conflict
+decision's reason, an upload confirmation's note, a payment's reference, and the same keys in an
+audit line's details or a batch record's items) can name anyone: it is kept, so the trail still
+says why, but scrubbed in every row, whoever the row is about: every ID-number-like run of 18
+characters is masked (a purged person's number becomes their pseudonym, any other one is masked
+as on screens), and every name and student number a purged person was known by is masked
+wherever it appears inside the text (a namesake's own reason loses the name too: the text is
+kept for its why, not for who).
 """
 
 from __future__ import annotations
@@ -36,6 +45,8 @@ CORRECTED_VALUES = ("old_value", "new_value", "old", "new")
 # capture's row id (older corrections and the review screen's).
 PERSON_TARGETS = (PERSON_TABLE, "captures")
 _KEPT = frozenset({"id", "station_id", "seq", "hlc", "hash", "prev_hash"})
+# Columns and JSON keys holding text an operator typed (see the module's docstring).
+FREE_TEXT = frozenset({"reason", "note", "reference", "override_reason"})
 
 
 def loads(value: Any) -> dict[str, Any]:
@@ -54,9 +65,13 @@ class Masker:
     may be keyed by)."""
 
     def __init__(self, key: bytes, ids: set[str], names: set[str],
-                 records: set[str] | None = None) -> None:
+                 records: set[str] | None = None, numbers: set[str] | None = None) -> None:
         self.key, self.ids, self.names = key, ids, names
         self.records = records or set()
+        # student numbers of the people in scope: masked where typed into free text
+        self.numbers = {n for n in (numbers or set()) if len(n) >= 4}
+        words = sorted({n for n in names if len(n) >= 2} | self.numbers, key=len, reverse=True)
+        self._words = re.compile("|".join(map(re.escape, words))) if words else None
 
     def token(self, id_number: str) -> str:
         tag = hmac.new(self.key, b"purge/" + id_number.encode(), hashlib.sha256).hexdigest()[:8]
@@ -78,6 +93,16 @@ class Masker:
                 return json.dumps(self.walk(parsed, about), ensure_ascii=False, sort_keys=True)
         return ID_IN_TEXT.sub(lambda m: self.token(m.group(0)) if m.group(0) in self.ids
                               else m.group(0), value)
+
+    def free_text(self, value: str) -> str:
+        """Operator-typed text: every ID-number-like run masked (a purged person's number as
+        their pseudonym), every name or student number of a purged person masked inside it."""
+        out = ID_IN_TEXT.sub(lambda m: self.token(m.group(0).upper()) if m.group(0).upper() in self.ids
+                             else mask_id(m.group(0)), value)
+        if self._words is not None:
+            out = self._words.sub(lambda m: "*" * len(m.group(0)) if m.group(0) in self.numbers
+                                  else mask_name(m.group(0)), out)
+        return out
 
     def about(self, obj: dict[str, Any], default: bool | None) -> bool | None:
         """Whether a row or JSON object is about someone in scope: by its ID number, or (a
@@ -123,6 +148,8 @@ class Masker:
                     out[k] = {} if isinstance(v, dict) else "{}"
                 elif about and k == "name" and "id_number" in obj and isinstance(v, str):
                     out[k] = mask_name(v)          # a person's own name, known here or not
+                elif k in FREE_TEXT and isinstance(v, str):
+                    out[k] = self.free_text(v)
                 else:
                     out[k] = self.walk(v, about)
             return out
@@ -147,6 +174,8 @@ class Masker:
                 out[col] = "{}"
             elif about and col == "name" and "id_number" in row and isinstance(value, str):
                 out[col] = mask_name(value)
+            elif col in FREE_TEXT and isinstance(value, str):
+                out[col] = self.free_text(value)
             elif isinstance(value, str):
                 out[col] = self.text(value, about)
             else:

@@ -155,3 +155,35 @@ def test_purge_blanks_the_correction_trail_of_purged_people(station_cli, tmp_pat
     assert all("#" in v and "*" in v for v in rekey[1:3])  # pseudonyms, like every ID number
     check = run("fsck", "--json", operator=None)
     assert check.returncode == 0, check.stdout
+
+
+def test_purge_scrubs_names_and_numbers_typed_into_free_text(station_cli, tmp_path):
+    """A correction's reason and an upload confirmation's note are typed by an operator and can
+    name anyone: after a purge the text stays (it says why) but no name, student number or ID
+    number of a purged person can be read in it, and no full ID number of anyone else."""
+    run, data = station_cli, station_cli.data_dir
+    people = [person(0), person(1)]
+    stranger = "110101199003077777"                       # ID-number-like, of nobody in the store
+    add_people(data, people)
+    p0, p1 = people
+    reason = f"{p0['name']}本人({p0['id_number']}, 学号{p0['student_no']})要求；{p1['name']}作证，见{stranger}"
+    r = run("correct", p0["id_number"], "--field", "department", "--value", "化学学院",
+            "--reason", reason)
+    assert r.returncode == 0, r.stderr
+    batch = run("export", "build", "--out", str(tmp_path / "out"), "--json").json()["batch_id"]
+    assert run("export", "confirm", batch, "--note", f"回执 {p1['name']} {p1['id_number']}").returncode == 0
+    r = run("purge", "--json")
+    assert r.returncode == 0, r.stderr
+    blob = _blob(data)
+    for p in people:
+        for value in (p["id_number"], p["name"], p["student_no"]):
+            assert value.encode() not in blob, value
+    assert stranger.encode() not in blob
+    conn = sqlite3.connect(data / "station.sqlite3")
+    (kept,) = conn.execute("SELECT reason FROM corrections").fetchone()
+    (note,) = conn.execute("SELECT note FROM upload_confirmations").fetchone()
+    assert "本人(" in kept and "要求" in kept and "作证" in kept and "110***********7777" in kept
+    assert note.startswith("回执 ") and "#" in note                 # the pseudonym, not the number
+    assert run("fsck", "--json", operator=None).returncode == 0
+    again = run("purge", "--json")                                   # nothing left to do
+    assert again.returncode == 0 and again.json()["plan"]["people"] == 0
