@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 
 _ID_PATTERN = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])")
 
@@ -38,6 +39,17 @@ def mask_name(name: str | None) -> str:
 def scrub(text: str) -> str:
     """Mask every ID number found in free text (log lines, exception messages)."""
     return _ID_PATTERN.sub(lambda m: mask_id(m.group(0)), text)
+
+
+def mask_free_text(text: str | None, names: Iterable[str | None] = ()) -> str:
+    """Text an operator typed (a reason, a note), for a screen: every ID number in it masked, and
+    each of ``names`` (the person's own, at least) masked wherever it appears."""
+    if not text:
+        return ""
+    out = scrub(text)
+    for name in sorted({n for n in names if n and len(n) >= 2}, key=len, reverse=True):
+        out = out.replace(name, mask_name(name))
+    return out
 
 
 class MaskingFilter(logging.Filter):

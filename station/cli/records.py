@@ -43,17 +43,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_correct(ctx: Context, args: argparse.Namespace) -> int:
     from station.cli.output import emit
     from station.i18n import t
-    from station.privacy import mask_id
+    from station.privacy import mask_free_text, mask_id
     from station.session.correct import correct_person
 
     op = ctx.operator("correct")
-    done = correct_person(ctx.store(), op, args.id_number, args.field, args.value, args.reason,
+    store = ctx.store()
+    done = correct_person(store, op, args.id_number, args.field, args.value, args.reason,
                           merge=args.merge)
+    names = _names_of(store, done.id_number, done.new_value if done.field == "id_number" else None)
+    if done.field == "name":
+        names |= {done.old_value, done.new_value}
 
     def human(_data: Any) -> str:
         lines = [t("session.corrected", ctx.lang, id=mask_id(done.id_number),
                    field=t(f"session.field.{done.field}", ctx.lang), old=done.old_value or "—",
-                   new=done.new_value, reason=done.reason, operator=done.operator)]
+                   new=done.new_value, reason=mask_free_text(done.reason, names),
+                   operator=done.operator)]
         if done.merged:
             lines.append(t("session.corrected_merged", ctx.lang, old=mask_id(done.old_value),
                            new=mask_id(done.new_value)))
@@ -61,6 +66,17 @@ def cmd_correct(ctx: Context, args: argparse.Namespace) -> int:
 
     emit(ctx.json, done.to_json(), human)
     return 0
+
+
+def _names_of(store: Any, *numbers: str | None) -> set[str | None]:
+    """Every name the store knows for these ID numbers (roster, card reads): masked in the free
+    text shown beside them."""
+    out: set[str | None] = set()
+    for number in filter(None, numbers):
+        out.update(r[0] for r in store.conn.execute(
+            "SELECT name FROM roster_entries WHERE id_number = ? UNION "
+            "SELECT name FROM card_reads WHERE id_number = ?", (number, number)))
+    return out
 
 
 def cmd_history(ctx: Context, args: argparse.Namespace) -> int:
@@ -91,7 +107,7 @@ def render(found: Any, lang: str, offset: float) -> str:
     """The trail in lines, names and ID numbers masked unless a correction is about them."""
     from station.export.record import iso_local
     from station.i18n import t
-    from station.privacy import mask_code, mask_id, mask_name
+    from station.privacy import mask_code, mask_free_text, mask_id, mask_name
     from station.store.people import wall_ms
 
     def shown(field_name: str, value: str | None) -> str:
@@ -100,6 +116,9 @@ def render(found: Any, lang: str, offset: float) -> str:
         return value or "—"
 
     last_code: str | None = None           # the code of the person's previous capture
+    names = {e.data.get("name") for e in found.events if e.kind in ("roster", "card_read")}
+    names |= {v for e in found.events if e.kind == "correction" and e.data.get("field") == "name"
+              for v in (e.data.get("old_value"), e.data.get("new_value"))}
 
     lines = [t("session.history_head", lang, id=mask_id(found.current), events=len(found.events))]
     if found.current != found.id_number:
@@ -124,14 +143,14 @@ def render(found: Any, lang: str, offset: float) -> str:
                 what += " " + t("session.history_code", lang, code=mask_code(code))
             last_code = code or last_code
         elif e.kind == "decision":
-            what = f"{d['decision']} {d['capture_id']}" + (f" ({d['reason']})" if d["reason"] else "") + \
+            what = f"{d['decision']} {d['capture_id']}" + (f" ({mask_free_text(d['reason'], names)})" if d["reason"] else "") + \
                 (f" override {d['override_by']}" if d["override_by"] else "")
         elif e.kind == "payment":
             what = f"{d['amount_cents'] / 100:.2f} {d['method']}" + (" (voided)" if d["voided"] else "")
         elif e.kind == "correction":
             what = t("session.history_correction", lang, field=t(f"session.field.{d['field']}", lang),
                      old=shown(d["field"], d["old_value"]), new=shown(d["field"], d["new_value"]),
-                     reason=d["reason"] or "")
+                     reason=mask_free_text(d["reason"], names))
         elif e.kind == "export":
             what = t("session.history_export", lang, batch=d["batch_id"])
         else:

@@ -205,3 +205,22 @@ def test_a_student_number_that_would_name_a_file_badly_is_refused(station, add_p
     ok = _correct(station, "tech", idn, "student_no", "ＭＢＡ-2019_07", "--json")
     assert ok.returncode == 0, ok.stderr
     assert ok.json()["new_value"] == "MBA-2019_07"
+
+
+def test_a_reason_is_shown_with_id_numbers_and_the_persons_name_masked(station, add_people, person):
+    """A reason is typed freely and can hold the student's name and ID number: `correct` and
+    `history` show it with those masked (the JSON for scripts keeps what was typed)."""
+    from station.privacy import mask_id, mask_name
+
+    p0, p1 = person(0), person(1)
+    add_people(station.data_dir, [p0, p1])
+    reason = f"{p0['name']}本人({p0['id_number']})要求，另见{p1['id_number']}"
+    r = _correct(station, "tech", p0["id_number"], "department", "化学学院", reason=reason)
+    assert r.returncode == 0, r.stderr
+    h = station.as_op("tech", "--lang", "en", "history", p0["id_number"])
+    assert h.returncode == 0, h.stderr
+    for shown in (r.stdout, h.stdout):
+        assert p0["id_number"] not in shown and p1["id_number"] not in shown and p0["name"] not in shown
+        assert f"{mask_name(p0['name'])}本人({mask_id(p0['id_number'])})要求" in shown
+    j = station.as_op("tech", "history", p0["id_number"], "--json")
+    assert reason in j.stdout

@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.binding import Binding
 
 from station.i18n import get_language, t
-from station.privacy import mask_id, mask_name
+from station.privacy import mask_free_text, mask_id, mask_name
 from station.tui.screens._base import SideScreen
 from station.tui.screens.dialogs import CorrectionDialog, ReasonDialog, SearchDialog
 
@@ -172,10 +172,12 @@ class ReviewScreen(SideScreen):
             return table
         item = data[min(cursor, len(data) - 1)]
         trail = Text(t("tui.review.trail") + "\n", style="bold")
+        names = {item.name} | {c[k] for c in item.corrections if c["field"] == "name"
+                               for k in ("old_value", "new_value")}
         for c in item.corrections:
             old = mask_name(c["old_value"]) if c["field"] == "name" else (c["old_value"] or "—")
             new = mask_name(c["new_value"]) if c["field"] == "name" else c["new_value"]
-            trail.append(f"  {field_word(c['field'])}: {old} → {new}  ({c['reason']}; {c['operator']})\n")
+            trail.append(f"  {field_word(c['field'])}: {old} → {new}  ({mask_free_text(c['reason'], names)}; {c['operator']})\n")
         if not item.corrections:
             trail.append("  " + t("tui.review.no_corrections") + "\n", style="dim")
         return Group(table, self._side_by_side(item), trail)
