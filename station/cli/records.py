@@ -45,12 +45,13 @@ def cmd_correct(ctx: Context, args: argparse.Namespace) -> int:
     from station.i18n import t
     from station.privacy import mask_free_text, mask_id
     from station.session.correct import correct_person
+    from station.store.history import known_names
 
     op = ctx.operator("correct")
     store = ctx.store()
     done = correct_person(store, op, args.id_number, args.field, args.value, args.reason,
                           merge=args.merge)
-    names = _names_of(store, done.id_number, done.new_value if done.field == "id_number" else None)
+    names = known_names(store, done.id_number, done.new_value if done.field == "id_number" else None)
     if done.field == "name":
         names |= {done.old_value, done.new_value}
 
@@ -66,17 +67,6 @@ def cmd_correct(ctx: Context, args: argparse.Namespace) -> int:
 
     emit(ctx.json, done.to_json(), human)
     return 0
-
-
-def _names_of(store: Any, *numbers: str | None) -> set[str | None]:
-    """Every name the store knows for these ID numbers (roster, card reads): masked in the free
-    text shown beside them."""
-    out: set[str | None] = set()
-    for number in filter(None, numbers):
-        out.update(r[0] for r in store.conn.execute(
-            "SELECT name FROM roster_entries WHERE id_number = ? UNION "
-            "SELECT name FROM card_reads WHERE id_number = ?", (number, number)))
-    return out
 
 
 def cmd_history(ctx: Context, args: argparse.Namespace) -> int:

@@ -46,6 +46,17 @@ class History:
                 "events": [e.to_json() for e in self.events]}
 
 
+def known_names(store: Store, *numbers: str | None) -> set[str | None]:
+    """Every name the store knows for these ID numbers (roster, card reads): screens mask them in
+    the free text shown beside them."""
+    out: set[str | None] = set()
+    for number in filter(None, numbers):
+        out.update(r[0] for r in store.conn.execute(
+            "SELECT name FROM roster_entries WHERE id_number = ? UNION "
+            "SELECT name FROM card_reads WHERE id_number = ?", (number, number)))
+    return out
+
+
 def _in(numbers: list[str]) -> str:
     return f"IN ({', '.join('?' * len(numbers))})"
 
