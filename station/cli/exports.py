@@ -429,7 +429,7 @@ def cmd_print_sheets(ctx: Context, args: argparse.Namespace) -> int:
 
     profile = _profile(ctx, args)
     school = _school(args)
-    ctx.operator("print")
+    op = ctx.operator("print")
     font = find_cjk_font(ctx.settings.exports.cjk_font or None)
     store = ctx.store()
     entries, left_out = entries_from(load_snapshot(store), args.department, profile, ctx.settings.fee.cents,
@@ -441,6 +441,11 @@ def cmd_print_sheets(ctx: Context, args: argparse.Namespace) -> int:
                                dpi=profile.print_dpi, progress=_Progress(),
                                title=school or store.meta("school_code") or "")
     _atomic_out(args.out, pdf)
+    from station.store import written
+
+    written.record(store, written.SHEETS, Path(args.out), images=[e.sha256 for e in entries])
+    store.audit.append(op.name, "print.sheets", None, {"file": Path(args.out).name, "photos": len(entries),
+                                                        "pages": pages})
     geo = geometry(args.sheet, profile.print_width_mm, profile.print_height_mm)
     data = {"path": str(args.out), "pages": pages, "photos": len(entries), "per_page": geo.per_page,
             "sheet": args.sheet, "departments": sorted({e.department for e in entries}),

@@ -53,6 +53,7 @@ def cmd_purge(ctx: Context, args: argparse.Namespace) -> int:
     from station.cli.output import emit
     from station.errors import InputError, Location
     from station.i18n import t
+    from station.store import written
     from station.store.purge import plan, purge
 
     until = None
@@ -74,12 +75,38 @@ def cmd_purge(ctx: Context, args: argparse.Namespace) -> int:
         emit(ctx.json, data, "\n".join(lines))
         return 1
     if args.dry_run or not the_plan.people:
-        emit(ctx.json, data, t("purge.would", people=the_plan.count,
-                               images=len(the_plan.images)))
+        lines = [t("purge.would", people=the_plan.count, images=len(the_plan.images))]
+        if args.dry_run:
+            left = written.pending(store)
+            if left:
+                data["files_pending"] = len(left)
+                lines.append(t("purge.files_pending", count=len(left)))
+        else:                   # nobody left to purge: finish removals a power loss interrupted
+            outcomes = [o.to_json() for o in written.remove_marked(store, op.name)]
+            if outcomes:
+                data["files"] = outcomes
+                lines += _file_lines(outcomes)
+        emit(ctx.json, data, "\n".join(lines))
         return 0
     result = purge(store, the_plan, op.name)
     data["result"] = result.to_json()
     del key
-    emit(ctx.json, data, t("purge.done", people=result.people, rows=result.rows_masked,
-                           images=result.images_removed))
+    emit(ctx.json, data, "\n".join([t("purge.done", people=result.people, rows=result.rows_masked,
+                                       images=result.images_removed), *_file_lines(result.files)]))
     return 0
+
+
+def _file_lines(outcomes: list[dict[str, Any]]) -> list[str]:
+    """What became of the files and folders written outside the data folder (station.store.written)."""
+    from station.i18n import t
+    from station.store import written
+
+    lines = []
+    removed = sum(o["status"] in written.DONE for o in outcomes)
+    if removed:
+        lines.append(t("purge.files_removed", count=removed))
+    for o in outcomes:
+        if o["status"] != written.REMOVED:
+            lines.append("  " + t(f"purge.file.{o['status']}", path=o["path"], count=len(o["left"]),
+                                  files=", ".join(o["left"][:5])))
+    return lines

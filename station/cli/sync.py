@@ -69,6 +69,9 @@ def cmd_bundle_create(ctx: Context, args: argparse.Namespace) -> int:
     op = ctx.operator("bundle")
     store = ctx.store()
     result = create_bundle(store, args.out, operator=op.name)
+    from station.store import written
+
+    written.record(store, written.BUNDLE, Path(args.out))      # everyone: a purge of all removes it
     emit(ctx.json, result.to_json(), t("sync.bundled", path=str(args.out), rows=sum(result.rows.values()),
                                        images=result.images))
     return 0

@@ -167,6 +167,7 @@ def build_batch(store: Store, profile: BatchProfile, out: Path, filters: Filters
                               while_copying=prepare)
         result = BuildResult(record, written, recovered, completed=completed)
         _write_report(result, store.data_dir)
+        _remember(store, result)
         store.exports.finish(record.batch_id, operator, written.path)
     return result
 
@@ -191,6 +192,7 @@ def _complete(store: Store, pending: PendingBatch, out: Path, key: StationKey,
                               is_recorded=store.exports.is_recorded)
     result = BuildResult(record, written, rebuilt=True)
     _write_report(result, store.data_dir)
+    _remember(store, result)
     store.exports.finish(record.batch_id, operator, written.path)
     return result
 
@@ -207,6 +209,20 @@ def _adopt(folder: Path, record: BatchRecord, profile: BatchProfile) -> WriteRes
 
 
 PRIVATE_REPORTS = "export-reports"
+
+
+def _remember(store: Store, result: BuildResult) -> None:
+    """The batch folder and the report beside it are the station's to remove at a purge
+    (station.store.written): recorded with the captures they hold, once both are on disk."""
+    from station.store import written
+
+    if result.written is None:
+        return
+    record = result.record
+    captures = [i.capture_id for i in record.items] + [c.capture_id for c in record.corrections]
+    written.record(store, written.BATCH, result.written.path, captures=captures)
+    if result.report_path is not None:
+        written.record(store, written.REPORT, result.report_path, captures=captures)
 
 
 def _write_report(result: BuildResult, data_dir: Path) -> None:
@@ -255,4 +271,5 @@ def rebuild_batch(store: Store, profile: BatchProfile, out: Path, batch_id: str,
                               progress=progress, cancel=cancel, is_recorded=store.exports.is_recorded)
         result = BuildResult(record, written, rebuilt=True)
         _write_report(result, store.data_dir)
+        _remember(store, result)
     return result

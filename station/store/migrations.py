@@ -425,6 +425,25 @@ WHERE r.hlc = (SELECT MAX(x.hlc) FROM roster_entries x WHERE x.id_number = r.id_
 """
 
 
+# v12: what the station wrote outside its data folder (station.store.written): batch folders and
+# their reports, print sheets, bundles, each with what it held and the size and time of every file
+# the station put there, so a purge can remove exactly those and nothing else. This station's own
+# bookkeeping (no merge columns: never merged, dropped from bundles, not sealed). ``purge_id``
+# is a purge's recorded intent; ``removed_ms`` is set once nothing the station wrote is left.
+V12 = """
+CREATE TABLE written_paths (
+    path TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    covers TEXT NOT NULL DEFAULT '{}',
+    files TEXT NOT NULL DEFAULT '{}',
+    recorded_ms INTEGER NOT NULL,
+    purge_id TEXT,
+    removed_ms INTEGER,
+    outcome TEXT
+);
+"""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -444,6 +463,7 @@ MIGRATIONS: list[Migration] = [
     Migration(9, "upload confirmations and purges", V9),
     Migration(10, "a batch recorded as one sealed fact, its captures indexed once", V10),
     Migration(11, "rosters per school (school code on roster entries)", V11),
+    Migration(12, "files and folders written outside the data folder", V12),
 ]
 
 LATEST = MIGRATIONS[-1].version

@@ -9,7 +9,10 @@ trail goes the same way — a corrected name is masked, a corrected student numb
 dropped, a corrected ID number a pseudonym (a re-keyed person is purged under every number) —
 and so do the versions a merge set aside, the decisions on them and rows waiting for a parent.
 Every row stays, so counts, payments and the audit trail (who did what, when) remain; the purge
-itself is a fact and an audit entry, all in one transaction.
+itself is a fact and an audit entry, all in one transaction. What the station wrote outside its
+data folder (batch folders and reports, print sheets, bundles: ``station.store.written``) and
+held only purged people is marked in that transaction and removed after it, each removal or
+refusal recorded and audited; a re-run carries on where a power loss stopped it.
 
 The store's integrity survives: the seals are checked first (a purge must not bless an edit made
 behind the station's back), the rows it changes are re-sealed with the station's key, and the
@@ -26,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from station.errors import IntegrityError, RefusedError
 from station.privacy import mask_id
+from station.store import written
 from station.store.purge_mask import Masker
 
 if TYPE_CHECKING:
@@ -64,6 +68,7 @@ class PurgeResult:
     rows_masked: int
     images_removed: int
     purge_id: str
+    files: list[dict[str, Any]] = field(default_factory=list)   # station.store.written outcomes
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -168,14 +173,26 @@ def purge(store: Store, the_plan: PurgePlan, operator: str) -> PurgeResult:
         purge_id = store.insert("purges", {
             "until": the_plan.until, "people": the_plan.count, "rows_masked": len(changed),
             "images": the_plan.images, "operator": operator})
+        # the folders and files written outside the data folder that held only purged people:
+        # marked here (the intent, with the masking), removed once this is committed
+        marked = written.mark_for_purge(store, ids, _everyone(store), purge_id)
         store.audit.append(operator, "purge", the_plan.until,
                            {"people": the_plan.count, "rows_masked": len(changed),
-                            "images": len(the_plan.images), "purge_id": purge_id})
+                            "images": len(the_plan.images), "purge_id": purge_id,
+                            "files_marked": marked})
     removed = remove_purged_images(store)
     _mask_private_reports(store, masker)
+    outcomes = written.remove_marked(store, operator)
     conn.execute("VACUUM")                        # no old value left in free pages
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return PurgeResult(the_plan.count, len(changed), removed, purge_id)
+    return PurgeResult(the_plan.count, len(changed), removed, purge_id,
+                       [o.to_json() for o in outcomes])
+
+
+def _everyone(store: Store) -> set[str]:
+    union = " UNION ".join(f"SELECT id_number FROM {t} WHERE id_number IS NOT NULL"
+                           for t in _PERSON_SOURCES)
+    return {str(r[0]) for r in store.conn.execute(union)}
 
 
 def _mask_private_reports(store: Store, masker: Masker) -> None:
