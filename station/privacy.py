@@ -52,17 +52,31 @@ def mask_free_text(text: str | None, names: Iterable[str | None] = ()) -> str:
     return out
 
 
+def _ours(name: str) -> bool:
+    return name in ("root", "__main__", "station", "bench") or name.startswith(("station.", "bench."))
+
+
 class MaskingFilter(logging.Filter):
-    """A logging filter that masks ID numbers in every record, arguments included."""
+    """A logging filter that masks ID numbers in every record, arguments and tracebacks included,
+    and keeps other libraries' records below WARNING out."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and not record.exc_text:
+            # the traceback's text (an exception's message can hold an ID number)
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text)
+        if record.stack_info:
+            record.stack_info = scrub(record.stack_info)
         record.msg = scrub(str(record.msg))
         if record.args:
             if isinstance(record.args, dict):
                 record.args = {k: scrub(v) if isinstance(v, str) else v for k, v in record.args.items()}
             else:
                 record.args = tuple(scrub(a) if isinstance(a, str) else a for a in record.args)
-        return True
+        # a library's chatter (fontTools logs the glyph names of the names it subsets for print
+        # sheets: uni90B5 …): its warnings and errors are kept, the rest is not the station's
+        return _ours(record.name) or record.levelno >= logging.WARNING
 
 
 # ---------------------------------------------------------------- text that reaches the store

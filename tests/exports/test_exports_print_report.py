@@ -196,3 +196,17 @@ def test_hour_axis_is_in_clock_order():
     hours = chart_hours({"05": 3, "21": 1, "09": 7})
     assert hours == sorted(hours, key=int) and hours[0] == "05" and hours[-1] == "21"
     assert "07" in hours and "20" in hours
+
+
+def test_printing_sheets_leaves_no_name_in_the_log(station, add_people, person, tmp_path):
+    """The PDF's font is subset to the glyphs of the names on the sheets; fontTools logs that
+    glyph list (uni90B5 …) at INFO: the station's log must not spell the names out that way."""
+    people = [person(1, name="邵露真"), person(2, name="袁欣莺")]
+    add_people(station.data_dir, people)
+    r = station.as_op("tech", "print", "sheets", "--out", str(tmp_path / "s.pdf"))
+    assert r.returncode == 0, r.stderr
+    log = (station.data_dir / "logs" / "station.log").read_text("utf-8")
+    for p in people:
+        for ch in p["name"]:
+            assert f"uni{ord(ch):04X}" not in log, ch
+        assert p["name"] not in log and p["id_number"] not in log
