@@ -74,8 +74,11 @@ def cmd_purge(ctx: Context, args: argparse.Namespace) -> int:
                   for b in data["plan"]["blocked"][:30]]
         emit(ctx.json, data, "\n".join(lines))
         return 1
+    hub = written.hub_copies(store)
+    if hub["pushed_to"] or hub["pulled"]:
+        data["hub_copies"] = hub
     if args.dry_run or not the_plan.people:
-        lines = [t("purge.would", people=the_plan.count, images=len(the_plan.images))]
+        lines = [t("purge.would", people=the_plan.count, images=len(the_plan.images)), *_hub_lines(hub)]
         if args.dry_run:
             left = written.pending(store)
             if left:
@@ -92,8 +95,21 @@ def cmd_purge(ctx: Context, args: argparse.Namespace) -> int:
     data["result"] = result.to_json()
     del key
     emit(ctx.json, data, "\n".join([t("purge.done", people=result.people, rows=result.rows_masked,
-                                       images=result.images_removed), *_file_lines(result.files)]))
+                                       images=result.images_removed), *_file_lines(result.files),
+                                     *_hub_lines(hub)]))
     return 0
+
+
+def _hub_lines(hub: dict[str, Any]) -> list[str]:
+    """What a purge here cannot reach: the copies a hub holds (station.store.written.hub_copies)."""
+    from station.i18n import t
+
+    lines = []
+    if hub["pushed_to"]:
+        lines.append(t("purge.hub_pushed", hubs=", ".join(hub["pushed_to"])))
+    if hub["pulled"]:
+        lines.append(t("purge.hub_pulled"))
+    return lines
 
 
 def _file_lines(outcomes: list[dict[str, Any]]) -> list[str]:

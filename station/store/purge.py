@@ -179,7 +179,8 @@ def purge(store: Store, the_plan: PurgePlan, operator: str) -> PurgeResult:
         store.audit.append(operator, "purge", the_plan.until,
                            {"people": the_plan.count, "rows_masked": len(changed),
                             "images": len(the_plan.images), "purge_id": purge_id,
-                            "files_marked": marked})
+                            "files_marked": marked,
+                            "hubs_not_reached": written.hub_copies(store)["pushed_to"]})
     removed = remove_purged_images(store)
     _mask_private_reports(store, masker)
     outcomes = written.remove_marked(store, operator)

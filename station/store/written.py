@@ -221,3 +221,13 @@ def pending(store: Store) -> list[tuple[str, str, str | None]]:
     return [(r[0], r[1], r[2]) for r in store.conn.execute(
         "SELECT path, kind, outcome FROM written_paths WHERE purge_id IS NOT NULL AND removed_ms IS NULL "
         "ORDER BY recorded_ms, path")]
+
+
+def hub_copies(store: Store) -> dict[str, Any]:
+    """The hubs this station pushed its records to (``hub.push`` audit entries name them) and
+    whether it pulled from one: their copies are the hub's, not files a purge here can remove."""
+    conn = store.conn
+    pushed = sorted({str(r[0]) for r in conn.execute(
+        "SELECT DISTINCT subject FROM audit WHERE action = 'hub.push' AND subject IS NOT NULL")})
+    pulled = conn.execute("SELECT 1 FROM audit WHERE action = 'merge.hub' LIMIT 1").fetchone() is not None
+    return {"pushed_to": pushed, "pulled": pulled}
