@@ -176,13 +176,16 @@ def purge(store: Store, the_plan: PurgePlan, operator: str) -> PurgeResult:
         # the folders and files written outside the data folder that held only purged people:
         # marked here (the intent, with the masking), removed once this is committed
         marked = written.mark_for_purge(store, ids, _everyone(store), purge_id)
+        # files in the data folder that name people, rewritten before the commit: a power loss
+        # after it would leave nobody to recognise in them (masked early is harmless)
+        _mask_private_reports(store, masker)
+        _mask_logs(store, masker)
         store.audit.append(operator, "purge", the_plan.until,
                            {"people": the_plan.count, "rows_masked": len(changed),
                             "images": len(the_plan.images), "purge_id": purge_id,
                             "files_marked": marked,
                             "hubs_not_reached": written.hub_copies(store)["pushed_to"]})
     removed = remove_purged_images(store)
-    _mask_private_reports(store, masker)
     outcomes = written.remove_marked(store, operator)
     conn.execute("VACUUM")                        # no old value left in free pages
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -209,6 +212,32 @@ def _mask_private_reports(store: Store, masker: Masker) -> None:
         masked = masker.text(text)
         if masked != text:
             atomic_write(path, masked.encode("utf-8"))
+
+
+def _mask_logs(store: Store, masker: Masker) -> None:
+    """The station's logs mask ID numbers as they are written (``privacy.MaskingFilter``), but a
+    name or a student number can reach a line: those of purged people are masked like free text.
+    A handler of this process writing to a rewritten log reopens it."""
+    import logging
+
+    from station.fsio import atomic_write
+
+    folder = store.data_dir / "logs"
+    if not folder.is_dir() or folder.is_symlink():
+        return
+    for path in sorted(folder.iterdir()):
+        if path.is_symlink() or not path.is_file():
+            continue
+        text = path.read_bytes().decode("utf-8", "replace")
+        # earlier releases let fontTools log the glyph names of print sheets' names (uni90B5 …)
+        kept = "".join(line for line in text.splitlines(keepends=True) if " fontTools." not in line)
+        masked = masker.free_text(kept)
+        if masked == text:
+            continue
+        atomic_write(path, masked.encode("utf-8"))
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, logging.FileHandler) and handler.baseFilename == str(path.resolve()):
+                handler.close()                      # reopened (appending) at its next line
 
 
 def _records(store: Store, ids: set[str]) -> set[str]:

@@ -187,3 +187,23 @@ def test_purge_scrubs_names_and_numbers_typed_into_free_text(station_cli, tmp_pa
     assert run("fsck", "--json", operator=None).returncode == 0
     again = run("purge", "--json")                                   # nothing left to do
     assert again.returncode == 0 and again.json()["plan"]["people"] == 0
+
+
+def test_purge_masks_purged_people_in_the_station_log(campaign):
+    """Lines already in the log (an older release's, a library's) can name a person: a purge
+    masks purged people's names and numbers there too, and drops fontTools' glyph-name lines."""
+    run, people, first, second = campaign
+    log = run.data_dir / "logs" / "station.log"
+    p0 = people[0]
+    glyphs = ", ".join(f"'uni{ord(ch):04X}'" for ch in p0["name"])
+    with log.open("a", encoding="utf-8") as fh:
+        fh.write(f"2026-06-01 10:00:00,000 INFO station.desk: showing {p0['name']} {p0['student_no']}\n")
+        fh.write(f"2026-06-01 10:00:01,000 INFO fontTools.subset: Glyph names: [{glyphs}]\n")
+        fh.write(f"2026-06-01 10:00:02,000 WARNING station.x: raw {people[1]['id_number']}\n")
+    assert run("export", "confirm", first, second).returncode == 0
+    assert run("purge").returncode == 0
+    text = log.read_text("utf-8")
+    assert "INFO station.desk: showing" in text and "fontTools" not in text
+    for p in people[:2]:
+        assert p["name"] not in text and p["id_number"] not in text and p["student_no"] not in text
+    assert oct(log.stat().st_mode & 0o777) == "0o600"
