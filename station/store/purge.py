@@ -38,8 +38,9 @@ if TYPE_CHECKING:
 # Where station.export keeps the full (unmasked) batch reports, inside the data folder.
 PRIVATE_REPORTS = "export-reports"
 # Tables about the station itself, never about a graduate.
-# (``upload_confirmations`` is not skipped: its note is free text, scrubbed like a reason.)
-_SKIP_TABLES = frozenset({"operators", "purges", "imports"})
+# (``upload_confirmations`` and ``imports`` are not skipped: a note and a file name are free text,
+# scrubbed like a reason.)
+_SKIP_TABLES = frozenset({"operators", "purges"})
 _PERSON_SOURCES = ("roster_entries", "card_reads", "captures", "payments", "acceptances",
                    "session_events", "walk_ins")
 

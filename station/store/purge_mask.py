@@ -14,8 +14,9 @@ number or birth date goes like the student number or birth date, a corrected ID 
 a pseudonym. The fact that the correction was made, of which field, by whom and when, stays.
 
 Text an operator typed (``FREE_TEXT``: a correction's, deletion's, override's or conflict
-decision's reason, an upload confirmation's note, a payment's reference, and the same keys in an
-audit line's details or a batch record's items) can name anyone: it is kept, so the trail still
+decision's reason, an upload confirmation's note, a payment's reference, the name of a file an
+operator imported or wrote, and the same keys in an audit line's details or a batch record's
+items) can name anyone: it is kept, so the trail still
 says why, but scrubbed in every row, whoever the row is about: every ID-number-like run of 18
 characters is masked (a purged person's number becomes their pseudonym, any other one is masked
 as on screens), and every name and student number a purged person was known by is masked
@@ -46,7 +47,8 @@ CORRECTED_VALUES = ("old_value", "new_value", "old", "new")
 PERSON_TARGETS = (PERSON_TABLE, "captures")
 _KEPT = frozenset({"id", "station_id", "seq", "hlc", "hash", "prev_hash"})
 # Columns and JSON keys holding text an operator typed (see the module's docstring).
-FREE_TEXT = frozenset({"reason", "note", "reference", "override_reason"})
+FREE_TEXT = frozenset({"reason", "note", "reference", "override_reason",
+                       "file_name", "file"})      # a roster or bundle file named after a student
 
 
 def loads(value: Any) -> dict[str, Any]:
@@ -176,6 +178,9 @@ class Masker:
                 out[col] = mask_name(value)
             elif col in FREE_TEXT and isinstance(value, str):
                 out[col] = self.free_text(value)
+            elif (table == "audit" and col == "subject" and isinstance(value, str)
+                  and str(row.get("action", "")).endswith(("import", "import.refused"))):
+                out[col] = self.free_text(value)          # an imported file's name
             elif isinstance(value, str):
                 out[col] = self.text(value, about)
             else:

@@ -170,6 +170,11 @@ def test_purge_scrubs_names_and_numbers_typed_into_free_text(station_cli, tmp_pa
     r = run("correct", p0["id_number"], "--field", "department", "--value", "化学学院",
             "--reason", reason)
     assert r.returncode == 0, r.stderr
+    from station.sim.roster import demo_roster, roster_csv
+
+    named = tmp_path / f"{p0['name']}补录.csv"                       # a file named after a student
+    named.write_bytes(roster_csv(demo_roster()[:1]))
+    assert run("roster", "import", str(named)).returncode == 0
     batch = run("export", "build", "--out", str(tmp_path / "out"), "--json").json()["batch_id"]
     assert run("export", "confirm", batch, "--note", f"回执 {p1['name']} {p1['id_number']}").returncode == 0
     r = run("purge", "--json")

@@ -52,7 +52,7 @@ def test_purge_on_a_master_masks_clashes_decisions_and_waiting_rows(tmp_path, ma
         assert store.conn.execute("SELECT COUNT(*) FROM merge_clashes").fetchone()[0] == 1
         service = ConflictService(store)
         [item] = [i for i in service.items() if i.kind == "key_clash"]
-        service.decide(item.id, item.options[0].key, "sup")
+        service.decide(item.id, item.options[0].key, "sup", f"钱壹即钱一本人（{number}）")   # typed
     secrets = [number.encode(), b"XS-A-0001", b"XS-CLASH-01", "钱壹".encode(), "钱一".encode(),
                b"2001-09-09", b"2001-01-02", b"13800000000"]
     blob = _blob(tmp_path / "m")
@@ -67,3 +67,5 @@ def test_purge_on_a_master_masks_clashes_decisions_and_waiting_rows(tmp_path, ma
         assert store.conn.execute("SELECT COUNT(*) FROM sync_pending").fetchone()[0] == 0
         [(idn_after, reason)] = store.conn.execute("SELECT id_number, reason FROM acceptances").fetchall()
         assert "#" in idn_after and reason == "闭眼"
+        [(why,)] = store.conn.execute("SELECT reason FROM conflict_decisions").fetchall()
+        assert why.startswith("钱*即钱*本人（") and "#" in why        # the why stays, masked
