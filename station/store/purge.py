@@ -265,7 +265,27 @@ def _names(store: Store, ids: set[str], records: set[str]) -> set[str]:
             "AND target_table IN ('roster_entries', 'captures')"):
         if target in ids or target in records:
             names.update(v for v in (old, new) if v)
+    for row in _set_aside(store):          # versions a merge set aside, rows waiting for a parent
+        if row.get("id_number") in ids and isinstance(row.get("name"), str) and row["name"]:
+            names.add(row["name"])
     return names
+
+
+def _set_aside(store: Store) -> list[dict[str, Any]]:
+    """The rows merges keep outside the fact tables (``merge_clashes``, ``sync_pending``), decoded."""
+    from station.store.union import decode_row
+
+    out: list[dict[str, Any]] = []
+    texts = [r[0] for r in store.conn.execute("SELECT theirs FROM merge_clashes")]
+    texts += [r[0] for r in store.conn.execute("SELECT row_json FROM sync_pending")]
+    for text in texts:
+        try:
+            row = decode_row(text)
+        except (TypeError, ValueError, AttributeError):
+            continue
+        if isinstance(row, dict):
+            out.append(row)
+    return out
 
 
 def _student_numbers(store: Store, ids: set[str], records: set[str]) -> set[str]:
@@ -273,6 +293,8 @@ def _student_numbers(store: Store, ids: set[str], records: set[str]) -> set[str]
     an operator typed one into free text."""
     out = {str(no) for idn, no in store.conn.execute(
         "SELECT id_number, student_no FROM roster_entries") if idn in ids and no}
+    out.update(str(r["student_no"]) for r in _set_aside(store)
+               if r.get("id_number") in ids and r.get("student_no"))
     for target, old, new in store.conn.execute(
             "SELECT target_id, old_value, new_value FROM corrections WHERE field = 'student_no'"):
         if target in ids or target in records:
