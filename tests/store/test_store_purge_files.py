@@ -51,6 +51,9 @@ def test_purge_removes_what_the_station_wrote_and_nothing_else(station_cli, tmp_
     report = folder.with_name(folder.name + ".report.json")
     assert report.is_file() and (folder / "manifest.json").is_file()
     (folder / "readme-by-hand.txt").write_text("dropped in by someone")      # not the station's
+    sheets = out / "sheets.pdf"
+    printed = run("print", "sheets", "--out", str(sheets))
+    assert printed.returncode == 0, printed.stderr
     bundle = tmp_path / "stick" / "st-a.zip"
     assert run("bundle", "create", "--out", str(bundle)).returncode == 0
     assert run("export", "confirm", batch).returncode == 0
@@ -61,16 +64,17 @@ def test_purge_removes_what_the_station_wrote_and_nothing_else(station_cli, tmp_
     assert r.returncode == 0, r.stderr
     outcomes = {o["kind"]: o for o in r.json()["result"]["files"]}
     assert {k: o["status"] for k, o in outcomes.items()} == {
-        "batch": "foreign", "batch_report": "removed", "bundle": "removed"}
+        "batch": "foreign", "batch_report": "removed", "print_sheets": "removed", "bundle": "removed"}
     assert outcomes["batch"]["left"] == ["readme-by-hand.txt"]
     assert _files(folder) == {"readme-by-hand.txt"}                      # only what it did not write
-    assert not report.exists() and not bundle.exists()
+    assert not report.exists() and not bundle.exists() and not sheets.exists()
     assert (out / "notes.txt").read_text() == "the operator's own file"
     blob = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and "data" not in p.parts)
     for p in people:
         assert p["id_number"].encode() not in blob and p["name"].encode() not in blob
     [audited] = _audit(data, "purge.files")
-    assert audited["removed"] == 3 and audited["left"] == 0
+    assert audited["removed"] == 4 and audited["left"] == 0
+    assert _audit(data, "print.sheets")[0]["photos"] == 2
     again = run("--lang", "en", "purge", "--json")                       # idempotent: nothing to do
     assert again.returncode == 0 and "files" not in again.json()
     assert len(_audit(data, "purge.files")) == 1
