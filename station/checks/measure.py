@@ -508,16 +508,20 @@ def _clothes_figures(px: np.ndarray, backdrop_like: np.ndarray, prob: np.ndarray
     """ΔE and backdrop share of the clothes among ``px``: the person's pixels or those visibly not
     backdrop (None when too few: the zone is backdrop the student does not reach).
 
-    "Visibly not backdrop" forgives a change of light (``shade_distance2``): a backdrop lit less
-    toward the frame's lower corners (one background light, lens vignetting) is still backdrop,
-    not blue clothes: by plain ΔE, 0.5 EV of vignetting failed two good photos of the real-face
-    bench whose shoulders barely reach the band."""
+    "Visibly not backdrop" is neither near the backdrop's colour nor near it but for a change of
+    light (``shade_distance2``): a backdrop lit less toward the frame's lower corners (one
+    background light, lens vignetting) is still backdrop, not blue clothes (by plain ΔE alone,
+    0.5 EV of vignetting failed two good photos of the real-face bench whose shoulders barely
+    reach the band); the light-forgiving distance alone, which rescales a and b with L, read a
+    backdrop of uneven lightness but even hue as clothes under a cool white balance."""
     import numpy as np
 
     c = profile.clothing
     from station.checks.framing import shade_distance2
 
-    backdrop = shade_distance2(px, colour, profile.backdrop.mask_l_weight) < c.empty_delta_e ** 2
+    near = c.empty_delta_e ** 2
+    backdrop = ((np.square(px - colour).sum(axis=1) < near)  # the backdrop's colour, plainly
+                | (shade_distance2(px, colour, profile.backdrop.mask_l_weight) < near))
     clothes = (prob >= PERSON_LEVEL) | ~backdrop
     if clothes.sum() < max(30, c.min_clothes_share * clothes.size):
         return None
