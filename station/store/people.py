@@ -65,8 +65,12 @@ class Person:
     department: str = ""
     gender: str = ""
     birth_date: str = ""
-    on_roster: bool = False
+    on_roster: bool = False              # on this station's own school's roster (its report expects them)
     eligible: bool = True
+    # The school whose roster gave the fields above: this station's, or the walk-in school's roster
+    # that the walk-in desk matched them on; "" when none holds them (the card's name, no student
+    # number or department: a walk-in of a school whose roster is not imported here)
+    roster_school: str = ""
     changed_hlc: str = ""                # latest roster version or correction of the fields above
     captures: list[Capture] = field(default_factory=list)    # oldest first
     paid_cents: int = 0
@@ -148,6 +152,7 @@ def load_snapshot(store: Store) -> Snapshot:
         p.department, p.gender = r["department"] or "", r["gender"] or ""
         p.birth_date = r["birth_date"] or ""
         p.on_roster, p.eligible, p.changed_hlc = True, bool(r["eligible"]), r["hlc"]
+        p.roster_school = snap.school_code
         entry_ids[r["id"]] = r["id_number"]
     # Any earlier roster version also names the person (corrections may point at it).
     for r in _rows(store, "SELECT id, id_number FROM roster_entries"):
@@ -192,6 +197,7 @@ def load_snapshot(store: Store) -> Snapshot:
                       override_by=r["override_by"] or None,
                       override_reason=(r["reason"] or None) if r["override_by"] else None)
         snap.person(cap.id_number).captures.append(cap)
+    _walk_in_rosters(store, snap, moved)
     # Corrections of a person's fields, whether made on the roster entry or on a capture's identity
     # (the review screen), applied in clock order after the roster version they follow.
     capture_person = {c.id: c.id_number for p in snap.persons.values() for c in p.captures}
@@ -232,6 +238,34 @@ def load_snapshot(store: Store) -> Snapshot:
     except Exception:  # a store without a schedule yet
         snap.slots = []
     return snap
+
+
+def _walk_in_rosters(store: Store, snap: Snapshot, moved: Mapping[str, str]) -> None:
+    """A person photographed for another school (a walk-in of 10674 at a 10673 station) has the
+    name, student number, department and eligibility of that school's roster imported here
+    (``roster import --school-code``) when it holds them: the roster the walk-in desk matched them
+    on (``CaptureService._walk_in_match``), as the station's own students have their roster's.
+    Otherwise what they had stays: this station's roster (someone on it at another school's desk,
+    ``home_roster``) or their card. Corrections made later still apply over it (clock order)."""
+    wanted = {idn: snap.school_of(p) for idn, p in snap.persons.items() if p.captures}
+    wanted = {idn: school for idn, school in wanted.items() if school and school != snap.school_code}
+    schools = sorted(set(wanted.values()))
+    if not schools:
+        return
+    marks = ", ".join("?" * len(schools))
+    rows = _rows(store, f"SELECT * FROM roster_all_current WHERE school IN ({marks})", tuple(schools))
+    done: set[str] = set()
+    # a person's own entry first; one under a number re-keyed to them only when they have none
+    for r in sorted(rows, key=lambda r: r["id_number"] in moved):
+        idn = moved.get(r["id_number"], r["id_number"])
+        if wanted.get(idn) != r["school"] or idn in done:
+            continue
+        done.add(idn)
+        p = snap.persons[idn]
+        p.name, p.student_no = r["name"] or "", r["student_no"] or ""
+        p.department = r["department"] or ""
+        p.gender, p.birth_date = r["gender"] or p.gender, r["birth_date"] or p.birth_date
+        p.eligible, p.changed_hlc, p.roster_school = bool(r["eligible"]), r["hlc"], str(r["school"])
 
 
 def _load_sent(store: Store, snap: Snapshot, capture_person: dict[str, str]) -> None:

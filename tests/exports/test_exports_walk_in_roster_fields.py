@@ -1,0 +1,144 @@
+"""A walk-in's batch rows and report rows carry what the roster it was matched on says.
+
+A 10674 student at the 10674 walk-in desk of a 10673 station is matched on 10674's roster
+(``roster import --school-code 10674``); their name, student number and department come from that
+roster in the 10674 batch, its corrections list and the daily report, as the station's own
+students' come from its own roster. A walk-in of a school without a roster here keeps the card's
+name and no student number or department, and the build says so.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+ADDRESS = "云南省昆明市一二一大街"
+
+
+def _rows(n: int) -> list[dict]:
+    from station.sim.roster import demo_roster
+
+    return [r for r in demo_roster()
+            if r["学习方式"] != "非全日制" and r["入学年份"] in (2014, 2015, "2014", "2015")][:n]
+
+
+def _import(station, tmp_path: Path, name: str, rows: list[dict], school: str | None = None) -> None:
+    from station.sim.roster import roster_csv
+
+    (tmp_path / name).write_bytes(roster_csv(rows))
+    args = ["roster", "import", str(tmp_path / name), "--json"]
+    r = station.as_op("sup", *args, *(["--school-code", school] if school else []))
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def _ingest(station, tmp_path: Path, row: dict, n: int, school: str):
+    import cv2
+
+    from station.sim.portrait import render
+    from station.sim.roster import identity_for
+
+    identity = identity_for(row).to_json()
+    (tmp_path / f"id{n}.json").write_text(json.dumps(identity, ensure_ascii=False), "utf-8")
+    frame, _ = render(1024, 1365, seed=n, shirt=(30 + 20 * n, 40, 60))
+    cv2.imwrite(str(tmp_path / f"p{n}.jpg"), frame)
+    r = station.as_op("sup", "ingest", "--identity", str(tmp_path / f"id{n}.json"), "--image",
+                      str(tmp_path / f"p{n}.jpg"), "--vouch", "--paid", "--walk-in", school,
+                      "--address", ADDRESS, "--json")
+    assert r.returncode == 0 and r.json()["accepted"], r.stdout + r.stderr
+
+
+def _build(station, tmp_path: Path, school: str) -> dict:
+    r = station.as_op("tech", "export", "build", "--out", str(tmp_path / "o"), "--school-code", school,
+                      "--json")
+    assert r.returncode == 0, r.stderr
+    return r.json()
+
+
+def _csv_rows(batch: Path, name: str = "manifest.csv") -> list[dict]:
+    import csv
+    import io
+
+    return list(csv.DictReader(io.StringIO((batch / name).read_bytes().decode("gbk"))))
+
+
+def test_a_walk_ins_batch_and_report_rows_carry_its_schools_roster_fields(station, tmp_path):
+    rows = _rows(3)
+    _import(station, tmp_path, "home.csv", rows[:1])
+    _import(station, tmp_path, "10674.csv", rows[1:], school="10674")
+    walk = rows[1]
+    _ingest(station, tmp_path, walk, 1, "10674")
+
+    doc = _build(station, tmp_path, "10674")
+    assert doc["photos"] == 1
+    batch = Path(doc["path"])
+    item = json.loads((batch / "manifest.json").read_text("utf-8"))["items"][0]
+    assert (item["id_number"], item["name"], item["student_no"], item["department"], item["school_code"]) == (
+        walk["身份证号"], walk["姓名"], walk["学号"], walk["培养单位"], "10674")
+    [line] = _csv_rows(batch)
+    assert (line["学号"], line["院系"], line["学校代码"]) == (walk["学号"], walk["培养单位"], "10674")
+
+    r = station.as_op("tech", "report", "daily", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    walk_rows = [d for s in report["slots"] for d in s["departments"] if d["school_code"] == "10674"]
+    assert [(d["department"], d["unexpected_today"]) for d in walk_rows] == [(walk["培养单位"], 1)]
+    r = station.as_op("tech", "report", "daily", "--format", "csv")
+    assert r.returncode == 0, r.stderr
+    lines = [x.split(",") for x in r.stdout.lstrip("\ufeff").splitlines()]
+    dept, school = lines[0].index("院系"), lines[0].index("学校代码")
+    assert [(x[dept], x[school]) for x in lines if "10674" in x] == [(walk["培养单位"], "10674")]
+
+
+def test_a_re_import_of_the_walk_in_schools_roster_after_upload_is_listed_not_rewritten(station, tmp_path):
+    """As for the station's own roster: the uploaded batch stays as it was sent; the change goes
+    into the next batch of that school's corrections.csv, old → new, once."""
+    rows = _rows(2)
+    _import(station, tmp_path, "10674.csv", rows, school="10674")
+    walk = rows[0]
+    _ingest(station, tmp_path, walk, 1, "10674")
+    built = _build(station, tmp_path, "10674")
+    first = Path(built["path"])
+    sent = (first / "manifest.csv").read_bytes()
+
+    changed = [{**rows[0], "培养单位": "化学科学与工程学院", "学号": "X2014000001"}, rows[1]]
+    _import(station, tmp_path, "10674-v2.csv", changed, school="10674")
+    r = station.as_op("tech", "export", "build", "--out", str(tmp_path / "o"), "--json")
+    assert r.returncode == 0, r.stderr
+    assert r.json()["corrections"] == 0           # the home school's batch is not told
+
+    doc = _build(station, tmp_path, "10674")
+    assert (doc["photos"], doc["corrections"]) == (0, 1)
+    batch = Path(doc["path"])
+    [fix] = json.loads((batch / "manifest.json").read_text("utf-8"))["corrections"]
+    assert fix["replaces_batch"] == built["batch_id"]
+    assert (fix["department"], fix["student_no"], fix["correction"]) == (
+        "化学科学与工程学院", "X2014000001", "record")
+    assert sorted((c["field"], c["old"], c["new"]) for c in fix["changes"]) == [
+        ("department", walk["培养单位"], "化学科学与工程学院"),
+        ("student_no", walk["学号"], "X2014000001")]
+    [line] = _csv_rows(batch, "corrections.csv")
+    assert line["院系"] == "化学科学与工程学院" and line["学校代码"] == "10674"
+    assert (first / "manifest.csv").read_bytes() == sent        # the uploaded batch is not rewritten
+    assert _build(station, tmp_path, "10674")["corrections"] == 0   # listed once
+
+
+def test_a_correction_of_a_walk_in_applies_over_its_schools_roster(station, tmp_path):
+    rows = _rows(1)
+    _import(station, tmp_path, "10674.csv", rows, school="10674")
+    _ingest(station, tmp_path, rows[0], 1, "10674")
+    r = station.as_op("tech", "correct", rows[0]["身份证号"], "--field", "department", "--value",
+                      "数学与统计学院", "--reason", "学生本人更正", "--json")
+    assert r.returncode == 0, r.stderr
+    assert r.json()["old_value"] == rows[0]["培养单位"]      # what the batch would have said
+    item = json.loads((Path(_build(station, tmp_path, "10674")["path"]) / "manifest.json")
+                      .read_text("utf-8"))["items"][0]
+    assert (item["department"], item["student_no"]) == ("数学与统计学院", rows[0]["学号"])
+
+
+def test_a_walk_in_of_a_school_without_a_roster_here_keeps_the_cards_name_only(station, tmp_path):
+    rows = _rows(2)
+    _import(station, tmp_path, "10674.csv", rows[:1], school="10674")
+    _ingest(station, tmp_path, rows[1], 2, "10676")           # no 10676 roster imported
+    doc = _build(station, tmp_path, "10676")
+    item = json.loads((Path(doc["path"]) / "manifest.json").read_text("utf-8"))["items"][0]
+    assert (item["name"], item["student_no"], item["department"]) == (rows[1]["姓名"], "", "")
