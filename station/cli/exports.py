@@ -226,6 +226,8 @@ def _build_text(data: dict[str, Any], lang: str) -> str:
     for o in data.get("accepted_over_checks", []):
         lines.append(t("exports.accepted_over_checks", id=o["id_number"], name=o["name"],
                        by=o["override_by"], reason=o["reason"] or "-"))
+    for o in data.get("off_roster", []):
+        lines.append(t("exports.off_roster", id=o["id_number"], name=o["name"], school=o["school_code"]))
     if data["not_in_batch"]:
         lines.append(t("exports.not_in_batch", count=len(data["not_in_batch"])))
         by_reason: dict[str, list[dict[str, Any]]] = {}

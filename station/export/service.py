@@ -76,6 +76,14 @@ class BuildResult:
                  "name": mask_name(i.name) if masked else i.name,
                  "override_by": i.override_by, "reason": i.override_reason}
                 for i in (rec.items if self.written else []) if i.overridden],
+            # no roster of the batch's school here holds them (a walk-in of a school whose roster
+            # was not imported): the card's name, no student number or department (a roster
+            # always gives a department); said, not guessed. From the record: a rebuild says the same
+            "off_roster": [
+                {"id_number": mask_id(i.id_number) if masked else i.id_number,
+                 "name": mask_name(i.name) if masked else i.name, "school_code": rec.school_code}
+                for i in ([*rec.items, *(c for c in rec.corrections if c.has_photo)]
+                          if self.written else []) if not i.department],
             "recovered": self.recovered,
             "completed": [c.summary() for c in self.completed],
         }

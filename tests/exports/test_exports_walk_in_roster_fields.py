@@ -4,13 +4,15 @@ A 10674 student at the 10674 walk-in desk of a 10673 station is matched on 10674
 (``roster import --school-code 10674``); their name, student number and department come from that
 roster in the 10674 batch, its corrections list and the daily report, as the station's own
 students' come from its own roster. A walk-in of a school without a roster here keeps the card's
-name and no student number or department, and the build says so.
+name and no student number or department, and the build says so (``off_roster``).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from station.privacy import mask_id, mask_name
 
 ADDRESS = "云南省昆明市一二一大街"
 
@@ -142,3 +144,18 @@ def test_a_walk_in_of_a_school_without_a_roster_here_keeps_the_cards_name_only(s
     doc = _build(station, tmp_path, "10676")
     item = json.loads((Path(doc["path"]) / "manifest.json").read_text("utf-8"))["items"][0]
     assert (item["name"], item["student_no"], item["department"]) == (rows[1]["姓名"], "", "")
+    # … and the build says so, masked as everywhere in its output and public report
+    said = [{"id_number": mask_id(rows[1]["身份证号"]), "name": mask_name(rows[1]["姓名"]), "school_code": "10676"}]
+    assert doc["off_roster"] == said
+    report = json.loads(Path(doc["report"]).read_text("utf-8"))
+    assert report["off_roster"] == said
+    r = station.as_op("tech", "export", "build", "--out", str(tmp_path / "again"), "--batch", doc["batch_id"])
+    assert r.returncode == 0, r.stderr                 # a rebuild from the record says the same
+    assert f"{mask_id(rows[1]['身份证号'])} {mask_name(rows[1]['姓名'])} 不在本站已导入的学校 10676 名单上" in r.stdout
+    assert "学号、院系为空" in r.stdout
+    r = station.as_op("tech", "--lang", "en", "export", "build", "--out", str(tmp_path / "en"), "--batch",
+                      doc["batch_id"])
+    assert "is on no roster of school 10676 imported here" in r.stdout, r.stdout + r.stderr
+
+    _ingest(station, tmp_path, rows[0], 1, "10674")          # on 10674's roster: nothing to say
+    assert _build(station, tmp_path, "10674")["off_roster"] == []
