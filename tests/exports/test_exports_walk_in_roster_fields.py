@@ -159,3 +159,21 @@ def test_a_walk_in_of_a_school_without_a_roster_here_keeps_the_cards_name_only(s
 
     _ingest(station, tmp_path, rows[0], 1, "10674")          # on 10674's roster: nothing to say
     assert _build(station, tmp_path, "10674")["off_roster"] == []
+
+
+def test_a_schools_roster_imported_after_its_walk_ins_went_out_is_listed_once(station, tmp_path):
+    """Walk-ins uploaded without a roster of their school (or by a release that did not read it)
+    went out with no student number or department: importing the roster later lists them once
+    in that school's next corrections.csv (empty → the roster's), the uploaded batch untouched."""
+    rows = _rows(1)
+    _ingest(station, tmp_path, rows[0], 1, "10676")
+    built = _build(station, tmp_path, "10676")
+    assert built["photos"] == 1 and len(built["off_roster"]) == 1
+    _import(station, tmp_path, "10676.csv", rows, school="10676")
+    doc = _build(station, tmp_path, "10676")
+    assert (doc["photos"], doc["corrections"], doc["off_roster"]) == (0, 1, [])
+    [fix] = json.loads((Path(doc["path"]) / "manifest.json").read_text("utf-8"))["corrections"]
+    assert fix["replaces_batch"] == built["batch_id"]
+    assert sorted((c["field"], c["old"], c["new"]) for c in fix["changes"]) == [
+        ("department", "", rows[0]["培养单位"]), ("student_no", "", rows[0]["学号"])]
+    assert _build(station, tmp_path, "10676")["corrections"] == 0
