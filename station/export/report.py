@@ -88,6 +88,10 @@ def _group_stats(people: list[Person], date: str, offset: float, fees: FeeSplit,
             paid += 1
             received += sum(day_payments)
     ineligible = [p for p in people if p.on_roster and not p.eligible]
+    # photographed today, on no roster here (a walk-in of a school whose roster is not imported):
+    # the card's name, no student number or department
+    off_roster = sum(1 for p in people if not p.roster_school
+                     and any(local_date(c.at_ms, offset) == date for c in p.captures))
     return {
         "expected": len(expected),
         "accepted": accepted_today + accepted_before,
@@ -98,6 +102,7 @@ def _group_stats(people: list[Person], date: str, offset: float, fees: FeeSplit,
         "ineligible": len(ineligible),
         "ineligible_captured": sum(1 for p in ineligible if any(local_date(c.at_ms, offset) == date
                                                                for c in p.captures)),
+        "off_roster": off_roster,
         "fees": {"count": paid, "fee_yuan": fees.fee_cents / 100,
                  "total_yuan": paid * fees.fee_cents / 100,
                  "web_yuan": paid * fees.web_cents / 100, "capture_yuan": paid * fees.capture_cents / 100,
@@ -142,7 +147,7 @@ def daily_report(snap: Snapshot, date: str, *, offset: float = 8, fees: FeeSplit
     rows = [d for slot in slot_rows for d in slot["departments"]]
     totals: dict[str, Any] = {k: sum(d[k] for d in rows) for k in (
         "expected", "accepted", "accepted_today", "accepted_before", "unexpected_today", "captured", "retakes",
-        "ineligible", "ineligible_captured")}
+        "ineligible", "ineligible_captured", "off_roster")}
     totals["missing"] = sum(len(d["missing"]) for d in rows)
     count = sum(d["fees"]["count"] for d in rows)
     totals["fees"] = {"count": count, "fee_yuan": fees.fee_cents / 100, "total_yuan": count * fees.fee_cents / 100,

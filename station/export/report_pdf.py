@@ -52,6 +52,9 @@ def report_pdf(report: dict[str, Any], font: Path) -> bytes:
     pdf.multi_cell(0, 5, f"应到 = 已通过 + 未采集（只计符合采集条件的名单学生）；他日场次 = 当日通过但不属于当日场次"
                          f"（{t['unexpected_today']} 人）；不符合采集条件 {t['ineligible']} 人，其中当日拍摄 "
                          f"{t['ineligible_captured']} 人，不计入应到。", new_x="LMARGIN", new_y="NEXT")
+    if t.get("off_roster"):
+        pdf.multi_cell(0, 5, f"不在本站名单上（未导入该校名单）的当日拍摄 {t['off_roster']} 人：姓名取自身份证，"
+                             f"学号、院系为空（院系一栏空白）。", new_x="LMARGIN", new_y="NEXT")
     pdf.multi_cell(0, 5, f"费用：{fees['count']} 人 × {fees['fee_yuan']:.0f} 元 = {fees['total_yuan']:.2f} 元"
                          f"（网络维护费 {fees['web_yuan']:.2f} 元 + 采集认证费 {fees['capture_yuan']:.2f} 元）；"
                          f"实收 {fees['received_yuan']:.2f} 元", new_x="LMARGIN", new_y="NEXT")

@@ -56,6 +56,16 @@ def _build(station, tmp_path: Path, school: str) -> dict:
     return r.json()
 
 
+def _pdf_text(path: Path) -> str:
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        return "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    finally:
+        doc.close()
+
+
 def _csv_rows(batch: Path, name: str = "manifest.csv") -> list[dict]:
     import csv
     import io
@@ -159,6 +169,18 @@ def test_a_walk_in_of_a_school_without_a_roster_here_keeps_the_cards_name_only(s
 
     _ingest(station, tmp_path, rows[0], 1, "10674")          # on 10674's roster: nothing to say
     assert _build(station, tmp_path, "10674")["off_roster"] == []
+
+    r = station.as_op("tech", "report", "daily", "--format", "json")    # the report says so too
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    rows_by_school = {d["school_code"]: d for s in report["slots"] for d in s["departments"]}
+    assert (rows_by_school["10676"]["department"], rows_by_school["10676"]["off_roster"]) == ("", 1)
+    assert (rows_by_school["10674"]["department"], rows_by_school["10674"]["off_roster"]) == (rows[0]["培养单位"], 0)
+    assert report["totals"]["off_roster"] == 1
+    pdf = tmp_path / "daily.pdf"
+    r = station.as_op("tech", "report", "daily", "--format", "pdf", "--out", str(pdf))
+    assert r.returncode == 0, r.stderr
+    assert "未导入该校名单）的当日拍摄 1 人" in _pdf_text(pdf)
 
 
 def test_a_schools_roster_imported_after_its_walk_ins_went_out_is_listed_once(station, tmp_path):
