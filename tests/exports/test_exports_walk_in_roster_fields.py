@@ -199,3 +199,19 @@ def test_a_schools_roster_imported_after_its_walk_ins_went_out_is_listed_once(st
     assert sorted((c["field"], c["old"], c["new"]) for c in fix["changes"]) == [
         ("department", "", rows[0]["培养单位"]), ("student_no", "", rows[0]["学号"])]
     assert _build(station, tmp_path, "10676")["corrections"] == 0
+
+
+def test_a_walk_in_whose_id_number_is_corrected_keeps_its_schools_roster_fields(station, tmp_path):
+    """Its roster entry stays under the number it was imported with; the person it names is the
+    one the correction moved to the new number."""
+    rows = _rows(2)
+    _import(station, tmp_path, "10674.csv", rows[:1], school="10674")
+    _ingest(station, tmp_path, rows[0], 1, "10674")
+    new = rows[1]["身份证号"]
+    r = station.as_op("sup", "correct", rows[0]["身份证号"], "--field", "id_number", "--value", new,
+                      "--reason", "证件号码录入有误", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    item = json.loads((Path(_build(station, tmp_path, "10674")["path"]) / "manifest.json")
+                      .read_text("utf-8"))["items"][0]
+    assert (item["id_number"], item["student_no"], item["department"]) == (
+        new, rows[0]["学号"], rows[0]["培养单位"])
