@@ -249,11 +249,16 @@ def _walk_in_rosters(store: Store, snap: Snapshot, moved: Mapping[str, str]) -> 
     ``home_roster``) or their card. Corrections made later still apply over it (clock order)."""
     wanted = {idn: snap.school_of(p) for idn, p in snap.persons.items() if p.captures}
     wanted = {idn: school for idn, school in wanted.items() if school and school != snap.school_code}
-    schools = sorted(set(wanted.values()))
-    if not schools:
+    if not wanted:
         return
-    marks = ", ".join("?" * len(schools))
-    rows = _rows(store, f"SELECT * FROM roster_all_current WHERE school IN ({marks})", tuple(schools))
+    # only their entries (a walk-in school's roster may hold thousands): by their numbers and the
+    # numbers re-keyed to them, a chunk at a time (SQLite's limit on parameters)
+    numbers = sorted({*wanted, *(old for old, new in moved.items() if new in wanted)})
+    rows: list[Any] = []
+    for at in range(0, len(numbers), 500):
+        chunk = numbers[at:at + 500]
+        rows += _rows(store, f"SELECT * FROM roster_all_current WHERE id_number IN ({', '.join('?' * len(chunk))})",
+                      tuple(chunk))
     done: set[str] = set()
     # a person's own entry first; one under a number re-keyed to them only when they have none
     for r in sorted(rows, key=lambda r: r["id_number"] in moved):
