@@ -122,9 +122,14 @@ def plan(store: Store, until: dt.date | None = None) -> PurgePlan:
             "(SELECT MAX(decided_hlc) FROM accepted_captures b WHERE b.id_number = a.id_number)"):
         if id_number not in scope:
             continue
+        # delivered in an upload folder, or — a photo kept after the person's first photo went
+        # out (a newer acceptance, a conflict decision) — as a photo correction in a later
+        # batch's corrections list: CHSI takes no second upload, so that is its only way out
         batches = [r[0] for r in conn.execute(
-            "SELECT e.batch_id FROM export_index i JOIN exports e ON e.id = i.export_id "
-            "WHERE i.capture_id = ?", (capture_id,))]
+            "SELECT e.batch_id, e.hlc FROM export_index i JOIN exports e ON e.id = i.export_id "
+            "WHERE i.capture_id = ? UNION "
+            "SELECT e.batch_id, e.hlc FROM export_corrections x JOIN exports e ON e.id = x.export_id "
+            "WHERE x.capture_id = ? AND x.correction = 'photo' ORDER BY 2", (capture_id, capture_id))]
         if not batches:
             out.blocked.append((id_number, "not_exported", ""))
         elif not any(b in confirmed for b in batches):

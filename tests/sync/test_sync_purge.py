@@ -69,3 +69,55 @@ def test_purge_on_a_master_masks_clashes_decisions_and_waiting_rows(tmp_path, ma
         assert "#" in idn_after and reason == "闭眼"
         [(why,)] = store.conn.execute("SELECT reason FROM conflict_decisions").fetchall()
         assert why.startswith("钱*即钱*本人（") and "#" in why        # the why stays, masked
+
+
+def test_a_kept_photo_delivered_in_a_corrections_list_unblocks_the_purge(tmp_path, make_station, idn,
+                                                                         enrol, cli):
+    """Two stations accepted a photo of one person; the master exported and confirmed st-a's,
+    then merged st-b's and the supervisor kept st-b's (never exported). CHSI takes no second
+    photo, so the next batch lists it in its corrections list (photo correction) and it is never
+    in an upload folder: once that batch is confirmed, the purge counts the photo as delivered."""
+    from station.store import open_store
+    from station.sync.bundle import create_bundle
+
+    number = idn(1)
+    make_station(tmp_path / "a", "st-a", [(number, "张一")], seed=1)
+    make_station(tmp_path / "b", "st-b", [(number, "张一")], seed=2)
+    make_station(tmp_path / "m", "master", [])
+    enrol(tmp_path / "m", tmp_path / "a", tmp_path / "b")
+    for name in ("a", "b"):
+        with open_store(tmp_path / name) as store:
+            create_bundle(store, tmp_path / f"{name}.zip")
+    m = tmp_path / "m"
+
+    def ok(*args, op="sup"):
+        r = cli(m, "--lang", "en", *args, op=op)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return r
+
+    ok("merge", tmp_path / "a.zip")
+    first = ok("export", "build", "--out", tmp_path / "o1", "--json").json()
+    assert first["photos"] == 1
+    ok("export", "confirm", first["batch_id"])
+    ok("merge", tmp_path / "b.zip")
+    [item] = ok("conflicts", "list", "--json").json()["items"]
+    assert item["kind"] == "accepted_at_two_stations"
+    keep = next(o for o in item["options"] if o["station_id"] == "st-b")       # the one never exported
+    ok("conflicts", "decide", item["id"], keep["key"], "--reason", "better photo")
+
+    blocked = cli(m, "--lang", "en", "purge", "--dry-run", "--json", op="sup")
+    assert blocked.returncode == 1                                  # not delivered yet: blocked
+    [why] = blocked.json()["plan"]["blocked"]
+    assert why["reason"] == "not_exported" and number not in blocked.stdout
+
+    second = ok("export", "build", "--out", tmp_path / "o2", "--json").json()
+    assert second["photos"] == 0 and second["corrections"] == 1      # listed, not uploaded again
+    still = cli(m, "--lang", "en", "purge", "--dry-run", "--json", op="sup")
+    assert still.returncode == 1
+    [why] = still.json()["plan"]["blocked"]
+    assert (why["reason"], why["batch"]) == ("not_confirmed", second["batch_id"])
+
+    ok("export", "confirm", second["batch_id"])
+    r = ok("purge", "--json")
+    assert r.json()["result"]["people"] == 1
+    assert not [p for p in (m / "images").rglob("*") if p.is_file()]  # both photos gone
