@@ -70,3 +70,18 @@ def test_refusals_name_roles_and_actions_in_words():
            action=action_words("export"))
     assert zh == "操作员“李”（摄影师）无权导出批次"
     assert "export" not in zh and "photographer" not in zh
+
+
+def test_purge_help_says_what_it_removes_and_what_refuses_it(tmp_path):
+    zh = run_station_cmd(["purge", "--help"], tmp_path / "d")
+    assert zh.returncode == 0
+    zh_flat = " ".join(zh.stdout.split())
+    for words in ("假名", "删除照片", "审计记录保留", "尚未导出", "尚未确认", "station export confirm",
+                  "station fsck", "--dry-run"):
+        assert words in zh_flat, (words, zh.stdout)
+    en = run_station_cmd(["--lang", "en", "purge", "--help"], tmp_path / "d")
+    assert en.returncode == 0
+    flat = " ".join(en.stdout.split())
+    for words in ("pseudonym", "photos are deleted", "audit trail stay", "not exported", "not confirmed",
+                  "station export build", "station export confirm BATCH_ID", "station fsck"):
+        assert words in flat, (words, en.stdout)

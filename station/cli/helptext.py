@@ -125,9 +125,9 @@ def localise(parser: argparse.ArgumentParser, lang: str,
 
     if summary is not None:
         summary.help = words(summary.help)
-        if parser.description is None:
-            parser.description = summary.help
-    elif parser.description:
+    if parser.description is None:
+        parser.description = summary.help if summary is not None else None
+    else:                       # a command's own longer description (e.g. purge's refusals)
         parser.description = words(parser.description)
     for action in parser._actions:
         if isinstance(action, argparse._HelpAction | argparse._SubParsersAction):

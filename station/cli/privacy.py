@@ -10,9 +10,41 @@ if TYPE_CHECKING:
     from station.cli.context import Context
 
 
+PURGE_DESCRIPTION = (
+    "(supervisor) The end of a campaign: each person's ID number becomes a masked pseudonym, names "
+    "are masked, card details, birth dates, student numbers and file names are dropped, photos are "
+    "deleted, and the batch folders, print sheets and bundles the station wrote are removed; counts, "
+    "payments and the audit trail stay.\n\n"
+    "Refused, changing nothing (exit 1), while anyone's accepted photo is\n"
+    "  - not exported: in no batch (nor in a batch's corrections list): run station export build, "
+    "upload the batch, then station export confirm BATCH_ID;\n"
+    "  - not confirmed: in a batch the pipeline has not confirmed: station export confirm BATCH_ID "
+    "once it has.\n"
+    "Each blocking person is named (masked name and ID number, the photo's station, time and "
+    "capture). Also refused when the store's seals do not hold (run station fsck first). "
+    "Try --dry-run first.")
+
+
+class _Paragraphs(argparse.HelpFormatter):
+    """Wraps each line of a description on its own: the line breaks (the refusals, one a line)
+    stay, a continuation keeps the line's indent."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        import textwrap
+
+        out = []
+        for line in text.splitlines():
+            lead = line[:len(line) - len(line.lstrip())]
+            out.append(textwrap.fill(line.strip(), width, initial_indent=indent + lead,
+                                     subsequent_indent=indent + lead + ("  " if lead else ""))
+                       if line.strip() else "")
+        return "\n".join(out)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("purge", help="(supervisor) remove a finished campaign's personal data "
-                                     "and photos once its batches are confirmed uploaded")
+                                     "and photos once its batches are confirmed uploaded",
+                       description=PURGE_DESCRIPTION, formatter_class=_Paragraphs)
     p.add_argument("--until", metavar="YYYY-MM-DD",
                    help="only people whose last record is on or before this day (default: all)")
     p.add_argument("--dry-run", action="store_true", help="say what would be purged; change nothing")
@@ -69,9 +101,15 @@ def cmd_purge(ctx: Context, args: argparse.Namespace) -> int:
     key = "message_zh" if ctx.lang == "zh" else "message_en"
     if the_plan.blocked:
         data["blocked"] = True
-        lines = [t("purge.blocked", count=len(the_plan.blocked))]
-        lines += [f"  {b['id_number']}: {t('purge.reason.' + b['reason'], batch=b['batch'])}"
-                  for b in data["plan"]["blocked"][:30]]
+        blocked = data["plan"]["blocked"]
+        lines = [t("purge.blocked", count=len(blocked))]
+        for b in blocked[:30]:
+            lines.append("  " + t("purge.blocked_person", name=b["name"] or "?", id=b["id_number"],
+                                  station=b["station_id"] or "?", at=b["captured_at"] or "?",
+                                  capture=b["capture"]))
+            lines.append("    " + t("purge.reason." + b["reason"], batch=b["batch"]))
+        if len(blocked) > 30:
+            lines.append("  " + t("purge.blocked_more", count=len(blocked) - 30))
         emit(ctx.json, data, "\n".join(lines))
         return 1
     hub = written.hub_copies(store)

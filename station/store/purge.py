@@ -45,11 +45,40 @@ _PERSON_SOURCES = ("roster_entries", "card_reads", "captures", "payments", "acce
                    "session_events", "walk_ins")
 
 
+@dataclass(frozen=True)
+class Blocked:
+    """A person whose accepted photo keeps the purge from running: named (masked) so the
+    supervisor can find them, with the photo that is missing from a confirmed batch."""
+    id_number: str
+    reason: str                   # not_exported | not_confirmed
+    batch: str                    # the newest batch holding the photo (not_confirmed)
+    name: str = ""
+    capture_id: str = ""
+    station_id: str = ""
+    captured_hlc: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        from station.privacy import mask_name
+
+        return {"id_number": mask_id(self.id_number), "name": mask_name(self.name), "reason": self.reason,
+                "batch": self.batch, "capture": self.capture_id[-8:], "station_id": self.station_id,
+                "captured_at": _local(self.captured_hlc)}
+
+
+def _local(hlc: str) -> str:
+    from station.domain.localtime import from_ms
+
+    try:
+        return from_ms(int(hlc.split("-", 1)[0])).strftime("%Y-%m-%d %H:%M")
+    except (ValueError, OverflowError, OSError):
+        return ""
+
+
 @dataclass
 class PurgePlan:
     until: str | None
     people: list[str] = field(default_factory=list)     # ID numbers (a re-keyed person has two)
-    blocked: list[tuple[str, str, str]] = field(default_factory=list)  # (id, reason, batch)
+    blocked: list[Blocked] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
     persons: int | None = None                             # people, each counted once
 
@@ -59,8 +88,7 @@ class PurgePlan:
 
     def to_json(self) -> dict[str, Any]:
         return {"until": self.until, "people": self.count, "images": len(self.images),
-                "blocked": [{"id_number": mask_id(i), "reason": r, "batch": b}
-                            for i, r, b in self.blocked]}
+                "blocked": [b.to_json() for b in self.blocked]}
 
 
 @dataclass
@@ -105,7 +133,9 @@ def _in_scope(conn: Any, last: dict[str, str], cutoff: str | None) -> list[set[s
 
 
 def plan(store: Store, until: dt.date | None = None) -> PurgePlan:
-    """Who would be purged, and who blocks the purge (accepted photo not in a confirmed batch)."""
+    """Who would be purged, and who blocks the purge: a person whose current accepted photo is in
+    no batch the pipeline confirmed — neither uploaded in one nor listed in its corrections list
+    as a photo correction (a photo kept after the first went out is never uploaded again)."""
     conn = store.conn
     union = " UNION ALL ".join(f"SELECT id_number, hlc FROM {t} WHERE id_number IS NOT NULL"
                                for t in _PERSON_SOURCES)
@@ -117,9 +147,12 @@ def plan(store: Store, until: dt.date | None = None) -> PurgePlan:
     out = PurgePlan(until.isoformat() if until else None, people, persons=len(groups))
     confirmed = {r[0] for r in conn.execute("SELECT batch_id FROM upload_confirmations")}
     scope = set(people)
-    for capture_id, id_number in conn.execute(
-            "SELECT capture_id, id_number FROM accepted_captures a WHERE decided_hlc = "
-            "(SELECT MAX(decided_hlc) FROM accepted_captures b WHERE b.id_number = a.id_number)"):
+    from station.store.conflicts import person_names
+
+    for capture_id, id_number, station_id, captured in conn.execute(
+            "SELECT capture_id, id_number, station_id, captured_hlc FROM accepted_captures a "
+            "WHERE decided_hlc = (SELECT MAX(decided_hlc) FROM accepted_captures b "
+            "WHERE b.id_number = a.id_number) ORDER BY id_number").fetchall():
         if id_number not in scope:
             continue
         # delivered in an upload folder, or — a photo kept after the person's first photo went
@@ -130,10 +163,12 @@ def plan(store: Store, until: dt.date | None = None) -> PurgePlan:
             "WHERE i.capture_id = ? UNION "
             "SELECT e.batch_id, e.hlc FROM export_corrections x JOIN exports e ON e.id = x.export_id "
             "WHERE x.capture_id = ? AND x.correction = 'photo' ORDER BY 2", (capture_id, capture_id))]
+        who = dict(name=person_names(store, [id_number]).get(id_number, ""), capture_id=capture_id,
+                   station_id=station_id or "", captured_hlc=captured or "")
         if not batches:
-            out.blocked.append((id_number, "not_exported", ""))
+            out.blocked.append(Blocked(id_number, "not_exported", "", **who))
         elif not any(b in confirmed for b in batches):
-            out.blocked.append((id_number, "not_confirmed", batches[-1]))
+            out.blocked.append(Blocked(id_number, "not_confirmed", batches[-1], **who))
     shared: set[str] = set()
     marks = ",".join("?" for _ in people) or "''"
     for sha, crop, idn in conn.execute(

@@ -109,6 +109,12 @@ def test_a_kept_photo_delivered_in_a_corrections_list_unblocks_the_purge(tmp_pat
     assert blocked.returncode == 1                                  # not delivered yet: blocked
     [why] = blocked.json()["plan"]["blocked"]
     assert why["reason"] == "not_exported" and number not in blocked.stdout
+    assert (why["name"], why["station_id"]) == ("张*", "st-b")       # the kept photo, named masked
+    for lang, words in (("en", ("张* (530***********0130)", "station st-b", "station export build")),
+                        ("zh", ("张*（530***********0130）", "工作站 st-b", "station export build"))):
+        text = cli(m, "--lang", lang, "purge", op="sup")
+        assert text.returncode == 1 and number not in text.stdout + text.stderr and "张一" not in text.stdout
+        assert all(w in text.stdout for w in words), text.stdout
 
     second = ok("export", "build", "--out", tmp_path / "o2", "--json").json()
     assert second["photos"] == 0 and second["corrections"] == 1      # listed, not uploaded again
@@ -116,6 +122,7 @@ def test_a_kept_photo_delivered_in_a_corrections_list_unblocks_the_purge(tmp_pat
     assert still.returncode == 1
     [why] = still.json()["plan"]["blocked"]
     assert (why["reason"], why["batch"]) == ("not_confirmed", second["batch_id"])
+    assert f"station export confirm {second['batch_id']}" in cli(m, "--lang", "en", "purge", op="sup").stdout
 
     ok("export", "confirm", second["batch_id"])
     r = ok("purge", "--json")
