@@ -253,10 +253,15 @@ class Facts:
         return state
 
     def accepted_captures(self, exported: bool | None = None) -> list[dict[str, Any]]:
-        """Captures whose current decision is accept (optionally only not-yet-exported ones)."""
+        """Captures whose current decision is accept (optionally only not-yet-exported ones).
+
+        Exported means delivered: in an upload folder, or — a photo accepted after the person's
+        first one went out, which no upload folder takes again — listed as a photo correction."""
         sql = "SELECT * FROM accepted_captures"
         if exported is not None:
-            sql += f" WHERE exported = {1 if exported else 0}"
+            sent = ("(exported = 1 OR capture_id IN (SELECT capture_id FROM export_corrections "
+                    "WHERE correction = 'photo'))")
+            sql += f" WHERE {sent}" if exported else f" WHERE NOT {sent}"
         return [dict(r) for r in self.store.conn.execute(sql + " ORDER BY decided_hlc")]
 
 

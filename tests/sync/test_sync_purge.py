@@ -118,6 +118,9 @@ def test_a_kept_photo_delivered_in_a_corrections_list_unblocks_the_purge(tmp_pat
 
     second = ok("export", "build", "--out", tmp_path / "o2", "--json").json()
     assert second["photos"] == 0 and second["corrections"] == 1      # listed, not uploaded again
+    with open_store(m) as store:             # the exports screen no longer counts it as pending
+        assert store.facts.accepted_captures(exported=False) == []
+        assert [c["station_id"] for c in store.facts.accepted_captures(exported=True)] == ["st-b"]
     still = cli(m, "--lang", "en", "purge", "--dry-run", "--json", op="sup")
     assert still.returncode == 1
     [why] = still.json()["plan"]["blocked"]
