@@ -180,11 +180,7 @@ class Harness:
             p = self.people[self.next_person % len(self.people)]
             self.next_person += 1
             self.current = p
-            # the roster rounds rename a seventh of the people: their cards then differ from the
-            # roster, which a supervisor approves (name_mismatch blocks until one does)
-            return ["ingest", "--identity", str(p["identity"]), "--image", str(p["image"]),
-                    "--paid", "--vouch", "--force", "--reason", "roster renamed by the harness",
-                    "--json"]
+            return [*self._ingest_args(p), "--json"]
         if op == "export":
             return ["export", "build", "--out", str(self.usb / "exports"), "--json"]
         if op == "bundle":
@@ -299,6 +295,14 @@ class Harness:
                 return f"{gone} rows of the field station missing after the merge"
         return None
 
+    @staticmethod
+    def _ingest_args(p: dict) -> list[str]:
+        """``station ingest`` of person ``p``. The roster rounds rename a seventh of the people:
+        their cards then differ from the roster, which a supervisor approves (name_mismatch
+        blocks until one does)."""
+        return ["ingest", "--identity", str(p["identity"]), "--image", str(p["image"]),
+                "--paid", "--vouch", "--force", "--reason", "roster renamed by the harness"]
+
     # -- disk full -----------------------------------------------------------------------------
     def disk_full(self, runs: int) -> None:
         sys.path.insert(0, str(ROOT))
@@ -318,8 +322,7 @@ class Harness:
                 self.next_person += 1
                 before = snapshot(data)
                 filler = fill(disk, leave_bytes=self.rng.randrange(0, 96 * 1024))
-                r = self.run(data, "ingest", "--identity", str(p["identity"]), "--image",
-                             str(p["image"]), "--paid", "--vouch")
+                r = self.run(data, *self._ingest_args(p))
                 self.figures.disk_full_runs += 1
                 where = f"disk full #{n + 1}"
                 if r.returncode == 0:
@@ -336,8 +339,7 @@ class Harness:
                 if missing(before, snapshot(data)):
                     self.violation(f"{where}: rows lost")
                 if not accepted(data, p["id_number"]):
-                    again = self.run(data, "ingest", "--identity", str(p["identity"]),
-                                     "--image", str(p["image"]), "--paid", "--vouch")
+                    again = self.run(data, *self._ingest_args(p))
                     if again.returncode != 0:
                         self.violation(f"{where}: after freeing space: exit {again.returncode}")
                 if fsck_problems(data, allow_leftovers=False):
