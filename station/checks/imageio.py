@@ -84,7 +84,10 @@ class Source:
                 future: Future[Any] = Future()
                 self._cache[reduction] = future
         if stream is not None:
-            stages.submit(stream.run)
+            # its own thread, lowered: the analysis decode and the face's work come first on
+            # the cores; this one takes the time they leave (it is needed only for the frame)
+            threading.Thread(target=_run_yielding, args=(stream,), name="checks-finer",
+                             daemon=True).start()
         else:
             stages.submit(_fill, future, lambda: self._decode(reduction))
 
@@ -180,6 +183,20 @@ class Source:
         from station.checks.colour import to_srgb
 
         return img if self.colour is None else to_srgb(img, self.colour)
+
+
+AHEAD_NICE = 10  # how far a decode started ahead yields to the capture's other work
+
+
+def _run_yielding(stream: RowStream) -> None:
+    """``stream.run`` at a lower priority than the capture's other threads (Linux: a thread's
+    own nice value; elsewhere, or if refused, at the same priority)."""
+    import os
+
+    with contextlib.suppress(AttributeError, OSError):
+        me = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + AHEAD_NICE))
+    stream.run()
 
 
 def _fill(future: Future[Any], make: Callable[[], Any]) -> None:

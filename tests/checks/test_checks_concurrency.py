@@ -322,3 +322,29 @@ def test_a_finer_stream_stopped_above_the_window_gives_the_whole_decodes_frame(
     stopped.run()
     assert export_frame(src, 2, low, (480, 640), wait=False) is None  # its rows are not in
     assert np.array_equal(export_frame(src, 2, low, (480, 640))[0], want)
+
+
+def test_a_finer_decode_ahead_yields_to_the_captures_other_work(large_small_person, monkeypatch):
+    """It runs on its own thread at a lower priority (Linux: that thread's nice value), so the
+    analysis decode and the face's work come first on the cores; the caller's is untouched."""
+    import os
+
+    from station.checks import imageio
+
+    seen: dict[str, int] = {}
+    run = rowstream.RowStream.run
+
+    def spy(self):
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        seen["thread"] = threading.get_native_id()
+        run(self)
+
+    monkeypatch.setattr(rowstream.RowStream, "run", spy)
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    src = open_source(large_small_person)
+    src.prefetch(2, Stages(2))
+    stream = src.streaming(2)
+    assert stream is not None and stream.wait(stream.height) == stream.height
+    assert seen["thread"] != threading.get_native_id()
+    assert seen["nice"] == min(19, mine + imageio.AHEAD_NICE) > mine
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine
