@@ -27,6 +27,16 @@ def _export(run, out: Path) -> tuple[str, Path]:
     return doc["batch_id"], Path(doc["path"])
 
 
+def _two_confirmed_batches(run, data: Path, out: Path) -> tuple[Path, Path]:
+    """Person 0 exported in one batch, person 1 in the next, both confirmed: their folders."""
+    add_people(data, [person(0)])
+    first, folder1 = _export(run, out)
+    add_people(data, [person(1)])
+    second, folder2 = _export(run, out)
+    assert run("export", "confirm", first, second).returncode == 0
+    return folder1, folder2
+
+
 def _files(folder: Path) -> set[str]:
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*")}
 
@@ -83,11 +93,7 @@ def test_purge_removes_what_the_station_wrote_and_nothing_else(station_cli, tmp_
 def test_a_batch_of_people_not_purged_stays(station_cli, tmp_path):
     """`--until` purges the earlier people: a batch holding a later one stays, whole."""
     run, data = station_cli, station_cli.data_dir
-    add_people(data, [person(0)])
-    first, folder1 = _export(run, tmp_path / "out")
-    add_people(data, [person(1)])
-    second, folder2 = _export(run, tmp_path / "out")
-    assert run("export", "confirm", first, second).returncode == 0
+    folder1, folder2 = _two_confirmed_batches(run, data, tmp_path / "out")
     from station.store import open_store
     from station.store import purge as purging
 
@@ -153,11 +159,7 @@ def test_symlinks_changed_files_and_unmounted_sticks_are_left_and_reported(stati
 
 def test_a_purge_killed_while_removing_files_carries_on(station_cli, tmp_path):
     run, data = station_cli, station_cli.data_dir
-    add_people(data, [person(0)])
-    a, folder_a = _export(run, tmp_path / "out")
-    add_people(data, [person(1)])
-    b, folder_b = _export(run, tmp_path / "out")
-    assert run("export", "confirm", a, b).returncode == 0
+    folder_a, folder_b = _two_confirmed_batches(run, data, tmp_path / "out")
     marker = tmp_path / "paused"
     env = {k: v for k, v in os.environ.items() if not k.startswith("STATION")}
     env.update(PYTHONPATH=str(ROOT), STATION_DATA_DIR=str(data), STATION_OPERATOR=SUPERVISOR,

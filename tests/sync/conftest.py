@@ -71,6 +71,20 @@ def enrol(master_dir, *station_dirs) -> None:
             TrustService(store).add(parse_keyfile(keyfile(d), str(d)), "sup")
 
 
+def master_and_bundles(tmp) -> Path:
+    """A master at ``tmp/m`` that enrolled the stations at ``tmp/a`` and ``tmp/b``, and their
+    bundles ``tmp/a.zip`` and ``tmp/b.zip``: the master's folder."""
+    from station.store import open_store
+    from station.sync.bundle import create_bundle
+
+    make_station(tmp / "m", "master", [])
+    enrol(tmp / "m", tmp / "a", tmp / "b")
+    for name in ("a", "b"):
+        with open_store(tmp / name) as store:
+            create_bundle(store, tmp / f"{name}.zip")
+    return tmp / "m"
+
+
 def idn(i: int) -> str:
     from station.domain import idnumber
 
@@ -206,6 +220,11 @@ def canonical_fixture():
 @pytest.fixture(name="enrol")
 def enrol_fixture():
     return enrol
+
+
+@pytest.fixture(name="master_and_bundles")
+def master_and_bundles_fixture():
+    return master_and_bundles
 
 
 @pytest.fixture(name="cli")

@@ -10,18 +10,11 @@ import pytest
 
 
 @pytest.fixture
-def merged(tmp_path, make_station, idn, enrol, cli):
+def merged(tmp_path, make_station, idn, master_and_bundles, cli):
     """st-a and st-b both accepted 张一 (st-b read the name as 张壹); both merged at the master."""
-    from station.store import open_store
-    from station.sync.bundle import create_bundle
-
     make_station(tmp_path / "a", "st-a", [(idn(1), "张一"), (idn(2), "张二")], seed=1)
     make_station(tmp_path / "b", "st-b", [(idn(1), "张壹")], seed=2)
-    make_station(tmp_path / "m", "master", [])
-    enrol(tmp_path / "m", tmp_path / "a", tmp_path / "b")
-    for name in ("a", "b"):
-        with open_store(tmp_path / name) as store:
-            create_bundle(store, tmp_path / f"{name}.zip")
+    master_and_bundles(tmp_path)
     r = cli(tmp_path / "m", "merge", tmp_path / "a.zip", tmp_path / "b.zip", op="sup")
     assert r.returncode == 0, r.stderr
     r.tmp = tmp_path
@@ -195,23 +188,19 @@ def test_refusals_and_options_speak_without_library_english(tmp_path, make_stati
     assert bad.returncode == 2 and "not a complete bundle file" in bad.stderr, bad.stderr
 
 
-def test_one_capture_code_on_two_students_is_listed_with_what_to_do(tmp_path, make_station, idn, enrol, cli):
+def test_one_capture_code_on_two_students_is_listed_with_what_to_do(tmp_path, make_station, idn,
+                                                                    master_and_bundles, cli):
     """Each station checks a 图像采集码 against its own records only: merged, one code (but for
     case) names two students and exports leave both out (``code_clash``). The conflicts list
     names it (code and ID numbers masked) with what to do; deciding whose code it is rejects the
     other's photo (who is photographed again with their own code) and the owner's goes out."""
     from station.store import open_store
-    from station.sync.bundle import create_bundle
 
     code = "Xq7mA2kP9zR4tB1c"
     make_station(tmp_path / "a", "st-a", [(idn(1), "张一"), (idn(3), "张三")], seed=1,
                  codes={idn(1): code, idn(3): "Kj2bN7xS4fG9hQ1e"})
     make_station(tmp_path / "b", "st-b", [(idn(2), "李二")], seed=2, codes={idn(2): code.swapcase()})
-    make_station(tmp_path / "m", "master", [])
-    enrol(tmp_path / "m", tmp_path / "a", tmp_path / "b")
-    for name in ("a", "b"):
-        with open_store(tmp_path / name) as store:
-            create_bundle(store, tmp_path / f"{name}.zip")
+    master_and_bundles(tmp_path)
     m = tmp_path / "m"
     r = cli(m, "--lang", "en", "merge", tmp_path / "a.zip", tmp_path / "b.zip", op="sup")
     assert r.returncode == 0, r.stderr

@@ -72,22 +72,17 @@ def test_purge_on_a_master_masks_clashes_decisions_and_waiting_rows(tmp_path, ma
 
 
 def test_a_kept_photo_delivered_in_a_corrections_list_unblocks_the_purge(tmp_path, make_station, idn,
-                                                                         enrol, cli):
+                                                                         master_and_bundles, cli):
     """Two stations accepted a photo of one person; the master exported and confirmed st-a's,
     then merged st-b's and the supervisor kept st-b's (never exported). CHSI takes no second
     photo, so the next batch lists it in its corrections list (photo correction) and it is never
     in an upload folder: once that batch is confirmed, the purge counts the photo as delivered."""
     from station.store import open_store
-    from station.sync.bundle import create_bundle
 
     number = idn(1)
     make_station(tmp_path / "a", "st-a", [(number, "张一")], seed=1)
     make_station(tmp_path / "b", "st-b", [(number, "张一")], seed=2)
-    make_station(tmp_path / "m", "master", [])
-    enrol(tmp_path / "m", tmp_path / "a", tmp_path / "b")
-    for name in ("a", "b"):
-        with open_store(tmp_path / name) as store:
-            create_bundle(store, tmp_path / f"{name}.zip")
+    master_and_bundles(tmp_path)
     m = tmp_path / "m"
 
     def ok(*args, op="sup"):
