@@ -65,10 +65,12 @@ class Source:
         return self._entry(reduction, lambda: self._decode(reduction)).result()
 
     def prefetch(self, reduction: int, stages: Stages) -> None:
-        """Start the decode at 1/``reduction`` on ``stages`` (unless made or started already).
+        """Start the decode at 1/``reduction`` beside the caller (unless made or started already).
 
-        A plain JPEG streams its rows (``rowstream``): a crop window in the upper part of the
-        frame is cut as soon as its rows are in, and the decode stops there (``streaming``)."""
+        A plain JPEG streams its rows (``rowstream``) on a thread of its own at a lower priority
+        (``_run_yielding``): a crop window in the upper part of the frame is cut as soon as its
+        rows are in, and the decode stops there (``streaming``). Anything else decodes whole on
+        ``stages``."""
         from station.checks.rowstream import NotStreamed, RowStream
 
         with self._lock:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from station.errors import IntegrityError, RefusedError
@@ -163,12 +163,14 @@ def plan(store: Store, until: dt.date | None = None) -> PurgePlan:
             "WHERE i.capture_id = ? UNION "
             "SELECT e.batch_id, e.hlc FROM export_corrections x JOIN exports e ON e.id = x.export_id "
             "WHERE x.capture_id = ? AND x.correction = 'photo' ORDER BY 2", (capture_id, capture_id))]
-        who = dict(name=person_names(store, [id_number]).get(id_number, ""), capture_id=capture_id,
-                   station_id=station_id or "", captured_hlc=captured or "")
+        who = dict(capture_id=capture_id, station_id=station_id or "", captured_hlc=captured or "")
         if not batches:
             out.blocked.append(Blocked(id_number, "not_exported", "", **who))
         elif not any(b in confirmed for b in batches):
             out.blocked.append(Blocked(id_number, "not_confirmed", batches[-1], **who))
+    # named once, for the blocking people only (not a roster lookup per person in scope)
+    names = person_names(store, [b.id_number for b in out.blocked])
+    out.blocked = [replace(b, name=names.get(b.id_number, "")) for b in out.blocked]
     shared: set[str] = set()
     marks = ",".join("?" for _ in people) or "''"
     for sha, crop, idn in conn.execute(
