@@ -102,7 +102,43 @@ def capture_school(capture: Capture, station_schools: Mapping[str, str], home: s
     """The university a capture is for: its walk-in school, else the school its station was set
     up for (``station init``), else ``home`` (this store's school). Batches and the per-school
     report both count by it, so a photo is never sent under another school's code."""
-    return capture.school_code or station_schools.get(capture.station_id) or home
+    return school_for(capture.school_code, capture.station_id, station_schools, home)
+
+
+def school_for(walk_in_school: str | None, station_id: str, station_schools: Mapping[str, str],
+               home: str) -> str:
+    """``capture_school``'s rule on a capture's columns (its walk-in school, its station)."""
+    return walk_in_school or station_schools.get(station_id) or home
+
+
+def walk_in_schools(store: Store) -> dict[str, str]:
+    """Capture id → the school of the walk-in desk that accepted it (the latest record wins);
+    empty for a store from before walk-ins."""
+    try:
+        return {str(r["capture_id"]): str(r["school_code"]) for r in _rows(
+            store, "SELECT capture_id, school_code FROM walk_ins ORDER BY hlc")}
+    except sqlite3.OperationalError:     # a store from before walk-ins
+        return {}
+
+
+def unexported_by_school(store: Store, home: str | None = None) -> dict[str, int]:
+    """How many accepted photos are not yet exported (``facts.accepted_captures(exported=False)``),
+    per school they are for (``capture_school``): a batch is one school's, so the exports screen
+    offers one per school. ``home`` (default: this store's school) comes first, even at 0; then
+    every other school with a photo waiting, by code."""
+    home = home if home is not None else store.meta("school_code") or ""
+    walk_in = walk_in_schools(store)
+    stations = station_schools(store)
+    counts: dict[str, int] = {home: 0}
+    others: dict[str, int] = {}
+    for row in store.facts.accepted_captures(exported=False):
+        school = school_for(walk_in.get(row["capture_id"]), row["station_id"], stations, home)
+        if school == home:
+            counts[home] += 1
+        else:
+            others[school] = others.get(school, 0) + 1
+    counts.update(sorted(others.items()))
+    return counts
 
 
 @dataclass
@@ -169,12 +205,7 @@ def load_snapshot(store: Store) -> Snapshot:
             p.name = p.name or identity.get("name", "")
             p.gender = p.gender or identity.get("gender", "")
             p.birth_date = p.birth_date or identity.get("birth_date", "")
-    walk_in_school: dict[str, str] = {}
-    try:
-        for r in _rows(store, "SELECT capture_id, school_code FROM walk_ins ORDER BY hlc"):
-            walk_in_school[r["capture_id"]] = r["school_code"]
-    except sqlite3.OperationalError:     # a store from before walk-ins
-        pass
+    walk_in_school = walk_in_schools(store)
     batches_of: dict[str, list[str]] = {}
     for r in _rows(store, "SELECT e.batch_id, e.hlc, i.capture_id FROM export_index i "
                           "JOIN exports e ON e.id = i.export_id ORDER BY e.hlc"):

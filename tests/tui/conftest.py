@@ -127,3 +127,32 @@ async def desk_shown(pilot, timeout: float = 10.0):
             return screen
         await pilot.pause(0.02)
     raise AssertionError(f"the desk was not shown within {timeout} s: {pilot.app.screen!r}")
+
+
+WALK_IN_SCHOOL = "10674"       # a Friday make-up school other than the station's own (10673)
+
+
+def accept_walk_ins(data_dir, people, school: str = WALK_IN_SCHOOL, *, student_nos=None) -> None:
+    """``people`` photographed and accepted at ``school``'s walk-in desk, through the desk's own
+    service as a photographer would (address, fee, a passing photo). ``student_nos``: put them on
+    that school's roster first (``roster import --school-code``), each with this student number."""
+    from station.domain.schools import WalkIn
+    from station.session.service import CaptureService
+
+    with open_store(data_dir) as store:
+        for identity, student_no in zip(people, student_nos or (), strict=False):
+            store.insert("roster_entries", {
+                "id_number": identity.id_number, "name": identity.name, "student_no": student_no,
+                "department": "信息工程与自动化学院", "gender": identity.gender,
+                "birth_date": identity.birth_date, "eligible": 1, "school_code": school})
+        op = store.operators.authenticate(PHOTOGRAPHER, PHO_PIN)
+        service = CaptureService(store, op, checker=PictureChecker(), clock=lambda: FIXED_NOW,
+                                 walk_in=WalkIn(school, "昆明理工大学"),
+                                 match=table_match({}))       # on no roster of this station
+        for identity in people:
+            service.identify(identity)
+            service.set_mailing_address("云南省昆明市一二一大街")
+            service.pay(None)
+            service.capture(b"GOOD")
+            service.accept()
+            service.next()

@@ -1,5 +1,6 @@
 """Exports screen: a batch is built in a worker with a progress bar, and `x` cancels it cleanly
-(no batch folder, nothing recorded)."""
+(no batch folder, nothing recorded); `s` chooses the school a batch is built for (walk-ins of
+another school go out in their own school's batch)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from .conftest import (
     PHOTOGRAPHER,
     TECH_PIN,
     TECHNICIAN,
+    WALK_IN_SCHOOL,
     PictureChecker,
+    accept_walk_ins,
     person,
     table_match,
 )
+from .screen import screen_lines
 
 PEOPLE = [person(10 + i) for i in range(6)]
 
@@ -185,3 +189,46 @@ def test_an_export_leaves_the_desks_store_thread_free(data_dir, monkeypatch):
 
     asyncio.run(run())
     assert exported(data_dir) == len(PEOPLE)
+
+
+def test_a_walk_in_schools_batch_is_chosen_with_s_and_built_for_that_school(data_dir):
+    """The Friday desk's day at the branch office: the station's own school and a walk-in school
+    each have photos waiting. The screen counts them per school (home first); s chooses 10674,
+    b builds 10674's batch (its walk-ins only, under its code), the home school's stay waiting."""
+    import json
+
+    fill_store(data_dir)
+    accept_walk_ins(data_dir, [person(40), person(41)])
+
+    def row(app, code):
+        return next([cell for cell in line.split() if cell != "│"]
+                    for line in screen_lines(app) if f" {code} " in line)
+
+    async def run():
+        app = app_for(data_dir)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_exports(pilot)
+            assert list(screen.data.items()) == [("10673", 6), (WALK_IN_SCHOOL, 2)]
+            assert ("s", "tui.exports.school") in screen.query_one("#keys").keys
+            assert screen.chosen_school() == "10673"           # the default: the home school
+            assert row(app, "10673")[0] == "▶" and row(app, "10673")[-1] == "6"
+            assert row(app, WALK_IN_SCHOOL)[-1] == "2"
+            await pilot.press("s")
+            assert screen.chosen_school() == WALK_IN_SCHOOL
+            assert row(app, WALK_IN_SCHOOL)[0] == "▶"
+            await pilot.press("b")
+            await wait_until(pilot, lambda: not screen.building)
+            await pilot.app.settle()
+            await pilot.pause()
+            assert "Exported 2 photos" in screen.last[1]
+            assert list(screen.data.items()) == [("10673", 6)]
+            assert row(app, WALK_IN_SCHOOL)[-1] == "0"         # still said whose batch it was
+            await pilot.press("s")                             # and round again: home
+            assert screen.chosen_school() == "10673"
+
+    asyncio.run(run())
+    [batch] = batches(data_dir)
+    items = json.loads((data_dir / "exports" / batch / "manifest.json").read_text("utf-8"))["items"]
+    assert sorted(i["id_number"] for i in items) == sorted(p.id_number for p in (person(40), person(41)))
+    assert {i["school_code"] for i in items} == {WALK_IN_SCHOOL}
+    assert exported(data_dir) == 2

@@ -5,6 +5,11 @@ closed in that thread, as `station export build` in another process would), thro
 service: the desk's store thread stays free, so a card read during an export is answered at
 once. Progress arrives as replaceable messages and ``x`` (or leaving the screen) sets the cancel
 event the service watches, which removes whatever it had written.
+
+A batch is one school's. The screen lists, per school with accepted photos not yet exported, how
+many there are (the station's own school first, then the walk-in schools of Friday make-ups), and
+``s`` chooses the school the next batch is built for (``station export build --school-code``);
+the station's own school until another is chosen.
 """
 
 from __future__ import annotations
@@ -59,9 +64,12 @@ class ExportFinished(Message):
 
 
 def build_job(op: Any, out: Path, profile_name: str, fee_cents: int, throttle_s: float,
-              cancel: threading.Event, post: Any) -> Any:
+              cancel: threading.Event, post: Any, *, school_code: str | None = None,
+              station_school: str | None = None) -> Any:
     """``job(store)`` for the export's thread: the whole export through the export service, ending
-    with the words to show (zh, en) and whether it was cancelled; never raises."""
+    with the words to show (zh, en) and whether it was cancelled; never raises. ``school_code``:
+    the batch of that school's walk-ins (``--school-code``); None: the station's own school
+    (``station_school``, the configured one, when the store does not say)."""
 
     def job(store: Any) -> tuple[tuple[str, str], bool]:
         from station.errors import StationError
@@ -73,8 +81,9 @@ def build_job(op: Any, out: Path, profile_name: str, fee_cents: int, throttle_s:
         try:
             store.operators.require(op, "export")
             result = build_batch(store, load_batch_profile(profile_name), out,
-                                 Filters(fee_cents=fee_cents),
-                                 operator=op.name, cancel=cancel, throttle_s=throttle_s,
+                                 Filters(fee_cents=fee_cents, school_code=school_code),
+                                 operator=op.name, school_code=station_school,
+                                 cancel=cancel, throttle_s=throttle_s,
                                  progress=lambda done, total, _stage: post(
                                      ExportProgress(done, total)))
             data = result.to_json()
@@ -92,8 +101,10 @@ def build_job(op: Any, out: Path, profile_name: str, fee_cents: int, throttle_s:
 
 class ExportsScreen(SideScreen):
     TITLE_KEY = "tui.exports.title"
-    BINDINGS = [Binding("b", "build", show=False), Binding("x", "cancel_build", show=False)]
-    KEYS = [("b", "tui.exports.build"), ("Esc", "tui.key.back"), ("l", "tui.key.lang")]
+    BINDINGS = [Binding("b", "build", show=False), Binding("x", "cancel_build", show=False),
+                Binding("s", "next_school", show=False)]
+    KEYS = [("b", "tui.exports.build"), ("s", "tui.exports.school"), ("Esc", "tui.key.back"),
+            ("l", "tui.key.lang")]
     BUILDING_KEYS = [("x", "tui.exports.cancel"), ("Esc", "tui.key.back"), ("l", "tui.key.lang")]
     DEFAULT_CSS = """
     #export-progress { display: none; height: 1; padding: 0 1; }
@@ -105,6 +116,7 @@ class ExportsScreen(SideScreen):
         self.building = False
         self.cancelled = False
         self._cancel = threading.Event()
+        self.school: str | None = None     # the school the next batch is for; None: the home school
 
     def compose(self) -> ComposeResult:
         for widget in super().compose():
@@ -131,8 +143,11 @@ class ExportsScreen(SideScreen):
         exports = app.settings.exports
         profile = profile_for_mode(app.settings.session.mode, exports.profile,
                                    exports.batch_profile or None)
+        school = self.chosen_school()
         job = build_job(app.operator, app.options.data_dir / "exports", profile,
-                        app.settings.fee.cents, throttle_s, self._cancel, self.post_message)
+                        app.settings.fee.cents, throttle_s, self._cancel, self.post_message,
+                        school_code=None if school == self.home_school() else school,
+                        station_school=app.settings.station.school_code)
 
         self._build_worker(job, app.options.data_dir)
 
@@ -172,20 +187,77 @@ class ExportsScreen(SideScreen):
         self.query_one("#keys", KeyBar).set_keys(self.KEYS)
         self.action_reload()
 
-    def load(self, store: Any) -> Any:
-        pending = len(store.facts.accepted_captures(exported=False))
-        return pending
+    def load(self, store: Any) -> dict[str, int]:
+        """Accepted photos not yet exported, per school: the home school first (store thread)."""
+        from station.store.people import unexported_by_school
+
+        return unexported_by_school(store, store.meta("school_code")
+                                    or self.app.settings.station.school_code)
+
+    def home_school(self) -> str:
+        """The station's own school: the first of the loaded counts."""
+        if self.data:
+            return str(next(iter(self.data)))
+        return self.app.settings.station.school_code
+
+    def schools(self) -> dict[str, int]:
+        """The schools to choose from and their waiting photos: those loaded, and the chosen one
+        even once its batch took every photo it had (0), so the screen still says whose it was."""
+        schools = dict(self.data or {})
+        if self.school is not None and self.school not in schools:
+            schools[self.school] = 0
+        return schools or {self.home_school(): 0}
+
+    def chosen_school(self) -> str:
+        return self.school if self.school is not None else self.home_school()
+
+    def action_next_school(self) -> None:
+        """s: the next school's batch (home school, then each walk-in school, then home again);
+        not while a batch is being built."""
+        if self.building:
+            self.last = both("tui.exports.busy")
+            self.relabel()
+            return
+        codes = list(self.schools())
+        chosen = self.chosen_school()
+        at = codes.index(chosen) if chosen in codes else -1
+        after = codes[(at + 1) % len(codes)]
+        self.school = None if after == self.home_school() else after
+        self.relabel()
 
     def render_body(self, data: Any) -> Any:
-        pending = int(data)
+        parts: list[Any] = []
         if self.last:
-            words = self.last[0] if get_language() == "zh" else self.last[1]
-            return Group(Text(words, style="bold"), self._table(pending))
-        return self._table(pending)
+            parts.append(Text(self.last[0] if get_language() == "zh" else self.last[1],
+                              style="bold"))
+        parts += [self._schools(), self._table()]
+        return Group(*parts)
 
-    def _table(self, pending: int) -> Table:
-        table = Table(title=t("tui.exports.pending", count=pending), expand=True,
-                      title_justify="left")
+    def _school_name(self, code: str) -> str:
+        return self.app.settings.schools.get(code, "")
+
+    def _schools(self) -> Table:
+        """One row per school with photos waiting (the chosen one marked): what b exports."""
+        schools, chosen, home = self.schools(), self.chosen_school(), self.home_school()
+        table = Table(title=t("tui.exports.pending", count=sum(schools.values())), expand=True,
+                      title_justify="left", caption=t("tui.exports.for_school", code=chosen,
+                                                      name=self._school_name(chosen)),
+                      caption_justify="left")
+        table.add_column("", width=1, no_wrap=True)
+        table.add_column(t("tui.field.school"), no_wrap=True)
+        table.add_column(t("tui.label.school"), ratio=1)
+        table.add_column(t("tui.exports.waiting"), justify="right", no_wrap=True)
+        for code, count in schools.items():
+            name = self._school_name(code)
+            if code == home:
+                name = t("tui.exports.home", name=name or code)
+            mine = code == chosen
+            table.add_row("▶" if mine else "", code, name, str(count),
+                          style="reverse" if mine else "")
+        return table
+
+    def _table(self) -> Table:
+        table = Table(expand=True)
         table.add_column(t("tui.exports.service"))
         table.add_column(t("tui.exports.command"))
         for label, cmd in SERVICES:
