@@ -74,7 +74,8 @@ def find(store: Store, operator: Operator, query: str) -> tuple[FoundPerson, lis
     if len(captured) == 1:
         return captured[0]
     if len(captured) > 1:
-        named = [f"{mask_name(p.name) or '—'} {mask_id(p.id_number)}"
+        named = [f"{mask_name(p.name) or '—'} {mask_id(p.id_number)}"        # a walk-in: + school
+                 + (f" {p.school_code}" if p.school_code else "")
                  for p, _items in captured[:SEVERAL_NAMED]]
         more = ["…"] if len(captured) > SEVERAL_NAMED else []
         raise RefusedError("session.search_several", query=said, count=len(captured),

@@ -90,18 +90,21 @@ def person_captures(store: Store, id_number: str) -> list[ReviewItem]:
 @dataclass
 class FoundPerson:
     """A person a search found: their current ID number, name and student number (corrections
-    applied). The screen masks the name and the number."""
+    applied). The screen masks the name and the number. ``school_code``: the school their photos
+    are for when it is not this station's own (a Friday walk-in of 10674), else ""."""
 
     id_number: str
     name: str
     student_no: str
+    school_code: str = ""
 
 
 def find_people(store: Store, *, student_no: str = "", capture_code: str = "",
                 id_tail: str = "") -> list[FoundPerson]:
     """The people whose student number or 图像采集码 is the one given (exactly), or whose ID number
     ends with ``id_tail``; each once, under their current number (re-keying followed), sorted by
-    that number."""
+    that number. Student numbers and ID numbers are looked up on every school's roster here (the
+    station's own and those imported for walk-ins, ``roster_all_current``)."""
     from station.store.rekey import rekeys
 
     conn = store.conn
@@ -109,7 +112,7 @@ def find_people(store: Store, *, student_no: str = "", capture_code: str = "",
     numbers: set[str] = set()
     if student_no:
         numbers.update(r[0] for r in conn.execute(
-            "SELECT id_number FROM roster_current WHERE student_no = ? COLLATE NOCASE "
+            "SELECT id_number FROM roster_all_current WHERE student_no = ? COLLATE NOCASE "
             "UNION SELECT target_id FROM corrections WHERE field = 'student_no' "
             "AND target_table = 'roster_entries' AND new_value = ? COLLATE NOCASE",
             (student_no, student_no)))
@@ -120,7 +123,7 @@ def find_people(store: Store, *, student_no: str = "", capture_code: str = "",
     if id_tail:
         pattern = "%" + id_tail
         numbers.update(r[0] for r in conn.execute(
-            "SELECT id_number FROM roster_current WHERE id_number LIKE ? "
+            "SELECT id_number FROM roster_all_current WHERE id_number LIKE ? "
             "UNION SELECT id_number FROM card_reads WHERE id_number LIKE ? "
             "UNION SELECT id_number FROM captures_live WHERE id_number LIKE ?",
             (pattern, pattern, pattern)))
@@ -130,14 +133,19 @@ def find_people(store: Store, *, student_no: str = "", capture_code: str = "",
 
 
 def _found(store: Store, id_number: str) -> FoundPerson:
+    """The person's name and student number from the roster of the school their photos are for
+    (``person_school``), else this station's own roster, else another school's imported here,
+    else their card; corrections applied."""
     from station.store.rekey import aliases
 
     conn = store.conn
     numbers = aliases(conn, id_number) or [id_number]
     marks = ", ".join("?" * len(numbers))
-    roster = conn.execute(f"SELECT name, student_no FROM roster_current WHERE id_number IN ({marks}) "
-                          "ORDER BY (id_number = ?) DESC, hlc DESC LIMIT 1",
-                          (*numbers, id_number)).fetchone()
+    home = store.meta("school_code") or ""
+    school = person_school(store, numbers, home)
+    roster = conn.execute(f"SELECT name, student_no FROM roster_all_current WHERE id_number IN ({marks}) "
+                          "ORDER BY (school IS ?) DESC, (school IS ?) DESC, (id_number = ?) DESC, "
+                          "hlc DESC LIMIT 1", (*numbers, school, home, id_number)).fetchone()
     read = conn.execute(f"SELECT name FROM card_reads WHERE id_number IN ({marks}) "
                         "ORDER BY hlc DESC LIMIT 1", numbers).fetchone()
     name = (roster["name"] if roster else None) or (read["name"] if read else "") or ""
@@ -148,7 +156,26 @@ def _found(store: Store, id_number: str) -> FoundPerson:
             numbers):
         if value:
             name, student_no = (value, student_no) if field_name == "name" else (name, value)
-    return FoundPerson(id_number, name, student_no)
+    return FoundPerson(id_number, name, student_no, school if school != home else "")
+
+
+def person_school(store: Store, numbers: list[str], home: str) -> str:
+    """The school one person (their ID numbers: ``rekey.aliases``) is counted for, as batches
+    count them (``people.Snapshot.school_of``): that of their accepted capture, else of their
+    latest one, by ``people.capture_school``'s rule; ``home`` when they have none."""
+    from station.store.campaign import station_schools
+    from station.store.people import school_for
+
+    rows = store.conn.execute(
+        "SELECT d.station_id, d.decision, d.decided_hlc, (SELECT w.school_code FROM walk_ins w "
+        "WHERE w.capture_id = d.capture_id ORDER BY w.hlc DESC LIMIT 1) AS walk_in "
+        f"FROM capture_decisions d WHERE d.id_number IN ({', '.join('?' * len(numbers))}) "
+        "ORDER BY d.captured_hlc", numbers).fetchall()
+    accepted = [r for r in rows if r["decision"] == "accept"]
+    row = max(accepted, key=lambda r: r["decided_hlc"] or "") if accepted else (rows[-1] if rows else None)
+    if row is None:
+        return home
+    return school_for(row["walk_in"], row["station_id"], station_schools(store), home)
 
 
 def corrections(store: Store, capture_id: str, id_number: str | None = None) -> list[dict[str, Any]]:

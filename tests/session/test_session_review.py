@@ -106,3 +106,31 @@ def test_find_takes_a_capture_code_and_the_id_numbers_end_and_refuses_in_words(s
     zh = several.value.messages[0]
     assert several.value.key == "session.search_several" and "2" in zh and "双*" in zh
     assert p.id_number not in zh and twin.id_number not in zh
+
+
+def test_find_looks_on_walk_in_schools_rosters_and_names_their_school(store):
+    """One student number on two schools' rosters here (the station's 10673 and 10674, imported
+    for its Friday walk-ins), both people photographed: the search finds both and names them
+    masked, the walk-in with the school their photo is for; the home student without one."""
+    from station.session.review import find
+
+    home, walker = person(31), person(32)
+    with store.transaction():
+        for p, school in ((home, None), (walker, "10674")):
+            store.insert("roster_entries", {"id_number": p.id_number, "name": p.name,
+                                            "student_no": "2014000031", "eligible": 1,
+                                            "school_code": school})
+            capture = store.facts.record_capture(p.id_number, store.images.put(b"GOOD" + p.id_number.encode()))
+            if school:
+                store.insert("walk_ins", {"id_number": p.id_number, "capture_id": capture,
+                                          "school_code": school, "operator": PHOTOGRAPHER})
+    sup = store.operators.authenticate(SUPERVISOR, SUP_PIN)
+    with pytest.raises(RefusedError) as several:
+        find(store, sup, "2014000031")
+    assert several.value.key == "session.search_several"
+    zh = several.value.messages[0]
+    assert "测**2 530***********" + walker.id_number[-4:] + " 10674" in zh
+    assert "测**1 530***********" + home.id_number[-4:] + "、" in zh      # the home school's: no code
+    found, _items = find(store, sup, walker.id_number[-6:])
+    assert (found.id_number, found.name, found.school_code) == (walker.id_number, walker.name, "10674")
+    assert find(store, sup, home.id_number[-6:])[0].school_code == ""

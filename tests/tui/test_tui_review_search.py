@@ -1,8 +1,9 @@
 """Review (F3) finds a person outside its queue — by student number, 图像采集码 or the ID
 number's last digits — and judges their captures in the same flow; a search that finds nobody,
 several people with captures or nobody with a capture says so. On the sim desk: a supervisor photographs a student (an
-accepted photo that passed its checks is in no queue), then looks them up. No full ID number is
-ever on the screen."""
+accepted photo that passed its checks is in no queue), then looks them up. A Friday walk-in of
+another school is found on that school's roster too, its school code beside them. No full ID
+number is ever on the screen."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import collections
 from station.sim import demo
 from station.tui.screens.review import ReviewScreen
 
+from .conftest import TECH_PIN, TECHNICIAN, WALK_IN_SCHOOL, accept_walk_ins, desk_app, person
 from .screen import screen_lines
 from .test_tui_picture import sim_desk
 from .test_tui_sessions import capture, connected, desk, tap_and_pay, until
@@ -108,3 +110,35 @@ def test_review_finds_a_person_outside_the_queue_and_overrides_their_photo(tmp_p
         decisions = [tuple(r) for r in store.conn.execute(
             "SELECT decision, reason, operator FROM acceptances ORDER BY hlc")]
     assert decisions[-1] == ("reject", "wrong person", demo.DEMO_SUPERVISOR)
+
+
+def test_review_finds_a_walk_in_of_another_school_by_its_rosters_student_number(data_dir):
+    """A 10674 student photographed at the station's Friday walk-in desk is on 10674's roster
+    (imported with --school-code), not on the station's own: / with their student number finds
+    them, named as that roster names them, with 10674 beside them."""
+    walker = person(50, name="赵强")
+    accept_walk_ins(data_dir, [walker], student_nos=["K2014050"])
+    app = desk_app(data_dir, {}, login=(TECHNICIAN, TECH_PIN))
+
+    async def run() -> None:
+        async with app.run_test(size=(100, 24)) as pilot:
+            await app.settle()
+            await pilot.press("f3")
+            await until(pilot, lambda: isinstance(app.screen, ReviewScreen)
+                        and app.screen.data is not None, what="the review queue")
+            review = app.screen
+            await pilot.press("slash")
+            await until(pilot, lambda: type(app.screen).__name__ == "SearchDialog", what="the form")
+            await pilot.press(*"K2014050", "enter")
+            await until(pilot, lambda: review.found is not None or review.refusal is not None,
+                        what="the search's answer")
+            await pilot.pause()
+            assert review.refusal is None
+            assert review.found.id_number == walker.id_number
+            assert (review.found.student_no, review.found.school_code) == ("K2014050", WALK_IN_SCHOOL)
+            screen = shown(app)
+            assert f"学校代码{WALK_IN_SCHOOL}" in screen and "K2014050" in screen
+            assert walker.id_number[-4:] in screen and walker.id_number not in screen
+            assert walker.name not in screen                      # masked, as every name here
+
+    asyncio.run(run())

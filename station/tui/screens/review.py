@@ -2,7 +2,8 @@
 the option's number) and captures that need a second look (overrides, failed checks, undecided),
 which a technician accepts or rejects with a reason, or corrects (the trail is kept). A person
 outside the queue is found with / (student number, 图像采集码 or the ID number's last 4-6
-characters): their captures are then listed and judged the same way, until Esc."""
+characters), a walk-in of another school too (its code shown beside them): their captures are
+then listed and judged the same way, until Esc."""
 
 from __future__ import annotations
 
@@ -113,9 +114,10 @@ class ReviewScreen(SideScreen):
     def render_body(self, data: ReviewData) -> Any:
         body = self._body(data)
         found = self.found
-        if found is not None:
-            body = Group(Text(t("tui.review.found", name=mask_name(found.name) or "—",
-                                id=mask_id(found.id_number), student_no=found.student_no or "—",
+        if found is not None:       # a walk-in of another school: that school's code beside them
+            key = "tui.review.found_school" if found.school_code else "tui.review.found"
+            body = Group(Text(t(key, name=mask_name(found.name) or "—", id=mask_id(found.id_number),
+                                school=found.school_code, student_no=found.student_no or "—",
                                 count=len(data.items)), style="bold"), body)
         if self.refusal is None:
             return body
