@@ -220,7 +220,7 @@ def test_a_walk_in_schools_batch_is_chosen_with_s_and_built_for_that_school(data
             await wait_until(pilot, lambda: not screen.building)
             await pilot.app.settle()
             await pilot.pause()
-            assert "Exported 2 photos" in screen.last[1]
+            assert f"Exported 2 photos of school {WALK_IN_SCHOOL}" in screen.last[1]
             assert list(screen.data.items()) == [("10673", 6)]
             assert row(app, WALK_IN_SCHOOL)[-1] == "0"         # still said whose batch it was
             await pilot.press("s")                             # and round again: home

@@ -87,6 +87,9 @@ def build_job(op: Any, out: Path, profile_name: str, fee_cents: int, throttle_s:
                                  progress=lambda done, total, _stage: post(
                                      ExportProgress(done, total)))
             data = result.to_json()
+            if school_code is not None:     # a walk-in school's batch says whose it is
+                return both("tui.exports.built_school", photos=data["photos"], school=school_code,
+                            path=data["path"] or "—"), False
             return both("tui.exports.built", photos=data["photos"], path=data["path"] or "—"), False
         except ExportCancelled:
             return both("tui.exports.cancelled"), True

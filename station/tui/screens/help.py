@@ -30,7 +30,8 @@ LANGUAGE_KEYS = [("l", "tui.key.lang")]
 SCREEN_KEYS = [
     ("F1 / ?", "tui.key.help"), ("F2", "tui.key.schedule"), ("F3", "tui.key.review"),
     ("F4", "tui.key.devices"), ("F5", "tui.key.exports"),
-    ("F5 → b", "tui.exports.build"), ("F5 → x", "tui.exports.cancel"), ("Esc", "tui.key.back"),
+    ("F5 → b", "tui.exports.build"), ("F5 → s", "tui.exports.school"),
+    ("F5 → x", "tui.exports.cancel"), ("Esc", "tui.key.back"),
     ("Ctrl+Q", "tui.key.quit"),
 ]
 
