@@ -150,11 +150,12 @@ class SheetChoice:
 
     part: str                       # zip member of the sheet read
     name: str
+    index: int = 0                  # its place among the workbook's sheets (what the reader opens)
     hidden: tuple[str, ...] = ()    # hidden / very hidden sheets skipped
     others: tuple[str, ...] = ()    # further visible sheets not read
 
 
-def _first_sheet_part(zf: zipfile.ZipFile) -> SheetChoice:
+def _first_sheet_part(zf: zipfile.ZipFile, name: str) -> SheetChoice:
     """The first *visible* sheet of the workbook (workbook order, through the relationships).
 
     Offices keep last year's list in a hidden first sheet; the person at the desk sees only the
@@ -166,6 +167,15 @@ def _first_sheet_part(zf: zipfile.ZipFile) -> SheetChoice:
     rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
     book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
     sheets = list(book.iter(f"{_SHEET_NS}sheet"))
+    # Excel never saves two sheets of one name (it compares them case-blind); a crafted workbook
+    # can, and then a reader asked for "名单" opens the first one — a hidden sheet whose size and
+    # formulas were never checked. Such a workbook is refused, naming the sheet.
+    seen: set[str] = set()
+    for sheet in sheets:
+        folded = sheet.get("name", "").casefold()
+        if folded in seen:
+            raise InputError("roster.xlsx_duplicate_sheet", Location(name), sheet=sheet.get("name", ""))
+        seen.add(folded)
     visible = [s for s in sheets if s.get("state", "visible") not in ("hidden", "veryHidden")]
     if not visible:
         raise KeyError("no visible sheet in xl/workbook.xml")
@@ -176,7 +186,7 @@ def _first_sheet_part(zf: zipfile.ZipFile) -> SheetChoice:
         if rel.get("Id") == rid:
             target = rel.get("Target", "")
             part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-            return SheetChoice(part, first.get("name", ""),
+            return SheetChoice(part, first.get("name", ""), sheets.index(first),
                                tuple(s.get("name", "") for s in sheets if s not in visible),
                                tuple(s.get("name", "") for s in visible[1:]))
     raise KeyError(f"relationship {rid} missing")
@@ -289,10 +299,15 @@ def read_xlsx(path: Path) -> Table:
                 raise InputError("roster.xlsx_too_large", Location(name),
                                  size_mb=expanded // (1024 * 1024),
                                  limit_mb=XLSX_MAX_EXPANDED // (1024 * 1024))
-            choice = _first_sheet_part(zf)
+            choice = _first_sheet_part(zf, name)
             _check_extent(zf, choice.part, name)
             formulas = _formula_cells(zf, choice.part)
-        sheet = CalamineWorkbook.from_path(name).get_sheet_by_name(choice.name)
+        # By place, not by name: the sheet read is the very one whose extent and formulas were
+        # checked above (and the reader must see the same sheet there).
+        book = CalamineWorkbook.from_path(name)
+        if book.sheet_names[choice.index:choice.index + 1] != [choice.name]:
+            raise InputError("roster.bad_xlsx", Location(name))
+        sheet = book.get_sheet_by_index(choice.index)
         grid = sheet.to_python(skip_empty_area=False)
     except InputError:
         raise

@@ -134,6 +134,56 @@ def test_a_hidden_first_sheet_is_never_imported(station_cli, tmp_path):
     assert [n for (n,) in conn.execute("SELECT name FROM roster_current")] == ["新生"]
 
 
+def _same_named_sheets(path: Path, far: str | None = None) -> Path:
+    """A hidden last-year sheet and the visible roster, both named 名单 in xl/workbook.xml (Excel
+    never saves that; a hand-edited or generated file can). ``far``: a cell the hidden sheet holds."""
+    import io
+    import zipfile
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    old = wb.active
+    old.title = "旧名单"
+    old.append(HEADER.split(","))
+    old.append(_row("OLD1", "旧生", 1).split(","))
+    if far:
+        old[far] = "x"
+    old.sheet_state = "hidden"
+    new = wb.create_sheet("名单")
+    new.append(HEADER.split(","))
+    new.append(_row("NEW1", "新生", 2).split(","))
+    wb.active = 1
+    buf = io.BytesIO()
+    wb.save(buf)
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "xl/workbook.xml":
+                data = data.replace("旧名单".encode(), "名单".encode())
+            out.writestr(name, data)
+    return path
+
+
+def test_two_sheets_of_one_name_are_refused_not_read_by_name(station_cli, tmp_path):
+    """The visible sheet was checked, then the reader opened the first sheet of that name — the
+    hidden one: last year's list was imported while the report said the visible sheet was read,
+    and a far cell in the hidden sheet aborted the process (exit 134, 512 GB asked). Exit 2 now,
+    naming the file and the sheet, and nothing stored."""
+    import sqlite3
+
+    for label, far in (("plain", None), ("far", "XFD1048576")):
+        f = _same_named_sheets(tmp_path / f"dup_{label}.xlsx", far)
+        r = station_cli("--lang", "en", "roster", "import", str(f), "--json")
+        assert r.returncode == 2, (label, r.returncode, r.stdout[-300:], r.stderr[-300:])
+        problem = json.loads(r.stdout)
+        assert problem["error"] == "roster.xlsx_duplicate_sheet", problem
+        assert problem["file"] == str(f) and "“名单”" in problem["message_en"], problem
+        conn = sqlite3.connect(station_cli.data_dir / "station.sqlite3")
+        assert conn.execute("SELECT COUNT(*) FROM roster_current").fetchone() == (0,)
+        conn.close()
+
+
 def test_a_pinyin_name_column_never_replaces_the_name(station_cli, tmp_path):
     """姓名（拼音） before 姓名: the Chinese name is stored, the pinyin kept as extra data."""
     import sqlite3
