@@ -167,7 +167,11 @@ def decode_text(block: bytes) -> CardText:
 
 
 def decode_extra_address(data: bytes) -> str | None:
-    """The extra-address block (command 30 03): 70 bytes UCS-2LE; None when blank."""
+    """The extra-address block (command 30 03): 70 bytes UCS-2LE; None when blank.
+
+    Held to the text block's rule (``_fields``): it is joined to the card's address, shown on the
+    desk, stored in the card read and sent to the master, so an ESC sequence or a direction mark
+    from a forged card or a faulty reader must stop here, named, never echoed."""
     data = bytes(data)
     if len(data) != EXTRA_ADDRESS_SIZE:
         raise CardDataError("idcard.record.bad_size", length=len(data))
@@ -175,6 +179,9 @@ def decode_extra_address(data: bytes) -> str | None:
         text = _clean(data.decode("utf-16-le"))
     except UnicodeDecodeError:
         raise CardDataError("idcard.record.bad_encoding", field="extra_address") from None
+    bad = unsafe_character(text)
+    if bad is not None:
+        raise CardDataError("idcard.record.bad_character", field="extra_address", character=bad)
     return text or None
 
 

@@ -27,6 +27,22 @@ from station.idcard.emulator import SerialSamServer, VirtualCard, VirtualSam
 
 # -- sim ------------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("extra", ["追加住址\x1b[2J\x1b]0;pwned\x07", "追加\u202e址1号", "追加\u200b住址",
+                                   "追加\x00住址"])
+def test_an_extra_address_with_control_or_direction_marks_refuses_the_read(samples, extra):
+    """The extra address (30 03) was joined to the card's address unchecked: an ESC sequence
+    from a forged card reached the desk, the card read stored and the master's bundle, and the
+    stored identity no longer loaded. It is held to the text block's rule: refused, named."""
+    reader = open_reader("sim")
+    reader.present(samples["resident"][0], extra_address=extra)
+    with pytest.raises(CardDataError) as info:
+        reader.read(timeout=1)
+    assert info.value.key == "idcard.record.bad_character"
+    assert info.value.params["field"] == "extra_address"
+    assert all(c.isprintable() for c in str(info.value.params["character"]))
+    assert "\x1b" not in info.value.message and "\u202e" not in info.value.message
+
+
 def test_sim_reader_reads_what_is_presented(samples):
     reader = open_reader("sim")
     assert isinstance(reader, SimReader)
