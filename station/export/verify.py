@@ -23,6 +23,14 @@ from station.keys import fingerprint, verify_signature
 
 PhotoChecker = Callable[[Path], list[str]]
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024     # ~3,000 items take 2 MB; more is not a batch of ours
+# A zip of a whole batch comes from elsewhere and is unpacked into temporary space: a few hundred
+# KB of zeros can claim gigabytes (a batch's photos, CSV and manifest never expand like that), so
+# its members are counted and their sizes judged before a byte is unpacked, and each member is
+# then streamed with its bytes counted against what it declared.
+ZIP_MAX_MEMBERS = 100_000
+ZIP_MAX_RATIO = 100                  # uncompressed / compressed, judged on members over the floor
+ZIP_RATIO_FLOOR = 1 << 20
+ZIP_FREE_MARGIN = 256 << 20          # room left free where it is unpacked
 
 
 @dataclass(frozen=True)
@@ -419,6 +427,9 @@ def verify_zip(archive: Path, trusted_keys: Sequence[TrustedKey | bytes] | None 
         return result
     with zf, tempfile.TemporaryDirectory(prefix=".verify-") as tmp:
         root = Path(tmp)
+        refused = _unpack_limits(zf, archive, root)
+        if refused is not None:
+            return refused
         unsafe = []
         for info in zf.infolist():
             name = info.filename
@@ -426,7 +437,11 @@ def verify_zip(archive: Path, trusted_keys: Sequence[TrustedKey | bytes] | None 
             if name.startswith("/") or ".." in parts or "\\" in name or any(ord(c) < 32 for c in name):
                 unsafe.append(name)
                 continue
-            zf.extract(info, root)
+            damaged = _unpack(zf, info, root)
+            if damaged is not None:
+                result = VerifyResult(archive)
+                result.add(f"{archive.name}:{name}", "bad_zip", error=damaged)
+                return result
         tops = sorted({Path(i.filename).parts[0] for i in zf.infolist() if i.filename not in unsafe})
         folder = root / tops[0] if len(tops) == 1 and (root / tops[0]).is_dir() else root
         result = verify_batch(folder, trusted_keys, frame_checker)
@@ -436,3 +451,51 @@ def verify_zip(archive: Path, trusted_keys: Sequence[TrustedKey | bytes] | None 
         for name in unsafe:
             result.add(name, "unsafe_name", value=ascii(name))
     return result
+
+
+def _unpack_limits(zf: Any, archive: Path, root: Path) -> VerifyResult | None:
+    """A failed result naming the zip (or its member) when it cannot be unpacked safely."""
+    import shutil
+
+    archive_name = archive.name
+
+    def refused(where: str, key: str, **params: Any) -> VerifyResult:
+        result = VerifyResult(archive)
+        result.add(where, key, **params)
+        return result
+
+    infos = zf.infolist()
+    if len(infos) > ZIP_MAX_MEMBERS:
+        return refused(archive_name, "zip_too_many_members", count=len(infos), limit=ZIP_MAX_MEMBERS)
+    for info in infos:
+        if info.file_size > ZIP_RATIO_FLOOR and info.file_size > ZIP_MAX_RATIO * max(info.compress_size, 1):
+            return refused(f"{archive_name}:{info.filename[:120]}", "zip_expansion",
+                           ratio=info.file_size // max(info.compress_size, 1), limit=ZIP_MAX_RATIO)
+    total = sum(info.file_size for info in infos)
+    free = shutil.disk_usage(root).free
+    if total + ZIP_FREE_MARGIN > free:
+        return refused(archive_name, "zip_no_room", need_mb=total >> 20, free_mb=free >> 20)
+    return None
+
+
+def _unpack(zf: Any, info: Any, root: Path) -> str | None:
+    """Stream one member under ``root`` (never more bytes than it declared); the error in words
+    when the member is damaged (CRC, truncation, encryption, an unknown compression)."""
+    import shutil
+    import zipfile
+    import zlib
+
+    target = root / info.filename
+    try:
+        if info.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            return None
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with zf.open(info) as src, open(target, "xb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+            if dst.tell() > info.file_size:
+                return f"more bytes than the {info.file_size} declared"
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError,
+            ValueError, OSError) as exc:
+        return (str(exc) or type(exc).__name__)[:200]
+    return None

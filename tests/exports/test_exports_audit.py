@@ -114,3 +114,52 @@ def test_batch_report_names_the_field_and_reason_of_an_unsafe_value_never_the_va
     for report in reports:
         text = report.read_text("utf-8")
         assert "=1+1" not in text and "1+1" not in text and "name: formula" in text
+
+
+def _zip_of_zeros(path: Path, member: str, mib: int) -> Path:
+    """A zip whose one member is ``mib`` MiB of zeros: a few KB per 10 MiB on the medium."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf, zf.open(member, "w") as out:
+        block = bytes(1 << 20)
+        for _ in range(mib):
+            out.write(block)
+    return path
+
+
+def test_verify_refuses_a_zip_bomb_before_unpacking_it(station, tmp_path):
+    """`export verify` unpacks a zip of a whole batch into temporary space: 64 KB claiming 64 MiB
+    of zeros was written out in full (a 300 KB one wrote 300 MB; one of a few hundred MB fills the
+    disk the store lives on). It is judged before a byte is unpacked now: exit 1, the member and
+    its expansion named, nothing written."""
+    import tempfile
+
+    bomb = _zip_of_zeros(tmp_path / "bomb.zip", "b/photos.bin", 64)
+    assert bomb.stat().st_size < 200_000
+    before = set(Path(tempfile.gettempdir()).glob(".verify-*"))
+    r = station("--lang", "en", "export", "verify", str(bomb), "--json")
+    assert r.returncode == 1, r.stderr
+    (problem,) = r.json()["problems"]
+    assert (problem["file"], problem["problem"]) == ("bomb.zip:b/photos.bin", "zip_expansion"), problem
+    assert "zip bomb" in problem["message_en"] and "压缩炸弹" in problem["message_zh"]
+    assert set(Path(tempfile.gettempdir()).glob(".verify-*")) == before
+
+
+def test_verify_reports_a_damaged_zip_member_instead_of_crashing(station, tmp_path):
+    """A member whose bytes fail their CRC (or are cut short) ended `export verify` with
+    "Unexpected error: BadZipFile" (exit 2); it is a problem of the batch now: exit 1, the zip
+    and the member named."""
+    import zipfile
+
+    damaged = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(damaged, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("b/manifest.json", '{"format": "capture-station-batch/1", "pad": "' + "x" * 64 + '"}')
+    data = bytearray(damaged.read_bytes())
+    data[data.find(b"xxxx")] = ord("y")
+    damaged.write_bytes(bytes(data))
+    r = station("--lang", "en", "export", "verify", str(damaged), "--json")
+    assert r.returncode == 1, r.stderr
+    assert "Unexpected" not in r.stdout + r.stderr
+    (problem,) = r.json()["problems"]
+    assert (problem["file"], problem["problem"]) == ("damaged.zip:b/manifest.json", "bad_zip"), problem
+    assert "CRC" in problem["message_en"]
