@@ -100,6 +100,22 @@ def unsafe_character(text: str, *, allow_whitespace: bool = False) -> str | None
     return f"U+{ord(m.group(0)):04X}" if m else None
 
 
+def visible(text: str) -> str:
+    """``text`` safe to write to a terminal: every control or display-changing character but line
+    breaks and tabs shown as ``<U+XXXX>``. Text checked where it comes in can still reach the
+    screen from rows that came by another road (a merged bundle, the hub, a store written by an
+    older version): the last line of defence is where it is printed."""
+    return _UNSAFE.sub(lambda m: m.group(0) if m.group(0) in "\n\t" else f"<U+{ord(m.group(0)):04X}>",
+                       text)
+
+
+def json_visible(text: str) -> str:
+    """A JSON document with the characters ``visible`` shows as ``<U+XXXX>`` written as ``\\uXXXX``
+    escapes instead: the same document to a parser (``json.dumps`` with ``ensure_ascii=False``
+    leaves C1 controls and direction marks raw), nothing a terminal acts on."""
+    return _UNSAFE.sub(lambda m: m.group(0) if m.group(0) == "\n" else f"\\u{ord(m.group(0)):04x}", text)
+
+
 def check_text(value: object, *, field: str, limit: int, source: str,
                line: int | None = None, multiline: bool = False) -> str:
     """``value`` if it is text of at most ``limit`` characters without control characters;
