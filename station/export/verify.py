@@ -141,6 +141,15 @@ def verify_batch(folder: Path, trusted_keys: Sequence[TrustedKey | bytes] | None
     if not folder.is_dir():
         result.add(str(folder), "not_a_folder")
         return result
+    links = _symlinks(folder)
+    if links:
+        # The writer never makes a link. A photo that is a link to a file elsewhere passed as
+        # intact while the batch did not hold it (a copy to the upload medium takes the link, and
+        # its target can change after the check), and reading through links reads any file of
+        # the machine: each link is reported and nothing in the batch is read.
+        for link in links:
+            result.add(link, "symlink")
+        return result
     found = _find_manifest(folder, result)
     if found is None:
         return result
@@ -168,6 +177,20 @@ def verify_batch(folder: Path, trusted_keys: Sequence[TrustedKey | bytes] | None
         _verify_photos(folder, files.get("corrections") or "", [f for f in fixes if f["file_name"]], spec,
                        frame_checker, result, only_photos=True)
     return result
+
+
+def _symlinks(folder: Path) -> list[str]:
+    """Paths (relative, forward slashes) of the symbolic links anywhere in ``folder``, never
+    followed."""
+    import os
+
+    found = []
+    for top, dirs, files in os.walk(folder, followlinks=False):
+        for name in sorted(dirs + files):
+            path = Path(top) / name
+            if path.is_symlink():
+                found.append(path.relative_to(folder).as_posix())
+    return sorted(found)
 
 
 def _find_manifest(folder: Path, result: VerifyResult) -> tuple[Path, bytes, dict[str, Any]] | None:

@@ -163,3 +163,26 @@ def test_verify_reports_a_damaged_zip_member_instead_of_crashing(station, tmp_pa
     (problem,) = r.json()["problems"]
     assert (problem["file"], problem["problem"]) == ("damaged.zip:b/manifest.json", "bad_zip"), problem
     assert "CRC" in problem["message_en"]
+
+
+def test_verify_reports_symbolic_links_in_a_batch_and_reads_nothing_behind_them(station, add_people,
+                                                                                person, tmp_path):
+    """A batch whose photo was swapped for a link to a copy outside it verified as intact: the
+    folder no longer held the photo (a copy to the upload medium takes the link; the target can
+    change after the check), and verify read whatever the link named. Each link is reported now
+    (exit 1) and nothing in the batch is read."""
+    import os
+
+    add_people(station.data_dir, [person(i) for i in range(2)])
+    r = station.as_op("tech", "export", "build", "--out", str(tmp_path / "o"), "--json")
+    assert r.returncode == 0, r.stderr
+    batch = Path(r.json()["path"])
+    photo = sorted((batch / "upload").iterdir())[0]
+    outside = tmp_path / "elsewhere.jpg"
+    outside.write_bytes(photo.read_bytes())
+    photo.unlink()
+    os.symlink(outside, photo)
+    v = station("--lang", "en", "export", "verify", str(batch), "--json", "--no-frame-checks")
+    assert v.returncode == 1, v.stderr
+    assert [(p["file"], p["problem"]) for p in v.json()["problems"]] == [(f"upload/{photo.name}", "symlink")]
+    assert "symbolic link" in v.json()["problems"][0]["message_en"]
