@@ -37,6 +37,7 @@ from station.hub.images import HubImages, check_own_image, hub_images
 from station.keys import ensure_station_key
 from station.store import union
 from station.store.hub_rows import Outbox
+from station.store.seals import require_sound
 from station.sync.digest import lines_digest, row_line
 from station.sync.manifest import PUSH_FORMAT, Manifest
 
@@ -81,6 +82,7 @@ def push(store: Store, dsn: str, operator: str | None = None, *, max_rows: int =
     set up with one needs it, ``station.hub.images``); ``max_bytes``: images per push (default:
     the image store's own budget)."""
     station = store.station_id or ""
+    require_sound(store)  # the station key must not vouch for rows changed behind its back
     key = ensure_station_key(store.data_dir)
     result = PushResult(shown(dsn), station)
     with connect(dsn) as conn:

@@ -28,6 +28,7 @@ from station.fsio import fsync_dir
 from station.keys import encode_signature, ensure_station_key
 from station.store import union
 from station.store.scratch import private_file, process_alive, scratch_dir
+from station.store.seals import require_sound
 from station.sync.archive import BLOCK, DB_MEMBER, IMAGE_PREFIX, MANIFEST, SIGNATURE, file_sha256
 from station.sync.digest import table_digest
 from station.sync.manifest import Manifest
@@ -117,6 +118,7 @@ def create_bundle(store: Store, out: Path, operator: str | None = None) -> Bundl
     out.parent.mkdir(parents=True, exist_ok=True)
     sweep_target(out.parent)
     station_id = store.station_id or ""
+    require_sound(store)  # the station key must not vouch for rows changed behind its back
     key = ensure_station_key(store.data_dir)
     with scratch_dir(store.data_dir, "bundle") as tmp:
         # Audited before the snapshot, so the bundle holds exactly what the station holds.

@@ -12,7 +12,7 @@ from tests.hub.conftest import Campaign
 
 
 def test_a_moved_row_is_refused_naming_table_and_row(campaign: Campaign) -> None:
-    from station.errors import RefusedError
+    from station.errors import IntegrityError, RefusedError
 
     folder = campaign.add_station("yd-1", people=2, seed=1)
     campaign.init()
@@ -25,6 +25,16 @@ def test_a_moved_row_is_refused_naming_table_and_row(campaign: Campaign) -> None
         conn.execute("UPDATE card_reads SET seq = ?, name = '改名' WHERE id = ?", (int(top) + 1, first))
         conn.execute("UPDATE meta SET value = ? WHERE key = 'seq'", (str(int(top) + 1),))
     conn.close()
+    # the station's own seals catch the edit first: nothing leaves signed, the row is named
+    with pytest.raises(IntegrityError) as sealed:
+        campaign.push("yd-1")
+    assert sealed.value.key == "sync.unsound" and first in sealed.value.messages[1]
+    assert (campaign.counts(), campaign.fact_lines()) == before
+    # one who also holds the seal key (or an older version's bug) re-seals it: the hub refuses
+    from station.store import open_store
+
+    with open_store(folder) as store:
+        store.seals.reseal([("card_reads", first)])
     for _ in range(2):                                   # the same answer every time
         with pytest.raises(RefusedError) as said:
             campaign.push("yd-1")

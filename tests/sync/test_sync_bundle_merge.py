@@ -74,7 +74,7 @@ def test_damaged_bundle_is_refused_whole(tmp_path, make_station, idn, cli, enrol
     assert kit.master_state(tmp_path / "m") == before
 
 
-def test_conflicts_are_kept_and_listed(tmp_path, make_station, idn, cli, enrol):
+def test_conflicts_are_kept_and_listed(tmp_path, make_station, idn, cli, enrol, kit):
     make_station(tmp_path / "a", "st-a", [(idn(1), "张一")], seed=1)
     make_station(tmp_path / "b", "st-b", [(idn(1), "张壹")], seed=2)       # same person, other name
     make_station(tmp_path / "m", "master", [])
@@ -85,13 +85,17 @@ def test_conflicts_are_kept_and_listed(tmp_path, make_station, idn, cli, enrol):
     kinds = {c["kind"] for c in r.json()["review"]}
     assert kinds == {"accepted_at_two_stations", "same_id_different_identity"}
 
-    # the same key with different content: the master's row stays, the bundle's is recorded
+    # the same key with different content (a station that broke the rules: its own store refuses
+    # to bundle an edited row, so the edit is made in the bundle, signed with its key): the
+    # master's row stays, the bundle's is recorded
     from station.store import open_store
     with open_store(tmp_path / "a") as store:
-        store.conn.execute("UPDATE payments SET reference = 'edited'")   # a station that broke the rules
         store.facts.record_payment(idn(1), 100, "cash", operator="sup")
+        first = store.conn.execute("SELECT id FROM payments ORDER BY hlc LIMIT 1").fetchone()[0]
     _bundle(cli, tmp_path / "a", tmp_path / "a2.zip")
-    r2 = cli(tmp_path / "m", "merge", tmp_path / "a2.zip", "--json", op="sup")
+    forged = kit.forge(tmp_path / "a2.zip", tmp_path / "a2-edited.zip", tmp_path / "a", tmp_path,
+                       db_sql=(f"UPDATE payments SET reference = 'edited' WHERE id = '{first}'",))
+    r2 = cli(tmp_path / "m", "merge", forged, "--json", op="sup")
     result = r2.json()["bundles"][0]
     assert result["clashes"] == 1
     assert result["added"]["payments"] == 1
@@ -144,3 +148,22 @@ def test_any_merge_order_with_duplicates_converges(tmp_path, make_station, idn, 
         assert dump == reference
 
     check()
+
+
+def test_a_row_changed_behind_the_stations_back_never_leaves_signed(tmp_path, make_station, idn, cli):
+    """sqlite3 on the laptop turned a payment of 30 yuan into 3,000: the keyed seals knew (fsck
+    reported it), yet `bundle create` signed the altered row with the station key and the master,
+    trusting that signature, sealed it as genuine on merge. The bundle is refused now, the first
+    problem named, and nothing is written."""
+    import sqlite3
+
+    make_station(tmp_path / "a", "st-a", [(idn(1), "张三")])
+    conn = sqlite3.connect(tmp_path / "a" / "station.sqlite3")
+    conn.execute("UPDATE payments SET amount_cents = 300000")
+    conn.commit()
+    conn.close()
+    out = tmp_path / "out" / "a.zip"
+    r = cli(tmp_path / "a", "--lang", "en", "bundle", "create", "--out", out, op="sup")
+    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+    assert "keyed seals do not hold" in r.stderr and "payments" in r.stderr, r.stderr
+    assert not out.exists() and not any(out.parent.iterdir())
