@@ -23,6 +23,7 @@ class Context:
     lang: str
     json: bool = False
     operator_name: str | None = None
+    creates_store: bool = False      # only `station init` makes a new store
     _store: Any = field(default=None, repr=False)
 
     @cached_property
@@ -38,7 +39,14 @@ class Context:
         failed PINs when the medium allows), ``read`` for fsck."""
         if self._store is None:
             from station.store import open_store
+            from station.store.core import DB_NAME
 
+            if not self.creates_store and not (self.data_dir / DB_NAME).exists():
+                # before `station init`, or a mistyped --data-dir: say which folder holds no
+                # station, and leave that folder as it was (no empty database in it)
+                from station.errors import NotFoundError
+
+                raise NotFoundError("store.missing", path=str(self.data_dir))
             self._store = open_store(self.data_dir, access=access)  # type: ignore[arg-type]
         return self._store
 

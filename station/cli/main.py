@@ -101,6 +101,20 @@ def _forget_fresh_data_dir(data_dir: Path) -> None:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def _forget_fresh_log(data_dir: Path) -> None:
+    """A failed command in an existing folder that holds no station (a mistyped --data-dir)
+    takes back the log folder it made there: the user's folder stays as it was."""
+    import shutil
+
+    from station.store.core import DB_NAME
+
+    logs = data_dir / "logs"
+    if not (data_dir / DB_NAME).exists() and logs.is_dir() \
+            and set(logs.iterdir()) <= {logs / "station.log"}:
+        logging.shutdown()
+        shutil.rmtree(logs, ignore_errors=True)
+
+
 def _configured_language(ctx: Context) -> str:
     """The configured language; Chinese while the configuration itself is broken."""
     from station.config import SettingsError
@@ -125,9 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     os.umask(0o077)  # private by default: everything the station writes holds personal data
     data_dir = args.data_dir or default_data_dir()
     fresh = not data_dir.exists()
+    fresh_log = not (data_dir / "logs").exists()
     code, logged_a_fault = _run(args, data_dir)
     if fresh and code != 0 and not logged_a_fault and data_dir.is_dir():
         _forget_fresh_data_dir(data_dir)
+    elif fresh_log and code != 0 and not logged_a_fault and data_dir.is_dir():
+        _forget_fresh_log(data_dir)
     return code
 
 
@@ -139,7 +156,8 @@ def _run(args: argparse.Namespace, data_dir: Path) -> tuple[int, bool]:
     from station.errors import StationError
 
     ctx = Context(data_dir=data_dir, lang="zh", json=bool(getattr(args, "json", False)),
-                  operator_name=getattr(args, "command_operator", None) or args.operator)
+                  operator_name=getattr(args, "command_operator", None) or args.operator,
+                  creates_store=bool(getattr(args, "creates_store", False)))
     log_path = None
     try:
         lang = getattr(args, "command_lang", None) or args.lang or _configured_language(ctx)

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--supervisor", required=True, help="name of the first supervisor")
     p.add_argument("--school-code", help="5-digit school code (default from configuration: 10673)")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=cmd_init)
+    p.set_defaults(handler=cmd_init, creates_store=True)
 
     f = sub.add_parser("fsck", help="store integrity: SQLite, images, audit chain")
     f.add_argument("--json", action="store_true")
