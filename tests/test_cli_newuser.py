@@ -26,3 +26,16 @@ def test_a_command_before_init_names_the_folder_and_creates_no_store(tmp_path, c
     r = run_station_cmd(command, fresh, ACTING)
     assert r.returncode == 2 and str(fresh) in r.stderr, r.stderr
     assert not fresh.exists()
+
+
+def test_a_data_dir_that_is_a_file_is_one_message_without_log_lines(tmp_path):
+    afile = tmp_path / "station-data"
+    afile.write_text("not a folder", encoding="utf-8")
+    r = run_station_cmd(["init", "--station-id", "cg-1", "--supervisor", "王主管"], afile,
+                        {"STATION_PIN": "24681357"})
+    assert r.returncode == 2 and str(afile) in r.stderr, r.stderr
+    assert "fault" not in r.stderr and "Error" not in r.stderr, r.stderr
+    assert "不是文件夹" in r.stderr, r.stderr
+    assert afile.read_text(encoding="utf-8") == "not a folder"
+    below = run_station_cmd(["--lang", "en", "fsck"], afile / "sub")
+    assert below.returncode == 2 and "not a folder" in below.stderr and str(afile) in below.stderr

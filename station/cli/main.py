@@ -115,6 +115,14 @@ def _forget_fresh_log(data_dir: Path) -> None:
         shutil.rmtree(logs, ignore_errors=True)
 
 
+def _file_in_the_way(data_dir: Path) -> Path | None:
+    """The data folder, or the nearest of its parents that exists, when that is not a folder."""
+    for path in (data_dir, *data_dir.parents):
+        if path.exists():
+            return None if path.is_dir() else path
+    return None
+
+
 def _configured_language(ctx: Context) -> str:
     """The configured language; Chinese while the configuration itself is broken."""
     from station.config import SettingsError
@@ -137,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     from station.paths import default_data_dir
 
     os.umask(0o077)  # private by default: everything the station writes holds personal data
+    if not any(isinstance(h, logging.NullHandler) for h in logging.getLogger().handlers):
+        # log lines go to the log file only: never to the terminal as English debug lines, even
+        # when the log cannot be opened (the user reads the command's own message)
+        logging.getLogger().addHandler(logging.NullHandler())
     data_dir = args.data_dir or default_data_dir()
     fresh = not data_dir.exists()
     fresh_log = not (data_dir / "logs").exists()
@@ -163,6 +175,11 @@ def _run(args: argparse.Namespace, data_dir: Path) -> tuple[int, bool]:
         lang = getattr(args, "command_lang", None) or args.lang or _configured_language(ctx)
         i18n.set_language(lang if lang in i18n.LANGUAGES else "zh")
         ctx.lang = i18n.get_language()
+        if getattr(args, "needs_data_dir", True) and (blocking := _file_in_the_way(data_dir)):
+            from station.errors import InputError, Location
+
+            raise InputError("common.data_dir_not_folder", Location("--data-dir"),
+                             path=str(data_dir), file=str(blocking))
         if not getattr(args, "reports_bad_settings", False):
             ctx.settings  # noqa: B018  (a bad station.toml stops every command at start, exit 2)
         if getattr(args, "needs_data_dir", True):
