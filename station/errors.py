@@ -47,11 +47,15 @@ class Location:
     field: str | None = None
 
     def __str__(self) -> str:
+        return self.render()
+
+    def render(self, lang: str | None = None) -> str:
+        """``file, line N, field F`` in ``lang`` (default: the station's language)."""
         parts = [self.file]
         if self.line is not None:
-            parts.append(f"line {self.line}")
+            parts.append(t("common.at_line", lang, line=self.line))
         if self.field:
-            parts.append(f"field {self.field}")
+            parts.append(t("common.at_field", lang, field=self.field))
         return ", ".join(parts)
 
 

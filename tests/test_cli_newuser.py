@@ -28,6 +28,24 @@ def test_a_command_before_init_names_the_folder_and_creates_no_store(tmp_path, c
     assert not fresh.exists()
 
 
+def test_where_an_input_error_is_reads_in_the_station_language(tmp_path):
+    # cli.md: bad input names file, line and field; Chinese by default, so the "where" too
+    (tmp_path / "身份.json").write_text('{"name": "张三"}', encoding="utf-8")
+    (tmp_path / "bad.json").write_text('{"name":\n', encoding="utf-8")
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"")
+    for identity, words_zh, words_en in (("身份.json", "字段 card_type", "field card_type"),
+                                         ("bad.json", "第 2 行", "line 2")):
+        args = ["ingest", "--identity", str(tmp_path / identity), "--image", str(photo)]
+        zh = run_station_cmd(args, tmp_path / "d", ACTING)
+        assert zh.returncode == 2 and words_zh in zh.stderr, zh.stderr
+        assert words_en not in zh.stderr and identity in zh.stderr, zh.stderr
+        en = run_station_cmd(["--lang", "en", *args], tmp_path / "d", ACTING)
+        assert en.returncode == 2 and words_en in en.stderr, en.stderr
+        doc = run_station_cmd([*args, "--json"], tmp_path / "d", ACTING).json()
+        assert doc["file"].endswith(identity) and (doc["field"] or doc["line"]), doc
+
+
 def test_a_data_dir_that_is_a_file_is_one_message_without_log_lines(tmp_path):
     afile = tmp_path / "station-data"
     afile.write_text("not a folder", encoding="utf-8")

@@ -108,11 +108,13 @@ class Identity:
             raise InputError("common.file_missing", Location(str(path)), path=str(path)) from None
         except IsADirectoryError:
             raise InputError("common.file_missing", Location(str(path)), path=str(path)) from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            line = getattr(exc, "lineno", None)
-            raise InputError("identity.bad_json", Location(str(path), line), error=str(exc)) from None
+        except UnicodeDecodeError:
+            raise InputError("identity.not_utf8", Location(str(path))) from None
+        except json.JSONDecodeError as exc:
+            raise InputError("identity.bad_json", Location(str(path), exc.lineno),
+                             error=exc.msg, column=exc.colno) from None
         if not isinstance(data, dict):
-            raise InputError("identity.bad_json", Location(str(path)), error="not an object")
+            raise InputError("identity.not_object", Location(str(path)))
         identity = cls.from_json(data, str(path))
         identity.source = "typed"
         return identity
