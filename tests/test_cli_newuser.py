@@ -46,6 +46,20 @@ def test_where_an_input_error_is_reads_in_the_station_language(tmp_path):
         assert doc["file"].endswith(identity) and (doc["field"] or doc["line"]), doc
 
 
+def test_a_file_that_is_no_image_is_said_so_in_chinese(tmp_path):
+    junk = tmp_path / "照片.jpg"
+    junk.write_bytes(b"not an image at all")
+    r = run_station_cmd(["check", str(junk), "--json"], tmp_path / "d")
+    assert r.returncode == 1, r.stderr
+    (readable,) = [c for c in r.json()["results"][0]["checks"] if c["status"] == "fail"]
+    assert readable["name"] == "readable"
+    assert "Pillow" not in readable["message_zh"] and "图像格式" in readable["message_zh"], readable
+    assert "not an image" in readable["message_en"], readable
+    crop = run_station_cmd(["crop", str(junk), "--out", str(tmp_path / "out.jpg")], tmp_path / "d")
+    assert crop.returncode == 1 and "Pillow" not in crop.stderr, crop.stderr
+    assert not (tmp_path / "out.jpg").exists()
+
+
 def test_a_data_dir_that_is_a_file_is_one_message_without_log_lines(tmp_path):
     afile = tmp_path / "station-data"
     afile.write_text("not a folder", encoding="utf-8")

@@ -316,8 +316,7 @@ def _probe(data: bytes, label: str) -> Source:
             orientation = im.getexif().get(0x0112, 1) if fmt in ("JPEG", "TIFF", "PNG", "WEBP") else 1
             colour = colour_space(im)
     except Image.UnidentifiedImageError:
-        raise ImageError("checks.unreadable", Location(label), path=label,
-                         error="not an image format Pillow reads") from None
+        raise ImageError("checks.not_an_image", Location(label), path=label) from None
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageError("checks.unreadable", Location(label), path=label, error=str(exc)) from None
     if orientation in (5, 6, 7, 8):
