@@ -71,3 +71,20 @@ def test_a_data_dir_that_is_a_file_is_one_message_without_log_lines(tmp_path):
     assert afile.read_text(encoding="utf-8") == "not a folder"
     below = run_station_cmd(["--lang", "en", "fsck"], afile / "sub")
     assert below.returncode == 2 and "not a folder" in below.stderr and str(afile) in below.stderr
+
+
+def test_roster_show_names_the_degree_in_words(tmp_path):
+    data = tmp_path / "d"
+    assert run_station_cmd(["init", "--station-id", "cg-1", "--supervisor", "王主管"], data,
+                           ACTING).returncode == 0
+    roster = tmp_path / "名单.csv"
+    roster.write_text("身份证号,姓名,培养单位,学历层次,学制,入学年份\n"
+                      "530111198704173634,邵露真,物理与天文学院,博士研究生,3,2014\n", encoding="utf-8")
+    assert run_station_cmd(["roster", "import", str(roster)], data, ACTING).returncode == 0
+    zh = run_station_cmd(["roster", "show", "530111198704173634"], data, ACTING)
+    first = zh.stdout.splitlines()[0]
+    assert "邵露真" in first and "博士研究生" in first and "phd" not in first, zh.stdout
+    en = run_station_cmd(["--lang", "en", "roster", "show", "530111198704173634"], data, ACTING)
+    assert "doctoral" in en.stdout.splitlines()[0], en.stdout
+    doc = run_station_cmd(["roster", "show", "530111198704173634", "--json"], data, ACTING).json()
+    assert doc["entry"]["degree"] == "phd"              # scripts keep the code

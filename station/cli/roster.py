@@ -155,10 +155,16 @@ def cmd_roster_show(ctx: Context, args: argparse.Namespace) -> int:
     data = {**found.to_json(), "state": store.person_state(number).to_json()}
     key = "message_zh" if ctx.lang == "zh" else "message_en"
 
+    def degree_words(code: str | None) -> str:
+        from station.i18n import catalog
+
+        key = f"tui.degree.{code}"            # the desk's words for it; the JSON keeps the code
+        return t(key, ctx.lang) if code and key in catalog() else (code or "")
+
     def human(d: dict) -> str:
         e = d["entry"] or {}
         lines = [f"{mask_id(number)} {e.get('name', '')} {e.get('department') or ''} "
-                 f"{e.get('degree') or ''} {e.get('entry_year') or ''}".rstrip()]
+                 f"{degree_words(e.get('degree'))} {e.get('entry_year') or ''}".rstrip()]
         if e.get("school_code") or school:
             lines[0] += " " + t("roster.show_school", ctx.lang, school=e.get("school_code") or school)
         if d["slot"]:
