@@ -88,3 +88,16 @@ def test_roster_show_names_the_degree_in_words(tmp_path):
     assert "doctoral" in en.stdout.splitlines()[0], en.stdout
     doc = run_station_cmd(["roster", "show", "530111198704173634", "--json"], data, ACTING).json()
     assert doc["entry"]["degree"] == "phd"              # scripts keep the code
+
+
+@pytest.mark.parametrize("command", [["history", "53011119870417"],
+                                     ["roster", "show", "53011119870417"],
+                                     ["correct", "53011119870417", "--field", "name", "--value", "张三",
+                                      "--reason", "typo"]])
+def test_a_mistyped_id_number_is_bad_input_not_an_unknown_person(tmp_path, command):
+    r = run_station_cmd(command, tmp_path / "d", ACTING)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "ID_NUMBER" in r.stderr and "18 位" in r.stderr and "14 位" in r.stderr, r.stderr
+    letters = run_station_cmd([c.replace("53011119870417", "53011119870417ABCD") for c in command],
+                              tmp_path / "d", ACTING)
+    assert letters.returncode == 2 and "末位为数字或 X" in letters.stderr, letters.stderr

@@ -42,14 +42,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_correct(ctx: Context, args: argparse.Namespace) -> int:
     from station.cli.output import emit
+    from station.cli.values import id_number
     from station.i18n import t
     from station.privacy import mask_free_text, mask_id
     from station.session.correct import correct_person
     from station.store.history import known_names
 
+    number = id_number(args.id_number)         # a mistyped number before the PIN is asked
     op = ctx.operator("correct")
     store = ctx.store()
-    done = correct_person(store, op, args.id_number, args.field, args.value, args.reason,
+    done = correct_person(store, op, number, args.field, args.value, args.reason,
                           merge=args.merge)
     names = known_names(store, done.id_number, done.new_value if done.field == "id_number" else None)
     if done.field == "name":
@@ -71,14 +73,14 @@ def cmd_correct(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_history(ctx: Context, args: argparse.Namespace) -> int:
     from station.cli.output import emit
-    from station.domain import idnumber
+    from station.cli.values import id_number
     from station.errors import NotFoundError
     from station.store.history import history
     from station.store.rekey import has_record
 
+    number = id_number(args.id_number)         # a mistyped number before the PIN is asked
     ctx.operator("history.view")
     store = ctx.store(access="auto")
-    number = idnumber.normalise(args.id_number)
     found = history(store, number)
     if not found.events and not has_record(store.conn, found.current):
         raise NotFoundError("session.history_none", id=_masked_id(number))

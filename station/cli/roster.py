@@ -129,6 +129,7 @@ def cmd_roster_show(ctx: Context, args: argparse.Namespace) -> int:
     import datetime as dt
 
     from station.cli.output import emit
+    from station.cli.values import id_number
     from station.domain import idnumber
     from station.domain.identity import Identity
     from station.errors import InputError, Location
@@ -136,9 +137,9 @@ def cmd_roster_show(ctx: Context, args: argparse.Namespace) -> int:
     from station.privacy import mask_id
     from station.roster import match
 
+    number = id_number(args.id_number)         # a mistyped number before the PIN is asked
     ctx.operator("roster.view")
     store = ctx.store()
-    number = idnumber.normalise(args.id_number)
     try:
         when = dt.datetime.fromisoformat(args.at) if args.at else None
     except ValueError:

@@ -23,3 +23,16 @@ def seconds(option: str, value: float | None, *, zero_allowed: bool = False) -> 
         key = "common.bad_seconds_or_zero" if zero_allowed else "common.bad_seconds"
         raise UsageError(key, option=option, value=value, limit=int(MAX_SECONDS))
     return value
+
+
+def id_number(value: str, option: str = "ID_NUMBER") -> str:
+    """An ID number given on the command line, normalised; one that cannot be an ID number at all
+    (length, characters) is bad input naming the argument, not "nobody with this number"."""
+    from station.domain import idnumber
+    from station.errors import InputError, Location
+
+    number = idnumber.normalise(value)
+    for finding in idnumber.validate(number):
+        if finding.code in ("length", "characters"):
+            raise InputError(f"id_number.{finding.code}", Location(option), **finding.params)
+    return number
