@@ -101,3 +101,23 @@ def test_a_mistyped_id_number_is_bad_input_not_an_unknown_person(tmp_path, comma
     letters = run_station_cmd([c.replace("53011119870417", "53011119870417ABCD") for c in command],
                               tmp_path / "d", ACTING)
     assert letters.returncode == 2 and "末位为数字或 X" in letters.stderr, letters.stderr
+
+
+@pytest.mark.parametrize("args, words_zh, words_en", [
+    (["export", "build", "--json"], "缺少必需的参数：--out", "the following arguments are required: --out"),
+    (["report", "daily", "--format", "xml", "--json"], "无效的选项值 'xml'", "invalid choice: 'xml'"),
+    (["check", "x.jpg", "--json", "--frobnicate"], "无法识别的参数：--frobnicate",
+     "unrecognized arguments: --frobnicate"),
+])
+def test_a_usage_error_with_json_is_still_one_json_document(tmp_path, args, words_zh, words_en):
+    # cli.md: with --json a command prints exactly one JSON document on stdout, a refusal too
+    r = run_station_cmd(args, tmp_path / "d")
+    assert r.returncode == 2
+    doc = r.json()
+    assert doc["error"] == "common.usage", doc
+    assert words_zh in doc["message_zh"] and words_en in doc["message_en"], doc
+    assert "用法" in r.stderr and words_zh in r.stderr        # the person still reads the usage
+    en = run_station_cmd(["--lang", "en", *args], tmp_path / "d")
+    assert en.json() == doc and words_en in en.stderr, en.stderr
+    plain = run_station_cmd([a for a in args if a != "--json"], tmp_path / "d")
+    assert plain.returncode == 2 and plain.stdout == ""

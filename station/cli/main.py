@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from station.cli.context import Context
@@ -34,14 +35,59 @@ COMMAND_MODULES = (
 log = logging.getLogger("station")
 
 
-def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+class _UsageMessage(Exception):
+    """argparse's error message, caught instead of printed (to say it in the other language)."""
+
+
+class StationParser(argparse.ArgumentParser):
+    """argparse with the contract's promise kept for bad usage too: with ``--json`` the error is
+    also one JSON document on stdout (cli.md), in both languages like every other error."""
+
+    argv: list[str] = []
+    lang = "zh"
+    capture = False
+
+    def error(self, message: str) -> NoReturn:
+        if StationParser.capture:
+            raise _UsageMessage(message)
+        if "--json" in StationParser.argv:
+            other = _usage_message_in("en" if StationParser.lang == "zh" else "zh") or message
+            zh, en = (message, other) if StationParser.lang == "zh" else (other, message)
+            sys.stdout.write(json.dumps({"error": "common.usage", "message_zh": zh,
+                                         "message_en": en}, ensure_ascii=False, indent=2) + "\n")
+            sys.stdout.flush()
+        super().error(message)
+
+
+def _usage_message_in(lang: str) -> str | None:
+    """The same usage error as argparse words it in ``lang``."""
+    from station.cli import helptext
+
+    argv, current = StationParser.argv, StationParser.lang
+    StationParser.capture = True
+    try:
+        build_parser(argv, lang=lang).parse_args(argv)
+    except _UsageMessage as exc:
+        return str(exc)
+    except SystemExit:
+        return None
+    finally:
+        StationParser.capture = False
+        StationParser.argv, StationParser.lang = argv, current
+        helptext.use_language(current)
+    return None
+
+
+def build_parser(argv: list[str] | None = None, lang: str | None = None) -> argparse.ArgumentParser:
     """The whole command tree, its help and argparse's own errors in the station's language."""
     from station import __version__
     from station.cli import helptext
 
-    lang = helptext.early_language(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    lang = lang or helptext.early_language(argv)
     helptext.use_language(lang)
-    parser = argparse.ArgumentParser(
+    StationParser.argv, StationParser.lang = list(argv), lang
+    parser = StationParser(
         prog="station",
         description="Capture Station — graduation-photo capture station",
     )
