@@ -128,7 +128,7 @@ def cmd_calibrate(ctx: Context, args: argparse.Namespace) -> int:
                             "subject": args.subject.name if args.subject else None})
         path = save_calibration(ctx.data_dir, cal)
     data = {**cal.to_json(), "reference_delta_e": round(delta, 1), "path": str(path)}
-    sharp = f"{cal.sharpness:.0f}" if cal.sharpness else "-"
+    sharp = f"{cal.sharpness:.2f}" if cal.sharpness else "-"   # the profile's scale: ≈ 0.4–1.3
     emit(args.json, data, t("checks.calibrated", rgb=",".join(map(str, cal.backdrop_rgb)),
                             delta_e=f"{delta:.1f}", sharpness=sharp))
     if delta > profile.backdrop.colour_fail and not args.json:

@@ -82,6 +82,9 @@ def test_calibrate_stores_the_station_backdrop(run_station, tmp_path):
     assert stored["chsi"]["backdrop_rgb"] == data["backdrop_rgb"]
     after = run_station("check", str(subject), "--json")
     assert after.returncode == 0, after.stdout
+    # the baseline is on the profile's scale (in focus ≈ 0.5–1.3): said as measured, never "0"
+    said = run_station("calibrate", "--empty", str(empty), "--subject", str(subject), env=sup)
+    assert said.returncode == 0 and f"{data['sharpness']:.2f}" in said.stdout, said.stdout
 
 
 def test_doctor_reports_the_checks_area(run_station):
