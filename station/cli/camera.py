@@ -66,7 +66,8 @@ def cmd_list(ctx, args) -> int:
 def check_out(path: Path, option: str) -> None:
     """Refuse an output path that cannot be written *before* the shutter fires (exit 2 naming
     the option): a folder, a folder that does not exist (never created: a typo stays a typo), a
-    folder this user may not write."""
+    folder this user may not write. A read-only medium is the medium fault every command
+    reports (exit 3, station.media's words)."""
     import os
 
     from station.errors import InputError, Location
@@ -77,7 +78,20 @@ def check_out(path: Path, option: str) -> None:
     if not folder.is_dir():
         raise InputError("camera.out_no_folder", Location(option), folder=str(folder))
     if not os.access(folder, os.W_OK | os.X_OK):
+        if _read_only_medium(folder):  # a locked USB stick: the medium's words, exit 3, as
+            from station.errors import MediaError  # every other command's output says it
+
+            raise MediaError("media.read_only", folder=str(folder))
         raise InputError("camera.out_not_writable", Location(option), folder=str(folder))
+
+
+def _read_only_medium(folder: Path) -> bool:
+    import os
+
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def cmd_capture(ctx, args) -> int:

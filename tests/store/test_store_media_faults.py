@@ -150,3 +150,15 @@ def test_read_only_export_target(on_tmpfs, tmp_path):
         assert r.returncode == 3
         _in_words(r, "read-only", str(usb))
     assert station.facts()["export_index"] == 0
+
+
+def test_camera_capture_onto_a_read_only_stick_is_a_medium_fault(tmp_path):
+    # as for every other output (export, report, crop, bundle): exit 3 with the medium's words,
+    # said before the shutter fires — not "no permission", exit 2
+    with tmpfs(tmp_path / "usb", "1m") as usb:
+        remount(usb, read_only=True)
+        r = run_station_cmd(["--lang", "en", "camera", "capture", "--camera", "sim",
+                             "--out", str(usb / "a.jpg"), "--json"], tmp_path / "d")
+        assert r.returncode == 3, (r.stdout, r.stderr)
+        assert r.json()["error"] == "media.read_only"
+        _in_words(r, "read-only", str(usb))
