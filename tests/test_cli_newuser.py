@@ -121,3 +121,10 @@ def test_a_usage_error_with_json_is_still_one_json_document(tmp_path, args, word
     assert en.json() == doc and words_en in en.stderr, en.stderr
     plain = run_station_cmd([a for a in args if a != "--json"], tmp_path / "d")
     assert plain.returncode == 2 and plain.stdout == ""
+
+
+def test_run_before_init_says_so_instead_of_a_login_nobody_can_pass(tmp_path):
+    r = run_station_cmd(["run", "--camera", "sim", "--reader", "sim"], tmp_path / "d", timeout=30)
+    assert r.returncode == 2 and "station init" in r.stderr and str(tmp_path / "d") in r.stderr, \
+        (r.stdout[-500:], r.stderr)
+    assert not (tmp_path / "d").exists()

@@ -193,8 +193,14 @@ def _probe_picture(settings: Settings) -> str:
 
 
 def cmd_run(ctx: Context, args: argparse.Namespace) -> int:
+    from station.errors import RefusedError
     from station.tui.app import make_app
 
+    # before `station init` (or with a mistyped --data-dir) the desk's login could never succeed:
+    # say so here, naming the folder, instead of opening it (and an empty store) there
+    if not ctx.store(access="auto").initialized:
+        raise RefusedError("store.not_initialized")
+    ctx.close()                                  # the desk opens its own
     cfg = ctx.settings
     auto = (args.auto_capture if args.auto_capture is not None
             else cfg.session.auto_capture_seconds)
