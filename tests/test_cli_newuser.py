@@ -128,3 +128,14 @@ def test_run_before_init_says_so_instead_of_a_login_nobody_can_pass(tmp_path):
     assert r.returncode == 2 and "station init" in r.stderr and str(tmp_path / "d") in r.stderr, \
         (r.stdout[-500:], r.stderr)
     assert not (tmp_path / "d").exists()
+
+
+def test_a_serial_reader_port_that_does_not_exist_is_said_in_words(tmp_path):
+    # camera.md's rule for every device error: words the operator can act on, never a bare errno
+    port = tmp_path / "ttyUSB9"
+    r = run_station_cmd(["idcard", "read", "--reader", f"serial:{port}", "--timeout", "1", "--json"],
+                        tmp_path / "d")
+    assert r.returncode == 3, r.stderr
+    doc = r.json()
+    assert doc["error"] == "idcard.serial_missing", doc
+    assert str(port) in r.stderr and "不存在" in r.stderr and "Errno" not in r.stderr, r.stderr

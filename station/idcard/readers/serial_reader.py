@@ -38,7 +38,7 @@ class SerialReader(PollingSamReader):
                                        parity="N", stopbits=1, timeout=first,
                                        write_timeout=first)
         except (serial.SerialException, OSError, ValueError) as exc:
-            raise NoReaderError("idcard.serial_open_failed", port=port, error=str(exc)) from None
+            raise NoReaderError(_open_failure(exc), port=port, error=str(exc)) from None
 
     # -- transport -----------------------------------------------------------------------------
     def _read_exact(self, size: int, end: float, have: int = 0) -> bytes:
@@ -79,3 +79,15 @@ class SerialReader(PollingSamReader):
         port = getattr(self, "_port", None)
         if port is not None and port.is_open:
             port.close()
+
+
+def _open_failure(exc: BaseException) -> str:
+    """The words for a port that would not open: what the operator can do about it, not errno
+    text (camera.md: never a bare errno). pyserial keeps the OS's errno on its exception."""
+    import errno
+
+    code = getattr(exc, "errno", None)
+    return {errno.ENOENT: "idcard.serial_missing", errno.ENODEV: "idcard.serial_missing",
+            errno.ENXIO: "idcard.serial_missing", errno.EACCES: "idcard.serial_denied",
+            errno.EPERM: "idcard.serial_denied", errno.EBUSY: "idcard.serial_busy",
+            }.get(code if isinstance(code, int) else -1, "idcard.serial_open_failed")
