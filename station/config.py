@@ -161,10 +161,29 @@ def _problem(error: Any, where: str | None, text: str) -> Problem:
                     "error": _reason(error)})
 
 
-def _reason(error: Any) -> str:
-    """pydantic's message, with the allowed values spelled out for choices."""
-    msg = str(error.get("msg", ""))
-    return msg.removeprefix("Value error, ")
+# pydantic's error types a station.toml meets, said in Chinese (``settings.reason.*``); the
+# English stays pydantic's own sentence, which already names the bound or the choices
+_REASONS = {"float_parsing": "number", "float_type": "number", "int_parsing": "integer",
+            "int_type": "integer", "int_from_float": "integer", "bool_parsing": "bool",
+            "bool_type": "bool", "string_type": "text", "greater_than_equal": "at_least",
+            "greater_than": "above", "less_than_equal": "at_most", "less_than": "below",
+            "literal_error": "one_of", "enum": "one_of", "string_pattern_mismatch": "pattern",
+            "dict_type": "table", "list_type": "list", "finite_number": "number"}
+
+
+def _reason(error: Any) -> Any:
+    """pydantic's message (the allowed values spelled out for choices), with its Chinese."""
+    from station.i18n import Bilingual, t
+
+    msg = str(error.get("msg", "")).removeprefix("Value error, ")
+    kind = _REASONS.get(str(error.get("type", "")))
+    if kind is None:
+        return msg
+    ctx = {k: v for k, v in (error.get("ctx") or {}).items()}
+    limit = next((ctx[k] for k in ("ge", "gt", "le", "lt") if k in ctx), "")
+    return Bilingual(t(f"settings.reason.{kind}", "zh", limit=limit,
+                       choices=str(ctx.get("expected", "")).replace(" or ", ", "),
+                       pattern=ctx.get("pattern", "")), msg)
 
 
 def _suggest(loc: Sequence[int | str]) -> str:

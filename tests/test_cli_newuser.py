@@ -139,3 +139,17 @@ def test_a_serial_reader_port_that_does_not_exist_is_said_in_words(tmp_path):
     doc = r.json()
     assert doc["error"] == "idcard.serial_missing", doc
     assert str(port) in r.stderr and "不存在" in r.stderr and "Errno" not in r.stderr, r.stderr
+
+
+def test_a_wrong_value_in_station_toml_is_explained_in_chinese(tmp_path):
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "station.toml").write_text('[camera]\nfps = "fast"\nbusy_retries = -1\n'
+                                       '[tui]\npicture = "sixels"\n', encoding="utf-8")
+    zh = run_station_cmd(["fsck"], data)
+    assert zh.returncode == 2
+    assert "station.toml:2" in zh.stderr and "应为数字" in zh.stderr, zh.stderr
+    assert "station.toml:3" in zh.stderr and "不小于 0" in zh.stderr, zh.stderr
+    assert "Input should" not in zh.stderr and "station.toml:5" in zh.stderr, zh.stderr
+    en = run_station_cmd(["--lang", "en", "fsck"], data)
+    assert "Input should be a valid number" in en.stderr, en.stderr
