@@ -153,3 +153,21 @@ def test_a_wrong_value_in_station_toml_is_explained_in_chinese(tmp_path):
     assert "Input should" not in zh.stderr and "station.toml:5" in zh.stderr, zh.stderr
     en = run_station_cmd(["--lang", "en", "fsck"], data)
     assert "Input should be a valid number" in en.stderr, en.stderr
+
+
+def test_an_output_path_that_is_a_folder_is_named_as_given_in_words(tmp_path):
+    data = tmp_path / "d"
+    assert run_station_cmd(["init", "--station-id", "cg-1", "--supervisor", "王主管"], data,
+                           ACTING).returncode == 0
+    folder = tmp_path / "U 盘"
+    folder.mkdir()
+    for args in (["bundle", "create", "--out", str(folder)],
+                 ["report", "daily", "--format", "csv", "--out", str(folder)]):
+        r = run_station_cmd(args, data, ACTING)
+        assert r.returncode == 2, (r.stdout, r.stderr)
+        assert r.stderr.startswith(f"{folder}: ") and "partial" not in r.stderr, r.stderr
+        assert "是一个文件夹" in r.stderr and "Is a directory" not in r.stderr, r.stderr
+        assert run_station_cmd([*args, "--json"], data, ACTING).json()["file"] == str(folder)
+        en = run_station_cmd(["--lang", "en", *args], data, ACTING)
+        assert "it is a folder" in en.stderr, en.stderr
+    assert list(folder.iterdir()) == [] and not list(tmp_path.glob(".*partial*"))

@@ -169,6 +169,21 @@ def _file_in_the_way(data_dir: Path) -> Path | None:
     return None
 
 
+def _path_words(exc: OSError) -> object:
+    """Why a path cannot be used, in both languages for the usual causes; else the OS's words."""
+    import errno
+
+    from station.i18n import Bilingual, both
+    from station.privacy import scrub
+
+    key = {errno.EISDIR: "is_folder", errno.ENOTDIR: "not_folder", errno.ENOENT: "missing",
+           errno.EACCES: "denied", errno.EPERM: "denied", errno.ENAMETOOLONG: "too_long",
+           errno.EEXIST: "exists"}.get(exc.errno if exc.errno is not None else -1)
+    if key is None:
+        return scrub(exc.strerror or type(exc).__name__)
+    return Bilingual(*both(f"common.path_reason.{key}"))
+
+
 def _configured_language(ctx: Context) -> str:
     """The configured language; Chinese while the configuration itself is broken."""
     from station.config import SettingsError
@@ -260,8 +275,11 @@ def _run(args: argparse.Namespace, data_dir: Path) -> tuple[int, bool]:
             from station.errors import InputError, Location
 
             log.warning("path fault: %s", scrub(f"{type(exc).__name__}: {exc}"))
-            bad = InputError("common.bad_path", Location(scrub(str(exc.filename))),
-                             error=scrub(exc.strerror or type(exc).__name__))
+            # a rename onto the path given names both: the one the user typed, not the temp file
+            named = next((f for f in (exc.filename, exc.filename2) if f is not None
+                          and Path(f) in targets), exc.filename)
+            bad = InputError("common.bad_path", Location(scrub(str(named))),
+                             error=_path_words(exc))
             if ctx.json:
                 emit(True, bad.to_json())
             warn(bad.message)
