@@ -171,3 +171,11 @@ def test_an_output_path_that_is_a_folder_is_named_as_given_in_words(tmp_path):
         en = run_station_cmd(["--lang", "en", *args], data, ACTING)
         assert "it is a folder" in en.stderr, en.stderr
     assert list(folder.iterdir()) == [] and not list(tmp_path.glob(".*partial*"))
+
+
+def test_station_lang_in_the_environment_sets_the_messages_too(tmp_path):
+    # `--lang` help: "env STATION_LANG; default zh": the usage followed it, the messages did not
+    r = run_station_cmd(["fsck"], tmp_path / "d", {"STATION_LANG": "en"})
+    assert r.returncode == 2 and "No station database" in r.stderr, r.stderr
+    zh = run_station_cmd(["--lang", "zh", "fsck"], tmp_path / "d", {"STATION_LANG": "en"})
+    assert "没有工作站数据库" in zh.stderr, zh.stderr              # the option wins

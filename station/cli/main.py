@@ -184,6 +184,14 @@ def _path_words(exc: OSError) -> object:
     return Bilingual(*both(f"common.path_reason.{key}"))
 
 
+def _environment_language() -> str | None:
+    """``STATION_LANG`` (the `--lang` help names it), as argparse's words already follow it."""
+    import os
+
+    lang = os.environ.get("STATION_LANG")
+    return lang if lang in ("zh", "en") else None
+
+
 def _configured_language(ctx: Context) -> str:
     """The configured language; Chinese while the configuration itself is broken."""
     from station.config import SettingsError
@@ -233,7 +241,8 @@ def _run(args: argparse.Namespace, data_dir: Path) -> tuple[int, bool]:
                   creates_store=bool(getattr(args, "creates_store", False)))
     log_path = None
     try:
-        lang = getattr(args, "command_lang", None) or args.lang or _configured_language(ctx)
+        lang = (getattr(args, "command_lang", None) or args.lang or _environment_language()
+                or _configured_language(ctx))
         i18n.set_language(lang if lang in i18n.LANGUAGES else "zh")
         ctx.lang = i18n.get_language()
         if getattr(args, "needs_data_dir", True) and (blocking := _file_in_the_way(data_dir)):
