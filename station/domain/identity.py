@@ -112,7 +112,7 @@ class Identity:
             raise InputError("identity.not_utf8", Location(str(path))) from None
         except json.JSONDecodeError as exc:
             raise InputError("identity.bad_json", Location(str(path), exc.lineno),
-                             error=exc.msg, column=exc.colno) from None
+                             column=exc.colno) from None
         if not isinstance(data, dict):
             raise InputError("identity.not_object", Location(str(path)))
         identity = cls.from_json(data, str(path))
