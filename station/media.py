@@ -61,7 +61,8 @@ def folder_of(exc: BaseException, default: Path | None) -> Path | None:
     return default
 
 
-def _existing(path: Path) -> Path:
+def nearest_existing(path: Path) -> Path:
+    """``path``, or the nearest of its parents that exists."""
     while not path.exists() and path != path.parent:
         path = path.parent
     return path
@@ -70,7 +71,7 @@ def _existing(path: Path) -> Path:
 def _shows(kind: str, folder: Path) -> bool:
     """Whether ``folder``'s file system shows the fault now (full, or mounted read-only)."""
     try:
-        st = os.statvfs(_existing(folder))
+        st = os.statvfs(nearest_existing(folder))
     except OSError:
         return False
     if kind == "full":

@@ -163,10 +163,10 @@ def _forget_fresh_log(data_dir: Path) -> None:
 
 def _file_in_the_way(data_dir: Path) -> Path | None:
     """The data folder, or the nearest of its parents that exists, when that is not a folder."""
-    for path in (data_dir, *data_dir.parents):
-        if path.exists():
-            return None if path.is_dir() else path
-    return None
+    from station.media import nearest_existing
+
+    path = nearest_existing(data_dir)
+    return None if not path.exists() or path.is_dir() else path
 
 
 def _path_words(exc: OSError) -> object:
