@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from station.checks.colour import ColourSpace
     from station.checks.profile import Profile
-    from station.checks.rowstream import RowStream
+    from station.checks.rowstream import Rows
     from station.checks.workers import Stages
 
 _REDUCED = {1: "IMREAD_COLOR", 2: "IMREAD_REDUCED_COLOR_2", 4: "IMREAD_REDUCED_COLOR_4",
@@ -54,7 +54,7 @@ class Source:
     orientation: int = 1  # EXIF orientation (1: stored as shown)
     colour: ColourSpace | None = None  # what the pixels are in when not sRGB (converted on decode)
     _cache: dict[int, Future[Any]] = field(default_factory=dict, repr=False)
-    _ahead: dict[int, RowStream] = field(default_factory=dict, repr=False)  # started by prefetch
+    _ahead: dict[int, Rows] = field(default_factory=dict, repr=False)  # started by prefetch
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def decode(self, reduction: int = 1) -> np.ndarray:
@@ -71,7 +71,8 @@ class Source:
         (``_run_yielding``): a crop window in the upper part of the frame is cut as soon as its
         rows are in, and the decode stops there (``streaming``). Anything else decodes whole on
         ``stages``."""
-        from station.checks.rowstream import NotStreamed, RowStream
+        from station.checks.bands import open_stream
+        from station.checks.rowstream import NotStreamed
 
         with self._lock:
             if reduction in self._cache or reduction in self._ahead:
@@ -79,7 +80,7 @@ class Source:
             stream = None
             if self._streams(reduction):
                 with contextlib.suppress(NotStreamed):
-                    stream = RowStream(self.data or b"", reduction, self.size)
+                    stream = open_stream(self.data or b"", reduction, self.size, stages.threads)
             if stream is not None:
                 self._ahead[reduction] = stream
             else:
@@ -93,7 +94,7 @@ class Source:
         else:
             stages.submit(_fill, future, lambda: self._decode(reduction))
 
-    def streaming(self, reduction: int) -> RowStream | None:
+    def streaming(self, reduction: int) -> Rows | None:
         """The decode at 1/``reduction`` started ahead as a stream of rows, if it was."""
         return self._ahead.get(reduction)
 
@@ -103,7 +104,7 @@ class Source:
         for stream in self._ahead.values():
             stream.stop_at(1)
 
-    def _whole(self, stream: RowStream, reduction: int) -> np.ndarray:
+    def _whole(self, stream: Rows, reduction: int) -> np.ndarray:
         """Every row of a stream started ahead (the ordinary decode if it stopped short or failed)."""
         import cv2
 
@@ -120,9 +121,11 @@ class Source:
                       ) -> tuple[np.ndarray, np.ndarray]:
         """``decode(reduction)`` and its reduction to about ``width`` pixels wide (``_area``:
         means of whole blocks, never upscaled). A plain JPEG decodes on another thread
-        (``rowstream``) while this one reduces the rows already decoded (and hands both to
-        ``feed``); the same pixels either way."""
-        from station.checks.rowstream import NotStreamed, RowStream, follow
+        (``rowstream``; a restart-marked one in bands on as many, ``bands``) while this one
+        reduces the rows already decoded (and hands both to ``feed``); the same pixels either
+        way."""
+        from station.checks.bands import open_stream
+        from station.checks.rowstream import NotStreamed, follow
 
         with self._lock:
             fresh = reduction not in self._cache and self._streams(reduction)
@@ -133,7 +136,7 @@ class Source:
             base = self.decode(reduction)
             return base, _area(base, width)
         try:
-            stream = RowStream(self.data or b"", reduction, self.size)
+            stream = open_stream(self.data or b"", reduction, self.size, stages.threads)
             stages.submit(stream.run)
             base, small = follow(stream, width, feed)
         except NotStreamed:  # not a plain JPEG after all, or the decoder failed: the ordinary way
@@ -190,7 +193,7 @@ class Source:
 AHEAD_NICE = 10  # how far a decode started ahead yields to the capture's other work
 
 
-def _run_yielding(stream: RowStream) -> None:
+def _run_yielding(stream: Rows) -> None:
     """``stream.run`` at a lower priority than the capture's other threads (Linux: a thread's
     own nice value; elsewhere, or if refused, at the same priority)."""
     import os

@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
@@ -28,6 +28,23 @@ if TYPE_CHECKING:
 CHUNK = 1 << 18  # bytes handed to the decoder at a time: ~1/25 of a 24 MP camera JPEG
 
 
+class Rows(Protocol):
+    """A decode handed over row by row: one ``RowStream``, or the bands of one (``bands``)."""
+
+    width: int
+    height: int
+    rgbx: np.ndarray  # the RGBX rows (the 4th byte 0 until a row is written)
+
+    @property
+    def rows(self) -> int: ...
+
+    def stop_at(self, rows: int) -> None: ...
+
+    def run(self) -> None: ...
+
+    def wait(self, rows: int) -> int: ...
+
+
 class NotStreamed(Exception):
     """The stream cannot give this decode (its caller decodes the ordinary way)."""
 
@@ -36,7 +53,10 @@ class RowStream:
     """The decode at 1/``reduction`` of ``data`` (a JPEG of ``size`` pixels, as stored):
     ``run`` decodes it (on any thread), ``wait`` tells how many rows are written so far."""
 
-    def __init__(self, data: bytes, reduction: int, size: tuple[int, int]) -> None:
+    def __init__(self, data: bytes, reduction: int, size: tuple[int, int],
+                 into: np.ndarray | None = None) -> None:
+        """``into``: zeroed rows (height, width, 4) of a larger array to write the pixels to (a
+        band of a restart-marked JPEG: ``bands``); by default an array of its own."""
         import numpy as np
         from PIL import Image
 
@@ -51,7 +71,9 @@ class RowStream:
             codec, _, offset, args = im.tile[0]
             w, h = im.size
             # Pillow's RGB pixels are 4 bytes; the decoder sets the 4th to 255 as it writes a row
-            self.rgbx = np.zeros((h, w, 4), np.uint8)
+            self.rgbx = np.zeros((h, w, 4), np.uint8) if into is None else into
+            if self.rgbx.shape != (h, w, 4) or not self.rgbx.flags.c_contiguous:
+                raise NotStreamed
             self._target = Image.frombuffer("RGBX", (w, h), self.rgbx, "raw", "RGBX", 0, 1)
             self._decoder = Image._getdecoder("RGBX", codec, args, im.decoderconfig)
             self._decoder.setimage(self._target.im, (0, 0, w, h))
@@ -123,7 +145,7 @@ class RowStream:
             return self._rows
 
 
-def follow(stream: RowStream, width: int,
+def follow(stream: Rows, width: int,
            feed: Feed | None = None) -> tuple[np.ndarray, np.ndarray]:
     """BGR pixels of the stream and their reduction to about ``width`` (``imageio._area``: means
     of whole blocks, as the whole image would be reduced), made row strip by row strip as the
