@@ -7,7 +7,10 @@
   (the crop needs a second, 1/2 decode, made down to the window's last row only: half the
   landscape 24 MP frames of the real-face bench),
   and on a second, different file (a portrait whose face ends low, as on the real frames: the
-  face's work cannot start during the decode there). Every figure is the median of interleaved
+  face's work cannot start during the decode there). The first file and the small person are
+  timed again saved with a restart marker every MCU row (as some cameras and editors write
+  them): the same pixels, but the reduced decodes run in bands on both threads
+  (``station.checks.bands``), and imread takes libjpeg-turbo's slower Huffman path. Every figure is the median of interleaved
   rounds; the median of the per-round ratios (each capture against the imread just before it)
   and their quartiles are printed beside it, so one slow imread cannot decide a figure.
   The capture runs as a station runs it: its independent stages on two threads and OpenCV's
@@ -46,6 +49,12 @@ TABLE = [
            "bottom edge, q95 4:2:2", "second_file.check_crop_encode_ms", "ms",
            reference="second_file.imread_full_ms", reference_name="cv2.imread of the same JPEG",
            ratio_at_most=0.7),
+    Figure("the first file saved with a restart marker every MCU row (decoded in bands)",
+           "restart.check_crop_encode_ms", "ms", reference="restart.imread_full_ms",
+           reference_name="cv2.imread of the same JPEG", ratio_at_most=0.7),
+    Figure("the small-person file saved with a restart marker every MCU row",
+           "small_restart.check_crop_encode_ms", "ms", reference="small_restart.imread_full_ms",
+           reference_name="cv2.imread of the same JPEG", ratio_at_most=0.7),
     Figure("check + crop + encode, CPU time of all its threads", "check_crop_encode_cpu_ms", "ms",
            reference="imread_full_cpu_ms", reference_name="cv2.imread's CPU time"),
     Figure("the same, first capture of its frame size (no history to time the guesses)",
@@ -76,13 +85,15 @@ def _camera_frame(zoom: float = 1.0):
     return (big.astype("int16") + noise).clip(0, 255).astype("uint8")
 
 
-def _camera_jpeg(path: Path, zoom: float = 1.0) -> None:
-    """``_camera_frame`` saved like a camera does (quality 95, EXIF with make and model)."""
+def _camera_jpeg(path: Path, zoom: float = 1.0, restart: bool = False) -> None:
+    """``_camera_frame`` saved like a camera does (quality 95, EXIF with make and model);
+    ``restart``: with a restart marker every MCU row (a DRI segment: the same pixels)."""
     from PIL import Image
 
     exif = Image.Exif()
     exif[0x010F], exif[0x0110] = "Canon", "Canon EOS 2000D"
-    Image.fromarray(_camera_frame(zoom)[:, :, ::-1]).save(path, "JPEG", quality=95, exif=exif.tobytes())
+    Image.fromarray(_camera_frame(zoom)[:, :, ::-1]).save(
+        path, "JPEG", quality=95, exif=exif.tobytes(), restart_marker_rows=1 if restart else 0)
 
 
 def _low_face_jpeg(path: Path) -> None:
@@ -186,13 +197,18 @@ def main() -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path, small = Path(tmp) / "capture.jpg", Path(tmp) / "small-person.jpg"
         second = Path(tmp) / "second.jpg"
+        restart, small_restart = Path(tmp) / "restart.jpg", Path(tmp) / "small-restart.jpg"
         _camera_jpeg(path)
         _camera_jpeg(small, zoom=0.75)
+        _camera_jpeg(restart, restart=True)
+        _camera_jpeg(small_restart, zoom=0.75, restart=True)
         _low_face_jpeg(second)
         set_opencv_threads(default_threads())  # as the station's capture process runs
         capture = _capture_figures(path, profile, runs=15)
         second_file = _capture_figures(second, profile, runs=15)
         small_person = _capture_figures(small, profile, runs=7)
+        restart_figures = _capture_figures(restart, profile, runs=7)
+        small_restart_figures = _capture_figures(small_restart, profile, runs=7)
         first_capture = _capture_figures(path, profile, runs=7, history=False)
         set_opencv_threads(1)  # session.check_threads = 1: one core
         one_thread = _capture_figures(path, profile, runs=7, threads=1)
@@ -212,6 +228,8 @@ def main() -> dict:
         "ratio_goal": 0.7,
         "second_file": second_file,
         "small_person": small_person,
+        "restart": restart_figures,
+        "small_restart": small_restart_figures,
         "first_capture": first_capture,
         "one_thread": one_thread,
         "live_fps_1024x680": round(len(frames) / live_s, 1),

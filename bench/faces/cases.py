@@ -92,10 +92,15 @@ def _rng(*key: Any) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
 
-def _jpeg(img: np.ndarray, quality: int) -> bytes:
+def _jpeg(img: np.ndarray, quality: int, restart_rows: int = 0) -> bytes:
+    """OpenCV's JPEG (4:2:0, so 16-pixel MCUs); a restart marker every ``restart_rows`` MCU
+    rows if asked."""
     import cv2
 
-    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality]
+    if restart_rows:
+        params += [cv2.IMWRITE_JPEG_RST_INTERVAL, restart_rows * -(-img.shape[1] // 16)]
+    ok, buf = cv2.imencode(".jpg", img, params)
     assert ok
     return buf.tobytes()
 
@@ -308,7 +313,7 @@ def _export_case(family: str, s: Source, people: Callable[[Source], Person], bas
                       noise=conditions.noise(1.2))
         img, truths = render(scene)
         truth = {"faces": 1, "student": truths[-1], "frame": list(EXPORT)}
-        return _jpeg(conditions.finish(img), conditions.quality(90)), truth
+        return _jpeg(conditions.finish(img), conditions.quality(90), conditions.restart_rows), truth
 
     return Case(f"{family}/{s.name}/{variant}", family, s.name, frame, named, expect, build, params)
 
@@ -379,7 +384,7 @@ def _capture_case(family: str, s: Source, people: Callable[[Source], Person], ba
         window = [ox, oy, EXPORT[0] * k, EXPORT[1] * k]
         truth = {"faces": 0 if family == "no_face" else len(truths), "student": truths[-1],
                  "frame": list(size), "window": window, "k": k}
-        return _jpeg(conditions.finish(img), conditions.quality(92)), truth
+        return _jpeg(conditions.finish(img), conditions.quality(92), conditions.restart_rows), truth
 
     return Case(f"{family}/{s.name}/{variant}", family, s.name, frame, named, expect, build, params)
 

@@ -14,7 +14,10 @@ default run's:
 - ``vignette``: the light falling off toward the frame's corners by 0.5 EV (a wide aperture, or
   a backdrop lit by one light aimed at its centre);
 - ``falloff``: the light falling off toward the frame's top by 0.4 EV (lights set low, aimed at
-  the student: the backdrop darker above the head than beside the shoulders).
+  the student: the backdrop darker above the head than beside the shoulders);
+- ``restart``: every JPEG saved with a restart marker each MCU row (a DRI segment, as some
+  cameras and editors write them): the same pixels, laid out so the decode can be banded
+  (``station.checks.bands``); the verdicts must not change, the speed may.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class Conditions:
     gains: tuple[float, float, float] | None = None  # B, G, R multipliers on the finished frame
     vignette_ev: float = 0.0                   # light lost at the frame's corners
     falloff_ev: float = 0.0                    # light lost at the frame's top row
+    restart_rows: int = 0                      # MCU rows between restart markers (0: none)
 
     def matte(self, alpha: np.ndarray) -> np.ndarray:
         """The cut-out's alpha as these conditions make it."""
@@ -89,5 +93,6 @@ CONDITIONS: dict[str, Conditions] = {c.name: c for c in (
     Conditions("cool", gains=(1.08, 1.0, 0.92)),
     Conditions("vignette", vignette_ev=0.5),
     Conditions("falloff", falloff_ev=0.4),
+    Conditions("restart", restart_rows=1),
 )}
 DEFAULT = CONDITIONS["default"]
