@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from station.domain.identity import Identity
+from station.i18n import Bilingual
 
 # Roster flags that stop a person from being photographed unless a supervisor overrides. A card
 # whose name differs from the roster's under the same ID number is a roster typo or another
@@ -74,8 +75,10 @@ class CaptureResult:
     report: dict[str, Any]
     crop_sha: str | None = None
     crop_jpeg: bytes | None = field(default=None, repr=False)
-    crop_error: str | None = None
+    crop_error: str | None = None      # why there is no export crop, in the station's language
     at: dt.datetime | None = None
+    # the same reason in both languages (an error message built from it renders each its own)
+    crop_problem: Bilingual | None = None
 
     @property
     def failed(self) -> list[CheckLine]:

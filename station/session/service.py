@@ -22,7 +22,7 @@ from station.domain.localtime import local_naive
 from station.domain.schools import WalkIn
 from station.errors import RefusedError, StationError
 from station.export.profile import BatchProfile, load_batch_profile, profile_for_mode
-from station.i18n import Words
+from station.i18n import Bilingual, Words, both, get_language
 from station.privacy import mask_id, mask_name
 from station.session.model import (
     CaptureResult,
@@ -287,11 +287,14 @@ class CaptureService:
             raise RefusedError("session.capture_code_required")
         now = self.clock()
         passed, lines, report = self.checker.check(data)
-        crop_jpeg = crop_error = crop_sha = None
+        crop_jpeg = crop_error = crop_sha = crop_problem = None
         try:
             crop_jpeg = self.checker.crop(data)
         except StationError as exc:  # CropError: there is nothing to frame
-            crop_error = exc.message
+            # the checker sees bytes only: the reason names the photo by its file, in each language
+            params = {**exc.params, "image": file_name} if "image" in exc.params else exc.params
+            crop_problem = Bilingual(*both(exc.key, **params))
+            crop_error = crop_problem.render(get_language())
             passed = False
         image_sha = self.recorder.put_image(data)
         if crop_jpeg is not None:
@@ -309,7 +312,8 @@ class CaptureService:
                               failed=failed, crop_error=crop_error)
         result = CaptureResult(capture_id=capture_id, image_sha=image_sha, passed=passed,
                                checks=lines, report=report, crop_sha=crop_sha,
-                               crop_jpeg=crop_jpeg, crop_error=crop_error, at=now)
+                               crop_jpeg=crop_jpeg, crop_error=crop_error, at=now,
+                               crop_problem=crop_problem)
         person.capture = result
         return result
 
@@ -337,7 +341,8 @@ class CaptureService:
                 raise RefusedError("session.accept_refused", checks=Words(names))
             self.store.operators.require(override_by, "accept.override")
             if result.crop_jpeg is None:
-                raise RefusedError("session.no_crop", error=result.crop_error or "")
+                raise RefusedError("session.no_crop",
+                                   error=result.crop_problem or result.crop_error or "")
         if self.walk_in and not person.mailing_address:
             raise RefusedError("session.address_required")
         over = override_by.name if override_by is not None else None

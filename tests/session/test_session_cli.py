@@ -88,6 +88,31 @@ def test_ingest_refuses_a_failing_photo_unless_a_supervisor_forces(station):
     assert state.captures[0]["override_by"] == demo.DEMO_SUPERVISOR
 
 
+def test_force_on_an_uncroppable_photo_names_the_file_in_each_language(station):
+    """`ingest --force` on a frame with no face to crop: refused (nothing accepted), and the
+    reason names the photo file, with ``message_en`` in English and ``message_zh`` in Chinese."""
+    import cv2
+    import numpy as np
+
+    run, setup, identity_file, base = station
+    person = setup.eligible[3]
+    empty = base / "空背景-无人.jpg"
+    frame = np.zeros((1600, 1200, 3), np.uint8)
+    frame[:] = (200, 120, 40)                      # the blue backdrop, nobody in front of it
+    cv2.imwrite(str(empty), frame)
+    r = run("ingest", "--identity", identity_file(person), "--image", str(empty), "--force",
+            "--reason", "judged fine", "--json", env=SUP)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    err = r.json()
+    assert err["error"] == "session.no_crop"
+    assert empty.name in err["message_zh"] and empty.name in err["message_en"]
+    assert "image " not in err["message_en"] and "不能生成" not in err["message_en"]
+    assert "cannot be made" in err["message_en"] and "不能生成" in err["message_zh"]
+    r = run("ingest", "--identity", identity_file(person), "--image", str(empty), "--force",
+            "--reason", "judged fine", env=SUP)
+    assert r.returncode == 2 and empty.name in r.stderr, r.stderr
+    assert accepted(run.data_dir, person.id_number).accepted_capture_id is None
+
 
 def test_another_name_under_a_roster_number_needs_a_supervisor_and_takes_no_fee(station):
     """Two different cards are two people: a card with the roster's number but another name is
