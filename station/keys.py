@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,14 +131,17 @@ class KeyFile:
     station_id: str
     public_pem: bytes
     fingerprint: str
+    campaign: str | None = None     # the station's current campaign (None: an older version's file)
 
 
-def render_keyfile(station_id: str, public_pem: bytes) -> bytes:
-    """The public key with the station id above it; PEM readers skip the lines before BEGIN."""
+def render_keyfile(station_id: str, public_pem: bytes, campaign: str | None = None) -> bytes:
+    """The public key with the station id (and its current campaign) above it; PEM readers skip
+    the lines before BEGIN."""
     head = (f"# Capture Station 工作站公钥 / station public key\n"
             f"# 登记 / enrol: station trust add FILE\n"
             f"station-id: {station_id}\n"
-            f"fingerprint: {fingerprint(public_pem)}\n")
+            + (f"campaign: {campaign}\n" if campaign else "")
+            + f"fingerprint: {fingerprint(public_pem)}\n")
     return head.encode("utf-8") + public_pem
 
 
@@ -159,7 +163,7 @@ def parse_keyfile(data: bytes, source: str) -> KeyFile:
     end = next((i for i, line in enumerate(lines) if line.strip() == _PEM_END), None)
     if begin is None or end is None or end < begin:
         raise bad("no_key")
-    station_id, declared = None, None
+    station_id, declared, campaign = None, None, None
     for number, line in enumerate(lines[:begin], start=1):
         name, sep, value = line.partition(":")
         if line.startswith("#") or not line.strip() or not sep:
@@ -172,6 +176,12 @@ def parse_keyfile(data: bytes, source: str) -> KeyFile:
                 raise bad("bad_id", number, value=station_id)
         elif name.strip() == "fingerprint":
             declared = value.strip()
+        elif name.strip() == "campaign":
+            if campaign is not None:
+                raise bad("two_campaigns", number)
+            campaign = value.strip()
+            if not valid_campaign(campaign):
+                raise bad("bad_campaign", number, value=campaign[:80])
     if station_id is None:
         raise bad("no_id")
     pem = ("\n".join(line.strip() for line in lines[begin:end + 1]) + "\n").encode("ascii", "replace")
@@ -181,7 +191,15 @@ def parse_keyfile(data: bytes, source: str) -> KeyFile:
         raise bad("not_ed25519", begin + 1) from None
     if declared is not None and declared != actual:
         raise bad("fingerprint_mismatch", declared=declared, actual=actual)
-    return KeyFile(station_id, pem, actual)
+    return KeyFile(station_id, pem, actual, campaign)
+
+
+def valid_campaign(value: str) -> bool:
+    """A campaign id: 1–64 lower-case letters, digits and ``-`` (stores make 32 hex digits)."""
+    return bool(_CAMPAIGN.fullmatch(value))
+
+
+_CAMPAIGN = re.compile(r"[0-9a-z][0-9a-z-]{0,63}")
 
 
 def valid_station_id(value: str) -> bool:

@@ -349,13 +349,17 @@ def cmd_key_export(ctx: Context, args: argparse.Namespace) -> int:
         raise RefusedError("store.not_initialized")
     key = ensure_station_key(ctx.data_dir)
     pem = key.public_pem()
-    text = render_keyfile(station_id, pem)       # the station id travels with the key (trust add)
+    from station.store import campaign
+
+    # the station id and its current campaign travel with the key (trust add pins the campaign)
+    current = campaign.current(ctx.store())
+    text = render_keyfile(station_id, pem, current)
     if args.out:
         from station.fsio import atomic_write
 
         atomic_write(args.out, text, mode=0o644)
     data = {"fingerprint": key.fingerprint(), "station_id": station_id, "public_key": pem.decode("ascii"),
-            "path": str(args.out) if args.out else None}
+            "campaign": current, "path": str(args.out) if args.out else None}
     emit(ctx.json, data, (f"{data['fingerprint']}\n" if args.out else text.decode("utf-8")))
     return 0
 

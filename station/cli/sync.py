@@ -46,6 +46,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.set_defaults(handler=cmd_trust_list)
     tr.set_defaults(handler=_group_help(tr))
 
+    cp = sub.add_parser("campaign", help="this station's campaign (one season's work), and beginning the next")
+    cpsub = cp.add_subparsers(dest="campaign_command", metavar="ACTION")
+    cs = cpsub.add_parser("show", help="this station's current campaign id (its bundles and pushes carry it)")
+    cs.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
+    cs.set_defaults(handler=cmd_campaign_show)
+    cn = cpsub.add_parser("new", help="(supervisor) begin a new campaign; then enrol the new key file on the master")
+    cn.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
+    cn.set_defaults(handler=cmd_campaign_new)
+    cp.set_defaults(handler=_group_help(cp))
+
     co = sub.add_parser("conflicts", help="what the supervisor must decide after merges")
     csub = co.add_subparsers(dest="conflicts_command", metavar="ACTION")
     cl = csub.add_parser("list", help="list the items to decide, each in words with its options")
@@ -175,9 +185,14 @@ def cmd_trust_add(ctx: Context, args: argparse.Namespace) -> int:
         return cmd_trust_add_hub(ctx, args, keyfile, op.name)
     done = service.add(keyfile, op.name)
     key = done.key
-    emit(ctx.json, {**key.to_json(), "created": done.created},
-         t("sync.trust.added" if done.created else "sync.trust.already", station=key.station_id,
-           fingerprint=key.fingerprint))
+    if done.campaign_changed:
+        text = t("sync.trust.campaign_changed", station=key.station_id, fingerprint=key.fingerprint,
+                 campaign=key.campaign, previous=done.previous_campaign or t("sync.trust.campaign_none"))
+    else:
+        text = t("sync.trust.added" if done.created else "sync.trust.already", station=key.station_id,
+                 fingerprint=key.fingerprint)
+    emit(ctx.json, {**key.to_json(), "created": done.created,
+                    "campaign_changed": done.campaign_changed}, text)
     return 0
 
 
@@ -191,8 +206,44 @@ def cmd_trust_list(ctx: Context, args: argparse.Namespace) -> int:
     keys = TrustService(ctx.store()).enrolled()
     lines = [t("sync.trust.list_header", count=len(keys))]
     lines += [t("sync.trust.list_line", station=k.station_id, fingerprint=k.fingerprint,
+                campaign=k.campaign or t("sync.trust.campaign_none"),
                 by=k.enrolled_by or "?", time=local_time(k.enrolled_at)) for k in keys]
     emit(ctx.json, {"stations": [k.to_json() for k in keys]}, "\n".join(lines))
+    return 0
+
+
+def cmd_campaign_show(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit
+    from station.errors import RefusedError
+    from station.i18n import t
+    from station.store import campaign
+
+    store = ctx.store()
+    if store.station_id is None:
+        raise RefusedError("store.not_initialized")
+    current = campaign.current(store)
+    emit(ctx.json, {"station_id": store.station_id, "campaign": current},
+         t("sync.campaign.show", campaign=current))
+    return 0
+
+
+def cmd_campaign_new(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit
+    from station.errors import RefusedError
+    from station.i18n import t
+    from station.store import campaign
+
+    op = ctx.operator("campaign.new")
+    store = ctx.store()
+    if store.station_id is None:
+        raise RefusedError("store.not_initialized")
+    with store.transaction():
+        previous = campaign.current(store)
+        current = campaign.start_new(store)
+        store.audit.append(op.name, "campaign.new", store.station_id,
+                           {"campaign": current, "previous": previous})
+    emit(ctx.json, {"station_id": store.station_id, "campaign": current, "previous": previous},
+         t("sync.campaign.started", campaign=current, previous=previous))
     return 0
 
 

@@ -35,7 +35,7 @@ from station.hub import queries
 from station.hub.connect import HubRefused, connect, lost, refusal, require_schema, shown
 from station.hub.images import HubImages, check_own_image, hub_images
 from station.keys import ensure_station_key
-from station.store import union
+from station.store import campaign, union
 from station.store.hub_rows import Outbox
 from station.store.seals import require_sound
 from station.sync.digest import lines_digest, row_line
@@ -157,7 +157,7 @@ def _push_once(store: Store, conn: psycopg.Connection[Any], dsn: str, key: Stati
                             max_hlc=batch.max_hlc, signing_key=key.fingerprint(),
                             school_code=store.meta("school_code"),
                             created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                            format=PUSH_FORMAT)
+                            format=PUSH_FORMAT, campaign=campaign.current(store))
         body = manifest.to_bytes()
         push_id = uuid.uuid4()
         missing = queries.missing_images(conn, sorted(batch.images))

@@ -444,6 +444,19 @@ CREATE TABLE written_paths (
 """
 
 
+# v13: campaigns (a season's work). Every store has a campaign id of its own in ``meta``
+# (``campaign``: 32 random hex digits, made here for new and existing stores alike; ``station
+# campaign new`` starts the next one), which its bundles and hub pushes carry under their
+# signature; an enrolment records the campaign the enrolled station declared in its key file (or,
+# enrolled before campaigns existed, the first campaign its signed data carried), and a merge or
+# pull refuses data of any other campaign (``station.sync.verify``). NULL: not pinned yet.
+def _v13(conn: sqlite3.Connection) -> None:
+    # a bundle's or push's database has no local tables (``union.prune_to_station``)
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'station_keys'").fetchone():
+        conn.execute("ALTER TABLE station_keys ADD COLUMN campaign TEXT")
+    conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('campaign', lower(hex(randomblob(16))))")
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -464,6 +477,7 @@ MIGRATIONS: list[Migration] = [
     Migration(10, "a batch recorded as one sealed fact, its captures indexed once", V10),
     Migration(11, "rosters per school (school code on roster entries)", V11),
     Migration(12, "files and folders written outside the data folder", V12),
+    Migration(13, "campaign ids: the store's own, and the one each enrolment is pinned to", _v13),
 ]
 
 LATEST = MIGRATIONS[-1].version

@@ -68,6 +68,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "hub.init": _SUP,
     "hub.pull": _SUP,
     "trust.add": _SUP,
+    "campaign.new": _SUP,
     "conflicts.decide": _SUP,
     "delete": _SUP,
     "purge": _SUP,

@@ -20,16 +20,17 @@ class EnrolledKey:
     public_pem: bytes
     enrolled_at: str        # hybrid clock of the enrolment
     enrolled_by: str | None
+    campaign: str | None = None   # the campaign its data must carry (None: not pinned yet)
 
     def to_json(self) -> dict[str, Any]:
         return {"station_id": self.station_id, "fingerprint": self.fingerprint,
                 "public_key": self.public_pem.decode("ascii"), "enrolled_at": self.enrolled_at,
-                "enrolled_by": self.enrolled_by}
+                "enrolled_by": self.enrolled_by, "campaign": self.campaign}
 
 
 def _key(row: Any) -> EnrolledKey:
     return EnrolledKey(row["enrolled_station"], row["fingerprint"], row["public_key"].encode("ascii"),
-                       row["hlc"], row["operator"])
+                       row["hlc"], row["operator"], row["campaign"])
 
 
 def enrolled(store: Store) -> list[EnrolledKey]:
@@ -50,8 +51,23 @@ def by_fingerprint(store: Store, fingerprint: str) -> EnrolledKey | None:
 
 
 def enrol(store: Store, station_id: str, fingerprint: str, public_pem: bytes,
-          operator: str | None) -> str:
+          operator: str | None, campaign: str | None = None) -> str:
     """Insert the enrolment (the caller checked uniqueness inside the same transaction)."""
     return store.insert("station_keys", {"enrolled_station": station_id, "fingerprint": fingerprint,
                                          "public_key": public_pem.decode("ascii"),
-                                         "operator": operator})
+                                         "operator": operator, "campaign": campaign})
+
+
+def pin_campaign(store: Store, station_id: str, campaign: str) -> None:
+    """Pin the enrolment of ``station_id`` to ``campaign`` (inside the caller's transaction): the
+    row changes, so it is sealed again with this store's key — once the seals show that nothing
+    was changed behind the station's back (re-sealing makes what the rows hold now the truth)."""
+    from station.store.seals import require_sound
+
+    require_sound(store)
+    row = store.conn.execute("SELECT id FROM station_keys WHERE enrolled_station = ?",
+                             (station_id,)).fetchone()
+    if row is None:
+        return
+    store.conn.execute("UPDATE station_keys SET campaign = ? WHERE id = ?", (campaign, row["id"]))
+    store.seals.reseal([("station_keys", str(row["id"]))])

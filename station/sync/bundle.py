@@ -26,7 +26,7 @@ from station import faults
 from station.errors import IntegrityError, NotFoundError
 from station.fsio import fsync_dir
 from station.keys import encode_signature, ensure_station_key
-from station.store import union
+from station.store import campaign, union
 from station.store.scratch import private_file, process_alive, scratch_dir
 from station.store.seals import require_sound
 from station.sync.archive import BLOCK, DB_MEMBER, IMAGE_PREFIX, MANIFEST, SIGNATURE, file_sha256
@@ -136,7 +136,8 @@ def create_bundle(store: Store, out: Path, operator: str | None = None) -> Bundl
         manifest = Manifest(station_id=station_id, schema_version=version, rows=counts,
                             row_digests=digests, members=members, max_hlc=top,
                             signing_key=key.fingerprint(), school_code=store.meta("school_code"),
-                            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+                            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                            campaign=campaign.current(store))
         body = manifest.to_bytes()
         built = private_file(tmp / "bundle.zip")
         with zipfile.ZipFile(built, "w") as zf:

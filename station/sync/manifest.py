@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from station.i18n import Words
-from station.keys import valid_station_id
+from station.keys import valid_campaign, valid_station_id
 from station.sync.archive import DB_MEMBER, IMAGE_PREFIX
 from station.sync.errors import BundleRefused
 
@@ -43,6 +43,8 @@ class Manifest:
     created_at: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     format: str = FORMAT
+    # the sender's campaign (``station.store.campaign``); None: made by a version before campaigns
+    campaign: str | None = None
 
     @cached_property
     def images(self) -> dict[str, str]:
@@ -53,7 +55,8 @@ class Manifest:
         return {"format": self.format, "station_id": self.station_id, "schema_version": self.schema_version,
                 "rows": self.rows, "row_digests": self.row_digests, "members": self.members,
                 "max_hlc": self.max_hlc, "signing_key": self.signing_key,
-                "school_code": self.school_code, "created_at": self.created_at}
+                "school_code": self.school_code, "created_at": self.created_at,
+                **({"campaign": self.campaign} if self.campaign is not None else {})}
 
     def to_bytes(self) -> bytes:
         """The exact bytes that are signed."""
@@ -125,8 +128,11 @@ class Manifest:
         created = doc.get("created_at")
         if created is not None and (not isinstance(created, str) or len(created) > 64):
             raise bad("created_at", "not_time")
+        campaign = doc.get("campaign")
+        if campaign is not None and (not isinstance(campaign, str) or not valid_campaign(campaign)):
+            raise bad("campaign", "not_campaign")
         return cls(station, version, rows, digests, members, max_hlc, key, school, created,
-                   format=fmt)
+                   format=fmt, campaign=campaign)
 
 
 def _mapping(value: Any, name: str, bad: Any, key_re: re.Pattern[str] | None,

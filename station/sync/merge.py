@@ -4,7 +4,8 @@ A bundle is merged only when everything holds; otherwise it is refused whole, in
 store is untouched (``BundleRefused``, exit 2):
 
 1. the zip is read within limits (``station.sync.archive``), the manifest is signed by the key
-   enrolled for the station it names, which is not this station (``verify_manifest``);
+   enrolled for the station it names, which is not this station, and is of the campaign that
+   enrolment is pinned to — not a bundle of an earlier season (``verify_manifest``);
 2. the members are exactly those listed, each streamed to private scratch space and hashed;
    every image's bytes hash to its name (``verify_image``);
 3. the database is SQLite, not newer than ours, and every row of every table carries the
@@ -31,6 +32,7 @@ from station import faults
 from station.errors import NotFoundError
 from station.fsio import sync_filesystem
 from station.store import clock, union
+from station.store import trust as trust_table
 from station.store.scratch import scratch_dir
 from station.sync.archive import (
     DB_MEMBER,
@@ -46,6 +48,7 @@ from station.sync.manifest import Manifest
 from station.sync.trust import TrustService
 from station.sync.verify import (
     Trust,
+    pin_campaign_of,
     verify_image,
     verify_manifest,
     verify_objects,
@@ -287,6 +290,11 @@ def _apply(store: Store, db: Path, manifest: Manifest, file_name: str, operator:
             result.clashes += _record_clash(store, table, row, digest)
         if manifest.max_hlc and not result.clock_lead_hours:
             store.observe(manifest.max_hlc)
+        campaign = pin_campaign_of(manifest, trust_table.by_station(store, manifest.station_id))
+        if campaign is not None:          # enrolled before campaigns: from now on, this one only
+            trust_table.pin_campaign(store, manifest.station_id, campaign)
+            store.audit.append(operator, "trust.campaign", manifest.station_id,
+                               {"campaign": campaign, "from": kind})
         store.insert("imports", {"kind": kind, "file_name": file_name, "file_sha256": digest,
                                  "rows": sum(manifest.rows.values()),
                                  "added": sum(result.added.values()), "updated": 0,

@@ -2,7 +2,9 @@
 
 Rules: one key per station id and one station id per key; this station cannot enrol itself (its
 own facts never arrive by merge); enrolling the same key for the same station again changes
-nothing. Two stations that were both initialised under the same id have different keys, so the
+nothing — unless its key file names another campaign (the station began a new one, ``station
+campaign new``): then the enrolment is pinned to that campaign, and bundles and pushes of the
+earlier one are refused from then on (``station.sync.verify.verify_campaign``). Two stations that were both initialised under the same id have different keys, so the
 second is refused in words — it must be set up again under a new id — instead of its rows being
 dropped at merge time.
 
@@ -29,6 +31,11 @@ if TYPE_CHECKING:
 class Enrolment:
     key: EnrolledKey
     created: bool          # False: this exact key was already enrolled for this station
+    previous_campaign: str | None = None   # set when this enrolment moved to the key file's campaign
+
+    @property
+    def campaign_changed(self) -> bool:
+        return not self.created and self.key.campaign != self.previous_campaign
 
 
 class TrustService:
@@ -67,15 +74,27 @@ class TrustService:
             current = table.by_station(store, station)
             if current is not None:
                 if current.fingerprint == keyfile.fingerprint:
-                    return Enrolment(current, created=False)
+                    if keyfile.campaign is None or keyfile.campaign == current.campaign:
+                        return Enrolment(current, created=False, previous_campaign=current.campaign)
+                    # the station began a new campaign (station campaign new) and says so in its
+                    # key file: from now on only that campaign's data is taken from it
+                    table.pin_campaign(store, station, keyfile.campaign)
+                    store.audit.append(operator, "trust.campaign", station,
+                                       {"campaign": keyfile.campaign, "previous": current.campaign,
+                                        "from": "keyfile"})
+                    key = table.by_station(store, station)
+                    assert key is not None
+                    return Enrolment(key, created=False, previous_campaign=current.campaign)
                 raise RefusedError("sync.trust.station_taken", station=station,
                                    enrolled=current.fingerprint, offered=keyfile.fingerprint)
             other = table.by_fingerprint(store, keyfile.fingerprint)
             if other is not None:
                 raise RefusedError("sync.trust.key_taken", station=station, other=other.station_id,
                                    fingerprint=keyfile.fingerprint)
-            table.enrol(store, station, keyfile.fingerprint, keyfile.public_pem, operator)
-            store.audit.append(operator, "trust.add", station, {"fingerprint": keyfile.fingerprint})
+            table.enrol(store, station, keyfile.fingerprint, keyfile.public_pem, operator,
+                        keyfile.campaign)
+            store.audit.append(operator, "trust.add", station, {"fingerprint": keyfile.fingerprint,
+                                                               "campaign": keyfile.campaign})
         key = table.by_station(store, station)
         assert key is not None
         return Enrolment(key, created=True)

@@ -4,7 +4,8 @@ Reusable by every road another station's data takes — a USB bundle (``station.
 the PostgreSQL hub of issue 15 — as three checks on plain inputs:
 
 - ``verify_manifest(body, signature, trust, own_station_id)``: the manifest is well formed, names
-  a station enrolled here (not this station itself), and is signed by that station's enrolled key;
+  a station enrolled here (not this station itself), is signed by that station's enrolled key,
+  and is of the campaign that enrolment is pinned to (``verify_campaign``);
 - ``verify_rows(manifest, rows)``: every row of every table carries the manifest's station id, and
   the tables, counts and row digests are exactly the signed ones, and the manifest's ``max_hlc``
   is the newest stamp of those rows (``RowSource`` is any source of rows: an attached SQLite
@@ -62,7 +63,36 @@ def verify_manifest(body: bytes, signature: bytes, trust: Trust, own_station_id:
     if not verify_signature(enrolled.public_pem, body, signature):
         raise BundleRefused("bad_signature", source, "bundle.json.sig", station=station,
                             enrolled=enrolled.fingerprint, claimed=manifest.signing_key)
+    verify_campaign(manifest, enrolled, source)
     return manifest
+
+
+def verify_campaign(manifest: Manifest, enrolled: EnrolledKey, source: str) -> None:
+    """Data of the campaign the station's enrolment is pinned to, and no other: a bundle or push
+    signed last season by a key that is still enrolled is not this season's data.
+
+    The pin is the campaign the station's key file declared at enrolment (``station trust
+    add``), or — for a station enrolled before campaigns existed — the first campaign its
+    signed data carried (``pin_campaign_of``). A manifest without a campaign was made by a
+    version before campaigns, so it is last season's as far as anyone can tell: refused once the
+    enrolment is pinned; before that (nothing here ever saw a campaign from that station) it is
+    taken as every version before took it."""
+    pinned = enrolled.campaign
+    if pinned is None:
+        return
+    if manifest.campaign is None:
+        raise BundleRefused("no_campaign", source, station=manifest.station_id, enrolled=pinned)
+    if manifest.campaign != pinned:
+        raise BundleRefused("other_campaign", source, station=manifest.station_id,
+                            campaign=manifest.campaign, enrolled=pinned)
+
+
+def pin_campaign_of(manifest: Manifest, enrolled: EnrolledKey | None) -> str | None:
+    """The campaign to pin the sender's enrolment to once this verified manifest is taken: its
+    own, when the enrolment is not pinned yet (enrolled before campaigns existed)."""
+    if enrolled is None or enrolled.campaign is not None:
+        return None
+    return manifest.campaign
 
 
 def verify_rows(manifest: Manifest, rows: RowSource, source: str) -> None:

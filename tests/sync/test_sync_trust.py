@@ -115,6 +115,14 @@ def test_same_station_id_twice_cannot_be_enrolled_nor_merged(world, cli, make_st
         create_bundle(store, world / "a3.zip")
     before = kit.master_state(world / "m")
     r = cli(world / "m", "--lang", "en", "merge", world / "a3.zip", "--json", op="sup")
+    assert r.returncode == 2          # a new store is a campaign of its own: refused for that first
+    assert r.json()["refused"][0]["reason"] == "other_campaign"
+    with open_store(world / "a") as store:
+        same_campaign = store.meta("campaign")
+    with open_store(world / "a3") as store:
+        store.set_meta("campaign", same_campaign)        # ... and even within the same campaign
+        create_bundle(store, world / "a3.zip")
+    r = cli(world / "m", "--lang", "en", "merge", world / "a3.zip", "--json", op="sup")
     assert r.returncode == 2
     refused = r.json()["refused"][0]
     assert refused["reason"] == "sequence_clash" and "re-created" in refused["message_en"]

@@ -1,0 +1,140 @@
+"""Campaigns: a bundle signed last season by a station key that is still enrolled is not this
+season's data. Each store has a campaign id; the key file carries it and enrolment pins it; the
+manifest carries it under the signature; merge refuses another campaign's bundle (exit 2, the
+master unchanged), naming the bundle file and both campaign ids in both languages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+@pytest.fixture
+def season(tmp_path, make_station, idn, cli):
+    """Station st-a enrolled at the master through its key file (as `station key export` writes
+    it), and a bundle it made this season: ``old.zip``."""
+    from station.store import open_store
+    from station.sync.bundle import create_bundle
+
+    make_station(tmp_path / "a", "st-a", [(idn(1), "张一")], seed=1)
+    make_station(tmp_path / "m", "master", [(idn(4), "王四")], seed=3)
+    r = cli(tmp_path / "a", "key", "export", "--out", tmp_path / "a.pub", "--json")
+    assert r.returncode == 0, r.stderr
+    assert f"campaign: {r.json()['campaign']}" in (tmp_path / "a.pub").read_text("utf-8")
+    r = cli(tmp_path / "m", "trust", "add", tmp_path / "a.pub", "--json", op="sup")
+    assert r.returncode == 0, r.stderr
+    assert r.json()["campaign"] == cli(tmp_path / "a", "campaign", "show", "--json").json()["campaign"]
+    with open_store(tmp_path / "a") as store:
+        create_bundle(store, tmp_path / "old.zip")
+    return tmp_path
+
+
+def test_a_bundle_of_an_earlier_campaign_is_refused_after_the_station_began_a_new_one(season, cli, kit,
+                                                                                        idn):
+    from station.domain.identity import Identity
+    from station.store import open_store
+    from station.sync.bundle import create_bundle
+
+    a, m = season / "a", season / "m"
+    old = json.loads(kit.read_bundle(season / "old.zip")["bundle.json"])["campaign"]
+    # the next season: the station begins a new campaign and is enrolled again with its key file
+    assert cli(a, "campaign", "new", op="tech").returncode == 2          # supervisors only
+    r = cli(a, "campaign", "new", "--json", op="sup")
+    assert r.returncode == 0, r.stderr
+    new = r.json()["campaign"]
+    assert r.json()["previous"] == old and new != old
+    assert cli(a, "key", "export", "--out", season / "a2.pub").returncode == 0
+    r = cli(m, "--lang", "en", "trust", "add", season / "a2.pub", op="sup")
+    assert r.returncode == 0 and f"moved to campaign {new} (was {old})" in r.stdout, r.stdout
+    listed = cli(m, "trust", "list", "--json", op="tech").json()["stations"]
+    assert [(s["station_id"], s["campaign"]) for s in listed] == [("st-a", new)]
+
+    # last season's bundle, still signed by the enrolled key: refused whole, nothing changes
+    before = kit.master_state(m)
+    r = cli(m, "merge", season / "old.zip", "--json", op="sup")
+    assert r.returncode == 2, r.stderr
+    refused = r.json()["refused"][0]
+    assert refused["reason"] == "other_campaign"
+    for text in (refused["message_zh"], refused["message_en"]):
+        assert "old.zip" in text and old in text and new in text
+    assert "campaign" in refused["message_en"] and "采集季" in refused["message_zh"]
+    r = cli(m, "--lang", "en", "merge", season / "old.zip", op="sup")
+    assert r.returncode == 2 and "old.zip" in r.stderr and f"campaign {old}" in r.stderr, r.stderr
+    assert kit.master_state(m) == before
+
+    # this season's bundle goes in
+    with open_store(a) as store:
+        ident = Identity(card_type="resident", name="张二", gender="male", birth_date="2000-01-01",
+                         id_number=idn(2))
+        store.facts.record_card_read(ident, reader="sim", operator="sup")
+        create_bundle(store, season / "new.zip")
+    r = cli(m, "merge", season / "new.zip", "--json", op="sup")
+    assert r.returncode == 0, r.stderr
+    assert r.json()["bundles"][0]["added"]
+
+
+def test_a_bundle_without_a_campaign_is_refused_once_the_enrolment_is_pinned(season, cli, kit):
+    """A manifest without the field was made by a version before campaigns (the form of every
+    bundle of an earlier season): the station's key signed it, but it is refused, in words."""
+    parts = kit.read_bundle(season / "old.zip")
+    doc = json.loads(parts.pop("bundle.json"))
+    enrolled = doc.pop("campaign")
+    parts.pop("bundle.json.sig")
+    kit.pack(season / "legacy.zip", doc, parts, season / "a")
+    before = kit.master_state(season / "m")
+    r = cli(season / "m", "merge", season / "legacy.zip", "--json", op="sup")
+    assert r.returncode == 2, r.stderr
+    refused = r.json()["refused"][0]
+    assert refused["reason"] == "no_campaign"
+    for text in (refused["message_zh"], refused["message_en"]):
+        assert "legacy.zip" in text and enrolled in text
+    assert kit.master_state(season / "m") == before
+
+
+def test_a_station_enrolled_before_campaigns_is_pinned_by_its_first_bundle_with_one(
+        tmp_path, make_station, idn, kit, cli):
+    """Stores made before campaigns keep working: their enrolments have no campaign, and their
+    older bundles (no campaign) are taken as before — until the first bundle that carries one,
+    which pins the enrolment to it; from then on the rule holds."""
+    from station.keys import parse_keyfile, render_keyfile
+    from station.store import campaign, open_store
+    from station.sync.bundle import create_bundle
+    from station.sync.errors import BundleRefused
+    from station.sync.merge import merge_bundle
+    from station.sync.trust import TrustService
+
+    make_station(tmp_path / "a", "st-a", [(idn(1), "张一")], seed=1)
+    make_station(tmp_path / "m", "master", [], seed=3)
+    with open_store(tmp_path / "a") as store:
+        ours = campaign.current(store)
+        create_bundle(store, tmp_path / "a1.zip")
+    older = tmp_path / "a.pub"                        # an older version's key file: no campaign
+    older.write_bytes(render_keyfile("st-a", (tmp_path / "a" / "keys" / "station.pub").read_bytes()))
+    with open_store(tmp_path / "m") as store:
+        TrustService(store).add(parse_keyfile(older.read_bytes(), str(older)), "sup")
+        assert TrustService(store).key_for("st-a").campaign is None
+
+    def without_campaign(src, out):
+        parts = kit.read_bundle(src)
+        doc = json.loads(parts.pop("bundle.json"))
+        doc.pop("campaign")
+        parts.pop("bundle.json.sig")
+        return kit.pack(out, doc, parts, tmp_path / "a")
+
+    with open_store(tmp_path / "m") as store:
+        assert merge_bundle(store, without_campaign(tmp_path / "a1.zip", tmp_path / "legacy1.zip"),
+                            "sup").added                 # as before campaigns
+        assert TrustService(store).key_for("st-a").campaign is None
+        merge_bundle(store, tmp_path / "a1.zip", "sup")
+        assert TrustService(store).key_for("st-a").campaign == ours
+    with open_store(tmp_path / "a") as store:
+        store.facts.record_payment(idn(1), 100, "cash", operator="sup")
+        create_bundle(store, tmp_path / "a2.zip")
+    with open_store(tmp_path / "m") as store:
+        with pytest.raises(BundleRefused) as exc:
+            merge_bundle(store, without_campaign(tmp_path / "a2.zip", tmp_path / "legacy2.zip"), "sup")
+        assert exc.value.reason == "no_campaign"
+        assert not store.seals.verify()              # the pinned enrolment is sealed again
+    r = cli(tmp_path / "m", "fsck", "--json", op="sup")
+    assert r.returncode == 0, r.stdout + r.stderr
