@@ -70,6 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="keep the hub's images in this folder (content-addressed; on a campaign "
                            "a network share every station mounts) instead of in the database; "
                            "a new folder is created and marked with the hub's id")
+    add_images_option(_action(hsub, "purge", "(supervisor, hub owner's DSN) purge the hub's copies of "
+                                             "what station purge removed here", cmd_hub_purge))
     hub.set_defaults(handler=_group_help(hub))
 
     sync = sub.add_parser("sync", help="send and bring station records through the hub")
@@ -103,6 +105,29 @@ def cmd_hub_init(ctx: Context, args: argparse.Namespace) -> int:
         warn(r["message_zh"] if ctx.lang == "zh" else r["message_en"])
     emit(ctx.json, result.to_json(), "\n".join(lines))
     return 2 if result.refused else 0
+
+
+def cmd_hub_purge(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.output import emit
+
+    dsn = hub_dsn(args)
+    op = ctx.operator("purge")
+    result = purge_hub_copies(ctx, args, dsn, op.name)
+    emit(ctx.json, result.to_json(), hub_purge_line(result))
+    return 0
+
+
+def purge_hub_copies(ctx: Context, args: argparse.Namespace, dsn: str, operator: str) -> Any:
+    """The hub's copies of what purges removed here (``station.hub.purge``)."""
+    from station.hub.purge import purge_hub
+
+    return purge_hub(ctx.store(), dsn, operator, images_dir=images_dir(ctx, args))
+
+
+def hub_purge_line(result: Any) -> str:
+    from station.i18n import t
+
+    return t("hub.purged", hub=result.hub, rows=sum(result.rows.values()), images=result.images)
 
 
 def cmd_sync_push(ctx: Context, args: argparse.Namespace) -> int:

@@ -48,6 +48,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--until", metavar="YYYY-MM-DD",
                    help="only people whose last record is on or before this day (default: all)")
     p.add_argument("--dry-run", action="store_true", help="say what would be purged; change nothing")
+    from station.cli.hub import add_images_option
+
+    p.add_argument("--hub", metavar="DSN",
+                   help="also purge the copies at this PostgreSQL hub (the hub owner's DSN, "
+                        "without password; as station hub purge)")
+    add_images_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_purge)
 
@@ -94,6 +100,11 @@ def cmd_purge(ctx: Context, args: argparse.Namespace) -> int:
             until = dt.date.fromisoformat(args.until)
         except ValueError:
             raise InputError("purge.bad_date", Location("--until"), value=args.until[:20]) from None
+    dsn = None
+    if args.hub:
+        from station.cli.hub import hub_dsn
+
+        dsn = hub_dsn(args)                 # a password on the command line: refused first
     op = ctx.operator("purge")
     store = ctx.store()
     the_plan = plan(store, until)
@@ -116,7 +127,8 @@ def cmd_purge(ctx: Context, args: argparse.Namespace) -> int:
     if hub["pushed_to"] or hub["pulled"]:
         data["hub_copies"] = hub
     if args.dry_run or not the_plan.people:
-        lines = [t("purge.would", people=the_plan.count, images=len(the_plan.images)), *_hub_lines(hub)]
+        lines = [t("purge.would", people=the_plan.count, images=len(the_plan.images)),
+                 *([] if dsn and not args.dry_run else _hub_lines(hub))]
         if args.dry_run:
             left = written.pending(store)
             if left:
@@ -127,15 +139,48 @@ def cmd_purge(ctx: Context, args: argparse.Namespace) -> int:
             if outcomes:
                 data["files"] = outcomes
                 lines += _file_lines(outcomes)
+            if dsn:               # nobody left here: what an earlier purge left at the hub
+                hub_lines, rc = _purge_hub(ctx, args, dsn, op.name, data)
+                lines += hub_lines
+                emit(ctx.json, data, "\n".join(lines))
+                return rc
         emit(ctx.json, data, "\n".join(lines))
         return 0
     result = purge(store, the_plan, op.name)
     data["result"] = result.to_json()
     del key
-    emit(ctx.json, data, "\n".join([t("purge.done", people=result.people, rows=result.rows_masked,
-                                       images=result.images_removed), *_file_lines(result.files),
-                                     *_hub_lines(hub)]))
-    return 0
+    lines = [t("purge.done", people=result.people, rows=result.rows_masked,
+               images=result.images_removed), *_file_lines(result.files)]
+    rc = 0
+    if dsn:
+        hub_lines, rc = _purge_hub(ctx, args, dsn, op.name, data)
+        lines += hub_lines
+    else:
+        lines += _hub_lines(hub)
+    emit(ctx.json, data, "\n".join(lines))
+    return rc
+
+
+def _purge_hub(ctx: Context, args: argparse.Namespace, dsn: str, operator: str,
+               data: dict[str, Any]) -> tuple[list[str], int]:
+    """`purge --hub DSN`: the hub's copies too, once the purge here is committed. A hub out of
+    reach or refusing is reported with its exit code (the purge here stands; `station hub purge
+    --hub DSN` finishes it)."""
+    from station.cli.hub import hub_purge_line, purge_hub_copies
+    from station.cli.output import warn
+    from station.errors import StationError
+    from station.hub.connect import shown
+    from station.i18n import t
+
+    try:
+        done = purge_hub_copies(ctx, args, dsn, operator)
+    except StationError as exc:
+        data["hub_purge"] = {"error": exc.to_json()}
+        warn(exc.message)
+        warn(t("purge.hub_retry", hub=shown(dsn)))
+        return [], exc.exit_code
+    data["hub_purge"] = done.to_json()
+    return [hub_purge_line(done)], 0
 
 
 def _hub_lines(hub: dict[str, Any]) -> list[str]:

@@ -368,6 +368,43 @@ def images_chunks(conn: psycopg.Connection[Any], shas: Sequence[str], limit: int
         raise ValueError(expected[0])
 
 
+
+# -- purging the hub's copies (the hub's owner only: station roles may not update or delete) ----
+def held_lines(conn: psycopg.Connection[Any], table: str, ids: Sequence[str]
+               ) -> list[tuple[str, str, str, list[str]]]:
+    """The hub's copies of rows ``ids`` of ``table``: (station, id, signed line, the columns of
+    the push that brought it)."""
+    return [(str(st), str(i), str(line), list(cols)) for st, i, line, cols in conn.execute(
+        "SELECT f.station_id, f.id, f.line, t.columns FROM hub.facts f "
+        "JOIN hub.push_tables t ON t.push_id = f.push_id AND t.table_name = f.table_name "
+        "WHERE f.table_name = %s AND f.id = ANY(%s)", (table, list(ids)))]
+
+
+def replace_lines(conn: psycopg.Connection[Any], table: str,
+                  lines: Sequence[tuple[str, str, str]]) -> int:
+    """Replace rows' lines (station, id, new line) of ``table``; how many changed."""
+    changed = 0
+    with conn.cursor() as cur:
+        for station, row_id, line in lines:
+            cur.execute("UPDATE hub.facts SET line = %s WHERE table_name = %s AND station_id = %s "
+                        "AND id = %s AND line IS DISTINCT FROM %s", (line, table, station, row_id, line))
+            changed += cur.rowcount
+    return changed
+
+
+def drop_images(conn: psycopg.Connection[Any], shas: Sequence[str]) -> dict[str, str]:
+    """Remove images ``shas`` from the hub's records (and their bytes, in the database); the
+    ones it held → where their bytes were (``schema.IN_DATABASE``/``IN_FOLDER``)."""
+    if not shas:
+        return {}
+    held = {str(sha): str(place) for sha, place in conn.execute(
+        "SELECT sha256, place FROM hub.images WHERE sha256 = ANY(%s)", (list(shas),))}
+    if held:
+        conn.execute("DELETE FROM hub.image_chunks WHERE sha256 = ANY(%s)", (list(held),))
+        conn.execute("DELETE FROM hub.image_reports WHERE sha256 = ANY(%s)", (list(held),))
+        conn.execute("DELETE FROM hub.images WHERE sha256 = ANY(%s)", (list(held),))
+    return held
+
 # -- what a test or an administrator looks at ---------------------------------------------------------
 def table_counts(conn: psycopg.Connection[Any]) -> dict[str, int]:
     """Rows of every hub table (a cheap picture of 'unchanged')."""

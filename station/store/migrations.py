@@ -457,6 +457,20 @@ def _v13(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('campaign', lower(hex(randomblob(16))))")
 
 
+# v14: which rows each purge masked (``station.store.purge``), so the copies a PostgreSQL hub
+# holds of them can be purged too (``station hub purge``, ``station.hub.purge``), then or later.
+# Row keys only — no personal data; this station's own bookkeeping like ``written_paths`` (no
+# merge columns: never merged, dropped from bundles, not sealed).
+V14 = """
+CREATE TABLE purged_rows (
+    tbl TEXT NOT NULL,
+    row_id TEXT NOT NULL,
+    purge_id TEXT NOT NULL,
+    PRIMARY KEY (tbl, row_id)
+);
+"""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -478,6 +492,7 @@ MIGRATIONS: list[Migration] = [
     Migration(11, "rosters per school (school code on roster entries)", V11),
     Migration(12, "files and folders written outside the data folder", V12),
     Migration(13, "campaign ids: the store's own, and the one each enrolment is pinned to", _v13),
+    Migration(14, "the rows each purge masked (for the hub's copies)", V14),
 ]
 
 LATEST = MIGRATIONS[-1].version

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -216,6 +218,12 @@ def purge(store: Store, the_plan: PurgePlan, operator: str) -> PurgeResult:
         purge_id = store.insert("purges", {
             "until": the_plan.until, "people": the_plan.count, "rows_masked": len(changed),
             "images": the_plan.images, "operator": operator})
+        # the keys of the masked rows: a hub's copies of them are purged from these
+        # (station hub purge), in this run or a later one
+        from station.store.union import LOCAL_TABLES
+
+        conn.executemany("INSERT OR REPLACE INTO purged_rows (tbl, row_id, purge_id) VALUES (?, ?, ?)",
+                         [(t, r, purge_id) for t, r in sorted(changed) if t not in LOCAL_TABLES])
         # the folders and files written outside the data folder that held only purged people:
         # marked here (the intent, with the masking), removed once this is committed
         marked = written.mark_for_purge(store, ids, _everyone(store), purge_id)
@@ -424,3 +432,25 @@ def remove_purged_images(store: Store) -> int:
             path.unlink()
             removed += 1
     return removed
+
+
+def purged_rows(store: Store, batch: int = 500) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """The rows purges masked, as this store holds them now (masked), table by table in batches
+    of ``batch``: what a hub's copies of them become (``station.hub.purge``)."""
+    from station.store.union import ident
+
+    conn = store.conn
+    tables = [str(r[0]) for r in conn.execute("SELECT DISTINCT tbl FROM purged_rows ORDER BY tbl")]
+    for table in tables:
+        ids = [str(r[0]) for r in conn.execute(
+            "SELECT row_id FROM purged_rows WHERE tbl = ? ORDER BY row_id", (table,))]
+        for start in range(0, len(ids), batch):
+            chunk = ids[start:start + batch]
+            marks = ", ".join("?" for _ in chunk)
+            try:
+                rows = [dict(r) for r in conn.execute(
+                    f"SELECT * FROM {ident(table)} WHERE id IN ({marks})", chunk)]
+            except sqlite3.OperationalError:     # a table a later version dropped
+                break
+            if rows:
+                yield table, rows

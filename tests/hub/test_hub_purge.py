@@ -31,3 +31,57 @@ def test_a_purge_names_the_hub_that_keeps_copies(campaign: Campaign, tmp_path: P
     (details,) = conn.execute("SELECT details FROM audit WHERE action = 'purge'").fetchone()
     conn.close()
     assert json.loads(details)["hubs_not_reached"] == [pushed.hub]
+
+
+def test_a_purge_with_the_hub_owners_dsn_purges_the_hubs_copies(campaign: Campaign, tmp_path: Path) -> None:
+    """`station purge --hub DSN` (the hub owner's DSN): after the purge here, the hub's copies of
+    the purged rows hold what the station holds now (masked) and the purged photos are gone from
+    the hub; `station hub purge` does it again idempotently; a station's own role may not."""
+    import psycopg
+
+    from station.hub.queries import station_role
+    from tests.exports.conftest import person
+    from tests.hub.test_hub_cli import _passfile
+
+    folder = campaign.add_station("yd-1", people=2, seed=1)
+    campaign.init()
+    campaign.set_password("yd-1")
+    campaign.push("yd-1")
+    people = [person(100), person(101)]
+    with psycopg.connect(campaign.admin_dsn, autocommit=True) as conn:
+        lines = [str(r[0]) for r in conn.execute("SELECT line FROM hub.facts")]
+        shas = {str(r[0]) for r in conn.execute("SELECT sha256 FROM hub.images")}
+    assert shas and all(any(p["id_number"] in line for line in lines) for p in people)
+
+    server = campaign.server
+    owner = server.dsn(campaign.dbname, password="")
+    role = station_role(campaign.dbname, "yd-1")
+    env = _passfile(tmp_path, server, {"postgres": server.password, role: campaign.passwords["yd-1"]})
+    build = station(folder, "export", "build", "--out", str(tmp_path / "out"), "--json", op="tech")
+    assert build.returncode == 0, build.stderr
+    assert station(folder, "export", "confirm", json.loads(build.stdout)["batch_id"], op="tech").returncode == 0
+    done = station(folder, "--lang", "en", "purge", "--hub", owner, "--json", op="sup", env=env)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["result"]["people"] == 2
+    assert sum(out["hub_purge"]["rows"].values()) > 0 and out["hub_purge"]["images"] == len(shas)
+
+    with psycopg.connect(campaign.admin_dsn, autocommit=True) as conn:
+        lines = [str(r[0]) for r in conn.execute("SELECT line FROM hub.facts")]
+        left = {str(r[0]) for r in conn.execute("SELECT sha256 FROM hub.images")}
+        chunks = conn.execute("SELECT count(*) FROM hub.image_chunks").fetchone()[0]
+    for p in people:                   # no ID number, name or student number left at the hub
+        assert not [line for line in lines if p["id_number"] in line or p["name"] in line
+                    or p["student_no"] in line]
+    assert any("#" in line for line in lines)          # the pseudonyms the station holds now
+    assert not left & shas and chunks == 0
+    with sqlite3.connect(folder / "station.sqlite3") as conn:
+        (details,) = conn.execute("SELECT details FROM audit WHERE action = 'hub.purge'").fetchone()
+    assert json.loads(details)["images"] == len(shas)
+
+    again = station(folder, "hub", "purge", "--hub", owner, "--json", op="sup", env=env)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["rows"] == {} and json.loads(again.stdout)["images"] == 0
+    as_station = server.dsn(campaign.dbname, user=role, password="")
+    refused = station(folder, "--lang", "en", "hub", "purge", "--hub", as_station, op="sup", env=env)
+    assert refused.returncode == 2 and "does not own the hub" in refused.stderr, refused.stderr
