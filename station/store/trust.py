@@ -29,8 +29,12 @@ class EnrolledKey:
 
 
 def _key(row: Any) -> EnrolledKey:
+    try:
+        campaign = row["campaign"]
+    except IndexError:     # a store read where it lies (read-only media), older than migration 13
+        campaign = None
     return EnrolledKey(row["enrolled_station"], row["fingerprint"], row["public_key"].encode("ascii"),
-                       row["hlc"], row["operator"], row["campaign"])
+                       row["hlc"], row["operator"], campaign)
 
 
 def enrolled(store: Store) -> list[EnrolledKey]:
