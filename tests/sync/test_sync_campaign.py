@@ -138,3 +138,19 @@ def test_a_station_enrolled_before_campaigns_is_pinned_by_its_first_bundle_with_
         assert not store.seals.verify()              # the pinned enrolment is sealed again
     r = cli(tmp_path / "m", "fsck", "--json", op="sup")
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_enrolments_of_a_store_from_before_campaigns_read_where_it_lies(tmp_path):
+    """A store read without migrating it (read-only media) may be older than campaigns: its
+    enrolments are listed, not pinned, instead of failing on the missing column."""
+    import sqlite3
+
+    from station.store import migrations, open_store, trust
+
+    conn = sqlite3.connect(tmp_path / "station.sqlite3", isolation_level=None)
+    migrations.migrate(conn, 12)
+    conn.execute("INSERT INTO station_keys (id, station_id, seq, hlc, enrolled_station, fingerprint, "
+                 "public_key, operator) VALUES ('k1', 'm', 1, 'h', 'st-a', 'fp', 'PEM', 'sup')")
+    conn.close()
+    with open_store(tmp_path, access="read") as store:
+        assert [(k.station_id, k.campaign) for k in trust.enrolled(store)] == [("st-a", None)]
