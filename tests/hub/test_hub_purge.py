@@ -33,15 +33,21 @@ def test_a_purge_names_the_hub_that_keeps_copies(campaign: Campaign, tmp_path: P
     assert json.loads(details)["hubs_not_reached"] == [pushed.hub]
 
 
-def test_a_purge_with_the_hub_owners_dsn_purges_the_hubs_copies(campaign: Campaign, tmp_path: Path) -> None:
+def test_a_purge_with_the_hub_owners_dsn_purges_the_hubs_copies(any_campaign: Campaign,
+                                                                 tmp_path: Path) -> None:
     """`station purge --hub DSN` (the hub owner's DSN): after the purge here, the hub's copies of
     the purged rows hold what the station holds now (masked) and the purged photos are gone from
-    the hub; `station hub purge` does it again idempotently; a station's own role may not."""
+    the hub (from its database, or its image folder); `station hub purge` does it again
+    idempotently; a station's own role may not."""
     import psycopg
 
     from station.hub.queries import station_role
     from tests.exports.conftest import person
+    from tests.hub.conftest import folder_files
     from tests.hub.test_hub_cli import _passfile
+
+    campaign = any_campaign
+    images = ["--images", str(campaign.images)] if campaign.images else []
 
     folder = campaign.add_station("yd-1", people=2, seed=1)
     campaign.init()
@@ -60,7 +66,9 @@ def test_a_purge_with_the_hub_owners_dsn_purges_the_hubs_copies(campaign: Campai
     build = station(folder, "export", "build", "--out", str(tmp_path / "out"), "--json", op="tech")
     assert build.returncode == 0, build.stderr
     assert station(folder, "export", "confirm", json.loads(build.stdout)["batch_id"], op="tech").returncode == 0
-    done = station(folder, "--lang", "en", "purge", "--hub", owner, "--json", op="sup", env=env)
+    if campaign.images:
+        assert shas <= set(folder_files(campaign.images))
+    done = station(folder, "--lang", "en", "purge", "--hub", owner, *images, "--json", op="sup", env=env)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["result"]["people"] == 2
@@ -75,13 +83,31 @@ def test_a_purge_with_the_hub_owners_dsn_purges_the_hubs_copies(campaign: Campai
                     or p["student_no"] in line]
     assert any("#" in line for line in lines)          # the pseudonyms the station holds now
     assert not left & shas and chunks == 0
+    if campaign.images:
+        assert not shas & set(folder_files(campaign.images))
+        assert out["hub_purge"]["files"] == len(shas)
     with sqlite3.connect(folder / "station.sqlite3") as conn:
         (details,) = conn.execute("SELECT details FROM audit WHERE action = 'hub.purge'").fetchone()
     assert json.loads(details)["images"] == len(shas)
 
-    again = station(folder, "hub", "purge", "--hub", owner, "--json", op="sup", env=env)
+    again = station(folder, "hub", "purge", "--hub", owner, *images, "--json", op="sup", env=env)
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["rows"] == {} and json.loads(again.stdout)["images"] == 0
     as_station = server.dsn(campaign.dbname, user=role, password="")
-    refused = station(folder, "--lang", "en", "hub", "purge", "--hub", as_station, op="sup", env=env)
+    refused = station(folder, "--lang", "en", "hub", "purge", "--hub", as_station, *images, op="sup",
+                      env=env)
     assert refused.returncode == 2 and "does not own the hub" in refused.stderr, refused.stderr
+
+
+def test_a_purge_whose_hub_is_out_of_reach_is_done_here_and_says_what_to_run(campaign: Campaign,
+                                                                              tmp_path: Path) -> None:
+    folder = campaign.add_station("yd-1", people=1, seed=1)
+    build = station(folder, "export", "build", "--out", str(tmp_path / "out"), "--json", op="tech")
+    assert build.returncode == 0, build.stderr
+    assert station(folder, "export", "confirm", json.loads(build.stdout)["batch_id"], op="tech").returncode == 0
+    gone = "postgresql://postgres@127.0.0.1:1/hub?connect_timeout=2"
+    done = station(folder, "--lang", "en", "purge", "--hub", gone, "--json", op="sup")
+    assert done.returncode == 3, done.stderr                      # the hub: a device out of reach
+    out = json.loads(done.stdout)
+    assert out["result"]["people"] == 1 and "error" in out["hub_purge"]
+    assert "station hub purge --hub" in done.stderr
