@@ -6,6 +6,7 @@ master trusts is its own decision. Policy and messages live in ``station.sync.tr
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,22 @@ def enrol(store: Store, station_id: str, fingerprint: str, public_pem: bytes,
     return store.insert("station_keys", {"enrolled_station": station_id, "fingerprint": fingerprint,
                                          "public_key": public_pem.decode("ascii"),
                                          "operator": operator, "campaign": campaign})
+
+
+def earlier_campaigns(store: Store, station_id: str) -> set[str]:
+    """Every campaign the enrolment of ``station_id`` was ever pinned to here (this store's own
+    ``trust.add``/``trust.campaign`` audit entries)."""
+    out: set[str] = set()
+    for (details,) in store.conn.execute(
+            "SELECT details FROM audit WHERE station_id = ? AND subject = ? "
+            "AND action IN ('trust.add', 'trust.campaign')", (store.station_id, station_id)):
+        try:
+            doc = json.loads(details or "{}")
+        except ValueError:
+            continue
+        if isinstance(doc, dict):
+            out.update(v for k in ("campaign", "previous") if isinstance(v := doc.get(k), str))
+    return out
 
 
 def pin_campaign(store: Store, station_id: str, campaign: str) -> None:

@@ -77,7 +77,11 @@ class TrustService:
                     if keyfile.campaign is None or keyfile.campaign == current.campaign:
                         return Enrolment(current, created=False, previous_campaign=current.campaign)
                     # the station began a new campaign (station campaign new) and says so in its
-                    # key file: from now on only that campaign's data is taken from it
+                    # key file: from now on only that campaign's data is taken from it — never
+                    # back to an earlier one (an old key file enrolled again would reopen it)
+                    if keyfile.campaign in table.earlier_campaigns(store, station):
+                        raise RefusedError("sync.trust.campaign_ended", station=station,
+                                           campaign=keyfile.campaign, current=current.campaign)
                     table.pin_campaign(store, station, keyfile.campaign)
                     store.audit.append(operator, "trust.campaign", station,
                                        {"campaign": keyfile.campaign, "previous": current.campaign,

@@ -49,6 +49,11 @@ def test_a_bundle_of_an_earlier_campaign_is_refused_after_the_station_began_a_ne
     assert r.returncode == 0 and f"moved to campaign {new} (was {old})" in r.stdout, r.stdout
     listed = cli(m, "trust", "list", "--json", op="tech").json()["stations"]
     assert [(s["station_id"], s["campaign"]) for s in listed] == [("st-a", new)]
+    # last season's key file enrolled again: refused, the enrolment does not go back
+    r = cli(m, "--lang", "en", "trust", "add", season / "a.pub", op="sup")
+    assert r.returncode == 2 and f"earlier campaign {old}" in r.stderr, r.stderr
+    listed = cli(m, "trust", "list", "--json", op="tech").json()["stations"]
+    assert [(s["station_id"], s["campaign"]) for s in listed] == [("st-a", new)]
 
     # last season's bundle, still signed by the enrolled key: refused whole, nothing changes
     before = kit.master_state(m)
