@@ -151,6 +151,9 @@ def cmd_purge(ctx: Context, args: argparse.Namespace) -> int:
     del key
     lines = [t("purge.done", people=result.people, rows=result.rows_masked,
                images=result.images_removed), *_file_lines(result.files)]
+    if not plan(store, None).people:      # the campaign is over here: say how the next one begins
+        data["campaign_over"] = True
+        lines.append(t("purge.next_campaign"))
     rc = 0
     if dsn:
         hub_lines, rc = _purge_hub(ctx, args, dsn, op.name, data)
