@@ -111,7 +111,9 @@ class CaptureService:
                  approved_by: Operator | None = None) -> Person:
         """A card was read (or, with a supervisor's approval, typed): match it to the roster.
         Only ``source="card"`` records the identity as read from a card (verified); anything
-        else (manual entry, a file given to ``ingest``) is recorded as typed."""
+        else (manual entry, a file given to ``ingest``) is recorded as typed. The card of the
+        person at the desk read again changes nothing; another card is refused while a photo
+        waits for its decision or the paid student is being framed (S skips them first)."""
         if source == "manual":
             _require_supervisor(approved_by, "session.manual_entry")
         identity = dataclasses.replace(identity, source="card" if source == "card" else "typed")
@@ -121,6 +123,15 @@ class CaptureService:
         if self.state is State.CAPTURED and self.person is not None:
             # a photo on screen waits for its decision: an early tap must not drop it unseen
             raise RefusedError("session.decide_first", name=mask_name(self.person.identity.name))
+        here = self.person
+        if here is not None and self.state in (State.IDENTIFIED, State.PAID, State.FRAMING):
+            if source == "card" and here.source == "card" \
+                    and here.identity.id_number == identity.id_number:
+                return here     # the same card again (tapped twice): nothing changes
+            if self.state is State.FRAMING:
+                # the paid student is in front of the camera: the next student's tap must not
+                # put their name on this student's photo (a paid card went straight to framing)
+                raise RefusedError("session.photographing", name=mask_name(here.identity.name))
         if self.state in (State.IDENTIFIED, State.PAID, State.FRAMING):
             self.skip(reason="next_card")
         now = self.clock()

@@ -257,6 +257,29 @@ def test_a_card_tapped_while_a_photo_waits_for_its_decision_is_refused_not_a_sil
     assert svc.person.identity.id_number == b.id_number
 
 
+def test_another_card_while_the_paid_student_is_framed_is_refused_and_the_same_card_is_kept(store):
+    a, b = person(13), person(14)
+    svc = service(store, {a.id_number: [], b.id_number: []})
+    svc.identify(b)
+    svc.pay(None)
+    svc.skip()                                           # b paid, then stepped away
+    svc.identify(a)
+    assert svc.identify(a).card_read_id == svc.person.card_read_id   # tapped twice: kept
+    svc.pay(None)
+    svc.identify(a)                                      # and once more while framing
+    with pytest.raises(RefusedError) as refused:
+        svc.identify(b)                                  # b's paid card would go to framing
+    assert refused.value.key == "session.photographing"
+    assert svc.state is State.FRAMING and svc.person.identity.id_number == a.id_number
+    assert [e["event"] for e in rows(store, "session_events")].count("skip") == 1
+    assert svc.counters.skipped == 1
+    assert len(rows(store, "card_reads")) == 2           # b's first tap and a's first tap
+    svc.capture(b"GOOD")
+    svc.accept()
+    svc.identify(b)
+    assert svc.state is State.FRAMING and svc.person.identity.id_number == b.id_number
+
+
 def test_a_form_opened_for_one_student_is_not_applied_to_the_next(store):
     """The pay and approval forms carry the card read they were opened for: a card read while
     one is open makes the service refuse it (nothing recorded), never apply it to the next."""

@@ -334,3 +334,52 @@ def test_walk_in_desk_with_auto_capture(station):
         assert store.person_state(stranger.id_number).accepted_capture_id
     finally:
         store.close()
+
+
+def test_the_next_card_tapped_while_a_student_is_framed_does_not_take_their_photo(station):
+    """A busy day: B paid earlier and stepped away (S); while A sits in front of the camera,
+    B taps. The desk stays with A and says so, instead of switching to B (B's paid card went
+    straight to framing, so Space would have stored A's face under B's name). A's own card
+    tapped twice changes nothing (no skip recorded). After A's accept, B's tap is B's turn."""
+    data_dir, setup = station
+    a, b = setup.eligible[0], setup.eligible[1]
+
+    async def run():
+        app = app_on(data_dir, [b, a, b], ScriptedSource())
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot)
+            await tap_and_pay(pilot, "")                     # B pays …
+            await pilot.press("s")                           # … and steps away
+            await until(pilot, lambda: desk(app).state == "waiting_for_card", what="skipped")
+            await tap_and_pay(pilot, "")                     # A
+            assert desk(app).person.identity.id_number == a.id_number
+            notice = desk(app).query_one("#notice")
+            await pilot.press("t")                           # B's card, A still framed
+            await until(pilot, lambda: notice.level == "error", what="the refusal")
+            assert desk(app).state == "framing"
+            assert desk(app).person.identity.id_number == a.id_number
+            assert "正在拍摄" in notice.message
+            app.devices.tap(a)                               # A's card again
+            await until(pilot, lambda: app.devices.reader.pending == 0, what="read")
+            await app.settle()
+            assert desk(app).state == "framing"
+            assert desk(app).person.identity.id_number == a.id_number
+            await capture(pilot)
+            await pilot.press("a")
+            await until(pilot, lambda: desk(app).state == "accepted", what="accepted")
+            await pilot.press("t")                           # now B's turn: paid, framing
+            await until(pilot, lambda: desk(app).state == "framing"
+                        and desk(app).person.identity.id_number == b.id_number, what="B")
+
+    asyncio.run(run())
+    from station.store import open_store
+
+    store = open_store(data_dir)
+    try:
+        assert store.person_state(a.id_number).accepted_capture_id
+        assert store.person_state(b.id_number).captures == []
+        skips = [r[0] for r in store.conn.execute(
+            "SELECT id_number FROM session_events WHERE event = 'skip'")]
+        assert skips == [b.id_number]                        # only B's own S
+    finally:
+        store.close()
