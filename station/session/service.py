@@ -53,6 +53,11 @@ if TYPE_CHECKING:
     from station.store.operators import Operator
 
 
+# The devices without which the desk cannot go on (failsafe until they are back): no photo can
+# be taken without the camera. A card reader only brings the next card.
+STOPS_THE_DESK = frozenset({"camera"})
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -391,12 +396,24 @@ class CaptureService:
         self.person = None
 
     def device_error(self, device: str, reason: str) -> None:
-        """A device failed: the desk goes to failsafe and remembers where it was."""
+        """A device failed. The camera: the desk goes to failsafe and remembers where it was.
+        Any other (the card reader) is recorded and stops nothing: the student at the desk is
+        photographed to the end, and M (typed identity) still works while the reader is out."""
+        if device not in STOPS_THE_DESK:
+            self.recorder.audit(self.op_name, "session.device_error", self._subject(),
+                                {"device": device, "reason": reason, "state": self.state.value})
+            return
         with self.recorder.unit():
             self.machine.fire(Event.DEVICE_ERROR, subject=self._subject(), device=device,
                               reason=reason)
 
     def device_ok(self, device: str) -> None:
+        """A device is back; only the camera's return ends failsafe (a reader coming back while
+        the camera is still out must not let the desk go on without it)."""
+        if device not in STOPS_THE_DESK:
+            self.recorder.audit(self.op_name, "session.device_ok", self._subject(),
+                                {"device": device, "state": self.state.value})
+            return
         if self.state is State.FAILSAFE:
             with self.recorder.unit():
                 self.machine.fire(Event.DEVICE_OK, subject=self._subject(), device=device)

@@ -143,6 +143,24 @@ def test_device_error_failsafe_and_resume(store):
     assert "device_error" in kinds and "device_ok" in kinds
 
 
+def test_a_reader_fault_is_recorded_and_only_the_cameras_return_ends_failsafe(store):
+    p = person(15)
+    svc = service(store, {p.id_number: []})
+    svc.identify(p)
+    svc.pay()
+    svc.device_error("reader", "idcard.reader_gone")     # the next card waits; p does not
+    assert svc.state is State.FRAMING
+    svc.device_error("camera", "camera.disconnected")
+    svc.device_ok("reader")                              # the reader back, the camera still out
+    assert svc.state is State.FAILSAFE
+    svc.device_ok("camera")
+    assert svc.state is State.FRAMING
+    audit = [(a["action"], a["details"].get("device")) for a in rows(store, "audit")
+             if a["action"] in ("session.device_error", "session.device_ok")]
+    assert audit == [("session.device_error", "reader"), ("session.device_error", "camera"),
+                     ("session.device_ok", "reader"), ("session.device_ok", "camera")]
+
+
 def test_walk_in_records_school_and_address(store):
     from station.config import default_settings
     from station.domain.schools import walk_in_for

@@ -383,3 +383,66 @@ def test_the_next_card_tapped_while_a_student_is_framed_does_not_take_their_phot
         assert skips == [b.id_number]                        # only B's own S
     finally:
         store.close()
+
+
+def test_a_reader_unplugged_mid_capture_stops_neither_the_photo_nor_typed_entry(station,
+                                                                               monkeypatch):
+    """The reader's cable is pulled while A is framed: the banner says so, yet A is photographed
+    and accepted (the desk went to failsafe and refused Space, though the reader is not needed
+    for A any more), and M opens typed entry for the next student while the reader is out.
+    Plugged back, the banner goes."""
+    import station.idcard as idcard
+    from station.idcard.errors import NoReaderError, ReaderGoneError
+    from station.tui.screens.dialogs import ManualEntryDialog
+
+    data_dir, setup = station
+    a = setup.eligible[0]
+    unplugged = {"now": False}
+    open_reader = idcard.open_reader
+
+    def reopen(*args, **kwargs):
+        if unplugged["now"]:
+            raise NoReaderError("idcard.no_reader", name="", available="—")
+        return open_reader(*args, **kwargs)
+
+    monkeypatch.setattr(idcard, "open_reader", reopen)
+
+    async def run():
+        app = app_on(data_dir, [a], ScriptedSource())
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot)
+            await tap_and_pay(pilot, "")
+            reader = app.devices.reader
+
+            def gone(timeout):
+                time.sleep(min(timeout, 0.05))
+                raise ReaderGoneError("idcard.reader_gone", reader="sim")
+
+            unplugged["now"] = True
+            reader.read = gone
+            banner = desk(app).query_one("#banner")
+            await until(pilot, lambda: "reader" in banner.problems, what="the reader banner")
+            await app.settle()
+            assert desk(app).state == "framing"
+            await capture(pilot)
+            await pilot.press("a")
+            await until(pilot, lambda: desk(app).state == "accepted", what="accepted")
+            await pilot.press("m")
+            await until(pilot, lambda: isinstance(app.screen, ManualEntryDialog), what="typed")
+            await pilot.press("escape")
+            unplugged["now"] = False
+            await until(pilot, lambda: "reader" not in banner.problems, timeout=30,
+                        what="the reader back")
+
+    asyncio.run(run())
+    from station.store import open_store
+
+    store = open_store(data_dir)
+    try:
+        assert store.person_state(a.id_number).accepted_capture_id
+        actions = [r[0] for r in store.conn.execute("SELECT action FROM audit")]
+        assert "session.device_error" in actions and "session.device_ok" in actions
+        events = [r[0] for r in store.conn.execute("SELECT event FROM session_events")]
+        assert "device_error" not in events                  # no failsafe for the reader
+    finally:
+        store.close()
