@@ -77,9 +77,8 @@ class SessionRunner:
             self.app.post_message(SessionRefused(exc.messages, exc.key))
             return None
         except Exception as exc:  # an unexpected fault: words on screen, details in the log
-            log.exception("session step failed")
-            self.app.post_message(SessionRefused(
-                both("tui.step_failed", error=scrub(f"{type(exc).__name__}: {exc}")), "error"))
+            words, key = self._fault(exc, "session step failed")
+            self.app.post_message(SessionRefused(words, key))
             return None
         self.app.post_message(SessionChanged(self.snapshot()))
         return result
@@ -96,8 +95,7 @@ class SessionRunner:
                 self._to_ui(on_error or self._refused, exc.messages)
                 return
             except Exception as exc:
-                log.exception("store call failed")
-                self._to_ui(on_error or self._refused, both("tui.step_failed", error=scrub(str(exc))))
+                self._to_ui(on_error or self._refused, self._fault(exc, "store call failed")[0])
                 return
             self._to_ui(on_result, value)
 
@@ -118,14 +116,27 @@ class SessionRunner:
                 self._to_ui(on_error, Refusal(exc.messages, field))
                 return
             except Exception as exc:
-                log.exception("session step failed")
-                self._to_ui(on_error, Refusal(both("tui.step_failed",
-                                                   error=scrub(f"{type(exc).__name__}: {exc}"))))
+                self._to_ui(on_error, Refusal(self._fault(exc, "session step failed")[0]))
                 return
             self.app.post_message(SessionChanged(self.snapshot()))
             self._to_ui(on_done, value)
 
         return self._track(self.executor.submit(job))
+
+    def _fault(self, exc: Exception, what: str) -> tuple[tuple[str, str], str]:
+        """The words (zh, en) and key for an exception no step expected. A medium fault (the disk
+        full, the data folder read-only or gone while a photo or a fact is written) is said as
+        the CLI says it, naming the folder and what to do (nothing stored is lost; the step can
+        be done again); anything else is a failed step, its traceback in the log."""
+        from station.media import media_error
+
+        store = self.store if self.store is not None else getattr(self.service, "store", None)
+        medium = media_error(exc, getattr(store, "data_dir", None))
+        if medium is not None:
+            log.warning("%s: %s (%s)", what, medium.key, scrub(str(exc)))
+            return medium.messages, medium.key
+        log.exception(what)
+        return both("tui.step_failed", error=scrub(f"{type(exc).__name__}: {exc}")), "error"
 
     def _refused(self, words: tuple[str, str]) -> None:
         self.app.post_message(SessionRefused(words))

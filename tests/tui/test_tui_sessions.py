@@ -446,3 +446,43 @@ def test_a_reader_unplugged_mid_capture_stops_neither_the_photo_nor_typed_entry(
         assert "device_error" not in events                  # no failsafe for the reader
     finally:
         store.close()
+
+
+def test_a_full_disk_at_the_shutter_is_said_in_words_and_the_photo_is_taken_again(station,
+                                                                                  tmp_path):
+    """The data folder's disk fills up during the session: Space says the disk is full, which
+    folder, and that nothing stored is lost, in the station's language (it said 操作失败：
+    OSError: [Errno 28] No space left on device: '…' with a traceback in the log); the student
+    stays framed, and once space is freed Space takes the photo. (A read-only data folder takes
+    the same path, media.read_only; it cannot be remounted read-only while the store is open.)"""
+    import shutil
+
+    from tests.faultkit import fill, mount_problem, tmpfs
+
+    problem = mount_problem()
+    if problem is not None:
+        pytest.skip(problem)
+    source_dir, setup = station
+    a = setup.eligible[0]
+
+    async def run(data_dir):
+        app = app_on(data_dir, [a], ScriptedSource())
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot)
+            await tap_and_pay(pilot, "")
+            filler = fill(data_dir.parent, leave_bytes=16 * 1024)
+            notice = desk(app).query_one("#notice")
+            await until(pilot, lambda: desk(app).frames_shown > 0, what="a live frame")
+            await pilot.press("space")
+            await until(pilot, lambda: notice.level == "error", what="the refusal")
+            assert desk(app).state == "framing"
+            assert notice.message.startswith("磁盘已满") and str(data_dir) in notice.message
+            assert "Errno" not in notice.message and "OSError" not in notice.message
+            filler.unlink()
+            await pilot.press("space")
+            await until(pilot, lambda: desk(app).state == "captured", what="captured")
+
+    with tmpfs(tmp_path / "mnt", "48m") as mount:
+        data_dir = mount / "data"
+        shutil.copytree(source_dir, data_dir)
+        asyncio.run(run(data_dir))
