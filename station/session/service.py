@@ -334,7 +334,13 @@ class CaptureService:
         return result
 
     def retake(self, reason: str = "retake") -> None:
-        """Discard the last capture (recorded as rejected) and frame again."""
+        """Discard the last capture (recorded as rejected) and frame again. Right after an
+        accept (the photographer saw too late that the eyes were half shut): frame the same
+        student again; the photo just accepted stays theirs until a new one is accepted (S
+        keeps it), exactly as for a student who comes back and taps again."""
+        if self.state is State.ACCEPTED:
+            self._again(reason)
+            return
         person = self._need(State.CAPTURED)
         assert person.capture is not None
         with self.recorder.unit():
@@ -378,6 +384,23 @@ class CaptureService:
         self.counters.done += 1            # refresh_counters recounts from the store
         self._accepted_at.append(self.clock())
         return result
+
+    def _again(self, reason: str) -> None:
+        person = self._need(State.ACCEPTED)
+        assert person.capture is not None
+        with self.recorder.unit():
+            self.machine.fire(Event.RETAKE, subject=person.identity.id_number,
+                              capture_id=person.capture.capture_id, reason=reason,
+                              after_accept=True)
+        person.accepted = False
+        if "already_captured" not in person.match.flags:   # the desk says: A replaces, S keeps
+            person.match = dataclasses.replace(
+                person.match, flags=[*person.match.flags, "already_captured"])
+        person.retakes += 1
+        self.counters.retakes += 1
+        self.counters.done = max(self.counters.done - 1, 0)
+        if self._accepted_at:
+            self._accepted_at.pop()
 
     def next(self) -> None:
         """Done with this person; the desk waits for the next card."""

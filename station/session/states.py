@@ -3,8 +3,8 @@
 One student at a time moves through::
 
     waiting_for_card → identified → fee_confirmed → framing → captured → accepted → (next) waiting
-                                                        ↑          │
-                                                        └─ retake ─┘
+                                                        ↑          │          │
+                                                        └─ retake ─┴──────────┘
 
 A device error from any state leads to ``failsafe``; when the device is back the session resumes
 where it was (a captured photo is kept, framing restarts). Every accepted event produces one
@@ -61,6 +61,7 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
     (State.CAPTURED, Event.ACCEPT): State.ACCEPTED,
     (State.CAPTURED, Event.SKIP): State.WAITING,
     (State.ACCEPTED, Event.NEXT): State.WAITING,
+    (State.ACCEPTED, Event.RETAKE): State.FRAMING,      # a mistaken accept: photograph again
     (State.ACCEPTED, Event.CARD): State.IDENTIFIED,     # the next card also means "next"
 }
 

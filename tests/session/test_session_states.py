@@ -36,7 +36,7 @@ def test_whole_student_with_a_retake():
     ((), Event.ACCEPT),
     ((Event.CARD,), Event.CAPTURE),                     # not paid
     ((Event.CARD, Event.PAY, Event.FRAME), Event.ACCEPT),  # nothing captured
-    ((Event.CARD, Event.PAY, Event.FRAME, Event.CAPTURE, Event.ACCEPT), Event.RETAKE),
+    ((Event.CARD, Event.PAY, Event.FRAME, Event.CAPTURE, Event.ACCEPT), Event.CAPTURE),
 ])
 def test_refused_events_change_nothing(state_events, bad):
     m, seen = machine()
@@ -47,6 +47,13 @@ def test_refused_events_change_nothing(state_events, bad):
         m.fire(bad)
     assert m.state is before and len(seen) == count
     assert bad.value in info.value.message or bad.value in str(info.value)
+
+
+def test_a_retake_right_after_an_accept_frames_the_student_again():
+    m, seen = machine()
+    for event in (Event.CARD, Event.PAY, Event.FRAME, Event.CAPTURE, Event.ACCEPT, Event.RETAKE):
+        m.fire(event)
+    assert m.state is State.FRAMING and seen[-1].source is State.ACCEPTED
 
 
 def test_failsafe_resumes_where_it_was():

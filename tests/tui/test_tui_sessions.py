@@ -486,3 +486,55 @@ def test_a_full_disk_at_the_shutter_is_said_in_words_and_the_photo_is_taken_agai
         data_dir = mount / "data"
         shutil.copytree(source_dir, data_dir)
         asyncio.run(run(data_dir))
+
+
+def test_r_right_after_an_accept_photographs_the_student_again(station):
+    """A pressed, then the photographer sees the eyes were half shut: R (shown on the key bar)
+    frames the same student again, says a new accept replaces the photo; A replaces it. For B,
+    R then S keeps the photo accepted first. R after an accept said only 此人已完成."""
+    data_dir, setup = station
+    a, b = setup.eligible[0], setup.eligible[1]
+    accepted: dict[str, str] = {}
+
+    async def run():
+        app = app_on(data_dir, [a, b], ScriptedSource())
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot)
+            for who in (a, b):
+                await tap_and_pay(pilot, "")
+                await capture(pilot)
+                await pilot.press("a")
+                await until(pilot, lambda: desk(app).state == "accepted", what="accepted")
+                accepted[who.id_number] = desk(app).person.capture.capture_id
+                assert ("r", "tui.key.again") in desk(app)._keys()
+                await pilot.press("r")
+                await until(pilot, lambda: desk(app).state == "framing", what="framed again")
+                assert desk(app).person.identity.id_number == who.id_number
+                assert desk(app).query_one("#notice").message == "已有通过的照片：再通过将替换它"
+                desk(app).frames_shown = 0
+                if who is a:
+                    await capture(pilot)
+                    assert desk(app)._previous.capture_id == accepted[a.id_number]
+                    await pilot.press("a")
+                    await until(pilot, lambda: desk(app).state == "accepted", what="again")
+                    accepted["a again"] = desk(app).person.capture.capture_id
+                else:
+                    await pilot.press("s")
+                    await until(pilot, lambda: desk(app).state == "waiting_for_card", what="S")
+            assert desk(app).query_one("#counters").counters.done == 2
+
+    asyncio.run(run())
+    from station.store import open_store
+
+    store = open_store(data_dir)
+    try:
+        assert store.person_state(a.id_number).accepted_capture_id == accepted["a again"]
+        assert accepted["a again"] != accepted[a.id_number]
+        assert store.person_state(b.id_number).accepted_capture_id == accepted[b.id_number]
+        again = [r[0] for r in store.conn.execute(
+            "SELECT id_number FROM session_events WHERE event = 'retake' AND from_state = "
+            "'accepted'")]
+        assert again == [a.id_number, b.id_number]
+        assert store.audit.verify() == []
+    finally:
+        store.close()

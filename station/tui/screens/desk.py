@@ -209,7 +209,7 @@ class DeskScreen(StationScreen):
         if state in ("waiting_for_card", ACCEPTED, "identified") and app.can_tap:
             keys.append(("t", "tui.key.tap_demo" if app.options.demo else "tui.key.tap"))
         if state == ACCEPTED:
-            keys.append(("n", "tui.key.next"))
+            keys += [("n", "tui.key.next"), ("r", "tui.key.again")]
         if state in ("waiting_for_card", ACCEPTED):
             keys.append(("m", "tui.key.manual"))
         if state == "identified":
@@ -510,7 +510,7 @@ class DeskScreen(StationScreen):
             self._first()
 
     def action_retake(self) -> None:
-        if self.state == CAPTURED:
+        if self.state in (CAPTURED, ACCEPTED):     # after an accept: this student once more
             self._submit(lambda s: s.retake())
         else:
             self._first()
