@@ -20,7 +20,7 @@ from station.config import default_settings
 from station.domain.identity import Identity
 from station.domain.localtime import local_naive
 from station.domain.schools import WalkIn
-from station.errors import RefusedError, StationError
+from station.errors import InputError, Location, RefusedError, StationError
 from station.export.profile import BatchProfile, load_batch_profile, profile_for_mode
 from station.i18n import Bilingual, Words, both, get_language
 from station.privacy import mask_id, mask_name
@@ -192,8 +192,13 @@ class CaptureService:
     def approve(self, sup_name: str, sup_pin: str, reason: str, *,
                 opened_for: str | None = None) -> None:
         """A supervisor's approval of what stops the desk now: a roster block before the photo,
-        failed checks after it (the photo is then accepted)."""
+        failed checks after it (the photo is then accepted). The reason is required: an
+        override is audited with its why (as ``ingest --force --reason``), and it goes out in
+        the batch manifest beside the supervisor's name."""
         self.still_at_desk(opened_for)
+        reason = (reason or "").strip()
+        if not reason:
+            raise InputError("session.override_needs_reason", Location("approval", field="reason"))
         if self.state is State.CAPTURED:
             self.accept(override_by=self.supervisor(sup_name, sup_pin, "session.override"),
                         reason=reason)

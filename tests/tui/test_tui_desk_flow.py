@@ -325,3 +325,41 @@ def test_a_key_pressed_too_early_says_what_is_needed_first(data_dir):
             assert notice.message == t("tui.first.decide", "en")
 
     asyncio.run(run())
+
+
+def test_a_supervisors_override_of_failed_checks_needs_a_reason_and_is_audited(data_dir):
+    """O on a failed photo, the supervisor's name and PIN, Enter on an empty reason: the form
+    stays open at the reason (the CLI's --force needs --reason too); with a reason the photo is
+    accepted, audited under the supervisor's name with the failed checks and the reason."""
+    from station.tui.screens.dialogs import SupervisorDialog
+
+    async def run():
+        app = app_for(data_dir, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await step(pilot, lambda s: s.identify(P))
+            await step(pilot, lambda s: s.pay(None))
+            await step(pilot, lambda s: s.capture(b"BLURRY"))
+            await pilot.press("o")
+            await settle(pilot)
+            form = app.screen
+            assert isinstance(form, SupervisorDialog)
+            await pilot.press(*SUPERVISOR, "enter", *SUP_PIN, "enter", "enter")
+            await settle(pilot)
+            assert app.screen is form and desk(app).state == "captured"
+            assert "理由" in form.query_one("#form-error").message
+            assert app.focused.id == "sup-reason"
+            form.query_one("#sup-pin").value = SUP_PIN
+            await pilot.press(*"学生眼镜反光已复核", "enter")
+            await settle(pilot)
+            assert desk(app).state == "accepted"
+
+    asyncio.run(run())
+    store = open_store(data_dir)
+    try:
+        rows = [dict(r) for r in store.conn.execute(
+            "SELECT operator, details FROM audit WHERE action = 'session.override_accept'")]
+        assert len(rows) == 1 and rows[0]["operator"] == SUPERVISOR
+        assert "学生眼镜反光已复核" in rows[0]["details"] and "sharpness" in rows[0]["details"]
+    finally:
+        store.close()

@@ -146,6 +146,7 @@ class SupervisorDialog(_Form):
     TITLE_KEY = "tui.supervisor.title"
     FIELDS = (("sup-name", "tui.supervisor.name", False), ("sup-pin", "tui.supervisor.pin", True),
               ("sup-reason", "tui.supervisor.reason", False))
+    FIELD_IDS = {"reason": "sup-reason"}
 
     def value(self, values: dict[str, str]) -> Approval:
         return Approval(values["sup-name"].strip(), values["sup-pin"], values["sup-reason"].strip())
