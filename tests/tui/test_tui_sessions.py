@@ -538,3 +538,30 @@ def test_r_right_after_an_accept_photographs_the_student_again(station):
         assert store.audit.verify() == []
     finally:
         store.close()
+
+
+def test_a_laptop_date_off_by_a_day_is_pointed_at_in_the_header(station):
+    """The laptop's clock says 2017-10-26, the schedule is all on the 25th: every student is
+    'not in this slot' and the header said only 今天没有场次; it names the date the station
+    believes and asks to check the computer's date."""
+    import datetime as dt
+
+    from .screen import screen_lines
+
+    data_dir, setup = station
+
+    async def run():
+        app = make_app(data_dir, camera=None, reader=None, live=False,
+                       login=(demo.DEMO_PHOTOGRAPHER, demo.DEMO_PHOTOGRAPHER_PIN),
+                       clock=demo.fixed_clock(dt.datetime(2017, 10, 26, 9, 10,
+                                                          tzinfo=dt.timezone(dt.timedelta(hours=8)))))
+        async with app.run_test(size=(120, 40)) as pilot:
+            from .conftest import desk_shown
+
+            await desk_shown(pilot)
+            await until(pilot, lambda: desk(app).context is not None, what="the context")
+            await pilot.pause()
+            header = screen_lines(app)[0]
+            assert "今天（2017-10-26）没有场次：请核对电脑日期" in header, header
+
+    asyncio.run(run())

@@ -77,6 +77,9 @@ def slot_words(context: Any, walk_in: Any = None) -> Text:
     elif state == "between" and context.upcoming is not None:
         up = context.upcoming
         text.append(t("tui.header.between", start=up.start, room=up.room), style="yellow")
+    elif state == "none_today":     # slots on other days only: most likely the laptop's date
+        text.append(t("tui.header.none_today", date=context.now.date().isoformat()),
+                    style="bold yellow")
     else:
         text.append(t(f"tui.header.{state}"), style="yellow")
     return text
