@@ -27,6 +27,15 @@ def mask_code(code: str | None) -> str:
     return "…" + code[-keep:] if keep else "*" * len(code)
 
 
+def mask_address(address: str | None, keep: int = 6) -> str:
+    """A postal address on a screen the next student can read: its first ``keep`` characters
+    (province and city: 云南省昆明市…); the street, number and room are hidden."""
+    if not address:
+        return ""
+    address = " ".join(address.split())
+    return address if len(address) <= keep else address[:keep] + "…"
+
+
 def mask_name(name: str | None) -> str:
     """张三 → 张*, 欧阳娜娜 → 欧**娜; Latin names keep their first letter."""
     if not name:

@@ -27,3 +27,10 @@ def test_a_logged_traceback_has_its_id_numbers_masked(tmp_path):
     text = path.read_text("utf-8")
     assert "ValueError" in text and "530***********0007" in text
     assert number not in text
+
+
+def test_an_address_on_screen_keeps_its_province_and_city_only():
+    from station.privacy import mask_address
+
+    assert mask_address("云南省昆明市一二一大街298号 3栋") == "云南省昆明市…"
+    assert mask_address("  昆明  ") == "昆明" and mask_address(None) == ""

@@ -13,7 +13,7 @@ from station.i18n import get_language, t
 
 if TYPE_CHECKING:
     from station.session.model import Person
-from station.privacy import mask_id
+from station.privacy import mask_address, mask_id
 from station.tui.widgets.checks import _label
 
 FLAG_STYLE = {"not_on_roster": "bold red", "not_eligible": "bold red", "wrong_slot": "yellow",
@@ -93,7 +93,8 @@ class IdentityPanel(Widget):
             row(t("tui.label.source"), Text(t(key), style="magenta"))
         if self.facts.walk_in:
             address = person.mailing_address
-            row(t("tui.label.address"), Text(address, overflow="ellipsis") if address
+            row(t("tui.label.address"), Text(mask_address(address), overflow="ellipsis")
+                if address
                 else Text(t("tui.address.missing"), style="bold yellow"))
         return grid
 
