@@ -198,6 +198,11 @@ def paid_before(store: Store, id_number: str, fee_cents: int) -> bool:
     return bool(store.person_state(id_number).paid(fee_cents))
 
 
+def payment_reference_owner(store: Store, reference: str) -> str | None:
+    """Whose payment already carries this transaction number (ID number), if anyone's."""
+    return store.facts.payment_reference_owner(reference)
+
+
 def capture_code_owner(store: Store, code: str) -> str | None:
     """Whose capture already carries this 图像采集码 (ID number), if anyone's."""
     return store.facts.capture_code_owner(code)

@@ -39,6 +39,7 @@ from station.session.ports import (
     Recorder,
     capture_code_owner,
     paid_before,
+    payment_reference_owner,
 )
 from station.session.ports import match as roster_match
 from station.session.states import Event, SessionMachine, State, Transition
@@ -285,6 +286,10 @@ class CaptureService:
         if person.match.blocking and not person.override_by:
             raise RefusedError("session.blocked", flags=_flag_words(person.match.blocking))
         reference = (reference or "").strip() or None
+        if reference is not None:     # the last student's phone scanned again, a screenshot
+            owner = payment_reference_owner(self.store, reference)
+            if owner is not None and owner != person.identity.id_number:
+                raise RefusedError("session.reference_used", other=mask_id(owner))
         with self.recorder.unit():
             self.recorder.payment(person.identity.id_number, self.fee_cents, self.payment_method,
                                   reference, self.op_name)

@@ -100,6 +100,15 @@ class Facts:
         # the code follows its student when their ID number was corrected
         return resolve(self.store.conn, row[0]) if row else None
 
+    def payment_reference_owner(self, reference: str) -> str | None:
+        """The person (ID number) whose payment already carries this transaction number, if
+        any: one WeChat payment pays one student's fee."""
+        from station.store.rekey import resolve
+
+        row = self.store.conn.execute("SELECT id_number FROM payments WHERE reference = ? "
+                                      "ORDER BY hlc LIMIT 1", (reference,)).fetchone()
+        return resolve(self.store.conn, row[0]) if row else None
+
     def record_check(self, capture_id: str, report: dict[str, Any], passed: bool,
                      operator: str | None = None) -> str:
         return self._record("check_reports", {

@@ -366,3 +366,41 @@ def test_a_supervisors_override_of_failed_checks_needs_a_reason_and_is_audited(d
         assert "学生眼镜反光已复核" in rows[0]["details"] and "sharpness" in rows[0]["details"]
     finally:
         store.close()
+
+
+def test_a_transaction_number_that_paid_another_students_fee_is_refused(data_dir):
+    """Busy day: the scanner reads the last student's phone again (or a shared screenshot):
+    the same WeChat transaction number for the next student is refused, naming whose fee it
+    paid (masked), and nothing is recorded; the student's own number then pays."""
+    from station.privacy import mask_id
+
+    async def run():
+        app = app_for(data_dir)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pay_form_for_p(pilot)
+            await pilot.press(*"4200009876", "enter")
+            await settle(pilot)
+            assert desk(app).state == "framing"
+            await step(pilot, lambda s: s.skip())
+            await step(pilot, lambda s: s.identify(TYPED))
+            await pilot.press("p")
+            await settle(pilot)
+            await pilot.press(*"4200009876", "enter")
+            await settle(pilot)
+            assert desk(app).state == "identified"
+            notice = desk(app).query_one("#notice")
+            assert notice.level == "error" and "交易单号已用于" in notice.message
+            assert mask_id(P.id_number) in notice.message and P.id_number not in text(app)
+            await pilot.press("p")
+            await settle(pilot)
+            await pilot.press(*"4200001111", "enter")
+            await settle(pilot)
+            assert desk(app).state == "framing"
+
+    asyncio.run(run())
+    store = open_store(data_dir)
+    try:
+        assert [p["reference"] for p in store.person_state(TYPED.id_number).payments] == [
+            "4200001111"]
+    finally:
+        store.close()
