@@ -211,6 +211,42 @@ def test_the_desk_freezes_the_start_up_heap_and_the_app_undoes_it(data_dir):
     assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
 
 
+def test_each_accept_freezes_what_the_day_built_so_full_passes_stay_short(data_dir):
+    """The half-block pictures' styles and strips piled up in the oldest generation (270,000
+    objects after six students: full passes of 265–390 ms while framing). After an accept they
+    are collected once and frozen; every REFREEZE_FULL_EVERY accepts the frozen ones are walked
+    too (what died in a cycle since is freed)."""
+    import gc
+
+    from station.tui import app as app_module
+
+    seen: dict[str, int] = {}
+
+    async def run():
+        app = app_for(data_dir)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await pilot.pause(0.2)
+            keep = [[object()] for _ in range(5000)]       # long-lived, made after start-up
+            gc.collect(1)
+            seen["before"] = gc.get_freeze_count()
+            await step(pilot, lambda s: s.identify(P))
+            await step(pilot, lambda s: s.pay(None))
+            await step(pilot, lambda s: s.capture(b"GOOD"))
+            await pilot.press("a")
+            await settle(pilot)
+            await pilot.pause(0.1)
+            seen["after"], seen["old"] = gc.get_freeze_count(), len(gc.get_objects(2))
+            app._refreezes = app_module.REFREEZE_FULL_EVERY - 1
+            app.refreeze_heap()                              # the 20th: all walked, refrozen
+            seen["full"] = gc.get_freeze_count()
+            del keep
+
+    asyncio.run(run())
+    assert seen["after"] >= seen["before"] + 5000 and seen["old"] < 1000, seen
+    assert seen["full"] > 1000 and gc.get_freeze_count() == 0
+
+
 def test_the_pay_form_names_its_student_and_a_card_read_meanwhile_voids_it(data_dir):
     """B's reference is scanned into the form opened for P; C's card is read before Enter: no
     payment is recorded for anyone, and the desk says why."""

@@ -261,6 +261,8 @@ class DeskScreen(StationScreen):
             self._previous, self._shown = self._shown, capture
         if self.state == ACCEPTED and self.person is not None:
             self._last_done = (self.person.identity.name, capture)
+            if previous_state != ACCEPTED:            # once the accept is on screen
+                self.call_after_refresh(self.app.refreeze_heap)
         if self.code_mode and self.person is not None and self.person.capture_code \
                 and self.app.devices is not None:
             self.app.devices.code_taken()        # the demo's student lowers the phone
