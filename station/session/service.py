@@ -95,6 +95,7 @@ class CaptureService:
         self.context: DeskContext | None = None
         self._accepted_at: list[dt.datetime] = []
         self._started = clock()
+        self._down: dict[str, str] = {}      # devices of STOPS_THE_DESK out now → the reason
 
     # ------------------------------------------------------------ properties
 
@@ -304,6 +305,7 @@ class CaptureService:
         with self.recorder.unit():
             self.machine.fire(Event.PAY, subject=person.identity.id_number, unpaid=True)
             self.machine.fire(Event.FRAME, subject=person.identity.id_number)
+            self._stop_if_down()
 
     def capture(self, data: bytes, *, file_name: str = "capture.jpg",
                 camera: dict[str, Any] | None = None) -> CaptureResult:
@@ -360,6 +362,7 @@ class CaptureService:
                               capture_id=person.capture.capture_id, reason=reason)
         person.retakes += 1
         self.counters.retakes += 1
+        self._stop_if_down()
 
     def accept(self, *, override_by: Operator | None = None,
                reason: str | None = None) -> CaptureResult:
@@ -411,6 +414,7 @@ class CaptureService:
         self.counters.done = max(self.counters.done - 1, 0)
         if self._accepted_at:
             self._accepted_at.pop()
+        self._stop_if_down()
 
     def next(self) -> None:
         """Done with this person; the desk waits for the next card."""
@@ -418,6 +422,7 @@ class CaptureService:
         with self.recorder.unit():
             self.machine.fire(Event.NEXT, subject=self._subject())
         self.person = None
+        self._stop_if_down()
 
     def skip(self, reason: str = "skipped") -> None:
         """The person leaves without an accepted photo (nothing is deleted)."""
@@ -427,12 +432,19 @@ class CaptureService:
             self.machine.fire(Event.SKIP, subject=self._subject(), reason=reason)
         self.counters.skipped += 1
         self.person = None
+        self._stop_if_down()
 
     def device_error(self, device: str, reason: str) -> None:
         """A device failed. The camera: the desk goes to failsafe and remembers where it was.
         Any other (the card reader) is recorded and stops nothing: the student at the desk is
-        photographed to the end, and M (typed identity) still works while the reader is out."""
-        if device not in STOPS_THE_DESK:
+        photographed to the end, and M (typed identity) still works while the reader is out.
+        A photo already taken needs no camera: while it waits for its decision (or has just
+        been accepted) the camera's loss is recorded and A, R, S still work; the desk stops
+        when it would need the camera again (framing, or waiting for the next card)."""
+        deferred = device in STOPS_THE_DESK and self.state in (State.CAPTURED, State.ACCEPTED)
+        if device in STOPS_THE_DESK:
+            self._down[device] = reason
+        if device not in STOPS_THE_DESK or deferred:
             self.recorder.audit(self.op_name, "session.device_error", self._subject(),
                                 {"device": device, "reason": reason, "state": self.state.value})
             return
@@ -440,14 +452,23 @@ class CaptureService:
             self.machine.fire(Event.DEVICE_ERROR, subject=self._subject(), device=device,
                               reason=reason)
 
+    def _stop_if_down(self) -> None:
+        """The desk has come to a step that needs the camera while it is out: failsafe now."""
+        if self._down and self.state in (State.FRAMING, State.WAITING):
+            device, reason = next(iter(self._down.items()))
+            with self.recorder.unit():
+                self.machine.fire(Event.DEVICE_ERROR, subject=self._subject(), device=device,
+                                  reason=reason)
+
     def device_ok(self, device: str) -> None:
         """A device is back; only the camera's return ends failsafe (a reader coming back while
         the camera is still out must not let the desk go on without it)."""
-        if device not in STOPS_THE_DESK:
+        self._down.pop(device, None)
+        if device not in STOPS_THE_DESK or self.state is not State.FAILSAFE:
             self.recorder.audit(self.op_name, "session.device_ok", self._subject(),
                                 {"device": device, "state": self.state.value})
             return
-        if self.state is State.FAILSAFE:
+        if not self._down:
             with self.recorder.unit():
                 self.machine.fire(Event.DEVICE_OK, subject=self._subject(), device=device)
 
@@ -506,6 +527,7 @@ class CaptureService:
                           earlier=earlier)
         person.paid, person.payment_reference = True, reference
         self.machine.fire(Event.FRAME, subject=person.identity.id_number)
+        self._stop_if_down()
 
     def still_at_desk(self, opened_for: str | None) -> None:
         """A form is applied to the person it was opened for, or refused: ``opened_for`` is

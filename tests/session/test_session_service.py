@@ -161,6 +161,31 @@ def test_a_reader_fault_is_recorded_and_only_the_cameras_return_ends_failsafe(st
                      ("session.device_ok", "reader"), ("session.device_ok", "camera")]
 
 
+def test_a_camera_lost_while_a_photo_waits_stops_the_desk_only_when_it_is_needed_again(store):
+    a, b = person(16), person(17)
+    svc = service(store, {a.id_number: [], b.id_number: []})
+    svc.identify(a)
+    svc.pay()
+    svc.capture(b"GOOD")
+    svc.device_error("camera", "camera.down")            # the photo is taken: decide on it
+    assert svc.state is State.CAPTURED
+    svc.accept()
+    svc.next()                                           # the next card needs no camera, but
+    assert svc.state is State.FAILSAFE                   # the desk stops here as it did
+    svc.device_ok("camera")
+    assert svc.state is State.WAITING
+    svc.identify(b)
+    svc.pay()
+    svc.capture(b"BLURRY")
+    svc.device_error("camera", "camera.down")
+    svc.device_ok("camera")                              # back before the decision
+    svc.device_error("camera", "camera.down")
+    svc.retake()                                         # framing needs the camera
+    assert svc.state is State.FAILSAFE and svc.machine.resume_to is State.FRAMING
+    svc.device_ok("camera")
+    assert svc.state is State.FRAMING
+
+
 def test_walk_in_records_school_and_address(store):
     from station.config import default_settings
     from station.domain.schools import walk_in_for

@@ -565,3 +565,41 @@ def test_a_laptop_date_off_by_a_day_is_pointed_at_in_the_header(station):
             assert "今天（2017-10-26）没有场次：请核对电脑日期" in header, header
 
     asyncio.run(run())
+
+
+def test_a_camera_unplugged_while_a_photo_waits_lets_the_photographer_accept_it(station):
+    """The camera's cable is pulled with a good photo on screen: the banner says so and the
+    photo stays, A accepts it (the desk went to failsafe, hid the photo and took only S, so the
+    student waited for the camera); the desk stops at the next student until it is back."""
+    data_dir, setup = station
+    a = setup.eligible[0]
+
+    async def run():
+        app = app_on(data_dir, [a], ScriptedSource())
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot)
+            await tap_and_pay(pilot, "")
+            await capture(pilot)
+            banner = desk(app).query_one("#banner")
+            app.devices.driver.unplug()
+            await until(pilot, lambda: "camera" in banner.problems, what="the camera banner")
+            await app.settle()
+            await pilot.pause()
+            assert desk(app).state == "captured"
+            assert desk(app).query_one("#shot").display            # the photo is still there
+            await pilot.press("a")
+            await until(pilot, lambda: desk(app).state == "accepted", what="accepted")
+            await pilot.press("n")
+            await until(pilot, lambda: desk(app).state == "failsafe", what="failsafe")
+            app.devices.driver.plug()
+            await until(pilot, lambda: desk(app).state == "waiting_for_card", timeout=40,
+                        what="back")
+
+    asyncio.run(run())
+    from station.store import open_store
+
+    store = open_store(data_dir)
+    try:
+        assert store.person_state(a.id_number).accepted_capture_id
+    finally:
+        store.close()
