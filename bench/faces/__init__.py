@@ -8,7 +8,8 @@ defect family by the check named for it, geometry errors against the truth, crop
 frames, their capture speed against ``cv2.imread`` of the same file (``speed``) and a per-case
 table; writes everything to ``bench-results/faces.json``.
 ``--conditions`` makes the same cases another way (a hard-edged cut-out, JPEG quality 75, more
-noise, white balance off) so the figures can be checked against the bench's own choices.
+noise, white balance off, uneven light, the exposure ±0.5 EV, another light blue, a soft lens)
+so the figures can be checked against the bench's own choices.
 Photos never enter the repository; the annotations (``annotations.json``) are our measurements.
 Needs the dev extra: ``pip install -e '.[bench]'`` and ``python -m bench faces --fetch-model``.
 """
@@ -38,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a small sample of every family")
     p.add_argument("--conditions", default="default", choices=sorted(CONDITIONS),
                    help="make the cases another way (bench/faces/conditions.py): a hard-edged "
-                        "cut-out, JPEG quality 75, more sensor noise, white balance off")
+                        "cut-out, JPEG quality 75, more sensor noise, white balance off, light "
+                        "falling off, exposure ±0.5 EV, another light blue, a soft lens")
     p.add_argument("--rows", action="store_true", help="print every case, not only the failures")
     p.add_argument("--out", type=Path, default=PROJECT / "bench-results" / "faces.json")
     p.add_argument("--fetch-model", action="store_true",

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.faces.compose import Person, Placed, Scene, render, similarity
+from bench.faces.compose import BACKDROP_RGB, Person, Placed, Scene, render, similarity
 from bench.faces.conditions import DEFAULT, Conditions
 from bench.faces.sources import Source
 
@@ -310,7 +310,9 @@ def _export_case(family: str, s: Source, people: Callable[[Source], Person], bas
     def build() -> tuple[bytes, dict[str, Any]]:
         person = people(s)
         scene = Scene(EXPORT, [Placed(person, place.matrix(person))], seed=seed,
-                      noise=conditions.noise(1.2))
+                      noise=conditions.noise(1.2), blur_sigma=conditions.blur(0.0),
+                      exposure_ev=conditions.exposure(0.0),
+                      backdrop_rgb=conditions.backdrop_rgb or BACKDROP_RGB)
         img, truths = render(scene)
         truth = {"faces": 1, "student": truths[-1], "frame": list(EXPORT)}
         return _jpeg(conditions.finish(img), conditions.quality(90), conditions.restart_rows), truth
@@ -337,8 +339,8 @@ def _capture_case(family: str, s: Source, people: Callable[[Source], Person], ba
     blur = float(rng.uniform(1.6, 3.0)) if family == "blurred" else 0.0
     ev = (float(-rng.uniform(1.8, 2.4)) if family == "dark"
           else float(rng.uniform(1.4, 2.0)) if family == "over_exposed" else 0.0)
-    blue = tuple(int(np.clip(c + rng.integers(-12, 13), 0, 255)) for c in (100, 197, 255)) \
-        if family == "blue_clothing" else None
+    blue = tuple(int(np.clip(c + rng.integers(-12, 13), 0, 255))
+                 for c in conditions.backdrop_rgb or BACKDROP_RGB) if family == "blue_clothing" else None
     side = float(rng.choice([-1, 1]))
     shadow_kind = family.removeprefix("shadow_") if family.startswith("shadow_") else None
     strength = float(rng.uniform(0.3, 0.5))
@@ -371,8 +373,9 @@ def _capture_case(family: str, s: Source, people: Callable[[Source], Person], ba
             else:
                 shadow = {"offset": (side * 0.08 * fw, -0.05 * fw), "sigma": 0.05 * fw,
                           "strength": strength, "grow": 1.08, "centre": (float(eye[0]), float(eye[1]))}
-        scene = Scene(size, people_list, seed=seed, noise=conditions.noise(2.5), blur_sigma=blur * k,
-                      exposure_ev=ev,
+        scene = Scene(size, people_list, seed=seed, noise=conditions.noise(2.5),
+                      blur_sigma=conditions.blur(blur) * k, exposure_ev=conditions.exposure(ev),
+                      backdrop_rgb=conditions.backdrop_rgb or BACKDROP_RGB,
                       shadow=shadow, work_scale=4.0 if frame == "large" else 2.0)
         img, truths = render(scene)
         if tint is not None:   # sunglasses over the student's eyes, as the sim draws them

@@ -230,6 +230,7 @@ class Scene:
     exposure_ev: float = 0.0
     shadow: dict[str, Any] | None = None            # {"offset": (dx, dy), "sigma", "strength", "grow"}
     work_scale: float = 1.0                         # compose at 1/work_scale, then enlarge
+    backdrop_rgb: tuple[int, int, int] = BACKDROP_RGB
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -304,7 +305,7 @@ def render(scene: Scene) -> tuple[np.ndarray, list[dict[str, Any]]]:
     r = float(scene.work_scale)
     size = (max(8, int(round(w / r))), max(8, int(round(h / r))))
     down = np.diag([size[0] / w, size[1] / h])
-    canvas = backdrop(size, rng, falloff=scene.falloff)     # linear light
+    canvas = backdrop(size, rng, scene.backdrop_rgb, scene.falloff)     # linear light
     layers = []
     for placed in scene.people:
         bgr = recoloured(placed.person, placed.recolour) if placed.recolour else None

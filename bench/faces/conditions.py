@@ -15,6 +15,15 @@ default run's:
   a backdrop lit by one light aimed at its centre);
 - ``falloff``: the light falling off toward the frame's top by 0.4 EV (lights set low, aimed at
   the student: the backdrop darker above the head than beside the shoulders);
+- ``under`` / ``over``: the whole scene 0.5 EV darker or brighter (an exposure a tester's camera
+  meters differently: the face still well exposed, the backdrop's blue lighter or darker by
+  about 10 L, which the spec's "light blue" allows); the ``dark`` and ``over_exposed`` families
+  keep their own exposure (theirs is the photo's final one);
+- ``pale-blue``: another light blue backdrop, RGB (130, 200, 240): less saturated than the
+  published (100, 197, 255), ΔE 11 from it, inside what the station passes uncalibrated (a
+  school's own cloth; blue clothes in its ``blue_clothing`` cases are dyed this blue);
+- ``soft``: a soft lens, a Gaussian blur of 0.8 export pixels over the whole frame (the
+  ``blurred`` family's defocus is 1.6–3 px; an export photo this soft still looks sharp);
 - ``restart``: every JPEG saved with a restart marker each MCU row (a DRI segment, as some
   cameras and editors write them): the same pixels, laid out so the decode can be banded
   (``station.checks.bands``); the verdicts must not change, the speed may.
@@ -36,6 +45,9 @@ class Conditions:
     gains: tuple[float, float, float] | None = None  # B, G, R multipliers on the finished frame
     vignette_ev: float = 0.0                   # light lost at the frame's corners
     falloff_ev: float = 0.0                    # light lost at the frame's top row
+    ev: float = 0.0                            # the whole frame's exposure off by this
+    backdrop_rgb: tuple[int, int, int] | None = None  # None: the published blue (compose.BACKDROP_RGB)
+    soft_px: float = 0.0                       # lens softness, Gaussian σ in export pixels
     restart_rows: int = 0                      # MCU rows between restart markers (0: none)
 
     def matte(self, alpha: np.ndarray) -> np.ndarray:
@@ -59,6 +71,16 @@ class Conditions:
         if self.vignette_ev or self.falloff_ev:
             out = _lit(out, self.vignette_ev, self.falloff_ev)
         return out
+
+    def exposure(self, ev: float) -> float:
+        """The frame's exposure: a case's own (the ``dark`` and ``over_exposed`` families: the
+        defect is the photo's final exposure), else these conditions'. Applied to the scene's
+        linear light before it is clipped and the sensor noise added."""
+        return ev or self.ev
+
+    def blur(self, blur_px: float) -> float:
+        """A defocus of ``blur_px`` export pixels with the lens's own softness added."""
+        return float(np.hypot(blur_px, self.soft_px))
 
 
 def _lit(bgr: np.ndarray, vignette_ev: float, falloff_ev: float) -> np.ndarray:
@@ -93,6 +115,10 @@ CONDITIONS: dict[str, Conditions] = {c.name: c for c in (
     Conditions("cool", gains=(1.08, 1.0, 0.92)),
     Conditions("vignette", vignette_ev=0.5),
     Conditions("falloff", falloff_ev=0.4),
+    Conditions("under", ev=-0.5),
+    Conditions("over", ev=0.5),
+    Conditions("pale-blue", backdrop_rgb=(130, 200, 240)),
+    Conditions("soft", soft_px=0.8),
     Conditions("restart", restart_rows=1),
 )}
 DEFAULT = CONDITIONS["default"]

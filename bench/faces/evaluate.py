@@ -9,6 +9,7 @@ framing it chose are read. Truth points are mapped into the export frame through
 from __future__ import annotations
 
 import math
+import numbers
 import statistics
 import time
 from collections import Counter, defaultdict
@@ -52,6 +53,12 @@ def score_case(case: Case, data: bytes, truth: dict[str, Any], profile: Any) -> 
                            "passed": rep.passed, "failed": rep.failed(), "warned": rep.warned(),
                            "named_status": named_status(rep, case.named),
                            "ms": round(elapsed, 1), "params": case.params}
+    # every check's status, value and limit, and the raw measures behind them: how close the
+    # good photos come to each limit (the margin audit) is read from these
+    row["checks"] = {c.name: [c.status, _plain(c.value), _plain(c.limit)] for c in rep.checks}
+    if result.measurements is not None:
+        row["values"] = {k: _plain(v) for k, v in result.measurements.values.items()
+                         if isinstance(v, numbers.Real)}
     if case.named and len(case.named.split("|")) > 1:
         row["named_statuses"] = {n: rep.status(n) for n in case.named.split("|")}
     for check, key in (("facing", "turn_deg"), ("glasses_tint", "under_eye")):
@@ -96,6 +103,17 @@ def score_case(case: Case, data: bytes, truth: dict[str, Any], profile: Any) -> 
             and abs(t_centre) <= CENTRE_LIMIT and abs(row["rotated_deg"]) < 0.05
             and abs(t_roll) <= ROLL_LIMIT)
     return row
+
+
+def _plain(value: Any) -> Any:
+    """A check's value or limit as JSON holds it (numbers rounded, tuples as lists)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, numbers.Real):
+        return round(float(value), 4)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return str(value)
 
 
 def _pct(n: int, d: int) -> float | None:

@@ -116,6 +116,27 @@ def test_conditions_make_the_same_case_another_way(tmp_path: Path) -> None:
     assert warm[2] > base[2] + 5 > base[2] and warm[0] < base[0] - 5
     assert cool[2] < base[2] - 5 and cool[0] >= base[0]  # (the backdrop's blue is near 255 already)
     assert abs(warm[1] - base[1]) < 2
+    # ±0.5 EV in linear light: green (unclipped) by 2^±0.5 in linear terms, the face with it
+    lin = compose.srgb_to_linear
+    under, over = made("under")[1], made("over")[1]
+    for frame, ev in ((under, -0.5), (over, 0.5)):
+        got = float(lin(frame[green].astype(np.float64)).mean() / lin(plain[green].astype(np.float64)).mean())
+        assert got == pytest.approx(2.0 ** ev, rel=0.05)
+    face = (slice(200, 300), slice(200, 280))
+    assert under[face].mean() < plain[face].mean() - 10 < over[face].mean() - 20
+    pale = made("pale-blue")[1][corner].mean(axis=(0, 1))[::-1]   # R, G, B
+    assert pale[0] > base[2] + 15 and pale[2] < base[0] - 5     # redder, less blue: less saturated
+    soft = made("soft")[1]
+    assert np.abs(np.diff(soft[face].astype(np.float32), axis=1)).mean() < \
+        np.abs(np.diff(plain[face].astype(np.float32), axis=1)).mean()
+
+
+def test_exposure_families_keep_their_own_exposure() -> None:
+    """A condition's exposure is the camera's; the dark and over-exposed cases' is the photo's."""
+    under = conditions.CONDITIONS["under"]
+    assert under.exposure(0.0) == -0.5 and under.exposure(2.0) == 2.0
+    assert conditions.DEFAULT.exposure(0.0) == 0.0 and conditions.DEFAULT.blur(0.0) == 0.0
+    assert conditions.CONDITIONS["soft"].blur(0.0) == pytest.approx(0.8)
 
 
 def test_annotation_of_another_file_is_refused(tmp_path: Path, monkeypatch) -> None:
