@@ -396,9 +396,10 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
     if len(zones) >= 2:
         meds = list(zones.values())
         v["backdrop_uniformity"] = max(float(np.linalg.norm(a - b)) for a in meds for b in meds)
+    light = light_scale(colour, expected_lab)
     drop = backdrop_shadow(lab, mask, fw * k, bottom=(chin + 0.25 * fw) * k, colour=colour, bgr=half)
     if drop is not None:
-        v["backdrop_shadow"] = max(0.0, drop)
+        v["backdrop_shadow"] = max(0.0, drop * light)
     v["sharpness"], v["sharpness_structure"] = sharpness(gray, face, profile.sharpness.iod_px)
     px = face_pixels(gray, face)
     if px.size:
@@ -411,10 +412,33 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
         backdrop_gains(colour, rgb_to_lab(profile.backdrop.reference_rgb)))
     v["glare"] = glare_share(frame, face, profile.glare.v_level, profile.glare.s_level)
     v.update(clothing(lab, colour, mask, small_face, small_span, profile,
-                      lambda: person_probability(frame)))
+                      lambda: person_probability(frame), light))
     v.update(measure_bystander(lab, mask, small_face, small_span, chin * k,
                                profile.second_person.edge_above))
     return result
+
+
+# A frame exposed darker than expected is put back on the expected scale by at most this factor
+# of (L + 16): half an EV (2^(0.5/3)). A backdrop darker than the expected one may also be another
+# cloth (an uncalibrated station): the factor then overstates the clothes' contrast, so it stays
+# small (blue clothes of the bench's blue_clothing family read ΔE ≤ 24.7; × 1.12 still < 28).
+LIGHT_SCALE_MAX = 2.0 ** (0.5 / 3)
+
+
+def light_scale(colour, expected_lab) -> float:
+    """The factor that puts Lab distances measured on a darker frame than expected on the scale
+    of one exposed as expected: the expected backdrop's L + 16 over the measured backdrop's
+    (at least 1).
+
+    Lab's L + 16, a and b all follow the cube root of the light, so a frame 0.5 EV darker has
+    every colour difference and every lightness drop 11 % smaller: on the real-face bench a
+    denim shirt then read ΔE 28.0 from the backdrop and failed as blue clothes, and a soft
+    shadow read 5.6 L and passed. Multiplied by this factor the clothes' contrast and a
+    shadow's depth are the scene's, not the exposure's. A brighter frame is left as it is: the
+    reference blue's B is already 255, so more light clips it and distances to the backdrop no
+    longer grow with the light (they shrink)."""
+    ratio = (float(expected_lab[0]) + 16.0) / (float(colour[0]) + 16.0)
+    return min(LIGHT_SCALE_MAX, max(1.0, ratio))
 
 
 def _head_top(frame, colour, centre: Point, iod: float, profile: Profile) -> float | None:
@@ -437,7 +461,7 @@ SIDE_PERSON_SHARE = 0.5
 
 
 def clothing(lab, colour, mask, face: Face, span, profile: Profile,
-             person: Callable[[], Any] | None = None) -> dict[str, float]:
+             person: Callable[[], Any] | None = None, light: float = 1.0) -> dict[str, float]:
     """ΔE between the clothes on the shoulders (bottom band, off-centre) and the backdrop; the
     share of them that looks like backdrop.
 
@@ -456,6 +480,8 @@ def clothing(lab, colour, mask, face: Face, span, profile: Profile,
     when the band's median fell on the other side's colour. A side that is merely pale blue (a
     light shirt beside a dark jacket) leaves the band's figures alone: judged alone, such sides
     warned on 11 good photos of the real-face bench.
+
+    ``light`` (``light_scale``) puts every ΔE on the scale of a frame exposed as expected.
     """
     import cv2
     import numpy as np
@@ -476,12 +502,12 @@ def clothing(lab, colour, mask, face: Face, span, profile: Profile,
     if allpx.shape[0] == 0:
         return {}
     c = profile.clothing
-    out = {"clothing_delta_e": float(np.linalg.norm(median_colour(allpx) - colour)),
+    out = {"clothing_delta_e": light * float(np.linalg.norm(median_colour(allpx) - colour)),
            "clothing_blue_share": float(allmask.mean())}
     # one side alone can be the backdrop's blue (a one-shoulder dress) while the band's median,
     # the other side's, is not: a side that would fail alone is looked at too (a pale one, which
     # can never decide, does not cost the mask: live-view frames of a student in a light shirt)
-    plain = [float(np.linalg.norm(median_colour(px) - colour)) for px, _ in sides if len(px) >= 30]
+    plain = [light * float(np.linalg.norm(median_colour(px) - colour)) for px, _ in sides if len(px) >= 30]
     if person is None or (out["clothing_delta_e"] >= c.min_delta_e_warn
                           and min(plain, default=math.inf) >= c.min_delta_e_fail):
         return out
@@ -492,11 +518,11 @@ def clothing(lab, colour, mask, face: Face, span, profile: Profile,
     prob = np.concatenate(probs)
     out["clothing_person_share"] = float((prob >= PERSON_LEVEL).mean())
     if out["clothing_delta_e"] < c.min_delta_e_warn:  # the band itself, on its clothes
-        out.update(_clothes_figures(allpx, allmask, prob, colour, profile) or {})
+        out.update(_clothes_figures(allpx, allmask, prob, colour, profile, light) or {})
     for (px, side_mask), side_prob in zip(sides, probs, strict=True):
         if (side_prob >= PERSON_LEVEL).mean() < SIDE_PERSON_SHARE:
             continue  # mostly not the student: the band's figures judge it
-        side = _clothes_figures(px, side_mask, side_prob, colour, profile)
+        side = _clothes_figures(px, side_mask, side_prob, colour, profile, light)
         if (side is not None and side["clothing_delta_e"] < min(c.min_delta_e_fail, out["clothing_delta_e"])
                 and side["clothing_blue_share"] > c.blue_share_fail):
             out.update(side)  # unmistakably the backdrop's blue on that side: it decides
@@ -504,7 +530,7 @@ def clothing(lab, colour, mask, face: Face, span, profile: Profile,
 
 
 def _clothes_figures(px: np.ndarray, backdrop_like: np.ndarray, prob: np.ndarray,
-                     colour: np.ndarray, profile: Profile) -> dict[str, float] | None:
+                     colour: np.ndarray, profile: Profile, light: float = 1.0) -> dict[str, float] | None:
     """ΔE and backdrop share of the clothes among ``px``: the person's pixels or those visibly not
     backdrop (None when too few: the zone is backdrop the student does not reach).
 
@@ -525,6 +551,6 @@ def _clothes_figures(px: np.ndarray, backdrop_like: np.ndarray, prob: np.ndarray
     clothes = (prob >= PERSON_LEVEL) | ~backdrop
     if clothes.sum() < max(30, c.min_clothes_share * clothes.size):
         return None
-    return {"clothing_delta_e": float(np.linalg.norm(median_colour(px[clothes]) - colour)),
+    return {"clothing_delta_e": light * float(np.linalg.norm(median_colour(px[clothes]) - colour)),
             "clothing_blue_share": float(backdrop_like[clothes].mean())}
 

@@ -51,14 +51,22 @@ def backdrop_shadow(lab: np.ndarray, mask: np.ndarray, face_width: float,
     import numpy as np
 
     h, w = mask.shape
-    backdrop = mask.astype(np.uint8)
-    subject = cv2.morphologyEx(1 - backdrop, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    distance = cv2.distanceTransform(1 - subject, cv2.DIST_L2, 3)
     # only the rows above ``bottom`` can hold usable pixels, and a patch centred below them holds
     # less than half a patch of usable ones (never MIN_PATCH_SHARE): the rest of the frame is not
     # looked at. Per-pixel figures are made on the usable pixels only (the same values as over
     # the whole frame, a third of the work).
     rows = h if bottom is None else min(h, max(0, int(bottom)))
+    backdrop = mask.astype(np.uint8)
+    if colour is not None and bgr is not None:
+        lit = _clipped_colour(bgr[:rows], mask[:rows])
+        if lit is not None:
+            # more light clips the lit backdrop's blue and turns its hue toward cyan, but not
+            # its shadows': the mask (a hue test) leaves a shadow out as subject, so at 0.5 EV
+            # over the bench's shadows went unseen. Here the backdrop under less light is backdrop.
+            dimmed = _scaled_clipped(bgr[:rows].reshape(-1, 3), lit).reshape(rows, w)
+            backdrop[:rows] |= dimmed.astype(np.uint8)
+    subject = cv2.morphologyEx(1 - backdrop, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    distance = cv2.distanceTransform(1 - subject, cv2.DIST_L2, 3)
     usable = (backdrop[:rows] > 0) & (distance[:rows] >= max(3.0, EDGE_BAND * face_width))
     # candidates by flat index (numpy's boolean indexing of a 3-channel image is ~40× slower)
     flat = usable.reshape(-1)

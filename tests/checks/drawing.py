@@ -183,3 +183,14 @@ def vignette(img: np.ndarray, corner_ev: float) -> np.ndarray:
     back = np.where(linear <= 0.0031308, linear * 12.92, 1.055 * np.power(linear, 1 / 2.4) - 0.055)
     out: np.ndarray = np.clip(back * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return out
+
+
+def exposed(img: np.ndarray, ev: float) -> np.ndarray:
+    """``img`` with the whole scene ``ev`` brighter (negative: darker), in linear light and
+    clipped as a sensor clips: a camera metering the same scene differently."""
+    srgb = img.astype(np.float32) / 255.0
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4) * 2.0 ** ev
+    linear = np.clip(linear, 0.0, 1.0)
+    back = np.where(linear <= 0.0031308, linear * 12.92, 1.055 * np.power(linear, 1 / 2.4) - 0.055)
+    out: np.ndarray = np.clip(back * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return out

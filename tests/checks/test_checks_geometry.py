@@ -62,11 +62,15 @@ def test_colours_are_measured(profile):
     img, truth = render(1200, 1600, backdrop=(90, 180, 240), shirt=(200, 40, 40))
     m = analyse(img, profile).measurements
     from station.checks.framing import rgb_to_lab
+    from station.checks.measure import light_scale
 
     lab = rgb_to_lab((90, 180, 240))
     assert math.dist(m.values["backdrop_lab"], lab) < 3
     shirt = rgb_to_lab((200, 40, 40))
-    assert m.values["clothing_delta_e"] == pytest.approx(math.dist(shirt, lab), abs=4)
+    # on the scale of the expected exposure: this blue is darker than the profile's (light_scale)
+    light = light_scale(m.values["backdrop_lab"], rgb_to_lab(profile.backdrop.reference_rgb))
+    assert 1.0 < light < 1.1
+    assert m.values["clothing_delta_e"] == pytest.approx(light * math.dist(shirt, lab), abs=4)
 
 
 def _backdrop_and_hair(shadow_gain: float | None):
