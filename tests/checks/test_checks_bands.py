@@ -173,3 +173,23 @@ def test_a_restart_marked_capture_gets_the_same_verdicts_and_photo():
     assert [(c.name, c.status, c.value) for c in report.checks] == \
         [(c.name, c.status, c.value) for c in plain_report.checks]
     assert jpeg == plain_jpeg
+
+
+def test_beside_a_finer_decode_streaming_ahead_nothing_is_banded(pixels, monkeypatch):
+    """The finer decode (cut at the crop window) holds the second core: neither it nor the
+    analysis decode is split into bands then, and both still give OpenCV's pixels."""
+    data = _encode(pixels)
+    made: list[object] = []
+    real = bands.open_stream
+
+    def recording(*args, **kwargs):
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(bands, "open_stream", recording)
+    src = open_source(data)
+    src.prefetch(2, Stages(2))
+    base, _ = src.decode_shrunk(4, 480, Stages(2))
+    assert len(made) == 2 and all(isinstance(s, RowStream) for s in made)
+    assert np.array_equal(base, _opencv(data, 4))
+    assert np.array_equal(src.decode(2), _opencv(data, 2))
