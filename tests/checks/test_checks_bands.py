@@ -27,6 +27,20 @@ def pixels() -> np.ndarray:
     return (img.astype(np.int16) + noise).clip(0, 255).astype(np.uint8)
 
 
+@pytest.fixture
+def opened(monkeypatch) -> list[object]:
+    """Every stream ``bands.open_stream`` makes, in order (the decodes call it by module)."""
+    made: list[object] = []
+    real = bands.open_stream
+
+    def recording(*args, **kwargs):
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(bands, "open_stream", recording)
+    return made
+
+
 def _encode(img: np.ndarray, sampling: str = "420", interval: int | None = None, **extra: int) -> bytes:
     """OpenCV's JPEG with a restart marker every ``interval`` MCUs (default: one MCU row)."""
     factor = getattr(cv2, f"IMWRITE_JPEG_SAMPLING_FACTOR_{sampling}")
@@ -146,18 +160,10 @@ def test_a_truncated_restart_file_says_what_the_ordinary_decode_says(pixels):
     assert str(banded.value) == str(ordinary.value)
 
 
-def test_the_analysis_decode_of_a_restart_file_is_banded_and_the_same(pixels, monkeypatch):
+def test_the_analysis_decode_of_a_restart_file_is_banded_and_the_same(pixels, opened):
     data = _encode(pixels)
-    made: list[object] = []
-    real = bands.open_stream
-
-    def recording(*args, **kwargs):
-        made.append(real(*args, **kwargs))
-        return made[-1]
-
-    monkeypatch.setattr(bands, "open_stream", recording)
     base, small = open_source(data).decode_shrunk(4, 480, Stages(2))
-    assert len(made) == 1 and isinstance(made[0], bands.BandedStream)
+    assert len(opened) == 1 and isinstance(opened[0], bands.BandedStream)
     want = _opencv(data, 4)
     assert np.array_equal(base, want)
     assert np.array_equal(small, open_source(_encode(pixels, interval=0)).decode_shrunk(4, 480, Stages(2))[1])
@@ -175,21 +181,13 @@ def test_a_restart_marked_capture_gets_the_same_verdicts_and_photo():
     assert jpeg == plain_jpeg
 
 
-def test_beside_a_finer_decode_streaming_ahead_nothing_is_banded(pixels, monkeypatch):
+def test_beside_a_finer_decode_streaming_ahead_nothing_is_banded(pixels, opened):
     """The finer decode (cut at the crop window) holds the second core: neither it nor the
     analysis decode is split into bands then, and both still give OpenCV's pixels."""
     data = _encode(pixels)
-    made: list[object] = []
-    real = bands.open_stream
-
-    def recording(*args, **kwargs):
-        made.append(real(*args, **kwargs))
-        return made[-1]
-
-    monkeypatch.setattr(bands, "open_stream", recording)
     src = open_source(data)
     src.prefetch(2, Stages(2))
     base, _ = src.decode_shrunk(4, 480, Stages(2))
-    assert len(made) == 2 and all(isinstance(s, RowStream) for s in made)
+    assert len(opened) == 2 and all(isinstance(s, RowStream) for s in opened)
     assert np.array_equal(base, _opencv(data, 4))
     assert np.array_equal(src.decode(2), _opencv(data, 2))
