@@ -115,14 +115,16 @@ def _fill(data_dir: Path) -> int:
 
 def _master(root: Path, station_dir: Path, name: str) -> Path:
     from station.keys import ensure_station_key, parse_keyfile, render_keyfile
-    from station.store import open_store
+    from station.store import campaign, open_store
     from station.sync.trust import TrustService
 
+    with open_store(station_dir) as station:  # its key file as `station key export` writes it
+        current = campaign.current(station)
     master = root / name
     with open_store(master) as store:
         with store.transaction():
             store.set_meta("station_id", "master")
-        keyfile = render_keyfile("bench-a", ensure_station_key(station_dir).public_pem())
+        keyfile = render_keyfile("bench-a", ensure_station_key(station_dir).public_pem(), current)
         TrustService(store).add(parse_keyfile(keyfile, "bench-a.pem"), "bench")
     return master
 
