@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 DESK_KEYS = [
     ("p", "tui.key.pay"), ("space / c", "tui.key.capture"), ("g", "tui.key.auto"),
-    ("a", "tui.key.accept"), ("r", "tui.key.retake"), ("s", "tui.key.skip"),
-    ("n", "tui.key.next"), ("o", "tui.key.override"), ("m", "tui.key.manual"),
+    ("a", "tui.key.accept"), ("r", "tui.key.retake"), ("a → r", "tui.key.again"),
+    ("s", "tui.key.skip"), ("n", "tui.key.next"), ("o", "tui.key.override"),
+    ("m", "tui.key.manual"),
 ]
 WALK_IN_KEYS = [("w", "tui.key.address")]                     # a walk-in station's address
 CODE_KEYS = [("k", "tui.key.code"), ("v", "tui.key.code_camera")]  # code mode (图像采集码)
