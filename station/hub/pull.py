@@ -31,7 +31,8 @@ from station import faults
 from station.hub import queries
 from station.hub.connect import connect, lost, require_schema, shown
 from station.hub.images import HubImages, hub_images
-from station.i18n import t
+from station.i18n import Bilingual, both, t
+from station.localtime import local_naive
 from station.store import union
 from station.store.hub_rows import create_staging
 from station.store.migrations import LATEST
@@ -51,7 +52,7 @@ class PullRefused(BundleRefused):
     or one of the hub's own: ``HUB_REASONS``)."""
 
     whole = "hub.pull_refused"
-    HUB_REASONS = frozenset({"folder_image"})
+    HUB_REASONS = frozenset({"folder_image", "purged"})
 
     def __init__(self, reason: str, source: str, member: str | None = None, **params: object) -> None:
         super().__init__(reason, source, member, **params)
@@ -60,6 +61,13 @@ class PullRefused(BundleRefused):
 
     def place(self) -> str:
         return self.source
+
+    def to_json(self) -> dict[str, Any]:
+        data = super().to_json()
+        if self.reason == "purged":           # who purged it and when, for a script to show
+            data["purged"] = {k: str(self.params[p]) for k, p in (
+                ("at", "at"), ("operator", "operator"), ("station", "by_station"), ("role", "role"))}
+        return data
 
 
 @dataclass
@@ -127,6 +135,8 @@ def pull_push(store: Store, conn: psycopg.Connection[Any], info: queries.PushInf
         staging = create_staging(db, manifest.schema_version)
         try:
             verify_rows(manifest, StagingRows(HubRows(conn, info), staging, source), source)
+        except BundleRefused as exc:
+            raise purged_refusal(conn, info, source, exc) or exc from None
         except (sqlite3.DatabaseError, ValueError) as exc:
             raise PullRefused("damaged_database", source, detail=str(exc)[:200]) from None
         finally:
@@ -143,6 +153,29 @@ def pull_push(store: Store, conn: psycopg.Connection[Any], info: queries.PushInf
         apply_verified(store, db, staged, manifest, f"hub:{info.push_id}", operator, result, source,
                        kind="hub")
     return result
+
+
+# What a purge's masking changes in a push (lines, so their digests): a refusal for one of these,
+# of a push the hub records as purged, is that purge's doing, not a change after signing.
+PURGE_SHOWS_AS = frozenset({"row_digest", "max_hlc"})
+
+
+def purged_refusal(conn: psycopg.Connection[Any], info: queries.PushInfo, source: str,
+                   exc: BundleRefused) -> PullRefused | None:
+    """``exc`` said in its own words when the push was purged at the hub (``station hub purge``):
+    its people are gone, by whom and when, and what to do; None when it was not."""
+    if exc.reason not in PURGE_SHOWS_AS:
+        return None
+    purge = queries.push_purge(conn, info.push_id)
+    if purge is None:
+        return None
+    at = local_naive(purge.purged_at).isoformat(sep=" ", timespec="minutes")
+    operator = purge.by_operator or "-"
+    who = Bilingual(*both("hub.pull.purged_by", operator=operator, station=purge.by_station or "-",
+                          role=purge.purged_by))
+    return PullRefused("purged", source, station=info.station_id, at=at, who=who,
+                       operator=operator, by_station=purge.by_station or "-", role=purge.purged_by,
+                       table=exc.params.get("table", "-"))
 
 
 class HubRows:

@@ -12,8 +12,10 @@ folder's files are removed after it commits), and doing it again changes nothing
 short, or a hub out of reach during the purge, is simply run again.
 
 A push whose lines were purged no longer matches its station's signature: a store that had not
-pulled it yet is refused it (in words, like any push that fails its check) — its people were
-purged; what it held of others was pulled before or travels in their bundles.
+pulled it yet is refused it — its people were purged; what it held of others was pulled before or
+travels in their bundles. The hub records which pushes each run masked (``hub.purges``: when, the
+store and operator that ran it), so that refusal says so in its own words, not "changed after
+signing".
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ def purge_hub(store: Store, dsn: str, operator: str | None = None, *,
                                    role=queries.current_role(conn))
             images = hub_images(conn, dsn, images_dir)
             with conn.transaction():
+                by_push: dict[Any, int] = {}
                 for table, rows in purged_rows(store):
                     masked = {str(r["id"]): r for r in rows}
                     lines = []
@@ -71,8 +74,13 @@ def purge_hub(store: Store, dsn: str, operator: str | None = None, *,
                         if new != values:
                             lines.append((station, row_id, row_line(new)))
                     changed = queries.replace_lines(conn, table, lines)
+                    for push_id, n in changed.items():
+                        by_push[push_id] = by_push.get(push_id, 0) + n
                     if changed:
-                        result.rows[table] = result.rows.get(table, 0) + changed
+                        result.rows[table] = result.rows.get(table, 0) + sum(changed.values())
+                # which pushes no longer match their signature, when and by whom: a store that
+                # pulls one later is told it was purged (``station.hub.pull``), not "changed"
+                queries.record_purges(conn, by_push, store.station_id, operator)
                 shas = sorted(purged_images(store))
                 dropped = queries.drop_images(conn, shas)
                 result.images = len(dropped)

@@ -7,6 +7,7 @@ names) always go through ``psycopg.sql.Identifier``.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -381,15 +382,44 @@ def held_lines(conn: psycopg.Connection[Any], table: str, ids: Sequence[str]
 
 
 def replace_lines(conn: psycopg.Connection[Any], table: str,
-                  lines: Sequence[tuple[str, str, str]]) -> int:
-    """Replace rows' lines (station, id, new line) of ``table``; how many changed."""
-    changed = 0
+                  lines: Sequence[tuple[str, str, str]]) -> dict[uuid.UUID, int]:
+    """Replace rows' lines (station, id, new line) of ``table``; how many changed, per push."""
+    changed: dict[uuid.UUID, int] = {}
     with conn.cursor() as cur:
         for station, row_id, line in lines:
             cur.execute("UPDATE hub.facts SET line = %s WHERE table_name = %s AND station_id = %s "
-                        "AND id = %s AND line IS DISTINCT FROM %s", (line, table, station, row_id, line))
-            changed += cur.rowcount
+                        "AND id = %s AND line IS DISTINCT FROM %s RETURNING push_id",
+                        (line, table, station, row_id, line))
+            for (push_id,) in cur.fetchall():
+                changed[push_id] = changed.get(push_id, 0) + 1
     return changed
+
+
+def record_purges(conn: psycopg.Connection[Any], lines: dict[uuid.UUID, int], by_station: str | None,
+                  by_operator: str | None) -> None:
+    """Note which pushes a purge masked (lines replaced per push), by which store and operator."""
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO hub.purges (push_id, lines, by_station, by_operator) "
+                        "VALUES (%s, %s, %s, %s)",
+                        [(push_id, n, by_station, by_operator) for push_id, n in sorted(
+                            lines.items(), key=lambda kv: str(kv[0]))])
+
+
+@dataclass(frozen=True)
+class PurgeInfo:
+    """The latest purge that masked lines of a push at the hub."""
+
+    purged_at: dt.datetime
+    purged_by: str                     # the hub role that ran it (the hub's owner)
+    by_station: str | None             # the store whose purge it was
+    by_operator: str | None            # its supervisor, as that store named them
+
+
+def push_purge(conn: psycopg.Connection[Any], push_id: uuid.UUID) -> PurgeInfo | None:
+    """The latest purge recorded for a push (None: none was)."""
+    row = conn.execute("SELECT purged_at, purged_by, by_station, by_operator FROM hub.purges "
+                       "WHERE push_id = %s ORDER BY purged_at DESC LIMIT 1", (push_id,)).fetchone()
+    return None if row is None else PurgeInfo(row[0], str(row[1]), row[2], row[3])
 
 
 def drop_images(conn: psycopg.Connection[Any], shas: Sequence[str]) -> dict[str, str]:
@@ -410,7 +440,7 @@ def table_counts(conn: psycopg.Connection[Any]) -> dict[str, int]:
     """Rows of every hub table (a cheap picture of 'unchanged')."""
     out = {}
     for name in ("stations", "pushes", "push_tables", "facts", "images", "image_chunks", "migrations",
-                 "image_folder", "image_reports"):
+                 "image_folder", "image_reports", "purges"):
         row = conn.execute(sql.SQL("SELECT count(*) FROM hub.{}").format(sql.Identifier(name))).fetchone()
         out[name] = int(row[0]) if row else 0
     return out

@@ -422,6 +422,23 @@ END $$;
 """
 
 
+# v6: what a purge masked at the hub (``station.hub.purge``), push by push: when, by which store's
+# operator and under which role. A push whose lines a purge replaced no longer matches its
+# station's signature; a store that had not pulled it yet is told that it was purged, by whom and
+# when, instead of "changed after signing". Only the hub's owner writes here (station roles read).
+V6_PURGES = """
+CREATE TABLE hub.purges (
+    push_id uuid NOT NULL REFERENCES hub.pushes,
+    lines integer NOT NULL CHECK (lines > 0),
+    by_station text,
+    by_operator text,
+    purged_at timestamptz NOT NULL DEFAULT now(),
+    purged_by text NOT NULL DEFAULT session_user
+);
+CREATE INDEX purges_push ON hub.purges (push_id, purged_at);
+"""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -436,5 +453,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, V3_IMAGE_FOLDER, "images in a content-addressed folder named by the hub"),
     Migration(4, _commit_push(_MEMBERS_V4), "a push's images checked by their key"),
     Migration(5, V5_REPORTS, "only the station that stored a folder image clears its report"),
+    Migration(6, V6_PURGES, "which pushes a purge masked at the hub, when and by whom"),
 )
 LATEST = MIGRATIONS[-1].version

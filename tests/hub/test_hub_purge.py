@@ -111,3 +111,64 @@ def test_a_purge_whose_hub_is_out_of_reach_is_done_here_and_says_what_to_run(cam
     out = json.loads(done.stdout)
     assert out["result"]["people"] == 1 and "error" in out["hub_purge"]
     assert "station hub purge --hub" in done.stderr
+
+
+def test_a_push_purged_at_the_hub_is_refused_in_its_own_words(campaign: Campaign,
+                                                               tmp_path: Path) -> None:
+    """A master that had not pulled a push before its station purged it at the hub is told so —
+    purged, when, by whom, what to do — not "changed after signing"; nothing is taken or changed,
+    here or at the hub. Without the hub's record of the purge the words stay the generic ones."""
+    import psycopg
+
+    from tests.hub.test_hub_cli import _passfile
+
+    folder = campaign.add_station("yd-1", people=2, seed=1)
+    campaign.init()
+    campaign.push("yd-1")
+    server = campaign.server
+    owner = server.dsn(campaign.dbname, password="")
+    env = _passfile(tmp_path, server, {"postgres": server.password})
+    build = station(folder, "export", "build", "--out", str(tmp_path / "out"), "--json", op="tech")
+    assert build.returncode == 0, build.stderr
+    assert station(folder, "export", "confirm", json.loads(build.stdout)["batch_id"], op="tech").returncode == 0
+    done = station(folder, "purge", "--hub", owner, "--json", op="sup", env=env)
+    assert done.returncode == 0, done.stderr
+    assert sum(json.loads(done.stdout)["hub_purge"]["rows"].values()) > 0
+
+    def master_rows() -> list[tuple[str, int]]:
+        with sqlite3.connect(campaign.master / "station.sqlite3") as conn:
+            tables = [r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'")]
+            return [(t, conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]) for t in sorted(tables)]
+
+    before_master, before_hub = master_rows(), campaign.fact_lines()
+    counts = campaign.counts()
+    assert counts["purges"] == 1
+
+    en = station(campaign.master, "--lang", "en", "sync", "pull", "--hub", owner, "--json", op="sup",
+                 env=env)
+    assert en.returncode == 2, en.stderr
+    assert "purged at the hub on " in en.stderr and "run by sup at station 'yd-1'" in en.stderr
+    assert "station bundle create" in en.stderr and "Nothing changed here or at the hub" in en.stderr
+    assert "changed after signing" not in en.stderr
+    (refused,) = json.loads(en.stdout)["refused"]
+    assert refused["reason"] == "purged"
+    assert refused["purged"]["operator"] == "sup" and refused["purged"]["station"] == "yd-1"
+    assert refused["purged"]["role"] == "postgres" and refused["purged"]["at"][:2] == "20"
+    assert refused["purged"]["at"] in en.stderr
+
+    zh = station(campaign.master, "sync", "pull", "--hub", owner, op="sup", env=env)   # zh: default
+    assert zh.returncode == 2, zh.stderr
+    assert "在集中库被清除（由工作站“yd-1”的 sup 运行" in zh.stderr and "station bundle create" in zh.stderr
+    assert "签名后被改动过" not in zh.stderr
+
+    assert master_rows() == before_master             # nothing taken, nothing half-written
+    assert campaign.fact_lines() == before_hub and campaign.counts() == counts
+
+    # the words come from the hub's record of the purge: without it, a changed push is just that
+    with psycopg.connect(campaign.admin_dsn, autocommit=True) as conn:
+        conn.execute("DELETE FROM hub.purges")
+    plain = station(campaign.master, "--lang", "en", "sync", "pull", "--hub", owner, op="sup", env=env)
+    assert plain.returncode == 2, plain.stderr
+    assert "changed after signing" in plain.stderr and "purged at the hub" not in plain.stderr
+    assert master_rows() == before_master
