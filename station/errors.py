@@ -82,6 +82,17 @@ class RefusedError(StationError):
     """The operator's role or the station's policy does not allow the action."""
 
 
+class ClockBehindError(RefusedError):
+    """The machine's clock is behind the newest time the store recorded; nothing was written."""
+
+    def __init__(self, key: str, details: dict[str, object] | None = None, **params: object) -> None:
+        super().__init__(key, **params)
+        self.details = details or {}
+
+    def to_json(self) -> dict:
+        return {**super().to_json(), "clock": self.details}
+
+
 class NotFoundError(StationError):
     """A named record, file or device does not exist."""
 

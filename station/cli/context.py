@@ -24,6 +24,7 @@ class Context:
     json: bool = False
     operator_name: str | None = None
     creates_store: bool = False      # only `station init` makes a new store
+    clock_is_right: bool = False     # --clock-is-right: write although the clock went back (audited)
     _store: Any = field(default=None, repr=False)
 
     @cached_property
@@ -48,7 +49,30 @@ class Context:
 
                 raise NotFoundError("store.missing", path=str(self.data_dir))
             self._store = open_store(self.data_dir, access=access)  # type: ignore[arg-type]
+            if access == "write" and not self.creates_store:
+                self.check_clock(self._store)
         return self._store
+
+    def check_clock(self, store: Any) -> None:
+        """Refuse to write with a clock behind the newest time the store recorded (it jumped
+        back: ``station.store.wallclock``), unless ``--clock-is-right`` says the clock is right —
+        then that is audited and said, and the command goes on."""
+        from station.store import wallclock
+
+        if store.read_only or not store.initialized:
+            return
+        found = wallclock.behind(store)
+        if found is None:
+            return
+        if not self.clock_is_right:
+            from station.errors import ClockBehindError
+
+            raise ClockBehindError("store.clock_behind", details=found.to_json(), **found.params())
+        from station.cli.output import warn
+        from station.i18n import t
+
+        wallclock.confirm(store, self.acting_name(), found, "--clock-is-right")
+        warn(t("store.clock_confirmed", **found.params()))
 
     def read_pin(self, prompt: str) -> str:
         """The PIN from STATION_PIN, else a prompt on the terminal, else one line of stdin."""

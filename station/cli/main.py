@@ -100,6 +100,9 @@ def build_parser(argv: list[str] | None = None, lang: str | None = None) -> argp
     parser.add_argument("--operator",
                         help="acting operator (env STATION_OPERATOR); the PIN comes from STATION_PIN "
                              "or a prompt")
+    parser.add_argument("--clock-is-right", action="store_true",
+                        help="write although the clock is behind the newest time the store "
+                             "recorded (the stored times were ahead); recorded in the audit log")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"station.cli.{name}").register(sub)
@@ -238,7 +241,8 @@ def _run(args: argparse.Namespace, data_dir: Path) -> tuple[int, bool]:
 
     ctx = Context(data_dir=data_dir, lang="zh", json=bool(getattr(args, "json", False)),
                   operator_name=getattr(args, "command_operator", None) or args.operator,
-                  creates_store=bool(getattr(args, "creates_store", False)))
+                  creates_store=bool(getattr(args, "creates_store", False)),
+                  clock_is_right=bool(getattr(args, "clock_is_right", False)))
     log_path = None
     try:
         lang = (getattr(args, "command_lang", None) or args.lang or _environment_language()

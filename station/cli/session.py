@@ -198,8 +198,11 @@ def cmd_run(ctx: Context, args: argparse.Namespace) -> int:
 
     # before `station init` (or with a mistyped --data-dir) the desk's login could never succeed:
     # say so here, naming the folder, instead of opening it (and an empty store) there
-    if not ctx.store(access="auto").initialized:
+    store = ctx.store(access="auto")
+    if not store.initialized:
         raise RefusedError("store.not_initialized")
+    if ctx.clock_is_right:               # accepted (audited) here; else the desk says it at start
+        ctx.check_clock(store)
     ctx.close()                                  # the desk opens its own
     cfg = ctx.settings
     auto = (args.auto_capture if args.auto_capture is not None

@@ -19,7 +19,7 @@ import sqlite_utils
 
 from station.errors import IntegrityError, MediaError, RefusedError
 from station.paths import ensure_private_dir
-from station.store import clock, migrations
+from station.store import clock, migrations, wallclock
 from station.store.ulids import new_ulids
 
 if TYPE_CHECKING:
@@ -157,13 +157,15 @@ class Store:
         seq = int(self.meta("seq", "0") or 0)
         last_text = self.meta("hlc")
         last = clock.HLC.decode(last_text) if last_text else None
-        hlcs = clock.ticks(last, station, n)
+        wall = clock.now_ms()
+        hlcs = clock.ticks(last, station, n, wall)
         out = [Stamp(key, station, seq + k, hlc)
                for k, (key, hlc) in enumerate(zip(new_ulids(n), hlcs, strict=True), start=1)]
         self.conn.executemany(
             "INSERT INTO meta(key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [("seq", str(seq + n)), ("hlc", hlcs[-1])])
+        wallclock.note(self.conn, wall)          # the newest time our own clock stamped
         return out
 
     def observe(self, remote_hlc: str) -> None:

@@ -154,8 +154,26 @@ class StationApp(App):
         from station.tui.screens.login import LoginScreen
 
         self.push_screen(LoginScreen())
+        behind = self._clock_behind()
+        if behind is not None:           # blocking: nobody logs in until the clock is right
+            from station.tui.screens.clock_notice import ClockNotice
+
+            self.push_screen(ClockNotice(behind))
+            return
         if self.options.login:
             self.log_in(*self.options.login)
+
+    def _clock_behind(self) -> Any:
+        """The clock and the store's newest time when the clock went back (``ClockBehind``),
+        else None (``station.store.wallclock``; one read of the store's meta)."""
+        from station.store import open_store, wallclock
+
+        try:
+            with open_store(self.options.data_dir, access="read", check=False) as store:
+                return wallclock.behind(store)
+        except Exception:  # no store yet, or unreadable: the log-in says what is wrong
+            log.exception("clock check")
+            return None
 
     def _picture_mode(self) -> str:
         """Real images or half-block cells for this terminal (see station.tui.picture_mode)."""
@@ -309,7 +327,11 @@ class StationApp(App):
     # ------------------------------------------------------------ actions
 
     def action_help(self) -> None:
+        from station.tui.screens.clock_notice import ClockNotice
         from station.tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, ClockNotice):
+            return
 
         self._switch_to(HelpScreen)
 
