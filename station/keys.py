@@ -163,11 +163,18 @@ def parse_keyfile(data: bytes, source: str) -> KeyFile:
     end = next((i for i, line in enumerate(lines) if line.strip() == _PEM_END), None)
     if begin is None or end is None or end < begin:
         raise bad("no_key")
+    trailing = next((i for i, line in enumerate(lines[end + 1:], start=end + 2) if line.strip()), None)
+    if trailing is not None:          # a second key or a field after the key: not one we wrote
+        raise bad("trailing", trailing)
     station_id, declared, campaign = None, None, None
     for number, line in enumerate(lines[:begin], start=1):
         name, sep, value = line.partition(":")
-        if line.startswith("#") or not line.strip() or not sep:
+        if line.startswith("#") or not line.strip():
             continue
+        if not sep or name.strip() not in _FIELDS:
+            # "Campaign: …", "campaign = …", "campain: …": a field misspelt is not a field
+            # missing — an enrolment would silently not be pinned to the campaign it meant
+            raise bad("unknown_line", number, text=line.strip()[:80])
         if name.strip() == "station-id":
             if station_id is not None:
                 raise bad("two_ids", number)
@@ -175,6 +182,8 @@ def parse_keyfile(data: bytes, source: str) -> KeyFile:
             if not valid_station_id(station_id):
                 raise bad("bad_id", number, value=station_id)
         elif name.strip() == "fingerprint":
+            if declared is not None:
+                raise bad("two_fingerprints", number)
             declared = value.strip()
         elif name.strip() == "campaign":
             if campaign is not None:
@@ -192,6 +201,9 @@ def parse_keyfile(data: bytes, source: str) -> KeyFile:
     if declared is not None and declared != actual:
         raise bad("fingerprint_mismatch", declared=declared, actual=actual)
     return KeyFile(station_id, pem, actual, campaign)
+
+
+_FIELDS = frozenset({"station-id", "campaign", "fingerprint"})     # a key file's fields, as written
 
 
 def valid_campaign(value: str) -> bool:

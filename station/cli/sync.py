@@ -238,7 +238,7 @@ def cmd_campaign_new(ctx: Context, args: argparse.Namespace) -> int:
     if store.station_id is None:
         raise RefusedError("store.not_initialized")
     with store.transaction():
-        previous = campaign.current(store)
+        previous = store.meta("campaign") or ""     # as it is: a broken one is what this mends
         current = campaign.start_new(store)
         store.audit.append(op.name, "campaign.new", store.station_id,
                            {"campaign": current, "previous": previous})

@@ -22,10 +22,17 @@ if TYPE_CHECKING:
 
 
 def current(store: Store) -> str:
-    """This store's campaign id."""
+    """This store's campaign id; ``IntegrityError`` (in words) for one that is not a campaign id
+    (a hand-edited store): its bundles, pushes and key file would carry it under the signature,
+    and every master would refuse them — or a key file would be read as naming no campaign."""
+    from station.errors import IntegrityError
+    from station.keys import valid_campaign
+
     value = store.meta("campaign")
     if not value:                   # migration 13 made one; only a hand-edited store lacks it
         value = start_new(store)
+    elif not valid_campaign(value):
+        raise IntegrityError("store.bad_campaign", value=value[:80])
     return value
 
 

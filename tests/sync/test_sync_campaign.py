@@ -159,3 +159,61 @@ def test_enrolments_of_a_store_from_before_campaigns_read_where_it_lies(tmp_path
     conn.close()
     with open_store(tmp_path, access="read") as store:
         assert [(k.station_id, k.campaign) for k in trust.enrolled(store)] == [("st-a", None)]
+
+
+def test_a_key_file_whose_campaign_field_is_malformed_or_hidden_is_refused(season, cli, make_station):
+    """A key file carries the campaign its enrolment is pinned to: a campaign line misspelt
+    (``Campaign:``, ``campaign =``), a second key or field after the key, two fingerprints or a
+    bad campaign id are refused in words, naming the line — never read as "no campaign" (an
+    enrolment silently not pinned) — and nothing is enrolled. The file as written still goes in."""
+    make_station(season / "m2", "master-2", [], seed=5)
+    m2 = season / "m2"
+    text = (season / "a.pub").read_text("utf-8")
+    campaign = next(line for line in text.splitlines() if line.startswith("campaign: "))
+    fp = next(line for line in text.splitlines() if line.startswith("fingerprint: "))
+    at = f"line {text.splitlines().index(campaign) + 1}:"
+    cases = {
+        "case.pub": (text.replace(campaign, campaign.replace("campaign:", "Campaign:")), at),
+        "equals.pub": (text.replace(campaign, campaign.replace("campaign:", "campaign =")), at),
+        "typo.pub": (text.replace(campaign, campaign.replace("campaign:", "campain:")), at),
+        "after.pub": (text + "campaign: 0123456789abcdef\n", "more after the public key"),
+        "twokeys.pub": (text + text, "more after the public key"),
+        "twofp.pub": (text.replace(fp, f"{fp}\n{fp}"), "two fingerprint lines"),
+        "badid.pub": (text.replace(campaign, "campaign: ABC\x1b[2J"), "is invalid"),
+        "empty.pub": (text.replace(campaign, "campaign:"), "is invalid"),
+    }
+    for name, (body, words) in cases.items():
+        (season / name).write_text(body, "utf-8")
+        r = cli(m2, "--lang", "en", "trust", "add", season / name, op="sup")
+        assert r.returncode == 2, (name, r.stdout, r.stderr)
+        assert words in r.stderr and name in r.stderr, (name, r.stderr)
+        assert "\x1b" not in r.stderr and "Unexpected" not in r.stderr
+        zh = cli(m2, "trust", "add", season / name, "--json", op="sup")
+        assert zh.returncode == 2 and zh.json()["error"].startswith("keys.keyfile_"), (name, zh.stdout)
+        assert cli(m2, "trust", "list", "--json", op="sup").json()["stations"] == [], name
+    r = cli(m2, "trust", "add", season / "a.pub", "--json", op="sup")
+    assert r.returncode == 0, r.stderr
+    assert f"campaign: {r.json()['campaign']}" == campaign
+
+
+def test_a_store_whose_campaign_id_was_edited_into_garbage_says_so_and_sends_nothing(season, cli):
+    """The store's own campaign id, hand-edited into something that is not one: `campaign show`,
+    `key export`, `bundle create` refuse in words and write nothing (a key file or bundle would
+    carry it under the signature and every master would refuse it); `campaign new` mends it."""
+    import sqlite3
+
+    a = season / "a"
+    with sqlite3.connect(a / "station.sqlite3") as conn:
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'campaign'", ("Season 2 \x1b[2J",))
+    for args, out in ((("campaign", "show"), None), (("key", "export", "--out"), season / "bad.pub"),
+                      (("bundle", "create", "--out"), season / "bad.zip")):
+        r = cli(a, "--lang", "en", *args, *([out] if out else []), op="tech")
+        assert r.returncode == 1, (args, r.stdout, r.stderr)
+        assert "campaign id 'Season 2" in r.stderr and "station campaign new" in r.stderr, r.stderr
+        assert "\x1b" not in r.stderr
+        assert out is None or not out.exists()
+    r = cli(a, "campaign", "new", "--json", op="sup")
+    assert r.returncode == 0, r.stderr
+    assert r.json()["previous"].startswith("Season 2 ")
+    shown = cli(a, "campaign", "show", "--json")
+    assert shown.returncode == 0 and shown.json()["campaign"] == r.json()["campaign"]
