@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from station.i18n import both, t
+from station.i18n import Reason, both, t
 
 
 class StationError(Exception):
@@ -31,7 +31,11 @@ class StationError(Exception):
 
     def to_json(self) -> dict:
         zh, en = self.messages
-        return {"error": self.key, "message_zh": zh, "message_en": en}
+        data: dict = {"error": self.key, "message_zh": zh, "message_en": en}
+        cause = next((v for v in self.params.values() if isinstance(v, Reason)), None)
+        if cause is not None:        # the OS's or the database's own words, for a technician
+            data["cause"] = {"code": cause.code, "detail": cause.original}
+        return data
 
 
 class UsageError(StationError):

@@ -75,6 +75,39 @@ class Bilingual:
         return self.zh if lang == "zh" else self.en
 
 
+class Reason(str):
+    """Why something failed (an OS or database error), said in both languages. The string itself
+    stays the original words (the OS's or library's English), so logs, JSON and audit records
+    keep every diagnostic detail; a message renders it as the Chinese phrase, or as the English
+    phrase followed by the original in parentheses. An unknown cause is the original in both.
+    Built by :mod:`station.reasons`."""
+
+    zh: str
+    en: str
+    code: str
+
+    def __new__(cls, original: str, zh: str | None = None, en: str | None = None,
+                code: str = "") -> Reason:
+        self = super().__new__(cls, original)
+        self.zh = zh or original
+        self.en = en or original
+        self.code = code
+        return self
+
+    @property
+    def original(self) -> str:
+        return str.__str__(self)
+
+    def render(self, lang: str) -> str:
+        if lang == "zh":
+            return self.zh
+        original = self.original
+        return self.en if not original or original == self.en else f"{self.en} ({original})"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Reason, (self.original, self.zh, self.en, self.code))
+
+
 def _word(key: str, lang: str) -> str:
     entry = catalog().get(key)
     return entry[lang] if entry else key.rsplit(".", 1)[-1]
@@ -90,7 +123,8 @@ def _format(text: str, params: dict[str, object]) -> str:
 def t(key: str, lang: str | None = None, /, **params: object) -> str:
     """The message ``key`` in ``lang`` (default: the current language); the key itself if unknown."""
     lang = lang or _current
-    params = {k: v.render(lang) if isinstance(v, (Words, Bilingual)) else v for k, v in params.items()}
+    params = {k: v.render(lang) if isinstance(v, (Words, Bilingual, Reason)) else v
+              for k, v in params.items()}
     entry = catalog().get(key)
     if entry is None:
         return key if not params else f"{key} {params}"

@@ -94,4 +94,7 @@ def media_error(exc: BaseException, default_folder: Path | None,
     folder = folder_of(exc, None) if isinstance(exc, OSError) else None
     if folder is None:
         folder = next((c for c in candidates if _shows(kind, c)), default_folder)
-    return MediaError(f"media.{kind}", folder=str(folder or "?"))
+    from station.reasons import of
+
+    # the OS's or SQLite's own words go along (not in the sentence): --json shows them as "cause"
+    return MediaError(f"media.{kind}", folder=str(folder or "?"), cause=of(exc))
