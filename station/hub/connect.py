@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 from psycopg import conninfo
 
+from station import reasons
 from station.errors import DeviceError, InputError, Location, RefusedError
 from station.hub import queries, schema
 from station.sync.errors import RefusedWhole
@@ -73,12 +74,12 @@ def connect(dsn: str) -> psycopg.Connection[Any]:
     try:
         return psycopg.connect(conninfo.make_conninfo("", **parts), autocommit=True)
     except psycopg.OperationalError as exc:
-        detail = _first_line(exc)
-        if "authentication failed" in detail or "no password" in detail or "pg_hba.conf" in detail:
+        detail, kind = reasons.of_pg(exc), reasons.pg_kind(exc)
+        if kind in ("wrong_password", "no_password", "not_allowed", "no_role"):
             raise RefusedError("hub.login_refused", hub=shown(dsn), detail=detail) from None
-        if any(word in detail for word in ("certificate", "SSL", "ssl", "TLS")):
+        if kind in ("certificate", "tls"):
             raise RefusedError("hub.tls_failed", hub=shown(dsn), detail=detail) from None
-        if "does not exist" in detail:
+        if kind == "no_database":
             raise InputError("hub.no_database", Location("--hub"), hub=shown(dsn), detail=detail) from None
         raise DeviceError("hub.unreachable", hub=shown(dsn), detail=detail) from None
 
@@ -111,7 +112,7 @@ def refusal(exc: psycopg.Error, where: str) -> HubRefused | None:
 
 def lost(exc: psycopg.Error, dsn: str) -> DeviceError:
     """A connection that failed mid-way: nothing half-done stays (transactions), say so."""
-    return DeviceError("hub.connection_lost", hub=shown(dsn), detail=_first_line(exc))
+    return DeviceError("hub.connection_lost", hub=shown(dsn), detail=reasons.of_pg(exc))
 
 
 def _short(value: object) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from station import reasons
 from station.errors import RefusedError
 from station.hub import queries, schema
 from station.hub.connect import connect, shown
@@ -85,7 +86,7 @@ def init_hub(store: Store, dsn: str, operator: str | None, images_dir: Path | No
                 queries.ensure_roles(conn, dbname)
         except psycopg.errors.InsufficientPrivilege as exc:
             raise RefusedError("hub.not_owner", hub=shown(dsn), role=queries.current_role(conn),
-                               detail=str(exc).splitlines()[0][:200]) from None
+                               detail=reasons.of_pg(exc)) from None
         result = InitResult(shown(dsn), schema.LATEST, applied)
         folder = _image_folder(conn, dsn, images_dir)
         if folder is not None:

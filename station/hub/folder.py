@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+from station import reasons
 from station.errors import InputError, IntegrityError, Location, RefusedError
 from station.fsio import atomic_write, fsync_dir, sync_filesystem
 
@@ -68,7 +69,7 @@ def read_marker(root: Path) -> Marker | None:
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError("hub.images_marker_bad", Location(str(path)), detail=str(exc)[:200]) from None
+        raise InputError("hub.images_marker_bad", Location(str(path)), detail=reasons.of(exc)) from None
     try:
         if lines[0] != MARKER_HEAD:
             raise ValueError(lines[0][:60])

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from station import faults
+from station import faults, reasons
 from station.errors import NotFoundError, RefusedError
 from station.hub import queries
 from station.hub.connect import HubRefused, connect, lost, refusal, require_schema, shown
@@ -180,7 +180,7 @@ def _push_once(store: Store, conn: psycopg.Connection[Any], dsn: str, key: Stati
             raise refused from None
         if isinstance(exc, psycopg.errors.InsufficientPrivilege):
             raise HubRefused("not_permitted", shown(dsn), station=station,
-                             detail=str(exc).splitlines()[0][:200]) from None
+                             detail=reasons.of_pg(exc)) from None
         if isinstance(exc, psycopg.OperationalError):
             raise lost(exc, dsn) from None
         raise
