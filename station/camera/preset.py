@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from station import reasons
 from station.errors import InputError, Location
 from station.fsio import atomic_write as write_atomic
 
@@ -22,7 +23,7 @@ def load_preset(data_dir: Path | None) -> dict[str, str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise InputError("common.bad_config", Location(str(path)), path=str(path), error=str(exc)) from None
+        raise InputError("common.bad_config", Location(str(path)), path=str(path), error=reasons.of(exc)) from None
     if not isinstance(data, dict):
         raise InputError("common.bad_config", Location(str(path)), path=str(path),
                          error="expected a JSON object of setting names to values")

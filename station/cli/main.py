@@ -173,17 +173,18 @@ def _file_in_the_way(data_dir: Path) -> Path | None:
 
 
 def _path_words(exc: OSError) -> object:
-    """Why a path cannot be used, in both languages for the usual causes; else the OS's words."""
+    """Why a path cannot be used, in both languages (station.reasons for the less usual causes,
+    the OS's own words kept in the English)."""
     import errno
 
+    from station import reasons
     from station.i18n import Bilingual, both
-    from station.privacy import scrub
 
     key = {errno.EISDIR: "is_folder", errno.ENOTDIR: "not_folder", errno.ENOENT: "missing",
            errno.EACCES: "denied", errno.EPERM: "denied", errno.ENAMETOOLONG: "too_long",
            errno.EEXIST: "exists"}.get(exc.errno if exc.errno is not None else -1)
     if key is None:
-        return scrub(exc.strerror or type(exc).__name__)
+        return reasons.of_os(exc)
     return Bilingual(*both(f"common.path_reason.{key}"))
 
 
@@ -272,6 +273,7 @@ def _run(args: argparse.Namespace, data_dir: Path) -> tuple[int, bool]:
         warn(i18n.t("common.interrupted"))
         return 130, False
     except Exception as exc:  # last resort: a message in words, the traceback in the log
+        from station import reasons
         from station.cli.output import emit, warn
         from station.media import media_error
         from station.privacy import scrub
@@ -299,7 +301,8 @@ def _run(args: argparse.Namespace, data_dir: Path) -> tuple[int, bool]:
             return bad.exit_code, False
         log.exception("unexpected error")
         where = i18n.t("common.see_log", log=log_path) if log_path else i18n.t("common.no_log")
-        warn(i18n.t("common.unexpected", error=scrub(f"{type(exc).__name__}: {exc}"), log=where))
+        error = reasons.of_os(exc) if isinstance(exc, OSError) else scrub(f"{type(exc).__name__}: {exc}")
+        warn(i18n.t("common.unexpected", error=error, log=where))
         return 2, log_path is not None
     finally:
         ctx.close()

@@ -9,6 +9,7 @@ import socket
 import sys
 from pathlib import Path
 
+from station import reasons
 from station.doctor.check import DoctorCheck, Status
 
 REQUIRED_PACKAGES = ("sqlite_utils", "ulid", "argon2", "openpyxl", "python_calamine", "platformdirs",
@@ -67,7 +68,7 @@ def check_pcscd(sockets: tuple[str, ...] | None = None) -> DoctorCheck:
                 s.connect(path)
         except OSError as exc:
             return DoctorCheck.from_key("system", "pcscd", "fail", "doctor.pcscd_down",
-                                        {"socket": path}, socket=path, error=str(exc))
+                                        {"socket": path}, socket=path, error=reasons.of_os(exc))
         return DoctorCheck.from_key("system", "pcscd", "pass", "doctor.pcscd_ok", {"socket": path},
                                     socket=path)
     return DoctorCheck.from_key("system", "pcscd", "warn", "doctor.pcscd_missing")

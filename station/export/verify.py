@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from station import reasons
 from station.export import layout
 from station.export.jpeginfo import NotJpeg, read_jpeg_info
 from station.export.profile import PhotoSpec
-from station.i18n import both
+from station.i18n import Reason, both
 from station.keys import fingerprint, verify_signature
 
 PhotoChecker = Callable[[Path], list[str]]
@@ -62,6 +63,9 @@ class Problem:
         out: dict[str, Any] = {"file": self.file, "problem": self.key, "message_zh": zh, "message_en": en}
         if self.line is not None:
             out["line"] = self.line
+        cause = next((v for v in self.params.values() if isinstance(v, Reason)), None)
+        if cause is not None:        # the OS's own words, for a technician
+            out["cause"] = {"code": cause.code, "detail": cause.original}
         return out
 
     def text(self, lang_message: str) -> str:
@@ -208,7 +212,7 @@ def _find_manifest(folder: Path, result: VerifyResult) -> tuple[Path, bytes, dic
             raw = candidate.read_bytes()
             doc = json.loads(raw.decode("utf-8"))
         except OSError as exc:
-            unreadable.append((candidate, exc.strerror or str(exc)))
+            unreadable.append((candidate, reasons.of_os(exc)))
             continue
         except UnicodeDecodeError as exc:
             unreadable.append((candidate, f"not UTF-8 at byte {exc.start}"))
@@ -400,7 +404,7 @@ def _verify_zip_members(folder: Path, doc: dict[str, Any], spec: PhotoSpec, resu
             for member in sorted(set(by_name) - seen):
                 result.add(f"{name}:{member}", "missing_photo", id=by_name[member]["capture_id"])
     except (OSError, zipfile.BadZipFile, RuntimeError, ValueError) as exc:
-        result.add(name, "bad_zip", error=str(exc))
+        result.add(name, "bad_zip", error=reasons.of(exc))
 
 
 def _sha256_file(path: Path) -> str:
@@ -446,7 +450,7 @@ def verify_zip(archive: Path, trusted_keys: Sequence[TrustedKey | bytes] | None 
         zf = zipfile.ZipFile(archive)
     except (OSError, zipfile.BadZipFile) as exc:
         result = VerifyResult(archive)
-        result.add(archive.name, "bad_zip", error=str(exc))
+        result.add(archive.name, "bad_zip", error=reasons.of(exc))
         return result
     with zf, tempfile.TemporaryDirectory(prefix=".verify-") as tmp:
         root = Path(tmp)
@@ -520,5 +524,5 @@ def _unpack(zf: Any, info: Any, root: Path) -> str | None:
                 return f"more bytes than the {info.file_size} declared"
     except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError,
             ValueError, OSError) as exc:
-        return (str(exc) or type(exc).__name__)[:200]
+        return reasons.of(exc)
     return None

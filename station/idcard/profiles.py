@@ -20,6 +20,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from station import reasons
 from station.config import read_toml
 from station.errors import InputError, Location
 from station.idcard import samv
@@ -233,7 +234,7 @@ def load_profile_file(path: Path) -> Profile:
         data = read_toml(path, "idcard.bad_profile")
     except OSError as exc:
         raise InputError("idcard.bad_profile", Location(str(path)), path=str(path),
-                         error=str(exc)) from None
+                         error=reasons.of_os(exc)) from None
     r = _Reader(path, data)
     name = data.get("name")
     if not isinstance(name, str) or not name:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from station import reasons
 from station.sync.errors import BundleRefused
 
 MANIFEST = "bundle.json"
@@ -113,10 +114,10 @@ class BundleArchive:
         except FileNotFoundError:
             raise
         except ZIP_ERRORS as exc:
-            detail = str(exc) or type(exc).__name__
+            detail = reasons.of(exc)
             if member is None:
-                raise BundleRefused("not_a_zip", self.source, detail=detail[:200]) from None
-            raise BundleRefused("damaged_member", self.source, member, detail=detail[:200]) from None
+                raise BundleRefused("not_a_zip", self.source, detail=detail) from None
+            raise BundleRefused("damaged_member", self.source, member, detail=detail) from None
 
     def _info(self, name: str, limit: int) -> zipfile.ZipInfo:
         info = self.infos.get(name)

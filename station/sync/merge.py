@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from station import faults
+from station import faults, reasons
 from station.errors import NotFoundError
 from station.fsio import sync_filesystem
 from station.store import clock, union
@@ -98,7 +98,7 @@ def merge_bundle(store: Store, path: Path, operator: str | None = None, *,
     except FileNotFoundError:
         raise NotFoundError("common.file_missing", path=source) from None
     except OSError as exc:
-        raise BundleRefused("unreadable", source, detail=exc.strerror or str(exc)) from None
+        raise BundleRefused("unreadable", source, detail=reasons.of_os(exc)) from None
     result = MergeResult(source, digest)
     if union.bundle_imported(store.conn, digest, store.station_id):
         result.already_imported = True

@@ -136,6 +136,10 @@ class SessionRunner:
             log.warning("%s: %s (%s)", what, medium.key, scrub(str(exc)))
             return medium.messages, medium.key
         log.exception(what)
+        if isinstance(exc, OSError):                      # the OS's words, said in Chinese too
+            from station.reasons import of_os
+
+            return both("tui.step_failed", error=of_os(exc)), "error"
         return both("tui.step_failed", error=scrub(f"{type(exc).__name__}: {exc}")), "error"
 
     def _refused(self, words: tuple[str, str]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import termios
 from pathlib import Path
 
+from station import reasons
 from station.idcard import samv
 from station.idcard.errors import (
     CardDataError,
@@ -38,7 +39,7 @@ class SerialReader(PollingSamReader):
                                        parity="N", stopbits=1, timeout=first,
                                        write_timeout=first)
         except (serial.SerialException, OSError, ValueError) as exc:
-            raise NoReaderError(_open_failure(exc), port=port, error=str(exc)) from None
+            raise NoReaderError(_open_failure(exc), port=port, error=reasons.of(exc)) from None
 
     # -- transport -----------------------------------------------------------------------------
     def _read_exact(self, size: int, end: float, have: int = 0) -> bytes:
@@ -72,7 +73,7 @@ class SerialReader(PollingSamReader):
             size = samv.frame_size(header)
             return header + self._read_exact(size - len(header), end, have=len(header))
         except (serial.SerialException, OSError, termios.error) as exc:
-            raise ReaderGoneError("idcard.serial_failed", port=self.port, error=str(exc)) from None
+            raise ReaderGoneError("idcard.serial_failed", port=self.port, error=reasons.of(exc)) from None
 
     def close(self) -> None:
         super().close()

@@ -21,6 +21,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from station import reasons
 from station.errors import DeviceError
 from station.idcard import samv
 from station.idcard.errors import (
@@ -66,7 +67,7 @@ def find_device(profiles: list[Profile], backend: Any) -> tuple[Profile, Any] | 
                                    backend=backend)
         except usb.core.USBError as exc:
             raise ReaderServiceError("idcard.usb.error", model=profile.model or profile.name,
-                                     error=str(exc)) from None
+                                     error=reasons.of(exc)) from None
         if device is not None:
             return profile, device
     return None
@@ -130,7 +131,7 @@ class UsbTransport:
             return NoReaderError("idcard.usb.busy", **where)
         if code in _GONE:
             return ReaderGoneError("idcard.usb.gone", **where)
-        return ReaderServiceError("idcard.usb.error", model=self.model, error=str(exc))
+        return ReaderServiceError("idcard.usb.error", model=self.model, error=reasons.of(exc))
 
     def _claim(self) -> None:
         import usb.util

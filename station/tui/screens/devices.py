@@ -91,7 +91,10 @@ class DevicesScreen(SideScreen):
                 return (devices.camera_state(), devices.reader_state(),
                         devices.camera_settings(), devices.calibration_state())
             except Exception as exc:  # a device that cannot even answer is shown as such
-                return str(exc)
+                from station.errors import StationError
+                from station.reasons import of
+
+                return exc.message if isinstance(exc, StationError) else of(exc).render(get_language())
 
         self._probe = self.run_worker(probe, thread=True, exit_on_error=False, group="probe")
 
