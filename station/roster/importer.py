@@ -128,6 +128,11 @@ def check_cells(table: Table, max_chars: int) -> list[CellError]:
     return errors
 
 
+def cell_places(errors: list[CellError]) -> set[tuple[int | None, str | None]]:
+    """(line, column) of the cells ``check_cells`` refused: their row checks say nothing more."""
+    return {(e.line, e.column) for e in errors}
+
+
 def _row_is_plain(cells: list[str], width: int, max_chars: int) -> bool:
     """No cell too long, no control character, nothing beyond the last named column."""
     if len(cells) > width and any(c.strip() for c in cells[width:]):
@@ -212,20 +217,22 @@ def parse_roster(path: Path, settings: RosterSection,
     if len(table.rows) > max_rows:
         raise InputError("roster.too_many_rows", Location(table.file), rows=len(table.rows),
                          limit=max_rows)
-    errors = check_cells(table, settings.max_cell_chars)
+    cell_errors = check_cells(table, settings.max_cell_chars)
     fields, unknown = map_header(table.header, ROSTER_ALIASES)
-    errors += clashing_columns(table, ROSTER_ALIASES)
+    errors = clashing_columns(table, ROSTER_ALIASES)
     errors += missing_columns(table, fields, ROSTER_REQUIRED, ROSTER_ONE_OF, ROSTER_ALIASES)
-    if errors:
-        return table, [], errors, []
+    if errors:                          # without its columns no row can be read
+        return table, [], cell_errors + errors, []
+    errors = cell_errors                # a bad cell hides no other row's errors
     rules = Rules.from_settings(settings)
     default_mode = settings.default_study_mode
     rows: list[dict] = []
     seen_id: dict[str, int] = {}
     seen_no: dict[str, int] = {}
+    flagged = cell_places(cell_errors)
     for line, cells in table.rows:
         row, row_errors = _parse_row(table, line, cells, fields, unknown, rules, default_mode)
-        errors += row_errors
+        errors += [e for e in row_errors if (e.line, e.column) not in flagged]
         # duplicates are checked on the raw cells, so a row with other errors still shows them
         i = fields["id_number"]
         idn = idnumber.normalise(cells[i]) if i < len(cells) else ""
@@ -265,6 +272,7 @@ def parse_roster(path: Path, settings: RosterSection,
                                          column=column_label(table.header, fields[name]),
                                          character=f"{char} U+{ord(char[0]):04X}",
                                          encoding=export_encoding.upper()))
+    errors.sort(key=lambda e: e.line or 0)    # in file order, a refused cell among its row's
     return table, rows, errors, warnings
 
 

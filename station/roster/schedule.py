@@ -17,6 +17,7 @@ from station.roster.columns import SCHEDULE_ALIASES, SCHEDULE_REQUIRED, column_l
 from station.roster.importer import (
     ImportRejected,
     ImportReport,
+    cell_places,
     check_cells,
     clashing_columns,
     missing_columns,
@@ -46,20 +47,23 @@ def parse_schedule(path: Path, settings: RosterSection) -> tuple[Table, list[dic
     if len(table.rows) > MAX_SLOTS:
         raise InputError("roster.too_many_rows", Location(table.file), rows=len(table.rows),
                          limit=MAX_SLOTS)
-    errors = check_cells(table, settings.max_cell_chars * 4)
+    cell_errors = check_cells(table, settings.max_cell_chars * 4)
     fields, _unknown = map_header(table.header, SCHEDULE_ALIASES)
-    errors += clashing_columns(table, SCHEDULE_ALIASES)
+    errors = clashing_columns(table, SCHEDULE_ALIASES)
     errors += missing_columns(table, fields, SCHEDULE_REQUIRED, (), SCHEDULE_ALIASES)
     if not ({"start", "end"} <= set(fields) or "time" in fields):
         errors.append(CellError(table.header_line, None, "roster.missing_column",
                                 {"column": "开始时间/start + 结束时间/end | 时间/time"}))
-    if errors:
-        return table, [], errors
+    if errors:                          # without its columns no row can be read
+        return table, [], cell_errors + errors
     slots: list[dict] = []
+    row_errors: list[CellError] = []
     for line, cells in table.rows:
-        slot = _parse_slot(table, line, cells, fields, errors)
+        slot = _parse_slot(table, line, cells, fields, row_errors)
         if slot is not None:
             slots.append(slot)
+    flagged = cell_places(cell_errors)      # a bad cell hides no other row's errors
+    errors = cell_errors + [e for e in row_errors if (e.line, e.column) not in flagged]
     seen: dict[str, int] = {}
     by_room: dict[tuple[str, str, str], list[dict]] = {}
     for s in slots:
@@ -74,6 +78,7 @@ def parse_schedule(path: Path, settings: RosterSection) -> tuple[Table, list[dic
             if b["start"] < a["end"] and a["slot_key"] != b["slot_key"]:
                 errors.append(CellError(b["_line"], None, "schedule.overlap",
                                         {"other_line": a["_line"]}))
+    errors.sort(key=lambda e: e.line or 0)    # in file order, a refused cell among its row's
     return table, slots, errors
 
 

@@ -402,3 +402,20 @@ def test_a_bad_row_in_another_schools_roster_names_its_line_and_changes_nothing(
     assert [(e["line"], e["column"]) for e in r.json()["errors"]] == [(3, "性别 (C)")]
     assert "other.csv" in r.json()["message_en"]
     assert _snapshot(station_cli.data_dir) == before
+
+
+def test_a_control_character_in_one_cell_hides_no_other_rows_errors(station_cli, tmp_path):
+    """An invisible mark in one name used to stop the scan: the file was refused naming that one
+    cell, and every other bad row came to light only after it was fixed and the file re-imported."""
+    before = _snapshot(station_cli.data_dir)
+    rows = [HEADER, GOOD_ROWS[0],
+            GOOD_ROWS[1].replace("李四", "李\u200b四"),               # line 3: invisible mark
+            GOOD_ROWS[2].replace(",3,2014,", ",3,20x4,"),           # line 4: year
+            GOOD_ROWS[3].replace("赵六", "=HYPERLINK(1)")]           # line 5: formula
+    f = _csv(tmp_path / "r.csv", rows)
+    r = station_cli("roster", "import", str(f), "--json")
+    assert r.returncode == 2
+    assert [(e["line"], e["column"], e["code"]) for e in r.json()["errors"]] == [
+        (3, "姓名 (B)", "privacy.control_character"), (4, "入学年份 (H)", "roster.bad_year"),
+        (5, "姓名 (B)", "roster.formula_text")]
+    assert _snapshot(station_cli.data_dir) == before

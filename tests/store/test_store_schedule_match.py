@@ -219,3 +219,21 @@ def test_roster_show_cli(station_cli, tmp_path):
     stranger = off_roster_identities(1)[0].id_number
     missing = station_cli("roster", "show", stranger, "--json")
     assert missing.returncode == 1 and [f["code"] for f in missing.json()["flags"]] == ["not_on_roster"]
+
+
+def test_a_control_character_in_one_cell_hides_no_other_rows_errors(campaign, tmp_path):
+    """Every bad row is listed at once, in file order, the refused cell among them; the cell the
+    control character was found in is named once, not again by the row's own checks."""
+    store, cfg = campaign
+    before = store.conn.execute("SELECT COUNT(*) FROM schedule_slots").fetchone()[0]
+    f = tmp_path / "s.csv"
+    f.write_text("日期,校区,地点,开始时间,结束时间,培养单位,人数\n"
+                 "2017-10-26,呈贡校区,A,08:00,09:00,信息学院,很多\n"
+                 "2017-10-26,呈\x1b[31m贡校区,A,10:00,11:00,农学院,1\n"
+                 "2017-13-26,呈贡校区,A,12:00,13:00,农学院,1\n", encoding="utf-8")
+    with pytest.raises(ImportRejected) as info:
+        import_schedule(store, f, cfg, "sup")
+    assert [(e.line, e.column, e.code) for e in info.value.errors] == [
+        (2, "人数 (G)", "schedule.bad_count"), (3, "校区 (B)", "privacy.control_character"),
+        (4, "日期 (A)", "roster.bad_date")]
+    assert store.conn.execute("SELECT COUNT(*) FROM schedule_slots").fetchone()[0] == before
