@@ -128,7 +128,16 @@ def _checked(field_name: str, value: str) -> str:
         if problem is not None:
             raise InputError(problem[0], where, **problem[1])
         return number
-    return check_text(value, field=field_name, limit=_LIMITS[field_name], source="--value")
+    text = check_text(value, field=field_name, limit=_LIMITS[field_name], source="--value")
+    # name and department go into the manifest: what the export would refuse (a leading = + - @,
+    # a line break) is refused here, as at roster import, not found only at the next export
+    from station.roster import values
+    from station.roster.importer import export_problems
+
+    problem = export_problems(field_name, values.clean(text))
+    if problem is not None:
+        raise InputError(problem[0], where, **problem[1])
+    return text
 
 
 def _current_value(store: Store, id_number: str, field_name: str) -> str:

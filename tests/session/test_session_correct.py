@@ -38,3 +38,22 @@ def test_review_correction_records_old_values_and_follows_a_new_id(store):
     correct(store, sup, moved, "department", "化学学院", "moved")
     assert store.conn.execute("SELECT target_id FROM corrections WHERE field = 'department'"
                               ).fetchone()[0] == new
+
+
+@pytest.mark.parametrize("field, value", [("name", '=HYPERLINK("http://x","y")'), ("name", "+86王"),
+                                          ("department", "@物理学院"), ("department", "－化学")])
+def test_a_correction_the_export_would_refuse_is_refused_and_records_nothing(store, field, value):
+    """A name or department corrected to a formula was recorded, then every export left the person
+    out ('unsafe'), the photo never uploaded; roster import refuses the same values up front."""
+    from station.errors import InputError
+    from station.store.people import load_snapshot
+
+    p = overridden(store)
+    sup = store.operators.authenticate(SUPERVISOR, SUP_PIN)
+    with pytest.raises(InputError) as info:
+        correct_person(store, sup, p.id_number, field, value, "typed by the office")
+    assert info.value.key == "roster.formula_text"
+    assert info.value.location.field == field
+    assert store.conn.execute("SELECT COUNT(*) FROM corrections").fetchone()[0] == 0
+    assert getattr(load_snapshot(store).persons[p.id_number], field) != value
+    correct_person(store, sup, p.id_number, field, "-".join(["王", "李"]), "a dash inside is fine")
