@@ -46,11 +46,13 @@ class RefusedWhole(StationError):
 class BundleRefused(RefusedWhole, InputError):
     """A bundle (or pushed set of rows) that failed a check; ``reason`` names the check."""
 
-    def __init__(self, reason: str, source: str, member: str | None = None, **params: object) -> None:
+    def __init__(self, reason: str, source: str, member: str | None = None, *,
+                 words: str | None = None, **params: object) -> None:
+        """``words``: a more exact message of the same ``reason`` (``sync.refused.<words>``)."""
         self.reason = reason
         self.source = source
         self.member = member
-        super().__init__(f"sync.refused.{reason}", Location(source, None, member), **params)
+        super().__init__(f"sync.refused.{words or reason}", Location(source, None, member), **params)
 
     def place(self) -> str:
         return f"{self.source}" + (f" ({self.member})" if self.member else "")

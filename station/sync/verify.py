@@ -61,8 +61,12 @@ def verify_manifest(body: bytes, signature: bytes, trust: Trust, own_station_id:
     if enrolled is None:
         raise BundleRefused("not_enrolled", source, station=station, fingerprint=manifest.signing_key)
     if not verify_signature(enrolled.public_pem, body, signature):
+        # the enrolled key named, yet its signature fails: bundle.json or its signature was
+        # changed after signing (not "signed by another key", which named the same print twice)
+        altered = manifest.signing_key == enrolled.fingerprint
         raise BundleRefused("bad_signature", source, "bundle.json.sig", station=station,
-                            enrolled=enrolled.fingerprint, claimed=manifest.signing_key)
+                            enrolled=enrolled.fingerprint, claimed=manifest.signing_key,
+                            words="altered_signature" if altered else None)
     verify_campaign(manifest, enrolled, source)
     return manifest
 

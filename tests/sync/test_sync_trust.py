@@ -198,6 +198,12 @@ def test_every_forged_or_damaged_bundle_is_refused_whole(world, cli, kit, make_s
     for n in names:
         assert "refused whole; nothing changed" in got[n]["message_en"], got[n]
         assert "已整体拒绝，未作任何更改" in got[n]["message_zh"]
+    # the enrolled key's own signature, flipped: said as altered, not as "another key" that named
+    # the same fingerprint twice; a key of its own is still named as not the enrolled one
+    flipped, fresh = got["signature.zip"], got["fresh-key.zip"]
+    assert "changed after signing" in flipped["message_en"] and "签名后被改动过" in flipped["message_zh"]
+    assert "not signed by the key enrolled" in fresh["message_en"]
+    assert "changed after signing" not in fresh["message_en"]
     assert r.json()["bundles"] == []
     assert "Unexpected" not in r.stderr and "意外错误" not in r.stderr
     assert kit.master_state(m) == before
