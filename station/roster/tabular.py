@@ -360,8 +360,8 @@ def read_table(path: Path) -> Table:
             raise InputError("roster.too_big", Location(str(path)), limit=MAX_FILE_BYTES // 2**20)
     except FileNotFoundError:
         raise InputError("common.file_missing", Location(str(path)), path=str(path)) from None
-    except IsADirectoryError:
-        raise InputError("common.file_missing", Location(str(path)), path=str(path)) from None
+    except IsADirectoryError:           # it exists: "not found" sent people looking for a typo
+        raise InputError("common.file_is_folder", Location(str(path)), path=str(path)) from None
     if not data.strip():
         raise InputError("roster.empty", Location(str(path)))
     if data.startswith(XLSX_MAGIC) or path.suffix.lower() in (".xlsx", ".xlsm"):

@@ -419,3 +419,15 @@ def test_a_control_character_in_one_cell_hides_no_other_rows_errors(station_cli,
         (3, "姓名 (B)", "privacy.control_character"), (4, "入学年份 (H)", "roster.bad_year"),
         (5, "姓名 (B)", "roster.formula_text")]
     assert _snapshot(station_cli.data_dir) == before
+
+
+def test_a_folder_given_as_the_roster_is_named_a_folder_not_missing(station_cli, tmp_path):
+    """`roster import DIR` said "file not found" of a folder that is there."""
+    folder = tmp_path / "名单"
+    folder.mkdir()
+    for what in ("roster", "schedule"):
+        r = station_cli(what, "import", str(folder), "--json")
+        assert r.returncode == 2
+        doc = r.json()
+        assert doc["error"] == "common.file_is_folder" and doc["file"] == str(folder)
+        assert "文件夹" in doc["message_zh"] and "folder" in doc["message_en"]
