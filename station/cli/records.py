@@ -123,10 +123,11 @@ def render(found: Any, lang: str, offset: float) -> str:
             if d.get("school_code"):
                 what += " " + t("roster.show_school", lang, school=d["school_code"])
         elif e.kind == "card_read":
-            what = f"{mask_name(d['name'])} ({d['source'] or d['card_type'] or '?'})"
+            what = f"{mask_name(d['name'])} ({_word('source', d['source'] or d['card_type'], lang)})"
         elif e.kind == "capture":
             what = t("session.history_capture", lang, capture=e.data["capture_id"],
-                     checks={True: "pass", False: "fail", None: "-"}[d["checks_passed"]])
+                     checks={True: t("session.history_word.pass", lang),
+                             False: t("session.history_word.fail", lang), None: "-"}[d["checks_passed"]])
             code = d.get("capture_code")
             if code and last_code and code.casefold() != last_code.casefold():
                 what += " " + t("session.history_code_changed", lang, old=mask_code(last_code),
@@ -135,10 +136,12 @@ def render(found: Any, lang: str, offset: float) -> str:
                 what += " " + t("session.history_code", lang, code=mask_code(code))
             last_code = code or last_code
         elif e.kind == "decision":
-            what = f"{d['decision']} {d['capture_id']}" + (f" ({mask_free_text(d['reason'], names)})" if d["reason"] else "") + \
-                (f" override {d['override_by']}" if d["override_by"] else "")
+            what = f"{_word('decision', d['decision'], lang)} {d['capture_id']}" + \
+                (f" ({mask_free_text(d['reason'], names)})" if d["reason"] else "") + \
+                (" " + t("session.history_override", lang, by=d["override_by"]) if d["override_by"] else "")
         elif e.kind == "payment":
-            what = f"{d['amount_cents'] / 100:.2f} {d['method']}" + (" (voided)" if d["voided"] else "")
+            what = f"{d['amount_cents'] / 100:.2f} {_word('method', d['method'], lang)}" + \
+                (" " + t("session.history_voided", lang) if d["voided"] else "")
         elif e.kind == "correction":
             what = t("session.history_correction", lang, field=t(f"session.field.{d['field']}", lang),
                      old=shown(d["field"], d["old_value"]), new=shown(d["field"], d["new_value"]),
@@ -152,3 +155,12 @@ def render(found: Any, lang: str, offset: float) -> str:
         under = f" [{mask_id(e.id_number)}]" if e.id_number != found.current else ""
         lines.append(f"{when}  {t(f'session.history_kind.{e.kind}', lang):<6} {e.station_id}/{who}  {what}{under}")
     return "\n".join(lines)
+
+
+def _word(kind: str, value: str | None, lang: str) -> str:
+    """A stored code word (card source, decision, payment method) in the reader's language; a
+    value the catalog does not know (a configured payment method) as it is stored."""
+    from station.i18n import catalog, t
+
+    key = f"session.history_word.{kind}.{value}"
+    return t(key, lang) if value and key in catalog() else (value or "?")

@@ -224,3 +224,23 @@ def test_a_reason_is_shown_with_id_numbers_and_the_persons_name_masked(station, 
         assert f"{mask_name(p0['name'])}本人({mask_id(p0['id_number'])})要求" in shown
     j = station.as_op("tech", "history", p0["id_number"], "--json")
     assert reason in j.stdout
+
+
+def test_history_in_chinese_says_its_code_words_in_chinese(station, add_people, person):
+    """The zh trail printed the stored code words as they are: "(resident)", "检测：pass",
+    "accept", "wechat"; each is now said in the reader's language, the English trail unchanged."""
+    from station.store import open_store
+
+    first, _second = add_people(station.data_dir, [person(0, decisions=["reject", "accept"])])
+    idn = person(0)["id_number"]
+    with open_store(station.data_dir) as store:       # the first photo's checks, as the desk's
+        store.facts.record_check(first, {}, True, operator="photo")
+    zh = station.as_op("tech", "history", idn)
+    assert zh.returncode == 0, zh.stderr
+    for english in ("(resident)", "pass", "accept", "reject", "wechat"):
+        assert english not in zh.stdout, (english, zh.stdout)
+    for chinese in ("(居民身份证)", "检测：合格", "通过 ", "退回 ", "30.00 微信"):
+        assert chinese in zh.stdout, (chinese, zh.stdout)
+    en = station.as_op("tech", "--lang", "en", "history", idn)
+    for english in ("(resident)", "checks: pass", "accept ", "reject ", "30.00 wechat"):
+        assert english in en.stdout, (english, en.stdout)
