@@ -102,7 +102,7 @@ def cmd_list(ctx: Context, args: argparse.Namespace) -> int:
             marks = [] if r["active"] else [t("auth.list_disabled")]
             if r["locked_seconds"]:
                 marks.append(t("auth.list_locked", seconds=r["locked_seconds"]))
-            lines.append("\t".join([r["name"], r["role"], *marks]))
+            lines.append("\t".join([r["name"], t(f"auth.role.{r['role']}"), *marks]))  # --json: the code
         return "\n".join(lines)
 
     emit(ctx.json, {"operators": [{"name": r["name"], "role": r["role"]} for r in active],

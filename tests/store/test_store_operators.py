@@ -211,3 +211,16 @@ def _entries(data_dir):
 
     with open_store(data_dir) as s:
         return s.audit.entries()
+
+
+def test_operator_list_names_roles_in_the_readers_language(station_cli):
+    """`operator list` printed the role codes (photographer) on a Chinese screen; --json keeps them."""
+    assert station_cli("operator", "add", "小王", "--role", "photographer", stdin="135790\n").returncode == 0
+    zh = station_cli("operator", "list")
+    assert zh.returncode == 0, zh.stderr
+    rows = dict(line.split("\t")[:2] for line in zh.stdout.splitlines())
+    assert rows["小王"] == "摄影师" and "photographer" not in zh.stdout
+    en = station_cli("--lang", "en", "operator", "list")
+    assert dict(line.split("\t")[:2] for line in en.stdout.splitlines())["小王"] == "photographer"
+    listed = {o["name"]: o["role"] for o in station_cli("operator", "list", "--json").json()["operators"]}
+    assert listed["小王"] == "photographer"
