@@ -82,11 +82,30 @@ def _naive_local(ms: int, offset_hours: float) -> dt.datetime:
     return naive_local(ms, offset_hours)
 
 
+def check_department(snap: Snapshot, department: str | None) -> None:
+    """A ``--department`` no roster entry, person or slot carries is a typo, not "nothing due":
+    InputError naming the option and the departments there are."""
+    if not department:
+        return
+    known = {p.department for p in snap.persons.values() if p.department}
+    known.update(d for s in snap.slots for d in s.departments)
+    if department in known:
+        return
+    names = sorted(known)
+    shown = "、".join(names[:KNOWN_SHOWN]) + ("…" if len(names) > KNOWN_SHOWN else "")
+    raise InputError("exports.unknown_department", Location("--department"), department=department,
+                     known=shown or "-")
+
+
+KNOWN_SHOWN = 30
+
+
 def select(snap: Snapshot, profile: BatchProfile, filters: Filters,
            image_exists: Callable[[str], bool] = lambda sha: True) -> Selection:
     if filters.slot and not any(s.key == filters.slot for s in snap.slots):
         raise InputError("exports.unknown_slot", Location("--slot"), slot=filters.slot,
                          known=", ".join(sorted(s.key for s in snap.slots)) or "-")
+    check_department(snap, filters.department)
     out = Selection()
     batch_school = filters.school_code or snap.school_code
     fee_yuan = filters.fee_cents / 100

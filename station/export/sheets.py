@@ -157,6 +157,9 @@ def entries_from(snap: Snapshot, department: str | None = None, profile: BatchPr
     store's), an accepted photo, the fee paid in full, and an identity read from the card unless
     the profile takes typed ones — so print sheets and exports agree on who is done.
     """
+    from station.export.selection import check_department
+
+    check_department(snap, department)
     profile = profile or BatchProfile("chsi", Path("chsi-batch.toml"))
     school = school_code or snap.school_code
     entries, left_out = [], []

@@ -239,3 +239,23 @@ def test_verify_trusts_a_station_enrolled_here_for_its_own_id(station, add_peopl
     claimed = station("export", "verify", str(forged), "--no-frame-checks", "--json")
     assert claimed.returncode == 1
     assert [p["problem"] for p in claimed.json()["problems"]] == ["station_mismatch"]
+
+
+def test_a_department_nobody_has_is_a_typo_not_nothing_to_export(station, add_people, person, tmp_path):
+    """`export build --department 物理学` (one character short) said "no photos waiting", and
+    `print sheets` "nothing to print": the technician went looking for missing photos. Both
+    now refuse the option (exit 2) naming the departments there are; a real one still works."""
+    add_people(station.data_dir, [person(0), person(1)])          # 物理学院, 化学学院
+    out = tmp_path / "out"
+    for args in (["export", "build", "--out", str(out)], ["print", "sheets", "--out", str(tmp_path / "s.pdf")]):
+        r = station.as_op("tech", *args, "--department", "物理学", "--json")
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        doc = r.json()
+        assert doc["error"] == "exports.unknown_department" and doc["file"] == "--department"
+        assert "物理学院、化学学院" in doc["message_zh"] or "化学学院、物理学院" in doc["message_zh"]
+    assert not out.exists() and not (tmp_path / "s.pdf").exists()
+    ok = station.as_op("tech", "export", "build", "--out", str(out), "--department", "物理学院", "--json")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.json()["photos"] == 1
+    sheets = station.as_op("tech", "print", "sheets", "--out", str(tmp_path / "s.pdf"), "--department", "化学学院")
+    assert sheets.returncode == 0, sheets.stderr
