@@ -179,3 +179,18 @@ def test_station_lang_in_the_environment_sets_the_messages_too(tmp_path):
     assert r.returncode == 2 and "No station database" in r.stderr, r.stderr
     zh = run_station_cmd(["--lang", "zh", "fsck"], tmp_path / "d", {"STATION_LANG": "en"})
     assert "没有工作站数据库" in zh.stderr, zh.stderr              # the option wins
+
+
+def test_run_with_a_walk_in_school_not_configured_says_so_before_the_desk_opens(tmp_path):
+    """`station run --walk-in 99999` opened the desk, which crashed on mount with a traceback (in
+    English, with its locals) and exited 0; now exit 2 in words naming --walk-in, no screen."""
+    d = tmp_path / "d"
+    init = run_station_cmd(["init", "--station-id", "s1", "--supervisor", "主管"], d,
+                           env={"STATION_PIN": "24681357"})
+    assert init.returncode == 0, init.stderr
+    for code in ("99999", "1067"):
+        r = run_station_cmd(["run", "--camera", "sim", "--reader", "sim", "--walk-in", code], d,
+                            timeout=30)
+        assert r.returncode == 2, (r.stdout[-500:], r.stderr[-2000:])
+        assert "Traceback" not in r.stderr and "\x1b[" not in r.stdout   # no screen was drawn
+        assert r.stderr.startswith("--walk-in") and "未配置的学校代码" in r.stderr, r.stderr

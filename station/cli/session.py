@@ -105,7 +105,7 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
     if args.walk_in:
         from station.domain.schools import walk_in_for
 
-        walk_in = walk_in_for(ctx.settings.schools, args.walk_in)
+        walk_in = walk_in_for(ctx.settings.schools, args.walk_in, "--walk-in")
     store = ctx.store()
     service = CaptureService(store, op, settings=ctx.settings, walk_in=walk_in)
     person = service.identify(identity, source="card" if args.vouch else "typed")
@@ -205,6 +205,10 @@ def cmd_run(ctx: Context, args: argparse.Namespace) -> int:
         ctx.check_clock(store)
     ctx.close()                                  # the desk opens its own
     cfg = ctx.settings
+    if args.walk_in:   # here, in words (exit 2): the desk's mount crashed on it, traceback, exit 0
+        from station.domain.schools import walk_in_for
+
+        walk_in_for(cfg.schools, args.walk_in, "--walk-in")
     auto = (args.auto_capture if args.auto_capture is not None
             else cfg.session.auto_capture_seconds)
     picture = _probe_picture(cfg)

@@ -32,11 +32,11 @@ def check_school_code(value: str, where: str) -> str:
     return value
 
 
-def walk_in_for(schools: Mapping[str, str], code: str) -> WalkIn:
+def walk_in_for(schools: Mapping[str, str], code: str, where: str = "schools") -> WalkIn:
     """The walk-in desk for ``code`` (schools: code → name, as configured); a clear error for
-    a code not in the table."""
+    a code not in the table, naming ``where`` it came from (the option, e.g. ``--walk-in``)."""
     code = code.strip()
     table = schools
     if not _CODE.fullmatch(code) or code not in table:
-        raise InputError("session.unknown_school", Location("schools", field=code), code=code)
+        raise InputError("session.unknown_school", Location(where, field=code), code=code)
     return WalkIn(school_code=code, school_name=table[code])
