@@ -46,13 +46,14 @@ class RefusedWhole(StationError):
 class BundleRefused(RefusedWhole, InputError):
     """A bundle (or pushed set of rows) that failed a check; ``reason`` names the check."""
 
-    def __init__(self, reason: str, source: str, member: str | None = None, *,
-                 words: str | None = None, **params: object) -> None:
-        """``words``: a more exact message of the same ``reason`` (``sync.refused.<words>``)."""
+    def __init__(self, reason: str, source: str, member: str | None = None, **params: object) -> None:
+        """``words`` (a parameter): a more exact message of the same ``reason``
+        (``sync.refused.<words>``), the reason itself unchanged for scripts."""
+        words = params.pop("words", None) or reason
         self.reason = reason
         self.source = source
         self.member = member
-        super().__init__(f"sync.refused.{words or reason}", Location(source, None, member), **params)
+        super().__init__(f"sync.refused.{words}", Location(source, None, member), **params)
 
     def place(self) -> str:
         return f"{self.source}" + (f" ({self.member})" if self.member else "")
