@@ -120,16 +120,26 @@ def _filters(ctx: Context, args: argparse.Namespace) -> Filters:
     from station.export.selection import Filters
 
     return Filters(date=_date(args.date), slot=args.slot, department=args.department,
-                   school_code=_school(args),
+                   school_code=_school(args, ctx),
                    utc_offset_hours=ctx.settings.exports.utc_offset_hours, fee_cents=ctx.settings.fee.cents)
 
 
-def _school(args: argparse.Namespace) -> str | None:
-    """``--school-code`` checked (batches and print sheets are one school's); None: the store's."""
+def _school(args: argparse.Namespace, ctx: Context) -> str | None:
+    """``--school-code`` checked (batches and print sheets are one school's); None: the store's.
+
+    Five digits, and the station's own school or one configured under ``[schools]``, as for
+    `roster import`: a mistyped code said "nothing to export" instead of naming the typo."""
     from station.domain.schools import check_school_code
+    from station.errors import InputError, Location
 
     school = getattr(args, "school_code", None)
-    return check_school_code(school, "--school-code") if school is not None else None
+    if school is None:
+        return None
+    code = check_school_code(school, "--school-code")
+    home = {ctx.store().meta("school_code"), ctx.settings.station.school_code}
+    if code not in home and code not in ctx.settings.schools:
+        raise InputError("session.unknown_school", Location("--school-code"), code=code)
+    return code
 
 
 def _date(value: str | None) -> str | None:
@@ -434,7 +444,7 @@ def cmd_print_sheets(ctx: Context, args: argparse.Namespace) -> int:
     from station.store.people import load_snapshot
 
     profile = _profile(ctx, args)
-    school = _school(args)
+    school = _school(args, ctx)
     op = ctx.operator("print")
     font = find_cjk_font(ctx.settings.exports.cjk_font or None)
     store = ctx.store()

@@ -259,3 +259,19 @@ def test_a_department_nobody_has_is_a_typo_not_nothing_to_export(station, add_pe
     assert ok.json()["photos"] == 1
     sheets = station.as_op("tech", "print", "sheets", "--out", str(tmp_path / "s.pdf"), "--department", "化学学院")
     assert sheets.returncode == 0, sheets.stderr
+
+
+def test_a_school_code_not_configured_is_a_typo_not_nothing_to_export(station, add_people, person, tmp_path):
+    """`export build --school-code 10764` (digits swapped) said "no photos waiting"; like `roster
+    import`, export and print sheets now take only the station's school or one under [schools]."""
+    add_people(station.data_dir, [person(0)])
+    for args in (["export", "build", "--out", str(tmp_path / "out")],
+                 ["print", "sheets", "--out", str(tmp_path / "s.pdf")]):
+        r = station.as_op("tech", *args, "--school-code", "10764", "--json")
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert r.json()["error"] == "session.unknown_school" and r.json()["file"] == "--school-code"
+        walk_in = station.as_op("tech", *args, "--school-code", "10674", "--json")   # configured
+        assert walk_in.returncode != 2 or walk_in.json()["error"] != "session.unknown_school"
+    ok = station.as_op("tech", "export", "build", "--out", str(tmp_path / "out"), "--school-code", "10673",
+                       "--json")
+    assert ok.returncode == 0 and ok.json()["photos"] == 1, ok.stderr
