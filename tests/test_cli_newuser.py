@@ -194,3 +194,17 @@ def test_run_with_a_walk_in_school_not_configured_says_so_before_the_desk_opens(
         assert r.returncode == 2, (r.stdout[-500:], r.stderr[-2000:])
         assert "Traceback" not in r.stderr and "\x1b[" not in r.stdout   # no screen was drawn
         assert r.stderr.startswith("--walk-in") and "未配置的学校代码" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("value", ["-5", "nan", "inf", "1e9"])
+def test_run_refuses_an_auto_capture_delay_that_is_not_a_delay(tmp_path, value):
+    """`--auto-capture -5` opened the desk capturing on the first passing frame, with no steady
+    wait; nan and inf opened it never capturing. Refused as --wait is (exit 2), before any screen."""
+    d = tmp_path / "d"
+    init = run_station_cmd(["init", "--station-id", "s1", "--supervisor", "主管"], d,
+                           env={"STATION_PIN": "24681357"})
+    assert init.returncode == 0, init.stderr
+    r = run_station_cmd(["run", "--camera", "sim", "--reader", "sim", f"--auto-capture={value}"],
+                        d, timeout=30)
+    assert r.returncode == 2, (r.stdout[-300:], r.stderr[-1000:])
+    assert r.stderr.startswith("--auto-capture") and "\x1b[" not in r.stdout, r.stderr

@@ -193,9 +193,12 @@ def _probe_picture(settings: Settings) -> str:
 
 
 def cmd_run(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.values import seconds
     from station.errors import RefusedError
     from station.tui.app import make_app
 
+    # bad usage first; -5 captured on the first passing frame, nan or inf never (0: off)
+    auto = seconds("--auto-capture", args.auto_capture, zero_allowed=True)
     # before `station init` (or with a mistyped --data-dir) the desk's login could never succeed:
     # say so here, naming the folder, instead of opening it (and an empty store) there
     store = ctx.store(access="auto")
@@ -209,8 +212,8 @@ def cmd_run(ctx: Context, args: argparse.Namespace) -> int:
         from station.domain.schools import walk_in_for
 
         walk_in_for(cfg.schools, args.walk_in, "--walk-in")
-    auto = (args.auto_capture if args.auto_capture is not None
-            else cfg.session.auto_capture_seconds)
+    if auto is None:
+        auto = cfg.session.auto_capture_seconds
     picture = _probe_picture(cfg)
     app = make_app(ctx.data_dir, camera=args.camera or cfg.camera.driver,
                    reader=args.reader or cfg.idcard.reader, lang=ctx.lang,
