@@ -208,3 +208,30 @@ def test_run_refuses_an_auto_capture_delay_that_is_not_a_delay(tmp_path, value):
                         d, timeout=30)
     assert r.returncode == 2, (r.stdout[-300:], r.stderr[-1000:])
     assert r.stderr.startswith("--auto-capture") and "\x1b[" not in r.stdout, r.stderr
+
+
+@pytest.mark.parametrize("args, words", [(["--reader", "bogus"], "读卡器设置“bogus”无效"),
+                                         (["--reader", "sim:1"], "读卡器设置“sim:1”无效"),
+                                         (["--camera", "gphoto"], "--camera")])
+def test_run_refuses_a_mistyped_device_before_the_desk_opens(tmp_path, args, words):
+    """`station run --reader bogus` opened the desk (its reader then never worked) while `idcard
+    read --reader bogus` refused it; both devices are now checked first (exit 2, no screen)."""
+    d = tmp_path / "d"
+    init = run_station_cmd(["init", "--station-id", "s1", "--supervisor", "主管"], d,
+                           env={"STATION_PIN": "24681357"})
+    assert init.returncode == 0, init.stderr
+    r = run_station_cmd(["run", *args], d, timeout=30)
+    assert r.returncode == 2, (r.stdout[-300:], r.stderr[-1000:])
+    assert words in r.stderr and "\x1b[" not in r.stdout, r.stderr
+
+
+def test_the_reader_forms_the_desk_takes_still_pass_the_check():
+    from station.errors import InputError
+    from station.idcard import check_reader_spec
+
+    for spec in ("pcsc", "pcsc:ACS ACR 38U", "usb", "usb:routon", "serial:/dev/idcard-reader",
+                 "virtual", "sim", "manual"):
+        assert check_reader_spec(spec) == spec
+    for spec in ("", "serial", "serial:", "sim:x", "manual:1", "pcsc2"):
+        with pytest.raises(InputError):
+            check_reader_spec(spec)

@@ -42,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_simulate, needs_data_dir=False)
 
     p = sub.add_parser("run", help="the station TUI")
-    p.add_argument("--camera", help="gphoto2, virtual or sim (default: configuration)")
+    p.add_argument("--camera", choices=("gphoto2", "virtual", "sim"),
+                   help="gphoto2, virtual or sim (default: configuration)")
     p.add_argument("--reader", help="pcsc[:NAME], serial:PORT, virtual, sim or manual (default: configuration)")
     p.add_argument("--walk-in", metavar="SCHOOL_CODE", help="walk-in desk for this school")
     p.add_argument("--lang", dest="command_lang", choices=("zh", "en"),
@@ -199,6 +200,10 @@ def cmd_run(ctx: Context, args: argparse.Namespace) -> int:
 
     # bad usage first; -5 captured on the first passing frame, nan or inf never (0: off)
     auto = seconds("--auto-capture", args.auto_capture, zero_allowed=True)
+    if args.reader is not None:       # a mistyped reader opened the desk anyway
+        from station.idcard import check_reader_spec
+
+        check_reader_spec(args.reader)
     # before `station init` (or with a mistyped --data-dir) the desk's login could never succeed:
     # say so here, naming the folder, instead of opening it (and an empty store) there
     store = ctx.store(access="auto")

@@ -42,6 +42,16 @@ __all__ = [
 ]
 
 
+def check_reader_spec(spec: str) -> str:
+    """``spec`` if ``open_reader`` would take its form (without opening anything); else the same
+    InputError (exit 2), so the desk refuses a mistyped ``--reader`` before it opens."""
+    kind, _, arg = (spec or "").partition(":")
+    if kind in ("pcsc", "usb") or (kind == "serial" and arg) or (
+            kind in ("virtual", "sim", "manual") and not arg):
+        return spec
+    raise InputError("idcard.bad_reader_spec", spec=spec)
+
+
 def open_reader(spec: str, **opts: Any) -> CardReader:
     """Open the reader named by ``spec``.
 
