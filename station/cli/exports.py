@@ -72,7 +72,8 @@ def _register_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     d = rep_sub.add_parser("daily", help="per slot and department, and (JSON) per station and university: "
                                              "expected, captured, accepted, retakes, fees")
     d.add_argument("--date", help="the day (YYYY-MM-DD, default today)")
-    d.add_argument("--format", choices=("csv", "json", "pdf"), default="json", help="file format (default json)")
+    d.add_argument("--format", choices=("csv", "json", "pdf"),
+                   help="file format (default: the --out file's .csv or .pdf suffix, else json)")
     d.add_argument("--out", type=Path, help="write to this file (default: print; pdf needs --out)")
     d.add_argument("--json", action="store_true", help="print a JSON summary of what was written")
     d.add_argument("--full-ids", action="store_true",
@@ -397,6 +398,9 @@ def cmd_report_daily(ctx: Context, args: argparse.Namespace) -> int:
     from station.store.campaign import station_schools
     from station.store.people import load_snapshot
 
+    if args.format is None:   # `--out 日报.pdf` alone wrote JSON into a file named .pdf
+        suffix = args.out.suffix.lower().lstrip(".") if args.out else ""
+        args.format = suffix if suffix in ("csv", "pdf") else "json"
     op = ctx.operator("report")
     if args.hub:
         from station.cli.hub import pull_quietly

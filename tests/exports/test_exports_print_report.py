@@ -210,3 +210,16 @@ def test_printing_sheets_leaves_no_name_in_the_log(station, add_people, person, 
         for ch in p["name"]:
             assert f"uni{ord(ch):04X}" not in log, ch
         assert p["name"] not in log and p["id_number"] not in log
+
+
+def test_report_without_format_takes_it_from_the_out_files_suffix(station, add_people, person, tmp_path):
+    """`report daily --out 日报.pdf` wrote JSON into a file named .pdf (the default was json
+    whatever the name); the suffix now decides when --format is not given, and --format wins."""
+    add_people(station.data_dir, [person(0)])
+    for name, start in (("日报.pdf", b"%PDF"), ("日报.csv", "场次".encode("utf-8-sig")),
+                        ("日报.json", b"{"), ("日报.txt", b"{")):
+        r = station.as_op("tech", "report", "daily", "--out", str(tmp_path / name))
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / name).read_bytes().startswith(start), name
+    r = station.as_op("tech", "report", "daily", "--format", "json", "--out", str(tmp_path / "x.pdf"))
+    assert r.returncode == 0 and (tmp_path / "x.pdf").read_bytes().startswith(b"{")
