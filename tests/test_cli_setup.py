@@ -44,3 +44,21 @@ def test_failed_command_keeps_an_existing_data_folder(tmp_path):
                         {"STATION_PIN": "246813"})
     assert r.returncode == 2
     assert (data / "keep.txt").read_text() == "mine"
+
+
+def test_init_again_with_another_school_code_is_refused_not_silently_ignored(tmp_path):
+    """Re-running init with a different --school-code said "already initialised, nothing changed"
+    (exit 0), leaving the technician believing the station now served the other school."""
+    env = {"STATION_PIN": "24681357"}
+    first = run_station_cmd(["init", "--station-id", "呈贡-1", "--supervisor", "王", "--school-code", "10673"],
+                            tmp_path / "d", env=env)
+    assert first.returncode == 0, first.stderr
+    other = run_station_cmd(["init", "--station-id", "呈贡-1", "--supervisor", "王", "--school-code", "10674",
+                             "--json"], tmp_path / "d", env=env)
+    assert other.returncode == 2, other.stdout
+    assert other.json()["error"] == "store.school_code_conflict"
+    assert "10673" in other.json()["message_zh"] and "10674" in other.json()["message_en"]
+    for args in (["--school-code", "10673"], []):             # the same, or not given: idempotent
+        again = run_station_cmd(["init", "--station-id", "呈贡-1", "--supervisor", "王", *args, "--json"],
+                                tmp_path / "d", env=env)
+        assert again.returncode == 0 and again.json()["school_code"] == "10673", again.stderr

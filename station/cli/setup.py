@@ -60,6 +60,10 @@ def cmd_init(ctx: Context, args: argparse.Namespace) -> int:
     if existing is not None:
         if existing != station_id:
             raise RefusedError("store.station_id_conflict", existing=existing, wanted=station_id)
+        home = store.meta("school_code")
+        if args.school_code is not None and home and school != home:   # was: "nothing changed", 0
+            raise RefusedError("store.school_code_conflict", station=existing, existing=home,
+                               wanted=school)
         from station.keys import ensure_station_key
 
         data = {"station_id": existing, "school_code": store.meta("school_code"),
