@@ -76,6 +76,8 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
 
     if args.force and not (args.reason or "").strip():
         raise UsageError("session.force_needs_reason")  # an override is audited with its why
+    if args.reference is not None and not args.paid:   # it was dropped, the fee left unpaid
+        raise UsageError("session.reference_needs_paid")
     identity = Identity.load(args.identity)
     code = args.capture_code if args.capture_code is not None else identity.capture_code
     if code is not None and ctx.settings.session.mode != "code":

@@ -136,3 +136,21 @@ def test_a_photo_accepted_over_failed_checks_is_marked_in_the_batch_and_reported
     assert plain["photos"] == 1 and plain["accepted_over_checks"] == []
     items = json.loads((Path(plain["path"]) / "manifest.json").read_text("utf-8"))["items"]
     assert not {"override_by", "override_reason"} & set(items[0])
+
+
+def test_a_reference_without_paid_is_refused_not_dropped(station, roster_people):
+    """`ingest --reference 4200001` without --paid stored the photo as unpaid and dropped the
+    number: the student was never exported. Now bad usage (exit 2), nothing stored."""
+    import sqlite3
+
+    ((identity, id_file, image),) = roster_people(1)
+    r = station.as_op("sup", "--lang", "en", "ingest", "--identity", str(id_file), "--image", str(image),
+                      "--reference", "4200001", "--vouch")
+    assert r.returncode == 2 and "--reference" in r.stderr and "--paid" in r.stderr, r.stderr
+    conn = sqlite3.connect(station.data_dir / "station.sqlite3")
+    assert conn.execute("SELECT COUNT(*) FROM captures").fetchone()[0] == 0
+    assert conn.execute("SELECT COUNT(*) FROM payments").fetchone()[0] == 0
+    conn.close()
+    ok = station.as_op("sup", "ingest", "--identity", str(id_file), "--image", str(image),
+                       "--reference", "4200001", "--paid", "--vouch", "--json")
+    assert ok.returncode in (0, 1), ok.stderr
