@@ -53,3 +53,15 @@ def test_made_numbers_are_valid_and_carry_their_facts(born, seq, male):
 @given(st.text(max_size=30))
 def test_validate_never_raises(text):
     assert isinstance(idnumber.validate(text), list)
+
+
+def test_full_width_digits_are_taken_as_ascii():
+    """A number typed with a Chinese input method (５３０１…８) was three errors at once; the
+    same normalising as student numbers makes it the number it is (and a duplicate of itself)."""
+    from station.domain import idnumber
+
+    full = "５３０１１１１９９００１０１１２３８"
+    assert idnumber.normalise(full) == "530111199001011238"
+    assert idnumber.validate(idnumber.normalise(full)) == []
+    assert idnumber.normalise("５３０１１１１９９１０２０２２３４ｘ") == "53011119910202234X"
+    assert idnumber.normalise("530111\u3000199001011238") == "530111199001011238"

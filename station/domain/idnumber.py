@@ -53,9 +53,15 @@ def check_digit(first17: str) -> str:
     return CHECK_CHARS[total % 11]
 
 
+# Full-width digits and X, as a Chinese input method types them into a spreadsheet: ASCII.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ", "0123456789Xx")
+
+
 def normalise(number: str) -> str:
-    """Strip spaces and upper-case a trailing x, the usual typing and spreadsheet accidents."""
-    return number.strip().replace(" ", "").upper()
+    """Strip spaces, make full-width digits ASCII and upper-case a trailing x: the usual typing
+    and spreadsheet accidents (a full-width number failed as a wrong check digit "expected 8"
+    where an ８ stood, an unknown region and an invalid birth date, all at once)."""
+    return number.strip().replace(" ", "").replace("\u3000", "").translate(_FULL_WIDTH).upper()
 
 
 def birth_date(number: str) -> dt.date | None:

@@ -431,3 +431,16 @@ def test_a_folder_given_as_the_roster_is_named_a_folder_not_missing(station_cli,
         doc = r.json()
         assert doc["error"] == "common.file_is_folder" and doc["file"] == str(folder)
         assert "文件夹" in doc["message_zh"] and "folder" in doc["message_en"]
+
+
+def test_full_width_id_numbers_import_as_the_number_and_are_duplicates_of_it(station_cli, tmp_path):
+    fw = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+    full = _idn(1).translate(fw)
+    f = _csv(tmp_path / "r.csv", [HEADER, GOOD_ROWS[0].replace(_idn(1), full), GOOD_ROWS[1]])
+    r = station_cli("roster", "import", str(f), "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    shown = station_cli("roster", "show", _idn(1), "--json")
+    assert shown.returncode in (0, 1) and _idn(1) in shown.stdout, shown.stderr
+    dup = _csv(tmp_path / "d.csv", [HEADER, GOOD_ROWS[0], GOOD_ROWS[0].replace(_idn(1), full)])
+    r = station_cli("roster", "import", str(dup), "--json")
+    assert r.returncode == 2 and "roster.duplicate_id" in [e["code"] for e in r.json()["errors"]]
