@@ -235,3 +235,27 @@ def test_the_reader_forms_the_desk_takes_still_pass_the_check():
     for spec in ("", "serial", "serial:", "sim:x", "manual:1", "pcsc2"):
         with pytest.raises(InputError):
             check_reader_spec(spec)
+
+
+def test_calibrate_refuses_a_portrait_given_as_the_empty_backdrop(run_station, tmp_path):
+    """`calibrate --empty portrait.jpg` (files swapped, or the same one twice) took the portrait's
+    median colour as the backdrop: every later good photo failed framing and backdrop colour.
+    Refused now (exit 2, naming --empty), nothing saved; the right way round still calibrates."""
+    import cv2
+
+    from station.sim.portrait import render
+
+    empty, subject = tmp_path / "empty.png", tmp_path / "subject.png"
+    cv2.imwrite(str(empty), render(1200, 1600, face=False)[0])
+    cv2.imwrite(str(subject), render(1200, 1600)[0])
+    sup = {"STATION_OPERATOR": "sup", "STATION_PIN": "24681357"}
+    assert run_station("init", "--station-id", "c1", "--supervisor", "sup", env=sup).returncode == 0
+    for wrong in (["--empty", str(subject), "--subject", str(empty)],
+                  ["--empty", str(subject), "--subject", str(subject)]):
+        r = run_station("calibrate", *wrong, "--json", env=sup)
+        assert r.returncode == 2, r.stdout
+        assert r.json()["error"] == "checks.calibration_empty_has_face" and r.json()["file"] == "--empty"
+        assert not (run_station.data_dir / "calibration.json").exists()
+    ok = run_station("calibrate", "--empty", str(empty), "--subject", str(subject), env=sup)
+    assert ok.returncode == 0, ok.stderr
+    assert run_station("check", str(subject)).returncode == 0
