@@ -119,6 +119,29 @@ def of_pg(exc: BaseException) -> Reason:
     return _phrase(f"reason.pg.{kind}", original, code) if kind else Reason(original, code=code)
 
 
+# Pillow's decoders say what is wrong with a file in English, with no code: by their words
+_IMAGE_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"truncated|premature end|unexpected end|not enough data", "truncated"),
+    (r"broken data stream|corrupt|invalid|bad huffman|unsupported marker", "broken"),
+)
+
+
+def of_image(exc: BaseException) -> Reason:
+    """Why an image file cannot be read: an OS error's reason; Pillow's decompression-bomb guard
+    and its truncated or damaged-data complaints as phrases; anything else in its own words."""
+    from PIL import Image
+
+    if isinstance(exc, Image.DecompressionBombError):
+        return _phrase("reason.image.too_many_pixels", str(exc)[:_MAX], "")
+    if isinstance(exc, OSError) and isinstance(exc.errno, int):
+        return of_os(exc)
+    original = scrub(str(exc) or type(exc).__name__)[:_MAX]
+    for pattern, kind in _IMAGE_PATTERNS:
+        if re.search(pattern, original, re.IGNORECASE):
+            return _phrase(f"reason.image.{kind}", original, "")
+    return Reason(original)
+
+
 def of(exc: BaseException) -> Reason:
     """The reason of any error: an OS error's by errno, a psycopg one's by SQLSTATE or libpq's
     words; anything else is its own text."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import threading
+import warnings
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from station.errors import InputError, Location
+from station.reasons import of_image
 
 if TYPE_CHECKING:
     import numpy as np
@@ -284,7 +286,7 @@ def _pillow_decode(data: bytes, name: str) -> np.ndarray:
                 return as_bgr(arr.astype(np.uint8))
             return np.ascontiguousarray(np.asarray(im.convert("RGB"))[:, :, ::-1])
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ImageError("checks.unreadable", Location(name), path=name, error=str(exc)) from None
+        raise ImageError("checks.unreadable", Location(name), path=name, error=of_image(exc)) from None
 
 
 def open_source(source: Path | str | bytes | Any, name: str | None = None) -> Source:
@@ -304,7 +306,7 @@ def open_source(source: Path | str | bytes | Any, name: str | None = None) -> So
             data = path.read_bytes()
         except OSError as exc:
             raise ImageError("checks.unreadable", Location(label), path=label,
-                             error=exc.strerror or str(exc)) from None
+                             error=of_image(exc)) from None
     elif isinstance(source, (bytes, bytearray, memoryview)):
         data, label = bytes(source), name or "bytes"
     else:
@@ -318,16 +320,22 @@ def _probe(data: bytes, label: str) -> Source:
     from station.checks.colour import colour_space
 
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    # above the limit the image is refused here in words; Pillow's own warning (up to twice the
+    # limit, "could be decompression bomb DOS attack") would only reach the terminal in English
+    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
     try:
         with Image.open(io.BytesIO(data)) as im:
             w, h = im.size
+            if w * h > MAX_PIXELS:  # Pillow itself only warns up to twice its limit
+                raise Image.DecompressionBombError(
+                    f"Image size ({w * h} pixels) exceeds limit of {MAX_PIXELS} pixels")
             fmt = im.format
             orientation = im.getexif().get(0x0112, 1) if fmt in ("JPEG", "TIFF", "PNG", "WEBP") else 1
             colour = colour_space(im)
     except Image.UnidentifiedImageError:
         raise ImageError("checks.not_an_image", Location(label), path=label) from None
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ImageError("checks.unreadable", Location(label), path=label, error=str(exc)) from None
+        raise ImageError("checks.unreadable", Location(label), path=label, error=of_image(exc)) from None
     if orientation in (5, 6, 7, 8):
         w, h = h, w
     return Source(name=label, data=data, size=(w, h), jpeg=fmt == "JPEG",
