@@ -129,6 +129,7 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
     from station.checks.landmarks import find_landmarks
     from station.checks.subject import small_reduction, subject_framing, to_frame
     from station.checks.verdict import evaluate
+    from station.checks.verdict import make as make_check
 
     out = profile.size
     det = profile.detector
@@ -142,7 +143,7 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         faces = detect_faces(frame, det.min_face_share * out[0], det.min_score)
         n_faces = count_faces(faces, profile)
         if not faces:
-            return _no_face(frame, profile, calibration)
+            return _no_face(frame, profile, calibration, src.size)
         lm = find_landmarks(frame, faces[0], stages=stages)
         framing = identity_framing()
     else:
@@ -169,7 +170,7 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         if not faces:
             if ahead is not None:
                 ahead.drop()
-            return _no_face(small, profile, calibration)
+            return _no_face(small, profile, calibration, src.size)
         # the face guessed during the decode, on the rows of this decode (not a fallback's)
         same = ahead is not None and ahead.fed(small) and faces[0] == ahead.face
         FACE_BOTTOM[src.size] = (faces[0].box[1] + faces[0].box[3]) / small.shape[0]
@@ -209,6 +210,8 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         from station.checks.verdict import file_size
 
         checks.append(file_size(src.data, profile))
+    if colourless(frame):
+        checks.insert(0, make_check("readable", "fail", None, None, "grayscale"))
     report = Report("", checks, geometry(m, framing))
     return Analysis(report, frame, framing, m, encoding)
 
@@ -238,8 +241,10 @@ def _render(src, framing: Framing, out):
     return made
 
 
-def _no_face(img, profile: Profile, calibration: Calibration | None) -> Analysis:
-    """Only the face count can be judged; a burnt-out or black frame says why no face was found."""
+def _no_face(img, profile: Profile, calibration: Calibration | None,
+             size: tuple[int, int]) -> Analysis:
+    """Only the face count can be judged; a burnt-out or black frame says why no face was found,
+    and an image smaller than the export photo (``size``, as shown) that it is too small."""
     import cv2
 
     from station.checks.measure import Measurements
@@ -247,6 +252,14 @@ def _no_face(img, profile: Profile, calibration: Calibration | None) -> Analysis
 
     checks = evaluate(Measurements(face_count=0), profile, calibration, scale=None,
                       window_share=None)
+    out = profile.size
+    if size[0] < out[0] or size[1] < out[1]:
+        # a thumbnail or a stray icon: no photo could be cut from it, whatever it shows
+        checks.insert(0, make("readable", "fail", list(size), list(out), "too_small",
+                              width=size[0], height=size[1], need_w=out[0], need_h=out[1]))
+        return Analysis(Report("", checks, {"face_count": 0}))
+    if colourless(img):
+        checks.insert(0, make("readable", "fail", None, None, "grayscale"))
     gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
     e = profile.exposure
     mean = float(gray.mean())
@@ -257,6 +270,21 @@ def _no_face(img, profile: Profile, calibration: Calibration | None) -> Analysis
     elif under > 0.5 or mean < e.under_level * 2:
         checks.append(make("exposure", "fail", mean, list(e.mean), "under", share=f"{under:.0%}"))
     return Analysis(Report("", checks, {"face_count": 0}))
+
+
+GRAY_SPREAD = 3.0  # levels: the mean spread of B, G, R under which a photo is black and white
+
+
+def colourless(img) -> bool:
+    """Whether a BGR image is black and white (a grayscale file, or a camera set to a monochrome
+    picture style): its channels spread less than ``GRAY_SPREAD`` levels on average. The photo
+    must be 24-bit colour, and every colour check (backdrop, clothing, skin) is meaningless on it."""
+    import numpy as np
+
+    step = max(1, img.shape[1] // 160)
+    px = img[::step, ::step].astype(np.int16)
+    spread = px.max(axis=2) - px.min(axis=2)
+    return bool(spread.mean() < GRAY_SPREAD)
 
 
 def geometry(m: Measurements, framing: Framing) -> dict[str, Any]:
