@@ -71,13 +71,20 @@ def save_calibration(data_dir: Path, calibration: Calibration) -> Path:
 
 
 def calibrate(empty, subject, profile) -> Calibration:
-    """Measure the backdrop on an empty-chair frame and the sharpness of a test subject's face."""
+    """Measure the backdrop on an empty-chair frame and the sharpness of a test subject's face.
+
+    An "empty" frame that shows a face is refused (``checks.calibration_empty_has_face``): a
+    portrait given there (the two files swapped, or one file twice) would become the backdrop's
+    blue, and every later check of a good photo would fail framing and backdrop colour."""
     import numpy as np
 
     from station.checks.framing import to_lab
     from station.checks.imageio import open_source
     from station.checks.pipeline import analyse
 
+    found = analyse(empty, profile, None)
+    if found.measurements is not None and found.measurements.face is not None:
+        raise InputError("checks.calibration_empty_has_face", Location("--empty"), path=str(empty))
     src = open_source(empty)
     img = src.decode(_reduction_for(src.size))
     h, w = img.shape[:2]

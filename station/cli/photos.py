@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from station.cli.context import Context
-
-if TYPE_CHECKING:
-    from station.checks.profile import Profile
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -107,18 +103,6 @@ def _quality(data: bytes) -> int | None:
     return jpeg_quality(data)
 
 
-def _refuse_a_face_on_the_empty_frame(empty: Path, profile: Profile) -> None:
-    """The backdrop is measured on ``--empty``: a portrait given there (the two files swapped, or
-    the same file twice) was taken as the backdrop's blue, and every later check of a good photo
-    failed framing and backdrop colour. A frame with a face is refused, nothing saved."""
-    from station.checks.pipeline import analyse
-    from station.errors import InputError, Location
-
-    found = analyse(empty, profile, None)
-    if found.measurements is not None and found.measurements.face is not None:
-        raise InputError("checks.calibration_empty_has_face", Location("--empty"), path=str(empty))
-
-
 def cmd_calibrate(ctx: Context, args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -134,7 +118,6 @@ def cmd_calibrate(ctx: Context, args: argparse.Namespace) -> int:
             raise InputError("common.file_missing", Location(str(frame)), path=str(frame))
     op = ctx.operator("calibrate")           # it changes what every later check accepts
     profile = load_profile(args.profile or ctx.settings.exports.profile)
-    _refuse_a_face_on_the_empty_frame(args.empty, profile)
     cal = calibrate(args.empty, args.subject, profile)
     delta = float(np.linalg.norm(np.array(cal.backdrop_lab) - rgb_to_lab(profile.backdrop.reference_rgb)))
     store = ctx.store()
