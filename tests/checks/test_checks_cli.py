@@ -5,6 +5,7 @@ import json
 import re
 
 import cv2
+import pytest
 from PIL import Image
 
 from station.sim.portrait import render
@@ -94,3 +95,20 @@ def test_doctor_reports_the_checks_area(run_station):
     ours = {c["name"]: c["status"] for c in rows if c["area"] == "checks"}
     assert ours["profile"] == "pass" and ours["detector"] == "pass" and ours["models"] == "pass"
     assert ours["calibration"] == "warn"  # a fresh data dir was never calibrated
+
+
+def test_calibrate_itself_refuses_a_face_on_the_empty_frame(tmp_path):
+    """Whoever calls it (the command line or the desk): a portrait as the empty backdrop would
+    become the backdrop's blue and fail every later good photo."""
+    from station.checks import load_profile
+    from station.checks.calibration import calibrate
+    from station.errors import InputError
+
+    portrait = tmp_path / "portrait.png"
+    cv2.imwrite(str(portrait), render(1200, 1600)[0])
+    with pytest.raises(InputError) as refused:
+        calibrate(portrait, None, load_profile("chsi"))
+    assert refused.value.key == "checks.calibration_empty_has_face"
+    empty = tmp_path / "empty.png"
+    cv2.imwrite(str(empty), render(1200, 1600, face=False)[0])
+    assert calibrate(empty, None, load_profile("chsi")).backdrop_rgb is not None

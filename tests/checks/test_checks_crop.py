@@ -56,15 +56,64 @@ def test_crop_respects_exif_orientation_and_drops_camera_exif(profile, good_capt
 
 
 def test_grayscale_and_rgba_inputs_are_accepted(profile, good_capture, tmp_path):
+    """Both are read; a black-and-white photo is refused first of all for being one (the photo
+    must be 24-bit colour), not only by the colour checks it upsets."""
     gray = cv2.cvtColor(good_capture[0], cv2.COLOR_BGR2GRAY)
     path = tmp_path / "gray.png"
     cv2.imwrite(str(path), gray)
     report = check_image(path, profile)
     assert report.status("face_count") == "pass"
+    assert report.checks[0].name == "readable" and report.checks[0].status == "fail"
+    assert "black and white" in report.checks[0].message_en and "黑白" in report.checks[0].message_zh
+    # the same gray pixels in an RGB file: black and white all the same
+    path = tmp_path / "gray-rgb.jpg"
+    cv2.imwrite(str(path), cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR))
+    assert check_image(path, profile).checks[0].message_en == report.checks[0].message_en
     rgba = np.dstack([good_capture[0], np.full(gray.shape, 255, np.uint8)])
     path = tmp_path / "rgba.png"
     cv2.imwrite(str(path), rgba)
     assert check_image(path, profile).passed
+
+
+@pytest.mark.parametrize("size", [(1, 1), (300, 400), (479, 900)])
+def test_an_image_smaller_than_the_photo_is_said_to_be_too_small(profile, tmp_path, size):
+    """A thumbnail or icon is not 'no face, too dark': it is too small to cut the photo from."""
+    path = tmp_path / "small.png"
+    Image.new("RGB", size, (20, 30, 40)).save(path)
+    report = check_image(path, profile)
+    first = report.checks[0]
+    assert (first.name, first.status) == ("readable", "fail")
+    assert f"{size[0]}×{size[1]}" in first.message_en and "480×640" in first.message_zh
+    assert "exposure" not in report.failed()
+
+
+def test_a_large_enough_frame_without_a_face_is_not_too_small(profile, tmp_path):
+    path = tmp_path / "empty.png"
+    Image.new("RGB", (480, 640), (255, 197, 100)).save(path)
+    assert "readable" not in check_image(path, profile).failed()
+
+
+def test_why_an_image_is_unreadable_is_said_in_the_readers_language(profile, tmp_path):
+    from PIL import Image as PILImage
+
+    from station.checks.pipeline import analyse
+
+    def first(path) -> tuple[str, str]:
+        check = analyse(path, profile).report.checks[0]
+        assert (check.name, check.status) == ("readable", "fail")
+        return check.message_zh, check.message_en
+
+    data = _jpeg(render(480, 640)[0])
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(data[: len(data) // 2])
+    zh, en = first(cut)
+    assert "文件不完整" in zh and "truncated" in en
+    zh, en = first(tmp_path / "missing.jpg")
+    assert "不存在" in zh and "No such file" in en  # the phrase, the OS's own words kept
+    big = tmp_path / "bomb.png"
+    PILImage.new("1", (10_000, 9_000)).save(big)  # 90 MP in a few KB
+    zh, en = first(big)
+    assert "像素太多" in zh and "too many pixels" in en
 
 
 def test_unreadable_image_is_a_failed_result(profile, tmp_path):
