@@ -5,7 +5,8 @@ refused", "password authentication failed") are English. :func:`of` turns them i
 :class:`~station.i18n.Reason`: a short phrase in both languages (catalog ``reason.os.*`` by errno,
 ``reason.pg.*`` by SQLSTATE or, where libpq gives none, by its message), whose string value stays
 the original words, so the English message, ``--json`` and the log keep the detail. A cause not
-known here is the original text in both languages.
+known here is the original text in both languages. :func:`of_image` does the same for an image
+file the photo checks cannot read (Pillow's complaints, its decompression-bomb guard).
 """
 
 from __future__ import annotations
