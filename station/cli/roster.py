@@ -46,14 +46,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     simp.set_defaults(handler=cmd_schedule_import)
 
 
+def _spaced(text: str) -> str:
+    """``text`` to append to a sentence: after a space in English, none before a full-width
+    bracket ("…不符合 0 人（试运行：未写入）", not "人 （")."""
+    return text if text.startswith("（") else " " + text
+
+
 def _human(report: dict, key: str, lang: str) -> str:
     from station.i18n import t
 
     lines = [t(key, **report)]
     if report.get("school_code"):
-        lines[0] += " " + t("roster.imported_school", school=report["school_code"])
+        lines[0] += _spaced(t("roster.imported_school", school=report["school_code"]))
     if report["dry_run"]:
-        lines[0] += " " + t("roster.dry_run")
+        lines[0] += _spaced(t("roster.dry_run"))
     if report.get("sheet"):
         lines.append("  " + t("roster.sheet_read", sheet=report["sheet"]))
     field = "message_zh" if lang == "zh" else "message_en"

@@ -444,3 +444,14 @@ def test_full_width_id_numbers_import_as_the_number_and_are_duplicates_of_it(sta
     dup = _csv(tmp_path / "d.csv", [HEADER, GOOD_ROWS[0], GOOD_ROWS[0].replace(_idn(1), full)])
     r = station_cli("roster", "import", str(dup), "--json")
     assert r.returncode == 2 and "roster.duplicate_id" in [e["code"] for e in r.json()["errors"]]
+
+
+def test_zh_import_summary_has_no_space_before_full_width_brackets(station_cli, tmp_path):
+    """"…不符合 0 人 （试运行：未写入）": a Latin space before a full-width bracket."""
+    f = _csv(tmp_path / "r.csv", [HEADER, *GOOD_ROWS])
+    r = station_cli("--lang", "zh", "roster", "import", str(f), "--dry-run")
+    assert r.returncode == 0, r.stderr
+    first = r.stdout.splitlines()[0]
+    assert "人（学校代码 10673 的名单）（试运行：未写入）" in first and " （" not in first, first
+    en = station_cli("--lang", "en", "roster", "import", str(f), "--dry-run")
+    assert "not eligible (roster of school 10673) (dry run: nothing written)" in en.stdout, en.stdout
