@@ -132,7 +132,8 @@ def check_text(value: object, *, field: str, limit: int, source: str,
     and prompts is echoed on terminals and written to logs: an ESC sequence must never pass."""
     from station.errors import InputError, Location
 
-    where = Location(source, line, field)
+    # an option checked on the command line is both: name it once ("--reference: …")
+    where = Location(source, line, None if field == source else field)
     if not isinstance(value, str):
         raise InputError("privacy.not_text", where, field=field, type=type(value).__name__)
     if len(value) > limit:

@@ -147,7 +147,7 @@ def _parse_changes(changes: list[str]) -> list[tuple[str, str]]:
     for change in changes:
         name, sep, value = change.partition("=")
         if not sep or not name.strip() or not value.strip():
-            raise InputError("camera.bad_change", Location("--set", field=change), change=change)
+            raise InputError("camera.bad_change", Location("--set"), change=change)
         out.append((name.strip(), value.strip()))
     return out
 

@@ -74,7 +74,7 @@ def cmd_confirm(ctx: Context, args: argparse.Namespace) -> int:
     from station.privacy import check_text
 
     if args.note is not None:
-        check_text(args.note, field="--note", limit=200, source="export confirm")
+        check_text(args.note, field="--note", limit=200, source="--note")
     op = ctx.operator("export.confirm")
     store = ctx.store()
     done = {b: store.facts.record_upload_confirmation(b, op.name, args.note) is not None

@@ -95,7 +95,7 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
     for value, name, limit in ((args.reason, "--reason", 500), (args.address, "--address", 200),
                                (args.reference, "--reference", 100)):
         if value is not None:
-            check_text(value, field=name, limit=limit, source="ingest")
+            check_text(value, field=name, limit=limit, source=name)
     from station.checks.imageio import open_source
 
     open_source(image, name=str(args.image))  # not an image at all: bad input, nothing stored
@@ -127,7 +127,9 @@ def cmd_ingest(ctx: Context, args: argparse.Namespace) -> int:
         service.override_block(op, args.reason)
     if code is not None:
         try:
-            out["capture_code"] = service.set_capture_code(code)
+            where = (Location("--capture-code") if args.capture_code is not None     # as typed
+                     else Location(str(args.identity), field="capture_code"))
+            out["capture_code"] = service.set_capture_code(code, where=where)
         except StationError:
             service.skip("capture code refused")
             raise

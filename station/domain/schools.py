@@ -38,5 +38,7 @@ def walk_in_for(schools: Mapping[str, str], code: str, where: str = "schools") -
     code = code.strip()
     table = schools
     if not _CODE.fullmatch(code) or code not in table:
-        raise InputError("session.unknown_school", Location(where, field=code), code=code)
+        # an option (--walk-in) is named once; the message names the code
+        at = Location(where) if where.startswith("-") else Location(where, field=code)
+        raise InputError("session.unknown_school", at, code=code)
     return WalkIn(school_code=code, school_name=table[code])

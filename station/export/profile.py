@@ -80,18 +80,21 @@ class BatchProfile:
                 return candidate
         return "id_number"
 
-    def check_capture_code(self, code: object, where: str = "capture_code") -> str:
+    def check_capture_code(self, code: object, where: str | Location = "capture_code") -> str:
         """The code, if this pipeline takes 图像采集码 and it has the profile's form; else InputError.
+
+        ``where``: the Location of the code as the user gave it (``--capture-code``, a field of
+        an identity file), or the name of what it came from (its field is then capture_code).
 
         The code is opaque (its content is encrypted for the pipeline): only its form is checked,
         never its meaning. A form that names a file must not allow path characters.
         """
         text = code if isinstance(code, str) else ""
+        at = where if isinstance(where, Location) else Location(where, field="capture_code")
         if not self.capture_code_pattern:
-            raise InputError("exports.capture_code_not_taken", Location(where, field="capture_code"),
-                             profile=self.name)
+            raise InputError("exports.capture_code_not_taken", at, profile=self.name)
         if not re.fullmatch(self.capture_code_pattern, text) or not _plain(text):
-            raise InputError("exports.bad_capture_code", Location(where, field="capture_code"),
+            raise InputError("exports.bad_capture_code", at,
                              pattern=self.capture_code_pattern, length=len(text))
         return text
 

@@ -56,12 +56,12 @@ def correct_person(store: Store, operator: Operator, id_number: str, field_name:
     from station.privacy import check_text, mask_id
 
     if field_name not in FIELDS:
-        raise InputError("session.bad_field", Location("--field", field=field_name), field=field_name,
+        raise InputError("session.bad_field", Location("--field"), field=field_name,
                          fields=Words(tuple(f"session.field.{c}" for c in FIELDS), ", ", "、"))
     value, reason = (value or "").strip(), (reason or "").strip()
     if not value or not reason:
         raise InputError("session.correction_incomplete", Location("correction", field=field_name))
-    check_text(reason, field="reason", limit=500, source="--reason")
+    check_text(reason, field="--reason", limit=500, source="--reason")
     store.operators.require(operator, ID_ACTION if field_name == REKEY_FIELD else "correct")
     number = idnumber.normalise(id_number)
     conn = store.conn

@@ -233,7 +233,8 @@ class CaptureService:
         self.recorder.audit(self.op_name, "session.mailing_address", person.identity.id_number,
                             {"length": len(address)})
 
-    def set_capture_code(self, code: str, *, replace: bool = False) -> str:
+    def set_capture_code(self, code: str, *, replace: bool = False,
+                         where: Location | None = None) -> str:
         """The student's 图像采集码 (code mode), from the desk's scanner field or ``ingest``.
 
         Checked against the form in the batch profile (the content is encrypted for the pipeline
@@ -247,7 +248,8 @@ class CaptureService:
             raise RefusedError("session.capture_code_card_mode")
         if self._batch_profile is None:
             self._batch_profile = load_batch_profile(self._batch_profile_name)
-        code = self._batch_profile.check_capture_code(code.strip() if isinstance(code, str) else code)
+        code = self._batch_profile.check_capture_code(code.strip() if isinstance(code, str) else code,
+                                                      where or "capture_code")
         idn = person.identity.id_number
         if person.capture_code is not None and person.capture_code != code and not replace:
             # most likely the next student's phone under the scanner: never re-key this one's

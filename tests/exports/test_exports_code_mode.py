@@ -80,7 +80,34 @@ def test_a_code_of_the_wrong_form_is_refused(station, people, code, words):
     r = station.as_op("photo", "--lang", "en", "ingest", "--identity", str(id_file), "--image", str(image),
                       "--paid", "--capture-code", code, env=CODE_MODE)
     assert r.returncode == 2
-    assert words in r.stderr and "capture_code" in r.stderr
+    assert words in r.stderr and "--capture-code" in r.stderr
+    from station.store import open_store
+    with open_store(station.data_dir) as store:
+        assert store.conn.execute("SELECT COUNT(*) FROM captures").fetchone()[0] == 0
+
+
+def test_a_bad_code_names_the_option_or_the_file_field_it_came_from(station, people, tmp_path):
+    """The location read "capture_code, 字段 capture_code": it names the option typed, once, or
+    the identity file and its field when the code came from there."""
+    identity, id_file, image = people[0]
+    for lang, field_word in (("zh", "字段"), ("en", "field")):
+        r = station.as_op("photo", "--lang", lang, "ingest", "--identity", str(id_file), "--image",
+                          str(image), "--paid", "--capture-code", "short", env=CODE_MODE)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.startswith("--capture-code: "), r.stderr
+        where = r.stderr.split(": ")[0]
+        assert where == "--capture-code" and field_word not in where, r.stderr
+    j = _ingest(station, id_file, image, "--capture-code", "short")
+    assert j.returncode == 2
+    doc = j.json()
+    assert (doc["error"], doc["file"], doc["line"], doc["field"]) == (
+        "exports.bad_capture_code", "--capture-code", None, None)
+    in_file = tmp_path / "with-code.json"
+    in_file.write_text(json.dumps({**identity, "capture_code": "short"}, ensure_ascii=False), "utf-8")
+    j = _ingest(station, in_file, image)
+    assert j.returncode == 2
+    doc = j.json()
+    assert (doc["file"], doc["field"]) == (str(in_file), "capture_code"), doc
     from station.store import open_store
     with open_store(station.data_dir) as store:
         assert store.conn.execute("SELECT COUNT(*) FROM captures").fetchone()[0] == 0

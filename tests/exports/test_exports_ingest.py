@@ -154,3 +154,26 @@ def test_a_reference_without_paid_is_refused_not_dropped(station, roster_people)
     ok = station.as_op("sup", "ingest", "--identity", str(id_file), "--image", str(image),
                        "--reference", "4200001", "--paid", "--vouch", "--json")
     assert ok.returncode in (0, 1), ok.stderr
+
+
+@pytest.mark.parametrize("option,value", [("--reference", "42\x1b[2J"), ("--reason", "x" * 501)])
+def test_a_bad_option_value_names_the_option_once(station, roster_people, option, value):
+    """"ingest, 字段 --reference: …" named the command as if it were a file, and the option as a
+    field: the location is the option the user typed, once."""
+    import sqlite3
+
+    ((identity, id_file, image),) = roster_people(1)
+    extra = ["--force"] if option == "--reason" else []
+    for lang in ("zh", "en"):
+        r = station.as_op("sup", "--lang", lang, "ingest", "--identity", str(id_file), "--image",
+                          str(image), "--paid", option, value, *extra)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.startswith(f"{option}: "), r.stderr
+        assert "ingest" not in r.stderr.split(":")[0] and r.stderr.split(":")[0] == option, r.stderr
+    j = station.as_op("sup", "ingest", "--identity", str(id_file), "--image", str(image), "--paid",
+                      option, value, *extra, "--json")
+    doc = j.json()
+    assert (doc["file"], doc["line"], doc["field"]) == (option, None, None), doc
+    conn = sqlite3.connect(station.data_dir / "station.sqlite3")
+    assert conn.execute("SELECT COUNT(*) FROM captures").fetchone()[0] == 0
+    conn.close()
