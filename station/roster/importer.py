@@ -27,7 +27,7 @@ from station.roster.columns import (
     normalise_header,
 )
 from station.roster.eligibility import Rules
-from station.roster.tabular import CellError, Table, read_table
+from station.roster.tabular import CellError, Table, column_index, read_table
 from station.store import imports
 
 if TYPE_CHECKING:
@@ -106,8 +106,12 @@ def _warning(code: str, **params: Any) -> dict:
 
 
 def check_cells(table: Table, max_chars: int) -> list[CellError]:
-    """Cells too long to be real data, and data beyond the last named column."""
-    errors = []
+    """Formula cells, cells too long to be real data, and data beyond the last named column.
+
+    Each is one error among the rows' (sorted into file order by the caller): a workbook with
+    formulas and a number-typed ID column is refused once, listing both, not one per attempt."""
+    errors = [CellError(line, column_label(table.header, column_index(letters)),
+                        "roster.formula_cell", {}) for line, letters in table.formulas]
     width = len(table.header)
     for line, cells in [(table.header_line, table.header), *table.rows]:
         if _row_is_plain(cells, width, max_chars):
@@ -222,7 +226,7 @@ def parse_roster(path: Path, settings: RosterSection,
     errors = clashing_columns(table, ROSTER_ALIASES)
     errors += missing_columns(table, fields, ROSTER_REQUIRED, ROSTER_ONE_OF, ROSTER_ALIASES)
     if errors:                          # without its columns no row can be read
-        return table, [], cell_errors + errors, []
+        return table, [], sorted(cell_errors + errors, key=lambda e: e.line or 0), []
     errors = cell_errors                # a bad cell hides no other row's errors
     rules = Rules.from_settings(settings)
     default_mode = settings.default_study_mode

@@ -37,6 +37,8 @@ class Table:
     # (line, column index) of cells a workbook stored as numbers (XLSX only)
     numeric: set[tuple[int, int]] = field(default_factory=set)
     sheet: SheetChoice | None = None     # XLSX only: which sheet was read, which were not
+    # XLSX only: (line, column letters) of every formula cell, refused with the rows' errors
+    formulas: list[tuple[int, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -283,7 +285,8 @@ def _formula_cells(zf: zipfile.ZipFile, part: str) -> list[tuple[int, str]]:
 
 
 def read_xlsx(path: Path) -> Table:
-    """The first visible sheet of a workbook; formula cells are an error per cell.
+    """The first visible sheet of a workbook; formula cells are listed (``Table.formulas``): the
+    importer refuses each one among the rows' errors, so the office fixes the file in one go.
 
     Values come from python-calamine (Rust, ~10x openpyxl's read-only mode: a 20,000-row roster
     in well under a second); cells Excel stored as numbers are remembered, because an ID number
@@ -314,8 +317,6 @@ def read_xlsx(path: Path) -> Table:
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, CalamineError, SyntaxError,
             EOFError, zlib.error):
         raise InputError("roster.bad_xlsx", Location(name)) from None
-    if formulas:
-        raise FormulaCells(name, formulas)
     header: list[str] | None = None
     header_line = 0
     rows: list[tuple[int, list[str]]] = []
@@ -332,23 +333,12 @@ def read_xlsx(path: Path) -> Table:
                        if isinstance(value, float | int) and not isinstance(value, bool))
     if header is None:
         raise InputError("roster.empty", Location(name))
-    return Table(name, "xlsx", None, header, header_line, rows, numeric, choice)
+    return Table(name, "xlsx", None, header, header_line, rows, numeric, choice, formulas)
 
 
-class FormulaCells(InputError):
-    """The workbook has formulas; every one is listed so the office can paste values once."""
-
-    def __init__(self, file: str, cells: list[tuple[int, str]]) -> None:
-        self.cells = cells
-        where = ", ".join(f"{c}{ln}" for ln, c in cells[:20]) + (" …" if len(cells) > 20 else "")
-        super().__init__("roster.formula", Location(file, cells[0][0], cells[0][1]),
-                         cells=where, count=len(cells))
-
-    def to_json(self) -> dict:
-        data = super().to_json()
-        data["errors"] = [{"line": ln, "column": c, "code": "roster.formula_cell"}
-                          for ln, c in self.cells]
-        return data
+def column_index(letters: str) -> int:
+    """0-based index of a spreadsheet column ("A" → 0, "AA" → 26)."""
+    return _column_number(letters.encode("ascii")) - 1
 
 
 def read_table(path: Path) -> Table:

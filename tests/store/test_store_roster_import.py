@@ -455,3 +455,31 @@ def test_zh_import_summary_has_no_space_before_full_width_brackets(station_cli, 
     assert "人（学校代码 10673 的名单）（试运行：未写入）" in first and " （" not in first, first
     en = station_cli("--lang", "en", "roster", "import", str(f), "--dry-run")
     assert "not eligible (roster of school 10673) (dry run: nothing written)" in en.stdout, en.stdout
+
+
+def test_formula_cells_are_listed_with_every_other_error_in_file_order(station_cli, tmp_path):
+    """A workbook with a formula stopped at the formulas: the number-typed ID and the bad row
+    below came only on the next attempt. Every problem is listed at once, in file order."""
+    formula = ["22015010009", "=CONCAT(\"张\",\"九\")", "男", _idn(9), "信息学院", "硕士", "3", "2015",
+               "全日制"]
+    numeric = GOOD_ROWS[1].split(",")
+    numeric[3] = int(numeric[3][:17] + "1")
+    degree = GOOD_ROWS[2].split(",")
+    degree[5] = "大专"
+    path = _xlsx(tmp_path / "all.xlsx", [HEADER.split(","), GOOD_ROWS[0].split(","), formula, numeric,
+                                         degree, formula[:3] + [_idn(10)] + formula[4:]])
+    before = _snapshot(station_cli.data_dir)
+    r = station_cli("--lang", "en", "roster", "import", str(path), "--json")
+    assert r.returncode == 2, r.stdout + r.stderr
+    doc = r.json()
+    assert doc["error"] == "roster.rejected", doc
+    found = [(e["line"], e["column"], e["code"]) for e in doc["errors"]]
+    assert found[:2] == [(3, "姓名 (B)", "roster.formula_cell"),
+                         (4, "身份证号 (D)", "roster.id_number_numeric")], found
+    assert [ln for ln, _c, _code in found] == sorted(ln for ln, _c, _code in found)
+    assert {ln for ln, _c, _code in found} == {3, 4, 5, 6}, found
+    assert (6, "姓名 (B)", "roster.formula_cell") in found
+    text = station_cli("--lang", "zh", "roster", "import", str(path))
+    assert text.returncode == 2 and "第 3 行" in text.stderr and "第 6 行" in text.stderr, text.stderr
+    assert "选择性粘贴" in text.stderr and "文本" in text.stderr, text.stderr
+    assert _snapshot(station_cli.data_dir) == before
