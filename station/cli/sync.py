@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     bsub = bundle.add_subparsers(dest="bundle_command", metavar="ACTION")
     c = bsub.add_parser("create", help="this station's own records and images, checksummed and signed")
     c.add_argument("--out", type=Path, required=True, help="the bundle file to write (e.g. on a USB stick)")
+    from station.cli.outfile import add_force
+
+    add_force(c)
     c.add_argument("--json", action="store_true", help="print exactly one JSON document on stdout")
     c.set_defaults(handler=cmd_bundle_create)
     bundle.set_defaults(handler=_group_help(bundle))
@@ -72,10 +75,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_bundle_create(ctx: Context, args: argparse.Namespace) -> int:
+    from station.cli.outfile import refuse_existing
     from station.cli.output import emit
     from station.i18n import t
     from station.sync.bundle import create_bundle
 
+    refuse_existing(args.out, "--out", args.force)   # a shared stick: maybe another station's
     op = ctx.operator("bundle")
     store = ctx.store()
     result = create_bundle(store, args.out, operator=op.name)

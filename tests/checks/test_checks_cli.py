@@ -43,6 +43,7 @@ def test_crop_writes_a_photo_that_check_accepts(run_station, tmp_path, good_capt
     src = tmp_path / "capture.jpg"
     cv2.imwrite(str(src), good_capture[0])
     out = tmp_path / "export" / "photo.jpg"
+    out.parent.mkdir()             # crop creates no folder, as camera capture (a typo stays one)
     res = run_station("crop", str(src), "--out", str(out))
     assert res.returncode == 0, res.stderr
     with Image.open(io.BytesIO(out.read_bytes())) as im:
@@ -112,3 +113,33 @@ def test_calibrate_itself_refuses_a_face_on_the_empty_frame(tmp_path):
     empty = tmp_path / "empty.png"
     cv2.imwrite(str(empty), render(1200, 1600, face=False)[0])
     assert calibrate(empty, None, load_profile("chsi")).backdrop_rgb is not None
+
+
+def test_crop_out_must_be_a_jpg_in_an_existing_folder_and_never_replaces_a_file(run_station, tmp_path,
+                                                                               good_capture):
+    """`crop --out x.png` wrote a JPEG under a .png name; a missing folder was created where
+    `camera capture` refuses it; an existing file (another station's, on a shared stick) was
+    silently replaced. Each is refused (exit 2) naming --out, nothing written."""
+    src = tmp_path / "capture.jpg"
+    cv2.imwrite(str(src), good_capture[0])
+    png = tmp_path / "photo.png"
+    r = run_station("--lang", "en", "crop", str(src), "--out", str(png))
+    assert r.returncode == 2 and "--out" in r.stderr and ".jpg" in r.stderr, r.stderr
+    assert not png.exists()
+    zh = run_station("--lang", "zh", "crop", str(src), "--out", str(png), "--json")
+    assert zh.returncode == 2 and zh.json()["error"] == "common.out_not_jpeg" and "扩展名" in zh.stderr
+    typo = tmp_path / "exprot" / "photo.jpg"
+    r = run_station("--lang", "en", "crop", str(src), "--out", str(typo))
+    assert r.returncode == 2 and str(typo.parent) in r.stderr and "does not exist" in r.stderr, r.stderr
+    assert not typo.parent.exists()
+    theirs = tmp_path / "photo.JPEG"
+    theirs.write_bytes(b"another station's photo")
+    for lang, words in (("en", "already exists"), ("zh", "已存在")):
+        r = run_station("--lang", lang, "crop", str(src), "--out", str(theirs))
+        assert r.returncode == 2 and words in r.stderr and str(theirs) in r.stderr, r.stderr
+        assert "--force" in r.stderr
+    assert theirs.read_bytes() == b"another station's photo"
+    forced = run_station("crop", str(src), "--out", str(theirs), "--force")
+    assert forced.returncode == 0, forced.stderr
+    with Image.open(theirs) as im:
+        assert im.format == "JPEG" and im.size == (480, 640)

@@ -1,0 +1,33 @@
+"""Output files named on the command line (``--out FILE``): never overwritten unless asked.
+
+A bundle, report or key file often goes to a USB stick that several stations share: a name
+already used there may be another station's file, and writing over it lost that station's work
+without a word. An existing target is refused (exit 2, naming it) unless ``--force`` is given;
+the write itself stays atomic (station.fsio.atomic_write).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+FORCE_HELP = "replace the output file if it already exists (default: refuse, exit 2)"
+
+
+def add_force(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true", help=FORCE_HELP)
+
+
+def refuse_existing(path: Path | None, option: str, force: bool) -> None:
+    """InputError (exit 2) naming ``option`` and ``path`` when ``path`` exists and not ``force``.
+
+    A folder is left to the command's own check (it is not a file to replace)."""
+    if path is None or force:
+        return
+    path = Path(path)
+    if path.is_dir():
+        return
+    if path.exists() or path.is_symlink():
+        from station.errors import InputError, Location
+
+        raise InputError("common.out_exists", Location(option), path=str(path))
