@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from station.cli.outfile import add_force
 from station.cli.values import seconds
 
 KINDS = ("gphoto2", "virtual", "sim")
@@ -30,7 +29,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds to wait for the camera and the photo (default from config)")
     p.add_argument("--raw-out", type=Path, help="also write the RAW file here (RAW+JPEG cameras)")
-    add_force(p)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(handler=cmd_capture)
 
@@ -65,29 +63,26 @@ def cmd_list(ctx, args) -> int:
     return 0 if cameras else 3  # no camera is a missing device (exit 3), as for every command
 
 
-def check_out(path: Path, option: str, force: bool = False, words: str = "camera") -> None:
+def check_out(path: Path, option: str) -> None:
     """Refuse an output path that cannot be written *before* the shutter fires (exit 2 naming
     the option): a folder, a folder that does not exist (never created: a typo stays a typo), a
-    folder this user may not write, a file already there unless ``force``. A read-only medium is
-    the medium fault every command reports (exit 3, station.media's words). ``words``: the
-    catalog whose messages say what was not done (``camera``: the shutter; ``common``: a file)."""
+    folder this user may not write. A read-only medium is the medium fault every command
+    reports (exit 3, station.media's words)."""
     import os
 
-    from station.cli.outfile import refuse_existing
     from station.errors import InputError, Location
 
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
-        raise InputError(f"{words}.out_is_dir", Location(option), path=str(path))
+        raise InputError("camera.out_is_dir", Location(option), path=str(path))
     if not folder.is_dir():
-        raise InputError(f"{words}.out_no_folder", Location(option), folder=str(folder))
+        raise InputError("camera.out_no_folder", Location(option), folder=str(folder))
     if not os.access(folder, os.W_OK | os.X_OK):
         if _read_only_medium(folder):  # a locked USB stick: the medium's words, exit 3, as
             from station.errors import MediaError  # every other command's output says it
 
             raise MediaError("media.read_only", folder=str(folder))
-        raise InputError(f"{words}.out_not_writable", Location(option), folder=str(folder))
-    refuse_existing(path, option, force)
+        raise InputError("camera.out_not_writable", Location(option), folder=str(folder))
 
 
 def _read_only_medium(folder: Path) -> bool:
@@ -109,9 +104,9 @@ def cmd_capture(ctx, args) -> int:
     from station.i18n import both, t
 
     wait = seconds("--timeout", args.timeout)  # bad usage before the camera is opened
-    check_out(args.out, "--out", args.force)
+    check_out(args.out, "--out")
     if args.raw_out is not None:
-        check_out(args.raw_out, "--raw-out", args.force)
+        check_out(args.raw_out, "--raw-out")
     kind = args.camera or ctx.settings.camera.driver
     camera = open_camera_from_config(ctx.settings.camera, kind)
     if args.raw_out is not None and hasattr(camera, "download_raw"):

@@ -77,7 +77,6 @@ def _register_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     d.add_argument("--format", choices=("csv", "json", "pdf"),
                    help="file format (default: the --out file's .csv or .pdf suffix, else json)")
     d.add_argument("--out", type=Path, help="write to this file (default: print; pdf needs --out)")
-    add_force(d)
     d.add_argument("--json", action="store_true", help="print a JSON summary of what was written")
     d.add_argument("--full-ids", action="store_true",
                    help="list missing students' full ID numbers (recorded in the audit log; default: "
@@ -96,7 +95,6 @@ def _register_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     s.add_argument("--department", help="only this department")
     s.add_argument("--school-code", help="print this school's walk-ins (default: the station's school)")
     s.add_argument("--out", type=Path, required=True, help="the PDF file to write")
-    add_force(s)
     s.add_argument("--sheet", choices=("a4", "6in"), default="a4", help="paper: A4 or 6-inch photo paper (default a4)")
     s.add_argument("--profile", help="print size from exports/<NAME>-batch.toml (default: exports.profile)")
     s.add_argument("--json", action="store_true")
@@ -406,7 +404,6 @@ def cmd_report_daily(ctx: Context, args: argparse.Namespace) -> int:
     if args.format is None:   # `--out 日报.pdf` alone wrote JSON into a file named .pdf
         suffix = args.out.suffix.lower().lstrip(".") if args.out else ""
         args.format = suffix if suffix in ("csv", "pdf") else "json"
-    refuse_existing(args.out, "--out", args.force)
     op = ctx.operator("report")
     if args.hub:
         from station.cli.hub import pull_quietly
@@ -453,7 +450,6 @@ def cmd_print_sheets(ctx: Context, args: argparse.Namespace) -> int:
     from station.privacy import mask_id, mask_name
     from station.store.people import load_snapshot
 
-    refuse_existing(args.out, "--out", args.force)
     profile = _profile(ctx, args)
     school = _school(args, ctx)
     op = ctx.operator("print")

@@ -1,9 +1,10 @@
 """Output files named on the command line (``--out FILE``): never overwritten unless asked.
 
-A bundle, report or key file often goes to a USB stick that several stations share: a name
-already used there may be another station's file, and writing over it lost that station's work
-without a word. An existing target is refused (exit 2, naming it) unless ``--force`` is given;
-the write itself stays atomic (station.fsio.atomic_write).
+A bundle or key file often goes to a USB stick that several stations share: a name already used
+there may be another station's bundle, and writing over it lost that station's work without a
+word. An existing target is refused (exit 2, naming it) unless ``--force`` is given; the write
+itself stays atomic (station.fsio.atomic_write). Files a station makes again and again under one
+name (a daily report, print sheets, a crop, a camera capture) are replaced, as cli.md has them.
 """
 
 from __future__ import annotations

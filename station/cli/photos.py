@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from station.cli.context import Context
-from station.cli.outfile import add_force
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,8 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("crop", help="make the export photo (scale and cut only; exit 1 if the frame cannot meet the profile)")
     p.add_argument("image", metavar="IMAGE", help="the camera frame")
     p.add_argument("--out", required=True, type=Path, metavar="FILE",
-                   help="where to write the export JPEG (.jpg; its folder must exist)")
-    add_force(p)
+                   help="where to write the export JPEG (.jpg)")
     p.add_argument("--profile", help="photo profile exports/NAME.toml (default: exports.profile)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-calibration", action="store_true", help="ignore this station's calibration")
@@ -83,7 +81,7 @@ def cmd_crop(ctx: Context, args: argparse.Namespace) -> int:
 
     if not Path(args.image).is_file():
         raise InputError("common.file_missing", Location(args.image), path=args.image)
-    _check_crop_out(args.out, args.force)
+    _check_crop_out(args.out)
     profile = load_profile(args.profile or ctx.settings.exports.profile)
     calibration = _calibration(ctx, profile.name, args.no_calibration)
     threads = ctx.settings.session.check_threads
@@ -91,7 +89,7 @@ def cmd_crop(ctx: Context, args: argparse.Namespace) -> int:
     report, data = check_and_crop(Path(args.image), profile, calibration, threads=threads)
     from station.fsio import atomic_write
 
-    atomic_write(args.out, data, make_parents=False)
+    atomic_write(args.out, data)
     width, height = profile.size
     info = {"image": args.image, "out": str(args.out), "bytes": len(data), "width": width,
             "height": height, "quality": _quality(data), "report": report.to_json()}
@@ -100,16 +98,20 @@ def cmd_crop(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_crop_out(out: Path, force: bool) -> None:
-    """Before any work: a JPEG under a .png name fooled every later tool, and a mistyped folder
-    was created where `camera capture` refuses it. A .jpg/.jpeg name in an existing folder
-    (never created: a typo stays a typo), not an existing file unless ``force``."""
-    from station.cli.camera import check_out
+NOT_JPEG = frozenset({".png", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".heic", ".heif", ".jp2",
+                      ".pdf"})
+
+
+def _check_crop_out(out: Path) -> None:
+    """Before any work: a JPEG written under a .png name fooled every later tool, and a folder
+    given as the file cannot be written. Anything else is written (the same name replaced,
+    missing folders made), as before: scripts crop into one name again and again."""
     from station.errors import InputError, Location
 
-    if out.suffix.lower() not in (".jpg", ".jpeg"):
+    if out.suffix.lower() in NOT_JPEG:
         raise InputError("common.out_not_jpeg", Location("--out"), path=str(out))
-    check_out(out, "--out", force, words="common")
+    if out.is_dir():
+        raise InputError("common.out_is_dir", Location("--out"), path=str(out))
 
 
 def _quality(data: bytes) -> int | None:

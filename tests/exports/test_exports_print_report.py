@@ -178,8 +178,7 @@ def test_daily_report_adds_up(station, add_people, person, tmp_path):
     r = station.as_op("tech", "report", "daily", "--date", tomorrow, "--format", "pdf", "--out", str(pdf))
     assert r.returncode == 0, r.stderr
     assert "08:00–09:00" in _pdf_text(pdf)                       # the slot in full, not "…08:0"
-    r = station.as_op("tech", "report", "daily", "--date", today, "--format", "pdf", "--out", str(pdf),
-                      "--force")                      # the same file again: replaced on purpose
+    r = station.as_op("tech", "report", "daily", "--date", today, "--format", "pdf", "--out", str(pdf))
     assert r.returncode == 0, r.stderr
     pages, page = _render(pdf, 0, dpi=100)
     assert pages >= 1
