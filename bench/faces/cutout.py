@@ -182,8 +182,10 @@ def cached_matte(bgr: np.ndarray, sha256: str, face_xy: tuple[float, float]) -> 
         img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if img is not None and img.shape[:2] == bgr.shape[:2]:
             return img.astype(np.float32) / 255.0
-    alpha = matte(bgr, face_xy)
+    stored = np.round(matte(bgr, face_xy) * 255).astype(np.uint8)
     tmp = path.with_suffix(".tmp.png")
-    cv2.imwrite(str(tmp), np.round(alpha * 255).astype(np.uint8))
+    cv2.imwrite(str(tmp), stored)
     tmp.replace(path)
-    return alpha
+    # the matte as a later run reads it back: the first run on a machine gives the same figures
+    # (it used the unrounded matte, and every case's values moved by up to a pixel or so)
+    return stored.astype(np.float32) / 255.0
