@@ -230,7 +230,9 @@ class Ahead:
             return
         # on the pool: this thread goes on following the decode (its last rows' conversion and
         # MTCNN's first stage on them), which otherwise waited for the frame's work to end
-        # (A/B, 20 rounds under SCHED_FIFO: 0.636 → 0.625 of imread, second file 0.719 → 0.694)
+        # (the bench's first file, the one that takes this path: 0.636 → 0.625 of imread in an
+        # A/B of 20 rounds under SCHED_FIFO, 0.684 either way under normal scheduling; the other
+        # two files did not take it in 6 captures: their differences in that A/B were noise)
         self._pending = self.stages.submit(self._frame_work, small, base)
         self._base = base
 
