@@ -273,18 +273,24 @@ def _no_face(img, profile: Profile, calibration: Calibration | None,
 
 
 GRAY_SPREAD = 3.0  # levels: the mean spread of B, G, R under which a photo is black and white
+GRAY_CONTENT = 8.0  # levels of luma deviation a picture has at least (not a black, white or flat frame)
 
 
 def colourless(img) -> bool:
-    """Whether a BGR image is black and white (a grayscale file, or a camera set to a monochrome
-    picture style): its channels spread less than ``GRAY_SPREAD`` levels on average. The photo
-    must be 24-bit colour, and every colour check (backdrop, clothing, skin) is meaningless on it."""
+    """Whether a BGR image is a black-and-white picture (a grayscale file, or a camera set to a
+    monochrome picture style): its channels spread less than ``GRAY_SPREAD`` levels on average,
+    while it shows something (a black, burnt-out or flat frame is the exposure's business). The
+    photo must be 24-bit colour, and every colour check (backdrop, clothing, skin) is meaningless
+    on it."""
     import numpy as np
 
     step = max(1, img.shape[1] // 160)
     px = img[::step, ::step].astype(np.int16)
     spread = px.max(axis=2) - px.min(axis=2)
-    return bool(spread.mean() < GRAY_SPREAD)
+    if spread.mean() >= GRAY_SPREAD:
+        return False
+    luma = px.mean(axis=2)
+    return bool(luma.std() >= GRAY_CONTENT and 20.0 <= luma.mean() <= 235.0)
 
 
 def geometry(m: Measurements, framing: Framing) -> dict[str, Any]:

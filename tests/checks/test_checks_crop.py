@@ -69,6 +69,11 @@ def test_grayscale_and_rgba_inputs_are_accepted(profile, good_capture, tmp_path)
     path = tmp_path / "gray-rgb.jpg"
     cv2.imwrite(str(path), cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR))
     assert check_image(path, profile).checks[0].message_en == report.checks[0].message_en
+    # a black, burnt-out or flat gray frame shows no picture: its exposure says why, not this
+    for level in (0, 128, 255):
+        flat = tmp_path / f"flat-{level}.jpg"
+        Image.new("RGB", (1200, 1600), (level,) * 3).save(flat)
+        assert "readable" not in check_image(flat, profile).failed()
     rgba = np.dstack([good_capture[0], np.full(gray.shape, 255, np.uint8)])
     path = tmp_path / "rgba.png"
     cv2.imwrite(str(path), rgba)
