@@ -226,7 +226,11 @@ def test_each_accept_freezes_what_the_day_built_so_full_passes_stay_short(data_d
         app = app_for(data_dir)
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(pilot)
-            await pilot.pause(0.2)
+            for _ in range(100):         # the desk freezes start-up after its first refresh: on
+                if app._gc_thresholds is not None:  # a busy machine later than any fixed pause
+                    break
+                await pilot.pause(0.05)
+            assert app._gc_thresholds is not None, "the desk never froze its start-up"
             keep = [[object()] for _ in range(5000)]       # long-lived, made after start-up
             gc.collect(1)
             seen["before"] = gc.get_freeze_count()
