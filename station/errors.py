@@ -44,18 +44,28 @@ class UsageError(StationError):
 
 @dataclass(frozen=True)
 class Location:
-    """Where in an input file a problem is: file, line (1-based) and field/column name."""
+    """Where in an input file a problem is: file, line (1-based) and field/column name.
+
+    ``label``: ``file`` is a catalog key naming an input on the desk (the scan field), said in
+    the reader's language; the desk has no file or option to name.
+    """
 
     file: str
     line: int | None = None
     field: str | None = None
+    label: bool = False
+
+    @classmethod
+    def on_desk(cls, key: str) -> Location:
+        """The desk input named by catalog ``key``."""
+        return cls(key, label=True)
 
     def __str__(self) -> str:
         return self.render()
 
     def render(self, lang: str | None = None) -> str:
         """``file, line N, field F`` in ``lang`` (default: the station's language)."""
-        parts = [self.file]
+        parts = [t(self.file, lang) if self.label else self.file]
         if self.line is not None:
             parts.append(t("common.at_line", lang, line=self.line))
         if self.field:
@@ -75,10 +85,21 @@ class InputError(StationError):
         text = super().message
         return f"{self.location}: {text}" if self.location else text
 
+    @property
+    def located(self) -> tuple[str, str]:
+        """The message in both languages, each after the location said in that language (the
+        desk shows both; ``messages`` leaves the location to the JSON's own fields)."""
+        zh, en = self.messages
+        if self.location is None:
+            return zh, en
+        return f"{self.location.render('zh')}：{zh}", f"{self.location.render('en')}: {en}"
+
     def to_json(self) -> dict:
         data = super().to_json()
         if self.location:
-            data.update(file=self.location.file, line=self.location.line, field=self.location.field)
+            where = self.location
+            data.update(file=where.render("en") if where.label else where.file, line=where.line,
+                        field=where.field)
         return data
 
 

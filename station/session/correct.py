@@ -60,7 +60,8 @@ def correct_person(store: Store, operator: Operator, id_number: str, field_name:
                          fields=Words(tuple(f"session.field.{c}" for c in FIELDS), ", ", "、"))
     value, reason = (value or "").strip(), (reason or "").strip()
     if not value or not reason:
-        raise InputError("session.correction_incomplete", Location("correction", field=field_name))
+        # the option left empty, named as typed (not "correction, field name")
+        raise InputError("session.correction_incomplete", Location("--reason" if value else "--value"))
     check_text(reason, field="--reason", limit=500, source="--reason")
     store.operators.require(operator, ID_ACTION if field_name == REKEY_FIELD else "correct")
     number = idnumber.normalise(id_number)

@@ -249,7 +249,7 @@ class CaptureService:
         if self._batch_profile is None:
             self._batch_profile = load_batch_profile(self._batch_profile_name)
         code = self._batch_profile.check_capture_code(code.strip() if isinstance(code, str) else code,
-                                                      where or "capture_code")
+                                                      where or Location.on_desk("session.where.scan_field"))
         idn = person.identity.id_number
         if person.capture_code is not None and person.capture_code != code and not replace:
             # most likely the next student's phone under the scanner: never re-key this one's
@@ -280,7 +280,7 @@ class CaptureService:
             raise RefusedError("session.capture_code_not_found")
         if len(texts) > 1:
             raise RefusedError("session.capture_code_several", count=len(texts))
-        return self.set_capture_code(texts[0])
+        return self.set_capture_code(texts[0], where=Location.on_desk("session.where.camera_qr"))
 
     def pay(self, reference: str | None = None, *, opened_for: str | None = None) -> None:
         """The fee was paid (WeChat); ``reference`` is the transaction number when scanned."""

@@ -73,8 +73,9 @@ class SessionRunner:
     def _step(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
         try:
             result = fn(self.service, *args, **kwargs)
-        except StationError as exc:
-            self.app.post_message(SessionRefused(exc.messages, exc.key))
+        except StationError as exc:     # bad input: which input, said once (the scan field)
+            words = exc.located if isinstance(exc, InputError) else exc.messages
+            self.app.post_message(SessionRefused(words, exc.key))
             return None
         except Exception as exc:  # an unexpected fault: words on screen, details in the log
             words, key = self._fault(exc, "session step failed")

@@ -46,7 +46,11 @@ def test_any_person_is_corrected_with_old_values_and_a_trail(station, add_people
         assert r.json()["old_value"] == old, field
     r = _correct(station, "tech", idn, "name", "新名")
     assert r.returncode == 2 and "nothing to correct" in r.stderr
-    assert _correct(station, "tech", idn, "name", "x", reason=" ").returncode == 2
+    r = _correct(station, "tech", idn, "name", "x", reason=" ")
+    # named by the option typed, once (was "correction, field name: …")
+    assert r.returncode == 2 and r.stderr.startswith("--reason: "), r.stderr
+    r = _correct(station, "tech", idn, "name", " ")
+    assert r.returncode == 2 and r.stderr.startswith("--value: "), r.stderr
     with open_store(station.data_dir) as store:
         rows = store.conn.execute("SELECT field, old_value, new_value, operator FROM corrections ORDER BY hlc").fetchall()
         assert [tuple(r) for r in rows][0] == ("name", person(0)["name"], "新名", "tech")

@@ -105,9 +105,13 @@ def test_no_code_two_codes_and_a_code_of_the_wrong_form_are_refused_in_words(sto
     assert several.value.key == "session.capture_code_several"
     with pytest.raises(InputError) as wrong:                 # a URL is not a code: not its form
         svc.scan_capture_code(held_up(portrait, qr("https://example.org/x y", 6), 600, 900))
-    assert wrong.value.location is not None and wrong.value.location.field == "capture_code"
-    with pytest.raises(InputError):
+    # named once, in the reader's words: what the camera read, the field the scanner typed in
+    assert wrong.value.location is not None
+    assert (wrong.value.location.render("zh"), wrong.value.location.render("en")) == (
+        "相机画面中的二维码", "QR code in the camera picture")
+    with pytest.raises(InputError) as typed:
         svc.set_capture_code("../../etc/passwd")
+    assert typed.value.location is not None and typed.value.location.render("zh") == "扫码框"
     assert svc.person is not None and svc.person.capture_code is None
     assert rows(store, "captures") == []
 

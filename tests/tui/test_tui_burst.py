@@ -77,3 +77,44 @@ def test_in_code_mode_a_burst_is_a_code_and_a_slow_key_still_works(data_dir):
             assert app.screen is desk and app.focused is None   # a closed form focuses nothing
 
     asyncio.run(run())
+
+
+def test_a_bad_code_at_the_desk_names_the_scan_field_once_in_the_readers_words(data_dir):
+    """A code of the wrong form typed at the desk: the notice says which input was wrong in
+    plain words ("扫码框：…"), never the internal "capture_code, 字段 capture_code", and the desk
+    keeps the student (a good scan after it is taken)."""
+    import asyncio
+
+    from station.sim.demo import write_mode
+    from station.tui.widgets.notice import Notice
+
+    from .conftest import desk_app, person
+
+    someone = person(8)
+    write_mode(data_dir, "code")
+
+    async def run():
+        app = desk_app(data_dir, {someone.id_number: []})
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.settle()
+            app.runner.step(lambda s: s.identify(someone))
+            await app.settle()
+            await pilot.pause()
+            desk = app.get_screen("desk")
+            await pilot.press("k")
+            await pilot.press(*"a/b", "enter")
+            await pilot.pause(0.3)
+            await app.settle()
+            zh, en = desk.query_one(Notice).words
+            assert zh.startswith("扫码框：图像采集码格式不对"), zh
+            assert en.startswith("Scan field: "), en
+            for words in (zh, en):
+                assert "capture_code" not in words and "字段" not in words and "field field" not in words
+            assert desk.state == "identified" and app.runner.service.person.capture_code is None
+            await pilot.press("k")
+            await pilot.press(*"GOOD7Q2", "enter")
+            await pilot.pause(0.3)
+            await app.settle()
+            assert app.runner.service.person.capture_code == "GOOD7Q2"
+
+    asyncio.run(run())
