@@ -64,6 +64,7 @@ _PG_STATES = {
 # libpq's own (client-side) messages carry no SQLSTATE; the server's FATALs at login may not
 # either, depending on psycopg's version. First match wins: the login's words before the TLS's.
 _PG_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r'for connection option "|invalid port number|invalid \w+ value: "', "bad_dsn"),
     (r"password authentication failed", "wrong_password"),
     (r"no password supplied", "no_password"),
     (r"no pg_hba\.conf entry", "not_allowed"),
@@ -79,6 +80,20 @@ _PG_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"no route to host|network is unreachable", "unreachable"),
     (r"server closed the connection|connection is lost|terminating connection|"
      r"consuming input failed|connection reset", "lost"),
+)
+
+
+# libpq's words for a DSN it cannot read (psycopg's ProgrammingError) or a value it refuses on
+# connecting; the checks of station.hub.dsn say theirs as libpq does. First match wins.
+_DSN_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r'missing "=" after', "no_equals"),
+    (r"unterminated quoted string", "quote"),
+    (r"invalid (uri query parameter|connection option)", "unknown_option"),
+    (r"percent-encoded", "escape"),
+    (r'matching "\]"|ipv6|invalid host', "host"),
+    (r"\bports?\b", "port"),
+    (r"sslmode", "sslmode"),
+    (r"invalid .*value", "value"),
 )
 
 
@@ -118,6 +133,16 @@ def of_pg(exc: BaseException) -> Reason:
     kind = pg_kind(exc)
     code = str(getattr(exc, "sqlstate", None) or "")
     return _phrase(f"reason.pg.{kind}", original, code) if kind else Reason(original, code=code)
+
+
+def of_dsn(text: str) -> Reason:
+    """Why libpq cannot use a connection string, from its words (``text``, never the DSN itself:
+    it may hold a password)."""
+    original = scrub(text.strip().splitlines()[0] if text.strip() else "")[:_MAX]
+    for pattern, kind in _DSN_PATTERNS:
+        if re.search(pattern, original, re.IGNORECASE):
+            return _phrase(f"reason.dsn.{kind}", original, "")
+    return Reason(original)
 
 
 # Pillow's decoders say what is wrong with a file in English, with no code: by their words

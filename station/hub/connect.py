@@ -16,6 +16,7 @@ from psycopg import conninfo
 
 from station import reasons
 from station.errors import DeviceError, InputError, Location, RefusedError
+from station.hub import dsn as dsn_form
 from station.hub import queries, schema
 from station.sync.errors import RefusedWhole
 
@@ -41,10 +42,7 @@ def check_command_line_dsn(dsn: str) -> str:
     """A DSN given on the command line must not hold a password: every user of the machine can
     read a process's arguments (``ps``), and shells keep them in their history. Passwords go in
     ``~/.pgpass``/``PGPASSFILE`` (or ``PGPASSWORD``), or a client certificate replaces them."""
-    try:
-        parts = conninfo.conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError as exc:
-        raise InputError("hub.bad_dsn", Location("--hub"), detail=_first_line(exc)) from None
+    parts = dsn_form.parse(dsn)         # a malformed DSN first: its password may be no password
     if parts.get("password"):
         raise InputError("hub.password_in_argv", Location("--hub"), hub=shown(dsn))
     return dsn
@@ -65,15 +63,14 @@ def shown(dsn: str) -> str:
 
 def connect(dsn: str) -> psycopg.Connection[Any]:
     """An autocommit connection (callers open transactions explicitly)."""
-    try:
-        parts = conninfo.conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError as exc:
-        raise InputError("hub.bad_dsn", Location("--hub"), detail=_first_line(exc)) from None
+    parts = dsn_form.parse(dsn)
     parts.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
     parts.setdefault("application_name", APPLICATION)
     try:
         return psycopg.connect(conninfo.make_conninfo("", **parts), autocommit=True)
     except psycopg.OperationalError as exc:
+        if reasons.pg_kind(exc) == "bad_dsn":        # a value libpq refuses, not checked above
+            raise dsn_form.bad_dsn(_first_line(exc), dsn=dsn) from None
         detail, kind = reasons.of_pg(exc), reasons.pg_kind(exc)
         if kind in ("wrong_password", "no_password", "not_allowed", "no_role"):
             raise RefusedError("hub.login_refused", hub=shown(dsn), detail=detail) from None
