@@ -73,8 +73,10 @@ class SessionRunner:
     def _step(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
         try:
             result = fn(self.service, *args, **kwargs)
-        except StationError as exc:     # bad input: which input, said once (the scan field)
-            words = exc.located if isinstance(exc, InputError) else exc.messages
+        except StationError as exc:
+            # an input on the desk is named (the scan field); a file's name is the message's own
+            labelled = isinstance(exc, InputError) and exc.location is not None and exc.location.label
+            words = exc.located if isinstance(exc, InputError) and labelled else exc.messages
             self.app.post_message(SessionRefused(words, exc.key))
             return None
         except Exception as exc:  # an unexpected fault: words on screen, details in the log
