@@ -97,6 +97,14 @@ _DSN_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 
 
+# SQLite says why in fixed English words (its extended codes are not always kept by Python's
+# module); the medium's faults (full, read-only) are station.media's
+_SQLITE_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"database( table)? is locked|database is busy", "locked"),
+    (r"database disk image is malformed|file is not a database", "damaged"),
+)
+
+
 def _phrase(key: str, original: str, code: str) -> Reason:
     return Reason(original, t(key, "zh"), t(key, "en"), code)
 
@@ -145,6 +153,15 @@ def of_dsn(text: str) -> Reason:
     return Reason(original)
 
 
+def of_sqlite(exc: BaseException) -> Reason:
+    """The reason of an SQLite error, by its words; the original stays for the log and JSON."""
+    original = scrub(str(exc).strip() or type(exc).__name__)[:_MAX]
+    for pattern, kind in _SQLITE_PATTERNS:
+        if re.search(pattern, original, re.IGNORECASE):
+            return _phrase(f"reason.sqlite.{kind}", original, "")
+    return Reason(original)
+
+
 # Pillow's decoders say what is wrong with a file in English, with no code: by their words
 _IMAGE_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"truncated|premature end|unexpected end|not enough data", "truncated"),
@@ -170,9 +187,11 @@ def of_image(exc: BaseException) -> Reason:
 
 def of(exc: BaseException) -> Reason:
     """The reason of any error: an OS error's by errno, a psycopg one's by SQLSTATE or libpq's
-    words; anything else is its own text."""
+    words, an SQLite one's by its words; anything else is its own text."""
     if type(exc).__module__.split(".")[0] == "psycopg":
         return of_pg(exc)
     if isinstance(exc, OSError):
         return of_os(exc)
+    if type(exc).__module__ == "sqlite3":
+        return of_sqlite(exc)
     return Reason(scrub(str(exc) or type(exc).__name__)[:_MAX])

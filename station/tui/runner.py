@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -139,10 +140,10 @@ class SessionRunner:
             log.warning("%s: %s (%s)", what, medium.key, scrub(str(exc)))
             return medium.messages, medium.key
         log.exception(what)
-        if isinstance(exc, OSError):                      # the OS's words, said in Chinese too
-            from station.reasons import of_os
+        if isinstance(exc, OSError | sqlite3.Error):      # the OS's or SQLite's words, in Chinese too
+            from station.reasons import of
 
-            return both("tui.step_failed", error=of_os(exc)), "error"
+            return both("tui.step_failed", error=of(exc)), "error"
         return both("tui.step_failed", error=scrub(f"{type(exc).__name__}: {exc}")), "error"
 
     def _refused(self, words: tuple[str, str]) -> None:
