@@ -100,3 +100,49 @@ def test_a_store_held_by_another_program_is_said_in_words_and_the_step_done_agai
             await until(pilot, lambda: desk(app).state == "accepted", what="accepted")
 
     asyncio.run(run())
+
+
+def test_a_read_only_data_folder_at_the_shutter_is_said_in_words_and_the_photo_taken_again(
+        station, tmp_path):
+    """The data folder turns read-only under the desk (a USB stick's lock switch; here a
+    read-only bind mount over it — the store's open files stay writable, as on a remount): Space
+    says the folder is read-only, which one, and that nothing is lost, in Chinese (no "Errno",
+    no "Read-only file system"); the student stays framed, and once it is writable Space takes
+    the photo."""
+    import subprocess
+
+    import pytest
+
+    from tests.faultkit import mount_problem
+
+    problem = mount_problem()
+    if problem is not None:
+        pytest.skip(problem)
+    data_dir, setup = station
+    a = setup.eligible[0]
+
+    def mount(*args: str) -> None:
+        subprocess.run(["mount", *args], check=True, capture_output=True, timeout=60)
+
+    async def run():
+        app = app_on(data_dir, [a], ScriptedSource())
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot)
+            await tap_and_pay(pilot, "")
+            notice = desk(app).query_one("#notice")
+            await until(pilot, lambda: desk(app).frames_shown > 0, what="a live frame")
+            mount("--bind", str(data_dir), str(data_dir))
+            try:
+                mount("-o", "remount,bind,ro", str(data_dir))
+                await pilot.press("space")
+                await until(pilot, lambda: notice.level == "error", what="the refusal")
+            finally:
+                subprocess.run(["umount", "-l", str(data_dir)], capture_output=True, timeout=60)
+            zh, en = notice.words
+            assert desk(app).state == "framing"
+            assert zh.startswith("文件夹是只读的") and str(data_dir) in zh, zh
+            assert "Errno" not in zh and "Read-only file system" not in zh, zh
+            await capture(pilot)                              # writable again: taken
+            assert desk(app).person.capture.passed is True
+
+    asyncio.run(run())
