@@ -301,7 +301,11 @@ def _run(args: argparse.Namespace, data_dir: Path) -> tuple[int, bool]:
             return bad.exit_code, False
         log.exception("unexpected error")
         where = i18n.t("common.see_log", log=log_path) if log_path else i18n.t("common.no_log")
-        error = reasons.of_os(exc) if isinstance(exc, OSError) else scrub(f"{type(exc).__name__}: {exc}")
+        import sqlite3
+
+        # the OS's or SQLite's words (a store another program holds) as a phrase; else as they are
+        known = isinstance(exc, OSError | sqlite3.Error)
+        error = reasons.of(exc) if known else scrub(f"{type(exc).__name__}: {exc}")
         warn(i18n.t("common.unexpected", error=error, log=where))
         return 2, log_path is not None
     finally:
