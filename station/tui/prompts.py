@@ -21,6 +21,8 @@ def desk_prompt(state: str, person: Person | None, facts: DeskFacts,
                 last_done: object = None) -> Prompt:
     """The instruction for ``state`` with ``person`` at the desk."""
     yuan = facts.fee_yuan
+    if state == "failsafe":       # with or without a student: no card is taken until it is back
+        return both("tui.say.failsafe"), "fail"
     if state == "waiting_for_card" or person is None:
         if last_done is not None:
             return both("tui.say.next_student"), "info"
@@ -60,8 +62,6 @@ def desk_prompt(state: str, person: Person | None, facts: DeskFacts,
         return both("tui.say.accept"), "ok"
     if state == "accepted":
         return (both("tui.say.done_typed"), "warn") if typed else (both("tui.say.done"), "ok")
-    if state == "failsafe":
-        return both("tui.say.failsafe"), "fail"
     return ("", ""), "info"
 
 

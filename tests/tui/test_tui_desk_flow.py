@@ -452,3 +452,34 @@ def test_a_transaction_number_that_paid_another_students_fee_is_refused(data_dir
             "4200001111"]
     finally:
         store.close()
+
+
+def test_a_camera_lost_between_students_says_to_wait_for_it_and_s_records_nothing(data_dir):
+    """The camera goes while nobody is at the desk: the desk stops (failsafe) and refuses every
+    card, so it must not ask for one (it said 请刷身份证 on the panel and the instruction), and S,
+    with nobody to skip, is neither offered nor recorded (each press was a skip of nobody)."""
+    from station.tui.widgets.notice import Notice
+
+    async def run():
+        app = app_for(data_dir)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await step(pilot, lambda s: s.device_error("camera", "camera.down"))
+            assert desk(app).state == "failsafe" and desk(app).person is None
+            shown = text(app)
+            assert t("tui.say.failsafe", "zh") in shown
+            assert t("tui.say.tap_card", "zh") not in shown, shown
+            assert t("tui.key.skip", "zh") not in shown
+            await pilot.press("s", "s")
+            await settle(pilot)
+            assert desk(app).query_one(Notice).message == t("tui.say.failsafe", "zh")
+            assert app.runner.service.counters.skipped == 0
+
+    asyncio.run(run())
+    store = open_store(data_dir)
+    try:
+        events = [r[0] for r in store.conn.execute("SELECT event FROM session_events")]
+        assert "skip" not in events, events
+    finally:
+        store.close()
+

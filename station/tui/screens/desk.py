@@ -225,7 +225,7 @@ class DeskScreen(StationScreen):
             keys += [("k", "tui.key.code"), ("v", "tui.key.code_camera")]
             if app.options.demo:
                 keys.append(("q", "tui.key.scan_demo"))
-        if state not in ("waiting_for_card", ACCEPTED):
+        if person is not None and state not in ("waiting_for_card", ACCEPTED):
             keys.append(("s", "tui.key.skip"))
         return keys + self._screen_keys()
 
@@ -292,7 +292,8 @@ class DeskScreen(StationScreen):
     def _facts(self) -> DeskFacts:
         fee = self.app.settings.fee.cents
         return DeskFacts(walk_in=self.app.walk_in is not None, code_mode=self.code_mode,
-                         fee_yuan=f"{fee / 100:g}", typed_exported=self._typed_exported)
+                         fee_yuan=f"{fee / 100:g}", typed_exported=self._typed_exported,
+                         stopped=self.state == State.FAILSAFE.value)
 
     def _show_state(self) -> None:
         """Everything that follows from the session's state (not the live frames)."""
@@ -447,6 +448,9 @@ class DeskScreen(StationScreen):
         return person.card_read_id, f"{mask_name(identity.name)}（{mask_id(identity.id_number)}）"
 
     def action_tap(self) -> None:
+        if self.state == State.FAILSAFE.value:      # no card is taken until the device is back
+            self._first()
+            return
         self.app.tap_next_card()
 
     def action_pay(self) -> None:
@@ -518,8 +522,11 @@ class DeskScreen(StationScreen):
             self._first()
 
     def action_skip(self) -> None:
-        if self.state != State.WAITING.value:
-            self._submit(lambda s: s.skip())
+        if self.person is None:       # nobody to skip (waiting, or failsafe between students)
+            if self.state == State.FAILSAFE.value:
+                self._first()
+            return
+        self._submit(lambda s: s.skip())
 
     def action_next(self) -> None:
         if self.state == ACCEPTED:

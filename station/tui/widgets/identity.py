@@ -29,6 +29,7 @@ class DeskFacts:
     code_mode: bool = False
     fee_yuan: str = "30"
     typed_exported: bool = False      # the batch profile exports typed (unverified) identities
+    stopped: bool = False             # failsafe: a device is out, no card is taken
 
 
 class IdentityPanel(Widget):
@@ -50,7 +51,8 @@ class IdentityPanel(Widget):
     def render(self) -> Any:
         person = self.person
         if person is None:
-            key = "tui.desk.waiting_code" if self.facts.code_mode else "tui.desk.waiting_card"
+            key = ("tui.desk.waiting_device" if self.facts.stopped else
+                   "tui.desk.waiting_code" if self.facts.code_mode else "tui.desk.waiting_card")
             return Text(t(key), style="bold", justify="center")
         grid = self._grid(person, short=False)
         width, height = self.content_size
