@@ -483,3 +483,37 @@ def test_a_camera_lost_between_students_says_to_wait_for_it_and_s_records_nothin
     finally:
         store.close()
 
+
+
+def test_enter_on_the_reason_after_a_missing_reason_asks_for_the_pin_not_a_wrong_pin(data_dir):
+    """O on a failed photo, name, PIN, Enter on an empty reason: the refusal empties the PIN
+    (it is never kept). The reason typed and Enter then sent the form with no PIN: "PIN wrong",
+    one of the supervisor's five tries gone. Now Enter goes to the empty PIN field first."""
+    from station.store import lockout
+    from station.tui.screens.dialogs import SupervisorDialog
+
+    async def run():
+        app = app_for(data_dir, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await step(pilot, lambda s: s.identify(P))
+            await step(pilot, lambda s: s.pay(None))
+            await step(pilot, lambda s: s.capture(b"BLURRY"))
+            await pilot.press("o")
+            await settle(pilot)
+            form = app.screen
+            assert isinstance(form, SupervisorDialog)
+            await pilot.press(*SUPERVISOR, "enter", *SUP_PIN, "enter", "enter")
+            await settle(pilot)
+            assert app.focused.id == "sup-reason"
+            await pilot.press(*"学生眼镜反光已复核", "enter")
+            await settle(pilot)
+            assert app.screen is form and app.focused.id == "sup-pin"
+            assert form.query_one("#form-error").message == t("tui.form.pin_empty", "zh")
+            with open_store(data_dir, access="read", check=False) as store:
+                assert lockout.read(store.conn, SUPERVISOR).failures == 0
+            await pilot.press(*SUP_PIN, "enter")
+            await settle(pilot)
+            assert desk(app).state == "accepted"
+
+    asyncio.run(run())

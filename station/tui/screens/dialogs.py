@@ -76,6 +76,13 @@ class _Form(ModalScreen[Any]):
         if index + 1 < len(inputs) and not all(i.value for i in inputs[index + 1:]):
             inputs[index + 1].focus()
             return
+        # a refusal empties the PINs: Enter elsewhere goes back to one rather than sending it
+        # empty (a certain "PIN wrong" that costs one of the operator's tries)
+        empty_pin = next((i for i in inputs if i.password and not i.value), None)
+        if empty_pin is not None:
+            self.query_one("#form-error", Notice).say(both("tui.form.pin_empty"), "warn")
+            empty_pin.focus()
+            return
         self.submit({str(i.id): i.value for i in inputs})
 
     def submit(self, values: dict[str, str]) -> None:
