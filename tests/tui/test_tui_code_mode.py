@@ -181,3 +181,39 @@ def test_demo_students_hold_up_their_code_and_v_reads_it(tmp_path):
             await until(pilot, lambda: stage.phone is None, what="the phone put away")
 
     asyncio.run(run())
+
+
+def test_the_reading_notice_goes_once_v_has_read_the_code(tmp_path):
+    """V says it is reading the QR code; once the code is read (the panel shows it) the notice
+    went on saying 正在从相机画面读取采集码二维码…… for the rest of the framing."""
+    from station.i18n import t
+    from station.tui.widgets.notice import Notice
+
+    setup = demo.prepare(tmp_path / "data", people=1, mode="code")
+    source = PhoneSource()
+    app = make_app(setup.data_dir, camera="sim", reader="sim", demo=True,
+                   demo_people=setup.eligible[:1], clock=demo.demo_clock(),
+                   login=(demo.DEMO_PHOTOGRAPHER, demo.DEMO_PHOTOGRAPHER_PIN),
+                   camera_opts={"source": source, "fps": 8, "capture_size": (720, 960),
+                                "preview_size": (360, 480)})
+
+    async def run() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot)
+            await pilot.press("t")
+            await until(pilot, lambda: desk(app).state == "identified", what="identified")
+            await pilot.press("p")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await until(pilot, lambda: desk(app).state == "framing", what="framing")
+            source.code = HELD_UP
+            desk(app).frames_shown = 0
+            await until(pilot, lambda: desk(app).frames_shown > 2, what="frames with the code")
+            await pilot.press("v")
+            await until(pilot, lambda: desk(app).person is not None
+                        and desk(app).person.capture_code == HELD_UP, what="the code on screen")
+            await app.settle()
+            await pilot.pause(0.2)
+            assert desk(app).query_one(Notice).message != t("tui.code.reading", "zh")
+
+    asyncio.run(run())

@@ -278,8 +278,8 @@ class DeskScreen(StationScreen):
             if self.state == FRAMING and self.person is not None \
                     and already_done(self.person) is not None:   # the live checks take the
                 self.query_one(Notice).say(both("tui.say.already_notice"), "warn")  # prompt
-        elif self.query_one(Notice).level == "error":   # a step after a refusal succeeded
-            self.query_one(Notice).clear()
+        elif self.query_one(Notice).level in ("error", "busy"):   # a step after a refusal
+            self.query_one(Notice).clear()                      # succeeded, or a read is done
         self.app.live_wanted = self.state == FRAMING
         self._show_state()
 
@@ -597,7 +597,7 @@ class DeskScreen(StationScreen):
         if frame is None:
             self.query_one(Notice).say(both("tui.code.no_frame"), "warn")
             return
-        self.query_one(Notice).say(both("tui.code.reading"))
+        self.query_one(Notice).say(both("tui.code.reading"), "busy")   # until the answer
         self._submit(lambda s: s.scan_capture_code(frame.image()))
 
     @on(CodeField.Scanned)

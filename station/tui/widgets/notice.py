@@ -26,7 +26,8 @@ class Notice(Widget):
         return self.words[0 if get_language() == "zh" else 1]
 
     def say(self, words: tuple[str, str] | str, level: str = "info") -> None:
-        """``words``: (zh, en), or one sentence used for both."""
+        """``words``: (zh, en), or one sentence used for both. ``level``: info, ok, warn,
+        error, or busy (a step under way: the desk clears it when the step answers)."""
         self.words = (words, words) if isinstance(words, str) else tuple(words)  # type: ignore[assignment]
         self.level = level
         self.refresh()
