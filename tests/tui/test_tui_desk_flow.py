@@ -517,3 +517,47 @@ def test_enter_on_the_reason_after_a_missing_reason_asks_for_the_pin_not_a_wrong
             assert desk(app).state == "accepted"
 
     asyncio.run(run())
+
+
+def test_o_is_offered_only_when_there_is_something_to_override(data_dir):
+    """A passing photo, or a student the roster lets sit: the key bar offered o 主管批准 and o
+    opened the approval form, which recorded a supervisor override of nothing (the passing photo
+    went out marked as approved over failed checks). Now o says what to press instead."""
+    from station.tui.screens.dialogs import SupervisorDialog
+    from station.tui.widgets.keybar import KeyBar
+    from station.tui.widgets.notice import Notice
+
+    def keys(app) -> list[str]:
+        return [key for key, _label in desk(app).query_one(KeyBar).keys]
+
+    async def run():
+        app = app_for(data_dir, lang="zh")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await step(pilot, lambda s: s.identify(P))
+            assert "o" not in keys(app)
+            await pilot.press("o")
+            await settle(pilot)
+            assert not isinstance(app.screen, SupervisorDialog)
+            assert desk(app).query_one(Notice).message == t("tui.first.pay", "zh")
+            await step(pilot, lambda s: s.pay(None))
+            await step(pilot, lambda s: s.capture(b"GOOD"))
+            assert "o" not in keys(app) and "a" in keys(app)
+            await pilot.press("o")
+            await settle(pilot)
+            assert not isinstance(app.screen, SupervisorDialog)
+            assert desk(app).query_one(Notice).message == t("tui.say.accept", "zh")
+            await pilot.press("r")
+            await step(pilot, lambda s: s.capture(b"BLURRY"))
+            assert "o" in keys(app)                       # failed checks: o is the way on
+            await pilot.press("o")
+            await settle(pilot)
+            assert isinstance(app.screen, SupervisorDialog)
+
+    asyncio.run(run())
+    store = open_store(data_dir)
+    try:
+        assert [r[0] for r in store.conn.execute(
+            "SELECT action FROM audit WHERE action LIKE 'session.override%'")] == []
+    finally:
+        store.close()

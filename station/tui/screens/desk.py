@@ -218,7 +218,9 @@ class DeskScreen(StationScreen):
             keys.append(("space", "tui.key.capture"))
             keys.append(("g", "tui.key.auto_on" if self.auto_capture else "tui.key.auto_off"))
         if state == CAPTURED:
-            keys += [("a", "tui.key.accept"), ("r", "tui.key.retake"), ("o", "tui.key.override")]
+            keys += [("a", "tui.key.accept"), ("r", "tui.key.retake")]
+            if self._overridable():
+                keys.append(("o", "tui.key.override"))
         if walk_in and state in ("identified", FRAMING, CAPTURED):
             keys.append(("w", "tui.key.address"))
         if self.code_mode and state in ("identified", FRAMING, CAPTURED):
@@ -532,8 +534,27 @@ class DeskScreen(StationScreen):
         if self.state == ACCEPTED:
             self._submit(lambda s: s.next())
 
+    def _overridable(self) -> bool:
+        """Whether O has something to approve: a roster block before the fee, failed checks on
+        the photo waiting for its decision (an approval of anything else would be recorded as
+        a supervisor's override of nothing)."""
+        person = self.person
+        if person is None:
+            return False
+        if self.state == "identified":
+            return bool(person.match.blocking) and not person.override_by
+        if self.state == CAPTURED:
+            return person.capture is not None and not person.capture.passed
+        return False
+
     def action_override(self) -> None:
-        if self.state not in ("identified", CAPTURED):
+        if not self._overridable():       # say what to press instead
+            if self.state == CAPTURED:
+                words, _level = desk_prompt(self.state, self.person, self._facts(),
+                                            self._last_done)
+                self.query_one(Notice).say(words, "warn")
+            else:
+                self._first()
             return
         opened_for, subject = self._form_subject()
         self.app.push_screen(SupervisorDialog(
