@@ -36,11 +36,21 @@ class LoginScreen(StationScreen):
         self.query_one(Notice).refresh()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "login-name":
-            self.query_one("#login-pin", Input).focus()
+        """Enter: on to the PIN, then log in. An empty field keeps the cursor and says what to
+        type: sent empty it would be a failed try (five lock the operator out for a while)."""
+        name_field, pin_field = self.query_one("#login-name", Input), self.query_one("#login-pin", Input)
+        name, pin = name_field.value.strip(), pin_field.value
+        if not name:
+            self.query_one(Notice).say(both("tui.login.name_empty"), "warn")
+            name_field.focus()
             return
-        name = self.query_one("#login-name", Input).value.strip()
-        pin = self.query_one("#login-pin", Input).value
+        if event.input is name_field:
+            self.query_one(Notice).clear()
+            pin_field.focus()
+            return
+        if not pin:
+            self.query_one(Notice).say(both("tui.form.pin_empty"), "warn")
+            return
         self.query_one(Notice).say(both("tui.login.checking"))
         self.app.log_in(name, pin)
 
