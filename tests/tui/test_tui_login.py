@@ -44,3 +44,23 @@ def test_enter_on_an_empty_name_or_pin_is_not_a_failed_log_in(data_dir):
             await desk_shown(pilot)
 
     asyncio.run(run())
+
+
+def test_a_wrong_pin_is_said_whole_on_a_small_terminal(data_dir):
+    """At 80x24 the log-in box is 44 cells wide: the refusal wraps to a second line. The notice
+    kept the one line it had before the words came, so the operator read "…PIN 错误（再错 4"
+    and never how many tries are left before the lock-out."""
+    async def run():
+        app = desk_app(data_dir, {}, login=None)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await app.settle()
+            await pilot.pause()
+            await pilot.press(*PHOTOGRAPHER, "enter", *"0000", "enter")
+            await app.settle()
+            await pilot.pause(0.2)
+            notice = app.screen.query_one("#login-notice").message
+            assert "锁定" in notice
+            shown = "".join(line.strip(" █▊▎") for line in screen_lines(app))
+            assert notice.replace(" ", "") in shown.replace(" ", ""), shown
+
+    asyncio.run(run())

@@ -30,14 +30,21 @@ class Notice(Widget):
         error, or busy (a step under way: the desk clears it when the step answers)."""
         self.words = (words, words) if isinstance(words, str) else tuple(words)  # type: ignore[assignment]
         self.level = level
-        self.refresh()
+        self.refresh(layout=self._auto_height)   # new words may need another number of lines
+
+    @property
+    def _auto_height(self) -> bool:
+        """Whether the notice's height follows its words (the log-in box, forms); the desk's
+        notice has a fixed height and needs no layout pass."""
+        height = self.styles.height
+        return height is None or height.is_auto
 
     def clear(self) -> None:
         if any(self.words):
             self.say(("", ""))
 
     def relabel(self) -> None:
-        self.refresh()
+        self.refresh(layout=self._auto_height)
 
     def render(self) -> Any:
         return Text(self.message, style=STYLES.get(self.level, ""))
