@@ -561,3 +561,46 @@ def test_o_is_offered_only_when_there_is_something_to_override(data_dir):
             "SELECT action FROM audit WHERE action LIKE 'session.override%'")] == []
     finally:
         store.close()
+
+
+def _notice_fits(app) -> tuple[bool, str]:
+    """Whether the desk's notice has the lines its words need at its width."""
+    from rich.text import Text
+
+    from station.tui.widgets.notice import Notice
+
+    notice = desk(app).query_one(Notice)
+    width, height = notice.content_size
+    options = app.console.options.update(width=max(width, 1), height=None)
+    needed = len(app.console.render_lines(Text(notice.message), options, pad=False))
+    return needed <= height, f"{notice.message!r} needs {needed} lines, has {height}"
+
+
+def test_a_long_refusal_is_said_whole_at_80x24(data_dir):
+    """At 80x24 the desk's notice had two fixed lines: the next card read while a photo waits
+    said "李*4 的照片还在等待决定：先按 A" and never R, S or to tap again; in English the
+    refused accept lost "must override". The notice now takes the lines its words need."""
+    waiting = person(5)
+
+    async def run(lang: str):
+        app = desk_app(data_dir, {P.id_number: [], waiting.id_number: []}, lang=lang)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await step(pilot, lambda s: s.identify(P))
+            await step(pilot, lambda s: s.pay(None))
+            await step(pilot, lambda s: s.capture(b"BLURRY"))
+            await pilot.press("a")                          # refused: a check fails
+            await settle(pilot)
+            fits, why = _notice_fits(app)
+            assert fits, why
+            app.runner.step(lambda s: s.identify(waiting))  # the next card, the photo waits
+            await settle(pilot)
+            assert desk(app).query_one("#notice").level == "error"
+            fits, why = _notice_fits(app)
+            assert fits, why
+            shown = text(app)
+            for label in (t("tui.label.name", lang), t("tui.label.fee", lang)):
+                assert label in shown, label               # the panel keeps what matters
+
+    asyncio.run(run("zh"))
+    asyncio.run(run("en"))
