@@ -604,3 +604,19 @@ def test_a_long_refusal_is_said_whole_at_80x24(data_dir):
 
     asyncio.run(run("zh"))
     asyncio.run(run("en"))
+
+
+def test_a_form_names_its_student_in_the_desks_language(data_dir):
+    """In English the pay form read 'Student: 李*4（530***********0496）' with the Chinese
+    full-width brackets; each language has its own."""
+    from station.privacy import mask_id, mask_name
+
+    async def run():
+        app = app_for(data_dir, lang="en")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pay_form_for_p(pilot)
+            shown = text(app)
+            assert f"Student: {mask_name(P.name)} ({mask_id(P.id_number)})" in shown, shown
+            assert "（" not in shown
+
+    asyncio.run(run())

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 
-from station.i18n import both
+from station.i18n import both, t
 from station.privacy import mask_id, mask_name
 from station.session.states import State
 from station.tui.burst import BURST_END, GAP, BurstGuard
@@ -447,7 +447,8 @@ class DeskScreen(StationScreen):
         if person is None:
             return "", None
         identity = person.identity
-        return person.card_read_id, f"{mask_name(identity.name)}（{mask_id(identity.id_number)}）"
+        return person.card_read_id, t("tui.form.person", name=mask_name(identity.name),
+                                      id=mask_id(identity.id_number))
 
     def action_tap(self) -> None:
         if self.state == State.FAILSAFE.value:      # no card is taken until the device is back
