@@ -620,3 +620,27 @@ def test_a_form_names_its_student_in_the_desks_language(data_dir):
             assert "（" not in shown
 
     asyncio.run(run())
+
+
+def test_a_double_p_does_not_put_a_p_in_the_transaction_number(data_dir):
+    """P pressed twice (a busy desk, a bouncing key): the second P went into the pay form's
+    field, the scanner typed after it, and the fee was recorded with 'p4200001234', a
+    transaction number WeChat never issued (and the check for a number used twice misses it)."""
+    async def run():
+        app = app_for(data_dir)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await step(pilot, lambda s: s.identify(P))
+            await pilot.press("p", "p")
+            await pilot.pause(0.1)
+            assert isinstance(app.screen, PayDialog)
+            await pilot.press(*"4200001234", "enter")
+            await settle(pilot)
+            assert desk(app).state == "framing"
+
+    asyncio.run(run())
+    store = open_store(data_dir)
+    try:
+        assert [p["reference"] for p in store.person_state(P.id_number).payments] == ["4200001234"]
+    finally:
+        store.close()

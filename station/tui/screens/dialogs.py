@@ -7,6 +7,7 @@ succeeds: a wrong PIN or a bad ID number is said in the form, and only the PIN i
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,9 @@ class Approval:
 
 
 Act = Callable[[Any, Any], Any]     # (the form's value, the CaptureService) → anything
+# Seconds after a form opens in which its own key, pressed again, is a double press (a busy
+# desk, a bouncing key) and not the first character of the first field.
+DOUBLE_PRESS = 0.4
 
 
 class _Form(ModalScreen[Any]):
@@ -48,12 +52,14 @@ class _Form(ModalScreen[Any]):
     FIELDS: tuple[tuple[str, str, bool], ...] = ()   # (id, message key, password)
     SCANNED: tuple[str, ...] = ()                    # fields a barcode scanner types into
     FIELD_IDS: dict[str, str] = {}                   # a refusal's field name → input id
+    OPENED_BY = ""                                   # the desk key that opens this form
 
     def __init__(self, act: Act | None = None, subject: str | None = None) -> None:
         super().__init__()
         self.act = act
         self.subject = subject  # whom the form is for, as the desk may show it (masked)
         self.busy = False
+        self._opened_at = time.monotonic()
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="form"):
@@ -69,6 +75,13 @@ class _Form(ModalScreen[Any]):
 
     def title_params(self) -> dict[str, Any]:
         return {}
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """The form's own key pressed twice: the second press is not typed into the form (P P
+        then a scanned number recorded the fee as paid with 'p4200…')."""
+        if self.OPENED_BY and event.value == self.OPENED_BY \
+                and time.monotonic() - self._opened_at < DOUBLE_PRESS:
+            event.input.value = ""
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         inputs = list(self.query(Input))
@@ -131,6 +144,7 @@ class PayDialog(_Form):
     """The fee was paid: an optional transaction number (a barcode scanner types it and Enter
     or Tab)."""
 
+    OPENED_BY = "p"
     TITLE_KEY = "tui.pay.title"
     FIELDS = (("reference", "tui.pay.reference", False),)
     SCANNED = ("reference",)
@@ -150,6 +164,7 @@ class PayDialog(_Form):
 class SupervisorDialog(_Form):
     """A supervisor approves: name, PIN and a reason for the record."""
 
+    OPENED_BY = "o"
     TITLE_KEY = "tui.supervisor.title"
     FIELDS = (("sup-name", "tui.supervisor.name", False), ("sup-pin", "tui.supervisor.pin", True),
               ("sup-reason", "tui.supervisor.reason", False))
@@ -162,6 +177,7 @@ class SupervisorDialog(_Form):
 class ManualEntryDialog(_Form):
     """Typed identity when a card cannot be read; a supervisor must approve it."""
 
+    OPENED_BY = "m"
     TITLE_KEY = "tui.manual.title"
     FIELDS = (("man-name", "tui.field.name", False), ("man-id", "tui.field.id_number", False),
               ("sup-name", "tui.supervisor.name", False), ("sup-pin", "tui.supervisor.pin", True))
@@ -171,6 +187,7 @@ class ManualEntryDialog(_Form):
 class AddressDialog(_Form):
     """Walk-in: the mailing address the prints go back to."""
 
+    OPENED_BY = "w"
     TITLE_KEY = "tui.address.title"
     FIELDS = (("address", "tui.field.address", False),)
 
