@@ -75,6 +75,9 @@ class StationApp(App):
 
     CSS_PATH = "styles/app.tcss"
     TITLE = "Capture Station"
+    # no Ctrl+P palette: its words are English only, its Quit asks nothing in the middle of a
+    # student and its Screenshot writes a name to a file; every action has a key of its own
+    ENABLE_COMMAND_PALETTE = False
     VERTICAL_BREAKPOINTS = [(0, "-low"), (30, "-tall")]   # forms close up on a short terminal
     BINDINGS = [
         # priority: the F-keys also work over the help screen (it is modal); forms ignore them

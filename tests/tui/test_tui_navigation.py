@@ -227,3 +227,32 @@ def test_l_switches_every_word_on_screen_the_stage_and_help_too(data_dir):
                 assert t("tui.key.capture", before) not in text, before
 
     asyncio.run(run())
+
+
+def test_ctrl_p_opens_no_english_command_palette(data_dir):
+    """Ctrl+P opened Textual's command palette: English words on the Chinese desk, a Quit that
+    ends the station at once in the middle of a student (no question, as Ctrl+Q asks), and a
+    Screenshot that writes the screen, the student's name on it, to a file. The station has
+    no palette: every action is a key of its own."""
+    from textual.command import CommandPalette
+
+    from .conftest import desk_app, person
+
+    someone = person(5)
+
+    async def run():
+        app = desk_app(data_dir, {someone.id_number: []})
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.settle()
+            app.runner.step(lambda s: s.identify(someone))
+            await app.settle()
+            await pilot.pause()
+            await pilot.press("ctrl+p")
+            await pilot.pause(0.3)
+            assert not isinstance(app.screen, CommandPalette)
+            assert isinstance(app.screen, DeskScreen)
+            await pilot.press(*"quit", "enter")
+            await pilot.pause(0.3)
+            assert app.is_running
+
+    asyncio.run(run())
