@@ -644,3 +644,29 @@ def test_a_double_p_does_not_put_a_p_in_the_transaction_number(data_dir):
         assert [p["reference"] for p in store.person_state(P.id_number).payments] == ["4200001234"]
     finally:
         store.close()
+
+
+def test_enter_on_an_empty_address_keeps_the_form_and_says_it_is_needed(data_dir):
+    """W, then Enter with nothing typed: the form closed and nothing was said, while the accept
+    still needs the address."""
+    from station.tui.screens.dialogs import AddressDialog
+
+    async def run():
+        app = app_for(data_dir, lang="zh", walk_in="10673")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await step(pilot, lambda s: s.identify(P))
+            await pilot.press("w")
+            await settle(pilot)
+            form = app.screen
+            assert isinstance(form, AddressDialog)
+            await pilot.pause(0.5)                  # past the double press of W
+            await pilot.press("enter")
+            await settle(pilot)
+            assert app.screen is form
+            assert form.query_one("#form-error").message == t("session.address_required", "zh")
+            await pilot.press(*"云南省昆明市一二一大街", "enter")
+            await settle(pilot)
+            assert desk(app).person.mailing_address == "云南省昆明市一二一大街"
+
+    asyncio.run(run())

@@ -194,6 +194,13 @@ class AddressDialog(_Form):
     def value(self, values: dict[str, str]) -> str:
         return values["address"].strip()
 
+    def submit(self, values: dict[str, str]) -> None:
+        """An empty address is not an answer: the form stays and says the accept needs one."""
+        if not self.value(values):
+            self.query_one("#form-error", Notice).say(both("session.address_required"), "error")
+            return
+        super().submit(values)
+
 
 class ReasonDialog(_Form):
     """A reason for the record (reject in review, a correction)."""
