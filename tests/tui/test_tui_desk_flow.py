@@ -670,3 +670,69 @@ def test_enter_on_an_empty_address_keeps_the_form_and_says_it_is_needed(data_dir
             assert desk(app).person.mailing_address == "云南省昆明市一二一大街"
 
     asyncio.run(run())
+
+
+class SlowCamera:
+    """A camera whose shutter answers only when the test lets it (a DSLR's download)."""
+
+    taps_cards = False
+    camera_kind = "test"
+
+    def __init__(self) -> None:
+        import threading
+
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def capture(self, timeout: float):
+        from types import SimpleNamespace
+
+        self.started.set()
+        self.release.wait(timeout)
+        return SimpleNamespace(data=b"GOOD", file_name="shot.jpg", camera={})
+
+    def operator_active(self) -> None:
+        pass
+
+    def latest_frame(self):
+        return None
+
+    def code_taken(self) -> None:
+        pass
+
+
+def test_a_photo_that_arrives_after_a_skip_is_not_put_on_the_next_student(data_dir):
+    """Space, then S while the camera is still downloading, the next card and its fee: the
+    photo taken of the first student arrived while the second was framed and was stored and
+    judged as the second student's capture. It is dropped, and the desk says why."""
+    from station.tui.widgets.notice import Notice
+
+    camera = SlowCamera()
+    second = person(5)
+
+    async def run():
+        app = desk_app(data_dir, {P.id_number: [], second.id_number: []}, devices=camera)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await step(pilot, lambda s: s.identify(P))
+            await step(pilot, lambda s: s.pay(None))
+            await pilot.press("space")
+            await asyncio.to_thread(camera.started.wait, 5)
+            await pilot.press("s")
+            await settle(pilot)
+            await step(pilot, lambda s: s.identify(second))
+            await step(pilot, lambda s: s.pay(None))
+            assert desk(app).state == "framing"
+            camera.release.set()
+            await settle(pilot)
+            await pilot.pause(0.3)
+            await settle(pilot)
+            assert desk(app).state == "framing" and desk(app).person.capture is None
+            assert desk(app).query_one(Notice).level == "error"
+
+    asyncio.run(run())
+    store = open_store(data_dir)
+    try:
+        assert store.conn.execute("SELECT COUNT(*) FROM captures").fetchone()[0] == 0
+    finally:
+        store.close()

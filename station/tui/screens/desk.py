@@ -18,6 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 
+from station.errors import RefusedError
 from station.i18n import both, t
 from station.privacy import mask_id, mask_name
 from station.session.states import State
@@ -65,6 +66,15 @@ from station.tui.workers import reader_loop
 FRAMING, CAPTURED, ACCEPTED = State.FRAMING.value, State.CAPTURED.value, State.ACCEPTED.value
 CONTEXT_EVERY = 20.0     # seconds between refreshes of the header's slot and the counters
 LIVE_LOOK_EVERY = 0.5    # seconds between looks at the live picture's age (see live.STALE_AFTER)
+
+
+def _capture_for(service: Any, taken_of: str, shot: Any) -> Any:
+    """The photo for the student it was taken of (their card read): a student skipped while
+    the camera was still downloading is not the student framed when the photo arrives."""
+    person = service.person
+    if person is None or person.card_read_id != taken_of:
+        raise RefusedError("tui.capture.person_changed")
+    return service.capture(shot.data, file_name=shot.file_name, camera=dict(shot.camera))
 
 
 class DeskScreen(StationScreen):
@@ -484,10 +494,10 @@ class DeskScreen(StationScreen):
             return
         self._capturing = True
         self.query_one(Notice).say(both("tui.capture.taking"))
-        self._capture_worker()
+        self._capture_worker(self.person.card_read_id if self.person is not None else "")
 
     @work(thread=True, group="capture", exclusive=True, exit_on_error=False)
-    def _capture_worker(self) -> None:
+    def _capture_worker(self, taken_of: str) -> None:
         from station.errors import DeviceError
 
         app = self.app
@@ -504,9 +514,7 @@ class DeskScreen(StationScreen):
             app.runner.step(lambda s: s.device_error("camera", key))
             app.call_from_thread(self._capture_done)
             return
-        app.runner.step(lambda s: s.capture(shot.data, file_name=shot.file_name,
-                                            camera=dict(shot.camera))
-                        ).result()
+        app.runner.step(lambda s: _capture_for(s, taken_of, shot)).result()
         app.call_from_thread(self._capture_done)
 
     def _capture_done(self) -> None:
