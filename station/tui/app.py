@@ -320,9 +320,19 @@ class StationApp(App):
 
     def on_device_problem(self, message: DeviceProblem) -> None:
         self._to_desk(DeviceProblem(message.device, message.message_zh, message.message_en))
+        self._devices_changed()
 
     def on_device_back(self, message: DeviceBack) -> None:
         self._to_desk(DeviceBack(message.device))
+        self._devices_changed()
+
+    def _devices_changed(self) -> None:
+        """The devices screen, when open, reads the devices again: it covers the desk's banner
+        and would go on showing what it read when it opened."""
+        from station.tui.screens.devices import DevicesScreen
+
+        if isinstance(self.screen, DevicesScreen):
+            self.screen.action_reload()
 
     def on_card_tapped(self, message: CardTapped) -> None:
         self._to_desk(CardTapped(message.card))

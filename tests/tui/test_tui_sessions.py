@@ -603,3 +603,34 @@ def test_a_camera_unplugged_while_a_photo_waits_lets_the_photographer_accept_it(
         assert store.person_state(a.id_number).accepted_capture_id
     finally:
         store.close()
+
+
+def test_the_devices_screen_follows_a_camera_unplugged_while_it_is_open(station):
+    """F4 open, the camera's cable pulled: the desk went to failsafe under it, its banner out of
+    sight, and F4 went on saying the camera was 正常 / 已连接 (what it read when it opened) until
+    F6, which nothing on screen named. It now reads the devices again when one goes or comes
+    back, and its key bar names F6."""
+    from station.i18n import t
+
+    from .screen import screen_lines
+
+    data_dir, setup = station
+
+    async def run():
+        app = app_on(data_dir, setup.eligible[:1], ScriptedSource())
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot)
+            await pilot.press("f4")
+            await until(pilot, lambda: getattr(app.screen, "data", None) is not None, what="probe")
+            assert app.screen.data[0].ok
+            assert "F6" in "\n".join(screen_lines(app))
+            app.devices.driver.unplug()
+            await until(pilot, lambda: desk(app).state == "failsafe", what="failsafe")
+            await until(pilot, lambda: not app.screen.data[0].ok, timeout=15,
+                        what="the devices screen says the camera is down")
+            assert t("tui.devices.down") in "\n".join(screen_lines(app))
+            app.devices.driver.plug()
+            await until(pilot, lambda: app.screen.data[0].ok, timeout=40,
+                        what="the devices screen says the camera is back")
+
+    asyncio.run(run())

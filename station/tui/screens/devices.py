@@ -78,6 +78,7 @@ def reader_rows(detail: dict) -> list[tuple[str, str]]:
 
 class DevicesScreen(SideScreen):
     TITLE_KEY = "tui.devices.title"
+    KEYS = [("F6", "tui.key.reload"), *SideScreen.KEYS]
     _probe: Worker[Any] | None = None
 
     def action_reload(self) -> None:
