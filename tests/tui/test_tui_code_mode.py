@@ -217,3 +217,31 @@ def test_the_reading_notice_goes_once_v_has_read_the_code(tmp_path):
             assert desk(app).query_one(Notice).message != t("tui.code.reading", "zh")
 
     asyncio.run(run())
+
+
+def test_k_and_v_before_a_card_say_the_card_comes_first(data_dir):
+    """Code mode, nobody at the desk: the field's label says 按 K 输入, yet K (and V) did
+    nothing at all; a scanned code at that moment is told 先刷身份证，再扫描图像采集码, and so
+    are they now."""
+    from station.i18n import t
+    from station.sim.demo import write_mode
+    from station.tui.widgets.notice import Notice
+
+    from .conftest import desk_app
+
+    write_mode(data_dir, "code")
+
+    async def run() -> None:
+        app = desk_app(data_dir, {})
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.settle()
+            await pilot.pause(0.3)
+            notice = desk(app).query_one(Notice)
+            for key in ("k", "v"):
+                notice.clear()
+                await pilot.press(key)
+                await pilot.pause(0.5)                 # past the scanner's burst guard
+                assert notice.message == t("tui.code.no_person", "zh"), key
+                assert app.focused is None
+
+    asyncio.run(run())

@@ -597,8 +597,12 @@ class DeskScreen(StationScreen):
 
     def action_code(self) -> None:
         """Type a capture code by hand: the field takes the keys until Enter, Tab or Esc."""
-        if self.code_mode and self.person is not None:
-            self.query_one("#capture-code").focus()
+        if not self.code_mode:
+            return
+        if self.person is None:
+            self.query_one(Notice).say(both("tui.code.no_person"), "warn")
+            return
+        self.query_one("#capture-code").focus()
 
     def key_escape(self) -> None:
         """Esc leaves the code field without a code: the desk's keys work again."""
@@ -619,8 +623,10 @@ class DeskScreen(StationScreen):
         """The student holds the phone's QR code up to the camera: the service decodes the
         newest live frame on the store thread (OpenCV's QR decoder) and takes the code as it
         takes a scanned one."""
-        if not self.code_mode or self.person is None or self._pending \
-                or self.state in ("waiting_for_card", ACCEPTED):
+        if not self.code_mode or self._pending:
+            return
+        if self.person is None or self.state in ("waiting_for_card", ACCEPTED):
+            self.query_one(Notice).say(both("tui.code.no_person"), "warn")
             return
         devices = self.app.devices
         frame = devices.latest_frame() if devices is not None else None
