@@ -736,3 +736,25 @@ def test_a_photo_that_arrives_after_a_skip_is_not_put_on_the_next_student(data_d
         assert store.conn.execute("SELECT COUNT(*) FROM captures").fetchone()[0] == 0
     finally:
         store.close()
+
+
+def test_m_with_a_student_at_the_desk_says_to_finish_or_skip_them_first(data_dir):
+    """M while a student is identified, framed or photographed did nothing at all: the next
+    student's unreadable card is typed only once the desk is free, and M now says so."""
+    from station.tui.screens.dialogs import ManualEntryDialog
+    from station.tui.widgets.notice import Notice
+
+    async def run():
+        app = app_for(data_dir, lang="en")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await step(pilot, lambda s: s.identify(P))
+            for then in (lambda s: None, lambda s: s.pay(None), lambda s: s.capture(b"GOOD")):
+                await step(pilot, then)
+                desk(app).query_one(Notice).clear()
+                await pilot.press("m")
+                await settle(pilot)
+                assert not isinstance(app.screen, ManualEntryDialog)
+                assert desk(app).query_one(Notice).message == t("tui.first.manual", "en")
+
+    asyncio.run(run())

@@ -570,7 +570,11 @@ class DeskScreen(StationScreen):
             lambda v, s: s.approve(v.name, v.pin, v.reason, opened_for=opened_for), subject))
 
     def action_manual(self) -> None:
-        if self.state not in (State.WAITING.value, ACCEPTED):
+        if self.state == State.FAILSAFE.value:
+            self._first()
+            return
+        if self.state not in (State.WAITING.value, ACCEPTED):   # a student is at the desk
+            self.query_one(Notice).say(both("tui.first.manual"), "warn")
             return
         opened_for, _ = self._form_subject()
         self.app.push_screen(ManualEntryDialog(
