@@ -221,3 +221,30 @@ def test_a_refusal_in_review_is_said_in_review_not_on_the_desk(data_dir):
 
     asyncio.run(photographer())
     asyncio.run(technician())
+
+
+def test_the_reason_form_says_what_it_decides_and_for_whom(data_dir):
+    """A or X in review opened a form titled only 原因 above a field named 原因: nothing said
+    whether Enter would accept or reject the photo, nor whose it was."""
+    from station.i18n import t
+    from station.privacy import mask_id, mask_name
+    from station.tui.screens.dialogs import ReasonDialog
+
+    from .screen import screen_lines
+
+    async def run():
+        app = app_for(data_dir, (SUPERVISOR, SUP_PIN))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await overridden_capture(pilot)
+            await open_review(pilot)
+            for key, title in (("x", "tui.reason.reject"), ("a", "tui.reason.accept")):
+                await pilot.press(key)
+                await pilot.pause(0.2)
+                assert isinstance(app.screen, ReasonDialog)
+                shown = "\n".join(screen_lines(app))
+                assert t(title, "zh") in shown, shown
+                assert f"{mask_name(P.name)}（{mask_id(P.id_number)}）" in shown
+                await pilot.press("escape")
+                await pilot.pause(0.2)
+
+    asyncio.run(run())

@@ -203,10 +203,16 @@ class AddressDialog(_Form):
 
 
 class ReasonDialog(_Form):
-    """A reason for the record (reject in review, a correction)."""
+    """A reason for the record (reject in review, a correction); ``title_key`` says what Enter
+    decides ("reject this photo"), ``subject`` for whom."""
 
     TITLE_KEY = "tui.reason.title"
     FIELDS = (("reason", "tui.supervisor.reason", False),)
+
+    def __init__(self, title_key: str | None = None, subject: str | None = None) -> None:
+        super().__init__(subject=subject)
+        if title_key:
+            self.TITLE_KEY = title_key
 
     def value(self, values: dict[str, str]) -> str:
         return values["reason"].strip()

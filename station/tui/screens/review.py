@@ -316,7 +316,9 @@ class ReviewScreen(SideScreen):
             self.app.runner.call(lambda store: decide(store, op, item, decision, reason),
                                  lambda _v: self.action_reload(), self._refused)
 
-        self.app.push_screen(ReasonDialog(), reasoned)
+        subject = t("tui.form.person", name=mask_name(item.name) or "—",
+                    id=mask_id(item.id_number))
+        self.app.push_screen(ReasonDialog(f"tui.reason.{decision}", subject), reasoned)
 
 
 def with_pictures(store: Store, items: list[ReviewItem], limit: int = 30) -> list[ReviewItem]:
