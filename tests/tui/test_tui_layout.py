@@ -302,3 +302,28 @@ def test_what_to_do_about_a_failed_photo_and_why_a_student_may_not_sit(data_dir,
             assert squeezed(message) in checks, f"check list cuts the advice: {checks}"
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_guides_legend_names_every_colour_it_shows_at_80x24(data_dir, lang):
+    """At 80x24 the legend under the picture ran out of room: the face-width swatch was drawn
+    with its name cut away ("━━ head top   ━━ eyes   ━━"), a colour nobody could read. It now
+    shows only swatches whose names fit."""
+    from rich.cells import cell_len
+
+    from station.tui.widgets.legend import Legend
+
+    async def run():
+        app = app_for(data_dir, lang)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await app.settle()
+            await step(pilot, lambda s: s.identify(OK_PERSON))
+            await step(pilot, lambda s: s.pay(None))
+            legend = desk_of(app).query_one(Legend)
+            assert legend.display
+            plain = legend.render().plain
+            assert cell_len(plain) <= legend.content_size.width, plain
+            for part in plain.split("━━")[1:]:
+                assert part.strip(), plain
+
+    asyncio.run(run())

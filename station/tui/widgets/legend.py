@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widget import Widget
 
@@ -23,12 +24,17 @@ class Legend(Widget):
         self.refresh()
 
     def render(self) -> Any:
-        text = Text(justify="center", no_wrap=True, overflow="ellipsis")
-        for i, (colour, key) in enumerate(((GUIDE_HEAD, "tui.legend.head_top"),
-                                           (GUIDE_EYES, "tui.legend.eyes"),
-                                           (GUIDE_FACE, "tui.legend.face_width"))):
-            if i:
-                text.append("   ")
+        """The swatches whose names fit the width, each whole: a colour shown without its
+        name (the face width's, cut away on a narrow pane) tells nobody anything."""
+        width = self.content_size.width
+        text = Text(justify="center", no_wrap=True)
+        for colour, key in ((GUIDE_HEAD, "tui.legend.head_top"), (GUIDE_EYES, "tui.legend.eyes"),
+                            (GUIDE_FACE, "tui.legend.face_width")):
+            gap = "   " if text.plain else ""
+            item = f"{gap}━━ {t(key)}"
+            if width and text.cell_len + cell_len(item) > width:
+                break
+            text.append(gap)
             text.append("━━ ", style=f"bold {_rgb(colour)}")
             text.append(t(key))
         return text
