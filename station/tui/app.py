@@ -403,8 +403,10 @@ class StationApp(App):
             if yes:
                 self.exit()
 
-        self.push_screen(ConfirmDialog(i18n.t("tui.quit.confirm", name=desk.person.identity.name)),
-                         answered)
+        from station.privacy import mask_name
+
+        name = mask_name(desk.person.identity.name)     # as every form names its student
+        self.push_screen(ConfirmDialog(i18n.t("tui.quit.confirm", name=name)), answered)
 
     def action_toggle_language(self) -> None:
         i18n.set_language("en" if i18n.get_language() == "zh" else "zh")

@@ -256,3 +256,28 @@ def test_ctrl_p_opens_no_english_command_palette(data_dir):
             assert app.is_running
 
     asyncio.run(run())
+
+
+def test_the_quit_question_names_the_student_masked_as_forms_do(data_dir):
+    """Ctrl+Q mid-student asked '李明5 还没有完成…' with the whole name, in large type in the
+    middle of the screen; every form names its student masked (李*5)."""
+    from station.privacy import mask_name
+
+    from .conftest import desk_app, person
+
+    someone = person(5)
+
+    async def run():
+        app = desk_app(data_dir, {someone.id_number: []})
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.settle()
+            app.runner.step(lambda s: s.identify(someone))
+            await app.settle()
+            await pilot.pause()
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmDialog)
+            question = app.screen.question
+            assert mask_name(someone.name) in question and someone.name not in question
+
+    asyncio.run(run())
