@@ -427,9 +427,14 @@ class CaptureService:
         self._stop_if_down()
 
     def skip(self, reason: str = "skipped") -> None:
-        """The person leaves without an accepted photo (nothing is deleted)."""
+        """The person leaves without an accepted photo (nothing is deleted). With nobody at the
+        desk (waiting, or failsafe between students) there is nobody to skip: refused, so no
+        skip of nobody is recorded or counted."""
         if self.state is State.ACCEPTED:
             return self.next()
+        if self.person is None:
+            raise RefusedError("session.bad_transition", event=Words(("session.event.skip",)),
+                               state=Words((f"session.state.{self.state.value}",)))
         with self.recorder.unit():
             self.machine.fire(Event.SKIP, subject=self._subject(), reason=reason)
         self.counters.skipped += 1

@@ -394,3 +394,22 @@ def test_a_home_roster_student_at_another_schools_walk_in_desk_is_stopped(store)
     home = CaptureService(store, op, checker=MarkerChecker(), walk_in=walk_in_for(schools, "10673"))
     home.identify(ours)
     assert home.person.match.flags == ["walk_in"]
+
+
+def test_a_skip_with_nobody_at_the_desk_is_refused_in_failsafe_not_recorded_or_counted(store):
+    svc = service(store)
+    svc.device_error("camera", "camera.disconnected")    # between students: nobody here
+    assert svc.state is State.FAILSAFE and svc.person is None
+    before = rows(store, "session_events")
+    with pytest.raises(RefusedError) as refused:
+        svc.skip()
+    assert refused.value.key == "session.bad_transition"
+    assert rows(store, "session_events") == before       # no skip of nobody recorded
+    assert svc.counters.skipped == 0
+    assert svc.state is State.FAILSAFE                   # the camera is still out
+    svc.device_ok("camera")
+    assert svc.state is State.WAITING
+    with pytest.raises(RefusedError):
+        svc.skip()
+    assert svc.counters.skipped == 0
+    assert [e["event"] for e in rows(store, "session_events")].count("skip") == 0
