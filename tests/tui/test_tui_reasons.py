@@ -146,3 +146,38 @@ def test_a_read_only_data_folder_at_the_shutter_is_said_in_words_and_the_photo_t
             assert desk(app).person.capture.passed is True
 
     asyncio.run(run())
+
+
+def test_an_unexpected_camera_fault_at_the_shutter_is_said_and_space_works_again(station):
+    """The camera layer raises an exception of a type nobody expected (not a DeviceError) while
+    it takes the photo: the capture worker ended without releasing its busy state, so Space
+    said nothing ever again for this desk. Now the fault is said in words (zh and en, no bare
+    traceback), the student stays framed, and the next Space photographs them."""
+    data_dir, setup = station
+    a = setup.eligible[0]
+
+    async def run():
+        app = app_on(data_dir, [a], ScriptedSource())
+        async with app.run_test(size=(120, 40)) as pilot:
+            await connected(pilot)
+            await tap_and_pay(pilot, "")
+            camera = app.devices.camera
+
+            def broken(timeout: float = 10.0):
+                del camera.capture                           # only this one
+                raise ValueError("driver returned garbage")
+
+            camera.capture = broken
+            notice = desk(app).query_one("#notice")
+            await until(pilot, lambda: desk(app).frames_shown > 0, what="a live frame")
+            await pilot.press("space")
+            await until(pilot, lambda: notice.level == "error", what="the fault said")
+            zh, en = notice.words
+            assert "相机" in zh and "ValueError" in zh and "Traceback" not in zh, zh
+            assert "camera" in en, en
+            assert desk(app).state == "framing"
+            await until(pilot, lambda: not desk(app)._capturing, what="the shutter released")
+            await capture(pilot)                              # Space works again
+            assert desk(app).person.capture is not None
+
+    asyncio.run(run())

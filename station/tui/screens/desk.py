@@ -9,6 +9,7 @@ never accepts twice.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +21,7 @@ from textual.containers import Horizontal, Vertical
 
 from station.errors import RefusedError
 from station.i18n import both, t
-from station.privacy import mask_id, mask_name
+from station.privacy import mask_id, mask_name, scrub
 from station.session.states import State
 from station.tui.burst import BURST_END, GAP, BurstGuard
 from station.tui.live import (
@@ -62,6 +63,8 @@ from station.tui.widgets.live_paused import LivePaused
 from station.tui.widgets.notice import Notice
 from station.tui.widgets.picture_view import PictureView
 from station.tui.workers import reader_loop
+
+log = logging.getLogger(__name__)
 
 FRAMING, CAPTURED, ACCEPTED = State.FRAMING.value, State.CAPTURED.value, State.ACCEPTED.value
 CONTEXT_EVERY = 20.0     # seconds between refreshes of the header's slot and the counters
@@ -501,21 +504,26 @@ class DeskScreen(StationScreen):
         from station.errors import DeviceError
 
         app = self.app
-        devices = app.devices
-        if devices is None:         # devices not opened yet: nothing to capture with
-            app.call_from_thread(self._capture_done)
-            return
         try:
-            shot = devices.capture(timeout=15.0)
-        except DeviceError as exc:
-            zh, en = exc.messages
-            app.post_message(DeviceProblem("camera", zh, en))
-            key = exc.key
-            app.runner.step(lambda s: s.device_error("camera", key))
+            devices = app.devices
+            if devices is None:     # devices not opened yet: nothing to capture with
+                return
+            try:
+                shot = devices.capture(timeout=15.0)
+            except DeviceError as exc:
+                zh, en = exc.messages
+                app.post_message(DeviceProblem("camera", zh, en))
+                key = exc.key
+                app.runner.step(lambda s: s.device_error("camera", key))
+                return
+            except Exception as exc:    # a defect below: said in words, Space works on
+                log.exception("capture failed unexpectedly")
+                words = both("camera.generic", error=scrub(f"{type(exc).__name__}: {exc}"))
+                app.post_message(SessionRefused(words, "camera.generic"))
+                return
+            app.runner.step(lambda s: _capture_for(s, taken_of, shot)).result()
+        finally:                    # whatever happened, the shutter is free again
             app.call_from_thread(self._capture_done)
-            return
-        app.runner.step(lambda s: _capture_for(s, taken_of, shot)).result()
-        app.call_from_thread(self._capture_done)
 
     def _capture_done(self) -> None:
         self._capturing = False
