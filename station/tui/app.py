@@ -408,6 +408,12 @@ class StationApp(App):
         name = mask_name(desk.person.identity.name)     # as every form names its student
         self.push_screen(ConfirmDialog(i18n.t("tui.quit.confirm", name=name)), answered)
 
+    def action_help_quit(self) -> None:
+        """Ctrl+C (when no field has text selected to copy): a photographer pressing it to quit
+        is told how. Textual's own hint looks for an ``app.quit`` binding, which the station
+        does not have (Ctrl+Q asks first), so it said nothing."""
+        self.notify(i18n.t("tui.quit.how"))
+
     def action_toggle_language(self) -> None:
         i18n.set_language("en" if i18n.get_language() == "zh" else "zh")
         self.relabel()

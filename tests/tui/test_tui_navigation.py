@@ -281,3 +281,57 @@ def test_the_quit_question_names_the_student_masked_as_forms_do(data_dir):
             assert mask_name(someone.name) in question and someone.name not in question
 
     asyncio.run(run())
+
+
+def test_ctrl_c_says_how_to_quit_and_still_copies_in_a_field(data_dir):
+    """Ctrl+C on the desk did nothing and said nothing (Textual's copy took it, and its own
+    "how to quit" hint looks for an app.quit binding the station does not have): it now says
+    按 Ctrl+Q 退出 (Press Ctrl+Q to quit in English), and the desk goes on. In a form's field
+    with text selected, Ctrl+C still copies it and says nothing."""
+    from textual.widgets import Input
+
+    from station import i18n
+    from station.tui.screens.dialogs import PayDialog
+
+    from .conftest import desk_app, person
+
+    someone = person(5)
+
+    async def run():
+        app = desk_app(data_dir, {someone.id_number: []})
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.settle()
+            await pilot.pause()
+            await pilot.press("ctrl+c")
+            await pilot.pause()
+            assert app.is_running and isinstance(app.screen, DeskScreen)
+            words = [str(n.message) for n in app._notifications]
+            assert words and "Ctrl+Q" in words[-1] and "退出" in words[-1], words
+            app.clear_notifications()
+            await pilot.press("l")                       # English
+            await pilot.pause()
+            await pilot.press("ctrl+c")
+            await pilot.pause()
+            words = [str(n.message) for n in app._notifications]
+            assert words and "Press Ctrl+Q to quit" in words[-1], words
+            await pilot.press("l")
+            await pilot.pause()
+            app.clear_notifications()
+            app.runner.step(lambda s: s.identify(someone))
+            await app.settle()
+            await pilot.pause()
+            await pilot.press("p")
+            await until(pilot, lambda: isinstance(app.screen, PayDialog), what="pay dialog")
+            await pilot.press(*"4200123", "shift+home")  # the reference, selected
+            field = app.screen.query_one(Input)
+            assert app.focused is field and field.selected_text == "4200123"
+            await pilot.press("ctrl+c")
+            await pilot.pause()
+            assert app.clipboard == "4200123"
+            assert not list(app._notifications)          # copied, not told to quit
+            assert isinstance(app.screen, PayDialog) and field.value == "4200123"
+
+    try:
+        asyncio.run(run())
+    finally:
+        i18n.set_language("zh")
