@@ -245,3 +245,49 @@ def test_k_and_v_before_a_card_say_the_card_comes_first(data_dir):
                 assert app.focused is None
 
     asyncio.run(run())
+
+
+def test_tab_does_not_trap_the_desk_keys_in_the_code_field(data_dir):
+    """Code mode, a student at the desk: Tab (a stray press, or a scanner's Tab alone) moved
+    the focus into the code field without a word, and the desk's letters then went into it
+    until Esc (P typed a "p" instead of opening the fee form). Tab now leaves the focus where
+    it is and says how the code goes in; K still opens the field, where Tab hands the code
+    over as a scanner's does."""
+    from station.i18n import t
+    from station.sim.demo import write_mode
+    from station.tui.screens.dialogs import PayDialog
+    from station.tui.widgets.notice import Notice
+
+    from .conftest import desk_app, person
+
+    someone = person(9)
+    write_mode(data_dir, "code")
+
+    async def run() -> None:
+        app = desk_app(data_dir, {someone.id_number: []})
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.settle()
+            app.runner.step(lambda s: s.identify(someone))
+            await app.settle()
+            await pilot.pause(0.3)
+            notice = desk(app).query_one(Notice)
+            for key in ("tab", "shift+tab"):
+                notice.clear()
+                await pilot.press(key)
+                await pilot.pause(0.5)                 # past the scanner's burst guard
+                assert app.focused is None, key
+                assert notice.message == t("tui.code.tab", "zh"), key
+            await pilot.press("p")                     # the desk's key still acts
+            await until(pilot, lambda: isinstance(app.screen, PayDialog), what="pay dialog")
+            await pilot.press("escape")
+            await pilot.pause(0.3)
+            await pilot.press("k")
+            await pilot.pause(0.5)
+            assert app.focused is not None and app.focused.id == "capture-code"
+            await pilot.press(*"TAB427", "tab")        # in the field, Tab hands the code over
+            await pilot.pause(0.3)
+            await app.settle()
+            assert app.runner.service.person.capture_code == "TAB427"
+            assert app.focused is None
+
+    asyncio.run(run())

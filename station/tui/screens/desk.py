@@ -101,6 +101,9 @@ class DeskScreen(StationScreen):
         Binding("k", "code", show=False),
         Binding("v", "code_from_camera", show=False),
         Binding("q", "scan_demo_code", show=False),
+        # Tab would move the focus into the code field, where the desk's letters then go
+        # unseen until Esc: the field is opened with k (or filled by the scanner) only
+        Binding("tab,shift+tab", "tab", show=False),
     ]
     KEY_ACTIONS = {key: b.action for b in BINDINGS if isinstance(b, Binding)
                    for key in b.key.split(",")}
@@ -615,6 +618,12 @@ class DeskScreen(StationScreen):
             self.query_one(Notice).say(both("tui.code.no_person"), "warn")
             return
         self.query_one("#capture-code").focus()
+
+    def action_tab(self) -> None:
+        """Tab on the desk keeps the focus where it is (nowhere): in code mode it says how the
+        code goes in instead of silently putting the desk's keys into the field."""
+        if self.code_mode:
+            self.query_one(Notice).say(both("tui.code.tab"), "warn")
 
     def key_escape(self) -> None:
         """Esc leaves the code field without a code: the desk's keys work again."""
