@@ -89,9 +89,15 @@ class Match:
         }
 
 
+# The separator in a minority name ("阿依古丽·买买提") as cards and offices write it: the card's
+# U+00B7, or whichever look-alike an input method or a pasted Word text gave (• ・ ‧ ∙ ⋅ . …);
+# NFKC folds only some of them, and a dot typed differently is no different name.
+_NAME_DOTS = str.maketrans(dict.fromkeys("\u00b7\u2022\u30fb\u2027\u2219\u22c5\u0387\u2024.", ""))
+
+
 def _same_name(a: str, b: str) -> bool:
     def norm(s: str) -> str:
-        return "".join(unicodedata.normalize("NFKC", s).split()).replace("·", "").replace(".", "").lower()
+        return "".join(unicodedata.normalize("NFKC", s).split()).translate(_NAME_DOTS).lower()
 
     return norm(a) == norm(b)
 
