@@ -8,6 +8,7 @@ facts, so the history of every entry is kept.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -199,6 +200,24 @@ def sheet_warnings(table: Table) -> list[dict]:
     return out
 
 
+def header_test(aliases: dict[str, tuple[str, ...]], key_fields: tuple[str, ...]
+                ) -> Callable[[list[str]], bool]:
+    """Whether a row is the header: it names every one of ``key_fields`` (a title row or a row of
+    merged group headings above the column names names none of them)."""
+    def is_header(cells: list[str]) -> bool:
+        fields, _unknown = map_header(cells, aliases)
+        return all(f in fields for f in key_fields)
+    return is_header
+
+
+def title_warnings(table: Table) -> list[dict]:
+    """The lines above the header that were not read, said in the report (a title, headings)."""
+    if not table.title_lines:
+        return []
+    return [_warning("roster.title_rows", header_line=table.header_line,
+                     lines="、".join(map(str, table.title_lines)))]
+
+
 def clashing_columns(table: Table, aliases: dict) -> list[CellError]:
     """An error for every second column that maps to an already mapped field, naming both."""
     return [CellError(table.header_line, column_label(table.header, later), "roster.duplicate_column",
@@ -214,7 +233,7 @@ def parse_roster(path: Path, settings: RosterSection,
 
     ``export_encoding``: the export profile's CSV encoding; a name it cannot hold (a rare
     character such as 䶮 outside GBK) is a warning per row, not a refusal: the name is real."""
-    table = read_table(path)
+    table = read_table(path, header_test(ROSTER_ALIASES, ("id_number", "name")))
     max_rows = settings.max_rows
     if not table.rows:
         raise InputError("roster.no_rows", Location(table.file, table.header_line))
@@ -264,6 +283,7 @@ def parse_roster(path: Path, settings: RosterSection,
                 counts[row["department"]] = counts.get(row["department"], 0) + 1
         warnings = [_warning("roster.unknown_department", department=d, count=n)
                     for d, n in sorted(counts.items())]
+    warnings += title_warnings(table)
     warnings += sheet_warnings(table)
     codes = {normalise_header(h) for h in CAPTURE_CODE_HEADERS}
     warnings += [_warning("roster.capture_code_column", column=header)

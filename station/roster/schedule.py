@@ -20,6 +20,7 @@ from station.roster.importer import (
     cell_places,
     check_cells,
     clashing_columns,
+    header_test,
     missing_columns,
 )
 from station.roster.tabular import CellError, Table, read_table
@@ -41,7 +42,7 @@ def slot_key(date: str, start: str, campus: str, room: str) -> str:
 
 
 def parse_schedule(path: Path, settings: RosterSection) -> tuple[Table, list[dict], list[CellError]]:
-    table = read_table(path)
+    table = read_table(path, header_test(SCHEDULE_ALIASES, ("date", "departments")))
     if not table.rows:
         raise InputError("roster.no_rows", Location(table.file, table.header_line))
     if len(table.rows) > MAX_SLOTS:

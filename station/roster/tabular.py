@@ -13,6 +13,7 @@ import io
 import re
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,30 @@ class Table:
     sheet: SheetChoice | None = None     # XLSX only: which sheet was read, which were not
     # XLSX only: (line, column letters) of every formula cell, refused with the rows' errors
     formulas: list[tuple[int, str]] = field(default_factory=list)
+    # lines above the header that were not read: a title ("2026届毕业生名单") and merged group
+    # headings ("基本信息" over three columns) that offices put above the real column names
+    title_lines: list[int] = field(default_factory=list)
+
+
+# How far down a header is looked for: a title and a row or two of group headings, not a table.
+HEADER_SEARCH_ROWS = 10
+HeaderTest = Callable[[list[str]], bool]
+
+
+def _take_header(name: str, rows: list[tuple[int, list[str]]], is_header: HeaderTest | None
+                 ) -> tuple[list[str], int, list[tuple[int, list[str]]], list[int]]:
+    """(header, its line, data rows, title lines) from the file's non-empty rows.
+
+    The header is the first of the top rows that ``is_header`` accepts; when none does (or no test
+    is given), the first row, so the caller reports the columns it misses on that line."""
+    if not rows:
+        raise InputError("roster.empty", Location(name))
+    at = 0
+    if is_header is not None:
+        at = next((i for i, (_line, cells) in enumerate(rows[:HEADER_SEARCH_ROWS])
+                   if is_header(cells)), 0)
+    line, header = rows[at]
+    return header, line, rows[at + 1:], [ln for ln, _cells in rows[:at]]
 
 
 @dataclass(frozen=True)
@@ -97,7 +122,7 @@ def _delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
-def read_csv(path: Path, data: bytes) -> Table:
+def read_csv(path: Path, data: bytes, is_header: HeaderTest | None = None) -> Table:
     name = str(path)
     if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError("roster.binary", Location(name))
@@ -105,25 +130,19 @@ def read_csv(path: Path, data: bytes) -> Table:
     lines = text.splitlines()
     first = next((ln for ln in lines if ln.strip()), "")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first), strict=True)
-    header: list[str] | None = None
-    header_line = 0
     rows: list[tuple[int, list[str]]] = []
     start = 1
     try:
         for record in reader:
             line = start
             start = reader.line_num + 1
-            if not any(c.strip() for c in record):
-                continue
-            if header is None:
-                header, header_line = record, line
-            else:
+            if any(c.strip() for c in record):
                 rows.append((line, record))
     except csv.Error as exc:
         raise InputError("roster.bad_csv", Location(name, reader.line_num), error=str(exc)) from None
-    if header is None:
-        raise InputError("roster.empty", Location(name))
-    return Table(name, "csv", encoding.replace("-sig", " BOM"), header, header_line, rows)
+    header, header_line, rows, titles = _take_header(name, rows, is_header)
+    return Table(name, "csv", encoding.replace("-sig", " BOM"), header, header_line, rows,
+                 title_lines=titles)
 
 
 def _cell_text(value: object) -> str:
@@ -284,7 +303,7 @@ def _formula_cells(zf: zipfile.ZipFile, part: str) -> list[tuple[int, str]]:
     return found
 
 
-def read_xlsx(path: Path) -> Table:
+def read_xlsx(path: Path, is_header: HeaderTest | None = None) -> Table:
     """The first visible sheet of a workbook; formula cells are listed (``Table.formulas``): the
     importer refuses each one among the rows' errors, so the office fixes the file in one go.
 
@@ -317,23 +336,18 @@ def read_xlsx(path: Path) -> Table:
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, CalamineError, SyntaxError,
             EOFError, zlib.error):
         raise InputError("roster.bad_xlsx", Location(name)) from None
-    header: list[str] | None = None
-    header_line = 0
     rows: list[tuple[int, list[str]]] = []
     numeric: set[tuple[int, int]] = set()
     for line, cells in enumerate(grid, start=1):
         values = [value if type(value) is str else _cell_text(value) for value in cells]
         if not any(v.strip() for v in values):
             continue
-        if header is None:
-            header, header_line = values, line
-            continue
         rows.append((line, values))
         numeric.update((line, col) for col, value in enumerate(cells)
                        if isinstance(value, float | int) and not isinstance(value, bool))
-    if header is None:
-        raise InputError("roster.empty", Location(name))
-    return Table(name, "xlsx", None, header, header_line, rows, numeric, choice, formulas)
+    header, header_line, rows, titles = _take_header(name, rows, is_header)
+    return Table(name, "xlsx", None, header, header_line, rows, numeric, choice, formulas,
+                 title_lines=titles)
 
 
 def column_index(letters: str) -> int:
@@ -341,7 +355,9 @@ def column_index(letters: str) -> int:
     return _column_number(letters.encode("ascii")) - 1
 
 
-def read_table(path: Path) -> Table:
+def read_table(path: Path, is_header: HeaderTest | None = None) -> Table:
+    """The file's header and rows; ``is_header`` picks the header among the top rows (see
+    ``_take_header``), so a title above the column names is passed over, not taken for them."""
     path = Path(path)
     try:
         with path.open("rb") as fh:            # bounded: a device or a huge file is refused
@@ -355,7 +371,7 @@ def read_table(path: Path) -> Table:
     if not data.strip():
         raise InputError("roster.empty", Location(str(path)))
     if data.startswith(XLSX_MAGIC) or path.suffix.lower() in (".xlsx", ".xlsm"):
-        return read_xlsx(path)
+        return read_xlsx(path, is_header)
     if data.startswith(OLE_MAGIC) or path.suffix.lower() == ".xls":
         raise InputError("roster.legacy_xls", Location(str(path)))
-    return read_csv(path, data)
+    return read_csv(path, data, is_header)

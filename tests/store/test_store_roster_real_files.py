@@ -1,0 +1,72 @@
+"""Rosters as school offices really send them, imported through the real command line."""
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from openpyxl import Workbook
+
+from station.domain import idnumber
+
+HEADER = ["学号", "姓名", "证件号码", "培养层次", "学习方式", "学院", "入学年份", "学制"]
+
+
+def _idn(seq: int) -> str:
+    return idnumber.make("110101", dt.date(1993, 7, 8), seq, True)
+
+
+ROWS = [["22015001", "张三", _idn(1), "硕士", "全日制", "信息学院", "2015", "3"],
+        ["22015002", "阿依古丽·买买提", _idn(2), "硕士", "全日制", "信息学院", "2015", "3"]]
+
+
+def _import(station_cli, path: Path):
+    return station_cli("roster", "import", str(path), "--json")
+
+
+def test_a_workbook_with_a_title_and_merged_headings_above_the_header_imports(station_cli, tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "名单"
+    ws.append(["2026届毕业研究生图像采集名单"])
+    ws.merge_cells("A1:H1")
+    ws.append(["基本信息", None, None, "学籍信息"])
+    ws.merge_cells("A2:C2")
+    ws.merge_cells("D2:H2")
+    ws.append(HEADER)
+    for row in ROWS:
+        ws.append(row)
+    ws.append([])
+    ws.append([None] * 8)
+    old = wb.create_sheet("2025届")
+    old.sheet_state = "hidden"
+    old.append(HEADER)
+    wb.save(tmp_path / "roster.xlsx")
+    r = _import(station_cli, tmp_path / "roster.xlsx")
+    assert r.returncode == 0, r.stdout + r.stderr
+    report = json.loads(r.stdout)
+    assert report["rows"] == 2 and report["added"] == 2
+    title = next(w for w in report["warnings"] if w["code"] == "roster.title_rows")
+    assert title["header_line"] == 3 and title["lines"] == "1、2"
+    assert any(w["code"] == "roster.sheets_hidden" for w in report["warnings"])
+
+
+def test_a_gbk_csv_with_a_title_line_imports_and_says_which_lines_were_skipped(station_cli, tmp_path):
+    lines = ["2026届毕业生名单,,,,,,,", ",,,,,,,", ",".join(HEADER), *(",".join(r) for r in ROWS),
+             ",,,,,,,", ""]
+    path = tmp_path / "roster.csv"
+    path.write_bytes("\r\n".join(lines).encode("gbk"))
+    r = _import(station_cli, path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    report = json.loads(r.stdout)
+    assert report["rows"] == 2 and report["encoding"] == "gb18030"
+    assert [w["lines"] for w in report["warnings"] if w["code"] == "roster.title_rows"] == ["1"]
+
+
+def test_a_file_without_an_id_column_still_names_what_is_missing_on_its_first_line(station_cli,
+                                                                                  tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_text("标题\r\n姓名,学院\r\n张三,信息学院\r\n", encoding="utf-8")
+    r = _import(station_cli, path)
+    assert r.returncode != 0
+    errors = json.loads(r.stdout or r.stderr)["errors"]
+    assert {e["line"] for e in errors if e["code"] == "roster.missing_column"} == {1}
