@@ -8,6 +8,7 @@ facts, so the history of every entry is kept.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -300,6 +301,11 @@ def parse_roster(path: Path, settings: RosterSection,
     return table, rows, errors, warnings
 
 
+# An ID number as Excel shows a number cell ("1.10101E+17") and so saves it to CSV: the digits
+# after the sixth are gone, which the length error ("has 11 characters") did not say.
+_SCIENTIFIC = re.compile(r"\d+(?:\.\d+)?E\+?\d+")
+
+
 def _parse_row(table: Table, line: int, cells: list[str], fields: dict[str, int],
                unknown: dict[int, str], rules: Rules, default_mode: str
                ) -> tuple[dict | None, list[CellError]]:
@@ -333,7 +339,7 @@ def _parse_row(table: Table, line: int, cells: list[str], fields: dict[str, int]
     if problem is not None:
         bad("student_no", problem[0], **problem[1])
     idn = idnumber.normalise(cell("id_number"))
-    if idn and (line, fields["id_number"]) in table.numeric:
+    if idn and ((line, fields["id_number"]) in table.numeric or _SCIENTIFIC.fullmatch(idn)):
         bad("id_number", "roster.id_number_numeric")
     elif idn:
         for finding in idnumber.validate(idn):

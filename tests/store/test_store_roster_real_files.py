@@ -70,3 +70,22 @@ def test_a_file_without_an_id_column_still_names_what_is_missing_on_its_first_li
     assert r.returncode != 0
     errors = json.loads(r.stdout or r.stderr)["errors"]
     assert {e["line"] for e in errors if e["code"] == "roster.missing_column"} == {1}
+
+
+def _errors(station_cli, tmp_path: Path, ids: list[str], encoding: str = "gbk") -> list[dict]:
+    lines = [",".join(HEADER)] + [",".join([f"2201500{i}", f"学生{i}", n, *ROWS[0][3:]])
+                                  for i, n in enumerate(ids)]
+    path = tmp_path / "roster.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    r = _import(station_cli, path)
+    assert r.returncode == 2, r.stdout + r.stderr
+    return json.loads(r.stdout)["errors"]
+
+
+def test_an_id_number_excel_showed_in_scientific_notation_is_refused_as_a_number(station_cli,
+                                                                                 tmp_path):
+    errors = _errors(station_cli, tmp_path, ["1.10101E+17", "4.40301e+17", "1.10101199307E17"])
+    assert [(e["line"], e["code"]) for e in errors] == [(2, "roster.id_number_numeric")] * 1 + [
+        (3, "roster.id_number_numeric"), (4, "roster.id_number_numeric")]
+    assert "Text" in errors[0]["message_en"] and "文本" in errors[0]["message_zh"]
+
