@@ -33,6 +33,6 @@ def id_number(value: str, option: str = "ID_NUMBER") -> str:
 
     number = idnumber.normalise(value)
     for finding in idnumber.validate(number):
-        if finding.code in ("length", "characters"):
+        if finding.code in idnumber.MALFORMED:
             raise InputError(f"id_number.{finding.code}", Location(option), **finding.params)
     return number

@@ -28,6 +28,10 @@ PROVINCES = {
 }
 
 
+# Findings that mean the text is no 18-character number at all (nothing else is checked then).
+MALFORMED = ("length", "old_15_digit", "characters")
+
+
 @dataclass(frozen=True)
 class Finding:
     """One thing wrong with an identity number: a catalog key and its parameters."""
@@ -82,6 +86,10 @@ def gender(number: str) -> str:
 def validate(number: str, today: dt.date | None = None) -> list[Finding]:
     """Every finding about ``number``; an empty list means it is well formed."""
     number = normalise(number)
+    if len(number) == 15 and number.isascii() and number.isdigit():
+        # a first-generation card's number (no century, no check digit): named as such, since
+        # "must have 18 characters" sent people counting digits; the card read has the 18
+        return [Finding("old_15_digit", {})]
     if len(number) != 18:
         return [Finding("length", {"length": len(number)})]
     if not (number[:17].isdigit() and (number[17].isdigit() or number[17] == "X")):

@@ -49,7 +49,7 @@ def validate_identity(identity: Identity, today: dt.date | None = None) -> list[
     else:
         findings = idnumber.validate(number, today)
         out.extend(_findings_json(findings))
-        if not any(f.code in ("length", "characters") for f in findings):
+        if not any(f.code in idnumber.MALFORMED for f in findings):
             out.extend(_findings_json(idnumber.consistency(
                 number, _parse(identity.birth_date), identity.gender)))
             if identity.gender in ("unknown", "unspecified"):

@@ -89,3 +89,9 @@ def test_an_id_number_excel_showed_in_scientific_notation_is_refused_as_a_number
         (3, "roster.id_number_numeric"), (4, "roster.id_number_numeric")]
     assert "Text" in errors[0]["message_en"] and "文本" in errors[0]["message_zh"]
 
+
+def test_a_15_digit_number_is_named_an_old_first_generation_number(station_cli, tmp_path):
+    errors = _errors(station_cli, tmp_path, ["110101930708001"])
+    assert [e["code"] for e in errors] == ["id_number.old_15_digit"]
+    assert "15 位" in errors[0]["message_zh"] and "18" in errors[0]["message_zh"]
+    assert "15-digit" in errors[0]["message_en"]
