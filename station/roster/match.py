@@ -95,11 +95,51 @@ class Match:
 _NAME_DOTS = str.maketrans(dict.fromkeys("\u00b7\u2022\u30fb\u2027\u2219\u22c5\u0387\u2024.", ""))
 
 
-def _same_name(a: str, b: str) -> bool:
-    def norm(s: str) -> str:
-        return "".join(unicodedata.normalize("NFKC", s).split()).translate(_NAME_DOTS).lower()
+# The card's name field holds 15 UCS-2 characters: a longer name is cut there on the card.
+CARD_NAME_UNITS = 15
+# What a card holds in place of a character its issuing system could not write: a private-use
+# code point (GB 18030 user area) or a placeholder (after NFKC, so "？" is "?").
+_PLACEHOLDERS = frozenset("?□■*")
 
-    return norm(a) == norm(b)
+
+def _norm_name(s: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", s).split()).translate(_NAME_DOTS).lower()
+
+
+def _stand_in(card_char: str, roster_char: str) -> bool:
+    """Whether the card's character stands in for a rare roster character: a private-use code or
+    a placeholder, for a character outside the BMP or outside GBK (𠈌, 䶮) — never for an ordinary
+    character the card could have held."""
+    if not ("\ue000" <= card_char <= "\uf8ff" or card_char in _PLACEHOLDERS):
+        return False
+    if ord(roster_char) > 0xFFFF:
+        return True
+    try:
+        roster_char.encode("gbk")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _agrees(card: str, roster: str) -> bool:
+    """Same length, every character equal or a stand-in, and at least one really equal."""
+    pairs = list(zip(card, roster, strict=True))
+    return (all(c == r or _stand_in(c, r) for c, r in pairs)
+            and any(c == r for c, r in pairs))
+
+
+def _same_name(card: str, roster: str) -> bool:
+    """Whether the card's name is the roster's name as that card can hold it.
+
+    Spaces, case and the middle dot's look-alikes aside, the card may cut a name at 15 characters
+    and write a rare character (生僻字) as a private-use code or a placeholder. Only those two:
+    anything else is another name, and the desk stops (the ID number alone is not trusted)."""
+    a, b = _norm_name(card), _norm_name(roster)
+    if a == b:
+        return True
+    if len(card.encode("utf-16-le")) // 2 >= CARD_NAME_UNITS and len(b) > len(a):
+        b = b[:len(a)]             # the card's field was full: the roster name cut as the card did
+    return len(a) == len(b) and a != "" and _agrees(a, b)
 
 
 def hlc_time(hlc: str) -> dt.datetime:
@@ -135,7 +175,7 @@ def match(store: Store, identity: Identity, now: dt.datetime | None = None,
             zh, en = both("match.not_eligible", reason="{reason}")
             flags.append(Flag("not_eligible", zh.format(reason=reason_zh),
                               en.format(reason=reason_en), {"rule": entry.eligibility_rule}))
-        if not _same_name(entry.name, identity.name):
+        if not _same_name(identity.name, entry.name):
             flags.append(Flag.make("name_mismatch", card=identity.name, roster=entry.name,
                                    details={"card": identity.name, "roster": entry.name}))
         slot = store.schedule.slot_for(entry.department, now) if school is None else None

@@ -47,3 +47,49 @@ def test_a_dot_does_not_join_two_different_names(store, tmp_path):
     _roster(store, tmp_path, ["阿依古丽•买买提"])
     found = match(store, _card(0, "阿依古丽·买买江"), WHEN, settings=default_settings().roster)
     assert found.has("name_mismatch")
+
+
+LONG = "买买提江·艾力·阿卜杜热合曼·吐尔逊江·木"      # 21 characters: longer than the card's 15
+
+
+def test_a_long_name_the_card_cut_at_15_characters_is_the_roster_name(store, tmp_path):
+    _roster(store, tmp_path, [LONG])
+    found = match(store, _card(0, LONG[:15]), WHEN, settings=default_settings().roster)
+    assert not found.has("name_mismatch"), found.to_json()["flags"]
+
+
+def test_a_shorter_card_name_that_is_not_cut_at_15_is_still_another_name(store, tmp_path):
+    _roster(store, tmp_path, [LONG, "欧阳娜娜"])
+    assert match(store, _card(0, LONG[:14]), WHEN, settings=default_settings().roster
+                 ).has("name_mismatch")
+    assert match(store, _card(1, "欧阳娜"), WHEN, settings=default_settings().roster
+                 ).has("name_mismatch")
+    cut_wrong = LONG[:14] + "木"                   # 15 characters, the last one differs
+    assert match(store, _card(0, cut_wrong), WHEN, settings=default_settings().roster
+                 ).has("name_mismatch")
+
+
+@pytest.mark.parametrize(("roster", "card"), [
+    ("王𠈌", "王\ue000"),          # a card that holds the rare character as a private-use code
+    ("王𠈌明", "王?明"),            # … or as a placeholder
+    ("李䶮", "李\ue3a0"),           # ext-A, outside GBK: older cards carry it in the PUA
+    ("王𠈌", "王𠈌"),              # a card that holds it as it is
+])
+def test_a_rare_character_the_card_holds_as_a_stand_in_is_the_same_name(store, tmp_path, roster,
+                                                                         card):
+    _roster(store, tmp_path, [roster])
+    found = match(store, _card(0, card), WHEN, settings=default_settings().roster)
+    assert not found.has("name_mismatch"), found.to_json()["flags"]
+
+
+@pytest.mark.parametrize(("roster", "card"), [
+    ("王明", "王\ue000"),           # 明 is an ordinary character: the card would hold it
+    ("王𠈌", "张\ue000"),           # another surname
+    ("𠈌", "\ue000"),               # nothing left to compare
+    ("王𠈌", "王"),                 # a character missing is not a stand-in
+])
+def test_a_stand_in_never_covers_an_ordinary_character_or_a_whole_name(store, tmp_path, roster,
+                                                                        card):
+    _roster(store, tmp_path, [roster])
+    assert match(store, _card(0, card), WHEN, settings=default_settings().roster
+                 ).has("name_mismatch")
