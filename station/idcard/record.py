@@ -76,17 +76,41 @@ def layout_of(block: bytes) -> str:
     return char if char in ("I", "Y", "J") else ""
 
 
-def _fields(layout: str, block: bytes) -> dict[str, str]:
+# Chinese text fields a long name or address can fill to the last byte (cut there by the card).
+CUT_TEXT_FIELDS = ("name", "address", "issuer")
+CUT_MARK = "\ufffd"
+
+
+def _decode_field(name: str, raw: bytes) -> tuple[str, bool]:
+    """(text, cut): a full field whose last two bytes are the first half of a character outside
+    the BMP lost the second half to the field's end. That half is marked ``CUT_MARK`` (and
+    reported), not refused: the same card would fail at every tap. Any other broken UTF-16 is
+    a bad read."""
+    try:
+        return raw.decode("utf-16-le"), False
+    except UnicodeDecodeError:
+        if name in CUT_TEXT_FIELDS and 0xD800 <= int.from_bytes(raw[-2:], "little") <= 0xDBFF:
+            try:
+                return raw[:-2].decode("utf-16-le") + CUT_MARK, True
+            except UnicodeDecodeError:
+                pass
+        raise CardDataError("idcard.record.bad_encoding", field=name) from None
+
+
+def _fields(layout: str, block: bytes, findings: list[tuple[str, dict]] | None = None
+            ) -> dict[str, str]:
     """Each field of ``layout`` decoded from its own bytes, padding kept. Fields are fixed byte
-    ranges: a character outside the BMP in one field must not shift the fields after it."""
+    ranges: a character outside the BMP in one field must not shift the fields after it.
+    A field cut mid-character is added to ``findings``."""
     fields = {}
     for name, start, size in LAYOUTS[layout]:
         if name.startswith("reserved") or name == "type":  # unused, or read by ``layout_of``
             continue
-        try:
-            fields[name] = block[start:start + size].decode("utf-16-le")
-        except UnicodeDecodeError:
-            raise CardDataError("idcard.record.bad_encoding", field=name) from None
+        fields[name], cut = _decode_field(name, block[start:start + size])
+        if cut and findings is not None:
+            from station.i18n import Words
+
+            findings.append(("text_cut", {"field": Words((f"idcard.card_field.{name}",))}))
         bad = unsafe_character(_clean(fields[name]))
         if bad is not None:  # never echoed: the field is named, the character given as U+XXXX
             raise CardDataError("idcard.record.bad_character", field=name, character=bad)
@@ -131,9 +155,9 @@ def decode_text(block: bytes) -> CardText:
     if len(block) != TEXT_SIZE:
         raise CardDataError("idcard.record.bad_size", length=len(block))
     layout = layout_of(block)
-    fields = _fields(layout, block)
-    raw = {name: _clean(value) for name, value in fields.items()}
     findings: list[tuple[str, dict]] = []
+    fields = _fields(layout, block, findings)
+    raw = {name: _clean(value) for name, value in fields.items()}
     values: dict[str, str | None] = {
         "card_type": CARD_TYPES[layout],
         "gender": _gender(raw["gender"]),

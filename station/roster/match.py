@@ -99,7 +99,7 @@ _NAME_DOTS = str.maketrans(dict.fromkeys("\u00b7\u2022\u30fb\u2027\u2219\u22c5\u
 CARD_NAME_UNITS = 15
 # What a card holds in place of a character its issuing system could not write: a private-use
 # code point (GB 18030 user area) or a placeholder (after NFKC, so "？" is "?").
-_PLACEHOLDERS = frozenset("?□■*")
+_PLACEHOLDERS = frozenset("?□■*\ufffd")  # U+FFFD: a character the card cut in half
 
 
 def _norm_name(s: str) -> str:

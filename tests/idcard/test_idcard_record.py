@@ -193,3 +193,27 @@ def test_encoder_and_decoder_agree(samples, label):
     for key, value in identity.to_json().items():
         if key != "warnings":
             assert text.values[key] == value, key
+
+
+def test_a_rare_character_cut_in_half_by_the_end_of_a_full_field_is_a_marked_gap_not_a_dead_card():
+    from station.idcard.readers.base import card_read_from_blocks
+
+    name = "买买提江·艾力·阿卜杜热合曼\U0002020c"         # 14 characters, then one outside the BMP
+    raw = bytearray(block(RESIDENT))
+    raw[0:30] = name.encode("utf-16-le")[:30]           # the card's 30 bytes end mid-pair
+    read = card_read_from_blocks(bytes(raw), None)
+    assert read.identity.name == name[:14] + "\ufffd"
+    assert read.identity.id_number == "53293019580521002X"
+    [cut] = [w for w in read.identity.warnings if w["code"] == "text_cut"]
+    assert "姓名" in cut["message_zh"] and "name" in cut["message_en"]
+
+
+def test_a_lone_surrogate_anywhere_else_still_refuses_the_read():
+    bad = bytearray(block(RESIDENT))
+    bad[4:6] = b"\x40\xd8"                  # a high surrogate in the middle of the name
+    with pytest.raises(CardDataError):
+        decode_text(bytes(bad))
+    bad = bytearray(block(RESIDENT))
+    bad[28:30] = b"\x00\xdc"                # a low surrogate at the end is no cut pair
+    with pytest.raises(CardDataError):
+        decode_text(bytes(bad))

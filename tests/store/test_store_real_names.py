@@ -93,3 +93,15 @@ def test_a_stand_in_never_covers_an_ordinary_character_or_a_whole_name(store, tm
     _roster(store, tmp_path, [roster])
     assert match(store, _card(0, card), WHEN, settings=default_settings().roster
                  ).has("name_mismatch")
+
+
+@pytest.mark.parametrize("roster", ["买买提江·艾力·阿卜杜热合曼\U0002020c",
+                                    "买买提江·艾力·阿卜杜热合曼\U0002020c·木"])
+def test_a_rare_character_the_card_cut_in_half_at_its_15th_place_is_the_roster_name(store, tmp_path,
+                                                                                   roster):
+    _roster(store, tmp_path, [roster])
+    card = "买买提江·艾力·阿卜杜热合曼\ufffd"      # station.idcard.record.CUT_MARK
+    found = match(store, _card(0, card), WHEN, settings=default_settings().roster)
+    assert not found.has("name_mismatch"), found.to_json()["flags"]
+    assert match(store, _card(0, "买买提江·艾力·阿卜杜热合曼\ufffd"[:-1] + "明"), WHEN,
+                 settings=default_settings().roster).has("name_mismatch")
