@@ -64,7 +64,16 @@ _FULL_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ", "0123456789X
 def normalise(number: str) -> str:
     """Strip spaces, make full-width digits ASCII and upper-case a trailing x: the usual typing
     and spreadsheet accidents (a full-width number failed as a wrong check digit "expected 8"
-    where an ８ stood, an unknown region and an invalid birth date, all at once)."""
+    where an ８ stood, an unknown region and an invalid birth date, all at once).
+
+    A spreadsheet's marks for "this is text, not a number" are taken off too: ``="…"`` (how
+    registry systems export numbers to CSV) and a leading ``'`` (Excel's text prefix). What they
+    hold is the number as typed, checked like any other."""
+    number = number.strip()
+    if number.startswith('="') and number.endswith('"') and len(number) > 3:
+        number = number[2:-1]
+    elif number.startswith("'"):
+        number = number[1:]
     return number.strip().replace(" ", "").replace("\u3000", "").translate(_FULL_WIDTH).upper()
 
 

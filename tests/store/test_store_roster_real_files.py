@@ -95,3 +95,24 @@ def test_a_15_digit_number_is_named_an_old_first_generation_number(station_cli, 
     assert [e["code"] for e in errors] == ["id_number.old_15_digit"]
     assert "15 位" in errors[0]["message_zh"] and "18" in errors[0]["message_zh"]
     assert "15-digit" in errors[0]["message_en"]
+
+
+def test_id_numbers_a_system_exported_as_spreadsheet_text_import_as_the_number(station_cli, tmp_path):
+    lines = [",".join(HEADER),
+             ",".join(["22015001", "张三", f'"=""{_idn(1)}"""', *ROWS[0][3:]]),   # ="1101…"
+             ",".join(["22015002", "李四", f"'{_idn(2)}", *ROWS[0][3:]]),          # '1101…
+             ",".join(["22015003", "王五", f'="{_idn(3)}"', *ROWS[0][3:]])]
+    path = tmp_path / "roster.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
+    r = _import(station_cli, path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    shown = station_cli("roster", "show", _idn(2), "--json")
+    assert json.loads(shown.stdout)["entry"]["name"] == "李四"
+
+
+def test_a_marked_number_is_still_checked_and_its_marks_never_join_two_numbers(station_cli, tmp_path):
+    bad = _idn(1)[:-1] + ("0" if _idn(1)[-1] != "0" else "1")
+    errors = _errors(station_cli, tmp_path, [f'="{bad}"', f"'{_idn(2)}", _idn(2)])
+    assert [(e["line"], e["code"]) for e in errors] == [(2, "id_number.check_digit"),
+                                                        (4, "roster.duplicate_id")]
+
