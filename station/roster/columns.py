@@ -49,7 +49,8 @@ _OTHER_FORM = re.compile(r"拼音|英文|外文|曾用|原|旧|pinyin|english|la
 
 
 def normalise_header(text: str) -> str:
-    """The header as looked up among the aliases: width, case, unit qualifiers and marks removed.
+    """The header as looked up among the aliases: width, case, unit qualifiers, marks and spaces
+    next to Chinese characters removed.
 
     A qualifier that names another form of the value (拼音, 英文, 曾用 …) is kept, so the header
     matches no alias and the column stays an extra column."""
@@ -57,7 +58,12 @@ def normalise_header(text: str) -> str:
     text = re.sub(r"[（(](.*?)[)）]",                 # "学制(年)" → "学制"; "姓名(拼音)" stays
                   lambda m: m.group(0) if _OTHER_FORM.search(m.group(1)) else "", text)
     text = text.replace("*", "").replace("_", " ").replace("：", "").replace(":", "")
+    # "姓  名", "学　院": spaces that line two-character names up with four-character ones
+    text = _SPACE_BY_HAN.sub("", text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+_SPACE_BY_HAN = re.compile(r"(?<=[\u3400-\u9fff])\s+|\s+(?=[\u3400-\u9fff])")
 
 
 def map_header(header: list[str], aliases: dict[str, tuple[str, ...]]) -> tuple[dict[str, int], dict[int, str]]:

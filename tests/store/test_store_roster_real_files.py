@@ -116,3 +116,12 @@ def test_a_marked_number_is_still_checked_and_its_marks_never_join_two_numbers(s
     assert [(e["line"], e["code"]) for e in errors] == [(2, "id_number.check_digit"),
                                                         (4, "roster.duplicate_id")]
 
+
+def test_column_names_spaced_out_to_line_up_are_the_column(station_cli, tmp_path):
+    header = ["学  号", "姓 名", "证件号码\u3000", " 培养层次", "学习方式", "学　院", "入学年份", "学制"]
+    path = tmp_path / "roster.csv"
+    path.write_bytes(("\r\n".join([",".join(header), *(",".join(r) for r in ROWS)]) + "\r\n")
+                     .encode("utf-8-sig"))
+    r = _import(station_cli, path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads(r.stdout)["rows"] == 2
