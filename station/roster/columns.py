@@ -23,6 +23,10 @@ ROSTER_ALIASES: dict[str, tuple[str, ...]] = {
     "earlier_uncaptured": ("往届未采集", "往届生未采集", "往届", "earlier uncaptured",
                            "earlier graduate", "previous graduate not captured"),
 }
+# Headers that name a field only in files without a column of its own name: 培养方式 is the study
+# mode (全日制/非全日制) in some registrars' files, but 定向/非定向 in CHSI's own export, which
+# has a 学习形式 column beside it. There it is an extra column, not a clash.
+STAND_IN_HEADERS = {"培养方式": "study_mode"}
 # Not a roster field: the desk takes each student's 图像采集码 from their own QR code (code mode), so
 # a roster column of codes is named at import as not used rather than passed over in silence.
 CAPTURE_CODE_HEADERS = ("图像采集码", "采集码", "图像采集码号", "capture code", "image capture code")
@@ -66,19 +70,30 @@ def normalise_header(text: str) -> str:
 _SPACE_BY_HAN = re.compile(r"(?<=[\u3400-\u9fff])\s+|\s+(?=[\u3400-\u9fff])")
 
 
+def stood_in(header: list[str], aliases: dict[str, tuple[str, ...]]) -> set[int]:
+    """Columns under a ``STAND_IN_HEADERS`` header whose field another column names outright."""
+    lookup = {normalise_header(a): f for f, names in aliases.items() for a in names}
+    stand_ins = {normalise_header(h): f for h, f in STAND_IN_HEADERS.items()}
+    keys = [normalise_header(cell) for cell in header]
+    named = {lookup[k] for k in keys if k in lookup and k not in stand_ins}
+    return {i for i, k in enumerate(keys) if k in stand_ins and stand_ins[k] in named}
+
+
 def map_header(header: list[str], aliases: dict[str, tuple[str, ...]]) -> tuple[dict[str, int], dict[int, str]]:
     """(field → column index, unknown column index → original header text).
 
-    The first column that matches a field wins; a second one is kept as an unknown column.
+    The first column that matches a field wins; a second one is kept as an unknown column, as is
+    a stand-in header (``stood_in``) beside a column of the field's own name.
     """
     lookup = {normalise_header(a): f for f, names in aliases.items() for a in names}
     fields: dict[str, int] = {}
     unknown: dict[int, str] = {}
+    extra = stood_in(header, aliases)
     for index, cell in enumerate(header):
         key = normalise_header(cell)
         if not key:
             continue
-        field = lookup.get(key)
+        field = lookup.get(key) if index not in extra else None
         if field and field not in fields:
             fields[field] = index
         else:
@@ -93,9 +108,10 @@ def duplicate_columns(header: list[str], aliases: dict[str, tuple[str, ...]]) ->
     lookup = {normalise_header(a): f for f, names in aliases.items() for a in names}
     first: dict[str, int] = {}
     clashes = []
+    extra = stood_in(header, aliases)
     for index, cell in enumerate(header):
         field = lookup.get(normalise_header(cell))
-        if field is None:
+        if field is None or index in extra:
             continue
         if field in first:
             clashes.append((field, first[field], index))

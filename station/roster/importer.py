@@ -27,6 +27,7 @@ from station.roster.columns import (
     duplicate_columns,
     map_header,
     normalise_header,
+    stood_in,
 )
 from station.roster.eligibility import Rules
 from station.roster.tabular import CellError, Table, column_index, read_table
@@ -254,8 +255,10 @@ def parse_roster(path: Path, settings: RosterSection,
     seen_id: dict[str, int] = {}
     seen_no: dict[str, int] = {}
     flagged = cell_places(cell_errors)
+    stand_ins = frozenset(stood_in(table.header, ROSTER_ALIASES))
     for line, cells in table.rows:
-        row, row_errors = _parse_row(table, line, cells, fields, unknown, rules, default_mode)
+        row, row_errors = _parse_row(table, line, cells, fields, unknown, rules, default_mode,
+                                     stand_ins)
         errors += [e for e in row_errors if (e.line, e.column) not in flagged]
         # duplicates are checked on the raw cells, so a row with other errors still shows them
         i = fields["id_number"]
@@ -307,8 +310,10 @@ _SCIENTIFIC = re.compile(r"\d+(?:\.\d+)?E\+?\d+")
 
 
 def _parse_row(table: Table, line: int, cells: list[str], fields: dict[str, int],
-               unknown: dict[int, str], rules: Rules, default_mode: str
-               ) -> tuple[dict | None, list[CellError]]:
+               unknown: dict[int, str], rules: Rules, default_mode: str,
+               stand_ins: frozenset[int] = frozenset()) -> tuple[dict | None, list[CellError]]:
+    """One row checked and judged; ``stand_ins``: extra columns whose in-service words still
+    count (a 培养方式 column beside 学习形式)."""
     errors: list[CellError] = []
     width = len(cells)
     text = {name: cells[i].strip() for name, i in fields.items() if i < width}
@@ -365,7 +370,8 @@ def _parse_row(table: Table, line: int, cells: list[str], fields: dict[str, int]
     earlier = parse("earlier_uncaptured", values.flag) if "earlier_uncaptured" in fields else False
     if errors:
         return None, errors
-    if any(values.in_service(cell(name)) for name in ("degree", "category", "study_mode")):
+    if (any(values.in_service(cell(name)) for name in ("degree", "category", "study_mode"))
+            or any(values.in_service(cells[i]) for i in stand_ins if i < width)):
         mode = "part_time"       # 在职/非全日制 in any of them: the programme is in-service
     verdict = rules.judge(degree, entry_year, years, mode, bool(earlier))
     birth = born or idnumber.birth_date(idn)

@@ -125,3 +125,39 @@ def test_column_names_spaced_out_to_line_up_are_the_column(station_cli, tmp_path
     r = _import(station_cli, path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert json.loads(r.stdout)["rows"] == 2
+
+
+def _eligibility(station_cli, number: str) -> bool:
+    return json.loads(station_cli("roster", "show", number, "--json").stdout)["eligible"]
+
+
+def test_a_peiyang_fangshi_column_of_dingxiang_beside_the_study_mode_is_not_a_clash(station_cli,
+                                                                                  tmp_path):
+    header = ["学号", "姓名", "证件号码", "培养层次", "学习形式", "培养方式", "学院", "入学年份", "学制"]
+    rows = [["22015001", "张三", _idn(1), "硕士", "全日制", "非定向", "信息学院", "2015", "3"],
+            ["22015002", "李四", _idn(2), "硕士", "非全日制", "定向", "信息学院", "2015", "3"]]
+    path = tmp_path / "roster.csv"
+    path.write_bytes(("\r\n".join(",".join(r) for r in [header, *rows]) + "\r\n").encode("gbk"))
+    r = _import(station_cli, path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert _eligibility(station_cli, _idn(1)) and not _eligibility(station_cli, _idn(2))
+
+
+def test_a_peiyang_fangshi_column_is_still_the_study_mode_when_it_is_the_only_one(station_cli,
+                                                                                 tmp_path):
+    header = ["学号", "姓名", "证件号码", "培养层次", "培养方式", "学院", "入学年份", "学制"]
+    rows = [["22015001", "张三", _idn(1), "硕士", "全日制", "信息学院", "2015", "3"],
+            ["22015002", "李四", _idn(2), "硕士", "非全日制", "信息学院", "2015", "3"]]
+    path = tmp_path / "roster.csv"
+    path.write_bytes(("\r\n".join(",".join(r) for r in [header, *rows]) + "\r\n").encode("gbk"))
+    assert _import(station_cli, path).returncode == 0
+    assert _eligibility(station_cli, _idn(1)) and not _eligibility(station_cli, _idn(2))
+
+
+def test_in_service_words_in_a_second_peiyang_fangshi_column_still_exclude(station_cli, tmp_path):
+    header = ["学号", "姓名", "证件号码", "培养层次", "学习形式", "培养方式", "学院", "入学年份", "学制"]
+    rows = [["22015001", "张三", _idn(1), "硕士", "", "在职", "信息学院", "2015", "3"]]
+    path = tmp_path / "roster.csv"
+    path.write_bytes(("\r\n".join(",".join(r) for r in [header, *rows]) + "\r\n").encode("gbk"))
+    assert _import(station_cli, path).returncode == 0
+    assert not _eligibility(station_cli, _idn(1))
