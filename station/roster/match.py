@@ -122,9 +122,10 @@ def _stand_in(card_char: str, roster_char: str) -> bool:
 
 
 def _agrees(card: str, roster: str) -> bool:
-    """Same length, every character equal or a stand-in, and at least one really equal."""
+    """Same length, every character equal or a stand-in, and at least one really equal. Either
+    side may hold the stand-in: GBK-era registry systems wrote rare characters in the PUA too."""
     pairs = list(zip(card, roster, strict=True))
-    return (all(c == r or _stand_in(c, r) for c, r in pairs)
+    return (all(c == r or _stand_in(c, r) or _stand_in(r, c) for c, r in pairs)
             and any(c == r for c, r in pairs))
 
 

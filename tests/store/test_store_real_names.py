@@ -105,3 +105,16 @@ def test_a_rare_character_the_card_cut_in_half_at_its_15th_place_is_the_roster_n
     assert not found.has("name_mismatch"), found.to_json()["flags"]
     assert match(store, _card(0, "买买提江·艾力·阿卜杜热合曼\ufffd"[:-1] + "明"), WHEN,
                  settings=default_settings().roster).has("name_mismatch")
+
+
+@pytest.mark.parametrize(("roster", "card"), [
+    ("王\ue000", "王𠈌"),           # a GBK-era registry wrote the rare character in the PUA
+    ("李\ue3a0", "李䶮"),
+])
+def test_a_rare_character_the_roster_holds_as_a_stand_in_is_the_cards_name(store, tmp_path, roster,
+                                                                           card):
+    _roster(store, tmp_path, [roster])
+    found = match(store, _card(0, card), WHEN, settings=default_settings().roster)
+    assert not found.has("name_mismatch"), found.to_json()["flags"]
+    assert match(store, _card(0, card[:-1] + "明"), WHEN,
+                 settings=default_settings().roster).has("name_mismatch")
