@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from station.errors import InputError, Location
 
@@ -303,6 +304,25 @@ def _formula_cells(zf: zipfile.ZipFile, part: str) -> list[tuple[int, str]]:
     return found
 
 
+def _fill_merged(grid: list[list[Any]], ranges: list, name: str) -> None:
+    """Give every cell of a merged area the value shown there (its top-left cell's).
+
+    Offices merge a department down over its students, and a heading over the columns below it;
+    the reader gives the value to the first cell only, so the rows under it read as empty. What
+    the sheet shows is what each row holds. Bounded like the sheet itself (``XLSX_MAX_CELLS``)."""
+    filled = 0
+    for (r0, c0), (r1, c1) in ranges:
+        if r0 >= len(grid) or c0 >= len(grid[r0]):
+            continue
+        value = grid[r0][c0]
+        for row in grid[r0:r1 + 1]:
+            end = min(c1 + 1, len(row))
+            row[c0:end] = [value] * max(end - c0, 0)
+            filled += max(end - c0, 0)
+        if filled > XLSX_MAX_CELLS:
+            _refuse(name, "cells", filled, XLSX_MAX_CELLS)
+
+
 def read_xlsx(path: Path, is_header: HeaderTest | None = None) -> Table:
     """The first visible sheet of a workbook; formula cells are listed (``Table.formulas``): the
     importer refuses each one among the rows' errors, so the office fixes the file in one go.
@@ -331,6 +351,7 @@ def read_xlsx(path: Path, is_header: HeaderTest | None = None) -> Table:
             raise InputError("roster.bad_xlsx", Location(name))
         sheet = book.get_sheet_by_index(choice.index)
         grid = sheet.to_python(skip_empty_area=False)
+        _fill_merged(grid, sheet.merged_cell_ranges or [], name)
     except InputError:
         raise
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, CalamineError, SyntaxError,

@@ -161,3 +161,34 @@ def test_in_service_words_in_a_second_peiyang_fangshi_column_still_exclude(stati
     path.write_bytes(("\r\n".join(",".join(r) for r in [header, *rows]) + "\r\n").encode("gbk"))
     assert _import(station_cli, path).returncode == 0
     assert not _eligibility(station_cli, _idn(1))
+
+
+def test_a_department_merged_down_over_its_students_is_each_students_department(station_cli,
+                                                                                tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["2026届毕业研究生名单"])
+    ws.merge_cells("A1:H1")
+    ws.append(HEADER)
+    for i in range(1, 5):
+        ws.append([f"2201500{i}", f"学生{i}", _idn(i), "硕士", "全日制",
+                   "信息学院" if i == 1 else None, "2015", "3"])
+    ws.merge_cells("F3:F6")
+    wb.save(tmp_path / "roster.xlsx")
+    r = _import(station_cli, tmp_path / "roster.xlsx")
+    assert r.returncode == 0, r.stdout + r.stderr
+    shown = json.loads(station_cli("roster", "show", _idn(4), "--json").stdout)
+    assert shown["entry"]["department"] == "信息学院"
+
+
+def test_merged_id_numbers_are_duplicates_not_one_person_for_many(station_cli, tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(HEADER)
+    ws.append(["22015001", "张三", _idn(1), "硕士", "全日制", "信息学院", "2015", "3"])
+    ws.append(["22015002", "李四", None, "硕士", "全日制", "信息学院", "2015", "3"])
+    ws.merge_cells("C2:C3")
+    wb.save(tmp_path / "roster.xlsx")
+    r = _import(station_cli, tmp_path / "roster.xlsx")
+    assert r.returncode == 2
+    assert [e["code"] for e in json.loads(r.stdout)["errors"]] == ["roster.duplicate_id"]
