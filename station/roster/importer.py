@@ -256,6 +256,7 @@ def parse_roster(path: Path, settings: RosterSection,
     seen_no: dict[str, int] = {}
     flagged = cell_places(cell_errors)
     stand_ins = frozenset(stood_in(table.header, ROSTER_ALIASES))
+    zeroed: list[int] = []
     for line, cells in table.rows:
         row, row_errors = _parse_row(table, line, cells, fields, unknown, rules, default_mode,
                                      stand_ins)
@@ -263,6 +264,8 @@ def parse_roster(path: Path, settings: RosterSection,
         # duplicates are checked on the raw cells, so a row with other errors still shows them
         i = fields["id_number"]
         idn = idnumber.normalise(cells[i]) if i < len(cells) else ""
+        if len(idn) == 18 and idn.endswith("000"):
+            zeroed.append(line)
         if idn and idn in seen_id:
             errors.append(CellError(line, column_label(table.header, i),
                                     "roster.duplicate_id", {"first_line": seen_id[idn]}))
@@ -279,6 +282,7 @@ def parse_roster(path: Path, settings: RosterSection,
             else:
                 seen_no[no] = line
         rows.append(row)
+    errors += zeroed_numbers(table, fields, zeroed, errors)
     warnings: list[dict] = []
     if known_departments:
         counts: dict[str, int] = {}
@@ -307,6 +311,27 @@ def parse_roster(path: Path, settings: RosterSection,
 # An ID number as Excel shows a number cell ("1.10101E+17") and so saves it to CSV: the digits
 # after the sixth are gone, which the length error ("has 11 characters") did not say.
 _SCIENTIFIC = re.compile(r"\d+(?:\.\d+)?E\+?\d+")
+
+
+def zeroed_numbers(table: Table, fields: dict[str, int], zeroed: list[int],
+                   errors: list[CellError]) -> list[CellError]:
+    """Errors for ID numbers ending in 000 that passed their checks, in a damaged column.
+
+    Excel keeps 15 digits of a number, so a number column saved to CSV ends in 000 — and one such
+    number in 11 still passes the check digit, as another person's number. Real numbers end in
+    000 too (sequence x00, check digit 0, about one woman in 1,100), so only a file that shows the
+    damage elsewhere (a number cell, 1.1E+17, a "…000" failing its check) has them refused; alone,
+    such a number is taken (if damaged, its student is not on the roster at the desk)."""
+    column = column_label(table.header, fields["id_number"])
+    at = set(zeroed)
+    damaged = any(e.column == column and (e.code == "roster.id_number_numeric"
+                                          or (e.code == "id_number.check_digit" and e.line in at))
+                  for e in errors)
+    done = {e.line for e in errors if e.column == column}
+    lines = [line for line in zeroed if line not in done]
+    if not damaged:
+        return []
+    return [CellError(line, column, "roster.id_number_zeroed", {}) for line in lines]
 
 
 def _parse_row(table: Table, line: int, cells: list[str], fields: dict[str, int],

@@ -192,3 +192,35 @@ def test_merged_id_numbers_are_duplicates_not_one_person_for_many(station_cli, t
     r = _import(station_cli, tmp_path / "roster.xlsx")
     assert r.returncode == 2
     assert [e["code"] for e in json.loads(r.stdout)["errors"]] == ["roster.duplicate_id"]
+
+
+def _precision_lost() -> str:
+    """A number as Excel keeps it to 15 digits ("…000") whose check digit happens to pass."""
+    for day in range(1, 29):
+        for digit in "0123456789":
+            first17 = f"110101199307{day:02d}{digit}00"
+            if idnumber.check_digit(first17) == "0":
+                return first17 + "0"
+    raise AssertionError("none found")
+
+
+def test_a_number_whose_last_three_digits_excel_zeroed_is_refused_where_the_file_shows_it(
+        station_cli, tmp_path):
+    lost = _precision_lost()
+    failing = _idn(5)[:15] + "000"                  # the same damage, check digit wrong
+    assert idnumber.is_valid(lost) and not idnumber.is_valid(failing)
+    errors = _errors(station_cli, tmp_path, [lost, failing])
+    assert [(e["line"], e["code"]) for e in errors] == [(2, "roster.id_number_zeroed"),
+                                                        (3, "id_number.check_digit")]
+    assert "000" in errors[0]["message_zh"] and "Text" in errors[0]["message_en"]
+
+
+def test_a_real_number_ending_in_000_in_an_undamaged_file_imports(station_cli, tmp_path):
+    lost = _precision_lost()
+    path = tmp_path / "roster.csv"
+    path.write_bytes(("\r\n".join([",".join(HEADER), ",".join(["22015001", "张三", lost,
+                                                                 *ROWS[0][3:]])]) + "\r\n")
+                     .encode("gbk"))
+    r = _import(station_cli, path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads(r.stdout)["warnings"] == []
