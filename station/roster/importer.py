@@ -213,11 +213,18 @@ def header_test(aliases: dict[str, tuple[str, ...]], key_fields: tuple[str, ...]
 
 
 def title_warnings(table: Table) -> list[dict]:
-    """The lines above the header that were not read, said in the report (a title, headings)."""
-    if not table.title_lines:
-        return []
-    return [_warning("roster.title_rows", header_line=table.header_line,
-                     lines="、".join(map(str, table.title_lines)))]
+    """The lines above the header that were not read, and the hidden lines that were (a filter
+    the office left on hides rows it never checked), said in the report."""
+    out = []
+    if table.title_lines:
+        out.append(_warning("roster.title_rows", header_line=table.header_line,
+                            lines="、".join(map(str, table.title_lines))))
+    if table.hidden_lines:
+        shown = table.hidden_lines[:MAX_LISTED_ERRORS]
+        more = len(table.hidden_lines) - len(shown)
+        out.append(_warning("roster.hidden_rows", count=len(table.hidden_lines),
+                            lines="、".join(map(str, shown)) + ("…" if more else "")))
+    return out
 
 
 def clashing_columns(table: Table, aliases: dict) -> list[CellError]:

@@ -44,6 +44,8 @@ class Table:
     # lines above the header that were not read: a title ("2026届毕业生名单") and merged group
     # headings ("基本信息" over three columns) that offices put above the real column names
     title_lines: list[int] = field(default_factory=list)
+    # XLSX only: data lines the workbook hides (filtered out or hidden by hand): read all the same
+    hidden_lines: list[int] = field(default_factory=list)
 
 
 # How far down a header is looked for: a title and a row or two of group headings, not a table.
@@ -323,6 +325,24 @@ def _fill_merged(grid: list[list[Any]], ranges: list, name: str) -> None:
             _refuse(name, "cells", filled, XLSX_MAX_CELLS)
 
 
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b[^>]*>")
+_HIDDEN = re.compile(rb"\bhidden=\"(?:1|true)\"")
+_ROW_NUMBER = re.compile(rb"\br=\"(\d{1,9})\"")
+
+
+def _hidden_rows(zf: zipfile.ZipFile, part: str) -> set[int]:
+    """Lines the sheet hides (a filter, or rows hidden by hand): the office did not see them."""
+    data = zf.read(part)
+    if b"hidden=" not in data:
+        return set()
+    found = set()
+    for tag in _ROW_TAG.findall(data):
+        number = _ROW_NUMBER.search(tag)
+        if _HIDDEN.search(tag) and number:
+            found.add(int(number.group(1)))
+    return found
+
+
 def read_xlsx(path: Path, is_header: HeaderTest | None = None) -> Table:
     """The first visible sheet of a workbook; formula cells are listed (``Table.formulas``): the
     importer refuses each one among the rows' errors, so the office fixes the file in one go.
@@ -344,6 +364,7 @@ def read_xlsx(path: Path, is_header: HeaderTest | None = None) -> Table:
             choice = _first_sheet_part(zf, name)
             _check_extent(zf, choice.part, name)
             formulas = _formula_cells(zf, choice.part)
+            hidden = _hidden_rows(zf, choice.part)
         # By place, not by name: the sheet read is the very one whose extent and formulas were
         # checked above (and the reader must see the same sheet there).
         book = CalamineWorkbook.from_path(name)
@@ -368,7 +389,7 @@ def read_xlsx(path: Path, is_header: HeaderTest | None = None) -> Table:
                        if isinstance(value, float | int) and not isinstance(value, bool))
     header, header_line, rows, titles = _take_header(name, rows, is_header)
     return Table(name, "xlsx", None, header, header_line, rows, numeric, choice, formulas,
-                 title_lines=titles)
+                 title_lines=titles, hidden_lines=[ln for ln, _cells in rows if ln in hidden])
 
 
 def column_index(letters: str) -> int:

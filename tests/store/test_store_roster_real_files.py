@@ -224,3 +224,20 @@ def test_a_real_number_ending_in_000_in_an_undamaged_file_imports(station_cli, t
     r = _import(station_cli, path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert json.loads(r.stdout)["warnings"] == []
+
+
+def test_rows_hidden_in_the_workbook_are_imported_and_named_in_a_warning(station_cli, tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(HEADER)
+    for i in range(1, 5):
+        ws.append([f"2201500{i}", f"学生{i}", _idn(i), "硕士", "全日制", "信息学院", "2015", "3"])
+    ws.row_dimensions[3].hidden = True
+    ws.row_dimensions[5].hidden = True
+    wb.save(tmp_path / "roster.xlsx")
+    r = _import(station_cli, tmp_path / "roster.xlsx")
+    assert r.returncode == 0, r.stdout + r.stderr
+    report = json.loads(r.stdout)
+    assert report["rows"] == 4
+    [hidden] = [w for w in report["warnings"] if w["code"] == "roster.hidden_rows"]
+    assert hidden["lines"] == "3、5" and "隐藏" in hidden["message_zh"]
