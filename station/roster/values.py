@@ -108,11 +108,19 @@ def year(text: str) -> int:
     return int(m.group(1))
 
 
+# 学制 as offices write it in words: 三年, 两年半 (one numeral; longer words are no programme).
+_NUMERALS = {"一": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5", "六": "6",
+             "七": "7", "八": "8", "九": "9", "十": "10"}
+
+
 @lru_cache(maxsize=4096)  # a roster repeats few distinct values in these columns
 def program_years(text: str) -> int | float:
-    t = clean(text).removesuffix("年").removesuffix("年制").strip()
+    t = clean(text)
+    half = t.endswith("年半")
+    t = t.removesuffix("年半") if half else t.removesuffix("年").removesuffix("年制").strip()
+    t = _NUMERALS.get(t, t)
     try:
-        value = float(t)
+        value = float(t) + (0.5 if half else 0)
     except ValueError:
         raise BadValue("roster.bad_program_years", value=text) from None
     if not 1 <= value <= 10:

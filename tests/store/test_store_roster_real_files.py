@@ -4,9 +4,11 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
 from openpyxl import Workbook
 
 from station.domain import idnumber
+from station.roster import values
 
 HEADER = ["学号", "姓名", "证件号码", "培养层次", "学习方式", "学院", "入学年份", "学制"]
 
@@ -241,3 +243,16 @@ def test_rows_hidden_in_the_workbook_are_imported_and_named_in_a_warning(station
     assert report["rows"] == 4
     [hidden] = [w for w in report["warnings"] if w["code"] == "roster.hidden_rows"]
     assert hidden["lines"] == "3、5" and "隐藏" in hidden["message_zh"]
+
+
+@pytest.mark.parametrize(("text", "years"), [("三年", 3), ("两年", 2), ("二年", 2), ("3年制", 3),
+                                             ("四年", 4), ("两年半", 2.5), ("2.5年", 2.5),
+                                             ("三", 3)])
+def test_program_years_written_in_chinese_numerals(text, years):
+    assert values.program_years(text) == years
+
+
+@pytest.mark.parametrize("text", ["十一年", "三十年", "半年", "年", "三四年"])
+def test_program_years_that_are_no_programme_length_are_still_refused(text):
+    with pytest.raises(values.BadValue):
+        values.program_years(text)
