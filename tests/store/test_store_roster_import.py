@@ -214,7 +214,7 @@ def test_every_bad_row_is_listed_with_line_and_column(station_cli, tmp_path):
             GOOD_ROWS[1].replace(",女,", ",X,"),                    # line 3: gender
             GOOD_ROWS[2].replace(",3,2014,", ",3,20x4,"),           # line 4: year
             GOOD_ROWS[3].replace("全日制", "函授"),                  # line 5: study mode (非全日制 → 非函授)
-            GOOD_ROWS[0].replace("22015010001", "2").replace(",3,", ",三,")]  # line 6: years + dup
+            GOOD_ROWS[0].replace("22015010001", "2").replace(",3,", ",三十,")]  # line 6: years + dup
     f = _csv(tmp_path / "r.csv", rows)
     r = station_cli("roster", "import", str(f), "--json")
     assert r.returncode == 2
