@@ -298,6 +298,10 @@ def parse_roster(path: Path, settings: RosterSection,
                 counts[row["department"]] = counts.get(row["department"], 0) + 1
         warnings = [_warning("roster.unknown_department", department=d, count=n)
                     for d, n in sorted(counts.items())]
+    warnings += [_warning("roster.name_dot", line=row["_line"],
+                          column=column_label(table.header, fields["name"]),
+                          dot=f"{row['_dot']} U+{ord(row['_dot']):04X}")
+                 for row in rows if row["_dot"]]
     warnings += title_warnings(table)
     warnings += sheet_warnings(table)
     codes = {normalise_header(h) for h in CAPTURE_CODE_HEADERS}
@@ -406,9 +410,10 @@ def _parse_row(table: Table, line: int, cells: list[str], fields: dict[str, int]
             or any(values.in_service(cells[i]) for i in stand_ins if i < width)):
         mode = "part_time"       # 在职/非全日制 in any of them: the programme is in-service
     verdict = rules.judge(degree, entry_year, years, mode, bool(earlier))
+    name, dot = values.person_name(cell("name"))
     birth = born or idnumber.birth_date(idn)
     row = {
-        "id_number": idn, "student_no": student_no or None, "name": values.clean(cell("name")),
+        "id_number": idn, "student_no": student_no or None, "name": name,
         "gender": g or idnumber.gender(idn), "birth_date": birth.isoformat() if birth else None,
         "department": values.clean(cell("department")), "degree": degree,
         "category": values.clean(cell("category")) or None, "program_years": years,
@@ -418,6 +423,7 @@ def _parse_row(table: Table, line: int, cells: list[str], fields: dict[str, int]
                   if i < len(cells) and cells[i].strip()},
     }
     row["_line"] = line
+    row["_dot"] = dot
     return row, []
 
 

@@ -23,6 +23,20 @@ def clean(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
+# The separator of a minority name as typed or pasted (• ・ ‧ ∙ ⋅; ･ is ・ after NFKC): none of
+# them is in GBK, so the export could not write the name; the card and CHSI write U+00B7.
+NAME_DOTS = "\u2022\u30fb\u2027\u2219\u22c5"
+
+
+def person_name(text: str) -> tuple[str, str | None]:
+    """(the name as stored, the look-alike dot replaced by "·" if there was one)."""
+    name = clean(text)
+    found = next((ch for ch in name if ch in NAME_DOTS), None)
+    if found is None:
+        return name, None
+    return name.translate(str.maketrans(NAME_DOTS, "\u00b7" * len(NAME_DOTS))), found
+
+
 GENDERS = {"男": "male", "m": "male", "male": "male", "1": "male", "女": "female", "f": "female",
            "female": "female", "2": "female"}
 DEGREES = {

@@ -256,3 +256,25 @@ def test_program_years_written_in_chinese_numerals(text, years):
 def test_program_years_that_are_no_programme_length_are_still_refused(text):
     with pytest.raises(values.BadValue):
         values.program_years(text)
+
+
+@pytest.mark.parametrize("dot", ["\u2022", "\u30fb", "\u2027", "\uff65", "\u2219", "\u22c5"])
+def test_a_look_alike_middle_dot_in_a_name_is_stored_as_the_cards_dot(station_cli, tmp_path, dot):
+    path = tmp_path / "roster.csv"
+    row = ["22015001", f"阿依古丽{dot}买买提", _idn(1), *ROWS[0][3:]]
+    path.write_bytes(("\r\n".join([",".join(HEADER), ",".join(row)]) + "\r\n").encode("utf-8"))
+    r = _import(station_cli, path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [w["code"] for w in json.loads(r.stdout)["warnings"]] == ["roster.name_dot"]
+    shown = json.loads(station_cli("roster", "show", _idn(1), "--json").stdout)
+    assert shown["entry"]["name"] == "阿依古丽·买买提"
+
+
+def test_a_full_stop_in_a_latin_name_is_left_alone(station_cli, tmp_path):
+    path = tmp_path / "roster.csv"
+    row = ["22015001", "Mary J. Smith", _idn(1), *ROWS[0][3:]]
+    path.write_bytes(("\r\n".join([",".join(HEADER), ",".join(row)]) + "\r\n").encode("utf-8"))
+    r = _import(station_cli, path)
+    assert r.returncode == 0 and json.loads(r.stdout)["warnings"] == []
+    shown = json.loads(station_cli("roster", "show", _idn(1), "--json").stdout)
+    assert shown["entry"]["name"] == "Mary J. Smith"
