@@ -119,8 +119,20 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
                          encoding="UTF-8 / GBK / GB18030") from None
 
 
-def _delimiter(first_line: str) -> str:
-    counts = {d: first_line.count(d) for d in (",", "\t", ";", "，")}
+DELIMITERS = (",", "\t", ";", "，")
+
+
+def _delimiter(lines: list[str], is_header: HeaderTest | None = None) -> str:
+    """The separator that splits a top line into the header; failing that, the one the first
+    line holds most of. A title line above a tab-separated header has no tabs (or a comma)."""
+    top = [ln for ln in lines[:HEADER_SEARCH_ROWS * 2] if ln.strip()][:HEADER_SEARCH_ROWS]
+    if is_header is not None:
+        for line in top:
+            for d in DELIMITERS:
+                if d in line and is_header(line.split(d)):
+                    return d
+    first = top[0] if top else ""
+    counts = {d: first.count(d) for d in DELIMITERS}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
 
@@ -130,9 +142,8 @@ def read_csv(path: Path, data: bytes, is_header: HeaderTest | None = None) -> Ta
     if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError("roster.binary", Location(name))
     text, encoding = _decode(data, name)
-    lines = text.splitlines()
-    first = next((ln for ln in lines if ln.strip()), "")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""),
+                        delimiter=_delimiter(text.splitlines(), is_header), strict=True)
     rows: list[tuple[int, list[str]]] = []
     start = 1
     try:

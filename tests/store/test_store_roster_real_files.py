@@ -278,3 +278,13 @@ def test_a_full_stop_in_a_latin_name_is_left_alone(station_cli, tmp_path):
     assert r.returncode == 0 and json.loads(r.stdout)["warnings"] == []
     shown = json.loads(station_cli("roster", "show", _idn(1), "--json").stdout)
     assert shown["entry"]["name"] == "Mary J. Smith"
+
+
+@pytest.mark.parametrize("title", ["2026届毕业研究生名单", "2026届毕业生名单，信息学院, 第一批"])
+def test_a_tab_separated_file_with_a_title_line_is_read_by_its_header(station_cli, tmp_path, title):
+    lines = [title, "\t".join(HEADER), *("\t".join(r) for r in ROWS)]
+    path = tmp_path / "roster.txt"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("gb18030"))
+    r = _import(station_cli, path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads(r.stdout)["rows"] == 2
