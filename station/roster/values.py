@@ -54,6 +54,7 @@ STUDY_MODES = {
     "非全日制": "part_time", "在职": "part_time", "在职研究生": "part_time", "业余": "part_time",
     "part-time": "part_time", "part time": "part_time", "part_time": "part_time",
     "in-service": "part_time", "in service": "part_time",
+    "脱产": "full_time", "非脱产": "part_time", "不脱产": "part_time",
 }
 TRUE = {"是", "y", "yes", "true", "1", "√", "✓", "x"}
 FALSE = {"否", "n", "no", "false", "0", ""}
@@ -83,7 +84,8 @@ def degree(text: str) -> str:
 # Words that mark an in-service (part-time) programme wherever an office writes them: in 学习方式,
 # but just as often folded into 学历层次 or 学生类别 ("在职硕士", "非全日制硕士研究生"). The notice
 # excludes in-service masters, so a file without a 学习方式 column must not make them eligible.
-IN_SERVICE_WORDS = ("非全日制", "在职", "part-time", "part time", "in-service", "in service")
+IN_SERVICE_WORDS = ("非全日制", "在职", "非脱产", "不脱产", "part-time", "part time", "in-service",
+                    "in service")
 
 
 @lru_cache(maxsize=4096)  # a roster repeats few distinct values in these columns
@@ -95,9 +97,14 @@ def in_service(text: str) -> bool:
 
 @lru_cache(maxsize=4096)  # a roster repeats few distinct values in these columns
 def study_mode(text: str, default: str) -> str:
+    """The study mode; "全日制（脱产）" is taken when both words say the same mode, else refused."""
     t = clean(text).lower()
     if not t:
         return default
+    both = re.fullmatch(r"(.+?)\s*\((.+)\)", t)
+    if t not in STUDY_MODES and both and STUDY_MODES.get(both.group(1)) is not None \
+            and STUDY_MODES.get(both.group(1)) == STUDY_MODES.get(both.group(2)):
+        return STUDY_MODES[both.group(1)]
     if t not in STUDY_MODES:
         raise BadValue("roster.bad_study_mode", value=text)
     return STUDY_MODES[t]

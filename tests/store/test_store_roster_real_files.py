@@ -288,3 +288,17 @@ def test_a_tab_separated_file_with_a_title_line_is_read_by_its_header(station_cl
     r = _import(station_cli, path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert json.loads(r.stdout)["rows"] == 2
+
+
+@pytest.mark.parametrize(("text", "mode"), [("全日制（脱产）", "full_time"), ("脱产", "full_time"),
+                                            ("非全日制（不脱产）", "part_time"), ("非脱产", "part_time"),
+                                            ("全日制 (脱产)", "full_time")])
+def test_study_modes_with_the_tuochan_words_registrars_add(text, mode):
+    assert values.study_mode(text, "full_time") == mode
+    assert values.in_service(text) == (mode == "part_time")   # in a 学历层次 cell as well
+
+
+@pytest.mark.parametrize("text", ["全日制（不脱产）", "非全日制（脱产）", "全日制（函授）"])
+def test_a_study_mode_whose_words_disagree_is_still_refused(text):
+    with pytest.raises(values.BadValue):
+        values.study_mode(text, "full_time")
