@@ -407,11 +407,12 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
         v["over_share"] = float((px >= ex.over_level).mean())
         v["under_share"] = float((px <= ex.under_level).mean())
         v["face_mean"] = float(px.mean())
+    gains = backdrop_gains(colour, rgb_to_lab(profile.backdrop.reference_rgb))
     v["lighting"], v["lighting_intersection"] = cheek_balance(
-        frame, gray, face, landmarks, lambda: hair_model(lab, mask, small_face, small_span),
-        backdrop_gains(colour, rgb_to_lab(profile.backdrop.reference_rgb)))
+        frame, gray, face, landmarks, lambda: hair_model(lab, mask, small_face, small_span), gains)
     v["glare"] = glare_share(frame, face, profile.glare.v_level, profile.glare.s_level)
-    v.update(clothing(lab, colour, mask, small_face, small_span, profile,
+    clothes_lab, clothes_colour = (lab, colour) if gains is None else neutral_band(half, lab, colour, gains)
+    v.update(clothing(clothes_lab, clothes_colour, mask, small_face, small_span, profile,
                       lambda: person_probability(frame), light))
     v.update(measure_bystander(lab, mask, small_face, small_span, chin * k,
                                profile.second_person.edge_above))
@@ -454,10 +455,34 @@ def _head_top(frame, colour, centre: Point, iod: float, profile: Profile) -> flo
     return None if top == 0.0 else top  # 0: cut by the frame's top edge, not measurable
 
 
+def neutral_band(half, lab, colour, gains) -> tuple[Any, Any]:
+    """``lab`` with its shoulder band (``CLOTHES_TOP`` down) as a neutral white balance gives it
+    (``gains`` read off the backdrop, ``balance.backdrop_gains``), and the backdrop's colour so
+    too: the clothes' contrast is the scene's, not the camera's balance.
+
+    A white balance moves the backdrop and the clothes apart or together: the reference blue's B
+    is already 255, so a cool balance (blue up, red down) leaves the backdrop almost as it was
+    and turns a grey shirt bluish (ΔE 32.7 → 26.6 on the real-face bench: a false "blue
+    clothes"); a warm one does the reverse and lets clothes of the backdrop's blue through. A
+    channel the backdrop cannot tell (clipped) keeps its gain of 1, so what is undone is only
+    ever part of the cast."""
+    import cv2
+    import numpy as np
+
+    from station.checks.balance import rebalanced
+
+    y0 = int(lab.shape[0] * CLOTHES_TOP)
+    out = lab.copy()
+    out[y0:] = to_lab(rebalanced(half[y0:], gains))
+    bgr = cv2.cvtColor(np.array([[colour]], np.float32), cv2.COLOR_Lab2BGR) * np.float32(255.0)
+    return out, to_lab(np.clip(bgr * gains.astype(np.float32), 0, 255))[0, 0]
+
+
 # A side of the shoulder band is judged on its own only when the student fills most of it: the
 # person mask's soft edge holds a strip of backdrop along a shoulder that falls away (16 % of
 # the side on a rendered asymmetric pose), which alone would read as blue clothes.
 SIDE_PERSON_SHARE = 0.5
+CLOTHES_TOP = 0.89   # × frame height: the shoulder band's top row
 
 
 def clothing(lab, colour, mask, face: Face, span, profile: Profile,
@@ -489,7 +514,7 @@ def clothing(lab, colour, mask, face: Face, span, profile: Profile,
     h, w = lab.shape[:2]
     fw = (span[1][0] - span[0][0]) if span else face.iod / 0.42
     cx = face.eye_mid[0]
-    y0, y1 = int(h * 0.89), h - max(2, h // 100)
+    y0, y1 = int(h * CLOTHES_TOP), h - max(2, h // 100)
     boxes = [b for b in (_clip_box(cx - 1.05 * fw, y0, cx - 0.45 * fw, y1, lab.shape),
                          _clip_box(cx + 0.45 * fw, y0, cx + 1.05 * fw, y1, lab.shape))
              if b[2] > b[0] and b[3] > b[1]]

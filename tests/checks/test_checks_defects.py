@@ -290,6 +290,27 @@ def _check(img, profile, name):
     return next(c for c in analyse(img, profile).report.checks if c.name == name)
 
 
+@pytest.mark.parametrize(("shirt", "status"), [
+    ((150, 160, 170), "pass"),   # a grey-blue top: ΔE 34 under a neutral balance
+    ((175, 175, 175), "pass"),   # light grey: ΔE 39
+    ((95, 185, 245), "fail"),    # the backdrop's own blue
+    ((150, 180, 200), "fail"),   # pale blue, ΔE 25
+])
+def test_clothes_under_a_cool_balance_are_judged_as_under_a_neutral_one(profile, shirt, status):
+    """A cool white balance (blue up 8 %, red down) turns a grey top bluish while the backdrop's
+    blue, its B already 255, barely moves: a grey-blue top that passes read ΔE 27.9 and failed as
+    blue clothes (a grey T-shirt of the real-face bench: 32.7 → 26.6). With the balance read off
+    the backdrop undone in the shoulder band, it is not blue clothes; a blue top still fails."""
+    img, _ = render(1200, 1600, shirt=shirt)
+    neutral, cool = (_check(frame, profile, "clothing_contrast") for frame in (img, _cool(img)))
+    assert neutral.status == status, neutral.value
+    if status == "fail":
+        assert cool.status == "fail", cool.value
+    else:
+        assert cool.status != "fail", (neutral.value, cool.value)
+        assert cool.value > neutral.value - 6.0, (neutral.value, cool.value)
+
+
 @pytest.mark.parametrize("shirt", [(150, 180, 190), (160, 185, 190)])
 def test_clothes_that_pass_or_warn_are_not_blue_clothes_half_a_stop_darker(profile, shirt):
     """Lab distances shrink with the light (L + 16, a and b follow its cube root): 0.5 EV
