@@ -25,7 +25,7 @@ DARK = 20              # nor does one this dark (its quantisation alone is 5 %)
 
 def backdrop_gains(seen_lab: np.ndarray, expected_lab: np.ndarray) -> np.ndarray | None:
     """B, G, R gains bringing the backdrop's ``seen_lab`` colour to ``expected_lab``, relative to
-    green (the exposure is left alone); a channel clipped or too dark keeps 1. None when the
+    green (the exposure is left alone); a channel clipped or too dark keeps green's. None when the
     balance is right (``DEAD_ZONE``), when green tells nothing, or when the gains are beyond
     ``LIMITS``."""
     import cv2
@@ -36,10 +36,14 @@ def backdrop_gains(seen_lab: np.ndarray, expected_lab: np.ndarray) -> np.ndarray
     if not DARK <= seen[1] < CLIPPED or want[1] < DARK:
         return None
     gains = np.ones(3)
+    read = [DARK <= seen[c] < CLIPPED and want[c] >= DARK for c in range(3)]
     for c in range(3):
-        if DARK <= seen[c] < CLIPPED and want[c] >= DARK:
+        if read[c]:
             gains[c] = want[c] / seen[c]
     gains /= gains[1]
+    # a channel that tells nothing goes as green does: a brighter frame clips the blue's B, and
+    # a gain of 1 before the division took it for a cast (0.5 EV over: B × 1.15)
+    gains[[c for c in range(3) if not read[c]]] = 1.0
     if bool(np.all(np.abs(gains - 1.0) < DEAD_ZONE)):
         return None
     if bool(np.any(gains < LIMITS[0]) or np.any(gains > LIMITS[1])):

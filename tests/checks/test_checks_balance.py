@@ -72,3 +72,13 @@ def test_the_skin_test_under_a_cast_keeps_the_pixels_of_a_neutral_balance(profil
                 out.extend(abs(z.size - n.size) / n.size for z, n in zip(zones, neutral, strict=True))
     assert max(with_gains) < 0.03
     assert np.mean(with_gains) < np.mean(without) / 2
+
+
+def test_a_brighter_frame_that_clips_the_blue_is_not_a_cast():
+    """0.5 EV over the reference blue's B stays 255 while G and R grow alike: no cast (a gain
+    of 1 before taking green's out read it as B × 1.15)."""
+    brighter = _seen(REFERENCE, (1.15, 1.15, 1.15))
+    assert backdrop_gains(brighter, rgb_to_lab(REFERENCE)) is None
+    warm_and_brighter = backdrop_gains(_seen(REFERENCE, (1.15, 1.15, 1.15 * 1.08)), rgb_to_lab(REFERENCE))
+    assert warm_and_brighter is not None
+    assert warm_and_brighter == pytest.approx([1.0, 1.0, 1 / 1.08], abs=0.01)
