@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from station.checks.balance import backdrop_gains
+from station.checks.balance import CLIPPED, backdrop_gains
 from station.checks.bystander import hair_model, measure_bystander
 from station.checks.detect import Face
 from station.checks.eyearea import under_eye_ratio
@@ -302,6 +302,9 @@ def _cheek_zones_mesh(frame, gray, landmarks: Landmarks,
         cv2.fillPoly(inside, [np.round(poly - [x0, y0]).astype(np.int32)], 255)
         d = chroma_of(x0, y0, x1, y1).astype(np.float64) - mean
         skin = np.einsum("...i,ij,...j->...", d, inv, d) < 9.0  # within 3 sigma
+        # a pixel with a channel clipped has lost its chroma, not its skin: the lit cheek's
+        # brightest skin (hair and shadow are never that bright)
+        skin |= frame[y0:y1, x0:x1].max(axis=2) >= CLIPPED
         zone = gray[y0:y1, x0:x1][(inside > 0) & skin]
         if zone.size < max(20, 0.3 * int((inside > 0).sum())):
             keep = inside > 0   # mostly not skin-coloured: take it all, less the hair

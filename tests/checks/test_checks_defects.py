@@ -415,3 +415,35 @@ def test_a_clipped_backdrop_lit_less_in_the_band_is_not_blue_clothes(profile, ev
     assert figures["clothing_delta_e"] > profile.clothing.min_delta_e_warn, figures
     held = clothing(lab, colour, mask, face, span, profile, lambda: np.ones((h, w), np.float32), 1.0, half)
     assert held["clothing_delta_e"] < profile.clothing.min_delta_e_fail, held
+
+
+def test_the_lit_cheeks_burnt_skin_counts_as_its_light(profile):
+    """A side light burns part of the lit cheek: its pixels clip (a channel at 255) and lose the
+    skin's chroma, and the skin test dropped them, so the lit cheek read darker than it is and
+    the 阴阳脸 lighter (a real side-lit face 0.5 EV over: 0.47 → 0.37, a warning; under a warm
+    balance 0.42 on the limit). Clipped pixels of a cheek are its skin (hair and shadow are
+    never that bright): burnt or not, the lit cheek reads at least as light."""
+    import cv2
+    import numpy as np
+
+    from station.checks.landmarks import CHEEKS
+    from station.checks.measure import cheek_balance
+
+    img, _ = render(1200, 1600, side_light=0.45)
+    result = analyse(img, profile)
+    frame, face, lm = result.frame, result.measurements.face, result.measurements.landmarks
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    plain, _ = cheek_balance(frame, gray, face, lm)
+    lit = max(CHEEKS, key=lambda side: float(np.mean(gray[tuple(np.round(
+        lm.mesh[list(CHEEKS[side])].mean(axis=0)).astype(int)[::-1])])))
+    poly = np.round(lm.mesh[list(CHEEKS[lit])]).astype(np.int32)
+    inside = np.zeros(gray.shape, np.uint8)
+    cv2.fillPoly(inside, [poly], 255)
+    ys, xs = np.nonzero(inside)
+    top = ys.min() + 0.45 * (ys.max() - ys.min())  # its upper part: the cheekbone's highlight
+    burnt = frame.copy()
+    sel = ys < top
+    burnt[ys[sel], xs[sel]] = (248, 252, 255)
+    burnt_gray = cv2.cvtColor(burnt, cv2.COLOR_BGR2GRAY)
+    with_highlight, _ = cheek_balance(burnt, burnt_gray, face, lm)
+    assert with_highlight >= plain + 0.02, (plain, with_highlight)
