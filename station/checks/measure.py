@@ -363,13 +363,15 @@ def glare_share(bgr, face: Face, v_level: int, s_level: int) -> float:
         bx0, by0, bx1, by1 = x0 - ox0, y0 - oy0, x1 - ox0, y1 - oy0
         if not spots[by0:by1, bx0:bx1].any():
             continue
-        n, labels = cv2.connectedComponents(spots, connectivity=8)
-        rim = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
-        inside = labels[by0:by1, bx0:bx1]
-        counts = np.bincount(inside.reshape(-1), minlength=n)
-        counts[0] = 0
-        counts[np.unique(rim)] = 0  # reaches the surround's edge: skin, not a reflection
-        worst = max(worst, float(counts.max()) / inside.size)
+        # blobs as the eye box holds them; those joined (through the surround) to its edge are
+        # skin, not a reflection
+        _, around = cv2.connectedComponents(spots, connectivity=8)
+        rim = np.unique(np.concatenate([around[0], around[-1], around[:, 0], around[:, -1]]))
+        box = spots[by0:by1, bx0:bx1]
+        box[np.isin(around[by0:by1, bx0:bx1], rim[rim > 0])] = 0
+        n, _, stats, _ = cv2.connectedComponentsWithStats(box, connectivity=8)
+        if n > 1:
+            worst = max(worst, float(stats[1:, cv2.CC_STAT_AREA].max()) / box.size)
     return worst
 
 
