@@ -25,7 +25,7 @@ from station.checks.framing import (
     to_lab,
 )
 from station.checks.person import PERSON_LEVEL, person_probability
-from station.checks.shadow import _scaled_clipped, backdrop_shadow
+from station.checks.shadow import backdrop_shadow
 
 if TYPE_CHECKING:
     import numpy as np
@@ -436,10 +436,9 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
     v["lighting"], v["lighting_intersection"] = cheek_balance(
         frame, gray, face, landmarks, lambda: hair_model(lab, mask, small_face, small_span), gains)
     v["glare"] = glare_share(frame, face, profile.glare.v_level, profile.glare.s_level)
-    clothes_lab, clothes_colour, clothes_bgr = ((lab, colour, half) if gains is None
-                                                else neutral_band(half, lab, colour, gains))
+    clothes_lab, clothes_colour = (lab, colour) if gains is None else neutral_band(half, lab, colour, gains)
     v.update(clothing(clothes_lab, clothes_colour, mask, small_face, small_span, profile,
-                      lambda: person_probability(frame), light, clothes_bgr))
+                      lambda: person_probability(frame), light))
     v.update(measure_bystander(lab, mask, small_face, small_span, chin * k,
                                profile.second_person.edge_above))
     return result
@@ -481,11 +480,10 @@ def _head_top(frame, colour, centre: Point, iod: float, profile: Profile) -> flo
     return None if top == 0.0 else top  # 0: cut by the frame's top edge, not measurable
 
 
-def neutral_band(half, lab, colour, gains) -> tuple[Any, Any, Any]:
+def neutral_band(half, lab, colour, gains) -> tuple[Any, Any]:
     """``lab`` with its shoulder band (``CLOTHES_TOP`` down) as a neutral white balance gives it
     (``gains`` read off the backdrop, ``balance.backdrop_gains``), and the backdrop's colour so
-    too: the clothes' contrast is the scene's, not the camera's balance. Third: ``half`` with that
-    band so rebalanced (BGR).
+    too: the clothes' contrast is the scene's, not the camera's balance.
 
     A white balance moves the backdrop and the clothes apart or together: the reference blue's B
     is already 255, so a cool balance (blue up, red down) leaves the backdrop almost as it was
@@ -499,11 +497,10 @@ def neutral_band(half, lab, colour, gains) -> tuple[Any, Any, Any]:
     from station.checks.balance import rebalanced
 
     y0 = int(lab.shape[0] * CLOTHES_TOP)
-    out, frame = lab.copy(), half.copy()
-    frame[y0:] = rebalanced(half[y0:], gains)
-    out[y0:] = to_lab(frame[y0:])
+    out = lab.copy()
+    out[y0:] = to_lab(rebalanced(half[y0:], gains))
     bgr = cv2.cvtColor(np.array([[colour]], np.float32), cv2.COLOR_Lab2BGR) * np.float32(255.0)
-    return out, to_lab(np.clip(bgr * gains.astype(np.float32), 0, 255))[0, 0], frame
+    return out, to_lab(np.clip(bgr * gains.astype(np.float32), 0, 255))[0, 0]
 
 
 # A side of the shoulder band is judged on its own only when the student fills most of it: the
@@ -514,8 +511,7 @@ CLOTHES_TOP = 0.89   # × frame height: the shoulder band's top row
 
 
 def clothing(lab, colour, mask, face: Face, span, profile: Profile,
-             person: Callable[[], Any] | None = None, light: float = 1.0,
-             bgr: Any = None) -> dict[str, float]:
+             person: Callable[[], Any] | None = None, light: float = 1.0) -> dict[str, float]:
     """ΔE between the clothes on the shoulders (bottom band, off-centre) and the backdrop; the
     share of them that looks like backdrop.
 
@@ -536,8 +532,6 @@ def clothing(lab, colour, mask, face: Face, span, profile: Profile,
     warned on 11 good photos of the real-face bench.
 
     ``light`` (``light_scale``) puts every ΔE on the scale of a frame exposed as expected.
-    ``bgr``: the pixels of ``lab`` (8-bit BGR), which tell the backdrop under less light where its
-    colour is clipped (``_clothes_figures``).
     """
     import cv2
     import numpy as np
@@ -573,37 +567,20 @@ def clothing(lab, colour, mask, face: Face, span, profile: Profile,
     probs = [prob_map[b[1]:b[3], b[0]:b[2]].reshape(-1) for b in boxes]
     prob = np.concatenate(probs)
     out["clothing_person_share"] = float((prob >= PERSON_LEVEL).mean())
-    lit = _clipped(colour)
-    dimmed = ([_scaled_clipped(bgr[b[1]:b[3], b[0]:b[2]].reshape(-1, 3), lit) for b in boxes]
-              if lit is not None and bgr is not None else [None] * len(boxes))
     if out["clothing_delta_e"] < c.min_delta_e_warn:  # the band itself, on its clothes
-        under = None if dimmed[0] is None else np.concatenate(dimmed)
-        out.update(_clothes_figures(allpx, allmask, prob, colour, profile, light, under) or {})
-    for (px, side_mask), side_prob, side_dimmed in zip(sides, probs, dimmed, strict=True):
+        out.update(_clothes_figures(allpx, allmask, prob, colour, profile, light) or {})
+    for (px, side_mask), side_prob in zip(sides, probs, strict=True):
         if (side_prob >= PERSON_LEVEL).mean() < SIDE_PERSON_SHARE:
             continue  # mostly not the student: the band's figures judge it
-        side = _clothes_figures(px, side_mask, side_prob, colour, profile, light, side_dimmed)
+        side = _clothes_figures(px, side_mask, side_prob, colour, profile, light)
         if (side is not None and side["clothing_delta_e"] < min(c.min_delta_e_fail, out["clothing_delta_e"])
                 and side["clothing_blue_share"] > c.blue_share_fail):
             out.update(side)  # unmistakably the backdrop's blue on that side: it decides
     return out
 
 
-def _clipped(colour) -> Any:
-    """The backdrop's BGR colour (0–255) when one of its channels is clipped (the reference blue's
-    B is 255: a brighter frame or a cooler balance clips it), else None."""
-    import cv2
-    import numpy as np
-
-    from station.checks.shadow import CLIPPED
-
-    bgr = cv2.cvtColor(np.array([[colour]], np.float32), cv2.COLOR_Lab2BGR)[0, 0] * 255.0
-    return bgr if bool((bgr >= CLIPPED).any()) and bool((bgr < CLIPPED).any()) else None
-
-
 def _clothes_figures(px: np.ndarray, backdrop_like: np.ndarray, prob: np.ndarray,
-                     colour: np.ndarray, profile: Profile, light: float = 1.0,
-                     dimmed: np.ndarray | None = None) -> dict[str, float] | None:
+                     colour: np.ndarray, profile: Profile, light: float = 1.0) -> dict[str, float] | None:
     """ΔE and backdrop share of the clothes among ``px``: the person's pixels or those visibly not
     backdrop (None when too few: the zone is backdrop the student does not reach).
 
@@ -612,11 +589,7 @@ def _clothes_figures(px: np.ndarray, backdrop_like: np.ndarray, prob: np.ndarray
     background light, lens vignetting) is still backdrop, not blue clothes (by plain ΔE alone,
     0.5 EV of vignetting failed two good photos of the real-face bench whose shoulders barely
     reach the band); the light-forgiving distance alone, which rescales a and b with L, read a
-    backdrop of uneven lightness but even hue as clothes under a cool white balance. Where the
-    backdrop's colour is clipped, its less lit parts keep a hue its lit parts lost (they turn
-    cyan as B clips): ``dimmed`` marks the pixels that are the clipped backdrop under less light
-    (``shadow._scaled_clipped``); 0.5 EV over, the band's empty backdrop read ΔE 5.4 from the
-    lit backdrop and its median failed a black top as blue clothes (ΔE 7.8)."""
+    backdrop of uneven lightness but even hue as clothes under a cool white balance."""
     import numpy as np
 
     c = profile.clothing
@@ -625,8 +598,6 @@ def _clothes_figures(px: np.ndarray, backdrop_like: np.ndarray, prob: np.ndarray
     near = c.empty_delta_e ** 2
     backdrop = ((np.square(px - colour).sum(axis=1) < near)  # the backdrop's colour, plainly
                 | (shade_distance2(px, colour, profile.backdrop.mask_l_weight) < near))
-    if dimmed is not None:
-        backdrop |= dimmed
     clothes = (prob >= PERSON_LEVEL) | ~backdrop
     if clothes.sum() < max(30, c.min_clothes_share * clothes.size):
         return None
