@@ -54,6 +54,28 @@ async def pay_form_for_p(pilot) -> None:
     assert isinstance(pilot.app.screen, PayDialog)
 
 
+async def failed_photo_for_p(pilot) -> None:
+    """P tapped, paid and photographed blurred: the photo's checks fail."""
+    await settle(pilot)
+    await step(pilot, lambda s: s.identify(P))
+    await step(pilot, lambda s: s.pay(None))
+    await step(pilot, lambda s: s.capture(b"BLURRY"))
+
+
+async def override_form_without_reason(pilot):
+    """``o`` on the failed photo, the supervisor's name and PIN typed, Enter on the empty reason:
+    the override form, still open."""
+    from station.tui.screens.dialogs import SupervisorDialog
+
+    await pilot.press("o")
+    await settle(pilot)
+    form = pilot.app.screen
+    assert isinstance(form, SupervisorDialog)
+    await pilot.press(*SUPERVISOR, "enter", *SUP_PIN, "enter", "enter")
+    await settle(pilot)
+    return form
+
+
 def test_scanner_burst_ending_in_tab_pays_with_the_reference(data_dir):
     async def run():
         app = app_for(data_dir)
@@ -110,10 +132,7 @@ def test_a_double_press_accepts_once_and_errors_clear_after_the_next_step(data_d
     async def run():
         app = app_for(data_dir, lang="en")
         async with app.run_test(size=(120, 40)) as pilot:
-            await settle(pilot)
-            await step(pilot, lambda s: s.identify(P))
-            await step(pilot, lambda s: s.pay(None))
-            await step(pilot, lambda s: s.capture(b"BLURRY"))
+            await failed_photo_for_p(pilot)
             await pilot.press("a")                               # refused: a check fails
             await settle(pilot)
             notice = desk(app).query_one("#notice")
@@ -382,21 +401,12 @@ def test_a_supervisors_override_of_failed_checks_needs_a_reason_and_is_audited(d
     """O on a failed photo, the supervisor's name and PIN, Enter on an empty reason: the form
     stays open at the reason (the CLI's --force needs --reason too); with a reason the photo is
     accepted, audited under the supervisor's name with the failed checks and the reason."""
-    from station.tui.screens.dialogs import SupervisorDialog
 
     async def run():
         app = app_for(data_dir, lang="zh")
         async with app.run_test(size=(120, 40)) as pilot:
-            await settle(pilot)
-            await step(pilot, lambda s: s.identify(P))
-            await step(pilot, lambda s: s.pay(None))
-            await step(pilot, lambda s: s.capture(b"BLURRY"))
-            await pilot.press("o")
-            await settle(pilot)
-            form = app.screen
-            assert isinstance(form, SupervisorDialog)
-            await pilot.press(*SUPERVISOR, "enter", *SUP_PIN, "enter", "enter")
-            await settle(pilot)
+            await failed_photo_for_p(pilot)
+            form = await override_form_without_reason(pilot)
             assert app.screen is form and desk(app).state == "captured"
             assert "理由" in form.query_one("#form-error").message
             assert app.focused.id == "sup-reason"
@@ -490,21 +500,12 @@ def test_enter_on_the_reason_after_a_missing_reason_asks_for_the_pin_not_a_wrong
     (it is never kept). The reason typed and Enter then sent the form with no PIN: "PIN wrong",
     one of the supervisor's five tries gone. Now Enter goes to the empty PIN field first."""
     from station.store import lockout
-    from station.tui.screens.dialogs import SupervisorDialog
 
     async def run():
         app = app_for(data_dir, lang="zh")
         async with app.run_test(size=(120, 40)) as pilot:
-            await settle(pilot)
-            await step(pilot, lambda s: s.identify(P))
-            await step(pilot, lambda s: s.pay(None))
-            await step(pilot, lambda s: s.capture(b"BLURRY"))
-            await pilot.press("o")
-            await settle(pilot)
-            form = app.screen
-            assert isinstance(form, SupervisorDialog)
-            await pilot.press(*SUPERVISOR, "enter", *SUP_PIN, "enter", "enter")
-            await settle(pilot)
+            await failed_photo_for_p(pilot)
+            form = await override_form_without_reason(pilot)
             assert app.focused.id == "sup-reason"
             await pilot.press(*"学生眼镜反光已复核", "enter")
             await settle(pilot)
@@ -585,10 +586,7 @@ def test_a_long_refusal_is_said_whole_at_80x24(data_dir):
     async def run(lang: str):
         app = desk_app(data_dir, {P.id_number: [], waiting.id_number: []}, lang=lang)
         async with app.run_test(size=(80, 24)) as pilot:
-            await settle(pilot)
-            await step(pilot, lambda s: s.identify(P))
-            await step(pilot, lambda s: s.pay(None))
-            await step(pilot, lambda s: s.capture(b"BLURRY"))
+            await failed_photo_for_p(pilot)
             await pilot.press("a")                          # refused: a check fails
             await settle(pilot)
             fits, why = _notice_fits(app)
