@@ -112,6 +112,14 @@ async def step(pilot, fn, linger: float = 0.0) -> None:
         await pilot.pause(linger)
 
 
+async def student_at_desk(app, pilot, someone) -> None:
+    """``someone``'s card read at the started desk (the session's own step, no reader), settled."""
+    await app.settle()
+    app.runner.step(lambda s: s.identify(someone))
+    await app.settle()
+    await pilot.pause()
+
+
 async def desk_shown(pilot, timeout: float = 10.0):
     """The desk once login has switched to it and it is mounted: the switch is a message of its
     own, so the store thread going idle (``settle``) does not mean the desk has mounted yet (a

@@ -41,7 +41,7 @@ def test_in_code_mode_a_burst_is_a_code_and_a_slow_key_still_works(data_dir):
     from station.tui.screens.dialogs import PayDialog
     from station.tui.widgets.code_field import CodeField
 
-    from .conftest import desk_app, person
+    from .conftest import desk_app, person, student_at_desk
 
     someone = person(9)
     write_mode(data_dir, "code")        # the station's setting, as `station demo --mode code` does
@@ -49,10 +49,7 @@ def test_in_code_mode_a_burst_is_a_code_and_a_slow_key_still_works(data_dir):
     async def run():
         app = desk_app(data_dir, {someone.id_number: []})
         async with app.run_test(size=(120, 40)) as pilot:
-            await app.settle()
-            app.runner.step(lambda s: s.identify(someone))
-            await app.settle()
-            await pilot.pause()
+            await student_at_desk(app, pilot, someone)
             desk = app.get_screen("desk")
             assert desk.query_one(CodeField).display
             for ch in "ASK7Q2":                     # one read from the terminal: queued at once
@@ -88,7 +85,7 @@ def test_a_bad_code_at_the_desk_names_the_scan_field_once_in_the_readers_words(d
     from station.sim.demo import write_mode
     from station.tui.widgets.notice import Notice
 
-    from .conftest import desk_app, person
+    from .conftest import desk_app, person, student_at_desk
 
     someone = person(8)
     write_mode(data_dir, "code")
@@ -96,10 +93,7 @@ def test_a_bad_code_at_the_desk_names_the_scan_field_once_in_the_readers_words(d
     async def run():
         app = desk_app(data_dir, {someone.id_number: []})
         async with app.run_test(size=(120, 40)) as pilot:
-            await app.settle()
-            app.runner.step(lambda s: s.identify(someone))
-            await app.settle()
-            await pilot.pause()
+            await student_at_desk(app, pilot, someone)
             desk = app.get_screen("desk")
             await pilot.press("k")
             await pilot.press(*"a/b", "enter")

@@ -57,17 +57,14 @@ def test_photographer_is_told_exports_are_for_technicians(data_dir):
 
 
 def test_ctrl_q_asks_in_the_middle_of_a_student(data_dir):
-    from .conftest import desk_app, person
+    from .conftest import desk_app, person, student_at_desk
 
     someone = person(5)
 
     async def run():
         app = desk_app(data_dir, {someone.id_number: []})
         async with app.run_test(size=(120, 40)) as pilot:
-            await app.settle()
-            app.runner.step(lambda s: s.identify(someone))
-            await app.settle()
-            await pilot.pause()
+            await student_at_desk(app, pilot, someone)
             await pilot.press("ctrl+q")
             await pilot.pause()
             assert isinstance(app.screen, ConfirmDialog)
@@ -236,17 +233,14 @@ def test_ctrl_p_opens_no_english_command_palette(data_dir):
     no palette: every action is a key of its own."""
     from textual.command import CommandPalette
 
-    from .conftest import desk_app, person
+    from .conftest import desk_app, person, student_at_desk
 
     someone = person(5)
 
     async def run():
         app = desk_app(data_dir, {someone.id_number: []})
         async with app.run_test(size=(120, 40)) as pilot:
-            await app.settle()
-            app.runner.step(lambda s: s.identify(someone))
-            await app.settle()
-            await pilot.pause()
+            await student_at_desk(app, pilot, someone)
             await pilot.press("ctrl+p")
             await pilot.pause(0.3)
             assert not isinstance(app.screen, CommandPalette)
@@ -263,17 +257,14 @@ def test_the_quit_question_names_the_student_masked_as_forms_do(data_dir):
     middle of the screen; every form names its student masked (李*5)."""
     from station.privacy import mask_name
 
-    from .conftest import desk_app, person
+    from .conftest import desk_app, person, student_at_desk
 
     someone = person(5)
 
     async def run():
         app = desk_app(data_dir, {someone.id_number: []})
         async with app.run_test(size=(120, 40)) as pilot:
-            await app.settle()
-            app.runner.step(lambda s: s.identify(someone))
-            await app.settle()
-            await pilot.pause()
+            await student_at_desk(app, pilot, someone)
             await pilot.press("ctrl+q")
             await pilot.pause()
             assert isinstance(app.screen, ConfirmDialog)
