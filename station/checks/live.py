@@ -61,7 +61,7 @@ class LiveChecker:
         self._frame_no = 0
         self._face: Face | None = None
         self._landmarks: Any = None
-        self._faces = 0
+        self._faces: list[Face] = []  # the last detection's, main face first
         self._blocked: tuple[int, list[str]] | None = None
 
     def reset(self) -> None:
@@ -74,6 +74,7 @@ class LiveChecker:
         from station.checks.imageio import as_bgr
         from station.checks.landmarks import find_landmarks
         from station.checks.measure import Measurements, measure
+        from station.checks.pipeline import count_faces
         from station.checks.placement import place
         from station.checks.subject import measure_subject
         from station.checks.verdict import evaluate
@@ -111,7 +112,10 @@ class LiveChecker:
         x0, y0, k = framing.x0, framing.y0, 1.0 / framing.scale
         m = measure(export, [face.mapped(lambda p: ((p[0] / f - x0) * k, (p[1] / f - y0) * k))],
                     lm.mapped(lambda a: (a / f - [x0, y0]) * k), prof, self._expected)
-        m.face_count = self._faces
+        # the faces the export photo would show: someone at the edge of the view, outside it, is not
+        # a retake (as the capture counts them)
+        m.face_count = count_faces([g.mapped(lambda p: ((p[0] / f - x0) * k, (p[1] / f - y0) * k))
+                                    for g in self._faces], prof, window=prof.size)
         scale = None
         if self.capture_size:
             scale = framing.scale * self.capture_size[0] / w
@@ -138,11 +142,10 @@ class LiveChecker:
     def _detect(self, small):
         from station.checks.detect import detect_faces, min_face_px
         from station.checks.landmarks import find_landmarks
-        from station.checks.pipeline import count_faces
 
         det = self.profile.detector
         faces = detect_faces(small, min_face_px(small.shape, det.min_face_share), det.min_score, fallback=False)
-        self._faces = count_faces(faces, self.profile)
+        self._faces = faces  # counted once the export window is placed (``analyse``)
         if not faces:
             self._face = None
             return None

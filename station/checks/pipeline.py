@@ -83,12 +83,32 @@ def expected_backdrop(profile: Profile, calibration: Calibration | None):
     return rgb_to_lab(profile.backdrop.reference_rgb)
 
 
-def count_faces(faces, profile: Profile) -> int:
-    """Faces that matter: the main one and any other at least ``second_face_share`` of its size."""
+# Another face counts when it lies in the export photo or near it: within this many widths (of the
+# main face's detection box) of the export window. Two people shoulder to shoulder stand about 3–4
+# box widths apart, centre to centre (the bench's real two-person photo fr_two_people: 3.6), 1.5–2
+# widths beyond the window's edge: someone there is in the student's space, their shoulder or hair
+# likely in the photo. A face farther out, someone waiting at the edge of a wide camera frame, is
+# in neither: a retake for it would be futile.
+NEAR_WINDOW = 2.0
+
+
+def count_faces(faces, profile: Profile, window: tuple[int, int] | None = None) -> int:
+    """Faces that matter: the main one and any other at least ``second_face_share`` of its size
+    (and, given the export ``window`` (width, height) the faces are mapped into, reaching within
+    ``NEAR_WINDOW`` widths of the main face's box of it)."""
     if not faces:
         return 0
     main = faces[0].box[2]
-    return 1 + sum(1 for f in faces[1:] if f.box[2] >= main * profile.detector.second_face_share)
+    near = NEAR_WINDOW * main
+    return 1 + sum(1 for f in faces[1:] if f.box[2] >= main * profile.detector.second_face_share
+                   and (window is None or _reaches(f.box, window, near)))
+
+
+def _reaches(box: tuple[float, float, float, float], window: tuple[int, int], margin: float) -> bool:
+    """Whether ``box`` (x, y, w, h) overlaps the rectangle (0, 0)–``window`` grown by ``margin``."""
+    x, y, w, h = box
+    return (x < window[0] + margin and x + w > -margin
+            and y < window[1] + margin and y + h > -margin)
 
 
 def analyse(source: Any, profile: Profile, calibration: Calibration | None = None,
@@ -166,7 +186,6 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
             if ahead is not None:
                 ahead.drop()  # no work on the pool outlives its capture
             raise
-        n_faces = count_faces(faces, profile)
         if not faces:
             if ahead is not None:
                 ahead.drop()
@@ -196,6 +215,7 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         faces = [f.mapped(lambda p: window.point((p[0] * r, p[1] * r))) for f in faces]
         if lm is not None:
             lm = lm.mapped(lambda a: to_frame(a, r, window))
+        n_faces = count_faces(faces, profile, window=out)  # those in or near the export photo
     if work is None:
         work = frame_work(frame, framing, faces[0], lm, profile, expected, stages, encode,
                            others=n_faces == 1, refine=not as_is)

@@ -41,6 +41,8 @@ DEFAULTS: dict[str, Any] = {
     "blur": 0.0,                  # Gaussian sigma in px over the whole frame (defocus)
     "exposure": 1.0,              # gain on the whole frame (0.3 dark, 2.0 burnt)
     "second_face": False,         # another person beside the student
+    "second_face_at": 1.75,       # ... this many face widths from the student's centre (1.75:
+                                  # outside the export photo's window; 1.2: reaching into it)
     "hair": None,                 # "long": long dark hair falling beside the cheeks to the shoulders
     "eyes_closed": False,         # lids closed over both eyes
     "sunglasses": 0.0,            # share of the light dark lenses over the eyes pass (0: no glasses)
@@ -189,7 +191,8 @@ def render(width: int = 1024, height: int = 680, **params: Any) -> tuple[np.ndar
     if p["person"]:
         _torso(canvas, cx, neck_y, fw, p["shirt"])
     if p["second_face"]:
-        other = (cx + 1.75 * fw if cx < width / 2 else cx - 1.75 * fw, eye_y + 0.1 * fw)
+        at = float(p["second_face_at"]) * fw
+        other = (cx + at if cx < width / 2 else cx - at, eye_y + 0.1 * fw)
         _paste(canvas, _head_matrix(scale * 0.85, 0.0, other))
         truth["faces"] += 1
         truth["second_eye_mid"] = list(other)

@@ -71,6 +71,19 @@ def test_export_size_defect_fails_its_check(profile, name):
     _assert_fails_only(analyse(img, profile).report, expected, allowed, name)
 
 
+def test_a_second_person_outside_the_export_photo_is_not_a_retake(profile):
+    """CHSI receives the export photo only: a person well outside its window (someone waiting at
+    the edge of a wide camera frame, over two face widths beyond the crop) does not fail the
+    capture, and the crop is made; one just beside the student does (the defects above)."""
+    from station.checks.pipeline import check_and_crop
+
+    img, truth = render(3000, 1600, face_width=300, second_face=True, second_face_at=4.5)
+    assert truth["faces"] == 2
+    report, jpeg = check_and_crop(img, profile)
+    count = next(c for c in report.checks if c.name == "face_count")
+    assert report.passed and count.value == 1 and jpeg[:2] == b"\xff\xd8"
+
+
 def test_off_centre_subject_is_recentred_by_the_crop(profile):
     """A student sitting left of centre is not a retake while the frame has room: the crop moves."""
     img, truth = render(1200, 1600, centre_x=420)

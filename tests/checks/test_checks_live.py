@@ -35,3 +35,15 @@ def test_live_top_instruction_names_the_fix(profile, params, check, word):
 def test_live_without_a_face(profile):
     report = LiveChecker(profile).analyse(render(1024, 680, face=False)[0])
     assert report.failed() == ["face_count"] and report.face is None
+
+
+@pytest.mark.parametrize(("at", "faces"), [(4.5, 1), (2.5, 2), (1.75, 2)])
+def test_live_counts_the_faces_near_the_export_photo(profile, at, faces):
+    """Someone waiting at the edge of the view, well outside the export window, is not a retake
+    (as the capture counts them); someone beside the student or reaching into the photo is."""
+    img, _ = render(1024, 680, face_width=100, second_face=True, second_face_at=at)
+    checker = LiveChecker(profile)
+    report = checker.analyse(img)
+    count = next(c for c in report.checks if c.name == "face_count")
+    assert count.value == faces
+    assert ("face_count" in report.failed()) == (faces > 1)
