@@ -327,3 +327,54 @@ def test_the_guides_legend_names_every_colour_it_shows_at_80x24(data_dir, lang):
                 assert part.strip(), plain
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_counters_and_the_idle_check_list_are_not_cut_at_80x24(data_dir, lang):
+    """At 80 columns the counters ran out of room mid-number ("本台已通过 0 · 重拍 0 · 0人…",
+    "done here 0 · retakes 0 · 0…") and the check list's "Waiting for frames" lost its last
+    word: the counters now drop what does not fit whole (the rate first), the waiting words wrap."""
+    from station.tui.widgets.checks import CheckList
+    from station.tui.widgets.counters import Counters
+
+    async def run():
+        app = app_for(data_dir, lang)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await app.settle()
+            await step(pilot, lambda s: s.identify(OK_PERSON))
+            await step(pilot, lambda s: s.pay(None))
+            desk = desk_of(app)
+            shown = desk.query_one(Counters).render().plain
+            assert "…" not in shown and t("tui.counters.desk_done", lang, done=0) in shown
+            text = squeezed(words_on(screen_lines(app)))
+            assert squeezed(shown) in text, f"counters cut: {shown!r}"
+            assert not desk.query_one(CheckList).checks
+            right = squeezed("".join(line.rsplit("│", 1)[1] for line in screen_lines(app)
+                                     if "│" in line))  # the check list: right of the stage
+            assert squeezed(t("tui.live.no_checks", lang)) in right, f"waiting words cut: {right}"
+
+    asyncio.run(run())
+
+
+def test_the_schedule_headings_are_whole_at_80x24(tmp_path):
+    """F2's slot table folded its English heading at 80 columns ("department" / "s"): a narrow
+    table now has a short heading; the department names below fold, not the heading."""
+    from station.sim import demo
+    from station.tui.app import make_app
+
+    setup = demo.prepare(tmp_path / "data", people=4)
+
+    async def run():
+        app = make_app(setup.data_dir, camera=None, reader=None, live=False, lang="en",
+                       login=(demo.DEMO_PHOTOGRAPHER, demo.DEMO_PHOTOGRAPHER_PIN),
+                       clock=demo.demo_clock())
+        async with app.run_test(size=(80, 24)) as pilot:
+            await app.settle()
+            await pilot.pause(0.2)
+            await pilot.press("f2")
+            await pilot.pause(0.5)
+            lines = screen_lines(app)
+            heading = next(line for line in lines if "time" in line and "room" in line)
+            assert t("tui.schedule.departments_short", "en") in heading.split("┃")[5], lines
+
+    asyncio.run(run())

@@ -30,7 +30,9 @@ class ScheduleScreen(SideScreen):
         slots.add_column("", no_wrap=True, width=1)
         for key in ("tui.schedule.date", "tui.schedule.time", "tui.schedule.room"):
             slots.add_column(t(key), no_wrap=True)
-        slots.add_column(t("tui.schedule.departments"), ratio=1, overflow="fold")
+        # a short heading where the table is narrow: the names below fold, never the heading
+        slots.add_column(t("tui.schedule.departments_short" if narrow else "tui.schedule.departments"),
+                         ratio=1, overflow="fold")
         slots.add_column(t("tui.schedule.progress"), no_wrap=True)
         slots.add_column(t("tui.schedule.done"), no_wrap=True, justify="right")
         for s in data.slots:

@@ -66,8 +66,10 @@ class CheckList(Widget):
         self.refresh()
 
     def render(self) -> Any:
-        if not self.checks:
-            return Text(t("tui.live.no_checks"), style="dim")
+        if not self.checks:  # wrapped by word: the panel is narrow at 80 columns
+            idle = Text(t("tui.live.no_checks"), style="dim")
+            lines = idle.wrap(self.app.console, max(1, self.content_size.width))
+            return Text("\n").join(lines)
         checks = self.checks
         compact = self.detail or self.size.width < 40    # advice on a line of its own
         width = self.size.width if compact else 0         # a failure's advice wraps to it

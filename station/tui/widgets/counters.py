@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widget import Widget
 
@@ -27,17 +28,23 @@ class Counters(Widget):
         self.refresh()
 
     def render(self) -> Any:
+        """The numbers that fit, most important first: a narrow desk (80 columns) drops the rate,
+        then the retakes, rather than cut a number in half."""
         c = self.counters
         done = c.done if c else 0
-        text = Text(no_wrap=True, overflow="ellipsis")
         if self.running:
             expected = c.expected if c and c.expected is not None else "—"
-            text.append(t("tui.counters.done", done=done, expected=expected), style="bold")
+            first = t("tui.counters.done", done=done, expected=expected)
         else:
-            text.append(t("tui.counters.desk_done", done=done), style="bold")
-        text.append(" · ")
-        text.append(t("tui.counters.retakes", retakes=c.retakes if c else 0))
-        text.append(" · ")
-        text.append(t("tui.counters.per_hour",
-                      per_hour=f"{c.students_per_hour if c else 0.0:.0f}"))
+            first = t("tui.counters.desk_done", done=done)
+        rest = [t("tui.counters.retakes", retakes=c.retakes if c else 0),
+                t("tui.counters.per_hour", per_hour=f"{c.students_per_hour if c else 0.0:.0f}")]
+        width = self.content_size.width
+        while rest and width and cell_len(" · ".join([first, *rest])) > width:
+            rest.pop()
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(first, style="bold")
+        for part in rest:
+            text.append(" · ")
+            text.append(part)
         return text
