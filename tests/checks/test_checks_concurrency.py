@@ -346,5 +346,6 @@ def test_a_finer_decode_ahead_yields_to_the_captures_other_work(large_small_pers
     stream = src.streaming(2)
     assert stream is not None and stream.wait(stream.height) == stream.height
     assert seen["thread"] != threading.get_native_id()
-    assert seen["nice"] == min(19, mine + imageio.AHEAD_NICE) > mine
+    assert seen["nice"] == min(19, mine + imageio.AHEAD_NICE)
+    assert seen["nice"] > mine or mine == 19  # (a test run at nice 19 cannot go lower)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine
