@@ -150,7 +150,7 @@ def render(found: Any, lang: str, offset: float) -> str:
             what = t("session.history_export", lang, batch=d["batch_id"])
         else:
             what = t("session.history_listed", lang, batch=d["batch_id"], replaces=d["replaces_batch"],
-                     correction=d["correction"])
+                     correction=_word("correction", d["correction"], lang))
         who = e.operator or "-"
         under = f" [{mask_id(e.id_number)}]" if e.id_number != found.current else ""
         lines.append(f"{when}  {t(f'session.history_kind.{e.kind}', lang):<6} {e.station_id}/{who}  {what}{under}")

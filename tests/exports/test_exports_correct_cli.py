@@ -248,3 +248,21 @@ def test_history_in_chinese_says_its_code_words_in_chinese(station, add_people, 
     en = station.as_op("tech", "--lang", "en", "history", idn)
     for english in ("(resident)", "checks: pass", "accept ", "reject ", "30.00 wechat"):
         assert english in en.stdout, (english, en.stdout)
+
+
+def test_history_says_the_corrections_list_kind_in_the_readers_language(station, add_people, person, tmp_path):
+    """A photo retaken and a name corrected after upload are listed in the next batch's
+    corrections; the zh trail then printed the stored words "photo" and "record" as they are."""
+    add_people(station.data_dir, [person(0), person(1)])
+    out = tmp_path / "out"
+    assert station.as_op("tech", "export", "build", "--out", str(out)).returncode == 0
+    add_people(station.data_dir, [person(0, seed=40, on_roster=False)])           # a newer photo
+    assert _correct(station, "tech", person(1)["id_number"], "name", "新名").returncode == 0
+    second = station.as_op("tech", "export", "build", "--out", str(out), "--json")
+    assert second.returncode == 0 and second.json()["corrections"] == 2, second.stdout + second.stderr
+    for i, zh_word, en_word in ((0, "更正照片", "photo"), (1, "更正信息", "record")):
+        zh = station.as_op("tech", "history", person(i)["id_number"])
+        listed = [line for line in zh.stdout.splitlines() if "更正清单" in line]
+        assert len(listed) == 1 and f"（{zh_word}，原批次" in listed[0], zh.stdout
+        en = station.as_op("tech", "--lang", "en", "history", person(i)["id_number"])
+        assert f"({en_word}, earlier batch" in en.stdout, en.stdout
