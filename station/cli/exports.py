@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    exp = sub.add_parser("export", help="batches for the CHSI pipeline: build, verify")
+    exp = sub.add_parser("export", help="batches for the CHSI pipeline: build, verify, confirm")
     exp_sub = exp.add_subparsers(dest="export_command", metavar="ACTION")
     b = exp_sub.add_parser("build", help="write a batch of accepted, not yet exported photos (atomic)")
     b.add_argument("--out", type=Path, required=True, help="folder that receives the batch folder")

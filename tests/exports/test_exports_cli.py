@@ -275,3 +275,25 @@ def test_a_school_code_not_configured_is_a_typo_not_nothing_to_export(station, a
     ok = station.as_op("tech", "export", "build", "--out", str(tmp_path / "out"), "--school-code", "10673",
                        "--json")
     assert ok.returncode == 0 and ok.json()["photos"] == 1, ok.stderr
+
+
+def test_a_rebuild_into_the_batchs_own_folder_says_what_to_do_next(station, add_people, person, tmp_path):
+    """`export build --batch ID` into the --out that already holds that batch was refused with
+    only "the batch folder already exists": it now says how to check the one there (export
+    verify) and how to write another copy (another --out), in both languages."""
+    add_people(station.data_dir, [person(0)])
+    out = tmp_path / "out"
+    first = station.as_op("tech", "export", "build", "--out", str(out), "--json")
+    assert first.returncode == 0, first.stderr
+    batch = first.json()["batch_id"]
+    for lang, words in (("zh", ("station export verify", "--out")), ("en", ("station export verify", "--out"))):
+        again = station.as_op("tech", "--lang", lang, "export", "build", "--out", str(out), "--batch", batch)
+        assert again.returncode == 2, again.stdout + again.stderr
+        assert first.json()["path"] in again.stderr and all(w in again.stderr for w in words), again.stderr
+
+
+def test_export_help_names_every_action(station):
+    for lang in ("zh", "en"):
+        r = station("--lang", lang, "export", "--help")
+        summary = r.stdout.split("\n\n")[1]
+        assert ("确认" if lang == "zh" else "confirm") in summary, r.stdout
