@@ -331,7 +331,7 @@ def cmd_verify(ctx: Context, args: argparse.Namespace) -> int:
     if args.folder.is_file():
         from station.export.verify import verify_zip
 
-        result = verify_zip(args.folder, trusted_keys=trusted, frame_checker=checker)
+        result = verify_zip(args.folder, trusted_keys=trusted, frame_checker=checker, data_dir=ctx.data_dir)
     else:
         result = verify_batch(args.folder, trusted_keys=trusted, frame_checker=checker)
 

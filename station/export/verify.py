@@ -11,11 +11,12 @@ import hashlib
 import io
 import json
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from station import reasons
+from station import faults, reasons
 from station.export import layout
 from station.export.jpeginfo import NotJpeg, read_jpeg_info
 from station.export.profile import PhotoSpec
@@ -430,14 +431,33 @@ def _beside(archive: Path) -> Path | None:
     return None
 
 
+def _unpack_space(data_dir: Path | None) -> AbstractContextManager[Path | str]:
+    """Where a zip of a whole batch (ID numbers, names, photos) is unpacked: the data folder's
+    scratch space (station.store.scratch: what a killed verify leaves there is swept by the next
+    command), as every temporary copy of personal data; the system's temporary folder only when
+    there is no station here or its data folder cannot be written (verify works on read-only
+    media)."""
+    import os
+    import tempfile
+
+    from station.store.core import DB_NAME
+
+    if data_dir is not None and (Path(data_dir) / DB_NAME).is_file() \
+            and os.access(data_dir, os.W_OK | os.X_OK):
+        from station.store.scratch import scratch_dir
+
+        return scratch_dir(Path(data_dir), "verify")
+    return tempfile.TemporaryDirectory(prefix=".verify-")
+
+
 def verify_zip(archive: Path, trusted_keys: Sequence[TrustedKey | bytes] | None = None,
-               frame_checker: PhotoChecker | None = None) -> VerifyResult:
+               frame_checker: PhotoChecker | None = None, data_dir: Path | None = None) -> VerifyResult:
     """Verify a zip: an upload zip is checked with the batch folder it sits in (the manifest
-    beside it covers it); a zip of a whole batch (format /1) is unpacked privately and checked.
+    beside it covers it); a zip of a whole batch (format /1) is unpacked privately (in
+    ``data_dir``'s scratch space when given) and checked.
 
     A member that would land outside the folder (absolute path, ``..``) is reported, not unpacked.
     """
-    import tempfile
     import zipfile
 
     archive = Path(archive)
@@ -452,7 +472,7 @@ def verify_zip(archive: Path, trusted_keys: Sequence[TrustedKey | bytes] | None 
         result = VerifyResult(archive)
         result.add(archive.name, "bad_zip", error=reasons.of(exc))
         return result
-    with zf, tempfile.TemporaryDirectory(prefix=".verify-") as tmp:
+    with zf, _unpack_space(data_dir) as tmp:
         root = Path(tmp)
         refused = _unpack_limits(zf, archive, root)
         if refused is not None:
@@ -469,6 +489,7 @@ def verify_zip(archive: Path, trusted_keys: Sequence[TrustedKey | bytes] | None 
                 result = VerifyResult(archive)
                 result.add(f"{archive.name}:{name}", "bad_zip", error=damaged)
                 return result
+        faults.point("export.verify.unpacked")
         tops = sorted({Path(i.filename).parts[0] for i in zf.infolist() if i.filename not in unsafe})
         folder = root / tops[0] if len(tops) == 1 and (root / tops[0]).is_dir() else root
         result = verify_batch(folder, trusted_keys, frame_checker)

@@ -189,3 +189,49 @@ def test_verify_reports_symbolic_links_in_a_batch_and_reads_nothing_behind_them(
     assert v.returncode == 1, v.stderr
     assert [(p["file"], p["problem"]) for p in v.json()["problems"]] == [(f"upload/{photo.name}", "symlink")]
     assert "symbolic link" in v.json()["problems"][0]["message_en"]
+
+
+def test_verify_unpacks_a_whole_batch_zip_inside_the_data_folder_and_a_killed_one_is_swept(
+        station, add_people, person, tmp_path):
+    """A zip of a whole batch (ID numbers, names, photos) was unpacked into the system's /tmp: a
+    verify killed there left that copy for good, where no purge looks. README: temporary copies
+    live only in the data folder's tmp/. It is unpacked there now, and the next command that uses
+    the scratch space removes what a killed verify left."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    add_people(station.data_dir, [person(0), person(1)])
+    out = tmp_path / "out"
+    built = station.as_op("tech", "export", "build", "--out", str(out), "--json")
+    assert built.returncode == 0, built.stderr
+    folder = Path(built.json()["path"])
+    whole = Path(shutil.make_archive(str(tmp_path / "whole"), "zip", folder.parent, folder.name))
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    marker = tmp_path / "paused"
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STATION")}
+    env.update(PYTHONPATH=str(root), STATION_DATA_DIR=str(station.data_dir), TMPDIR=str(system_tmp),
+               STATION_FAULT_PAUSE="export.verify.unpacked", STATION_FAULT_MARKER=str(marker))
+    proc = subprocess.Popen([sys.executable, "-m", "station", "export", "verify", str(whole), "--no-frame-checks"],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert list(system_tmp.iterdir()) == []
+        unpacked = [p for p in (station.data_dir / "tmp").iterdir() if p.name.startswith("verify-")]
+        assert len(unpacked) == 1 and any(unpacked[0].rglob("manifest.json")), unpacked
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+    again = station("export", "verify", str(whole), "--no-frame-checks", env={"TMPDIR": str(system_tmp)})
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert not [p for p in (station.data_dir / "tmp").iterdir() if p.name.startswith("verify-")]
+    assert list(system_tmp.iterdir()) == []
