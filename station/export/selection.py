@@ -140,6 +140,9 @@ def select(snap: Snapshot, profile: BatchProfile, filters: Filters,
             else:
                 out.corrections.append(fix)
             continue
+        if not may_go_out(person, cap):
+            skip("ineligible")
+            continue
         if not is_paid(person.paid_cents, filters.fee_cents):
             skip("unpaid", f"{person.paid_cents / 100:g}/{fee_yuan:g}")
             continue
@@ -156,6 +159,16 @@ def select(snap: Snapshot, profile: BatchProfile, filters: Filters,
     if profile.name_field == "capture_code":
         _drop_code_clashes(out, snap)
     return out
+
+
+def may_go_out(person: Person, cap: Capture) -> bool:
+    """False when the roster turned the person ineligible (a re-import saying 非全日制: in-service)
+    after their photo was accepted: it is neither sent nor printed, as the desk would not have
+    taken it. A photo accepted while the roster already said so went past a supervisor's approval
+    at the desk (the desk blocks it otherwise), and goes out."""
+    if person.eligible or cap.override_by:
+        return True
+    return bool(person.ineligible_since) and (cap.decided_hlc or cap.hlc) >= person.ineligible_since
 
 
 def _drop_code_clashes(out: Selection, snap: Snapshot) -> None:

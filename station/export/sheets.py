@@ -157,7 +157,7 @@ def entries_from(snap: Snapshot, department: str | None = None, profile: BatchPr
     store's), an accepted photo, the fee paid in full, and an identity read from the card unless
     the profile takes typed ones — so print sheets and exports agree on who is done.
     """
-    from station.export.selection import check_department
+    from station.export.selection import check_department, may_go_out
 
     check_department(snap, department)
     profile = profile or BatchProfile("chsi", Path("chsi-batch.toml"))
@@ -170,6 +170,9 @@ def entries_from(snap: Snapshot, department: str | None = None, profile: BatchPr
         if cap is None or not cap.export_sha256:
             if p.on_roster and p.eligible:
                 left_out.append({"id_number": p.id_number, "name": p.name, "reason": "not_accepted"})
+            continue
+        if not may_go_out(p, cap):
+            left_out.append({"id_number": p.id_number, "name": p.name, "reason": "ineligible"})
             continue
         if not is_paid(p.paid_cents, fee_cents):
             left_out.append({"id_number": p.id_number, "name": p.name, "reason": "unpaid"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +67,7 @@ class Person:
     birth_date: str = ""
     on_roster: bool = False              # on this station's own school's roster (its report expects them)
     eligible: bool = True
+    ineligible_since: str = ""           # the roster version from which it has said ineligible
     # The school whose roster gave the fields above: this station's, or the walk-in school's roster
     # that the walk-in desk matched them on; "" when none holds them (the card's name, no student
     # number or department: a walk-in of a school whose roster is not imported here)
@@ -167,6 +168,29 @@ def _rows(store: Store, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
     return store.conn.execute(sql, params).fetchall()
 
 
+def _ineligible_since(store: Store, snap: Snapshot, key: Callable[[str], str]) -> None:
+    """For each person this station's roster now calls ineligible: the roster version from which
+    it has said so without a break (``Person.ineligible_since``). A photo accepted before it was
+    taken while the roster let the person be photographed; one accepted after, only past a
+    supervisor's approval at the desk."""
+    wanted = {p.id_number for p in snap.persons.values() if p.on_roster and not p.eligible}
+    if not wanted:
+        return
+    since: dict[str, str] = {}
+    for r in _rows(store, "SELECT r.id_number, r.hlc, r.eligible FROM roster_entries r "
+                          "WHERE COALESCE(r.school_code, (SELECT value FROM meta WHERE key = 'school_code')) "
+                          "IS (SELECT value FROM meta WHERE key = 'school_code') ORDER BY r.hlc"):
+        idn = key(r["id_number"])
+        if idn not in wanted:
+            continue
+        if r["eligible"]:
+            since.pop(idn, None)
+        else:
+            since.setdefault(idn, r["hlc"])
+    for idn, hlc in since.items():
+        snap.persons[idn].ineligible_since = hlc
+
+
 def load_snapshot(store: Store) -> Snapshot:
     snap = Snapshot(station_id=store.station_id or "", school_code=store.meta("school_code") or "",
                     station_schools=station_schools(store))
@@ -190,6 +214,7 @@ def load_snapshot(store: Store) -> Snapshot:
         p.on_roster, p.eligible, p.changed_hlc = True, bool(r["eligible"]), r["hlc"]
         p.roster_school = snap.school_code
         entry_ids[r["id"]] = r["id_number"]
+    _ineligible_since(store, snap, key)
     # Any earlier roster version also names the person (corrections may point at it).
     for r in _rows(store, "SELECT id, id_number FROM roster_entries"):
         entry_ids.setdefault(r["id"], r["id_number"])
