@@ -468,7 +468,11 @@ def verify_zip(archive: Path, trusted_keys: Sequence[TrustedKey | bytes] | None 
         return result
     try:
         zf = zipfile.ZipFile(archive)
-    except (OSError, zipfile.BadZipFile) as exc:
+    except zipfile.BadZipFile:            # a file that is no zip at all (a CSV, a photo)
+        result = VerifyResult(archive)
+        result.add(archive.name, "not_a_zip")
+        return result
+    except OSError as exc:
         result = VerifyResult(archive)
         result.add(archive.name, "bad_zip", error=reasons.of(exc))
         return result

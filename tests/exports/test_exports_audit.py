@@ -235,3 +235,16 @@ def test_verify_unpacks_a_whole_batch_zip_inside_the_data_folder_and_a_killed_on
     assert again.returncode == 0, again.stdout + again.stderr
     assert not [p for p in (station.data_dir / "tmp").iterdir() if p.name.startswith("verify-")]
     assert list(system_tmp.iterdir()) == []
+
+
+def test_verify_of_a_file_that_is_no_zip_says_so_in_the_readers_language(station, tmp_path):
+    """`export verify 名单.csv` (a file, not a batch) said "zip 文件无法读取：File is not a zip file":
+    the library's English inside the Chinese message, and no word of what to give instead."""
+    stray = tmp_path / "名单.csv"
+    stray.write_text("身份证号,姓名\n", "utf-8")
+    zh = station("export", "verify", str(stray))
+    assert zh.returncode == 1, zh.stdout + zh.stderr
+    assert "File is not a zip file" not in zh.stdout and "不是 zip 文件" in zh.stdout and "批次文件夹" in zh.stdout
+    en = station("--lang", "en", "export", "verify", str(stray), "--json")
+    (problem,) = en.json()["problems"]
+    assert problem["problem"] == "not_a_zip" and "nor a zip file" in problem["message_en"], problem
