@@ -31,6 +31,7 @@ from station.privacy import mask_id, mask_name
 from station.store.clock import now_ms
 from station.store.exports import ListedCorrection, render_record
 from station.store.people import load_snapshot
+from station.store.seals import require_sound
 
 if TYPE_CHECKING:
     from station.store.core import Store
@@ -140,6 +141,7 @@ def build_batch(store: Store, profile: BatchProfile, out: Path, filters: Filters
     out = Path(out)
     key = ensure_station_key(store.data_dir)
     with export_lock(store.data_dir, wait_s=wait_s, on_wait=on_wait, cancel=cancel):
+        require_sound(store, "exports.unsound")   # the batch is signed: no row edited behind our back
         completed = [_complete(store, pending, out, key, operator) for pending in store.exports.pending()]
         recovered = recover_partials(out, store.exports.is_recorded)
         selected_at = store.exports.watermark()
@@ -271,6 +273,7 @@ def rebuild_batch(store: Store, profile: BatchProfile, out: Path, batch_id: str,
     out = Path(out)
     key = ensure_station_key(store.data_dir)
     with export_lock(store.data_dir, wait_s=wait_s, on_wait=on_wait, cancel=cancel):
+        require_sound(store, "exports.unsound")
         pending = store.exports.is_pending(batch_id)
         if pending is not None:
             return _complete(store, pending, out, key, operator)

@@ -332,13 +332,13 @@ class _RowCache:
         return rows.get(row_id)
 
 
-def require_sound(store: Store) -> None:
-    """Refuse (IntegrityError ``sync.unsound``, the first problem named) when the keyed seals say
+def require_sound(store: Store, refusal: str = "sync.unsound") -> None:
+    """Refuse (IntegrityError ``refusal``, the first problem named) when the keyed seals say
     a row was edited, slipped in or deleted behind the station's back (sqlite3 on the laptop).
 
     A bundle or a hub push signs every row it carries with the station key, and the master seals
     them as genuine on merge: without this, the station's signature would launder the edit (fsck
-    saw it; the master never could). A store not sealed yet (an older version's, sealed at its
+    saw it; the master never could). An export batch is signed too (``exports.unsound``). A store not sealed yet (an older version's, sealed at its
     next write) is not refused, as fsck only warns about it."""
     from station.i18n import Bilingual, both
 
@@ -348,4 +348,4 @@ def require_sound(store: Store) -> None:
         zh, en = both(f"fsck.{first.code}", table=first.table or "", id=first.row_id or "",
                       n=first.n if first.n is not None else "",
                       count=first.count if first.count is not None else "")
-        raise IntegrityError("sync.unsound", first=Bilingual(zh, en))
+        raise IntegrityError(refusal, first=Bilingual(zh, en))
