@@ -86,6 +86,13 @@ def cmd_history(ctx: Context, args: argparse.Namespace) -> int:
         raise NotFoundError("session.history_none", id=_masked_id(number))
     offset = ctx.settings.exports.utc_offset_hours
     emit(ctx.json, found.to_json(), lambda _d: render(found, ctx.lang, offset))
+    if found.altered:                 # a line edited behind the station's back is not the trail
+        import sys
+
+        from station.i18n import t
+
+        print(t("session.history_altered_run_fsck", ctx.lang), file=sys.stderr)
+        return 1
     return 0
 
 
@@ -153,7 +160,8 @@ def render(found: Any, lang: str, offset: float) -> str:
                      correction=_word("correction", d["correction"], lang))
         who = e.operator or "-"
         under = f" [{mask_id(e.id_number)}]" if e.id_number != found.current else ""
-        lines.append(f"{when}  {t(f'session.history_kind.{e.kind}', lang):<6} {e.station_id}/{who}  {what}{under}")
+        mark = "  " + t("session.history_altered", lang) if e.altered else ""
+        lines.append(f"{when}  {t(f'session.history_kind.{e.kind}', lang):<6} {e.station_id}/{who}  {what}{under}{mark}")
     return "\n".join(lines)
 
 

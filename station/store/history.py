@@ -28,10 +28,13 @@ class Event:
     operator: str | None
     id_number: str
     data: dict[str, Any] = field(default_factory=dict)
+    row: tuple[str, str] | None = None        # the fact row it was read from (table, id)
+    altered: bool = False                     # that row does not hold under its keyed seal
 
     def to_json(self) -> dict[str, Any]:
         return {"hlc": self.hlc, "kind": self.kind, "station_id": self.station_id,
-                "operator": self.operator, "id_number": self.id_number, **self.data}
+                "operator": self.operator, "id_number": self.id_number, **self.data,
+                **({"altered": True} if self.altered else {})}
 
 
 @dataclass
@@ -41,9 +44,13 @@ class History:
     numbers: list[str]        # every number whose facts are shown
     events: list[Event] = field(default_factory=list)
 
+    @property
+    def altered(self) -> bool:
+        return any(e.altered for e in self.events)
+
     def to_json(self) -> dict[str, Any]:
         return {"id_number": self.id_number, "current_id_number": self.current, "id_numbers": self.numbers,
-                "events": [e.to_json() for e in self.events]}
+                "events": [e.to_json() for e in self.events], "altered": self.altered}
 
 
 def known_names(store: Store, *numbers: str | None) -> set[str | None]:
@@ -75,7 +82,7 @@ def history(store: Store, id_number: str) -> History:
         ev(Event(r["hlc"], "roster", r["station_id"], None, r["id_number"], {
             "name": r["name"], "student_no": r["student_no"], "department": r["department"],
             "gender": r["gender"], "eligible": bool(r["eligible"]),
-            "school_code": r["school_code"] or home}))   # no code: a row of an older store, home
+            "school_code": r["school_code"] or home}, ("roster_entries", r["id"])))   # no code: a row of an older store, home
     for r in conn.execute(f"SELECT * FROM card_reads WHERE id_number {among} ORDER BY hlc", numbers):
         try:
             identity = json.loads(r["identity"] or "{}")
@@ -83,7 +90,7 @@ def history(store: Store, id_number: str) -> History:
             identity = {}
         ev(Event(r["hlc"], "card_read", r["station_id"], r["operator"], r["id_number"], {
             "name": r["name"], "reader": r["reader"], "source": identity.get("source"),
-            "card_type": identity.get("card_type")}))
+            "card_type": identity.get("card_type")}, ("card_reads", r["id"])))
     captures: list[str] = []
     for r in conn.execute(f"SELECT c.*, (SELECT passed FROM check_reports k WHERE k.capture_id = c.id "
                           f"ORDER BY k.hlc DESC LIMIT 1) AS passed FROM captures c "
@@ -91,17 +98,18 @@ def history(store: Store, id_number: str) -> History:
         captures.append(r["id"])
         ev(Event(r["hlc"], "capture", r["station_id"], r["operator"], r["id_number"], {
             "capture_id": r["id"], "image_sha256": r["image_sha256"], "capture_code": r["capture_code"],
-            "checks_passed": None if r["passed"] is None else bool(r["passed"])}))
+            "checks_passed": None if r["passed"] is None else bool(r["passed"])}, ("captures", r["id"])))
     for r in conn.execute(f"SELECT * FROM acceptances WHERE capture_id {_in(captures)} ORDER BY hlc",
                           captures) if captures else ():
         ev(Event(r["hlc"], "decision", r["station_id"], r["operator"], r["id_number"], {
             "capture_id": r["capture_id"], "decision": r["decision"], "reason": r["reason"],
-            "override_by": r["override_by"]}))
+            "override_by": r["override_by"]}, ("acceptances", r["id"])))
     for r in conn.execute(f"SELECT y.*, EXISTS (SELECT 1 FROM tombstones t WHERE t.target_table = 'payments' "
                           f"AND t.target_id = y.id) AS voided FROM payments y WHERE y.id_number {among} "
                           f"ORDER BY y.hlc", numbers):
         ev(Event(r["hlc"], "payment", r["station_id"], r["operator"], r["id_number"], {
-            "amount_cents": r["amount_cents"], "method": r["method"], "voided": bool(r["voided"])}))
+            "amount_cents": r["amount_cents"], "method": r["method"], "voided": bool(r["voided"])},
+            ("payments", r["id"])))
     targets = [("roster_entries", n) for n in numbers] + [("roster_entries", e) for e in entry_ids] + \
         [("captures", c) for c in captures]
     where = " OR ".join("(target_table = ? AND target_id = ?)" for _ in targets)
@@ -110,7 +118,7 @@ def history(store: Store, id_number: str) -> History:
         ev(Event(r["hlc"], "correction", r["station_id"], r["operator"],
                  r["target_id"] if r["target_id"] in numbers else current, {
                      "field": r["field"], "old_value": r["old_value"], "new_value": r["new_value"],
-                     "reason": r["reason"], "target": r["target_table"]}))
+                     "reason": r["reason"], "target": r["target_table"]}, ("corrections", r["id"])))
     if captures:
         for r in conn.execute(f"SELECT DISTINCT e.batch_id, e.hlc, e.station_id, e.operator, i.capture_id "
                               f"FROM export_index i JOIN exports e ON e.id = i.export_id "
@@ -124,4 +132,7 @@ def history(store: Store, id_number: str) -> History:
                 "batch_id": r["batch_id"], "capture_id": r["capture_id"], "correction": r["correction"],
                 "replaces_batch": r["replaces_batch"]}))
     out.events.sort(key=lambda e: (e.hlc, e.kind))
+    bad = store.seals.altered(e.row for e in out.events if e.row)
+    for e in out.events:
+        e.altered = e.row in bad
     return out

@@ -278,6 +278,37 @@ class Seals:
                 problems.append(SealProblem("unsealed_more", table, count=len(unsealed) - limit))
         return problems
 
+    def altered(self, rows: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (table, row id) do not hold under their keyed seal: edited since sealed,
+        or slipped in with no seal at all. A screen showing a few rows checks just those (the whole
+        chain is fsck's). A store never sealed (an older version's) has nothing to hold to; one
+        with seals but no key can vouch for none."""
+        conn = self.store.conn
+        rows = list(rows)
+        if conn.execute("SELECT 1 FROM seals LIMIT 1").fetchone() is None:
+            return set()
+        try:
+            key = self.load_key()
+        except IntegrityError:
+            key = None
+        if key is None:
+            return set(rows)
+        bad: set[tuple[str, str]] = set()
+        for table, row_id in rows:
+            entry = conn.execute("SELECT n, ncols, mac FROM seals WHERE tbl = ? AND row_id = ?",
+                                 (table, row_id)).fetchone()
+            values = conn.execute(f'SELECT * FROM "{table}" WHERE id = ?', (row_id,)).fetchone()
+            if entry is None or values is None:
+                bad.add((table, row_id))
+                continue
+            n, ncols, stored = entry
+            before = conn.execute("SELECT mac FROM seals WHERE n = ?", (n - 1,)).fetchone()
+            values = tuple(values)
+            if len(values) < ncols or stored != mac(key, n, before[0] if before else "", table, row_id,
+                                                    values[:ncols]):
+                bad.add((table, row_id))
+        return bad
+
     def _any_rows(self) -> bool:
         conn = self.store.conn
         return any(conn.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone() is not None
