@@ -139,6 +139,8 @@ class ConflictService:
             seen.add(iid)
             decision = decisions.get(iid)
             covered = set(decision.candidates) | set(decision.effects) if decision else set()
+            if decision and d.kind == "two_corrections":
+                covered |= _successors(d, decision.effects, decision.station_id)
             is_open = not {c.fact_id for c in d.candidates} <= covered
             item = _words(iid, d, names.get(d.id_number or "", ""),
                           _decision(decision) if decision else None, is_open, names)
@@ -266,6 +268,27 @@ class ConflictService:
             return []
         return [self.store.facts.record_acceptance(capture, decision, reason=f"{note}: kept {chosen.fact_id}",
                                                    override_by=row.get("override_by"), operator=operator)]
+
+
+def _successors(d: q.Detected, effects: tuple[str, ...], decided_at: str) -> set[str]:
+    """Corrections the deciding store itself made after a two_corrections decision, each over the
+    value then current (the decided one, then each successor's): that store knew the decision, so
+    each is the field's next value (a student's later request), not a competitor that reopens the
+    item. A correction made elsewhere, or over another value, stops the chain: it competes (the
+    item reopens; another store's later correction may not have seen the decision)."""
+    chosen = [c for c in d.candidates if c.fact_id in effects]
+    if not chosen:
+        return set()
+    current = max(chosen, key=lambda c: c.hlc)
+    out: set[str] = set()
+    for c in sorted(d.candidates, key=lambda c: c.hlc):
+        if c.fact_id in effects or c.hlc <= current.hlc:
+            continue
+        if c.station_id != decided_at or c.data.get("old_value") != current.data.get("new_value"):
+            break
+        out.add(c.fact_id)
+        current = c
+    return out
 
 
 def _candidates(store: Store, item: ConflictItem) -> tuple[q.Candidate, ...]:
