@@ -100,7 +100,10 @@ class Context:
 
             raise RefusedError("auth.operator_required", action=action_words(action))
         store = self.store(access="auto" if action in READ_ACTIONS else "write")
-        op = store.operators.authenticate(name, self.read_pin(t("auth.pin_prompt", name=name)))
+        pin = self.read_pin(t("auth.pin_prompt", name=name))
+        if not pin:     # nothing given (a script without STATION_PIN): not a wrong PIN, not counted
+            raise RefusedError("auth.pin_missing", name=name)
+        op = store.operators.authenticate(name, pin)
         store.operators.require(op, action)
         return op
 
