@@ -437,8 +437,9 @@ def measure(frame, faces: list[Face], landmarks: Landmarks | None, profile: Prof
         frame, gray, face, landmarks, lambda: hair_model(lab, mask, small_face, small_span), gains)
     v["glare"] = glare_share(frame, face, profile.glare.v_level, profile.glare.s_level)
     clothes_lab, clothes_colour = (lab, colour) if gains is None else neutral_band(half, lab, colour, gains)
+    pale = paleness_scale(clothes_colour, rgb_to_lab(profile.backdrop.reference_rgb))
     v.update(clothing(clothes_lab, clothes_colour, mask, small_face, small_span, profile,
-                      lambda: person_probability(frame), light))
+                      lambda: person_probability(frame), light * pale))
     v.update(measure_bystander(lab, mask, small_face, small_span, chin * k,
                                profile.second_person.edge_above))
     return result
@@ -465,6 +466,43 @@ def light_scale(colour, expected_lab) -> float:
     longer grow with the light (they shrink)."""
     ratio = (float(expected_lab[0]) + 16.0) / (float(colour[0]) + 16.0)
     return min(LIGHT_SCALE_MAX, max(1.0, ratio))
+
+
+# A backdrop paler than the reference blue is judged on the reference's scale by at most this
+# factor (the real-face bench: 1.37 on its paler blue, 1.28 on the published blue 0.5 EV over,
+# its B clipped). A frame's balance can make a backdrop paler too, and that part of its paleness
+# is no cloth's: the paler blue under a warm balance (red up, blue down 8 %) measures 2.0, and a
+# pale blue shirt on it read ΔE 30.8 at that factor (passing), 25.0 at this one (failing); a grey
+# top at the backdrop's lightness still reads 1.5 × the backdrop's chroma, past the fail limit
+# down to a chroma of 19 (the reference's: 39).
+PALENESS_SCALE_MAX = 1.5
+
+
+def saturation(lab) -> float:
+    """Chroma over L + 16: a colour's saturation, the same at any exposure (Lab's L + 16, a and
+    b all follow the cube root of the light)."""
+    return float(math.hypot(float(lab[1]), float(lab[2]))) / max(1.0, float(lab[0]) + 16.0)
+
+
+def paleness_scale(colour, reference_lab) -> float:
+    """The factor that puts the clothes' ΔE from a backdrop paler than the profile's reference
+    blue on the reference's scale: the reference's saturation over the backdrop's (at least 1,
+    at most ``PALENESS_SCALE_MAX``).
+
+    The clothing limits were set on the saturated reference blue, where a grey or white top
+    reads ΔE ≥ 31.5 and clothes dyed its blue ≤ 24.7. Against a paler blue every colour near
+    neutral is closer (a grey top at the backdrop's lightness is exactly the backdrop's chroma
+    away), and clothes dyed that blue are too: on the real-face bench's paler backdrop
+    (RGB 130, 200, 240: saturation 0.31 for the reference's 0.42) a grey T-shirt and a white
+    blouse read ΔE 22–26 and failed as blue clothes, while blue clothes read at most 17.2 —
+    both about 0.7 of their figures on the reference blue, the ratio of the saturations.
+    Saturation, not chroma, so a frame exposed darker (``light_scale``) is not counted twice;
+    a more saturated backdrop than the reference is left as it is."""
+    seen = saturation(colour)
+    want = saturation(reference_lab)
+    if seen <= 0.0:
+        return PALENESS_SCALE_MAX
+    return min(PALENESS_SCALE_MAX, max(1.0, want / seen))
 
 
 def _head_top(frame, colour, centre: Point, iod: float, profile: Profile) -> float | None:
@@ -531,7 +569,8 @@ def clothing(lab, colour, mask, face: Face, span, profile: Profile,
     light shirt beside a dark jacket) leaves the band's figures alone: judged alone, such sides
     warned on 11 good photos of the real-face bench.
 
-    ``light`` (``light_scale``) puts every ΔE on the scale of a frame exposed as expected.
+    ``light`` (``light_scale`` × ``paleness_scale``) puts every ΔE on the scale of a frame
+    exposed as expected, on a backdrop as saturated as the profile's reference blue.
     """
     import cv2
     import numpy as np

@@ -338,6 +338,77 @@ def test_clothes_that_pass_or_warn_are_not_blue_clothes_half_a_stop_darker(profi
     assert _check(exposed(blue, -0.5), profile, "clothing_contrast").status == "fail"
 
 
+PALE_BLUE = (130, 200, 240)  # a school's own light blue cloth: less saturated than the published blue
+
+
+@pytest.mark.parametrize("shirt", [
+    (185, 190, 200),   # a light grey T-shirt: ΔE 24 from the paler blue, 34 from the published one
+    (160, 165, 175),   # mid grey
+    (210, 212, 218),   # a white blouse in the shade of the shoulders
+])
+def test_grey_or_white_clothes_on_a_paler_blue_backdrop_are_not_blue_clothes(profile, shirt):
+    """Against a paler blue every colour near neutral is closer than against the published blue
+    (a grey top at the backdrop's lightness is just the backdrop's chroma away): on the real-face
+    bench's RGB (130, 200, 240) backdrop a grey T-shirt and a white blouse read ΔE 22–26 and
+    failed as blue clothes. Judged on the published blue's scale, the same top keeps its
+    verdict and nearly its figure on either backdrop."""
+    pale = _check(render(1200, 1600, shirt=shirt, backdrop=PALE_BLUE)[0], profile, "clothing_contrast")
+    published = _check(render(1200, 1600, shirt=shirt)[0], profile, "clothing_contrast")
+    assert published.status != "fail", published.value
+    assert pale.status != "fail", (pale.value, published.value)
+    assert abs(pale.value - published.value) < 4.0, (pale.value, published.value)
+
+
+@pytest.mark.parametrize("shirt", [
+    PALE_BLUE,          # dyed the backdrop's own blue
+    (118, 188, 228),    # that blue darker …
+    (142, 212, 252),    # … and lighter by 12
+    (95, 185, 245),     # the published blue
+    (180, 215, 235),    # a pale blue shirt
+])
+def test_blue_clothes_on_a_paler_blue_backdrop_still_fail(profile, shirt):
+    img, _ = render(1200, 1600, shirt=shirt, backdrop=PALE_BLUE)
+    assert _check(img, profile, "clothing_contrast").status == "fail"
+
+
+@pytest.mark.parametrize(("shirt", "status"), [
+    ((185, 190, 200), "pass"),   # light grey
+    ((210, 212, 218), "pass"),   # white in shade
+    ((95, 185, 245), "fail"),    # the published blue
+    ((180, 215, 235), "fail"),   # a pale blue shirt
+    ((150, 180, 200), "fail"),   # pale grey-blue, ΔE 25 from the published blue
+])
+def test_clothes_on_a_paler_blue_backdrop_under_a_warm_balance(profile, shirt, status):
+    """A warm balance makes the paler cloth paler still (saturation 0.21 for its own 0.31): the
+    part of that paleness which is the camera's is not undone as the cloth's, so pale blue
+    shirts on it still fail (at a factor of 2.0 they read ΔE 29–31 and passed), while grey and
+    white tops, which failed before the paleness was taken into account, pass."""
+    import numpy as np
+
+    img, _ = render(1200, 1600, shirt=shirt, backdrop=PALE_BLUE)
+    warm = np.clip(img.astype(np.float32) * np.array([0.92, 1.0, 1.08], np.float32), 0, 255).astype(np.uint8)
+    check = _check(warm, profile, "clothing_contrast")
+    assert (check.status == "fail") == (status == "fail"), check.value
+
+
+def test_the_paleness_scale_follows_saturation_not_exposure(profile):
+    """The factor is the published blue's saturation over the backdrop's: 1 on the published
+    blue at any exposure (a darker frame is ``light_scale``'s, not counted twice), above 1 on a
+    paler blue, never below 1 on a more saturated one."""
+    import numpy as np
+
+    from station.checks.framing import rgb_to_lab, to_lab
+    from station.checks.measure import PALENESS_SCALE_MAX, paleness_scale
+
+    reference = rgb_to_lab(profile.backdrop.reference_rgb)
+    assert paleness_scale(reference, reference) == 1.0
+    darker = to_lab(exposed(np.array([[profile.backdrop.reference_rgb[::-1]]], np.uint8), -0.5))[0, 0]
+    assert paleness_scale(darker, reference) == pytest.approx(1.0, abs=0.03)
+    assert paleness_scale(rgb_to_lab(PALE_BLUE), reference) == pytest.approx(1.37, abs=0.03)
+    assert paleness_scale(rgb_to_lab((92, 182, 255)), reference) == 1.0
+    assert paleness_scale(rgb_to_lab((128, 128, 128)), reference) == PALENESS_SCALE_MAX
+
+
 @pytest.mark.parametrize("ev", [-0.5, 0.5])
 @pytest.mark.parametrize(("shadow", "status"), [(0.0, "pass"), (0.3, "fail"), (0.5, "fail")])
 def test_a_shadow_keeps_its_verdict_half_a_stop_off(profile, shadow, status, ev):
