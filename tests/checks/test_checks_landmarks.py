@@ -124,7 +124,8 @@ def test_the_refined_looks_of_the_two_eyes_side_by_side_give_the_same_irises(mon
         name = threading.current_thread().name
         looks.append((name, side, len(looks_), copy))
         if name != threading.main_thread().name:
-            right_started.set()
+            if len(looks_) == len(lmod.IRIS_LOOKS):  # the refined looks (not the first, single one)
+                right_started.set()
         elif len(looks_) == len(lmod.IRIS_LOOKS):
             # the left eye's looks wait until the pool has started the right eye's: no race
             # with result_here (which takes back what the pool has not started)
