@@ -43,6 +43,13 @@ async def step(pilot, fn):
     await session_step(pilot, fn, linger=0.2)
 
 
+async def paid(app, pilot) -> None:
+    """The desk settled, OK_PERSON's card read and the fee paid: framing starts."""
+    await app.settle()
+    await step(pilot, lambda s: s.identify(OK_PERSON))
+    await step(pilot, lambda s: s.pay(None))
+
+
 def desk_of(app):
     return app.get_screen("desk")
 
@@ -95,9 +102,7 @@ def test_after_a_capture_the_photo_fills_the_centre(data_dir, lang, size):
     async def run():
         app = app_for(data_dir, lang, login=(SUPERVISOR, SUP_PIN))
         async with app.run_test(size=size) as pilot:
-            await app.settle()
-            await step(pilot, lambda s: s.identify(OK_PERSON))
-            await step(pilot, lambda s: s.pay(None))
+            await paid(app, pilot)
             await step(pilot, lambda s: s.capture(b"BLURRY"))
             await pilot.pause(0.5)
             lines = screen_lines(app)
@@ -118,9 +123,7 @@ def test_a_retake_is_shown_beside_the_photo_before_it(data_dir, lang):
     async def run():
         app = app_for(data_dir, lang)
         async with app.run_test(size=(120, 40)) as pilot:
-            await app.settle()
-            await step(pilot, lambda s: s.identify(OK_PERSON))
-            await step(pilot, lambda s: s.pay(None))
+            await paid(app, pilot)
             await step(pilot, lambda s: s.capture(b"BLURRY"))
             first = desk_of(app).person.capture.capture_id
             await step(pilot, lambda s: s.retake())
@@ -316,9 +319,7 @@ def test_the_guides_legend_names_every_colour_it_shows_at_80x24(data_dir, lang):
     async def run():
         app = app_for(data_dir, lang)
         async with app.run_test(size=(80, 24)) as pilot:
-            await app.settle()
-            await step(pilot, lambda s: s.identify(OK_PERSON))
-            await step(pilot, lambda s: s.pay(None))
+            await paid(app, pilot)
             legend = desk_of(app).query_one(Legend)
             assert legend.display
             plain = legend.render().plain
@@ -340,9 +341,7 @@ def test_the_counters_and_the_idle_check_list_are_not_cut_at_80x24(data_dir, lan
     async def run():
         app = app_for(data_dir, lang)
         async with app.run_test(size=(80, 24)) as pilot:
-            await app.settle()
-            await step(pilot, lambda s: s.identify(OK_PERSON))
-            await step(pilot, lambda s: s.pay(None))
+            await paid(app, pilot)
             desk = desk_of(app)
             shown = desk.query_one(Counters).render().plain
             assert "…" not in shown and t("tui.counters.desk_done", lang, done=0) in shown
