@@ -12,11 +12,10 @@ from .test_tui_sessions import (
     ScriptedSource,
     app_on,
     capture,
-    connected,
     demo_store,
     desk,
     station,
-    tap_and_pay,
+    student_paid,
     until,
 )
 
@@ -35,8 +34,7 @@ def test_a_photo_cut_short_is_said_in_words_and_taken_again(station):
     async def run():
         app = app_on(data_dir, [a], ScriptedSource())
         async with app.run_test(size=(120, 40)) as pilot:
-            await connected(pilot)
-            await tap_and_pay(pilot, "")
+            await student_paid(pilot)
             devices = app.devices
             real = devices.capture
 
@@ -77,8 +75,7 @@ def test_a_store_held_by_another_program_is_said_in_words_and_the_step_done_agai
     async def run():
         app = app_on(data_dir, [a], ScriptedSource())
         async with app.run_test(size=(120, 40)) as pilot:
-            await connected(pilot)
-            await tap_and_pay(pilot, "")
+            await student_paid(pilot)
             await capture(pilot)
             app.runner.call(lambda store: store.conn.execute("PRAGMA busy_timeout = 200"),
                             lambda _v: None)           # the 30 s wait, shortened for the test
@@ -127,8 +124,7 @@ def test_a_read_only_data_folder_at_the_shutter_is_said_in_words_and_the_photo_t
     async def run():
         app = app_on(data_dir, [a], ScriptedSource())
         async with app.run_test(size=(120, 40)) as pilot:
-            await connected(pilot)
-            await tap_and_pay(pilot, "")
+            await student_paid(pilot)
             notice = desk(app).query_one("#notice")
             await until(pilot, lambda: desk(app).frames_shown > 0, what="a live frame")
             mount("--bind", str(data_dir), str(data_dir))
@@ -159,8 +155,7 @@ def test_an_unexpected_camera_fault_at_the_shutter_is_said_and_space_works_again
     async def run():
         app = app_on(data_dir, [a], ScriptedSource())
         async with app.run_test(size=(120, 40)) as pilot:
-            await connected(pilot)
-            await tap_and_pay(pilot, "")
+            await student_paid(pilot)
             camera = app.devices.camera
 
             def broken(timeout: float = 10.0):

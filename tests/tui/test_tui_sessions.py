@@ -95,6 +95,12 @@ async def connected(pilot):
                 and app.runner.service is not None, what="the desk")
 
 
+async def student_paid(pilot) -> None:
+    """The desk connected, the next demo card tapped and the fee paid (no WeChat number)."""
+    await connected(pilot)
+    await tap_and_pay(pilot, "")
+
+
 async def ready(pilot) -> None:
     """The session takes a card: not in failsafe (a loaded machine can make the sim camera or
     reader miss a beat; the desk then refuses cards until the device is back, as it should)."""
@@ -310,8 +316,7 @@ def test_walk_in_desk_with_auto_capture(station):
                        camera_opts={"source": ScriptedSource(), "fps": 8,
                                     "capture_size": (720, 960), "preview_size": (360, 480)})
         async with app.run_test(size=(120, 40)) as pilot:
-            await connected(pilot)
-            await tap_and_pay(pilot, "")
+            await student_paid(pilot)
             assert desk(app).person.match.flags == ["walk_in"]
             assert desk(app).person.school_code == "10673"
             await until(pilot, lambda: desk(app).state == "captured", what="auto-capture")
@@ -410,8 +415,7 @@ def test_a_reader_unplugged_mid_capture_stops_neither_the_photo_nor_typed_entry(
     async def run():
         app = app_on(data_dir, [a], ScriptedSource())
         async with app.run_test(size=(120, 40)) as pilot:
-            await connected(pilot)
-            await tap_and_pay(pilot, "")
+            await student_paid(pilot)
             reader = app.devices.reader
 
             def gone(timeout):
@@ -468,8 +472,7 @@ def test_a_full_disk_at_the_shutter_is_said_in_words_and_the_photo_is_taken_agai
     async def run(data_dir):
         app = app_on(data_dir, [a], ScriptedSource())
         async with app.run_test(size=(120, 40)) as pilot:
-            await connected(pilot)
-            await tap_and_pay(pilot, "")
+            await student_paid(pilot)
             filler = fill(data_dir.parent, leave_bytes=16 * 1024)
             notice = desk(app).query_one("#notice")
             await until(pilot, lambda: desk(app).frames_shown > 0, what="a live frame")
@@ -577,8 +580,7 @@ def test_a_camera_unplugged_while_a_photo_waits_lets_the_photographer_accept_it(
     async def run():
         app = app_on(data_dir, [a], ScriptedSource())
         async with app.run_test(size=(120, 40)) as pilot:
-            await connected(pilot)
-            await tap_and_pay(pilot, "")
+            await student_paid(pilot)
             await capture(pilot)
             banner = desk(app).query_one("#banner")
             app.devices.driver.unplug()
