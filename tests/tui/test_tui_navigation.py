@@ -56,18 +56,25 @@ def test_photographer_is_told_exports_are_for_technicians(data_dir):
     asyncio.run(run())
 
 
+async def quit_asked(app, pilot, someone) -> None:
+    """``someone`` at the desk, then Ctrl+Q: the question whether to end the session is up."""
+    from .conftest import student_at_desk
+
+    await student_at_desk(app, pilot, someone)
+    await pilot.press("ctrl+q")
+    await pilot.pause()
+    assert isinstance(app.screen, ConfirmDialog)
+
+
 def test_ctrl_q_asks_in_the_middle_of_a_student(data_dir):
-    from .conftest import desk_app, person, student_at_desk
+    from .conftest import desk_app, person
 
     someone = person(5)
 
     async def run():
         app = desk_app(data_dir, {someone.id_number: []})
         async with app.run_test(size=(120, 40)) as pilot:
-            await student_at_desk(app, pilot, someone)
-            await pilot.press("ctrl+q")
-            await pilot.pause()
-            assert isinstance(app.screen, ConfirmDialog)
+            await quit_asked(app, pilot, someone)
             await pilot.press("n")                       # go on with the student
             await pilot.pause()
             assert isinstance(app.screen, DeskScreen) and app.is_running
@@ -257,17 +264,14 @@ def test_the_quit_question_names_the_student_masked_as_forms_do(data_dir):
     middle of the screen; every form names its student masked (李*5)."""
     from station.privacy import mask_name
 
-    from .conftest import desk_app, person, student_at_desk
+    from .conftest import desk_app, person
 
     someone = person(5)
 
     async def run():
         app = desk_app(data_dir, {someone.id_number: []})
         async with app.run_test(size=(120, 40)) as pilot:
-            await student_at_desk(app, pilot, someone)
-            await pilot.press("ctrl+q")
-            await pilot.pause()
-            assert isinstance(app.screen, ConfirmDialog)
+            await quit_asked(app, pilot, someone)
             question = app.screen.question
             assert mask_name(someone.name) in question and someone.name not in question
 
