@@ -27,7 +27,7 @@ system-demo:
 system-test:
 	@scripts/setup-system.sh test
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py station/checks/_splitjpeg.c
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'

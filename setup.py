@@ -2,7 +2,11 @@
 
 The repository keeps them top-level (device profiles, system files and export profiles are not
 Python code); a wheel carries them as ``station/_bundled/drivers`` and ``station/_bundled/exports``,
-where ``station.paths`` finds them in an installed station. Everything else is in pyproject.toml.
+where ``station.paths`` finds them in an installed station.
+
+Also the one C extension: the two-core JPEG decode (``station/checks/_splitjpeg.c``, see
+``station/checks/splitjpeg.py``). It is optional: without a C compiler the build goes on and the
+checks decode with libjpeg on one core. Everything else is in pyproject.toml.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
 BUNDLED = ("drivers", "exports")
@@ -30,4 +34,13 @@ class BuildWithProfiles(build_py):
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
-setup(cmdclass={"build_py": BuildWithProfiles})
+SPLIT_JPEG = Extension(
+    "station.checks._splitjpeg",
+    ["station/checks/_splitjpeg.c"],
+    extra_compile_args=["-O3", "-fno-math-errno", "-pthread", "-Wall", "-Wextra",
+                        "-Wno-missing-field-initializers"],
+    extra_link_args=["-pthread"],
+    optional=True,
+)
+
+setup(cmdclass={"build_py": BuildWithProfiles}, ext_modules=[SPLIT_JPEG])

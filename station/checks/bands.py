@@ -23,7 +23,7 @@ import struct
 import threading
 from dataclasses import dataclass
 
-from station.checks.rowstream import NotStreamed, RowStream
+from station.checks.rowstream import NotStreamed, Rows, RowStream
 
 _SEQUENTIAL = (0xC0, 0xC1)  # baseline and extended sequential DCT, Huffman coded
 _MARKER = re.compile(rb"\xff[^\x00\xff]")  # in the entropy-coded data every 0xFF is stuffed
@@ -203,14 +203,23 @@ class BandedStream:
 
 
 def open_stream(data: bytes, reduction: int, size: tuple[int, int],
-                parts: int = 1) -> RowStream | BandedStream:
-    """The decode at 1/``reduction`` as a stream of rows: banded over ``parts`` threads when
-    the file allows it, else one ``RowStream`` (NotStreamed when neither can)."""
+                parts: int = 1) -> Rows:
+    """The decode at 1/``reduction`` as a stream of rows: over ``parts`` threads when the file
+    allows it, else one ``RowStream`` (NotStreamed when none can). A restart-marked file is
+    banded at its markers; a plain camera JPEG goes to ``splitjpeg`` at any thread count (its
+    pixels are a level or so from libjpeg's: one decoder for it whatever the threads, so that a
+    photo's verdict never depends on the machine's cores)."""
+    from station.checks.splitjpeg import SplitStream
+
     bands = restart_bands(data, reduction, parts) if parts > 1 else None
     if bands is not None:
         try:
             return BandedStream(bands, reduction, size)
         except NotStreamed:
             pass
+    try:
+        return SplitStream(data, reduction, size, threads=parts)
+    except NotStreamed:
+        pass
     return RowStream(data, reduction, size)
 

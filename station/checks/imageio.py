@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from station.checks.colour import ColourSpace
     from station.checks.profile import Profile
     from station.checks.rowstream import Rows
+    from station.checks.splitjpeg import RowIndex
     from station.checks.workers import Stages
 
 _REDUCED = {1: "IMREAD_COLOR", 2: "IMREAD_REDUCED_COLOR_2", 4: "IMREAD_REDUCED_COLOR_4",
@@ -57,6 +58,7 @@ class Source:
     colour: ColourSpace | None = None  # what the pixels are in when not sRGB (converted on decode)
     _cache: dict[int, Future[Any]] = field(default_factory=dict, repr=False)
     _ahead: dict[int, Rows] = field(default_factory=dict, repr=False)  # started by prefetch
+    _index: RowIndex | None = field(default=None, repr=False)  # a split decode's row starts
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def decode(self, reduction: int = 1) -> np.ndarray:
@@ -155,7 +157,37 @@ class Source:
             future.set_exception(exc)
             raise
         future.set_result(base)
+        self._index = getattr(stream, "index", None)  # a split decode's (``splitjpeg``)
         return base, small
+
+    def splits(self, reduction: int) -> bool:
+        """Whether the decode at 1/``reduction`` goes to ``splitjpeg`` (split over the check
+        threads), leaving a row index from which any finer window decodes."""
+        from station.checks.splitjpeg import NotSplit, plan
+
+        if not self._streams(reduction):
+            return False
+        try:
+            plan(self.data or b"", reduction, self.size)
+        except NotSplit:
+            return False
+        return True
+
+    def indexed(self) -> bool:
+        """Whether a split decode noted where the scan's rows start (``window``)."""
+        return self._index is not None
+
+    def window(self, reduction: int, window: tuple[int, int, int, int]) -> np.ndarray | None:
+        """The pixels ``window`` (x, y, width, height) of the decode at 1/``reduction``, BGR,
+        decoded from the row index alone (None when there is none or it cannot be)."""
+        from station.checks.splitjpeg import NotSplit, decode_window
+
+        if self._index is None or self.data is None:
+            return None
+        try:
+            return self._in_srgb(decode_window(self.data, self.size, self._index, reduction, window))
+        except NotSplit:
+            return None
 
     def _streams(self, reduction: int) -> bool:
         return (self.jpeg and self.data is not None and self.array is None and reduction > 1
@@ -181,6 +213,10 @@ class Source:
             return _shrink(self.array, reduction)
         assert self.data is not None  # a Source has its bytes or its pixels
         data = self.data
+        if self._streams(reduction):  # the decoder a stream of this file would use
+            split = self._split_decode(reduction)
+            if split is not None:
+                return split
         if self.jpeg:
             import numpy as np
 
@@ -191,6 +227,24 @@ class Source:
             return self._in_srgb(_pillow_decode(data, self.name))
         full = self._entry(1, lambda: self._in_srgb(_pillow_decode(data, self.name))).result()
         return _shrink(full, reduction)
+
+    def _split_decode(self, reduction: int) -> np.ndarray | None:
+        """The whole decode by ``splitjpeg`` (its row index kept), None where it does not take
+        the file: the pixels any stream of this file gives, whatever the threads."""
+        import cv2
+
+        from station.checks.rowstream import NotStreamed
+        from station.checks.splitjpeg import SplitStream
+
+        try:
+            stream = SplitStream(self.data or b"", reduction, self.size)
+            stream.run()
+            stream.wait(stream.height)
+        except NotStreamed:
+            return None
+        if self._index is None:
+            self._index = stream.index
+        return cv2.cvtColor(stream.rgbx, cv2.COLOR_RGBA2BGR)
 
     def _in_srgb(self, img: np.ndarray) -> np.ndarray:
         from station.checks.colour import to_srgb

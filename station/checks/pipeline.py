@@ -170,7 +170,11 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         # One decode serves finding the face, its landmarks and (usually) the crop: for noisy
         # camera JPEGs Huffman decoding costs the same at any DCT scale, so a second is not cheap.
         reduction = _reduction(src.size, ANALYSIS_MIN_SIDE)
-        if stages.concurrent and may_need_finer(src.size, reduction):
+        # (not when the analysis decode is split: its row index gives the window's rows at the
+        # finer scale later, and a finer decode beside it would take a core from its halves;
+        # paired A/B on 28 real 24 MP frames × 3 rounds: -0.02 of imread)
+        if (stages.concurrent and may_need_finer(src.size, reduction)
+                and not src.splits(reduction)):
             src.prefetch(reduction // 2, stages)  # on the second core while this one analyses
         # the faces are found on a reduction of that decode, made (and MTCNN's first stage run
         # on it) as its rows come; the face's own work starts once the rows cover it

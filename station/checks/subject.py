@@ -84,7 +84,9 @@ def export_frame(src, reduction: int, framing: Framing, out: tuple[int, int], *,
 
     From a decode streaming ahead (``Source.prefetch``) it is cut as soon as the window's rows
     are in, and the stream stops there: the rows below the window are never decoded. Without
-    ``wait``: None while they are not in yet. The same pixels as a cut of the whole decode.
+    ``wait``: None while they are not in yet. After a split analysis decode (``splitjpeg``) only
+    the window's rows are decoded, from where that decode noted they start. The same pixels as
+    a cut of the whole decode (within a level of rounding for the split decoder).
     """
     import cv2
 
@@ -92,6 +94,13 @@ def export_frame(src, reduction: int, framing: Framing, out: tuple[int, int], *,
     from station.checks.rowstream import NotStreamed
 
     stream = src.streaming(reduction)
+    if stream is None and not src.decoded(reduction) and src.indexed():
+        # from the rows of the analysis decode's row index: only the window's rows are decoded
+        shape = (-(-src.size[1] // reduction), -(-src.size[0] // reduction), 3)
+        window = cut_window(shape, framing, src.size, out)
+        region = src.window(reduction, window)
+        if region is not None:
+            return cut_region(region, window, shape, framing, src.size, out)
     if stream is None:
         return cut(src.decode(reduction), framing, src.size, out)
     shape = (stream.height, stream.width, 3)

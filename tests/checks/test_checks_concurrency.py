@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from station.checks import landmarks, pipeline, rowstream
+from station.checks import landmarks, pipeline, rowstream, splitjpeg
 from station.checks.imageio import open_source
 from station.checks.workers import Stages, set_opencv_threads
 from station.sim.portrait import render
@@ -265,10 +265,43 @@ def large_small_person() -> bytes:
     return buf.getvalue()
 
 
+def test_a_split_decodes_crop_is_cut_from_the_windows_rows_alone(
+        profile, large_small_person, monkeypatch):
+    """A plain camera JPEG goes to the split decoder (``splitjpeg``) at any thread count; the
+    crop's 1/2 pixels are decoded from its row index, only the window's rows, and no finer
+    decode is started ahead. One thread and two give the same frame, verdicts and bytes."""
+    windows: list[tuple[int, int, int, int]] = []
+    real = splitjpeg.decode_window
+
+    def spy(data, size, index, reduction, window):
+        windows.append(window)
+        return real(data, size, index, reduction, window)
+
+    monkeypatch.setattr(splitjpeg, "decode_window", spy)
+    monkeypatch.setattr(pipeline, "_NEEDED_FINER", {})  # no history: a landscape frame would prefetch
+    outcomes = []
+    for threads in (1, 2):
+        src = open_source(large_small_person)
+        outcomes.append(pipeline._analyse(src, profile, None, Stages(threads), True))
+        assert src.indexed() and src.streaming(2) is None
+    one, two = outcomes
+    assert one.framing is not None and one.framing.scale < 4  # the crop needed the 1/2
+    assert len(windows) == 2 and windows[0] == windows[1]
+    x, y, w, h = windows[0]
+    assert h < 1800 * 0.8  # of the 1/2 decode's 1800 rows
+    assert np.array_equal(one.frame, two.frame)
+    assert [(c.name, c.status, c.value) for c in one.report.checks] == \
+        [(c.name, c.status, c.value) for c in two.report.checks]
+    assert one.export_jpeg(profile) == two.export_jpeg(profile)
+
+
 def test_the_crop_is_cut_from_a_finer_decode_streaming_ahead_before_it_ends(
         profile, large_small_person, monkeypatch):
-    """The 1/2 decode started ahead stops once the export window's rows are in; the frame, the
-    verdicts and the JPEG bytes are those of one thread, which decodes the 1/2 whole."""
+    """For a file the split decoder leaves to libjpeg (4:2:2, progressive, restart markers; here
+    by its size limit): the 1/2 decode started ahead stops once the export window's rows are in;
+    the frame, the verdicts and the JPEG bytes are those of one thread, which decodes the 1/2
+    whole."""
+    monkeypatch.setattr(splitjpeg, "MIN_SCAN_BYTES", 1 << 40)
     monkeypatch.setattr(pipeline, "_NEEDED_FINER", {})  # no history: a landscape frame prefetches
     one = pipeline.analyse(large_small_person, profile, threads=1, encode=True)
     # the 1/2 stream starts only once a window is asked of it (on a fast machine it could end
@@ -299,7 +332,7 @@ def test_the_crop_is_cut_from_a_finer_decode_streaming_ahead_before_it_ends(
 
 
 def test_a_finer_stream_stopped_above_the_window_gives_the_whole_decodes_frame(
-        large_small_person):
+        large_small_person, monkeypatch):
     """A guess's window stopped the stream; the frame finally asked for reaches lower: it is
     cut from the whole 1/2 decode, made the ordinary way (never from rows not decoded)."""
     import cv2
@@ -307,6 +340,7 @@ def test_a_finer_stream_stopped_above_the_window_gives_the_whole_decodes_frame(
     from station.checks.framing import Framing, cut
     from station.checks.subject import export_frame
 
+    monkeypatch.setattr(splitjpeg, "MIN_SCAN_BYTES", 1 << 40)  # libjpeg's stream (not split)
     src = open_source(large_small_person)
     src.prefetch(2, Stages(1))  # one thread: the stream runs at once, to its end
     stream = src.streaming(2)
@@ -340,6 +374,7 @@ def test_a_finer_decode_ahead_yields_to_the_captures_other_work(large_small_pers
         run(self)
 
     monkeypatch.setattr(rowstream.RowStream, "run", spy)
+    monkeypatch.setattr(splitjpeg, "MIN_SCAN_BYTES", 1 << 40)  # libjpeg's stream (not split)
     mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     src = open_source(large_small_person)
     src.prefetch(2, Stages(2))

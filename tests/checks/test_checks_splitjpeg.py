@@ -1,0 +1,159 @@
+"""A JPEG without restart markers decoded on two threads (station.checks.splitjpeg): the second
+thread starts mid-scan and its rows are taken from where the two meet, with the DC values put
+right; the pixels are OpenCV's DCT-scaled decode within rounding. Anything else is left to
+libjpeg, and damaged files never crash the decoder."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from station.checks import bands, splitjpeg
+from station.checks.imageio import open_source
+from station.checks.rowstream import NotStreamed
+from station.checks.workers import Stages
+from station.sim.portrait import render
+
+pytest.importorskip("station.checks._splitjpeg", reason="the C extension is built by `pip install`")
+
+
+@pytest.fixture(autouse=True)
+def split_small_files(monkeypatch):
+    """Split from the first byte: the test images are smaller than a camera's."""
+    monkeypatch.setattr(splitjpeg, "MIN_SCAN_BYTES", 1)
+
+
+def _noisy(width: int, height: int, seed: int = 3) -> np.ndarray:
+    """A rendered portrait with sensor noise (BGR)."""
+    img, _ = render(width, height)
+    noise = np.random.default_rng(seed).integers(-10, 11, size=img.shape, dtype=np.int16)
+    return (img.astype(np.int16) + noise).clip(0, 255).astype(np.uint8)
+
+
+def _jpeg(bgr: np.ndarray, subsampling: int | str = 2, quality: int = 92, **extra) -> bytes:
+    """Pillow's JPEG (libjpeg-turbo, no restart markers): subsampling 2 is 4:2:0, 0 is 4:4:4,
+    1 is 4:2:2, "L" grey."""
+    rgb = Image.fromarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    out = io.BytesIO()
+    if subsampling == "L":
+        rgb.convert("L").save(out, "JPEG", quality=quality, **extra)
+    else:
+        rgb.save(out, "JPEG", quality=quality, subsampling=subsampling, **extra)
+    return out.getvalue()
+
+
+def _opencv(data: bytes, reduction: int) -> np.ndarray:
+    return cv2.imdecode(np.frombuffer(data, np.uint8), getattr(cv2, f"IMREAD_REDUCED_COLOR_{reduction}"))
+
+
+def _split(data: bytes, reduction: int, size: tuple[int, int]) -> splitjpeg.SplitStream:
+    stream = splitjpeg.SplitStream(data, reduction, size)
+    worker = threading.Thread(target=stream.run)
+    worker.start()
+    try:
+        stream.wait(stream.height)
+    finally:
+        worker.join()
+    return stream
+
+
+def _mcus(size: tuple[int, int], mcu: int) -> int:
+    return -(-size[0] // mcu) * -(-size[1] // mcu)
+
+
+@pytest.mark.parametrize("reduction", [4, 8])
+@pytest.mark.parametrize(("subsampling", "mcu"), [(2, 16), (0, 8), ("L", 8)])
+@pytest.mark.parametrize("size", [(1003, 757), (1600, 2400)])
+def test_the_two_halves_give_opencvs_pixels(subsampling, mcu, size, reduction):
+    data = _jpeg(_noisy(*size), subsampling)
+    stream = _split(data, reduction, size)
+    # the second thread's MCUs were used, from about the middle on
+    assert 0.3 < stream.joined_at / _mcus(size, mcu) < 0.7
+    mine = cv2.cvtColor(stream.rgbx, cv2.COLOR_RGBA2BGR)
+    diff = np.abs(mine.astype(int) - _opencv(data, reduction).astype(int))
+    assert diff.max() <= 3  # rounded once here, twice in libjpeg's integer IDCT
+    assert diff.mean() < 0.1
+    # the half joined in: its DC values put right (a wrong predictor shifts its whole half)
+    lower = diff[diff.shape[0] * 3 // 4:]
+    assert lower.mean() < 0.1
+
+
+def test_the_rows_of_the_first_half_are_counted_as_they_are_written():
+    size = (1600, 2400)
+    data = _jpeg(_noisy(*size))
+    stream = splitjpeg.SplitStream(data, 4, size)
+    seen: list[int] = []
+    worker = threading.Thread(target=stream.run)
+    worker.start()
+    while worker.is_alive():
+        seen.append(stream.rows)
+    worker.join()
+    assert stream.rows == stream.height
+    assert seen == sorted(seen)  # never counts back
+    assert stream.wait(stream.height) == stream.height
+
+
+@pytest.mark.parametrize("kind", ["422", "restart", "progressive", "12 bytes"])
+def test_what_libjpeg_would_upsample_or_cut_is_left_to_it(kind):
+    size = (1003, 757)
+    img = _noisy(*size)
+    if kind == "422":
+        data = _jpeg(img, 1)
+    elif kind == "restart":
+        ok, enc = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_RST_INTERVAL, 8])
+        assert ok
+        data = enc.tobytes()
+    elif kind == "progressive":
+        data = _jpeg(img, progressive=True)
+    else:
+        data = _jpeg(img)[:12]
+    with pytest.raises(NotStreamed):
+        splitjpeg.SplitStream(data, 4, size)
+
+
+def test_a_damaged_scan_never_crashes_and_a_cut_one_says_so():
+    size = (1003, 757)
+    data = _jpeg(_noisy(*size))
+    start = splitjpeg._read_header(data).scan_at
+    rng = np.random.default_rng(5)
+    failed = 0
+    for _ in range(120):
+        damaged = bytearray(data)
+        for at in rng.integers(start, len(data) - 2, size=int(rng.integers(1, 40))):
+            damaged[at] = int(rng.integers(0, 256))
+        stream = _try(bytes(damaged), size)
+        failed += stream is None
+    cut_short = 0
+    for keep in np.linspace(start + 10, len(data) - 3000, 25).astype(int):
+        cut_short += _try(data[:keep], size) is None
+    assert cut_short == 25  # a file cut short is never taken for whole
+    assert failed < 120  # (and some damaged ones still decode, as libjpeg's would)
+
+
+def _try(data: bytes, size: tuple[int, int]) -> splitjpeg.SplitStream | None:
+    try:
+        return _split(data, 4, size)
+    except NotStreamed:
+        return None
+
+
+def test_the_analysis_decode_is_split_on_two_check_threads(monkeypatch):
+    size = (2400, 1600)
+    data = _jpeg(_noisy(*size))
+    made: list[object] = []
+    real = bands.open_stream
+
+    def recording(*args, **kwargs):
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(bands, "open_stream", recording)
+    base, small = open_source(data, "capture.jpg").decode_shrunk(4, 300, Stages(2))
+    assert [type(s) for s in made] == [splitjpeg.SplitStream]
+    assert np.abs(base.astype(int) - _opencv(data, 4).astype(int)).max() <= 3
+    assert small.shape[1] == 300
