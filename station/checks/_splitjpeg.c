@@ -95,6 +95,9 @@ typedef struct {
     volatile long doneB;  /* MCUs B has finished (published with release order) */
     volatile int endedB;
     volatile int stop;    /* A asks B to stop (A decoded everything) */
+    volatile int joined;  /* 1: A met B's decode (jn says how), 2: it never will */
+    volatile int short_b; /* B found its decode ended short of a row it wrote */
+    struct joined *jn;
     volatile int *progress; /* MCU rows written to out so far */
 } job_t;
 
@@ -373,8 +376,46 @@ static void put_mcu(const job_t *j, long m, const int16_t *rec, const int32_t *d
 
 /* ---------------------------------------------------------------- the two threads */
 
+/* After A and B met: which of B's MCUs are the image's, and the rows of them still to write,
+ * claimed one at a time from the top (A, as B decodes them) and from the bottom (B, once done). */
+typedef struct joined {
+    long met, shift;   /* image MCU met on is B's MCU met - shift */
+    int32_t corr[MAXCOMP];
+    long lo, hi;       /* the MCU rows not yet claimed */
+    pthread_mutex_t lock;
+} joined_t;
+
+static long claim(job_t *j, joined_t *jn, int from_top)
+{
+    long row = -1;
+    pthread_mutex_lock(&jn->lock);
+    if (jn->lo < jn->hi)
+        row = from_top ? jn->lo++ : --jn->hi;
+    pthread_mutex_unlock(&jn->lock);
+    (void)j;
+    return row;
+}
+
+/* Write B's MCUs of one claimed row; waiting (A) for B to have decoded them. 0, or -1 when B
+ * ended short of them (it cannot on sound data). */
+static int put_row(job_t *j, joined_t *jn, long row)
+{
+    long first = row * j->mcux > jn->met ? row * j->mcux : jn->met;
+    for (long m = first; m < (row + 1) * j->mcux; m++) {
+        long mb = m - jn->shift;
+        while (__atomic_load_n(&j->doneB, __ATOMIC_ACQUIRE) <= mb) {
+            if (__atomic_load_n(&j->endedB, __ATOMIC_ACQUIRE) &&
+                __atomic_load_n(&j->doneB, __ATOMIC_ACQUIRE) <= mb)
+                return -1;
+            sched_yield();
+        }
+        put_mcu(j, m, j->recB + (size_t)mb * j->rec, j->dcB + (size_t)mb * j->nblocks, jn->corr);
+    }
+    return 0;
+}
+
 /* B: from startB to the end of the data, a record per MCU, starting over one bit further on
- * bits that are no code. */
+ * bits that are no code; then it helps A write its rows, from the bottom. */
 static void *run_b(void *arg)
 {
     job_t *j = arg;
@@ -401,22 +442,16 @@ static void *run_b(void *arg)
     }
     __atomic_store_n(&j->doneB, m, __ATOMIC_RELEASE);
     __atomic_store_n(&j->endedB, 1, __ATOMIC_RELEASE);
-    return NULL;
-}
-
-typedef struct {
-    job_t *j;
-    long from, to, shift; /* image MCUs from..to are B's MCUs from - shift */
-    int32_t corr[MAXCOMP];
-} put_t;
-
-static void *put_range(void *arg)
-{
-    put_t *p = arg;
-    const job_t *j = p->j;
-    for (long m = p->from; m < p->to; m++)
-        put_mcu(j, m, j->recB + (size_t)(m - p->shift) * j->rec,
-                j->dcB + (size_t)(m - p->shift) * j->nblocks, p->corr);
+    /* wait for A to meet this decode (or to give up on it), then write rows from the bottom */
+    int state;
+    while ((state = __atomic_load_n(&j->joined, __ATOMIC_ACQUIRE)) == 0)
+        sched_yield();
+    if (state == 1) {
+        long row;
+        while ((row = claim(j, j->jn, 0)) >= 0)
+            if (put_row(j, j->jn, row) < 0)
+                __atomic_store_n(&j->short_b, 1, __ATOMIC_RELEASE);
+    }
     return NULL;
 }
 
@@ -437,7 +472,10 @@ static int run(job_t *j)
     int32_t pred[MAXCOMP] = {0, 0, 0}, zero[MAXCOMP] = {0, 0, 0};
     reader_t r = {0, 0, 0, j->data, j->n};
     uint64_t startB = (uint64_t)j->startB * 8, end = (uint64_t)j->n * 8 + 64;
+    joined_t jn = {0};
     pthread_t b;
+    pthread_mutex_init(&jn.lock, NULL);
+    j->jn = &jn;
     int have_b = j->capB > 0 && pthread_create(&b, NULL, run_b, j) == 0;
     long seen = 0, m = 0, met = -1, metB = -1;
     seek(&r, 0);
@@ -469,36 +507,36 @@ static int run(job_t *j)
         if ((m + 1) % j->mcux == 0)
             __atomic_store_n(j->progress, (int)((m + 1) / j->mcux), __ATOMIC_RELEASE);
     }
-    if (have_b) {
-        if (met < 0)
-            j->stop = 1;
-        pthread_join(b, NULL);
+    int short_a = 0;
+    if (met >= 0) { /* B's MCUs from met on are the image's: write them, B helping */
+        jn.met = met;
+        jn.shift = met - metB;
+        for (int c = 0; c < MAXCOMP; c++)
+            jn.corr[c] = (int32_t)((uint32_t)pred[c] - (uint32_t)j->predB[metB * MAXCOMP + c]);
+        jn.lo = met / j->mcux;
+        jn.hi = j->mcuy;
+        __atomic_store_n(&j->joined, 1, __ATOMIC_RELEASE);
+        long row;
+        while ((row = claim(j, &jn, 1)) >= 0)
+            if (put_row(j, &jn, row) < 0)
+                short_a = 1;
+    } else {
+        j->stop = 1;
+        __atomic_store_n(&j->joined, 2, __ATOMIC_RELEASE);
     }
-    if (met >= 0) {
-        long shift = met - metB;
-        if (j->doneB + shift >= total) { /* B has every MCU from there on */
-            put_t lo = {j, met, met + (total - met) / 2, shift, {0, 0, 0}}, hi;
-            for (int c = 0; c < j->ncomp; c++)
-                lo.corr[c] = (int32_t)((uint32_t)pred[c] - (uint32_t)j->predB[metB * MAXCOMP + c]);
-            hi = lo;
-            hi.from = lo.to;
-            hi.to = total;
-            pthread_t t;
-            int two = pthread_create(&t, NULL, put_range, &hi) == 0;
-            put_range(&lo);
-            if (two)
-                pthread_join(t, NULL);
-            else
-                put_range(&hi);
-            if (j->index_pos) /* the rows that start in B's part, from its notes */
-                for (long row = (met + j->mcux - 1) / j->mcux; row < j->mcuy; row++) {
-                    long mb = row * j->mcux - shift;
-                    note_row(j, row, j->posB[mb], &j->predB[mb * MAXCOMP], lo.corr);
-                }
-            __atomic_store_n(j->progress, j->mcuy, __ATOMIC_RELEASE);
-            return (int)met;
-        }
-        /* B stopped short (it cannot on sound data): go on alone */
+    if (have_b)
+        pthread_join(b, NULL);
+    pthread_mutex_destroy(&jn.lock);
+    if (met >= 0 && !short_a && !j->short_b) {
+        if (j->index_pos) /* the rows that start in B's part, from its notes */
+            for (long row = (met + j->mcux - 1) / j->mcux; row < j->mcuy; row++) {
+                long mb = row * j->mcux - jn.shift;
+                note_row(j, row, j->posB[mb], &j->predB[mb * MAXCOMP], jn.corr);
+            }
+        __atomic_store_n(j->progress, j->mcuy, __ATOMIC_RELEASE);
+        return (int)met;
+    }
+    if (met >= 0) /* B stopped short (it cannot on sound data): A goes on alone from met */
         for (; m < total; m++) {
             if (j->index_pos && m % j->mcux == 0)
                 note_row(j, m / j->mcux, bitpos(&r), pred, zero);
@@ -506,7 +544,6 @@ static int run(job_t *j)
                 return -1;
             put_mcu(j, m, rec, dc, zero);
         }
-    }
     if (m < total)
         return -1;
     __atomic_store_n(j->progress, j->mcuy, __ATOMIC_RELEASE);
@@ -738,7 +775,7 @@ static PyObject *py_decode(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     if (take_scan(j, &raw) == 0) {
         if (j->split && j->n >= (size_t)j->split) { /* a second thread where it pays */
-            j->startB = j->n / 2;
+            j->startB = j->n * 9 / 20; /* A also writes its rows as it goes: a little less */
             j->capB = total;
             j->recB = malloc(sizeof(int16_t) * (size_t)j->rec * (size_t)total);
             j->posB = malloc(sizeof(uint64_t) * (size_t)total);
