@@ -52,6 +52,9 @@ typedef struct {
     int h, v;        /* sampling factors */
     int nx, ny;      /* output pixels of one block, across and down */
     int nout;        /* nx * ny */
+    int ux;          /* 2: its samples are upsampled across (libjpeg's fancy h2v1: 4:2:2) */
+    int dw;          /* its samples across the image (libjpeg's downsampled_width) */
+    int first;       /* its first block in an MCU */
     int dcq2;        /* an output's part of the DC value, × 16: quantiser / 8 × 16 */
     uint8_t use[64]; /* whether the coefficient at this zigzag index reaches any output */
     float w[64][MAXOUT] __attribute__((aligned(16)));
@@ -81,6 +84,8 @@ typedef struct {
     uint8_t *out;         /* RGBX rows of the target: tw × th pixels at (ox, oy) of the image */
     int ox, oy, tw, th;
     int split;            /* the scan bytes from which a second thread joins in (0: never) */
+    int upsample;         /* some component's samples are upsampled across: rows written whole */
+    int fancy;            /* … as libjpeg's fancy upsampling (not at 1/8: jdsample.c) */
     int chroma_whole;     /* 3 components, the two chroma ones last with one block per MCU
                              whose outputs are the MCU's pixels in order (4:2:0, 4:4:4) */
     int64_t *index_pos;   /* where each MCU row starts (bit), -1 unknown; NULL: not kept */
@@ -98,6 +103,9 @@ typedef struct {
     volatile int joined;  /* 1: A met B's decode (jn says how), 2: it never will */
     volatile int short_b; /* B found its decode ended short of a row it wrote */
     struct joined *jn;
+    int16_t *rowrec;      /* A's row of MCU records, where rows are written whole (upsample) */
+    int32_t *rowdc;
+    struct row_refs *refs;
     volatile int *progress; /* MCU rows written to out so far */
 } job_t;
 
@@ -374,6 +382,104 @@ static void put_mcu(const job_t *j, long m, const int16_t *rec, const int32_t *d
     }
 }
 
+/* One MCU row's pixels where some component is upsampled across (4:2:2): its samples along each
+ * output row from the MCUs' records (mcu i of the row: recs[i], dcs[i], its DC correction
+ * corrs[i]), then libjpeg's h2v1 fancy upsampling (3/4 of the nearer sample, 1/4 of the further,
+ * the edges repeated), then colour. Only the target's columns (and a sample each side). */
+static void put_row_up(const job_t *j, long row, const int16_t *const *recs,
+                       const int32_t *const *dcs, const int32_t *const *corrs)
+{
+    int y0 = (int)row * j->mh;
+    int ya = y0 > j->oy ? y0 : j->oy, yb = y0 + j->mh;
+    int xa = j->ox, xb = j->ox + j->tw;
+    yb = yb < j->oy + j->th ? yb : j->oy + j->th;
+    if (ya >= yb)
+        return;
+    uint8_t line[MAXCOMP][65536 / 2 + 16];     /* native samples of a component along a row */
+    uint8_t up[MAXCOMP][65536 / 2 + 32];       /* … upsampled, the target's columns */
+    for (int y = ya; y < yb; y++) {
+        int yy = y - y0;
+        for (int c = 1; c < j->ncomp; c++) {
+            const comp_t *k = &j->comp[c];
+            if (k->ux == 1)
+                continue;
+            int lo = xa / 2 - 1, hi = (xb + 1) / 2 + 1; /* native samples needed */
+            lo = lo < 0 ? 0 : lo;
+            hi = hi > k->dw ? k->dw : hi;
+            int across = k->h * k->nx; /* native samples per MCU */
+            for (int i = lo; i < hi; i++) {
+                int mcu = i / across, within = i % across;
+                int block = (yy / k->ny) * k->h + within / k->nx;
+                const int16_t *rec = recs[mcu];
+                int b = k->first + block;
+                int64_t x = rec[j->block_off[b] + (yy % k->ny) * k->nx + within % k->nx] +
+                            (int64_t)wrap_add(dcs[mcu][b], corrs[mcu][c]) * k->dcq2 + 8 + (128 << 4);
+                x = x > (1 << 30) ? (1 << 30) : x < -(1 << 30) ? -(1 << 30) : x;
+                line[c][i] = clamp8((int)(x >> 4));
+            }
+            int last = k->dw - 1;
+            uint8_t *out = up[c];
+            for (int x = xa; x < xb; x++) { /* output column x from native sample x / 2 */
+                int i = x / 2, v3 = line[c][i] * 3;
+                if (!j->fancy)
+                    out[x - xa] = line[c][i]; /* at 1/8 libjpeg repeats the sample */
+                else if (x % 2 == 0)
+                    out[x - xa] = (uint8_t)(i == 0 ? line[c][0] : (v3 + line[c][i - 1] + 1) >> 2);
+                else
+                    out[x - xa] = (uint8_t)(i >= last ? line[c][last] : (v3 + line[c][i + 1] + 2) >> 2);
+            }
+        }
+        uint8_t *px = j->out + ((size_t)(y - j->oy) * j->tw) * 4;
+        const comp_t *ky = &j->comp[0];
+        for (int x = xa; x < xb; x++, px += 4) {
+            int mcu = x / j->mw, within = x % j->mw;
+            int block = (yy / ky->ny) * ky->h + within / ky->nx;
+            const int16_t *rec = recs[mcu];
+            int b = ky->first + block;
+            int64_t v = rec[j->block_off[b] + (yy % ky->ny) * ky->nx + within % ky->nx] +
+                        (int64_t)wrap_add(dcs[mcu][b], corrs[mcu][0]) * ky->dcq2 + 8 + (128 << 4);
+            v = v > (1 << 30) ? (1 << 30) : v < -(1 << 30) ? -(1 << 30) : v;
+            int Y = clamp8((int)(v >> 4));
+            if (j->ncomp == 1) {
+                px[0] = px[1] = px[2] = (uint8_t)Y;
+                px[3] = 255;
+                continue;
+            }
+            int cc[MAXCOMP];
+            for (int c = 1; c < 3; c++) {
+                const comp_t *k = &j->comp[c];
+                if (k->ux == 2) {
+                    cc[c] = up[c][x - xa] - 128;
+                    continue;
+                }
+                int bc = k->first + (yy / k->ny) * k->h + within / k->nx;
+                int64_t w = rec[j->block_off[bc] + (yy % k->ny) * k->nx + within % k->nx] +
+                            (int64_t)wrap_add(dcs[mcu][bc], corrs[mcu][c]) * k->dcq2 + 8 + (128 << 4);
+                w = w > (1 << 30) ? (1 << 30) : w < -(1 << 30) ? -(1 << 30) : w;
+                cc[c] = clamp8((int)(w >> 4)) - 128;
+            }
+            put_rgb(px, Y, cc[1], cc[2]);
+        }
+    }
+}
+
+/* A row's MCU records for put_row_up: pointers into a block of consecutive records. */
+typedef struct row_refs {
+    const int16_t *recs[65536 / 8];
+    const int32_t *dcs[65536 / 8];
+    const int32_t *corrs[65536 / 8];
+} row_refs_t;
+
+static void refs_of(const job_t *j, row_refs_t *refs, const int16_t *rec, const int32_t *dc,
+                    const int32_t *corr)
+{
+    for (long i = 0; i < j->mcux; i++) {
+        refs->recs[i] = rec + (size_t)i * j->rec;
+        refs->dcs[i] = dc + (size_t)i * j->nblocks;
+        refs->corrs[i] = corr;
+    }
+}
+
 /* ---------------------------------------------------------------- the two threads */
 
 /* After A and B met: which of B's MCUs are the image's, and the rows of them still to write,
@@ -398,17 +504,33 @@ static long claim(job_t *j, joined_t *jn, int from_top)
 
 /* Write B's MCUs of one claimed row; waiting (A) for B to have decoded them. 0, or -1 when B
  * ended short of them (it cannot on sound data). */
+static int wait_b(job_t *j, long mb)
+{
+    while (__atomic_load_n(&j->doneB, __ATOMIC_ACQUIRE) <= mb) {
+        if (__atomic_load_n(&j->endedB, __ATOMIC_ACQUIRE) &&
+            __atomic_load_n(&j->doneB, __ATOMIC_ACQUIRE) <= mb)
+            return -1;
+        sched_yield();
+    }
+    return 0;
+}
+
 static int put_row(job_t *j, joined_t *jn, long row)
 {
     long first = row * j->mcux > jn->met ? row * j->mcux : jn->met;
+    if (j->upsample) { /* a whole row of B's (the one it shares with A is A's to write) */
+        row_refs_t refs;
+        if (wait_b(j, (row + 1) * j->mcux - 1 - jn->shift) < 0)
+            return -1;
+        long mb = row * j->mcux - jn->shift;
+        refs_of(j, &refs, j->recB + (size_t)mb * j->rec, j->dcB + (size_t)mb * j->nblocks, jn->corr);
+        put_row_up(j, row, refs.recs, refs.dcs, refs.corrs);
+        return 0;
+    }
     for (long m = first; m < (row + 1) * j->mcux; m++) {
         long mb = m - jn->shift;
-        while (__atomic_load_n(&j->doneB, __ATOMIC_ACQUIRE) <= mb) {
-            if (__atomic_load_n(&j->endedB, __ATOMIC_ACQUIRE) &&
-                __atomic_load_n(&j->doneB, __ATOMIC_ACQUIRE) <= mb)
-                return -1;
-            sched_yield();
-        }
+        if (wait_b(j, mb) < 0)
+            return -1;
         put_mcu(j, m, j->recB + (size_t)mb * j->rec, j->dcB + (size_t)mb * j->nblocks, jn->corr);
     }
     return 0;
@@ -501,9 +623,20 @@ static int run(job_t *j)
         }
         if (j->index_pos && m % j->mcux == 0)
             note_row(j, m / j->mcux, pos, pred, zero);
-        if (decode_mcu(j, &r, pred, rec, dc) < 0)
-            break;
-        put_mcu(j, m, rec, dc, zero);
+        if (!j->upsample) {
+            if (decode_mcu(j, &r, pred, rec, dc) < 0)
+                break;
+            put_mcu(j, m, rec, dc, zero);
+        } else {
+            long i = m % j->mcux;
+            if (decode_mcu(j, &r, pred, j->rowrec + (size_t)i * j->rec,
+                           j->rowdc + (size_t)i * j->nblocks) < 0)
+                break;
+            if (i == j->mcux - 1) {
+                refs_of(j, j->refs, j->rowrec, j->rowdc, zero);
+                put_row_up(j, m / j->mcux, j->refs->recs, j->refs->dcs, j->refs->corrs);
+            }
+        }
         if ((m + 1) % j->mcux == 0)
             __atomic_store_n(j->progress, (int)((m + 1) / j->mcux), __ATOMIC_RELEASE);
     }
@@ -515,6 +648,20 @@ static int run(job_t *j)
             jn.corr[c] = (int32_t)((uint32_t)pred[c] - (uint32_t)j->predB[metB * MAXCOMP + c]);
         jn.lo = met / j->mcux;
         jn.hi = j->mcuy;
+        if (j->upsample && met % j->mcux) { /* the row A and B share: A writes it */
+            long row = jn.lo++, mb0 = row * j->mcux - jn.shift;
+            refs_of(j, j->refs, j->rowrec, j->rowdc, zero);
+            if (wait_b(j, (row + 1) * j->mcux - 1 - jn.shift) < 0)
+                short_a = 1;
+            else {
+                for (long i = met % j->mcux; i < j->mcux; i++) {
+                    j->refs->recs[i] = j->recB + (size_t)(mb0 + i) * j->rec;
+                    j->refs->dcs[i] = j->dcB + (size_t)(mb0 + i) * j->nblocks;
+                    j->refs->corrs[i] = jn.corr;
+                }
+                put_row_up(j, row, j->refs->recs, j->refs->dcs, j->refs->corrs);
+            }
+        }
         __atomic_store_n(&j->joined, 1, __ATOMIC_RELEASE);
         long row;
         while ((row = claim(j, &jn, 1)) >= 0)
@@ -538,11 +685,19 @@ static int run(job_t *j)
     }
     if (met >= 0) /* B stopped short (it cannot on sound data): A goes on alone from met */
         for (; m < total; m++) {
-            if (j->index_pos && m % j->mcux == 0)
+            long i = m % j->mcux;
+            if (j->index_pos && i == 0)
                 note_row(j, m / j->mcux, bitpos(&r), pred, zero);
-            if (bitpos(&r) > end || decode_mcu(j, &r, pred, rec, dc) < 0)
+            int16_t *into = j->upsample ? j->rowrec + (size_t)i * j->rec : rec;
+            int32_t *dcs = j->upsample ? j->rowdc + (size_t)i * j->nblocks : dc;
+            if (bitpos(&r) > end || decode_mcu(j, &r, pred, into, dcs) < 0)
                 return -1;
-            put_mcu(j, m, rec, dc, zero);
+            if (!j->upsample) {
+                put_mcu(j, m, rec, dc, zero);
+            } else if (i == j->mcux - 1) {
+                refs_of(j, j->refs, j->rowrec, j->rowdc, zero);
+                put_row_up(j, m / j->mcux, j->refs->recs, j->refs->dcs, j->refs->corrs);
+            }
         }
     if (m < total)
         return -1;
@@ -647,6 +802,7 @@ static int setup_job(job_t *j, const Py_buffer *params)
         vmax = v > vmax ? v : vmax;
     }
     j->ncomp = ncomp;
+    j->fancy = red < 8;
     j->mw = hmax * 8 / red;
     j->mh = vmax * 8 / red;
     if (j->mw < 1 || j->mh < 1 || j->mw * j->mh > 256)
@@ -667,7 +823,18 @@ static int setup_job(job_t *j, const Py_buffer *params)
                 return -1;
             quant[i] = (uint16_t)qp[c * 64 + i];
         }
-        if (setup_comp(k, j->mw / k->h, j->mh / k->v, quant) < 0)
+        /* libjpeg-turbo's jdmaster.c: the IDCT size doubles from the smallest while both of the
+         * component's sampling ratios allow; what remains is upsampled (across only, here) */
+        int least = 8 / red, size = least;
+        while (size < 8 && (hmax * least) % (k->h * size * 2) == 0 &&
+               (vmax * least) % (k->v * size * 2) == 0)
+            size *= 2;
+        if (k->v * size != j->mh || (k->h * size != j->mw && k->h * size * 2 != j->mw))
+            return -1; /* upsampled down the image, or more than twice across: not taken */
+        k->ux = j->mw / (k->h * size);
+        k->dw = (int)(((long)width * k->h * size + hmax * 8 - 1) / (hmax * 8));
+        j->upsample |= k->ux == 2;
+        if (setup_comp(k, size, size, quant) < 0)
             return -1;
         for (int by = 0; by < k->v; by++)
             for (int bx = 0; bx < k->h; bx++) {
@@ -681,10 +848,13 @@ static int setup_job(job_t *j, const Py_buffer *params)
     }
     j->nblocks = nblocks;
     for (int c = 0; c < ncomp; c++) { /* each output pixel's source in the MCU's record */
-        const comp_t *k = &j->comp[c];
+        comp_t *k = &j->comp[c];
         int first = 0;
         while (j->block_comp[first] != c)
             first++;
+        k->first = first;
+        if (k->ux != 1)
+            continue; /* written row by row (put_row_up) */
         for (int y = 0; y < j->mh; y++)
             for (int x = 0; x < j->mw; x++) {
                 int block = (y / k->ny) * k->h + x / k->nx;
@@ -707,9 +877,21 @@ static int setup_job(job_t *j, const Py_buffer *params)
     return 0;
 }
 
+/* A row of MCU records and their references, for writing rows whole; -1: no memory. */
+static int row_buffers(const job_t *j, int16_t **rec, int32_t **dc, struct row_refs **refs)
+{
+    *rec = malloc(sizeof(int16_t) * (size_t)j->rec * (size_t)j->mcux);
+    *dc = malloc(sizeof(int32_t) * (size_t)j->nblocks * (size_t)j->mcux);
+    *refs = malloc(sizeof(struct row_refs));
+    return *rec && *dc && *refs ? 0 : -1;
+}
+
 static void free_job(job_t *j)
 {
     if (j) {
+        free(j->rowrec);
+        free(j->rowdc);
+        free(j->refs);
         free(j->recB);
         free(j->posB);
         free(j->predB);
@@ -771,6 +953,8 @@ static PyObject *py_decode(PyObject *self, PyObject *args)
     j->index_pred = ipred.buf;
     for (long row = 0; row < j->mcuy; row++)
         j->index_pos[row] = -1;
+    if (j->upsample && row_buffers(j, &j->rowrec, &j->rowdc, &j->refs) < 0)
+        goto done;
     long total = (long)j->mcux * j->mcuy;
     Py_BEGIN_ALLOW_THREADS
     if (take_scan(j, &raw) == 0) {
@@ -802,6 +986,9 @@ typedef struct {
     job_t *j;
     long row0, row1; /* MCU rows */
     int result;
+    int16_t *rowrec; /* with upsampling: a row's MCU records */
+    int32_t *rowdc;
+    struct row_refs *refs;
 } rows_t;
 
 /* MCU rows row0..row1 from the index's row starts, written where they meet the target. */
@@ -819,6 +1006,10 @@ static void *decode_rows(void *arg)
     memcpy(pred, &j->index_pred[t->row0 * MAXCOMP], sizeof pred);
     seek(&r, (uint64_t)start);
     long first = j->ox / j->mw, last = (j->ox + j->tw - 1) / j->mw; /* the wanted MCU columns */
+    if (j->upsample) { /* and the samples beside them, which the upsampling reads */
+        first = first > 0 ? first - 1 : 0;
+        last = last < j->mcux - 1 ? last + 1 : j->mcux - 1;
+    }
     for (long m = t->row0 * j->mcux; m < t->row1 * j->mcux; m++) {
         long col = m % j->mcux;
         if (bitpos(&r) > (uint64_t)j->n * 8 + 64)
@@ -828,9 +1019,19 @@ static void *decode_rows(void *arg)
                 return NULL;
             continue;
         }
-        if (decode_mcu(j, &r, pred, rec, dc) < 0)
+        if (!j->upsample) {
+            if (decode_mcu(j, &r, pred, rec, dc) < 0)
+                return NULL;
+            put_mcu(j, m, rec, dc, zero);
+            continue;
+        }
+        if (decode_mcu(j, &r, pred, t->rowrec + (size_t)col * j->rec,
+                       t->rowdc + (size_t)col * j->nblocks) < 0)
             return NULL;
-        put_mcu(j, m, rec, dc, zero);
+        if (col == last || m % j->mcux == j->mcux - 1) { /* the row's wanted MCUs are in */
+            refs_of(j, t->refs, t->rowrec, t->rowdc, zero);
+            put_row_up(j, m / j->mcux, t->refs->recs, t->refs->dcs, t->refs->corrs);
+        }
     }
     t->result = 0;
     return NULL;
@@ -867,15 +1068,22 @@ static PyObject *py_decode_window(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     if (take_scan(j, &raw) == 0) {
         long row0 = y / j->mh, row1 = (y + h + j->mh - 1) / j->mh;
-        rows_t lo = {j, row0, (row0 + row1 + 1) / 2, -1}, hi = {j, lo.row1, row1, 0};
-        pthread_t t;
-        int two = hi.row0 < hi.row1 && pthread_create(&t, NULL, decode_rows, &hi) == 0;
-        decode_rows(&lo);
-        if (two)
-            pthread_join(t, NULL);
-        else if (hi.row0 < hi.row1)
-            decode_rows(&hi);
+        rows_t lo = {j, row0, (row0 + row1 + 1) / 2, -1, NULL, NULL, NULL};
+        rows_t hi = {j, lo.row1, row1, 0, NULL, NULL, NULL};
+        if (j->upsample && (row_buffers(j, &lo.rowrec, &lo.rowdc, &lo.refs) < 0 ||
+                            row_buffers(j, &hi.rowrec, &hi.rowdc, &hi.refs) < 0)) {
+            lo.result = -1;
+        } else {
+            pthread_t t;
+            int two = hi.row0 < hi.row1 && pthread_create(&t, NULL, decode_rows, &hi) == 0;
+            decode_rows(&lo);
+            if (two)
+                pthread_join(t, NULL);
+            else if (hi.row0 < hi.row1)
+                decode_rows(&hi);
+        }
         result = lo.result < 0 || hi.result < 0 ? -1 : 0;
+        free(lo.rowrec), free(lo.rowdc), free(lo.refs), free(hi.rowrec), free(hi.rowdc), free(hi.refs);
     }
     Py_END_ALLOW_THREADS
 done:

@@ -160,18 +160,19 @@ def _params(head: _Header, reduction: int, split_from: int) -> bytes:
     return array("i", values).tobytes()
 
 
-def chroma_scaled_in_idct(sampling: list[tuple[int, int]], reduction: int) -> bool:
-    """Whether libjpeg-turbo's decode at 1/``reduction`` makes every component's pixels in its
-    scaled IDCT, upsampling none (its jdmaster.c: a subsampled component's IDCT size doubles
-    while both its sampling ratios allow, up to 8), as this decode does: 4:2:0, 4:4:4 and grey
-    at 1/4 and 1/8, not 4:2:2."""
+def sampling_taken(sampling: list[tuple[int, int]], reduction: int) -> bool:
+    """Whether the decoder makes libjpeg-turbo's pixels for this sampling at 1/``reduction``:
+    as its jdmaster.c, a subsampled component's IDCT size doubles while both its sampling
+    ratios allow, up to 8; what remains is upsampled, which the decoder does across only, by
+    two (4:2:2, libjpeg's fancy h2v1 upsampling), as libjpeg does. 4:2:0, 4:4:4, 4:2:2 and grey
+    are taken; 4:4:0 and 4:1:1 are not."""
     hmax, vmax = max(h for h, _ in sampling), max(v for _, v in sampling)
     least = 8 // reduction
     for h, v in sampling:
         size = least
         while size < 8 and (hmax * least) % (h * size * 2) == 0 and (vmax * least) % (v * size * 2) == 0:
             size *= 2
-        if h * size != hmax * least or v * size != vmax * least:
+        if v * size != vmax * least or h * size not in (hmax * least, hmax * least // 2):
             return False
     return True
 
@@ -200,8 +201,8 @@ def plan(data: bytes, reduction: int, size: tuple[int, int], *, split: bool = Tr
     if (head.width, head.height) != size or len(data) - head.scan_at < MIN_SCAN_BYTES:
         raise NotSplit
     sampling = [(h, v) for _, h, v, _ in head.components] if len(head.components) > 1 else [(1, 1)]
-    if not chroma_scaled_in_idct(sampling, reduction):
-        raise NotSplit  # libjpeg would upsample the chroma: its pixels, not these, are the rule
+    if not sampling_taken(sampling, reduction):
+        raise NotSplit  # libjpeg would upsample the chroma in a way this decoder does not
     vmax = max(v for _, v in sampling)
     return Plan(_params(head, reduction, MIN_SCAN_BYTES if split else 0), head.scan_at,
                 8 * vmax // reduction,

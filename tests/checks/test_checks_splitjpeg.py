@@ -62,12 +62,13 @@ def _split(data: bytes, reduction: int, size: tuple[int, int]) -> splitjpeg.Spli
     return stream
 
 
-def _mcus(size: tuple[int, int], mcu: int) -> int:
-    return -(-size[0] // mcu) * -(-size[1] // mcu)
+def _mcus(size: tuple[int, int], mcu: int | tuple[int, int]) -> int:
+    across, down = mcu if isinstance(mcu, tuple) else (mcu, mcu)
+    return -(-size[0] // across) * -(-size[1] // down)
 
 
 @pytest.mark.parametrize("reduction", [4, 8])
-@pytest.mark.parametrize(("subsampling", "mcu"), [(2, 16), (0, 8), ("L", 8)])
+@pytest.mark.parametrize(("subsampling", "mcu"), [(2, 16), (1, (16, 8)), (0, 8), ("L", 8)])
 @pytest.mark.parametrize("size", [(1003, 757), (1600, 2400)])
 def test_the_two_halves_give_opencvs_pixels(subsampling, mcu, size, reduction):
     data = _jpeg(_noisy(*size), subsampling)
@@ -98,12 +99,47 @@ def test_the_rows_of_the_first_half_are_counted_as_they_are_written():
     assert stream.wait(stream.height) == stream.height
 
 
-@pytest.mark.parametrize("kind", ["422", "restart", "progressive", "12 bytes"])
+@pytest.mark.parametrize("reduction", [2, 4])
+@pytest.mark.parametrize("subsampling", [2, 1])
+def test_a_window_decoded_from_the_row_index_is_that_part_of_opencvs_decode(subsampling, reduction):
+    """Only the window's MCU rows are decoded, from where the analysis decode noted they start
+    (its DC predictors there); with 4:2:2 the chroma samples beside the window are decoded too,
+    for libjpeg's upsampling across its edges."""
+    size = (2400, 1600)
+    data = _jpeg(_noisy(*size), subsampling)
+    index = _split(data, 4, size).index
+    assert index is not None
+    whole = _opencv(data, reduction)
+    height, width = whole.shape[:2]
+    for window in [(0, 0, width, height), (width // 3 + 1, height // 5 + 3, width // 3, height // 2),
+                   (width - 9, height - 5, 9, 5), (5, 7, 1, 1)]:
+        x, y, w, h = window
+        got = splitjpeg.decode_window(data, size, index, reduction, window)
+        assert got.shape == (h, w, 3)
+        assert np.abs(got.astype(int) - whole[y:y + h, x:x + w].astype(int)).max() <= 3
+
+
+def test_a_window_from_an_index_that_does_not_hold_is_refused():
+    size = (1600, 1200)
+    data = _jpeg(_noisy(*size))
+    index = _split(data, 4, size).index
+    assert index is not None
+    index.starts[10] = len(data) * 8 + 1  # past the scan
+    with pytest.raises(NotStreamed):
+        splitjpeg.decode_window(data, size, index, 2, (0, 70, 100, 20))
+    with pytest.raises(NotStreamed):  # outside the image
+        splitjpeg.decode_window(data, size, index, 2, (700, 0, 200, 10))
+
+
+@pytest.mark.parametrize("kind", ["440", "restart", "progressive", "12 bytes"])
 def test_what_libjpeg_would_upsample_or_cut_is_left_to_it(kind):
     size = (1003, 757)
     img = _noisy(*size)
-    if kind == "422":
-        data = _jpeg(img, 1)
+    if kind == "440":  # upsampled down the image: not this decoder's
+        ok, enc = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
+                                             cv2.IMWRITE_JPEG_SAMPLING_FACTOR_440])
+        assert ok
+        data = enc.tobytes()
     elif kind == "restart":
         ok, enc = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_RST_INTERVAL, 8])
         assert ok
