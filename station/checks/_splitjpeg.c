@@ -88,8 +88,8 @@ typedef struct {
     int fancy;            /* … as libjpeg's fancy upsampling (not at 1/8: jdsample.c) */
     int chroma_whole;     /* 3 components, the two chroma ones last with one block per MCU
                              whose outputs are the MCU's pixels in order (4:2:0, 4:4:4) */
-    int64_t *index_pos;   /* where each MCU row starts (bit), -1 unknown; NULL: not kept */
-    int32_t *index_pred;  /* … and the DC predictors there (MAXCOMP per row) */
+    int64_t *index_pos;   /* where each MCU starts (bit), -1 unknown; NULL: not kept */
+    int32_t *index_pred;  /* … and the DC predictors there (MAXCOMP per MCU) */
     /* B: its MCUs' records and where (bit) each began, and its DC predictors there */
     size_t startB;        /* the byte B starts at */
     int16_t *recB;
@@ -277,7 +277,6 @@ static inline int decode_symbol(reader_t *r, const huff_t *t)
         return 0;                                                                              \
     }
 
-DECODE_BLOCK(decode_block_0, 0, 1) /* parsed only: a block whose pixels are not wanted */
 DECODE_BLOCK(decode_block_1, 1, 1)
 DECODE_BLOCK(decode_block_4, 4, 1)
 DECODE_BLOCK(decode_block_16, 16, 4)
@@ -294,19 +293,6 @@ static inline int decode_block(reader_t *r, const comp_t *c, int32_t *pred, int1
     case 1: return decode_block_1(r, c, pred, out, dc);
     default: return decode_block_any(r, c, pred, out, dc);
     }
-}
-
-/* An MCU only parsed (its DC predictors kept): one outside the wanted columns. */
-static inline int skip_mcu(const job_t *j, reader_t *r, int32_t *pred)
-{
-    int16_t none[1];
-    int32_t dc;
-    for (int b = 0; b < j->nblocks; b++) {
-        int c = j->block_comp[b];
-        if (decode_block_0(r, &j->comp[c], &pred[c], none, &dc) < 0)
-            return -1;
-    }
-    return 0;
 }
 
 static inline int decode_mcu(const job_t *j, reader_t *r, int32_t *pred, int16_t *rec,
@@ -577,11 +563,11 @@ static void *run_b(void *arg)
     return NULL;
 }
 
-static void note_row(job_t *j, long row, uint64_t pos, const int32_t *pred, const int32_t *corr)
+static inline void note(job_t *j, long m, uint64_t pos, const int32_t *pred, const int32_t *corr)
 {
-    j->index_pos[row] = (int64_t)pos;
+    j->index_pos[m] = (int64_t)pos;
     for (int c = 0; c < MAXCOMP; c++)
-        j->index_pred[row * MAXCOMP + c] = wrap_add(pred[c], corr[c]);
+        j->index_pred[m * MAXCOMP + c] = wrap_add(pred[c], corr[c]);
 }
 
 /* A, on the calling thread. The MCU from which B's decode was taken (all of them: A decoded
@@ -621,8 +607,8 @@ static int run(job_t *j)
                 break;
             }
         }
-        if (j->index_pos && m % j->mcux == 0)
-            note_row(j, m / j->mcux, pos, pred, zero);
+        if (j->index_pos)
+            note(j, m, pos, pred, zero);
         if (!j->upsample) {
             if (decode_mcu(j, &r, pred, rec, dc) < 0)
                 break;
@@ -675,19 +661,17 @@ static int run(job_t *j)
         pthread_join(b, NULL);
     pthread_mutex_destroy(&jn.lock);
     if (met >= 0 && !short_a && !j->short_b) {
-        if (j->index_pos) /* the rows that start in B's part, from its notes */
-            for (long row = (met + j->mcux - 1) / j->mcux; row < j->mcuy; row++) {
-                long mb = row * j->mcux - jn.shift;
-                note_row(j, row, j->posB[mb], &j->predB[mb * MAXCOMP], jn.corr);
-            }
+        if (j->index_pos) /* the MCUs of B's part, from its notes */
+            for (long mi = met; mi < total; mi++)
+                note(j, mi, j->posB[mi - jn.shift], &j->predB[(mi - jn.shift) * MAXCOMP], jn.corr);
         __atomic_store_n(j->progress, j->mcuy, __ATOMIC_RELEASE);
         return (int)met;
     }
     if (met >= 0) /* B stopped short (it cannot on sound data): A goes on alone from met */
         for (; m < total; m++) {
             long i = m % j->mcux;
-            if (j->index_pos && i == 0)
-                note_row(j, m / j->mcux, bitpos(&r), pred, zero);
+            if (j->index_pos)
+                note(j, m, bitpos(&r), pred, zero);
             int16_t *into = j->upsample ? j->rowrec + (size_t)i * j->rec : rec;
             int32_t *dcs = j->upsample ? j->rowdc + (size_t)i * j->nblocks : dc;
             if (bitpos(&r) > end || decode_mcu(j, &r, pred, into, dcs) < 0)
@@ -912,11 +896,12 @@ static int take_scan(job_t *j, const Py_buffer *raw)
     return 0;
 }
 
-/* Whether an index buffer pair holds a row start per MCU row. */
+/* Whether an index buffer pair holds an entry per MCU. */
 static int index_fits(const job_t *j, const Py_buffer *pos, const Py_buffer *pred)
 {
-    return pos->len >= (Py_ssize_t)(sizeof(int64_t) * (size_t)j->mcuy) &&
-           pred->len >= (Py_ssize_t)(sizeof(int32_t) * MAXCOMP * (size_t)j->mcuy);
+    size_t total = (size_t)j->mcux * (size_t)j->mcuy;
+    return pos->len >= (Py_ssize_t)(sizeof(int64_t) * total) &&
+           pred->len >= (Py_ssize_t)(sizeof(int32_t) * MAXCOMP * total);
 }
 
 /*
@@ -929,7 +914,7 @@ static int index_fits(const job_t *j, const Py_buffer *pos, const Py_buffer *pre
  *   out: writable RGBX buffer of ceil(width/r) × ceil(height/r) × 4 bytes
  *   progress: writable int32 buffer of 1, the MCU rows written so far
  *   index_pos, index_pred: writable int64 and int32 buffers for at least one entry (3 for the
- *           predictors) per MCU row: where each row starts, for decode_window
+ *           predictors) per MCU: where each MCU starts, for decode_window
  * Returns the MCU from which the second thread's decode was used (the MCU count: none), or -1
  * when the data is not as the header said (nothing in out to trust then).
  */
@@ -951,8 +936,8 @@ static PyObject *py_decode(PyObject *self, PyObject *args)
     j->progress = progress.buf;
     j->index_pos = ipos.buf;
     j->index_pred = ipred.buf;
-    for (long row = 0; row < j->mcuy; row++)
-        j->index_pos[row] = -1;
+    for (long m = 0; m < (long)j->mcux * j->mcuy; m++)
+        j->index_pos[m] = -1;
     if (j->upsample && row_buffers(j, &j->rowrec, &j->rowdc, &j->refs) < 0)
         goto done;
     long total = (long)j->mcux * j->mcuy;
@@ -999,38 +984,35 @@ static void *decode_rows(void *arg)
     int16_t rec[MAXBLOCKS * MAXOUT];
     int32_t dc[MAXBLOCKS], pred[MAXCOMP], zero[MAXCOMP] = {0, 0, 0};
     reader_t r = {0, 0, 0, j->data, j->n};
-    int64_t start = j->index_pos[t->row0];
     t->result = -1;
-    if (start < 0 || (uint64_t)start >= (uint64_t)j->n * 8)
-        return NULL;
-    memcpy(pred, &j->index_pred[t->row0 * MAXCOMP], sizeof pred);
-    seek(&r, (uint64_t)start);
     long first = j->ox / j->mw, last = (j->ox + j->tw - 1) / j->mw; /* the wanted MCU columns */
     if (j->upsample) { /* and the samples beside them, which the upsampling reads */
         first = first > 0 ? first - 1 : 0;
         last = last < j->mcux - 1 ? last + 1 : j->mcux - 1;
     }
-    for (long m = t->row0 * j->mcux; m < t->row1 * j->mcux; m++) {
-        long col = m % j->mcux;
-        if (bitpos(&r) > (uint64_t)j->n * 8 + 64)
+    for (long row = t->row0; row < t->row1; row++) {
+        long m0 = row * j->mcux + first;
+        int64_t start = j->index_pos[m0];
+        if (start < 0 || (uint64_t)start >= (uint64_t)j->n * 8)
             return NULL;
-        if (col < first || col > last) {
-            if (skip_mcu(j, &r, pred) < 0)
+        memcpy(pred, &j->index_pred[m0 * MAXCOMP], sizeof pred);
+        seek(&r, (uint64_t)start);
+        for (long col = first; col <= last; col++) {
+            long m = row * j->mcux + col;
+            if (bitpos(&r) > (uint64_t)j->n * 8 + 64)
                 return NULL;
-            continue;
-        }
-        if (!j->upsample) {
-            if (decode_mcu(j, &r, pred, rec, dc) < 0)
+            if (!j->upsample) {
+                if (decode_mcu(j, &r, pred, rec, dc) < 0)
+                    return NULL;
+                put_mcu(j, m, rec, dc, zero);
+            } else if (decode_mcu(j, &r, pred, t->rowrec + (size_t)col * j->rec,
+                                  t->rowdc + (size_t)col * j->nblocks) < 0) {
                 return NULL;
-            put_mcu(j, m, rec, dc, zero);
-            continue;
+            }
         }
-        if (decode_mcu(j, &r, pred, t->rowrec + (size_t)col * j->rec,
-                       t->rowdc + (size_t)col * j->nblocks) < 0)
-            return NULL;
-        if (col == last || m % j->mcux == j->mcux - 1) { /* the row's wanted MCUs are in */
+        if (j->upsample) {
             refs_of(j, t->refs, t->rowrec, t->rowdc, zero);
-            put_row_up(j, m / j->mcux, t->refs->recs, t->refs->dcs, t->refs->corrs);
+            put_row_up(j, row, t->refs->recs, t->refs->dcs, t->refs->corrs);
         }
     }
     t->result = 0;
@@ -1041,8 +1023,9 @@ static void *decode_rows(void *arg)
  * decode_window(data, params, index_pos, index_pred, x, y, width, height, out) -> int
  *   the pixels x, y, width × height of the image at the params' reduction (any of 2, 4, 8:
  *   the index is the same at every scale) into out (RGBX, width × height × 4 bytes), decoding
- *   only the MCU rows they lie in, from the row starts a decode noted (two threads, each half
- *   of the rows). 0, or -1 when the index or data do not hold.
+ *   only the MCUs they lie in (and one each side where chroma is upsampled across), from the
+ *   MCU starts a decode noted (two threads, each half of the rows). 0, or -1 when the index or
+ *   data do not hold.
  */
 static PyObject *py_decode_window(PyObject *self, PyObject *args)
 {

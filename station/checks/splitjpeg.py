@@ -185,7 +185,7 @@ class Plan:
     scan_at: int
     mcu_rows: int  # output rows per MCU row
     size: tuple[int, int]  # output pixels (width, height)
-    index_rows: int  # MCU rows (a bound: the index's length)
+    mcus: int  # MCUs in the scan (the index's length)
 
 
 def plan(data: bytes, reduction: int, size: tuple[int, int], *, split: bool = True) -> Plan:
@@ -203,19 +203,19 @@ def plan(data: bytes, reduction: int, size: tuple[int, int], *, split: bool = Tr
     sampling = [(h, v) for _, h, v, _ in head.components] if len(head.components) > 1 else [(1, 1)]
     if not sampling_taken(sampling, reduction):
         raise NotSplit  # libjpeg would upsample the chroma in a way this decoder does not
-    vmax = max(v for _, v in sampling)
+    hmax, vmax = max(h for h, _ in sampling), max(v for _, v in sampling)
+    mcus = -(-size[0] // (8 * hmax)) * -(-size[1] // (8 * vmax))
     return Plan(_params(head, reduction, MIN_SCAN_BYTES if split else 0), head.scan_at,
-                8 * vmax // reduction,
-                (-(-size[0] // reduction), -(-size[1] // reduction)), -(-size[1] // 8))
+                8 * vmax // reduction, (-(-size[0] // reduction), -(-size[1] // reduction)), mcus)
 
 
 @dataclass(frozen=True)
 class RowIndex:
-    """Where each MCU row of a file's scan starts (bit, unstuffed) and its DC predictors there,
-    noted by a split decode: any rows of the file decode from it without the rows above."""
+    """Where each MCU of a file's scan starts (bit, unstuffed) and the DC predictors there,
+    noted by a split decode: any window of the file decodes from it, its own MCUs alone."""
 
     starts: np.ndarray  # int64, -1 where unknown
-    predictors: np.ndarray  # int32 (rows, 3)
+    predictors: np.ndarray  # int32 (MCUs, 3)
 
 
 class SplitStream:
@@ -251,8 +251,8 @@ class SplitStream:
         failed = True
         try:
             scan = memoryview(self._data)[self._plan.scan_at:]
-            index = RowIndex(np.full(self._plan.index_rows, -1, np.int64),
-                             np.zeros((self._plan.index_rows, 3), np.int32))
+            index = RowIndex(np.full(self._plan.mcus, -1, np.int64),
+                             np.zeros((self._plan.mcus, 3), np.int32))
             self.joined_at = _extension().decode(scan, self._plan.params, self.rgbx,
                                                  self._progress, index.starts, index.predictors)
             failed = self.joined_at < 0
@@ -276,9 +276,9 @@ class SplitStream:
 def decode_window(data: bytes, size: tuple[int, int], index: RowIndex, reduction: int,
                   window: tuple[int, int, int, int]) -> np.ndarray:
     """The pixels ``window`` (x, y, width, height, at 1/``reduction``) of the file, BGR, decoded
-    from ``index`` (a split decode's, at any scale): only the MCU rows the window lies in, half
-    of them on each of two threads. The crop of a small person needs a finer decode than the
-    analysis one; this way it costs a part of one. NotSplit when it cannot be."""
+    from ``index`` (a split decode's, at any scale): only the MCUs the window lies in, half of
+    its rows on each of two threads. The crop of a small person needs a finer decode than the
+    analysis one; this way it costs the window's share of one. NotSplit when it cannot be."""
     import cv2
     import numpy as np
 

@@ -124,7 +124,7 @@ def test_a_window_from_an_index_that_does_not_hold_is_refused():
     data = _jpeg(_noisy(*size))
     index = _split(data, 4, size).index
     assert index is not None
-    index.starts[10] = len(data) * 8 + 1  # past the scan
+    index.starts[10 * 100] = len(data) * 8 + 1  # past the scan: row 10's first MCU (100 a row)
     with pytest.raises(NotStreamed):
         splitjpeg.decode_window(data, size, index, 2, (0, 70, 100, 20))
     with pytest.raises(NotStreamed):  # outside the image
