@@ -1,5 +1,5 @@
 /*
- * A baseline JPEG without restart markers, decoded at 1/4 or 1/8 of its size on two cores.
+ * A baseline JPEG without restart markers, decoded at 1/2, 1/4 or 1/8 of its size on two cores.
  *
  * Why: a Huffman-coded scan is serial (each code starts where the last one ended), so libjpeg
  * decodes a camera JPEG on one core, and at 1/4 scale that pass is most of the checks' time.
@@ -13,10 +13,15 @@
  * difference from the previous block's, and B began with made-up predecessors. That error is one
  * constant per component, known once A and B meet, and added when B's blocks are written out.
  * When they never meet (B never synchronised), A decodes the rest itself: the same result later.
+ * The two then write B's rows, A from the top as B decodes them, B from the bottom once done.
  *
- * The scaled output is libjpeg's: its reduced IDCTs (jidctred.c) give for each output pixel the
- * mean of the full-size block's pixels it covers, which is what the weights below compute (in
- * float, rounded once, so a pixel may differ from libjpeg's by one level).
+ * Every MCU's start (bit and DC predictors) is noted in an index, from which decode_window later
+ * decodes any window at any scale from its own MCUs alone: the finer crop of a small person.
+ *
+ * The scaled output is libjpeg-turbo's: its reduced IDCTs (jidctred.c) give for each output
+ * pixel the mean of the full-size block's pixels it covers, which is what the weights below
+ * compute (in float, rounded once, so a pixel may differ from libjpeg's by a level or so); the
+ * IDCT sizes are jdmaster.c's, and 4:2:2 chroma is upsampled across as jdsample.c does.
  *
  * Hostile input: every read is bounded (past the data the reader gives zero bits), every write
  * is inside the buffers sized here from the header's numbers, checked by the Python side too.
