@@ -203,6 +203,7 @@ def payment_reference_owner(store: Store, reference: str) -> str | None:
     return store.facts.payment_reference_owner(reference)
 
 
-def capture_code_owner(store: Store, code: str) -> str | None:
-    """Whose capture already carries this 图像采集码 (ID number), if anyone's."""
-    return store.facts.capture_code_owner(code)
+def capture_code_owner(store: Store, code: str, besides: str | None = None) -> str | None:
+    """Who else (ID number, not ``besides``) holds this 图像采集码, if anyone: on an uploaded, the
+    current accepted or a pending photo (``StoreFacts.capture_code_owner``)."""
+    return store.facts.capture_code_owner(code, besides)

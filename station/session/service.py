@@ -255,8 +255,8 @@ class CaptureService:
             # most likely the next student's phone under the scanner: never re-key this one's
             # photos silently (skip and tap the card again to start over with the right code)
             raise RefusedError("session.capture_code_other", name=mask_name(person.identity.name))
-        owner = capture_code_owner(self.store, code)
-        if owner is not None and owner != idn:
+        owner = capture_code_owner(self.store, code, besides=idn)
+        if owner is not None:
             raise RefusedError("session.capture_code_taken", other=mask_id(owner))
         person.capture_code = code
         self.recorder.audit(self.op_name, "session.capture_code", idn,

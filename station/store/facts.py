@@ -89,16 +89,46 @@ class Facts:
             "capture_code": capture_code,
         }, operator, "capture", id_number, {"image": image_sha256, "capture_code": capture_code is not None})
 
-    def capture_code_owner(self, code: str) -> str | None:
-        """The person (ID number) whose capture already carries this 图像采集码, if any. Codes equal
-        but for case are one code: batches name photos by it, and the pipeline's Windows side
-        folds case (one student's photo would overwrite another's)."""
-        from station.store.rekey import resolve
+    def capture_code_owner(self, code: str, besides: str | None = None) -> str | None:
+        """The person (ID number, other than ``besides``) who holds this 图像采集码, if any. Codes
+        equal but for case are one code: batches name photos by it, and the pipeline's Windows side
+        folds case (one student's photo would overwrite another's).
 
-        row = self.store.conn.execute("SELECT id_number FROM captures WHERE capture_code = ? COLLATE NOCASE "
-                                      "ORDER BY hlc LIMIT 1", (code,)).fetchone()
-        # the code follows its student when their ID number was corrected
-        return resolve(self.store.conn, row[0]) if row else None
+        A person holds the code of a photo of theirs that was uploaded, of their current accepted
+        photo, and of their latest photo not rejected (a photo waiting for its decision) — what
+        exports and ``code_clash`` read. A code only on a rejected photo (its checks failed, a
+        conflict decision gave the code to someone else) or on a photo a newer accepted one
+        replaced is nobody's any more: its real owner may be photographed under it."""
+        from station.store.rekey import rekeys
+
+        conn = self.store.conn
+        moved = rekeys(conn)
+        rows = conn.execute("SELECT d.id_number FROM capture_decisions d JOIN captures c ON c.id = d.capture_id "
+                            "WHERE c.capture_code = ? COLLATE NOCASE ORDER BY d.captured_hlc, d.capture_id",
+                            (code,)).fetchall()
+        folded = code.casefold()
+        for person in dict.fromkeys(str(moved.get(r[0], r[0])) for r in rows):
+            if person != besides and folded in self._held_codes(person, moved):
+                return person
+        return None
+
+    def _held_codes(self, person: str, moved: dict[str, str]) -> set[str]:
+        """The 图像采集码 (case folded) ``person`` holds: see :meth:`capture_code_owner`."""
+        numbers = [person, *(old for old, new in moved.items() if new == person)]
+        rows = self.store.conn.execute(
+            "SELECT d.decision, d.exported, d.decided_hlc, c.capture_code FROM capture_decisions d "
+            f"JOIN captures c ON c.id = d.capture_id WHERE d.id_number IN ({', '.join('?' * len(numbers))}) "
+            "ORDER BY d.captured_hlc, d.capture_id", numbers).fetchall()
+        held = {r["capture_code"].casefold() for r in rows if r["exported"] and r["capture_code"]}
+        accepted = [r for r in rows if r["decision"] == "accept"]
+        if accepted:                       # the newest decision wins, as exports choose
+            current = max(accepted, key=lambda r: r["decided_hlc"])
+            if current["capture_code"]:
+                held.add(current["capture_code"].casefold())
+        pending = [r for r in rows if r["decision"] != "reject" and r["capture_code"]]
+        if pending:
+            held.add(pending[-1]["capture_code"].casefold())
+        return held
 
     def payment_reference_owner(self, reference: str) -> str | None:
         """The person (ID number) whose payment already carries this transaction number, if

@@ -161,3 +161,54 @@ def test_one_code_on_two_students_goes_out_for_neither(station, add_people, pers
     assert r.json()["photos"] == 0
     reasons = {s["id_number"]: s["reason"] for s in r.json()["not_in_batch"]}
     assert reasons[mask_id(person(5)["id_number"])] == "code_clash"
+
+
+def _blank(tmp_path: Path) -> Path:
+    """A frame of bare backdrop: no face, its checks fail (the capture is recorded, rejected)."""
+    from PIL import Image
+
+    path = tmp_path / "blank.jpg"
+    Image.new("RGB", (1024, 1365), (100, 197, 255)).save(path)
+    return path
+
+
+def test_a_code_its_student_no_longer_holds_is_free_for_its_owner(station, roster_people, tmp_path):
+    """A code only blocks others while it is a student's: on their current or pending photo, or
+    uploaded under them. Scanned with a photo that failed its checks (rejected) and the student
+    sent off, or replaced by the student's own code on a newer accepted photo, it named that
+    student forever: its real owner was refused at every desk of the station ("already belongs
+    to another student"), and no command could release it."""
+    people = roster_people(4)
+    mistaken, owner = "Wr0ngPhone00A1", "Wr0ngPhone00B2"
+    # the first student holds up someone else's phone; the photo fails its checks (rejected)
+    r = _ingest(station, people[0][1], _blank(tmp_path), "--capture-code", mistaken)
+    assert r.returncode == 1 and r.json()["accepted"] is False, r.stdout + r.stderr
+    # the second student is photographed under a wrong code, then again under their own
+    assert _ingest(station, people[1][1], people[1][2], "--capture-code", owner).returncode == 0
+    assert _ingest(station, people[1][1], people[1][2], "--capture-code", CODES[1]).returncode == 0
+    # the codes' real owners come to the desk
+    for (_identity, id_file, image), code in ((people[2], mistaken), (people[3], owner)):
+        r = _ingest(station, id_file, image, "--capture-code", code)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert r.json()["capture_code"] == code
+    out = tmp_path / "batches"
+    r = station.as_op("tech", "export", "build", "--out", str(out), "--json", env=CODE_MODE)
+    assert r.returncode == 0, r.stderr
+    assert r.json()["photos"] == 3
+    assert sorted(p.name for p in (Path(r.json()["path"]) / "upload").iterdir()) == sorted(
+        f"{c}.jpg" for c in (CODES[1], mistaken, owner))
+    assert "code_clash" not in {s["reason"] for s in r.json()["not_in_batch"]}
+
+
+def test_a_code_stays_with_the_student_it_was_uploaded_or_is_pending_for(station, roster_people, tmp_path):
+    """What still holds a code: an accepted photo uploaded under it (a newer code of the same
+    student does not free it: the pipeline has it), and the student's current accepted photo."""
+    people = roster_people(3)
+    assert _ingest(station, people[0][1], people[0][2], "--capture-code", CODES[0]).returncode == 0
+    r = station.as_op("tech", "export", "build", "--out", str(tmp_path / "o"), "--json", env=CODE_MODE)
+    assert r.returncode == 0 and r.json()["photos"] == 1, r.stderr
+    assert _ingest(station, people[0][1], people[0][2], "--capture-code", CODES[1]).returncode == 0
+    for code in (CODES[0], CODES[1].upper()):
+        r = station.as_op("photo", "--lang", "en", "ingest", "--identity", str(people[1][1]), "--image",
+                          str(people[1][2]), "--paid", "--capture-code", code, env=CODE_MODE)
+        assert r.returncode == 2 and "already belongs to another student" in r.stderr, (code, r.stderr)
