@@ -264,8 +264,12 @@ def parse_roster(path: Path, settings: RosterSection,
     flagged = cell_places(cell_errors)
     stand_ins = frozenset(stood_in(table.header, ROSTER_ALIASES))
     zeroed: list[int] = []
+    codes = {normalise_header(h) for h in CAPTURE_CODE_HEADERS}
+    # a 图像采集码 column is named as not used, and not kept either: each student's own QR code
+    # is scanned at the desk, and the encrypted codes are no extra column of the roster's
+    kept = {i: header for i, header in unknown.items() if normalise_header(header) not in codes}
     for line, cells in table.rows:
-        row, row_errors = _parse_row(table, line, cells, fields, unknown, rules, default_mode,
+        row, row_errors = _parse_row(table, line, cells, fields, kept, rules, default_mode,
                                      stand_ins)
         errors += [e for e in row_errors if (e.line, e.column) not in flagged]
         # duplicates are checked on the raw cells, so a row with other errors still shows them
@@ -304,7 +308,6 @@ def parse_roster(path: Path, settings: RosterSection,
                  for row in rows if row["_dot"]]
     warnings += title_warnings(table)
     warnings += sheet_warnings(table)
-    codes = {normalise_header(h) for h in CAPTURE_CODE_HEADERS}
     warnings += [_warning("roster.capture_code_column", column=header)
                  for header in unknown.values() if normalise_header(header) in codes]
     for row in rows:

@@ -281,6 +281,20 @@ def test_a_capture_code_column_is_named_as_not_used(station_cli, tmp_path):
     assert "图像采集码" in r.stdout + r.stderr and "not used" in r.stdout + r.stderr
 
 
+def test_a_capture_code_column_is_not_kept(station_cli, tmp_path):
+    """"The roster keeps no 图像采集码", the warning says; the codes went into the entries' extra
+    columns all the same (the store held every student's encrypted code, and a roster re-imported
+    with the column showed each unchanged student as updated)."""
+    plain = _csv(tmp_path / "plain.csv", [HEADER, GOOD_ROWS[0]])
+    assert station_cli("roster", "import", str(plain)).returncode == 0
+    f = _csv(tmp_path / "r.csv", [HEADER + ",图像采集码", GOOD_ROWS[0] + ",Xq7mA2kP9zR4tB1c"])
+    r = station_cli("roster", "import", str(f), "--json")
+    assert r.returncode == 0, r.stderr
+    assert (r.json()["updated"], r.json()["unchanged"]) == (0, 1), r.stdout
+    for db in station_cli.data_dir.glob("station.sqlite3*"):       # the database and its WAL
+        assert b"Xq7mA2kP9zR4tB1c" not in db.read_bytes(), db.name
+
+
 def test_photographer_may_not_import(station_cli, tmp_path):
     assert station_cli("operator", "add", "拍照员", "--role", "photographer", stdin="1111\n").returncode == 0
     f = _csv(tmp_path / "r.csv", [HEADER, *GOOD_ROWS])
