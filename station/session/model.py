@@ -15,7 +15,7 @@ from station.i18n import Bilingual
 # whose name differs from the roster's under the same ID number is a roster typo or another
 # person's number: a supervisor looks at the card before the photo (and any fee on record for
 # that number) is put under the roster's name.
-BLOCKING_FLAGS = frozenset({"not_on_roster", "not_eligible", "name_mismatch", "home_roster"})
+BLOCKING_FLAGS = frozenset({"not_on_roster", "not_eligible", "name_mismatch", "home_roster", "other_roster"})
 # What a walk-in (Friday make-up) desk waives: being on the roster and coming in one's slot. What
 # the roster says of a person on it (not eligible, another name, already photographed) still holds.
 WALK_IN_WAIVED = frozenset({"not_on_roster", "wrong_slot"})
@@ -50,6 +50,17 @@ class MatchInfo:
             flags.append("home_roster")
             details["home_roster"] = {"zh": zh, "en": en}
         return dataclasses.replace(self, flags=flags, details=details)
+
+    def on_other_roster(self, other: str, school: str) -> MatchInfo:
+        """A walk-in at ``school``'s desk whom no roster of that school (nor the station's own)
+        holds, but ``other``'s roster imported here does: ``other_roster`` (a session mixing
+        schools: their photo would go out in ``school``'s batch, past what ``other``'s roster
+        says of them, in-service included)."""
+        from station.i18n import both
+
+        zh, en = both("match.other_roster", other=other, school=school)
+        details = {**self.details, "other_roster": {"zh": zh, "en": en}}
+        return dataclasses.replace(self, flags=[*self.flags, "other_roster"], details=details)
 
 
 @dataclass

@@ -161,15 +161,23 @@ class CaptureService:
     def _walk_in_match(self, identity: Identity, now: dt.datetime) -> MatchInfo | None:
         """At a walk-in desk: what that school's own roster says when it holds the person (an
         imported roster of 10674 at a 10673 station), else what this station's roster says, with
-        ``home_roster`` for someone on it at another school's desk (``MatchInfo.at_walk_in``).
-        None at a regular desk."""
+        ``home_roster`` for someone on it at another school's desk (``MatchInfo.at_walk_in``),
+        and ``other_roster`` for someone on neither but on a third school's roster imported here
+        (a session mixing schools). None at a regular desk."""
         if not self.walk_in:
             return None
         school, home = self.walk_in.school_code, self.store.meta("school_code") or ""
         if school != home and self.store.roster.get(identity.id_number, school=school) is not None:
             found = roster_match(self.store, identity, now, self.settings.roster, school=school)
             return found.at_walk_in(school, school)
-        return self._match(self.store, identity, now).at_walk_in(school, home)
+        info = self._match(self.store, identity, now)
+        seen = info.at_walk_in(school, home)
+        if "not_on_roster" in info.flags:      # on no roster of this desk: another school's?
+            other = next((s for s in self.store.roster.schools_of(identity.id_number)
+                          if s not in (school, home)), None)
+            if other is not None:
+                return seen.on_other_roster(other, school)
+        return seen
 
     # ------------------------------------------------------------ approvals (name + PIN)
 

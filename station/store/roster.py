@@ -111,6 +111,12 @@ class RosterView:
                 (id_number.strip().upper(), school)).fetchone()
         return RosterEntry.from_row(row) if row else None
 
+    def schools_of(self, id_number: str) -> list[str]:
+        """The schools whose current roster here holds ``id_number`` (in code order)."""
+        return [str(r[0]) for r in self.store.conn.execute(
+            "SELECT DISTINCT school FROM roster_all_current WHERE id_number = ? AND school IS NOT NULL "
+            "ORDER BY school", (id_number.strip().upper(),))]
+
     def schools(self) -> dict[str, int]:
         """Every school with a current roster here → its number of entries (home school included)."""
         return {str(r[0]): int(r[1]) for r in self.store.conn.execute(

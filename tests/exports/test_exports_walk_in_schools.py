@@ -178,3 +178,46 @@ def test_a_walk_in_is_matched_on_its_own_schools_roster(station, tmp_path):
     doc = station.as_op("tech", "export", "build", "--out", str(tmp_path / "o"), "--json").json()
     missing = {s["id_number"] for s in doc["not_in_batch"] if s["reason"] == "not_captured"}
     assert missing == {mask_id(full[0]["身份证号"])}     # the home roster's one; not 10674's people
+
+
+def test_a_student_on_another_walk_in_schools_roster_is_stopped(station, tmp_path):
+    """A Friday session mixes schools: a 10674 student (on 10674's roster, imported here) at the
+    10676 desk, or at the station's own school's walk-in desk, was taken as a stranger (no roster
+    of that school holds them: not_on_roster, waived) — an in-service master whom 10674's roster
+    calls not eligible was photographed, and any of them went out in the wrong school's batch.
+    Now the desk says whose roster holds them (``other_roster``: check the school; a supervisor
+    approves if it really is this one)."""
+    import json
+
+    import cv2
+
+    from station.sim.portrait import render
+    from station.sim.roster import demo_roster, identity_for, roster_csv
+
+    rows = demo_roster()
+    full = next(r for r in rows if r["学习方式"] != "非全日制" and r["入学年份"] in (2014, "2014"))
+    part = next(r for r in rows if r["学习方式"] == "非全日制")
+    (tmp_path / "10674.csv").write_bytes(roster_csv([full, part]))
+    r = station.as_op("sup", "roster", "import", str(tmp_path / "10674.csv"), "--school-code", "10674")
+    assert r.returncode == 0, r.stderr
+    frame, _ = render(1024, 1365, seed=1, shirt=(50, 40, 60))
+    cv2.imwrite(str(tmp_path / "p.jpg"), frame)
+
+    def ingest(row, school, lang="zh", *extra):
+        (tmp_path / "id.json").write_text(json.dumps(identity_for(row).to_json(), ensure_ascii=False), "utf-8")
+        return station.as_op("sup", "--lang", lang, "ingest", "--identity", str(tmp_path / "id.json"), "--image",
+                             str(tmp_path / "p.jpg"), "--vouch", "--paid", "--walk-in", school,
+                             "--address", "云南省昆明市一二一大街", *(extra or ("--json",)))
+
+    for row in (full, part):
+        for school in ("10676", "10673"):
+            r = ingest(row, school)
+            assert r.returncode == 1, (school, r.stdout + r.stderr)
+            assert "other_roster" in r.json()["refused"], r.stdout
+    r = ingest(part, "10676", "en", "--paid")
+    assert r.returncode == 1 and "on another school's roster" in r.stdout + r.stderr, r.stdout + r.stderr
+    from station.store import open_store
+    with open_store(station.data_dir) as store:
+        assert store.conn.execute("SELECT COUNT(*) FROM accepted_captures").fetchone()[0] == 0
+    r = ingest(full, "10674")                          # at its own school's desk: taken
+    assert r.returncode == 0 and r.json()["flags"] == ["walk_in"], r.stdout + r.stderr

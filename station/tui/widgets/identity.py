@@ -18,7 +18,7 @@ from station.tui.widgets.checks import _label
 
 FLAG_STYLE = {"not_on_roster": "bold red", "not_eligible": "bold red", "wrong_slot": "yellow",
               "already_captured": "yellow", "name_mismatch": "bold red", "walk_in": "cyan",
-              "home_roster": "bold red"}
+              "home_roster": "bold red", "other_roster": "bold red"}
 
 
 @dataclass
