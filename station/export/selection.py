@@ -173,13 +173,17 @@ def may_go_out(person: Person, cap: Capture) -> bool:
 
 def _drop_code_clashes(out: Selection, snap: Snapshot) -> None:
     """Leave out every item whose 图像采集码 (case folded, as the pipeline's Windows side names
-    files) is another person's too: in this batch or already uploaded. Each station checks codes
-    against its own records only, so merged stations can bring one code twice; named by it, one
-    photo would overwrite the other. Neither goes out until the code is put right."""
+    files) is another person's too: on their current accepted photo, whatever its school,
+    department or day (not only in this batch: a batch of one school or one department would send
+    its student's photo first and leave only the other out), or already uploaded — as
+    ``conflicts list`` counts them (``code_clash``). Each station checks codes against its own
+    records only, so merged stations can bring one code twice; named by it, one photo would
+    overwrite the other. Neither goes out until the code is put right."""
     owners: dict[str, set[str]] = {}
     for person in snap.persons.values():
+        current = person.accepted
         for cap in person.captures:
-            if cap.capture_code and cap.batches:
+            if cap.capture_code and (cap.batches or cap is current):
                 owners.setdefault(cap.capture_code.casefold(), set()).add(person.id_number)
     for item in out.items:
         owners.setdefault(item.capture_code.casefold(), set()).add(item.id_number)

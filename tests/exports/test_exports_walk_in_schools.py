@@ -221,3 +221,38 @@ def test_a_student_on_another_walk_in_schools_roster_is_stopped(station, tmp_pat
         assert store.conn.execute("SELECT COUNT(*) FROM accepted_captures").fetchone()[0] == 0
     r = ingest(full, "10674")                          # at its own school's desk: taken
     assert r.returncode == 0 and r.json()["flags"] == ["walk_in"], r.stdout + r.stderr
+
+
+def test_a_code_two_students_carry_keeps_both_out_whichever_batch_comes_first(station, add_people, person,
+                                                                             tmp_path):
+    """After a merge one 图像采集码 may name a home student and a 10674 walk-in (or two students of
+    two departments). Neither goes out until it is put right, README says; but a batch saw only
+    its own items and what was uploaded: 10674's batch (or one department's) sent its student's
+    photo under the code, and the other student's photo was left out only later. Every person's
+    current accepted photo counts, as ``conflicts list`` counts them."""
+    from station.privacy import mask_id
+
+    code_mode = {"STATION__SESSION__MODE": "code"}
+    people = [person(0, capture_code="Xq7mA2kP9zR4tB1c"), person(1, capture_code="Lw3nE8vH5yU6oI0d"),
+              person(2, capture_code="xQ7Ma2Kp9Zr4Tb1C"),
+              person(3, capture_code="lw3ne8vh5yu6oi0d", department="物理学院")]
+    ids = add_people(station.data_dir, people)
+    _walk_in(station.data_dir, ids[2], people[2]["id_number"], "10674")     # 0 (10673) and 2 (10674)
+    r = station.as_op("tech", "export", "build", "--out", str(tmp_path / "o"), "--school-code", "10674",
+                      "--json", env=code_mode)
+    assert r.returncode == 0, r.stderr
+    assert r.json()["photos"] == 0, r.stdout
+    assert {s["id_number"]: s["reason"] for s in r.json()["not_in_batch"]} == {
+        mask_id(people[2]["id_number"]): "code_clash"}
+    # 1 (化学学院) and 3 (物理学院) share the other code: one department's batch
+    r = station.as_op("tech", "export", "build", "--out", str(tmp_path / "o"), "--department",
+                      people[1]["department"], "--json", env=code_mode)
+    assert r.returncode == 0, r.stderr
+    reasons = {s["id_number"]: s["reason"] for s in r.json()["not_in_batch"]}
+    assert reasons.get(mask_id(people[1]["id_number"])) == "code_clash", r.stdout
+    r = station.as_op("tech", "export", "build", "--out", str(tmp_path / "o"), "--json", env=code_mode)
+    assert r.returncode == 0, r.stderr
+    assert r.json()["photos"] == 0, r.stdout
+    assert {s["id_number"]: s["reason"] for s in r.json()["not_in_batch"]} == {
+        **{mask_id(p["id_number"]): "code_clash" for p in (people[0], people[1], people[3])},
+        mask_id(people[2]["id_number"]): "other_school"}
