@@ -89,7 +89,9 @@ class BatchProfile:
         The code is opaque (its content is encrypted for the pipeline): only its form is checked,
         never its meaning. A form that names a file must not allow path characters.
         """
-        text = code if isinstance(code, str) else ""
+        # a scanner types the code as keystrokes: under an input method in full-width mode each
+        # ASCII character arrives as its full-width form (U+FF01–U+FF5E), kept here as ASCII
+        text = code.translate(_HALF_WIDTH) if isinstance(code, str) else ""
         at = where if isinstance(where, Location) else Location(where, field="capture_code")
         if not self.capture_code_pattern:
             raise InputError("exports.capture_code_not_taken", at, profile=self.name)
@@ -101,6 +103,9 @@ class BatchProfile:
     def photo_path(self, file_name: str) -> str:
         """Path of a photo inside the batch folder, with forward slashes (as in SHA256SUMS)."""
         return f"{self.photos_folder}/{file_name}" if self.photos_folder else file_name
+
+
+_HALF_WIDTH = {0xFF01 + i: 0x21 + i for i in range(0x5E)}
 
 
 def profile_path(name: str, exports_dir: Path | None = None) -> Path:

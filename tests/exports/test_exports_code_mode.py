@@ -212,3 +212,19 @@ def test_a_code_stays_with_the_student_it_was_uploaded_or_is_pending_for(station
         r = station.as_op("photo", "--lang", "en", "ingest", "--identity", str(people[1][1]), "--image",
                           str(people[1][2]), "--paid", "--capture-code", code, env=CODE_MODE)
         assert r.returncode == 2 and "already belongs to another student" in r.stderr, (code, r.stderr)
+
+
+def test_a_code_typed_in_full_width_is_kept_as_ascii(station, people):
+    """A scanner types the QR code's text as keystrokes: under a Chinese input method in full-width
+    mode every character arrives as its full-width form (Ｘｑ７…). The code was refused as of the
+    wrong form, "scan again" — which types it the same way. Full-width ASCII is kept as ASCII (as
+    student numbers are); anything else stays refused."""
+    full = "".join(chr(ord(c) + 0xFEE0) for c in CODES[0])
+    r = _ingest(station, people[0][1], people[0][2], "--capture-code", full)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.json()["capture_code"] == CODES[0]
+    r = station.as_op("photo", "--lang", "en", "ingest", "--identity", str(people[1][1]), "--image",
+                      str(people[1][2]), "--paid", "--capture-code", CODES[0].lower(), env=CODE_MODE)
+    assert r.returncode == 2 and "already belongs to another student" in r.stderr
+    r = _ingest(station, people[1][1], people[1][2], "--capture-code", "Ｌｗ３ｎ／Ｅ８ｖＨ５ｙ")
+    assert r.returncode == 2 and r.json()["error"] == "exports.bad_capture_code"
