@@ -37,8 +37,12 @@ def walk_in_for(schools: Mapping[str, str], code: str, where: str = "schools") -
     a code not in the table, naming ``where`` it came from (the option, e.g. ``--walk-in``)."""
     code = code.strip()
     table = schools
-    if not _CODE.fullmatch(code) or code not in table:
-        # an option (--walk-in) is named once; the message names the code
-        at = Location(where) if where.startswith("-") else Location(where, field=code)
+    # an option (--walk-in) is named once; the message names the code
+    at = Location(where) if where.startswith("-") else Location(where, field=code)
+    if not _CODE.fullmatch(code):
+        # not a school code at all (full-width １０６７４ from an input method): never "add it to
+        # [schools]", a key no command could match
+        raise InputError("store.bad_school_code", at, value=code)
+    if code not in table:
         raise InputError("session.unknown_school", at, code=code)
     return WalkIn(school_code=code, school_name=table[code])

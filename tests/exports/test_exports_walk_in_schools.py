@@ -256,3 +256,27 @@ def test_a_code_two_students_carry_keeps_both_out_whichever_batch_comes_first(st
     assert {s["id_number"]: s["reason"] for s in r.json()["not_in_batch"]} == {
         **{mask_id(p["id_number"]): "code_clash" for p in (people[0], people[1], people[3])},
         mask_id(people[2]["id_number"]): "other_school"}
+
+
+
+def test_a_school_code_typed_in_full_width_is_named_as_such(station, roster_people, tmp_path):
+    """A Chinese input method in full-width mode types １０６７４. School codes are five ASCII
+    digits (a batch under another code never reaches its school), but `--walk-in` called it a
+    school "not configured" and advised adding "１０６７４ = ..." to station.toml — a key no
+    command could ever match. Every option now says the same: the code is invalid, five
+    half-width digits; and nothing is recorded."""
+    full = "".join(chr(ord(c) + 0xFEE0) for c in "10674")
+    (_identity, id_file, image), = roster_people(1)
+    for lang, words in (("zh", "半角"), ("en", "half-width")):
+        r = station.as_op("sup", "--lang", lang, "ingest", "--identity", str(id_file), "--image", str(image),
+                          "--paid", "--vouch", "--walk-in", full, "--address", "云南省昆明市一二一大街")
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert r.stderr.startswith("--walk-in: ") and words in r.stderr, r.stderr
+        assert "station.toml" not in r.stderr, r.stderr
+        r = station.as_op("tech", "--lang", lang, "export", "build", "--out", str(tmp_path / "o"),
+                          "--school-code", full)
+        assert r.returncode == 2 and words in r.stderr, r.stderr
+    from station.store import open_store
+    with open_store(station.data_dir) as store:
+        for table in ("card_reads", "payments", "captures"):
+            assert store.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0, table
