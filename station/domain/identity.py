@@ -77,7 +77,10 @@ class Identity:
             if not isinstance(data.get(key), str) or not data[key].strip():
                 raise InputError("identity.missing_field", Location(source, field=key), field=key)
         code = data.get("capture_code")
-        if code is not None and (not isinstance(code, str) or not code.strip()):
+        if isinstance(code, str) and not code.strip():
+            # a tool's way of writing "no code yet": none (code mode then asks for one)
+            data = {k: v for k, v in data.items() if k != "capture_code"}
+        elif code is not None and not isinstance(code, str):
             raise InputError("identity.bad_value", Location(source, field="capture_code"),
                              field="capture_code", value=ascii(code)[:40])
         known = set(cls.__dataclass_fields__)

@@ -228,3 +228,19 @@ def test_a_code_typed_in_full_width_is_kept_as_ascii(station, people):
     assert r.returncode == 2 and "already belongs to another student" in r.stderr
     r = _ingest(station, people[1][1], people[1][2], "--capture-code", "Ｌｗ３ｎ／Ｅ８ｖＨ５ｙ")
     assert r.returncode == 2 and r.json()["error"] == "exports.bad_capture_code"
+
+
+def test_an_empty_capture_code_in_the_identity_file_is_no_code(station, people, tmp_path):
+    """A tool that writes identity files may leave ``"capture_code": ""`` for a student with none
+    yet. It was refused as "an invalid value ''''" (quoted twice, naming nothing to do); it is no
+    code: code mode asks for one (--capture-code), card mode takes the file."""
+    identity, _id_file, image = people[0]
+    blank = tmp_path / "blank-code.json"
+    blank.write_text(json.dumps({**identity, "capture_code": "  "}, ensure_ascii=False), "utf-8")
+    r = station.as_op("photo", "--lang", "en", "ingest", "--identity", str(blank), "--image", str(image),
+                      "--paid", env=CODE_MODE)
+    assert r.returncode == 2 and "--capture-code" in r.stderr and "''" not in r.stderr, r.stderr
+    r = station.as_op("photo", "ingest", "--identity", str(blank), "--image", str(image), "--paid", "--json",
+                      env=CODE_MODE | {"STATION__SESSION__MODE": "card"})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "capture_code" not in r.json() or r.json()["capture_code"] is None
