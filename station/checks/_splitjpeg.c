@@ -49,7 +49,8 @@ typedef struct {
     int32_t valoffset[17];        /* index in vals of a length's codes, minus its first code */
     uint8_t vals[256];
     int nvals;
-    /* AC tables: code and value in ≤ LOOKBITS bits at once: value << 8 | run << 4 | bits, or 0 */
+    /* AC tables: code and value in ≤ LOOKBITS bits at once: value << 8 | run << 4 | bits, value
+     * 0 for a zero run or the end of a block; 0: not in this many bits */
     int32_t fast_ac[1 << LOOKBITS];
 } huff_t;
 
@@ -147,6 +148,8 @@ static int build_huff(huff_t *t, const uint8_t *bits, const uint8_t *vals, int n
         unsigned e = t->look[peek];
         int len = (int)(e >> 8), run = (e >> 4) & 15, size = e & 15;
         t->fast_ac[peek] = 0;
+        if (e && !size) /* a zero run (ZRL) or the end of a block: no value */
+            t->fast_ac[peek] = (int32_t)((run << 4) | len);
         if (e && size && len + size <= LOOKBITS) {
             int v = (peek >> (LOOKBITS - len - size)) & ((1 << size) - 1);
             v = v < (1 << (size - 1)) ? v - (1 << size) + 1 : v;
@@ -224,7 +227,7 @@ static inline int decode_symbol(reader_t *r, const huff_t *t)
  * corrected later is exact) and without the +128 level shift; its DC value into *dc. -1 on bits
  * that are no code. The predictor is the component's DC so far. NOUT: the block's outputs, a
  * constant in each copy so that the compiler unrolls the sums. */
-#define DECODE_BLOCK(NAME, NOUT_EXPR, SUMS)                                                        \
+#define DECODE_BLOCK(NAME, NOUT_EXPR, SUMS)                                                    \
     static inline int NAME(reader_t *r, const comp_t *c, int32_t *pred, int16_t *out,         \
                            int32_t *dc)                                                        \
     {                                                                                          \
@@ -242,21 +245,34 @@ static inline int decode_symbol(reader_t *r, const huff_t *t)
         }                                                                                      \
         *dc = *pred;                                                                           \
         const int32_t *fast = c->ac->fast_ac;                                                  \
+        uint64_t buf = r->buf; /* the reader in registers through the block */                 \
+        int bits = r->bits;                                                                    \
         for (int k = 1; k < 64;) {                                                             \
-            if (r->bits < 32)                                                                  \
+            if (bits < 32) {                                                                   \
+                r->buf = buf, r->bits = bits;                                                  \
                 refill(r);                                                                     \
-            int32_t f = fast[(r->buf >> (r->bits - LOOKBITS)) & ((1u << LOOKBITS) - 1)];       \
+                buf = r->buf, bits = r->bits;                                                  \
+            }                                                                                  \
+            int32_t f = fast[(buf >> (bits - LOOKBITS)) & ((1u << LOOKBITS) - 1)];             \
             int v;                                                                             \
-            if (f) {                                                                           \
-                r->bits -= f & 15;                                                             \
-                k += (f >> 4) & 15;                                                            \
+            if (__builtin_expect(f != 0, 1)) {                                                 \
+                bits -= f & 15;                                                                \
                 v = f >> 8;                                                                    \
+                if (v == 0) { /* a zero run: 16 zeros (ZRL), or the end of the block */        \
+                    if (((f >> 4) & 15) != 15)                                                 \
+                        break;                                                                 \
+                    k += 16;                                                                   \
+                    continue;                                                                  \
+                }                                                                              \
+                k += (f >> 4) & 15;                                                            \
             } else {                                                                           \
+                r->buf = buf, r->bits = bits;                                                  \
                 int rs = decode_symbol(r, c->ac);                                              \
                 if (rs < 0)                                                                    \
                     return -1;                                                                 \
                 int run = rs >> 4, size = rs & 15;                                             \
                 if (!size) {                                                                   \
+                    buf = r->buf, bits = r->bits;                                              \
                     if (run != 15)                                                             \
                         break; /* end of block */                                              \
                     k += 16;                                                                   \
@@ -264,6 +280,7 @@ static inline int decode_symbol(reader_t *r, const huff_t *t)
                 }                                                                              \
                 k += run;                                                                      \
                 v = extend(get_bits(r, size), size);                                           \
+                buf = r->buf, bits = r->bits;                                                  \
             }                                                                                  \
             if (k > 63)                                                                        \
                 break; /* as libjpeg: the block ends there */                                  \
@@ -273,6 +290,7 @@ static inline int decode_symbol(reader_t *r, const huff_t *t)
                 acc[i] += fv * w[i];                                                           \
             k++;                                                                               \
         }                                                                                      \
+        r->buf = buf, r->bits = bits;                                                          \
         const float *sums = (const float *)acc;                                                \
         for (int i = 0; i < nout; i++) {                                                       \
             float x = sums[i] * 16.0f;                                                         \
