@@ -673,9 +673,12 @@ static int run(job_t *j)
         }
         __atomic_store_n(&j->joined, 1, __ATOMIC_RELEASE);
         long row;
-        while ((row = claim(j, &jn, 1)) >= 0)
+        while ((row = claim(j, &jn, 1)) >= 0) {
             if (put_row(j, &jn, row) < 0)
                 short_a = 1;
+            else if (!short_a) /* every row above is written: A's, or claimed by A before */
+                __atomic_store_n(j->progress, (int)(row + 1), __ATOMIC_RELEASE);
+        }
     } else {
         j->stop = 1;
         __atomic_store_n(&j->joined, 2, __ATOMIC_RELEASE);
