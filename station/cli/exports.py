@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from station.cli.outfile import add_force, refuse_existing
+from station.cli.outfile import add_force, refuse_existing, refuse_unmounted
 from station.cli.values import seconds
 
 if TYPE_CHECKING:
@@ -190,6 +190,7 @@ def cmd_build(ctx: Context, args: argparse.Namespace) -> int:
     from station.export import service
 
     wait_s = seconds("--wait", args.wait, zero_allowed=True)  # bad usage before anything else
+    refuse_unmounted(args.out, "--out", folder=True)          # a stick not mounted: not to the laptop
     if wait_s is None:
         wait_s = ctx.settings.exports.lock_wait_seconds
     profile = _profile(ctx, args)
@@ -358,6 +359,7 @@ def cmd_key_export(ctx: Context, args: argparse.Namespace) -> int:
     from station.keys import ensure_station_key, render_keyfile
 
     refuse_existing(args.out, "--out", args.force)
+    refuse_unmounted(args.out, "--out")
     station_id = ctx.store().station_id
     if station_id is None:
         raise RefusedError("store.not_initialized")
@@ -381,8 +383,8 @@ def cmd_key_export(ctx: Context, args: argparse.Namespace) -> int:
 def _atomic_out(path: Path, data: bytes) -> None:
     from station.fsio import atomic_write
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, data, mode=0o600)
+    path.parent.mkdir(exist_ok=True)     # the last folder only (refuse_unmounted checked its parent)
+    atomic_write(path, data, mode=0o600, make_parents=False)
 
 
 def cmd_report_daily(ctx: Context, args: argparse.Namespace) -> int:
@@ -401,6 +403,7 @@ def cmd_report_daily(ctx: Context, args: argparse.Namespace) -> int:
     from station.store.campaign import station_schools
     from station.store.people import load_snapshot
 
+    refuse_unmounted(args.out, "--out")
     if args.format is None:   # `--out 日报.pdf` alone wrote JSON into a file named .pdf
         suffix = args.out.suffix.lower().lstrip(".") if args.out else ""
         args.format = suffix if suffix in ("csv", "pdf") else "json"
@@ -450,6 +453,7 @@ def cmd_print_sheets(ctx: Context, args: argparse.Namespace) -> int:
     from station.privacy import mask_id, mask_name
     from station.store.people import load_snapshot
 
+    refuse_unmounted(args.out, "--out")
     profile = _profile(ctx, args)
     school = _school(args, ctx)
     op = ctx.operator("print")

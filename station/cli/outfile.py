@@ -32,3 +32,28 @@ def refuse_existing(path: Path | None, option: str, force: bool) -> None:
         from station.errors import InputError, Location
 
         raise InputError("common.out_exists", Location(option), path=str(path))
+
+
+def refuse_unmounted(path: Path | None, option: str, *, folder: bool = False) -> None:
+    """InputError (exit 2) naming ``option`` when the folder the command would create has no parent.
+
+    ``--out /media/usb/批次`` with the USB stick not mounted: ``mkdir -p`` made ``/media/usb`` on
+    the laptop's own disk and the students' photos, names and ID numbers went there, silently.
+    The last folder is still made (a new folder on the stick is normal): the output folder itself
+    when ``folder`` (``export build --out DIR``), else the file's folder; its parent must exist.
+    Checked before anything is asked, read or recorded."""
+    if path is None:
+        return
+    path = Path(path)
+    last = path if folder else path.parent
+    parent = last.parent
+    if str(parent) in ("", ".") or parent.is_dir():
+        return
+    if parent.exists():                  # a file where a folder should be: the write names it
+        return
+    from station.errors import InputError, Location
+
+    missing = parent
+    while not missing.parent.is_dir() and missing.parent != missing:
+        missing = missing.parent          # the first folder on the path that is not there
+    raise InputError("common.out_parent_missing", Location(option), folder=str(missing), path=str(path))

@@ -75,12 +75,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_bundle_create(ctx: Context, args: argparse.Namespace) -> int:
-    from station.cli.outfile import refuse_existing
+    from station.cli.outfile import refuse_existing, refuse_unmounted
     from station.cli.output import emit
     from station.i18n import t
     from station.sync.bundle import create_bundle
 
     refuse_existing(args.out, "--out", args.force)   # a shared stick: maybe another station's
+    refuse_unmounted(args.out, "--out")              # ... or no stick: not to the laptop's disk
     op = ctx.operator("bundle")
     store = ctx.store()
     result = create_bundle(store, args.out, operator=op.name)

@@ -159,7 +159,7 @@ def write_batch(record: BatchRecord, profile: BatchProfile, out: Path, read_imag
     name = layout.folder_name(record, profile)
     zip_name = layout.zip_name(record, profile)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(exist_ok=True)       # the last folder only: never a missing stick's mount point
     final = out / name
     recover_partials(out, is_recorded)
     if final.exists():

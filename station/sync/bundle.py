@@ -115,7 +115,7 @@ def _describe(db: Path, station_id: str) -> tuple[dict[str, int], dict[str, str]
 
 def create_bundle(store: Store, out: Path, operator: str | None = None) -> BundleResult:
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(exist_ok=True)      # the last folder only: never a missing stick's mount point
     sweep_target(out.parent)
     station_id = store.station_id or ""
     require_sound(store)  # the station key must not vouch for rows changed behind its back
