@@ -160,6 +160,9 @@ def cmd_roster_show(ctx: Context, args: argparse.Namespace) -> int:
     found = match(store, identity, when, ctx.settings.roster, school=school)
     found.flags = [f for f in found.flags if f.code != "name_mismatch"]  # no card: no name to compare
     data = {**found.to_json(), "state": store.person_state(number).to_json()}
+    data["corrected"] = _corrected(store, number, data["entry"])
+    if data["corrected"] and any(c["field"] == "name" for c in data["corrected"]):
+        data["name"] = data["entry"]["name"]
     key = "message_zh" if ctx.lang == "zh" else "message_en"
 
     def degree_words(code: str | None) -> str:
@@ -174,6 +177,11 @@ def cmd_roster_show(ctx: Context, args: argparse.Namespace) -> int:
                  f"{degree_words(e.get('degree'))} {e.get('entry_year') or ''}".rstrip()]
         if e.get("school_code") or school:
             lines[0] += " " + t("roster.show_school", ctx.lang, school=e.get("school_code") or school)
+        if d["corrected"]:
+            lines.append("  " + t("roster.show_corrected", ctx.lang, fields=(
+                "、" if ctx.lang == "zh" else ", ").join(
+                t("roster.show_corrected_field", ctx.lang, field=t(f"session.field.{c['field']}", ctx.lang),
+                  value=c["roster_value"] or "—") for c in d["corrected"])))
         if d["slot"]:
             s = d["slot"]
             lines.append(f"  {s['date']} {s['start']}–{s['end']} {s['campus']} {s['room']}")
@@ -190,3 +198,27 @@ def cmd_roster_show(ctx: Context, args: argparse.Namespace) -> int:
 
     emit(ctx.json, data, human)
     return 0 if not found.flags else 1
+
+
+def _corrected(store: Any, number: str, entry: dict | None) -> list[dict[str, str]]:
+    """The fields of ``entry`` that a correction changed since the roster said them, each as
+    ``{"field", "roster_value", "value"}``, and ``entry`` holding the corrected values: the
+    person's values as the export has them (station.store.people, corrections applied after the
+    roster version they follow; a later re-import of the roster wins again)."""
+    if entry is None:
+        return []
+    from station.store.people import load_snapshot
+
+    person = load_snapshot(store).persons.get(number)
+    if person is None or not person.changes:
+        return []
+    out = []
+    for field_name in dict.fromkeys(change[1] for change in person.changes):
+        if field_name not in entry:
+            continue
+        value = str(getattr(person, field_name, "") or "")
+        shown = str(entry.get(field_name) or "")
+        if value != shown:
+            out.append({"field": field_name, "roster_value": shown, "value": value})
+            entry[field_name] = value
+    return out

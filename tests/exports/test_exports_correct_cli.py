@@ -266,3 +266,32 @@ def test_history_says_the_corrections_list_kind_in_the_readers_language(station,
         assert len(listed) == 1 and f"（{zh_word}，原批次" in listed[0], zh.stdout
         en = station.as_op("tech", "--lang", "en", "history", person(i)["id_number"])
         assert f"({en_word}, earlier batch" in en.stdout, en.stdout
+
+
+def test_roster_show_gives_the_corrected_name_as_the_batch_does(station, add_people, person, tmp_path):
+    """A name corrected after the roster was imported: `roster show` printed the roster's name
+    while the batch's manifest carried the corrected one. It now shows what the export uses and
+    says which fields were corrected (and what the roster says)."""
+    add_people(station.data_dir, [person(0), person(1)])
+    idn, roster_name = person(0)["id_number"], person(0)["name"]
+    assert _correct(station, "tech", idn, "name", "新名").returncode == 0
+    assert _correct(station, "tech", idn, "department", "化学学院").returncode == 0
+    r = station.as_op("tech", "roster", "show", idn, "--json")
+    assert r.returncode in (0, 1), r.stderr
+    doc = r.json()
+    assert doc["entry"]["name"] == "新名" and doc["entry"]["department"] == "化学学院", doc["entry"]
+    assert doc["corrected"] == [{"field": "name", "roster_value": roster_name, "value": "新名"},
+                                {"field": "department", "roster_value": "物理学院", "value": "化学学院"}]
+    zh = station.as_op("tech", "roster", "show", idn)
+    first = zh.stdout.splitlines()[0]
+    assert "新名" in first and "化学学院" in first and roster_name not in first, zh.stdout
+    assert f"已更正：姓名（名单：{roster_name}）、院系（名单：物理学院）" in zh.stdout, zh.stdout
+    en = station.as_op("tech", "--lang", "en", "roster", "show", idn)
+    assert f"corrected: name (roster: {roster_name}), department (roster: 物理学院)" in en.stdout, en.stdout
+    other = station.as_op("tech", "roster", "show", person(1)["id_number"], "--json")
+    assert other.json()["corrected"] == [] and other.json()["entry"]["name"] == person(1)["name"]
+    built = station.as_op("tech", "export", "build", "--out", str(tmp_path / "out"), "--json")
+    assert built.returncode == 0, built.stderr
+    manifest = json.loads((Path(built.json()["path"]) / "manifest.json").read_text("utf-8"))
+    names = {i["id_number"]: i["name"] for i in manifest["items"]}
+    assert names[idn] == doc["entry"]["name"]
