@@ -1,7 +1,8 @@
-"""Reading a spreadsheet-like file (CSV in UTF-8/GBK/GB18030, or XLSX) into text cells with lines.
+"""Reading a spreadsheet-like file (CSV in UTF-8/GBK/GB18030/UTF-16, or XLSX) into text cells with lines.
 
 The roster and the schedule come from school offices as whatever Excel saved, so the encoding is
-detected by strict decoding (BOM, then UTF-8, then GB18030 which contains GBK) and every problem is
+detected by strict decoding (BOM — UTF-8 or UTF-16, Excel's "Unicode text" —, then UTF-8, then
+GB18030 which contains GBK) and every problem is
 reported with its line; formula cells are refused because their cached value may be stale.
 """
 
@@ -95,9 +96,24 @@ def _looks_utf8(prefix: bytes) -> bool:
     return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff") >= 4
 
 
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _decode_utf16(data: bytes, name: str) -> tuple[str, str]:
+    """Excel's "Unicode text" save: UTF-16 with its BOM (little-endian as Excel writes it, or
+    big-endian), read by the BOM alone; a byte sequence that is no UTF-16 is named by its line."""
+    encoding = "utf-16-le" if data.startswith(b"\xff\xfe") else "utf-16-be"
+    body = data[2:]
+    try:
+        return body.decode(encoding), "utf-16"
+    except UnicodeDecodeError as exc:
+        line = body[:exc.start].decode(encoding, errors="replace").count("\n") + 1
+        raise InputError("roster.bad_encoding", Location(name, line), encoding="UTF-16") from None
+
+
 def _decode(data: bytes, name: str) -> tuple[str, str]:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError("roster.utf16", Location(name, 1))
+    if data.startswith(UTF16_BOMS):
+        return _decode_utf16(data, name)
     encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
     try:
         return data.decode(encoding), encoding
@@ -139,7 +155,7 @@ def _delimiter(lines: list[str], is_header: HeaderTest | None = None) -> str:
 
 def read_csv(path: Path, data: bytes, is_header: HeaderTest | None = None) -> Table:
     name = str(path)
-    if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if b"\x00" in data and not data.startswith(UTF16_BOMS):
         raise InputError("roster.binary", Location(name))
     text, encoding = _decode(data, name)
     reader = csv.reader(io.StringIO(text, newline=""),
@@ -155,7 +171,8 @@ def read_csv(path: Path, data: bytes, is_header: HeaderTest | None = None) -> Ta
     except csv.Error as exc:
         raise InputError("roster.bad_csv", Location(name, reader.line_num), error=str(exc)) from None
     header, header_line, rows, titles = _take_header(name, rows, is_header)
-    return Table(name, "csv", encoding.replace("-sig", " BOM"), header, header_line, rows,
+    shown = encoding.replace("-sig", " BOM") if encoding != "utf-16" else "utf-16 BOM"
+    return Table(name, "csv", shown, header, header_line, rows,
                  title_lines=titles)
 
 

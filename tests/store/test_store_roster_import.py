@@ -33,7 +33,11 @@ GOOD_ROWS = [
 
 
 def _csv(path: Path, lines: list[str], encoding: str = "utf-8") -> Path:
-    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    text = "\r\n".join(lines) + "\r\n"
+    if encoding == "utf-16-be-bom":          # Python's "utf-16" writes the machine's order (LE)
+        path.write_bytes(b"\xfe\xff" + text.encode("utf-16-be"))
+    else:
+        path.write_bytes(text.encode(encoding))
     return path
 
 
@@ -59,7 +63,7 @@ def _snapshot(data_dir: Path) -> dict:
     return out
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030", "utf-16", "utf-16-be-bom"])
 def test_csv_encodings(station_cli, tmp_path, encoding):
     f = _csv(tmp_path / "r.csv", [HEADER, *GOOD_ROWS], encoding)
     r = station_cli("roster", "import", str(f), "--json")
@@ -130,7 +134,12 @@ BAD_FILES = {
     "mixed_encodings": (lambda p: _raw(p / "x.csv", ("\r\n".join([HEADER, *GOOD_ROWS[:3]]) + "\r\n").encode()
                                        + GOOD_ROWS[3].encode("gbk") + b"\r\n"),
                         5, "Cannot decode as UTF-8"),
-    "utf16": (lambda p: _csv(p / "x.csv", [HEADER, *GOOD_ROWS], "utf-16"), 1, "UTF-16"),
+    "utf16_check_digit": (lambda p: _csv(p / "x.csv", [HEADER, GOOD_ROWS[0],
+                                                       GOOD_ROWS[1].replace(_idn(2, male=False),
+                                                                            _idn(2, male=False)[:17] + "0")],
+                                         "utf-16"), 3, "check digit"),
+    "utf16_cut": (lambda p: _raw(p / "x.csv", ("\r\n".join([HEADER, *GOOD_ROWS]) + "\r\n").encode("utf-16")
+                                 [:-1]), 5, "Cannot decode as UTF-16"),
     "missing_column": (lambda p: _csv(p / "x.csv", [HEADER.replace(",身份证号", ""),
                                                     "1,张三,男,物理与天文学院,硕士,3,2015,全日制"]),
                        1, "Required column missing: 身份证号"),

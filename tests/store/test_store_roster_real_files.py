@@ -290,6 +290,26 @@ def test_a_tab_separated_file_with_a_title_line_is_read_by_its_header(station_cl
     assert json.loads(r.stdout)["rows"] == 2
 
 
+def test_excel_unicode_text_utf16_tab_separated_imports_like_utf8(station_cli, tmp_path):
+    """Excel's "Unicode text (*.txt)" save: UTF-16 little-endian with a BOM, tabs between cells,
+    CRLF. It was refused ("save as CSV UTF-8"); it is now read like any UTF-8 file, and its
+    errors carry their lines as a UTF-8 file's do."""
+    lines = ["\t".join(HEADER), *("\t".join(r) for r in ROWS)]
+    path = tmp_path / "名单.txt"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-16"))
+    assert path.read_bytes()[:2] == b"\xff\xfe"
+    r = _import(station_cli, path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    report = json.loads(r.stdout)
+    assert report["rows"] == 2 and report["added"] == 2 and report["encoding"] == "utf-16 BOM", report
+    shown = station_cli("roster", "show", _idn(2), "--json")
+    assert shown.json()["entry"]["name"] == "阿依古丽·买买提"
+    bad = [*lines, "\t".join(["22015003", "王五", _idn(3)[:17] + "X", "硕士", "全日制", "信息学院", "2015", "3"])]
+    path.write_bytes(("\r\n".join(bad) + "\r\n").encode("utf-16"))
+    r = station_cli("--lang", "en", "roster", "import", str(path))
+    assert r.returncode == 2 and "line 4" in r.stderr and "check digit" in r.stderr, r.stderr
+
+
 @pytest.mark.parametrize(("text", "mode"), [("全日制（脱产）", "full_time"), ("脱产", "full_time"),
                                             ("非全日制（不脱产）", "part_time"), ("非脱产", "part_time"),
                                             ("全日制 (脱产)", "full_time")])
