@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import re
+import struct
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -32,20 +33,20 @@ class Table:
     """Header cells and data rows; ``rows`` holds (line number, cells) with 1-based lines."""
 
     file: str
-    format: str            # "csv" or "xlsx"
+    format: str            # "csv", "xlsx" or "xls"
     encoding: str | None   # for CSV
     header: list[str]
     header_line: int
     rows: list[tuple[int, list[str]]] = field(default_factory=list)
-    # (line, column index) of cells a workbook stored as numbers (XLSX only)
+    # (line, column index) of cells a workbook stored as numbers (workbooks only)
     numeric: set[tuple[int, int]] = field(default_factory=set)
-    sheet: SheetChoice | None = None     # XLSX only: which sheet was read, which were not
-    # XLSX only: (line, column letters) of every formula cell, refused with the rows' errors
+    sheet: SheetChoice | None = None     # workbooks only: which sheet was read, which were not
+    # workbooks only: (line, column letters) of every formula cell, refused with the rows' errors
     formulas: list[tuple[int, str]] = field(default_factory=list)
     # lines above the header that were not read: a title ("2026届毕业生名单") and merged group
     # headings ("基本信息" over three columns) that offices put above the real column names
     title_lines: list[int] = field(default_factory=list)
-    # XLSX only: data lines the workbook hides (filtered out or hidden by hand): read all the same
+    # workbooks only: data lines the workbook hides (filtered out or hidden by hand): read all the same
     hidden_lines: list[int] = field(default_factory=list)
 
 
@@ -406,6 +407,12 @@ def read_xlsx(path: Path, is_header: HeaderTest | None = None) -> Table:
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, CalamineError, SyntaxError,
             EOFError, zlib.error):
         raise InputError("roster.bad_xlsx", Location(name)) from None
+    return _table(name, "xlsx", grid, is_header, choice, formulas, hidden)
+
+
+def _table(name: str, kind: str, grid: list[list[Any]], is_header: HeaderTest | None,
+           choice: SheetChoice, formulas: list[tuple[int, str]], hidden: set[int]) -> Table:
+    """A workbook sheet's cells as text rows, remembering which cells held numbers."""
     rows: list[tuple[int, list[str]]] = []
     numeric: set[tuple[int, int]] = set()
     for line, cells in enumerate(grid, start=1):
@@ -416,8 +423,68 @@ def read_xlsx(path: Path, is_header: HeaderTest | None = None) -> Table:
         numeric.update((line, col) for col, value in enumerate(cells)
                        if isinstance(value, float | int) and not isinstance(value, bool))
     header, header_line, rows, titles = _take_header(name, rows, is_header)
-    return Table(name, "xlsx", None, header, header_line, rows, numeric, choice, formulas,
+    return Table(name, kind, None, header, header_line, rows, numeric, choice, formulas,
                  title_lines=titles, hidden_lines=[ln for ln, _cells in rows if ln in hidden])
+
+
+def _column_letters(index: int) -> str:
+    """0-based column index → spreadsheet letters (0 → "A", 26 → "AA")."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def read_xls(path: Path, data: bytes, is_header: HeaderTest | None = None) -> Table:
+    """The first visible sheet of a legacy Excel 97–2003 workbook, read as ``read_xlsx`` reads
+    a workbook: the sheets, extent, formula cells and hidden rows from the file's own records
+    (station.roster.xls) before python-calamine reads the values of that very sheet."""
+    import io
+
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    from station.roster import xls
+
+    name = str(path)
+    try:
+        book = xls.Workbook(data)
+        seen: set[str] = set()
+        for s in book.sheets:
+            if s.name.casefold() in seen:
+                raise InputError("roster.xlsx_duplicate_sheet", Location(name), sheet=s.name)
+            seen.add(s.name.casefold())
+        visible = [s for s in book.sheets if not s.hidden]
+        first = next(s for s in visible if s.worksheet)
+        index = book.sheets.index(first)
+        choice = SheetChoice(f"sheet{index + 1}", first.name, index,
+                             tuple(s.name for s in book.sheets if s.hidden),
+                             tuple(s.name for s in visible if s is not first))
+        contents = book.contents(first)
+        if contents.rows > XLSX_MAX_ROWS:
+            _refuse(name, "rows", contents.rows, XLSX_MAX_ROWS)
+        if contents.columns > XLSX_MAX_COLUMNS:
+            _refuse(name, "columns", contents.columns, XLSX_MAX_COLUMNS)
+        if contents.rows * contents.columns > XLSX_MAX_CELLS:
+            _refuse(name, "cells", contents.rows * contents.columns, XLSX_MAX_CELLS)
+        reader = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        if reader.sheet_names[index:index + 1] != [first.name]:   # by place: the sheet checked
+            raise InputError("roster.bad_xls", Location(name))
+        sheet = reader.get_sheet_by_index(index)
+        if sheet.height * sheet.width > XLSX_MAX_CELLS:             # what the records said
+            _refuse(name, "cells", sheet.height * sheet.width, XLSX_MAX_CELLS)
+        grid = sheet.to_python(skip_empty_area=False)
+        _fill_merged(grid, sheet.merged_cell_ranges or [], name)
+    except InputError:
+        raise
+    except xls.OldFormat:
+        raise InputError("roster.legacy_xls", Location(name)) from None
+    except (StopIteration, ValueError, KeyError, OSError, CalamineError, struct.error):
+        raise InputError("roster.bad_xls", Location(name)) from None
+    formulas = sorted((row + 1, _column_letters(col)) for row, col in contents.formulas)
+    return _table(name, "xls", grid, is_header, choice, formulas,
+                  {row + 1 for row in contents.hidden_rows})
 
 
 def column_index(letters: str) -> int:
@@ -443,5 +510,5 @@ def read_table(path: Path, is_header: HeaderTest | None = None) -> Table:
     if data.startswith(XLSX_MAGIC) or path.suffix.lower() in (".xlsx", ".xlsm"):
         return read_xlsx(path, is_header)
     if data.startswith(OLE_MAGIC) or path.suffix.lower() == ".xls":
-        raise InputError("roster.legacy_xls", Location(str(path)))
+        return read_xls(path, data, is_header)
     return read_csv(path, data, is_header)

@@ -245,6 +245,62 @@ def test_rows_hidden_in_the_workbook_are_imported_and_named_in_a_warning(station
     assert hidden["lines"] == "3、5" and "隐藏" in hidden["message_zh"]
 
 
+def test_an_excel_97_2003_xls_roster_imports_like_an_xlsx(station_cli, tmp_path):
+    """An office's "Excel 97-2003 工作簿" (.xls) was refused ("save as .xlsx"). It is read like a
+    workbook: the first visible sheet (last year's hidden list before it is not read, and
+    named), a title above the header skipped, hidden rows read and named."""
+    from tests.xlsfile import write_xls
+
+    rows = [["2026届毕业研究生图像采集名单"], HEADER, *ROWS,
+            ["22015003", "王五", _idn(3), "硕士", "全日制", "信息学院", 2015, 3]]
+    path = write_xls(tmp_path / "名单.xls", rows, sheet="名单", before=[("2025届", [HEADER, ROWS[0]])],
+                     hidden_sheets={"2025届"}, hidden_rows={4})
+    r = _import(station_cli, path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    report = json.loads(r.stdout)
+    assert (report["format"], report["sheet"], report["rows"], report["added"]) == ("xls", "名单", 3, 3), report
+    codes = {w["code"]: w for w in report["warnings"]}
+    assert "2025届" in codes["roster.sheets_hidden"]["message_zh"]
+    assert codes["roster.hidden_rows"]["lines"] == "5" and codes["roster.title_rows"]
+    shown = station_cli("roster", "show", _idn(2), "--json")
+    assert shown.json()["entry"]["name"] == "阿依古丽·买买提" and shown.json()["entry"]["entry_year"] == 2015
+
+
+def test_an_xls_roster_lists_formula_cells_and_number_ids_with_their_lines(station_cli, tmp_path):
+    from tests.xlsfile import write_xls
+
+    rows = [HEADER, ROWS[0], ["22015002", "阿依古丽·买买提", float(_idn(2)[:17] + "1"), "硕士", "全日制",
+                              "信息学院", "2015", "3"],
+            ["22015003", "王五", _idn(3), "硕士", "全日制", "信息学院", "2015", 3]]
+    path = write_xls(tmp_path / "名单.xls", rows, formulas={(3, 7): 3.0})
+    before = station_cli("roster", "show", _idn(1), "--json").json()["entry"]
+    r = station_cli("--lang", "en", "roster", "import", str(path), "--json")
+    assert r.returncode == 2, r.stdout + r.stderr
+    found = [(e["line"], e["column"], e["code"]) for e in json.loads(r.stdout)["errors"]]
+    assert found == [(3, "证件号码 (C)", "roster.id_number_numeric"), (4, "学制 (H)", "roster.formula_cell")], found
+    assert before is None and station_cli("roster", "show", _idn(1), "--json").json()["entry"] is None
+
+
+@pytest.mark.parametrize("case", ["damaged", "excel95"])
+def test_an_xls_that_cannot_be_read_says_so_and_imports_nothing(station_cli, tmp_path, case):
+    from tests import xlsfile
+
+    stream = bytearray(xlsfile.workbook_stream([("Sheet1", [HEADER, *ROWS])]))
+    if case == "excel95":
+        stream[4:6] = b"\x00\x05"                       # BOF version 0x0500: BIFF5
+        data = xlsfile.compound_file(bytes(stream), "Book")
+        words = "Excel 5.0/95"
+    else:
+        data = xlsfile.compound_file(bytes(stream))[:1024]   # cut after the directory
+        words = "Cannot read the .xls file"
+    path = tmp_path / "名单.xls"
+    path.write_bytes(data)
+    r = station_cli("--lang", "en", "roster", "import", str(path))
+    assert r.returncode == 2 and words in r.stderr and str(path) in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+    assert station_cli("roster", "show", _idn(1), "--json").json()["entry"] is None
+
+
 @pytest.mark.parametrize(("text", "years"), [("三年", 3), ("两年", 2), ("二年", 2), ("3年制", 3),
                                              ("四年", 4), ("两年半", 2.5), ("2.5年", 2.5),
                                              ("三", 3)])
