@@ -435,6 +435,9 @@ def cmd_report_daily(ctx: Context, args: argparse.Namespace) -> int:
         data = report_csv(report) if args.format == "csv" else report_json(report)
     if args.out:
         _atomic_out(args.out, data)
+        from station.store import written
+
+        written.record(store, written.DAILY, Path(args.out))   # names the missing: purged with everyone
         summary = {"date": date, "format": args.format, "path": str(args.out), "totals": report["totals"]}
         emit(ctx.json, summary, str(args.out))
     else:

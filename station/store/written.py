@@ -1,7 +1,7 @@
 """What the station wrote outside its data folder, so that a purge can remove exactly that.
 
-Batch folders (photos, manifests, the upload zip), the masked report beside each, print sheets
-and bundles hold personal data wherever the operator pointed ``--out`` (a USB stick, a share).
+Batch folders (photos, manifests, the upload zip), the masked report beside each, print sheets,
+daily reports (the missing students' names and student numbers) and bundles hold personal data wherever the operator pointed ``--out`` (a USB stick, a share).
 Each is recorded in ``written_paths`` (this station's own bookkeeping: never merged, never
 bundled) when it is finished: its absolute path, its kind, whom it holds (``covers``: capture ids,
 photo hashes, or everyone) and the size and modification time of every file the station put
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from station.store.core import Store
 
 BATCH, REPORT, SHEETS, BUNDLE = "batch", "batch_report", "print_sheets", "bundle"
+DAILY = "daily_report"      # `report daily --out`: the missing students' names and numbers
 # outcomes of one item's removal
 REMOVED, UNREACHABLE, SYMLINK, MOVED, CHANGED, FOREIGN = (
     "removed", "unreachable", "symlink", "moved", "changed", "foreign")

@@ -90,6 +90,27 @@ def test_purge_removes_what_the_station_wrote_and_nothing_else(station_cli, tmp_
     assert len(_audit(data, "purge.files")) == 1
 
 
+def test_a_daily_report_written_out_is_removed_once_everyone_is_purged(station_cli, tmp_path):
+    """`report daily --out` puts the missing students' names and student numbers (with
+    `--full-ids` their ID numbers) on the stick, next to the batches; the purge removed the
+    batches and print sheets and left the reports."""
+    run, data = station_cli, station_cli.data_dir
+    add_people(data, [person(0)])
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    batch, _folder = _export(run, usb)
+    reports = [usb / "日报.csv", usb / "日报.json"]
+    for path in reports:
+        r = run("report", "daily", "--full-ids", "--out", str(path))
+        assert r.returncode == 0 and path.is_file(), r.stderr
+    assert run("export", "confirm", batch).returncode == 0
+    r = run("--lang", "en", "purge", "--json")
+    assert r.returncode == 0, r.stderr
+    outcomes = [(Path(o["path"]).name, o["kind"], o["status"]) for o in r.json()["result"]["files"]]
+    assert ("日报.csv", "daily_report", "removed") in outcomes and ("日报.json", "daily_report", "removed") in outcomes
+    assert not any(p.exists() for p in reports)
+
+
 def test_a_batch_of_people_not_purged_stays(station_cli, tmp_path):
     """`--until` purges the earlier people: a batch holding a later one stays, whole."""
     run, data = station_cli, station_cli.data_dir
