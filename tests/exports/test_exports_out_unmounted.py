@@ -65,3 +65,23 @@ def test_the_last_folder_on_a_mounted_stick_is_made(exportable, tmp_path, name, 
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert len(list(usb.iterdir())) == 1 and any(p.is_file() for p in usb.rglob("*"))
 
+
+
+def test_not_mounted_names_the_folder_the_files_would_land_in(tmp_path):
+    """usbmount keeps /media/usb0 … and fstab keeps /mnt/usb when nothing is plugged in: the
+    parent is there, but it is the laptop's own disk. A folder under /media, /run/media or /mnt
+    with no drive mounted on the way (the root itself included) is refused like a missing one;
+    here with a mount root of the test's own, so nothing is ever written to this machine's /mnt."""
+    from pathlib import Path
+
+    from station.cli.outfile import not_mounted
+
+    media = tmp_path / "media"
+    (media / "usb0").mkdir(parents=True)
+    roots = (media,)
+    assert not_mounted(media / "usb0" / "批次" / "x", roots) == media / "usb0"
+    assert not_mounted(media / "新卷", roots) == media
+    assert not_mounted(tmp_path / "elsewhere" / "批次", roots) is None        # not a mount root
+    assert not_mounted(tmp_path / "nowhere" / "x", (tmp_path / "nowhere",)) is None
+    assert not_mounted(Path("/proc/sys"), (Path("/proc"),)) is None      # /proc is a mount point
+    assert not_mounted(Path("/proc"), (Path("/proc"),)) is None
