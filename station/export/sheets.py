@@ -168,8 +168,14 @@ def entries_from(snap: Snapshot, department: str | None = None, profile: BatchPr
             continue
         cap = p.accepted
         if cap is None or not cap.export_sha256:
-            if p.on_roster and p.eligible:
-                left_out.append({"id_number": p.id_number, "name": p.name, "reason": "not_accepted"})
+            if not p.captures:           # the export's words for each case (selection)
+                reason = "not_captured" if p.on_roster and p.eligible else None
+            elif cap is None and p.captures[-1].decision == "reject":
+                reason = "rejected"
+            else:
+                reason = "not_accepted"
+            if reason is not None:
+                left_out.append({"id_number": p.id_number, "name": p.name, "reason": reason})
             continue
         if not may_go_out(p, cap):
             left_out.append({"id_number": p.id_number, "name": p.name, "reason": "ineligible"})

@@ -223,3 +223,23 @@ def test_report_without_format_takes_it_from_the_out_files_suffix(station, add_p
         assert (tmp_path / name).read_bytes().startswith(start), name
     r = station.as_op("tech", "report", "daily", "--format", "json", "--out", str(tmp_path / "x.pdf"))
     assert r.returncode == 0 and (tmp_path / "x.pdf").read_bytes().startswith(b"{")
+
+
+def test_print_sheets_say_why_someone_is_not_printed_as_the_export_says_it(station, add_people, person, tmp_path):
+    """Sheets and exports agree on who is done (issue 13.2), and now on why someone is not: a
+    student never photographed was 'not_accepted' on the sheets and 'not_captured' in the
+    export's report; a rejected photo was 'not_accepted' there and 'rejected' here."""
+    from station.store import open_store
+
+    add_people(station.data_dir, [person(0), person(1, decisions=["reject"]), person(2, decisions=[None])])
+    with open_store(station.data_dir) as store:
+        store.insert("roster_entries", {"id_number": person(3)["id_number"], "name": "未到者",
+                                        "student_no": "2020000003", "department": "物理学院", "eligible": 1})
+    sheets = station.as_op("tech", "print", "sheets", "--out", str(tmp_path / "s.pdf"), "--json")
+    assert sheets.returncode == 0, sheets.stderr
+    built = station.as_op("tech", "export", "build", "--out", str(tmp_path / "b"), "--json")
+    assert built.returncode == 0, built.stderr
+    printed = {m["id_number"]: m["reason"] for m in sheets.json()["not_printed"]}
+    exported = {m["id_number"]: m["reason"] for m in built.json()["not_in_batch"]}
+    assert printed == exported, (printed, exported)
+    assert sorted(printed.values()) == ["not_accepted", "not_captured", "rejected"]
