@@ -5,7 +5,8 @@ exactly that: a compound file whose ``Workbook`` stream holds BIFF8 records. Thi
 records Excel itself needs to show a sheet of text and numbers (BOF, BOUNDSHEET, SST, the cells,
 DIMENSIONS, EOF) and, for tests, a FORMULA cell with its cached value, a hidden row, a hidden
 sheet. Layout: sector 0 the FAT, sector 1 the directory, then the stream (padded past the 4096
-bytes below which a stream would live in the mini stream)."""
+bytes below which a stream lives in the mini stream, as Excel pads it), or with ``mini`` the
+mini FAT and the mini stream holding it."""
 
 from __future__ import annotations
 
@@ -87,18 +88,33 @@ def workbook_stream(sheets: list[tuple[str, list[list]]], hidden_sheets: set[str
         offsets.append(size)
         size += len(b)
     stream = globals_(offsets) + b"".join(bodies)
-    return stream + b"\x00" * max(0, 4096 - len(stream))     # a regular stream, not a mini one
+    return stream
 
 
-def compound_file(stream: bytes, name: str = "Workbook") -> bytes:
-    """An OLE compound file (version 3, 512-byte sectors) holding ``stream`` as ``name``."""
-    n = -(-len(stream) // SECTOR)
-    assert n + 2 <= SECTOR // 4, "one FAT sector is enough for a test workbook"
-    fat = [FATSECT, ENDOFCHAIN] + [i + 1 for i in range(2, n + 1)] + [ENDOFCHAIN]
+def compound_file(stream: bytes, name: str = "Workbook", *, mini: bool = False) -> bytes:
+    """An OLE compound file (version 3, 512-byte sectors) holding ``stream`` as ``name``;
+    ``mini``: a stream under 4096 bytes kept, as the format wants it, in the mini stream (64-byte
+    sectors inside the root entry's stream, chained by the mini FAT in sector 2)."""
+    if mini:
+        assert len(stream) < 4096
+        m = -(-len(stream) // 64)
+        mini_fat = [i + 1 for i in range(m - 1)] + [ENDOFCHAIN]
+        mini_fat += [FREESECT] * (SECTOR // 4 - len(mini_fat))
+        container = stream.ljust(m * 64, b"\x00")
+        body = struct.pack(f"<{SECTOR // 4}I", *mini_fat) + container
+        n = -(-len(container) // SECTOR)
+        fat = [FATSECT, ENDOFCHAIN, ENDOFCHAIN] + [i + 1 for i in range(3, n + 2)] + [ENDOFCHAIN]
+        root, entry_start, first_mini = (3, len(container)), 0, (2, 1)
+    else:
+        body = stream
+        n = -(-len(stream) // SECTOR)
+        fat = [FATSECT, ENDOFCHAIN] + [i + 1 for i in range(2, n + 1)] + [ENDOFCHAIN]
+        root, entry_start, first_mini = (ENDOFCHAIN, 0), 2, (ENDOFCHAIN, 0)
+    assert len(fat) <= SECTOR // 4, "one FAT sector is enough for a test workbook"
     fat += [FREESECT] * (SECTOR // 4 - len(fat))
     header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 16
               + struct.pack("<HHHHH", 0x003E, 0x0003, 0xFFFE, 9, 6) + b"\x00" * 6
-              + struct.pack("<IIIIIIIII", 0, 1, 1, 0, 4096, ENDOFCHAIN, 0, ENDOFCHAIN, 0)
+              + struct.pack("<IIIIIIIII", 0, 1, 1, 0, 4096, *first_mini, ENDOFCHAIN, 0)
               + struct.pack("<I", 0) + struct.pack("<I", FREESECT) * 108)
     assert len(header) == SECTOR
 
@@ -110,13 +126,14 @@ def compound_file(stream: bytes, name: str = "Workbook") -> bytes:
 
     empty = (b"\x00" * 64 + struct.pack("<HBB", 0, 0, 0) + struct.pack("<III", NOSTREAM, NOSTREAM, NOSTREAM)
              + b"\x00" * 36 + struct.pack("<IQ", 0, 0))
-    directory = (entry("Root Entry", 5, 1, ENDOFCHAIN, 0) + entry(name, 2, NOSTREAM, 2, len(stream))
+    directory = (entry("Root Entry", 5, 1, *root) + entry(name, 2, NOSTREAM, entry_start, len(stream))
                  + empty * 2)
     assert len(directory) == SECTOR
-    return header + struct.pack(f"<{SECTOR // 4}I", *fat) + directory + stream.ljust(n * SECTOR, b"\x00")
+    return (header + struct.pack(f"<{SECTOR // 4}I", *fat) + directory
+            + body.ljust(-(-len(body) // SECTOR) * SECTOR, b"\x00"))
 
 
-def write_xls(path: Path, rows: list[list], *, sheet: str = "Sheet1",
+def write_xls(path: Path, rows: list[list], *, sheet: str = "Sheet1", mini: bool = False,
               before: list[tuple[str, list[list]]] = (), hidden_sheets: set[str] = frozenset(),
               hidden_rows: set[int] = frozenset(), formulas: dict[tuple[int, int], float] | None = None
               ) -> Path:
@@ -124,5 +141,8 @@ def write_xls(path: Path, rows: list[list], *, sheet: str = "Sheet1",
     (e.g. last year's list, named in ``hidden_sheets``). Strings are text cells, int/float
     number cells, None empty; ``hidden_rows`` and ``formulas`` are 0-based, on ``sheet``."""
     sheets = [*before, (sheet, rows)]
-    path.write_bytes(compound_file(workbook_stream(sheets, set(hidden_sheets), set(hidden_rows), formulas)))
+    stream = workbook_stream(sheets, set(hidden_sheets), set(hidden_rows), formulas)
+    if not mini:                     # as Excel saves it: a regular stream, never a mini one
+        stream += b"\x00" * max(0, 4096 - len(stream))
+    path.write_bytes(compound_file(stream, mini=mini))
     return path
