@@ -372,6 +372,13 @@ def _hidden_rows(zf: zipfile.ZipFile, part: str) -> set[int]:
     return found
 
 
+def _reader_panicked(exc: BaseException) -> bool:
+    """The cell reader (Rust) hit a record it did not expect and panicked: pyo3 raises that as
+    ``PanicException``, a BaseException (a damaged .xls's defined name, say). The file is
+    unreadable, said so like any damaged file; Ctrl+C and exits pass through."""
+    return type(exc).__name__ == "PanicException"
+
+
 def read_xlsx(path: Path, is_header: HeaderTest | None = None) -> Table:
     """The first visible sheet of a workbook; formula cells are listed (``Table.formulas``): the
     importer refuses each one among the rows' errors, so the office fixes the file in one go.
@@ -406,6 +413,10 @@ def read_xlsx(path: Path, is_header: HeaderTest | None = None) -> Table:
         raise
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, CalamineError, SyntaxError,
             EOFError, zlib.error):
+        raise InputError("roster.bad_xlsx", Location(name)) from None
+    except BaseException as exc:
+        if not _reader_panicked(exc):
+            raise
         raise InputError("roster.bad_xlsx", Location(name)) from None
     return _table(name, "xlsx", grid, is_header, choice, formulas, hidden)
 
@@ -461,13 +472,18 @@ def read_xls(path: Path, data: bytes, is_header: HeaderTest | None = None) -> Ta
         choice = SheetChoice(f"sheet{index + 1}", first.name, index,
                              tuple(s.name for s in book.sheets if s.hidden),
                              tuple(s.name for s in visible if s is not first))
+        # The reader builds every sheet when it opens the file, not only the one read: each is
+        # measured first (its cells, and the room its DIMENSIONS record asks for).
+        for s in book.sheets:
+            measured = book.contents(s)
+            if measured.rows > XLSX_MAX_ROWS:
+                _refuse(name, "rows", measured.rows, XLSX_MAX_ROWS)
+            if measured.columns > XLSX_MAX_COLUMNS:
+                _refuse(name, "columns", measured.columns, XLSX_MAX_COLUMNS)
+            cells = max(measured.rows * measured.columns, measured.reserved)
+            if cells > XLSX_MAX_CELLS:
+                _refuse(name, "cells", cells, XLSX_MAX_CELLS)
         contents = book.contents(first)
-        if contents.rows > XLSX_MAX_ROWS:
-            _refuse(name, "rows", contents.rows, XLSX_MAX_ROWS)
-        if contents.columns > XLSX_MAX_COLUMNS:
-            _refuse(name, "columns", contents.columns, XLSX_MAX_COLUMNS)
-        if contents.rows * contents.columns > XLSX_MAX_CELLS:
-            _refuse(name, "cells", contents.rows * contents.columns, XLSX_MAX_CELLS)
         reader = CalamineWorkbook.from_filelike(io.BytesIO(data))
         if reader.sheet_names[index:index + 1] != [first.name]:   # by place: the sheet checked
             raise InputError("roster.bad_xls", Location(name))
@@ -481,6 +497,10 @@ def read_xls(path: Path, data: bytes, is_header: HeaderTest | None = None) -> Ta
     except xls.OldFormat:
         raise InputError("roster.legacy_xls", Location(name)) from None
     except (StopIteration, ValueError, KeyError, OSError, CalamineError, struct.error):
+        raise InputError("roster.bad_xls", Location(name)) from None
+    except BaseException as exc:
+        if not _reader_panicked(exc):
+            raise
         raise InputError("roster.bad_xls", Location(name)) from None
     formulas = sorted((row + 1, _column_letters(col)) for row, col in contents.formulas)
     return _table(name, "xls", grid, is_header, choice, formulas,

@@ -18,13 +18,18 @@ from dataclasses import dataclass, field
 
 MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _FREE, _END = 0xFFFFFFFF, 0xFFFFFFFE
+_DIFSECT, _RESERVED = 0xFFFFFFFC, 0xFFFFFFFA
 BIFF8 = 0x0600
+MINI_CUTOFF = 4096                 # what the cell reader uses, whatever the header says
+# The cell reader sizes a vector by the header's 32 bits at offset 62 (×4 bytes): bounded here.
+MAX_DIFAT_HINT = 16 * 1024 * 1024
 
 # BIFF record types read here
 BOF, EOF, BOUNDSHEET, DIMENSIONS, ROW, FORMULA = 0x0809, 0x000A, 0x0085, 0x0200, 0x0208, 0x0006
-MULRK, MULBLANK = 0x00BD, 0x00BE
-# records of one cell, each starting with its row and column (u16, u16)
-CELLS = frozenset({FORMULA, 0x00FD, 0x0203, 0x027E, 0x0201, 0x0205, 0x0204, 0x00D6, MULRK, MULBLANK})
+MULRK = 0x00BD
+# records of cells the reader keeps, each starting with its row and column (u16, u16); blank
+# cells (BLANK, MULBLANK: formatting only) it drops, so they make no extent
+CELLS = frozenset({FORMULA, 0x00FD, 0x0203, 0x027E, 0x0205, 0x0204, 0x00D6, MULRK})
 
 
 class OldFormat(ValueError):
@@ -36,7 +41,12 @@ def _u32s(data: bytes) -> list[int]:
 
 
 class _Compound:
-    """The streams of an OLE compound file (MS-CFB), version 3 or 4."""
+    """The streams of an OLE compound file (MS-CFB), version 3 or 4.
+
+    Read the way python-calamine's reader (calamine's cfb.rs) reads it — the same FAT, the same
+    stream found by the same name — but refusing what would make that reader loop or allocate
+    without bound: a sector chain that never ends, a header count far beyond the file. What is
+    accepted here, it reads in bounded time and memory."""
 
     def __init__(self, data: bytes) -> None:
         if len(data) < 512 or not data.startswith(MAGIC):
@@ -46,19 +56,25 @@ class _Compound:
         if shift not in (9, 12) or mini_shift != 6:
             raise ValueError("bad sector size")
         self.size = 1 << shift
-        (n_fat, self.first_dir, _sig, self.cutoff, first_mini_fat, _n_mini, first_difat,
-         n_difat) = struct.unpack_from("<IIIIIIII", data, 44)
-        sectors = (len(data) - 512 + self.size - 1) // self.size
-        fat_sectors = [s for s in _u32s(data[76:512]) if s not in (_FREE, _END)]
+        (n_fat, self.first_dir, _sig, _cutoff, first_mini_fat, n_mini, first_difat,
+         _n_difat) = struct.unpack_from("<IIIIIIII", data, 44)
+        sectors = (len(data) + self.size - 1) // self.size
+        if n_fat > sectors or n_mini > sectors or struct.unpack_from("<I", data, 62)[0] > MAX_DIFAT_HINT:
+            raise ValueError("header counts beyond the file")
+        words = _u32s(data[76:512])
         difat, seen = first_difat, 0
-        while difat not in (_FREE, _END) and seen <= min(n_difat, sectors):
-            words = _u32s(self._sector(difat))
-            fat_sectors += [s for s in words[:-1] if s not in (_FREE, _END)]
-            difat, seen = words[-1], seen + 1
-        if len(fat_sectors) < n_fat or len(fat_sectors) > sectors:
+        while difat < _RESERVED:          # the DIFAT chain: each sector's last word is the next
+            seen += 1
+            if seen > sectors:
+                raise ValueError("the DIFAT chain does not end")
+            words += _u32s(self._sector(difat))
+            difat = words.pop()
+        fat_sectors = [w for w in words if w < _DIFSECT]
+        if len(fat_sectors) > sectors:
             raise ValueError("bad FAT")
-        self.fat = [w for s in fat_sectors[:n_fat] for w in _u32s(self._sector(s))]
+        self.fat = [w for s in fat_sectors for w in _u32s(self._sector(s))]
         self.first_mini_fat = first_mini_fat
+        self.n_mini = n_mini
 
     def _sector(self, number: int) -> bytes:
         start = (number + 1) * self.size          # the header fills sector -1
@@ -82,34 +98,39 @@ class _Compound:
         return data[:size]
 
     def stream(self, names: tuple[str, ...]) -> bytes:
-        """The first stream of the root storage named one of ``names`` (case-blind)."""
+        """The stream the cell reader opens: the first directory entry named exactly ``names[0]``,
+        else ``names[1]`` … (names cut at their first NUL, as it reads them)."""
         directory = self._read(self.first_dir, len(self._chain(self.first_dir, self.fat)) * self.size)
         entries = [directory[i:i + 128] for i in range(0, len(directory) - 127, 128)]
         if not entries or entries[0][66] != 5:
             raise ValueError("no root entry")
-        wanted = {n.casefold() for n in names}
-        for entry in entries:
-            length = min(struct.unpack_from("<H", entry, 64)[0], 64)
-            name = entry[:max(length - 2, 0)].decode("utf-16-le", errors="replace")
-            if entry[66] != 2 or name.casefold() not in wanted:
+        if self.n_mini:                   # the reader loads the mini stream whenever there is one
+            self._mini_parts(entries[0])
+        named = [(e[:64].decode("utf-16-le", errors="replace").split("\x00")[0], e) for e in entries]
+        for wanted in names:
+            entry = next((e for n, e in named if n == wanted), None)
+            if entry is None:
                 continue
             start, size = struct.unpack_from("<IQ", entry, 116)
             if self.size == 512:
                 size &= 0xFFFFFFFF
-            if size >= self.cutoff:
+            if size >= MINI_CUTOFF:
                 return self._read(start, size)
-            return self._mini(entries[0], start, size)
+            container, mini_fat = self._mini_parts(entries[0])
+            data = b"".join(container[s * 64:s * 64 + 64] for s in self._chain(start, mini_fat))
+            if len(data) < size:
+                raise ValueError("mini stream shorter than its size")
+            return data[:size]
         raise ValueError("no workbook stream")
 
-    def _mini(self, root: bytes, start: int, size: int) -> bytes:
+    def _mini_parts(self, root: bytes) -> tuple[bytes, list[int]]:
+        """The mini stream (the root entry's stream) and the mini FAT, both complete chains."""
         root_start, root_size = struct.unpack_from("<IQ", root, 116)
-        container = self._read(root_start, root_size & 0xFFFFFFFF)
-        mini_fat = _u32s(b"".join(self._sector(s) for s in self._chain(self.first_mini_fat, self.fat)))
-        data = b"".join(container[s * 64:s * 64 + 64] for s in self._chain(start, mini_fat))
-        if len(data) < size:
-            raise ValueError("mini stream shorter than its size")
-        return data[:size]
-
+        container = self._read(root_start, root_size & 0xFFFFFFFF if self.size == 512 else root_size)
+        chain = self._chain(self.first_mini_fat, self.fat)
+        if len(chain) < self.n_mini:
+            raise ValueError("mini FAT shorter than the header says")
+        return container, _u32s(b"".join(self._sector(s) for s in chain))
 
 def _records(stream: bytes, at: int):
     """(type, body, offset) of the BIFF records from ``at`` to the end of the stream."""
@@ -132,10 +153,15 @@ class Sheet:
 
 @dataclass
 class Contents:
-    """One worksheet's extent, formula cells and hidden rows (0-based, as BIFF stores them)."""
+    """One worksheet's extent, formula cells and hidden rows (0-based, as BIFF stores them).
+
+    ``reserved``: the most cells the reader sets room aside for on a DIMENSIONS record, computed
+    as it computes it (u32 arithmetic that wraps): a record declaring rows it does not have made
+    it ask for hundreds of GB and abort the whole process."""
 
     rows: int = 0
     columns: int = 0
+    reserved: int = 0
     formulas: list[tuple[int, int]] = field(default_factory=list)
     hidden_rows: set[int] = field(default_factory=set)
 
@@ -172,25 +198,42 @@ class Workbook:
                 if depth == 0:
                     return out
                 continue
+            if kind == DIMENSIONS:           # at any depth: an older reader did not skip charts
+                out.reserved = max(out.reserved, _reserve(body))
             if depth != 1:                   # a chart embedded in the sheet
                 continue
-            if kind == DIMENSIONS and len(body) >= 10:
-                rows, = struct.unpack_from("<I", body, 4)
-                columns, = struct.unpack_from("<H", body, 10) if len(body) >= 12 else (0,)
-                out.rows, out.columns = max(out.rows, rows), max(out.columns, columns)
-            elif kind == ROW and len(body) >= 16:
+            if kind == ROW and len(body) >= 16:
                 row, = struct.unpack_from("<H", body)
                 flags, = struct.unpack_from("<I", body, 12)
                 if flags & 0x20:
                     out.hidden_rows.add(row)
             elif kind in CELLS and len(body) >= 4:
                 row, column = struct.unpack_from("<HH", body)
-                if kind in (MULRK, MULBLANK) and len(body) >= 6:
+                if kind == MULRK and len(body) >= 6:
                     column, = struct.unpack_from("<H", body, len(body) - 2)
                 out.rows, out.columns = max(out.rows, row + 1), max(out.columns, column + 1)
                 if kind == FORMULA:
                     out.formulas.append((row, column))
         raise ValueError("a sheet without its EOF")
+
+
+def _reserve(body: bytes) -> int:
+    """The cells calamine's ``parse_dimensions`` and ``cells.reserve`` ask room for (xls.rs)."""
+    if len(body) == 14:
+        first_row, last_row, first_col, last_col = struct.unpack_from("<IIHH", body)
+    elif len(body) == 10:
+        first_row, last_row, first_col, last_col = struct.unpack_from("<HHHH", body)
+    else:
+        return 0                             # the reader refuses the record itself
+    if first_col > 0xFF or last_col < first_col:
+        first_col = 0
+    if last_row >= 1 and last_col >= 1:
+        end_row, end_col = last_row - 1, last_col - 1
+    else:
+        end_row, end_col = first_row, first_col
+    rows = (end_row - first_row + 1) & 0xFFFFFFFF
+    columns = (end_col - first_col + 1) & 0xFFFFFFFF
+    return rows * columns
 
 
 def _boundsheet(body: bytes) -> Sheet:

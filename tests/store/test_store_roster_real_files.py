@@ -303,6 +303,28 @@ def test_an_xls_that_cannot_be_read_says_so_and_imports_nothing(station_cli, tmp
     assert station_cli("roster", "show", _idn(1), "--json").json()["entry"] is None
 
 
+@pytest.mark.parametrize("sheet", [0, 1], ids=["hidden_sheet", "roster_sheet"])
+def test_an_xls_whose_dimensions_ask_for_terabytes_is_refused_not_aborted(station_cli, tmp_path, sheet):
+    """The cell reader sets room aside for the rows × columns a sheet's DIMENSIONS record
+    declares, for every sheet, as it opens the file: first row 10, last row 0 wrapped around to
+    4 billion rows and it asked for hundreds of GB and aborted the process (no exception, no
+    message). The declaration is measured first, on every sheet, and refused in words."""
+    import struct
+
+    from tests import xlsfile
+
+    stream = bytearray(xlsfile.workbook_stream([("旧", [HEADER]), ("名单", [HEADER, *ROWS])], {"旧"}))
+    marks = [i for i in range(len(stream) - 4) if stream[i:i + 4] == b"\x00\x02\x0e\x00"]
+    assert len(marks) == 2
+    stream[marks[sheet] + 4:marks[sheet] + 18] = struct.pack("<IIHHH", 10, 1, 0, 200, 0)
+    path = tmp_path / "名单.xls"
+    path.write_bytes(xlsfile.compound_file(bytes(stream) + b"\x00" * 4096))
+    r = station_cli("--lang", "en", "roster", "import", str(path))
+    assert r.returncode == 2, (r.returncode, r.stderr[-500:])
+    assert "The sheet's area spans" in r.stderr and str(path) in r.stderr, r.stderr
+    assert station_cli("roster", "show", _idn(1), "--json").json()["entry"] is None
+
+
 @pytest.mark.parametrize(("text", "years"), [("三年", 3), ("两年", 2), ("二年", 2), ("3年制", 3),
                                              ("四年", 4), ("两年半", 2.5), ("2.5年", 2.5),
                                              ("三", 3)])
