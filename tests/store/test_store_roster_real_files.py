@@ -283,12 +283,25 @@ def test_an_xls_roster_lists_formula_cells_and_number_ids_with_their_lines(stati
     assert before is None and station_cli("roster", "show", _idn(1), "--json").json()["entry"] is None
 
 
-@pytest.mark.parametrize("case", ["damaged", "excel95"])
+@pytest.mark.parametrize("case", ["damaged", "excel95", "bad_defined_name"])
 def test_an_xls_that_cannot_be_read_says_so_and_imports_nothing(station_cli, tmp_path, case):
+    """A damaged file, an Excel 95 file, and a defined name whose formula claims more bytes
+    than it has (the cell reader panicked on it: an unexpected-error exit before)."""
+    import struct
+
     from tests import xlsfile
 
     stream = bytearray(xlsfile.workbook_stream([("Sheet1", [HEADER, *ROWS])]))
-    if case == "excel95":
+    if case == "bad_defined_name":
+        name = struct.pack("<HBBHHH4B", 0, 0, 1, 0x8109, 0, 0, 0, 0, 0, 0) + b"\x00A\x1e\x01\x00"
+        record = struct.pack("<HH", 0x0018, len(name)) + name
+        at = stream.index(b"\x85\x00")                     # the BOUNDSHEET record
+        offset, = struct.unpack_from("<I", stream, at + 4)
+        stream[at + 4:at + 8] = struct.pack("<I", offset + len(record))
+        stream[at:at] = record
+        data = xlsfile.compound_file(bytes(stream) + b"\x00" * 4096)
+        words = "Cannot read the .xls file"
+    elif case == "excel95":
         stream[4:6] = b"\x00\x05"                       # BOF version 0x0500: BIFF5
         data = xlsfile.compound_file(bytes(stream), "Book", mini=True)
         words = "Excel 5.0/95"
