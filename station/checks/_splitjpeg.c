@@ -75,7 +75,7 @@ typedef struct {
     size_t n;
 } reader_t;
 
-typedef struct {
+typedef struct job {
     /* the image */
     int ncomp, mcux, mcuy, mw, mh, outw, outh, nblocks;
     comp_t comp[MAXCOMP];
@@ -90,6 +90,11 @@ typedef struct {
     uint8_t *out;         /* RGBX rows of the target: tw × th pixels at (ox, oy) of the image */
     int ox, oy, tw, th;
     int split;            /* the scan bytes from which a second thread joins in (0: never) */
+    long interval;        /* MCUs per restart interval (0: no restart markers) */
+    size_t *rst;          /* where each restart interval starts (unstuffed byte) */
+    long nrst;
+    long startB_mcu;      /* with restart markers: the MCU B starts at (a known state) */
+    long maxrst;          /* the intervals the MCUs make */
     int upsample;         /* some component's samples are upsampled across: rows written whole */
     int fancy;            /* … as libjpeg's fancy upsampling (not at 1/8: jdsample.c) */
     int chroma_whole;     /* 3 components, the two chroma ones last with one block per MCU
@@ -201,6 +206,9 @@ static inline int extend(int v, int s) { return v < (1 << (s - 1)) ? v - (1 << s
 /* DC predictors add modulo 2^32: on sound data they stay small, and a second thread's made-up
  * start is put right exactly by the same arithmetic; on garbage they only wrap (no overflow). */
 static inline int32_t wrap_add(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
+
+struct job;
+static inline int restart_at(const struct job *j, reader_t *r, int32_t *pred, long m);
 
 /* The next symbol; -1 where the bits are no code of the table. Needs 16 bits in the buffer. */
 static inline int decode_symbol(reader_t *r, const huff_t *t)
@@ -326,6 +334,20 @@ static inline int decode_mcu(const job_t *j, reader_t *r, int32_t *pred, int16_t
         if (decode_block(r, &j->comp[c], &pred[c], rec + j->block_off[b], &dc[b]) < 0)
             return -1;
     }
+    return 0;
+}
+
+/* At MCU m, where a restart interval begins: the reader to its first byte, the predictors to
+ * zero (as after an RSTn marker). -1 when the file has fewer intervals than its MCUs need. */
+static inline int restart_at(const job_t *j, reader_t *r, int32_t *pred, long m)
+{
+    if (!j->interval || m == 0 || m % j->interval)
+        return 0;
+    long k = m / j->interval;
+    if (k >= j->nrst)
+        return -1;
+    seek(r, (uint64_t)j->rst[k] * 8);
+    memset(pred, 0, sizeof(int32_t) * MAXCOMP);
     return 0;
 }
 
@@ -556,6 +578,8 @@ static void *run_b(void *arg)
     seek(&r, (uint64_t)j->startB * 8);
     long m = 0;
     while (m < j->capB && !j->stop) {
+        if (j->interval && (m > 0 && restart_at(j, &r, pred, j->startB_mcu + m) < 0))
+            break;
         uint64_t pos = bitpos(&r);
         if (pos >= end)
             break;
@@ -563,6 +587,8 @@ static void *run_b(void *arg)
         memcpy(&j->predB[m * MAXCOMP], pred, sizeof pred);
         if (decode_mcu(j, &r, pred, j->recB + (size_t)m * j->rec,
                        j->dcB + (size_t)m * j->nblocks) < 0) {
+            if (j->interval)
+                break; /* B started at a known state: the data is bad here */
             seek(&r, pos + 1); /* not a true MCU start: try the next bit */
             memset(pred, 0, sizeof pred);
             continue;
@@ -611,10 +637,18 @@ static int run(job_t *j)
     long seen = 0, m = 0, met = -1, metB = -1;
     seek(&r, 0);
     for (; m < total; m++) {
+        if (restart_at(j, &r, pred, m) < 0)
+            break;
         uint64_t pos = bitpos(&r);
         if (pos > end)
             break; /* far past the data: a truncated file */
-        if (have_b && pos >= startB) {
+        if (have_b && j->interval) { /* B started at this MCU's restart interval */
+            if (m == j->startB_mcu) {
+                met = m;
+                metB = 0;
+                break;
+            }
+        } else if (have_b && pos >= startB) {
             long done = __atomic_load_n(&j->doneB, __ATOMIC_ACQUIRE);
             for (;;) {
                 while (seen < done && j->posB[seen] < pos)
@@ -653,8 +687,9 @@ static int run(job_t *j)
     if (met >= 0) { /* B's MCUs from met on are the image's: write them, B helping */
         jn.met = met;
         jn.shift = met - metB;
-        for (int c = 0; c < MAXCOMP; c++)
-            jn.corr[c] = (int32_t)((uint32_t)pred[c] - (uint32_t)j->predB[metB * MAXCOMP + c]);
+        for (int c = 0; c < MAXCOMP; c++) /* (at a restart interval both start from zero) */
+            jn.corr[c] = j->interval ? 0
+                                     : (int32_t)((uint32_t)pred[c] - (uint32_t)j->predB[metB * MAXCOMP + c]);
         jn.lo = met / j->mcux;
         jn.hi = j->mcuy;
         if (j->upsample && met % j->mcux) { /* the row A and B share: A writes it */
@@ -696,6 +731,8 @@ static int run(job_t *j)
     if (met >= 0) /* B stopped short (it cannot on sound data): A goes on alone from met */
         for (; m < total; m++) {
             long i = m % j->mcux;
+            if (restart_at(j, &r, pred, m) < 0)
+                return -1;
             if (j->index_pos)
                 note(j, m, bitpos(&r), pred, zero);
             int16_t *into = j->upsample ? j->rowrec + (size_t)i * j->rec : rec;
@@ -717,7 +754,7 @@ static int run(job_t *j)
 
 /* The entropy-coded bytes up to the marker that ends them, with the 0x00 stuffed after each
  * 0xFF taken out: into clean (room for n bytes); how many there are. */
-static size_t unstuff(const uint8_t *data, size_t n, uint8_t *clean)
+static size_t unstuff(job_t *j, const uint8_t *data, size_t n, uint8_t *clean)
 {
     size_t at = 0, out = 0;
     for (;;) {
@@ -726,10 +763,18 @@ static size_t unstuff(const uint8_t *data, size_t n, uint8_t *clean)
         memcpy(clean + out, data + at, run);
         out += run;
         at += run;
-        if (!ff || at + 1 >= n || data[at + 1] != 0x00)
-            return out; /* the end of the data, or a marker */
-        clean[out++] = 0xFF;
-        at += 2;
+        if (!ff || at + 1 >= n)
+            return out; /* the end of the data */
+        uint8_t next = data[at + 1];
+        if (next == 0x00) {
+            clean[out++] = 0xFF;
+            at += 2;
+        } else if (j->interval && next == 0xD0 + (j->nrst - 1) % 8 && j->nrst < j->maxrst) {
+            j->rst[j->nrst++] = out; /* the next interval starts here, byte-aligned */
+            at += 2;
+        } else {
+            return out; /* a marker: the end of the scan (or RSTn out of sequence) */
+        }
     }
 }
 
@@ -780,15 +825,16 @@ static int setup_job(job_t *j, const Py_buffer *params)
 {
     const int32_t *p = params->buf;
     long np = params->len / 4;
-    if (np < 5)
+    if (np < 6)
         return -1;
-    int width = p[0], height = p[1], red = p[2], ncomp = p[3], split = p[4];
+    int width = p[0], height = p[1], red = p[2], ncomp = p[3], split = p[4], interval = p[5];
     if (width < 1 || height < 1 || width > 65535 || height > 65535 ||
         (red != 2 && red != 4 && red != 8) || (ncomp != 1 && ncomp != 3) || split < 0 ||
-        np != 5 + ncomp * 4 + ncomp * 64 + 8 * (16 + 256))
+        interval < 0 || interval > 65535 || np != 6 + ncomp * 4 + ncomp * 64 + 8 * (16 + 256))
         return -1;
     j->split = split;
-    const int32_t *cp = p + 5, *qp = cp + ncomp * 4, *hp = qp + ncomp * 64;
+    j->interval = interval;
+    const int32_t *cp = p + 6, *qp = cp + ncomp * 4, *hp = qp + ncomp * 64;
     for (int t = 0; t < 8; t++) {
         uint8_t bits[16], vals[256];
         int total = 0;
@@ -906,6 +952,7 @@ static void free_job(job_t *j)
         free(j->posB);
         free(j->predB);
         free(j->dcB);
+        free(j->rst);
         free((void *)j->data);
         free(j);
     }
@@ -917,7 +964,17 @@ static int take_scan(job_t *j, const Py_buffer *raw)
     uint8_t *clean = malloc(raw->len > 0 ? (size_t)raw->len : 1);
     if (!clean)
         return -1;
-    j->n = unstuff(raw->buf, (size_t)raw->len, clean);
+    if (j->interval) {
+        j->maxrst = ((long)j->mcux * j->mcuy + j->interval - 1) / j->interval;
+        j->rst = malloc(sizeof(size_t) * (size_t)j->maxrst);
+        if (!j->rst)
+            return -1;
+        j->rst[0] = 0;
+        j->nrst = 1;
+    }
+    j->n = unstuff(j, raw->buf, (size_t)raw->len, clean);
+    if (j->interval && j->nrst != j->maxrst)
+        return -1; /* not as many restart markers as the header makes */
     j->data = clean;
     return 0;
 }
@@ -934,7 +991,8 @@ static int index_fits(const job_t *j, const Py_buffer *pos, const Py_buffer *pre
  * decode(data, params, out, progress, index_pos, index_pred) -> int
  *   data: the file from the first byte of the scan's entropy-coded data (to its end or beyond)
  *   params: int32 array — width, height, reduction (2, 4 or 8), ncomp, the entropy-coded bytes
- *           from which a second thread joins in (0: never), then per component h, v, dc table,
+ *           from which a second thread joins in (0: never), the restart interval in MCUs (0:
+ *           none; the data then has an RSTn marker after each), then per component h, v, dc table,
  *           ac table; then 64 quantisers (zigzag order) per component; then for each of the
  *           8 tables (dc 0-3, ac 0-3) 16 counts and 256 values (counts all 0: absent)
  *   out: writable RGBX buffer of ceil(width/r) × ceil(height/r) × 4 bytes
@@ -971,6 +1029,13 @@ static PyObject *py_decode(PyObject *self, PyObject *args)
     if (take_scan(j, &raw) == 0) {
         if (j->split && j->n >= (size_t)j->split) { /* a second thread where it pays */
             j->startB = j->n * 9 / 20; /* A also writes its rows as it goes: a little less */
+            if (j->interval) { /* from the restart interval nearest there: a known state */
+                long k = 1;
+                while (k + 1 < j->nrst && j->rst[k] < j->startB)
+                    k++;
+                j->startB = j->rst[k];
+                j->startB_mcu = k * j->interval;
+            }
             j->capB = total;
             j->recB = malloc(sizeof(int16_t) * (size_t)j->rec * (size_t)total);
             j->posB = malloc(sizeof(uint64_t) * (size_t)total);
@@ -1025,7 +1090,7 @@ static void *decode_rows(void *arg)
         seek(&r, (uint64_t)start);
         for (long col = first; col <= last; col++) {
             long m = row * j->mcux + col;
-            if (bitpos(&r) > (uint64_t)j->n * 8 + 64)
+            if ((col > first && restart_at(j, &r, pred, m) < 0) || bitpos(&r) > (uint64_t)j->n * 8 + 64)
                 return NULL;
             if (!j->upsample) {
                 if (decode_mcu(j, &r, pred, rec, dc) < 0)

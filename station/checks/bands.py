@@ -205,21 +205,22 @@ class BandedStream:
 def open_stream(data: bytes, reduction: int, size: tuple[int, int],
                 parts: int = 1) -> Rows:
     """The decode at 1/``reduction`` as a stream of rows: over ``parts`` threads when the file
-    allows it, else one ``RowStream`` (NotStreamed when none can). A restart-marked file is
-    banded at its markers; a plain camera JPEG goes to ``splitjpeg`` at any thread count (its
-    pixels are a level or so from libjpeg's: one decoder for it whatever the threads, so that a
-    photo's verdict never depends on the machine's cores)."""
+    allows it, else one ``RowStream`` (NotStreamed when none can). A camera JPEG goes to
+    ``splitjpeg`` at any thread count (its pixels are a level or so from libjpeg's: one decoder
+    for it whatever the threads, so that a photo's verdict never depends on the machine's
+    cores); a restart-marked one it does not take (4:4:0, the extension not built) is banded at
+    its markers."""
     from station.checks.splitjpeg import SplitStream
 
+    try:
+        return SplitStream(data, reduction, size, threads=parts)
+    except NotStreamed:
+        pass
     bands = restart_bands(data, reduction, parts) if parts > 1 else None
     if bands is not None:
         try:
             return BandedStream(bands, reduction, size)
         except NotStreamed:
             pass
-    try:
-        return SplitStream(data, reduction, size, threads=parts)
-    except NotStreamed:
-        pass
     return RowStream(data, reduction, size)
 

@@ -1,16 +1,17 @@
-"""A camera JPEG without restart markers decoded at 1/4 (or 1/8) on two cores.
+"""A camera JPEG decoded at 1/4 (or 1/8) on two cores, and any window of it at 1/2 afterwards.
 
 libjpeg decodes a JPEG's Huffman-coded scan on one core, and at 1/4 scale that pass is most of
-the analysis decode (``bands`` splits only files with restart markers, which few cameras
-write). ``_splitjpeg`` (C, built with the package) starts a second decoder in the middle of the
-scan, where Huffman codes resynchronise, and joins the two where their MCU starts meet; its
-docstring says how and why the result is the file's. Here: the headers read and checked, the
-tables handed over, and the decode offered as a stream of rows (``rowstream.Rows``).
+the analysis decode. ``_splitjpeg`` (C, built with the package) starts a second decoder in the
+middle of the scan, where Huffman codes resynchronise (or at a restart interval, where the file
+has them), and joins the two where their MCU starts meet; its header comment says how and why
+the result is the file's. It notes where every MCU starts, so the finer window a small person's
+crop needs decodes from its own MCUs alone. Here: the headers read and checked, the tables
+handed over, and the decode offered as a stream of rows (``rowstream.Rows``).
 
 Only a plain case is taken: one baseline (or extended sequential, 8-bit) Huffman scan holding
-every component, 1 or 3 components, no restart interval, sampling the scaled IDCT covers. For
-anything else, or when the extension is not built, ``NotSplit`` sends the caller to the
-ordinary decode, which also says what is wrong with a broken file.
+every component, 1 or 3 components, sampling whose pixels the decoder makes as libjpeg does
+(``sampling_taken``). For anything else, or when the extension is not built, ``NotSplit``
+sends the caller to the ordinary decode, which also says what is wrong with a broken file.
 """
 
 from __future__ import annotations
@@ -144,9 +145,9 @@ def _scan(body: bytes, head: _Header) -> None:
 
 def _params(head: _Header, reduction: int, split_from: int) -> bytes:
     """The int32 parameters ``_splitjpeg.decode`` takes (its comment lists them)."""
-    if head.interval != 0:
-        raise NotSplit  # restart markers: ``bands``
-    values = [head.width, head.height, reduction, len(head.components), split_from]
+    if head.interval < 0:
+        raise NotSplit  # a DRI segment of the wrong length
+    values = [head.width, head.height, reduction, len(head.components), split_from, head.interval]
     for (_, h, v, _), (_, dc, ac) in zip(head.components, head.scan, strict=True):
         values += [h, v, dc, ac]
     for _, _, _, slot in head.components:

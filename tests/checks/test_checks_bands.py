@@ -27,6 +27,15 @@ def pixels() -> np.ndarray:
     return (img.astype(np.int16) + noise).clip(0, 255).astype(np.uint8)
 
 
+@pytest.fixture(autouse=True)
+def libjpeg_only(monkeypatch):
+    """These files go to the split decoder (``splitjpeg``) when it is built; the bands are for
+    those it does not take (4:4:0, no extension): here, all of them."""
+    from station.checks import splitjpeg
+
+    monkeypatch.setattr(splitjpeg, "MIN_SCAN_BYTES", 1 << 40)
+
+
 @pytest.fixture
 def opened(monkeypatch) -> list[object]:
     """Every stream ``bands.open_stream`` makes, in order (the decodes call it by module)."""

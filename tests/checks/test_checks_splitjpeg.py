@@ -84,6 +84,42 @@ def test_the_two_halves_give_opencvs_pixels(subsampling, mcu, size, reduction):
     assert lower.mean() < 0.1
 
 
+@pytest.mark.parametrize("interval", [1, 7, "row"])
+@pytest.mark.parametrize("sampling", ["420", "422"])
+def test_a_restart_marked_file_splits_at_an_interval_and_its_windows_hold(sampling, interval):
+    """With restart markers the second thread starts at an interval near the middle (a known
+    state: no guessing); decodes and windows are OpenCV's pixels, the markers' resets kept."""
+    size = (1600, 1200)
+    every = -(-size[0] // 16) if interval == "row" else interval
+    ok, enc = cv2.imencode(".jpg", _noisy(*size), [
+        cv2.IMWRITE_JPEG_QUALITY, 92, cv2.IMWRITE_JPEG_RST_INTERVAL, every,
+        cv2.IMWRITE_JPEG_SAMPLING_FACTOR, getattr(cv2, f"IMWRITE_JPEG_SAMPLING_FACTOR_{sampling}")])
+    assert ok
+    data = enc.tobytes()
+    for _ in range(3):  # (the two threads' timing differs from run to run)
+        stream = _split(data, 4, size)
+        assert stream.joined_at % every == 0 and 0.3 < stream.joined_at / _mcus(size, (16, 16 if sampling == "420" else 8)) < 0.7
+        mine = cv2.cvtColor(stream.rgbx, cv2.COLOR_RGBA2BGR)
+        assert np.abs(mine.astype(int) - _opencv(data, 4).astype(int)).max() <= 3
+    assert stream.index is not None
+    half = _opencv(data, 2)
+    window = (299, 207, 500, 333)
+    got = splitjpeg.decode_window(data, size, stream.index, 2, window)
+    x, y, w, h = window
+    assert np.abs(got.astype(int) - half[y:y + h, x:x + w].astype(int)).max() <= 3
+
+
+def test_a_restart_marked_file_missing_a_marker_is_left_to_libjpeg():
+    size = (1600, 1200)
+    ok, enc = cv2.imencode(".jpg", _noisy(*size), [cv2.IMWRITE_JPEG_RST_INTERVAL, 10])
+    assert ok
+    data = bytearray(enc.tobytes())
+    at = data.index(b"\xff\xd3", splitjpeg._read_header(bytes(data)).scan_at)
+    data[at + 1] = 0xD5  # RST3 → RST5: out of sequence
+    with pytest.raises(NotStreamed):
+        _split(bytes(data), 4, size)
+
+
 def test_the_rows_of_the_first_half_are_counted_as_they_are_written():
     size = (1600, 2400)
     data = _jpeg(_noisy(*size))
@@ -131,7 +167,7 @@ def test_a_window_from_an_index_that_does_not_hold_is_refused():
         splitjpeg.decode_window(data, size, index, 2, (700, 0, 200, 10))
 
 
-@pytest.mark.parametrize("kind", ["440", "restart", "progressive", "12 bytes"])
+@pytest.mark.parametrize("kind", ["440", "411", "progressive", "12 bytes"])
 def test_what_libjpeg_would_upsample_or_cut_is_left_to_it(kind):
     size = (1003, 757)
     img = _noisy(*size)
@@ -140,8 +176,9 @@ def test_what_libjpeg_would_upsample_or_cut_is_left_to_it(kind):
                                              cv2.IMWRITE_JPEG_SAMPLING_FACTOR_440])
         assert ok
         data = enc.tobytes()
-    elif kind == "restart":
-        ok, enc = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_RST_INTERVAL, 8])
+    elif kind == "411":  # upsampled four times across: not this decoder's
+        ok, enc = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
+                                             cv2.IMWRITE_JPEG_SAMPLING_FACTOR_411])
         assert ok
         data = enc.tobytes()
     elif kind == "progressive":
