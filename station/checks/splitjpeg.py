@@ -189,9 +189,12 @@ class Plan:
     mcus: int  # MCUs in the scan (the index's length)
 
 
-def plan(data: bytes, reduction: int, size: tuple[int, int], *, split: bool = True) -> Plan:
+def plan(data: bytes, reduction: int, size: tuple[int, int], *, split: bool = True,
+         min_bytes: int | None = None) -> Plan:
     """The file's plan at 1/``reduction`` (on one thread unless ``split``); NotSplit when this
-    decoder does not take it (or is not built)."""
+    decoder does not take it (or is not built), or its scan is below ``min_bytes`` (by default
+    ``MIN_SCAN_BYTES``: a smaller file is decoded by libjpeg)."""
+    smallest = MIN_SCAN_BYTES if min_bytes is None else min_bytes
     _extension()
     if reduction not in (2, 4, 8):
         raise NotSplit
@@ -199,14 +202,14 @@ def plan(data: bytes, reduction: int, size: tuple[int, int], *, split: bool = Tr
         head = _read_header(data)
     except (struct.error, IndexError, ValueError) as exc:  # headers cut short or garbled
         raise NotSplit from exc
-    if (head.width, head.height) != size or len(data) - head.scan_at < MIN_SCAN_BYTES:
+    if (head.width, head.height) != size or len(data) - head.scan_at < smallest:
         raise NotSplit
     sampling = [(h, v) for _, h, v, _ in head.components] if len(head.components) > 1 else [(1, 1)]
     if not sampling_taken(sampling, reduction):
         raise NotSplit  # libjpeg would upsample the chroma in a way this decoder does not
     hmax, vmax = max(h for h, _ in sampling), max(v for _, v in sampling)
     mcus = -(-size[0] // (8 * hmax)) * -(-size[1] // (8 * vmax))
-    return Plan(_params(head, reduction, MIN_SCAN_BYTES if split else 0), head.scan_at,
+    return Plan(_params(head, reduction, max(1, smallest) if split else 0), head.scan_at,
                 8 * vmax // reduction, (-(-size[0] // reduction), -(-size[1] // reduction)), mcus)
 
 
@@ -224,10 +227,11 @@ class SplitStream:
     half are counted as they are written, the rest at the end), ``wait`` tells the rows so far;
     ``index`` then tells where its rows start (``decode_window``)."""
 
-    def __init__(self, data: bytes, reduction: int, size: tuple[int, int], threads: int = 2) -> None:
+    def __init__(self, data: bytes, reduction: int, size: tuple[int, int], threads: int = 2, *,
+                 min_bytes: int | None = None) -> None:
         import numpy as np
 
-        self._plan = plan(data, reduction, size, split=threads > 1)
+        self._plan = plan(data, reduction, size, split=threads > 1, min_bytes=min_bytes)
         self._data = data
         self.width, self.height = self._plan.size
         self.rgbx = np.zeros((self.height, self.width, 4), np.uint8)
@@ -274,8 +278,35 @@ class SplitStream:
         return self.rows
 
 
+def selftest() -> None:
+    """A generated JPEG decoded split over two threads and a window of it at 1/2, compared with
+    libjpeg's (``station doctor``). Raises when the extension is missing or disagrees."""
+    import cv2
+    import numpy as np
+
+    y, x = np.mgrid[0:480, 0:640]
+    img = np.dstack([(x * 3 + y) % 256, (y * 2) % 256, (x + y * 5) % 256]).astype(np.uint8)
+    ok, enc = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    if not ok:
+        raise RuntimeError("cannot encode the test image")
+    data = enc.tobytes()
+    stream = SplitStream(data, 4, (640, 480), threads=2, min_bytes=0)
+    stream.run()
+    stream.wait(stream.height)
+    mine = cv2.cvtColor(stream.rgbx, cv2.COLOR_RGBA2BGR)
+    theirs = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_REDUCED_COLOR_4)
+    half = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_REDUCED_COLOR_2)
+    if theirs is None or half is None:
+        raise RuntimeError("libjpeg cannot decode the test image")
+    if stream.index is None or np.abs(mine.astype(int) - theirs.astype(int)).max() > 3:
+        raise RuntimeError("the split decode differs from libjpeg's")
+    window = decode_window(data, (640, 480), stream.index, 2, (100, 50, 120, 90), min_bytes=0)
+    if np.abs(window.astype(int) - half[50:140, 100:220].astype(int)).max() > 3:
+        raise RuntimeError("the window decode differs from libjpeg's")
+
+
 def decode_window(data: bytes, size: tuple[int, int], index: RowIndex, reduction: int,
-                  window: tuple[int, int, int, int]) -> np.ndarray:
+                  window: tuple[int, int, int, int], *, min_bytes: int | None = None) -> np.ndarray:
     """The pixels ``window`` (x, y, width, height, at 1/``reduction``) of the file, BGR, decoded
     from ``index`` (a split decode's, at any scale): only the MCUs the window lies in, half of
     its rows on each of two threads. The crop of a small person needs a finer decode than the
@@ -283,7 +314,7 @@ def decode_window(data: bytes, size: tuple[int, int], index: RowIndex, reduction
     import cv2
     import numpy as np
 
-    found = plan(data, reduction, size)
+    found = plan(data, reduction, size, min_bytes=min_bytes)
     x, y, w, h = window
     rgbx = np.zeros((h, w, 4), np.uint8)
     done = _extension().decode_window(memoryview(data)[found.scan_at:], found.params,

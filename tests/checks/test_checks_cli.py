@@ -95,7 +95,20 @@ def test_doctor_reports_the_checks_area(run_station):
     rows = data["checks"] if isinstance(data, dict) else data
     ours = {c["name"]: c["status"] for c in rows if c["area"] == "checks"}
     assert ours["profile"] == "pass" and ours["detector"] == "pass" and ours["models"] == "pass"
+    assert ours["split_decoder"] == "pass"  # the C extension was built by pip and agrees with libjpeg
     assert ours["calibration"] == "warn"  # a fresh data dir was never calibrated
+
+
+def test_doctor_warns_when_the_two_core_decoder_is_missing(monkeypatch):
+    """A station installed without a C compiler still checks photos (libjpeg, one core): a
+    warning says so and what to do, not a failure."""
+    import sys
+
+    from station.doctor.checks import check_split_decoder
+
+    monkeypatch.setitem(sys.modules, "station.checks._splitjpeg", None)  # as if never built
+    said = check_split_decoder()
+    assert said.status == "warn" and "pip install" in said.message_en
 
 
 def test_calibrate_itself_refuses_a_face_on_the_empty_frame(tmp_path):

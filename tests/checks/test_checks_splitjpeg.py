@@ -230,3 +230,19 @@ def test_the_analysis_decode_is_split_on_two_check_threads(monkeypatch):
     assert [type(s) for s in made] == [splitjpeg.SplitStream]
     assert np.abs(base.astype(int) - _opencv(data, 4).astype(int)).max() <= 3
     assert small.shape[1] == 300
+
+
+def test_without_the_extension_the_checks_decode_with_libjpeg(monkeypatch):
+    """A station installed without a C compiler: the same decode path falls back to libjpeg's
+    stream, which gives OpenCV's pixels exactly."""
+    import sys
+
+    from station.checks.rowstream import RowStream
+
+    monkeypatch.setitem(sys.modules, "station.checks._splitjpeg", None)  # as if never built
+    size = (2400, 1600)
+    data = _jpeg(_noisy(*size))
+    stream = bands.open_stream(data, 4, size, parts=2)
+    assert isinstance(stream, RowStream)
+    base, _ = open_source(data, "capture.jpg").decode_shrunk(4, 300, Stages(2))
+    assert np.array_equal(base, _opencv(data, 4))
