@@ -16,11 +16,13 @@ sends the caller to the ordinary decode, which also says what is wrong with a br
 
 from __future__ import annotations
 
+import importlib
 import struct
 import threading
 import time
 from array import array
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from station.checks.rowstream import NotStreamed
@@ -48,12 +50,11 @@ class _Header:
     scan_at: int = 0
 
 
-def _extension():
+def _extension() -> ModuleType:
     try:
-        from station.checks import _splitjpeg
-    except ImportError as exc:
+        return importlib.import_module("station.checks._splitjpeg")
+    except ImportError as exc:  # not built: no C compiler when the station was installed
         raise NotSplit from exc
-    return _splitjpeg
 
 
 def _read_header(data: bytes) -> _Header:
