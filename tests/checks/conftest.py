@@ -70,3 +70,19 @@ def busy_pool():
                 f.result()
 
     return held
+
+
+@pytest.fixture
+def opened(monkeypatch) -> list[object]:
+    """Every stream ``bands.open_stream`` makes, in order (the decodes call it by module)."""
+    from station.checks import bands
+
+    made: list[object] = []
+    real = bands.open_stream
+
+    def recording(*args, **kwargs):
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(bands, "open_stream", recording)
+    return made

@@ -3,8 +3,6 @@ OpenCV's DCT-scaled decode of the whole file; a file that cannot be cut safely s
 
 from __future__ import annotations
 
-import threading
-
 import cv2
 import numpy as np
 import pytest
@@ -15,6 +13,7 @@ from station.checks.profile import load_profile
 from station.checks.rowstream import NotStreamed, RowStream
 from station.checks.workers import Stages
 from station.sim.portrait import render
+from tests.checks.decodes import opencv_reduced, run_whole
 
 WIDTH, HEIGHT = 2400, 1600
 
@@ -36,20 +35,6 @@ def libjpeg_only(monkeypatch):
     monkeypatch.setattr(splitjpeg, "MIN_SCAN_BYTES", 1 << 40)
 
 
-@pytest.fixture
-def opened(monkeypatch) -> list[object]:
-    """Every stream ``bands.open_stream`` makes, in order (the decodes call it by module)."""
-    made: list[object] = []
-    real = bands.open_stream
-
-    def recording(*args, **kwargs):
-        made.append(real(*args, **kwargs))
-        return made[-1]
-
-    monkeypatch.setattr(bands, "open_stream", recording)
-    return made
-
-
 def _encode(img: np.ndarray, sampling: str = "420", interval: int | None = None, **extra: int) -> bytes:
     """OpenCV's JPEG with a restart marker every ``interval`` MCUs (default: one MCU row)."""
     factor = getattr(cv2, f"IMWRITE_JPEG_SAMPLING_FACTOR_{sampling}")
@@ -64,18 +49,11 @@ def _encode(img: np.ndarray, sampling: str = "420", interval: int | None = None,
     return enc.tobytes()
 
 
-def _opencv(data: bytes, reduction: int) -> np.ndarray:
-    return cv2.imdecode(np.frombuffer(data, np.uint8), getattr(cv2, f"IMREAD_REDUCED_COLOR_{reduction}"))
+_opencv = opencv_reduced
 
 
 def _decoded(stream: bands.BandedStream | RowStream) -> np.ndarray:
-    worker = threading.Thread(target=stream.run)
-    worker.start()
-    try:
-        stream.wait(stream.height)
-    finally:
-        worker.join()
-    return cv2.cvtColor(stream.rgbx, cv2.COLOR_RGBA2BGR)
+    return cv2.cvtColor(run_whole(stream).rgbx, cv2.COLOR_RGBA2BGR)
 
 
 @pytest.mark.parametrize("reduction", [2, 4, 8])

@@ -18,6 +18,7 @@ from station.checks.imageio import open_source
 from station.checks.rowstream import NotStreamed
 from station.checks.workers import Stages
 from station.sim.portrait import render
+from tests.checks.decodes import opencv_reduced, run_whole
 
 pytest.importorskip("station.checks._splitjpeg", reason="the C extension is built by `pip install`")
 
@@ -47,18 +48,11 @@ def _jpeg(bgr: np.ndarray, subsampling: int | str = 2, quality: int = 92, **extr
     return out.getvalue()
 
 
-def _opencv(data: bytes, reduction: int) -> np.ndarray:
-    return cv2.imdecode(np.frombuffer(data, np.uint8), getattr(cv2, f"IMREAD_REDUCED_COLOR_{reduction}"))
+_opencv = opencv_reduced
 
 
 def _split(data: bytes, reduction: int, size: tuple[int, int]) -> splitjpeg.SplitStream:
-    stream = splitjpeg.SplitStream(data, reduction, size)
-    worker = threading.Thread(target=stream.run)
-    worker.start()
-    try:
-        stream.wait(stream.height)
-    finally:
-        worker.join()
+    stream: splitjpeg.SplitStream = run_whole(splitjpeg.SplitStream(data, reduction, size))
     return stream
 
 
@@ -215,19 +209,11 @@ def _try(data: bytes, size: tuple[int, int]) -> splitjpeg.SplitStream | None:
         return None
 
 
-def test_the_analysis_decode_is_split_on_two_check_threads(monkeypatch):
+def test_the_analysis_decode_is_split_on_two_check_threads(opened):
     size = (2400, 1600)
     data = _jpeg(_noisy(*size))
-    made: list[object] = []
-    real = bands.open_stream
-
-    def recording(*args, **kwargs):
-        made.append(real(*args, **kwargs))
-        return made[-1]
-
-    monkeypatch.setattr(bands, "open_stream", recording)
     base, small = open_source(data, "capture.jpg").decode_shrunk(4, 300, Stages(2))
-    assert [type(s) for s in made] == [splitjpeg.SplitStream]
+    assert [type(s) for s in opened] == [splitjpeg.SplitStream]
     assert np.abs(base.astype(int) - _opencv(data, 4).astype(int)).max() <= 3
     assert small.shape[1] == 300
 
