@@ -248,3 +248,64 @@ def test_the_reason_form_says_what_it_decides_and_for_whom(data_dir):
                 await pilot.pause(0.2)
 
     asyncio.run(run())
+
+
+def test_arrow_keys_select_in_a_queue_longer_than_the_screen(data_dir):
+    """At 80×24 a long queue (and the pictures under it) overflows the screen: ↓ scrolled the
+    view and left the cursor on the first row, so x then rejected a photo the technician had
+    not chosen. ↑↓ select, the selected row is scrolled into view, and x names it."""
+    from station.privacy import mask_id, mask_name
+    from station.session.service import CaptureService
+    from station.store import open_store
+    from station.tui.screens.dialogs import ReasonDialog
+
+    from .conftest import FIXED_NOW, TECH_PIN, TECHNICIAN, PictureChecker, table_match
+    from .screen import screen_lines
+
+    people = [person(40 + i) for i in range(25)]
+    with open_store(data_dir) as store:
+        op = store.operators.authenticate(PHOTOGRAPHER, PHO_PIN)
+        sup = store.operators.authenticate(SUPERVISOR, SUP_PIN)
+        service = CaptureService(store, op, checker=PictureChecker(), clock=lambda: FIXED_NOW,
+                                 match=table_match({p.id_number: [] for p in people}))
+        for p in people:
+            service.identify(p)
+            service.pay(None)
+            service.capture(b"BLURRY")
+            service.accept(override_by=sup, reason="judged fine")
+            service.next()
+
+    async def run():
+        app = desk_app(data_dir, {}, login=(TECHNICIAN, TECH_PIN))
+        async with app.run_test(size=(80, 24)) as pilot:
+            review = await open_review(pilot)
+            assert isinstance(review, ReviewScreen) and len(review.data.items) == 25
+            for _ in range(3):
+                await pilot.press("down")
+            await pilot.pause()
+            assert review.cursor == 3
+            for _ in range(30):
+                await pilot.press("down")
+            await pilot.pause(0.2)
+            last = review.data.items[24]
+            assert review.cursor == 24
+            shown = "\n".join(screen_lines(app))
+            assert mask_id(last.id_number) in shown, shown     # the selected row is in view
+            await pilot.press("up")
+            await pilot.pause()
+            assert review.cursor == 23
+            chosen = review.data.items[23]
+            await pilot.press("x")
+            await pilot.pause(0.2)
+            assert isinstance(app.screen, ReasonDialog)
+            shown = "\n".join(screen_lines(app))
+            assert f"{mask_name(chosen.name)}（{mask_id(chosen.id_number)}）" in shown, shown
+            await pilot.press("escape")
+            await pilot.pause(0.2)
+            for _ in range(30):
+                await pilot.press("up")
+            await pilot.pause(0.2)
+            assert review.cursor == 0
+            assert mask_id(review.data.items[0].id_number) in "\n".join(screen_lines(app))
+
+    asyncio.run(run())

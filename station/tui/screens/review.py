@@ -14,6 +14,9 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.geometry import Region
+from textual.widgets import Static
 
 from station.i18n import get_language, t
 from station.privacy import mask_free_text, mask_id, mask_name
@@ -62,7 +65,10 @@ def field_code(typed: str) -> str:
 
 class ReviewScreen(SideScreen):
     TITLE_KEY = "tui.review.title"
-    BINDINGS = [Binding("up,k", "move(-1)", show=False), Binding("down,j", "move(1)", show=False),
+    # priority: the scrolling body (focused) would take ↑↓ to scroll once the queue and its
+    # pictures overflow the screen (80×24), and the cursor would stay where it was
+    BINDINGS = [Binding("up,k", "move(-1)", show=False, priority=True),
+                Binding("down,j", "move(1)", show=False, priority=True),
                 Binding("a", "decide('accept')", show=False),
                 Binding("x", "decide('reject')", show=False),
                 Binding("e", "correct", show=False),
@@ -84,6 +90,7 @@ class ReviewScreen(SideScreen):
         self.data: ReviewData | None = None
         self.refusal: tuple[str, str] | None = None    # the last key's refusal (zh, en)
         self.found: FoundPerson | None = None          # a person looked up (/): their captures
+        self._shown: Any = None                        # what the body shows now
 
     def on_key(self) -> None:
         if self.refusal is not None:     # a new key: the last refusal is old news
@@ -111,7 +118,31 @@ class ReviewScreen(SideScreen):
         self.cursor = min(self.cursor, max(len(data) - 1, 0))
         super()._loaded(data)
 
+    def relabel(self) -> None:
+        super().relabel()
+        if self.data is not None:
+            self.call_after_refresh(self._cursor_in_view)
+
+    def _cursor_in_view(self) -> None:
+        """Scroll the body so the selected row (the reversed one) is on screen: the cursor may
+        move below a long queue's visible part, or above it."""
+        content = self.query_one("#side-content", Static)
+        width = content.size.width
+        if not width or self._shown is None:
+            return
+        console = self.app.console
+        lines = console.render_lines(self._shown, console.options.update_width(width), pad=False)
+        row = next((y for y, line in enumerate(lines)
+                    if any(seg.style is not None and seg.style.reverse for seg in line)), None)
+        if row is not None:
+            self.query_one("#side-body", VerticalScroll).scroll_to_region(
+                Region(0, row, width, 1), animate=False, immediate=True)
+
     def render_body(self, data: ReviewData) -> Any:
+        self._shown = body = self._render_body(data)
+        return body
+
+    def _render_body(self, data: ReviewData) -> Any:
         body = self._body(data)
         found = self.found
         if found is not None:       # a walk-in of another school: that school's code beside them
@@ -266,9 +297,10 @@ class ReviewScreen(SideScreen):
         self.action_reload()
 
     def action_move(self, delta: int) -> None:
+        self.refusal = None      # a priority key: on_key does not see it, yet it is a new key
         if self.data:
             self.cursor = max(0, min(len(self.data) - 1, self.cursor + delta))
-            self.relabel()
+        self.relabel()
 
     def action_choose(self, key: str) -> None:
         """A supervisor settles the selected merge conflict with option ``key``, giving a reason
