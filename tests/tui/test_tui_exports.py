@@ -232,3 +232,64 @@ def test_a_walk_in_schools_batch_is_chosen_with_s_and_built_for_that_school(data
     assert sorted(i["id_number"] for i in items) == sorted(p.id_number for p in (person(40), person(41)))
     assert {i["school_code"] for i in items} == {WALK_IN_SCHOOL}
     assert exported(data_dir) == 2
+
+
+def test_b_with_nothing_to_export_says_no_batch_was_written_and_the_bar_stops(data_dir):
+    """b with no accepted photo waiting said "Exported 0 photos: —" and left the progress bar
+    pulsing (--%) as if a batch were still being written; the CLI says no batch was written."""
+    from station.i18n import both
+
+    async def run():
+        app = app_for(data_dir)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_exports(pilot)
+            await pilot.press("b")
+            await wait_until(pilot, lambda: not screen.building)
+            await pilot.app.settle()
+            await pilot.pause()
+            assert screen.last == both("exports.nothing")
+            assert not screen.query_one("#export-progress").display
+            shown = "\n".join(screen_lines(app))
+            assert "no batch was written" in shown and "--%" not in shown, shown
+
+    asyncio.run(run())
+    assert batches(data_dir) == []
+
+
+def test_people_left_out_of_a_batch_are_said_as_the_cli_says_them(data_dir):
+    """A batch that leaves people out (a photo not yet accepted, a walk-in of another school)
+    said only "Exported 6 photos"; `station export build` lists them with the reason. The screen
+    says how many, each reason with its count, and where the list beside the batch is."""
+    from station.i18n import t
+    from station.session.service import CaptureService
+    from station.store import open_store
+
+    fill_store(data_dir)
+    late = person(30)
+    with open_store(data_dir) as store:
+        op = store.operators.authenticate(PHOTOGRAPHER, PHO_PIN)
+        service = CaptureService(store, op, checker=PictureChecker(), clock=lambda: FIXED_NOW,
+                                 match=table_match({late.id_number: []}))
+        service.identify(late)
+        service.pay(None)
+        service.capture(b"BLURRY")
+        service.skip()
+
+    async def run(lang):
+        app = app_for(data_dir, lang=lang)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_exports(pilot)
+            await pilot.press("b")
+            await wait_until(pilot, lambda: not screen.building)
+            await pilot.app.settle()
+            await pilot.pause()
+            return screen.last, "\n".join(screen_lines(app))
+
+    (zh, en), shown = asyncio.run(run("en"))
+    assert "Exported 6 photos" in en
+    assert t("exports.not_in_batch", "en", count=1) in en
+    assert f"{t('exports.skip.not_accepted', 'en')} (1)" in en
+    assert t("exports.not_in_batch", "zh", count=1) in zh
+    assert f"{t('exports.skip.not_accepted', 'zh')}（1）" in zh
+    assert "not in this batch" in shown and "no accepted photo yet (1)" in shown, shown
+    assert late.id_number not in en + zh

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -86,11 +87,7 @@ def build_job(op: Any, out: Path, profile_name: str, fee_cents: int, throttle_s:
                                  cancel=cancel, throttle_s=throttle_s,
                                  progress=lambda done, total, _stage: post(
                                      ExportProgress(done, total)))
-            data = result.to_json()
-            if school_code is not None:     # a walk-in school's batch says whose it is
-                return both("tui.exports.built_school", photos=data["photos"], school=school_code,
-                            path=data["path"] or "—"), False
-            return both("tui.exports.built", photos=data["photos"], path=data["path"] or "—"), False
+            return built_words(result.to_json(), school_code), False
         except ExportCancelled:
             return both("tui.exports.cancelled"), True
         except StationError as exc:
@@ -100,6 +97,34 @@ def build_job(op: Any, out: Path, profile_name: str, fee_cents: int, throttle_s:
             return both("tui.step_failed", error=scrub(f"{type(exc).__name__}: {exc}")), False
 
     return job
+
+
+def built_words(data: dict[str, Any], school_code: str | None) -> tuple[str, str]:
+    """What a build did, as `station export build` says it (zh, en): the batch written (a walk-in
+    school's named), or that none was; then the people of the selection left out — how many,
+    each reason with its count (names and ID numbers are in the list beside the batch, masked)."""
+    if not data["path"]:
+        zh, en = both("exports.nothing")
+    elif school_code is not None:         # a walk-in school's batch says whose it is
+        zh, en = both("tui.exports.built_school", photos=data["photos"], school=school_code,
+                      path=data["path"])
+    else:
+        zh, en = both("tui.exports.built", photos=data["photos"], path=data["path"])
+    lines_zh, lines_en = [zh], [en]
+    skipped = data["not_in_batch"]
+    if skipped:
+        zh, en = both("exports.not_in_batch", count=len(skipped))
+        lines_zh.append(zh)
+        lines_en.append(en)
+        for (why_zh, why_en), count in Counter((s["message_zh"], s["message_en"])
+                                               for s in skipped).items():
+            lines_zh.append(f"  {why_zh}（{count}）")
+            lines_en.append(f"  {why_en} ({count})")
+        if data.get("report"):
+            zh, en = both("exports.report_file", path=data["report"])
+            lines_zh.append(zh)
+            lines_en.append(en)
+    return "\n".join(lines_zh), "\n".join(lines_en)
 
 
 class ExportsScreen(SideScreen):
@@ -187,6 +212,9 @@ class ExportsScreen(SideScreen):
 
     def on_export_finished(self, message: ExportFinished) -> None:
         self.building, self.cancelled, self.last = False, message.cancelled, message.words
+        bar = self.query_one("#export-progress", ProgressBar)
+        if bar.total is None:      # never started counting (nothing to write): not left pulsing
+            bar.display = False
         self.query_one("#keys", KeyBar).set_keys(self.KEYS)
         self.action_reload()
 
