@@ -309,3 +309,37 @@ def test_arrow_keys_select_in_a_queue_longer_than_the_screen(data_dir):
             assert mask_id(review.data.items[0].id_number) in "\n".join(screen_lines(app))
 
     asyncio.run(run())
+
+
+def test_choosing_a_conflict_option_names_it_before_the_reason(tmp_path):
+    """A number key on a merge conflict opened a form titled only 原因: nothing said which option
+    Enter would decide (a decision rejects one station's photo). The form names the option."""
+    from station.i18n import t
+    from station.tui.screens.dialogs import ReasonDialog
+
+    from .screen import screen_lines
+
+    master, _id_number = merged_master(tmp_path)
+    from tests.sync.conftest import PIN
+
+    async def run(lang):
+        app = desk_app(master, {}, login=("sup", PIN), lang=lang)
+        async with app.run_test(size=(80, 24)) as pilot:
+            review = await open_review(pilot)
+            assert isinstance(review, ReviewScreen) and review.data.conflicts
+            item = review.data.conflicts[0]
+            option = item.options[-1]
+            await pilot.press(option.key)
+            await pilot.pause(0.2)
+            assert isinstance(app.screen, ReasonDialog)
+            shown = "".join(line.strip().strip("█").strip()      # the form's lines, wrapped
+                            for line in screen_lines(app)).replace(" ", "")
+            words = t("tui.reason.decide", lang, choice=f"{option.key}) {option.text(lang)}")
+            assert words.replace(" ", "")[:40] in shown, shown
+            assert option.text(lang).replace(" ", "")[:20] in shown, shown
+            await pilot.press("escape")
+            await pilot.pause(0.2)
+            assert app.screen is review
+
+    asyncio.run(run("zh"))
+    asyncio.run(run("en"))

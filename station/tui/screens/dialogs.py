@@ -204,15 +204,20 @@ class AddressDialog(_Form):
 
 class ReasonDialog(_Form):
     """A reason for the record (reject in review, a correction); ``title_key`` says what Enter
-    decides ("reject this photo"), ``subject`` for whom."""
+    decides ("reject this photo", with ``params``), ``subject`` for whom."""
 
     TITLE_KEY = "tui.reason.title"
     FIELDS = (("reason", "tui.supervisor.reason", False),)
 
-    def __init__(self, title_key: str | None = None, subject: str | None = None) -> None:
+    def __init__(self, title_key: str | None = None, subject: str | None = None,
+                 **params: Any) -> None:
         super().__init__(subject=subject)
         if title_key:
             self.TITLE_KEY = title_key
+        self.params = params        # the title's own words (a conflict's chosen option)
+
+    def title_params(self) -> dict[str, Any]:
+        return self.params
 
     def value(self, values: dict[str, str]) -> str:
         return values["reason"].strip()

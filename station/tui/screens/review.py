@@ -309,7 +309,8 @@ class ReviewScreen(SideScreen):
         if data is None or op is None or self.cursor >= len(data.conflicts):
             return
         item = data.conflicts[self.cursor]
-        if key not in {o.key for o in item.options}:
+        option = next((o for o in item.options if o.key == key), None)
+        if option is None:
             return
 
         def reasoned(reason: str | None) -> None:
@@ -324,7 +325,8 @@ class ReviewScreen(SideScreen):
 
             self.app.runner.call(decide, lambda _v: self.action_reload(), self._refused)
 
-        self.app.push_screen(ReasonDialog(), reasoned)
+        choice = f"{key}) {option.text(get_language())}"     # what Enter decides, said first
+        self.app.push_screen(ReasonDialog("tui.reason.decide", choice=choice), reasoned)
 
     def _refused(self, words: tuple[str, str]) -> None:
         """A refusal (a technician choosing, accepting a failed photo, a field that cannot be
