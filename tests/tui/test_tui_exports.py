@@ -293,3 +293,68 @@ def test_people_left_out_of_a_batch_are_said_as_the_cli_says_them(data_dir):
     assert f"{t('exports.skip.not_accepted', 'zh')}（1）" in zh
     assert "not in this batch" in shown and "no accepted photo yet (1)" in shown, shown
     assert late.id_number not in en + zh
+
+
+def test_leaving_a_running_export_asks_first_and_says_it_was_cancelled(data_dir, monkeypatch):
+    """Esc while a batch was being written went back to the desk and cancelled the export
+    without a word: the technician believed it went on, and no batch was written. Esc now asks
+    (n stays, the export goes on); leaving by another screen's key says it was cancelled."""
+    from station.i18n import t
+    from station.tui.screens.dialogs import ConfirmDialog
+    from station.tui.screens.schedule import ScheduleScreen
+
+    monkeypatch.setenv("STATION__EXPORTS__THROTTLE_MS", "300")
+    fill_store(data_dir)
+
+    async def run():
+        app = app_for(data_dir, lang="zh")
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_exports(pilot)
+            await pilot.press("b")
+            await wait_until(pilot, lambda: screen.building)
+            await pilot.press("escape")
+            await pilot.pause(0.1)
+            assert isinstance(app.screen, ConfirmDialog)
+            shown = "\n".join(screen_lines(app))
+            assert t("tui.exports.leave_confirm", "zh")[:10] in shown, shown
+            assert t("tui.exports.leave_hint", "zh") in shown and "继续拍摄" not in shown, shown
+            await pilot.press("n")
+            await pilot.pause(0.1)
+            assert app.screen is screen and screen.building          # still writing
+            await wait_until(pilot, lambda: not screen.building)
+            assert "已导出 6 张照片" in screen.last[0]
+
+    asyncio.run(run())
+    assert exported(data_dir) == len(PEOPLE)
+
+    # more photos, a second export left by F2: the cancel is said, not silent
+    from station.session.service import CaptureService
+    from station.store import open_store
+
+    more = [person(60 + i) for i in range(4)]
+    with open_store(data_dir) as store:
+        op = store.operators.authenticate(PHOTOGRAPHER, PHO_PIN)
+        service = CaptureService(store, op, checker=PictureChecker(), clock=lambda: FIXED_NOW,
+                                 match=table_match({p.id_number: [] for p in more}))
+        for p in more:
+            service.identify(p)
+            service.pay(None)
+            service.capture(b"GOOD")
+            service.accept()
+            service.next()
+
+    async def leave():
+        app = app_for(data_dir, lang="zh")
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_exports(pilot)
+            await pilot.press("b")
+            await wait_until(pilot, lambda: screen.building)
+            await pilot.press("f2")
+            await pilot.app.settle()
+            await pilot.pause(0.3)
+            assert isinstance(app.screen, ScheduleScreen)
+            words = [str(n.message) for n in app._notifications]
+            assert t("tui.exports.left_cancelled", "zh") in words, words
+
+    asyncio.run(leave())
+    assert exported(data_dir) == len(PEOPLE)

@@ -244,19 +244,20 @@ class CorrectionDialog(_Form):
 
 
 class ConfirmDialog(ModalScreen[bool]):
-    """Quit mid-student?  Y answers yes; N, Esc or Enter answer no."""
+    """Quit mid-student? Leave a running export? Y answers yes; N, Esc or Enter answer no."""
 
     BINDINGS = [Binding("y", "answer(True)", show=False),
                 Binding("n,escape,enter", "answer(False)", show=False)]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, hint_key: str = "tui.quit.hint") -> None:
         super().__init__()
         self.question = question
+        self.hint_key = hint_key        # what Y and N do, in words of this question
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="form"):
             yield Label(self.question, classes="form-title")
-            yield Label(t("tui.quit.hint"), classes="form-hint")
+            yield Label(t(self.hint_key), classes="form-hint")
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

@@ -202,9 +202,25 @@ class ExportsScreen(SideScreen):
         if self.building:
             self._cancel.set()
 
+    def action_back(self) -> None:
+        """Esc: back to the desk; while a batch is being written, only once asked (leaving
+        cancels it, and nothing would say so at the desk)."""
+        if not self.building:
+            super().action_back()
+            return
+        from station.tui.screens.dialogs import ConfirmDialog
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.is_current:
+                super(ExportsScreen, self).action_back()
+
+        self.app.push_screen(ConfirmDialog(t("tui.exports.leave_confirm"),
+                                           "tui.exports.leave_hint"), answered)
+
     def on_unmount(self) -> None:
-        if self.building:          # leaving the screen cancels, as x does
+        if self.building:          # leaving the screen cancels, as x does: said, not silent
             self._cancel.set()
+            self.app.notify(t("tui.exports.left_cancelled"), severity="warning")
 
     def on_export_progress(self, message: ExportProgress) -> None:
         bar = self.query_one("#export-progress", ProgressBar)
