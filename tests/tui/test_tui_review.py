@@ -343,3 +343,32 @@ def test_choosing_a_conflict_option_names_it_before_the_reason(tmp_path):
 
     asyncio.run(run("zh"))
     asyncio.run(run("en"))
+
+
+def test_an_id_number_correction_is_shown_masked_in_the_trail(data_dir):
+    """The review screen never shows a whole ID number (README: F3), yet a supervisor's
+    correction of one (e, field id_number) listed the old and new numbers in full in the trail."""
+    from station.privacy import mask_id
+
+    from .screen import screen_lines
+
+    new_number = person(99).id_number
+
+    async def run():
+        app = app_for(data_dir, (SUPERVISOR, SUP_PIN))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await overridden_capture(pilot)
+            review = await open_review(pilot)
+            assert isinstance(review, ReviewScreen) and len(review.data.items) == 1
+            await pilot.press("e")
+            await pilot.press(*"id_number", "enter", *new_number, "enter", *"misread", "enter")
+            await app.settle()
+            await pilot.pause(0.3)
+            assert review.refusal is None, review.refusal
+            corrections = [c for i in review.data.items for c in i.corrections]
+            assert any(c["field"] == "id_number" for c in corrections), review.data.items
+            shown = "\n".join(screen_lines(app))
+            assert new_number not in shown and P.id_number not in shown, shown
+            assert mask_id(new_number) in shown, shown
+
+    asyncio.run(run())

@@ -48,6 +48,18 @@ def field_word(code: str) -> str:
     return code if text == key else text
 
 
+def shown_value(field: str, value: str | None) -> str:
+    """A corrected value as the screen shows it: names and ID numbers masked, as everywhere on
+    it (``station history --json`` has them in full), others as they are."""
+    if not value:
+        return "—"
+    if field == "name":
+        return mask_name(value)
+    if field == "id_number":
+        return mask_id(value)
+    return value
+
+
 def field_code(typed: str) -> str:
     """The field a person typed, in either language or as its code; "name" when left empty."""
     from station.i18n import LANGUAGES
@@ -208,8 +220,7 @@ class ReviewScreen(SideScreen):
         names = {item.name} | {c[k] for c in item.corrections if c["field"] == "name"
                                for k in ("old_value", "new_value")}
         for c in item.corrections:
-            old = mask_name(c["old_value"]) if c["field"] == "name" else (c["old_value"] or "—")
-            new = mask_name(c["new_value"]) if c["field"] == "name" else c["new_value"]
+            old, new = (shown_value(c["field"], c[k]) for k in ("old_value", "new_value"))
             trail.append(f"  {field_word(c['field'])}: {old} → {new}  ({mask_free_text(c['reason'], names)}; {c['operator']})\n")
         if not item.corrections:
             trail.append("  " + t("tui.review.no_corrections") + "\n", style="dim")
