@@ -372,3 +372,30 @@ def test_an_id_number_correction_is_shown_masked_in_the_trail(data_dir):
             assert mask_id(new_number) in shown, shown
 
     asyncio.run(run())
+
+
+def test_a_photo_key_on_a_merge_conflict_says_what_to_do(tmp_path):
+    """With the cursor on a merge conflict, a, x and e (offered in the key bar) did nothing at
+    all; they now say that they judge a photo and that the conflict is decided by its number."""
+    from station.i18n import t
+
+    from .screen import screen_lines
+
+    master, _id_number = merged_master(tmp_path)
+    from tests.sync.conftest import PIN
+
+    async def run():
+        app = desk_app(master, {}, login=("sup", PIN), lang="en")
+        async with app.run_test(size=(120, 40)) as pilot:
+            review = await open_review(pilot)
+            assert isinstance(review, ReviewScreen) and review.data.conflicts
+            assert review.cursor == 0
+            for key in ("a", "x", "e"):
+                await pilot.press(key)
+                await pilot.pause(0.2)
+                assert app.screen is review, key
+                assert review.refusal == (t("tui.review.on_conflict", "zh"),
+                                          t("tui.review.on_conflict", "en")), key
+                assert t("tui.review.on_conflict", "en")[:30] in "\n".join(screen_lines(app))
+
+    asyncio.run(run())

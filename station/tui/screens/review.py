@@ -256,7 +256,19 @@ class ReviewScreen(SideScreen):
         index = self.cursor - len(data.conflicts)
         return data.items[index] if 0 <= index < len(data.items) else None
 
+    def _on_conflict(self) -> bool:
+        """A photo's key (a, x, e) with the cursor on a merge conflict: said, not ignored."""
+        data = self.data
+        if data is None or self.cursor >= len(data.conflicts):
+            return False
+        from station.i18n import both
+
+        self._refused(both("tui.review.on_conflict"))
+        return True
+
     def action_correct(self) -> None:
+        if self._on_conflict():
+            return
         item = self._capture()
         op = self.app.operator
         if item is None or op is None:
@@ -347,6 +359,8 @@ class ReviewScreen(SideScreen):
         self.relabel()
 
     def action_decide(self, decision: str) -> None:
+        if self._on_conflict():
+            return
         item = self._capture()
         op = self.app.operator
         if item is None or op is None:
