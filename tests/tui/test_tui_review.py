@@ -399,3 +399,26 @@ def test_a_photo_key_on_a_merge_conflict_says_what_to_do(tmp_path):
                 assert t("tui.review.on_conflict", "en")[:30] in "\n".join(screen_lines(app))
 
     asyncio.run(run())
+
+
+def test_a_technician_choosing_a_conflict_option_is_refused_before_the_reason_form(tmp_path):
+    """Only supervisors decide merge conflicts (the options say so), yet a technician's number
+    key opened the reason form and the refusal came only after the reason was typed."""
+    from station.tui.screens.dialogs import ReasonDialog
+
+    master, _id_number = merged_master(tmp_path)
+    from tests.sync.conftest import PIN
+
+    async def run():
+        app = desk_app(master, {}, login=("tech", PIN), lang="zh")
+        async with app.run_test(size=(80, 24)) as pilot:
+            review = await open_review(pilot)
+            assert isinstance(review, ReviewScreen) and review.data.conflicts
+            await pilot.press(review.data.conflicts[0].options[0].key)
+            await app.settle()
+            await pilot.pause(0.2)
+            assert not isinstance(app.screen, ReasonDialog)
+            assert app.screen is review and review.refusal is not None
+            assert "合并冲突" in review.refusal[0], review.refusal
+
+    asyncio.run(run())

@@ -335,6 +335,12 @@ class ReviewScreen(SideScreen):
         option = next((o for o in item.options if o.key == key), None)
         if option is None:
             return
+        from station.sync.conflicts import DECIDE_ACTION
+
+        if not op.can(DECIDE_ACTION):     # refused now (audited), not after a reason is typed
+            self.app.runner.call(lambda store: store.operators.require(op, DECIDE_ACTION),
+                                 lambda _v: None, self._refused)
+            return
 
         def reasoned(reason: str | None) -> None:
             if reason is None:
