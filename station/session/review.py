@@ -19,6 +19,7 @@ __all__ = ["CORRECTABLE", "correct", "decide", "find"]
 # The end of an ID number a search takes: 4 to 6 characters (the last may be X). Never more, so
 # the review screen is no look-up of whole ID numbers, and the number typed is never a whole one.
 ID_TAIL = re.compile(r"[0-9]{3,5}[0-9X]")
+WHOLE_ID = re.compile(r"[0-9]{17}[0-9X]|[0-9]{15}")    # the form of a whole ID number
 SEVERAL_NAMED = 5        # people named (masked) in a refusal for several matches
 
 
@@ -69,6 +70,8 @@ def find(store: Store, operator: Operator, query: str) -> tuple[FoundPerson, lis
     people = find_people(store, student_no=typed, capture_code=typed, id_tail=tail)
     said = mask_id(typed) if len(typed) > 6 and re.fullmatch(r"[0-9Xx]+", typed) else typed
     if not people:
+        if WHOLE_ID.fullmatch(typed.upper()):   # a whole ID number: not "nobody", but what to type
+            raise InputError("session.search_whole_id", Location("review", field="query"))
         raise NotFoundError("session.search_none", query=said)
     captured = [(p, items) for p in people if (items := person_captures(store, p.id_number))]
     if len(captured) == 1:

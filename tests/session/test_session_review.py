@@ -74,9 +74,10 @@ def test_find_takes_a_capture_code_and_the_id_numbers_end_and_refuses_in_words(s
         found, items = find(store, sup, key)
         assert found.id_number == p.id_number, key
         assert [(i.reason, i.decision) for i in items] == [("no_review", "accept")]
-    with pytest.raises(NotFoundError) as none:
+    with pytest.raises(InputError) as whole:     # the whole number: told to type its end
         find(store, sup, p.id_number)
-    assert p.id_number not in none.value.messages[0] and p.id_number[-4:] in none.value.messages[0]
+    assert whole.value.key == "session.search_whole_id"
+    assert p.id_number not in whole.value.messages[0] + whole.value.messages[1]
     with pytest.raises(NotFoundError) as no_capture:
         find(store, sup, other.id_number[-6:])
     assert no_capture.value.key == "session.search_no_captures"

@@ -142,3 +142,39 @@ def test_review_finds_a_walk_in_of_another_school_by_its_rosters_student_number(
             assert walker.name not in screen                      # masked, as every name here
 
     asyncio.run(run())
+
+
+def test_a_whole_id_number_typed_into_find_is_told_to_type_its_last_digits(data_dir):
+    """The find form takes the ID number's last 4–6 characters, never the whole number; typing
+    the whole number of a photographed person said "nobody found", as if they were not here."""
+    from station.i18n import t
+    from station.tui.screens.review import ReviewScreen as Review
+
+    someone = person(40)
+    accept_walk_ins(data_dir, [someone], student_nos=["S2017040"])
+
+    async def run():
+        app = desk_app(data_dir, {}, login=(TECHNICIAN, TECH_PIN), lang="zh")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await app.settle()
+            await pilot.press("f3")
+            await app.settle()
+            await pilot.pause()
+            review = app.screen
+            assert isinstance(review, Review)
+            await pilot.press("slash")
+            await pilot.pause(0.2)
+            await pilot.press(*someone.id_number, "enter")
+            await app.settle()
+            await pilot.pause(0.2)
+            assert review.refusal is not None and review.found is None
+            assert review.refusal[0] == t("session.search_whole_id", "zh"), review.refusal
+            assert someone.id_number not in shown(app)
+            await pilot.press("slash")                     # its last six: found
+            await pilot.pause(0.2)
+            await pilot.press(*someone.id_number[-6:], "enter")
+            await app.settle()
+            await pilot.pause(0.2)
+            assert review.found is not None and review.found.id_number == someone.id_number
+
+    asyncio.run(run())
