@@ -140,6 +140,28 @@ async def desk_shown(pilot, timeout: float = 10.0):
 WALK_IN_SCHOOL = "10674"       # a Friday make-up school other than the station's own (10673)
 
 
+def accept_at_desk(data_dir, people, *, picture: bytes = b"GOOD", overridden: bool = False) -> None:
+    """``people`` photographed and accepted at the station's own desk through its service, as a
+    photographer would (fee paid; ``picture`` for PictureChecker; ``overridden``: a failing photo
+    accepted on the supervisor's word, with a reason)."""
+    from station.session.service import CaptureService
+
+    with open_store(data_dir) as store:
+        op = store.operators.authenticate(PHOTOGRAPHER, PHO_PIN)
+        sup = store.operators.authenticate(SUPERVISOR, SUP_PIN) if overridden else None
+        service = CaptureService(store, op, checker=PictureChecker(), clock=lambda: FIXED_NOW,
+                                 match=table_match({p.id_number: [] for p in people}))
+        for p in people:
+            service.identify(p)
+            service.pay(None)
+            service.capture(picture)
+            if sup is None:
+                service.accept()
+            else:
+                service.accept(override_by=sup, reason="judged fine")
+            service.next()
+
+
 def accept_walk_ins(data_dir, people, school: str = WALK_IN_SCHOOL, *, student_nos=None) -> None:
     """``people`` photographed and accepted at ``school``'s walk-in desk, through the desk's own
     service as a photographer would (address, fee, a passing photo). ``student_nos``: put them on

@@ -17,6 +17,7 @@ from .conftest import (
     TECHNICIAN,
     WALK_IN_SCHOOL,
     PictureChecker,
+    accept_at_desk,
     accept_walk_ins,
     person,
     table_match,
@@ -35,23 +36,11 @@ def app_for(data_dir, lang="en"):
 
 def fill_store(data_dir):
     """Six accepted captures, taken through the desk's own service like a photographer would."""
-    from station.session.service import CaptureService
     from station.store import open_store
 
-    store = open_store(data_dir)
-    try:
-        op = store.operators.authenticate(PHOTOGRAPHER, PHO_PIN)
-        service = CaptureService(store, op, checker=PictureChecker(), clock=lambda: FIXED_NOW,
-                                 match=table_match({p.id_number: [] for p in PEOPLE}))
-        for p in PEOPLE:
-            service.identify(p)
-            service.pay(None)
-            service.capture(b"GOOD")
-            service.accept()
-            service.next()
+    accept_at_desk(data_dir, PEOPLE)
+    with open_store(data_dir) as store:
         assert len(store.facts.accepted_captures(exported=False)) == len(PEOPLE)
-    finally:
-        store.close()
 
 
 async def open_exports(pilot) -> ExportsScreen:
@@ -329,20 +318,7 @@ def test_leaving_a_running_export_asks_first_and_says_it_was_cancelled(data_dir,
     assert exported(data_dir) == len(PEOPLE)
 
     # more photos, a second export left by F2: the cancel is said, not silent
-    from station.session.service import CaptureService
-    from station.store import open_store
-
-    more = [person(60 + i) for i in range(4)]
-    with open_store(data_dir) as store:
-        op = store.operators.authenticate(PHOTOGRAPHER, PHO_PIN)
-        service = CaptureService(store, op, checker=PictureChecker(), clock=lambda: FIXED_NOW,
-                                 match=table_match({p.id_number: [] for p in more}))
-        for p in more:
-            service.identify(p)
-            service.pay(None)
-            service.capture(b"GOOD")
-            service.accept()
-            service.next()
+    accept_at_desk(data_dir, [person(60 + i) for i in range(4)])
 
     async def leave():
         app = app_for(data_dir, lang="zh")

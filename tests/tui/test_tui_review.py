@@ -255,25 +255,13 @@ def test_arrow_keys_select_in_a_queue_longer_than_the_screen(data_dir):
     view and left the cursor on the first row, so x then rejected a photo the technician had
     not chosen. ↑↓ select, the selected row is scrolled into view, and x names it."""
     from station.privacy import mask_id, mask_name
-    from station.session.service import CaptureService
-    from station.store import open_store
     from station.tui.screens.dialogs import ReasonDialog
 
-    from .conftest import FIXED_NOW, TECH_PIN, TECHNICIAN, PictureChecker, table_match
+    from .conftest import TECH_PIN, TECHNICIAN, accept_at_desk
     from .screen import screen_lines
 
     people = [person(40 + i) for i in range(25)]
-    with open_store(data_dir) as store:
-        op = store.operators.authenticate(PHOTOGRAPHER, PHO_PIN)
-        sup = store.operators.authenticate(SUPERVISOR, SUP_PIN)
-        service = CaptureService(store, op, checker=PictureChecker(), clock=lambda: FIXED_NOW,
-                                 match=table_match({p.id_number: [] for p in people}))
-        for p in people:
-            service.identify(p)
-            service.pay(None)
-            service.capture(b"BLURRY")
-            service.accept(override_by=sup, reason="judged fine")
-            service.next()
+    accept_at_desk(data_dir, people, picture=b"BLURRY", overridden=True)
 
     async def run():
         app = desk_app(data_dir, {}, login=(TECHNICIAN, TECH_PIN))
