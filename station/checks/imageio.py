@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from station.checks.colour import ColourSpace
     from station.checks.profile import Profile
     from station.checks.rowstream import Rows
-    from station.checks.splitjpeg import RowIndex
+    from station.checks.splitjpeg import ScanIndex
     from station.checks.workers import Stages
 
 _REDUCED = {1: "IMREAD_COLOR", 2: "IMREAD_REDUCED_COLOR_2", 4: "IMREAD_REDUCED_COLOR_4",
@@ -58,7 +58,7 @@ class Source:
     colour: ColourSpace | None = None  # what the pixels are in when not sRGB (converted on decode)
     _cache: dict[int, Future[Any]] = field(default_factory=dict, repr=False)
     _ahead: dict[int, Rows] = field(default_factory=dict, repr=False)  # started by prefetch
-    _index: RowIndex | None = field(default=None, repr=False)  # a split decode's row starts
+    _index: ScanIndex | None = field(default=None, repr=False)  # a split decode's index of MCU starts
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def decode(self, reduction: int = 1) -> np.ndarray:
@@ -162,7 +162,7 @@ class Source:
 
     def splits(self, reduction: int) -> bool:
         """Whether the decode at 1/``reduction`` goes to ``splitjpeg`` (split over the check
-        threads), leaving a row index from which any finer window decodes."""
+        threads), leaving an index of MCU starts from which any finer window decodes."""
         from station.checks.splitjpeg import NotSplit, plan
 
         if not self._streams(reduction):
@@ -179,7 +179,7 @@ class Source:
 
     def window(self, reduction: int, window: tuple[int, int, int, int]) -> np.ndarray | None:
         """The pixels ``window`` (x, y, width, height) of the decode at 1/``reduction``, BGR,
-        decoded from the row index alone (None when there is none or it cannot be)."""
+        decoded from the index of MCU starts alone (None when there is none or it cannot be)."""
         from station.checks.splitjpeg import NotSplit, decode_window
 
         if self._index is None or self.data is None:
@@ -229,7 +229,7 @@ class Source:
         return _shrink(full, reduction)
 
     def _split_decode(self, reduction: int) -> np.ndarray | None:
-        """The whole decode by ``splitjpeg`` (its row index kept), None where it does not take
+        """The whole decode by ``splitjpeg`` (its index of MCU starts kept), None where it does not take
         the file: the pixels any stream of this file gives, whatever the threads."""
         import cv2
 

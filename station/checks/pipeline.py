@@ -170,7 +170,7 @@ def _analyse(src, profile: Profile, calibration: Calibration | None, stages: Sta
         # One decode serves finding the face, its landmarks and (usually) the crop: for noisy
         # camera JPEGs Huffman decoding costs the same at any DCT scale, so a second is not cheap.
         reduction = _reduction(src.size, ANALYSIS_MIN_SIDE)
-        # (not when the analysis decode is split: its row index gives the window's rows at the
+        # (not when the analysis decode is split: its index of MCU starts gives the window at the
         # finer scale later, and a finer decode beside it would take a core from its halves;
         # paired A/B on 28 real 24 MP frames × 3 rounds: -0.02 of imread)
         if (stages.concurrent and may_need_finer(src.size, reduction)

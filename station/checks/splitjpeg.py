@@ -215,7 +215,7 @@ def plan(data: bytes, reduction: int, size: tuple[int, int], *, split: bool = Tr
 
 
 @dataclass(frozen=True)
-class RowIndex:
+class ScanIndex:
     """Where each MCU of a file's scan starts (bit, unstuffed) and the DC predictors there,
     noted by a split decode: any window of the file decodes from it, its own MCUs alone."""
 
@@ -240,7 +240,7 @@ class SplitStream:
         self._ended = threading.Event()
         self._failed = False
         self.joined_at = -1  # the MCU from which the second thread's rows were used (for tests)
-        self.index: RowIndex | None = None
+        self.index: ScanIndex | None = None
 
     @property
     def rows(self) -> int:
@@ -257,7 +257,7 @@ class SplitStream:
         failed = True
         try:
             scan = memoryview(self._data)[self._plan.scan_at:]
-            index = RowIndex(np.full(self._plan.mcus, -1, np.int64),
+            index = ScanIndex(np.full(self._plan.mcus, -1, np.int64),
                              np.zeros((self._plan.mcus, 3), np.int32))
             self.joined_at = _extension().decode(scan, self._plan.params, self.rgbx,
                                                  self._progress, index.starts, index.predictors)
@@ -306,7 +306,7 @@ def selftest() -> None:
         raise RuntimeError("the window decode differs from libjpeg's")
 
 
-def decode_window(data: bytes, size: tuple[int, int], index: RowIndex, reduction: int,
+def decode_window(data: bytes, size: tuple[int, int], index: ScanIndex, reduction: int,
                   window: tuple[int, int, int, int], *, min_bytes: int | None = None) -> np.ndarray:
     """The pixels ``window`` (x, y, width, height, at 1/``reduction``) of the file, BGR, decoded
     from ``index`` (a split decode's, at any scale): only the MCUs the window lies in, half of

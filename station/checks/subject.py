@@ -95,7 +95,7 @@ def export_frame(src, reduction: int, framing: Framing, out: tuple[int, int], *,
 
     stream = src.streaming(reduction)
     if stream is None and not src.decoded(reduction) and src.indexed():
-        # from the rows of the analysis decode's row index: only the window's rows are decoded
+        # from the analysis decode's index of MCU starts: only the window's MCUs are decoded
         shape = (-(-src.size[1] // reduction), -(-src.size[0] // reduction), 3)
         window = cut_window(shape, framing, src.size, out)
         region = src.window(reduction, window)
