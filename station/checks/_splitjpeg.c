@@ -32,6 +32,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -533,19 +534,32 @@ static long claim(job_t *j, joined_t *jn, int from_top)
     return row;
 }
 
-/* Write B's MCUs of one claimed row; waiting (A) for B to have decoded them. 0, or -1 when B
- * ended short of them (it cannot on sound data). */
+/* A wait for the other thread: a few yields, then short sleeps, so that a long wait (one half
+ * of a file much easier to decode than the other) leaves the core to the capture's other work. */
+static void wait_a_little(int *waited)
+{
+    if (++*waited < 64) {
+        sched_yield();
+    } else {
+        struct timespec brief = {0, 50000}; /* 50 µs */
+        nanosleep(&brief, NULL);
+    }
+}
+
 static int wait_b(job_t *j, long mb)
 {
+    int waited = 0;
     while (__atomic_load_n(&j->doneB, __ATOMIC_ACQUIRE) <= mb) {
         if (__atomic_load_n(&j->endedB, __ATOMIC_ACQUIRE) &&
             __atomic_load_n(&j->doneB, __ATOMIC_ACQUIRE) <= mb)
             return -1;
-        sched_yield();
+        wait_a_little(&waited);
     }
     return 0;
 }
 
+/* Write B's MCUs of one claimed row; waiting for B to have decoded them. 0, or -1 when B
+ * ended short of them (it cannot on sound data). */
 static int put_row(job_t *j, joined_t *jn, long row)
 {
     long first = row * j->mcux > jn->met ? row * j->mcux : jn->met;
@@ -600,9 +614,9 @@ static void *run_b(void *arg)
     __atomic_store_n(&j->doneB, m, __ATOMIC_RELEASE);
     __atomic_store_n(&j->endedB, 1, __ATOMIC_RELEASE);
     /* wait for A to meet this decode (or to give up on it), then write rows from the bottom */
-    int state;
+    int state, waited = 0;
     while ((state = __atomic_load_n(&j->joined, __ATOMIC_ACQUIRE)) == 0)
-        sched_yield();
+        wait_a_little(&waited);
     if (state == 1) {
         long row;
         while ((row = claim(j, j->jn, 0)) >= 0)
@@ -650,12 +664,13 @@ static int run(job_t *j)
             }
         } else if (have_b && pos >= startB) {
             long done = __atomic_load_n(&j->doneB, __ATOMIC_ACQUIRE);
+            int waited = 0;
             for (;;) {
                 while (seen < done && j->posB[seen] < pos)
                     seen++;
                 if (seen < done || __atomic_load_n(&j->endedB, __ATOMIC_ACQUIRE))
                     break;
-                sched_yield(); /* B has not got this far yet */
+                wait_a_little(&waited); /* B has not got this far yet */
                 done = __atomic_load_n(&j->doneB, __ATOMIC_ACQUIRE);
             }
             if (seen < done && j->posB[seen] == pos) {
