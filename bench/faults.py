@@ -233,6 +233,11 @@ class Harness:
         if op == "ingest" and accepted(data, self.current["id_number"]):
             return                           # the killed run had finished its work
         self.figures.reruns += 1
+        if op == "bundle" and Path(args[-1]).exists():
+            # the killed run had renamed its finished bundle into place (or finished first): the
+            # rerun is refused as a shared stick's other file would be, and the operator told
+            # to add --force replaces their own (bundle create refuses to overwrite since 311d9da)
+            args = [*args, "--force"]
         r = self.run(data, *args)
         if r.returncode != 0:
             self.violation(f"{where}: the rerun failed (exit {r.returncode}): {r.stderr[-400:]}")
