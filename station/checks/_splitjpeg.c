@@ -63,7 +63,6 @@ typedef struct {
     int dw;          /* its samples across the image (libjpeg's downsampled_width) */
     int first;       /* its first block in an MCU */
     int dcq2;        /* an output's part of the DC value, × 16: quantiser / 8 × 16 */
-    uint8_t use[64]; /* whether the coefficient at this zigzag index reaches any output */
     float w[64][MAXOUT] __attribute__((aligned(16)));
     const huff_t *dc, *ac;
 } comp_t;
@@ -820,16 +819,14 @@ static int setup_comp(comp_t *c, int nx, int ny, const uint16_t *quant)
     c->nout = nx * ny;
     c->dcq2 = quant[0] * 2;
     for (int k = 1; k < 64; k++) {
-        int row = ZIGZAG[k] / 8, col = ZIGZAG[k] % 8, any = 0;
+        int row = ZIGZAG[k] / 8, col = ZIGZAG[k] % 8;
         for (int i = 0; i < ny; i++)
             for (int jx = 0; jx < nx; jx++) {
                 double w = quant[k] * part_mean(ny, i, row) * part_mean(nx, jx, col);
                 if (fabs(w) < 1e-9)
                     w = 0;
                 c->w[k][i * nx + jx] = (float)w;
-                any |= w != 0;
             }
-        c->use[k] = (uint8_t)any;
     }
     return 0;
 }
